@@ -1,0 +1,10 @@
+# Warnings every target of the project is built with (DESIGN.md: -Wall -Wextra clean).
+add_library(secms_warnings INTERFACE)
+target_compile_options(secms_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Wunused -Woverloaded-virtual -Wconversion -Wno-sign-conversion -Wnull-dereference
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+option(SECMS_WERROR "Treat warnings as errors" ON)
+if(SECMS_WERROR)
+  target_compile_options(secms_warnings INTERFACE -Werror)
+endif()

@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "server/core/log.hpp"
+#include "server/core/result.hpp"
+#include "server/core/secure_bytes.hpp"
+
+namespace secms::core {
+namespace {
+
+TEST(SecureBytes, PrintsRedacted) {
+    secure_bytes key = random_secret(32);
+    std::ostringstream os;
+    os << key;
+    EXPECT_EQ(os.str(), "[redacted 32 bytes]");
+    EXPECT_EQ(os.str().find(to_hex(key.view())), std::string::npos);
+}
+
+TEST(SecretString, PrintsRedacted) {
+    secret_string pw("hunter2-correct-horse");
+    std::ostringstream os;
+    os << pw;
+    EXPECT_EQ(os.str(), "[redacted]");
+    EXPECT_EQ(pw.reveal(), "hunter2-correct-horse");
+}
+
+TEST(SecureBytes, MoveLeavesSourceEmpty) {
+    secure_bytes a = random_secret(16);
+    secure_bytes b = std::move(a);
+    EXPECT_EQ(b.size(), 16u);
+    EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): the point of the test
+}
+
+TEST(SecureBytes, ConstantTimeEquals) {
+    secure_bytes a = random_secret(16);
+    secure_bytes b = a.clone();
+    EXPECT_TRUE(a.equals(b.view()));
+    b.mutable_view()[3] ^= 1;
+    EXPECT_FALSE(a.equals(b.view()));
+    EXPECT_FALSE(a.equals(b.view().first(8)));
+}
+
+TEST(RandomToken, LengthAndAlphabet) {
+    std::string t = random_token(32);
+    EXPECT_EQ(t.size(), 43u);  // 256 bits, base64url without padding
+    for (char c : t) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+    EXPECT_NE(t, random_token(32));
+}
+
+TEST(LogEscape, NeutralisesControlCharacters) {
+    EXPECT_EQ(log_escape("a\nb\"c\\"), "a?b\\\"c\\\\");
+}
+
+enum class sample_error { bad };
+
+result<int, sample_error> half(int x) {
+    if (x % 2 != 0) return fail(sample_error::bad);
+    return x / 2;
+}
+
+TEST(Result, ValueAndError) {
+    auto good = half(4);
+    ASSERT_TRUE(good);
+    EXPECT_EQ(*good, 2);
+    auto bad = half(3);
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error(), sample_error::bad);
+}
+
+}  // namespace
+}  // namespace secms::core

@@ -1,0 +1,65 @@
+// UserStore: the registered users, and nothing else about them (no keys, sessions or messages).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/core/result.hpp"
+
+namespace secms::store {
+
+enum class role { user, moderator, admin };
+
+std::string_view to_string(role r) noexcept;
+std::optional<role> parse_role(std::string_view s) noexcept;
+
+enum class store_error {
+    not_found,       // no user with that id or name
+    username_taken,  // the name is used already (case-insensitively)
+    unavailable,     // the database could not be opened, read or written
+    corrupt,         // a row or the schema is not what this version expects
+};
+
+std::string_view message(store_error e) noexcept;
+
+struct user_record {
+    std::int64_t userid = 0;
+    std::string username;       // as the user typed it; uniqueness ignores case
+    std::string password_hash;  // "argon2id$…" PHC string of the peppered hash, never a password
+    int pepper_version = 1;
+    store::role role = role::user;
+    std::int64_t created_at = 0;  // Unix seconds
+    bool disabled = false;
+};
+
+struct new_user {
+    std::string username;
+    std::string password_hash;
+    int pepper_version = 1;
+    store::role role = role::user;
+    std::int64_t created_at = 0;
+};
+
+class user_store {
+public:
+    virtual ~user_store() = default;
+
+    virtual core::result<user_record, store_error> create(const new_user& user) = 0;
+    virtual core::result<user_record, store_error> find_by_name(std::string_view username) = 0;
+    virtual core::result<user_record, store_error> find_by_id(std::int64_t userid) = 0;
+    virtual core::status<store_error> set_password(std::int64_t userid, std::string_view hash,
+                                                   int pepper_version) = 0;
+    virtual core::status<store_error> set_role(std::int64_t userid, store::role r) = 0;
+    virtual core::status<store_error> set_disabled(std::int64_t userid, bool disabled) = 0;
+    virtual core::status<store_error> remove(std::int64_t userid) = 0;
+    virtual core::result<std::vector<user_record>, store_error> list() = 0;
+};
+
+// In-memory implementation for unit tests of other modules.
+std::unique_ptr<user_store> make_memory_store();
+
+}  // namespace secms::store
