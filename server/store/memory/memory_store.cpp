@@ -1,0 +1,100 @@
+// In-memory user_store for unit tests of other modules: same rules as the SQLite store
+// (case-insensitive names, ids from 1 never reused), nothing persisted.
+#include <map>
+#include <mutex>
+
+#include "server/store/detail.hpp"
+#include "server/store/user_store.hpp"
+
+namespace secms::store {
+
+namespace {
+
+class memory_store final : public user_store {
+  public:
+    core::result<user_record, store_error> create(const new_user& user) override {
+        std::lock_guard lock(mutex_);
+        std::string key = detail::username_key(user.username);
+        if (ids_by_key_.contains(key)) return core::fail(store_error::username_taken);
+        user_record record;
+        record.userid = next_id_++;
+        record.username = user.username;
+        record.password_hash = user.password_hash;
+        record.pepper_version = user.pepper_version;
+        record.role = user.role;
+        record.created_at = user.created_at;
+        ids_by_key_.emplace(std::move(key), record.userid);
+        users_.emplace(record.userid, record);
+        return record;
+    }
+
+    core::result<user_record, store_error> find_by_name(std::string_view username) override {
+        std::lock_guard lock(mutex_);
+        auto it = ids_by_key_.find(detail::username_key(username));
+        if (it == ids_by_key_.end()) return core::fail(store_error::not_found);
+        return users_.at(it->second);
+    }
+
+    core::result<user_record, store_error> find_by_id(std::int64_t userid) override {
+        std::lock_guard lock(mutex_);
+        auto it = users_.find(userid);
+        if (it == users_.end()) return core::fail(store_error::not_found);
+        return it->second;
+    }
+
+    core::status<store_error> set_password(std::int64_t userid, std::string_view hash,
+                                           int pepper_version) override {
+        return update(userid, [&](user_record& r) {
+            r.password_hash = hash;
+            r.pepper_version = pepper_version;
+        });
+    }
+
+    core::status<store_error> set_role(std::int64_t userid, store::role r) override {
+        return update(userid, [&](user_record& rec) { rec.role = r; });
+    }
+
+    core::status<store_error> set_disabled(std::int64_t userid, bool disabled) override {
+        return update(userid, [&](user_record& r) { r.disabled = disabled; });
+    }
+
+    core::status<store_error> remove(std::int64_t userid) override {
+        std::lock_guard lock(mutex_);
+        auto it = users_.find(userid);
+        if (it == users_.end()) return core::fail(store_error::not_found);
+        ids_by_key_.erase(detail::username_key(it->second.username));
+        users_.erase(it);
+        return core::ok;
+    }
+
+    core::result<std::vector<user_record>, store_error> list() override {
+        std::lock_guard lock(mutex_);
+        std::vector<user_record> out;
+        out.reserve(users_.size());
+        for (const auto& [id, record] : users_) out.push_back(record);  // std::map: by userid
+        return out;
+    }
+
+  private:
+    template <class F>
+    core::status<store_error> update(std::int64_t userid, F&& change) {
+        std::lock_guard lock(mutex_);
+        auto it = users_.find(userid);
+        if (it == users_.end()) return core::fail(store_error::not_found);
+        change(it->second);
+        return core::ok;
+    }
+
+    std::mutex mutex_;
+    std::int64_t next_id_ = 1;
+    std::map<std::int64_t, user_record> users_;
+    std::map<std::string, std::int64_t, std::less<>> ids_by_key_;
+};
+
+}  // namespace
+
+std::unique_ptr<user_store> make_memory_store() {
+    return std::make_unique<memory_store>();
+}
+
+}  // namespace secms::store

@@ -1,0 +1,432 @@
+// SQLite user_store. One connection guarded by a mutex: the store is on the login path, but each
+// call is one indexed statement, far cheaper than the Argon2id hash beside it, so a pool would
+// buy nothing. Every statement is prepared once at open and takes its values as bound
+// parameters; no SQL is ever built from a value.
+#include "server/store/sqlite/sqlite_store.hpp"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <climits>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "server/core/log.hpp"
+#include "server/store/detail.hpp"
+
+namespace secms::store {
+
+namespace {
+
+// The schema version this code writes and understands (PRAGMA user_version).
+constexpr int schema_version = 1;
+
+// migrations[i] takes the schema from version i to version i + 1. Each script is a fixed literal
+// run inside one transaction, and ends by recording its version, so a crash mid-migration
+// leaves the database at the previous version.
+constexpr const char* migrations[schema_version] = {
+    R"sql(
+CREATE TABLE users(
+    userid INTEGER PRIMARY KEY AUTOINCREMENT,
+    username TEXT NOT NULL,
+    username_key TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    pepper_version INTEGER NOT NULL,
+    role TEXT NOT NULL CHECK(role IN ('user','moderator','admin')),
+    created_at INTEGER NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+PRAGMA user_version = 1;
+)sql",
+};
+
+constexpr std::string_view select_user =
+    "SELECT userid, username, password_hash, pepper_version, role, created_at, disabled "
+    "FROM users ";
+
+// --- RAII over the C API -------------------------------------------------------------------
+
+struct connection_closer {
+    // close_v2 defers the close until every statement is finalised, so destruction order
+    // between the connection and its statements cannot leak either.
+    void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
+};
+using connection = std::unique_ptr<sqlite3, connection_closer>;
+
+struct statement_finaliser {
+    void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+
+class statement {
+  public:
+    statement() = default;
+    explicit statement(sqlite3_stmt* s) : stmt_(s) {}
+
+    sqlite3_stmt* get() const noexcept { return stmt_.get(); }
+
+    int bind_int64(int index, std::int64_t v) { return sqlite3_bind_int64(stmt_.get(), index, v); }
+    // The text is not copied (a null destructor is SQLITE_STATIC): callers step and reset the
+    // statement while `v` is alive, and no extra copy of a password hash sits in SQLite's heap.
+    int bind_text(int index, std::string_view v) {
+        if (v.size() > static_cast<std::size_t>(INT_MAX)) return SQLITE_TOOBIG;
+        return sqlite3_bind_text(stmt_.get(), index, v.data(), static_cast<int>(v.size()), nullptr);
+    }
+    int step() { return sqlite3_step(stmt_.get()); }
+
+    std::int64_t column_int64(int i) const { return sqlite3_column_int64(stmt_.get(), i); }
+    std::string column_text(int i) const {
+        const unsigned char* text = sqlite3_column_text(stmt_.get(), i);
+        if (text == nullptr) return {};
+        // column_bytes must be called after column_text: it reports the converted length.
+        int size = sqlite3_column_bytes(stmt_.get(), i);
+        return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
+    }
+
+    // Back to the start with no values bound, ready for the next call.
+    void reset() noexcept {
+        sqlite3_reset(stmt_.get());
+        sqlite3_clear_bindings(stmt_.get());
+    }
+
+  private:
+    std::unique_ptr<sqlite3_stmt, statement_finaliser> stmt_;
+};
+
+// Resets a cached statement however the call using it ends, so the next call starts clean and
+// no bound value outlives the call.
+class statement_use {
+  public:
+    explicit statement_use(statement& s) : s_(s) {}
+    ~statement_use() { s_.reset(); }
+    statement_use(const statement_use&) = delete;
+    statement_use& operator=(const statement_use&) = delete;
+
+  private:
+    statement& s_;
+};
+
+// Restores the process umask when the open is done. umask is process-wide, so the store is
+// opened at start-up, before other threads create files.
+class umask_guard {
+  public:
+    explicit umask_guard(mode_t mask) : old_(::umask(mask)) {}
+    ~umask_guard() { ::umask(old_); }
+    umask_guard(const umask_guard&) = delete;
+    umask_guard& operator=(const umask_guard&) = delete;
+
+  private:
+    mode_t old_;
+};
+
+// One place that turns an SQLite result code into a store_error and says what failed. The
+// message carries SQLite's text, which names tables and constraints but never a bound value.
+store_error fail_with(sqlite3* db, int rc, std::string_view what) {
+    const int primary = rc & 0xff;
+    const store_error e = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+                              ? store_error::corrupt
+                              : store_error::unavailable;
+    spdlog::error("user database: {} failed: {} ({})", what, sqlite3_errstr(rc),
+                  db != nullptr ? sqlite3_errmsg(db) : "no connection");
+    return e;
+}
+
+core::result<user_record, store_error> read_user(const statement& s) {
+    user_record r;
+    r.userid = s.column_int64(0);
+    r.username = s.column_text(1);
+    r.password_hash = s.column_text(2);
+    const std::int64_t pepper = s.column_int64(3);
+    const std::optional<role> parsed_role = parse_role(s.column_text(4));
+    r.created_at = s.column_int64(5);
+    const std::int64_t disabled = s.column_int64(6);
+    if (pepper < INT_MIN || pepper > INT_MAX || !parsed_role || (disabled != 0 && disabled != 1)) {
+        spdlog::error("user database: row for userid {} has unexpected values", r.userid);
+        return core::fail(store_error::corrupt);
+    }
+    r.pepper_version = static_cast<int>(pepper);
+    r.role = *parsed_role;
+    r.disabled = disabled == 1;
+    return r;
+}
+
+class sqlite_store final : public user_store {
+  public:
+    static core::result<std::unique_ptr<user_store>, store_error> open(
+        const std::filesystem::path& path);
+
+    ~sqlite_store() override {
+        std::lock_guard lock(mutex_);
+        // Move the WAL's content into the main file and truncate the WAL, so no old page
+        // version (a replaced or deleted password hash) stays in the -wal file after a clean
+        // shutdown. SQLite does much the same when the last connection closes; asking makes it
+        // independent of other connections.
+        if (db_)
+            sqlite3_exec(db_.get(), "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+    }
+
+    core::result<user_record, store_error> create(const new_user& user) override {
+        const std::string key = detail::username_key(user.username);
+        const std::string_view role_text = to_string(user.role);
+        std::lock_guard lock(mutex_);
+        statement_use use(insert_);
+        int rc = insert_.bind_text(1, user.username);
+        if (rc == SQLITE_OK) rc = insert_.bind_text(2, key);
+        if (rc == SQLITE_OK) rc = insert_.bind_text(3, user.password_hash);
+        if (rc == SQLITE_OK) rc = insert_.bind_int64(4, user.pepper_version);
+        if (rc == SQLITE_OK) rc = insert_.bind_text(5, role_text);
+        if (rc == SQLITE_OK) rc = insert_.bind_int64(6, user.created_at);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a new user"));
+        rc = insert_.step();
+        // username_key is the table's only UNIQUE column (the rowid never collides with
+        // AUTOINCREMENT), so a unique-constraint failure means the name is taken.
+        if (rc == SQLITE_CONSTRAINT_UNIQUE) return core::fail(store_error::username_taken);
+        if (rc != SQLITE_DONE) return core::fail(fail_with(db_.get(), rc, "inserting a user"));
+        user_record r;
+        r.userid = sqlite3_last_insert_rowid(db_.get());
+        r.username = user.username;
+        r.password_hash = user.password_hash;
+        r.pepper_version = user.pepper_version;
+        r.role = user.role;
+        r.created_at = user.created_at;
+        r.disabled = false;
+        return r;
+    }
+
+    core::result<user_record, store_error> find_by_name(std::string_view username) override {
+        const std::string key = detail::username_key(username);
+        std::lock_guard lock(mutex_);
+        statement_use use(by_name_);
+        if (int rc = by_name_.bind_text(1, key); rc != SQLITE_OK)
+            return core::fail(fail_with(db_.get(), rc, "binding a username"));
+        return single_user(by_name_);
+    }
+
+    core::result<user_record, store_error> find_by_id(std::int64_t userid) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(by_id_);
+        if (int rc = by_id_.bind_int64(1, userid); rc != SQLITE_OK)
+            return core::fail(fail_with(db_.get(), rc, "binding a userid"));
+        return single_user(by_id_);
+    }
+
+    core::status<store_error> set_password(std::int64_t userid, std::string_view hash,
+                                           int pepper_version) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(set_password_);
+        int rc = set_password_.bind_int64(1, userid);
+        if (rc == SQLITE_OK) rc = set_password_.bind_text(2, hash);
+        if (rc == SQLITE_OK) rc = set_password_.bind_int64(3, pepper_version);
+        return run_update(set_password_, rc, "setting a password");
+    }
+
+    core::status<store_error> set_role(std::int64_t userid, store::role r) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(set_role_);
+        int rc = set_role_.bind_int64(1, userid);
+        if (rc == SQLITE_OK) rc = set_role_.bind_text(2, to_string(r));
+        return run_update(set_role_, rc, "setting a role");
+    }
+
+    core::status<store_error> set_disabled(std::int64_t userid, bool disabled) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(set_disabled_);
+        int rc = set_disabled_.bind_int64(1, userid);
+        if (rc == SQLITE_OK) rc = set_disabled_.bind_int64(2, disabled ? 1 : 0);
+        return run_update(set_disabled_, rc, "disabling a user");
+    }
+
+    core::status<store_error> remove(std::int64_t userid) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(remove_);
+        const int rc = remove_.bind_int64(1, userid);
+        return run_update(remove_, rc, "removing a user");
+    }
+
+    core::result<std::vector<user_record>, store_error> list() override {
+        std::lock_guard lock(mutex_);
+        statement_use use(list_);
+        std::vector<user_record> out;
+        for (;;) {
+            const int rc = list_.step();
+            if (rc == SQLITE_DONE) return out;
+            if (rc != SQLITE_ROW) return core::fail(fail_with(db_.get(), rc, "listing users"));
+            auto r = read_user(list_);
+            if (!r) return core::fail(r.error());
+            out.push_back(std::move(r).value());
+        }
+    }
+
+  private:
+    explicit sqlite_store(connection db) : db_(std::move(db)) {}
+
+    int prepare(statement& s, std::string_view sql) {
+        sqlite3_stmt* raw = nullptr;
+        const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                                          SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+        s = statement(raw);
+        return rc;
+    }
+
+    int prepare_all() {
+        const std::string columns(select_user);
+        std::pair<statement*, std::string> all[] = {
+            {&insert_,
+             "INSERT INTO users(username, username_key, password_hash, pepper_version, role, "
+             "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+            {&by_name_, columns + "WHERE username_key = ?1"},
+            {&by_id_, columns + "WHERE userid = ?1"},
+            {&list_, columns + "ORDER BY userid"},
+            {&set_password_,
+             "UPDATE users SET password_hash = ?2, pepper_version = ?3 WHERE userid = ?1"},
+            {&set_role_, "UPDATE users SET role = ?2 WHERE userid = ?1"},
+            {&set_disabled_, "UPDATE users SET disabled = ?2 WHERE userid = ?1"},
+            {&remove_, "DELETE FROM users WHERE userid = ?1"},
+        };
+        for (auto& [s, sql] : all) {
+            if (int rc = prepare(*s, sql); rc != SQLITE_OK) return rc;
+        }
+        return SQLITE_OK;
+    }
+
+    // Steps a SELECT expected to match at most one row.
+    core::result<user_record, store_error> single_user(statement& s) {
+        const int rc = s.step();
+        if (rc == SQLITE_DONE) return core::fail(store_error::not_found);
+        if (rc != SQLITE_ROW) return core::fail(fail_with(db_.get(), rc, "reading a user"));
+        return read_user(s);
+    }
+
+    // Steps an UPDATE or DELETE by userid; no row changed means no such user.
+    core::status<store_error> run_update(statement& s, int bind_rc, std::string_view what) {
+        if (bind_rc != SQLITE_OK) return core::fail(fail_with(db_.get(), bind_rc, what));
+        const int rc = s.step();
+        if (rc != SQLITE_DONE) return core::fail(fail_with(db_.get(), rc, what));
+        if (sqlite3_changes(db_.get()) == 0) return core::fail(store_error::not_found);
+        return core::ok;
+    }
+
+    std::mutex mutex_;
+    connection db_;  // declared first: destroyed after the statements
+    statement insert_, by_name_, by_id_, list_, set_password_, set_role_, set_disabled_, remove_;
+};
+
+// Runs one PRAGMA and returns its first column as text ("" when it returns no row).
+core::result<std::string, int> pragma(sqlite3* db, const char* sql) {
+    sqlite3_stmt* raw = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+    std::unique_ptr<sqlite3_stmt, statement_finaliser> s(raw);
+    if (rc != SQLITE_OK) return core::fail(rc);
+    rc = sqlite3_step(s.get());
+    if (rc == SQLITE_DONE) return std::string();
+    if (rc != SQLITE_ROW) return core::fail(rc);
+    const unsigned char* text = sqlite3_column_text(s.get(), 0);
+    return text != nullptr ? std::string(reinterpret_cast<const char*>(text)) : std::string();
+}
+
+core::result<int, int> user_version(sqlite3* db) {
+    auto v = pragma(db, "PRAGMA user_version");
+    if (!v) return core::fail(v.error());
+    return std::stoi(*v);
+}
+
+// Brings the schema up to schema_version. BEGIN IMMEDIATE takes the write lock before the
+// version is read, so two processes opening a fresh file cannot both run migration 1.
+core::status<store_error> migrate(sqlite3* db) {
+    auto before = user_version(db);
+    if (!before) return core::fail(fail_with(db, before.error(), "reading the schema version"));
+    if (*before > schema_version) {
+        spdlog::error("user database: schema version {} is newer than this server knows ({})",
+                      *before, schema_version);
+        return core::fail(store_error::corrupt);
+    }
+    if (*before == schema_version) return core::ok;
+
+    if (int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr); rc != SQLITE_OK)
+        return core::fail(fail_with(db, rc, "starting the schema migration"));
+    auto rollback = [db](int rc, std::string_view what) {
+        const store_error e = fail_with(db, rc, what);
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return core::fail(e);
+    };
+    auto current = user_version(db);
+    if (!current) return rollback(current.error(), "reading the schema version");
+    if (*current < 0 || *current > schema_version) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        return core::fail(store_error::corrupt);
+    }
+    for (int v = *current; v < schema_version; ++v) {
+        if (int rc = sqlite3_exec(db, migrations[v], nullptr, nullptr, nullptr); rc != SQLITE_OK)
+            return rollback(rc, "migrating the schema");
+        spdlog::info("user database: migrated schema to version {}", v + 1);
+    }
+    if (int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr); rc != SQLITE_OK)
+        return rollback(rc, "committing the schema migration");
+    return core::ok;
+}
+
+core::result<std::unique_ptr<user_store>, store_error> sqlite_store::open(
+    const std::filesystem::path& path) {
+    // The file, and the -wal and -shm files SQLite creates beside it, hold password hashes:
+    // owner-only from the first byte. SQLite gives -wal/-shm the main file's mode, so the
+    // chmod below also covers a file an older install created with a wider mode.
+    umask_guard mask(077);
+
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                             nullptr);
+    connection db(raw);  // a handle is returned even on failure and must be closed
+    if (rc != SQLITE_OK) return core::fail(fail_with(db.get(), rc, "opening the database"));
+    if (::chmod(path.c_str(), S_IRUSR | S_IWUSR) != 0) {
+        spdlog::error("user database: cannot make {} owner-only", path.string());
+        return core::fail(store_error::unavailable);
+    }
+    sqlite3_extended_result_codes(db.get(), 1);
+    sqlite3_busy_timeout(db.get(), 5000);
+    // Defensive mode: no writable_schema or other ways to corrupt the file from SQL.
+    sqlite3_db_config(db.get(), SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+
+    // secure_delete overwrites deleted content with zeros, so a removed user's or replaced
+    // password hash does not linger in free pages of the file.
+    struct setting {
+        const char* sql;
+        const char* expected;
+    };
+    for (const setting& s :
+         {setting{"PRAGMA journal_mode=WAL", "wal"}, setting{"PRAGMA foreign_keys=ON", ""},
+          setting{"PRAGMA secure_delete=ON", "1"}}) {
+        auto got = pragma(db.get(), s.sql);
+        if (!got) return core::fail(fail_with(db.get(), got.error(), s.sql));
+        if (*got != s.expected) {
+            spdlog::error("user database: {} gave '{}'", s.sql, *got);
+            return core::fail(store_error::unavailable);
+        }
+    }
+    if (auto fk = pragma(db.get(), "PRAGMA foreign_keys"); !fk || *fk != "1") {
+        spdlog::error("user database: foreign keys could not be enabled");
+        return core::fail(store_error::unavailable);
+    }
+
+    if (auto m = migrate(db.get()); !m) return core::fail(m.error());
+
+    std::unique_ptr<sqlite_store> store(new sqlite_store(std::move(db)));
+    if (int prc = store->prepare_all(); prc != SQLITE_OK) {
+        // After a successful migration, a statement that does not prepare means the tables
+        // are not what this version created.
+        const store_error e = fail_with(store->db_.get(), prc, "preparing statements");
+        return core::fail((prc & 0xff) == SQLITE_ERROR ? store_error::corrupt : e);
+    }
+    return std::unique_ptr<user_store>(std::move(store));
+}
+
+}  // namespace
+
+core::result<std::unique_ptr<user_store>, store_error> open_sqlite_store(
+    const std::filesystem::path& path) {
+    return sqlite_store::open(path);
+}
+
+}  // namespace secms::store

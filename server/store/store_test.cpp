@@ -1,0 +1,484 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server/store/sqlite/sqlite_store.hpp"
+#include "server/store/user_store.hpp"
+
+namespace secms::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory per test, removed afterwards.
+class temp_dir {
+  public:
+    temp_dir() {
+        std::string pattern = (fs::temp_directory_path() / "secms-store-XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    const fs::path& path() const { return path_; }
+
+  private:
+    fs::path path_;
+};
+
+new_user make_user(std::string name,
+                   std::string hash = "argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+                   store::role r = role::user) {
+    new_user u;
+    u.username = std::move(name);
+    u.password_hash = std::move(hash);
+    u.pepper_version = 1;
+    u.role = r;
+    u.created_at = 1'700'000'000;
+    return u;
+}
+
+std::string read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::string bytes(static_cast<std::size_t>(fs::file_size(p)), '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return bytes;
+}
+
+unsigned mode_of(const fs::path& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) != 0) return 0;
+    return st.st_mode & 0777u;
+}
+
+// Direct access to a database file, to check what the store wrote or to plant bad content.
+class raw_db {
+  public:
+    explicit raw_db(const fs::path& p) {
+        if (sqlite3_open(p.c_str(), &db_) != SQLITE_OK) ADD_FAILURE() << sqlite3_errmsg(db_);
+    }
+    ~raw_db() { sqlite3_close(db_); }
+    raw_db(const raw_db&) = delete;
+    raw_db& operator=(const raw_db&) = delete;
+
+    int exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+    std::int64_t scalar(const char* sql) {
+        sqlite3_stmt* s = nullptr;
+        std::int64_t v = -1;
+        if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) == SQLITE_OK &&
+            sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        return v;
+    }
+
+  private:
+    sqlite3* db_ = nullptr;
+};
+
+// --- Both implementations ---------------------------------------------------------------
+
+struct memory_backend {
+    std::unique_ptr<user_store> open() { return make_memory_store(); }
+};
+
+struct sqlite_backend {
+    temp_dir dir;
+    std::unique_ptr<user_store> open() {
+        auto s = open_sqlite_store(dir.path() / "users.db");
+        if (!s) {
+            ADD_FAILURE() << "open_sqlite_store: " << message(s.error());
+            return nullptr;
+        }
+        return std::move(s).value();
+    }
+};
+
+template <class Backend>
+class UserStore : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        store_ = backend_.open();
+        ASSERT_NE(store_, nullptr);
+    }
+    Backend backend_;
+    std::unique_ptr<user_store> store_;
+};
+
+struct backend_names {
+    template <class T>
+    static std::string GetName(int) {
+        return std::is_same_v<T, memory_backend> ? "Memory" : "Sqlite";
+    }
+};
+
+using backends = ::testing::Types<memory_backend, sqlite_backend>;
+TYPED_TEST_SUITE(UserStore, backends, backend_names);
+
+TYPED_TEST(UserStore, CreateAssignsIncreasingIdsFromOne) {
+    auto a = this->store_->create(make_user("alice"));
+    auto b = this->store_->create(make_user("bob"));
+    ASSERT_TRUE(a);
+    ASSERT_TRUE(b);
+    EXPECT_EQ(a->userid, 1);
+    EXPECT_EQ(b->userid, 2);
+    EXPECT_EQ(a->username, "alice");
+    EXPECT_FALSE(a->disabled);
+}
+
+TYPED_TEST(UserStore, FindByNameIgnoresCaseAndKeepsSpelling) {
+    ASSERT_TRUE(this->store_->create(make_user("Alice", "hash-a", role::moderator)));
+    for (const char* name : {"Alice", "alice", "ALICE", "aLiCe"}) {
+        auto found = this->store_->find_by_name(name);
+        ASSERT_TRUE(found) << name;
+        EXPECT_EQ(found->username, "Alice");  // as typed at registration
+        EXPECT_EQ(found->password_hash, "hash-a");
+        EXPECT_EQ(found->pepper_version, 1);
+        EXPECT_EQ(found->role, role::moderator);
+        EXPECT_EQ(found->created_at, 1'700'000'000);
+        EXPECT_FALSE(found->disabled);
+    }
+}
+
+TYPED_TEST(UserStore, FindById) {
+    auto created = this->store_->create(make_user("carol", "hash-c"));
+    ASSERT_TRUE(created);
+    auto found = this->store_->find_by_id(created->userid);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->username, "carol");
+    EXPECT_EQ(found->password_hash, "hash-c");
+}
+
+TYPED_TEST(UserStore, DuplicateNameIsTakenInAnyCase) {
+    ASSERT_TRUE(this->store_->create(make_user("dave", "first")));
+    for (const char* name : {"dave", "Dave", "DAVE"}) {
+        auto again = this->store_->create(make_user(name, "second"));
+        ASSERT_FALSE(again) << name;
+        EXPECT_EQ(again.error(), store_error::username_taken);
+    }
+    auto kept = this->store_->find_by_name("dave");
+    ASSERT_TRUE(kept);
+    EXPECT_EQ(kept->password_hash, "first");
+    auto all = this->store_->list();
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->size(), 1u);
+}
+
+TYPED_TEST(UserStore, UnknownUserIsNotFound) {
+    EXPECT_EQ(this->store_->find_by_name("nobody").error(), store_error::not_found);
+    EXPECT_EQ(this->store_->find_by_id(42).error(), store_error::not_found);
+    EXPECT_EQ(this->store_->set_password(42, "h", 1).error(), store_error::not_found);
+    EXPECT_EQ(this->store_->set_role(42, role::admin).error(), store_error::not_found);
+    EXPECT_EQ(this->store_->set_disabled(42, true).error(), store_error::not_found);
+    EXPECT_EQ(this->store_->remove(42).error(), store_error::not_found);
+}
+
+TYPED_TEST(UserStore, SetPasswordReplacesHashAndPepperVersion) {
+    auto u = this->store_->create(make_user("erin", "old-hash"));
+    ASSERT_TRUE(u);
+    ASSERT_TRUE(this->store_->set_password(u->userid, "new-hash", 2));
+    auto found = this->store_->find_by_name("erin");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->password_hash, "new-hash");
+    EXPECT_EQ(found->pepper_version, 2);
+}
+
+TYPED_TEST(UserStore, SetRole) {
+    auto u = this->store_->create(make_user("frank"));
+    ASSERT_TRUE(u);
+    for (role r : {role::admin, role::moderator, role::user}) {
+        ASSERT_TRUE(this->store_->set_role(u->userid, r));
+        auto found = this->store_->find_by_id(u->userid);
+        ASSERT_TRUE(found);
+        EXPECT_EQ(found->role, r);
+    }
+}
+
+TYPED_TEST(UserStore, SetDisabled) {
+    auto u = this->store_->create(make_user("grace"));
+    ASSERT_TRUE(u);
+    ASSERT_TRUE(this->store_->set_disabled(u->userid, true));
+    EXPECT_TRUE(this->store_->find_by_id(u->userid)->disabled);
+    ASSERT_TRUE(this->store_->set_disabled(u->userid, false));
+    EXPECT_FALSE(this->store_->find_by_id(u->userid)->disabled);
+}
+
+TYPED_TEST(UserStore, RemoveFreesNameButNeverReusesId) {
+    auto u = this->store_->create(make_user("heidi"));
+    ASSERT_TRUE(u);
+    ASSERT_TRUE(this->store_->remove(u->userid));
+    EXPECT_EQ(this->store_->find_by_id(u->userid).error(), store_error::not_found);
+    EXPECT_EQ(this->store_->find_by_name("heidi").error(), store_error::not_found);
+    EXPECT_EQ(this->store_->remove(u->userid).error(), store_error::not_found);
+    auto again = this->store_->create(make_user("HEIDI"));
+    ASSERT_TRUE(again);
+    EXPECT_GT(again->userid, u->userid);
+}
+
+TYPED_TEST(UserStore, ListIsOrderedByUserid) {
+    for (const char* name : {"zed", "amy", "Mike", "bob"}) {
+        ASSERT_TRUE(this->store_->create(make_user(name)));
+    }
+    ASSERT_TRUE(this->store_->remove(2));
+    auto all = this->store_->list();
+    ASSERT_TRUE(all);
+    ASSERT_EQ(all->size(), 3u);
+    EXPECT_EQ((*all)[0].userid, 1);
+    EXPECT_EQ((*all)[0].username, "zed");
+    EXPECT_EQ((*all)[1].userid, 3);
+    EXPECT_EQ((*all)[1].username, "Mike");
+    EXPECT_EQ((*all)[2].userid, 4);
+    EXPECT_EQ((*all)[2].username, "bob");
+}
+
+TYPED_TEST(UserStore, EmptyListIsEmpty) {
+    auto all = this->store_->list();
+    ASSERT_TRUE(all);
+    EXPECT_TRUE(all->empty());
+}
+
+TYPED_TEST(UserStore, ConcurrentCreatesGetDistinctIdsAndOneWinnerPerName) {
+    constexpr int threads = 8;
+    constexpr int per_thread = 20;
+    std::atomic<int> taken{0};
+    std::vector<std::vector<std::int64_t>> ids(threads);
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) {
+                auto u = this->store_->create(
+                    make_user("user-" + std::to_string(t) + "-" + std::to_string(i)));
+                if (u) ids[static_cast<std::size_t>(t)].push_back(u->userid);
+                // Every thread races for the same name too: exactly one may win it.
+                auto shared = this->store_->create(make_user(i % 2 ? "Shared" : "shared"));
+                if (!shared && shared.error() == store_error::username_taken) ++taken;
+            }
+        });
+    }
+    for (auto& th : pool) th.join();
+    std::set<std::int64_t> distinct;
+    for (const auto& v : ids) distinct.insert(v.begin(), v.end());
+    EXPECT_EQ(distinct.size(), static_cast<std::size_t>(threads * per_thread));
+    EXPECT_EQ(taken.load(), threads * per_thread - 1);
+    auto all = this->store_->list();
+    ASSERT_TRUE(all);
+    EXPECT_EQ(all->size(), static_cast<std::size_t>(threads * per_thread + 1));
+}
+
+TEST(UserStoreText, RoleRoundTrips) {
+    for (role r : {role::user, role::moderator, role::admin}) {
+        auto parsed = parse_role(to_string(r));
+        ASSERT_TRUE(parsed);
+        EXPECT_EQ(*parsed, r);
+    }
+    EXPECT_FALSE(parse_role("Admin"));
+    EXPECT_FALSE(parse_role(""));
+    EXPECT_FALSE(parse_role("root"));
+}
+
+TEST(UserStoreText, EveryErrorHasItsOwnMessage) {
+    std::set<std::string_view> seen;
+    for (store_error e : {store_error::not_found, store_error::username_taken,
+                          store_error::unavailable, store_error::corrupt}) {
+        EXPECT_FALSE(message(e).empty());
+        EXPECT_TRUE(seen.insert(message(e)).second);
+    }
+}
+
+// --- SQLite only ------------------------------------------------------------------------
+
+class SqliteStore : public ::testing::Test {
+  protected:
+    fs::path db_path() const { return dir_.path() / "users.db"; }
+    std::unique_ptr<user_store> open() {
+        auto s = open_sqlite_store(db_path());
+        if (!s) {
+            ADD_FAILURE() << "open_sqlite_store: " << message(s.error());
+            return nullptr;
+        }
+        return std::move(s).value();
+    }
+    // The database file and its WAL, as bytes, after the store is closed.
+    std::string file_bytes() const {
+        std::string all = read_all(db_path());
+        fs::path wal = db_path().string() + "-wal";
+        if (fs::exists(wal)) all += read_all(wal);
+        return all;
+    }
+    temp_dir dir_;
+};
+
+TEST_F(SqliteStore, FilesAreOwnerOnlyWhateverTheUmask) {
+    const mode_t old = ::umask(022);
+    auto store = open();
+    ::umask(old);
+    ASSERT_NE(store, nullptr);
+    ASSERT_TRUE(store->create(make_user("ivan")));  // makes SQLite use its -wal and -shm
+    EXPECT_EQ(mode_of(db_path()), 0600u);
+    for (const char* suffix : {"-wal", "-shm"}) {
+        fs::path p = db_path().string() + suffix;
+        ASSERT_TRUE(fs::exists(p)) << p;
+        EXPECT_EQ(mode_of(p), 0600u) << p;
+    }
+}
+
+TEST_F(SqliteStore, ExistingFileIsMadeOwnerOnly) {
+    { std::ofstream(db_path()).flush(); }  // an empty file is a valid, empty database
+    fs::permissions(db_path(), fs::perms(0644));
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(mode_of(db_path()), 0600u);
+}
+
+TEST_F(SqliteStore, DataSurvivesCloseAndReopen) {
+    {
+        auto store = open();
+        ASSERT_NE(store, nullptr);
+        auto u = store->create(make_user("Judy", "judy-hash", role::admin));
+        ASSERT_TRUE(u);
+        ASSERT_TRUE(store->set_disabled(u->userid, true));
+    }
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    auto found = store->find_by_name("judy");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->userid, 1);
+    EXPECT_EQ(found->username, "Judy");
+    EXPECT_EQ(found->password_hash, "judy-hash");
+    EXPECT_EQ(found->role, role::admin);
+    EXPECT_TRUE(found->disabled);
+    auto next = store->create(make_user("ken"));
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->userid, 2);
+}
+
+TEST_F(SqliteStore, SchemaVersionIsOneWithWalAndOnlyTheUsersTable) {
+    { ASSERT_NE(open(), nullptr); }
+    raw_db db(db_path());
+    EXPECT_EQ(db.scalar("PRAGMA user_version"), 1);
+    // The WAL mode is persistent in the file; a check through a second connection sees it.
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+    // users, plus sqlite_sequence that AUTOINCREMENT needs: no keys, sessions or messages.
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT IN "
+                        "('users', 'sqlite_sequence')"),
+              0);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'users'"), 1);
+}
+
+TEST_F(SqliteStore, NewerSchemaIsRefusedAsCorrupt) {
+    {
+        raw_db db(db_path());
+        ASSERT_EQ(db.exec("CREATE TABLE users(x); PRAGMA user_version = 99;"), SQLITE_OK);
+    }
+    auto s = open_sqlite_store(db_path());
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error(), store_error::corrupt);
+    raw_db db(db_path());
+    EXPECT_EQ(db.scalar("PRAGMA user_version"), 99);  // left as it was
+}
+
+TEST_F(SqliteStore, CurrentVersionWithWrongTablesIsCorrupt) {
+    {
+        raw_db db(db_path());
+        ASSERT_EQ(db.exec("CREATE TABLE users(x); PRAGMA user_version = 1;"), SQLITE_OK);
+    }
+    auto s = open_sqlite_store(db_path());
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error(), store_error::corrupt);
+}
+
+TEST_F(SqliteStore, FileThatIsNotADatabaseIsAnError) {
+    {
+        std::ofstream out(db_path(), std::ios::binary);
+        for (int i = 0; i < 200; ++i) out << "this is not an SQLite database, just text. ";
+    }
+    auto s = open_sqlite_store(db_path());
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error(), store_error::corrupt);
+}
+
+TEST_F(SqliteStore, MissingDirectoryIsUnavailable) {
+    auto s = open_sqlite_store(dir_.path() / "no" / "such" / "dir" / "users.db");
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error(), store_error::unavailable);
+}
+
+TEST_F(SqliteStore, UnexpectedRowValuesAreCorrupt) {
+    { ASSERT_NE(open(), nullptr); }
+    {
+        raw_db db(db_path());
+        ASSERT_EQ(db.exec("INSERT INTO users(username, username_key, password_hash, "
+                          "pepper_version, role, created_at, disabled) "
+                          "VALUES('mallory', 'mallory', 'h', 1, 'user', 0, 7)"),
+                  SQLITE_OK);
+    }
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(store->find_by_name("mallory").error(), store_error::corrupt);
+    EXPECT_EQ(store->list().error(), store_error::corrupt);
+}
+
+// secure_delete: the bytes of a removed user's hash are zeroed, not left in a free page.
+TEST_F(SqliteStore, RemovedPasswordHashIsGoneFromTheFile) {
+    const std::string hash = "argon2id$v=19$m=19456,t=2,p=1$UNIQUEsaltREMOVE$UNIQUEhashREMOVEDme";
+    std::int64_t id = 0;
+    {
+        auto store = open();
+        ASSERT_NE(store, nullptr);
+        auto u = store->create(make_user("oscar", hash));
+        ASSERT_TRUE(u);
+        id = u->userid;
+        ASSERT_TRUE(store->create(make_user("peggy", "another-hash")));
+    }
+    // Closing checkpointed the WAL: the hash is now in the main file (so the check below
+    // is not passing merely because it never got there).
+    ASSERT_NE(read_all(db_path()).find(hash), std::string::npos);
+    {
+        auto store = open();
+        ASSERT_NE(store, nullptr);
+        ASSERT_TRUE(store->remove(id));
+    }
+    EXPECT_FALSE(fs::exists(db_path().string() + "-wal") &&
+                 fs::file_size(db_path().string() + "-wal") > 0)
+        << "WAL not checkpointed and truncated on close";
+    EXPECT_EQ(file_bytes().find(hash), std::string::npos);
+    EXPECT_NE(file_bytes().find("another-hash"), std::string::npos);
+}
+
+// A password change must not leave the old hash behind either (whether SQLite rewrites the
+// cell in place or moves the longer row and frees the old cell).
+TEST_F(SqliteStore, ReplacedPasswordHashIsGoneFromTheFile) {
+    const std::string old_hash = "argon2id$v=19$m=19456,t=2,p=1$UNIQUEsaltOLD$UNIQUEhashOLDvalue";
+    const std::string new_hash =
+        "argon2id$v=19$m=19456,t=2,p=1$longerNEWsaltvalue$a-much-longer-new-hash-that-moves-the-"
+        "cell-elsewhere";
+    {
+        auto store = open();
+        ASSERT_NE(store, nullptr);
+        ASSERT_TRUE(store->create(make_user("quinn", old_hash)));
+    }
+    ASSERT_NE(read_all(db_path()).find(old_hash), std::string::npos);
+    {
+        auto store = open();
+        ASSERT_NE(store, nullptr);
+        ASSERT_TRUE(store->set_password(1, new_hash, 2));
+    }
+    EXPECT_EQ(file_bytes().find(old_hash), std::string::npos);
+    EXPECT_NE(file_bytes().find(new_hash), std::string::npos);
+}
+
+}  // namespace
+}  // namespace secms::store
