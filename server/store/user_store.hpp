@@ -45,7 +45,7 @@ struct new_user {
 };
 
 class user_store {
-  public:
+public:
     virtual ~user_store() = default;
 
     virtual core::result<user_record, store_error> create(const new_user& user) = 0;
