@@ -32,6 +32,9 @@ struct token_config {
     std::string token_label = "secms";
     // User PIN of the token. Read from pin_file by the app; never logged.
     core::secret_string pin;
+    // Security Officer PIN, used only when initialise_if_missing initialises a token. It must
+    // differ from the user PIN: the app generates a random one and keeps it in a 0600 file.
+    core::secret_string so_pin;
     // When true and no token has the label, the first free slot is initialised with it
     // (SoftHSM2 first run). A real HSM is prepared by its operator and keeps this false.
     bool initialise_if_missing = true;
