@@ -30,7 +30,7 @@ enum class certificate_error {
     several_certificates,  // more than one certificate
     subkey_only,           // a subkey without its primary key
     unsupported,           // key version or algorithm the server cannot check
-    no_user_id,            // no user ID at all
+    no_user_id,            // no user ID with a good self-signature that is not revoked
     weak_algorithm,        // RSA < 2048 bits, DSA or ElGamal
     sha1_self_signature,   // a self-signature made with SHA-1 (or MD5 / RIPEMD-160)
     bad_self_signature,    // a self-signature or binding that does not verify
