@@ -4,7 +4,11 @@
 // any change to the encoding or the key schedule breaks them. Re-running this script is a
 // deliberate protocol change (bump the version, say why in docs/protocol.md).
 //
-//   node web/test/vectors/make-channel-vectors.mjs [--check]
+//   node web/test/vectors/make-channel-vectors.mjs           compare only (the default; never writes)
+//   node web/test/vectors/make-channel-vectors.mjs --write   (re)generate the committed files
+//
+// Compare-only is the default because `node --test web/test/` also executes every .mjs file
+// under a test/ folder, and a test run must never rewrite the vectors it checks against.
 //
 // Inputs are fixed: X25519 keys from RFC 7748 §6.1, P-256 keys from Wycheproof's
 // ecdh_secp256r1_webcrypto_test.json, counting-pattern nonces, fixed fingerprints, and an HMAC
@@ -107,7 +111,7 @@ export function splitVector(inputs, computed) {
 }
 
 async function main() {
-  const check = process.argv.includes('--check');
+  const check = !process.argv.includes('--write');
   const files = { keySchedule: [], records: [], rekey: [] };
   for (const inputs of await vectorInputs()) {
     const parts = splitVector(inputs, await computeChannelVector(inputs));

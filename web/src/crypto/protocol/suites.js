@@ -117,7 +117,7 @@ export async function importPeerPublicKey(suiteId, publicKey) {
 /**
  * ECDH. Returns the raw shared secret (32 bytes); the caller must zeroize it after the key
  * schedule consumed it. An all-zero X25519 output means the peer sent a low-order point and
- * contributed nothing: RFC 7748 §6.1 says to abort ("check ... is not all zero").
+ * contributed nothing: RFC 7748 §6.1 allows the check and we abort on it.
  */
 export async function deriveSharedSecret(suiteId, privateKey, peerPublicKey) {
   const suite = suiteParameters(suiteId);
@@ -131,6 +131,12 @@ export async function deriveSharedSecret(suiteId, privateKey, peerPublicKey) {
       'ECDH failed', { cause: error });
   }
   const shared = new Uint8Array(bits);
+  if (suite.id !== SuiteId.x25519HkdfSha256Aes256Gcm) {
+    // P-256 has prime order and no small subgroup: the peer point was validated on import
+    // (SEC 1 §3.2.2), and an all-zero x-coordinate is a legitimate (if astronomically rare)
+    // result, as Wycheproof ecdh_secp256r1 tcId 2 shows.
+    return shared;
+  }
   let accumulator = 0;
   for (const byte of shared) accumulator |= byte;
   if (accumulator === 0) {
