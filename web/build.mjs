@@ -1,0 +1,94 @@
+// Builds the front end into web/dist/ (served by secms-server as its web root):
+//   1. the crypto worker bundle (its hashed path is then known),
+//   2. the page bundles, with the worker path injected through esbuild `define`,
+//   3. the page stylesheets,
+//   4. index.html and app.html from web/src/pages, each with its script and stylesheet
+//      tags carrying Subresource Integrity hashes (DESIGN.md §8).
+// Names carry content hashes so a new release never mixes with a cached old file.
+
+import * as esbuild from 'esbuild';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile, copyFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const webDir = dirname(fileURLToPath(import.meta.url));
+const srcDir = join(webDir, 'src');
+const distDir = join(webDir, 'dist');
+const assetsDir = join(distDir, 'assets');
+
+const shared = {
+  bundle: true,
+  format: 'esm',
+  minify: true,
+  sourcemap: false,
+  target: ['es2022', 'chrome111', 'firefox115', 'safari16.4'],
+  outdir: assetsDir,
+  entryNames: '[name]-[hash]',
+  assetNames: '[name]-[hash]',
+  metafile: true,
+  legalComments: 'eof',
+  logLevel: 'warning',
+};
+
+/** Maps each entry name to its output path under dist/, e.g. { app: 'assets/app-XYZ.js' }. */
+function outputsByEntry(metafile, entryPoints) {
+  const byInput = new Map(Object.entries(entryPoints).map(([name, input]) => [relative(process.cwd(), input).split(sep).join('/'), name]));
+  const result = {};
+  for (const [output, info] of Object.entries(metafile.outputs)) {
+    const name = info.entryPoint && byInput.get(info.entryPoint);
+    if (name) result[name] = relative(distDir, output).split(sep).join('/');
+  }
+  for (const name of Object.keys(entryPoints)) {
+    if (!result[name]) throw new Error(`build: no output found for entry ${name}`);
+  }
+  return result;
+}
+
+async function bundle(entryPoints, options = {}) {
+  const result = await esbuild.build({ ...shared, entryPoints, ...options });
+  return outputsByEntry(result.metafile, entryPoints);
+}
+
+async function sriHash(distPath) {
+  const bytes = await readFile(join(distDir, distPath));
+  return `sha384-${createHash('sha384').update(bytes).digest('base64')}`;
+}
+
+const escapeAttribute = (value) => value.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+
+async function assetTags({ script, style }) {
+  return [
+    `<link rel="stylesheet" href="/${escapeAttribute(style)}" integrity="${await sriHash(style)}" crossorigin="anonymous">`,
+    `<script type="module" src="/${escapeAttribute(script)}" integrity="${await sriHash(script)}" crossorigin="anonymous"></script>`,
+  ].join('\n  ');
+}
+
+async function writePage(templateName, tags) {
+  const template = await readFile(join(srcDir, 'pages', templateName), 'utf8');
+  const marker = /<!-- secms:assets [a-z]+ -->/;
+  if (!marker.test(template)) throw new Error(`build: ${templateName} has no secms:assets marker`);
+  await writeFile(join(distDir, templateName), template.replace(marker, () => tags));
+}
+
+export async function build() {
+  await rm(distDir, { recursive: true, force: true });
+  await mkdir(assetsDir, { recursive: true });
+
+  const worker = await bundle({ worker: join(srcDir, 'crypto', 'worker.js') });
+  const scripts = await bundle(
+    { landing: join(srcDir, 'app', 'landing.js'), app: join(srcDir, 'app', 'app.js') },
+    { define: { __SECMS_WORKER_URL__: JSON.stringify(`/${worker.worker}`) } },
+  );
+  const styles = await bundle({ landing: join(srcDir, 'styles', 'landing.css'), app: join(srcDir, 'styles', 'app.css') });
+
+  await writePage('index.html', await assetTags({ script: scripts.landing, style: styles.landing }));
+  await writePage('app.html', await assetTags({ script: scripts.app, style: styles.app }));
+  await copyFile(join(srcDir, 'pages', 'favicon.svg'), join(distDir, 'favicon.svg'));
+  return { worker: worker.worker, scripts, styles };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const outputs = await build();
+  process.stdout.write(`web/dist built: ${JSON.stringify(outputs)}\n`);
+}

@@ -1,0 +1,120 @@
+// Entry module of the app window (app.html): checks the session, starts the crypto
+// worker and the WebSocket, and wires them to the shell's components.
+
+import { createApiClient } from '../net/api-client.js';
+import { createWebSocketClient } from '../net/websocket-client.js';
+import { createPresenceStore } from '../state/presence-store.js';
+import { createStore } from '../state/store.js';
+import { openCryptoWorker } from '../crypto/crypto-client.js';
+import { startPageLanguage } from './page-language.js';
+import { logOutAndWipe, wipeClientState } from './session-end.js';
+import '../ui/app-root.js';
+
+// Injected by web/build.mjs: the content-hashed path of the crypto worker bundle.
+const cryptoWorkerUrl = __SECMS_WORKER_URL__;
+
+startPageLanguage({ titleKey: 'app.title' });
+
+const api = createApiClient();
+const presence = createPresenceStore();
+const connection = createStore('connecting');
+const root = document.createElement('secms-app-root');
+root.presence = presence;
+root.connection = connection;
+root.webRtcAvailable = typeof globalThis.RTCPeerConnection === 'function';
+document.body.append(root);
+
+let cryptoWorker = null;
+let socket = null;
+
+// Stops everything this window runs; used by every way out of the session.
+function stopServices() {
+  socket?.stop('session over');
+  socket = null;
+  cryptoWorker?.terminate();
+  cryptoWorker = null;
+  presence.clear();
+}
+
+/** Leaves the app window: close it when the landing page opened it, else go to the start page. */
+function leaveAppWindow() {
+  if (!window.opener || window.opener.closed) {
+    location.assign('/');
+    return;
+  }
+  window.close();
+  // Still here a moment later: the browser refused to close it.
+  setTimeout(() => location.assign('/'), 500);
+}
+
+async function endSession(callServer) {
+  stopServices();
+  await callServer();
+  leaveAppWindow();
+}
+
+const actions = Object.freeze({
+  logout: () => endSession(() => logOutAndWipe({ api })),
+  changePassword: ({ currentPassword, newPassword }) => api.changePassword({ currentPassword, newPassword }),
+  async deleteAccount({ password }) {
+    // Throws (wrong password…) before anything is stopped, so the dialog can say why.
+    await api.deleteAccount({ password });
+    await endSession(() => logOutAndWipe({ api }));
+  },
+});
+root.actions = actions;
+
+async function onSessionGone(phase) {
+  stopServices();
+  await wipeClientState();
+  root.phase = phase;
+}
+
+function startSocket() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  socket = createWebSocketClient({
+    url: `${scheme}//${location.host}/ws`,
+    onMessage: (message) => presence.applyServerMessage(message),
+    onStatus(status) {
+      connection.set(status);
+      // A list from a dropped connection would show people as online who may not be.
+      if (status !== 'online') presence.clear();
+    },
+    onSessionEnded: () => onSessionGone('session-ended'),
+    async onConnectFailure({ consecutiveFailures }) {
+      // A refused upgrade looks like a network failure from here; ask the API whether
+      // the login is still valid, but not on every retry.
+      if (consecutiveFailures !== 1 && consecutiveFailures % 5 !== 0) return;
+      try {
+        await api.me();
+      } catch (error) {
+        if (error.status === 401) onSessionGone('session-ended');
+      }
+    },
+  });
+  socket.start();
+}
+
+window.addEventListener('offline', () => socket?.stop('browser offline'));
+window.addEventListener('online', () => socket?.start());
+
+async function main() {
+  try {
+    root.user = await api.me();
+  } catch (error) {
+    root.phase = error.status === 401 ? 'no-session' : 'unreachable';
+    return;
+  }
+  root.phase = 'ready';
+  startSocket();
+  try {
+    cryptoWorker = await openCryptoWorker({ url: cryptoWorkerUrl });
+    document.documentElement.dataset.cryptoWorker = 'ready';
+  } catch {
+    // The features that need the worker arrive with the secure channel; until then the
+    // state is exposed for the end-to-end tests and diagnostics only.
+    document.documentElement.dataset.cryptoWorker = 'failed';
+  }
+}
+
+main();

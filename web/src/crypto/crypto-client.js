@@ -1,0 +1,132 @@
+// Page-side façade of the crypto Worker (DESIGN.md §10 #7, #9): async functions taking one
+// options object; unknown options are rejected; errors say which call failed. The page
+// holds only this handle, never key material.
+
+export class CryptoClientError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = 'CryptoClientError';
+  }
+}
+
+/** Throws a TypeError naming the call when options is not a plain object or has unknown keys. */
+export function checkOptions(callName, options, allowedNames, requiredNames = []) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${callName}: expected one options object`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!allowedNames.includes(name)) throw new TypeError(`${callName}: unknown option "${name}"`);
+  }
+  for (const name of requiredNames) {
+    if (options[name] === undefined) throw new TypeError(`${callName}: missing option "${name}"`);
+  }
+}
+
+let workerUrlPolicy = null;
+
+// Under `require-trusted-types-for 'script'` the Worker constructor only takes a
+// TrustedScriptURL. The policy admits exactly one shape: a same-origin path under
+// /assets/ ending in .js, i.e. the hashed bundle the build produced.
+function trustedWorkerUrl(url) {
+  if (!globalThis.trustedTypes?.createPolicy) return url;
+  workerUrlPolicy ??= globalThis.trustedTypes.createPolicy('secms-crypto-worker', {
+    createScriptURL(candidate) {
+      if (/^\/assets\/[A-Za-z0-9_-]+\.js$/.test(candidate)) return candidate;
+      throw new TypeError('crypto worker URL refused by the Trusted Types policy');
+    },
+  });
+  return workerUrlPolicy.createScriptURL(url);
+}
+
+function defaultWorkerFactory(url) {
+  return new Worker(trustedWorkerUrl(url), { type: 'module', name: 'secms-crypto' });
+}
+
+/**
+ * Starts the crypto worker and checks it answers.
+ * Options: { url (string, required), timeoutMs = 5000, workerFactory(url) → Worker-like }.
+ * Resolves to a connection { request(options), terminate() }.
+ */
+export async function openCryptoWorker(options) {
+  checkOptions('openCryptoWorker', options, ['url', 'timeoutMs', 'workerFactory'], ['url']);
+  const { url, timeoutMs = 5000, workerFactory = defaultWorkerFactory } = options;
+  if (typeof url !== 'string') throw new TypeError('openCryptoWorker: "url" must be a string');
+  if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('openCryptoWorker: "timeoutMs" must be a positive number');
+
+  let worker;
+  try {
+    worker = workerFactory(url);
+  } catch (cause) {
+    throw new CryptoClientError('openCryptoWorker: the worker could not be started', { cause });
+  }
+  const connection = createConnection(worker, timeoutMs);
+  try {
+    await checkHealth({ connection });
+  } catch (cause) {
+    connection.terminate();
+    throw cause;
+  }
+  return connection;
+}
+
+function createConnection(worker, timeoutMs) {
+  const pending = new Map();
+  let nextId = 1;
+  let terminated = false;
+
+  function failAll(error) {
+    for (const { reject, timer } of pending.values()) {
+      clearTimeout(timer);
+      reject(error);
+    }
+    pending.clear();
+  }
+
+  worker.onmessage = (event) => {
+    const reply = event.data;
+    const entry = reply && pending.get(reply.id);
+    if (!entry) return;
+    pending.delete(reply.id);
+    clearTimeout(entry.timer);
+    if (reply.type === 'error') {
+      entry.reject(new CryptoClientError(`${entry.type}: the worker refused (${reply.error?.code ?? 'unknown'})`));
+    } else {
+      entry.resolve(reply);
+    }
+  };
+  worker.onerror = () => failAll(new CryptoClientError('crypto worker failed'));
+
+  /** Sends one typed request: { type, payload? } → the worker's reply object. */
+  function request(options) {
+    checkOptions('request', options, ['type', 'payload'], ['type']);
+    if (terminated) return Promise.reject(new CryptoClientError(`${options.type}: the crypto worker is stopped`));
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new CryptoClientError(`${options.type}: no answer from the crypto worker within ${timeoutMs} ms`));
+      }, timeoutMs);
+      pending.set(id, { resolve, reject, timer, type: options.type });
+      worker.postMessage({ id, type: options.type, ...(options.payload === undefined ? {} : { payload: options.payload }) });
+    });
+  }
+
+  function terminate() {
+    if (terminated) return;
+    terminated = true;
+    worker.terminate();
+    failAll(new CryptoClientError('the crypto worker was stopped'));
+  }
+
+  return Object.freeze({ request, terminate, get terminated() { return terminated; } });
+}
+
+/** Asks the worker for { type:'health' }; resolves true, or rejects with context. */
+export async function checkHealth(options) {
+  checkOptions('checkHealth', options, ['connection'], ['connection']);
+  const reply = await options.connection.request({ type: 'health' });
+  if (reply.type !== 'health' || reply.ok !== true) {
+    throw new CryptoClientError('checkHealth: the crypto worker answered but is not healthy');
+  }
+  return true;
+}

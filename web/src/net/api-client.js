@@ -1,0 +1,125 @@
+// JSON API client for /api/v1. Runs wherever fetch exists (page or node tests: fetch is
+// injectable). Every failure becomes an ApiError with a stable `code`, so the UI maps codes
+// to catalogue keys in one place (errorMessageKey) and never shows raw server text.
+
+/** Error codes the server documents (docs/api.md); anything else shows as error.unknown. */
+export const knownErrorCodes = Object.freeze([
+  'invalid_username', 'invalid_password', 'username_taken', 'invalid_credentials',
+  'account_disabled', 'rate_limited', 'not_authenticated', 'bad_request',
+  'payload_too_large', 'forbidden_origin', 'unsupported_media_type', 'not_found',
+  'method_not_allowed', 'internal', 'unavailable',
+]);
+
+/** Code used when no HTTP response arrived at all (server down, offline, aborted). */
+export const networkErrorCode = 'network';
+
+// Used when a response has no parsable error body (a proxy page, an empty 502...).
+const codeByStatus = new Map([
+  [400, 'bad_request'], [401, 'not_authenticated'], [403, 'forbidden_origin'],
+  [404, 'not_found'], [405, 'method_not_allowed'], [413, 'payload_too_large'],
+  [415, 'unsupported_media_type'], [429, 'rate_limited'], [500, 'internal'],
+  [502, 'unavailable'], [503, 'unavailable'], [504, 'unavailable'],
+]);
+
+export class ApiError extends Error {
+  constructor({ status, code, serverMessage = '', retryAfterSeconds = null, cause }) {
+    super(`API error ${status} ${code}`, cause ? { cause } : undefined);
+    this.name = 'ApiError';
+    this.status = status;       // 0 when no response arrived
+    this.code = code;
+    this.serverMessage = serverMessage;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Parses a Retry-After header given in seconds (RFC 9110 §10.2.3); dates are ignored. */
+export function parseRetryAfter(value) {
+  if (typeof value !== 'string' || !/^\d{1,6}$/.test(value.trim())) return null;
+  return Number(value.trim());
+}
+
+/**
+ * Maps an error (ApiError or anything thrown) to a catalogue key and its parameters:
+ * { key, params }. The UI calls t(key, params).
+ */
+export function errorMessageKey(error) {
+  const code = error instanceof ApiError ? error.code : networkErrorCode;
+  if (code === 'rate_limited' && Number.isInteger(error.retryAfterSeconds) && error.retryAfterSeconds > 0) {
+    return { key: 'error.rate_limited_seconds', params: { seconds: error.retryAfterSeconds } };
+  }
+  if (code === networkErrorCode) return { key: 'error.network', params: {} };
+  if (knownErrorCodes.includes(code)) return { key: `error.${code}`, params: {} };
+  return { key: 'error.unknown', params: { code: String(code) } };
+}
+
+async function readErrorBody(response) {
+  try {
+    const body = await response.json();
+    const error = body && typeof body === 'object' ? body.error : null;
+    if (error && typeof error.code === 'string' && /^[a-z_]{1,64}$/.test(error.code)) {
+      return { code: error.code, message: typeof error.message === 'string' ? error.message : '' };
+    }
+  } catch {
+    // Not JSON: fall back to the status below.
+  }
+  return null;
+}
+
+/**
+ * Creates the API client. Options: { baseUrl = '', fetchImpl = globalThis.fetch }.
+ * Unknown options are rejected so a typo does not silently change behaviour.
+ */
+export function createApiClient(options = {}) {
+  const allowed = ['baseUrl', 'fetchImpl'];
+  for (const name of Object.keys(options)) {
+    if (!allowed.includes(name)) throw new TypeError(`createApiClient: unknown option ${name}`);
+  }
+  const baseUrl = options.baseUrl ?? '';
+  const fetchImpl = options.fetchImpl ?? globalThis.fetch.bind(globalThis);
+
+  async function request(method, path, body) {
+    const init = {
+      method,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json' },
+    };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetchImpl(`${baseUrl}${path}`, init);
+    } catch (cause) {
+      throw new ApiError({ status: 0, code: networkErrorCode, cause });
+    }
+    if (response.ok) {
+      if (response.status === 204) return null;
+      try {
+        return await response.json();
+      } catch (cause) {
+        throw new ApiError({ status: response.status, code: 'bad_response', cause });
+      }
+    }
+    const parsed = await readErrorBody(response);
+    throw new ApiError({
+      status: response.status,
+      code: parsed?.code ?? codeByStatus.get(response.status) ?? `http_${response.status}`,
+      serverMessage: parsed?.message ?? '',
+      retryAfterSeconds: parseRetryAfter(response.headers?.get?.('Retry-After') ?? null),
+    });
+  }
+
+  return Object.freeze({
+    register: ({ username, password }) =>
+      request('POST', '/api/v1/accounts', { username, password }).then((r) => r.user),
+    login: ({ username, password }) =>
+      request('POST', '/api/v1/session', { username, password }).then((r) => r.user),
+    logout: () => request('DELETE', '/api/v1/session'),
+    me: () => request('GET', '/api/v1/me').then((r) => r.user),
+    changePassword: ({ currentPassword, newPassword }) =>
+      request('PUT', '/api/v1/me/password', { current_password: currentPassword, new_password: newPassword }),
+    deleteAccount: ({ password }) => request('DELETE', '/api/v1/me', { password }),
+  });
+}

@@ -1,0 +1,75 @@
+// Who is online, as the server last said. Pure: fed with parsed WebSocket messages
+// ({type:'hello'} then {type:'presence', online:[...]}), read by the online-users list.
+// Server data is validated here, once, so the UI can trust the snapshot's shape.
+
+import { createStore } from './store.js';
+
+// Same rule as the server's account names (docs/api.md); anything else is dropped rather
+// than shown, since it cannot be a real account.
+const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
+
+function parseUser(candidate) {
+  if (!candidate || typeof candidate !== 'object') return null;
+  const { userid, username } = candidate;
+  if (!Number.isSafeInteger(userid) || userid < 1) return null;
+  if (typeof username !== 'string' || !usernamePattern.test(username)) return null;
+  return { userid, username };
+}
+
+const emptyPresence = Object.freeze({ self: null, users: Object.freeze([]), known: false });
+
+/**
+ * Snapshot: { self: {userid, username, role} | null, known: boolean (a presence list arrived),
+ *             users: [{userid, username, isSelf}] sorted: you first, then by username }.
+ */
+export function createPresenceStore() {
+  const store = createStore(emptyPresence);
+  let rawOnline = [];
+
+  function rebuild(self) {
+    const seen = new Set();
+    const users = [];
+    for (const user of rawOnline) {
+      if (seen.has(user.userid)) continue;  // one row per account, however many tabs
+      seen.add(user.userid);
+      users.push(Object.freeze({ ...user, isSelf: self !== null && user.userid === self.userid }));
+    }
+    users.sort((a, b) => (a.isSelf !== b.isSelf ? (a.isSelf ? -1 : 1)
+      : a.username.localeCompare(b.username, 'en', { sensitivity: 'base' }) || a.userid - b.userid));
+    return Object.freeze({ self, users: Object.freeze(users), known: store.get().known });
+  }
+
+  /** Applies one server message; returns true when it was a presence-related message. */
+  function applyServerMessage(message) {
+    if (!message || typeof message !== 'object') return false;
+    if (message.type === 'hello') {
+      const user = parseUser(message.user);
+      if (!user) return false;
+      const role = typeof message.user.role === 'string' ? message.user.role : 'user';
+      store.set(rebuild(Object.freeze({ ...user, role })));
+      return true;
+    }
+    if (message.type === 'presence') {
+      if (!Array.isArray(message.online)) return false;
+      rawOnline = message.online.map(parseUser).filter(Boolean);
+      const next = rebuild(store.get().self);
+      store.set(Object.freeze({ ...next, known: true }));
+      return true;
+    }
+    return false;
+  }
+
+  /** Forget everything (socket dropped or logout): a stale list would lie. */
+  function clear() {
+    rawOnline = [];
+    store.set(emptyPresence);
+  }
+
+  return Object.freeze({
+    get: store.get,
+    subscribe: store.subscribe,
+    applyServerMessage,
+    clear,
+    isOnline: (userid) => store.get().users.some((user) => user.userid === userid),
+  });
+}

@@ -1,0 +1,270 @@
+// Account menu (WAI-ARIA menu button): change password, delete account, log out.
+// The two forms live in modal <dialog>s; like the landing page, no field is remembered.
+
+import { LitElement, html, css, nothing } from 'lit';
+import { t } from '../i18n/index.js';
+import { errorMessageKey } from '../net/api-client.js';
+import { LanguageController } from './controllers.js';
+import { controlStyles } from './shared-styles.js';
+import { icons } from './icons.js';
+
+const passwordInput = (id, { disabled }) => html`
+  <input id=${id} name=${id} type="password" autocomplete="off" autocapitalize="none" autocorrect="off"
+    spellcheck="false" data-lpignore="true" data-1p-ignore data-form-type="other" maxlength="1024"
+    ?disabled=${disabled}>`;
+
+export class AccountMenu extends LitElement {
+  static properties = {
+    user: { attribute: false },
+    actions: { attribute: false },   // { logout(), changePassword({currentPassword,newPassword}), deleteAccount({password}) }
+    open: { state: true },
+    busy: { state: true },
+    error: { state: true },
+    notice: { state: true },
+  };
+
+  static styles = [controlStyles, css`
+    :host { position: relative; display: inline-block; }
+    .trigger {
+      display: inline-flex; align-items: center; gap: var(--space-2);
+      height: 36px; padding: 0 var(--space-2) 0 var(--space-1); border: 1px solid var(--color-border);
+      border-radius: 999px; background: var(--color-surface); cursor: pointer; max-width: 14rem;
+    }
+    .trigger:hover { background: var(--color-surface-hover); }
+    .avatar {
+      display: grid; place-items: center; width: 28px; height: 28px; border-radius: 50%;
+      background: var(--color-accent); color: var(--color-accent-text); font-weight: 700; text-transform: uppercase; flex: none;
+    }
+    .username { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; font-weight: 600; }
+    [role="menu"] {
+      position: absolute; right: 0; top: calc(100% + 6px); z-index: 10; min-width: 220px;
+      margin: 0; padding: var(--space-1); list-style: none;
+      background: var(--color-surface); border: 1px solid var(--color-border);
+      border-radius: var(--radius-m); box-shadow: var(--shadow-pop);
+    }
+    [role="menuitem"] {
+      display: flex; align-items: center; gap: var(--space-3); width: 100%;
+      padding: var(--space-2) var(--space-3); border: 0; border-radius: var(--radius-s);
+      background: transparent; text-align: left; cursor: pointer;
+    }
+    [role="menuitem"]:hover, [role="menuitem"]:focus-visible { background: var(--color-surface-hover); outline: none; }
+    [role="menuitem"].danger { color: var(--color-danger); }
+    .separator { height: 1px; margin: var(--space-1) 0; background: var(--color-border); }
+    dialog {
+      width: min(440px, calc(100vw - 32px)); padding: var(--space-5);
+      border: 1px solid var(--color-border); border-radius: var(--radius-l);
+      background: var(--color-surface); color: var(--color-text); box-shadow: var(--shadow-pop);
+    }
+    dialog::backdrop { background: rgb(0 0 0 / 45%); }
+    dialog h2 { margin: 0 0 var(--space-4); font-size: 1.15rem; }
+    .dialog-actions { display: flex; justify-content: flex-end; gap: var(--space-2); margin-top: var(--space-2); }
+    .warning { margin: 0 0 var(--space-4); color: var(--color-text-muted); }
+  `];
+
+  constructor() {
+    super();
+    new LanguageController(this);
+    this.open = false;
+    this.busy = false;
+    this.error = null;
+    this.notice = null;
+    this.onDocumentPointerDown = (event) => {
+      if (this.open && !event.composedPath().includes(this)) this.open = false;
+    };
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    document.addEventListener('pointerdown', this.onDocumentPointerDown);
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener('pointerdown', this.onDocumentPointerDown);
+    super.disconnectedCallback();
+  }
+
+  menuItems() {
+    return [...this.renderRoot.querySelectorAll('[role="menuitem"]')];
+  }
+
+  async toggleMenu({ focusFirst = false } = {}) {
+    this.open = !this.open;
+    if (this.open && focusFirst) {
+      await this.updateComplete;
+      this.menuItems()[0]?.focus();
+    }
+  }
+
+  closeMenu() {
+    this.open = false;
+    this.renderRoot.querySelector('.trigger')?.focus();
+  }
+
+  onTriggerKeydown(event) {
+    if (['ArrowDown', 'Enter', ' '].includes(event.key)) {
+      event.preventDefault();
+      if (!this.open) this.toggleMenu({ focusFirst: true });
+      else this.menuItems()[0]?.focus();
+    }
+  }
+
+  onMenuKeydown(event) {
+    const items = this.menuItems();
+    const index = items.indexOf(this.renderRoot.activeElement);
+    const moves = { ArrowDown: (index + 1) % items.length, ArrowUp: (index - 1 + items.length) % items.length, Home: 0, End: items.length - 1 };
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      this.closeMenu();
+    } else if (event.key === 'Tab') {
+      this.open = false;
+    } else if (moves[event.key] !== undefined) {
+      event.preventDefault();
+      items[moves[event.key]]?.focus();
+    }
+  }
+
+  openDialog(id) {
+    this.open = false;
+    this.error = null;
+    this.notice = null;
+    const dialog = this.renderRoot.querySelector(`#${id}`);
+    dialog.querySelector('form')?.reset();
+    dialog.showModal();
+  }
+
+  closeDialog(event) {
+    event.target.closest('dialog')?.close();
+    this.error = null;
+  }
+
+  async runAction(action) {
+    this.busy = true;
+    this.error = null;
+    try {
+      return await action();
+    } catch (error) {
+      this.error = errorMessageKey(error);
+      return undefined;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async onChangePassword(event) {
+    event.preventDefault();
+    const form = event.target;
+    const currentPassword = form.elements['current-password'].value;
+    const newPassword = form.elements['new-password'].value;
+    const repeat = form.elements['repeat-password'].value;
+    if (!currentPassword || !newPassword || !repeat) {
+      this.error = { key: 'form.required', params: {} };
+      return;
+    }
+    if (newPassword !== repeat) {
+      this.error = { key: 'form.password_mismatch', params: {} };
+      return;
+    }
+    const done = await this.runAction(async () => {
+      await this.actions.changePassword({ currentPassword, newPassword });
+      return true;
+    });
+    form.reset();
+    if (done) {
+      form.closest('dialog').close();
+      this.notice = { key: 'account.password_changed', params: {} };
+      this.renderRoot.querySelector('#notice-dialog').showModal();
+    }
+  }
+
+  async onDeleteAccount(event) {
+    event.preventDefault();
+    const form = event.target;
+    const password = form.elements['delete-password'].value;
+    if (!password) {
+      this.error = { key: 'form.required', params: {} };
+      return;
+    }
+    if (!form.elements.confirm.checked) {
+      this.error = { key: 'account.delete.confirm_required', params: {} };
+      return;
+    }
+    // On success the page wipes itself and leaves; nothing to render afterwards.
+    await this.runAction(() => this.actions.deleteAccount({ password }));
+    form.elements['delete-password'].value = '';
+  }
+
+  async onLogout() {
+    this.open = false;
+    this.busy = true;
+    try {
+      await this.actions.logout();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  renderError() {
+    return this.error
+      ? html`<p class="message error" role="alert" data-testid="account-error">${t(this.error.key, this.error.params)}</p>`
+      : nothing;
+  }
+
+  render() {
+    const username = this.user?.username ?? '';
+    return html`
+      <button class="trigger" type="button" aria-haspopup="menu" aria-expanded=${String(this.open)}
+        aria-controls="account-menu" aria-label=${t('account.menu', { username })} data-testid="account-menu"
+        @click=${() => this.toggleMenu()} @keydown=${this.onTriggerKeydown}>
+        <span class="avatar" aria-hidden="true">${username.slice(0, 1)}</span>
+        <span class="username">${username}</span>
+        ${icons.chevronDown}
+      </button>
+      <div id="account-menu" role="menu" aria-label=${t('account.menu', { username })} ?hidden=${!this.open} @keydown=${this.onMenuKeydown}>
+        <button role="menuitem" type="button" tabindex="-1" data-testid="menu-change-password"
+          @click=${() => this.openDialog('password-dialog')}>${icons.key}${t('account.change_password')}</button>
+        <button role="menuitem" type="button" tabindex="-1" class="danger" data-testid="menu-delete-account"
+          @click=${() => this.openDialog('delete-dialog')}>${icons.trash}${t('account.delete')}</button>
+        <div class="separator" role="separator"></div>
+        <button role="menuitem" type="button" tabindex="-1" data-testid="menu-logout" ?disabled=${this.busy}
+          @click=${this.onLogout}>${icons.logout}${this.busy ? t('account.logging_out') : t('account.logout')}</button>
+      </div>
+
+      <dialog id="password-dialog" aria-labelledby="password-title" @close=${() => { this.error = null; }}>
+        <h2 id="password-title">${t('account.change_password')}</h2>
+        ${this.renderError()}
+        <form autocomplete="off" novalidate @submit=${this.onChangePassword}>
+          <div class="field"><label for="current-password">${t('account.current_password')}</label>${passwordInput('current-password', { disabled: this.busy })}</div>
+          <div class="field">
+            <label for="new-password">${t('account.new_password')}</label>${passwordInput('new-password', { disabled: this.busy })}
+            <span class="hint">${t('landing.password.hint')}</span>
+          </div>
+          <div class="field"><label for="repeat-password">${t('account.repeat_new_password')}</label>${passwordInput('repeat-password', { disabled: this.busy })}</div>
+          <div class="dialog-actions">
+            <button class="button secondary" type="button" @click=${this.closeDialog}>${t('account.cancel')}</button>
+            <button class="button" type="submit" ?disabled=${this.busy} data-testid="change-password-submit">${t('account.save')}</button>
+          </div>
+        </form>
+      </dialog>
+
+      <dialog id="delete-dialog" aria-labelledby="delete-title" @close=${() => { this.error = null; }}>
+        <h2 id="delete-title">${t('account.delete')}</h2>
+        <p class="warning">${t('account.delete.warning')}</p>
+        ${this.renderError()}
+        <form autocomplete="off" novalidate @submit=${this.onDeleteAccount}>
+          <div class="field"><label for="delete-password">${t('account.delete.password')}</label>${passwordInput('delete-password', { disabled: this.busy })}</div>
+          <label class="checkbox"><input type="checkbox" name="confirm" data-testid="delete-confirm" ?disabled=${this.busy}><span>${t('account.delete.confirm')}</span></label>
+          <div class="dialog-actions">
+            <button class="button secondary" type="button" @click=${this.closeDialog}>${t('account.cancel')}</button>
+            <button class="button danger" type="submit" ?disabled=${this.busy} data-testid="delete-submit">${t('account.delete.submit')}</button>
+          </div>
+        </form>
+      </dialog>
+
+      <dialog id="notice-dialog" aria-labelledby="notice-text">
+        ${this.notice ? html`<p class="message success" id="notice-text" role="status" data-testid="account-notice">${t(this.notice.key, this.notice.params)}</p>` : nothing}
+        <div class="dialog-actions"><button class="button" type="button" @click=${this.closeDialog}>${t('account.close')}</button></div>
+      </dialog>`;
+  }
+}
+
+customElements.define('secms-account-menu', AccountMenu);

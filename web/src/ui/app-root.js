@@ -1,0 +1,72 @@
+// Root of the app window. Shows the shell when a session exists, otherwise an honest
+// message with a way back to the start page. The page entry (web/src/app/app.js) owns
+// the services and sets the properties; this element only renders them.
+
+import { LitElement, html, css } from 'lit';
+import { t } from '../i18n/index.js';
+import { LanguageController } from './controllers.js';
+import { controlStyles } from './shared-styles.js';
+import './notice-card.js';
+import './status-bar.js';
+import './online-users.js';
+import './service-tabs.js';
+
+export class AppRoot extends LitElement {
+  static properties = {
+    phase: {},                         // 'loading' | 'ready' | 'no-session' | 'session-ended' | 'unreachable'
+    user: { attribute: false },
+    presence: { attribute: false },
+    connection: { attribute: false },
+    actions: { attribute: false },
+    webRtcAvailable: { attribute: false },
+  };
+
+  static styles = [controlStyles, css`
+    :host { display: flex; flex-direction: column; height: 100%; background: var(--color-bg); }
+    .layout { flex: 1; display: grid; grid-template-columns: 280px 1fr; min-height: 0; }
+    aside {
+      display: flex; flex-direction: column; min-height: 0;
+      background: var(--color-surface); border-right: 1px solid var(--color-border);
+    }
+    main { display: flex; flex-direction: column; min-height: 0; min-width: 0; }
+    secms-service-tabs { flex: 1; }
+    .center { flex: 1; display: flex; }
+    @media (max-width: 760px) {
+      .layout { grid-template-columns: 1fr; grid-template-rows: auto 1fr; }
+      aside { max-height: 30vh; border-right: 0; border-bottom: 1px solid var(--color-border); }
+    }
+  `];
+
+  constructor() {
+    super();
+    new LanguageController(this);
+    this.phase = 'loading';
+    this.webRtcAvailable = true;
+  }
+
+  renderBackToStart(titleKey, bodyKey) {
+    return html`
+      <div class="center" data-testid=${this.phase}>
+        <secms-notice-card icon="user" tone="warning" heading=${t(titleKey)} body=${t(bodyKey)}>
+          <a class="button" href="/" data-testid="back-to-start">${t('app.back_to_start')}</a>
+        </secms-notice-card>
+      </div>`;
+  }
+
+  render() {
+    if (this.phase === 'no-session') return this.renderBackToStart('app.no_session.title', 'app.no_session.body');
+    if (this.phase === 'unreachable') return this.renderBackToStart('app.unreachable.title', 'app.unreachable.body');
+    if (this.phase === 'session-ended') return this.renderBackToStart('app.session_ended.title', 'app.session_ended.body');
+    if (this.phase !== 'ready') {
+      return html`<div class="center"><secms-notice-card icon="shield" heading=${t('app.loading')}></secms-notice-card></div>`;
+    }
+    return html`
+      <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions}></secms-status-bar>
+      <div class="layout" data-testid="app-shell">
+        <aside><secms-online-users .presence=${this.presence}></secms-online-users></aside>
+        <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable}></secms-service-tabs></main>
+      </div>`;
+  }
+}
+
+customElements.define('secms-app-root', AppRoot);

@@ -1,0 +1,92 @@
+// The Chat / VoIP / Email tabs and their panels, in one shadow root so that the ARIA
+// id references (aria-controls, aria-labelledby) resolve. Keyboard: WAI-ARIA APG tabs
+// pattern with automatic activation (arrows, Home, End).
+
+import { LitElement, html, css } from 'lit';
+import { t } from '../i18n/index.js';
+import { LanguageController } from './controllers.js';
+import { controlStyles } from './shared-styles.js';
+import { icons } from './icons.js';
+import './notice-card.js';
+
+const services = Object.freeze([
+  { id: 'chat', icon: 'chat' },
+  { id: 'voip', icon: 'phone' },
+  { id: 'email', icon: 'mail' },
+]);
+
+export class ServiceTabs extends LitElement {
+  static properties = {
+    selected: { state: true },
+    webRtcAvailable: { attribute: false },
+  };
+
+  static styles = [controlStyles, css`
+    :host { display: flex; flex-direction: column; min-height: 0; min-width: 0; }
+    [role="tablist"] {
+      display: flex; gap: var(--space-1); padding: 0 var(--space-4);
+      border-bottom: 1px solid var(--color-border); background: var(--color-surface);
+    }
+    [role="tab"] {
+      display: inline-flex; align-items: center; gap: var(--space-2);
+      height: 46px; padding: 0 var(--space-4); border: 0; border-bottom: 2px solid transparent;
+      background: transparent; color: var(--color-text-muted); font-weight: 600; cursor: pointer;
+    }
+    [role="tab"]:hover { color: var(--color-text); }
+    [role="tab"][aria-selected="true"] { color: var(--color-accent); border-bottom-color: var(--color-accent); }
+    [role="tabpanel"] { flex: 1; display: flex; overflow: auto; }
+    [role="tabpanel"][hidden] { display: none; }
+    @media (max-width: 480px) {
+      [role="tab"] { padding: 0 var(--space-3); }
+    }
+  `];
+
+  constructor() {
+    super();
+    new LanguageController(this);
+    this.selected = 'chat';
+    this.webRtcAvailable = true;
+  }
+
+  select(id, { focus = false } = {}) {
+    this.selected = id;
+    this.dispatchEvent(new CustomEvent('service-change', { detail: { service: id }, bubbles: true, composed: true }));
+    if (focus) this.updateComplete.then(() => this.renderRoot.querySelector(`#tab-${id}`)?.focus());
+  }
+
+  onKeydown(event) {
+    const index = services.findIndex((service) => service.id === this.selected);
+    const last = services.length - 1;
+    const next = { ArrowRight: index === last ? 0 : index + 1, ArrowLeft: index === 0 ? last : index - 1, Home: 0, End: last }[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    this.select(services[next].id, { focus: true });
+  }
+
+  renderPanel(id) {
+    if (id === 'chat') {
+      return html`<secms-notice-card icon="chat" heading=${t('chat.empty.title')} body=${t('chat.empty.body')}></secms-notice-card>`;
+    }
+    if (id === 'voip') {
+      return this.webRtcAvailable
+        ? html`<secms-notice-card icon="clock" heading=${t('voip.later.title')} body=${t('voip.later.body')}></secms-notice-card>`
+        : html`<secms-notice-card icon="alert" tone="warning" heading=${t('voip.unavailable.title')} body=${t('voip.unavailable.body')}></secms-notice-card>`;
+    }
+    return html`<secms-notice-card icon="mail" heading=${t('email.later.title')} body=${t('email.later.body')}></secms-notice-card>`;
+  }
+
+  render() {
+    return html`
+      <div role="tablist" aria-label=${t('tabs.label')} @keydown=${this.onKeydown}>
+        ${services.map(({ id, icon }) => html`
+          <button role="tab" type="button" id=${`tab-${id}`} aria-controls=${`panel-${id}`}
+            aria-selected=${String(this.selected === id)} tabindex=${this.selected === id ? 0 : -1}
+            data-testid=${`tab-${id}`} @click=${() => this.select(id)}>${icons[icon]}${t(`tabs.${id}`)}</button>`)}
+      </div>
+      ${services.map(({ id }) => html`
+        <section role="tabpanel" id=${`panel-${id}`} aria-labelledby=${`tab-${id}`} tabindex="0"
+          data-testid=${`panel-${id}`} ?hidden=${this.selected !== id}>${this.renderPanel(id)}</section>`)}`;
+  }
+}
+
+customElements.define('secms-service-tabs', ServiceTabs);

@@ -1,0 +1,73 @@
+// Top status bar: brand, connection state, secure-channel slot, language, account menu.
+
+import { LitElement, html, css } from 'lit';
+import { t } from '../i18n/index.js';
+import { LanguageController, StoreController } from './controllers.js';
+import { controlStyles } from './shared-styles.js';
+import { icons } from './icons.js';
+import './language-switcher.js';
+import './account-menu.js';
+
+export class StatusBar extends LitElement {
+  static properties = {
+    connection: { attribute: false },   // store of 'connecting' | 'online' | 'reconnecting' | 'offline'
+    user: { attribute: false },
+    actions: { attribute: false },
+  };
+
+  static styles = [controlStyles, css`
+    :host { display: block; background: var(--color-surface); border-bottom: 1px solid var(--color-border); }
+    .bar {
+      display: flex; align-items: center; gap: var(--space-3);
+      min-height: 56px; padding: var(--space-2) var(--space-4); flex-wrap: wrap;
+    }
+    .brand { display: flex; align-items: center; gap: var(--space-2); font-weight: 700; font-size: 1.05rem; margin-right: var(--space-2); }
+    .brand .logo {
+      display: grid; place-items: center; width: 30px; height: 30px; border-radius: 9px;
+      background: var(--color-accent); color: var(--color-accent-text);
+    }
+    .brand .logo svg { width: 18px; height: 18px; }
+    .pill {
+      display: inline-flex; align-items: center; gap: var(--space-2);
+      height: 30px; padding: 0 var(--space-3); border-radius: 999px;
+      background: var(--color-surface-2); border: 1px solid var(--color-border);
+      font-size: 0.85rem; white-space: nowrap;
+    }
+    .pill svg { width: 16px; height: 16px; }
+    .dot { width: 8px; height: 8px; border-radius: 50%; background: var(--color-text-muted); }
+    .pill[data-state="online"] .dot { background: var(--color-success); }
+    .pill[data-state="connecting"] .dot, .pill[data-state="reconnecting"] .dot { background: var(--color-warning); }
+    .pill[data-state="offline"] .dot { background: var(--color-danger); }
+    .channel { color: var(--color-text-muted); }
+    .spacer { flex: 1; }
+    @media (max-width: 640px) {
+      .brand .name { display: none; }
+    }
+  `];
+
+  constructor() {
+    super();
+    new LanguageController(this);
+    this.connectionState = new StoreController(this, 'connection');
+  }
+
+  render() {
+    const state = this.connectionState.value ?? 'connecting';
+    return html`
+      <div class="bar">
+        <div class="brand"><span class="logo">${icons.shield}</span><span class="name">${t('app.name')}</span></div>
+        <span class="pill" role="status" data-state=${state} data-testid="connection-status"
+          aria-label=${`${t('status.connection')}: ${t(`status.${state}`)}`}>
+          <span class="dot"></span>${t(`status.${state}`)}
+        </span>
+        <span class="pill channel" data-testid="channel-status" aria-label=${`${t('status.channel')}: ${t('status.no_channel')}`}>
+          ${icons.lockOpen}${t('status.no_channel')}
+        </span>
+        <span class="spacer"></span>
+        <secms-language-switcher></secms-language-switcher>
+        <secms-account-menu .user=${this.user} .actions=${this.actions}></secms-account-menu>
+      </div>`;
+  }
+}
+
+customElements.define('secms-status-bar', StatusBar);
