@@ -2,7 +2,7 @@
 add_library(secms_warnings INTERFACE)
 target_compile_options(secms_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Wunused -Woverloaded-virtual -Wconversion -Wno-sign-conversion -Wnull-dereference
+  -Wunused -Woverloaded-virtual -Wconversion -Wno-sign-conversion
   -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
 option(SECMS_WERROR "Treat warnings as errors" ON)
 if(SECMS_WERROR)

@@ -70,3 +70,31 @@ TEST(Result, ValueAndError) {
 
 }  // namespace
 }  // namespace secms::core
+
+#include "server/core/metrics.hpp"
+
+namespace secms::core {
+namespace {
+
+TEST(Metrics, PrometheusText) {
+    metrics m;
+    m.logins_ok = 3;
+    m.count_response(200);
+    m.count_response(200);
+    m.count_response(404);
+    m.count_response(99);  // out of range: ignored
+    std::string text = m.render();
+    EXPECT_NE(text.find("# TYPE secms_logins_ok_total counter\nsecms_logins_ok_total 3\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("secms_http_responses_total{code=\"200\"} 2\n"), std::string::npos);
+    EXPECT_NE(text.find("secms_http_responses_total{code=\"404\"} 1\n"), std::string::npos);
+    EXPECT_EQ(text.find("code=\"500\""), std::string::npos);
+    {
+        queued_job job(m.hash_queue_depth);
+        EXPECT_EQ(m.hash_queue_depth.load(), 1);
+    }
+    EXPECT_EQ(m.hash_queue_depth.load(), 0);
+}
+
+}  // namespace
+}  // namespace secms::core

@@ -1,0 +1,262 @@
+#include "server/app/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <sstream>
+#include <variant>
+
+namespace secms::app {
+
+std::string config::effective_public_origin() const {
+    if (!public_origin.empty()) return public_origin;
+    return "https://localhost:" + std::to_string(https_port);
+}
+
+std::vector<std::string> config::allowed_origins() const {
+    std::vector<std::string> out{effective_public_origin()};
+    std::stringstream extra(extra_origins);
+    std::string item;
+    while (std::getline(extra, item, ',')) {
+        while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+        while (!item.empty() && item.back() == ' ') item.pop_back();
+        if (!item.empty()) out.push_back(item);
+    }
+    return out;
+}
+
+std::filesystem::path config::certificate_path() const {
+    return tls_certificate.empty() ? data_path() / "tls" / "cert.pem"
+                                   : std::filesystem::path(tls_certificate);
+}
+
+std::filesystem::path config::private_key_path() const {
+    return tls_private_key.empty() ? data_path() / "tls" / "key.pem"
+                                   : std::filesystem::path(tls_private_key);
+}
+
+std::filesystem::path config::pin_file_path() const {
+    return hsm_pin_file.empty() ? data_path() / "hsm" / "user.pin"
+                                : std::filesystem::path(hsm_pin_file);
+}
+
+namespace {
+
+using field_ptr =
+    std::variant<std::string*, std::uint16_t*, std::uint32_t*, bool*, double*>;
+
+struct option_entry {
+    const char* section;
+    const char* key;
+    field_ptr field;
+    const char* help;
+};
+
+std::vector<option_entry> option_table(config& c) {
+    return {
+        {"server", "data_dir", &c.data_dir, "Data directory: database, HSM token, TLS files"},
+        {"server", "listen", &c.listen, "Address to listen on"},
+        {"server", "https_port", &c.https_port, "HTTPS port"},
+        {"server", "http_port", &c.http_port, "Plain-HTTP port that only redirects to HTTPS (0: off)"},
+        {"server", "public_origin", &c.public_origin,
+         "Origin users reach the service at (default https://localhost:<https_port>)"},
+        {"server", "extra_origins", &c.extra_origins, "Other allowed origins, comma-separated"},
+        {"server", "web_root", &c.web_root, "Directory of the built front end"},
+        {"server", "io_threads", &c.io_threads, "I/O threads (0: one per core)"},
+        {"server", "work_threads", &c.work_threads,
+         "Worker threads for password hashing and database work (0: one per core)"},
+        {"server", "metrics_public", &c.metrics_public, "Serve /metrics to non-loopback clients"},
+        {"tls", "tls_certificate", &c.tls_certificate,
+         "TLS certificate chain, PEM (default <data_dir>/tls/cert.pem, self-signed on first run)"},
+        {"tls", "tls_private_key", &c.tls_private_key, "TLS private key, PEM (default <data_dir>/tls/key.pem)"},
+        {"hsm", "hsm_module", &c.hsm_module, "PKCS#11 module"},
+        {"hsm", "hsm_token_label", &c.hsm_token_label, "Label of the PKCS#11 token"},
+        {"hsm", "hsm_pin_file", &c.hsm_pin_file,
+         "File holding the token's user PIN (default <data_dir>/hsm/user.pin, made for SoftHSM2)"},
+        {"hsm", "hsm_initialise", &c.hsm_initialise,
+         "Initialise an empty token slot on first run (SoftHSM2)"},
+        {"log", "log_level", &c.log_level, "trace, debug, info, warn, error, critical or off"},
+        {"log", "log_format", &c.log_format, "text or json"},
+        {"limits", "max_connections", &c.max_connections, "Maximum open connections"},
+        {"limits", "max_header_bytes", &c.max_header_bytes, "Maximum size of request headers"},
+        {"limits", "max_body_bytes", &c.max_body_bytes, "Maximum size of a request body"},
+        {"limits", "handshake_timeout_s", &c.handshake_timeout_s, "TLS/WebSocket handshake timeout"},
+        {"limits", "read_timeout_s", &c.read_timeout_s, "Timeout to read one request"},
+        {"limits", "idle_timeout_s", &c.idle_timeout_s, "Keep-alive idle timeout"},
+        {"limits", "ws_max_message_bytes", &c.ws_max_message_bytes, "Maximum WebSocket message"},
+        {"limits", "ws_idle_timeout_s", &c.ws_idle_timeout_s,
+         "WebSocket idle timeout (a ping is sent after half)"},
+        {"limits", "ws_queue_messages", &c.ws_queue_messages,
+         "Messages queued per WebSocket before a slow client is dropped"},
+        {"sessions", "session_idle_timeout_s", &c.session_idle_timeout_s, "Login idle timeout"},
+        {"sessions", "session_absolute_timeout_s", &c.session_absolute_timeout_s,
+         "Login absolute timeout"},
+        {"rate_limits", "login_per_ip_burst", &c.login_per_ip_burst, "Login attempts per IP at once"},
+        {"rate_limits", "login_per_ip_per_minute", &c.login_per_ip_per_minute,
+         "Login attempts per IP per minute"},
+        {"rate_limits", "login_per_account_burst", &c.login_per_account_burst,
+         "Login attempts per account at once"},
+        {"rate_limits", "login_per_account_per_minute", &c.login_per_account_per_minute,
+         "Login attempts per account per minute"},
+        {"rate_limits", "register_per_ip_burst", &c.register_per_ip_burst,
+         "Registrations per IP at once"},
+        {"rate_limits", "register_per_ip_per_minute", &c.register_per_ip_per_minute,
+         "Registrations per IP per minute"},
+        {"password", "argon2_memory_kib", &c.argon2_memory_kib,
+         "Argon2id memory in KiB (at least 19456)"},
+        {"password", "argon2_passes", &c.argon2_passes, "Argon2id passes (at least 2)"},
+    };
+}
+
+std::string flag_of(const char* key) {
+    std::string flag(key);
+    for (char& ch : flag) {
+        if (ch == '_') ch = '-';
+    }
+    return flag;
+}
+
+template <class T>
+bool assign_integer(const toml::node& node, T* out) {
+    auto v = node.value<std::int64_t>();
+    if (!v || *v < 0 || static_cast<std::uint64_t>(*v) > std::numeric_limits<T>::max()) return false;
+    *out = static_cast<T>(*v);
+    return true;
+}
+
+bool assign(const toml::node& node, field_ptr field) {
+    return std::visit(
+        [&node](auto* ptr) -> bool {
+            using T = std::remove_pointer_t<decltype(ptr)>;
+            if constexpr (std::is_same_v<T, std::string>) {
+                auto v = node.value<std::string>();
+                if (!v || !node.is_string()) return false;
+                *ptr = *v;
+                return true;
+            } else if constexpr (std::is_same_v<T, bool>) {
+                if (!node.is_boolean()) return false;
+                *ptr = *node.value<bool>();
+                return true;
+            } else if constexpr (std::is_same_v<T, double>) {
+                if (!node.is_number()) return false;
+                *ptr = *node.value<double>();
+                return true;
+            } else {
+                if (!node.is_integer()) return false;
+                return assign_integer(node, ptr);
+            }
+        },
+        field);
+}
+
+}  // namespace
+
+bool apply_toml(std::string_view toml_text, config& settings,
+                const std::function<bool(const std::string&)>& given, std::string& error) {
+    toml::table doc;
+    try {
+        doc = toml::parse(toml_text);
+    } catch (const toml::parse_error& e) {
+        std::ostringstream os;
+        os << "configuration file is not valid TOML: " << e.description() << " (line "
+           << e.source().begin.line << ")";
+        error = os.str();
+        return false;
+    }
+    auto table = option_table(settings);
+    for (auto& [section_name, section] : doc) {
+        if (!section.is_table()) {
+            error = "configuration: '" + std::string(section_name.str()) + "' must be a [section]";
+            return false;
+        }
+        for (auto& [key, node] : *section.as_table()) {
+            auto it = std::find_if(table.begin(), table.end(), [&](const option_entry& e) {
+                return section_name.str() == e.section && key.str() == e.key;
+            });
+            if (it == table.end()) {
+                error = "configuration: unknown key " + std::string(section_name.str()) + "." +
+                        std::string(key.str());
+                return false;
+            }
+            if (given(flag_of(it->key))) continue;  // the command line wins
+            if (!assign(node, it->field)) {
+                error = "configuration: " + std::string(section_name.str()) + "." +
+                        std::string(key.str()) + " has the wrong type or is out of range";
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+int parse_command_line(int argc, char** argv, invocation& out) {
+    CLI::App cli{"secms-server: Security.MS, end-to-end encrypted chat, calls and mail"};
+    cli.fallthrough();
+    std::string config_file;
+    cli.add_option("--config", config_file, "TOML configuration file (flags override it)")
+        ->check(CLI::ExistingFile);
+    auto table = option_table(out.settings);
+    std::map<std::string, CLI::Option*> options;
+    for (auto& entry : table) {
+        std::string flag = flag_of(entry.key);
+        std::string help = std::string(entry.help) + "  [" + entry.section + "]";
+        CLI::Option* opt = std::visit(
+            [&](auto* ptr) { return cli.add_option("--" + flag, *ptr, help)->capture_default_str(); },
+            entry.field);
+        options[flag] = opt;
+    }
+
+    cli.require_subcommand(0, 1);
+    auto* serve = cli.add_subcommand("serve", "Serve HTTPS (the default when no command is given)");
+    auto* user = cli.add_subcommand("user", "Administer user accounts");
+    user->require_subcommand(1);
+    auto* add = user->add_subcommand("add", "Create an account (password read from standard input)");
+    add->add_option("username", out.username)->required();
+    add->add_option("--role", out.role, "user, moderator or admin")->default_str("user");
+    auto* passwd = user->add_subcommand("passwd", "Set a password (read from standard input)");
+    passwd->add_option("username", out.username)->required();
+    auto* role = user->add_subcommand("role", "Set a user's role");
+    role->add_option("username", out.username)->required();
+    role->add_option("role", out.role, "user, moderator or admin")->required();
+    auto* disable = user->add_subcommand("disable", "Disable an account and end its logins");
+    disable->add_option("username", out.username)->required();
+    auto* enable = user->add_subcommand("enable", "Enable a disabled account");
+    enable->add_option("username", out.username)->required();
+    auto* list = user->add_subcommand("list", "List accounts");
+    auto* remove = user->add_subcommand("delete", "Delete an account");
+    remove->add_option("username", out.username)->required();
+
+    try {
+        cli.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return cli.exit(e);
+    }
+
+    if (!config_file.empty()) {
+        std::ifstream in(config_file);
+        std::stringstream text;
+        text << in.rdbuf();
+        std::string error;
+        auto given = [&](const std::string& flag) { return options.at(flag)->count() > 0; };
+        if (!apply_toml(text.str(), out.settings, given, error)) {
+            std::cerr << "secms-server: " << error << "\n";
+            return 2;
+        }
+    }
+
+    out.what = command::serve;
+    if (add->parsed()) out.what = command::user_add;
+    if (passwd->parsed()) out.what = command::user_passwd;
+    if (role->parsed()) out.what = command::user_role;
+    if (disable->parsed()) out.what = command::user_disable;
+    if (enable->parsed()) out.what = command::user_enable;
+    if (list->parsed()) out.what = command::user_list;
+    if (remove->parsed()) out.what = command::user_delete;
+    (void)serve;
+    return -1;
+}
+
+}  // namespace secms::app

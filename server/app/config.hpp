@@ -1,0 +1,73 @@
+// Configuration: built-in defaults, then a TOML file (--config), then command-line flags; a flag
+// always wins. Every key has one flag of the same name (section.key_name → --key-name) and
+// `secms-server --help` lists them all with their defaults (docs/operations.md has the table).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace secms::app {
+
+struct config {
+    // [server]
+    std::string data_dir = "data";
+    std::string listen = "127.0.0.1";
+    std::uint16_t https_port = 8443;
+    std::uint16_t http_port = 8080;  // 0: no redirect listener
+    std::string public_origin;       // default https://localhost:<https_port>
+    std::string extra_origins;       // comma-separated, also allowed for Origin checks
+    std::string web_root = "web/dist";
+    std::uint32_t io_threads = 0;    // 0: one per core
+    std::uint32_t work_threads = 0;  // 0: one per core; Argon2id, database, certificate checks
+    bool metrics_public = false;
+    // [tls]
+    std::string tls_certificate;  // default <data_dir>/tls/cert.pem (generated on first run)
+    std::string tls_private_key;  // default <data_dir>/tls/key.pem
+    // [hsm]
+    std::string hsm_module = "/usr/lib/softhsm/libsofthsm2.so";
+    std::string hsm_token_label = "secms";
+    std::string hsm_pin_file;     // default <data_dir>/hsm/user.pin (generated for SoftHSM2)
+    bool hsm_initialise = true;   // initialise an empty SoftHSM2 slot on first run
+    // [log]
+    std::string log_level = "info";
+    std::string log_format = "text";  // text | json
+    // [limits]
+    std::uint32_t max_connections = 1024;
+    std::uint32_t max_header_bytes = 8 * 1024;
+    std::uint32_t max_body_bytes = 64 * 1024;
+    std::uint32_t handshake_timeout_s = 10;
+    std::uint32_t read_timeout_s = 30;
+    std::uint32_t idle_timeout_s = 60;
+    std::uint32_t ws_max_message_bytes = 64 * 1024;
+    std::uint32_t ws_idle_timeout_s = 60;
+    std::uint32_t ws_queue_messages = 256;
+    // [sessions]
+    std::uint32_t session_idle_timeout_s = 30 * 60;
+    std::uint32_t session_absolute_timeout_s = 12 * 60 * 60;
+    // [rate_limits]
+    double login_per_ip_burst = 20;
+    double login_per_ip_per_minute = 20;
+    double login_per_account_burst = 5;
+    double login_per_account_per_minute = 5;
+    double register_per_ip_burst = 10;
+    double register_per_ip_per_minute = 5;
+    // [password]
+    std::uint32_t argon2_memory_kib = 19 * 1024;
+    std::uint32_t argon2_passes = 2;
+
+    std::filesystem::path data_path() const { return data_dir; }
+    std::string effective_public_origin() const;
+    std::vector<std::string> allowed_origins() const;
+    std::filesystem::path certificate_path() const;
+    std::filesystem::path private_key_path() const;
+    std::filesystem::path pin_file_path() const;
+};
+
+// A configuration problem, said plainly.
+struct config_error {
+    std::string message;
+};
+
+}  // namespace secms::app

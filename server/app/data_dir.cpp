@@ -1,0 +1,190 @@
+#include "server/app/data_dir.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace secms::app {
+
+namespace fs = std::filesystem;
+
+bool ensure_private_directory(const fs::path& dir, std::string& error) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) {
+        fs::create_directories(dir, ec);
+        if (ec) {
+            error = "cannot create " + dir.string() + ": " + ec.message();
+            return false;
+        }
+        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+    }
+    if (!fs::is_directory(dir, ec)) {
+        error = dir.string() + " is not a directory";
+        return false;
+    }
+    auto perms = fs::status(dir, ec).permissions();
+    if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+        if (ec) {
+            error = dir.string() + " is readable by other users and cannot be made private";
+            return false;
+        }
+    }
+    return true;
+}
+
+namespace {
+
+// Writes a new file that only the owner may read; fails if it exists.
+bool write_private_file(const fs::path& file, std::string_view content, std::string& error) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        error = "cannot create " + file.string();
+        return false;
+    }
+    const char* p = content.data();
+    std::size_t left = content.size();
+    while (left > 0) {
+        ssize_t n = ::write(fd, p, left);
+        if (n <= 0) {
+            ::close(fd);
+            error = "cannot write " + file.string();
+            return false;
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    ::fsync(fd);
+    ::close(fd);
+    return true;
+}
+
+struct evp_pkey_free {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct x509_free {
+    void operator()(X509* x) const { X509_free(x); }
+};
+struct bio_free {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+struct x509v3_ext_free {
+    void operator()(X509_EXTENSION* e) const { X509_EXTENSION_free(e); }
+};
+
+std::string bio_text(BIO* bio) {
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio, &data);
+    return std::string(data, static_cast<std::size_t>(len));
+}
+
+bool add_extension(X509* cert, int nid, const char* value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+    std::unique_ptr<X509_EXTENSION, x509v3_ext_free> ext(
+        X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+    return ext && X509_add_ext(cert, ext.get(), -1) == 1;
+}
+
+}  // namespace
+
+bool ensure_self_signed_certificate(const fs::path& certificate, const fs::path& private_key,
+                                    std::string& error) {
+    std::error_code ec;
+    bool have_cert = fs::exists(certificate, ec);
+    bool have_key = fs::exists(private_key, ec);
+    if (have_cert && have_key) return true;
+    if (have_cert != have_key) {
+        error = "only one of " + certificate.string() + " and " + private_key.string() +
+                " exists; provide both or neither";
+        return false;
+    }
+    if (!ensure_private_directory(certificate.parent_path(), error)) return false;
+
+    std::unique_ptr<EVP_PKEY, evp_pkey_free> key(EVP_EC_gen("P-256"));
+    std::unique_ptr<X509, x509_free> cert(X509_new());
+    if (!key || !cert) {
+        error = "cannot generate the TLS key";
+        return false;
+    }
+    X509_set_version(cert.get(), 2);
+    // A random 159-bit serial (RFC 5280 §4.1.2.2: positive, at most 20 octets).
+    core::secure_bytes serial_bytes = core::random_secret(20);
+    serial_bytes.mutable_view()[0] &= 0x7f;
+    BIGNUM* serial_bn = BN_bin2bn(serial_bytes.data(), 20, nullptr);
+    BN_to_ASN1_INTEGER(serial_bn, X509_get_serialNumber(cert.get()));
+    BN_free(serial_bn);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60 * 60);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 397L * 24 * 60 * 60);
+    X509_set_pubkey(cert.get(), key.get());
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("Security.MS (self-signed)"),
+                               -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+    X509_set_issuer_name(cert.get(), name);
+    bool ok = add_extension(cert.get(), NID_basic_constraints, "critical,CA:FALSE") &&
+              add_extension(cert.get(), NID_key_usage, "critical,digitalSignature") &&
+              add_extension(cert.get(), NID_ext_key_usage, "serverAuth") &&
+              add_extension(cert.get(), NID_subject_alt_name,
+                            "DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1") &&
+              X509_sign(cert.get(), key.get(), EVP_sha256()) > 0;
+    if (!ok) {
+        error = "cannot build the self-signed TLS certificate";
+        return false;
+    }
+    std::unique_ptr<BIO, bio_free> key_pem(BIO_new(BIO_s_mem()));
+    std::unique_ptr<BIO, bio_free> cert_pem(BIO_new(BIO_s_mem()));
+    if (PEM_write_bio_PrivateKey(key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+        PEM_write_bio_X509(cert_pem.get(), cert.get()) != 1) {
+        error = "cannot encode the TLS certificate";
+        return false;
+    }
+    std::string key_text = bio_text(key_pem.get());
+    bool written = write_private_file(private_key, key_text, error) &&
+                   write_private_file(certificate, bio_text(cert_pem.get()), error);
+    core::wipe(key_text.data(), key_text.size());
+    return written;
+}
+
+bool load_or_create_pin(const fs::path& file, bool create, core::secret_string& pin,
+                        std::string& error) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+        if (!create) {
+            error = "the HSM PIN file " + file.string() + " does not exist";
+            return false;
+        }
+        if (!ensure_private_directory(file.parent_path(), error)) return false;
+        std::string fresh = core::random_token(24);
+        bool ok = write_private_file(file, fresh + "\n", error);
+        core::wipe(fresh.data(), fresh.size());
+        if (!ok) return false;
+    }
+    auto perms = fs::status(file, ec).permissions();
+    if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+        error = "the HSM PIN file " + file.string() + " must not be readable by others (chmod 600)";
+        return false;
+    }
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    if (line.empty()) {
+        error = "the HSM PIN file " + file.string() + " is empty";
+        return false;
+    }
+    pin = core::secret_string(std::move(line));
+    return true;
+}
+
+}  // namespace secms::app

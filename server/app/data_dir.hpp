@@ -1,0 +1,24 @@
+// First-run set-up of the data directory (mode 0700): the SQLite database is made by the store,
+// the SoftHSM2 token by the hsm module; this file makes the rest. Every secret file is 0600.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "server/core/secure_bytes.hpp"
+
+namespace secms::app {
+
+// Creates `dir` (and parents) with mode 0700 if missing; refuses a directory others can read.
+bool ensure_private_directory(const std::filesystem::path& dir, std::string& error);
+
+// Makes a self-signed certificate for localhost (EC P-256, SAN localhost, 127.0.0.1, ::1) when
+// neither file exists. A real deployment points tls_certificate/tls_private_key at its own.
+bool ensure_self_signed_certificate(const std::filesystem::path& certificate,
+                                    const std::filesystem::path& private_key, std::string& error);
+
+// Reads a PIN file; when missing and `create` is true, writes a new random PIN to it (0600).
+bool load_or_create_pin(const std::filesystem::path& file, bool create, core::secret_string& pin,
+                        std::string& error);
+
+}  // namespace secms::app

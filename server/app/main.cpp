@@ -1,0 +1,291 @@
+// secms-server: wiring of every module; `serve` and the `user` administration subcommands.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "server/app/cli.hpp"
+#include "server/app/data_dir.hpp"
+#include "server/auth/accounts.hpp"
+#include "server/auth/login_sessions.hpp"
+#include "server/auth/rate_limiter.hpp"
+#include "server/channel/presence_hub.hpp"
+#include "server/core/log.hpp"
+#include "server/core/metrics.hpp"
+#include "server/hsm/key_store.hpp"
+#include "server/hsm/softhsm.hpp"
+#include "server/http/server_context.hpp"
+#include "server/net/server.hpp"
+#include "server/net/tls_context.hpp"
+#include "server/store/sqlite/sqlite_store.hpp"
+
+namespace secms::app {
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+int refuse(const std::string& why) {
+    spdlog::critical("{}", why);
+    std::cerr << "secms-server: " << why << "\n";
+    return 1;
+}
+
+struct backends {
+    std::unique_ptr<store::user_store> users;
+    std::unique_ptr<hsm::key_store> keys;
+};
+
+bool uses_softhsm(const config& c) { return c.hsm_module.find("softhsm") != std::string::npos; }
+
+// Opens the user database and the key store, creating what a first run needs.
+std::optional<backends> open_backends(const config& c, std::string& error) {
+    if (!ensure_private_directory(c.data_path(), error)) return std::nullopt;
+    auto users = store::open_sqlite_store(c.data_path() / "users.db");
+    if (!users) {
+        error = "cannot open the user database " + (c.data_path() / "users.db").string() + ": " +
+                std::string(store::message(users.error()));
+        return std::nullopt;
+    }
+    hsm::token_config token;
+    token.module_path = c.hsm_module;
+    token.token_label = c.hsm_token_label;
+    token.initialise_if_missing = c.hsm_initialise;
+    bool own_softhsm = uses_softhsm(c) && std::getenv("SOFTHSM2_CONF") == nullptr;
+    if (own_softhsm) {
+        // The embedded default: a SoftHSM2 token kept inside the data directory.
+        auto conf = hsm::prepare_softhsm(c.data_path() / "hsm");
+        if (!conf) {
+            error = "cannot prepare the SoftHSM2 directory: " + std::string(hsm::message(conf.error()));
+            return std::nullopt;
+        }
+        ::setenv("SOFTHSM2_CONF", conf->c_str(), 1);
+    }
+    if (!load_or_create_pin(c.pin_file_path(), own_softhsm, token.pin, error)) return std::nullopt;
+    if (own_softhsm && !load_or_create_pin(c.data_path() / "hsm" / "so.pin", true, token.so_pin, error)) {
+        return std::nullopt;
+    }
+    auto keys = hsm::open_pkcs11_key_store(token);
+    if (!keys) {
+        error = "cannot use the PKCS#11 token '" + c.hsm_token_label + "' of module " +
+                c.hsm_module + ": " + std::string(hsm::message(keys.error()));
+        return std::nullopt;
+    }
+    return backends{std::move(*users), std::move(*keys)};
+}
+
+auth::argon2_params argon2_of(const config& c) { return {c.argon2_memory_kib, c.argon2_passes}; }
+
+unsigned threads_or_cores(unsigned n) {
+    return n != 0 ? n : std::max(1u, std::thread::hardware_concurrency());
+}
+
+int serve(const config& c) {
+    if (!auth::meets_minimum(argon2_of(c))) {
+        return refuse("Argon2id parameters below the OWASP minimum (m=19456 KiB, t=2)");
+    }
+    std::string error;
+    auto opened = open_backends(c, error);
+    if (!opened) return refuse(error);
+    if (!ensure_self_signed_certificate(c.certificate_path(), c.private_key_path(), error)) {
+        return refuse(error);
+    }
+    auto tls = net::make_server_tls_context(c.certificate_path(), c.private_key_path(), error);
+    if (!tls) return refuse(error);
+    std::error_code ec;
+    if (!fs::is_regular_file(fs::path(c.web_root) / "index.html", ec)) {
+        spdlog::warn("no front end at {} (run `npm run build`); only the API is served", c.web_root);
+    }
+
+    core::system_clock clock;
+    core::metrics metrics;
+    auth::password_hasher hasher(*opened->keys, argon2_of(c));
+    auth::account_service accounts(*opened->users, hasher, clock);
+    auth::login_sessions sessions(
+        {std::chrono::seconds(c.session_idle_timeout_s), std::chrono::seconds(c.session_absolute_timeout_s)},
+        clock);
+    auth::rate_limiter login_ip({c.login_per_ip_burst, c.login_per_ip_per_minute}, clock);
+    auth::rate_limiter login_account({c.login_per_account_burst, c.login_per_account_per_minute}, clock);
+    auth::rate_limiter register_ip({c.register_per_ip_burst, c.register_per_ip_per_minute}, clock);
+    http::static_files files(c.web_root);
+    channel::presence_hub presence(metrics);
+    sessions.on_ended([&presence](const std::string& id) { presence.end_login_session(id); });
+
+    asio::thread_pool work_pool(threads_or_cores(c.work_threads));
+    asio::io_context io(static_cast<int>(threads_or_cores(c.io_threads)));
+    http::server_context http_ctx{{c.effective_public_origin(), c.allowed_origins(), c.metrics_public},
+                                  accounts,
+                                  sessions,
+                                  {login_ip, login_account, register_ip},
+                                  metrics,
+                                  files,
+                                  work_pool};
+    net::net_limits limits;
+    limits.max_connections = c.max_connections;
+    limits.max_header_bytes = c.max_header_bytes;
+    limits.max_body_bytes = c.max_body_bytes;
+    limits.handshake_timeout = std::chrono::seconds(c.handshake_timeout_s);
+    limits.read_timeout = std::chrono::seconds(c.read_timeout_s);
+    limits.idle_timeout = std::chrono::seconds(c.idle_timeout_s);
+    limits.ws_max_message_bytes = c.ws_max_message_bytes;
+    limits.ws_idle_timeout = std::chrono::seconds(c.ws_idle_timeout_s);
+    limits.ws_queue_messages = c.ws_queue_messages;
+    net::server server(io, {http_ctx, presence, limits, *tls});
+
+    boost::system::error_code addr_ec;
+    auto address = asio::ip::make_address(c.listen, addr_ec);
+    if (addr_ec) return refuse("--listen " + c.listen + " is not an IP address");
+    net::endpoints where{{address, c.https_port}, std::nullopt};
+    if (c.http_port != 0) where.http_redirect = asio::ip::tcp::endpoint(address, c.http_port);
+    if (!server.start(where, error)) return refuse(error);
+
+    // Expired logins are swept every 30 s so their WebSockets close without waiting for traffic.
+    asio::steady_timer sweeper(io);
+    std::function<void()> schedule_sweep = [&] {
+        sweeper.expires_after(std::chrono::seconds(30));
+        sweeper.async_wait([&](boost::system::error_code wait_ec) {
+            if (wait_ec) return;
+            sessions.sweep();
+            schedule_sweep();
+        });
+    };
+    schedule_sweep();
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer grace(io);
+    signals.async_wait([&](boost::system::error_code, int signo) {
+        spdlog::info("signal {}: shutting down", signo);
+        server.stop();
+        sweeper.cancel();
+        // Requests in flight get a moment to finish; then everything stops.
+        grace.expires_after(std::chrono::seconds(2));
+        grace.async_wait([&](boost::system::error_code) { io.stop(); });
+    });
+
+    spdlog::info("Security.MS is serving {} (listening on {}:{})", c.effective_public_origin(),
+                 c.listen, c.https_port);
+    std::cout << "Security.MS is ready: " << c.effective_public_origin() << std::endl;
+
+    std::vector<std::thread> threads;
+    unsigned n = threads_or_cores(c.io_threads);
+    for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    work_pool.join();
+    spdlog::info("stopped");
+    return 0;
+}
+
+// Reads a password from standard input; without echo when it is a terminal.
+core::secret_string read_password(const char* prompt) {
+    bool tty = ::isatty(STDIN_FILENO) == 1;
+    termios saved{};
+    if (tty) {
+        std::cerr << prompt << std::flush;
+        ::tcgetattr(STDIN_FILENO, &saved);
+        termios quiet = saved;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+    }
+    std::string line;
+    std::getline(std::cin, line);
+    if (tty) {
+        ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+        std::cerr << "\n";
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return core::secret_string(std::move(line));
+}
+
+int administer(const invocation& inv) {
+    const config& c = inv.settings;
+    std::string error;
+    auto opened = open_backends(c, error);
+    if (!opened) return refuse(error);
+    core::system_clock clock;
+    auth::password_hasher hasher(*opened->keys, argon2_of(c));
+    auth::account_service accounts(*opened->users, hasher, clock);
+    auto report = [](auth::auth_error e) {
+        std::cerr << "secms-server: " << auth::message(e) << "\n";
+        return 1;
+    };
+    auto role_of = [](const std::string& name) { return store::parse_role(name.empty() ? "user" : name); };
+
+    switch (inv.what) {
+        case command::user_add: {
+            auto role = role_of(inv.role);
+            if (!role) return refuse("unknown role '" + inv.role + "' (user, moderator, admin)");
+            auto pw = read_password("Password: ");
+            auto made = accounts.register_user(inv.username, pw, *role);
+            if (!made) return report(made.error());
+            std::cout << "created " << made->username << " (userid " << made->userid << ", "
+                      << store::to_string(made->role) << ")\n";
+            return 0;
+        }
+        case command::user_passwd: {
+            auto pw = read_password("New password: ");
+            if (auto done = accounts.admin_set_password(inv.username, pw); !done) return report(done.error());
+            std::cout << "password set for " << inv.username << "\n";
+            return 0;
+        }
+        case command::user_role: {
+            auto role = role_of(inv.role);
+            if (!role) return refuse("unknown role '" + inv.role + "' (user, moderator, admin)");
+            auto done = accounts.admin_set_role(inv.username, *role);
+            if (!done) return report(done.error());
+            std::cout << done->username << " is now " << store::to_string(done->role) << "\n";
+            return 0;
+        }
+        case command::user_disable:
+        case command::user_enable: {
+            bool disable = inv.what == command::user_disable;
+            auto done = accounts.admin_set_disabled(inv.username, disable);
+            if (!done) return report(done.error());
+            std::cout << done->username << (disable ? " is disabled\n" : " is enabled\n");
+            return 0;
+        }
+        case command::user_delete: {
+            auto done = accounts.admin_delete(inv.username);
+            if (!done) return report(done.error());
+            std::cout << "deleted " << done->username << "\n";
+            return 0;
+        }
+        case command::user_list: {
+            auto users = accounts.list();
+            if (!users) return report(users.error());
+            for (const auto& u : *users) {
+                std::cout << u.userid << "\t" << u.username << "\t" << store::to_string(u.role)
+                          << (u.disabled ? "\tdisabled" : "") << "\n";
+            }
+            return 0;
+        }
+        case command::serve:
+            break;
+    }
+    return 1;
+}
+
+}  // namespace
+}  // namespace secms::app
+
+int main(int argc, char** argv) {
+    using namespace secms::app;
+    invocation inv;
+    int code = parse_command_line(argc, argv, inv);
+    if (code >= 0) return code;
+    secms::core::init_logging(inv.settings.log_level, inv.settings.log_format == "json"
+                                                          ? secms::core::log_format::json
+                                                          : secms::core::log_format::text);
+    try {
+        return inv.what == command::serve ? serve(inv.settings) : administer(inv);
+    } catch (const std::exception& e) {
+        return refuse(std::string("fatal: ") + e.what());
+    }
+}

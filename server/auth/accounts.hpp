@@ -1,0 +1,59 @@
+// Account operations over the user store and the password hasher. Every call may run Argon2id:
+// call from the worker pool, never from an I/O thread.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "server/auth/auth_error.hpp"
+#include "server/auth/password_hasher.hpp"
+#include "server/core/clock.hpp"
+#include "server/core/result.hpp"
+#include "server/core/secure_bytes.hpp"
+#include "server/store/user_store.hpp"
+
+namespace secms::auth {
+
+class account_service {
+public:
+    account_service(store::user_store& users, const password_hasher& hasher, const core::clock& clock);
+
+    core::result<store::user_record, auth_error> register_user(std::string_view username,
+                                                               const core::secret_string& password,
+                                                               store::role role = store::role::user);
+
+    // Unknown user, wrong password and a corrupt stored hash all give invalid_credentials after
+    // the same Argon2id work. A disabled account is reported only once the password is right.
+    core::result<store::user_record, auth_error> authenticate(std::string_view username,
+                                                              const core::secret_string& password);
+
+    core::status<auth_error> change_password(std::int64_t userid,
+                                             const core::secret_string& current_password,
+                                             const core::secret_string& new_password);
+
+    core::status<auth_error> delete_account(std::int64_t userid,
+                                            const core::secret_string& password);
+
+    core::result<store::user_record, auth_error> find(std::int64_t userid);
+
+    // Administration (the `user` subcommands): no current password needed.
+    core::status<auth_error> admin_set_password(std::string_view username,
+                                                const core::secret_string& new_password);
+    core::result<store::user_record, auth_error> admin_set_role(std::string_view username,
+                                                                store::role role);
+    core::result<store::user_record, auth_error> admin_set_disabled(std::string_view username,
+                                                                    bool disabled);
+    core::result<store::user_record, auth_error> admin_delete(std::string_view username);
+    core::result<std::vector<store::user_record>, auth_error> list();
+
+private:
+    core::result<bool, auth_error> password_matches(const store::user_record& user,
+                                                    const core::secret_string& password);
+
+    store::user_store& users_;
+    const password_hasher& hasher_;
+    const core::clock& clock_;
+};
+
+}  // namespace secms::auth

@@ -1,0 +1,169 @@
+#include "server/auth/login_sessions.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+
+#include "server/core/secure_bytes.hpp"
+
+namespace secms::auth {
+
+login_sessions::login_sessions(session_timeouts timeouts, const core::clock& clock)
+    : timeouts_(timeouts), clock_(clock) {}
+
+void login_sessions::on_ended(ended_callback cb) {
+    std::lock_guard lock(mutex_);
+    on_ended_ = std::move(cb);
+}
+
+std::string login_sessions::id_of(std::string_view token) const {
+    std::array<std::uint8_t, 32> digest{};
+    crypto_generichash(digest.data(), digest.size(),
+                       reinterpret_cast<const unsigned char*>(token.data()), token.size(), nullptr,
+                       0);
+    return core::to_hex(digest);
+}
+
+bool login_sessions::expired(const login_session& s, core::steady_time now) const {
+    return now - s.last_seen > timeouts_.idle || now - s.created > timeouts_.absolute;
+}
+
+void login_sessions::notify(const std::vector<std::string>& ended) {
+    ended_callback cb;
+    {
+        std::lock_guard lock(mutex_);
+        cb = on_ended_;
+    }
+    if (!cb) return;
+    for (const auto& id : ended) cb(id);
+}
+
+new_login login_sessions::create(std::int64_t userid, std::string username, store::role role) {
+    // 32 random bytes: far above the 128 bits OWASP asks of a session id.
+    std::string token = core::random_token(32);
+    auto now = clock_.now();
+    login_session s{id_of(token), userid, std::move(username), role, now, now};
+    std::vector<std::string> evicted;
+    {
+        std::lock_guard lock(mutex_);
+        // Bound memory: a user with too many sessions loses the oldest; a full table loses
+        // expired entries first, then the oldest.
+        std::vector<const login_session*> mine;
+        for (const auto& [id, other] : sessions_) {
+            if (other.userid == userid) mine.push_back(&other);
+        }
+        if (mine.size() >= timeouts_.max_per_user) {
+            auto oldest = std::min_element(mine.begin(), mine.end(),
+                                           [](auto* a, auto* b) { return a->created < b->created; });
+            evicted.push_back((*oldest)->id);
+            sessions_.erase((*oldest)->id);
+        }
+        if (sessions_.size() >= timeouts_.max_sessions) {
+            for (auto it = sessions_.begin(); it != sessions_.end();) {
+                if (expired(it->second, now)) {
+                    evicted.push_back(it->first);
+                    it = sessions_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            if (sessions_.size() >= timeouts_.max_sessions) {
+                auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](auto& a, auto& b) {
+                    return a.second.last_seen < b.second.last_seen;
+                });
+                evicted.push_back(oldest->first);
+                sessions_.erase(oldest);
+            }
+        }
+        sessions_.emplace(s.id, s);
+    }
+    notify(evicted);
+    return new_login{std::move(token), std::move(s)};
+}
+
+std::optional<login_session> login_sessions::touch(std::string_view cookie_token) {
+    if (cookie_token.empty() || cookie_token.size() > 128) return std::nullopt;
+    std::string id = id_of(cookie_token);
+    auto now = clock_.now();
+    bool was_expired = false;
+    std::optional<login_session> out;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) return std::nullopt;
+        if (expired(it->second, now)) {
+            sessions_.erase(it);
+            was_expired = true;
+        } else {
+            it->second.last_seen = now;
+            out = it->second;
+        }
+    }
+    if (was_expired) notify({id});
+    return out;
+}
+
+std::optional<login_session> login_sessions::find(std::string_view session_id) const {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(std::string(session_id));
+    if (it == sessions_.end() || expired(it->second, clock_.now())) return std::nullopt;
+    return it->second;
+}
+
+bool login_sessions::end(std::string_view cookie_token) {
+    std::string id = id_of(cookie_token);
+    {
+        std::lock_guard lock(mutex_);
+        if (sessions_.erase(id) == 0) return false;
+    }
+    notify({id});
+    return true;
+}
+
+void login_sessions::end_all_for_user(std::int64_t userid, std::string_view keep_id) {
+    std::vector<std::string> ended;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = sessions_.begin(); it != sessions_.end();) {
+            if (it->second.userid == userid && it->first != keep_id) {
+                ended.push_back(it->first);
+                it = sessions_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    notify(ended);
+}
+
+void login_sessions::update_role(std::int64_t userid, store::role role) {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, s] : sessions_) {
+        if (s.userid == userid) s.role = role;
+    }
+}
+
+void login_sessions::sweep() {
+    std::vector<std::string> ended;
+    auto now = clock_.now();
+    {
+        std::lock_guard lock(mutex_);
+        for (auto it = sessions_.begin(); it != sessions_.end();) {
+            if (expired(it->second, now)) {
+                ended.push_back(it->first);
+                it = sessions_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    notify(ended);
+}
+
+std::size_t login_sessions::size() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+}  // namespace secms::auth

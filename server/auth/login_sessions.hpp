@@ -1,0 +1,82 @@
+// Login sessions: volatile, in memory only. The cookie carries a 256-bit random token; the server
+// keeps only its BLAKE2b hash, so a memory dump does not hand out valid cookies, and the hash
+// (hex) doubles as the session's internal id.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "server/core/clock.hpp"
+#include "server/store/user_store.hpp"
+
+namespace secms::auth {
+
+struct session_timeouts {
+    std::chrono::seconds idle{30 * 60};
+    std::chrono::seconds absolute{12 * 60 * 60};
+    std::size_t max_sessions = 100'000;
+    std::size_t max_per_user = 32;
+};
+
+struct login_session {
+    std::string id;  // hash of the cookie token, hex; never the token itself
+    std::int64_t userid = 0;
+    std::string username;
+    store::role role = store::role::user;
+    core::steady_time created{};
+    core::steady_time last_seen{};
+};
+
+struct new_login {
+    std::string cookie_token;  // goes to the client once, in Set-Cookie
+    login_session session;
+};
+
+class login_sessions {
+public:
+    using ended_callback = std::function<void(const std::string& session_id)>;
+
+    login_sessions(session_timeouts timeouts, const core::clock& clock);
+
+    // Called (outside the lock) for every session that ends: logout, expiry, password change.
+    void on_ended(ended_callback cb);
+
+    new_login create(std::int64_t userid, std::string username, store::role role);
+
+    // Validates the token, enforces both timeouts, refreshes last_seen.
+    std::optional<login_session> touch(std::string_view cookie_token);
+
+    // Looks a session up by id without refreshing it (for long-lived WebSockets).
+    std::optional<login_session> find(std::string_view session_id) const;
+
+    // Ends one session; true if it existed.
+    bool end(std::string_view cookie_token);
+    // Ends every session of a user except `keep_id` (if given).
+    void end_all_for_user(std::int64_t userid, std::string_view keep_id = {});
+    // Updates the role shown in live sessions after an administrator changes it.
+    void update_role(std::int64_t userid, store::role role);
+    // Drops expired sessions; the app calls it periodically.
+    void sweep();
+
+    std::size_t size() const;
+
+private:
+    std::string id_of(std::string_view token) const;
+    bool expired(const login_session& s, core::steady_time now) const;
+    void notify(const std::vector<std::string>& ended);
+
+    session_timeouts timeouts_;
+    const core::clock& clock_;
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, login_session> sessions_;
+    ended_callback on_ended_;
+};
+
+}  // namespace secms::auth

@@ -1,0 +1,321 @@
+#include "server/http/router.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/auth/credentials.hpp"
+#include "server/core/log.hpp"
+#include "server/core/secure_bytes.hpp"
+#include "server/http/cookies.hpp"
+#include "server/http/offload.hpp"
+#include "server/http/request_path.hpp"
+#include "server/http/responses.hpp"
+#include "server/http/security_headers.hpp"
+
+namespace secms::http {
+
+namespace json = boost::json;
+using beast_http::status;
+using beast_http::verb;
+
+bool origin_allowed(const http_settings& settings, std::string_view origin) {
+    for (const auto& allowed : settings.allowed_origins) {
+        if (origin == allowed) return true;
+    }
+    return false;
+}
+
+namespace {
+
+json::object user_json(const store::user_record& u) {
+    json::object o;
+    o["userid"] = u.userid;
+    o["username"] = u.username;
+    o["role"] = store::to_string(u.role);
+    o["created_at"] = u.created_at;
+    return o;
+}
+
+// Request bodies may hold passwords: wipe them once parsed.
+struct wiped_body {
+    std::string& body;
+    ~wiped_body() { core::wipe(body.data(), body.size()); }
+};
+
+// A JSON object body, or the error response to send instead.
+struct parsed_body {
+    std::optional<json::object> object;
+    std::optional<response> error;
+};
+
+parsed_body parse_json_object(request& req) {
+    auto type = req[beast_http::field::content_type];
+    if (!type.starts_with("application/json")) {
+        return {std::nullopt, error_response(status::unsupported_media_type, "unsupported_media_type",
+                                             "Send the request body as application/json.",
+                                             req.version())};
+    }
+    wiped_body wipe{req.body()};
+    json::parse_options options;
+    options.max_depth = 8;
+    boost::system::error_code ec;
+    json::value v = json::parse(req.body(), ec, {}, options);
+    if (ec || !v.is_object()) {
+        return {std::nullopt, error_response(status::bad_request, "bad_request",
+                                             "The request body is not a JSON object.",
+                                             req.version())};
+    }
+    return {std::move(v.as_object()), std::nullopt};
+}
+
+// Reads a string field into a secret, wiping the JSON copy.
+std::optional<core::secret_string> take_secret(json::object& o, std::string_view key) {
+    auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_string()) return std::nullopt;
+    json::string& s = v->as_string();
+    core::secret_string out{std::string(s.data(), s.size())};
+    core::wipe(s.data(), s.size());
+    return out;
+}
+
+std::optional<std::string> take_string(const json::object& o, std::string_view key) {
+    auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_string()) return std::nullopt;
+    return std::string(v->as_string());
+}
+
+response missing_fields(unsigned version) {
+    return error_response(status::bad_request, "bad_request",
+                          "A required field is missing or is not a string.", version);
+}
+
+response rate_limited(std::chrono::seconds wait, unsigned version) {
+    response res = error_response(auth::auth_error::rate_limited, version);
+    res.set(beast_http::field::retry_after, std::to_string(std::max<long>(1, wait.count())));
+    return res;
+}
+
+void clear_client_state(response& res) {
+    res.set("Clear-Site-Data", clear_site_data);
+    res.set(beast_http::field::set_cookie, expired_session_cookie());
+}
+
+using route_result = boost::asio::awaitable<response>;
+
+route_result register_account(request& req, const client_info& client, server_context& ctx) {
+    if (auto wait = ctx.limits.register_per_ip.acquire(client.address)) {
+        co_return rate_limited(*wait, req.version());
+    }
+    auto body = parse_json_object(req);
+    if (!body.object) co_return std::move(*body.error);
+    auto username = take_string(*body.object, "username");
+    auto password = take_secret(*body.object, "password");
+    if (!username || !password) co_return missing_fields(req.version());
+    auto created = co_await offload(ctx.work_pool, [&] {
+        core::queued_job job(ctx.metrics.hash_queue_depth);
+        return ctx.accounts.register_user(*username, *password);
+    });
+    if (!created) co_return error_response(created.error(), req.version());
+    spdlog::info("account created userid={}", created->userid);
+    json::object out;
+    out["user"] = user_json(*created);
+    co_return json_response(status::created, out, req.version());
+}
+
+route_result login(request& req, const client_info& client, server_context& ctx) {
+    if (auto wait = ctx.limits.login_per_ip.acquire(client.address)) {
+        ++ctx.metrics.logins_failed;
+        co_return rate_limited(*wait, req.version());
+    }
+    auto body = parse_json_object(req);
+    if (!body.object) co_return std::move(*body.error);
+    auto username = take_string(*body.object, "username");
+    auto password = take_secret(*body.object, "password");
+    if (!username || !password) co_return missing_fields(req.version());
+    std::string account_key = auth::username_key(*username);
+    if (auto wait = ctx.limits.login_per_account.acquire(account_key)) {
+        ++ctx.metrics.logins_failed;
+        co_return rate_limited(*wait, req.version());
+    }
+    auto user = co_await offload(ctx.work_pool, [&] {
+        core::queued_job job(ctx.metrics.hash_queue_depth);
+        return ctx.accounts.authenticate(*username, *password);
+    });
+    if (!user) {
+        ++ctx.metrics.logins_failed;
+        spdlog::info("login failed from {}: {}", client.address, auth::code(user.error()));
+        co_return error_response(user.error(), req.version());
+    }
+    ++ctx.metrics.logins_ok;
+    ctx.limits.login_per_account.reset(account_key);
+    // Session fixation defence: whatever session the browser had ends; a new token is issued.
+    if (auto old = find_session_cookie(req[beast_http::field::cookie])) ctx.sessions.end(*old);
+    auto login = ctx.sessions.create(user->userid, user->username, user->role);
+    spdlog::info("login userid={}", user->userid);
+    json::object out;
+    out["user"] = user_json(*user);
+    response res = json_response(status::ok, out, req.version());
+    res.set(beast_http::field::set_cookie, session_cookie(login.cookie_token));
+    core::wipe(login.cookie_token.data(), login.cookie_token.size());
+    co_return res;
+}
+
+route_result logout(request& req, server_context& ctx) {
+    if (auto token = find_session_cookie(req[beast_http::field::cookie])) ctx.sessions.end(*token);
+    response res = empty_response(status::no_content, req.version());
+    clear_client_state(res);
+    co_return res;
+}
+
+route_result me(request& req, server_context& ctx) {
+    auto session = authenticate_request(req, ctx);
+    if (!session) co_return error_response(auth::auth_error::not_authenticated, req.version());
+    auto user = co_await offload(ctx.work_pool, [&] { return ctx.accounts.find(session->userid); });
+    if (!user) co_return error_response(auth::auth_error::not_authenticated, req.version());
+    json::object out;
+    out["user"] = user_json(*user);
+    co_return json_response(status::ok, out, req.version());
+}
+
+route_result change_password(request& req, server_context& ctx) {
+    auto session = authenticate_request(req, ctx);
+    if (!session) co_return error_response(auth::auth_error::not_authenticated, req.version());
+    auto body = parse_json_object(req);
+    if (!body.object) co_return std::move(*body.error);
+    auto current = take_secret(*body.object, "current_password");
+    auto next = take_secret(*body.object, "new_password");
+    if (!current || !next) co_return missing_fields(req.version());
+    if (auto wait = ctx.limits.login_per_account.acquire(auth::username_key(session->username))) {
+        co_return rate_limited(*wait, req.version());
+    }
+    auto changed = co_await offload(ctx.work_pool, [&] {
+        core::queued_job job(ctx.metrics.hash_queue_depth);
+        return ctx.accounts.change_password(session->userid, *current, *next);
+    });
+    if (!changed) co_return error_response(changed.error(), req.version());
+    // Every other login of this user ends: a stolen session does not survive a password change.
+    ctx.sessions.end_all_for_user(session->userid, session->id);
+    spdlog::info("password changed userid={}", session->userid);
+    co_return empty_response(status::no_content, req.version());
+}
+
+route_result delete_me(request& req, server_context& ctx) {
+    auto session = authenticate_request(req, ctx);
+    if (!session) co_return error_response(auth::auth_error::not_authenticated, req.version());
+    auto body = parse_json_object(req);
+    if (!body.object) co_return std::move(*body.error);
+    auto password = take_secret(*body.object, "password");
+    if (!password) co_return missing_fields(req.version());
+    if (auto wait = ctx.limits.login_per_account.acquire(auth::username_key(session->username))) {
+        co_return rate_limited(*wait, req.version());
+    }
+    auto removed = co_await offload(ctx.work_pool, [&] {
+        core::queued_job job(ctx.metrics.hash_queue_depth);
+        return ctx.accounts.delete_account(session->userid, *password);
+    });
+    if (!removed) co_return error_response(removed.error(), req.version());
+    ctx.sessions.end_all_for_user(session->userid);
+    spdlog::info("account deleted userid={}", session->userid);
+    response res = empty_response(status::no_content, req.version());
+    clear_client_state(res);
+    co_return res;
+}
+
+response method_not_allowed(std::string_view allow, unsigned version) {
+    response res = error_response(status::method_not_allowed, "method_not_allowed",
+                                  "This method is not allowed here.", version);
+    res.set(beast_http::field::allow, allow);
+    return res;
+}
+
+response not_found(unsigned version) {
+    return error_response(status::not_found, "not_found", "Nothing here.", version);
+}
+
+route_result dispatch(request& req, const client_info& client, server_context& ctx) {
+    auto path = normalise_request_path(req.target());
+    if (!path) {
+        co_return error_response(status::bad_request, "bad_request", "Malformed request target.",
+                                 req.version());
+    }
+    verb method = req.method();
+    bool changes_state = method == verb::post || method == verb::put || method == verb::delete_ ||
+                         method == verb::patch;
+    // CSRF defence in depth beside SameSite=Strict: state changes only from our own pages.
+    if (changes_state && !origin_allowed(ctx.settings, req[beast_http::field::origin])) {
+        co_return error_response(status::forbidden, "forbidden_origin",
+                                 "Requests that change state must come from this site.",
+                                 req.version());
+    }
+
+    if (*path == "/healthz") {
+        if (method != verb::get && method != verb::head) co_return method_not_allowed("GET, HEAD", req.version());
+        response res{status::ok, req.version()};
+        res.set(beast_http::field::content_type, "text/plain; charset=utf-8");
+        res.body() = "ok\n";
+        res.prepare_payload();
+        co_return res;
+    }
+    if (*path == "/metrics") {
+        if (!client.loopback && !ctx.settings.metrics_public) co_return not_found(req.version());
+        if (method != verb::get) co_return method_not_allowed("GET", req.version());
+        response res{status::ok, req.version()};
+        res.set(beast_http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+        res.body() = ctx.metrics.render();
+        res.prepare_payload();
+        co_return res;
+    }
+    if (path->starts_with("/api/")) {
+        if (*path == "/api/v1/accounts") {
+            if (method == verb::post) co_return co_await register_account(req, client, ctx);
+            co_return method_not_allowed("POST", req.version());
+        }
+        if (*path == "/api/v1/session") {
+            if (method == verb::post) co_return co_await login(req, client, ctx);
+            if (method == verb::delete_) co_return co_await logout(req, ctx);
+            co_return method_not_allowed("POST, DELETE", req.version());
+        }
+        if (*path == "/api/v1/me") {
+            if (method == verb::get) co_return co_await me(req, ctx);
+            if (method == verb::delete_) co_return co_await delete_me(req, ctx);
+            co_return method_not_allowed("GET, DELETE", req.version());
+        }
+        if (*path == "/api/v1/me/password") {
+            if (method == verb::put) co_return co_await change_password(req, ctx);
+            co_return method_not_allowed("PUT", req.version());
+        }
+        co_return not_found(req.version());
+    }
+    if (method != verb::get && method != verb::head) co_return method_not_allowed("GET, HEAD", req.version());
+    if (auto file = ctx.files.serve(*path, req.version(), method == verb::head)) {
+        co_return std::move(*file);
+    }
+    co_return not_found(req.version());
+}
+
+}  // namespace
+
+std::optional<auth::login_session> authenticate_request(const request& req, server_context& ctx) {
+    auto token = find_session_cookie(req[beast_http::field::cookie]);
+    if (!token) return std::nullopt;
+    return ctx.sessions.touch(*token);
+}
+
+boost::asio::awaitable<response> handle_request(request req, const client_info& client,
+                                                server_context& ctx) {
+    response res;
+    try {
+        res = co_await dispatch(req, client, ctx);
+    } catch (const std::exception& e) {
+        // A bug, not an expected failure: log it without request data, answer a bare 500.
+        spdlog::error("request handler failed: {}", core::log_escape(e.what()));
+        res = error_response(status::internal_server_error, "internal", "Internal error.",
+                             req.version());
+    }
+    apply_security_headers(res);
+    res.keep_alive(req.keep_alive());
+    ctx.metrics.count_response(res.result_int());
+    co_return res;
+}
+
+}  // namespace secms::http

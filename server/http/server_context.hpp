@@ -1,0 +1,45 @@
+// Everything a request handler may use, wired once by the app.
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <string>
+#include <vector>
+
+#include "server/auth/accounts.hpp"
+#include "server/auth/login_sessions.hpp"
+#include "server/auth/rate_limiter.hpp"
+#include "server/core/metrics.hpp"
+#include "server/http/static_files.hpp"
+
+namespace secms::http {
+
+struct http_settings {
+    // The origin users reach the service at, e.g. "https://localhost:8443".
+    std::string public_origin;
+    // Origins allowed on state-changing requests and WebSocket upgrades (public_origin included).
+    std::vector<std::string> allowed_origins;
+    // Whether /metrics answers non-loopback clients.
+    bool metrics_public = false;
+};
+
+struct rate_limiters {
+    auth::rate_limiter& login_per_ip;
+    auth::rate_limiter& login_per_account;
+    auth::rate_limiter& register_per_ip;
+};
+
+struct server_context {
+    http_settings settings;
+    auth::account_service& accounts;
+    auth::login_sessions& sessions;
+    rate_limiters limits;
+    core::metrics& metrics;
+    const static_files& files;
+    // Argon2id and other CPU-heavy work runs here, never on the I/O threads.
+    boost::asio::thread_pool& work_pool;
+};
+
+bool origin_allowed(const http_settings& settings, std::string_view origin);
+
+}  // namespace secms::http

@@ -1,0 +1,290 @@
+#include "server/net/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/core/log.hpp"
+#include "server/http/cookies.hpp"
+#include "server/http/request_path.hpp"
+#include "server/http/responses.hpp"
+#include "server/http/router.hpp"
+#include "server/http/security_headers.hpp"
+#include "server/net/websocket_session.hpp"
+
+namespace secms::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+// Errors that are a normal end of a connection, not worth a log line: the client went away,
+// timed out, or spoke something that was not TLS.
+bool is_normal_end(const beast::error_code& ec) {
+    return ec == asio::error::operation_aborted || ec == asio::error::eof ||
+           ec == asio::error::connection_reset || ec == beast::error::timeout ||
+           ec == asio::ssl::error::stream_truncated || ec == bhttp::error::end_of_stream ||
+           ec.category() == asio::error::get_ssl_category();
+}
+
+void fail(const beast::error_code& ec, const char* what) {
+    if (!ec || is_normal_end(ec)) return;
+    spdlog::debug("{}: {}", what, core::log_escape(ec.message()));
+}
+
+class connection_guard {
+public:
+    explicit connection_guard(core::metrics& m) : m_(m) {
+        ++m_.connections_open;
+        ++m_.connections_total;
+    }
+    ~connection_guard() { --m_.connections_open; }
+    connection_guard(const connection_guard&) = delete;
+    connection_guard& operator=(const connection_guard&) = delete;
+
+private:
+    core::metrics& m_;
+};
+
+http::client_info client_of(const tcp::socket& socket) {
+    beast::error_code ec;
+    auto ep = socket.remote_endpoint(ec);
+    if (ec) return {"unknown", false};
+    return {ep.address().to_string(), ep.address().is_loopback()};
+}
+
+// An error response for a request that could not be read; the connection closes after it.
+http::response parse_error_response(const beast::error_code& ec) {
+    if (ec == bhttp::error::body_limit) {
+        return http::error_response(bhttp::status::payload_too_large, "payload_too_large",
+                                    "The request body is too large.", 11);
+    }
+    if (ec == bhttp::error::header_limit) {
+        return http::error_response(bhttp::status::request_header_fields_too_large,
+                                    "headers_too_large", "The request headers are too large.", 11);
+    }
+    return http::error_response(bhttp::status::bad_request, "bad_request",
+                                "The request is not valid HTTP/1.1.", 11);
+}
+
+bool is_parse_error(const beast::error_code& ec) {
+    return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+           ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
+}
+
+// Checks an upgrade to /ws: our Origin, a live login, the secms.v1 subprotocol.
+std::optional<http::response> refuse_upgrade(const http::request& req, shared_state& state,
+                                             std::optional<auth::login_session>& login) {
+    if (!http::origin_allowed(state.http.settings, req[bhttp::field::origin])) {
+        return http::error_response(bhttp::status::forbidden, "forbidden_origin",
+                                    "WebSocket connections must come from this site.", req.version());
+    }
+    if (!offers_subprotocol(req[bhttp::field::sec_websocket_protocol])) {
+        return http::error_response(bhttp::status::bad_request, "bad_subprotocol",
+                                    "Use the secms.v1 WebSocket subprotocol.", req.version());
+    }
+    login = http::authenticate_request(req, state.http);
+    if (!login) return http::error_response(auth::auth_error::not_authenticated, req.version());
+    return std::nullopt;
+}
+
+asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state) {
+    connection_guard guard(state.http.metrics);
+    http::client_info client = client_of(socket);
+    tls_stream stream(beast::tcp_stream(std::move(socket)), state.tls);
+    auto& lowest = beast::get_lowest_layer(stream);
+
+    lowest.expires_after(state.limits.handshake_timeout);
+    auto [hs_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                                   as_tuple(use_awaitable));
+    if (hs_ec) co_return fail(hs_ec, "tls handshake");
+
+    beast::flat_buffer buffer;
+    bool first = true;
+    for (;;) {
+        bhttp::request_parser<bhttp::string_body> parser;
+        parser.header_limit(state.limits.max_header_bytes);
+        parser.body_limit(state.limits.max_body_bytes);
+        // Waiting for the next request on a kept-alive connection may last idle_timeout; reading
+        // it, once started, read_timeout.
+        lowest.expires_after(first ? state.limits.read_timeout : state.limits.idle_timeout);
+        first = false;
+        auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+        if (read_ec) {
+            if (is_parse_error(read_ec) || read_ec == bhttp::error::body_limit ||
+                read_ec == bhttp::error::header_limit) {
+                http::response res = parse_error_response(read_ec);
+                http::apply_security_headers(res);
+                res.keep_alive(false);
+                state.http.metrics.count_response(res.result_int());
+                lowest.expires_after(state.limits.write_timeout);
+                co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
+            } else {
+                fail(read_ec, "read");
+            }
+            break;
+        }
+        http::request req = parser.release();
+
+        if (beast::websocket::is_upgrade(req)) {
+            auto path = http::normalise_request_path(req.target());
+            std::optional<auth::login_session> login;
+            std::optional<http::response> refusal;
+            if (!path || *path != "/ws") {
+                refusal = http::error_response(bhttp::status::not_found, "not_found",
+                                               "Nothing here.", req.version());
+            } else {
+                refusal = refuse_upgrade(req, state, login);
+            }
+            if (refusal) {
+                http::apply_security_headers(*refusal);
+                refusal->keep_alive(false);
+                state.http.metrics.count_response(refusal->result_int());
+                lowest.expires_after(state.limits.write_timeout);
+                co_await bhttp::async_write(stream, *refusal, as_tuple(use_awaitable));
+                break;
+            }
+            state.http.metrics.count_response(101);
+            auto session = std::make_shared<websocket_session>(std::move(stream), state, std::move(*login));
+            co_await session->run(std::move(req));
+            co_return;
+        }
+
+        http::response res = co_await http::handle_request(std::move(req), client, state.http);
+        bool keep_alive = res.keep_alive();
+        lowest.expires_after(state.limits.write_timeout);
+        auto [write_ec, written] = co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
+        if (write_ec) co_return fail(write_ec, "write");
+        if (!keep_alive) break;
+    }
+    lowest.expires_after(std::chrono::seconds(5));
+    auto [shutdown_ec] = co_await stream.async_shutdown(as_tuple(use_awaitable));
+    fail(shutdown_ec, "tls shutdown");
+}
+
+// Plain HTTP: every request gets a permanent redirect to the same path on the public HTTPS
+// origin. The Host header is not trusted, so this is no open redirect.
+asio::awaitable<void> run_redirect_session(tcp::socket socket, shared_state& state) {
+    connection_guard guard(state.http.metrics);
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+    bhttp::request_parser<bhttp::empty_body> parser;
+    parser.header_limit(state.limits.max_header_bytes);
+    stream.expires_after(state.limits.read_timeout);
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+    if (ec) co_return fail(ec, "redirect read");
+    auto& req = parser.get();
+    auto path = http::normalise_request_path(req.target());
+    http::response res{bhttp::status::moved_permanently, req.version()};
+    std::string target = path ? std::string(req.target()) : std::string("/");
+    res.set(bhttp::field::location, state.http.settings.public_origin + target);
+    res.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+    res.body() = "This service is available over HTTPS only.\n";
+    res.prepare_payload();
+    http::apply_security_headers(res);
+    res.keep_alive(false);
+    state.http.metrics.count_response(301);
+    stream.expires_after(state.limits.write_timeout);
+    co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace
+
+struct server::impl {
+    asio::io_context& io;
+    shared_state state;
+    std::unique_ptr<tcp::acceptor> https;
+    std::unique_ptr<tcp::acceptor> plain;
+
+    bool open(std::unique_ptr<tcp::acceptor>& acceptor, const tcp::endpoint& ep,
+              std::string& error) {
+        acceptor = std::make_unique<tcp::acceptor>(io);
+        beast::error_code ec;
+        acceptor->open(ep.protocol(), ec);
+        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor->bind(ep, ec);
+        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) {
+            error = "cannot listen on " + ep.address().to_string() + ":" +
+                    std::to_string(ep.port()) + ": " + ec.message();
+            return false;
+        }
+        return true;
+    }
+
+    template <class Session>
+    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Session session) {
+        for (;;) {
+            // Each connection gets its own strand: its handlers never run concurrently.
+            auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
+                                                               as_tuple(use_awaitable));
+            if (ec == asio::error::operation_aborted) co_return;
+            if (ec) {
+                fail(ec, "accept");
+                continue;
+            }
+            if (static_cast<std::size_t>(state.http.metrics.connections_open.load()) >=
+                state.limits.max_connections) {
+                ++state.http.metrics.connections_refused;
+                beast::error_code ignored;
+                socket.close(ignored);
+                continue;
+            }
+            auto executor = socket.get_executor();
+            asio::co_spawn(executor, session(std::move(socket), state),
+                           [](std::exception_ptr e) {
+                               if (!e) return;
+                               try {
+                                   std::rethrow_exception(e);
+                               } catch (const std::exception& ex) {
+                                   spdlog::error("connection task failed: {}",
+                                                 core::log_escape(ex.what()));
+                               }
+                           });
+        }
+    }
+};
+
+server::server(asio::io_context& io, shared_state state)
+    : impl_(std::make_unique<impl>(impl{io, state, nullptr, nullptr})) {}
+
+server::~server() = default;
+
+bool server::start(const endpoints& where, std::string& error) {
+    if (!impl_->open(impl_->https, where.https, error)) return false;
+    if (where.http_redirect && !impl_->open(impl_->plain, *where.http_redirect, error)) return false;
+    asio::co_spawn(impl_->io, impl_->accept_loop(*impl_->https, run_https_session), asio::detached);
+    if (impl_->plain) {
+        asio::co_spawn(impl_->io, impl_->accept_loop(*impl_->plain, run_redirect_session),
+                       asio::detached);
+    }
+    return true;
+}
+
+void server::stop() {
+    beast::error_code ignored;
+    if (impl_->https) impl_->https->close(ignored);
+    if (impl_->plain) impl_->plain->close(ignored);
+    impl_->state.presence.close_all(channel::close_reason::going_away, "server shutting down");
+}
+
+tcp::endpoint server::https_endpoint() const {
+    beast::error_code ec;
+    return impl_->https ? impl_->https->local_endpoint(ec) : tcp::endpoint{};
+}
+
+}  // namespace secms::net

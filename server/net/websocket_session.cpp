@@ -1,0 +1,168 @@
+#include "server/net/websocket_session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "server/channel/control_messages.hpp"
+
+namespace secms::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+bool offers_subprotocol(std::string_view header) {
+    while (!header.empty()) {
+        auto comma = header.find(',');
+        std::string_view item = header.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (item == websocket_subprotocol) return true;
+        if (comma == std::string_view::npos) break;
+        header.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
+websocket_session::websocket_session(tls_stream stream, shared_state& state,
+                                     auth::login_session login)
+    : ws_(std::move(stream)), state_(state), login_(std::move(login)) {
+    ++state_.http.metrics.websockets_open;
+}
+
+websocket_session::~websocket_session() {
+    state_.presence.leave(this);  // idempotent; covers a coroutine destroyed at shutdown
+    --state_.http.metrics.websockets_open;
+}
+
+asio::awaitable<void> websocket_session::run(http::request upgrade) {
+    // The tcp_stream's own timer is replaced by the WebSocket's timeouts from here on.
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = state_.limits.handshake_timeout;
+    timeouts.idle_timeout = state_.limits.ws_idle_timeout;
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.read_message_max(state_.limits.ws_max_message_bytes);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+        res.set(beast::http::field::sec_websocket_protocol, websocket_subprotocol);
+        res.set(beast::http::field::server, "secms");
+    }));
+    auto [accept_ec] = co_await ws_.async_accept(upgrade, asio::as_tuple(asio::use_awaitable));
+    if (accept_ec) co_return;
+
+    auto self = shared_from_this();
+    {
+        boost::json::object user;
+        user["userid"] = login_.userid;
+        user["username"] = login_.username;
+        user["role"] = store::to_string(login_.role);
+        boost::json::object hello;
+        hello["type"] = "hello";
+        hello["user"] = std::move(user);
+        enqueue(std::make_shared<const std::string>(boost::json::serialize(hello)));
+    }
+    state_.presence.join(self, {login_.userid, login_.username, login_.id});
+
+    beast::flat_buffer buffer;
+    for (;;) {
+        auto [ec, n] = co_await ws_.async_read(buffer, asio::as_tuple(asio::use_awaitable));
+        // closed, timeout (no pong), message too big, reset: all end this connection normally.
+        if (ec) break;
+        if (!ws_.got_text()) {
+            start_close(channel::close_reason::policy_violation, "binary frames are not accepted");
+            buffer.consume(buffer.size());
+            continue;
+        }
+        std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
+        if (auto reply = channel::handle_control_message(text)) {
+            enqueue(std::make_shared<const std::string>(std::move(*reply)));
+        }
+        buffer.consume(buffer.size());
+        // A login that ended (logout elsewhere, expiry) must not keep a live socket.
+        if (!state_.http.sessions.find(login_.id)) {
+            start_close(channel::close_reason::login_ended, "login session ended");
+        }
+    }
+    state_.presence.leave(this);
+}
+
+void websocket_session::send_text(std::shared_ptr<const std::string> message) {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
+        self->enqueue(message);
+    });
+}
+
+void websocket_session::close(channel::close_reason code, std::string_view reason) {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::string(reason)] {
+        self->start_close(code, r);
+    });
+}
+
+void websocket_session::enqueue(std::shared_ptr<const std::string> message) {
+    if (closing_) return;
+    if (queue_.size() >= state_.limits.ws_queue_messages ||
+        queued_bytes_ + message->size() > state_.limits.ws_queue_bytes) {
+        // Bounded memory: a client that does not read is dropped, never buffered without end.
+        spdlog::info("websocket userid={} dropped: write queue full", login_.userid);
+        drop();
+        return;
+    }
+    queued_bytes_ += message->size();
+    queue_.push_back(std::move(message));
+    if (!writing_) write_next();
+}
+
+void websocket_session::write_next() {
+    if (queue_.empty()) {
+        writing_ = false;
+        if (pending_close_) {
+            auto reason = *pending_close_;
+            pending_close_.reset();
+            ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
+        }
+        return;
+    }
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*queue_.front()),
+                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || self->queue_.empty()) {  // failed, or dropped meanwhile
+                            self->writing_ = false;
+                            if (ec) self->drop();
+                            return;
+                        }
+                        self->queued_bytes_ -= self->queue_.front()->size();
+                        self->queue_.pop_front();
+                        self->write_next();
+                    });
+}
+
+void websocket_session::start_close(channel::close_reason code, std::string reason) {
+    if (closing_) return;
+    closing_ = true;
+    websocket::close_reason why(static_cast<websocket::close_code>(code), std::move(reason));
+    if (writing_) {
+        pending_close_ = why;  // after the write in flight
+        // Whatever is still queued behind it is not sent.
+        while (queue_.size() > 1) {
+            queued_bytes_ -= queue_.back()->size();
+            queue_.pop_back();
+        }
+        return;
+    }
+    ws_.async_close(why, [self = shared_from_this()](beast::error_code) {});
+}
+
+void websocket_session::drop() {
+    closing_ = true;
+    queue_.clear();
+    queued_bytes_ = 0;
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+}  // namespace secms::net

@@ -1,0 +1,55 @@
+// One application WebSocket (subprotocol secms.v1): reads control messages, writes through a
+// bounded queue with one write in flight, and is dropped when the client cannot keep up.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/stream.hpp>
+
+#include <deque>
+#include <memory>
+
+#include "server/auth/login_sessions.hpp"
+#include "server/channel/peer.hpp"
+#include "server/http/types.hpp"
+#include "server/net/server.hpp"
+
+namespace secms::net {
+
+using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+inline constexpr std::string_view websocket_subprotocol = "secms.v1";
+
+// Whether a Sec-WebSocket-Protocol header offers our subprotocol.
+bool offers_subprotocol(std::string_view header);
+
+class websocket_session final : public channel::peer,
+                                public std::enable_shared_from_this<websocket_session> {
+public:
+    websocket_session(tls_stream stream, shared_state& state, auth::login_session login);
+    ~websocket_session() override;
+
+    // Completes the upgrade and serves the connection until it closes.
+    boost::asio::awaitable<void> run(http::request upgrade);
+
+    void send_text(std::shared_ptr<const std::string> message) override;
+    void close(channel::close_reason code, std::string_view reason) override;
+
+private:
+    void enqueue(std::shared_ptr<const std::string> message);
+    void write_next();
+    void start_close(channel::close_reason code, std::string reason);
+    void drop();
+
+    boost::beast::websocket::stream<tls_stream> ws_;
+    shared_state& state_;
+    auth::login_session login_;
+    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::size_t queued_bytes_ = 0;
+    bool writing_ = false;
+    bool closing_ = false;
+    std::optional<boost::beast::websocket::close_reason> pending_close_;
+};
+
+}  // namespace secms::net
