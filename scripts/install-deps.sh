@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package and npm module the project needs, and nothing when all are there.
+source "$(dirname "$0")/lib.sh"
+
+# Build and runtime (DESIGN.md §3), test tools, and the browser for end-to-end tests.
+PACKAGES=(
+  build-essential cmake pkg-config git ca-certificates
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libssl-dev libsodium-dev libsqlite3-dev sqlite3 librnp-dev rnp gnupg
+  libp11-kit-dev softhsm2 libtomlplusplus-dev libcli11-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm chromium openssl curl
+  clang-format
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cd "$ROOT"
+# npm ci is exact and repeatable; skip it when node_modules already matches the lock file.
+if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.secms-lock 2>/dev/null; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json node_modules/.secms-lock
+fi
