@@ -51,13 +51,14 @@ self.onmessage = async ({ data }) => {
 `;
 
 const pageSource = `
+// The result promise exists before any await, so the test can never read it too early.
 const worker = new Worker('./worker.js', { type: 'module' });
-const input = await (await fetch('./input.json')).json();
 window.__katResult = new Promise((resolve) => {
   worker.onmessage = ({ data }) => resolve(data);
   worker.onerror = (event) => resolve({ ok: false, error: 'worker error: ' + event.message });
 });
-worker.postMessage(input);
+fetch('./input.json').then((response) => response.json()).then((input) => worker.postMessage(input),
+  (error) => { window.__katResult = Promise.resolve({ ok: false, error: String(error) }); });
 `;
 
 let dir;
@@ -112,6 +113,7 @@ after(async () => {
 test('Chromium Worker recomputes the committed secure-channel vectors exactly', async () => {
   const page = await context.newPage();
   await page.goto(baseUrl);
+  await page.waitForFunction(() => window.__katResult !== undefined);
   const result = await page.evaluate(() => window.__katResult);
   assert.equal(result.ok, true, result.error);
   assert.equal(result.isSecureContext, true, 'http://127.0.0.1 is a secure context');
@@ -133,6 +135,7 @@ test('Chromium Worker recomputes the committed secure-channel vectors exactly', 
 test('Chromium refuses every Wycheproof X25519 case with an all-zero shared secret', async () => {
   const page = await context.newPage();
   await page.goto(baseUrl);
+  await page.waitForFunction(() => window.__katResult !== undefined);
   const result = await page.evaluate(() => window.__katResult);
   assert.equal(result.ok, true, result.error);
   assert.ok(result.lowOrder.length > 0);

@@ -141,7 +141,6 @@ export class RecordDirectionState {
     this.direction = direction;
     this.sessionId = sessionId;
     this.epoch = epoch;
-    this.startedAt = 0;
   }
 
   get nextSequence() { return this.#nextSequence; }
