@@ -1,0 +1,33 @@
+// Runs the real build and checks what the server will serve: hashed names, SRI that matches
+// the bytes, the worker path inside the app bundle, no inline code in the generated pages.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from '../build.mjs';
+
+const distDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+
+test('build writes hashed bundles and pages with matching SRI', async () => {
+  const outputs = await build();
+  assert.match(outputs.worker, /^assets\/worker-[A-Z0-9]+\.js$/);
+  for (const page of ['index.html', 'app.html']) {
+    const html = await readFile(join(distDir, page), 'utf8');
+    const tags = [...html.matchAll(/<(script|link)\b[^>]*(?:src|href)="\/(assets\/[^"]+)"[^>]*integrity="([^"]+)"[^>]*>/g)];
+    assert.equal(tags.length, 2, `${page}: one script and one stylesheet`);
+    for (const [tag, , path, integrity] of tags) {
+      const bytes = await readFile(join(distDir, path));
+      assert.equal(integrity, `sha384-${createHash('sha384').update(bytes).digest('base64')}`, path);
+      assert.match(tag, /crossorigin="anonymous"/);
+    }
+    assert.match(html, /<script type="module" src="\/assets\/(landing|app)-[A-Z0-9]+\.js"/);
+    assert.doesNotMatch(html, /secms:assets/);
+    assert.doesNotMatch(html, /<script[^>]*>[^<]+<\/script>|\son[a-z]+=["']|\sstyle=["']/);
+  }
+  const appBundle = await readFile(join(distDir, outputs.scripts.app), 'utf8');
+  assert.ok(appBundle.includes(`"/${outputs.worker}"`), 'the app bundle knows the hashed worker path');
+  assert.ok(!appBundle.includes('__SECMS_WORKER_URL__'));
+});
