@@ -21,6 +21,7 @@ export class AccountMenu extends LitElement {
     busy: { state: true },
     error: { state: true },
     notice: { state: true },
+    activeDialog: { state: true },   // id of the open dialog: only it shows the error
   };
 
   static styles = [controlStyles, css`
@@ -68,6 +69,7 @@ export class AccountMenu extends LitElement {
     this.busy = false;
     this.error = null;
     this.notice = null;
+    this.activeDialog = null;
     this.onDocumentPointerDown = (event) => {
       if (this.open && !event.composedPath().includes(this)) this.open = false;
     };
@@ -127,6 +129,7 @@ export class AccountMenu extends LitElement {
     this.open = false;
     this.error = null;
     this.notice = null;
+    this.activeDialog = id;
     const dialog = this.renderRoot.querySelector(`#${id}`);
     dialog.querySelector('form')?.reset();
     dialog.showModal();
@@ -172,6 +175,7 @@ export class AccountMenu extends LitElement {
     if (done) {
       form.closest('dialog').close();
       this.notice = { key: 'account.password_changed', params: {} };
+      this.activeDialog = 'notice-dialog';
       this.renderRoot.querySelector('#notice-dialog').showModal();
     }
   }
@@ -203,8 +207,8 @@ export class AccountMenu extends LitElement {
     }
   }
 
-  renderError() {
-    return this.error
+  renderError(dialogId) {
+    return this.error && this.activeDialog === dialogId
       ? html`<p class="message error" role="alert" data-testid="account-error">${t(this.error.key, this.error.params)}</p>`
       : nothing;
   }
@@ -231,7 +235,7 @@ export class AccountMenu extends LitElement {
 
       <dialog id="password-dialog" aria-labelledby="password-title" @close=${() => { this.error = null; }}>
         <h2 id="password-title">${t('account.change_password')}</h2>
-        ${this.renderError()}
+        ${this.renderError('password-dialog')}
         <form autocomplete="off" novalidate @submit=${this.onChangePassword}>
           <div class="field"><label for="current-password">${t('account.current_password')}</label>${passwordInput('current-password', { disabled: this.busy })}</div>
           <div class="field">
@@ -249,7 +253,7 @@ export class AccountMenu extends LitElement {
       <dialog id="delete-dialog" aria-labelledby="delete-title" @close=${() => { this.error = null; }}>
         <h2 id="delete-title">${t('account.delete')}</h2>
         <p class="warning">${t('account.delete.warning')}</p>
-        ${this.renderError()}
+        ${this.renderError('delete-dialog')}
         <form autocomplete="off" novalidate @submit=${this.onDeleteAccount}>
           <div class="field"><label for="delete-password">${t('account.delete.password')}</label>${passwordInput('delete-password', { disabled: this.busy })}</div>
           <label class="checkbox"><input type="checkbox" name="confirm" data-testid="delete-confirm" ?disabled=${this.busy}><span>${t('account.delete.confirm')}</span></label>

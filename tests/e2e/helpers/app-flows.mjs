@@ -1,0 +1,81 @@
+// User actions shared by the end-to-end tests, written the way a user meets the pages
+// (roles and visible state), with data-testid hooks where text would be ambiguous.
+
+export const strongPassword = 'correct horse battery staple';
+
+/** Opens the landing page and waits for the login form. */
+export async function openLanding(page, origin) {
+  await page.goto(`${origin}/`);
+  await page.getByTestId('auth-form').waitFor();
+}
+
+async function fillAndSubmit(page, { mode, username, password, repeat }) {
+  await page.getByTestId('auth-form').waitFor();
+  await page.getByRole('tab', { name: mode === 'register' ? 'Create account' : 'Log in' }).click();
+  await page.locator('#username').fill(username);
+  await page.locator('#password').fill(password);
+  if (mode === 'register') await page.locator('#repeat').fill(repeat ?? password);
+  await page.getByTestId('submit').click();
+}
+
+/** Registers (which also logs in) and returns the app pop-up once it has loaded. */
+export async function registerAndOpenApp(page, { username, password = strongPassword }) {
+  const popup = page.waitForEvent('popup');
+  await fillAndSubmit(page, { mode: 'register', username, password });
+  const appPage = await popup;
+  await appPage.getByTestId('app-shell').waitFor();
+  return appPage;
+}
+
+export async function logInAndOpenApp(page, { username, password = strongPassword }) {
+  const popup = page.waitForEvent('popup');
+  await fillAndSubmit(page, { mode: 'login', username, password });
+  const appPage = await popup;
+  await appPage.getByTestId('app-shell').waitFor();
+  return appPage;
+}
+
+/** Submits the form expecting an error; resolves the error text shown. */
+export async function submitExpectingError(page, fields) {
+  await fillAndSubmit(page, fields);
+  const error = page.getByTestId('error');
+  await error.waitFor();
+  return (await error.textContent()).trim();
+}
+
+/** Usernames in the online list, in display order. */
+export async function onlineUsernames(appPage) {
+  return appPage.getByTestId('online-user').evaluateAll((items) => items.map((item) => item.dataset.username));
+}
+
+/** Waits until the online list equals `expected` (order-insensitive). */
+export async function waitForOnline(appPage, expected, timeoutMs = 10_000) {
+  const want = [...expected].sort().join(',');
+  const started = Date.now();
+  let seen = '';
+  while (Date.now() - started < timeoutMs) {
+    seen = (await onlineUsernames(appPage)).sort().join(',');
+    if (seen === want) return;
+    await appPage.waitForTimeout(100);
+  }
+  throw new Error(`online list: expected [${want}], saw [${seen}]`);
+}
+
+/** Logs out from the app window's account menu; resolves when the pop-up has closed. */
+export async function logOutFromApp(appPage) {
+  const closed = appPage.waitForEvent('close');
+  await appPage.getByTestId('account-menu').click();
+  await appPage.getByTestId('menu-logout').click();
+  await closed;
+}
+
+/** Storage this origin holds in the page: web storage sizes and IndexedDB names. */
+export async function storageOf(page) {
+  return page.evaluate(async () => ({
+    localStorage: localStorage.length,
+    sessionStorage: sessionStorage.length,
+    indexedDB: (await indexedDB.databases()).map((db) => db.name),
+  }));
+}
+
+export const uniqueName = (prefix) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
