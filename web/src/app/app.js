@@ -7,7 +7,7 @@ import { createPresenceStore } from '../state/presence-store.js';
 import { createStore } from '../state/store.js';
 import { openCryptoWorker } from '../crypto/crypto-client.js';
 import { startPageLanguage } from './page-language.js';
-import { logOutAndWipe, wipeClientState } from './session-end.js';
+import { logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
 import '../ui/app-root.js';
 
 // Injected by web/build.mjs: the content-hashed path of the crypto worker bundle.
@@ -58,8 +58,9 @@ const actions = Object.freeze({
   changePassword: ({ currentPassword, newPassword }) => api.changePassword({ currentPassword, newPassword }),
   async deleteAccount({ password }) {
     // Throws (wrong password…) before anything is stopped, so the dialog can say why.
+    // The server ends the session with the account: no logout request is needed.
     await api.deleteAccount({ password });
-    await endSession(() => logOutAndWipe({ api }));
+    await endSession(wipeAndAnnounce);
   },
 });
 root.actions = actions;

@@ -46,6 +46,12 @@ export function listenForAnnouncements(handler) {
   return () => channel.close();
 }
 
+/** After the server ended the session (logout, account deleted): wipe, then tell the other windows. */
+export async function wipeAndAnnounce() {
+  await wipeClientState();
+  announce({ type: 'logged-out' });
+}
+
 /**
  * Logs out: ends the server session, then wipes this browser's state whatever the
  * server said (a failed request must not leave local data behind), then announces it.
@@ -57,6 +63,5 @@ export async function logOutAndWipe({ api }) {
     // Already logged out, or the server is unreachable; the start page's session check
     // shows the user if the login is still alive.
   }
-  await wipeClientState();
-  announce({ type: 'logged-out' });
+  await wipeAndAnnounce();
 }
