@@ -46,6 +46,10 @@ struct config {
     // [sessions]
     std::uint32_t session_idle_timeout_s = 30 * 60;
     std::uint32_t session_absolute_timeout_s = 12 * 60 * 60;
+    // [channels]
+    std::uint32_t channel_idle_timeout_s = 30 * 60;
+    std::uint32_t channel_offer_timeout_s = 120;
+    std::uint32_t sweep_interval_s = 5;
     // [rate_limits]
     double login_per_ip_burst = 20;
     double login_per_ip_per_minute = 20;

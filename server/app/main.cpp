@@ -16,7 +16,7 @@
 #include "server/auth/accounts.hpp"
 #include "server/auth/login_sessions.hpp"
 #include "server/auth/rate_limiter.hpp"
-#include "server/channel/presence_hub.hpp"
+#include "server/channel/channel_hub.hpp"
 #include "server/core/log.hpp"
 #include "server/core/metrics.hpp"
 #include "server/hsm/key_store.hpp"
@@ -115,8 +115,11 @@ int serve(const config& c) {
     auth::rate_limiter login_account({c.login_per_account_burst, c.login_per_account_per_minute}, clock);
     auth::rate_limiter register_ip({c.register_per_ip_burst, c.register_per_ip_per_minute}, clock);
     http::static_files files(c.web_root);
-    channel::presence_hub presence(metrics);
-    sessions.on_ended([&presence](const std::string& id) { presence.end_login_session(id); });
+    channel::channel_hub channels(
+        metrics, clock,
+        {c.effective_public_origin(), std::chrono::seconds(120), std::chrono::seconds(c.channel_offer_timeout_s),
+         std::chrono::seconds(c.channel_idle_timeout_s)});
+    sessions.on_ended([&channels](const std::string& id) { channels.end_login_session(id); });
 
     asio::thread_pool work_pool(threads_or_cores(c.work_threads));
     asio::io_context io(static_cast<int>(threads_or_cores(c.io_threads)));
@@ -137,7 +140,7 @@ int serve(const config& c) {
     limits.ws_max_message_bytes = c.ws_max_message_bytes;
     limits.ws_idle_timeout = std::chrono::seconds(c.ws_idle_timeout_s);
     limits.ws_queue_messages = c.ws_queue_messages;
-    net::server server(io, {http_ctx, presence, limits, *tls});
+    net::server server(io, {http_ctx, channels, clock, limits, *tls});
 
     boost::system::error_code addr_ec;
     auto address = asio::ip::make_address(c.listen, addr_ec);
@@ -146,13 +149,15 @@ int serve(const config& c) {
     if (c.http_port != 0) where.http_redirect = asio::ip::tcp::endpoint(address, c.http_port);
     if (!server.start(where, error)) return refuse(error);
 
-    // Expired logins are swept every 30 s so their WebSockets close without waiting for traffic.
+    // Expired logins, idle channels and stale offers are swept every few seconds, so they end
+    // without waiting for traffic.
     asio::steady_timer sweeper(io);
     std::function<void()> schedule_sweep = [&] {
-        sweeper.expires_after(std::chrono::seconds(30));
+        sweeper.expires_after(std::chrono::seconds(c.sweep_interval_s));
         sweeper.async_wait([&](boost::system::error_code wait_ec) {
             if (wait_ec) return;
             sessions.sweep();
+            channels.sweep();
             schedule_sweep();
         });
     };

@@ -2,95 +2,299 @@
 
 #include <boost/json.hpp>
 
-#include "server/channel/control_messages.hpp"
-#include "server/channel/presence_hub.hpp"
+#include "server/channel/channel_hub.hpp"
+#include "server/channel/relay_frame.hpp"
 
 namespace secms::channel {
 namespace {
 
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
 // A peer that records what it was sent.
 class recording_peer : public peer {
 public:
-    void send_text(std::shared_ptr<const std::string> message) override {
-        messages.push_back(*message);
-    }
+    void send_text(message_ptr message) override { texts.push_back(*message); }
+    void send_binary(message_ptr message) override { binaries.push_back(*message); }
+    std::size_t queued_bytes() const override { return 0; }
     void close(close_reason code, std::string_view) override { closed_with = code; }
-    std::vector<std::string> messages;
+
+    std::vector<std::string> texts;
+    std::vector<std::string> binaries;
     std::optional<close_reason> closed_with;
 
-    std::vector<std::string> last_online() const {
+    json::object last(std::string_view type) const {
+        for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
+            auto v = json::parse(*it);
+            if (v.at("type").as_string() == type) return v.as_object();
+        }
+        ADD_FAILURE() << "no message of type " << type;
+        return {};
+    }
+    std::size_t count(std::string_view type) const {
+        std::size_t n = 0;
+        for (auto& t : texts) n += json::parse(t).at("type").as_string() == type ? 1 : 0;
+        return n;
+    }
+    std::vector<std::string> online_names() const {
         std::vector<std::string> names;
-        auto v = boost::json::parse(messages.back());
-        for (auto& u : v.at("online").as_array()) {
+        json::object presence = last("presence");
+        for (auto& u : presence.at("online").as_array()) {
             names.emplace_back(u.at("username").as_string());
         }
         return names;
     }
 };
 
-TEST(PresenceHub, EveryoneSeesJoinsAndLeaves) {
-    core::metrics m;
-    presence_hub hub(m);
-    auto alice = std::make_shared<recording_peer>();
-    auto bob = std::make_shared<recording_peer>();
-    hub.join(alice, {1, "alice", "s1"});
-    EXPECT_EQ(alice->last_online(), (std::vector<std::string>{"alice"}));
-    hub.join(bob, {2, "bob", "s2"});
-    EXPECT_EQ(alice->last_online(), (std::vector<std::string>{"alice", "bob"}));
-    EXPECT_EQ(bob->last_online(), (std::vector<std::string>{"alice", "bob"}));
-    EXPECT_EQ(m.users_online.load(), 2);
-    hub.leave(bob.get());
-    EXPECT_EQ(alice->last_online(), (std::vector<std::string>{"alice"}));
-    EXPECT_EQ(m.users_online.load(), 1);
+pgp::certificate_report report_of(std::string fingerprint, std::string name) {
+    pgp::certificate_report r;
+    r.fingerprint = std::move(fingerprint);
+    r.key_id = r.fingerprint.substr(r.fingerprint.size() - 16);
+    r.name = std::move(name);
+    r.armored = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+    return r;
 }
 
-TEST(PresenceHub, SeveralTabsCountOnce) {
-    core::metrics m;
-    presence_hub hub(m);
-    auto alice1 = std::make_shared<recording_peer>();
-    auto alice2 = std::make_shared<recording_peer>();
-    auto bob = std::make_shared<recording_peer>();
-    hub.join(bob, {2, "bob", "s2"});
-    hub.join(alice1, {1, "alice", "s1"});
-    std::size_t bob_seen = bob->messages.size();
-    hub.join(alice2, {1, "alice", "s1b"});
-    EXPECT_EQ(bob->messages.size(), bob_seen);  // nothing changed for bob
-    EXPECT_EQ(alice2->last_online(), (std::vector<std::string>{"alice", "bob"}));
-    EXPECT_EQ(hub.online().size(), 2u);
-    hub.leave(alice1.get());
-    EXPECT_EQ(bob->messages.size(), bob_seen);  // alice is still online in her other tab
-    hub.leave(alice2.get());
-    EXPECT_EQ(bob->last_online(), (std::vector<std::string>{"bob"}));
-}
+class HubTest : public ::testing::Test {
+protected:
+    core::manual_clock clock_;
+    core::metrics metrics_;
+    channel_hub hub_{metrics_, clock_, {"https://localhost:8443", 60s, 60s, 300s, 2, 1 << 20}};
+    std::shared_ptr<recording_peer> alice_ = std::make_shared<recording_peer>();
+    std::shared_ptr<recording_peer> bob_ = std::make_shared<recording_peer>();
 
-TEST(PresenceHub, EndingALoginClosesItsConnectionsOnly) {
-    core::metrics m;
-    presence_hub hub(m);
-    auto a = std::make_shared<recording_peer>();
-    auto b = std::make_shared<recording_peer>();
-    hub.join(a, {1, "alice", "s1"});
-    hub.join(b, {1, "alice", "s2"});
-    hub.end_login_session("s1");
-    EXPECT_EQ(a->closed_with, close_reason::login_ended);
-    EXPECT_FALSE(b->closed_with);
-    hub.end_user(1);
-    EXPECT_EQ(b->closed_with, close_reason::login_ended);
-}
-
-TEST(PresenceMessage, EscapesNames) {
-    std::string msg = presence_message({{1, "a\"b"}});
-    auto v = boost::json::parse(msg);
-    EXPECT_EQ(v.at("online").at(0).at("username").as_string(), "a\"b");
-}
-
-TEST(ControlMessages, PingAndErrors) {
-    EXPECT_EQ(*handle_control_message(R"({"type":"ping"})"), R"({"type":"pong"})");
-    auto unknown = boost::json::parse(*handle_control_message(R"({"type":"launch"})"));
-    EXPECT_EQ(unknown.at("error").at("code").as_string(), "unknown_type");
-    for (const char* bad : {"", "[]", "{}", R"({"type":5})", "{\"type\":", "[[[[[[[[[[[[]]]]]]]]]]]]"}) {
-        auto reply = boost::json::parse(*handle_control_message(bad));
-        EXPECT_EQ(reply.at("error").at("code").as_string(), "malformed") << bad;
+    void certify(const std::shared_ptr<recording_peer>& p, const std::string& fp, const std::string& name) {
+        auto challenge = hub_.issue_challenge(p.get(), report_of(fp, name));
+        ASSERT_TRUE(challenge);
+        auto pending = hub_.take_challenge(p.get());
+        ASSERT_TRUE(pending);
+        hub_.certify(p.get(), std::move(pending->report));
     }
+
+    // Both online and certified, a channel offered and accepted by both.
+    std::string open_channel() {
+        hub_.join(alice_, {1, "alice", "s1"});
+        hub_.join(bob_, {2, "bob", "s2"});
+        certify(alice_, std::string(40, 'A'), "Alice");
+        certify(bob_, std::string(40, 'B'), "Bob");
+        auto id = hub_.request_channel(alice_.get(), 2);
+        EXPECT_TRUE(id);
+        EXPECT_TRUE(hub_.accept(alice_.get(), *id));
+        EXPECT_TRUE(hub_.accept(bob_.get(), *id));
+        return *id;
+    }
+};
+
+TEST_F(HubTest, PresenceJoinsAndLeaves) {
+    hub_.join(alice_, {1, "alice", "s1"});
+    EXPECT_EQ(alice_->online_names(), (std::vector<std::string>{"alice"}));
+    hub_.join(bob_, {2, "bob", "s2"});
+    EXPECT_EQ(alice_->online_names(), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(bob_->online_names(), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(metrics_.users_online.load(), 2);
+    hub_.leave(bob_.get());
+    EXPECT_EQ(alice_->online_names(), (std::vector<std::string>{"alice"}));
+}
+
+TEST_F(HubTest, SeveralTabsCountOnce) {
+    auto alice2 = std::make_shared<recording_peer>();
+    hub_.join(alice_, {1, "alice", "s1"});
+    hub_.join(alice2, {1, "alice", "s1b"});
+    hub_.join(bob_, {2, "bob", "s2"});
+    EXPECT_EQ(hub_.online().size(), 2u);
+    EXPECT_EQ(bob_->online_names(), (std::vector<std::string>{"alice", "bob"}));
+    hub_.leave(alice_.get());
+    EXPECT_EQ(bob_->online_names(), (std::vector<std::string>{"alice", "bob"}));
+    hub_.leave(alice2.get());
+    EXPECT_EQ(bob_->online_names(), (std::vector<std::string>{"bob"}));
+}
+
+TEST_F(HubTest, EndingALoginClosesItsConnectionsOnly) {
+    auto other = std::make_shared<recording_peer>();
+    hub_.join(alice_, {1, "alice", "s1"});
+    hub_.join(other, {1, "alice", "s9"});
+    hub_.end_login_session("s1");
+    EXPECT_EQ(alice_->closed_with, close_reason::login_ended);
+    EXPECT_FALSE(other->closed_with);
+    hub_.end_user(1);
+    EXPECT_EQ(other->closed_with, close_reason::login_ended);
+}
+
+TEST_F(HubTest, ChallengeNamesServiceUserAndCertificateAndIsSingleUse) {
+    hub_.join(alice_, {1, "alice", "s1"});
+    auto a = hub_.issue_challenge(alice_.get(), report_of(std::string(40, 'A'), "Alice"));
+    auto b = hub_.issue_challenge(alice_.get(), report_of(std::string(40, 'A'), "Alice"));
+    ASSERT_TRUE(a && b);
+    EXPECT_NE(*a, *b);  // fresh nonce each time
+    EXPECT_NE(b->find("origin: https://localhost:8443\n"), std::string::npos);
+    EXPECT_NE(b->find("user: alice\n"), std::string::npos);
+    EXPECT_NE(b->find("fingerprint: " + std::string(40, 'A')), std::string::npos);
+    EXPECT_TRUE(hub_.take_challenge(alice_.get()));
+    EXPECT_FALSE(hub_.take_challenge(alice_.get()));  // consumed
+}
+
+TEST_F(HubTest, ChallengeExpires) {
+    hub_.join(alice_, {1, "alice", "s1"});
+    ASSERT_TRUE(hub_.issue_challenge(alice_.get(), report_of(std::string(40, 'A'), "Alice")));
+    clock_.advance(61s);
+    EXPECT_FALSE(hub_.take_challenge(alice_.get()));
+}
+
+TEST_F(HubTest, CertifiedFingerprintShowsInPresence) {
+    hub_.join(alice_, {1, "alice", "s1"});
+    certify(alice_, std::string(40, 'A'), "Alice");
+    json::object presence = alice_->last("presence");
+    auto online = presence.at("online").as_array();
+    EXPECT_EQ(online.at(0).at("fingerprint").as_string(), std::string(40, 'A'));
+    EXPECT_EQ(hub_.known().size(), 1u);
+    hub_.leave(alice_.get());
+    EXPECT_EQ(hub_.known().size(), 0u);  // gone with the connection
+}
+
+TEST_F(HubTest, ChannelNeedsCertificatesOnBothSides) {
+    hub_.join(alice_, {1, "alice", "s1"});
+    hub_.join(bob_, {2, "bob", "s2"});
+    EXPECT_EQ(hub_.request_channel(alice_.get(), 2).error(), channel_error::not_certified);
+    certify(alice_, std::string(40, 'A'), "Alice");
+    EXPECT_EQ(hub_.request_channel(alice_.get(), 2).error(), channel_error::peer_not_certified);
+    EXPECT_EQ(hub_.request_channel(alice_.get(), 3).error(), channel_error::peer_offline);
+    EXPECT_EQ(hub_.request_channel(alice_.get(), 1).error(), channel_error::self_channel);
+}
+
+TEST_F(HubTest, OffersCarryThePeersCertificateAndOpenAfterBothAccept) {
+    hub_.join(alice_, {1, "alice", "s1"});
+    hub_.join(bob_, {2, "bob", "s2"});
+    certify(alice_, std::string(40, 'A'), "Alice");
+    certify(bob_, std::string(40, 'B'), "Bob");
+    auto id = hub_.request_channel(alice_.get(), 2);
+    ASSERT_TRUE(id);
+    EXPECT_EQ(id->size(), session_id_length);
+    auto to_alice = alice_->last("channel_offer");
+    auto to_bob = bob_->last("channel_offer");
+    EXPECT_EQ(to_alice.at("role").as_string(), "initiator");
+    EXPECT_EQ(to_alice.at("certificate").at("fingerprint").as_string(), std::string(40, 'B'));
+    EXPECT_EQ(to_bob.at("role").as_string(), "responder");
+    EXPECT_EQ(to_bob.at("certificate").at("fingerprint").as_string(), std::string(40, 'A'));
+    EXPECT_EQ(to_bob.at("peer").at("username").as_string(), "alice");
+    ASSERT_TRUE(hub_.accept(alice_.get(), *id));
+    EXPECT_EQ(alice_->count("channel_open"), 0u);
+    // Relaying before both accepted is refused.
+    auto early = hub_.relay(alice_.get(), std::make_shared<const std::string>(
+                                              make_relay_frame(frame_type::handshake, *id, 0, "x")));
+    EXPECT_EQ(early.error(), channel_error::session_not_open);
+    ASSERT_TRUE(hub_.accept(bob_.get(), *id));
+    EXPECT_EQ(alice_->count("channel_open"), 1u);
+    EXPECT_EQ(bob_->count("channel_open"), 1u);
+    EXPECT_EQ(metrics_.channels_open.load(), 1);
+}
+
+TEST_F(HubTest, RelayDeliversToTheOtherMemberInOrderOnly) {
+    std::string id = open_channel();
+    auto frame = [&](std::uint64_t seq, std::string body) {
+        return std::make_shared<const std::string>(make_relay_frame(frame_type::record, id, seq, body));
+    };
+    ASSERT_TRUE(hub_.relay(alice_.get(), frame(0, "c0")));
+    ASSERT_TRUE(hub_.relay(alice_.get(), frame(1, "c1")));
+    ASSERT_TRUE(hub_.relay(bob_.get(), frame(0, "r0")));
+    ASSERT_EQ(bob_->binaries.size(), 2u);
+    EXPECT_TRUE(bob_->binaries[1].ends_with("c1"));
+    ASSERT_EQ(alice_->binaries.size(), 1u);
+    // Replay, gap and reorder are refused by the relay itself.
+    EXPECT_EQ(hub_.relay(alice_.get(), frame(1, "again")).error(), channel_error::out_of_order);
+    EXPECT_EQ(hub_.relay(alice_.get(), frame(5, "gap")).error(), channel_error::out_of_order);
+    EXPECT_EQ(bob_->binaries.size(), 2u);
+    // A frame for a session one is not a member of is refused.
+    auto eve = std::make_shared<recording_peer>();
+    hub_.join(eve, {3, "eve", "s3"});
+    EXPECT_EQ(hub_.relay(eve.get(), frame(2, "x")).error(), channel_error::unknown_session);
+    EXPECT_EQ(hub_.relay(alice_.get(), std::make_shared<const std::string>("short")).error(),
+              channel_error::bad_frame);
+}
+
+TEST_F(HubTest, EndingTellsBothSidesAndForgetsTheSession) {
+    std::string id = open_channel();
+    ASSERT_TRUE(hub_.end(bob_.get(), id, end_reason::compromised, "bad_tag"));
+    auto a = alice_->last("channel_ended");
+    EXPECT_EQ(a.at("reason").as_string(), "compromised");
+    EXPECT_EQ(a.at("detail").as_string(), "bad_tag");
+    EXPECT_EQ(a.at("by").as_string(), "peer");
+    EXPECT_EQ(bob_->last("channel_ended").at("by").as_string(), "you");
+    EXPECT_TRUE(a.contains("end_time"));
+    EXPECT_EQ(hub_.session_count(), 0u);
+    EXPECT_EQ(metrics_.channels_open.load(), 0);
+    auto frame = std::make_shared<const std::string>(make_relay_frame(frame_type::record, id, 0, "x"));
+    EXPECT_EQ(hub_.relay(alice_.get(), frame).error(), channel_error::unknown_session);
+}
+
+TEST_F(HubTest, ClientDetailIsPassedOnOnlyAsAPlainCode) {
+    std::string id = open_channel();
+    ASSERT_TRUE(hub_.end(bob_.get(), id, end_reason::compromised, "<img src=x onerror=alert(1)>"));
+    EXPECT_FALSE(alice_->last("channel_ended").contains("detail"));
+}
+
+TEST_F(HubTest, DisconnectEndsTheSession) {
+    std::string id = open_channel();
+    hub_.leave(bob_.get());
+    EXPECT_EQ(alice_->last("channel_ended").at("reason").as_string(), "disconnected");
+    EXPECT_EQ(hub_.session_count(), 0u);
+}
+
+TEST_F(HubTest, IdleChannelsAndStaleOffersEnd) {
+    std::string id = open_channel();
+    clock_.advance(200s);
+    hub_.sweep();
+    EXPECT_EQ(hub_.session_count(), 1u);
+    clock_.advance(101s);
+    hub_.sweep();
+    EXPECT_EQ(alice_->last("channel_ended").at("reason").as_string(), "idle_timeout");
+    auto offer = hub_.request_channel(alice_.get(), 2);
+    ASSERT_TRUE(offer);
+    clock_.advance(61s);
+    hub_.sweep();
+    EXPECT_EQ(bob_->last("channel_ended").at("reason").as_string(), "offer_expired");
+}
+
+TEST_F(HubTest, PerConnectionChannelLimit) {
+    open_channel();
+    ASSERT_TRUE(hub_.request_channel(alice_.get(), 2));
+    EXPECT_EQ(hub_.request_channel(alice_.get(), 2).error(), channel_error::too_many_channels);
+}
+
+TEST_F(HubTest, SeveralChannelsWithDifferentPeers) {
+    std::string ab = open_channel();
+    auto carol = std::make_shared<recording_peer>();
+    hub_.join(carol, {3, "carol", "s3"});
+    certify(carol, std::string(40, 'C'), "Carol");
+    auto ac = hub_.request_channel(alice_.get(), 3);
+    ASSERT_TRUE(ac);
+    EXPECT_NE(*ac, ab);
+    EXPECT_EQ(hub_.session_count(), 2u);
+}
+
+TEST(RelayFrame, HeaderRoundTripAndRefusals) {
+    std::string id(32, 'a');
+    std::string f = make_relay_frame(frame_type::record, id, 0x0102030405060708ULL, "body");
+    auto h = parse_relay_header(f);
+    ASSERT_TRUE(h);
+    EXPECT_EQ(h->type, frame_type::record);
+    EXPECT_EQ(h->session_id, id);
+    EXPECT_EQ(h->sequence, 0x0102030405060708ULL);
+    EXPECT_FALSE(parse_relay_header(make_relay_frame(frame_type::record, id, 1, "")));  // no body
+    std::string bad_type = f;
+    bad_type[0] = 9;
+    EXPECT_FALSE(parse_relay_header(bad_type));
+    std::string upper = make_relay_frame(frame_type::record, std::string(32, 'A'), 1, "x");
+    EXPECT_FALSE(parse_relay_header(upper));
+    EXPECT_FALSE(parse_relay_header(""));
+}
+
+TEST(ChannelMessages, ErrorsAndPresenceAreJson) {
+    auto e = json::parse(error_message(channel_error::unknown_session, "abc"));
+    EXPECT_EQ(e.at("error").at("code").as_string(), "unknown_session");
+    EXPECT_EQ(e.at("session").as_string(), "abc");
+    auto p = json::parse(presence_message({{1, "a\"b", ""}}));
+    EXPECT_EQ(p.at("online").at(0).at("username").as_string(), "a\"b");
+    EXPECT_FALSE(p.at("online").at(0).as_object().contains("fingerprint"));
 }
 
 }  // namespace

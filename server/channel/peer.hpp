@@ -1,5 +1,5 @@
-// What the channel module needs from a connected client: a way to send it a message and to close
-// it. Implemented by net's WebSocket session; a test double in unit tests.
+// What the channel module needs from a connected client: a way to send it messages and to close
+// it. Implemented by net's WebSocket session; a recording double in unit tests.
 #pragma once
 
 #include <cstdint>
@@ -12,19 +12,25 @@ namespace secms::channel {
 // WebSocket close codes of the application protocol (RFC 6455 §7.4.2: 4000–4999 are private).
 enum class close_reason : std::uint16_t {
     normal = 1000,
+    going_away = 1001,        // server shutdown
     policy_violation = 1008,  // a malformed or forbidden message
     too_big = 1009,
-    going_away = 1001,        // server shutdown
-    login_ended = 4401,       // logout, password change, expiry or account deletion
-    too_slow = 4408,          // the client did not read fast enough; its queue overflowed
+    login_ended = 4401,  // logout, password change, expiry or account deletion
+    too_slow = 4408,     // the client did not read fast enough; its queue overflowed
 };
+
+// Messages are shared, immutable and may be queued for many peers at once.
+using message_ptr = std::shared_ptr<const std::string>;
 
 class peer {
 public:
     virtual ~peer() = default;
-    // Queues a text message; never blocks. Thread-safe.
-    virtual void send_text(std::shared_ptr<const std::string> message) = 0;
-    // Closes the connection with a code and a short reason. Thread-safe.
+    // Queue a message; never block. Thread-safe.
+    virtual void send_text(message_ptr message) = 0;
+    virtual void send_binary(message_ptr message) = 0;
+    // Bytes waiting in this peer's write queue (for relay backpressure). Thread-safe.
+    virtual std::size_t queued_bytes() const = 0;
+    // Close the connection with a code and a short reason. Thread-safe.
     virtual void close(close_reason code, std::string_view reason) = 0;
 };
 

@@ -36,6 +36,9 @@ std::string metrics::render() const {
     gauge("secms_websockets_open", "Open application WebSockets.", "gauge", websockets_open);
     gauge("secms_users_online", "Distinct users with at least one WebSocket.", "gauge",
           users_online);
+    gauge("secms_channels_open", "Open secure channels.", "gauge", channels_open);
+    gauge("secms_relay_frames_total", "Relay frames forwarded.", "counter", relay_frames);
+    gauge("secms_relay_bytes_total", "Relay bytes forwarded.", "counter", relay_bytes);
     gauge("secms_logins_ok_total", "Successful logins.", "counter", logins_ok);
     gauge("secms_logins_failed_total", "Failed logins.", "counter", logins_failed);
     gauge("secms_hash_queue_depth", "Password hashing jobs queued or running.", "gauge",

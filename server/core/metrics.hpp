@@ -18,6 +18,9 @@ public:
     std::atomic<std::int64_t> logins_failed{0};
     std::atomic<std::int64_t> hash_queue_depth{0};  // Argon2id jobs waiting or running
     std::atomic<std::int64_t> users_online{0};
+    std::atomic<std::int64_t> channels_open{0};   // secure-channel sessions both sides accepted
+    std::atomic<std::int64_t> relay_frames{0};    // binary frames relayed
+    std::atomic<std::int64_t> relay_bytes{0};
 
     void count_response(unsigned status) noexcept;
     std::int64_t responses(unsigned status) const noexcept;

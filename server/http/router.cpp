@@ -7,7 +7,7 @@
 #include "server/core/log.hpp"
 #include "server/core/secure_bytes.hpp"
 #include "server/http/cookies.hpp"
-#include "server/http/offload.hpp"
+#include "server/core/offload.hpp"
 #include "server/http/request_path.hpp"
 #include "server/http/responses.hpp"
 #include "server/http/security_headers.hpp"
@@ -111,7 +111,7 @@ route_result register_account(request& req, const client_info& client, server_co
     auto username = take_string(*body.object, "username");
     auto password = take_secret(*body.object, "password");
     if (!username || !password) co_return missing_fields(req.version());
-    auto created = co_await offload(ctx.work_pool, [&] {
+    auto created = co_await core::offload(ctx.work_pool, [&] {
         core::queued_job job(ctx.metrics.hash_queue_depth);
         return ctx.accounts.register_user(*username, *password);
     });
@@ -137,7 +137,7 @@ route_result login(request& req, const client_info& client, server_context& ctx)
         ++ctx.metrics.logins_failed;
         co_return rate_limited(*wait, req.version());
     }
-    auto user = co_await offload(ctx.work_pool, [&] {
+    auto user = co_await core::offload(ctx.work_pool, [&] {
         core::queued_job job(ctx.metrics.hash_queue_depth);
         return ctx.accounts.authenticate(*username, *password);
     });
@@ -170,7 +170,7 @@ route_result logout(request& req, server_context& ctx) {
 route_result me(request& req, server_context& ctx) {
     auto session = authenticate_request(req, ctx);
     if (!session) co_return error_response(auth::auth_error::not_authenticated, req.version());
-    auto user = co_await offload(ctx.work_pool, [&] { return ctx.accounts.find(session->userid); });
+    auto user = co_await core::offload(ctx.work_pool, [&] { return ctx.accounts.find(session->userid); });
     if (!user) co_return error_response(auth::auth_error::not_authenticated, req.version());
     json::object out;
     out["user"] = user_json(*user);
@@ -188,7 +188,7 @@ route_result change_password(request& req, server_context& ctx) {
     if (auto wait = ctx.limits.login_per_account.acquire(auth::username_key(session->username))) {
         co_return rate_limited(*wait, req.version());
     }
-    auto changed = co_await offload(ctx.work_pool, [&] {
+    auto changed = co_await core::offload(ctx.work_pool, [&] {
         core::queued_job job(ctx.metrics.hash_queue_depth);
         return ctx.accounts.change_password(session->userid, *current, *next);
     });
@@ -209,7 +209,7 @@ route_result delete_me(request& req, server_context& ctx) {
     if (auto wait = ctx.limits.login_per_account.acquire(auth::username_key(session->username))) {
         co_return rate_limited(*wait, req.version());
     }
-    auto removed = co_await offload(ctx.work_pool, [&] {
+    auto removed = co_await core::offload(ctx.work_pool, [&] {
         core::queued_job job(ctx.metrics.hash_queue_depth);
         return ctx.accounts.delete_account(session->userid, *password);
     });

@@ -279,7 +279,7 @@ void server::stop() {
     beast::error_code ignored;
     if (impl_->https) impl_->https->close(ignored);
     if (impl_->plain) impl_->plain->close(ignored);
-    impl_->state.presence.close_all(channel::close_reason::going_away, "server shutting down");
+    impl_->state.channels.close_all(channel::close_reason::going_away, "server shutting down");
 }
 
 tcp::endpoint server::https_endpoint() const {

@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "server/channel/presence_hub.hpp"
+#include "server/channel/channel_hub.hpp"
 #include "server/http/server_context.hpp"
 #include "server/net/limits.hpp"
 
@@ -22,7 +22,8 @@ struct endpoints {
 
 struct shared_state {
     http::server_context& http;
-    channel::presence_hub& presence;
+    channel::channel_hub& channels;
+    const core::clock& clock;
     net_limits limits;
     boost::asio::ssl::context& tls;
 };

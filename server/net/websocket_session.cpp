@@ -1,12 +1,15 @@
+#include "server/channel/relay_frame.hpp"
 #include "server/net/websocket_session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "server/channel/control_messages.hpp"
+#include "server/channel/client_messages.hpp"
+#include "server/core/secure_bytes.hpp"
 
 namespace secms::net {
 
@@ -27,6 +30,19 @@ bool offers_subprotocol(std::string_view header) {
     return false;
 }
 
+namespace {
+
+// Relayed frames are ciphertext, but the buffers are still wiped once the last queue drops them:
+// nothing of a session outlives it in server memory.
+channel::message_ptr wiped_copy(std::string_view data) {
+    return channel::message_ptr(new std::string(data), [](const std::string* s) {
+        core::wipe(const_cast<char*>(s->data()), s->size());
+        delete s;
+    });
+}
+
+}  // namespace
+
 websocket_session::websocket_session(tls_stream stream, shared_state& state,
                                      auth::login_session login)
     : ws_(std::move(stream)), state_(state), login_(std::move(login)) {
@@ -34,7 +50,7 @@ websocket_session::websocket_session(tls_stream stream, shared_state& state,
 }
 
 websocket_session::~websocket_session() {
-    state_.presence.leave(this);  // idempotent; covers a coroutine destroyed at shutdown
+    state_.channels.leave(this);  // idempotent; covers a coroutine destroyed at shutdown
     --state_.http.metrics.websockets_open;
 }
 
@@ -63,36 +79,60 @@ asio::awaitable<void> websocket_session::run(http::request upgrade) {
         boost::json::object hello;
         hello["type"] = "hello";
         hello["user"] = std::move(user);
-        enqueue(std::make_shared<const std::string>(boost::json::serialize(hello)));
+        enqueue({std::make_shared<const std::string>(boost::json::serialize(hello)), false});
     }
-    state_.presence.join(self, {login_.userid, login_.username, login_.id});
+    state_.channels.join(self, {login_.userid, login_.username, login_.id});
 
     beast::flat_buffer buffer;
     for (;;) {
         auto [ec, n] = co_await ws_.async_read(buffer, asio::as_tuple(asio::use_awaitable));
         // closed, timeout (no pong), message too big, reset: all end this connection normally.
         if (ec) break;
-        if (!ws_.got_text()) {
-            start_close(channel::close_reason::policy_violation, "binary frames are not accepted");
-            buffer.consume(buffer.size());
-            continue;
+        std::string_view data(static_cast<const char*>(buffer.data().data()), buffer.size());
+        if (ws_.got_text()) {
+            co_await channel::handle_client_message(state_.channels, self, data,
+                                                    state_.http.work_pool, state_.clock);
+        } else {
+            co_await relay(data);
         }
-        std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
-        if (auto reply = channel::handle_control_message(text)) {
-            enqueue(std::make_shared<const std::string>(std::move(*reply)));
-        }
+        core::wipe(buffer.data().data(), buffer.size());
         buffer.consume(buffer.size());
         // A login that ended (logout elsewhere, expiry) must not keep a live socket.
         if (!state_.http.sessions.find(login_.id)) {
             start_close(channel::close_reason::login_ended, "login session ended");
         }
     }
-    state_.presence.leave(this);
+    state_.channels.leave(this);
 }
 
-void websocket_session::send_text(std::shared_ptr<const std::string> message) {
+asio::awaitable<void> websocket_session::relay(std::string_view frame) {
+    auto routed = state_.channels.relay(this, wiped_copy(frame));
+    if (!routed) {
+        auto header = channel::parse_relay_header(frame);
+        enqueue({std::make_shared<const std::string>(channel::error_message(
+                     routed.error(), header ? header->session_id : std::string_view{})),
+                 false});
+        co_return;
+    }
+    // Backpressure: while the receiver has much unsent, stop reading from this sender, so TCP
+    // slows it down instead of the server buffering without bound. A receiver that stays stuck is
+    // dropped by its own queue limit.
+    asio::steady_timer wait(ws_.get_executor());
+    for (int i = 0; i < 500 && routed->receiver->queued_bytes() > state_.channels.settings().relay_high_watermark; ++i) {
+        wait.expires_after(std::chrono::milliseconds(10));
+        co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+void websocket_session::send_text(channel::message_ptr message) {
     asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
-        self->enqueue(message);
+        self->enqueue({message, false});
+    });
+}
+
+void websocket_session::send_binary(channel::message_ptr message) {
+    asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
+        self->enqueue({message, true});
     });
 }
 
@@ -102,16 +142,17 @@ void websocket_session::close(channel::close_reason code, std::string_view reaso
     });
 }
 
-void websocket_session::enqueue(std::shared_ptr<const std::string> message) {
+void websocket_session::enqueue(outgoing message) {
     if (closing_) return;
     if (queue_.size() >= state_.limits.ws_queue_messages ||
-        queued_bytes_ + message->size() > state_.limits.ws_queue_bytes) {
+        queued_bytes_ + message.data->size() > state_.limits.ws_queue_bytes) {
         // Bounded memory: a client that does not read is dropped, never buffered without end.
         spdlog::info("websocket userid={} dropped: write queue full", login_.userid);
         drop();
         return;
     }
-    queued_bytes_ += message->size();
+    queued_bytes_ += message.data->size();
+    queued_bytes_shared_ = queued_bytes_;
     queue_.push_back(std::move(message));
     if (!writing_) write_next();
 }
@@ -127,15 +168,16 @@ void websocket_session::write_next() {
         return;
     }
     writing_ = true;
-    ws_.text(true);
-    ws_.async_write(asio::buffer(*queue_.front()),
+    ws_.binary(queue_.front().binary);
+    ws_.async_write(asio::buffer(*queue_.front().data),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || self->queue_.empty()) {  // failed, or dropped meanwhile
                             self->writing_ = false;
                             if (ec) self->drop();
                             return;
                         }
-                        self->queued_bytes_ -= self->queue_.front()->size();
+                        self->queued_bytes_ -= self->queue_.front().data->size();
+                        self->queued_bytes_shared_ = self->queued_bytes_;
                         self->queue_.pop_front();
                         self->write_next();
                     });
@@ -149,9 +191,10 @@ void websocket_session::start_close(channel::close_reason code, std::string reas
         pending_close_ = why;  // after the write in flight
         // Whatever is still queued behind it is not sent.
         while (queue_.size() > 1) {
-            queued_bytes_ -= queue_.back()->size();
+            queued_bytes_ -= queue_.back().data->size();
             queue_.pop_back();
         }
+        queued_bytes_shared_ = queued_bytes_;
         return;
     }
     ws_.async_close(why, [self = shared_from_this()](beast::error_code) {});
@@ -161,6 +204,7 @@ void websocket_session::drop() {
     closing_ = true;
     queue_.clear();
     queued_bytes_ = 0;
+    queued_bytes_shared_ = 0;
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
 }

@@ -7,6 +7,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
+#include <atomic>
 #include <deque>
 #include <memory>
 
@@ -33,11 +34,18 @@ public:
     // Completes the upgrade and serves the connection until it closes.
     boost::asio::awaitable<void> run(http::request upgrade);
 
-    void send_text(std::shared_ptr<const std::string> message) override;
+    void send_text(channel::message_ptr message) override;
+    void send_binary(channel::message_ptr message) override;
+    std::size_t queued_bytes() const override { return queued_bytes_shared_.load(); }
     void close(channel::close_reason code, std::string_view reason) override;
 
 private:
-    void enqueue(std::shared_ptr<const std::string> message);
+    struct outgoing {
+        channel::message_ptr data;
+        bool binary = false;
+    };
+    boost::asio::awaitable<void> relay(std::string_view frame);
+    void enqueue(outgoing message);
     void write_next();
     void start_close(channel::close_reason code, std::string reason);
     void drop();
@@ -45,8 +53,9 @@ private:
     boost::beast::websocket::stream<tls_stream> ws_;
     shared_state& state_;
     auth::login_session login_;
-    std::deque<std::shared_ptr<const std::string>> queue_;
+    std::deque<outgoing> queue_;
     std::size_t queued_bytes_ = 0;
+    std::atomic<std::size_t> queued_bytes_shared_{0};  // readable from other threads
     bool writing_ = false;
     bool closing_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;

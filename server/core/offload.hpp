@@ -9,7 +9,7 @@
 #include <optional>
 #include <type_traits>
 
-namespace secms::http {
+namespace secms::core {
 
 template <class F>
 boost::asio::awaitable<std::invoke_result_t<F&>> offload(boost::asio::thread_pool& pool, F fn) {
@@ -24,4 +24,4 @@ boost::asio::awaitable<std::invoke_result_t<F&>> offload(boost::asio::thread_poo
     co_return std::move(*out);
 }
 
-}  // namespace secms::http
+}  // namespace secms::core

@@ -1,0 +1,419 @@
+#include "server/channel/channel_hub.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "server/channel/relay_frame.hpp"
+#include "server/core/secure_bytes.hpp"
+
+namespace secms::channel {
+
+namespace json = boost::json;
+
+std::string_view code(end_reason r) noexcept {
+    switch (r) {
+        case end_reason::ended_by_user: return "ended";
+        case end_reason::rejected: return "rejected";
+        case end_reason::disconnected: return "disconnected";
+        case end_reason::idle_timeout: return "idle_timeout";
+        case end_reason::offer_expired: return "offer_expired";
+        case end_reason::compromised: return "compromised";
+        case end_reason::server_shutdown: return "server_shutdown";
+    }
+    return "ended";
+}
+
+std::string error_message(std::string_view error_code, std::string_view text,
+                          std::string_view session_id) {
+    json::object error;
+    error["code"] = error_code;
+    error["message"] = text;
+    json::object msg;
+    msg["type"] = "error";
+    msg["error"] = std::move(error);
+    if (!session_id.empty()) msg["session"] = session_id;
+    return json::serialize(msg);
+}
+
+std::string error_message(channel_error e, std::string_view session_id) {
+    return error_message(code(e), message(e), session_id);
+}
+
+std::string presence_message(const std::vector<online_user>& users) {
+    json::array list;
+    for (const auto& u : users) {
+        json::object o;
+        o["userid"] = u.userid;
+        o["username"] = u.username;
+        if (!u.fingerprint.empty()) o["fingerprint"] = u.fingerprint;
+        list.push_back(std::move(o));
+    }
+    json::object msg;
+    msg["type"] = "presence";
+    msg["online"] = std::move(list);
+    return json::serialize(msg);
+}
+
+struct channel_hub::connection {
+    std::weak_ptr<peer> handle;
+    member_info info;
+    std::optional<pending_proof> challenge;
+    core::steady_time challenge_deadline{};
+    std::optional<pgp::certificate_report> certificate;
+    json::value certificate_json;
+    std::uint64_t certified_order = 0;  // the most recently certified connection of a user wins
+    std::vector<std::string> sessions;
+};
+
+// Volatile by design: nothing here is persisted; the destructor wipes what it held.
+struct channel_hub::session {
+    std::string id;
+    const peer* initiator = nullptr;
+    const peer* responder = nullptr;
+    std::weak_ptr<peer> initiator_handle;
+    std::weak_ptr<peer> responder_handle;
+    std::int64_t initiator_userid = 0;
+    std::int64_t responder_userid = 0;
+    std::int64_t start_time = 0;  // Unix seconds, when both accepted
+    core::steady_time created{};
+    core::steady_time last_activity{};
+    bool initiator_accepted = false;
+    bool responder_accepted = false;
+    bool open = false;
+    std::uint64_t next_sequence_initiator = 0;
+    std::uint64_t next_sequence_responder = 0;
+
+    ~session() {
+        core::wipe(id.data(), id.size());
+        initiator_userid = responder_userid = 0;
+        next_sequence_initiator = next_sequence_responder = 0;
+    }
+    bool has_member(const peer* p) const { return p == initiator || p == responder; }
+};
+
+channel_hub::channel_hub(core::metrics& metrics, const core::clock& clock, channel_settings settings)
+    : metrics_(metrics), clock_(clock), settings_(std::move(settings)) {}
+
+channel_hub::~channel_hub() = default;
+
+channel_hub::connection* channel_hub::find_connection_locked(const peer* p) {
+    auto it = connections_.find(p);
+    return it == connections_.end() ? nullptr : it->second.get();
+}
+
+channel_hub::session* channel_hub::find_member_session_locked(const peer* p, std::string_view id) {
+    auto it = sessions_.find(std::string(id));
+    if (it == sessions_.end() || !it->second->has_member(p)) return nullptr;
+    return it->second.get();
+}
+
+std::vector<online_user> channel_hub::online() const {
+    std::lock_guard lock(mutex_);
+    return online_locked();
+}
+
+std::vector<online_user> channel_hub::online_locked() const {
+    std::map<std::int64_t, online_user> users;
+    std::map<std::int64_t, std::uint64_t> order;
+    for (const auto& [p, c] : connections_) {
+        auto& u = users[c->info.userid];
+        u.userid = c->info.userid;
+        u.username = c->info.username;
+        if (c->certificate && c->certified_order >= order[c->info.userid]) {
+            order[c->info.userid] = c->certified_order;
+            u.fingerprint = c->certificate->fingerprint;
+        }
+    }
+    std::vector<online_user> out;
+    for (auto& [id, u] : users) out.push_back(std::move(u));
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.username < b.username; });
+    return out;
+}
+
+// Sending only queues on each peer's strand, so doing it under the lock is safe and keeps every
+// peer's view of events in one order.
+void channel_hub::broadcast_presence_locked() {
+    auto users = online_locked();
+    auto message = std::make_shared<const std::string>(presence_message(users));
+    for (auto& [p, c] : connections_) {
+        if (auto alive = c->handle.lock()) alive->send_text(message);
+    }
+    metrics_.users_online = static_cast<std::int64_t>(users.size());
+}
+
+void channel_hub::join(const std::shared_ptr<peer>& p, member_info info) {
+    std::lock_guard lock(mutex_);
+    auto c = std::make_unique<connection>();
+    c->handle = p;
+    c->info = std::move(info);
+    connections_[p.get()] = std::move(c);
+    broadcast_presence_locked();
+}
+
+void channel_hub::leave(const peer* p) {
+    std::lock_guard lock(mutex_);
+    auto* c = find_connection_locked(p);
+    if (c == nullptr) return;
+    for (const auto& id : std::vector<std::string>(c->sessions)) {
+        auto it = sessions_.find(id);
+        if (it != sessions_.end()) end_session_locked(*it->second, end_reason::disconnected, {}, p);
+    }
+    if (c->certificate) {
+        std::string fingerprint = c->certificate->fingerprint;
+        bool shared = std::any_of(connections_.begin(), connections_.end(), [&](auto& entry) {
+            return entry.first != p && entry.second->certificate &&
+                   entry.second->certificate->fingerprint == fingerprint;
+        });
+        if (!shared) known_.remove(fingerprint);
+    }
+    connections_.erase(p);
+    broadcast_presence_locked();
+}
+
+void channel_hub::end_login_session(const std::string& login_session_id) {
+    std::vector<std::shared_ptr<peer>> to_close;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [p, c] : connections_) {
+            if (c->info.login_session_id != login_session_id) continue;
+            if (auto alive = c->handle.lock()) to_close.push_back(alive);
+        }
+    }
+    for (auto& p : to_close) p->close(close_reason::login_ended, "login session ended");
+}
+
+void channel_hub::end_user(std::int64_t userid) {
+    std::vector<std::shared_ptr<peer>> to_close;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [p, c] : connections_) {
+            if (c->info.userid != userid) continue;
+            if (auto alive = c->handle.lock()) to_close.push_back(alive);
+        }
+    }
+    for (auto& p : to_close) p->close(close_reason::login_ended, "account ended");
+}
+
+void channel_hub::close_all(close_reason code_value, std::string_view reason) {
+    std::vector<std::shared_ptr<peer>> to_close;
+    {
+        std::lock_guard lock(mutex_);
+        while (!sessions_.empty()) {
+            end_session_locked(*sessions_.begin()->second, end_reason::server_shutdown, {}, nullptr);
+        }
+        for (auto& [p, c] : connections_) {
+            if (auto alive = c->handle.lock()) to_close.push_back(alive);
+        }
+    }
+    for (auto& p : to_close) p->close(code_value, reason);
+}
+
+std::optional<std::string> channel_hub::issue_challenge(const peer* p,
+                                                        pgp::certificate_report report) {
+    std::lock_guard lock(mutex_);
+    auto* c = find_connection_locked(p);
+    if (c == nullptr) return std::nullopt;
+    // The signed text names this service, the account and the certificate, so a signature
+    // obtained here proves nothing anywhere else; the nonce makes it fresh.
+    std::string challenge = "Security.MS proof of possession v1\norigin: " +
+                            settings_.public_origin + "\nuser: " + c->info.username +
+                            "\nfingerprint: " + report.fingerprint +
+                            "\nnonce: " + core::random_token(32) + "\n";
+    c->challenge = pending_proof{std::move(report), challenge};
+    c->challenge_deadline = clock_.now() + settings_.challenge_lifetime;
+    return challenge;
+}
+
+std::optional<pending_proof> channel_hub::take_challenge(const peer* p) {
+    std::lock_guard lock(mutex_);
+    auto* c = find_connection_locked(p);
+    if (c == nullptr || !c->challenge) return std::nullopt;
+    std::optional<pending_proof> out = std::move(c->challenge);
+    c->challenge.reset();
+    if (clock_.now() > c->challenge_deadline) return std::nullopt;
+    return out;
+}
+
+void channel_hub::certify(const peer* p, pgp::certificate_report report) {
+    std::lock_guard lock(mutex_);
+    auto* c = find_connection_locked(p);
+    if (c == nullptr) return;
+    known_.add(report);
+    c->certificate_json = pgp::to_json(report);
+    c->certificate = std::move(report);
+    c->certified_order = ++certify_counter_;
+    broadcast_presence_locked();
+}
+
+core::result<std::string, channel_error> channel_hub::request_channel(const peer* from,
+                                                                      std::int64_t to_userid) {
+    std::lock_guard lock(mutex_);
+    auto* a = find_connection_locked(from);
+    if (a == nullptr) return core::fail(channel_error::malformed);
+    if (!a->certificate) return core::fail(channel_error::not_certified);
+    if (a->info.userid == to_userid) return core::fail(channel_error::self_channel);
+    connection* b = nullptr;
+    const peer* b_peer = nullptr;
+    bool online = false;
+    for (auto& [p, c] : connections_) {
+        if (c->info.userid != to_userid) continue;
+        online = true;
+        if (c->certificate && (b == nullptr || c->certified_order > b->certified_order)) {
+            b = c.get();
+            b_peer = p;
+        }
+    }
+    if (!online) return core::fail(channel_error::peer_offline);
+    if (b == nullptr) return core::fail(channel_error::peer_not_certified);
+    if (a->sessions.size() >= settings_.max_channels_per_connection ||
+        b->sessions.size() >= settings_.max_channels_per_connection) {
+        return core::fail(channel_error::too_many_channels);
+    }
+    auto s = std::make_unique<session>();
+    s->id = core::to_hex(core::random_secret(16).view());
+    s->initiator = from;
+    s->responder = b_peer;
+    s->initiator_handle = a->handle;
+    s->responder_handle = b->handle;
+    s->initiator_userid = a->info.userid;
+    s->responder_userid = b->info.userid;
+    s->created = s->last_activity = clock_.now();
+    a->sessions.push_back(s->id);
+    b->sessions.push_back(s->id);
+
+    auto offer = [&](std::string_view role, const connection& other) {
+        json::object peer_info;
+        peer_info["userid"] = other.info.userid;
+        peer_info["username"] = other.info.username;
+        json::object msg;
+        msg["type"] = "channel_offer";
+        msg["session"] = s->id;
+        msg["role"] = role;
+        msg["peer"] = std::move(peer_info);
+        msg["certificate"] = other.certificate_json;
+        return std::make_shared<const std::string>(json::serialize(msg));
+    };
+    if (auto alive = a->handle.lock()) alive->send_text(offer("initiator", *b));
+    if (auto alive = b->handle.lock()) alive->send_text(offer("responder", *a));
+    std::string id = s->id;
+    sessions_.emplace(id, std::move(s));
+    return id;
+}
+
+core::status<channel_error> channel_hub::accept(const peer* p, std::string_view session_id) {
+    std::lock_guard lock(mutex_);
+    auto* s = find_member_session_locked(p, session_id);
+    if (s == nullptr) return core::fail(channel_error::unknown_session);
+    (p == s->initiator ? s->initiator_accepted : s->responder_accepted) = true;
+    if (s->open || !s->initiator_accepted || !s->responder_accepted) return core::ok;
+    s->open = true;
+    s->start_time = clock_.unix_now();
+    s->last_activity = clock_.now();
+    ++metrics_.channels_open;
+    json::object msg;
+    msg["type"] = "channel_open";
+    msg["session"] = s->id;
+    msg["start_time"] = s->start_time;
+    auto text = std::make_shared<const std::string>(json::serialize(msg));
+    if (auto alive = s->initiator_handle.lock()) alive->send_text(text);
+    if (auto alive = s->responder_handle.lock()) alive->send_text(text);
+    return core::ok;
+}
+
+core::status<channel_error> channel_hub::end(const peer* p, std::string_view session_id,
+                                             end_reason why, std::string_view detail) {
+    std::lock_guard lock(mutex_);
+    auto* s = find_member_session_locked(p, session_id);
+    if (s == nullptr) return core::fail(channel_error::unknown_session);
+    end_session_locked(*s, why, detail, p);
+    return core::ok;
+}
+
+void channel_hub::end_session_locked(session& s, end_reason why, std::string_view detail,
+                                     const peer* by) {
+    json::object msg;
+    msg["type"] = "channel_ended";
+    msg["session"] = s.id;
+    msg["reason"] = code(why);
+    // A client-supplied detail (the teardown reason its protocol found) is passed on only when
+    // it is a short lower-case code: the peer shows it, so it must not carry arbitrary text.
+    bool plain = !detail.empty() && detail.size() <= 32 &&
+                 std::all_of(detail.begin(), detail.end(),
+                             [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+    if (plain) msg["detail"] = detail;
+    if (s.open) {
+        msg["start_time"] = s.start_time;
+        msg["end_time"] = clock_.unix_now();
+        --metrics_.channels_open;
+    }
+    auto send = [&](const std::weak_ptr<peer>& handle, const peer* member) {
+        msg["by"] = by == nullptr ? "server" : (by == member ? "you" : "peer");
+        if (auto alive = handle.lock()) {
+            alive->send_text(std::make_shared<const std::string>(json::serialize(msg)));
+        }
+    };
+    send(s.initiator_handle, s.initiator);
+    send(s.responder_handle, s.responder);
+    for (const peer* member : {s.initiator, s.responder}) {
+        if (auto* c = find_connection_locked(member)) {
+            std::erase(c->sessions, s.id);
+        }
+    }
+    erase_session_locked(s.id);
+}
+
+void channel_hub::erase_session_locked(const std::string& id) {
+    std::string key = id;  // `id` lives inside the session being erased
+    sessions_.erase(key);
+}
+
+core::result<relay_target, channel_error> channel_hub::relay(const peer* from, message_ptr frame) {
+    auto header = parse_relay_header(*frame);
+    if (!header) return core::fail(channel_error::bad_frame);
+    std::lock_guard lock(mutex_);
+    auto* s = find_member_session_locked(from, header->session_id);
+    if (s == nullptr) return core::fail(channel_error::unknown_session);
+    if (!s->open) return core::fail(channel_error::session_not_open);
+    bool from_initiator = from == s->initiator;
+    std::uint64_t& expected =
+        from_initiator ? s->next_sequence_initiator : s->next_sequence_responder;
+    if (header->sequence != expected) return core::fail(channel_error::out_of_order);
+    auto receiver = (from_initiator ? s->responder_handle : s->initiator_handle).lock();
+    if (!receiver) return core::fail(channel_error::unknown_session);
+    ++expected;
+    s->last_activity = clock_.now();
+    ++metrics_.relay_frames;
+    metrics_.relay_bytes += static_cast<std::int64_t>(frame->size());
+    receiver->send_binary(std::move(frame));
+    return relay_target{std::move(receiver)};
+}
+
+void channel_hub::sweep() {
+    std::lock_guard lock(mutex_);
+    auto now = clock_.now();
+    std::vector<std::pair<std::string, end_reason>> expired;
+    for (auto& [id, s] : sessions_) {
+        if (!s->open && now - s->created > settings_.offer_lifetime) {
+            expired.emplace_back(id, end_reason::offer_expired);
+        } else if (s->open && now - s->last_activity > settings_.idle_timeout) {
+            expired.emplace_back(id, end_reason::idle_timeout);
+        }
+    }
+    for (auto& [id, why] : expired) {
+        auto it = sessions_.find(id);
+        if (it != sessions_.end()) end_session_locked(*it->second, why, {}, nullptr);
+    }
+    for (auto& [p, c] : connections_) {
+        if (c->challenge && now > c->challenge_deadline) c->challenge.reset();
+    }
+}
+
+std::size_t channel_hub::session_count() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+}  // namespace secms::channel

@@ -1,0 +1,128 @@
+// The live state of the application WebSocket: who is online (presence), whose certificate is
+// verified, and the secure-channel sessions between them with their relay. Everything here is
+// volatile: it lives in memory, is never written anywhere, and is wiped when it ends.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/channel/channel_error.hpp"
+#include "server/channel/peer.hpp"
+#include "server/core/clock.hpp"
+#include "server/core/metrics.hpp"
+#include "server/core/result.hpp"
+#include "server/pgp/certificate.hpp"
+
+namespace secms::channel {
+
+struct member_info {
+    std::int64_t userid = 0;
+    std::string username;
+    std::string login_session_id;
+};
+
+struct online_user {
+    std::int64_t userid = 0;
+    std::string username;
+    std::string fingerprint;  // of the verified certificate; empty when none yet
+};
+
+struct channel_settings {
+    std::string public_origin;                      // bound into possession challenges
+    std::chrono::seconds challenge_lifetime{120};   // a proof must arrive within
+    std::chrono::seconds offer_lifetime{120};       // both sides must accept within
+    std::chrono::seconds idle_timeout{30 * 60};     // an open channel with no frame ends
+    std::size_t max_channels_per_connection = 16;
+    std::size_t relay_high_watermark = 1024 * 1024; // sender waits while the receiver holds more
+};
+
+// Why a session ended, as sent in {"type":"channel_ended","reason":…}.
+enum class end_reason { ended_by_user, rejected, disconnected, idle_timeout, offer_expired, compromised, server_shutdown };
+std::string_view code(end_reason r) noexcept;
+
+// A pending proof of possession: the certificate waits for the signature over `challenge`.
+struct pending_proof {
+    pgp::certificate_report report;
+    std::string challenge;
+};
+
+// Where a relay frame goes (the other member), for the caller's backpressure.
+struct relay_target {
+    std::shared_ptr<peer> receiver;
+};
+
+class channel_hub {
+public:
+    channel_hub(core::metrics& metrics, const core::clock& clock, channel_settings settings);
+    ~channel_hub();
+
+    const channel_settings& settings() const noexcept { return settings_; }
+
+    // Presence ---------------------------------------------------------------------------------
+    void join(const std::shared_ptr<peer>& p, member_info info);
+    // A connection went away: its sessions end (the peer is told) and presence is updated.
+    void leave(const peer* p);
+    void end_login_session(const std::string& login_session_id);
+    void end_user(std::int64_t userid);
+    void close_all(close_reason code, std::string_view reason);
+    std::vector<online_user> online() const;
+
+    // Certificates ------------------------------------------------------------------------------
+    // Keeps the checked certificate until the proof arrives; returns the text to sign.
+    std::optional<std::string> issue_challenge(const peer* p, pgp::certificate_report report);
+    // The pending proof, if there is one and it has not expired (it is consumed: one try).
+    std::optional<pending_proof> take_challenge(const peer* p);
+    // The proof verified: the connection is certified; presence shows its fingerprint.
+    void certify(const peer* p, pgp::certificate_report report);
+    // Certificates of certified connections, for checking third-party certifications.
+    const pgp::known_certificates& known() const noexcept { return known_; }
+
+    // Sessions ----------------------------------------------------------------------------------
+    // Creates a session from `from` to the user `to_userid` and sends both sides an offer.
+    core::result<std::string, channel_error> request_channel(const peer* from, std::int64_t to_userid);
+    core::status<channel_error> accept(const peer* p, std::string_view session_id);
+    core::status<channel_error> end(const peer* p, std::string_view session_id, end_reason why,
+                                    std::string_view detail = {});
+    // Routes a binary frame to the other member, after checking its header and order.
+    core::result<relay_target, channel_error> relay(const peer* from, message_ptr frame);
+
+    // Ends expired offers, idle sessions and stale challenges; called periodically.
+    void sweep();
+
+    std::size_t session_count() const;
+
+private:
+    struct connection;
+    struct session;
+    std::vector<online_user> online_locked() const;
+    void broadcast_presence_locked();
+    void end_session_locked(session& s, end_reason why, std::string_view detail, const peer* by);
+    void erase_session_locked(const std::string& id);
+    connection* find_connection_locked(const peer* p);
+    session* find_member_session_locked(const peer* p, std::string_view id);
+
+    core::metrics& metrics_;
+    const core::clock& clock_;
+    channel_settings settings_;
+    pgp::known_certificates known_;
+    mutable std::mutex mutex_;
+    std::unordered_map<const peer*, std::unique_ptr<connection>> connections_;
+    std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
+    std::uint64_t certify_counter_ = 0;
+};
+
+// {"type":"error","error":{"code":…,"message":…}} (+ "session" when given)
+std::string error_message(std::string_view code, std::string_view message,
+                          std::string_view session_id = {});
+std::string error_message(channel_error e, std::string_view session_id = {});
+
+// {"type":"presence","online":[{"userid":1,"username":"alice","fingerprint":"…"},…]}
+std::string presence_message(const std::vector<online_user>& users);
+
+}  // namespace secms::channel
