@@ -48,16 +48,19 @@ test('no console calls in the crypto code', async () => {
   }
 });
 
-test('every field of the page components has autofill off', async () => {
+test('every credential field has autofill and spellcheck off', async () => {
+  const factory = await readFile(join(webDir, 'src', 'ui', 'private-input.js'), 'utf8');
+  for (const attribute of ['autocomplete="off"', 'spellcheck="false"', 'data-lpignore="true"']) {
+    assert.ok(factory.includes(attribute), `private-input.js lacks ${attribute}`);
+  }
   for (const name of ['landing-page.js', 'account-menu.js']) {
     const text = await readFile(join(webDir, 'src', 'ui', name), 'utf8');
-    const inputs = text.match(/<input\b[^>]*>/g) ?? [];
-    assert.ok(inputs.length > 0, name);
-    for (const input of inputs.filter((i) => !/type="checkbox"/.test(i))) {
-      assert.match(input, /autocomplete="off"/, `${name}: ${input}`);
-      assert.match(input, /spellcheck="false"/, `${name}: ${input}`);
-      assert.match(input, /data-lpignore="true"/, `${name}: ${input}`);
-    }
-    for (const form of text.match(/<form\b[^>]*>/g) ?? []) assert.match(form, /autocomplete="off"/, `${name}: ${form}`);
+    assert.match(text, /privateInput\(/, name);
+    // Text and password fields come from privateInput only; a checkbox has nothing to remember.
+    const rawInputs = (text.match(/<input\b[^>]*>/g) ?? []).filter((input) => !/type="checkbox"/.test(input));
+    assert.deepEqual(rawInputs, [], `${name} builds a field without privateInput`);
+    const forms = text.match(/<form\b[^>]*>/g) ?? [];
+    assert.ok(forms.length > 0, name);
+    for (const form of forms) assert.match(form, /autocomplete="off"/, `${name}: ${form}`);
   }
 });

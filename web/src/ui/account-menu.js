@@ -7,11 +7,7 @@ import { errorMessageKey } from '../net/api-client.js';
 import { LanguageController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
-
-const passwordInput = (id, { disabled }) => html`
-  <input id=${id} name=${id} type="password" autocomplete="off" autocapitalize="none" autocorrect="off"
-    spellcheck="false" data-lpignore="true" data-1p-ignore data-form-type="other" maxlength="1024"
-    ?disabled=${disabled}>`;
+import { privateInput } from './private-input.js';
 
 export class AccountMenu extends LitElement {
   static properties = {
@@ -237,12 +233,12 @@ export class AccountMenu extends LitElement {
         <h2 id="password-title">${t('account.change_password')}</h2>
         ${this.renderError('password-dialog')}
         <form autocomplete="off" novalidate @submit=${this.onChangePassword}>
-          <div class="field"><label for="current-password">${t('account.current_password')}</label>${passwordInput('current-password', { disabled: this.busy })}</div>
+          <div class="field"><label for="current-password">${t('account.current_password')}</label>${privateInput({ id: 'current-password', disabled: this.busy })}</div>
           <div class="field">
-            <label for="new-password">${t('account.new_password')}</label>${passwordInput('new-password', { disabled: this.busy })}
+            <label for="new-password">${t('account.new_password')}</label>${privateInput({ id: 'new-password', disabled: this.busy })}
             <span class="hint">${t('landing.password.hint')}</span>
           </div>
-          <div class="field"><label for="repeat-password">${t('account.repeat_new_password')}</label>${passwordInput('repeat-password', { disabled: this.busy })}</div>
+          <div class="field"><label for="repeat-password">${t('account.repeat_new_password')}</label>${privateInput({ id: 'repeat-password', disabled: this.busy })}</div>
           <div class="dialog-actions">
             <button class="button secondary" type="button" @click=${this.closeDialog}>${t('account.cancel')}</button>
             <button class="button" type="submit" ?disabled=${this.busy} data-testid="change-password-submit">${t('account.save')}</button>
@@ -255,7 +251,7 @@ export class AccountMenu extends LitElement {
         <p class="warning">${t('account.delete.warning')}</p>
         ${this.renderError('delete-dialog')}
         <form autocomplete="off" novalidate @submit=${this.onDeleteAccount}>
-          <div class="field"><label for="delete-password">${t('account.delete.password')}</label>${passwordInput('delete-password', { disabled: this.busy })}</div>
+          <div class="field"><label for="delete-password">${t('account.delete.password')}</label>${privateInput({ id: 'delete-password', disabled: this.busy })}</div>
           <label class="checkbox"><input type="checkbox" name="confirm" data-testid="delete-confirm" ?disabled=${this.busy}><span>${t('account.delete.confirm')}</span></label>
           <div class="dialog-actions">
             <button class="button secondary" type="button" @click=${this.closeDialog}>${t('account.cancel')}</button>

@@ -8,6 +8,7 @@ import { errorMessageKey } from '../net/api-client.js';
 import { LanguageController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
+import { privateInput } from './private-input.js';
 import './language-switcher.js';
 
 export class LandingPage extends LitElement {
@@ -176,8 +177,8 @@ export class LandingPage extends LitElement {
 
   renderForm() {
     const registering = this.mode === 'register';
-    // autocomplete="off" on the form and on each field, plus the ignore hints that common
-    // password managers honour; spellcheck off so typed text is not sent to a spelling service.
+    // autocomplete="off" on the form and on each field (privateInput), plus the ignore hints
+    // that common password managers honour; spellcheck off so typed text stays local.
     return html`
       <div class="switch" role="tablist" aria-label=${t('app.name')} @keydown=${this.onModeKeydown}>
         <button id="mode-login" role="tab" type="button" aria-selected=${String(!registering)}
@@ -192,24 +193,18 @@ export class LandingPage extends LitElement {
         autocomplete="off" novalidate data-testid="auth-form" @submit=${this.onSubmit}>
         <div class="field">
           <label for="username">${t('landing.username')}</label>
-          <input id="username" name="username" type="text" autocomplete="off" autocapitalize="none"
-            autocorrect="off" spellcheck="false" data-lpignore="true" data-1p-ignore data-form-type="other"
-            maxlength="64" aria-describedby=${registering ? 'username-hint' : nothing} ?disabled=${this.busy}>
+          ${privateInput({ id: 'username', type: 'text', maxlength: 64, describedBy: registering ? 'username-hint' : undefined, disabled: this.busy })}
           ${registering ? html`<span class="hint" id="username-hint">${t('landing.username.hint')}</span>` : nothing}
         </div>
         <div class="field">
           <label for="password">${t('landing.password')}</label>
-          <input id="password" name="password" type="password" autocomplete="off" autocapitalize="none"
-            autocorrect="off" spellcheck="false" data-lpignore="true" data-1p-ignore data-form-type="other"
-            maxlength="1024" aria-describedby=${registering ? 'password-hint' : nothing} ?disabled=${this.busy}>
+          ${privateInput({ id: 'password', describedBy: registering ? 'password-hint' : undefined, disabled: this.busy })}
           ${registering ? html`<span class="hint" id="password-hint">${t('landing.password.hint')}</span>` : nothing}
         </div>
         ${registering ? html`
           <div class="field">
             <label for="repeat">${t('landing.password.repeat')}</label>
-            <input id="repeat" name="repeat" type="password" autocomplete="off" autocapitalize="none"
-              autocorrect="off" spellcheck="false" data-lpignore="true" data-1p-ignore data-form-type="other"
-              maxlength="1024" ?disabled=${this.busy}>
+            ${privateInput({ id: 'repeat', disabled: this.busy })}
           </div>` : nothing}
         <button class="button full" type="submit" ?disabled=${this.busy} data-testid="submit">
           ${this.busy ? t('landing.busy') : t(registering ? 'landing.submit.register' : 'landing.submit.login')}
