@@ -42,7 +42,7 @@ struct config {
     std::uint32_t idle_timeout_s = 60;
     std::uint32_t ws_max_message_bytes = 64 * 1024;
     std::uint32_t ws_idle_timeout_s = 60;
-    std::uint32_t ws_queue_messages = 256;
+    std::uint32_t ws_queue_messages = 1024;
     // [sessions]
     std::uint32_t session_idle_timeout_s = 30 * 60;
     std::uint32_t session_absolute_timeout_s = 12 * 60 * 60;

@@ -39,7 +39,6 @@ struct channel_settings {
     std::chrono::seconds offer_lifetime{120};       // both sides must accept within
     std::chrono::seconds idle_timeout{30 * 60};     // an open channel with no frame ends
     std::size_t max_channels_per_connection = 16;
-    std::size_t relay_high_watermark = 1024 * 1024; // sender waits while the receiver holds more
 };
 
 // Why a session ended, as sent in {"type":"channel_ended","reason":…}.

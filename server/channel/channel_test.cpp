@@ -16,7 +16,7 @@ class recording_peer : public peer {
 public:
     void send_text(message_ptr message) override { texts.push_back(*message); }
     void send_binary(message_ptr message) override { binaries.push_back(*message); }
-    std::size_t queued_bytes() const override { return 0; }
+    bool congested() const override { return false; }
     void close(close_reason code, std::string_view) override { closed_with = code; }
 
     std::vector<std::string> texts;
@@ -59,7 +59,7 @@ class HubTest : public ::testing::Test {
 protected:
     core::manual_clock clock_;
     core::metrics metrics_;
-    channel_hub hub_{metrics_, clock_, {"https://localhost:8443", 60s, 60s, 300s, 2, 1 << 20}};
+    channel_hub hub_{metrics_, clock_, {"https://localhost:8443", 60s, 60s, 300s, 2}};
     std::shared_ptr<recording_peer> alice_ = std::make_shared<recording_peer>();
     std::shared_ptr<recording_peer> bob_ = std::make_shared<recording_peer>();
 

@@ -28,8 +28,9 @@ public:
     // Queue a message; never block. Thread-safe.
     virtual void send_text(message_ptr message) = 0;
     virtual void send_binary(message_ptr message) = 0;
-    // Bytes waiting in this peer's write queue (for relay backpressure). Thread-safe.
-    virtual std::size_t queued_bytes() const = 0;
+    // True while this peer's write queue is more than half full (relay backpressure: senders
+    // towards it pause). Thread-safe.
+    virtual bool congested() const = 0;
     // Close the connection with a code and a short reason. Thread-safe.
     virtual void close(close_reason code, std::string_view reason) = 0;
 };

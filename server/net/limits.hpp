@@ -17,7 +17,7 @@ struct net_limits {
     std::chrono::seconds write_timeout{30};
     std::size_t ws_max_message_bytes = 64 * 1024;
     std::chrono::seconds ws_idle_timeout{60};     // a ping is sent after half of it
-    std::size_t ws_queue_messages = 256;          // per connection; past it the peer is dropped
+    std::size_t ws_queue_messages = 1024;         // per connection; past it the peer is dropped
     std::size_t ws_queue_bytes = 4 * 1024 * 1024;
 };
 

@@ -118,10 +118,20 @@ asio::awaitable<void> websocket_session::relay(std::string_view frame) {
     // slows it down instead of the server buffering without bound. A receiver that stays stuck is
     // dropped by its own queue limit.
     asio::steady_timer wait(ws_.get_executor());
-    for (int i = 0; i < 500 && routed->receiver->queued_bytes() > state_.channels.settings().relay_high_watermark; ++i) {
+    for (int i = 0; i < 500 && routed->receiver->congested(); ++i) {
         wait.expires_after(std::chrono::milliseconds(10));
         co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
     }
+}
+
+bool websocket_session::congested() const {
+    return queued_bytes_shared_.load() > state_.limits.ws_queue_bytes / 2 ||
+           queued_count_shared_.load() > state_.limits.ws_queue_messages / 2;
+}
+
+void websocket_session::publish_queue_size() {
+    queued_bytes_shared_ = queued_bytes_;
+    queued_count_shared_ = queue_.size();
 }
 
 void websocket_session::send_text(channel::message_ptr message) {
@@ -152,8 +162,8 @@ void websocket_session::enqueue(outgoing message) {
         return;
     }
     queued_bytes_ += message.data->size();
-    queued_bytes_shared_ = queued_bytes_;
     queue_.push_back(std::move(message));
+    publish_queue_size();
     if (!writing_) write_next();
 }
 
@@ -177,8 +187,8 @@ void websocket_session::write_next() {
                             return;
                         }
                         self->queued_bytes_ -= self->queue_.front().data->size();
-                        self->queued_bytes_shared_ = self->queued_bytes_;
                         self->queue_.pop_front();
+                        self->publish_queue_size();
                         self->write_next();
                     });
 }
@@ -194,7 +204,7 @@ void websocket_session::start_close(channel::close_reason code, std::string reas
             queued_bytes_ -= queue_.back().data->size();
             queue_.pop_back();
         }
-        queued_bytes_shared_ = queued_bytes_;
+        publish_queue_size();
         return;
     }
     ws_.async_close(why, [self = shared_from_this()](beast::error_code) {});
@@ -204,7 +214,7 @@ void websocket_session::drop() {
     closing_ = true;
     queue_.clear();
     queued_bytes_ = 0;
-    queued_bytes_shared_ = 0;
+    publish_queue_size();
     beast::error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
 }

@@ -36,7 +36,7 @@ public:
 
     void send_text(channel::message_ptr message) override;
     void send_binary(channel::message_ptr message) override;
-    std::size_t queued_bytes() const override { return queued_bytes_shared_.load(); }
+    bool congested() const override;
     void close(channel::close_reason code, std::string_view reason) override;
 
 private:
@@ -47,6 +47,7 @@ private:
     boost::asio::awaitable<void> relay(std::string_view frame);
     void enqueue(outgoing message);
     void write_next();
+    void publish_queue_size();
     void start_close(channel::close_reason code, std::string reason);
     void drop();
 
@@ -55,7 +56,9 @@ private:
     auth::login_session login_;
     std::deque<outgoing> queue_;
     std::size_t queued_bytes_ = 0;
-    std::atomic<std::size_t> queued_bytes_shared_{0};  // readable from other threads
+    // Copies of the queue's size readable from other threads (relay backpressure).
+    std::atomic<std::size_t> queued_bytes_shared_{0};
+    std::atomic<std::size_t> queued_count_shared_{0};
     bool writing_ = false;
     bool closing_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;
