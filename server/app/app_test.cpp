@@ -44,8 +44,9 @@ TEST(ConfigToml, CommandLineWins) {
     config c;
     c.https_port = 7000;  // as if given by --https-port 7000
     std::string error;
-    ASSERT_TRUE(apply_toml("[server]\nhttps_port = 9443\nhttp_port = 81\n", c,
-                           [](const std::string& flag) { return flag == "https-port"; }, error));
+    ASSERT_TRUE(apply_toml(
+        "[server]\nhttps_port = 9443\nhttp_port = 81\n", c,
+        [](const std::string& flag) { return flag == "https-port"; }, error));
     EXPECT_EQ(c.https_port, 7000);
     EXPECT_EQ(c.http_port, 81);
 }
@@ -78,7 +79,8 @@ TEST(ConfigCommandLine, FlagsAndFile) {
     EXPECT_EQ(inv.settings.https_port, 7443);
     EXPECT_EQ(inv.settings.http_port, 9080);
 
-    std::vector<std::string> admin{"secms-server", "--data-dir", "/tmp/x", "user", "role", "bob", "moderator"};
+    std::vector<std::string> admin{"secms-server", "--data-dir", "/tmp/x",   "user",
+                                   "role",         "bob",        "moderator"};
     argv.clear();
     for (auto& a : admin) argv.push_back(a.data());
     invocation inv2;
@@ -95,11 +97,12 @@ TEST(ConfigOrigins, PublicAndExtra) {
     c.public_origin = "https://chat.example";
     c.extra_origins = "https://a.example, https://b.example";
     EXPECT_EQ(c.allowed_origins(),
-              (std::vector<std::string>{"https://chat.example", "https://a.example", "https://b.example"}));
+              (std::vector<std::string>{"https://chat.example", "https://a.example",
+                                        "https://b.example"}));
 }
 
 class DataDirTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         dir_ = fs::temp_directory_path() / ("secms-data-" + std::to_string(::getpid()));
         fs::remove_all(dir_);

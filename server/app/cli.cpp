@@ -1,7 +1,7 @@
 #include "server/app/cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <toml++/toml.h>
+#include <CLI/CLI.hpp>
 
 #include <fstream>
 #include <iostream>
@@ -45,8 +45,7 @@ std::filesystem::path config::pin_file_path() const {
 
 namespace {
 
-using field_ptr =
-    std::variant<std::string*, std::uint16_t*, std::uint32_t*, bool*, double*>;
+using field_ptr = std::variant<std::string*, std::uint16_t*, std::uint32_t*, bool*, double*>;
 
 struct option_entry {
     const char* section;
@@ -60,7 +59,8 @@ std::vector<option_entry> option_table(config& c) {
         {"server", "data_dir", &c.data_dir, "Data directory: database, HSM token, TLS files"},
         {"server", "listen", &c.listen, "Address to listen on"},
         {"server", "https_port", &c.https_port, "HTTPS port"},
-        {"server", "http_port", &c.http_port, "Plain-HTTP port that only redirects to HTTPS (0: off)"},
+        {"server", "http_port", &c.http_port,
+         "Plain-HTTP port that only redirects to HTTPS (0: off)"},
         {"server", "public_origin", &c.public_origin,
          "Origin users reach the service at (default https://localhost:<https_port>)"},
         {"server", "extra_origins", &c.extra_origins, "Other allowed origins, comma-separated"},
@@ -71,7 +71,8 @@ std::vector<option_entry> option_table(config& c) {
         {"server", "metrics_public", &c.metrics_public, "Serve /metrics to non-loopback clients"},
         {"tls", "tls_certificate", &c.tls_certificate,
          "TLS certificate chain, PEM (default <data_dir>/tls/cert.pem, self-signed on first run)"},
-        {"tls", "tls_private_key", &c.tls_private_key, "TLS private key, PEM (default <data_dir>/tls/key.pem)"},
+        {"tls", "tls_private_key", &c.tls_private_key,
+         "TLS private key, PEM (default <data_dir>/tls/key.pem)"},
         {"hsm", "hsm_module", &c.hsm_module, "PKCS#11 module"},
         {"hsm", "hsm_token_label", &c.hsm_token_label, "Label of the PKCS#11 token"},
         {"hsm", "hsm_pin_file", &c.hsm_pin_file,
@@ -83,7 +84,8 @@ std::vector<option_entry> option_table(config& c) {
         {"limits", "max_connections", &c.max_connections, "Maximum open connections"},
         {"limits", "max_header_bytes", &c.max_header_bytes, "Maximum size of request headers"},
         {"limits", "max_body_bytes", &c.max_body_bytes, "Maximum size of a request body"},
-        {"limits", "handshake_timeout_s", &c.handshake_timeout_s, "TLS/WebSocket handshake timeout"},
+        {"limits", "handshake_timeout_s", &c.handshake_timeout_s,
+         "TLS/WebSocket handshake timeout"},
         {"limits", "read_timeout_s", &c.read_timeout_s, "Timeout to read one request"},
         {"limits", "idle_timeout_s", &c.idle_timeout_s, "Keep-alive idle timeout"},
         {"limits", "ws_max_message_bytes", &c.ws_max_message_bytes, "Maximum WebSocket message"},
@@ -100,7 +102,8 @@ std::vector<option_entry> option_table(config& c) {
          "Both sides must accept a secure channel within this time"},
         {"channels", "sweep_interval_s", &c.sweep_interval_s,
          "How often expired logins and channels are looked for"},
-        {"rate_limits", "login_per_ip_burst", &c.login_per_ip_burst, "Login attempts per IP at once"},
+        {"rate_limits", "login_per_ip_burst", &c.login_per_ip_burst,
+         "Login attempts per IP at once"},
         {"rate_limits", "login_per_ip_per_minute", &c.login_per_ip_per_minute,
          "Login attempts per IP per minute"},
         {"rate_limits", "login_per_account_burst", &c.login_per_account_burst,
@@ -128,7 +131,8 @@ std::string flag_of(const char* key) {
 template <class T>
 bool assign_integer(const toml::node& node, T* out) {
     auto v = node.value<std::int64_t>();
-    if (!v || *v < 0 || static_cast<std::uint64_t>(*v) > std::numeric_limits<T>::max()) return false;
+    if (!v || *v < 0 || static_cast<std::uint64_t>(*v) > std::numeric_limits<T>::max())
+        return false;
     *out = static_cast<T>(*v);
     return true;
 }
@@ -210,7 +214,9 @@ int parse_command_line(int argc, char** argv, invocation& out) {
         std::string flag = flag_of(entry.key);
         std::string help = std::string(entry.help) + "  [" + entry.section + "]";
         CLI::Option* opt = std::visit(
-            [&](auto* ptr) { return cli.add_option("--" + flag, *ptr, help)->capture_default_str(); },
+            [&](auto* ptr) {
+                return cli.add_option("--" + flag, *ptr, help)->capture_default_str();
+            },
             entry.field);
         options[flag] = opt;
     }
@@ -219,7 +225,8 @@ int parse_command_line(int argc, char** argv, invocation& out) {
     auto* serve = cli.add_subcommand("serve", "Serve HTTPS (the default when no command is given)");
     auto* user = cli.add_subcommand("user", "Administer user accounts");
     user->require_subcommand(1);
-    auto* add = user->add_subcommand("add", "Create an account (password read from standard input)");
+    auto* add =
+        user->add_subcommand("add", "Create an account (password read from standard input)");
     add->add_option("username", out.username)->required();
     add->add_option("--role", out.role, "user, moderator or admin")->default_str("user");
     auto* passwd = user->add_subcommand("passwd", "Set a password (read from standard input)");

@@ -9,7 +9,16 @@
 
 namespace secms::app {
 
-enum class command { serve, user_add, user_passwd, user_role, user_disable, user_enable, user_list, user_delete };
+enum class command {
+    serve,
+    user_add,
+    user_passwd,
+    user_role,
+    user_disable,
+    user_enable,
+    user_list,
+    user_delete
+};
 
 struct invocation {
     command what = command::serve;

@@ -28,8 +28,8 @@ struct config {
     // [hsm]
     std::string hsm_module = "/usr/lib/softhsm/libsofthsm2.so";
     std::string hsm_token_label = "secms";
-    std::string hsm_pin_file;     // default <data_dir>/hsm/user.pin (generated for SoftHSM2)
-    bool hsm_initialise = true;   // initialise an empty SoftHSM2 slot on first run
+    std::string hsm_pin_file;    // default <data_dir>/hsm/user.pin (generated for SoftHSM2)
+    bool hsm_initialise = true;  // initialise an empty SoftHSM2 slot on first run
     // [log]
     std::string log_level = "info";
     std::string log_format = "text";  // text | json

@@ -145,7 +145,8 @@ bool ensure_self_signed_certificate(const fs::path& certificate, const fs::path&
     }
     std::unique_ptr<BIO, bio_free> key_pem(BIO_new(BIO_s_mem()));
     std::unique_ptr<BIO, bio_free> cert_pem(BIO_new(BIO_s_mem()));
-    if (PEM_write_bio_PrivateKey(key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1 ||
+    if (PEM_write_bio_PrivateKey(key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+            1 ||
         PEM_write_bio_X509(cert_pem.get(), cert.get()) != 1) {
         error = "cannot encode the TLS certificate";
         return false;

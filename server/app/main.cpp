@@ -1,11 +1,11 @@
 // secms-server: wiring of every module; `serve` and the `user` administration subcommands.
+#include <spdlog/spdlog.h>
+#include <termios.h>
+#include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <spdlog/spdlog.h>
-#include <termios.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <iostream>
@@ -43,7 +43,9 @@ struct backends {
     std::unique_ptr<hsm::key_store> keys;
 };
 
-bool uses_softhsm(const config& c) { return c.hsm_module.find("softhsm") != std::string::npos; }
+bool uses_softhsm(const config& c) {
+    return c.hsm_module.find("softhsm") != std::string::npos;
+}
 
 // Opens the user database and the key store, creating what a first run needs.
 std::optional<backends> open_backends(const config& c, std::string& error) {
@@ -63,13 +65,15 @@ std::optional<backends> open_backends(const config& c, std::string& error) {
         // The embedded default: a SoftHSM2 token kept inside the data directory.
         auto conf = hsm::prepare_softhsm(c.data_path() / "hsm");
         if (!conf) {
-            error = "cannot prepare the SoftHSM2 directory: " + std::string(hsm::message(conf.error()));
+            error =
+                "cannot prepare the SoftHSM2 directory: " + std::string(hsm::message(conf.error()));
             return std::nullopt;
         }
         ::setenv("SOFTHSM2_CONF", conf->c_str(), 1);
     }
     if (!load_or_create_pin(c.pin_file_path(), own_softhsm, token.pin, error)) return std::nullopt;
-    if (own_softhsm && !load_or_create_pin(c.data_path() / "hsm" / "so.pin", true, token.so_pin, error)) {
+    if (own_softhsm &&
+        !load_or_create_pin(c.data_path() / "hsm" / "so.pin", true, token.so_pin, error)) {
         return std::nullopt;
     }
     auto keys = hsm::open_pkcs11_key_store(token);
@@ -81,7 +85,9 @@ std::optional<backends> open_backends(const config& c, std::string& error) {
     return backends{std::move(*users), std::move(*keys)};
 }
 
-auth::argon2_params argon2_of(const config& c) { return {c.argon2_memory_kib, c.argon2_passes}; }
+auth::argon2_params argon2_of(const config& c) {
+    return {c.argon2_memory_kib, c.argon2_passes};
+}
 
 unsigned threads_or_cores(unsigned n) {
     return n != 0 ? n : std::max(1u, std::thread::hardware_concurrency());
@@ -101,35 +107,38 @@ int serve(const config& c) {
     if (!tls) return refuse(error);
     std::error_code ec;
     if (!fs::is_regular_file(fs::path(c.web_root) / "index.html", ec)) {
-        spdlog::warn("no front end at {} (run `npm run build`); only the API is served", c.web_root);
+        spdlog::warn("no front end at {} (run `npm run build`); only the API is served",
+                     c.web_root);
     }
 
     core::system_clock clock;
     core::metrics metrics;
     auth::password_hasher hasher(*opened->keys, argon2_of(c));
     auth::account_service accounts(*opened->users, hasher, clock);
-    auth::login_sessions sessions(
-        {std::chrono::seconds(c.session_idle_timeout_s), std::chrono::seconds(c.session_absolute_timeout_s)},
-        clock);
+    auth::login_sessions sessions({std::chrono::seconds(c.session_idle_timeout_s),
+                                   std::chrono::seconds(c.session_absolute_timeout_s)},
+                                  clock);
     auth::rate_limiter login_ip({c.login_per_ip_burst, c.login_per_ip_per_minute}, clock);
-    auth::rate_limiter login_account({c.login_per_account_burst, c.login_per_account_per_minute}, clock);
+    auth::rate_limiter login_account({c.login_per_account_burst, c.login_per_account_per_minute},
+                                     clock);
     auth::rate_limiter register_ip({c.register_per_ip_burst, c.register_per_ip_per_minute}, clock);
     http::static_files files(c.web_root);
-    channel::channel_hub channels(
-        metrics, clock,
-        {c.effective_public_origin(), std::chrono::seconds(120), std::chrono::seconds(c.channel_offer_timeout_s),
-         std::chrono::seconds(c.channel_idle_timeout_s)});
+    channel::channel_hub channels(metrics, clock,
+                                  {c.effective_public_origin(), std::chrono::seconds(120),
+                                   std::chrono::seconds(c.channel_offer_timeout_s),
+                                   std::chrono::seconds(c.channel_idle_timeout_s)});
     sessions.on_ended([&channels](const std::string& id) { channels.end_login_session(id); });
 
     asio::thread_pool work_pool(threads_or_cores(c.work_threads));
     asio::io_context io(static_cast<int>(threads_or_cores(c.io_threads)));
-    http::server_context http_ctx{{c.effective_public_origin(), c.allowed_origins(), c.metrics_public},
-                                  accounts,
-                                  sessions,
-                                  {login_ip, login_account, register_ip},
-                                  metrics,
-                                  files,
-                                  work_pool};
+    http::server_context http_ctx{
+        {c.effective_public_origin(), c.allowed_origins(), c.metrics_public},
+        accounts,
+        sessions,
+        {login_ip, login_account, register_ip},
+        metrics,
+        files,
+        work_pool};
     net::net_limits limits;
     limits.max_connections = c.max_connections;
     limits.max_header_bytes = c.max_header_bytes;
@@ -221,7 +230,9 @@ int administer(const invocation& inv) {
         std::cerr << "secms-server: " << auth::message(e) << "\n";
         return 1;
     };
-    auto role_of = [](const std::string& name) { return store::parse_role(name.empty() ? "user" : name); };
+    auto role_of = [](const std::string& name) {
+        return store::parse_role(name.empty() ? "user" : name);
+    };
 
     switch (inv.what) {
         case command::user_add: {
@@ -236,7 +247,8 @@ int administer(const invocation& inv) {
         }
         case command::user_passwd: {
             auto pw = read_password("New password: ");
-            if (auto done = accounts.admin_set_password(inv.username, pw); !done) return report(done.error());
+            if (auto done = accounts.admin_set_password(inv.username, pw); !done)
+                return report(done.error());
             std::cout << "password set for " << inv.username << "\n";
             return 0;
         }

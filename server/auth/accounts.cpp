@@ -107,8 +107,8 @@ core::result<store::user_record, auth_error> account_service::find(std::int64_t 
     return std::move(user).value();
 }
 
-core::status<auth_error> account_service::admin_set_password(std::string_view username,
-                                                             const core::secret_string& new_password) {
+core::status<auth_error> account_service::admin_set_password(
+    std::string_view username, const core::secret_string& new_password) {
     if (auto ok = check_password(new_password.reveal()); !ok) return core::fail(ok.error());
     auto user = users_.find_by_name(username);
     if (!user) return core::fail(from_store(user.error()));
@@ -141,7 +141,8 @@ core::result<store::user_record, auth_error> account_service::admin_set_disabled
     return std::move(user).value();
 }
 
-core::result<store::user_record, auth_error> account_service::admin_delete(std::string_view username) {
+core::result<store::user_record, auth_error> account_service::admin_delete(
+    std::string_view username) {
     auto user = users_.find_by_name(username);
     if (!user) return core::fail(from_store(user.error()));
     if (auto removed = users_.remove(user->userid); !removed) {

@@ -16,12 +16,13 @@
 namespace secms::auth {
 
 class account_service {
-public:
-    account_service(store::user_store& users, const password_hasher& hasher, const core::clock& clock);
+  public:
+    account_service(store::user_store& users, const password_hasher& hasher,
+                    const core::clock& clock);
 
-    core::result<store::user_record, auth_error> register_user(std::string_view username,
-                                                               const core::secret_string& password,
-                                                               store::role role = store::role::user);
+    core::result<store::user_record, auth_error> register_user(
+        std::string_view username, const core::secret_string& password,
+        store::role role = store::role::user);
 
     // Unknown user, wrong password and a corrupt stored hash all give invalid_credentials after
     // the same Argon2id work. A disabled account is reported only once the password is right.
@@ -47,7 +48,7 @@ public:
     core::result<store::user_record, auth_error> admin_delete(std::string_view username);
     core::result<std::vector<store::user_record>, auth_error> list();
 
-private:
+  private:
     core::result<bool, auth_error> password_matches(const store::user_record& user,
                                                     const core::secret_string& password);
 

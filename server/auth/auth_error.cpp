@@ -4,14 +4,22 @@ namespace secms::auth {
 
 std::string_view code(auth_error e) noexcept {
     switch (e) {
-        case auth_error::invalid_username: return "invalid_username";
-        case auth_error::invalid_password: return "invalid_password";
-        case auth_error::username_taken: return "username_taken";
-        case auth_error::invalid_credentials: return "invalid_credentials";
-        case auth_error::account_disabled: return "account_disabled";
-        case auth_error::rate_limited: return "rate_limited";
-        case auth_error::not_authenticated: return "not_authenticated";
-        case auth_error::unavailable: return "unavailable";
+        case auth_error::invalid_username:
+            return "invalid_username";
+        case auth_error::invalid_password:
+            return "invalid_password";
+        case auth_error::username_taken:
+            return "username_taken";
+        case auth_error::invalid_credentials:
+            return "invalid_credentials";
+        case auth_error::account_disabled:
+            return "account_disabled";
+        case auth_error::rate_limited:
+            return "rate_limited";
+        case auth_error::not_authenticated:
+            return "not_authenticated";
+        case auth_error::unavailable:
+            return "unavailable";
     }
     return "unavailable";
 }

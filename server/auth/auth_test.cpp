@@ -27,7 +27,9 @@ TEST(UsernameRules, AcceptsAndRefuses) {
     EXPECT_FALSE(check_username(".alice"));
     EXPECT_FALSE(check_username("al ice"));
     EXPECT_FALSE(check_username("al<ice>"));
-    EXPECT_FALSE(check_username("ali\xC3\xA7" "e"));  // non-ASCII look-alikes are refused
+    EXPECT_FALSE(
+        check_username("ali\xC3\xA7"
+                       "e"));  // non-ASCII look-alikes are refused
     EXPECT_FALSE(check_username(std::string("ali\0ce", 6)));
     EXPECT_EQ(check_username("a").error(), auth_error::invalid_username);
 }
@@ -51,10 +53,13 @@ TEST(PasswordRules, LengthInCodePoints) {
 }
 
 TEST(PasswordRules, RefusesMalformedUtf8) {
-    EXPECT_FALSE(check_password("0123456789\xC3"));              // truncated
-    EXPECT_FALSE(check_password("0123456789\xC0\xAF"));          // overlong
-    EXPECT_FALSE(check_password("0123456789\xED\xA0\x80"));      // surrogate
-    EXPECT_FALSE(check_password(std::string("01234\0" "56789", 11)));  // NUL
+    EXPECT_FALSE(check_password("0123456789\xC3"));          // truncated
+    EXPECT_FALSE(check_password("0123456789\xC0\xAF"));      // overlong
+    EXPECT_FALSE(check_password("0123456789\xED\xA0\x80"));  // surrogate
+    EXPECT_FALSE(
+        check_password(std::string("01234\0"
+                                   "56789",
+                                   11)));  // NUL
 }
 
 TEST(PasswordHasher, HashAndVerifyWithMemoryPepper) {
@@ -103,8 +108,8 @@ TEST(PasswordHasher, MinimumParameters) {
 
 // The pepper lives in a real SoftHSM2 token, as in production.
 TEST(PasswordHasher, HashAndVerifyWithSoftHsmPepper) {
-    auto dir = std::filesystem::temp_directory_path() /
-               ("secms-auth-test-" + std::to_string(::getpid()));
+    auto dir =
+        std::filesystem::temp_directory_path() / ("secms-auth-test-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     auto conf = hsm::prepare_softhsm(dir);
     ASSERT_TRUE(conf);
@@ -164,7 +169,7 @@ TEST(LoginSessions, CreateTouchEnd) {
     std::vector<std::string> ended;
     sessions.on_ended([&](const std::string& id) { ended.push_back(id); });
     auto login = sessions.create(7, "alice", store::role::user);
-    EXPECT_GE(login.cookie_token.size(), 43u);  // 256 bits
+    EXPECT_GE(login.cookie_token.size(), 43u);        // 256 bits
     EXPECT_NE(login.session.id, login.cookie_token);  // the server keeps only a hash
     auto s = sessions.touch(login.cookie_token);
     ASSERT_TRUE(s);
@@ -189,7 +194,7 @@ TEST(LoginSessions, IdleAndAbsoluteTimeouts) {
         clock.advance(25min);
         EXPECT_TRUE(sessions.touch(b.cookie_token)) << i;
     }
-    clock.advance(25min);  // 125 min since creation
+    clock.advance(25min);                          // 125 min since creation
     EXPECT_FALSE(sessions.touch(b.cookie_token));  // absolute
 }
 
@@ -219,7 +224,7 @@ TEST(LoginSessions, PerUserLimitDropsOldest) {
 }
 
 class AccountServiceTest : public ::testing::Test {
-protected:
+  protected:
     core::manual_clock clock_;
     std::unique_ptr<store::user_store> users_ = store::make_memory_store();
     std::unique_ptr<hsm::key_store> keys_ = hsm::make_memory_key_store();
@@ -239,8 +244,9 @@ TEST_F(AccountServiceTest, RegisterAndAuthenticate) {
     EXPECT_EQ(ok->userid, alice->userid);
     EXPECT_EQ(accounts_.authenticate("alice", core::secret_string("wrong horse battery")).error(),
               auth_error::invalid_credentials);
-    EXPECT_EQ(accounts_.authenticate("nobody", core::secret_string("correct horse battery")).error(),
-              auth_error::invalid_credentials);
+    EXPECT_EQ(
+        accounts_.authenticate("nobody", core::secret_string("correct horse battery")).error(),
+        auth_error::invalid_credentials);
     EXPECT_EQ(accounts_.authenticate("<bad name>", core::secret_string("x")).error(),
               auth_error::invalid_credentials);
 }

@@ -54,8 +54,8 @@ new_login login_sessions::create(std::int64_t userid, std::string username, stor
             if (other.userid == userid) mine.push_back(&other);
         }
         if (mine.size() >= timeouts_.max_per_user) {
-            auto oldest = std::min_element(mine.begin(), mine.end(),
-                                           [](auto* a, auto* b) { return a->created < b->created; });
+            auto oldest = std::min_element(
+                mine.begin(), mine.end(), [](auto* a, auto* b) { return a->created < b->created; });
             evicted.push_back((*oldest)->id);
             sessions_.erase((*oldest)->id);
         }
@@ -69,9 +69,9 @@ new_login login_sessions::create(std::int64_t userid, std::string username, stor
                 }
             }
             if (sessions_.size() >= timeouts_.max_sessions) {
-                auto oldest = std::min_element(sessions_.begin(), sessions_.end(), [](auto& a, auto& b) {
-                    return a.second.last_seen < b.second.last_seen;
-                });
+                auto oldest = std::min_element(
+                    sessions_.begin(), sessions_.end(),
+                    [](auto& a, auto& b) { return a.second.last_seen < b.second.last_seen; });
                 evicted.push_back(oldest->first);
                 sessions_.erase(oldest);
             }

@@ -40,7 +40,7 @@ struct new_login {
 };
 
 class login_sessions {
-public:
+  public:
     using ended_callback = std::function<void(const std::string& session_id)>;
 
     login_sessions(session_timeouts timeouts, const core::clock& clock);
@@ -67,7 +67,7 @@ public:
 
     std::size_t size() const;
 
-private:
+  private:
     std::string id_of(std::string_view token) const;
     bool expired(const login_session& s, core::steady_time now) const;
     void notify(const std::vector<std::string>& ended);

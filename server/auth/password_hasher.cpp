@@ -22,8 +22,8 @@ struct parsed_hash {
 };
 
 std::string base64(std::span<const std::uint8_t> data) {
-    std::string out(sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL_NO_PADDING),
-                    '\0');
+    std::string out(
+        sodium_base64_encoded_len(data.size(), sodium_base64_VARIANT_ORIGINAL_NO_PADDING), '\0');
     sodium_bin2base64(out.data(), out.size(), data.data(), data.size(),
                       sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
     out.resize(out.find('\0'));
@@ -58,7 +58,8 @@ std::optional<parsed_hash> parse(std::string_view encoded) {
     std::string_view p = parts[0];
     if (!p.starts_with("m=")) return std::nullopt;
     auto comma = p.find(',');
-    if (comma == std::string_view::npos || !parse_uint(p.substr(2, comma - 2), out.params.memory_kib)) {
+    if (comma == std::string_view::npos ||
+        !parse_uint(p.substr(2, comma - 2), out.params.memory_kib)) {
         return std::nullopt;
     }
     p.remove_prefix(comma + 1);
@@ -75,8 +76,8 @@ std::optional<parsed_hash> parse(std::string_view encoded) {
 
 // Argon2id(password, salt) then HMAC-SHA-256 in the token.
 core::result<std::array<std::uint8_t, digest_bytes>, auth_error> peppered_digest(
-    hsm::key_store& keys, const core::secret_string& password,
-    std::span<const std::uint8_t> salt, const argon2_params& params, int pepper_version) {
+    hsm::key_store& keys, const core::secret_string& password, std::span<const std::uint8_t> salt,
+    const argon2_params& params, int pepper_version) {
     core::secure_bytes stretched(digest_bytes);
     std::string_view pw = password.reveal();
     if (crypto_pwhash(stretched.data(), stretched.size(), pw.data(), pw.size(), salt.data(),

@@ -31,7 +31,7 @@ struct password_hash {
 };
 
 class password_hasher {
-public:
+  public:
     password_hasher(hsm::key_store& keys, argon2_params params);
 
     // Slow by design (tens of milliseconds): call from the worker pool, never an I/O thread.
@@ -51,7 +51,7 @@ public:
 
     const argon2_params& params() const noexcept { return params_; }
 
-private:
+  private:
     hsm::key_store& keys_;
     argon2_params params_;
 };

@@ -16,13 +16,13 @@
 namespace secms::auth {
 
 struct rate_limit {
-    double burst = 10;          // attempts allowed at once
-    double per_minute = 10;     // steady refill
+    double burst = 10;       // attempts allowed at once
+    double per_minute = 10;  // steady refill
     std::size_t max_keys = 100'000;
 };
 
 class rate_limiter {
-public:
+  public:
     rate_limiter(rate_limit limit, const core::clock& clock);
 
     // Takes one token for `key`. nullopt when allowed; otherwise how long until one is free.
@@ -33,7 +33,7 @@ public:
 
     std::size_t size() const;
 
-private:
+  private:
     struct bucket {
         double tokens;
         core::steady_time updated;

@@ -14,13 +14,20 @@ namespace json = boost::json;
 
 std::string_view code(end_reason r) noexcept {
     switch (r) {
-        case end_reason::ended_by_user: return "ended";
-        case end_reason::rejected: return "rejected";
-        case end_reason::disconnected: return "disconnected";
-        case end_reason::idle_timeout: return "idle_timeout";
-        case end_reason::offer_expired: return "offer_expired";
-        case end_reason::compromised: return "compromised";
-        case end_reason::server_shutdown: return "server_shutdown";
+        case end_reason::ended_by_user:
+            return "ended";
+        case end_reason::rejected:
+            return "rejected";
+        case end_reason::disconnected:
+            return "disconnected";
+        case end_reason::idle_timeout:
+            return "idle_timeout";
+        case end_reason::offer_expired:
+            return "offer_expired";
+        case end_reason::compromised:
+            return "compromised";
+        case end_reason::server_shutdown:
+            return "server_shutdown";
     }
     return "ended";
 }
@@ -93,7 +100,8 @@ struct channel_hub::session {
     bool has_member(const peer* p) const { return p == initiator || p == responder; }
 };
 
-channel_hub::channel_hub(core::metrics& metrics, const core::clock& clock, channel_settings settings)
+channel_hub::channel_hub(core::metrics& metrics, const core::clock& clock,
+                         channel_settings settings)
     : metrics_(metrics), clock_(clock), settings_(std::move(settings)) {}
 
 channel_hub::~channel_hub() = default;
@@ -202,7 +210,8 @@ void channel_hub::close_all(close_reason code_value, std::string_view reason) {
     {
         std::lock_guard lock(mutex_);
         while (!sessions_.empty()) {
-            end_session_locked(*sessions_.begin()->second, end_reason::server_shutdown, {}, nullptr);
+            end_session_locked(*sessions_.begin()->second, end_reason::server_shutdown, {},
+                               nullptr);
         }
         for (auto& [p, c] : connections_) {
             if (auto alive = c->handle.lock()) to_close.push_back(alive);
@@ -218,10 +227,10 @@ std::optional<std::string> channel_hub::issue_challenge(const peer* p,
     if (c == nullptr) return std::nullopt;
     // The signed text names this service, the account and the certificate, so a signature
     // obtained here proves nothing anywhere else; the nonce makes it fresh.
-    std::string challenge = "Security.MS proof of possession v1\norigin: " +
-                            settings_.public_origin + "\nuser: " + c->info.username +
-                            "\nfingerprint: " + report.fingerprint +
-                            "\nnonce: " + core::random_token(32) + "\n";
+    std::string challenge =
+        "Security.MS proof of possession v1\norigin: " + settings_.public_origin +
+        "\nuser: " + c->info.username + "\nfingerprint: " + report.fingerprint +
+        "\nnonce: " + core::random_token(32) + "\n";
     c->challenge = pending_proof{std::move(report), challenge};
     c->challenge_deadline = clock_.now() + settings_.challenge_lifetime;
     return challenge;

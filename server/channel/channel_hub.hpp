@@ -34,15 +34,23 @@ struct online_user {
 };
 
 struct channel_settings {
-    std::string public_origin;                      // bound into possession challenges
-    std::chrono::seconds challenge_lifetime{120};   // a proof must arrive within
-    std::chrono::seconds offer_lifetime{120};       // both sides must accept within
-    std::chrono::seconds idle_timeout{30 * 60};     // an open channel with no frame ends
+    std::string public_origin;                     // bound into possession challenges
+    std::chrono::seconds challenge_lifetime{120};  // a proof must arrive within
+    std::chrono::seconds offer_lifetime{120};      // both sides must accept within
+    std::chrono::seconds idle_timeout{30 * 60};    // an open channel with no frame ends
     std::size_t max_channels_per_connection = 16;
 };
 
 // Why a session ended, as sent in {"type":"channel_ended","reason":…}.
-enum class end_reason { ended_by_user, rejected, disconnected, idle_timeout, offer_expired, compromised, server_shutdown };
+enum class end_reason {
+    ended_by_user,
+    rejected,
+    disconnected,
+    idle_timeout,
+    offer_expired,
+    compromised,
+    server_shutdown
+};
 std::string_view code(end_reason r) noexcept;
 
 // A pending proof of possession: the certificate waits for the signature over `challenge`.
@@ -57,7 +65,7 @@ struct relay_target {
 };
 
 class channel_hub {
-public:
+  public:
     channel_hub(core::metrics& metrics, const core::clock& clock, channel_settings settings);
     ~channel_hub();
 
@@ -84,7 +92,8 @@ public:
 
     // Sessions ----------------------------------------------------------------------------------
     // Creates a session from `from` to the user `to_userid` and sends both sides an offer.
-    core::result<std::string, channel_error> request_channel(const peer* from, std::int64_t to_userid);
+    core::result<std::string, channel_error> request_channel(const peer* from,
+                                                             std::int64_t to_userid);
     core::status<channel_error> accept(const peer* p, std::string_view session_id);
     core::status<channel_error> end(const peer* p, std::string_view session_id, end_reason why,
                                     std::string_view detail = {});
@@ -96,7 +105,7 @@ public:
 
     std::size_t session_count() const;
 
-private:
+  private:
     struct connection;
     struct session;
     std::vector<online_user> online_locked() const;

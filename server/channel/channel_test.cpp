@@ -13,7 +13,7 @@ namespace json = boost::json;
 
 // A peer that records what it was sent.
 class recording_peer : public peer {
-public:
+  public:
     void send_text(message_ptr message) override { texts.push_back(*message); }
     void send_binary(message_ptr message) override { binaries.push_back(*message); }
     bool congested() const override { return false; }
@@ -56,14 +56,15 @@ pgp::certificate_report report_of(std::string fingerprint, std::string name) {
 }
 
 class HubTest : public ::testing::Test {
-protected:
+  protected:
     core::manual_clock clock_;
     core::metrics metrics_;
     channel_hub hub_{metrics_, clock_, {"https://localhost:8443", 60s, 60s, 300s, 2}};
     std::shared_ptr<recording_peer> alice_ = std::make_shared<recording_peer>();
     std::shared_ptr<recording_peer> bob_ = std::make_shared<recording_peer>();
 
-    void certify(const std::shared_ptr<recording_peer>& p, const std::string& fp, const std::string& name) {
+    void certify(const std::shared_ptr<recording_peer>& p, const std::string& fp,
+                 const std::string& name) {
         auto challenge = hub_.issue_challenge(p.get(), report_of(fp, name));
         ASSERT_TRUE(challenge);
         auto pending = hub_.take_challenge(p.get());
@@ -179,8 +180,8 @@ TEST_F(HubTest, OffersCarryThePeersCertificateAndOpenAfterBothAccept) {
     ASSERT_TRUE(hub_.accept(alice_.get(), *id));
     EXPECT_EQ(alice_->count("channel_open"), 0u);
     // Relaying before both accepted is refused.
-    auto early = hub_.relay(alice_.get(), std::make_shared<const std::string>(
-                                              make_relay_frame(frame_type::handshake, *id, 0, "x")));
+    auto early = hub_.relay(alice_.get(), std::make_shared<const std::string>(make_relay_frame(
+                                              frame_type::handshake, *id, 0, "x")));
     EXPECT_EQ(early.error(), channel_error::session_not_open);
     ASSERT_TRUE(hub_.accept(bob_.get(), *id));
     EXPECT_EQ(alice_->count("channel_open"), 1u);
@@ -191,7 +192,8 @@ TEST_F(HubTest, OffersCarryThePeersCertificateAndOpenAfterBothAccept) {
 TEST_F(HubTest, RelayDeliversToTheOtherMemberInOrderOnly) {
     std::string id = open_channel();
     auto frame = [&](std::uint64_t seq, std::string body) {
-        return std::make_shared<const std::string>(make_relay_frame(frame_type::record, id, seq, body));
+        return std::make_shared<const std::string>(
+            make_relay_frame(frame_type::record, id, seq, body));
     };
     ASSERT_TRUE(hub_.relay(alice_.get(), frame(0, "c0")));
     ASSERT_TRUE(hub_.relay(alice_.get(), frame(1, "c1")));
@@ -222,7 +224,8 @@ TEST_F(HubTest, EndingTellsBothSidesAndForgetsTheSession) {
     EXPECT_TRUE(a.contains("end_time"));
     EXPECT_EQ(hub_.session_count(), 0u);
     EXPECT_EQ(metrics_.channels_open.load(), 0);
-    auto frame = std::make_shared<const std::string>(make_relay_frame(frame_type::record, id, 0, "x"));
+    auto frame =
+        std::make_shared<const std::string>(make_relay_frame(frame_type::record, id, 0, "x"));
     EXPECT_EQ(hub_.relay(alice_.get(), frame).error(), channel_error::unknown_session);
 }
 

@@ -57,11 +57,11 @@ boost::asio::awaitable<void> handle_client_message(channel_hub& hub,
         if (!armored) co_return reply_error(from, channel_error::malformed);
         auto now = clock.unix_now();
         const pgp::known_certificates& known = hub.known();
-        auto checked = co_await core::offload(work_pool, [&] {
-            return pgp::verify_certificate(*armored, now, {}, &known);
-        });
+        auto checked = co_await core::offload(
+            work_pool, [&] { return pgp::verify_certificate(*armored, now, {}, &known); });
         if (!checked) {
-            co_return reply(from, rejection(pgp::code(checked.error()), pgp::message(checked.error())));
+            co_return reply(from,
+                            rejection(pgp::code(checked.error()), pgp::message(checked.error())));
         }
         auto challenge = hub.issue_challenge(from.get(), std::move(checked).value());
         if (!challenge) co_return;  // the connection is leaving
@@ -79,12 +79,12 @@ boost::asio::awaitable<void> handle_client_message(channel_hub& hub,
         auto now = clock.unix_now();
         auto proved = co_await core::offload(work_pool, [&] {
             const auto* bytes = reinterpret_cast<const std::uint8_t*>(pending->challenge.data());
-            return pgp::verify_possession(pending->report,
-                                          std::span(bytes, pending->challenge.size()), *signature,
-                                          now);
+            return pgp::verify_possession(
+                pending->report, std::span(bytes, pending->challenge.size()), *signature, now);
         });
         if (!proved) {
-            co_return reply(from, rejection(pgp::code(proved.error()), pgp::message(proved.error())));
+            co_return reply(from,
+                            rejection(pgp::code(proved.error()), pgp::message(proved.error())));
         }
         json::object out;
         out["type"] = "certificate_accepted";

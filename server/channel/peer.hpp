@@ -23,7 +23,7 @@ enum class close_reason : std::uint16_t {
 using message_ptr = std::shared_ptr<const std::string>;
 
 class peer {
-public:
+  public:
     virtual ~peer() = default;
     // Queue a message; never block. Thread-safe.
     virtual void send_text(message_ptr message) = 0;

@@ -9,7 +9,7 @@ namespace secms::core {
 using steady_time = std::chrono::steady_clock::time_point;
 
 class clock {
-public:
+  public:
     virtual ~clock() = default;
     virtual steady_time now() const = 0;
     // Seconds since the Unix epoch.
@@ -17,7 +17,7 @@ public:
 };
 
 class system_clock final : public clock {
-public:
+  public:
     steady_time now() const override { return std::chrono::steady_clock::now(); }
     std::int64_t unix_now() const override {
         return std::chrono::duration_cast<std::chrono::seconds>(
@@ -28,7 +28,7 @@ public:
 
 // For tests: time moves only when told.
 class manual_clock final : public clock {
-public:
+  public:
     steady_time now() const override { return now_; }
     std::int64_t unix_now() const override {
         return 1'700'000'000 +
@@ -36,7 +36,7 @@ public:
     }
     void advance(std::chrono::steady_clock::duration d) { now_ += d; }
 
-private:
+  private:
     steady_time now_{};
 };
 

@@ -44,7 +44,8 @@ TEST(SecureBytes, ConstantTimeEquals) {
 TEST(RandomToken, LengthAndAlphabet) {
     std::string t = random_token(32);
     EXPECT_EQ(t.size(), 43u);  // 256 bits, base64url without padding
-    for (char c : t) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+    for (char c : t)
+        EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
     EXPECT_NE(t, random_token(32));
 }
 

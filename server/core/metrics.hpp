@@ -9,7 +9,7 @@
 namespace secms::core {
 
 class metrics {
-public:
+  public:
     std::atomic<std::int64_t> connections_open{0};
     std::atomic<std::int64_t> connections_total{0};
     std::atomic<std::int64_t> connections_refused{0};  // over the connection limit
@@ -18,8 +18,8 @@ public:
     std::atomic<std::int64_t> logins_failed{0};
     std::atomic<std::int64_t> hash_queue_depth{0};  // Argon2id jobs waiting or running
     std::atomic<std::int64_t> users_online{0};
-    std::atomic<std::int64_t> channels_open{0};   // secure-channel sessions both sides accepted
-    std::atomic<std::int64_t> relay_frames{0};    // binary frames relayed
+    std::atomic<std::int64_t> channels_open{0};  // secure-channel sessions both sides accepted
+    std::atomic<std::int64_t> relay_frames{0};   // binary frames relayed
     std::atomic<std::int64_t> relay_bytes{0};
 
     void count_response(unsigned status) noexcept;
@@ -27,20 +27,20 @@ public:
 
     std::string render() const;
 
-private:
+  private:
     // One counter per status code 100–599; index = status - 100.
     std::array<std::atomic<std::int64_t>, 500> responses_{};
 };
 
 // Counts a job in hash_queue_depth for its lifetime.
 class queued_job {
-public:
+  public:
     explicit queued_job(std::atomic<std::int64_t>& depth) : depth_(depth) { ++depth_; }
     ~queued_job() { --depth_; }
     queued_job(const queued_job&) = delete;
     queued_job& operator=(const queued_job&) = delete;
 
-private:
+  private:
     std::atomic<std::int64_t>& depth_;
 };
 

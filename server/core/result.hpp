@@ -20,7 +20,7 @@ failure<E> fail(E e) {
 
 template <class T, class E>
 class [[nodiscard]] result {
-public:
+  public:
     result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
     result(failure<E> f) : state_(std::in_place_index<1>, f.error) {}      // NOLINT: implicit
 
@@ -49,7 +49,7 @@ public:
         return std::get<1>(state_);
     }
 
-private:
+  private:
     std::variant<T, E> state_;
 };
 

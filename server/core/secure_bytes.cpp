@@ -19,7 +19,9 @@ secure_bytes::secure_bytes(std::size_t size) : bytes_(size, 0) {}
 
 secure_bytes::secure_bytes(std::span<const std::uint8_t> data) : bytes_(data.begin(), data.end()) {}
 
-secure_bytes::~secure_bytes() { clear(); }
+secure_bytes::~secure_bytes() {
+    clear();
+}
 
 secure_bytes::secure_bytes(secure_bytes&& other) noexcept : bytes_(std::move(other.bytes_)) {
     other.bytes_.clear();
@@ -45,7 +47,9 @@ bool secure_bytes::equals(std::span<const std::uint8_t> other) const noexcept {
     return sodium_memcmp(bytes_.data(), other.data(), bytes_.size()) == 0;
 }
 
-secret_string::~secret_string() { wipe(value_.data(), value_.size()); }
+secret_string::~secret_string() {
+    wipe(value_.data(), value_.size());
+}
 
 secret_string::secret_string(secret_string&& other) noexcept : value_(std::move(other.value_)) {
     wipe(other.value_.data(), other.value_.size());
@@ -66,7 +70,9 @@ std::ostream& operator<<(std::ostream& os, const secure_bytes& b) {
     return os << "[redacted " << b.size() << " bytes]";
 }
 
-std::ostream& operator<<(std::ostream& os, const secret_string&) { return os << "[redacted]"; }
+std::ostream& operator<<(std::ostream& os, const secret_string&) {
+    return os << "[redacted]";
+}
 
 secure_bytes random_secret(std::size_t size) {
     secure_bytes out(size);
@@ -76,7 +82,8 @@ secure_bytes random_secret(std::size_t size) {
 
 std::string random_token(std::size_t bytes) {
     secure_bytes raw = random_secret(bytes);
-    std::string out(sodium_base64_encoded_len(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+    std::string out(sodium_base64_encoded_len(bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                    '\0');
     sodium_bin2base64(out.data(), out.size(), raw.data(), raw.size(),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     out.resize(out.find('\0'));

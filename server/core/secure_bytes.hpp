@@ -16,7 +16,7 @@ void wipe(void* data, std::size_t size) noexcept;
 
 // Owns secret bytes (keys, MACs, tokens). Copy is explicit, every buffer it held is wiped.
 class secure_bytes {
-public:
+  public:
     secure_bytes() = default;
     explicit secure_bytes(std::size_t size);
     explicit secure_bytes(std::span<const std::uint8_t> data);
@@ -39,14 +39,14 @@ public:
     // Constant-time comparison.
     bool equals(std::span<const std::uint8_t> other) const noexcept;
 
-private:
+  private:
     void clear() noexcept;
     std::vector<std::uint8_t> bytes_;
 };
 
 // A secret string (password, PIN, cookie value): wiped on destruction, printed redacted.
 class secret_string {
-public:
+  public:
     secret_string() = default;
     explicit secret_string(std::string value) : value_(std::move(value)) {}
     ~secret_string();
@@ -60,7 +60,7 @@ public:
     std::size_t size() const noexcept { return value_.size(); }
     bool empty() const noexcept { return value_.empty(); }
 
-private:
+  private:
     std::string value_;
 };
 

@@ -72,7 +72,7 @@ TEST(Cookies, FindsTheSessionCookieOnly) {
 }
 
 class StaticFilesTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         base_ = fs::temp_directory_path() / ("secms-static-" + std::to_string(::getpid()));
         fs::remove_all(base_);
@@ -102,15 +102,15 @@ TEST_F(StaticFilesTest, ServesFilesWithTypes) {
 
 TEST_F(StaticFilesTest, NoListingNoEscape) {
     static_files files(base_ / "root");
-    EXPECT_FALSE(files.serve("/assets", 11, false));       // a directory is never listed
+    EXPECT_FALSE(files.serve("/assets", 11, false));  // a directory is never listed
     EXPECT_FALSE(files.serve("/assets/", 11, false));
-    EXPECT_FALSE(files.serve("/link.txt", 11, false));     // symlink out of the root
+    EXPECT_FALSE(files.serve("/link.txt", 11, false));  // symlink out of the root
     EXPECT_FALSE(files.serve("/missing.js", 11, false));
 }
 
 // The router, driven through a real io_context with the in-memory store and key store.
 class RouterTest : public ::testing::Test {
-protected:
+  protected:
     core::system_clock clock_;
     std::unique_ptr<store::user_store> users_ = store::make_memory_store();
     std::unique_ptr<hsm::key_store> keys_ = hsm::make_memory_key_store();
@@ -188,7 +188,8 @@ TEST_F(RouterTest, ErrorsAreJsonWithStatus) {
     auto bad_json = run(json_request(beast_http::verb::post, "/api/v1/accounts", "{not json"));
     EXPECT_EQ(bad_json.result_int(), 400u);
     EXPECT_EQ(error_code(bad_json), "bad_request");
-    auto missing = run(json_request(beast_http::verb::post, "/api/v1/accounts", R"({"username":1})"));
+    auto missing =
+        run(json_request(beast_http::verb::post, "/api/v1/accounts", R"({"username":1})"));
     EXPECT_EQ(missing.result_int(), 400u);
     auto weak = run(json_request(beast_http::verb::post, "/api/v1/accounts",
                                  R"({"username":"bob","password":"short"})"));
@@ -242,13 +243,15 @@ TEST_F(RouterTest, PasswordChangeEndsOtherSessions) {
         std::string s(r[beast_http::field::set_cookie]);
         return s.substr(0, s.find(';'));
     };
-    std::string a = cookie_of(run(json_request(beast_http::verb::post, "/api/v1/session",
-                                               R"({"username":"erin","password":"correct horse battery"})")));
-    std::string b = cookie_of(run(json_request(beast_http::verb::post, "/api/v1/session",
-                                               R"({"username":"erin","password":"correct horse battery"})")));
-    auto changed = run(json_request(beast_http::verb::put, "/api/v1/me/password",
-                                    R"({"current_password":"correct horse battery","new_password":"another good one"})",
-                                    a));
+    std::string a =
+        cookie_of(run(json_request(beast_http::verb::post, "/api/v1/session",
+                                   R"({"username":"erin","password":"correct horse battery"})")));
+    std::string b =
+        cookie_of(run(json_request(beast_http::verb::post, "/api/v1/session",
+                                   R"({"username":"erin","password":"correct horse battery"})")));
+    auto changed = run(json_request(
+        beast_http::verb::put, "/api/v1/me/password",
+        R"({"current_password":"correct horse battery","new_password":"another good one"})", a));
     EXPECT_EQ(changed.result_int(), 204u);
     EXPECT_EQ(run(json_request(beast_http::verb::get, "/api/v1/me", "", a)).result_int(), 200u);
     EXPECT_EQ(run(json_request(beast_http::verb::get, "/api/v1/me", "", b)).result_int(), 401u);

@@ -1,13 +1,13 @@
 #include "server/http/router.hpp"
 
-#include <boost/json.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "server/auth/credentials.hpp"
 #include "server/core/log.hpp"
+#include "server/core/offload.hpp"
 #include "server/core/secure_bytes.hpp"
 #include "server/http/cookies.hpp"
-#include "server/core/offload.hpp"
 #include "server/http/request_path.hpp"
 #include "server/http/responses.hpp"
 #include "server/http/security_headers.hpp"
@@ -51,9 +51,9 @@ struct parsed_body {
 parsed_body parse_json_object(request& req) {
     auto type = req[beast_http::field::content_type];
     if (!type.starts_with("application/json")) {
-        return {std::nullopt, error_response(status::unsupported_media_type, "unsupported_media_type",
-                                             "Send the request body as application/json.",
-                                             req.version())};
+        return {std::nullopt,
+                error_response(status::unsupported_media_type, "unsupported_media_type",
+                               "Send the request body as application/json.", req.version())};
     }
     wiped_body wipe{req.body()};
     json::parse_options options;
@@ -61,9 +61,9 @@ parsed_body parse_json_object(request& req) {
     boost::system::error_code ec;
     json::value v = json::parse(req.body(), ec, {}, options);
     if (ec || !v.is_object()) {
-        return {std::nullopt, error_response(status::bad_request, "bad_request",
-                                             "The request body is not a JSON object.",
-                                             req.version())};
+        return {std::nullopt,
+                error_response(status::bad_request, "bad_request",
+                               "The request body is not a JSON object.", req.version())};
     }
     return {std::move(v.as_object()), std::nullopt};
 }
@@ -170,7 +170,8 @@ route_result logout(request& req, server_context& ctx) {
 route_result me(request& req, server_context& ctx) {
     auto session = authenticate_request(req, ctx);
     if (!session) co_return error_response(auth::auth_error::not_authenticated, req.version());
-    auto user = co_await core::offload(ctx.work_pool, [&] { return ctx.accounts.find(session->userid); });
+    auto user =
+        co_await core::offload(ctx.work_pool, [&] { return ctx.accounts.find(session->userid); });
     if (!user) co_return error_response(auth::auth_error::not_authenticated, req.version());
     json::object out;
     out["user"] = user_json(*user);
@@ -249,7 +250,8 @@ route_result dispatch(request& req, const client_info& client, server_context& c
     }
 
     if (*path == "/healthz") {
-        if (method != verb::get && method != verb::head) co_return method_not_allowed("GET, HEAD", req.version());
+        if (method != verb::get && method != verb::head)
+            co_return method_not_allowed("GET, HEAD", req.version());
         response res{status::ok, req.version()};
         res.set(beast_http::field::content_type, "text/plain; charset=utf-8");
         res.body() = "ok\n";
@@ -286,7 +288,8 @@ route_result dispatch(request& req, const client_info& client, server_context& c
         }
         co_return not_found(req.version());
     }
-    if (method != verb::get && method != verb::head) co_return method_not_allowed("GET, HEAD", req.version());
+    if (method != verb::get && method != verb::head)
+        co_return method_not_allowed("GET, HEAD", req.version());
     if (auto file = ctx.files.serve(*path, req.version(), method == verb::head)) {
         co_return std::move(*file);
     }

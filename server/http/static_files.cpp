@@ -34,7 +34,7 @@ std::string_view content_type_for(const std::filesystem::path& file) {
 }
 
 std::optional<response> static_files::serve(std::string_view path, unsigned version,
-                                             bool head_only) const {
+                                            bool head_only) const {
     std::string relative(path.substr(1));
     if (relative.empty()) relative = "index.html";
     std::filesystem::path candidate = root_ / relative;

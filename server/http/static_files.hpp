@@ -11,7 +11,7 @@
 namespace secms::http {
 
 class static_files {
-public:
+  public:
     explicit static_files(std::filesystem::path root);
 
     // A 200 response with the file, or nullopt when no file of the root answers `path`
@@ -20,7 +20,7 @@ public:
 
     const std::filesystem::path& root() const noexcept { return root_; }
 
-private:
+  private:
     std::filesystem::path root_;
 };
 

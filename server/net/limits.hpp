@@ -12,12 +12,12 @@ struct net_limits {
     std::uint32_t max_header_bytes = 8 * 1024;
     std::uint64_t max_body_bytes = 64 * 1024;
     std::chrono::seconds handshake_timeout{10};  // TLS and WebSocket handshakes
-    std::chrono::seconds read_timeout{30};        // one whole request, once it started
-    std::chrono::seconds idle_timeout{60};        // keep-alive wait between requests
+    std::chrono::seconds read_timeout{30};       // one whole request, once it started
+    std::chrono::seconds idle_timeout{60};       // keep-alive wait between requests
     std::chrono::seconds write_timeout{30};
     std::size_t ws_max_message_bytes = 64 * 1024;
-    std::chrono::seconds ws_idle_timeout{60};     // a ping is sent after half of it
-    std::size_t ws_queue_messages = 1024;         // per connection; past it the peer is dropped
+    std::chrono::seconds ws_idle_timeout{60};  // a ping is sent after half of it
+    std::size_t ws_queue_messages = 1024;      // per connection; past it the peer is dropped
     std::size_t ws_queue_bytes = 4 * 1024 * 1024;
 };
 

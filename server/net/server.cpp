@@ -1,5 +1,6 @@
 #include "server/net/server.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,7 +10,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/core/log.hpp"
 #include "server/http/cookies.hpp"
@@ -45,7 +45,7 @@ void fail(const beast::error_code& ec, const char* what) {
 }
 
 class connection_guard {
-public:
+  public:
     explicit connection_guard(core::metrics& m) : m_(m) {
         ++m_.connections_open;
         ++m_.connections_total;
@@ -54,7 +54,7 @@ public:
     connection_guard(const connection_guard&) = delete;
     connection_guard& operator=(const connection_guard&) = delete;
 
-private:
+  private:
     core::metrics& m_;
 };
 
@@ -89,7 +89,8 @@ std::optional<http::response> refuse_upgrade(const http::request& req, shared_st
                                              std::optional<auth::login_session>& login) {
     if (!http::origin_allowed(state.http.settings, req[bhttp::field::origin])) {
         return http::error_response(bhttp::status::forbidden, "forbidden_origin",
-                                    "WebSocket connections must come from this site.", req.version());
+                                    "WebSocket connections must come from this site.",
+                                    req.version());
     }
     if (!offers_subprotocol(req[bhttp::field::sec_websocket_protocol])) {
         return http::error_response(bhttp::status::bad_request, "bad_subprotocol",
@@ -107,8 +108,8 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state)
     auto& lowest = beast::get_lowest_layer(stream);
 
     lowest.expires_after(state.limits.handshake_timeout);
-    auto [hs_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                                   as_tuple(use_awaitable));
+    auto [hs_ec] =
+        co_await stream.async_handshake(asio::ssl::stream_base::server, as_tuple(use_awaitable));
     if (hs_ec) co_return fail(hs_ec, "tls handshake");
 
     beast::flat_buffer buffer;
@@ -121,7 +122,8 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state)
         // it, once started, read_timeout.
         lowest.expires_after(first ? state.limits.read_timeout : state.limits.idle_timeout);
         first = false;
-        auto [read_ec, n] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+        auto [read_ec, n] =
+            co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
         if (read_ec) {
             if (is_parse_error(read_ec) || read_ec == bhttp::error::body_limit ||
                 read_ec == bhttp::error::header_limit) {
@@ -157,7 +159,8 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state)
                 break;
             }
             state.http.metrics.count_response(101);
-            auto session = std::make_shared<websocket_session>(std::move(stream), state, std::move(*login));
+            auto session =
+                std::make_shared<websocket_session>(std::move(stream), state, std::move(*login));
             co_await session->run(std::move(req));
             co_return;
         }
@@ -165,7 +168,8 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state)
         http::response res = co_await http::handle_request(std::move(req), client, state.http);
         bool keep_alive = res.keep_alive();
         lowest.expires_after(state.limits.write_timeout);
-        auto [write_ec, written] = co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
+        auto [write_ec, written] =
+            co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
         if (write_ec) co_return fail(write_ec, "write");
         if (!keep_alive) break;
     }
@@ -230,8 +234,8 @@ struct server::impl {
     asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Session session) {
         for (;;) {
             // Each connection gets its own strand: its handlers never run concurrently.
-            auto [ec, socket] = co_await acceptor.async_accept(asio::make_strand(io),
-                                                               as_tuple(use_awaitable));
+            auto [ec, socket] =
+                co_await acceptor.async_accept(asio::make_strand(io), as_tuple(use_awaitable));
             if (ec == asio::error::operation_aborted) co_return;
             if (ec) {
                 fail(ec, "accept");
@@ -245,16 +249,14 @@ struct server::impl {
                 continue;
             }
             auto executor = socket.get_executor();
-            asio::co_spawn(executor, session(std::move(socket), state),
-                           [](std::exception_ptr e) {
-                               if (!e) return;
-                               try {
-                                   std::rethrow_exception(e);
-                               } catch (const std::exception& ex) {
-                                   spdlog::error("connection task failed: {}",
-                                                 core::log_escape(ex.what()));
-                               }
-                           });
+            asio::co_spawn(executor, session(std::move(socket), state), [](std::exception_ptr e) {
+                if (!e) return;
+                try {
+                    std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                    spdlog::error("connection task failed: {}", core::log_escape(ex.what()));
+                }
+            });
         }
     }
 };
@@ -266,7 +268,8 @@ server::~server() = default;
 
 bool server::start(const endpoints& where, std::string& error) {
     if (!impl_->open(impl_->https, where.https, error)) return false;
-    if (where.http_redirect && !impl_->open(impl_->plain, *where.http_redirect, error)) return false;
+    if (where.http_redirect && !impl_->open(impl_->plain, *where.http_redirect, error))
+        return false;
     asio::co_spawn(impl_->io, impl_->accept_loop(*impl_->https, run_https_session), asio::detached);
     if (impl_->plain) {
         asio::co_spawn(impl_->io, impl_->accept_loop(*impl_->plain, run_redirect_session),

@@ -29,7 +29,7 @@ struct shared_state {
 };
 
 class server {
-public:
+  public:
     server(boost::asio::io_context& io, shared_state state);
     ~server();
 
@@ -40,7 +40,7 @@ public:
 
     boost::asio::ip::tcp::endpoint https_endpoint() const;
 
-private:
+  private:
     struct impl;
     std::unique_ptr<impl> impl_;
 };

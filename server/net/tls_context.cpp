@@ -28,7 +28,8 @@ std::unique_ptr<ssl::context> make_server_tls_context(const std::filesystem::pat
     boost::system::error_code ec;
     ctx->use_certificate_chain_file(chain.string(), ec);
     if (ec) {
-        error = "cannot load the TLS certificate chain from " + chain.string() + ": " + ec.message();
+        error =
+            "cannot load the TLS certificate chain from " + chain.string() + ": " + ec.message();
         return nullptr;
     }
     ctx->use_private_key_file(key.string(), ssl::context::pem, ec);

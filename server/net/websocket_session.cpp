@@ -1,12 +1,12 @@
-#include "server/channel/relay_frame.hpp"
 #include "server/net/websocket_session.hpp"
+#include "server/channel/relay_frame.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "server/channel/client_messages.hpp"
 #include "server/core/secure_bytes.hpp"

@@ -27,7 +27,7 @@ bool offers_subprotocol(std::string_view header);
 
 class websocket_session final : public channel::peer,
                                 public std::enable_shared_from_this<websocket_session> {
-public:
+  public:
     websocket_session(tls_stream stream, shared_state& state, auth::login_session login);
     ~websocket_session() override;
 
@@ -39,7 +39,7 @@ public:
     bool congested() const override;
     void close(channel::close_reason code, std::string_view reason) override;
 
-private:
+  private:
     struct outgoing {
         channel::message_ptr data;
         bool binary = false;
