@@ -7,6 +7,7 @@ import * as openpgp from 'openpgp';
 import { ChannelError, createInitiator, createResponder } from '../src/crypto/protocol/index.js';
 import { decodeResponderHello } from '../src/crypto/protocol/encoding.js';
 import { text, untext } from './helpers/parties.mjs';
+import { createOpenpgpSigner, createOpenpgpVerifier } from '../src/crypto/openpgp-adapter.js';
 
 async function makeIdentity(name) {
   const { privateKey, publicKey } = await openpgp.generateKey({
@@ -16,30 +17,11 @@ async function makeIdentity(name) {
   return { privateKey, certificate: publicKey, fingerprint: privateKey.getFingerprint() };
 }
 
-/** The Worker-side adapter the protocol expects: sign(data) → detached binary signature. */
-function openpgpSigner(privateKey) {
-  return async (data) => openpgp.sign({
-    message: await openpgp.createMessage({ binary: data }), signingKeys: privateKey, detached: true, format: 'binary',
-  });
-}
-
-/** verify({data, signature}) → true only if the signature is by the accepted certificate. */
-function openpgpVerifier(acceptedCertificate) {
-  return async ({ data, signature }) => {
-    try {
-      const { signatures } = await openpgp.verify({
-        message: await openpgp.createMessage({ binary: data }),
-        signature: await openpgp.readSignature({ binarySignature: signature }),
-        verificationKeys: acceptedCertificate,
-      });
-      if (signatures.length !== 1) return false;
-      await signatures[0].verified; // throws unless valid and by a key of acceptedCertificate
-      return true;
-    } catch {
-      return false;
-    }
-  };
-}
+// The Worker-side adapter lives in web/src/crypto/openpgp-adapter.js (tested there too).
+const openpgpSigner = (privateKey) => createOpenpgpSigner({ privateKey });
+const openpgpVerifier = (acceptedCertificate) => createOpenpgpVerifier({
+  certificate: acceptedCertificate, fingerprint: acceptedCertificate.getFingerprint(),
+});
 
 const alice = await makeIdentity('Alice');
 const bob = await makeIdentity('Bob');

@@ -44,12 +44,13 @@ function defaultWorkerFactory(url) {
 
 /**
  * Starts the crypto worker and checks it answers.
- * Options: { url (string, required), timeoutMs = 5000, workerFactory(url) → Worker-like }.
+ * Options: { url (string, required), timeoutMs = 5000, workerFactory(url) → Worker-like,
+ *            onEvent(message) for what the worker sends unasked (relay frames, channel states) }.
  * Resolves to a connection { request(options), terminate() }.
  */
 export async function openCryptoWorker(options) {
-  checkOptions('openCryptoWorker', options, ['url', 'timeoutMs', 'workerFactory'], ['url']);
-  const { url, timeoutMs = 5000, workerFactory = defaultWorkerFactory } = options;
+  checkOptions('openCryptoWorker', options, ['url', 'timeoutMs', 'workerFactory', 'onEvent'], ['url']);
+  const { url, timeoutMs = 5000, workerFactory = defaultWorkerFactory, onEvent = () => {} } = options;
   if (typeof url !== 'string') throw new TypeError('openCryptoWorker: "url" must be a string');
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) throw new TypeError('openCryptoWorker: "timeoutMs" must be a positive number');
 
@@ -59,7 +60,8 @@ export async function openCryptoWorker(options) {
   } catch (cause) {
     throw new CryptoClientError('openCryptoWorker: the worker could not be started', { cause });
   }
-  const connection = createConnection(worker, timeoutMs);
+  if (typeof onEvent !== 'function') throw new TypeError('openCryptoWorker: "onEvent" must be a function');
+  const connection = createConnection(worker, timeoutMs, onEvent);
   try {
     await checkHealth({ connection });
   } catch (cause) {
@@ -69,7 +71,7 @@ export async function openCryptoWorker(options) {
   return connection;
 }
 
-function createConnection(worker, timeoutMs) {
+function createConnection(worker, timeoutMs, onEvent) {
   const pending = new Map();
   let nextId = 1;
   let terminated = false;
@@ -84,30 +86,40 @@ function createConnection(worker, timeoutMs) {
 
   worker.onmessage = (event) => {
     const reply = event.data;
+    if (reply && typeof reply === 'object' && reply.id === undefined && typeof reply.type === 'string') {
+      onEvent(reply);
+      return;
+    }
     const entry = reply && pending.get(reply.id);
     if (!entry) return;
     pending.delete(reply.id);
     clearTimeout(entry.timer);
     if (reply.type === 'error') {
-      entry.reject(new CryptoClientError(`${entry.type}: the worker refused (${reply.error?.code ?? 'unknown'})`));
+      const error = new CryptoClientError(`${entry.type}: the worker refused (${reply.error?.code ?? 'unknown'})`);
+      error.code = reply.error?.code ?? 'unknown';
+      entry.reject(error);
     } else {
       entry.resolve(reply);
     }
   };
   worker.onerror = () => failAll(new CryptoClientError('crypto worker failed'));
 
-  /** Sends one typed request: { type, payload? } → the worker's reply object. */
+  /**
+   * Sends one typed request: { type, payload?, transfer? (ArrayBuffers moved, not copied),
+   * timeoutMs? (slow work such as key generation) } → the worker's reply object.
+   */
   function request(options) {
-    checkOptions('request', options, ['type', 'payload'], ['type']);
+    checkOptions('request', options, ['type', 'payload', 'transfer', 'timeoutMs'], ['type']);
     if (terminated) return Promise.reject(new CryptoClientError(`${options.type}: the crypto worker is stopped`));
     const id = nextId++;
+    const limitMs = options.timeoutMs ?? timeoutMs;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         pending.delete(id);
-        reject(new CryptoClientError(`${options.type}: no answer from the crypto worker within ${timeoutMs} ms`));
-      }, timeoutMs);
+        reject(new CryptoClientError(`${options.type}: no answer from the crypto worker within ${limitMs} ms`));
+      }, limitMs);
       pending.set(id, { resolve, reject, timer, type: options.type });
-      worker.postMessage({ id, type: options.type, ...(options.payload === undefined ? {} : { payload: options.payload }) });
+      worker.postMessage({ id, type: options.type, ...(options.payload === undefined ? {} : { payload: options.payload }) }, options.transfer ?? []);
     });
   }
 
