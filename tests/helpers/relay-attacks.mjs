@@ -1,0 +1,218 @@
+// Attacks a hostile relay mounts on the secure channel, as `tamper` hooks for hostile-relay.mjs.
+// Each one acts only on the server→client leg of the victim's connections (the relay is then
+// the last hop, so the server's own sequence check cannot catch it and the victim's protocol
+// layer must), and counts how often it struck in `fired` so a test can prove it really ran.
+//
+//   const attack = flipRecordBit({ victim: 'bob1' });
+//   relay.tamper = attack.hook;
+//   … assert.ok(attack.fired >= 1);
+//
+// The attacker knows the wire format (docs/protocol.md) but no key: it uses the protocol's own
+// encoders only to build well-formed messages carrying its substitutions.
+
+import {
+  decodeInitiatorHello, decodeResponderHello, encodeFinishedField, encodeInitiatorHello,
+  encodeResponderHelloKeyShare, encodeSignatureField,
+} from '../../web/src/crypto/protocol/encoding.js';
+import { generateEphemeralKeyPair } from '../../web/src/crypto/protocol/suites.js';
+import { RelayFrameType } from './relay-frame.mjs';
+
+const HANDSHAKE = Object.freeze({ initiatorHello: 1, responderHello: 2, initiatorFinish: 3 });
+
+function toVictim(frame, victim) {
+  return frame.direction === 'to_client' && frame.connection.username === victim;
+}
+
+function isHandshake(frame, messageType) {
+  return frame.relay?.type === RelayFrameType.handshake && frame.relay.body[1] === messageType;
+}
+
+function isRecord(frame) {
+  return frame.relay?.type === RelayFrameType.record;
+}
+
+/** The suite of a responder_hello, from the length of its ephemeral key field (32: X25519, 65: P-256). */
+function suiteOfResponderHello(body) {
+  const keyLength = (body[2 + 2 + 32] << 8) | body[2 + 2 + 32 + 1];
+  return keyLength === 32 ? 1 : 2;
+}
+
+/**
+ * Replaces the ephemeral public key in handshake message 1 (eA, on its way to the responder
+ * `victim`) or 2 (eB, on its way to the initiator `victim`) with one the relay generated:
+ * a man in the middle who wants to learn the session keys.
+ */
+export function substituteEphemeralKey({ victim, message }) {
+  const attack = {
+    name: `substitute the ephemeral key of message ${message}`,
+    fired: 0,
+    async hook(frame) {
+      if (!toVictim(frame, victim) || !isHandshake(frame, message)) return undefined;
+      const body = frame.relay.body;
+      if (message === HANDSHAKE.initiatorHello) {
+        const hello = decodeInitiatorHello(body);
+        const mallory = await generateEphemeralKeyPair(hello.suite);
+        frame.relay.body = encodeInitiatorHello({
+          suite: hello.suite, sessionId: hello.sessionId, nonce: hello.nonce, ephemeralPublicKey: mallory.publicKey,
+          initiatorFingerprint: hello.initiatorFingerprint, responderFingerprint: hello.responderFingerprint,
+        });
+      } else {
+        const suite = suiteOfResponderHello(body);
+        const hello = decodeResponderHello(body, { suite });
+        const mallory = await generateEphemeralKeyPair(suite);
+        frame.relay.body = Buffer.concat([
+          encodeResponderHelloKeyShare({ suite, nonce: hello.nonce, ephemeralPublicKey: mallory.publicKey }),
+          encodeSignatureField(hello.signature), encodeFinishedField(hello.finished),
+        ]);
+      }
+      attack.fired++;
+      return [frame];
+    },
+  };
+  return attack;
+}
+
+/**
+ * A certificate report for the relay's own key, shaped like the server's report of `genuine`
+ * (same name and e-mail: it looks like the same person), so the victim's client finds it
+ * self-consistent and a user who does not compare fingerprints accepts it.
+ */
+export function forgedReport(genuine, impostor) {
+  const primary = impostor.publicKey;
+  const fingerprint = primary.getFingerprint().toUpperCase();
+  return {
+    ...genuine,
+    fingerprint,
+    key_id: primary.getKeyID().toHex().toUpperCase(),
+    created: Math.floor(primary.getCreationTime().getTime() / 1000),
+    subkeys: primary.subkeys.map((subkey) => ({
+      ...(genuine.subkeys?.[0] ?? {}),
+      fingerprint: subkey.getFingerprint().toUpperCase(), key_id: subkey.getKeyID().toHex().toUpperCase(),
+    })),
+    signatures: [],
+    armored: impostor.armored,
+  };
+}
+
+/**
+ * Replaces the peer certificate in the channel_offer the `victim` gets with the relay's own
+ * (`impostor`, an identity of channel-client.mjs makeIdentity). With `fixHello`, the relay also
+ * rewrites the fingerprints in message 1 on its way to the other side, so that side sees the
+ * fingerprints it expects and the handshake goes on until a signature is checked.
+ */
+export function substituteCertificate({ victim, impostor, fixHello = false }) {
+  const genuineBySession = new Map(); // session → { victimPeerFingerprint }
+  const attack = {
+    name: `substitute the certificate in ${victim}'s channel_offer${fixHello ? ' (and fix the fingerprints in message 1)' : ''}`,
+    fired: 0,
+    forged: null,
+    hook(frame) {
+      if (toVictim(frame, victim) && frame.json?.type === 'channel_offer') {
+        const genuine = frame.json.certificate;
+        genuineBySession.set(frame.json.session, genuine.fingerprint);
+        attack.forged = forgedReport(genuine, impostor);
+        frame.json.certificate = attack.forged;
+        attack.fired++;
+        return [frame];
+      }
+      if (fixHello && frame.direction === 'to_client' && frame.connection.username !== victim
+          && isHandshake(frame, HANDSHAKE.initiatorHello) && genuineBySession.has(frame.relay.sessionId)) {
+        const hello = decodeInitiatorHello(frame.relay.body);
+        const genuine = Buffer.from(genuineBySession.get(frame.relay.sessionId), 'hex');
+        // The victim is the initiator: its message 1 names the impostor as the responder.
+        frame.relay.body = encodeInitiatorHello({ ...hello, responderFingerprint: genuine });
+        attack.fired++;
+        return [frame];
+      }
+      return undefined;
+    },
+  };
+  return attack;
+}
+
+/** Flips one bit of the ciphertext (not the header) of the `index`-th record to `victim`. */
+export function flipRecordBit({ victim, index = 0, bit = 0 }) {
+  let seen = 0;
+  const attack = {
+    name: `flip a ciphertext bit of record ${index}`,
+    fired: 0,
+    hook(frame) {
+      if (!toVictim(frame, victim) || !isRecord(frame) || seen++ !== index) return undefined;
+      const body = frame.relay.body;
+      // header = version, type, direction, len(session id), session id, u32 epoch, u64 sequence, u32 length
+      const headerLength = 4 + body[3] + 4 + 8 + 4;
+      body[headerLength + (bit >> 3)] ^= 1 << (bit & 7);
+      attack.fired++;
+      return [frame];
+    },
+  };
+  return attack;
+}
+
+/** Delivers the `index`-th record to `victim` twice in a row (a replay). */
+export function replayRecord({ victim, index = 0 }) {
+  let seen = 0;
+  const attack = {
+    name: `replay record ${index}`,
+    fired: 0,
+    hook(frame) {
+      if (!toVictim(frame, victim) || !isRecord(frame) || seen++ !== index) return undefined;
+      attack.fired++;
+      return [frame, frame];
+    },
+  };
+  return attack;
+}
+
+/** Holds the `index`-th record to `victim` and delivers it after the next one (a reorder). */
+export function reorderRecords({ victim, index = 0 }) {
+  let seen = 0;
+  let held = null;
+  const attack = {
+    name: `swap records ${index} and ${index + 1}`,
+    fired: 0,
+    hook(frame) {
+      if (!toVictim(frame, victim) || !isRecord(frame)) return undefined;
+      const position = seen++;
+      if (position === index) {
+        held = frame;
+        return [];
+      }
+      if (position === index + 1) {
+        attack.fired++;
+        return [frame, held];
+      }
+      return undefined;
+    },
+  };
+  return attack;
+}
+
+/** Drops handshake message `messageType` (3: the initiator's Finished) on its way to `victim`. */
+export function dropHandshakeMessage({ victim, messageType = HANDSHAKE.initiatorFinish }) {
+  const attack = {
+    name: `drop handshake message ${messageType}`,
+    fired: 0,
+    hook(frame) {
+      if (!toVictim(frame, victim) || !isHandshake(frame, messageType)) return undefined;
+      attack.fired++;
+      return [];
+    },
+  };
+  return attack;
+}
+
+/** Flips one bit of the Finished MAC (the last 32 bytes) of message 2 on its way to `victim`. */
+export function flipFinishedBit({ victim }) {
+  const attack = {
+    name: 'flip a bit of the Finished MAC in message 2',
+    fired: 0,
+    hook(frame) {
+      if (!toVictim(frame, victim) || !isHandshake(frame, HANDSHAKE.responderHello)) return undefined;
+      frame.relay.body[frame.relay.body.length - 1] ^= 0x80;
+      attack.fired++;
+      return [frame];
+    },
+  };
+  return attack;
+}
