@@ -87,6 +87,7 @@ export class SecureChannel {
   #client;
   #endpoint = null;
   #sendSequence = 0;
+  #receiveSequence = 0;
   #incoming = Promise.resolve();
   #outgoing = Promise.resolve();
   #inbox = [];
@@ -224,9 +225,16 @@ export class SecureChannel {
     this.#events.emit('ended', message);
   }
 
-  async #handleFrame({ type, body }) {
+  async #handleFrame({ type, sequence, body }) {
     if (this.status === 'compromised' || this.status === 'ended') return; // refused, nothing more to say
     try {
+      // As the browser's channel manager does: the relay numbers frames 0, 1, 2, … per session,
+      // so a gap or a repeat is refused before the protocol sees the body. (The hostile relay of
+      // the tests renumbers what it delivers, so its attacks reach the protocol's own checks.)
+      if (sequence !== this.#receiveSequence) {
+        throw new ChannelError(sequence < this.#receiveSequence ? 'replay' : 'out_of_order', `relay frame sequence ${sequence}, expected ${this.#receiveSequence}`);
+      }
+      this.#receiveSequence++;
       if (type === RelayFrameType.handshake) {
         const { reply, state } = await this.#endpoint.receiveHandshake({ message: body });
         if (reply) this.#sendFrame(RelayFrameType.handshake, reply);
@@ -439,8 +447,6 @@ export class ChannelClient {
 
   #onFrame(data) {
     const frame = parseRelayFrame(data);
-    // The relay-frame sequence is not checked here: the record and handshake layers are the
-    // authority on order (a hostile relay can renumber frames at will anyway).
     if (frame) this.channels.get(frame.sessionId)?.onFrame(frame);
   }
 }

@@ -42,7 +42,7 @@ function sendableCloseCode(code) {
 /**
  * Starts the relay in front of `server` ({ httpsPort, dataDir } of secms-server.mjs startServer).
  * Options: port (default: any free one), tamper (hook, settable later as relay.tamper),
- * rewriteOrigin (string or null), renumberToClients (default true).
+ * rewriteOrigin (string or null), renumberToClients (default true; settable later too).
  *
  * The hook is called as `tamper(frame)` for every WebSocket message, in order per connection and
  * direction (it may be async; the next message of that leg waits for it). `frame` is
@@ -61,6 +61,8 @@ export async function startHostileRelay({ server, port = 0, tamper = null, rewri
 
   const relay = {
     tamper,
+    /** Renumber relay frames delivered to clients (settable per test). */
+    renumberToClients,
     httpsPort: 0,
     origin: '',
     /** Every WebSocket message: { direction, phase: 'received'|'forwarded', connectionId, username, isBinary, data }. */
@@ -170,7 +172,7 @@ export async function startHostileRelay({ server, port = 0, tamper = null, rewri
         data = Buffer.from(item.data);
         isBinary = Boolean(item.isBinary);
       }
-      if (isBinary && direction === 'to_client' && renumberToClients) {
+      if (isBinary && direction === 'to_client' && relay.renumberToClients) {
         // This relay is the client's last hop: it numbers the frames it delivers 0, 1, 2, … per
         // session, as the honest server would, so a replayed or reordered frame reaches the
         // client's protocol layer instead of tripping over a relay-level sequence gap.

@@ -62,6 +62,8 @@ async function assertTornDown({ detector, other, reason, attack }) {
   const [endedHere, endedThere] = await Promise.all([detector.whenEnded(), other.whenEnded()]);
   assert.ok(attack.fired >= 1, `the attack "${attack.name}" never struck`);
   assert.equal(detector.teardownReason, reason, `${detector.role}: ${detector.teardownError?.message}`);
+  // The relay renumbered what it delivered: the protocol layer caught it, not the frame check.
+  assert.doesNotMatch(detector.teardownError?.message ?? '', /relay frame sequence/);
   assert.equal(detector.status, 'compromised');
   assert.equal(detector.state, 'compromised', 'the protocol endpoint itself is torn down');
   assert.equal(detector.endpoint.teardownReason, reason);
@@ -191,6 +193,22 @@ describe('hostile relay on the server→client leg', { timeout: 60_000 }, () => 
     const { mine, theirs, attack } = await recordScenario((victim) => reorderRecords({ victim, index: 0 }), ['first', 'second']);
     await assertTornDown({ detector: theirs, other: mine, reason: 'out_of_order', attack });
     assert.deepEqual(theirs.received, []);
+  });
+
+  test('a replay the relay does not renumber is already refused by the client\'s relay-frame sequence check', async () => {
+    relay.renumberToClients = false;
+    try {
+      const { mine, theirs, attack } = await recordScenario((victim) => replayRecord({ victim, index: 0 }), ['once', 'after']);
+      const [endedHere, endedThere] = await Promise.all([theirs.whenEnded(), mine.whenEnded()]);
+      assert.equal(attack.fired, 1);
+      assert.equal(theirs.teardownReason, 'replay');
+      assert.match(theirs.teardownError.message, /relay frame sequence/);
+      assert.equal(endedHere.detail, 'replay');
+      assert.deepEqual({ reason: endedThere.reason, detail: endedThere.detail }, { reason: 'compromised', detail: 'replay' });
+      assert.deepEqual(theirs.received, ['once']);
+    } finally {
+      relay.renumberToClients = true;
+    }
   });
 
   test('the same replay done upstream of the server is refused by the server itself (out_of_order error)', async () => {
