@@ -219,6 +219,8 @@ export async function startHostileRelay({ server, port = 0, tamper = null, rewri
       const leg = legs[direction];
       leg.chain = leg.chain.then(task).catch((error) => relay.errors.push(`leg ${direction}: ${error.stack ?? error}`));
     };
+    // Lets a hook of any leg send a message of its own on this connection (after what is queued).
+    connection.inject = (direction, item) => enqueue(direction, () => send(direction, item));
 
     upstream.on('message', (data, isBinary) => enqueue('to_client', () => handle('to_client', data, isBinary)));
     upstream.on('close', (code, reason) => enqueue('to_client', () => {
@@ -268,6 +270,20 @@ export async function startHostileRelay({ server, port = 0, tamper = null, rewri
     }
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => httpsServer.close(() => resolve()));
+  };
+
+  /**
+   * Sends `item` (as a hook would return it) on the open connection(s) of `username`, in
+   * `direction`, after what that leg already queued: a hook answering on another connection.
+   */
+  relay.inject = ({ username, direction = 'to_client', item }) => {
+    let count = 0;
+    for (const connection of relay.connections.values()) {
+      if (connection.username !== username || connection.client?.readyState !== WebSocket.OPEN) continue;
+      connection.inject(direction, item);
+      count++;
+    }
+    if (count === 0) relay.errors.push(`inject: no open connection of ${username}`);
   };
 
   /** The messages recorded for one user's connections and direction (phase 'received' by default). */

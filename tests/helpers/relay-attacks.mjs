@@ -15,6 +15,9 @@ import {
   encodeResponderHelloKeyShare, encodeSignatureField,
 } from '../../web/src/crypto/protocol/encoding.js';
 import { generateEphemeralKeyPair } from '../../web/src/crypto/protocol/suites.js';
+import { createInitiator, createResponder } from '../../web/src/crypto/protocol/index.js';
+import * as openpgp from 'openpgp';
+import { openpgpSigner, openpgpVerifier } from './channel-client.mjs';
 import { RelayFrameType } from './relay-frame.mjs';
 
 const HANDSHAKE = Object.freeze({ initiatorHello: 1, responderHello: 2, initiatorFinish: 3 });
@@ -212,6 +215,74 @@ export function flipFinishedBit({ victim }) {
       frame.relay.body[frame.relay.body.length - 1] ^= 0x80;
       attack.fired++;
       return [frame];
+    },
+  };
+  return attack;
+}
+
+/**
+ * The complete man in the middle a TLS-intercepting relay can mount against users who accept a
+ * certificate without comparing it: it forges the certificate in BOTH offers (its own key under
+ * the peer's name), then terminates the handshake on each side with its own key — responder
+ * towards the initiator, initiator towards the responder — and re-encrypts records between the
+ * two channels, reading them. No check of the protocol can stop this (docs/protocol.md §10,
+ * "users who accept the wrong certificate"); what exposes it is the fingerprint shown in the
+ * offer and the SAS, which differ between the two sides. `relay` is the hostile relay (for
+ * inject), `initiator`/`responder` the usernames, `impostor` an identity of makeIdentity().
+ * `attack.plaintexts` collects what the relay read.
+ */
+export function fullManInTheMiddle({ relay, initiator, responder, impostor }) {
+  const state = { genuine: {}, towardInitiator: null, towardResponder: null, sessionId: null };
+  const record = (body, sessionId) => ({ relay: { type: RelayFrameType.record, sessionId, sequence: 0, body } });
+  const handshake = (body, sessionId) => ({ relay: { type: RelayFrameType.handshake, sessionId, sequence: 0, body } });
+  const endpointOptions = async (peer) => ({
+    sessionId: state.sessionId, localFingerprint: impostor.fingerprint, peerFingerprint: state.genuine[peer].fingerprint,
+    sign: openpgpSigner(impostor.privateKey),
+    verify: openpgpVerifier(await openpgp.readKey({ armoredKey: state.genuine[peer].armored })),
+  });
+  const attack = {
+    name: 'full man in the middle with forged certificates on both sides',
+    fired: 0,
+    plaintexts: [],
+    state,
+    async hook(frame) {
+      if (frame.direction !== 'to_client') return undefined;
+      const to = frame.connection.username;
+      if (frame.json?.type === 'channel_offer' && (to === initiator || to === responder)) {
+        // The offer to X carries the certificate of X's peer: keep it, show the forgery.
+        state.genuine[to === initiator ? responder : initiator] = frame.json.certificate;
+        state.sessionId = frame.json.session;
+        frame.json.certificate = forgedReport(frame.json.certificate, impostor);
+        attack.fired++;
+        return [frame];
+      }
+      if (!frame.relay || frame.relay.sessionId !== state.sessionId) return undefined;
+      const { body, sessionId } = frame.relay;
+      if (to === responder && isHandshake(frame, HANDSHAKE.initiatorHello)) {
+        state.towardInitiator = createResponder(await endpointOptions(initiator));
+        state.towardResponder = createInitiator(await endpointOptions(responder));
+        const { reply } = await state.towardInitiator.receiveHandshake({ message: body });
+        relay.inject({ username: initiator, item: handshake(reply, sessionId) });
+        attack.fired++;
+        return [handshake(await state.towardResponder.start(), sessionId)];
+      }
+      if (to === initiator && isHandshake(frame, HANDSHAKE.responderHello)) {
+        const { reply } = await state.towardResponder.receiveHandshake({ message: body });
+        relay.inject({ username: responder, item: handshake(reply, sessionId) });
+        return [];
+      }
+      if (to === responder && isHandshake(frame, HANDSHAKE.initiatorFinish)) {
+        await state.towardInitiator.receiveHandshake({ message: body });
+        return [];
+      }
+      if (isRecord(frame)) {
+        const [from, into] = to === responder ? [state.towardInitiator, state.towardResponder] : [state.towardResponder, state.towardInitiator];
+        const opened = await from.open({ record: body });
+        if (opened.type !== 'data') return [];
+        attack.plaintexts.push(new TextDecoder().decode(opened.plaintext));
+        return [record(await into.seal({ plaintext: opened.plaintext }), sessionId)];
+      }
+      return undefined;
     },
   };
   return attack;

@@ -12,7 +12,7 @@ import { freePort, startServer } from '../helpers/secms-server.mjs';
 import { startHostileRelay } from '../helpers/hostile-relay.mjs';
 import { ChannelClient, makeIdentity } from '../helpers/channel-client.mjs';
 import {
-  dropHandshakeMessage, flipFinishedBit, flipRecordBit, reorderRecords, replayRecord, substituteCertificate,
+  dropHandshakeMessage, flipFinishedBit, fullManInTheMiddle, flipRecordBit, reorderRecords, replayRecord, substituteCertificate,
   substituteEphemeralKey,
 } from '../helpers/relay-attacks.mjs';
 
@@ -209,6 +209,28 @@ describe('hostile relay on the server→client leg', { timeout: 60_000 }, () => 
     } finally {
       relay.renumberToClients = true;
     }
+  });
+
+  test('documented limit: forged certificates on BOTH offers and the relay\'s own key reach "secure" — but the SAS and the fingerprints shown differ', async () => {
+    // A TLS-intercepting relay and users who accept a certificate without comparing it: no
+    // protocol check can refuse this (docs/protocol.md §10, docs/threat-model.md). The test
+    // pins down what does expose it: each side was shown the impostor's fingerprint, not the
+    // peer's, and the two SAS differ.
+    const { a, b } = await pair();
+    const attack = fullManInTheMiddle({ relay, initiator: a.username, responder: b.username, impostor });
+    relay.tamper = attack.hook;
+    const { mine, theirs } = await a.secureChannelWith(b);
+    assert.equal(mine.peerCertificate.fingerprint, impostor.fingerprint);
+    assert.equal(theirs.peerCertificate.fingerprint, impostor.fingerprint);
+    assert.notEqual(mine.peerCertificate.fingerprint, b.identity.fingerprint, 'comparing fingerprints out of band exposes it');
+    assert.notEqual(theirs.peerCertificate.fingerprint, a.identity.fingerprint);
+    assert.notEqual(mine.sas.decimalText, theirs.sas.decimalText, 'comparing the SAS exposes it');
+    await mine.send('read by the relay');
+    assert.equal(await theirs.nextMessage(), 'read by the relay');
+    assert.deepEqual(attack.plaintexts, ['read by the relay']);
+    assert.deepEqual(relay.errors, []);
+    relay.tamper = null;
+    await mine.end();
   });
 
   test('the same replay done upstream of the server is refused by the server itself (out_of_order error)', async () => {
