@@ -1,0 +1,253 @@
+// Security headers of DESIGN.md §8 on every kind of response, and the plain-HTTP port that only
+// redirects to the public HTTPS origin.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import { login, register, repoRoot, request, startServer, webRoot } from '../helpers/secms-server.mjs';
+
+// Exact values from DESIGN.md §8 (the server's constants must match these).
+const EXACT = {
+  'strict-transport-security': 'max-age=63072000; includeSubDomains; preload',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-embedder-policy': 'require-corp',
+  'cross-origin-resource-policy': 'same-origin',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+};
+
+// CSP directives that must be present with exactly these sources.
+const CSP_REQUIRED = {
+  'default-src': "'none'",
+  'script-src': "'self'",
+  'style-src': "'self'",
+  'connect-src': "'self'",
+  'frame-ancestors': "'none'",
+  'base-uri': "'none'",
+  'form-action': "'self'",
+  'object-src': "'none'",
+  'require-trusted-types-for': "'script'",
+};
+
+function parseCsp(value) {
+  const out = new Map();
+  for (const part of value.split(';')) {
+    const [name, ...sources] = part.trim().split(/\s+/);
+    if (!name) continue;
+    assert.equal(out.has(name), false, `CSP directive ${name} appears twice`);
+    out.set(name.toLowerCase(), sources.join(' '));
+  }
+  return out;
+}
+
+function assertSecurityHeaders(res, what) {
+  for (const [name, value] of Object.entries(EXACT)) {
+    assert.equal(res.headers[name], value, `${what}: ${name}`);
+  }
+  const csp = res.headers['content-security-policy'];
+  assert.ok(csp, `${what}: Content-Security-Policy missing`);
+  const directives = parseCsp(csp);
+  for (const [name, sources] of Object.entries(CSP_REQUIRED)) {
+    assert.equal(directives.get(name), sources, `${what}: CSP ${name}`);
+  }
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|unsafe-hashes|\*/, `${what}: CSP must not loosen itself`);
+
+  const pp = res.headers['permissions-policy'];
+  assert.ok(pp, `${what}: Permissions-Policy missing`);
+  const features = new Map(pp.split(',').map((s) => s.trim().split('=')));
+  for (const f of ['camera', 'microphone', 'display-capture']) {
+    assert.equal(features.get(f), '(self)', `${what}: Permissions-Policy ${f}`);
+  }
+  for (const [f, allow] of features) {
+    assert.ok(allow === '()' || allow === '(self)', `${what}: Permissions-Policy ${f}=${allow} is too open`);
+  }
+
+  const cc = res.headers['cache-control'];
+  assert.ok(cc, `${what}: Cache-Control missing`);
+  assert.ok(cc.split(',').map((s) => s.trim()).includes('no-store'), `${what}: Cache-Control ${cc}`);
+}
+
+// Builds web/dist if it is missing (another suite may be rebuilding it; we only read it).
+let webBuilt = existsSync(path.join(webRoot, 'index.html'));
+let webBuildError;
+if (!webBuilt) {
+  try {
+    execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'pipe', timeout: 120_000 });
+    webBuilt = existsSync(path.join(webRoot, 'index.html'));
+  } catch (e) {
+    webBuildError = String(e.stderr ?? e.message);
+  }
+}
+
+let server;
+let cookie;
+
+before(async () => {
+  server = await startServer();
+  assert.equal((await register(server, 'headers', 'headers password')).status, 201);
+  ({ cookie } = await login(server, 'headers', 'headers password'));
+  assert.ok(cookie);
+});
+after(() => server?.stop());
+
+describe('security headers on every response', () => {
+  test('HTML page /', { skip: webBuilt ? false : `web/dist not built: ${webBuildError}` }, async () => {
+    const res = await request(server, 'GET', '/');
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'], /^text\/html/);
+    assertSecurityHeaders(res, 'GET /');
+  });
+
+  test('every script and style of the page has Subresource Integrity that matches what is served', { skip: !webBuilt }, async () => {
+    const html = (await request(server, 'GET', '/')).body;
+    const tags = [...html.matchAll(/<(script|link)\b[^>]*>/g)].map((m) => m[0]);
+    const assets = tags.filter((t) => /^<script\b[^>]*\bsrc=/.test(t) || /\brel="stylesheet"/.test(t));
+    assert.ok(assets.length > 0, 'the page loads at least one script');
+    for (const tag of assets) {
+      const url = /\b(?:src|href)="([^"]+)"/.exec(tag)[1];
+      const integrity = /\bintegrity="([^"]+)"/.exec(tag)?.[1];
+      assert.ok(integrity, `no integrity on ${tag}`);
+      const res = await request(server, 'GET', url);
+      assert.equal(res.status, 200, `${url}`);
+      assertSecurityHeaders(res, url);
+      const [algo, digest] = integrity.split('-', 2);
+      const actual = createHash(algo).update(Buffer.from(res.body, 'utf8')).digest('base64');
+      assert.equal(actual, digest, `SRI of ${url}`);
+    }
+    assert.doesNotMatch(html, /<script\b(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+    assert.doesNotMatch(html, /<style\b/, 'no inline style');
+  });
+
+  test('a JavaScript asset', { skip: !webBuilt }, async () => {
+    const js = readdirSync(path.join(webRoot, 'assets')).find((f) => f.endsWith('.js'));
+    assert.ok(js, 'a .js file in web/dist/assets');
+    const res = await request(server, 'GET', `/assets/${js}`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'], /^text\/javascript/);
+    assert.equal(res.body, readFileSync(path.join(webRoot, 'assets', js), 'utf8'));
+    assertSecurityHeaders(res, `/assets/${js}`);
+  });
+
+  test('API responses (200 GET, 200 POST login, 204 logout, 401)', async () => {
+    const meRes = await request(server, 'GET', '/api/v1/me', { cookie });
+    assert.equal(meRes.status, 200);
+    assertSecurityHeaders(meRes, 'GET /api/v1/me');
+
+    const l = await login(server, 'headers', 'headers password');
+    assert.equal(l.res.status, 200);
+    assertSecurityHeaders(l.res, 'POST /api/v1/session');
+
+    const out = await request(server, 'DELETE', '/api/v1/session', { cookie: l.cookie });
+    assert.equal(out.status, 204);
+    assertSecurityHeaders(out, 'DELETE /api/v1/session');
+
+    const unauth = await request(server, 'GET', '/api/v1/me');
+    assert.equal(unauth.status, 401);
+    assertSecurityHeaders(unauth, '401');
+  });
+
+  test('error responses: 404, 400 (bad JSON), 400 (bad target), 405, 413, 415', async () => {
+    const cases = [
+      ['404 static', await request(server, 'GET', '/no/such/file.js'), 404],
+      ['404 api', await request(server, 'GET', '/api/v1/nothing'), 404],
+      ['400 json', await request(server, 'POST', '/api/v1/accounts', { body: '{"username":' }), 400],
+      ['400 target', await request(server, 'GET', '/a/%zz'), 400],
+      ['405', await request(server, 'PATCH', '/api/v1/me', { json: {} }), 405],
+      ['415', await request(server, 'POST', '/api/v1/session', { body: 'x', headers: { 'Content-Type': 'text/plain' } }), 415],
+    ];
+    for (const [what, res, status] of cases) {
+      assert.equal(res.status, status, `${what}: ${res.body}`);
+      assert.match(res.headers['content-type'], /^application\/json/, what);
+      assert.equal(typeof res.json?.error?.code, 'string', what);
+      assertSecurityHeaders(res, what);
+    }
+  });
+
+  test('health and metrics', async () => {
+    assertSecurityHeaders(await request(server, 'GET', '/healthz'), '/healthz');
+    assertSecurityHeaders(await request(server, 'GET', '/metrics'), '/metrics');
+  });
+
+  test('the 301 redirect of the plain-HTTP port', async () => {
+    const res = await httpGet(server.httpPort, '/x');
+    assert.equal(res.status, 301);
+    assertSecurityHeaders(res, '301');
+  });
+});
+
+// One plain-HTTP request with chosen raw request line and Host header (node's http client would
+// not let us forge an absolute-form target).
+function rawHttp(port, requestText) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    let data = '';
+    socket.setTimeout(5_000, () => socket.destroy(new Error('timeout')));
+    socket.on('data', (d) => (data += d));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [head, ...rest] = data.split('\r\n\r\n');
+      const [statusLine, ...lines] = head.split('\r\n');
+      const headers = {};
+      for (const l of lines) {
+        const i = l.indexOf(':');
+        headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: rest.join('\r\n\r\n'), raw: data });
+    });
+    socket.write(requestText);
+  });
+}
+
+function httpGet(port, target, host = `127.0.0.1:${port}`) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path: target, headers: { Host: host }, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('plain-HTTP port redirects to HTTPS', () => {
+  test('path and query are kept; the target is the public origin', async () => {
+    const res = await httpGet(server.httpPort, '/some/path?x=1');
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.location, `https://localhost:${server.httpsPort}/some/path?x=1`);
+  });
+
+  test('a forged Host header is ignored', async () => {
+    const res = await httpGet(server.httpPort, '/some/path?x=1', 'evil.example');
+    assert.equal(res.status, 301);
+    assert.equal(res.headers.location, `https://localhost:${server.httpsPort}/some/path?x=1`);
+  });
+
+  test('no open redirect through the request target', async () => {
+    const attempts = [
+      'GET http://evil.example/steal HTTP/1.1\r\nHost: evil.example\r\n\r\n',
+      'GET //evil.example/steal HTTP/1.1\r\nHost: evil.example\r\n\r\n',
+      'GET /\\evil.example HTTP/1.1\r\nHost: evil.example\r\n\r\n',
+      'GET /../../etc/passwd HTTP/1.1\r\nHost: evil.example\r\n\r\n',
+    ];
+    for (const text of attempts) {
+      const res = await rawHttp(server.httpPort, text);
+      assert.equal(res.status, 301, res.raw);
+      const location = new URL(res.headers.location);
+      assert.equal(location.origin, server.origin, `${JSON.stringify(text)} → ${res.headers.location}`);
+      assert.equal(res.headers.location.startsWith(`${server.origin}/`), true);
+      assert.doesNotMatch(res.headers.location.slice(server.origin.length), /^\/\/|evil/, res.headers.location);
+    }
+  });
+
+  test('HTTPS itself is never redirected', async () => {
+    const res = await request(server, 'GET', '/healthz');
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.location, undefined);
+  });
+});
