@@ -1,6 +1,8 @@
 #include "server/net/server.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -84,6 +86,19 @@ bool is_parse_error(const beast::error_code& ec) {
            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
+// Reads and discards what the client is still sending, up to 1 MiB or 2 seconds.
+asio::awaitable<void> drain_input(tls_stream& stream) {
+    constexpr std::size_t max_drain_bytes = 1024 * 1024;
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+    std::array<char, 16 * 1024> sink{};
+    std::size_t drained = 0;
+    while (drained < max_drain_bytes) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), as_tuple(use_awaitable));
+        if (ec) break;
+        drained += n;
+    }
+}
+
 // Checks an upgrade to /ws: our Origin, a live login, the secms.v1 subprotocol.
 std::optional<http::response> refuse_upgrade(const http::request& req, shared_state& state,
                                              std::optional<auth::login_session>& login) {
@@ -133,6 +148,10 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state)
                 state.http.metrics.count_response(res.result_int());
                 lowest.expires_after(state.limits.write_timeout);
                 co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
+                // The client may still be sending the body we refused. Closing now would make
+                // the kernel answer with a reset that destroys our response before the client
+                // reads it (RFC 9112 §9.6): read and discard a bounded amount first.
+                co_await drain_input(stream);
             } else {
                 fail(read_ec, "read");
             }
