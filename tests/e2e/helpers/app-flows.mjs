@@ -79,3 +79,46 @@ export async function storageOf(page) {
 }
 
 export const uniqueName = (prefix) => `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+
+// --- identities and secure channels (tests/e2e/secure-channel.test.mjs; hooks in README.md) ---
+
+/** Creates a key pair in the app's Chat tab; resolves the fingerprint of the verified report. */
+export async function createIdentityInApp(appPage, { name, email, passphrase = '', remember = false }) {
+  await appPage.getByTestId('identity-mode-create').click();
+  await appPage.locator('#identity-name').fill(name);
+  await appPage.locator('#identity-email').fill(email);
+  if (passphrase) await appPage.locator('#identity-passphrase').fill(passphrase);
+  if (remember) await appPage.getByTestId('identity-remember').check();
+  await appPage.getByTestId('identity-create-submit').click();
+  return ownReportFingerprint(appPage);
+}
+
+/** Waits for the own "verified" report panel and resolves its fingerprint (40 hex, no spaces). */
+export async function ownReportFingerprint(appPage, timeoutMs = 20_000) {
+  const fingerprint = appPage.locator('[data-testid=own-report] [data-testid=report-fingerprint]');
+  await fingerprint.waitFor({ timeout: timeoutMs });
+  return fingerprint.getAttribute('data-fingerprint');
+}
+
+/** Clicks "Secure channel" beside `username` in the online list once that user is certified. */
+export async function requestChannelWith(appPage, username) {
+  const button = appPage.locator(`[data-testid=online-user][data-username="${username}"] [data-testid=request-channel]:not([disabled])`);
+  await button.waitFor({ timeout: 15_000 });
+  await button.click();
+}
+
+/** Waits until the shown channel's state badge says `state` (secure, ended, compromised, …). */
+export async function waitForChannelState(appPage, state, timeoutMs = 25_000) {
+  await appPage.locator(`[data-testid=channel-state][data-state=${state}]`).waitFor({ timeout: timeoutMs });
+}
+
+export async function sendChannelMessage(appPage, text) {
+  await appPage.getByTestId('message-input').fill(text);
+  await appPage.getByTestId('message-send').click();
+}
+
+/** Waits for an incoming message with exactly this text. */
+export async function waitForPeerMessage(appPage, text, timeoutMs = 10_000) {
+  await appPage.locator('[data-testid=channel-message][data-from=peer] [data-testid=channel-message-text]', { hasText: text })
+    .filter({ hasText: text }).first().waitFor({ timeout: timeoutMs });
+}

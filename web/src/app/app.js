@@ -5,7 +5,11 @@ import { createApiClient } from '../net/api-client.js';
 import { createWebSocketClient } from '../net/websocket-client.js';
 import { createPresenceStore } from '../state/presence-store.js';
 import { createStore } from '../state/store.js';
+import { createIdentityStore } from '../state/identity-store.js';
+import { createChannelStore } from '../state/channel-store.js';
+import { createTrustStore } from '../state/trust-store.js';
 import { openCryptoWorker } from '../crypto/crypto-client.js';
+import { createSecureChannelController } from './secure-channels.js';
 import { startPageLanguage } from './page-language.js';
 import { logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
 import '../ui/app-root.js';
@@ -18,14 +22,28 @@ startPageLanguage({ titleKey: 'app.title' });
 const api = createApiClient();
 const presence = createPresenceStore();
 const connection = createStore('connecting');
+const identity = createIdentityStore();
+const channels = createChannelStore();
 const root = document.createElement('secms-app-root');
 root.presence = presence;
 root.connection = connection;
+root.identity = identity;
+root.channels = channels;
 root.webRtcAvailable = typeof globalThis.RTCPeerConnection === 'function';
 document.body.append(root);
 
 let cryptoWorker = null;
 let socket = null;
+let trustStore = null;
+
+const secureChannels = createSecureChannelController({
+  getSocket: () => socket,
+  getWorker: () => cryptoWorker,
+  identityStore: identity,
+  channelStore: channels,
+  getTrustStore: () => trustStore,
+});
+root.channelActions = secureChannels.actions;
 
 // Stops everything this window runs; used by every way out of the session.
 function stopServices() {
@@ -34,6 +52,7 @@ function stopServices() {
   cryptoWorker?.terminate();
   cryptoWorker = null;
   presence.clear();
+  channels.clear();
 }
 
 /** Leaves the app window: close it when the landing page opened it, else go to the start page. */
@@ -75,9 +94,13 @@ function startSocket() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   socket = createWebSocketClient({
     url: `${scheme}//${location.host}/ws`,
-    onMessage: (message) => presence.applyServerMessage(message),
+    onMessage(message) {
+      if (!secureChannels.handleServerMessage(message)) presence.applyServerMessage(message);
+    },
+    onBinary: (frame) => secureChannels.handleBinary(frame),
     onStatus(status) {
       connection.set(status);
+      secureChannels.handleSocketStatus(status);
       // A list from a dropped connection would show people as online who may not be.
       if (status !== 'online') presence.clear();
     },
@@ -107,13 +130,19 @@ async function main() {
     return;
   }
   root.phase = 'ready';
+  try {
+    trustStore = createTrustStore({ storage: localStorage, account: root.user.username });
+  } catch {
+    trustStore = null;   // storage disabled: trust decisions hold for one channel only
+  }
   startSocket();
   try {
-    cryptoWorker = await openCryptoWorker({ url: cryptoWorkerUrl });
+    cryptoWorker = await openCryptoWorker({ url: cryptoWorkerUrl, onEvent: (event) => secureChannels.handleWorkerEvent(event) });
+    identity.applyStatus(await cryptoWorker.request({ type: 'session.bind', payload: { account: root.user.username } }));
     document.documentElement.dataset.cryptoWorker = 'ready';
   } catch {
-    // The features that need the worker arrive with the secure channel; until then the
-    // state is exposed for the end-to-end tests and diagnostics only.
+    // Without the worker there is no identity and no secure channel; the UI says so.
+    identity.unavailable();
     document.documentElement.dataset.cryptoWorker = 'failed';
   }
 }

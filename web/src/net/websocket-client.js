@@ -17,7 +17,7 @@ export const sessionEndedCloseCode = 4401;
 export const normalCloseCode = 1000;
 
 const allowedOptions = [
-  'url', 'protocol', 'onMessage', 'onStatus', 'onSessionEnded', 'onConnectFailure',
+  'url', 'protocol', 'onMessage', 'onBinary', 'onStatus', 'onSessionEnded', 'onConnectFailure',
   'WebSocketImpl', 'setTimer', 'clearTimer', 'now', 'random', 'backoff', 'keepAliveMs',
 ];
 
@@ -32,6 +32,7 @@ export function createWebSocketClient(options) {
     url,
     protocol = wsSubprotocol,
     onMessage = () => {},
+    onBinary = () => {},
     onStatus = () => {},
     onSessionEnded = () => {},
     onConnectFailure = () => {},
@@ -92,6 +93,8 @@ export function createWebSocketClient(options) {
     setStatus(everOnline || attempt > 0 ? 'reconnecting' : 'connecting');
     let opened = false;
     const current = new WebSocketImpl(url, protocol);
+    // Relay frames are handed to the crypto Worker as transferable ArrayBuffers.
+    current.binaryType = 'arraybuffer';
     socket = current;
     current.onopen = () => {
       if (socket !== current) return;
@@ -106,8 +109,12 @@ export function createWebSocketClient(options) {
     current.onmessage = (event) => {
       if (socket !== current) return;
       lastInboundAt = now();
-      // Binary relay frames arrive with the secure channel (next issue); control
-      // messages are JSON text. Anything unparsable is dropped.
+      // Binary messages are relay frames, passed on unread; control messages are JSON
+      // text. Anything unparsable is dropped.
+      if (event.data instanceof ArrayBuffer) {
+        onBinary(event.data);
+        return;
+      }
       if (typeof event.data !== 'string') return;
       let message;
       try {
@@ -184,10 +191,18 @@ export function createWebSocketClient(options) {
     return true;
   }
 
+  /** Sends one binary relay frame (an ArrayBuffer from the crypto Worker). */
+  function sendBinary(frame) {
+    if (!socket || status !== 'online') return false;
+    socket.send(frame);
+    return true;
+  }
+
   return Object.freeze({
     start,
     stop,
     send,
+    sendBinary,
     get status() { return status; },
   });
 }

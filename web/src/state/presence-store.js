@@ -7,20 +7,23 @@ import { createStore } from './store.js';
 // Same rule as the server's account names (docs/api.md); anything else is dropped rather
 // than shown, since it cannot be a real account.
 const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
+const fingerprintPattern = /^[0-9A-F]{40}$|^[0-9A-F]{64}$/;
 
 function parseUser(candidate) {
   if (!candidate || typeof candidate !== 'object') return null;
   const { userid, username } = candidate;
   if (!Number.isSafeInteger(userid) || userid < 1) return null;
   if (typeof username !== 'string' || !usernamePattern.test(username)) return null;
-  return { userid, username };
+  // A fingerprint means the server verified this user's certificate (docs/api.md).
+  const fingerprint = typeof candidate.fingerprint === 'string' && fingerprintPattern.test(candidate.fingerprint) ? candidate.fingerprint : null;
+  return { userid, username, fingerprint };
 }
 
 const emptyPresence = Object.freeze({ self: null, users: Object.freeze([]), known: false });
 
 /**
  * Snapshot: { self: {userid, username, role} | null, known: boolean (a presence list arrived),
- *             users: [{userid, username, isSelf}] sorted: you first, then by username }.
+ *             users: [{userid, username, fingerprint | null, isSelf}] sorted: you first, then by username }.
  */
 export function createPresenceStore() {
   const store = createStore(emptyPresence);
@@ -43,8 +46,9 @@ export function createPresenceStore() {
   function applyServerMessage(message) {
     if (!message || typeof message !== 'object') return false;
     if (message.type === 'hello') {
-      const user = parseUser(message.user);
-      if (!user) return false;
+      const parsed = parseUser(message.user);
+      if (!parsed) return false;
+      const { fingerprint, ...user } = parsed;
       const role = typeof message.user.role === 'string' ? message.user.role : 'user';
       store.set(rebuild(Object.freeze({ ...user, role })));
       return true;

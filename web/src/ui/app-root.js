@@ -19,6 +19,9 @@ export class AppRoot extends LitElement {
     connection: { attribute: false },
     actions: { attribute: false },
     webRtcAvailable: { attribute: false },
+    identity: { attribute: false },        // identity store
+    channels: { attribute: false },        // channel store
+    channelActions: { attribute: false },  // secure-channel actions (app/secure-channels.js)
   };
 
   static styles = [controlStyles, css`
@@ -61,10 +64,10 @@ export class AppRoot extends LitElement {
       return html`<div class="center"><secms-notice-card icon="shield" heading=${t('app.loading')}></secms-notice-card></div>`;
     }
     return html`
-      <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions}></secms-status-bar>
+      <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions} .channels=${this.channels}></secms-status-bar>
       <div class="layout" data-testid="app-shell">
-        <aside><secms-online-users .presence=${this.presence}></secms-online-users></aside>
-        <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable}></secms-service-tabs></main>
+        <aside><secms-online-users .presence=${this.presence} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions}></secms-online-users></aside>
+        <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions}></secms-service-tabs></main>
       </div>`;
   }
 }

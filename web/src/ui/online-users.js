@@ -3,13 +3,19 @@
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
 import { LanguageController, StoreController } from './controllers.js';
+import { controlStyles } from './shared-styles.js';
+import { icons } from './icons.js';
+import { isLivePhase } from '../state/channel-store.js';
 
 export class OnlineUsers extends LitElement {
   static properties = {
     presence: { attribute: false },
+    identity: { attribute: false },   // identity store: only a certified user can ask for a channel
+    channels: { attribute: false },   // channel store: one live channel per peer at a time
+    actions: { attribute: false },
   };
 
-  static styles = css`
+  static styles = [controlStyles, css`
     :host { display: flex; flex-direction: column; min-height: 0; }
     h2 {
       display: flex; justify-content: space-between; align-items: baseline;
@@ -35,12 +41,28 @@ export class OnlineUsers extends LitElement {
     .name { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
     .you { margin-left: auto; color: var(--color-text-muted); font-size: 0.8rem; }
     .empty { padding: var(--space-2) var(--space-4); color: var(--color-text-muted); margin: 0; }
-  `;
+    .certified { display: inline-flex; color: var(--color-success); }
+    .certified svg { width: 15px; height: 15px; }
+    .open-channel { margin-left: auto; min-height: 30px; padding: 0 var(--space-2); font-size: 0.8rem; }
+    .open-channel svg { width: 15px; height: 15px; }
+  `];
 
   constructor() {
     super();
     new LanguageController(this);
     this.snapshot = new StoreController(this, 'presence');
+    this.identitySnapshot = new StoreController(this, 'identity');
+    this.channelSnapshot = new StoreController(this, 'channels');
+  }
+
+  renderChannelButton(user) {
+    if (user.isSelf || !user.fingerprint || !this.actions) return nothing;
+    const certified = this.identitySnapshot.value?.certificate?.state === 'accepted';
+    const busy = (this.channelSnapshot.value?.channels ?? []).some((channel) => channel.peer.userid === user.userid && isLivePhase(channel.phase));
+    return html`<button class="button secondary open-channel" type="button" data-testid="request-channel"
+      ?disabled=${!certified || busy} title=${certified ? t('users.open_channel_hint') : t('users.need_certificate')}
+      aria-label=${t('users.open_channel_with', { username: user.username })}
+      @click=${() => this.actions.requestChannel(user.userid)}>${icons.shield}${t('users.open_channel')}</button>`;
   }
 
   render() {
@@ -56,10 +78,12 @@ export class OnlineUsers extends LitElement {
         : html`
           <ul aria-labelledby="online-heading" data-testid="online-users">
             ${users.map((user) => html`
-              <li data-testid="online-user" data-username=${user.username} data-self=${String(user.isSelf)}>
+              <li data-testid="online-user" data-username=${user.username} data-self=${String(user.isSelf)} data-certified=${String(Boolean(user.fingerprint))}>
                 <span class="avatar" aria-hidden="true">${user.username.slice(0, 1)}</span>
                 <span class="name">${user.username}</span>
+                ${user.fingerprint ? html`<span class="certified" title=${t('users.certified')} aria-label=${t('users.certified')}>${icons.shield}</span>` : nothing}
                 ${user.isSelf ? html`<span class="you">${t('users.you')}</span>` : nothing}
+                ${this.renderChannelButton(user)}
               </li>`)}
           </ul>`}`;
   }

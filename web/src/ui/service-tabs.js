@@ -8,6 +8,7 @@ import { LanguageController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import './notice-card.js';
+import './chat-panel.js';
 
 const services = Object.freeze([
   { id: 'chat', icon: 'chat' },
@@ -19,6 +20,9 @@ export class ServiceTabs extends LitElement {
   static properties = {
     selected: { state: true },
     webRtcAvailable: { attribute: false },
+    identity: { attribute: false },   // identity store
+    channels: { attribute: false },   // channel store
+    actions: { attribute: false },    // secure-channel actions
   };
 
   static styles = [controlStyles, css`
@@ -65,7 +69,9 @@ export class ServiceTabs extends LitElement {
 
   renderPanel(id) {
     if (id === 'chat') {
-      return html`<secms-notice-card icon="chat" heading=${t('chat.empty.title')} body=${t('chat.empty.body')}></secms-notice-card>`;
+      return this.identity
+        ? html`<secms-chat-panel .identity=${this.identity} .channels=${this.channels} .actions=${this.actions}></secms-chat-panel>`
+        : html`<secms-notice-card icon="chat" heading=${t('chat.empty.title')} body=${t('chat.empty.body')}></secms-notice-card>`;
     }
     if (id === 'voip') {
       return this.webRtcAvailable

@@ -1,10 +1,13 @@
 // Top status bar: brand, connection state, secure-channel slot, language, account menu.
 
-import { LitElement, html, css } from 'lit';
+import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
 import { LanguageController, StoreController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
+import { channelStatusOf } from '../state/channel-store.js';
+import { channelReasonText } from './channel-text.js';
+import { groupFingerprint, suiteNames } from './format.js';
 import './language-switcher.js';
 import './account-menu.js';
 
@@ -13,6 +16,7 @@ export class StatusBar extends LitElement {
     connection: { attribute: false },   // store of 'connecting' | 'online' | 'reconnecting' | 'offline'
     user: { attribute: false },
     actions: { attribute: false },
+    channels: { attribute: false },     // channel store: the pill shows the selected channel
   };
 
   static styles = [controlStyles, css`
@@ -38,7 +42,13 @@ export class StatusBar extends LitElement {
     .pill[data-state="online"] .dot { background: var(--color-success); }
     .pill[data-state="connecting"] .dot, .pill[data-state="reconnecting"] .dot { background: var(--color-warning); }
     .pill[data-state="offline"] .dot { background: var(--color-danger); }
-    .channel { color: var(--color-text-muted); }
+    .channel { color: var(--color-text-muted); max-width: 32rem; }
+    .channel .text { overflow: hidden; text-overflow: ellipsis; }
+    .channel[data-state="secure"] { color: var(--color-success); background: var(--color-success-soft); border-color: transparent; }
+    .channel[data-state="verifying"], .channel[data-state="waiting"], .channel[data-state="key_exchange"], .channel[data-state="rekeying"] {
+      color: var(--color-warning); background: var(--color-warning-soft); border-color: transparent;
+    }
+    .channel[data-state="compromised"] { color: var(--color-danger); background: var(--color-danger-soft); border-color: var(--color-danger); font-weight: 600; }
     .spacer { flex: 1; }
     @media (max-width: 640px) {
       .brand .name { display: none; }
@@ -49,6 +59,28 @@ export class StatusBar extends LitElement {
     super();
     new LanguageController(this);
     this.connectionState = new StoreController(this, 'connection');
+    this.channelSnapshot = new StoreController(this, 'channels');
+  }
+
+  renderChannel() {
+    const snapshot = this.channelSnapshot.value;
+    const channel = snapshot?.channels.find((entry) => entry.session === snapshot.selected) ?? null;
+    const status = channelStatusOf(channel);
+    const label = channel ? t(`channel.status.${status.state}`) : t('status.no_channel');
+    const reason = status.reason ? channelReasonText(status) : null;
+    // The tooltip carries what users compare out of band: suite, peer fingerprint and SAS.
+    const details = channel && (status.state === 'secure' || status.state === 'rekeying') && channel.sas
+      ? [t('channel.with', { username: channel.peer.username }), suiteNames[channel.suite] ?? '',
+        `${t('report.fingerprint')}: ${groupFingerprint(channel.report.fingerprint)}`, `${t('channel.sas')}: ${channel.sas.emojiText} ${channel.sas.decimalText}`].join('\n')
+      : channel ? t('channel.with', { username: channel.peer.username }) : '';
+    const icon = status.state === 'secure' ? icons.shield : status.state === 'compromised' ? icons.alert : icons.lockOpen;
+    return html`
+      <span class="pill channel" data-testid="channel-status" data-state=${status.state} title=${details || nothing}
+        aria-label=${`${t('status.channel')}: ${label}${reason ? ` — ${reason}` : ''}`}>
+        ${icon}<span class="text" data-testid="status-channel-state">${label}${channel ? ` · ${channel.peer.username}` : ''}</span>
+        ${reason ? html`<span class="text" data-testid="status-channel-reason" data-reason=${status.reason}>— ${reason}</span>` : nothing}
+        ${details && channel.sas ? html`<span class="text" data-testid="status-channel-sas">${channel.sas.emojiText}</span>` : nothing}
+      </span>`;
   }
 
   render() {
@@ -60,9 +92,7 @@ export class StatusBar extends LitElement {
           aria-label=${`${t('status.connection')}: ${t(`status.${state}`)}`}>
           <span class="dot"></span>${t(`status.${state}`)}
         </span>
-        <span class="pill channel" data-testid="channel-status" aria-label=${`${t('status.channel')}: ${t('status.no_channel')}`}>
-          ${icons.lockOpen}${t('status.no_channel')}
-        </span>
+        ${this.renderChannel()}
         <span class="spacer"></span>
         <secms-language-switcher></secms-language-switcher>
         <secms-account-menu .user=${this.user} .actions=${this.actions}></secms-account-menu>

@@ -1,0 +1,234 @@
+// Page-side wiring of identities and secure channels (page runtime): the WebSocket's control
+// messages and relay frames on one side, the crypto Worker on the other, the stores the UI
+// reads in between. The page never holds key material: it forwards relay frames unread
+// (transferring their ArrayBuffers) and asks the Worker for public facts and signatures.
+// Plaintext of messages exists here only in memory (the channel store), never logged.
+
+import { isLivePhase } from '../state/channel-store.js';
+
+const GENERATE_TIMEOUT_MS = 120_000;   // RSA imports and slow machines
+const WORKER_TIMEOUT_MS = 30_000;
+
+/**
+ * Options: { getSocket() → websocket client | null, getWorker() → crypto connection | null,
+ *            identityStore, channelStore, getTrustStore() → trust store | null }.
+ */
+export function createSecureChannelController({ getSocket, getWorker, identityStore, channelStore, getTrustStore }) {
+  let socketOnline = false;
+  let submission = 0;   // identifies the current certificate submission; a newer one wins
+
+  const send = (message) => getSocket()?.send(message) ?? false;
+
+  async function ask(type, payload, options = {}) {
+    const worker = getWorker();
+    if (!worker) throw Object.assign(new Error(`${type}: the crypto worker is not running`), { code: 'worker_unavailable' });
+    return worker.request({ type, ...(payload === undefined ? {} : { payload }), timeoutMs: options.timeoutMs ?? WORKER_TIMEOUT_MS, ...(options.transfer ? { transfer: options.transfer } : {}) });
+  }
+
+  // --- certificate submission (docs/api.md: certificate_submit → challenge → proof) ---------
+
+  async function submitCertificate() {
+    if (!socketOnline || identityStore.get().phase !== 'ready') return;
+    const mine = ++submission;
+    identityStore.submitting();
+    try {
+      const { armored } = await ask('identity.export_public');
+      if (mine !== submission) return;
+      send({ type: 'certificate_submit', certificate: armored });
+    } catch (error) {
+      if (mine === submission) identityStore.rejected({ code: error.code ?? 'worker_unavailable', message: '' });
+    }
+  }
+
+  async function answerChallenge(challenge) {
+    const mine = submission;
+    try {
+      const { signature } = await ask('identity.sign_challenge', { challenge });
+      if (mine === submission) send({ type: 'certificate_proof', signature });
+    } catch (error) {
+      if (mine === submission) identityStore.rejected({ code: error.code ?? 'worker_unavailable', message: '' });
+    }
+  }
+
+  // --- identity actions (from the UI) --------------------------------------------------------
+
+  async function afterIdentityChange(result) {
+    // Channels bound to an old identity are gone in the Worker; end them on the server too.
+    for (const channel of channelStore.get().channels) {
+      if (isLivePhase(channel.phase)) endChannel(channel.session);
+    }
+    identityStore.setIdentity(result.identity);
+    if (result.remembered) identityStore.applyStatus({ identity: result.identity, stored: { fingerprint: result.identity.fingerprint, userId: result.identity.userId } });
+    await submitCertificate();
+    return result.identity;
+  }
+
+  const identityActions = Object.freeze({
+    async create({ name, email, passphrase, remember }) {
+      return afterIdentityChange(await ask('identity.create', { name, email, passphrase: passphrase || undefined, remember: Boolean(remember) }, { timeoutMs: GENERATE_TIMEOUT_MS }));
+    },
+    async import({ armoredKey, passphrase, remember }) {
+      return afterIdentityChange(await ask('identity.import', { armoredKey, passphrase: passphrase || undefined, remember: Boolean(remember) }, { timeoutMs: GENERATE_TIMEOUT_MS }));
+    },
+    async unlock({ passphrase }) {
+      const result = await ask('identity.unlock', { passphrase }, { timeoutMs: GENERATE_TIMEOUT_MS });
+      identityStore.applyStatus({ identity: result.identity, stored: identityStore.get().stored });
+      await submitCertificate();
+      return result.identity;
+    },
+    async forget() {
+      for (const channel of channelStore.get().channels) {
+        if (isLivePhase(channel.phase)) endChannel(channel.session);
+      }
+      submission += 1;
+      await ask('identity.forget');
+      identityStore.forget();
+    },
+    async exportPublic() {
+      return (await ask('identity.export_public')).armored;
+    },
+  });
+
+  // --- channels ------------------------------------------------------------------------------
+
+  function requestChannel(userid) {
+    channelStore.notify(null);
+    if (!send({ type: 'channel_request', peer: userid })) channelStore.notify({ code: 'offline' });
+  }
+
+  async function acceptChannel(session, { remember = false } = {}) {
+    const channel = channelStore.find(session);
+    if (!channel || channel.phase !== 'offered') return;
+    try {
+      // Bound now, to exactly the certificate the user saw and accepted.
+      await ask('channel.prepare', {
+        session, role: channel.role, peerFingerprint: channel.report.fingerprint, peerCertificate: channel.report.armored,
+      });
+    } catch (error) {
+      channelStore.compromised(session, error.code === 'certificate_mismatch' ? 'fingerprint_mismatch' : 'malformed');
+      send({ type: 'channel_end', session, reason: 'fingerprint_mismatch' });
+      return;
+    }
+    if (remember) getTrustStore()?.remember({ username: channel.peer.username, fingerprint: channel.report.fingerprint });
+    channelStore.accepted(session);
+    send({ type: 'channel_accept', session });
+  }
+
+  function rejectChannel(session) {
+    const channel = channelStore.find(session);
+    if (!channel || channel.phase !== 'offered') return;
+    send({ type: 'channel_reject', session });
+  }
+
+  function endChannel(session) {
+    const channel = channelStore.find(session);
+    if (!channel || !isLivePhase(channel.phase)) return;
+    if (channel.phase === 'offered') {
+      send({ type: 'channel_reject', session });
+      return;
+    }
+    // The close record goes out before channel_end: the peer sees a clean close.
+    ask('channel.close', { session }).catch(() => {}).finally(() => send({ type: 'channel_end', session }));
+  }
+
+  async function sendMessage(session, text) {
+    const channel = channelStore.find(session);
+    if (!channel || (channel.phase !== 'secure' && channel.phase !== 'rekeying')) return false;
+    await ask('channel.send', { session, text });
+    channelStore.addMessage(session, { from: 'me', text });
+    return true;
+  }
+
+  // --- inbound -------------------------------------------------------------------------------
+
+  /** A control message from the server; returns true when it was one of ours. */
+  function handleServerMessage(message) {
+    switch (message.type) {
+      case 'hello':
+        submitCertificate();
+        return false;   // presence handles it too
+      case 'certificate_challenge':
+        if (typeof message.challenge === 'string') answerChallenge(message.challenge);
+        return true;
+      case 'certificate_accepted':
+        identityStore.accepted(message.report && typeof message.report === 'object' ? message.report : null);
+        return true;
+      case 'certificate_rejected':
+        identityStore.rejected(message.error);
+        return true;
+      case 'channel_offer': {
+        const fingerprint = message.certificate?.fingerprint;
+        const username = message.peer?.username;
+        const trust = getTrustStore()?.check({ username, fingerprint }) ?? { status: 'unknown', knownFingerprint: null };
+        channelStore.applyOffer(message, { trust });
+        return true;
+      }
+      case 'channel_open':
+        if (channelStore.find(message.session)) {
+          channelStore.opened(message.session);
+          ask('channel.open', { session: message.session }).catch(() => {});
+        }
+        return true;
+      case 'channel_ended':
+        if (channelStore.find(message.session)) {
+          ask('channel.drop', { session: message.session }).catch(() => {});
+          channelStore.applyEnded(message);
+        }
+        return true;
+      case 'error':
+        if (message.error?.code === 'no_challenge') identityStore.rejected(message.error);
+        else channelStore.notify(message.error ?? { code: 'unknown' });
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** A binary relay frame from the server: straight to the Worker, moved not copied. */
+  function handleBinary(frame) {
+    ask('channel.frame', { frame }, { transfer: [frame] }).catch(() => {});
+  }
+
+  /** What the Worker sends unasked. */
+  function handleWorkerEvent(event) {
+    switch (event.type) {
+      case 'channel.outbound':
+        if (event.frame instanceof ArrayBuffer) getSocket()?.sendBinary(event.frame);
+        break;
+      case 'channel.state':
+        channelStore.applyWorkerState(event);
+        break;
+      case 'channel.message':
+        if (typeof event.text === 'string') channelStore.addMessage(event.session, { from: 'peer', text: event.text });
+        break;
+      case 'channel.teardown':
+        channelStore.compromised(event.session, event.reason);
+        send({ type: 'channel_end', session: event.session, reason: event.reason });
+        break;
+      default:
+        break;
+    }
+  }
+
+  function handleSocketStatus(status) {
+    const online = status === 'online';
+    if (socketOnline && !online) {
+      // The server ends every channel and forgets the certificate with the connection.
+      submission += 1;
+      channelStore.connectionLost();
+      identityStore.connectionLost();
+      ask('channel.drop_all').catch(() => {});
+    }
+    socketOnline = online;
+  }
+
+  return Object.freeze({
+    handleServerMessage, handleBinary, handleWorkerEvent, handleSocketStatus, submitCertificate,
+    actions: Object.freeze({
+      identity: identityActions,
+      requestChannel, acceptChannel, rejectChannel, endChannel, sendMessage,
+      selectChannel: (session) => channelStore.select(session),
+      removeChannel: (session) => channelStore.remove(session),
+    }),
+  });
+}

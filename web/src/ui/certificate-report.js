@@ -1,0 +1,115 @@
+// The certificate report panel ("PGP Certificate has been successfully verified"): what the
+// server verified about a certificate (docs/certificates.md), with links to check the
+// fingerprint by hand on public keyservers. Every value is server-supplied text, rendered
+// as text nodes only.
+
+import { LitElement, html, css, nothing } from 'lit';
+import { t } from '../i18n/index.js';
+import { LanguageController } from './controllers.js';
+import { controlStyles } from './shared-styles.js';
+import { icons } from './icons.js';
+import { describeAlgorithm, formatUnixTime, groupFingerprint } from './format.js';
+
+const hexPattern = /^[0-9A-F]{40}$|^[0-9A-F]{64}$/;
+
+export class CertificateReport extends LitElement {
+  static properties = {
+    report: { attribute: false },
+    heading: {},
+  };
+
+  static styles = [controlStyles, css`
+    :host { display: block; }
+    .panel { border: 1px solid var(--color-border); border-radius: var(--radius-l); background: var(--color-surface); overflow: hidden; }
+    header { display: flex; align-items: center; gap: var(--space-3); padding: var(--space-3) var(--space-4); background: var(--color-success-soft); color: var(--color-success); font-weight: 700; }
+    header svg { flex: none; }
+    .body { padding: var(--space-4); }
+    dl { display: grid; grid-template-columns: max-content 1fr; gap: var(--space-2) var(--space-4); margin: 0 0 var(--space-4); }
+    dt { color: var(--color-text-muted); font-size: 0.88rem; }
+    dd { margin: 0; overflow-wrap: anywhere; }
+    .fingerprint { font-family: var(--font-mono, monospace); font-size: 1rem; letter-spacing: 0.02em; }
+    h3 { margin: var(--space-4) 0 var(--space-2); font-size: 0.95rem; }
+    table { width: 100%; border-collapse: collapse; font-size: 0.86rem; }
+    th, td { text-align: left; padding: var(--space-1) var(--space-2); border-bottom: 1px solid var(--color-border); vertical-align: top; overflow-wrap: anywhere; }
+    th { color: var(--color-text-muted); font-weight: 600; }
+    .mono { font-family: var(--font-mono, monospace); }
+    .status-verified { color: var(--color-success); }
+    .status-invalid, .status-expired { color: var(--color-danger); }
+    .links { display: flex; flex-wrap: wrap; gap: var(--space-3); margin-top: var(--space-4); }
+    .links a { display: inline-flex; align-items: center; gap: var(--space-1); }
+    .links svg { width: 16px; height: 16px; }
+    .hint { color: var(--color-text-muted); font-size: 0.85rem; margin: var(--space-2) 0 0; }
+  `];
+
+  constructor() {
+    super();
+    new LanguageController(this);
+  }
+
+  renderSubkeys(subkeys) {
+    if (!Array.isArray(subkeys) || subkeys.length === 0) return nothing;
+    return html`
+      <h3>${t('report.subkeys')}</h3>
+      <table data-testid="report-subkeys">
+        <thead><tr><th>${t('report.key_id')}</th><th>${t('report.algorithm')}</th><th>${t('report.usage')}</th><th>${t('report.created')}</th><th>${t('report.expires')}</th><th>${t('report.status')}</th></tr></thead>
+        <tbody>${subkeys.map((subkey) => html`
+          <tr>
+            <td class="mono">${String(subkey.key_id ?? '')}</td>
+            <td>${describeAlgorithm(subkey)}</td>
+            <td>${(subkey.usage ?? []).map((usage) => t(`report.usage.${usage}`)).join(', ')}</td>
+            <td>${formatUnixTime(subkey.created) ?? '—'}</td>
+            <td>${formatUnixTime(subkey.expires) ?? t('report.never')}</td>
+            <td>${subkey.revoked ? t('report.revoked') : subkey.valid ? t('report.valid') : t('report.not_valid')}</td>
+          </tr>`)}</tbody>
+      </table>`;
+  }
+
+  renderSignatures(signatures) {
+    if (!Array.isArray(signatures) || signatures.length === 0) return nothing;
+    return html`
+      <h3>${t('report.signatures')}</h3>
+      <table data-testid="report-signatures">
+        <thead><tr><th>${t('report.issuer')}</th><th>${t('report.signature_type')}</th><th>${t('report.created')}</th><th>${t('report.status')}</th></tr></thead>
+        <tbody>${signatures.map((signature) => html`
+          <tr>
+            <td class="mono">${String(signature.issuer_key_id ?? '')}${signature.self_signature ? html` <span>(${t('report.self')})</span>` : nothing}</td>
+            <td>${String(signature.type ?? '')}</td>
+            <td>${formatUnixTime(signature.created) ?? '—'}</td>
+            <td class=${`status-${String(signature.status ?? '')}`}>${t(`report.signature_status.${signature.status}`)}</td>
+          </tr>`)}</tbody>
+      </table>`;
+  }
+
+  render() {
+    const report = this.report;
+    if (!report) return nothing;
+    const fingerprint = String(report.fingerprint ?? '').toUpperCase();
+    const linkable = hexPattern.test(fingerprint);
+    return html`
+      <section class="panel" aria-label=${this.heading ?? t('report.verified')} data-testid="certificate-report">
+        <header>${icons.shield}<span>${this.heading ?? t('report.verified')}</span></header>
+        <div class="body">
+          <dl>
+            <dt>${t('report.name')}</dt><dd data-testid="report-name">${String(report.name ?? '')}</dd>
+            <dt>${t('report.email')}</dt><dd data-testid="report-email">${String(report.email ?? '')}</dd>
+            <dt>${t('report.fingerprint')}</dt><dd class="fingerprint" data-testid="report-fingerprint" data-fingerprint=${fingerprint}>${groupFingerprint(fingerprint)}</dd>
+            <dt>${t('report.key_id')}</dt><dd class="mono">${String(report.key_id ?? '')}</dd>
+            <dt>${t('report.algorithm')}</dt><dd>${describeAlgorithm(report)}</dd>
+            <dt>${t('report.usage')}</dt><dd>${(report.usage ?? []).map((usage) => t(`report.usage.${usage}`)).join(', ')}</dd>
+            <dt>${t('report.created')}</dt><dd>${formatUnixTime(report.created) ?? '—'}</dd>
+            <dt>${t('report.expires')}</dt><dd>${formatUnixTime(report.expires) ?? t('report.never')}</dd>
+          </dl>
+          ${this.renderSubkeys(report.subkeys)}
+          ${this.renderSignatures(report.signatures)}
+          ${linkable ? html`
+            <div class="links">
+              <a class="link" href=${`https://keys.openpgp.org/search?q=${fingerprint}`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-openpgp">${icons.external}keys.openpgp.org</a>
+              <a class="link" href=${`https://keyserver.ubuntu.com/pks/lookup?search=0x${fingerprint}&op=index`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-ubuntu">${icons.external}keyserver.ubuntu.com</a>
+            </div>
+            <p class="hint">${t('report.keyserver_hint')}</p>` : nothing}
+        </div>
+      </section>`;
+  }
+}
+
+customElements.define('secms-certificate-report', CertificateReport);

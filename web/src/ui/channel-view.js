@@ -1,0 +1,157 @@
+// One secure channel: the peer's certificate to accept or reject (with a loud, blocking
+// warning when a remembered fingerprint changed), then the channel's state, SAS, messages
+// and send box. Message text is shown as text nodes only.
+
+import { LitElement, html, css, nothing } from 'lit';
+import { t } from '../i18n/index.js';
+import { LanguageController } from './controllers.js';
+import { controlStyles } from './shared-styles.js';
+import { icons } from './icons.js';
+import { channelStatusOf } from '../state/channel-store.js';
+import { formatClock, groupFingerprint, suiteNames } from './format.js';
+import { channelReasonText } from './channel-text.js';
+import './certificate-report.js';
+
+export class ChannelView extends LitElement {
+  static properties = {
+    channel: { attribute: false },
+    actions: { attribute: false },
+    sending: { state: true },
+  };
+
+  static styles = [controlStyles, css`
+    :host { display: flex; flex-direction: column; min-height: 0; min-width: 0; flex: 1; }
+    header { display: flex; align-items: center; gap: var(--space-3); flex-wrap: wrap; padding: var(--space-3) var(--space-4); border-bottom: 1px solid var(--color-border); }
+    header h2 { margin: 0; font-size: 1.05rem; }
+    .badge { display: inline-flex; align-items: center; gap: var(--space-1); padding: 2px var(--space-2); border-radius: 999px; font-size: 0.82rem; font-weight: 600; background: var(--color-surface-2); border: 1px solid var(--color-border); }
+    .badge svg { width: 14px; height: 14px; }
+    .badge[data-state="secure"] { background: var(--color-success-soft); color: var(--color-success); border-color: transparent; }
+    .badge[data-state="compromised"] { background: var(--color-danger-soft); color: var(--color-danger); border-color: transparent; }
+    .badge[data-state="rekeying"], .badge[data-state="key_exchange"], .badge[data-state="waiting"], .badge[data-state="verifying"] { background: var(--color-warning-soft); color: var(--color-warning); border-color: transparent; }
+    .spacer { flex: 1; }
+    .scroll { flex: 1; overflow: auto; padding: var(--space-4); }
+    .sas { display: flex; flex-wrap: wrap; align-items: center; gap: var(--space-3); padding: var(--space-3) var(--space-4); background: var(--color-accent-soft); border-bottom: 1px solid var(--color-border); }
+    .sas .emoji { font-size: 1.5rem; letter-spacing: 0.2em; }
+    .sas .decimal { font-family: var(--font-mono); font-size: 1.05rem; font-weight: 700; }
+    .sas .hint { color: var(--color-text-muted); font-size: 0.85rem; flex-basis: 100%; }
+    .warning { border: 2px solid var(--color-danger); background: var(--color-danger-soft); color: var(--color-text); border-radius: var(--radius-l); padding: var(--space-4); margin-bottom: var(--space-4); }
+    .warning h3 { margin: 0 0 var(--space-2); color: var(--color-danger); display: flex; gap: var(--space-2); align-items: center; }
+    .warning dl { display: grid; grid-template-columns: max-content 1fr; gap: var(--space-1) var(--space-3); margin: var(--space-2) 0 0; }
+    .warning dd { margin: 0; font-family: var(--font-mono); overflow-wrap: anywhere; }
+    .decision { display: flex; flex-wrap: wrap; align-items: center; gap: var(--space-3); margin-top: var(--space-4); }
+    .decision .checkbox { margin: 0; }
+    .known { color: var(--color-success); margin: 0 0 var(--space-3); }
+    .lead { color: var(--color-text-muted); margin: 0 0 var(--space-3); }
+    .ended { margin: var(--space-3) var(--space-4) 0; }
+    ol { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: var(--space-2); }
+    li { max-width: 75%; padding: var(--space-2) var(--space-3); border-radius: var(--radius-m); background: var(--color-surface-2); border: 1px solid var(--color-border); align-self: flex-start; }
+    li[data-from="me"] { align-self: flex-end; background: var(--color-accent-soft); border-color: transparent; }
+    li .meta { display: block; font-size: 0.75rem; color: var(--color-text-muted); margin-bottom: 2px; }
+    li .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+    form.compose { display: flex; gap: var(--space-2); padding: var(--space-3) var(--space-4); border-top: 1px solid var(--color-border); }
+    form.compose input { flex: 1; height: 40px; padding: 0 var(--space-3); border: 1px solid var(--color-border); border-radius: var(--radius-m); background: var(--color-surface-2); }
+  `];
+
+  constructor() {
+    super();
+    new LanguageController(this);
+    this.sending = false;
+  }
+
+  accept() {
+    const remember = this.renderRoot.querySelector('[data-testid="remember-certificate"]')?.checked ?? false;
+    this.actions.acceptChannel(this.channel.session, { remember });
+  }
+
+  async onSend(event) {
+    event.preventDefault();
+    const input = event.target.elements['message-text'];
+    const text = input.value;
+    if (!text.trim() || this.sending) return;
+    this.sending = true;
+    try {
+      if (await this.actions.sendMessage(this.channel.session, text)) input.value = '';
+    } catch {
+      // The channel went down meanwhile; its state line says why.
+    } finally {
+      this.sending = false;
+      input.focus();
+    }
+  }
+
+  renderOffer(channel) {
+    const changed = channel.trust?.status === 'changed';
+    return html`
+      ${changed ? html`
+        <div class="warning" role="alert" data-testid="fingerprint-warning">
+          <h3>${icons.alert}${t('channel.changed.title', { username: channel.peer.username })}</h3>
+          <p>${t('channel.changed.body', { username: channel.peer.username })}</p>
+          <dl>
+            <dt>${t('channel.changed.old')}</dt><dd data-testid="fingerprint-old">${groupFingerprint(channel.trust.knownFingerprint)}</dd>
+            <dt>${t('channel.changed.new')}</dt><dd data-testid="fingerprint-new">${groupFingerprint(channel.report.fingerprint)}</dd>
+          </dl>
+        </div>` : channel.trust?.status === 'trusted'
+        ? html`<p class="known" data-testid="fingerprint-known">${t('channel.trusted_before')}</p>`
+        : html`<p class="lead">${t(channel.role === 'initiator' ? 'channel.offer.initiator' : 'channel.offer.responder', { username: channel.peer.username })}</p>`}
+      <secms-certificate-report data-testid="peer-report" .report=${channel.report}></secms-certificate-report>
+      <div class="decision">
+        <label class="checkbox"><input type="checkbox" data-testid="remember-certificate" ?checked=${changed}><span>${t('channel.remember')}</span></label>
+        <span class="spacer"></span>
+        <button class="button secondary" type="button" data-testid="channel-reject" @click=${() => this.actions.rejectChannel(channel.session)}>${t('channel.reject')}</button>
+        <button class=${changed ? 'button danger' : 'button'} type="button" data-testid="channel-accept" @click=${this.accept}>${icons.shield}${t(changed ? 'channel.accept_changed' : 'channel.accept')}</button>
+      </div>`;
+  }
+
+  renderSas(channel) {
+    if (!channel.sas || (channel.phase !== 'secure' && channel.phase !== 'rekeying')) return nothing;
+    return html`
+      <div class="sas" data-testid="channel-sas" data-sas=${`${channel.sas.emojiText} ${channel.sas.decimalText}`}>
+        <strong>${t('channel.sas')}</strong>
+        <span class="emoji" role="img" aria-label=${channel.sas.emoji.map((item) => item.name).join(', ')} data-testid="channel-sas-emoji">${channel.sas.emojiText}</span>
+        <span class="decimal" data-testid="channel-sas-decimal">${channel.sas.decimalText}</span>
+        <span class="hint">${t('channel.sas.hint')} · ${suiteNames[channel.suite] ?? ''}</span>
+      </div>`;
+  }
+
+  render() {
+    const channel = this.channel;
+    if (!channel) return nothing;
+    const status = channelStatusOf(channel);
+    const live = ['verifying', 'waiting', 'key_exchange', 'secure', 'rekeying'].includes(status.state);
+    const canSend = channel.phase === 'secure' || channel.phase === 'rekeying';
+    return html`
+      <header>
+        <h2>${t('channel.with', { username: channel.peer.username })}</h2>
+        <span class="badge" data-state=${status.state} data-testid="channel-state" role="status">
+          ${status.state === 'secure' ? icons.shield : status.state === 'compromised' ? icons.alert : icons.lockOpen}${t(`channel.status.${status.state}`)}
+        </span>
+        <span class="spacer"></span>
+        ${live && channel.phase !== 'offered'
+          ? html`<button class="button secondary" type="button" data-testid="channel-end" @click=${() => this.actions.endChannel(channel.session)}>${t('channel.end')}</button>`
+          : !live ? html`<button class="button secondary" type="button" data-testid="channel-remove" @click=${() => this.actions.removeChannel(channel.session)}>${t('channel.remove')}</button>` : nothing}
+      </header>
+      ${this.renderSas(channel)}
+      ${status.reason ? html`<p class=${`message ended ${status.state === 'compromised' ? 'error' : 'info'}`} role="alert" data-testid="channel-teardown-reason" data-reason=${status.reason}>
+          ${channelReasonText(status)}</p>` : nothing}
+      <div class="scroll">
+        ${channel.phase === 'offered' ? this.renderOffer(channel) : nothing}
+        ${channel.phase === 'waiting_peer' ? html`<p class="lead" data-testid="channel-waiting">${t('channel.waiting', { username: channel.peer.username })}</p>` : nothing}
+        ${channel.phase === 'key_exchange' ? html`<p class="lead">${t('channel.key_exchange')}</p>` : nothing}
+        <ol aria-label=${t('channel.messages')} data-testid="channel-messages">
+          ${channel.messages.map((message) => html`
+            <li data-testid="channel-message" data-from=${message.from}>
+              <span class="meta">${message.from === 'me' ? t('channel.me') : channel.peer.username} · ${formatClock(message.at)}</span>
+              <span class="text" data-testid="channel-message-text">${message.text}</span>
+            </li>`)}
+        </ol>
+      </div>
+      ${canSend ? html`
+        <form class="compose" autocomplete="off" novalidate @submit=${this.onSend}>
+          <input name="message-text" type="text" autocomplete="off" spellcheck="false" maxlength="16000" aria-label=${t('channel.message_label')}
+            placeholder=${t('channel.message_placeholder')} data-testid="message-input">
+          <button class="button" type="submit" ?disabled=${this.sending} data-testid="message-send">${t('channel.send')}</button>
+        </form>` : nothing}`;
+  }
+}
+
+customElements.define('secms-channel-view', ChannelView);

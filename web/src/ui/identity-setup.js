@@ -1,0 +1,183 @@
+// First step of the Chat tab: bring an OpenPGP identity. Create a key pair in the crypto
+// Worker, import an armored private key, or unlock the one remembered on this device. The
+// passphrase and the armored key go straight to the Worker; fields are cleared afterwards.
+
+import { LitElement, html, css, nothing } from 'lit';
+import { t } from '../i18n/index.js';
+import { LanguageController, StoreController } from './controllers.js';
+import { controlStyles } from './shared-styles.js';
+import { icons } from './icons.js';
+import { privateInput } from './private-input.js';
+import { identityErrorKey } from './identity-errors.js';
+
+export class IdentitySetup extends LitElement {
+  static properties = {
+    identity: { attribute: false },   // identity store
+    actions: { attribute: false },    // channel controller actions (actions.identity.*)
+    mode: { state: true },            // 'create' | 'import'
+    busy: { state: true },
+    error: { state: true },
+  };
+
+  static styles = [controlStyles, css`
+    :host { display: flex; flex: 1; justify-content: center; padding: var(--space-5) var(--space-4); overflow: auto; }
+    .card { width: min(560px, 100%); }
+    h2 { margin: 0 0 var(--space-2); font-size: 1.25rem; display: flex; gap: var(--space-2); align-items: center; }
+    .lead { margin: 0 0 var(--space-4); color: var(--color-text-muted); }
+    .switch { display: flex; gap: var(--space-2); margin-bottom: var(--space-4); }
+    .switch button[aria-pressed="true"] { background: var(--color-accent-soft); border-color: var(--color-accent); }
+    textarea {
+      width: 100%; box-sizing: border-box; min-height: 9rem; padding: var(--space-2) var(--space-3);
+      border: 1px solid var(--color-border); border-radius: var(--radius-m); background: var(--color-surface-2);
+      font-family: var(--font-mono); font-size: 0.8rem; color: inherit;
+    }
+    .progress { display: flex; align-items: center; gap: var(--space-2); color: var(--color-text-muted); margin: var(--space-2) 0; }
+    .spinner { width: 16px; height: 16px; border-radius: 50%; border: 2px solid var(--color-border); border-top-color: var(--color-accent); animation: spin 0.8s linear infinite; }
+    @keyframes spin { to { transform: rotate(360deg); } }
+    @media (prefers-reduced-motion: reduce) { .spinner { animation: none; } }
+    .stored { padding: var(--space-4); border: 1px solid var(--color-border); border-radius: var(--radius-l); margin-bottom: var(--space-5); }
+    .stored h3 { margin: 0 0 var(--space-2); font-size: 1rem; }
+    .mono { font-family: var(--font-mono); overflow-wrap: anywhere; }
+  `];
+
+  constructor() {
+    super();
+    new LanguageController(this);
+    this.snapshot = new StoreController(this, 'identity');
+    this.mode = 'create';
+    this.busy = false;
+    this.error = null;
+  }
+
+  async run(task, form) {
+    this.busy = true;
+    this.error = null;
+    try {
+      await task();
+    } catch (error) {
+      this.error = identityErrorKey(error.code);
+    } finally {
+      this.busy = false;
+      // Secrets do not linger in the DOM after use.
+      for (const field of form.querySelectorAll('input[type="password"], textarea')) field.value = '';
+    }
+  }
+
+  onCreate(event) {
+    event.preventDefault();
+    const form = event.target;
+    const name = form.elements['identity-name'].value.trim();
+    const email = form.elements['identity-email'].value.trim();
+    const passphrase = form.elements['identity-passphrase'].value;
+    const remember = form.elements['identity-remember'].checked;
+    if (!name || !email) {
+      this.error = 'form.required';
+      return;
+    }
+    if (remember && !passphrase) {
+      this.error = 'identity.error.remember_needs_passphrase';
+      return;
+    }
+    this.run(() => this.actions.identity.create({ name, email, passphrase, remember }), form);
+  }
+
+  onImport(event) {
+    event.preventDefault();
+    const form = event.target;
+    const armoredKey = form.elements['identity-armored'].value;
+    const passphrase = form.elements['identity-import-passphrase'].value;
+    const remember = form.elements['identity-import-remember'].checked;
+    if (!armoredKey.trim()) {
+      this.error = 'form.required';
+      return;
+    }
+    this.run(() => this.actions.identity.import({ armoredKey, passphrase, remember }), form);
+  }
+
+  onUnlock(event) {
+    event.preventDefault();
+    const form = event.target;
+    const passphrase = form.elements['identity-unlock-passphrase'].value;
+    if (!passphrase) {
+      this.error = 'form.required';
+      return;
+    }
+    this.run(() => this.actions.identity.unlock({ passphrase }), form);
+  }
+
+  async onForgetStored() {
+    this.busy = true;
+    try {
+      await this.actions.identity.forget();
+    } catch (error) {
+      this.error = identityErrorKey(error.code);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  renderProgress(key) {
+    return this.busy ? html`<p class="progress" role="status" data-testid="identity-busy"><span class="spinner" aria-hidden="true"></span>${t(key)}</p>` : nothing;
+  }
+
+  renderStored(stored) {
+    return html`
+      <div class="stored">
+        <h3>${t('identity.stored.title')}</h3>
+        <p class="lead">${stored.userId} · <span class="mono">${stored.fingerprint}</span></p>
+        <form autocomplete="off" novalidate @submit=${this.onUnlock}>
+          <div class="field"><label for="identity-unlock-passphrase">${t('identity.passphrase')}</label>${privateInput({ id: 'identity-unlock-passphrase', disabled: this.busy })}</div>
+          ${this.renderProgress('identity.unlocking')}
+          <button class="button" type="submit" ?disabled=${this.busy} data-testid="identity-unlock-submit">${icons.key}${t('identity.unlock')}</button>
+          <button class="button secondary" type="button" ?disabled=${this.busy} data-testid="identity-forget-stored" @click=${this.onForgetStored}>${t('identity.forget_stored')}</button>
+        </form>
+      </div>`;
+  }
+
+  render() {
+    const snapshot = this.snapshot.value;
+    if (snapshot?.phase === 'unavailable') {
+      return html`<secms-notice-card icon="alert" tone="warning" heading=${t('identity.unavailable.title')} body=${t('identity.unavailable.body')}></secms-notice-card>`;
+    }
+    return html`
+      <div class="card" data-testid="identity-setup">
+        <h2>${icons.key}${t('identity.title')}</h2>
+        <p class="lead">${t('identity.lead')}</p>
+        ${this.error ? html`<p class="message error" role="alert" data-testid="identity-error">${t(this.error)}</p>` : nothing}
+        ${snapshot?.stored ? this.renderStored(snapshot.stored) : nothing}
+        <div class="switch" role="group" aria-label=${t('identity.title')}>
+          <button class="button secondary" type="button" aria-pressed=${String(this.mode === 'create')} data-testid="identity-mode-create"
+            @click=${() => { this.mode = 'create'; this.error = null; }}>${t('identity.create')}</button>
+          <button class="button secondary" type="button" aria-pressed=${String(this.mode === 'import')} data-testid="identity-mode-import"
+            @click=${() => { this.mode = 'import'; this.error = null; }}>${t('identity.import')}</button>
+        </div>
+        ${this.mode === 'create' ? html`
+          <form autocomplete="off" novalidate @submit=${this.onCreate} data-testid="identity-create-form">
+            <div class="field"><label for="identity-name">${t('identity.name')}</label>${privateInput({ id: 'identity-name', type: 'text', disabled: this.busy, maxlength: 128 })}</div>
+            <div class="field"><label for="identity-email">${t('identity.email')}</label>${privateInput({ id: 'identity-email', type: 'text', disabled: this.busy, maxlength: 254 })}</div>
+            <div class="field">
+              <label for="identity-passphrase">${t('identity.passphrase_optional')}</label>${privateInput({ id: 'identity-passphrase', disabled: this.busy, describedBy: 'passphrase-hint' })}
+              <span class="hint" id="passphrase-hint">${t('identity.passphrase.hint')}</span>
+            </div>
+            <label class="checkbox"><input type="checkbox" name="identity-remember" data-testid="identity-remember" ?disabled=${this.busy}><span>${t('identity.remember')}</span></label>
+            ${this.renderProgress('identity.creating')}
+            <button class="button" type="submit" ?disabled=${this.busy} data-testid="identity-create-submit">${icons.key}${t('identity.create_submit')}</button>
+          </form>` : html`
+          <form autocomplete="off" novalidate @submit=${this.onImport} data-testid="identity-import-form">
+            <div class="field">
+              <label for="identity-armored">${t('identity.armored')}</label>
+              <textarea id="identity-armored" name="identity-armored" autocomplete="off" autocapitalize="none" autocorrect="off" spellcheck="false"
+                data-lpignore="true" data-1p-ignore data-form-type="other" maxlength="65536" ?disabled=${this.busy}
+                placeholder="-----BEGIN PGP PRIVATE KEY BLOCK-----"></textarea>
+              <span class="hint">${t('identity.armored.hint')}</span>
+            </div>
+            <div class="field"><label for="identity-import-passphrase">${t('identity.passphrase')}</label>${privateInput({ id: 'identity-import-passphrase', disabled: this.busy })}</div>
+            <label class="checkbox"><input type="checkbox" name="identity-import-remember" data-testid="identity-import-remember" ?disabled=${this.busy}><span>${t('identity.remember')}</span></label>
+            ${this.renderProgress('identity.importing')}
+            <button class="button" type="submit" ?disabled=${this.busy} data-testid="identity-import-submit">${icons.key}${t('identity.import_submit')}</button>
+          </form>`}
+      </div>`;
+  }
+}
+
+customElements.define('secms-identity-setup', IdentitySetup);
