@@ -109,7 +109,8 @@ test('tabs switch by click and by keyboard, and their panels show', { skip }, as
     visible: await app.locator('[role=tabpanel]:not([hidden])').getAttribute('data-testid'),
   });
   assert.deepEqual(await selected(), { tab: 'tab-chat', visible: 'panel-chat' });
-  await expectText(app.getByTestId('panel-chat'), 'Open a secure channel with an online user to chat.');
+  // The Chat tab starts with the identity step (a key is needed before any secure channel).
+  await expectText(app.getByTestId('panel-chat'), 'Your OpenPGP identity');
 
   await app.getByTestId('tab-voip').click();
   assert.deepEqual(await selected(), { tab: 'tab-voip', visible: 'panel-voip' });

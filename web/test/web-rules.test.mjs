@@ -53,7 +53,7 @@ test('every credential field has autofill and spellcheck off', async () => {
   for (const attribute of ['autocomplete="off"', 'spellcheck="false"', 'data-lpignore="true"']) {
     assert.ok(factory.includes(attribute), `private-input.js lacks ${attribute}`);
   }
-  for (const name of ['landing-page.js', 'account-menu.js']) {
+  for (const name of ['landing-page.js', 'account-menu.js', 'identity-setup.js']) {
     const text = await readFile(join(webDir, 'src', 'ui', name), 'utf8');
     assert.match(text, /privateInput\(/, name);
     // Text and password fields come from privateInput only; a checkbox has nothing to remember.

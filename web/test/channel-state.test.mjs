@@ -1,0 +1,114 @@
+// Page-side stores of the secure channel: channel phases and the status-bar mapping, the
+// trust store (remember, fingerprint change), the identity store's certificate states.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { channelStatusOf, createChannelStore } from '../src/state/channel-store.js';
+import { createTrustStore } from '../src/state/trust-store.js';
+import { createIdentityStore } from '../src/state/identity-store.js';
+
+const FP_OLD = 'A'.repeat(40);
+const FP_NEW = 'B'.repeat(40);
+const session = '0123456789abcdef0123456789abcdef';
+const offer = (overrides = {}) => ({
+  type: 'channel_offer', session, role: 'initiator', peer: { userid: 2, username: 'bob' },
+  certificate: { fingerprint: FP_OLD, armored: '-----BEGIN PGP PUBLIC KEY BLOCK-----' }, ...overrides,
+});
+const unknownTrust = { status: 'unknown', knownFingerprint: null };
+
+function memoryStorage() {
+  const map = new Map();
+  return { getItem: (k) => (map.has(k) ? map.get(k) : null), setItem: (k, v) => map.set(k, String(v)), removeItem: (k) => map.delete(k), map };
+}
+
+test('status mapping: no channel, then each phase to its status-bar state', () => {
+  assert.deepEqual(channelStatusOf(null), { state: 'none', reason: null });
+  const store = createChannelStore();
+  store.applyOffer(offer(), { trust: unknownTrust });
+  const status = () => channelStatusOf(store.find(session));
+  assert.deepEqual(status(), { state: 'verifying', reason: null });
+  store.accepted(session);
+  assert.equal(status().state, 'waiting');
+  store.opened(session);
+  assert.equal(status().state, 'key_exchange');
+  store.applyWorkerState({ session, state: 'secure', suite: 1, epoch: 0, sas: { emojiText: 'x', decimalText: '1000-1000-1000', emoji: [] } });
+  assert.equal(status().state, 'secure');
+  assert.equal(store.find(session).suite, 1);
+  store.applyWorkerState({ session, state: 'rekeying' });
+  assert.equal(status().state, 'rekeying');
+  store.applyWorkerState({ session, state: 'secure', epoch: 1 });
+  assert.equal(store.find(session).epoch, 1);
+  store.addMessage(session, { from: 'peer', text: 'hi' });
+  assert.equal(store.find(session).messages[0].text, 'hi');
+  store.applyEnded({ session, reason: 'ended', by: 'peer' });
+  assert.deepEqual(status(), { state: 'ended', reason: 'ended' });
+});
+
+test('compromise: the local reason wins over the server\'s later channel_ended; server detail is shown', () => {
+  const store = createChannelStore();
+  store.applyOffer(offer(), { trust: unknownTrust });
+  store.opened(session);
+  store.compromised(session, 'bad_tag');
+  store.applyEnded({ session, reason: 'compromised', detail: 'bad_tag', by: 'you' });
+  assert.deepEqual(channelStatusOf(store.find(session)), { state: 'compromised', reason: 'bad_tag' });
+
+  const other = createChannelStore();
+  other.applyOffer(offer(), { trust: unknownTrust });
+  other.applyEnded({ session, reason: 'compromised', detail: 'handshake_timeout', by: 'peer' });
+  assert.deepEqual(channelStatusOf(other.find(session)), { state: 'compromised', reason: 'handshake_timeout' });
+  other.applyEnded({ session, reason: 'ended' });
+  assert.equal(channelStatusOf(other.find(session)).state, 'compromised', 'a compromised channel never turns back to "ended"');
+});
+
+test('offers are validated; several channels coexist; an incoming offer does not steal the selection from a live channel', () => {
+  const store = createChannelStore();
+  assert.equal(store.applyOffer(offer({ session: 'nothex' }), { trust: unknownTrust }), null);
+  assert.equal(store.applyOffer(offer({ role: 'boss' }), { trust: unknownTrust }), null);
+  assert.equal(store.applyOffer(offer({ certificate: { fingerprint: FP_OLD } }), { trust: unknownTrust }), null);
+  store.applyOffer(offer(), { trust: unknownTrust });
+  assert.equal(store.get().selected, session);
+  const second = 'f'.repeat(32);
+  store.applyOffer(offer({ session: second, role: 'responder', peer: { userid: 3, username: 'carol' } }), { trust: unknownTrust });
+  assert.equal(store.get().channels.length, 2);
+  assert.equal(store.get().selected, session);
+  store.connectionLost();
+  assert.deepEqual(store.get().channels.map((c) => channelStatusOf(c)), [
+    { state: 'ended', reason: 'connection_lost' }, { state: 'ended', reason: 'connection_lost' }]);
+  store.remove(session);
+  assert.equal(store.get().selected, null);
+});
+
+test('trust store: remember, recognise, detect a changed fingerprint; per account; tolerant of junk', () => {
+  const storage = memoryStorage();
+  const trust = createTrustStore({ storage, account: 'alice' });
+  assert.deepEqual(trust.check({ username: 'bob', fingerprint: FP_OLD }), { status: 'unknown', knownFingerprint: null });
+  trust.remember({ username: 'Bob', fingerprint: FP_OLD.toLowerCase() });
+  assert.deepEqual(trust.check({ username: 'bob', fingerprint: FP_OLD }), { status: 'trusted', knownFingerprint: FP_OLD });
+  assert.deepEqual(trust.check({ username: 'BOB', fingerprint: FP_NEW }), { status: 'changed', knownFingerprint: FP_OLD });
+  assert.equal(createTrustStore({ storage, account: 'carol' }).check({ username: 'bob', fingerprint: FP_OLD }).status, 'unknown');
+  trust.remember({ username: 'bob', fingerprint: FP_NEW });
+  assert.equal(trust.check({ username: 'bob', fingerprint: FP_NEW }).status, 'trusted');
+  trust.forget({ username: 'bob' });
+  assert.equal(trust.check({ username: 'bob', fingerprint: FP_NEW }).status, 'unknown');
+  assert.throws(() => trust.remember({ username: 'bob', fingerprint: 'nope' }), TypeError);
+  storage.setItem('secms.trust.alice', '{not json');
+  assert.equal(trust.check({ username: 'bob', fingerprint: FP_OLD }).status, 'unknown');
+});
+
+test('identity store: phases and certificate submission states', () => {
+  const store = createIdentityStore();
+  assert.equal(store.get().phase, 'starting');
+  store.applyStatus({ identity: null, stored: { fingerprint: FP_OLD, userId: 'A <a@b.c>' } });
+  assert.equal(store.get().phase, 'locked');
+  store.setIdentity({ fingerprint: FP_OLD, userId: 'A <a@b.c>' });
+  assert.equal(store.get().phase, 'ready');
+  store.submitting();
+  assert.equal(store.get().certificate.state, 'submitting');
+  store.rejected({ code: 'weak_algorithm', message: 'weak' });
+  assert.deepEqual(store.get().certificate.error, { code: 'weak_algorithm', message: 'weak' });
+  store.accepted({ fingerprint: FP_OLD });
+  assert.equal(store.get().certificate.report.fingerprint, FP_OLD);
+  store.connectionLost();
+  assert.equal(store.get().certificate.state, 'idle');
+  store.forget();
+  assert.equal(store.get().phase, 'none');
+});
