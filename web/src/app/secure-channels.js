@@ -105,8 +105,11 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
         session, role: channel.role, peerFingerprint: channel.report.fingerprint, peerCertificate: channel.report.armored,
       });
     } catch (error) {
-      channelStore.compromised(session, error.code === 'certificate_mismatch' ? 'fingerprint_mismatch' : 'malformed');
-      send({ type: 'channel_end', session, reason: 'fingerprint_mismatch' });
+      // The report's certificate does not match its fingerprint, or it is unreadable: a
+      // server-side substitution is one explanation, so the channel counts as compromised.
+      const reason = error.code === 'certificate_mismatch' ? 'fingerprint_mismatch' : 'malformed';
+      channelStore.compromised(session, reason);
+      send({ type: 'channel_end', session, reason });
       return;
     }
     if (remember) getTrustStore()?.remember({ username: channel.peer.username, fingerprint: channel.report.fingerprint });
