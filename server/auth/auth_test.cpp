@@ -198,6 +198,19 @@ TEST(LoginSessions, IdleAndAbsoluteTimeouts) {
     EXPECT_FALSE(sessions.touch(b.cookie_token));  // absolute
 }
 
+TEST(LoginSessions, RefreshByIdKeepsAWebSocketLoginAlive) {
+    core::manual_clock clock;
+    login_sessions sessions({30min, 12h, 100, 4}, clock);
+    auto a = sessions.create(1, "a", store::role::user);
+    clock.advance(25min);
+    EXPECT_TRUE(sessions.refresh(a.session.id));
+    clock.advance(25min);  // 50 min since the cookie was last used, 25 since the socket was
+    EXPECT_TRUE(sessions.touch(a.cookie_token));
+    clock.advance(31min);
+    EXPECT_FALSE(sessions.refresh(a.session.id));
+    EXPECT_FALSE(sessions.refresh("unknown"));
+}
+
 TEST(LoginSessions, EndAllForUserKeepsOne) {
     core::manual_clock clock;
     login_sessions sessions({30min, 12h, 100, 8}, clock);

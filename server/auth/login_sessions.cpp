@@ -111,6 +111,15 @@ std::optional<login_session> login_sessions::find(std::string_view session_id) c
     return it->second;
 }
 
+bool login_sessions::refresh(std::string_view session_id) {
+    auto now = clock_.now();
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(std::string(session_id));
+    if (it == sessions_.end() || expired(it->second, now)) return false;
+    it->second.last_seen = now;
+    return true;
+}
+
 bool login_sessions::end(std::string_view cookie_token) {
     std::string id = id_of(cookie_token);
     {

@@ -53,8 +53,11 @@ class login_sessions {
     // Validates the token, enforces both timeouts, refreshes last_seen.
     std::optional<login_session> touch(std::string_view cookie_token);
 
-    // Looks a session up by id without refreshing it (for long-lived WebSockets).
+    // Looks a session up by id without refreshing it.
     std::optional<login_session> find(std::string_view session_id) const;
+    // Counts activity on a long-lived WebSocket as use of its login (idle timer restarts);
+    // false when the session has ended or expired.
+    bool refresh(std::string_view session_id);
 
     // Ends one session; true if it existed.
     bool end(std::string_view cookie_token);

@@ -267,6 +267,10 @@ struct server::impl {
                 socket.close(ignored);
                 continue;
             }
+            // Relay frames and API answers are small: send them at once instead of waiting for
+            // the previous segment's delayed ACK (Nagle's algorithm costs ~40 ms per stall).
+            beast::error_code nodelay_ec;
+            socket.set_option(tcp::no_delay(true), nodelay_ec);
             auto executor = socket.get_executor();
             asio::co_spawn(executor, session(std::move(socket), state), [](std::exception_ptr e) {
                 if (!e) return;

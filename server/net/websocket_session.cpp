@@ -97,9 +97,15 @@ asio::awaitable<void> websocket_session::run(http::request upgrade) {
         }
         core::wipe(buffer.data().data(), buffer.size());
         buffer.consume(buffer.size());
-        // A login that ended (logout elsewhere, expiry) must not keep a live socket.
-        if (!state_.http.sessions.find(login_.id)) {
-            start_close(channel::close_reason::login_ended, "login session ended");
+        // A login that ends (logout, password change, expiry found by the sweep) closes this
+        // socket through login_sessions::on_ended. Traffic here is use of the login: refresh its
+        // idle timer, at most once a minute to keep the hot path free of the sessions lock.
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_login_refresh_ > std::chrono::minutes(1)) {
+            last_login_refresh_ = now;
+            if (!state_.http.sessions.refresh(login_.id)) {
+                start_close(channel::close_reason::login_ended, "login session ended");
+            }
         }
     }
     state_.channels.leave(this);

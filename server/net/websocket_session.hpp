@@ -59,6 +59,7 @@ class websocket_session final : public channel::peer,
     // Copies of the queue's size readable from other threads (relay backpressure).
     std::atomic<std::size_t> queued_bytes_shared_{0};
     std::atomic<std::size_t> queued_count_shared_{0};
+    std::chrono::steady_clock::time_point last_login_refresh_ = std::chrono::steady_clock::now();
     bool writing_ = false;
     bool closing_ = false;
     std::optional<boost::beast::websocket::close_reason> pending_close_;
