@@ -21,4 +21,5 @@ run "C++ unit tests (CTest)" ctest --preset dev -j"$(nproc)"
 run "JavaScript unit tests" node --test web/test/
 run "integration tests (real server)" node --test --test-concurrency=1 tests/integration/
 run "browser end-to-end tests (Chromium)" node --test --test-concurrency=1 tests/e2e/
+run "relay benchmark smoke run" node --test bench/relay/smoke.test.mjs
 exit "$status"
