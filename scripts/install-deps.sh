@@ -9,9 +9,14 @@ PACKAGES=(
   libssl-dev libsodium-dev libsqlite3-dev sqlite3 librnp-dev rnp gnupg
   libp11-kit-dev softhsm2 libtomlplusplus-dev libcli11-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm chromium openssl curl
+  chromium openssl curl
   clang-format
 )
+
+# Node.js may come from elsewhere than Debian (the machine image ships Node 20 with npm 11);
+# Debian's nodejs/npm are installed only when there is no node at all.
+command -v node >/dev/null 2>&1 || PACKAGES+=(nodejs)
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
