@@ -19,7 +19,10 @@ import {
   sendChannelMessage, waitForPeerMessage,
 } from './helpers/app-flows.mjs';
 import { startHostileRelay } from '../helpers/hostile-relay.mjs';
-import { dropHandshakeMessage, flipRecordBit, replayRecord, substituteEphemeralKey } from '../helpers/relay-attacks.mjs';
+import {
+  dropHandshakeMessage, flipRecordBit, reorderRecords, replayRecord, substituteCertificate, substituteEphemeralKey,
+} from '../helpers/relay-attacks.mjs';
+import { makeIdentity } from '../helpers/channel-client.mjs';
 import { findMarker, readTree } from '../helpers/marker-search.mjs';
 import { RelayFrameType, parseRelayFrame } from '../helpers/relay-frame.mjs';
 
@@ -95,12 +98,16 @@ async function recordChannelStates(page) {
 
 const statesSeen = (page) => page.evaluate(() => [...window.__secmsChannelStates]);
 
-/** Both users accept each other's certificate (the handshake then runs by itself). */
-async function acceptBoth(alice, bob) {
+/**
+ * Both users accept each other's certificate (the handshake then runs by itself);
+ * `beforeBobAccepts` runs while Bob's offer is on screen.
+ */
+async function acceptBoth(alice, bob, beforeBobAccepts = async () => {}) {
   await requestChannelWith(alice.app, bob.username);
   await alice.app.getByTestId('peer-report').waitFor();
   await alice.app.getByTestId('channel-accept').click();
   await bob.app.getByTestId('peer-report').waitFor();
+  await beforeBobAccepts();
   await bob.app.getByTestId('channel-accept').click();
 }
 
@@ -139,6 +146,38 @@ test('substituted ephemeral key (message 1): both sides show Compromised — bad
   await finalChecks(alice, bob, attack);
 });
 
+test('substituted ephemeral key (message 2): the initiator shows Compromised — bad_signature; neither ever Secure', { skip, timeout: 60_000 }, async (t) => {
+  const alice = await user(t, 'alice');
+  const bob = await user(t, 'bob');
+  const attack = substituteEphemeralKey({ victim: alice.username, message: 2 });
+  relay.tamper = attack.hook;
+  t.after(() => { relay.tamper = null; });
+  await acceptBoth(alice, bob);
+  await assertCompromised(alice.app, 'bad_signature');
+  await assertCompromised(bob.app, 'bad_signature');
+  assert.ok(!(await statesSeen(alice.app)).includes('secure'), `attacked side states: ${await statesSeen(alice.app)}`);
+  assert.ok(!(await statesSeen(bob.app)).includes('secure'));
+  await finalChecks(alice, bob, attack);
+});
+
+test('substituted certificate in the offer, accepted without checking: Compromised — fingerprint_mismatch; never Secure', { skip, timeout: 60_000 }, async (t) => {
+  const alice = await user(t, 'alice');
+  const bob = await user(t, 'bob');
+  const impostor = await makeIdentity({ name: 'alice Example', email: 'alice@example.org' });
+  const attack = substituteCertificate({ victim: bob.username, impostor });
+  relay.tamper = attack.hook;
+  t.after(() => { relay.tamper = null; });
+  await acceptBoth(alice, bob, async () => {
+    // Bob is shown (and then accepts) the relay's certificate under Alice's name.
+    assert.equal(await bob.app.locator('[data-testid=peer-report] [data-testid=report-fingerprint]').getAttribute('data-fingerprint'), impostor.fingerprint);
+  });
+  await assertCompromised(bob.app, 'fingerprint_mismatch');
+  await assertCompromised(alice.app, 'fingerprint_mismatch');
+  assert.ok(!(await statesSeen(bob.app)).includes('secure'), `attacked side states: ${await statesSeen(bob.app)}`);
+  assert.ok(!(await statesSeen(alice.app)).includes('secure'));
+  await finalChecks(alice, bob, attack);
+});
+
 test('flipped ciphertext bit: the receiver shows Compromised — bad_tag, never the message; the sender is told', { skip, timeout: 60_000 }, async (t) => {
   const alice = await user(t, 'alice');
   const bob = await user(t, 'bob');
@@ -169,6 +208,25 @@ test('replayed frame: the message is shown once, then Compromised — replay', {
   await assertCompromised(bob.app, 'replay');
   await assertCompromised(alice.app, 'replay');
   assert.equal(await bob.app.locator('[data-testid=channel-message][data-from=peer]').count(), 1, 'the replayed copy is not shown');
+  await finalChecks(alice, bob, attack);
+});
+
+test('reordered frames: Compromised — out_of_order; neither message is shown', { skip, timeout: 60_000 }, async (t) => {
+  const alice = await user(t, 'alice');
+  const bob = await user(t, 'bob');
+  const attack = reorderRecords({ victim: bob.username, index: 0 });
+  relay.tamper = attack.hook;
+  t.after(() => { relay.tamper = null; });
+  await acceptBoth(alice, bob);
+  await Promise.all([waitForChannelState(alice.app, 'secure'), waitForChannelState(bob.app, 'secure')]);
+  // One at a time: the input is cleared when a send completes, so a second fill could be wiped.
+  await sendChannelMessage(alice.app, 'first');
+  await alice.app.locator('[data-testid=channel-message][data-from=me]').first().waitFor();
+  await sendChannelMessage(alice.app, 'second');
+  await alice.app.locator('[data-testid=channel-message][data-from=me]').nth(1).waitFor();
+  await assertCompromised(bob.app, 'out_of_order');
+  await assertCompromised(alice.app, 'out_of_order');
+  assert.equal(await bob.app.locator('[data-testid=channel-message][data-from=peer]').count(), 0);
   await finalChecks(alice, bob, attack);
 });
 

@@ -287,3 +287,57 @@ export function fullManInTheMiddle({ relay, initiator, responder, impostor }) {
   };
   return attack;
 }
+
+/** Drops the `index`-th record to `victim` (a gap: the next one arrives out of order). */
+export function dropRecord({ victim, index = 0 }) {
+  let seen = 0;
+  const attack = {
+    name: `drop record ${index}`,
+    fired: 0,
+    hook(frame) {
+      if (!toVictim(frame, victim) || !isRecord(frame) || seen++ !== index) return undefined;
+      attack.fired++;
+      return [];
+    },
+  };
+  return attack;
+}
+
+/**
+ * Reflects the `index`-th record `victim` sends back to `victim` itself (it still reaches the
+ * server and the peer): the victim must not accept its own record as the peer's.
+ */
+export function reflectRecord({ relay, victim, index = 0 }) {
+  let seen = 0;
+  const attack = {
+    name: `reflect record ${index} to its sender`,
+    fired: 0,
+    hook(frame) {
+      if (frame.direction !== 'to_server' || frame.connection.username !== victim || !isRecord(frame) || seen++ !== index) return undefined;
+      relay.inject({ username: victim, item: { relay: { ...frame.relay } } });
+      attack.fired++;
+      return undefined;
+    },
+  };
+  return attack;
+}
+
+/**
+ * Cross-session splicing: the first record sent to `source` (in its session) is also delivered
+ * to `victim` inside the relay frame of the victim's own session.
+ */
+export function spliceRecord({ relay, source, victim }) {
+  const attack = {
+    name: `splice a record of ${source}'s session into ${victim}'s`,
+    fired: 0,
+    victimSession: null,
+    hook(frame) {
+      if (frame.direction === 'to_client' && frame.connection.username === victim && frame.relay) attack.victimSession = frame.relay.sessionId;
+      if (!toVictim(frame, source) || !isRecord(frame) || attack.fired > 0 || !attack.victimSession) return undefined;
+      relay.inject({ username: victim, item: { relay: { ...frame.relay, sessionId: attack.victimSession } } });
+      attack.fired++;
+      return undefined;
+    },
+  };
+  return attack;
+}

@@ -12,7 +12,7 @@ import { freePort, startServer } from '../helpers/secms-server.mjs';
 import { startHostileRelay } from '../helpers/hostile-relay.mjs';
 import { ChannelClient, makeIdentity } from '../helpers/channel-client.mjs';
 import {
-  dropHandshakeMessage, flipFinishedBit, fullManInTheMiddle, flipRecordBit, reorderRecords, replayRecord, substituteCertificate,
+  dropHandshakeMessage, dropRecord, flipFinishedBit, fullManInTheMiddle, reflectRecord, spliceRecord, flipRecordBit, reorderRecords, replayRecord, substituteCertificate,
   substituteEphemeralKey,
 } from '../helpers/relay-attacks.mjs';
 
@@ -193,6 +193,36 @@ describe('hostile relay on the server→client leg', { timeout: 60_000 }, () => 
     const { mine, theirs, attack } = await recordScenario((victim) => reorderRecords({ victim, index: 0 }), ['first', 'second']);
     await assertTornDown({ detector: theirs, other: mine, reason: 'out_of_order', attack });
     assert.deepEqual(theirs.received, []);
+  });
+
+  test('a record dropped → the next one is out_of_order and is not delivered', async () => {
+    const { mine, theirs, attack } = await recordScenario((victim) => dropRecord({ victim, index: 1 }), ['first', 'lost', 'third']);
+    await assertTornDown({ detector: theirs, other: mine, reason: 'out_of_order', attack });
+    assert.deepEqual(theirs.received, ['first']);
+  });
+
+  test('a record reflected back to its sender → wrong_direction', async () => {
+    const { a, b } = await pair();
+    const attack = reflectRecord({ relay, victim: a.username, index: 0 });
+    relay.tamper = attack.hook;
+    const { mine, theirs } = await a.secureChannelWith(b);
+    await mine.send('mirror');
+    await assertTornDown({ detector: mine, other: theirs, reason: 'wrong_direction', attack });
+    assert.deepEqual(mine.received, [], 'the sender never takes its own record for the peer\'s');
+  });
+
+  test('a record spliced from another session → wrong_session', async () => {
+    const first = await pair();
+    const second = await pair();
+    const attack = spliceRecord({ relay, source: first.b.username, victim: second.b.username });
+    relay.tamper = attack.hook;
+    const other = await second.a.secureChannelWith(second.b);
+    const { mine } = await first.a.secureChannelWith(first.b);
+    await mine.send('belongs to the first session');
+    await assertTornDown({ detector: other.theirs, other: other.mine, reason: 'wrong_session', attack });
+    assert.deepEqual(other.theirs.received, []);
+    relay.tamper = null;
+    await mine.end();
   });
 
   test('a replay the relay does not renumber is already refused by the client\'s relay-frame sequence check', async () => {
