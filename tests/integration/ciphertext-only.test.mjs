@@ -5,7 +5,9 @@
 // after TLS termination. The server runs at --log-level trace so it logs all it ever would.
 // The marker is searched as UTF-8, UTF-16LE, hex and base64/base64url (every alignment) in:
 // every tapped frame and HTTP body, the server's stdout and stderr, /metrics, and every file
-// under the data directory after the server stopped.
+// under the data directory after the server stopped. The log and the stored files are also
+// searched for what must stay in memory: the certificates (fingerprints, key packets) and the
+// channel's session id.
 import { serverLogLevel } from '../helpers/server-log-level.mjs?level=trace'; // first: see that file
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -57,7 +59,7 @@ test('the search itself finds the marker in each encoding (positive control)', (
   assert.ok(markerNeedles(marker).length >= 8);
 });
 
-test('a plaintext marker sent over the channel is nowhere in what the server received, forwarded, logged or stored', { timeout: 60_000 }, async () => {
+test('a plaintext marker sent over the channel is nowhere in what the server received, forwarded, logged or stored (nor are certificates and session ids logged or stored)', { timeout: 60_000 }, async () => {
   const marker = `MARKER-${randomUUID()}`;
   const a = await ChannelClient.connect(relay, { username: 'ctalice', password });
   const b = await ChannelClient.connect(relay, { username: 'ctbob', password });
@@ -131,6 +133,26 @@ test('a plaintext marker sent over the channel is nowhere in what the server rec
     const files = await readTree(server.dataDir);
     assert.ok(files.some((f) => f.file.endsWith('.pem')) && files.length >= 3, `data dir files: ${files.map((f) => f.file)}`);
     for (const { file, bytes } of files) assert.deepEqual(findMarker(bytes, marker), [], file);
+    // Neither are the certificates (kept in memory for the login only, docs/certificates.md) nor
+    // the channel session (volatile, never logged): fingerprints, key material and session id.
+    const volatileTexts = {
+      'session id': mine.sessionId,
+      'initiator fingerprint': a.identity.fingerprint,
+      'responder fingerprint': b.identity.fingerprint,
+    };
+    const volatileBytes = {
+      'initiator fingerprint (binary)': Buffer.from(a.identity.fingerprint, 'hex'),
+      'responder fingerprint (binary)': Buffer.from(b.identity.fingerprint, 'hex'),
+      'initiator public key packet': Buffer.from(a.identity.publicKey.keyPacket.write()),
+      'responder public key packet': Buffer.from(b.identity.publicKey.keyPacket.write()),
+    };
+    const places = [{ file: 'server log', bytes: Buffer.from(stdout + stderr) }, ...files];
+    for (const { file, bytes } of places) {
+      for (const [what, value] of Object.entries(volatileTexts)) {
+        assert.deepEqual([...findMarker(bytes, value), ...findMarker(bytes, value.toLowerCase())], [], `${what} in ${file}`);
+      }
+      for (const [what, value] of Object.entries(volatileBytes)) assert.equal(bytes.indexOf(value), -1, `${what} in ${file}`);
+    }
   } finally {
     await rm(server.dataDir, { recursive: true, force: true });
   }
