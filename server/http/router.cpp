@@ -304,7 +304,7 @@ std::optional<auth::login_session> authenticate_request(const request& req, serv
     return ctx.sessions.touch(*token);
 }
 
-boost::asio::awaitable<response> handle_request(request req, const client_info& client,
+boost::asio::awaitable<response> handle_request(request req, client_info client,
                                                 server_context& ctx) {
     response res;
     try {

@@ -16,7 +16,8 @@ struct client_info {
     bool loopback = false;
 };
 
-boost::asio::awaitable<response> handle_request(request req, const client_info& client,
+// Takes its arguments by value: a coroutine must not keep references to its caller's temporaries.
+boost::asio::awaitable<response> handle_request(request req, client_info client,
                                                 server_context& ctx);
 
 // Validates the session cookie of a request (refreshing its idle timer).
