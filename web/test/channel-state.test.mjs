@@ -43,9 +43,20 @@ test('status mapping: no channel, then each phase to its status-bar state', () =
   assert.deepEqual(status(), { state: 'ended', reason: 'ended' });
 });
 
+test('a channel_open for an offer the user has not accepted is ignored (relay injection)', () => {
+  const store = createChannelStore();
+  store.applyOffer(offer(), { trust: unknownTrust });
+  store.opened(session);
+  assert.equal(channelStatusOf(store.find(session)).state, 'verifying', 'still waiting for the user');
+  store.accepted(session);
+  store.opened(session);
+  assert.equal(channelStatusOf(store.find(session)).state, 'key_exchange');
+});
+
 test('compromise: the local reason wins over the server\'s later channel_ended; server detail is shown', () => {
   const store = createChannelStore();
   store.applyOffer(offer(), { trust: unknownTrust });
+  store.accepted(session);
   store.opened(session);
   store.compromised(session, 'bad_tag');
   store.applyEnded({ session, reason: 'compromised', detail: 'bad_tag', by: 'you' });

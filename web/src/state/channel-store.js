@@ -90,9 +90,10 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       if (find(session)?.phase === 'offered') replace(session, { phase: 'waiting_peer' });
     },
 
+    // Only a channel this user accepted may open: a channel_open injected by a hostile relay
+    // for an offer still awaiting the user's decision is ignored.
     opened(session) {
-      const channel = find(session);
-      if (channel && (channel.phase === 'waiting_peer' || channel.phase === 'offered')) replace(session, { phase: 'key_exchange' });
+      if (find(session)?.phase === 'waiting_peer') replace(session, { phase: 'key_exchange' });
     },
 
     /** A channel.state event of the Worker (protocol states of docs/protocol.md §9). */

@@ -69,10 +69,14 @@ export class ChannelView extends LitElement {
     const text = input.value;
     if (!text.trim() || this.sending) return;
     this.sending = true;
+    // Cleared at once so that what the user types while the message is being sealed is kept;
+    // the text comes back only if it could not be sent.
+    input.value = '';
     try {
-      if (await this.actions.sendMessage(this.channel.session, text)) input.value = '';
+      if (!(await this.actions.sendMessage(this.channel.session, text)) && !input.value) input.value = text;
     } catch {
       // The channel went down meanwhile; its state line says why.
+      if (!input.value) input.value = text;
     } finally {
       this.sending = false;
       input.focus();
