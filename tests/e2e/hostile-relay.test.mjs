@@ -8,7 +8,6 @@
 //
 //   npm run build && node --test tests/e2e/hostile-relay.test.mjs
 
-import '../helpers/server-log-level.mjs?level=trace'; // first: the server logs all it ever would (see that file)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -37,7 +36,8 @@ before(async () => {
   if (!available) return;
   // The app is served through the relay, so its origin must be allowed: pick its port first.
   const relayPort = await freePort();
-  server = await startServer({ extraArgs: [
+  // Trace level: the marker check below reads the most verbose log the server can write.
+  server = await startServer({ logLevel: 'trace', extraArgs: [
     '--extra-origins', `https://localhost:${relayPort}`,
     '--register-per-ip-burst', '500', '--register-per-ip-per-minute', '500',
     '--login-per-ip-burst', '500', '--login-per-ip-per-minute', '500',

@@ -70,10 +70,10 @@ export function runServerCommand(args, { input, env = {}, timeoutMs = 30_000 } =
 }
 
 /**
- * Starts secms-server with a fresh data directory (or `dataDir` to reuse one) and waits for
- * /healthz. Resolves to { origin, httpsPort, httpPort, dataDir, process, logs(), exited, stop() }.
+ * Starts secms-server with a fresh data directory (or `dataDir` to reuse one) at `logLevel` and
+ * waits for /healthz. Resolves to { origin, httpsPort, httpPort, dataDir, process, logs(), exited, stop() }.
  */
-export async function startServer({ extraArgs = [], env = {}, dataDir } = {}) {
+export async function startServer({ extraArgs = [], env = {}, dataDir, logLevel = 'info' } = {}) {
   const [httpsPort, httpPort] = await twoDistinctPorts();
   const ownDir = !dataDir;
   dataDir ??= await mkdtemp(path.join(os.tmpdir(), 'secms-test-'));
@@ -85,7 +85,7 @@ export async function startServer({ extraArgs = [], env = {}, dataDir } = {}) {
     '--http-port', String(httpPort),
     '--public-origin', origin,
     '--web-root', webRoot,
-    '--log-level', 'info',
+    '--log-level', logLevel,
     ...extraArgs,
   ];
   const child = spawn(serverBinary, args, {
