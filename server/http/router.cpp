@@ -100,17 +100,32 @@ void clear_client_state(response& res) {
     res.set(beast_http::field::set_cookie, expired_session_cookie());
 }
 
+// {username, password} of a registration or a login, or the error response to send instead.
+struct credentials_body {
+    std::optional<std::string> username;
+    std::optional<core::secret_string> password;
+    std::optional<response> error;
+};
+
+credentials_body read_credentials(request& req) {
+    auto body = parse_json_object(req);
+    if (!body.object) return {std::nullopt, std::nullopt, std::move(body.error)};
+    auto username = take_string(*body.object, "username");
+    auto password = take_secret(*body.object, "password");
+    if (!username || !password) return {std::nullopt, std::nullopt, missing_fields(req.version())};
+    return {std::move(username), std::move(password), std::nullopt};
+}
+
 using route_result = boost::asio::awaitable<response>;
 
 route_result register_account(request& req, const client_info& client, server_context& ctx) {
     if (auto wait = ctx.limits.register_per_ip.acquire(client.address)) {
         co_return rate_limited(*wait, req.version());
     }
-    auto body = parse_json_object(req);
-    if (!body.object) co_return std::move(*body.error);
-    auto username = take_string(*body.object, "username");
-    auto password = take_secret(*body.object, "password");
-    if (!username || !password) co_return missing_fields(req.version());
+    auto credentials = read_credentials(req);
+    if (!credentials.username) co_return std::move(*credentials.error);
+    auto& username = credentials.username;
+    auto& password = credentials.password;
     auto created = co_await core::offload(ctx.work_pool, [&] {
         core::queued_job job(ctx.metrics.hash_queue_depth);
         return ctx.accounts.register_user(*username, *password);
@@ -127,11 +142,10 @@ route_result login(request& req, const client_info& client, server_context& ctx)
         ++ctx.metrics.logins_failed;
         co_return rate_limited(*wait, req.version());
     }
-    auto body = parse_json_object(req);
-    if (!body.object) co_return std::move(*body.error);
-    auto username = take_string(*body.object, "username");
-    auto password = take_secret(*body.object, "password");
-    if (!username || !password) co_return missing_fields(req.version());
+    auto credentials = read_credentials(req);
+    if (!credentials.username) co_return std::move(*credentials.error);
+    auto& username = credentials.username;
+    auto& password = credentials.password;
     std::string account_key = auth::username_key(*username);
     if (auto wait = ctx.limits.login_per_account.acquire(account_key)) {
         ++ctx.metrics.logins_failed;
