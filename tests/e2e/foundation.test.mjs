@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, serverBinaryAvailable, serverBinary } from './helpers/server.mjs';
+import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, registerAndOpenApp, logInAndOpenApp, submitExpectingError, waitForOnline,
@@ -26,8 +27,7 @@ before(async () => {
   // Every test browser connects from 127.0.0.1, so the per-IP limits are raised for this
   // file; the per-account limits keep their defaults (one test checks them).
   server = await startServer({ extraArgs: [
-    '--register-per-ip-burst', '500', '--register-per-ip-per-minute', '500',
-    '--login-per-ip-burst', '500', '--login-per-ip-per-minute', '500',
+    ...loopbackRateLimits,
   ] });
   browser = await launchBrowser();
 });

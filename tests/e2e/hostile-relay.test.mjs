@@ -12,6 +12,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startServer, serverBinaryAvailable, serverBinary, freePort, httpsRequest } from './helpers/server.mjs';
+import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, registerAndOpenApp, uniqueName, createIdentityInApp, requestChannelWith, waitForChannelState,
@@ -39,8 +40,7 @@ before(async () => {
   // Trace level: the marker check below reads the most verbose log the server can write.
   server = await startServer({ logLevel: 'trace', extraArgs: [
     '--extra-origins', `https://localhost:${relayPort}`,
-    '--register-per-ip-burst', '500', '--register-per-ip-per-minute', '500',
-    '--login-per-ip-burst', '500', '--login-per-ip-per-minute', '500',
+    ...loopbackRateLimits,
   ] });
   relay = await startHostileRelay({ server: { httpsPort: Number(new URL(server.origin).port), dataDir: server.dataDir }, port: relayPort });
   browser = await launchBrowser();

@@ -9,6 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as openpgp from 'openpgp';
 import { startServer, serverBinaryAvailable, serverBinary } from './helpers/server.mjs';
+import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, registerAndOpenApp, uniqueName, createIdentityInApp, ownReportFingerprint, requestChannelWith,
@@ -24,8 +25,7 @@ let browser;
 before(async () => {
   if (!available) return;
   server = await startServer({ extraArgs: [
-    '--register-per-ip-burst', '500', '--register-per-ip-per-minute', '500',
-    '--login-per-ip-burst', '500', '--login-per-ip-per-minute', '500',
+    ...loopbackRateLimits,
   ] });
   browser = await launchBrowser();
 });

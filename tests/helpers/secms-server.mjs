@@ -19,6 +19,13 @@ export const serverBinary =
   process.env.SECMS_SERVER_BIN ?? path.join(repoRoot, 'build', 'dev', 'server', 'app', 'secms-server');
 export const webRoot = path.join(repoRoot, 'web', 'dist');
 
+// Every test client connects from 127.0.0.1, so suites that register and log in many users raise
+// the per-IP limits; the per-account limits keep their defaults (rate-limits.test.mjs checks them).
+export const loopbackRateLimits = Object.freeze([
+  '--register-per-ip-burst', '1000', '--register-per-ip-per-minute', '1000',
+  '--login-per-ip-burst', '1000', '--login-per-ip-per-minute', '1000',
+]);
+
 const HEALTH_TIMEOUT_MS = 20_000; // first start initialises a SoftHSM2 token and a TLS certificate
 const STOP_TIMEOUT_MS = 5_000;
 

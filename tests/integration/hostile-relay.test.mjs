@@ -8,7 +8,7 @@
 // as `detail`. One server and one relay serve every case (a fresh pair of users per case).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { freePort, startServer } from '../helpers/secms-server.mjs';
+import { freePort, loopbackRateLimits, startServer } from '../helpers/secms-server.mjs';
 import { startHostileRelay } from '../helpers/hostile-relay.mjs';
 import { ChannelClient, makeIdentity } from '../helpers/channel-client.mjs';
 import {
@@ -31,8 +31,7 @@ before(async () => {
   server = await startServer({
     extraArgs: [
       '--extra-origins', `https://localhost:${relayPort}`,
-      '--register-per-ip-burst', '1000', '--register-per-ip-per-minute', '1000',
-      '--login-per-ip-burst', '1000', '--login-per-ip-per-minute', '1000',
+      ...loopbackRateLimits,
     ],
   });
   relay = await startHostileRelay({ server, port: relayPort });
