@@ -50,6 +50,13 @@ struct config {
     std::uint32_t channel_idle_timeout_s = 30 * 60;
     std::uint32_t channel_offer_timeout_s = 120;
     std::uint32_t sweep_interval_s = 5;
+    // [chat]
+    std::uint32_t chat_flood_per_minute = 20;
+    std::uint32_t chat_control_per_minute = 30;
+    std::uint32_t chat_max_message_chars = 1040;
+    std::uint32_t chat_max_rooms = 1000;
+    std::uint32_t chat_max_members_per_room = 256;
+    std::uint32_t chat_max_rooms_per_user = 32;
     // [rate_limits]
     double login_per_ip_burst = 20;
     double login_per_ip_per_minute = 20;

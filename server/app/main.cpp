@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
@@ -17,6 +18,8 @@
 #include "server/auth/login_sessions.hpp"
 #include "server/auth/rate_limiter.hpp"
 #include "server/channel/channel_hub.hpp"
+#include "server/chat/chat_extension.hpp"
+#include "server/chat/room_hub.hpp"
 #include "server/core/log.hpp"
 #include "server/core/metrics.hpp"
 #include "server/hsm/key_store.hpp"
@@ -130,6 +133,26 @@ int serve(const config& c) {
     sessions.on_ended([&channels](const std::string& id) { channels.end_login_session(id); });
 
     asio::thread_pool work_pool(threads_or_cores(c.work_threads));
+
+    // Chat rooms: volatile rooms in memory, bans in the database (a second connection to it).
+    auto bans = store::open_sqlite_ban_store(c.data_path() / "users.db");
+    if (!bans) {
+        return refuse("cannot open the bans of the user database: " +
+                      std::string(store::message(bans.error())));
+    }
+    chat::room_settings room_settings;
+    room_settings.flood_per_minute = c.chat_flood_per_minute;
+    room_settings.control_per_minute = c.chat_control_per_minute;
+    room_settings.max_message_chars = c.chat_max_message_chars;
+    room_settings.max_rooms = c.chat_max_rooms;
+    room_settings.max_members_per_room = c.chat_max_members_per_room;
+    room_settings.max_rooms_per_user = c.chat_max_rooms_per_user;
+    chat::room_hub rooms(*opened->users, **bans, clock, room_settings);
+    if (!rooms.load_bans()) return refuse("cannot read the chat bans from the user database");
+    // Declared before the io_context: connections destroyed with it still tell the rooms.
+    chat::chat_extension chat_rooms(rooms, work_pool);
+    channels.add_extension(chat_rooms);
+
     asio::io_context io(static_cast<int>(threads_or_cores(c.io_threads)));
     http::server_context http_ctx{
         {c.effective_public_origin(), c.allowed_origins(), c.metrics_public},
@@ -167,6 +190,7 @@ int serve(const config& c) {
             if (wait_ec) return;
             sessions.sweep();
             channels.sweep();
+            asio::post(work_pool, [&rooms] { rooms.sweep(); });  // may write the database
             schedule_sweep();
         });
     };

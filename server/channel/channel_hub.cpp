@@ -153,19 +153,49 @@ void channel_hub::broadcast_presence_locked() {
     metrics_.users_online = static_cast<std::int64_t>(users.size());
 }
 
-void channel_hub::join(const std::shared_ptr<peer>& p, member_info info) {
+void channel_hub::add_extension(extension& ext) {
     std::lock_guard lock(mutex_);
-    auto c = std::make_unique<connection>();
-    c->handle = p;
-    c->info = std::move(info);
-    connections_[p.get()] = std::move(c);
-    broadcast_presence_locked();
+    extensions_.push_back(&ext);
+}
+
+extension* channel_hub::extension_for_message(std::string_view type) const noexcept {
+    for (auto* ext : extensions_) {
+        if (ext->handles_message(type)) return ext;
+    }
+    return nullptr;
+}
+
+extension* channel_hub::extension_for_frame(std::uint8_t type) const noexcept {
+    for (auto* ext : extensions_) {
+        if (ext->handles_frame(type)) return ext;
+    }
+    return nullptr;
+}
+
+void channel_hub::join(const std::shared_ptr<peer>& p, member_info info) {
+    {
+        std::lock_guard lock(mutex_);
+        auto c = std::make_unique<connection>();
+        c->handle = p;
+        c->info = info;
+        connections_[p.get()] = std::move(c);
+        broadcast_presence_locked();
+    }
+    // Outside the lock: an extension has its own.
+    for (auto* ext : extensions_) ext->connected(p, info);
 }
 
 void channel_hub::leave(const peer* p) {
-    std::lock_guard lock(mutex_);
+    {
+        std::lock_guard lock(mutex_);
+        if (!leave_locked(p)) return;
+    }
+    for (auto* ext : extensions_) ext->disconnected(p);
+}
+
+bool channel_hub::leave_locked(const peer* p) {
     auto* c = find_connection_locked(p);
-    if (c == nullptr) return;
+    if (c == nullptr) return false;
     for (const auto& id : std::vector<std::string>(c->sessions)) {
         auto it = sessions_.find(id);
         if (it != sessions_.end()) end_session_locked(*it->second, end_reason::disconnected, {}, p);
@@ -180,6 +210,7 @@ void channel_hub::leave(const peer* p) {
     }
     connections_.erase(p);
     broadcast_presence_locked();
+    return true;
 }
 
 void channel_hub::end_login_session(const std::string& login_session_id) {
@@ -382,6 +413,17 @@ void channel_hub::erase_session_locked(const std::string& id) {
 }
 
 core::result<relay_target, channel_error> channel_hub::relay(const peer* from, message_ptr frame) {
+    if (!frame->empty()) {
+        if (auto* ext = extension_for_frame(static_cast<std::uint8_t>(frame->front()))) {
+            std::shared_ptr<peer> sender;
+            {
+                std::lock_guard lock(mutex_);
+                if (auto* c = find_connection_locked(from)) sender = c->handle.lock();
+            }
+            if (!sender) return core::fail(channel_error::unknown_session);
+            return ext->relay(sender, std::move(frame));
+        }
+    }
     auto header = parse_relay_header(*frame);
     if (!header) return core::fail(channel_error::bad_frame);
     std::lock_guard lock(mutex_);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/channel/channel_error.hpp"
+#include "server/channel/extension.hpp"
 #include "server/channel/peer.hpp"
 #include "server/core/clock.hpp"
 #include "server/core/metrics.hpp"
@@ -20,12 +21,6 @@
 #include "server/pgp/certificate.hpp"
 
 namespace secms::channel {
-
-struct member_info {
-    std::int64_t userid = 0;
-    std::string username;
-    std::string login_session_id;
-};
 
 struct online_user {
     std::int64_t userid = 0;
@@ -59,17 +54,19 @@ struct pending_proof {
     std::string challenge;
 };
 
-// Where a relay frame goes (the other member), for the caller's backpressure.
-struct relay_target {
-    std::shared_ptr<peer> receiver;
-};
-
 class channel_hub {
   public:
     channel_hub(core::metrics& metrics, const core::clock& clock, channel_settings settings);
     ~channel_hub();
 
     const channel_settings& settings() const noexcept { return settings_; }
+
+    // Extensions ---------------------------------------------------------------------------------
+    // Adds a module that claims more control-message and frame types (the chat rooms). Call
+    // before serving; the extension must outlive every connection.
+    void add_extension(extension& ext);
+    // The extension that handles a control-message type, or null.
+    extension* extension_for_message(std::string_view type) const noexcept;
 
     // Presence ---------------------------------------------------------------------------------
     void join(const std::shared_ptr<peer>& p, member_info info);
@@ -97,7 +94,8 @@ class channel_hub {
     core::status<channel_error> accept(const peer* p, std::string_view session_id);
     core::status<channel_error> end(const peer* p, std::string_view session_id, end_reason why,
                                     std::string_view detail = {});
-    // Routes a binary frame to the other member, after checking its header and order.
+    // Routes a binary frame to the other member, after checking its header and order. A frame
+    // type an extension claims goes to that extension, which answers the sender itself.
     core::result<relay_target, channel_error> relay(const peer* from, message_ptr frame);
 
     // Ends expired offers, idle sessions and stale challenges; called periodically.
@@ -109,16 +107,19 @@ class channel_hub {
     struct connection;
     struct session;
     std::vector<online_user> online_locked() const;
+    bool leave_locked(const peer* p);  // false when the connection was not (or no longer) here
     void broadcast_presence_locked();
     void end_session_locked(session& s, end_reason why, std::string_view detail, const peer* by);
     void erase_session_locked(const std::string& id);
     connection* find_connection_locked(const peer* p);
+    extension* extension_for_frame(std::uint8_t type) const noexcept;
     session* find_member_session_locked(const peer* p, std::string_view id);
 
     core::metrics& metrics_;
     const core::clock& clock_;
     channel_settings settings_;
     pgp::known_certificates known_;
+    std::vector<extension*> extensions_;  // fixed before serving: read without the lock
     mutable std::mutex mutex_;
     std::unordered_map<const peer*, std::unique_ptr<connection>> connections_;
     std::unordered_map<std::string, std::unique_ptr<session>> sessions_;

@@ -120,6 +120,11 @@ boost::asio::awaitable<void> handle_client_message(channel_hub& hub,
         co_return;
     }
 
+    // Types a module above the channel claims (the chat rooms) are its business.
+    if (auto* ext = hub.extension_for_message(*type)) {
+        co_return co_await ext->handle_message(from, *type, msg);
+    }
+
     reply_error(from, channel_error::unknown_type);
 }
 

@@ -6,6 +6,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+
+#include "server/store/user_store.hpp"
 
 namespace secms::channel {
 
@@ -33,6 +36,30 @@ class peer {
     virtual bool congested() const = 0;
     // Close the connection with a code and a short reason. Thread-safe.
     virtual void close(close_reason code, std::string_view reason) = 0;
+};
+
+// Who is behind a connection, as the login and the socket tell.
+struct member_info {
+    member_info() = default;
+    member_info(std::int64_t id, std::string name, std::string login_session,
+                store::role account_role = store::role::user, std::string address = {})
+        : userid(id),
+          username(std::move(name)),
+          login_session_id(std::move(login_session)),
+          role(account_role),
+          remote_address(std::move(address)) {}
+
+    std::int64_t userid = 0;
+    std::string username;
+    std::string login_session_id;
+    store::role role = store::role::user;  // the account's role at login
+    std::string remote_address;            // the client's IP address, shown to moderators only
+};
+
+// Where a relayed frame went, for the caller's backpressure: a receiver to wait for while it is
+// congested, or none.
+struct relay_target {
+    std::shared_ptr<peer> receiver;
 };
 
 }  // namespace secms::channel

@@ -178,8 +178,8 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state)
                 break;
             }
             state.http.metrics.count_response(101);
-            auto session =
-                std::make_shared<websocket_session>(std::move(stream), state, std::move(*login));
+            auto session = std::make_shared<websocket_session>(std::move(stream), state,
+                                                               std::move(*login), client.address);
             co_await session->run(std::move(req));
             co_return;
         }

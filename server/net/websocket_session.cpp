@@ -44,8 +44,11 @@ channel::message_ptr wiped_copy(std::string_view data) {
 }  // namespace
 
 websocket_session::websocket_session(tls_stream stream, shared_state& state,
-                                     auth::login_session login)
-    : ws_(std::move(stream)), state_(state), login_(std::move(login)) {
+                                     auth::login_session login, std::string remote_address)
+    : ws_(std::move(stream)),
+      state_(state),
+      login_(std::move(login)),
+      remote_address_(std::move(remote_address)) {
     ++state_.http.metrics.websockets_open;
 }
 
@@ -81,7 +84,8 @@ asio::awaitable<void> websocket_session::run(http::request upgrade) {
         hello["user"] = std::move(user);
         enqueue({std::make_shared<const std::string>(boost::json::serialize(hello)), false});
     }
-    state_.channels.join(self, {login_.userid, login_.username, login_.id});
+    state_.channels.join(self,
+                         {login_.userid, login_.username, login_.id, login_.role, remote_address_});
 
     beast::flat_buffer buffer;
     for (;;) {
@@ -124,6 +128,8 @@ asio::awaitable<void> websocket_session::relay(std::string_view frame) {
     // slows it down instead of the server buffering without bound. A receiver that stays stuck is
     // dropped by its own queue limit.
     asio::steady_timer wait(ws_.get_executor());
+    // (A chat room frame names a receiver only when one of its receivers is congested.)
+    if (!routed->receiver) co_return;
     for (int i = 0; i < 500 && routed->receiver->congested(); ++i) {
         wait.expires_after(std::chrono::milliseconds(10));
         co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));

@@ -28,7 +28,9 @@ bool offers_subprotocol(std::string_view header);
 class websocket_session final : public channel::peer,
                                 public std::enable_shared_from_this<websocket_session> {
   public:
-    websocket_session(tls_stream stream, shared_state& state, auth::login_session login);
+    // `remote_address` is the client's IP address (shown to moderators by the chat's whois).
+    websocket_session(tls_stream stream, shared_state& state, auth::login_session login,
+                      std::string remote_address);
     ~websocket_session() override;
 
     // Completes the upgrade and serves the connection until it closes.
@@ -54,6 +56,7 @@ class websocket_session final : public channel::peer,
     boost::beast::websocket::stream<tls_stream> ws_;
     shared_state& state_;
     auth::login_session login_;
+    std::string remote_address_;
     std::deque<outgoing> queue_;
     std::size_t queued_bytes_ = 0;
     // Copies of the queue's size readable from other threads (relay backpressure).

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/store/ban_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "server/store/user_store.hpp"
 
@@ -365,17 +366,44 @@ TEST_F(SqliteStore, DataSurvivesCloseAndReopen) {
     EXPECT_EQ(next->userid, 2);
 }
 
-TEST_F(SqliteStore, SchemaVersionIsOneWithWalAndOnlyTheUsersTable) {
+// Version 2 (migration 2 added the chat's bans): users and bans, nothing else.
+TEST_F(SqliteStore, SchemaVersionIsTwoWithWalAndOnlyTheUsersAndBansTables) {
     { ASSERT_NE(open(), nullptr); }
     raw_db db(db_path());
-    EXPECT_EQ(db.scalar("PRAGMA user_version"), 1);
+    EXPECT_EQ(db.scalar("PRAGMA user_version"), 2);
     // The WAL mode is persistent in the file; a check through a second connection sees it.
     EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
     // users, plus sqlite_sequence that AUTOINCREMENT needs: no keys, sessions or messages.
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT IN "
-                        "('users', 'sqlite_sequence')"),
+                        "('users', 'bans', 'sqlite_sequence')"),
               0);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'users'"), 1);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'bans'"), 1);
+}
+
+// A database an earlier version made (schema 1) is migrated in place, its users kept.
+TEST_F(SqliteStore, VersionOneDatabaseIsMigratedKeepingItsUsers) {
+    {
+        raw_db db(db_path());
+        ASSERT_EQ(db.exec("CREATE TABLE users(userid INTEGER PRIMARY KEY AUTOINCREMENT, "
+                          "username TEXT NOT NULL, username_key TEXT NOT NULL UNIQUE, "
+                          "password_hash TEXT NOT NULL, pepper_version INTEGER NOT NULL, "
+                          "role TEXT NOT NULL CHECK(role IN ('user','moderator','admin')), "
+                          "created_at INTEGER NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);"
+                          "INSERT INTO users(username, username_key, password_hash, "
+                          "pepper_version, role, created_at) "
+                          "VALUES('Old', 'old', 'h', 1, 'moderator', 5);"
+                          "PRAGMA user_version = 1;"),
+                  SQLITE_OK);
+    }
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    auto old = store->find_by_name("old");
+    ASSERT_TRUE(old);
+    EXPECT_EQ(old->role, role::moderator);
+    raw_db db(db_path());
+    EXPECT_EQ(db.scalar("PRAGMA user_version"), 2);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM bans"), 0);
 }
 
 TEST_F(SqliteStore, NewerSchemaIsRefusedAsCorrupt) {
@@ -393,7 +421,7 @@ TEST_F(SqliteStore, NewerSchemaIsRefusedAsCorrupt) {
 TEST_F(SqliteStore, CurrentVersionWithWrongTablesIsCorrupt) {
     {
         raw_db db(db_path());
-        ASSERT_EQ(db.exec("CREATE TABLE users(x); PRAGMA user_version = 1;"), SQLITE_OK);
+        ASSERT_EQ(db.exec("CREATE TABLE users(x); PRAGMA user_version = 2;"), SQLITE_OK);
     }
     auto s = open_sqlite_store(db_path());
     ASSERT_FALSE(s);
@@ -478,6 +506,111 @@ TEST_F(SqliteStore, ReplacedPasswordHashIsGoneFromTheFile) {
     }
     EXPECT_EQ(file_bytes().find(old_hash), std::string::npos);
     EXPECT_NE(file_bytes().find(new_hash), std::string::npos);
+}
+
+// --- Bans (both implementations) ------------------------------------------------------------
+
+struct memory_bans {
+    std::unique_ptr<user_store> users = make_memory_store();
+    std::unique_ptr<ban_store> open() { return make_memory_ban_store(); }
+};
+
+struct sqlite_bans {
+    temp_dir dir;
+    std::unique_ptr<user_store> users;
+    std::unique_ptr<ban_store> open() {
+        if (!users) users = std::move(open_sqlite_store(dir.path() / "users.db")).value();
+        auto s = open_sqlite_ban_store(dir.path() / "users.db");
+        if (!s) {
+            ADD_FAILURE() << "open_sqlite_ban_store: " << message(s.error());
+            return nullptr;
+        }
+        return std::move(s).value();
+    }
+};
+
+template <class Backend>
+class BanStore : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        bans_ = backend_.open();
+        ASSERT_NE(bans_, nullptr);
+        for (const char* name : {"mod", "ann", "bob"}) {
+            ASSERT_TRUE(backend_.users->create(make_user(name)));
+        }
+    }
+    static ban_record ban(std::int64_t userid, std::int64_t until, std::string name) {
+        return {userid, until, 1, 100, std::move(name), "mod"};
+    }
+    Backend backend_;
+    std::unique_ptr<ban_store> bans_;
+};
+
+struct ban_backend_names {
+    template <class T>
+    static std::string GetName(int) {
+        return std::is_same_v<T, memory_bans> ? "Memory" : "Sqlite";
+    }
+};
+
+using ban_backends = ::testing::Types<memory_bans, sqlite_bans>;
+TYPED_TEST_SUITE(BanStore, ban_backends, ban_backend_names);
+
+TYPED_TEST(BanStore, PutListsActiveSoonestFirstWithNames) {
+    ASSERT_TRUE(this->bans_->put(this->ban(3, 500, "bob")));
+    ASSERT_TRUE(this->bans_->put(this->ban(2, 300, "ann")));
+    auto list = this->bans_->active(200, 10);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ((*list)[0].userid, 2);
+    EXPECT_EQ((*list)[0].username, "ann");
+    EXPECT_EQ((*list)[0].by_userid, 1);
+    EXPECT_EQ((*list)[0].by_username, "mod");
+    EXPECT_EQ((*list)[0].created_at, 100);
+    EXPECT_EQ((*list)[1].until, 500);
+    EXPECT_EQ(this->bans_->active(200, 1)->size(), 1u);   // bounded
+    EXPECT_EQ(this->bans_->active(300, 10)->size(), 1u);  // the ban is over at `until`
+}
+
+TYPED_TEST(BanStore, PutReplacesTheUsersBan) {
+    ASSERT_TRUE(this->bans_->put(this->ban(2, 300, "ann")));
+    ASSERT_TRUE(this->bans_->put(this->ban(2, 900, "ann")));
+    auto list = this->bans_->active(0, 10);
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0].until, 900);
+}
+
+TYPED_TEST(BanStore, RemoveAndRemoveExpired) {
+    ASSERT_TRUE(this->bans_->put(this->ban(2, 300, "ann")));
+    ASSERT_TRUE(this->bans_->put(this->ban(3, 500, "bob")));
+    ASSERT_TRUE(this->bans_->remove(3));
+    EXPECT_EQ(this->bans_->remove(3).error(), store_error::not_found);
+    EXPECT_EQ(*this->bans_->remove_expired(299), 0u);
+    EXPECT_EQ(*this->bans_->remove_expired(300), 1u);
+    EXPECT_TRUE(this->bans_->active(0, 10)->empty());
+}
+
+TEST_F(SqliteStore, BansSurviveReopenAndGoWithTheUser) {
+    {
+        auto users = open();
+        ASSERT_NE(users, nullptr);
+        ASSERT_TRUE(users->create(make_user("mod")));
+        ASSERT_TRUE(users->create(make_user("ann")));
+        auto bans = open_sqlite_ban_store(db_path());
+        ASSERT_TRUE(bans);
+        ASSERT_TRUE((*bans)->put({2, 1'000, 1, 10, "", ""}));
+        EXPECT_EQ((*bans)->put({42, 1'000, 1, 10, "", ""}).error(), store_error::not_found);
+    }
+    auto users = open();
+    ASSERT_NE(users, nullptr);
+    auto bans = open_sqlite_ban_store(db_path());
+    ASSERT_TRUE(bans);
+    auto list = (*bans)->active(500, 10);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0].username, "ann");
+    ASSERT_TRUE(users->remove(2));
+    EXPECT_TRUE((*bans)->active(500, 10)->empty());  // ON DELETE CASCADE
 }
 
 }  // namespace

@@ -1,13 +1,15 @@
-// SQLite user_store. One connection guarded by a mutex: the store is on the login path, but each
-// call is one indexed statement, far cheaper than the Argon2id hash beside it, so a pool would
-// buy nothing. Every statement is prepared once at open and takes its values as bound
-// parameters; no SQL is ever built from a value.
+// SQLite user_store and ban_store. One connection per store, guarded by a mutex: the user store
+// is on the login path, but each call is one indexed statement, far cheaper than the Argon2id
+// hash beside it, so a pool would buy nothing. Every statement is prepared once at open and takes
+// its values as bound parameters; no SQL is ever built from a value.
 #include "server/store/sqlite/sqlite_store.hpp"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -22,7 +24,7 @@ namespace secms::store {
 namespace {
 
 // The schema version this code writes and understands (PRAGMA user_version).
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 // migrations[i] takes the schema from version i to version i + 1. Each script is a fixed literal
 // run inside one transaction, and ends by recording its version, so a crash mid-migration
@@ -40,6 +42,18 @@ CREATE TABLE users(
     disabled INTEGER NOT NULL DEFAULT 0
 );
 PRAGMA user_version = 1;
+)sql",
+    // 2: the chat's moderation bans (one per user; they go with the user).
+    R"sql(
+CREATE TABLE bans(
+    userid INTEGER NOT NULL REFERENCES users(userid) ON DELETE CASCADE,
+    until INTEGER NOT NULL,
+    by_userid INTEGER,
+    created_at INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX bans_userid ON bans(userid);
+CREATE INDEX bans_until ON bans(until);
+PRAGMA user_version = 2;
 )sql",
 };
 
@@ -68,6 +82,7 @@ class statement {
     sqlite3_stmt* get() const noexcept { return stmt_.get(); }
 
     int bind_int64(int index, std::int64_t v) { return sqlite3_bind_int64(stmt_.get(), index, v); }
+    int bind_null(int index) { return sqlite3_bind_null(stmt_.get(), index); }
     // The text is not copied (a null destructor is SQLITE_STATIC): callers step and reset the
     // statement while `v` is alive, and no extra copy of a password hash sits in SQLite's heap.
     int bind_text(int index, std::string_view v) {
@@ -151,6 +166,8 @@ core::result<user_record, store_error> read_user(const statement& s) {
     r.disabled = disabled == 1;
     return r;
 }
+
+core::result<connection, store_error> open_database(const std::filesystem::path& path);
 
 class sqlite_store final : public user_store {
   public:
@@ -367,8 +384,8 @@ core::status<store_error> migrate(sqlite3* db) {
     return core::ok;
 }
 
-core::result<std::unique_ptr<user_store>, store_error> sqlite_store::open(
-    const std::filesystem::path& path) {
+// Opens the database file with the settings every connection needs and migrates its schema.
+core::result<connection, store_error> open_database(const std::filesystem::path& path) {
     // The file, and the -wal and -shm files SQLite creates beside it, hold password hashes:
     // owner-only from the first byte. SQLite gives -wal/-shm the main file's mode, so the
     // chmod below also covers a file an older install created with a wider mode.
@@ -411,8 +428,14 @@ core::result<std::unique_ptr<user_store>, store_error> sqlite_store::open(
     }
 
     if (auto m = migrate(db.get()); !m) return core::fail(m.error());
+    return db;
+}
 
-    std::unique_ptr<sqlite_store> store(new sqlite_store(std::move(db)));
+core::result<std::unique_ptr<user_store>, store_error> sqlite_store::open(
+    const std::filesystem::path& path) {
+    auto db = open_database(path);
+    if (!db) return core::fail(db.error());
+    std::unique_ptr<sqlite_store> store(new sqlite_store(std::move(db).value()));
     if (int prc = store->prepare_all(); prc != SQLITE_OK) {
         // After a successful migration, a statement that does not prepare means the tables
         // are not what this version created.
@@ -422,11 +445,126 @@ core::result<std::unique_ptr<user_store>, store_error> sqlite_store::open(
     return std::unique_ptr<user_store>(std::move(store));
 }
 
+// The bans, on a connection of their own to the same file (WAL lets the two work side by side).
+class sqlite_ban_store final : public ban_store {
+  public:
+    static core::result<std::unique_ptr<ban_store>, store_error> open(
+        const std::filesystem::path& path) {
+        auto db = open_database(path);
+        if (!db) return core::fail(db.error());
+        std::unique_ptr<sqlite_ban_store> store(new sqlite_ban_store(std::move(db).value()));
+        std::pair<statement*, const char*> all[] = {
+            {&store->put_,
+             "INSERT INTO bans(userid, until, by_userid, created_at) VALUES(?1, ?2, ?3, ?4) "
+             "ON CONFLICT(userid) DO UPDATE SET until = excluded.until, "
+             "by_userid = excluded.by_userid, created_at = excluded.created_at"},
+            {&store->remove_, "DELETE FROM bans WHERE userid = ?1"},
+            {&store->active_,
+             "SELECT b.userid, b.until, b.by_userid, b.created_at, u.username, m.username "
+             "FROM bans b JOIN users u ON u.userid = b.userid "
+             "LEFT JOIN users m ON m.userid = b.by_userid "
+             "WHERE b.until > ?1 ORDER BY b.until, b.userid LIMIT ?2"},
+            {&store->expired_, "DELETE FROM bans WHERE until <= ?1"},
+        };
+        for (auto& [st, sql] : all) {
+            sqlite3_stmt* raw = nullptr;
+            int rc = sqlite3_prepare_v3(store->db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw,
+                                        nullptr);
+            *st = statement(raw);
+            if (rc != SQLITE_OK) {
+                const store_error e = fail_with(store->db_.get(), rc, "preparing ban statements");
+                return core::fail((rc & 0xff) == SQLITE_ERROR ? store_error::corrupt : e);
+            }
+        }
+        return std::unique_ptr<ban_store>(std::move(store));
+    }
+
+    ~sqlite_ban_store() override {
+        std::lock_guard lock(mutex_);
+        if (db_)
+            sqlite3_exec(db_.get(), "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+    }
+
+    core::status<store_error> put(const ban_record& ban) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(put_);
+        int rc = put_.bind_int64(1, ban.userid);
+        if (rc == SQLITE_OK) rc = put_.bind_int64(2, ban.until);
+        if (rc == SQLITE_OK)
+            rc = ban.by_userid != 0 ? put_.bind_int64(3, ban.by_userid) : put_.bind_null(3);
+        if (rc == SQLITE_OK) rc = put_.bind_int64(4, ban.created_at);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a ban"));
+        rc = put_.step();
+        // The only foreign key is the banned user: a violation means there is no such user.
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return core::fail(store_error::not_found);
+        if (rc != SQLITE_DONE) return core::fail(fail_with(db_.get(), rc, "saving a ban"));
+        return core::ok;
+    }
+
+    core::status<store_error> remove(std::int64_t userid) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(remove_);
+        int rc = remove_.bind_int64(1, userid);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a userid"));
+        rc = remove_.step();
+        if (rc != SQLITE_DONE) return core::fail(fail_with(db_.get(), rc, "lifting a ban"));
+        if (sqlite3_changes(db_.get()) == 0) return core::fail(store_error::not_found);
+        return core::ok;
+    }
+
+    core::result<std::vector<ban_record>, store_error> active(std::int64_t now,
+                                                              std::size_t limit) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(active_);
+        const auto capped = static_cast<std::int64_t>(
+            std::min<std::size_t>(limit, static_cast<std::size_t>(INT64_MAX)));
+        int rc = active_.bind_int64(1, now);
+        if (rc == SQLITE_OK) rc = active_.bind_int64(2, capped);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a time"));
+        std::vector<ban_record> out;
+        for (;;) {
+            rc = active_.step();
+            if (rc == SQLITE_DONE) return out;
+            if (rc != SQLITE_ROW) return core::fail(fail_with(db_.get(), rc, "listing bans"));
+            ban_record b;
+            b.userid = active_.column_int64(0);
+            b.until = active_.column_int64(1);
+            b.by_userid = active_.column_int64(2);  // NULL reads as 0
+            b.created_at = active_.column_int64(3);
+            b.username = active_.column_text(4);
+            b.by_username = active_.column_text(5);
+            out.push_back(std::move(b));
+        }
+    }
+
+    core::result<std::size_t, store_error> remove_expired(std::int64_t now) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(expired_);
+        int rc = expired_.bind_int64(1, now);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a time"));
+        rc = expired_.step();
+        if (rc != SQLITE_DONE) return core::fail(fail_with(db_.get(), rc, "removing old bans"));
+        return static_cast<std::size_t>(sqlite3_changes(db_.get()));
+    }
+
+  private:
+    explicit sqlite_ban_store(connection db) : db_(std::move(db)) {}
+
+    std::mutex mutex_;
+    connection db_;  // declared first: destroyed after the statements
+    statement put_, remove_, active_, expired_;
+};
+
 }  // namespace
 
 core::result<std::unique_ptr<user_store>, store_error> open_sqlite_store(
     const std::filesystem::path& path) {
     return sqlite_store::open(path);
+}
+
+core::result<std::unique_ptr<ban_store>, store_error> open_sqlite_ban_store(
+    const std::filesystem::path& path) {
+    return sqlite_ban_store::open(path);
 }
 
 }  // namespace secms::store
