@@ -7,8 +7,9 @@ target_compile_options(secms_warnings INTERFACE
   # GCC 12 reports a false mismatched-new-delete on Asio coroutine frames (GCC bug 109224).
   -Wno-mismatched-new-delete
   # At -O3, GCC 12 reports std::variant inside std::optional inside a coroutine frame as
-  # "maybe uninitialized" (a known false positive); -O2 builds keep the warning.
-  $<$<CONFIG:Release>:-Wno-maybe-uninitialized>)
+  # "maybe uninitialized", and std::string concatenation as overlapping memcpy (-Wrestrict, GCC
+  # bug 105329): known false positives; -O2 builds keep both warnings.
+  "$<$<CONFIG:Release>:-Wno-maybe-uninitialized;-Wno-restrict>")
 option(SECMS_WERROR "Treat warnings as errors" ON)
 if(SECMS_WERROR)
   target_compile_options(secms_warnings INTERFACE -Werror)
