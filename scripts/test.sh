@@ -9,17 +9,41 @@ cd "$ROOT"
 export SECMS_SERVER_BIN="$ROOT/build/dev/server/app/secms-server"
 
 status=0
+passed=0
+failed=0
+step_log="$(mktemp)"
+trap 'rm -f "$step_log"' EXIT
+# Runs one suite, shows its output, and adds its counts (CTest's or node's test runner's) to the
+# totals printed at the end.
 run() {
   local name="$1"; shift
   say "$name"
-  if ! "$@"; then
+  local ok=1 p f
+  if ! "$@" 2>&1 | tee "$step_log"; then
     say "FAILED: $name"
     status=1
+    ok=0
   fi
+  if grep -q "tests passed, " "$step_log"; then
+    local line total
+    line=$(grep -E "[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+" "$step_log" | tail -1 || true)
+    f=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+    p=$(( ${total:-0} - ${f:-0} ))
+  else
+    p=$(grep -E "^# pass [0-9]+" "$step_log" | tail -1 | awk '{print $3}' || true)
+    f=$(grep -E "^# fail [0-9]+" "$step_log" | tail -1 | awk '{print $3}' || true)
+  fi
+  # A suite that failed without counting its failures (it crashed) still counts as one.
+  if [ "$ok" = 0 ] && [ "${f:-0}" = 0 ]; then f=1; fi
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
 }
 run "C++ unit tests (CTest)" ctest --preset dev -j"$(nproc)"
 run "JavaScript unit tests" node --test web/test/
 run "integration tests (real server)" node --test --test-concurrency=1 tests/integration/
 run "browser end-to-end tests (Chromium)" node --test --test-concurrency=1 tests/e2e/
 run "relay benchmark smoke run" node --test bench/relay/smoke.test.mjs
+say "all suites"
+echo "${passed} passed, ${failed} failed"
 exit "$status"
