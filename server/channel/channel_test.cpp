@@ -4,6 +4,7 @@
 
 #include "server/channel/channel_hub.hpp"
 #include "server/channel/relay_frame.hpp"
+#include "server/channel/testing/recording_peer.hpp"
 
 namespace secms::channel {
 namespace {
@@ -11,40 +12,16 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-// A peer that records what it was sent.
-class recording_peer : public peer {
-  public:
-    void send_text(message_ptr message) override { texts.push_back(*message); }
-    void send_binary(message_ptr message) override { binaries.push_back(*message); }
-    bool congested() const override { return false; }
-    void close(close_reason code, std::string_view) override { closed_with = code; }
+using testing::recording_peer;
 
-    std::vector<std::string> texts;
-    std::vector<std::string> binaries;
-    std::optional<close_reason> closed_with;
-
-    json::object last(std::string_view type) const {
-        for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
-            auto v = json::parse(*it);
-            if (v.at("type").as_string() == type) return v.as_object();
-        }
-        ADD_FAILURE() << "no message of type " << type;
-        return {};
-    }
-    std::size_t count(std::string_view type) const {
-        std::size_t n = 0;
-        for (auto& t : texts) n += json::parse(t).at("type").as_string() == type ? 1 : 0;
-        return n;
-    }
-    std::vector<std::string> online_names() const {
-        std::vector<std::string> names;
-        json::object presence = last("presence");
-        for (auto& u : presence.at("online").as_array()) {
-            names.emplace_back(u.at("username").as_string());
-        }
-        return names;
-    }
-};
+// Usernames in the last presence message a peer got.
+std::vector<std::string> online_names(const recording_peer& p) {
+    std::vector<std::string> names;
+    json::object presence = p.last("presence");
+    for (auto& u : presence.at("online").as_array())
+        names.emplace_back(u.at("username").as_string());
+    return names;
+}
 
 pgp::certificate_report report_of(std::string fingerprint, std::string name) {
     pgp::certificate_report r;
@@ -88,13 +65,13 @@ class HubTest : public ::testing::Test {
 
 TEST_F(HubTest, PresenceJoinsAndLeaves) {
     hub_.join(alice_, {1, "alice", "s1"});
-    EXPECT_EQ(alice_->online_names(), (std::vector<std::string>{"alice"}));
+    EXPECT_EQ(online_names(*alice_), (std::vector<std::string>{"alice"}));
     hub_.join(bob_, {2, "bob", "s2"});
-    EXPECT_EQ(alice_->online_names(), (std::vector<std::string>{"alice", "bob"}));
-    EXPECT_EQ(bob_->online_names(), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(online_names(*alice_), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"alice", "bob"}));
     EXPECT_EQ(metrics_.users_online.load(), 2);
     hub_.leave(bob_.get());
-    EXPECT_EQ(alice_->online_names(), (std::vector<std::string>{"alice"}));
+    EXPECT_EQ(online_names(*alice_), (std::vector<std::string>{"alice"}));
 }
 
 TEST_F(HubTest, SeveralTabsCountOnce) {
@@ -103,11 +80,11 @@ TEST_F(HubTest, SeveralTabsCountOnce) {
     hub_.join(alice2, {1, "alice", "s1b"});
     hub_.join(bob_, {2, "bob", "s2"});
     EXPECT_EQ(hub_.online().size(), 2u);
-    EXPECT_EQ(bob_->online_names(), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"alice", "bob"}));
     hub_.leave(alice_.get());
-    EXPECT_EQ(bob_->online_names(), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"alice", "bob"}));
     hub_.leave(alice2.get());
-    EXPECT_EQ(bob_->online_names(), (std::vector<std::string>{"bob"}));
+    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"bob"}));
 }
 
 TEST_F(HubTest, EndingALoginClosesItsConnectionsOnly) {

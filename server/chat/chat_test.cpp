@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "server/channel/testing/recording_peer.hpp"
 #include "server/chat/room_hub.hpp"
 #include "server/chat/room_messages.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
@@ -15,31 +16,7 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
-// A peer that records what it was sent.
-class recording_peer : public channel::peer {
-  public:
-    void send_text(channel::message_ptr message) override { texts.push_back(*message); }
-    void send_binary(channel::message_ptr message) override { binaries.push_back(*message); }
-    bool congested() const override { return false; }
-    void close(channel::close_reason, std::string_view) override {}
-
-    std::vector<std::string> texts;
-    std::vector<std::string> binaries;
-
-    json::object last(std::string_view type) const {
-        for (auto it = texts.rbegin(); it != texts.rend(); ++it) {
-            auto v = json::parse(*it);
-            if (v.at("type").as_string() == type) return v.as_object();
-        }
-        ADD_FAILURE() << "no message of type " << type;
-        return {};
-    }
-    std::size_t count(std::string_view type) const {
-        std::size_t n = 0;
-        for (auto& t : texts) n += json::parse(t).at("type").as_string() == type ? 1 : 0;
-        return n;
-    }
-};
+using channel::testing::recording_peer;
 
 std::vector<std::string> names(const json::object& o) {
     std::vector<std::string> out;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "server/core/secure_bytes.hpp"
+#include "server/core/testing/temp_dir.hpp"
 #include "server/hsm/key_store.hpp"
 #include "server/hsm/pkcs11_module.hpp"
 #include "server/hsm/softhsm.hpp"
@@ -45,23 +46,10 @@ std::string read_all(const fs::path& p) {
     return ss.str();
 }
 
-class temp_dir {
+// A fresh directory per test, removed afterwards.
+class temp_dir : public core::testing::temp_dir {
   public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "secms-hsm-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
+    temp_dir() : core::testing::temp_dir("secms-hsm") {}
 };
 
 class Pkcs11KeyStore : public ::testing::Test {

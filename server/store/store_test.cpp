@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/core/testing/temp_dir.hpp"
 #include "server/store/ban_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "server/store/user_store.hpp"
@@ -21,23 +22,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // A fresh directory per test, removed afterwards.
-class temp_dir {
+class temp_dir : public core::testing::temp_dir {
   public:
-    temp_dir() {
-        std::string pattern = (fs::temp_directory_path() / "secms-store-XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
+    temp_dir() : core::testing::temp_dir("secms-store") {}
 };
 
 new_user make_user(std::string name,
