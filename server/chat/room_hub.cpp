@@ -336,6 +336,14 @@ chat_result<room_view> room_hub::join(const channel::peer* from, std::string_vie
     return view_locked(*r);
 }
 
+chat_result<room_hub::room*> room_hub::find_room_locked(std::string_view room_name) const {
+    auto id = room_id_of(room_name);
+    if (!id) return core::fail(id.error());
+    auto it = rooms_.find(*id);
+    if (it == rooms_.end()) return refuse(chat_error::room_not_found);
+    return it->second.get();
+}
+
 chat_result<room_ref> room_hub::invite(const channel::peer* from, std::string_view room_name,
                                        std::string_view username) {
     auto target = resolve_user(username);
@@ -343,11 +351,9 @@ chat_result<room_ref> room_hub::invite(const channel::peer* from, std::string_vi
     std::lock_guard lock(mutex_);
     user* u = user_of_locked(from);
     if (u == nullptr) return refuse(chat_error::not_a_member);
-    auto id = room_id_of(room_name);
-    if (!id) return core::fail(id.error());
-    auto it = rooms_.find(*id);
-    if (it == rooms_.end()) return refuse(chat_error::room_not_found);
-    room& r = *it->second;
+    auto found = find_room_locked(room_name);
+    if (!found) return core::fail(found.error());
+    room& r = **found;
     if (r.is_public()) return refuse(chat_error::not_private);
     if (!r.members.contains(u->userid)) return refuse(chat_error::not_a_member);
     if (r.owner != target->userid && !r.invited.contains(target->userid)) {
@@ -369,11 +375,9 @@ chat_result<room_ref> room_hub::uninvite(const channel::peer* from, std::string_
     std::lock_guard lock(mutex_);
     user* u = user_of_locked(from);
     if (u == nullptr) return refuse(chat_error::not_a_member);
-    auto id = room_id_of(room_name);
-    if (!id) return core::fail(id.error());
-    auto it = rooms_.find(*id);
-    if (it == rooms_.end()) return refuse(chat_error::room_not_found);
-    room& r = *it->second;
+    auto found = find_room_locked(room_name);
+    if (!found) return core::fail(found.error());
+    room& r = **found;
     if (r.is_public()) return refuse(chat_error::not_private);
     auto inv = r.invited.find(target->userid);
     if (inv == r.invited.end()) return refuse(chat_error::not_invited);
@@ -389,12 +393,10 @@ chat_result<room_ref> room_hub::leave(const channel::peer* from, std::string_vie
     std::lock_guard lock(mutex_);
     user* u = user_of_locked(from);
     if (u == nullptr) return refuse(chat_error::not_a_member);
-    auto id = room_id_of(room_name);
-    if (!id) return core::fail(id.error());
-    auto it = rooms_.find(*id);
-    if (it == rooms_.end()) return refuse(chat_error::room_not_found);
-    if (!it->second->members.contains(u->userid)) return refuse(chat_error::not_a_member);
-    room_ref ref = it->second->ref();
+    auto found = find_room_locked(room_name);
+    if (!found) return core::fail(found.error());
+    if (!(*found)->members.contains(u->userid)) return refuse(chat_error::not_a_member);
+    room_ref ref = (*found)->ref();
     remove_member_locked(ref.id, u->userid, "left");
     return ref;
 }
@@ -415,11 +417,9 @@ chat_result<room_view> room_hub::who(const channel::peer* from, std::string_view
     std::lock_guard lock(mutex_);
     const user* u = user_of_locked(from);
     if (u == nullptr) return refuse(chat_error::not_a_member);
-    auto id = room_id_of(room_name);
-    if (!id) return core::fail(id.error());
-    auto it = rooms_.find(*id);
-    if (it == rooms_.end()) return refuse(chat_error::room_not_found);
-    const room& r = *it->second;
+    auto found = find_room_locked(room_name);
+    if (!found) return core::fail(found.error());
+    const room& r = **found;
     if (!r.is_public() && !r.members.contains(u->userid) && !is_moderator(u->role))
         return refuse(chat_error::not_a_member);
     return view_locked(r);

@@ -186,6 +186,8 @@ class room_hub {
     const user* user_of_locked(const channel::peer* p) const;
     // The room a request names: by id, or a public room by name (nullopt id when malformed).
     chat_result<std::string> room_id_of(std::string_view room) const;
+    // The room a request names, or room_not_found.
+    chat_result<room*> find_room_locked(std::string_view room_name) const;
     std::optional<std::int64_t> ban_until_locked(std::int64_t userid) const;
     room_view view_locked(const room& r) const;
     void broadcast_members_locked(const room& r, std::string_view event, std::string_view user,
