@@ -5,6 +5,7 @@
 // Plaintext of messages exists here only in memory (the channel store), never logged.
 
 import { isLivePhase } from '../state/channel-store.js';
+import { createPrivateChat } from './private-chat.js';
 
 const GENERATE_TIMEOUT_MS = 120_000;   // RSA imports and slow machines
 const WORKER_TIMEOUT_MS = 30_000;
@@ -13,7 +14,7 @@ const WORKER_TIMEOUT_MS = 30_000;
  * Options: { getSocket() → websocket client | null, getWorker() → crypto connection | null,
  *            identityStore, channelStore, getTrustStore() → trust store | null }.
  */
-export function createSecureChannelController({ getSocket, getWorker, identityStore, channelStore, getTrustStore }) {
+export function createSecureChannelController({ getSocket, getWorker, identityStore, channelStore, getTrustStore, isVisible, onChatEvent }) {
   let socketOnline = false;
   let submission = 0;   // identifies the current certificate submission; a newer one wins
 
@@ -134,18 +135,29 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     ask('channel.close', { session }).catch(() => {}).finally(() => send({ type: 'channel_end', session }));
   }
 
+  const privateChat = createPrivateChat({
+    channelStore,
+    sealText: (session, text) => ask('channel.send', { session, text }),
+    sendControl: send,
+    isVisible,
+    onEvent: onChatEvent,
+  });
+  // Channel texts are handled one at a time, in arrival order (dice steps depend on it).
+  let inbound = Promise.resolve();
+
+  /** A plain chat message (the envelope's `message` kind). */
   async function sendMessage(session, text) {
     const channel = channelStore.find(session);
     if (!channel || (channel.phase !== 'secure' && channel.phase !== 'rekeying')) return false;
-    await ask('channel.send', { session, text });
-    channelStore.addMessage(session, { from: 'me', text });
-    return true;
+    const result = await privateChat.submit(session, text.startsWith('/') ? `/${text}` : text);
+    return Boolean(result.ok);
   }
 
   // --- inbound -------------------------------------------------------------------------------
 
   /** A control message from the server; returns true when it was one of ours. */
   function handleServerMessage(message) {
+    if (privateChat.handleServerMessage(message)) return true;
     switch (message.type) {
       case 'hello':
         submitCertificate();
@@ -202,7 +214,10 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
         channelStore.applyWorkerState(event);
         break;
       case 'channel.message':
-        if (typeof event.text === 'string') channelStore.addMessage(event.session, { from: 'peer', text: event.text });
+        if (typeof event.text === 'string') {
+          const { session, text } = event;
+          inbound = inbound.then(() => privateChat.handleChannelText(session, text)).catch(() => {});
+        }
         break;
       case 'channel.teardown':
         channelStore.compromised(event.session, event.reason);
@@ -230,6 +245,9 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     actions: Object.freeze({
       identity: identityActions,
       requestChannel, acceptChannel, rejectChannel, endChannel, sendMessage,
+      submitChatLine: privateChat.submit,
+      deleteMessage: privateChat.deleteOwn,
+      toggleIgnore: (username) => channelStore.toggleIgnore(username),
       selectChannel: (session) => channelStore.select(session),
       removeChannel: (session) => channelStore.remove(session),
     }),

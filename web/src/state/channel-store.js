@@ -42,9 +42,33 @@ export function channelStatusOf(channel) {
   }
 }
 
-/** Snapshot: { channels: [channel…] in creation order, selected: session | null, notice: {code, message} | null }. */
+/** True when the peer of `channel` is on the snapshot's ignore list (their messages are hidden). */
+export function isIgnored(snapshot, channel) {
+  return Boolean(channel && snapshot.ignored.includes(channel.peer.username.toLowerCase()));
+}
+
+/** The name a channel's peer is shown with: "nick (username)" once they set a nick, else the username. */
+export function peerDisplayName(channel) {
+  if (!channel) return '';
+  return channel.peerNick && channel.peerNick !== channel.peer.username ? `${channel.peerNick} (${channel.peer.username})` : channel.peer.username;
+}
+
+/** Total unread messages over all channels. */
+export function unreadTotal(snapshot) {
+  return snapshot.channels.reduce((sum, channel) => sum + channel.unread, 0);
+}
+
+const emptySnapshot = () => Object.freeze({ channels: Object.freeze([]), selected: null, notice: null, ignored: Object.freeze([]) });
+
+/**
+ * Snapshot: { channels: [channel…] in creation order, selected: session | null,
+ * notice: {code, message} | null, ignored: [lower-case usernames] }.
+ * A channel's messages: { id (local counter), key (envelope id or null), from: 'me' | 'peer' |
+ * 'system', kind: 'message' | 'action' | 'system', text, at, status: 'sent' | 'delivered' | null,
+ * deleted, level ('info' | 'error', system lines), messageKey + params (system lines) }.
+ */
 export function createChannelStore({ now = () => Date.now() } = {}) {
-  const store = createStore(Object.freeze({ channels: Object.freeze([]), selected: null, notice: null }));
+  const store = createStore(emptySnapshot());
   let messageCounter = 0;
 
   const find = (session) => store.get().channels.find((channel) => channel.session === session) ?? null;
@@ -53,6 +77,10 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
     const snapshot = store.get();
     const channels = snapshot.channels.map((channel) => (channel.session === session ? Object.freeze({ ...channel, ...changes }) : channel));
     store.set(Object.freeze({ ...snapshot, channels: Object.freeze(channels) }));
+  }
+
+  function markRead(session) {
+    if (find(session)?.unread) replace(session, { unread: 0 });
   }
 
   function setSnapshot(changes) {
@@ -75,7 +103,7 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       const channel = Object.freeze({
         session, role, peer: Object.freeze({ userid: peer.userid, username: peer.username }), report: certificate,
         trust: Object.freeze({ ...trust }), phase: 'offered', suite: null, sas: null, epoch: 0,
-        messages: Object.freeze([]), endReason: null, endBy: null, createdAt: now(),
+        messages: Object.freeze([]), endReason: null, endBy: null, createdAt: now(), peerNick: null, unread: 0,
       });
       const snapshot = store.get();
       // The requester sees the new channel at once; an incoming offer does not steal the
@@ -130,16 +158,80 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       }
     },
 
-    addMessage(session, { from, text }) {
+    /**
+     * A chat line: from 'me' | 'peer'; kind 'message' | 'action'; key = the envelope id (for
+     * receipts and deletion). A peer's line counts as unread unless its channel is the selected
+     * one and `seen` is true, or the peer is ignored. Returns the stored entry (or null).
+     */
+    addMessage(session, { from, text, kind = 'message', key = null, seen = true }) {
       const channel = find(session);
-      if (!channel) return;
+      if (!channel) return null;
+      if (key !== null && channel.messages.some((entry) => entry.key === key && entry.from === from)) return null;   // a replay of the same id
       messageCounter += 1;
-      const message = Object.freeze({ id: messageCounter, from, text, at: now() });
-      replace(session, { messages: Object.freeze([...channel.messages, message].slice(-MAX_MESSAGES)) });
+      const message = Object.freeze({
+        id: messageCounter, key, from, kind, text, at: now(), status: from === 'me' ? 'sent' : null, deleted: false,
+      });
+      const snapshot = store.get();
+      const unseen = from === 'peer' && !isIgnored(snapshot, channel) && !(seen && snapshot.selected === session);
+      replace(session, { messages: Object.freeze([...channel.messages, message].slice(-MAX_MESSAGES)), unread: channel.unread + (unseen ? 1 : 0) });
+      return message;
     },
+
+    /** A local line (command answers, errors, dice results): never sent, never unread. */
+    addSystem(session, { messageKey, params = {}, level = 'info', text = '' }) {
+      const channel = find(session);
+      if (!channel) return null;
+      messageCounter += 1;
+      const message = Object.freeze({
+        id: messageCounter, key: null, from: 'system', kind: 'system', text, messageKey, params: Object.freeze({ ...params }), level, at: now(), status: null, deleted: false,
+      });
+      replace(session, { messages: Object.freeze([...channel.messages, message].slice(-MAX_MESSAGES)) });
+      return message;
+    },
+
+    /** A receipt from the peer for one of this user's messages. */
+    markDelivered(session, key) {
+      const channel = find(session);
+      if (!channel || !channel.messages.some((entry) => entry.key === key && entry.from === 'me' && entry.status === 'sent')) return false;
+      replace(session, { messages: Object.freeze(channel.messages.map((entry) => (entry.key === key && entry.from === 'me' ? Object.freeze({ ...entry, status: 'delivered' }) : entry))) });
+      return true;
+    },
+
+    /** Deletion of message `key` by its author only ('me' or 'peer'): the text is dropped. */
+    deleteMessage(session, key, by) {
+      const channel = find(session);
+      if (!channel || (by !== 'me' && by !== 'peer')) return false;
+      const target = channel.messages.find((entry) => entry.key === key && entry.from === by && !entry.deleted);
+      if (!target) return false;
+      replace(session, { messages: Object.freeze(channel.messages.map((entry) => (entry === target ? Object.freeze({ ...entry, text: '', deleted: true }) : entry))) });
+      return true;
+    },
+
+    setPeerNick(session, name) {
+      if (find(session)) replace(session, { peerNick: typeof name === 'string' && name ? name : null });
+    },
+
+    /** /clear: the local view only. */
+    clearMessages(session) {
+      if (find(session)) replace(session, { messages: Object.freeze([]) });
+    },
+
+    /** Toggles a username on the ignore list; returns true when it is now ignored. */
+    toggleIgnore(username) {
+      const name = String(username).toLowerCase();
+      const { ignored } = store.get();
+      const now_ = !ignored.includes(name);
+      const list = now_ ? [...ignored, name] : ignored.filter((entry) => entry !== name);
+      setSnapshot({ ignored: Object.freeze(list) });
+      return now_;
+    },
+
+    /** The channel's messages were seen (selected channel with the window visible). */
+    markRead,
 
     select(session) {
       setSnapshot({ selected: session && find(session) ? session : null });
+      if (session) markRead(session);
     },
 
     /** Removes an ended channel from the list (its messages go with it). */
@@ -154,7 +246,7 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
     },
 
     clear() {
-      store.set(Object.freeze({ channels: Object.freeze([]), selected: null, notice: null }));
+      store.set(emptySnapshot());
     },
   });
 }

@@ -1,13 +1,20 @@
 // One secure channel: the peer's certificate to accept or reject (with a loud, blocking
 // warning when a remembered fingerprint changed), then the channel's state, SAS, messages
-// and send box. Message text is shown as text nodes only.
+// and the private conversation: chat lines rendered from BBCode (web/src/chat/bbcode.js →
+// web/src/ui/chat-markup.js: DOM nodes, never parsed HTML), actions, system lines, delivery
+// state, deletion, the input with its live length counter. The lines typed go to
+// actions.submitChatLine (web/src/app/private-chat.js), which parses commands.
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
 import { LanguageController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
-import { channelStatusOf } from '../state/channel-store.js';
+import { channelStatusOf, isIgnored, peerDisplayName } from '../state/channel-store.js';
+import { parseBBCode } from '../chat/bbcode.js';
+import { messageLength } from '../chat/limits.js';
+import { chatCommands } from '../chat/commands.js';
+import { renderChatMarkup } from './chat-markup.js';
 import { formatClock, groupFingerprint, suiteNames } from './format.js';
 import { channelReasonText } from './channel-text.js';
 import './certificate-report.js';
@@ -16,7 +23,10 @@ export class ChannelView extends LitElement {
   static properties = {
     channel: { attribute: false },
     actions: { attribute: false },
+    ignored: { attribute: false },
     sending: { state: true },
+    draft: { state: true },
+    inputError: { state: true },
   };
 
   static styles = [controlStyles, css`
@@ -48,14 +58,32 @@ export class ChannelView extends LitElement {
     li[data-from="me"] { align-self: flex-end; background: var(--color-accent-soft); border-color: transparent; }
     li .meta { display: block; font-size: 0.75rem; color: var(--color-text-muted); margin-bottom: 2px; }
     li .text { white-space: pre-wrap; overflow-wrap: anywhere; }
-    form.compose { display: flex; gap: var(--space-2); padding: var(--space-3) var(--space-4); border-top: 1px solid var(--color-border); }
+    li[data-deleted] .text { font-style: italic; color: var(--color-text-muted); }
+    li .status { margin-left: var(--space-1); }
+    li .status[data-status="delivered"] { color: var(--color-success); }
+    li .delete { margin-left: var(--space-2); border: 0; background: transparent; color: var(--color-text-muted); cursor: pointer; font-size: 0.75rem; text-decoration: underline; padding: 0; }
+    li.system { max-width: 100%; align-self: stretch; background: transparent; border-style: dashed; color: var(--color-text-muted); font-size: 0.88rem; }
+    li.system[data-level="error"] { color: var(--color-danger); border-color: var(--color-danger); }
+    li.system[data-level="roll"] { color: var(--color-text); font-weight: 600; }
+    li.system ul { margin: var(--space-1) 0 0; padding-left: var(--space-4); }
+    li.system code { font-family: var(--font-mono); }
+    .chat-markup blockquote { margin: var(--space-1) 0; padding-left: var(--space-2); border-left: 3px solid var(--color-border); }
+    .chat-markup pre, .chat-markup code { font-family: var(--font-mono); }
+    .history { color: var(--color-text-muted); font-size: 0.8rem; margin: 0 0 var(--space-3); }
+    form.compose { display: flex; flex-wrap: wrap; gap: var(--space-2); padding: var(--space-3) var(--space-4); border-top: 1px solid var(--color-border); }
     form.compose input { flex: 1; height: 40px; padding: 0 var(--space-3); border: 1px solid var(--color-border); border-radius: var(--radius-m); background: var(--color-surface-2); }
+    form.compose .under { flex-basis: 100%; display: flex; gap: var(--space-3); font-size: 0.8rem; color: var(--color-text-muted); }
+    form.compose .counter[data-over] { color: var(--color-danger); font-weight: 600; }
+    form.compose .input-error { color: var(--color-danger); flex: 1; }
   `];
 
   constructor() {
     super();
     new LanguageController(this);
     this.sending = false;
+    this.draft = '';
+    this.inputError = null;
+    this.markup = new WeakMap();   // message entry → its rendered markup node (entries are immutable)
   }
 
   accept() {
@@ -67,20 +95,76 @@ export class ChannelView extends LitElement {
     event.preventDefault();
     const input = event.target.elements['message-text'];
     const text = input.value;
-    if (!text.trim() || this.sending) return;
+    if (!text.trim() || this.sending || messageLength(text).over) return;
     this.sending = true;
+    this.inputError = null;
     // Cleared at once so that what the user types while the message is being sealed is kept;
     // the text comes back only if it could not be sent.
     input.value = '';
+    this.draft = '';
+    const restore = () => {
+      if (!input.value) {
+        input.value = text;
+        this.draft = text;
+      }
+    };
     try {
-      if (!(await this.actions.sendMessage(this.channel.session, text)) && !input.value) input.value = text;
+      const result = await this.actions.submitChatLine(this.channel.session, text);
+      if (result?.error) {
+        this.inputError = result.error;
+        restore();
+      }
     } catch {
       // The channel went down meanwhile; its state line says why.
-      if (!input.value) input.value = text;
+      restore();
     } finally {
       this.sending = false;
       input.focus();
     }
+  }
+
+  markupOf(message) {
+    let node = this.markup.get(message);
+    if (!node) {
+      node = renderChatMarkup(parseBBCode(message.text));
+      this.markup.set(message, node);
+    }
+    return node;
+  }
+
+  systemText(message) {
+    const { messageKey, params } = message;
+    if (params?.reason) return t(messageKey, { ...params, reason: t(params.reason, params) });
+    return t(messageKey, params);
+  }
+
+  renderSystem(message) {
+    return html`
+      <li class="system" data-testid="chat-system" data-level=${message.level} data-key=${message.messageKey}
+        data-value=${message.text || nothing} role=${message.level === 'error' ? 'alert' : nothing}>
+        <span class="meta">${formatClock(message.at)}</span>
+        <span class="text">${this.systemText(message)}</span>
+        ${message.level === 'help' ? html`<ul data-testid="chat-help">
+          ${chatCommands.filter((command) => !message.params.command || command.name === message.params.command).map((command) => html`
+            <li><code>${command.usage}</code> — ${t(command.descriptionKey)}</li>`)}
+        </ul>` : nothing}
+      </li>`;
+  }
+
+  renderMessage(channel, message) {
+    if (message.from === 'system') return this.renderSystem(message);
+    const mine = message.from === 'me';
+    const name = mine ? t('channel.me') : peerDisplayName(channel);
+    return html`
+      <li data-testid="channel-message" data-from=${message.from} data-kind=${message.kind} data-key=${message.key ?? nothing}
+        ?data-deleted=${message.deleted} data-status=${message.status ?? nothing}>
+        <span class="meta">${name} · ${formatClock(message.at)}${mine ? html`<span class="status" data-testid="message-status" data-status=${message.status}>· ${t(`chat.message.${message.status}`)}</span>` : nothing}${
+          mine && !message.deleted && message.key && (channel.phase === 'secure' || channel.phase === 'rekeying')
+            ? html`<button class="delete" type="button" data-testid="message-delete" aria-label=${t('chat.message.delete_label')}
+                @click=${() => this.actions.deleteMessage(channel.session, message.key)}>${t('chat.message.delete')}</button>` : nothing}</span>
+        <span class="text" data-testid="channel-message-text">${message.deleted ? t('chat.message.deleted')
+          : message.kind === 'action' ? html`* ${name} ${this.markupOf(message)}` : this.markupOf(message)}</span>
+      </li>`;
   }
 
   renderOffer(channel) {
@@ -123,9 +207,11 @@ export class ChannelView extends LitElement {
     const status = channelStatusOf(channel);
     const live = ['verifying', 'waiting', 'key_exchange', 'secure', 'rekeying'].includes(status.state);
     const canSend = channel.phase === 'secure' || channel.phase === 'rekeying';
+    const hidden = isIgnored({ ignored: this.ignored ?? [] }, channel);
+    const length = messageLength(this.draft);
     return html`
       <header>
-        <h2>${t('channel.with', { username: channel.peer.username })}</h2>
+        <h2>${t('channel.with', { username: peerDisplayName(channel) })}</h2>
         <span class="badge" data-state=${status.state} data-testid="channel-state" role="status">
           ${status.state === 'secure' ? icons.shield : status.state === 'compromised' ? icons.alert : icons.lockOpen}${t(`channel.status.${status.state}`)}
         </span>
@@ -141,19 +227,21 @@ export class ChannelView extends LitElement {
         ${channel.phase === 'offered' ? this.renderOffer(channel) : nothing}
         ${channel.phase === 'waiting_peer' ? html`<p class="lead" data-testid="channel-waiting">${t('channel.waiting', { username: channel.peer.username })}</p>` : nothing}
         ${channel.phase === 'key_exchange' ? html`<p class="lead">${t('channel.key_exchange')}</p>` : nothing}
+        ${canSend || channel.messages.length ? html`<p class="history" data-testid="chat-history-note">${t('chat.history_note')}</p>` : nothing}
         <ol aria-label=${t('channel.messages')} data-testid="channel-messages">
-          ${channel.messages.map((message) => html`
-            <li data-testid="channel-message" data-from=${message.from}>
-              <span class="meta">${message.from === 'me' ? t('channel.me') : channel.peer.username} · ${formatClock(message.at)}</span>
-              <span class="text" data-testid="channel-message-text">${message.text}</span>
-            </li>`)}
+          ${channel.messages.filter((message) => message.from !== 'peer' || !hidden).map((message) => this.renderMessage(channel, message))}
         </ol>
       </div>
       ${canSend ? html`
         <form class="compose" autocomplete="off" novalidate @submit=${this.onSend}>
-          <input name="message-text" type="text" autocomplete="off" spellcheck="false" maxlength="16000" aria-label=${t('channel.message_label')}
-            placeholder=${t('channel.message_placeholder')} data-testid="message-input">
-          <button class="button" type="submit" ?disabled=${this.sending} data-testid="message-send">${t('channel.send')}</button>
+          <input name="message-text" type="text" autocomplete="off" spellcheck="false" maxlength="4096" aria-label=${t('channel.message_label')}
+            placeholder=${t('channel.message_placeholder')} data-testid="message-input" aria-describedby="message-counter"
+            @input=${(event) => { this.draft = event.target.value; this.inputError = null; }}>
+          <button class="button" type="submit" ?disabled=${this.sending || length.over} data-testid="message-send">${t('channel.send')}</button>
+          <div class="under">
+            <span class="counter" id="message-counter" data-testid="message-counter" ?data-over=${length.over} aria-label=${t('chat.counter_label')}>${length.counterText}</span>
+            ${this.inputError ? html`<span class="input-error" role="alert" data-testid="chat-input-error" data-code=${this.inputError.code}>${t(this.inputError.messageKey, this.inputError.params)}</span>` : nothing}
+          </div>
         </form>` : nothing}`;
   }
 }

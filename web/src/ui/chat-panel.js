@@ -31,6 +31,7 @@ export class ChatPanel extends LitElement {
     .entry { display: flex; flex-direction: column; min-width: 0; }
     .entry .name { font-weight: 600; overflow: hidden; text-overflow: ellipsis; }
     .entry .state { font-size: 0.78rem; color: var(--color-text-muted); }
+    .unread { margin-left: auto; min-width: 1.5em; padding: 0 6px; border-radius: 999px; background: var(--color-accent); color: var(--color-accent-text); font-size: 0.75rem; font-weight: 700; text-align: center; }
     button[data-state="secure"] .state { color: var(--color-success); }
     button[data-state="compromised"] .state { color: var(--color-danger); }
     .empty { color: var(--color-text-muted); font-size: 0.88rem; padding: 0 var(--space-2); margin: 0; }
@@ -81,13 +82,14 @@ export class ChatPanel extends LitElement {
                 @click=${() => this.actions.selectChannel(channel.session)}>
                 ${status.state === 'secure' ? icons.shield : status.state === 'compromised' ? icons.alert : icons.lockOpen}
                 <span class="entry"><span class="name">${channel.peer.username}</span><span class="state">${t(`channel.status.${status.state}`)}</span></span>
+                ${channel.unread ? html`<span class="unread" data-testid="channel-unread" aria-label=${t('chat.unread', { count: channel.unread })}>${channel.unread}</span>` : nothing}
               </button>`;
           })}
         </nav>
         <div class="detail">
           ${this.renderNotice(snapshot.notice)}
           ${selected
-            ? html`<secms-channel-view .channel=${selected} .actions=${this.actions}></secms-channel-view>`
+            ? html`<secms-channel-view .channel=${selected} .ignored=${snapshot.ignored} .actions=${this.actions}></secms-channel-view>`
             : html`<secms-own-identity .identity=${this.identity} .actions=${this.actions}></secms-own-identity>`}
         </div>
       </div>`;
