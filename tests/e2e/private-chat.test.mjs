@@ -184,3 +184,62 @@ test('/ignore hides the peer’s messages; /ignore again shows them; unread coun
   assert.equal(await alice.app.getByTestId('channel-unread').count(), 0);
   for (const page of [alice.app, bob.app]) assert.deepEqual(await violationsOf(page), []);
 });
+
+test('themes, sounds, notifications and the unread title while the window is hidden', { skip, timeout: 90_000 }, async (t) => {
+  const { alice, bob } = await securePair(t);
+
+  // Theme: a class-free data attribute on <html>, kept in localStorage; no inline style.
+  await bob.app.getByTestId('account-menu').click();
+  await bob.app.locator('[data-testid=menu-theme][data-theme=contrast]').click();
+  assert.equal(await bob.app.evaluate(() => document.documentElement.dataset.theme), 'contrast');
+  assert.equal(await bob.app.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--color-bg').trim()), '#000000');
+  assert.equal(await bob.app.evaluate(() => localStorage.getItem('secms.theme')), 'contrast');
+  await bob.app.locator('[data-testid=menu-theme][data-theme=dark]').click();
+  assert.equal(await bob.app.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--color-bg').trim()), '#0f1115');
+  assert.equal(await bob.app.locator('[data-testid=menu-theme][data-theme=dark]').getAttribute('aria-checked'), 'true');
+  assert.equal(await bob.app.evaluate(() => document.documentElement.hasAttribute('style')), false);
+
+  // Sounds on (WebAudio oscillators, no file), kept.
+  await bob.app.getByTestId('menu-sound').click();
+  assert.equal(await bob.app.getByTestId('menu-sound').getAttribute('aria-checked'), 'true');
+  assert.equal(await bob.app.evaluate(() => localStorage.getItem('secms.sound')), 'on');
+
+  // Notifications: permission asked on the click; the body carries no content.
+  await bob.context.grantPermissions(['notifications'], { origin: server.origin });
+  await bob.app.evaluate(() => {
+    window.__notes = [];
+    const Base = window.Notification;
+    window.Notification = class extends Base {
+      constructor(title, options) {
+        window.__notes.push([title, options?.body]);
+        super(title, options);
+      }
+    };
+  });
+  await bob.app.getByTestId('menu-notifications').click();
+  await bob.app.locator('[data-testid=menu-notifications][aria-checked=true]').waitFor({ state: 'attached' });
+
+  // Hide Bob's window: messages arriving blink "(n) Security.MS" in the title.
+  await bob.app.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await sendChannelMessage(alice.app, 'secret one');
+  await sendChannelMessage(alice.app, 'secret two');
+  await bob.app.waitForFunction(() => document.title === '(2) Security.MS', null, { timeout: 10_000 });
+  await bob.app.waitForFunction(() => document.title === 'Security.MS', null, { timeout: 5_000 });   // it blinks
+  const notes = await bob.app.evaluate(() => window.__notes);
+  assert.ok(notes.length >= 1);
+  for (const [title, body] of notes) {
+    assert.equal(title, 'Security.MS');
+    assert.equal(body, 'New encrypted message');
+  }
+  await bob.app.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await bob.app.waitForFunction(() => document.title === 'Security.MS');
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  assert.equal(await bob.app.evaluate(() => document.title), 'Security.MS', 'no blinking once visible');
+  for (const page of [alice.app, bob.app]) assert.deepEqual(await violationsOf(page), []);
+});

@@ -10,6 +10,8 @@ import { createChannelStore } from '../state/channel-store.js';
 import { createTrustStore } from '../state/trust-store.js';
 import { openCryptoWorker } from '../crypto/crypto-client.js';
 import { createSecureChannelController } from './secure-channels.js';
+import { createChatAlerts } from './chat-alerts.js';
+import { createPreferences } from '../state/preferences.js';
 import { startPageLanguage } from './page-language.js';
 import { logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
 import '../ui/app-root.js';
@@ -36,12 +38,23 @@ let cryptoWorker = null;
 let socket = null;
 let trustStore = null;
 
+let storage = null;
+try {
+  storage = localStorage;
+} catch {
+  // Storage disabled: preferences hold for this page only.
+}
+const preferences = createPreferences({ storage });
+const alerts = createChatAlerts({ channelStore: channels, preferences });
+
 const secureChannels = createSecureChannelController({
   getSocket: () => socket,
   getWorker: () => cryptoWorker,
   identityStore: identity,
   channelStore: channels,
   getTrustStore: () => trustStore,
+  isVisible: alerts.isVisible,
+  onChatEvent: alerts.onChatEvent,
 });
 root.channelActions = secureChannels.actions;
 
@@ -73,6 +86,9 @@ async function endSession(callServer) {
 }
 
 const actions = Object.freeze({
+  preferences,
+  enableNotifications: () => alerts.enableNotifications(),
+  testSound: (kind) => alerts.play(kind),
   logout: () => endSession(() => logOutAndWipe({ api })),
   changePassword: ({ currentPassword, newPassword }) => api.changePassword({ currentPassword, newPassword }),
   async deleteAccount({ password }) {

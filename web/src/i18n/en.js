@@ -134,6 +134,16 @@ export default Object.freeze({
   'chat.history_note': "The conversation history lives only in this browser’s memory, for this session: it is gone when you close the window or log out.",
 
   'chat.unread': '{count} unread',
+  'settings.theme': "Theme",
+  'settings.theme.system': "As the system",
+  'settings.theme.light': "Light",
+  'settings.theme.dark': "Dark",
+  'settings.theme.contrast': "High contrast",
+  'settings.sound': "Sounds",
+  'settings.notifications': "Desktop notifications",
+  'settings.notifications.denied': "The browser did not allow notifications. You can allow them in the site settings.",
+  'settings.notifications.unsupported': "This browser cannot show notifications.",
+  'chat.notify.body': "New encrypted message",
   'chat.markup.quote_cite': '{name} wrote:',
 
   'chat.dice.error.malformed': 'A dice message from {participant} was malformed.',

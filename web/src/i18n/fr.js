@@ -133,6 +133,16 @@ export default Object.freeze({
   'chat.history_note': "L’historique de la conversation n’existe que dans la mémoire de ce navigateur, pour cette session : il disparaît quand vous fermez la fenêtre ou vous déconnectez.",
 
   'chat.unread': '{count} non lus',
+  'settings.theme': "Thème",
+  'settings.theme.system': "Comme le système",
+  'settings.theme.light': "Clair",
+  'settings.theme.dark': "Sombre",
+  'settings.theme.contrast': "Contraste élevé",
+  'settings.sound': "Sons",
+  'settings.notifications': "Notifications du bureau",
+  'settings.notifications.denied': "Le navigateur n’a pas autorisé les notifications. Vous pouvez les autoriser dans les réglages du site.",
+  'settings.notifications.unsupported': "Ce navigateur ne peut pas afficher de notifications.",
+  'chat.notify.body': "Nouveau message chiffré",
   'chat.markup.quote_cite': '{name} a écrit :',
 
   'chat.dice.error.malformed': 'Un message de dés de {participant} était mal formé.',

@@ -1,10 +1,12 @@
-// Account menu (WAI-ARIA menu button): change password, delete account, log out.
+// Account menu (WAI-ARIA menu button): theme, event sounds, desktop notifications, change
+// password, delete account, log out.
 // The two forms live in modal <dialog>s; like the landing page, no field is remembered.
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
 import { errorMessageKey } from '../net/api-client.js';
-import { LanguageController } from './controllers.js';
+import { LanguageController, StoreController } from './controllers.js';
+import { themes } from '../state/preferences.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { privateInput } from './private-input.js';
@@ -45,6 +47,14 @@ export class AccountMenu extends LitElement {
       background: transparent; text-align: left; cursor: pointer;
     }
     [role="menuitem"]:hover, [role="menuitem"]:focus-visible { background: var(--color-surface-hover); outline: none; }
+    [role="menuitemradio"], [role="menuitemcheckbox"] {
+      display: flex; align-items: center; gap: var(--space-3); width: 100%;
+      padding: var(--space-1) var(--space-3); border: 0; border-radius: var(--radius-s);
+      background: transparent; text-align: left; cursor: pointer; font-size: 0.92rem;
+    }
+    [role="menuitemradio"]:hover, [role="menuitemradio"]:focus-visible, [role="menuitemcheckbox"]:hover, [role="menuitemcheckbox"]:focus-visible { background: var(--color-surface-hover); outline: none; }
+    .mark { width: 1em; flex: none; text-align: center; }
+    .group-label { padding: var(--space-1) var(--space-3); font-size: 0.75rem; text-transform: uppercase; letter-spacing: 0.05em; color: var(--color-text-muted); }
     [role="menuitem"].danger { color: var(--color-danger); }
     .separator { height: 1px; margin: var(--space-1) 0; background: var(--color-border); }
     dialog {
@@ -66,6 +76,7 @@ export class AccountMenu extends LitElement {
     this.error = null;
     this.notice = null;
     this.activeDialog = null;
+    this.preferenceSnapshot = new StoreController(this, 'preferences');
     this.onDocumentPointerDown = (event) => {
       if (this.open && !event.composedPath().includes(this)) this.open = false;
     };
@@ -81,8 +92,40 @@ export class AccountMenu extends LitElement {
     super.disconnectedCallback();
   }
 
+  get preferences() {
+    return this.actions?.preferences ?? null;
+  }
+
   menuItems() {
-    return [...this.renderRoot.querySelectorAll('[role="menuitem"]')];
+    return [...this.renderRoot.querySelectorAll('[role="menuitem"], [role="menuitemradio"], [role="menuitemcheckbox"]')];
+  }
+
+  async onNotifications() {
+    this.open = false;
+    const permission = await this.actions.enableNotifications();
+    if (permission !== 'granted') {
+      this.notice = { key: permission === 'unsupported' ? 'settings.notifications.unsupported' : 'settings.notifications.denied', params: {} };
+      this.activeDialog = 'notice-dialog';
+      this.renderRoot.querySelector('#notice-dialog').showModal();
+    }
+  }
+
+  renderSettings() {
+    const prefs = this.preferenceSnapshot.value;
+    if (!prefs) return nothing;
+    return html`
+      <div class="group-label" role="presentation">${t('settings.theme')}</div>
+      ${themes.map((theme) => html`
+        <button role="menuitemradio" type="button" tabindex="-1" aria-checked=${String(prefs.theme === theme)} data-testid="menu-theme" data-theme=${theme}
+          @click=${() => this.preferences.setTheme(theme)}><span class="mark" aria-hidden="true">${prefs.theme === theme ? '●' : ''}</span>${t(`settings.theme.${theme}`)}</button>`)}
+      <div class="separator" role="separator"></div>
+      <button role="menuitemcheckbox" type="button" tabindex="-1" aria-checked=${String(prefs.sound)} data-testid="menu-sound"
+        @click=${() => { this.preferences.setSound(!prefs.sound); if (!prefs.sound) this.actions.testSound?.('message'); }}>
+        <span class="mark" aria-hidden="true">${prefs.sound ? '✓' : ''}</span>${t('settings.sound')}</button>
+      <button role="menuitemcheckbox" type="button" tabindex="-1" aria-checked=${String(prefs.notify)} data-testid="menu-notifications"
+        @click=${() => (prefs.notify ? this.preferences.setNotify(false) : this.onNotifications())}>
+        <span class="mark" aria-hidden="true">${prefs.notify ? '✓' : ''}</span>${t('settings.notifications')}</button>
+      <div class="separator" role="separator"></div>`;
   }
 
   async toggleMenu({ focusFirst = false } = {}) {
@@ -220,6 +263,7 @@ export class AccountMenu extends LitElement {
         ${icons.chevronDown}
       </button>
       <div id="account-menu" role="menu" aria-label=${t('account.menu', { username })} ?hidden=${!this.open} @keydown=${this.onMenuKeydown}>
+        ${this.renderSettings()}
         <button role="menuitem" type="button" tabindex="-1" data-testid="menu-change-password"
           @click=${() => this.openDialog('password-dialog')}>${icons.key}${t('account.change_password')}</button>
         <button role="menuitem" type="button" tabindex="-1" class="danger" data-testid="menu-delete-account"
