@@ -242,3 +242,24 @@ test('malformed or unknown envelopes are ignored', async () => {
   }
   assert.deepEqual(texts(stores.bob), []);
 });
+
+test('a room invitation is shown in the selected conversation; the user decides', () => {
+  const { stores, chats, controls } = pair();
+  assert.equal(chats.alice.handleServerMessage({ type: 'room_invitation', room: 'c'.repeat(32), public: false, by: 'carol' }), true);
+  const line = stores.alice.find(session).messages.at(-1);
+  assert.equal(line.messageKey, 'chat.system.room_invitation');
+  assert.deepEqual({ ...line.params }, { by: 'carol', room: 'c'.repeat(32) });
+  assert.deepEqual(controls.alice, [], 'nothing joined on its own');
+});
+
+test('a peer cannot pile up open rolls', async () => {
+  // Alice's answers are lost on the way, so no roll ever completes.
+  const { stores, chats, wire } = pair({ tamper: (text, from) => (from === 'alice' ? 'lost' : text) });
+  // Bob's commitments for rolls Alice never hears reveals of: only 4 are taken up.
+  for (let i = 0; i < 10; i += 1) {
+    await chats.alice.handleChannelText(session, encodeEnvelope({ kind: 'roll_commit', roll: i.toString(16).padStart(32, '0'), count: 1, sides: 6, commitment: 'e'.repeat(64) }));
+  }
+  assert.equal(wire.alice.filter((e) => e.kind === 'roll_commit').length, 4);
+  assert.equal((await chats.alice.submit(session, '/roll')).error.code, 'roll_busy');
+  assert.equal(stores.alice.find(session).messages.filter((m) => m.level === 'roll').length, 0);
+});

@@ -17,6 +17,11 @@ const failure = (code, params = {}) => Object.freeze({ error: Object.freeze({ co
 const replyTypes = new Set(['room_joined', 'room_list', 'room_who', 'user_whereis', 'room_invited', 'room_uninvited', 'room_left',
   'mod_kicked', 'mod_bans', 'mod_unbanned', 'mod_whois']);
 
+// At most this many dice rolls open at once per conversation: a peer cannot pile up rolls.
+const MAX_OPEN_ROLLS = 4;
+// A server answer later than this is no longer attributed to the command that asked.
+const REPLY_TIMEOUT_MS = 15_000;
+
 // Receipts wait this long, so that a burst of messages costs one receipt record, not one each.
 const RECEIPT_DELAY_MS = 1000;
 
@@ -73,6 +78,7 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
   const receipts = new Map();   // session → { targets: [ids], timer }
   const rolls = new Map();   // rollId → { session, roll, mine, spec, by, revealed }
   let pendingReply = null;   // the session that asked the server something, until it answers
+  let pendingTimer = null;
   let currentRoom = null;
 
   const live = (session) => ['secure', 'rekeying'].includes(channelStore.find(session)?.phase);
@@ -96,12 +102,17 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
 
   function control(session, message) {
     pendingReply = session;
+    clearTimeout(pendingTimer);
+    pendingTimer = setTimeout(() => { pendingReply = null; }, REPLY_TIMEOUT_MS);
+    pendingTimer?.unref?.();
     if (!sendControl(message)) {
       pendingReply = null;
       return failure('offline');
     }
     return { ok: true };
   }
+
+  const openRolls = (session) => [...rolls.values()].filter((entry) => entry.session === session).length;
 
   const needRoom = (session, build) => (currentRoom ? control(session, build(currentRoom)) : failure('no_room'));
 
@@ -176,7 +187,10 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
 
   async function onRollCommit(session, envelope) {
     let entry = rolls.get(envelope.roll);
-    if (!entry) entry = await startRoll(session, { count: envelope.count, sides: envelope.sides }, envelope.roll, 'peer');
+    if (!entry) {
+      if (openRolls(session) >= MAX_OPEN_ROLLS) return;
+      entry = await startRoll(session, { count: envelope.count, sides: envelope.sides }, envelope.roll, 'peer');
+    }
     if (entry.session !== session) return;
     if (entry.by === 'peer' && !entry.sentCommit) {
       entry.sentCommit = true;
@@ -254,6 +268,7 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
         return { ok: true };
       }
       case 'roll': {
+        if (openRolls(session) >= MAX_OPEN_ROLLS) return failure('roll_busy');
         const refused = floodError(flood.tryConsume());
         if (refused) return refused;
         const spec = { count: parsed.count, sides: parsed.sides };
@@ -338,16 +353,24 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
   function handleServerMessage(message) {
     if (message.type === 'room_joined' && typeof message.room === 'string') currentRoom = message.room;
     if (message.type === 'room_left' && message.room === currentRoom) currentRoom = null;
+    const selected = channelStore.get().selected;
+    if (message.type === 'room_invitation' && selected && typeof message.room === 'string') {
+      // Shown, not acted on: joining stays the user's decision (/join <room>).
+      system(selected, 'chat.system.room_invitation', { by: String(message.by ?? ''), room: message.room });
+      return true;
+    }
     if (pendingReply === null) return false;
     const session = pendingReply;
     if (replyTypes.has(message.type)) {
       pendingReply = null;
+      clearTimeout(pendingTimer);
       const { messageKey, params } = describeServerReply(message);
       system(session, messageKey, params);
       return true;
     }
     if (message.type === 'error' && !message.session) {
       pendingReply = null;
+      clearTimeout(pendingTimer);
       system(session, 'chat.system.server_error', { code: String(message.error?.code ?? 'unknown'), message: String(message.error?.message ?? '') }, 'error');
       onEvent('error');
       return true;

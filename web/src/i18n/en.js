@@ -144,6 +144,8 @@ export default Object.freeze({
   'settings.notifications.denied': "The browser did not allow notifications. You can allow them in the site settings.",
   'settings.notifications.unsupported': "This browser cannot show notifications.",
   'chat.notify.body': "New encrypted message",
+  'chat.system.room_invitation': "{by} invites you to a private room. Type /join {room} to enter it.",
+  'chat.error.roll_busy': "Too many rolls are still open in this conversation. Wait for them to finish.",
   'chat.markup.quote_cite': '{name} wrote:',
 
   'chat.dice.error.malformed': 'A dice message from {participant} was malformed.',

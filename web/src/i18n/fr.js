@@ -143,6 +143,8 @@ export default Object.freeze({
   'settings.notifications.denied': "Le navigateur n’a pas autorisé les notifications. Vous pouvez les autoriser dans les réglages du site.",
   'settings.notifications.unsupported': "Ce navigateur ne peut pas afficher de notifications.",
   'chat.notify.body': "Nouveau message chiffré",
+  'chat.system.room_invitation': "{by} vous invite dans un salon privé. Tapez /join {room} pour y entrer.",
+  'chat.error.roll_busy': "Trop de lancers sont encore en cours dans cette conversation. Attendez qu’ils se terminent.",
   'chat.markup.quote_cite': '{name} a écrit :',
 
   'chat.dice.error.malformed': 'Un message de dés de {participant} était mal formé.',
