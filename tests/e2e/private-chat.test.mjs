@@ -66,12 +66,13 @@ test('markup, text safety, actions, receipts, deletion, counter, errors, nick an
   assert.match(await text(alice.app.getByTestId('chat-history-note')), /only in this browser’s memory/);
 
   // BBCode and emoticons → markup on the other side.
-  await sendChannelMessage(alice.app, 'this is [b]bold[/b] and [i]slanted[/i] :)');
+  await sendChannelMessage(alice.app, 'this is [b]bold[/b] and [i]slanted[/i] [color=red]red[/color] :)');
   await waitForPeerMessage(bob.app, 'bold');
   const peerLine = lastMessage(bob.app, 'peer');
   assert.equal(await text(peerLine.locator('[data-testid=channel-message-text] strong')), 'bold');
   assert.equal(await text(peerLine.locator('[data-testid=channel-message-text] em')), 'slanted');
   assert.match(await text(peerLine.locator('[data-testid=channel-message-text]')), /🙂/);
+  assert.equal(await peerLine.locator('.chat-color-red').evaluate((node) => getComputedStyle(node).color), 'rgb(255, 0, 0)');
 
   // Delivery: sent, then delivered when Bob's browser returned the receipt.
   await lastMessage(alice.app, 'me').locator('[data-testid=message-status][data-status=delivered]').waitFor({ timeout: 10_000 });
@@ -90,6 +91,8 @@ test('markup, text safety, actions, receipts, deletion, counter, errors, nick an
   await bob.app.locator('[data-testid=channel-message][data-from=peer][data-kind=action]').waitFor();
   assert.equal(await text(bob.app.locator('[data-testid=channel-message][data-from=peer][data-kind=action] [data-testid=channel-message-text]')),
     `* ${alice.username} waves`);
+  assert.equal(await text(alice.app.locator('[data-testid=channel-message][data-from=me][data-kind=action] [data-testid=channel-message-text]')),
+    `* ${alice.username} waves`, 'own actions read the same');
 
   // /nick: Bob sees "name (username)".
   await sendChannelMessage(alice.app, '/nick Ally');
@@ -97,6 +100,10 @@ test('markup, text safety, actions, receipts, deletion, counter, errors, nick an
   await sendChannelMessage(alice.app, 'after nick');
   await waitForPeerMessage(bob.app, 'after nick');
   assert.match(await text(lastMessage(bob.app, 'peer').locator('.meta')), new RegExp(`^Ally \\(${alice.username}\\)`));
+  await sendChannelMessage(alice.app, '/me nods');
+  await alice.app.locator('[data-testid=channel-message][data-from=me][data-kind=action]', { hasText: 'nods' }).waitFor();
+  assert.equal(await text(alice.app.locator('[data-testid=channel-message][data-from=me][data-kind=action]', { hasText: 'nods' }).locator('[data-testid=channel-message-text]')),
+    `* Ally (${alice.username}) nods`);
 
   // Delete own message: both sides show "message deleted".
   await sendChannelMessage(alice.app, 'to be withdrawn');

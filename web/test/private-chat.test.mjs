@@ -104,6 +104,11 @@ test('nick: "name (username)"; cleared nick shows the username', () => {
   assert.equal(peerDisplayName(store.find(session)), 'bob');
   store.setPeerNick(session, null);
   assert.equal(store.find(session).peerNick, null);
+  store.setOwnNick(session, 'Ally');
+  assert.equal(store.find(session).ownNick, 'Ally');
+  store.setSelf('alice');
+  store.clear();
+  assert.equal(store.get().self, 'alice', 'the own username survives clearing the channels');
 });
 
 /** Two chat controllers whose sealed texts arrive at each other, in order. */

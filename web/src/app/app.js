@@ -146,6 +146,7 @@ async function main() {
     return;
   }
   root.phase = 'ready';
+  channels.setSelf(root.user.username);
   try {
     trustStore = createTrustStore({ storage: localStorage, account: root.user.username });
   } catch {

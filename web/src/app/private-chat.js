@@ -264,6 +264,7 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
       }
       case 'nick': {
         await sendEnvelope(session, { kind: 'nick', name: parsed.name });
+        channelStore.setOwnNick(session, parsed.name);
         system(session, 'chat.system.nick_me', { name: parsed.name });
         return { ok: true };
       }

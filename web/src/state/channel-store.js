@@ -58,11 +58,11 @@ export function unreadTotal(snapshot) {
   return snapshot.channels.reduce((sum, channel) => sum + channel.unread, 0);
 }
 
-const emptySnapshot = () => Object.freeze({ channels: Object.freeze([]), selected: null, notice: null, ignored: Object.freeze([]) });
+const emptySnapshot = (self = null) => Object.freeze({ channels: Object.freeze([]), selected: null, notice: null, ignored: Object.freeze([]), self });
 
 /**
  * Snapshot: { channels: [channel…] in creation order, selected: session | null,
- * notice: {code, message} | null, ignored: [lower-case usernames] }.
+ * notice: {code, message} | null, ignored: [lower-case usernames], self: this user's username | null }.
  * A channel's messages: { id (local counter), key (envelope id or null), from: 'me' | 'peer' |
  * 'system', kind: 'message' | 'action' | 'system', text, at, status: 'sent' | 'delivered' | null,
  * deleted, level ('info' | 'error', system lines), messageKey + params (system lines) }.
@@ -103,7 +103,7 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       const channel = Object.freeze({
         session, role, peer: Object.freeze({ userid: peer.userid, username: peer.username }), report: certificate,
         trust: Object.freeze({ ...trust }), phase: 'offered', suite: null, sas: null, epoch: 0,
-        messages: Object.freeze([]), endReason: null, endBy: null, createdAt: now(), peerNick: null, unread: 0,
+        messages: Object.freeze([]), endReason: null, endBy: null, createdAt: now(), peerNick: null, ownNick: null, unread: 0,
       });
       const snapshot = store.get();
       // The requester sees the new channel at once; an incoming offer does not steal the
@@ -211,6 +211,16 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       if (find(session)) replace(session, { peerNick: typeof name === 'string' && name ? name : null });
     },
 
+    /** The nick this user sent to the peer of `session` (/nick). */
+    setOwnNick(session, name) {
+      if (find(session)) replace(session, { ownNick: typeof name === 'string' && name ? name : null });
+    },
+
+    /** This user's username (from the session), for own action lines. */
+    setSelf(username) {
+      setSnapshot({ self: typeof username === 'string' ? username : null });
+    },
+
     /** /clear: the local view only. */
     clearMessages(session) {
       if (find(session)) replace(session, { messages: Object.freeze([]) });
@@ -246,7 +256,7 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
     },
 
     clear() {
-      store.set(emptySnapshot());
+      store.set(emptySnapshot(store.get().self));
     },
   });
 }

@@ -8,7 +8,7 @@
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
 import { LanguageController } from './controllers.js';
-import { controlStyles } from './shared-styles.js';
+import { controlStyles, chatMarkupStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { channelStatusOf, isIgnored, peerDisplayName } from '../state/channel-store.js';
 import { parseBBCode } from '../chat/bbcode.js';
@@ -24,12 +24,13 @@ export class ChannelView extends LitElement {
     channel: { attribute: false },
     actions: { attribute: false },
     ignored: { attribute: false },
+    self: { attribute: false },      // this user's username (own actions read "* name text")
     sending: { state: true },
     draft: { state: true },
     inputError: { state: true },
   };
 
-  static styles = [controlStyles, css`
+  static styles = [controlStyles, chatMarkupStyles, css`
     :host { display: flex; flex-direction: column; min-height: 0; min-width: 0; flex: 1; }
     header { display: flex; align-items: center; gap: var(--space-3); flex-wrap: wrap; padding: var(--space-3) var(--space-4); border-bottom: 1px solid var(--color-border); }
     header h2 { margin: 0; font-size: 1.05rem; }
@@ -67,8 +68,6 @@ export class ChannelView extends LitElement {
     li.system[data-level="roll"] { color: var(--color-text); font-weight: 600; }
     li.system ul { margin: var(--space-1) 0 0; padding-left: var(--space-4); }
     li.system code { font-family: var(--font-mono); }
-    .chat-markup blockquote { margin: var(--space-1) 0; padding-left: var(--space-2); border-left: 3px solid var(--color-border); }
-    .chat-markup pre, .chat-markup code { font-family: var(--font-mono); }
     .history { color: var(--color-text-muted); font-size: 0.8rem; margin: 0 0 var(--space-3); }
     form.compose { display: flex; flex-wrap: wrap; gap: var(--space-2); padding: var(--space-3) var(--space-4); border-top: 1px solid var(--color-border); }
     form.compose input { flex: 1; height: 40px; padding: 0 var(--space-3); border: 1px solid var(--color-border); border-radius: var(--radius-m); background: var(--color-surface-2); }
@@ -155,6 +154,7 @@ export class ChannelView extends LitElement {
     if (message.from === 'system') return this.renderSystem(message);
     const mine = message.from === 'me';
     const name = mine ? t('channel.me') : peerDisplayName(channel);
+    const actor = mine ? (channel.ownNick && this.self && channel.ownNick !== this.self ? `${channel.ownNick} (${this.self})` : this.self || name) : name;
     return html`
       <li data-testid="channel-message" data-from=${message.from} data-kind=${message.kind} data-key=${message.key ?? nothing}
         ?data-deleted=${message.deleted} data-status=${message.status ?? nothing}>
@@ -163,7 +163,7 @@ export class ChannelView extends LitElement {
             ? html`<button class="delete" type="button" data-testid="message-delete" aria-label=${t('chat.message.delete_label')}
                 @click=${() => this.actions.deleteMessage(channel.session, message.key)}>${t('chat.message.delete')}</button>` : nothing}</span>
         <span class="text" data-testid="channel-message-text">${message.deleted ? t('chat.message.deleted')
-          : message.kind === 'action' ? html`* ${name} ${this.markupOf(message)}` : this.markupOf(message)}</span>
+          : message.kind === 'action' ? html`* ${actor} ${this.markupOf(message)}` : this.markupOf(message)}</span>
       </li>`;
   }
 

@@ -89,7 +89,7 @@ export class ChatPanel extends LitElement {
         <div class="detail">
           ${this.renderNotice(snapshot.notice)}
           ${selected
-            ? html`<secms-channel-view .channel=${selected} .ignored=${snapshot.ignored} .actions=${this.actions}></secms-channel-view>`
+            ? html`<secms-channel-view .channel=${selected} .ignored=${snapshot.ignored} .self=${snapshot.self} .actions=${this.actions}></secms-channel-view>`
             : html`<secms-own-identity .identity=${this.identity} .actions=${this.actions}></secms-own-identity>`}
         </div>
       </div>`;

@@ -57,3 +57,31 @@ export const controlStyles = css`
   .message.success { background: var(--color-success-soft); color: var(--color-success); }
   .message.info { background: var(--color-accent-soft); color: var(--color-text); }
 `;
+
+// Chat markup (web/src/ui/chat-markup.js): the named BBCode colours as classes (no style
+// attribute), quotes with their "name wrote:" label on a line of its own, code, emoji.
+export const chatMarkupStyles = css`
+  .chat-color-gray { color: gray; }
+  .chat-color-silver { color: silver; }
+  .chat-color-white { color: white; }
+  .chat-color-yellow { color: yellow; }
+  .chat-color-orange { color: orange; }
+  .chat-color-red { color: red; }
+  .chat-color-fuchsia { color: fuchsia; }
+  .chat-color-purple { color: purple; }
+  .chat-color-navy { color: navy; }
+  .chat-color-blue { color: blue; }
+  .chat-color-aqua { color: aqua; }
+  .chat-color-teal { color: teal; }
+  .chat-color-green { color: green; }
+  .chat-color-lime { color: lime; }
+  .chat-color-olive { color: olive; }
+  .chat-color-maroon { color: maroon; }
+  .chat-color-black { color: black; }
+  .chat-quote { margin: var(--space-1) 0; padding: 2px var(--space-2); border-left: 3px solid var(--color-border); color: var(--color-text-muted); }
+  .chat-quote-cite { display: block; font-size: 0.8rem; font-weight: 600; }
+  .chat-code { font-family: var(--font-mono); font-size: 0.9em; background: var(--color-surface-hover); border-radius: var(--radius-s); padding: 0 3px; }
+  pre.chat-code { padding: var(--space-2); margin: var(--space-1) 0; white-space: pre-wrap; }
+  .chat-emoji { font-size: 1.15em; }
+  .chat-link { color: var(--color-accent); }
+`;
