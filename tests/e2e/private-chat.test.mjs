@@ -74,6 +74,16 @@ test('markup, text safety, actions, receipts, deletion, counter, errors, nick an
   assert.match(await text(peerLine.locator('[data-testid=channel-message-text]')), /🙂/);
   assert.equal(await peerLine.locator('.chat-color-red').evaluate((node) => getComputedStyle(node).color), 'rgb(255, 0, 0)');
 
+  // A link asks before it opens, showing the full address.
+  await sendChannelMessage(bob.app, '[url=https://example.org/path]innocent text[/url]');
+  await waitForPeerMessage(alice.app, 'innocent text');
+  const dialogs = [];
+  alice.app.once('dialog', (dialog) => { dialogs.push(dialog.message()); dialog.dismiss(); });
+  await lastMessage(alice.app, 'peer').locator('a.chat-link').click();
+  assert.equal(dialogs.length, 1);
+  assert.match(dialogs[0], /https:\/\/example\.org\/path/);
+  assert.equal(alice.context.pages().length, 2, 'no new tab opened');
+
   // Delivery: sent, then delivered when Bob's browser returned the receipt.
   await lastMessage(alice.app, 'me').locator('[data-testid=message-status][data-status=delivered]').waitFor({ timeout: 10_000 });
 

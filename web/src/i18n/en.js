@@ -146,6 +146,7 @@ export default Object.freeze({
   'chat.notify.body': "New encrypted message",
   'chat.system.room_invitation': "{by} invites you to a private room. Type /join {room} to enter it.",
   'chat.error.roll_busy': "Too many rolls are still open in this conversation. Wait for them to finish.",
+  'chat.link.confirm': "Open this address in a new tab?\n\n{url}",
   'chat.markup.quote_cite': '{name} wrote:',
 
   'chat.dice.error.malformed': 'A dice message from {participant} was malformed.',

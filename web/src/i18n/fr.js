@@ -145,6 +145,7 @@ export default Object.freeze({
   'chat.notify.body': "Nouveau message chiffré",
   'chat.system.room_invitation': "{by} vous invite dans un salon privé. Tapez /join {room} pour y entrer.",
   'chat.error.roll_busy': "Trop de lancers sont encore en cours dans cette conversation. Attendez qu’ils se terminent.",
+  'chat.link.confirm': "Ouvrir cette adresse dans un nouvel onglet ?\n\n{url}",
   'chat.markup.quote_cite': '{name} a écrit :',
 
   'chat.dice.error.malformed': 'Un message de dés de {participant} était mal formé.',

@@ -122,6 +122,30 @@ export class ChannelView extends LitElement {
     }
   }
 
+  // Follows the conversation: a new line scrolls into view when the reader was at the bottom
+  // (or sent it); someone reading older lines is not pulled away.
+  willUpdate() {
+    const scroller = this.renderRoot?.querySelector?.('.scroll');
+    this.stickToBottom = !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 48;
+  }
+
+  updated() {
+    const count = this.channel?.messages.length ?? 0;
+    const last = this.channel?.messages.at(-1);
+    const changed = this.channel?.session !== this.shownSession || count !== this.shownCount;
+    this.shownSession = this.channel?.session;
+    this.shownCount = count;
+    if (!changed) return;
+    const scroller = this.renderRoot.querySelector('.scroll');
+    if (scroller && (this.stickToBottom || last?.from === 'me' || last?.from === 'system')) scroller.scrollTop = scroller.scrollHeight;
+  }
+
+  // Links open only after the full address was shown: a link's text can say anything.
+  onMessagesClick(event) {
+    const link = event.composedPath().find((node) => node instanceof HTMLAnchorElement && node.classList.contains('chat-link'));
+    if (link && !window.confirm(t('chat.link.confirm', { url: link.href }))) event.preventDefault();
+  }
+
   markupOf(message) {
     let node = this.markup.get(message);
     if (!node) {
@@ -228,7 +252,7 @@ export class ChannelView extends LitElement {
         ${channel.phase === 'waiting_peer' ? html`<p class="lead" data-testid="channel-waiting">${t('channel.waiting', { username: channel.peer.username })}</p>` : nothing}
         ${channel.phase === 'key_exchange' ? html`<p class="lead">${t('channel.key_exchange')}</p>` : nothing}
         ${canSend || channel.messages.length ? html`<p class="history" data-testid="chat-history-note">${t('chat.history_note')}</p>` : nothing}
-        <ol aria-label=${t('channel.messages')} data-testid="channel-messages">
+        <ol aria-label=${t('channel.messages')} aria-live="polite" aria-relevant="additions" data-testid="channel-messages" @click=${this.onMessagesClick}>
           ${channel.messages.filter((message) => message.from !== 'peer' || !hidden).map((message) => this.renderMessage(channel, message))}
         </ol>
       </div>
