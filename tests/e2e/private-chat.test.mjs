@@ -199,6 +199,12 @@ test('/ignore hides the peer’s messages; /ignore again shows them; unread coun
   await alice.app.locator('[data-testid=channel-unread]', { hasText: '2' }).waitFor({ timeout: 10_000 });
   await alice.app.locator(`[data-testid=channel-entry][data-peer="${bob.username}"]`).click();
   assert.equal(await alice.app.getByTestId('channel-unread').count(), 0);
+  // On another tab, the open conversation's new lines are unread: the title says so.
+  await alice.app.getByTestId('tab-voip').click();
+  await sendChannelMessage(bob.app, 'while on VoIP');
+  await alice.app.waitForFunction(() => document.title === '(1) Security.MS', null, { timeout: 10_000 });
+  await alice.app.getByTestId('tab-chat').click();
+  await alice.app.waitForFunction(() => document.title === 'Security.MS');
   for (const page of [alice.app, bob.app]) assert.deepEqual(await violationsOf(page), []);
 });
 

@@ -77,6 +77,11 @@ test('unread counts: other channels, hidden window, ignored peers; reading reset
   assert.equal(store.find(other).unread, 0);
   store.markRead(session);
   assert.equal(unreadTotal(store.get()), 0);
+  store.setViewing(false);   // another tab (VoIP, Email) is shown
+  store.addMessage(other, { from: 'peer', text: 'other tab', key: '4'.repeat(32), seen: true });
+  assert.equal(store.find(other).unread, 1, 'the selected channel, but the Chat tab is not shown');
+  store.setViewing(true);
+  assert.equal(store.find(other).unread, 0, 'back on the Chat tab: read');
   store.toggleIgnore('BOB');
   store.addMessage(session, { from: 'peer', text: 'ignored', key: '3'.repeat(32), seen: false });
   assert.equal(store.find(session).unread, 0, 'an ignored peer adds no unread');

@@ -88,10 +88,8 @@ export function createChatAlerts({ channelStore, preferences, titleKey = 'app.ti
   }
 
   document.addEventListener('visibilitychange', () => {
-    if (!hidden()) {
-      const selected = channelStore.get().selected;
-      if (selected) channelStore.markRead(selected);
-    }
+    const { selected, viewing } = channelStore.get();
+    if (!hidden() && viewing && selected) channelStore.markRead(selected);
     updateTitle();
   });
   channelStore.subscribe(onChannels);

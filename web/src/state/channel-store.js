@@ -58,11 +58,12 @@ export function unreadTotal(snapshot) {
   return snapshot.channels.reduce((sum, channel) => sum + channel.unread, 0);
 }
 
-const emptySnapshot = (self = null) => Object.freeze({ channels: Object.freeze([]), selected: null, notice: null, ignored: Object.freeze([]), self });
+const emptySnapshot = (self = null) => Object.freeze({ channels: Object.freeze([]), selected: null, notice: null, ignored: Object.freeze([]), self, viewing: true });
 
 /**
  * Snapshot: { channels: [channel…] in creation order, selected: session | null,
- * notice: {code, message} | null, ignored: [lower-case usernames], self: this user's username | null }.
+ * notice: {code, message} | null, ignored: [lower-case usernames], self: this user's username | null,
+ * viewing: whether the Chat tab is the one shown }.
  * A channel's messages: { id (local counter), key (envelope id or null), from: 'me' | 'peer' |
  * 'system', kind: 'message' | 'action' | 'system', text, at, status: 'sent' | 'delivered' | null,
  * deleted, level ('info' | 'error', system lines), messageKey + params (system lines) }.
@@ -172,7 +173,7 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
         id: messageCounter, key, from, kind, text, at: now(), status: from === 'me' ? 'sent' : null, deleted: false,
       });
       const snapshot = store.get();
-      const unseen = from === 'peer' && !isIgnored(snapshot, channel) && !(seen && snapshot.selected === session);
+      const unseen = from === 'peer' && !isIgnored(snapshot, channel) && !(seen && snapshot.viewing && snapshot.selected === session);
       replace(session, { messages: Object.freeze([...channel.messages, message].slice(-MAX_MESSAGES)), unread: channel.unread + (unseen ? 1 : 0) });
       return message;
     },
@@ -216,6 +217,13 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       if (find(session)) replace(session, { ownNick: typeof name === 'string' && name ? name : null });
     },
 
+    /** Whether the Chat tab is shown: on another tab, the selected channel's lines are unread too. */
+    setViewing(viewing) {
+      const snapshot = store.get();
+      if (snapshot.viewing !== Boolean(viewing)) setSnapshot({ viewing: Boolean(viewing) });
+      if (viewing && snapshot.selected) markRead(snapshot.selected);
+    },
+
     /** This user's username (from the session), for own action lines. */
     setSelf(username) {
       setSnapshot({ self: typeof username === 'string' ? username : null });
@@ -256,7 +264,7 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
     },
 
     clear() {
-      store.set(emptySnapshot(store.get().self));
+      store.set(Object.freeze({ ...emptySnapshot(store.get().self), viewing: store.get().viewing }));
     },
   });
 }

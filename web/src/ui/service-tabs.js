@@ -58,6 +58,11 @@ export class ServiceTabs extends LitElement {
     if (focus) this.updateComplete.then(() => this.renderRoot.querySelector(`#tab-${id}`)?.focus());
   }
 
+  updated(changed) {
+    // The channel store counts lines as unread while the Chat tab is not the one shown.
+    if (changed.has('selected') || changed.has('channels')) this.channels?.setViewing(this.selected === 'chat');
+  }
+
   onKeydown(event) {
     const index = services.findIndex((service) => service.id === this.selected);
     const last = services.length - 1;
