@@ -12,7 +12,7 @@ import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, registerAndOpenApp, logInAndOpenApp, submitExpectingError, waitForOnline,
-  logOutFromApp, storageOf, uniqueName, strongPassword,
+  logOutFromApp, storageOf, uniqueName, strongPassword, unexpectedProblems
 } from './helpers/app-flows.mjs';
 
 const available = await serverBinaryAvailable();
@@ -53,7 +53,7 @@ async function expectText(locator, pattern) {
 
 // Console errors the browser prints by itself for expected HTTP answers (the landing page's
 // session probe gets 401, a refused login 401/409...). Anything else is a real problem.
-const unexpected = (problems) => problems.filter((text) => !/Failed to load resource: the server responded with a status of (400|401|409)/.test(text));
+const unexpected = unexpectedProblems;
 
 test('two users register, see each other online, and see each other leave', { skip }, async (t) => {
   const alice = await freshContext(t);

@@ -16,7 +16,7 @@ import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, registerAndOpenApp, uniqueName, createIdentityInApp, requestChannelWith, waitForChannelState,
-  sendChannelMessage, waitForPeerMessage,
+  sendChannelMessage, waitForPeerMessage, unexpectedProblems, registeredUser
 } from './helpers/app-flows.mjs';
 import { startHostileRelay } from '../helpers/hostile-relay.mjs';
 import {
@@ -52,16 +52,11 @@ after(async () => {
   await server?.stop();
 });
 
-const unexpected = (problems) => problems.filter((text) => !/Failed to load resource: the server responded with a status of (400|401|409)/.test(text));
+const unexpected = unexpectedProblems;
 
 /** A registered user with an identity, the app window opened from the RELAY's origin. */
 async function user(t, prefix) {
-  const entry = await newContext(browser);
-  t.after(() => entry.context.close().catch(() => {}));
-  const landing = await entry.context.newPage();
-  await openLanding(landing, relay.origin);
-  const username = uniqueName(prefix);
-  const app = await registerAndOpenApp(landing, { username });
+  const { landing, app, username, ...entry } = await registeredUser(t, browser, relay.origin, prefix);
   assert.equal(new URL(app.url()).origin, relay.origin);
   await createIdentityInApp(app, { name: `${prefix} Example`, email: `${prefix}@example.org` });
   await recordChannelStates(app);

@@ -12,7 +12,7 @@ import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, registerAndOpenApp, uniqueName, createIdentityInApp, requestChannelWith,
-  waitForChannelState, sendChannelMessage, waitForPeerMessage,
+  waitForChannelState, sendChannelMessage, waitForPeerMessage, unexpectedProblems, registeredUser
 } from './helpers/app-flows.mjs';
 
 const available = await serverBinaryAvailable();
@@ -32,17 +32,10 @@ after(async () => {
   await server?.stop();
 });
 
-const unexpected = (problems) => problems.filter((text) => !/Failed to load resource: the server responded with a status of (400|401|409)/.test(text));
+const unexpected = unexpectedProblems;
 
-async function user(t, prefix) {
-  const entry = await newContext(browser);
-  t.after(() => entry.context.close().catch(() => {}));
-  const landing = await entry.context.newPage();
-  await openLanding(landing, server.origin);
-  const username = uniqueName(prefix);
-  const app = await registerAndOpenApp(landing, { username });
-  return { ...entry, landing, app, username };
-}
+/** A registered user with the app window open, in a fresh context closed after the test. */
+const user = (t, prefix) => registeredUser(t, browser, server.origin, prefix);
 
 async function securePair(t) {
   const alice = await user(t, 'alice');

@@ -13,7 +13,7 @@ import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, registerAndOpenApp, uniqueName, createIdentityInApp, ownReportFingerprint, requestChannelWith,
-  waitForChannelState, sendChannelMessage, waitForPeerMessage,
+  waitForChannelState, sendChannelMessage, waitForPeerMessage, unexpectedProblems, registeredUser
 } from './helpers/app-flows.mjs';
 
 const available = await serverBinaryAvailable();
@@ -35,18 +35,10 @@ after(async () => {
   await server?.stop();
 });
 
-const unexpected = (problems) => problems.filter((text) => !/Failed to load resource: the server responded with a status of (400|401|409)/.test(text));
+const unexpected = unexpectedProblems;
 
 /** A registered user with the app window open, in a fresh context closed after the test. */
-async function user(t, prefix) {
-  const entry = await newContext(browser);
-  t.after(() => entry.context.close().catch(() => {}));
-  const landing = await entry.context.newPage();
-  await openLanding(landing, server.origin);
-  const username = uniqueName(prefix);
-  const app = await registerAndOpenApp(landing, { username });
-  return { ...entry, landing, app, username };
-}
+const user = (t, prefix) => registeredUser(t, browser, server.origin, prefix);
 
 async function openSecureChannel(alice, bob, { aliceRemembers = false } = {}) {
   await requestChannelWith(alice.app, bob.username);

@@ -1,7 +1,30 @@
 // User actions shared by the end-to-end tests, written the way a user meets the pages
 // (roles and visible state), with data-testid hooks where text would be ambiguous.
 
+import { newContext } from './browser.mjs';
+
 export const strongPassword = 'correct horse battery staple';
+
+/**
+ * Console problems a test did not expect: the browser logs every 4xx the tests provoke on
+ * purpose (wrong password, duplicate name, no session), so those are left out.
+ */
+export const unexpectedProblems = (problems) =>
+  problems.filter((text) => !/Failed to load resource: the server responded with a status of (400|401|409)/.test(text));
+
+/**
+ * A newly registered user with the app window open, in a fresh browser context that is closed
+ * when test `t` ends. Resolves { context, problems, landing, app, username, … }.
+ */
+export async function registeredUser(t, browser, origin, prefix) {
+  const entry = await newContext(browser);
+  t.after(() => entry.context.close().catch(() => {}));
+  const landing = await entry.context.newPage();
+  await openLanding(landing, origin);
+  const username = uniqueName(prefix);
+  const app = await registerAndOpenApp(landing, { username });
+  return { ...entry, landing, app, username };
+}
 
 /** Opens the landing page and waits for the login form. */
 export async function openLanding(page, origin) {
