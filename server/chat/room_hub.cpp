@@ -344,17 +344,25 @@ chat_result<room_hub::room*> room_hub::find_room_locked(std::string_view room_na
     return it->second.get();
 }
 
+chat_result<std::pair<room_hub::user*, room_hub::room*>> room_hub::private_room_request_locked(
+    const channel::peer* from, std::string_view room_name) {
+    user* u = user_of_locked(from);
+    if (u == nullptr) return refuse(chat_error::not_a_member);
+    auto found = find_room_locked(room_name);
+    if (!found) return core::fail(found.error());
+    if ((*found)->is_public()) return refuse(chat_error::not_private);
+    return std::pair{u, *found};
+}
+
 chat_result<room_ref> room_hub::invite(const channel::peer* from, std::string_view room_name,
                                        std::string_view username) {
     auto target = resolve_user(username);
     if (!target) return core::fail(target.error());
     std::lock_guard lock(mutex_);
-    user* u = user_of_locked(from);
-    if (u == nullptr) return refuse(chat_error::not_a_member);
-    auto found = find_room_locked(room_name);
-    if (!found) return core::fail(found.error());
-    room& r = **found;
-    if (r.is_public()) return refuse(chat_error::not_private);
+    auto request = private_room_request_locked(from, room_name);
+    if (!request) return core::fail(request.error());
+    auto [u, rp] = *request;
+    room& r = *rp;
     if (!r.members.contains(u->userid)) return refuse(chat_error::not_a_member);
     if (r.owner != target->userid && !r.invited.contains(target->userid)) {
         if (r.invited.size() >= settings_.max_members_per_room)
@@ -373,12 +381,10 @@ chat_result<room_ref> room_hub::uninvite(const channel::peer* from, std::string_
     auto target = resolve_user(username);
     if (!target) return core::fail(target.error());
     std::lock_guard lock(mutex_);
-    user* u = user_of_locked(from);
-    if (u == nullptr) return refuse(chat_error::not_a_member);
-    auto found = find_room_locked(room_name);
-    if (!found) return core::fail(found.error());
-    room& r = **found;
-    if (r.is_public()) return refuse(chat_error::not_private);
+    auto request = private_room_request_locked(from, room_name);
+    if (!request) return core::fail(request.error());
+    auto [u, rp] = *request;
+    room& r = *rp;
     auto inv = r.invited.find(target->userid);
     if (inv == r.invited.end()) return refuse(chat_error::not_invited);
     if (u->userid != r.owner && u->userid != inv->second && !is_moderator(u->role))

@@ -188,6 +188,9 @@ class room_hub {
     chat_result<std::string> room_id_of(std::string_view room) const;
     // The room a request names, or room_not_found.
     chat_result<room*> find_room_locked(std::string_view room_name) const;
+    // The requester and the private room an invitation request names.
+    chat_result<std::pair<user*, room*>> private_room_request_locked(const channel::peer* from,
+                                                                     std::string_view room_name);
     std::optional<std::int64_t> ban_until_locked(std::int64_t userid) const;
     room_view view_locked(const room& r) const;
     void broadcast_members_locked(const room& r, std::string_view event, std::string_view user,
