@@ -18,11 +18,13 @@ namespace fs = std::filesystem;
 
 using channel::testing::recording_peer;
 
-std::vector<std::string> names(const json::object& o) {
+std::vector<std::string> names(const json::object& o, std::string_view key = "members") {
     std::vector<std::string> out;
-    for (auto& m : o.at("members").as_array()) out.emplace_back(m.as_string());
+    for (auto& m : o.at(key).as_array()) out.emplace_back(m.as_string());
     return out;
 }
+
+using strings = std::vector<std::string>;
 
 store::new_user account(std::string name, store::role r = store::role::user) {
     return {std::move(name), "argon2id$x", 1, r, 1};
@@ -115,6 +117,49 @@ TEST_F(RoomTest, WhoAndWhereis) {
     ASSERT_EQ(where.rooms.size(), 1u);  // public rooms only
     EXPECT_EQ(where.rooms[0].name, "lobby");
     EXPECT_FALSE(hub_.whereis("offline").online);
+}
+
+TEST_F(RoomTest, RoomViewsNameTheModeratorsAmongTheMembers) {
+    auto admin = connect(6, "zed", store::role::admin);
+    auto a = hub_.join(alice_.get(), "lobby");
+    ASSERT_TRUE(a);
+    EXPECT_TRUE(a->moderators.empty());
+    ASSERT_TRUE(hub_.join(mod_.get(), "lobby"));
+    ASSERT_TRUE(hub_.join(admin.get(), "lobby"));
+    ASSERT_TRUE(hub_.join(bob_.get(), "lobby"));
+    auto event = alice_->last("room_members");
+    EXPECT_EQ(event.at("user").as_string(), "bob");
+    EXPECT_EQ(names(event, "moderators"), (strings{"mod", "zed"}));  // admins too, sorted
+    auto who = hub_.who(carol_.get(), "lobby");
+    ASSERT_TRUE(who);
+    EXPECT_EQ(who->moderators, (strings{"mod", "zed"}));
+    // A moderator who is not in the room is not one of its moderators.
+    auto secret = hub_.join(alice_.get(), "");
+    ASSERT_TRUE(secret);
+    EXPECT_TRUE(secret->moderators.empty());
+    auto seen = hub_.who(mod_.get(), secret->room.id);  // moderators may look
+    ASSERT_TRUE(seen);
+    EXPECT_TRUE(seen->moderators.empty());
+    // Leaving takes a moderator off the list.
+    ASSERT_TRUE(hub_.leave(admin.get(), "lobby"));
+    event = alice_->last("room_members");
+    EXPECT_EQ(event.at("event").as_string(), "left");
+    EXPECT_EQ(names(event, "moderators"), (strings{"mod"}));
+    // The role is that of the user's latest login: a new connection brings the current one.
+    auto bob2 = connect(2, "bob", store::role::moderator);
+    EXPECT_EQ(hub_.who(alice_.get(), "lobby")->moderators, (strings{"bob", "mod"}));
+    auto mod2 = connect(4, "mod", store::role::user);
+    EXPECT_EQ(hub_.who(alice_.get(), "lobby")->moderators, (strings{"bob"}));
+    // Through the JSON layer: room_joined and room_who carry the list, empty included.
+    handle_room_message(hub_, carol_, "room_join", json::parse(R"({"room":"lobby"})").as_object());
+    auto joined = carol_->last("room_joined");
+    EXPECT_EQ(names(joined, "moderators"), (strings{"bob"}));
+    EXPECT_EQ(names(carol_->last("room_members"), "moderators"), (strings{"bob"}));
+    handle_room_message(hub_, alice_, "room_who",
+                        json::parse(R"({"room":")" + secret->room.id + R"("})").as_object());
+    auto private_who = alice_->last("room_who");
+    ASSERT_TRUE(private_who.contains("moderators"));
+    EXPECT_TRUE(private_who.at("moderators").as_array().empty());
 }
 
 TEST_F(RoomTest, PrivateRoomsByInvitation) {

@@ -234,10 +234,15 @@ room_view room_hub::view_locked(const room& r) const {
     room_view v;
     v.room = r.ref();
     v.owner = r.owner_name;
+    // Members are online users, so their roles are those of their latest login (see connect).
     for (auto id : r.members) {
-        if (auto u = users_.find(id); u != users_.end()) v.members.push_back(u->second->username);
+        auto u = users_.find(id);
+        if (u == users_.end()) continue;
+        v.members.push_back(u->second->username);
+        if (is_moderator(u->second->role)) v.moderators.push_back(u->second->username);
     }
     std::sort(v.members.begin(), v.members.end());
+    std::sort(v.moderators.begin(), v.moderators.end());
     return v;
 }
 
@@ -259,6 +264,9 @@ void room_hub::broadcast_members_locked(const room& r, std::string_view event,
     json::array members;
     for (auto& m : v.members) members.emplace_back(m);
     msg["members"] = std::move(members);
+    json::array moderators;
+    for (auto& m : v.moderators) moderators.emplace_back(m);
+    msg["moderators"] = std::move(moderators);
     msg["event"] = event;
     msg["user"] = username;
     auto text = std::make_shared<const std::string>(json::serialize(msg));

@@ -70,6 +70,9 @@ struct room_view {
     room_ref room;
     std::string owner;                 // private rooms: the creator's username
     std::vector<std::string> members;  // usernames, sorted
+    // The members whose account is a moderator or admin, sorted: browsers honour their signed
+    // deletion requests in the room.
+    std::vector<std::string> moderators;
 };
 
 struct room_summary {

@@ -41,6 +41,9 @@ json::object view_message(std::string_view type, const room_view& v) {
     json::array members;
     for (const auto& m : v.members) members.emplace_back(m);
     o["members"] = std::move(members);
+    json::array moderators;
+    for (const auto& m : v.moderators) moderators.emplace_back(m);
+    o["moderators"] = std::move(moderators);
     return o;
 }
 

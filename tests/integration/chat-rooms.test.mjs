@@ -1,7 +1,7 @@
 // Chat rooms over the real binary: membership, fan-out of room frames (type 3) to the other
-// members, moderation (kick = timed ban, bans list, unban, whois), bans surviving a restart,
-// flood control and the message length limit. The frame bodies are stand-ins: the server never
-// reads them.
+// members, moderation (kick = timed ban, bans list, unban, whois), the moderators named in room
+// views, bans surviving a restart, flood control and the message length limit. The frame bodies
+// are stand-ins: the server never reads them.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -164,6 +164,27 @@ describe('chat rooms', { timeout: 60_000 }, () => {
     mod.send({ type: 'mod_unban', user: 'roomcarol' });
     assert.equal((await mod.next('mod_unbanned')).user, 'roomcarol');
     assert.equal((await join(carol, 'tea')).room, roomId);
+  });
+
+  test('room views name the moderators among the members', async () => {
+    const { roomalice: alice, roombob: bob, roommod: mod } = clients;
+    bob.send({ type: 'room_who', room: roomId });
+    assert.deepEqual((await bob.next('room_who')).moderators, []);
+
+    const joined = await join(mod, 'tea');
+    assert.deepEqual(joined.members, ['roomalice', 'roombob', 'roomcarol', 'roommod']);
+    assert.deepEqual(joined.moderators, ['roommod']);
+    let event;
+    do event = await alice.next('room_members'); while (event.user !== 'roommod');
+    assert.equal(event.event, 'joined');
+    assert.deepEqual(event.moderators, ['roommod']);
+    bob.send({ type: 'room_who', room: 'tea' });
+    assert.deepEqual((await bob.next('room_who')).moderators, ['roommod']);
+
+    mod.send({ type: 'room_leave', room: roomId });
+    await mod.next('room_left');
+    do event = await alice.next('room_members'); while (event.user !== 'roommod' || event.event !== 'left');
+    assert.deepEqual(event.moderators, []);
   });
 
   test('a ban survives a server restart', async () => {
