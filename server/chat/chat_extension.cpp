@@ -44,9 +44,8 @@ channel::relay_target chat_extension::relay(const std::shared_ptr<channel::peer>
             error_message(routed.error(), header ? header->room_id : std::string_view{})));
         return {};
     }
-    if (routed->type == room_frame_type::message) {
-        from->send_text(std::make_shared<const std::string>(sent_message(*routed)));
-    }
+    // Both frame types are answered (a control frame with "control":true): clients pace on it.
+    from->send_text(std::make_shared<const std::string>(sent_message(*routed)));
     return {std::move(routed->congested)};
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "server/channel/testing/recording_peer.hpp"
+#include "server/chat/chat_extension.hpp"
 #include "server/chat/room_hub.hpp"
 #include "server/chat/room_messages.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
@@ -340,6 +341,34 @@ TEST_F(RoomTest, FloodLimitPerMinuteThenAllowedAfterTheWindow) {
     EXPECT_TRUE(hub_.relay(alice_.get(), frame(lobby, 21)));  // the next sequence, now accepted
     auto e = json::parse(error_message(limited.error(), lobby));
     EXPECT_EQ(e.at("error").at("retry_after").as_int64(), 40);
+}
+
+TEST_F(RoomTest, TheExtensionAnswersMessageAndControlFrames) {
+    boost::asio::thread_pool pool(1);
+    chat_extension ext(hub_, pool);
+    const std::string lobby = public_room_id("lobby");
+    ASSERT_TRUE(hub_.join(alice_.get(), "lobby"));
+    ASSERT_TRUE(hub_.join(bob_.get(), "lobby"));
+    EXPECT_TRUE(ext.handles_frame(3));
+    EXPECT_TRUE(ext.handles_frame(4));
+    ext.relay(alice_, frame(lobby, 0));
+    auto sent = alice_->last("room_sent");
+    EXPECT_EQ(sent.at("room").as_string(), lobby);
+    EXPECT_EQ(sent.at("sequence").to_number<std::uint64_t>(), 0u);
+    EXPECT_FALSE(sent.contains("control"));  // a room message
+    ext.relay(alice_, frame(lobby, 1, "del", room_frame_type::control));
+    sent = alice_->last("room_sent");
+    EXPECT_EQ(sent.at("room").as_string(), lobby);
+    EXPECT_EQ(sent.at("sequence").to_number<std::uint64_t>(), 1u);
+    EXPECT_TRUE(sent.at("control").as_bool());
+    EXPECT_EQ(alice_->count("room_sent"), 2u);
+    EXPECT_EQ(bob_->binaries.size(), 2u);
+    EXPECT_EQ(bob_->count("room_sent"), 0u);  // only the sender is answered
+    // A refused control frame is answered with an error, not room_sent.
+    ext.relay(alice_, frame(lobby, 5, "del", room_frame_type::control));
+    EXPECT_EQ(alice_->last("error").at("error").at("code").as_string(), "out_of_order");
+    EXPECT_EQ(alice_->count("room_sent"), 2u);
+    pool.join();
 }
 
 TEST_F(RoomTest, OversizedBodiesAreRefused) {

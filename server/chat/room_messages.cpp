@@ -92,6 +92,7 @@ std::string sent_message(const delivery& d) {
     msg["type"] = "room_sent";
     msg["room"] = d.room_id;
     msg["sequence"] = d.sequence;
+    if (d.type == room_frame_type::control) msg["control"] = true;
     return json::serialize(msg);
 }
 

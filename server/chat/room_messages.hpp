@@ -23,7 +23,8 @@ void handle_room_message(room_hub& hub, const std::shared_ptr<channel::peer>& fr
 // {"type":"error","error":{"code","message"[,"until"][,"retry_after"]}[,"room"]}
 std::string error_message(const refusal& r, std::string_view room = {});
 
-// {"type":"room_sent","room":…,"sequence":n}: a room message was accepted and fanned out.
+// {"type":"room_sent","room":…,"sequence":n[,"control":true]}: a room message (or, with
+// "control", a room control frame) was accepted and fanned out.
 std::string sent_message(const delivery& d);
 
 }  // namespace secms::chat

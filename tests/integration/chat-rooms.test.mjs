@@ -1,7 +1,7 @@
 // Chat rooms over the real binary: membership, fan-out of room frames (type 3) to the other
 // members, moderation (kick = timed ban, bans list, unban, whois), the moderators named in room
-// views, bans surviving a restart, flood control and the message length limit. The frame bodies
-// are stand-ins: the server never reads them.
+// views, room_sent for control frames (type 4), bans surviving a restart, flood control and the
+// message length limit. The frame bodies are stand-ins: the server never reads them.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -164,6 +164,22 @@ describe('chat rooms', { timeout: 60_000 }, () => {
     mod.send({ type: 'mod_unban', user: 'roomcarol' });
     assert.equal((await mod.next('mod_unbanned')).user, 'roomcarol');
     assert.equal((await join(carol, 'tea')).room, roomId);
+  });
+
+  test('a control frame (type 4) is forwarded and answered with room_sent control:true', async () => {
+    const { roomalice: alice, roombob: bob, roomcarol: carol } = clients;
+    // carol rejoined after her unban, so her sequence starts again at 0.
+    const frame = roomFrame(4, roomId, 0, 'opaque deletion request');
+    carol.send(frame);
+    assert.deepEqual(await carol.next('room_sent'), { type: 'room_sent', room: roomId, sequence: 0, control: true });
+    for (const other of [alice, bob]) {
+      let got;
+      do got = await other.next('<binary>'); while (!got.data.equals(frame));
+    }
+    // Control and message frames share one sequence.
+    const message = roomFrame(3, roomId, 1, 'opaque ciphertext');
+    carol.send(message);
+    assert.deepEqual(await carol.next('room_sent'), { type: 'room_sent', room: roomId, sequence: 1 });
   });
 
   test('room views name the moderators among the members', async () => {
