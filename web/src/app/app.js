@@ -7,6 +7,7 @@ import { createPresenceStore } from '../state/presence-store.js';
 import { createStore } from '../state/store.js';
 import { createIdentityStore } from '../state/identity-store.js';
 import { createChannelStore } from '../state/channel-store.js';
+import { createRoomStore } from '../state/room-store.js';
 import { createTrustStore } from '../state/trust-store.js';
 import { openCryptoWorker } from '../crypto/crypto-client.js';
 import { createSecureChannelController } from './secure-channels.js';
@@ -26,11 +27,13 @@ const presence = createPresenceStore();
 const connection = createStore('connecting');
 const identity = createIdentityStore();
 const channels = createChannelStore();
+const rooms = createRoomStore();
 const root = document.createElement('secms-app-root');
 root.presence = presence;
 root.connection = connection;
 root.identity = identity;
 root.channels = channels;
+root.rooms = rooms;
 root.webRtcAvailable = typeof globalThis.RTCPeerConnection === 'function';
 document.body.append(root);
 
@@ -45,14 +48,17 @@ try {
   // Storage disabled: preferences hold for this page only.
 }
 const preferences = createPreferences({ storage });
-const alerts = createChatAlerts({ channelStore: channels, preferences });
+const alerts = createChatAlerts({ channelStore: channels, roomStore: rooms, preferences });
 
 const secureChannels = createSecureChannelController({
   getSocket: () => socket,
   getWorker: () => cryptoWorker,
   identityStore: identity,
   channelStore: channels,
+  roomStore: rooms,
   getTrustStore: () => trustStore,
+  userOf: (username) => presence.get().users.find((user) => user.username === username) ?? null,
+  self: () => root.user?.username ?? null,
   isVisible: alerts.isVisible,
   onChatEvent: alerts.onChatEvent,
 });
@@ -66,6 +72,7 @@ function stopServices() {
   cryptoWorker = null;
   presence.clear();
   channels.clear();
+  rooms.clear();
 }
 
 /** Leaves the app window: close it when the landing page opened it, else go to the start page. */

@@ -1,21 +1,23 @@
-// Page-side alerts of the private conversations: the window title with the unread count
+// Page-side alerts of the conversations (private ones and rooms): the window title with the unread count
 // (blinking while the window is hidden), event sounds made with WebAudio oscillators, desktop
 // notifications without content ("New encrypted message"), and the theme class of <html>.
 // Nothing here sees message text.
 
 import { t, onLanguageChange } from '../i18n/index.js';
 import { unreadTotal } from '../state/channel-store.js';
+import { roomUnreadTotal } from '../state/room-store.js';
 import { eventTones, unreadTitle } from '../state/preferences.js';
 
 const BLINK_MS = 1000;
 
-export function createChatAlerts({ channelStore, preferences, titleKey = 'app.title' }) {
+export function createChatAlerts({ channelStore, roomStore = null, preferences, titleKey = 'app.title' }) {
   let audio = null;
   let blink = null;
   let blinkOn = false;
   const phases = new Map();
 
   const hidden = () => document.visibilityState === 'hidden';
+  const unread = () => unreadTotal(channelStore.get()) + (roomStore ? roomUnreadTotal(roomStore.get()) : 0);
 
   function applyTheme() {
     document.documentElement.dataset.theme = preferences.get().theme;
@@ -56,13 +58,13 @@ export function createChatAlerts({ channelStore, preferences, titleKey = 'app.ti
   }
 
   function updateTitle() {
-    const count = unreadTotal(channelStore.get());
+    const count = unread();
     const title = t(titleKey);
     if (hidden() && count > 0) {
       if (!blink) {
         blink = setInterval(() => {
           blinkOn = !blinkOn;
-          document.title = blinkOn ? unreadTitle(unreadTotal(channelStore.get()), t(titleKey)) : t(titleKey);
+          document.title = blinkOn ? unreadTitle(unread(), t(titleKey)) : t(titleKey);
         }, BLINK_MS);
       }
       blinkOn = true;
@@ -90,18 +92,20 @@ export function createChatAlerts({ channelStore, preferences, titleKey = 'app.ti
   document.addEventListener('visibilitychange', () => {
     const { selected, viewing } = channelStore.get();
     if (!hidden() && viewing && selected) channelStore.markRead(selected);
+    if (!hidden() && roomStore?.get().viewing && roomStore.get().selected) roomStore.select(roomStore.get().selected);
     updateTitle();
   });
   channelStore.subscribe(onChannels);
+  roomStore?.subscribe(updateTitle);
   preferences.subscribe(applyTheme);
   onLanguageChange(updateTitle);
   applyTheme();
 
   return Object.freeze({
-    /** From the private chat: 'message' (a peer's line arrived) or 'error'. */
+    /** From the chats: 'message' (a room line), 'private' (a private line), 'join', 'leave' or 'error'. */
     onChatEvent(kind) {
       play(kind);
-      if (kind === 'message') notify();
+      if (kind === 'message' || kind === 'private') notify();
     },
     isVisible: () => !hidden(),
     /** Asks the browser for notification permission; call from a click only. */

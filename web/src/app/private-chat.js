@@ -10,76 +10,34 @@ import { createFloodControl, floodError, checkMessageLength } from '../chat/limi
 import { encodeEnvelope, decodeEnvelope, newEnvelopeId, envelopeLimits } from '../chat/envelope.js';
 import { createContribution, createDiceRoll } from '../chat/dice.js';
 import { isIgnored } from '../state/channel-store.js';
+import { createServerCommands, serverRequestFor } from './server-commands.js';
+
+export { describeServerReply } from './server-commands.js';
 
 const failure = (code, params = {}) => Object.freeze({ error: Object.freeze({ code, messageKey: `chat.error.${code}`, params: Object.freeze(params) }) });
 
-// Server answers to the room commands → the i18n key of their system line.
-const replyTypes = new Set(['room_joined', 'room_list', 'room_who', 'user_whereis', 'room_invited', 'room_uninvited', 'room_left',
-  'mod_kicked', 'mod_bans', 'mod_unbanned', 'mod_whois']);
-
 // At most this many dice rolls open at once per conversation: a peer cannot pile up rolls.
 const MAX_OPEN_ROLLS = 4;
-// A server answer later than this is no longer attributed to the command that asked.
-const REPLY_TIMEOUT_MS = 15_000;
-
 // Receipts wait this long, so that a burst of messages costs one receipt record, not one each.
 const RECEIPT_DELAY_MS = 1000;
 
-const list = (items) => (Array.isArray(items) ? items.map((item) => String(item)).join(', ') : '');
-const roomName = (message) => String(message.name ?? message.room ?? '');
-const clock = (seconds) => (Number.isFinite(seconds) ? new Date(seconds * 1000).toLocaleString() : '');
-
-/** A server answer → { messageKey, params } for its system line. */
-export function describeServerReply(message) {
-  switch (message.type) {
-    case 'room_joined':
-      return { messageKey: 'chat.system.room_joined', params: { room: roomName(message), members: list(message.members) } };
-    case 'room_list':
-      return Array.isArray(message.rooms) && message.rooms.length
-        ? { messageKey: 'chat.system.room_list', params: { rooms: message.rooms.map((room) => `${room?.name ?? room?.room} (${Number(room?.members) || 0})`).join(', ') } }
-        : { messageKey: 'chat.system.room_list_empty', params: {} };
-    case 'room_who':
-      return { messageKey: 'chat.system.room_who', params: { room: roomName(message), members: list(message.members) } };
-    case 'user_whereis':
-      return message.online
-        ? { messageKey: 'chat.system.whereis_online', params: { user: String(message.user ?? ''), rooms: list((message.rooms ?? []).map((room) => room?.name ?? room?.room)) || '—' } }
-        : { messageKey: 'chat.system.whereis_offline', params: { user: String(message.user ?? '') } };
-    case 'room_invited':
-      return { messageKey: 'chat.system.room_invited', params: { user: String(message.user ?? ''), room: roomName(message) } };
-    case 'room_uninvited':
-      return { messageKey: 'chat.system.room_uninvited', params: { user: String(message.user ?? ''), room: roomName(message) } };
-    case 'room_left':
-      return { messageKey: 'chat.system.room_left', params: { room: roomName(message) } };
-    case 'mod_kicked':
-      return { messageKey: 'chat.system.mod_kicked', params: { user: String(message.user ?? ''), until: clock(message.until) } };
-    case 'mod_bans':
-      return Array.isArray(message.bans) && message.bans.length
-        ? { messageKey: 'chat.system.mod_bans', params: { bans: message.bans.map((ban) => `${ban?.user} (${clock(ban?.until)})`).join(', ') } }
-        : { messageKey: 'chat.system.mod_bans_empty', params: {} };
-    case 'mod_unbanned':
-      return { messageKey: 'chat.system.mod_unbanned', params: { user: String(message.user ?? '') } };
-    case 'mod_whois':
-      return { messageKey: 'chat.system.mod_whois', params: {
-        user: String(message.user ?? ''), role: String(message.role ?? ''), online: String(Boolean(message.online)),
-        addresses: list(message.addresses) || '—', rooms: list((message.rooms ?? []).map((room) => room?.name ?? room?.room)) || '—',
-      } };
-    default:
-      return { messageKey: 'chat.system.server_reply', params: { type: String(message.type) } };
-  }
-}
-
 /**
  * Options: { channelStore, sealText(session, text) → Promise (channel.send in the Worker),
- * sendControl(message) → boolean (the WebSocket), isVisible() → boolean, onEvent(kind) (sounds,
- * notifications: 'message' | 'error'), now() }.
+ * sendControl(message) → boolean (the WebSocket), serverCommands (./server-commands.js, shared
+ * with the rooms; made from sendControl when absent), currentRoom() → the room id commands like
+ * /invite are about (the last joined) | null, openPrivate(username, {kind, text}?) → result (the
+ * conversation with someone else: /query, /msg, /describe), isVisible() → boolean, onEvent(kind) (sounds,
+ * notifications: 'private' | 'error'), now() }.
  */
-export function createPrivateChat({ channelStore, sealText, sendControl, isVisible = () => true, onEvent = () => {}, now = () => Date.now(), receiptDelayMs = RECEIPT_DELAY_MS }) {
+export function createPrivateChat({
+  channelStore, sealText, sendControl, serverCommands = createServerCommands({ sendControl }), currentRoom: roomOf = null, openPrivate = null,
+  isVisible = () => true, onEvent = () => {}, now = () => Date.now(), receiptDelayMs = RECEIPT_DELAY_MS,
+}) {
   const flood = createFloodControl({ now });
   const receipts = new Map();   // session → { targets: [ids], timer }
   const rolls = new Map();   // rollId → { session, roll, mine, spec, by, revealed }
-  let pendingReply = null;   // the session that asked the server something, until it answers
-  let pendingTimer = null;
-  let currentRoom = null;
+  let lastJoined = null;   // without roomOf: the room of the last room_joined
+  const currentRoom = () => (roomOf ? roomOf() : lastJoined);
 
   const live = (session) => ['secure', 'rekeying'].includes(channelStore.find(session)?.phase);
   const system = (session, messageKey, params = {}, level = 'info') => channelStore.addSystem(session, { messageKey, params, level });
@@ -101,20 +59,13 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
   }
 
   function control(session, message) {
-    pendingReply = session;
-    clearTimeout(pendingTimer);
-    pendingTimer = setTimeout(() => { pendingReply = null; }, REPLY_TIMEOUT_MS);
-    pendingTimer?.unref?.();
-    if (!sendControl(message)) {
-      pendingReply = null;
-      return failure('offline');
-    }
-    return { ok: true };
+    return serverCommands.ask((messageKey, params, level) => {
+      system(session, messageKey, params, level);
+      if (level === 'error') onEvent('error');
+    }, message);
   }
 
   const openRolls = (session) => [...rolls.values()].filter((entry) => entry.session === session).length;
-
-  const needRoom = (session, build) => (currentRoom ? control(session, build(currentRoom)) : failure('no_room'));
 
   function flushReceipts(session) {
     const pending = receipts.get(session);
@@ -241,11 +192,14 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
       case 'action':
         return sendChat(session, 'action', parsed.text);
       case 'describe':
-      case 'msg':
-        if (parsed.user.toLowerCase() !== peer.toLowerCase()) return failure('not_this_peer', { user: parsed.user });
-        return sendChat(session, parsed.type === 'describe' ? 'action' : 'message', parsed.text);
+      case 'msg': {
+        const kind = parsed.type === 'describe' ? 'action' : 'message';
+        if (parsed.user.toLowerCase() === peer.toLowerCase()) return sendChat(session, kind, parsed.text);
+        return openPrivate ? openPrivate(parsed.user, { kind, text: parsed.text }) : failure('not_this_peer', { user: parsed.user });
+      }
       case 'query':
-        return parsed.user.toLowerCase() === peer.toLowerCase() ? { ok: true } : failure('not_this_peer', { user: parsed.user });
+        if (parsed.user.toLowerCase() === peer.toLowerCase()) return { ok: true };
+        return openPrivate ? openPrivate(parsed.user) : failure('not_this_peer', { user: parsed.user });
       case 'clear':
         channelStore.clearMessages(session);
         return { ok: true };
@@ -279,28 +233,11 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
         system(session, 'chat.roll.started', { spec: `${spec.count}d${spec.sides}` });
         return { ok: true };
       }
-      case 'join':
-        return control(session, parsed.channel ? { type: 'room_join', room: parsed.channel } : { type: 'room_join' });
-      case 'list':
-        return control(session, { type: 'room_list' });
-      case 'who':
-        return parsed.channel ? control(session, { type: 'room_who', room: parsed.channel }) : needRoom(session, (room) => ({ type: 'room_who', room }));
-      case 'whereis':
-        return control(session, { type: 'user_whereis', user: parsed.user });
-      case 'invite':
-        return needRoom(session, (room) => ({ type: 'room_invite', room, user: parsed.user }));
-      case 'uninvite':
-        return needRoom(session, (room) => ({ type: 'room_uninvite', room, user: parsed.user }));
-      case 'quit':
-        return needRoom(session, (room) => ({ type: 'room_leave', room }));
-      case 'kick':
-        return control(session, { type: 'mod_kick', user: parsed.user, minutes: parsed.minutes });
-      case 'bans':
-        return control(session, { type: 'mod_bans' });
-      case 'unban':
-        return control(session, { type: 'mod_unban', user: parsed.user });
-      case 'whois':
-        return control(session, { type: 'mod_whois', user: parsed.user });
+      case 'join': case 'list': case 'who': case 'whereis': case 'invite': case 'uninvite': case 'quit':
+      case 'kick': case 'bans': case 'unban': case 'whois': {
+        const request = serverRequestFor(parsed, currentRoom());
+        return request.error ? request : control(session, request);
+      }
       default:
         return failure('unknown_command', { command: parsed.type });
     }
@@ -327,7 +264,7 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
         const added = channelStore.addMessage(session, { from: 'peer', kind: envelope.kind, text: envelope.text, key: envelope.id, seen: isVisible() });
         if (!added) return;
         queueReceipt(session, envelope.id);
-        if (!isIgnored(channelStore.get(), channel)) onEvent('message');
+        if (!isIgnored(channelStore.get(), channel)) onEvent('private');
         return;
       }
       case 'receipt':
@@ -352,32 +289,22 @@ export function createPrivateChat({ channelStore, sealText, sendControl, isVisib
 
   /** A server control message; true when it answered one of this chat's commands. */
   function handleServerMessage(message) {
-    if (message.type === 'room_joined' && typeof message.room === 'string') currentRoom = message.room;
-    if (message.type === 'room_left' && message.room === currentRoom) currentRoom = null;
+    if (message.type === 'room_joined' && typeof message.room === 'string') lastJoined = message.room;
+    if (message.type === 'room_left' && message.room === lastJoined) lastJoined = null;
     const selected = channelStore.get().selected;
     if (message.type === 'room_invitation' && selected && typeof message.room === 'string') {
       // Shown, not acted on: joining stays the user's decision (/join <room>).
       system(selected, 'chat.system.room_invitation', { by: String(message.by ?? ''), room: message.room });
       return true;
     }
-    if (pendingReply === null) return false;
-    const session = pendingReply;
-    if (replyTypes.has(message.type)) {
-      pendingReply = null;
-      clearTimeout(pendingTimer);
-      const { messageKey, params } = describeServerReply(message);
-      system(session, messageKey, params);
-      return true;
-    }
-    if (message.type === 'error' && !message.session) {
-      pendingReply = null;
-      clearTimeout(pendingTimer);
-      system(session, 'chat.system.server_error', { code: String(message.error?.code ?? 'unknown'), message: String(message.error?.message ?? '') }, 'error');
-      onEvent('error');
-      return true;
-    }
-    return false;
+    return serverCommands.handle(message);
   }
 
-  return Object.freeze({ submit, deleteOwn, handleChannelText, handleServerMessage });
+  /** A line for `session` that did not come from its own input (/msg typed elsewhere). */
+  async function sendLine(session, kind, text) {
+    if (!live(session)) return failure('not_secure');
+    return sendChat(session, kind === 'action' ? 'action' : 'message', text);
+  }
+
+  return Object.freeze({ submit, sendLine, deleteOwn, handleChannelText, handleServerMessage });
 }

@@ -6,17 +6,25 @@
 
 import { isLivePhase } from '../state/channel-store.js';
 import { createPrivateChat } from './private-chat.js';
+import { createRoomChat } from './room-chat.js';
+import { createServerCommands } from './server-commands.js';
+import { RoomFrameType } from '../crypto/room-frame.js';
 
 const GENERATE_TIMEOUT_MS = 120_000;   // RSA imports and slow machines
 const WORKER_TIMEOUT_MS = 30_000;
+const ROOM_CHANNEL_RETRY_MS = 30_000;   // a room's channel request not answered: asked again after this
+const MAX_PENDING_PRIVATE = 10;        // lines typed with /msg before the channel is up
 
 /**
  * Options: { getSocket() → websocket client | null, getWorker() → crypto connection | null,
- *            identityStore, channelStore, getTrustStore() → trust store | null }.
+ *            identityStore, channelStore, roomStore, getTrustStore() → trust store | null,
+ *            userOf(username) → {userid, username} from the presence list | null, self() → own username }.
  */
-export function createSecureChannelController({ getSocket, getWorker, identityStore, channelStore, getTrustStore, isVisible, onChatEvent }) {
+export function createSecureChannelController({ getSocket, getWorker, identityStore, channelStore, roomStore, getTrustStore, userOf = () => null, self = () => channelStore.get().self, isVisible, onChatEvent }) {
   let socketOnline = false;
   let submission = 0;   // identifies the current certificate submission; a newer one wins
+  const roomChannelAsked = new Map();   // username → when this side last asked for a channel for a room
+  const pendingPrivate = new Map();     // username → [{kind, text}] to send once the channel is secure
 
   const send = (message) => getSocket()?.send(message) ?? false;
 
@@ -103,7 +111,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     try {
       // Bound now, to exactly the certificate the user saw and accepted.
       await ask('channel.prepare', {
-        session, role: channel.role, peerFingerprint: channel.report.fingerprint, peerCertificate: channel.report.armored,
+        session, role: channel.role, peerFingerprint: channel.report.fingerprint, peerCertificate: channel.report.armored, peerUser: channel.peer.username,
       });
     } catch (error) {
       // The report's certificate does not match its fingerprint, or it is unreadable: a
@@ -135,10 +143,91 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     ask('channel.close', { session }).catch(() => {}).finally(() => send({ type: 'channel_end', session }));
   }
 
+  // --- conversations: private (one per channel) and rooms --------------------------------------
+
+  const serverCommands = createServerCommands({ sendControl: send, onError: () => onChatEvent?.('error') });
+  const liveChannelWith = (username) => channelStore.get().channels.find((channel) => channel.peer.username === username && isLivePhase(channel.phase)) ?? null;
+  const isSecure = (channel) => channel && (channel.phase === 'secure' || channel.phase === 'rekeying');
+  const isRoomMate = (username) => roomStore.get().rooms.some((room) => room.joined && room.members.includes(username));
+
+  function selectChannel(session) {
+    roomStore.select(null);
+    channelStore.select(session);
+  }
+
+  function selectRoom(room) {
+    channelStore.select(null);
+    roomStore.select(room);
+  }
+
+  /**
+   * A room member without a channel: one side asks (the one whose username sorts first, so the
+   * two do not cross), again after ROOM_CHANNEL_RETRY_MS if nothing came of it.
+   */
+  function ensureChannel(username) {
+    if (username === self() || liveChannelWith(username) || !(self() < username)) return;
+    const user = userOf(username);
+    const asked = roomChannelAsked.get(username);
+    if (!user || (asked && Date.now() - asked < ROOM_CHANNEL_RETRY_MS)) return;
+    roomChannelAsked.set(username, Date.now());
+    send({ type: 'channel_request', peer: user.userid });
+  }
+
+  /** /query, /msg, /describe and the online list: the private conversation with `username`. */
+  function openPrivate(username, line = null) {
+    const existing = liveChannelWith(username);
+    if (line && !isSecure(existing)) {
+      const queue = pendingPrivate.get(username) ?? [];
+      if (queue.length >= MAX_PENDING_PRIVATE) return Object.freeze({ error: Object.freeze({ code: 'busy', messageKey: 'chat.error.busy', params: Object.freeze({}) }) });
+      pendingPrivate.set(username, [...queue, line]);
+    }
+    if (existing) {
+      selectChannel(existing.session);
+      if (line && isSecure(existing)) return privateChat.sendLine(existing.session, line.kind, line.text);
+      return { ok: true };
+    }
+    const user = userOf(username);
+    if (!user) {
+      pendingPrivate.delete(username);
+      return Object.freeze({ error: Object.freeze({ code: 'user_offline', messageKey: 'chat.error.user_offline', params: Object.freeze({ user: username }) }) });
+    }
+    roomStore.select(null);
+    requestChannel(user.userid);
+    return { ok: true };
+  }
+
+  async function flushPendingPrivate(session) {
+    const channel = channelStore.find(session);
+    const queue = channel && pendingPrivate.get(channel.peer.username);
+    if (!queue) return;
+    pendingPrivate.delete(channel.peer.username);
+    for (const line of queue) await privateChat.sendLine(session, line.kind, line.text);
+  }
+
+  const roomChat = createRoomChat({
+    roomStore,
+    ask,
+    sendControl: send,
+    sendBinary: (frame) => getSocket()?.sendBinary(frame) ?? false,
+    serverCommands,
+    self,
+    isIgnored: (username) => channelStore.get().ignored.includes(username.toLowerCase()),
+    toggleIgnore: (username) => channelStore.toggleIgnore(username),
+    ignoredList: () => channelStore.get().ignored,
+    ensureChannel,
+    openPrivate,
+    isVisible,
+    onEvent: (kind) => onChatEvent?.(kind),
+    onRefused: (error) => channelStore.notify(error),
+  });
+
   const privateChat = createPrivateChat({
     channelStore,
     sealText: (session, text) => ask('channel.send', { session, text }),
     sendControl: send,
+    serverCommands,
+    currentRoom: roomChat.currentRoom,
+    openPrivate,
     isVisible,
     onEvent: onChatEvent,
   });
@@ -157,6 +246,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
 
   /** A control message from the server; returns true when it was one of ours. */
   function handleServerMessage(message) {
+    if (roomChat.handleServerMessage(message)) return true;
     if (privateChat.handleServerMessage(message)) return true;
     switch (message.type) {
       case 'hello':
@@ -175,7 +265,10 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
         const fingerprint = message.certificate?.fingerprint;
         const username = message.peer?.username;
         const trust = getTrustStore()?.check({ username, fingerprint }) ?? { status: 'unknown', knownFingerprint: null };
-        channelStore.applyOffer(message, { trust });
+        // While a room is shown, an offer does not take the view away; the room lists it.
+        const channel = channelStore.applyOffer(message, { trust, quiet: roomStore.get().selected !== null });
+        // A room-mate whose certificate this user accepted and remembered before: no second review.
+        if (channel && trust.status === 'trusted' && isRoomMate(username)) acceptChannel(channel.session);
         return true;
       }
       case 'channel_open':
@@ -199,9 +292,11 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     }
   }
 
-  /** A binary relay frame from the server: straight to the Worker, moved not copied. */
+  /** A binary frame from the server (relay or room): straight to the Worker, moved not copied. */
   function handleBinary(frame) {
-    ask('channel.frame', { frame }, { transfer: [frame] }).catch(() => {});
+    const type = frame.byteLength > 0 ? new Uint8Array(frame, 0, 1)[0] : 0;
+    const room = type === RoomFrameType.message || type === RoomFrameType.control;
+    ask(room ? 'room.frame' : 'channel.frame', { frame }, { transfer: [frame] }).catch(() => {});
   }
 
   /** What the Worker sends unasked. */
@@ -210,8 +305,25 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
       case 'channel.outbound':
         if (event.frame instanceof ArrayBuffer) getSocket()?.sendBinary(event.frame);
         break;
-      case 'channel.state':
+      case 'channel.state': {
+        const before = channelStore.find(event.session)?.phase;
         channelStore.applyWorkerState(event);
+        if (event.state === 'secure' && before !== 'secure' && before !== 'rekeying') {
+          roomChat.distribute();
+          flushPendingPrivate(event.session).catch(() => {});
+        }
+        break;
+      }
+      case 'room.message':
+        if (typeof event.text === 'string') {
+          const { room, from, frameType, text } = event;
+          roomChat.handleRoomText({ room, from, frameType, text }).catch(() => {});
+        }
+        break;
+      case 'room.undecryptable':
+        if (roomStore.find(event.room)?.joined) {
+          roomStore.addSystem(event.room, { messageKey: 'chat.system.room_undecryptable', params: { reason: String(event.reason ?? '') }, level: 'error' });
+        }
         break;
       case 'channel.message':
         if (typeof event.text === 'string') {
@@ -234,6 +346,9 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
       // The server ends every channel and forgets the certificate with the connection.
       submission += 1;
       channelStore.connectionLost();
+      roomChat.connectionLost();
+      roomChannelAsked.clear();
+      pendingPrivate.clear();
       identityStore.connectionLost();
       ask('channel.drop_all').catch(() => {});
     }
@@ -248,8 +363,16 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
       submitChatLine: privateChat.submit,
       deleteMessage: privateChat.deleteOwn,
       toggleIgnore: (username) => channelStore.toggleIgnore(username),
-      selectChannel: (session) => channelStore.select(session),
+      selectChannel,
       removeChannel: (session) => channelStore.remove(session),
+      openPrivate,
+      submitRoomLine: roomChat.submit,
+      deleteRoomMessage: roomChat.deleteMessage,
+      joinRoom: roomChat.join,
+      leaveRoom: roomChat.leave,
+      selectRoom,
+      removeRoom: (room) => roomStore.remove(room),
+      dismissInvitation: (room) => roomStore.dismissInvitation(room),
     }),
   });
 }

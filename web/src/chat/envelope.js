@@ -9,7 +9,8 @@
 //   delete      {target}                        the author withdraws their message `target`
 //   receipt     {targets}                       the peer's browser received these messages (1–64 ids,
 //                                               coalesced: one receipt per short burst)
-//   roll_commit {roll, count, sides, commitment} fair dice, step 1 (web/src/chat/dice.js)
+//   roll_commit {roll, count, sides, commitment, participants?} fair dice, step 1 (web/src/chat/dice.js);
+//                                               in a room, participants = the members' usernames (sorted)
 //   roll_reveal {roll, nonce, contribution, commitSet} fair dice, step 2
 //   nick        {name}                          the display name the sender wants to be shown with
 
@@ -17,7 +18,7 @@ import { codePointLength } from './text.js';
 import { usernamePattern, rollLimits } from './commands.js';
 import { defaultLimits } from './limits.js';
 
-export const envelopeLimits = Object.freeze({ maxBytes: 8192, maxText: defaultLimits.maxLength, maxReceiptTargets: 64 });
+export const envelopeLimits = Object.freeze({ maxBytes: 8192, maxText: defaultLimits.maxLength, maxReceiptTargets: 64, maxParticipants: 64 });
 export const envelopeKinds = Object.freeze(['message', 'action', 'delete', 'receipt', 'roll_commit', 'roll_reveal', 'nick']);
 
 const idPattern = /^[0-9a-f]{32}$/;
@@ -31,7 +32,10 @@ export function newEnvelopeId(random = (bytes) => globalThis.crypto.getRandomVal
 const isText = (value) => typeof value === 'string' && value.trim() !== '' && codePointLength(value) <= envelopeLimits.maxText;
 const isCount = (value, min, max) => Number.isSafeInteger(value) && value >= min && value <= max;
 
-// kind → [required field names, check(envelope) → boolean]
+const isParticipants = (value) => value === undefined || (Array.isArray(value) && value.length >= 2 && value.length <= envelopeLimits.maxParticipants
+  && value.every((name) => typeof name === 'string' && usernamePattern.test(name)) && value.every((name, i) => i === 0 || value[i - 1] < name));
+
+// kind → [required field names, check(envelope) → boolean, optional field names]
 const schemas = Object.freeze({
   message: [['text'], (e) => isText(e.text)],
   action: [['text'], (e) => isText(e.text)],
@@ -40,7 +44,7 @@ const schemas = Object.freeze({
     && e.targets.every((target) => typeof target === 'string' && idPattern.test(target)) && new Set(e.targets).size === e.targets.length],
   roll_commit: [['roll', 'count', 'sides', 'commitment'], (e) => typeof e.roll === 'string' && idPattern.test(e.roll)
     && isCount(e.count, rollLimits.minCount, rollLimits.maxCount) && isCount(e.sides, rollLimits.minSides, rollLimits.maxSides)
-    && typeof e.commitment === 'string' && hex64.test(e.commitment)],
+    && typeof e.commitment === 'string' && hex64.test(e.commitment) && isParticipants(e.participants), ['participants']],
   roll_reveal: [['roll', 'nonce', 'contribution', 'commitSet'], (e) => typeof e.roll === 'string' && idPattern.test(e.roll)
     && [e.nonce, e.contribution, e.commitSet].every((value) => typeof value === 'string' && hex64.test(value))],
   nick: [['name'], (e) => typeof e.name === 'string' && usernamePattern.test(e.name)],
@@ -50,12 +54,14 @@ function validate(envelope) {
   if (!envelope || typeof envelope !== 'object' || Array.isArray(envelope)) return null;
   if (envelope.v !== 1 || typeof envelope.kind !== 'string' || !Object.hasOwn(schemas, envelope.kind)) return null;
   if (typeof envelope.id !== 'string' || !idPattern.test(envelope.id)) return null;
-  const [fields, check] = schemas[envelope.kind];
-  const allowed = new Set(['v', 'kind', 'id', ...fields]);
+  const [fields, check, optional = []] = schemas[envelope.kind];
+  const allowed = new Set(['v', 'kind', 'id', ...fields, ...optional]);
   if (Object.keys(envelope).some((key) => !allowed.has(key))) return null;
   if (!check(envelope)) return null;
   const out = { v: 1, kind: envelope.kind, id: envelope.id };
-  for (const field of fields) out[field] = Array.isArray(envelope[field]) ? Object.freeze([...envelope[field]]) : envelope[field];
+  for (const field of [...fields, ...optional.filter((name) => envelope[name] !== undefined)]) {
+    out[field] = Array.isArray(envelope[field]) ? Object.freeze([...envelope[field]]) : envelope[field];
+  }
   return Object.freeze(out);
 }
 

@@ -94,8 +94,8 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
     find,
     selected: () => find(store.get().selected),
 
-    /** channel_offer: validated here; returns the new channel or null if malformed. */
-    applyOffer(message, { trust }) {
+    /** channel_offer: validated here; returns the new channel or null if malformed. `quiet`: never selected (a room is shown). */
+    applyOffer(message, { trust, quiet = false }) {
       const { session, role, peer, certificate } = message ?? {};
       if (typeof session !== 'string' || !sessionPattern.test(session) || find(session)) return null;
       if (role !== 'initiator' && role !== 'responder') return null;
@@ -110,7 +110,7 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       // The requester sees the new channel at once; an incoming offer does not steal the
       // selection from a conversation in progress.
       const current = find(snapshot.selected);
-      const select = role === 'initiator' || !current || !isLivePhase(current.phase);
+      const select = !quiet && (role === 'initiator' || !current || !isLivePhase(current.phase));
       store.set(Object.freeze({ ...snapshot, channels: Object.freeze([...snapshot.channels, channel]), selected: select ? session : snapshot.selected }));
       return channel;
     },

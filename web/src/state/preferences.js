@@ -59,6 +59,7 @@ export function unreadTitle(count, title) {
 // Event sounds, made with oscillators (no audio files): [frequency Hz, start s, duration s] notes.
 export const eventTones = Object.freeze({
   message: Object.freeze([[880, 0, 0.08], [1320, 0.1, 0.1]]),
+  private: Object.freeze([[988, 0, 0.08], [1319, 0.1, 0.08], [1976, 0.2, 0.1]]),
   join: Object.freeze([[523, 0, 0.1], [659, 0.11, 0.1], [784, 0.22, 0.14]]),
   leave: Object.freeze([[784, 0, 0.1], [659, 0.11, 0.1], [523, 0.22, 0.16]]),
   error: Object.freeze([[220, 0, 0.18], [196, 0.2, 0.25]]),

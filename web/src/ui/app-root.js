@@ -21,6 +21,7 @@ export class AppRoot extends LitElement {
     webRtcAvailable: { attribute: false },
     identity: { attribute: false },        // identity store
     channels: { attribute: false },        // channel store
+    rooms: { attribute: false },           // room store
     channelActions: { attribute: false },  // secure-channel actions (app/secure-channels.js)
   };
 
@@ -64,10 +65,10 @@ export class AppRoot extends LitElement {
       return html`<div class="center"><secms-notice-card icon="shield" heading=${t('app.loading')}></secms-notice-card></div>`;
     }
     return html`
-      <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions} .channels=${this.channels}></secms-status-bar>
+      <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions} .channels=${this.channels} .rooms=${this.rooms}></secms-status-bar>
       <div class="layout" data-testid="app-shell">
         <aside><secms-online-users .presence=${this.presence} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions}></secms-online-users></aside>
-        <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions}></secms-service-tabs></main>
+        <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}></secms-service-tabs></main>
       </div>`;
   }
 }

@@ -1,5 +1,6 @@
-// The Chat tab: identity first (create, import or unlock), then the list of secure channels
-// beside the selected one, or the user's own certificate when none is selected.
+// The Chat tab: identity first (create, import or unlock), then the conversations — rooms (join
+// one by name, make a private one, answer invitations) and private secure channels — beside the
+// selected one, or the user's own certificate when none is selected.
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
@@ -7,7 +8,9 @@ import { LanguageController, StoreController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { channelStatusOf } from '../state/channel-store.js';
+import { roomLabel } from '../state/room-store.js';
 import './identity-setup.js';
+import './room-view.js';
 import './own-identity.js';
 import './channel-view.js';
 import './notice-card.js';
@@ -16,7 +19,9 @@ export class ChatPanel extends LitElement {
   static properties = {
     identity: { attribute: false },
     channels: { attribute: false },
+    rooms: { attribute: false },
     actions: { attribute: false },
+    joinError: { state: true },
   };
 
   static styles = [controlStyles, css`
@@ -38,6 +43,11 @@ export class ChatPanel extends LitElement {
     .detail { display: flex; flex-direction: column; min-height: 0; min-width: 0; overflow: auto; }
     .notice { margin: var(--space-3) var(--space-4) 0; display: flex; gap: var(--space-2); align-items: center; }
     .notice button { margin-left: auto; border: 0; background: transparent; cursor: pointer; color: inherit; }
+    form.join { display: flex; gap: var(--space-1); padding: 0 var(--space-2); }
+    form.join input { flex: 1; min-width: 0; height: 32px; padding: 0 var(--space-2); border: 1px solid var(--color-border); border-radius: var(--radius-m); background: var(--color-surface-2); }
+    form.join button, .invitation button, nav button.new-room { width: auto; padding: 0 var(--space-2); height: 32px; }
+    nav button.new-room { font-size: 0.85rem; color: var(--color-accent); }
+    .invitation { display: flex; flex-wrap: wrap; align-items: center; gap: var(--space-1); padding: var(--space-2); border: 1px dashed var(--color-border); border-radius: var(--radius-m); font-size: 0.85rem; overflow-wrap: anywhere; }
     @media (max-width: 760px) { .layout { grid-template-columns: 1fr; grid-template-rows: auto 1fr; } nav { border-right: 0; border-bottom: 1px solid var(--color-border); max-height: 25vh; } }
   `];
 
@@ -46,6 +56,42 @@ export class ChatPanel extends LitElement {
     new LanguageController(this);
     this.identitySnapshot = new StoreController(this, 'identity');
     this.channelSnapshot = new StoreController(this, 'channels');
+    this.roomSnapshot = new StoreController(this, 'rooms');
+  }
+
+  async onJoin(event) {
+    event.preventDefault();
+    const input = event.target.elements['room-name'];
+    const name = input.value.trim();
+    if (!name) return;
+    const result = await this.actions.joinRoom(name);
+    this.joinError = result?.error ?? null;
+    if (!this.joinError) input.value = '';
+  }
+
+  renderRooms(roomSnapshot) {
+    return html`
+      <h2>${t('room.list')}</h2>
+      <form class="join" @submit=${this.onJoin} novalidate>
+        <input name="room-name" type="text" maxlength="64" autocomplete="off" spellcheck="false" placeholder="lobby"
+          aria-label=${t('room.join_label')} data-testid="room-join-name">
+        <button class="button secondary" type="submit" data-testid="room-join">${t('room.join')}</button>
+      </form>
+      ${this.joinError ? html`<p class="message error" role="alert" data-testid="room-join-error" data-code=${this.joinError.code}>${t(this.joinError.messageKey, this.joinError.params)}</p>` : nothing}
+      <button type="button" class="new-room" data-testid="room-create-private" @click=${() => this.actions.joinRoom(null)}>${t('room.create_private')}</button>
+      ${roomSnapshot.invitations.map((invitation) => html`
+        <div class="invitation" data-testid="room-invitation" data-room=${invitation.room}>
+          <span>${t('room.invited_by', { user: invitation.by })}</span>
+          <button class="button" type="button" data-testid="room-invitation-join" @click=${() => this.actions.joinRoom(invitation.room)}>${t('room.join')}</button>
+          <button class="button secondary" type="button" data-testid="room-invitation-dismiss" @click=${() => this.actions.dismissInvitation(invitation.room)}>${t('room.dismiss')}</button>
+        </div>`)}
+      ${roomSnapshot.rooms.map((room) => html`
+        <button type="button" aria-current=${String(room.room === roomSnapshot.selected)} data-testid="room-entry"
+          data-room=${room.room} data-name=${room.name ?? nothing} data-joined=${String(room.joined)} @click=${() => this.actions.selectRoom(room.room)}>
+          ${icons.chat}<span class="entry"><span class="name">${roomLabel(room)}</span>
+          <span class="state">${room.joined ? t('room.members_count', { count: room.members.length }) : t(`room.ended.${room.endReason ?? 'left'}`)}</span></span>
+          ${room.unread ? html`<span class="unread" data-testid="room-unread" aria-label=${t('chat.unread', { count: room.unread })}>${room.unread}</span>` : nothing}
+        </button>`)}`;
   }
 
   renderNotice(notice) {
@@ -65,13 +111,16 @@ export class ChatPanel extends LitElement {
       return html`<secms-identity-setup .identity=${this.identity} .actions=${this.actions}></secms-identity-setup>`;
     }
     const snapshot = this.channelSnapshot.value;
-    const selected = snapshot.channels.find((channel) => channel.session === snapshot.selected) ?? null;
+    const roomSnapshot = this.roomSnapshot.value;
+    const selectedRoom = roomSnapshot.rooms.find((room) => room.room === roomSnapshot.selected) ?? null;
+    const selected = selectedRoom ? null : snapshot.channels.find((channel) => channel.session === snapshot.selected) ?? null;
     return html`
       <div class="layout">
         <nav aria-label=${t('channel.list')}>
-          <button type="button" aria-current=${String(!selected)} data-testid="own-identity-entry" @click=${() => this.actions.selectChannel(null)}>
+          <button type="button" aria-current=${String(!selected && !selectedRoom)} data-testid="own-identity-entry" @click=${() => this.actions.selectChannel(null)}>
             ${icons.key}<span class="entry"><span class="name">${t('identity.yours')}</span></span>
           </button>
+          ${this.renderRooms(roomSnapshot)}
           <h2>${t('channel.list')}</h2>
           ${snapshot.channels.length === 0 ? html`<p class="empty">${t('channel.none')}</p>` : nothing}
           ${[...snapshot.channels].reverse().map((channel) => {
@@ -88,9 +137,11 @@ export class ChatPanel extends LitElement {
         </nav>
         <div class="detail">
           ${this.renderNotice(snapshot.notice)}
-          ${selected
-            ? html`<secms-channel-view .channel=${selected} .ignored=${snapshot.ignored} .self=${snapshot.self} .actions=${this.actions}></secms-channel-view>`
-            : html`<secms-own-identity .identity=${this.identity} .actions=${this.actions}></secms-own-identity>`}
+          ${selectedRoom
+            ? html`<secms-room-view .room=${selectedRoom} .ignored=${snapshot.ignored} .self=${snapshot.self} .actions=${this.actions}></secms-room-view>`
+            : selected
+              ? html`<secms-channel-view .channel=${selected} .ignored=${snapshot.ignored} .self=${snapshot.self} .actions=${this.actions}></secms-channel-view>`
+              : html`<secms-own-identity .identity=${this.identity} .actions=${this.actions}></secms-own-identity>`}
         </div>
       </div>`;
   }

@@ -4,7 +4,9 @@
 
 import { LitElement, html, css } from 'lit';
 import { t } from '../i18n/index.js';
-import { LanguageController } from './controllers.js';
+import { LanguageController, StoreController } from './controllers.js';
+import { unreadTotal } from '../state/channel-store.js';
+import { roomUnreadTotal } from '../state/room-store.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import './notice-card.js';
@@ -22,6 +24,7 @@ export class ServiceTabs extends LitElement {
     webRtcAvailable: { attribute: false },
     identity: { attribute: false },   // identity store
     channels: { attribute: false },   // channel store
+    rooms: { attribute: false },      // room store
     actions: { attribute: false },    // secure-channel actions
   };
 
@@ -38,6 +41,7 @@ export class ServiceTabs extends LitElement {
     }
     [role="tab"]:hover { color: var(--color-text); }
     [role="tab"][aria-selected="true"] { color: var(--color-accent); border-bottom-color: var(--color-accent); }
+    .unread { min-width: 1.5em; padding: 0 6px; border-radius: 999px; background: var(--color-accent); color: var(--color-accent-text); font-size: 0.75rem; font-weight: 700; text-align: center; }
     [role="tabpanel"] { flex: 1; display: flex; overflow: auto; }
     [role="tabpanel"][hidden] { display: none; }
     @media (max-width: 480px) {
@@ -50,6 +54,13 @@ export class ServiceTabs extends LitElement {
     new LanguageController(this);
     this.selected = 'chat';
     this.webRtcAvailable = true;
+    this.channelSnapshot = new StoreController(this, 'channels');
+    this.roomSnapshot = new StoreController(this, 'rooms');
+  }
+
+  /** Unread lines over every conversation, shown on the Chat tab's label. */
+  chatUnread() {
+    return (this.channelSnapshot.value ? unreadTotal(this.channelSnapshot.value) : 0) + (this.roomSnapshot.value ? roomUnreadTotal(this.roomSnapshot.value) : 0);
   }
 
   select(id, { focus = false } = {}) {
@@ -60,7 +71,10 @@ export class ServiceTabs extends LitElement {
 
   updated(changed) {
     // The channel store counts lines as unread while the Chat tab is not the one shown.
-    if (changed.has('selected') || changed.has('channels')) this.channels?.setViewing(this.selected === 'chat');
+    if (changed.has('selected') || changed.has('channels') || changed.has('rooms')) {
+      this.channels?.setViewing(this.selected === 'chat');
+      this.rooms?.setViewing(this.selected === 'chat');
+    }
   }
 
   onKeydown(event) {
@@ -75,7 +89,7 @@ export class ServiceTabs extends LitElement {
   renderPanel(id) {
     if (id === 'chat') {
       return this.identity
-        ? html`<secms-chat-panel .identity=${this.identity} .channels=${this.channels} .actions=${this.actions}></secms-chat-panel>`
+        ? html`<secms-chat-panel .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.actions}></secms-chat-panel>`
         : html`<secms-notice-card icon="chat" heading=${t('chat.empty.title')} body=${t('chat.empty.body')}></secms-notice-card>`;
     }
     if (id === 'voip') {
@@ -87,12 +101,14 @@ export class ServiceTabs extends LitElement {
   }
 
   render() {
+    const unread = this.chatUnread();
     return html`
       <div role="tablist" aria-label=${t('tabs.label')} @keydown=${this.onKeydown}>
         ${services.map(({ id, icon }) => html`
           <button role="tab" type="button" id=${`tab-${id}`} aria-controls=${`panel-${id}`}
             aria-selected=${String(this.selected === id)} tabindex=${this.selected === id ? 0 : -1}
-            data-testid=${`tab-${id}`} @click=${() => this.select(id)}>${icons[icon]}${t(`tabs.${id}`)}</button>`)}
+            data-testid=${`tab-${id}`} @click=${() => this.select(id)}>${icons[icon]}${t(`tabs.${id}`)}${id === 'chat' && unread
+              ? html`<span class="unread" data-testid="chat-unread-total" aria-label=${t('chat.unread', { count: unread })}>${unread}</span>` : ''}</button>`)}
       </div>
       ${services.map(({ id }) => html`
         <section role="tabpanel" id=${`panel-${id}`} aria-labelledby=${`tab-${id}`} tabindex="0"

@@ -6,6 +6,7 @@ import { LanguageController, StoreController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { channelStatusOf } from '../state/channel-store.js';
+import { roomLabel } from '../state/room-store.js';
 import { channelReasonText } from './channel-text.js';
 import { groupFingerprint, suiteNames } from './format.js';
 import './language-switcher.js';
@@ -17,6 +18,7 @@ export class StatusBar extends LitElement {
     user: { attribute: false },
     actions: { attribute: false },
     channels: { attribute: false },     // channel store: the pill shows the selected channel
+    rooms: { attribute: false },        // room store: … or the selected room
   };
 
   static styles = [controlStyles, css`
@@ -60,9 +62,25 @@ export class StatusBar extends LitElement {
     new LanguageController(this);
     this.connectionState = new StoreController(this, 'connection');
     this.channelSnapshot = new StoreController(this, 'channels');
+    this.roomSnapshot = new StoreController(this, 'rooms');
+  }
+
+  // A room: encrypted with sender keys while joined; who cannot read yet is named.
+  renderRoom(room) {
+    const state = room.joined ? (room.waitingFor.length ? 'key_exchange' : 'secure') : 'ended';
+    const label = room.joined ? t('room.encrypted') : t(`room.ended.${room.endReason ?? 'left'}`);
+    return html`
+      <span class="pill channel" data-testid="channel-status" data-state=${state} data-room=${room.room}
+        title=${room.waitingFor.length ? `${t('room.no_channel')}: ${room.waitingFor.join(', ')}` : nothing}
+        aria-label=${`${t('status.channel')}: ${label} · ${roomLabel(room)}`}>
+        ${room.joined ? icons.shield : icons.lockOpen}<span class="text" data-testid="status-channel-state">${label} · ${roomLabel(room)}</span>
+      </span>`;
   }
 
   renderChannel() {
+    const rooms = this.roomSnapshot.value;
+    const room = rooms?.rooms.find((entry) => entry.room === rooms.selected);
+    if (room) return this.renderRoom(room);
     const snapshot = this.channelSnapshot.value;
     const channel = snapshot?.channels.find((entry) => entry.session === snapshot.selected) ?? null;
     const status = channelStatusOf(channel);
