@@ -155,6 +155,10 @@ TEST_F(RoomTest, RoomViewsNameTheModeratorsAmongTheMembers) {
     handle_room_message(hub_, carol_, "room_join", json::parse(R"({"room":"lobby"})").as_object());
     auto joined = carol_->last("room_joined");
     EXPECT_EQ(names(joined, "moderators"), (strings{"bob"}));
+    // … and room_joined the limits the server enforces.
+    EXPECT_EQ(joined.at("limits").at("flood_per_minute").as_int64(), 20);
+    EXPECT_EQ(joined.at("limits").at("control_per_minute").as_int64(), 30);
+    EXPECT_EQ(joined.at("limits").at("max_message_chars").as_int64(), 1040);
     EXPECT_EQ(names(carol_->last("room_members"), "moderators"), (strings{"bob"}));
     handle_room_message(hub_, alice_, "room_who",
                         json::parse(R"({"room":")" + secret->room.id + R"("})").as_object());

@@ -108,7 +108,14 @@ void handle_room_message(room_hub& hub, const std::shared_ptr<channel::peer>& fr
         if (msg.contains("room") && !room) return reply_refusal(from, malformed);
         auto joined = hub.join(self, room.value_or(""));
         if (!joined) return reply_refusal(from, joined.error(), room.value_or(""));
-        return reply(from, view_message("room_joined", *joined));
+        // The limits the server enforces, so the client's counter and flood control match them.
+        json::object joined_msg = view_message("room_joined", *joined);
+        json::object limits;
+        limits["flood_per_minute"] = hub.settings().flood_per_minute;
+        limits["control_per_minute"] = hub.settings().control_per_minute;
+        limits["max_message_chars"] = hub.settings().max_message_chars;
+        joined_msg["limits"] = std::move(limits);
+        return reply(from, std::move(joined_msg));
     }
     if (type == "room_invite" || type == "room_uninvite") {
         if (!room || !user) return reply_refusal(from, malformed);

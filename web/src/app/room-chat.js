@@ -41,7 +41,14 @@ export function createRoomChat({
   ignoredList = () => [], ensureChannel = () => {}, openPrivate = () => failure('offline'), isVisible = () => true,
   onEvent = () => {}, onRefused = () => {}, now = () => Date.now(), receiptDelayMs = RECEIPT_DELAY_MS,
 }) {
-  const flood = createFloodControl({ now });
+  // One flood window for all rooms, like the server's; its size follows the server's limits.
+  let flood = createFloodControl({ now });
+  let floodSize = null;
+  function adoptLimits(limits) {
+    if (!limits || limits.floodPerMinute === floodSize) return;
+    floodSize = limits.floodPerMinute;
+    flood = createFloodControl({ now, maxMessages: floodSize });
+  }
   const outbound = new Map();   // room → { sequence, queue: [{frame, frameType}], inFlight, timer }
   const receipts = new Map();   // room → { targets, timer }
   const rolls = new Map();      // rollId → { room, roll, mine, spec, by, revealed, timer, sentCommit }
@@ -156,6 +163,7 @@ export function createRoomChat({
     const entry = roomStore.applyView(message, { select: true });
     if (!entry) return;
     lastJoined = entry.room;
+    adoptLimits(entry.limits);
     if (!wasJoined) {
       resetLane(entry.room);   // the server starts this connection's sequence again at 0
       system(entry.room, 'chat.system.room_entered', { room: entry.name ?? entry.room });
@@ -329,7 +337,7 @@ export function createRoomChat({
   // --- the input line -----------------------------------------------------------------------
 
   async function sendChat(room, kind, text) {
-    const tooLong = checkMessageLength(text);
+    const tooLong = checkMessageLength(text, { maxLength: joinedRoom(room).limits.maxMessageChars });
     if (tooLong) return tooLong;
     const refused = floodError(flood.tryConsume());
     if (refused) return refused;

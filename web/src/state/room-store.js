@@ -5,13 +5,15 @@
 // A room: { room (32 hex id), name (public rooms) | null, public, owner | null, members [sorted
 // usernames], moderators [sorted usernames], joined (false once this user left or was removed),
 // endReason ('left' | 'removed' | 'kicked' | 'connection_lost') | null, messages, unread, nicks
-// {username → nick}, waitingFor [members who cannot read this user's messages yet] }.
+// {username → nick}, waitingFor [members who cannot read this user's messages yet], limits
+// { floodPerMinute, maxMessageChars } as the server enforces them (room_joined) }.
 // A message: { id, key (envelope id) | null, from: 'me' | 'peer' | 'system', user (the author's
 // username), kind: 'message' | 'action' | 'system', text, at, status: 'sent' | 'delivered' |
 // null, recipients [usernames a sent message was meant for], deliveredTo [usernames], deleted,
 // deletedBy | null, messageKey + params + level (system lines) }.
 
 import { createStore } from './store.js';
+import { defaultLimits } from '../chat/limits.js';
 
 const roomIdPattern = /^[0-9a-f]{32}$/;
 const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
@@ -33,6 +35,16 @@ export function roomUnreadTotal(snapshot) {
 /** Whether `user` may withdraw anyone's lines in `room`: a moderator of the room, or a private room's owner. */
 export function canModerate(room, user) {
   return Boolean(room && user && (room.moderators.includes(user) || (!room.public && room.owner === user)));
+}
+
+// The client never goes above its own limits: the envelope refuses longer lines.
+export const defaultRoomLimits = Object.freeze({ floodPerMinute: defaultLimits.maxMessages, maxMessageChars: defaultLimits.maxLength });
+
+function limitsOf(value) {
+  const count = (n, max) => (Number.isSafeInteger(n) && n >= 1 ? Math.min(n, max) : null);
+  const floodPerMinute = count(value?.flood_per_minute, 100_000);
+  const maxMessageChars = count(value?.max_message_chars, defaultLimits.maxLength);
+  return floodPerMinute && maxMessageChars ? Object.freeze({ floodPerMinute, maxMessageChars }) : null;
 }
 
 const emptySnapshot = () => Object.freeze({ rooms: Object.freeze([]), selected: null, invitations: Object.freeze([]), viewing: true });
@@ -99,11 +111,13 @@ export function createRoomStore({ now = () => Date.now() } = {}) {
         members: sortedFrozen(usernames(message.members)),
         moderators: sortedFrozen(usernames(message.moderators)),
       };
+      const limits = limitsOf(message.limits);
+      if (limits) fields.limits = limits;
       const existing = find(room);
       if (existing) {
         replace(room, { ...fields, joined: true, endReason: null });
       } else {
-        const entry = Object.freeze({ room, ...fields, joined: true, endReason: null, messages: Object.freeze([]), unread: 0, nicks: Object.freeze({}), waitingFor: Object.freeze([]) });
+        const entry = Object.freeze({ room, limits: defaultRoomLimits, ...fields, joined: true, endReason: null, messages: Object.freeze([]), unread: 0, nicks: Object.freeze({}), waitingFor: Object.freeze([]) });
         setSnapshot({ rooms: Object.freeze([...store.get().rooms, entry]) });
       }
       const snapshot = store.get();

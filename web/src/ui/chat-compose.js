@@ -14,6 +14,7 @@ export class ChatCompose extends LitElement {
   static properties = {
     submit: { attribute: false },
     placeholder: { type: String },
+    maxLength: { attribute: false },   // characters per line (the server's limit in rooms)
     sending: { state: true },
     draft: { state: true },
     inputError: { state: true },
@@ -40,7 +41,7 @@ export class ChatCompose extends LitElement {
     event.preventDefault();
     const input = event.target.elements['message-text'];
     const text = input.value;
-    if (!text.trim() || this.sending || messageLength(text).over) return;
+    if (!text.trim() || this.sending || messageLength(text, this.limit()).over) return;
     this.sending = true;
     this.inputError = null;
     input.value = '';
@@ -66,8 +67,12 @@ export class ChatCompose extends LitElement {
     }
   }
 
+  limit() {
+    return this.maxLength ? { maxLength: this.maxLength } : {};
+  }
+
   render() {
-    const length = messageLength(this.draft);
+    const length = messageLength(this.draft, this.limit());
     return html`
       <form autocomplete="off" novalidate @submit=${this.onSend}>
         <input name="message-text" type="text" autocomplete="off" spellcheck="false" maxlength="4096" aria-label=${t('channel.message_label')}

@@ -96,7 +96,7 @@ export class RoomView extends LitElement {
             .onDelete=${(message) => this.actions.deleteRoomMessage(room.room, message.key)}>
             <p class="history" data-testid="chat-history-note">${t('room.history_note')}</p>
           </secms-chat-log>
-          ${room.joined ? html`<secms-chat-compose .submit=${(text) => this.actions.submitRoomLine(room.room, text)}></secms-chat-compose>` : nothing}
+          ${room.joined ? html`<secms-chat-compose .maxLength=${room.limits.maxMessageChars} .submit=${(text) => this.actions.submitRoomLine(room.room, text)}></secms-chat-compose>` : nothing}
         </div>
         ${this.renderMembers(room)}
       </div>`;
