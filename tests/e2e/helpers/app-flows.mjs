@@ -14,11 +14,13 @@ export const unexpectedProblems = (problems) =>
 
 /**
  * A newly registered user with the app window open, in a fresh browser context that is closed
- * when test `t` ends. Resolves { context, problems, landing, app, username, … }.
+ * when test `t` ends. Resolves { context, problems, landing, app, username, … }. `onPage(page)`
+ * sees every page of the context as it opens (before it loads: to watch its WebSocket).
  */
-export async function registeredUser(t, browser, origin, prefix) {
+export async function registeredUser(t, browser, origin, prefix, { onPage } = {}) {
   const entry = await newContext(browser);
   t.after(() => entry.context.close().catch(() => {}));
+  if (onPage) entry.context.on('page', onPage);
   const landing = await entry.context.newPage();
   await openLanding(landing, origin);
   const username = uniqueName(prefix);
@@ -144,4 +146,55 @@ export async function sendChannelMessage(appPage, text) {
 export async function waitForPeerMessage(appPage, text, timeoutMs = 10_000) {
   await appPage.locator('[data-testid=channel-message][data-from=peer] [data-testid=channel-message-text]', { hasText: text })
     .filter({ hasText: text }).first().waitFor({ timeout: timeoutMs });
+}
+
+// --- rooms (tests/e2e/rooms.test.mjs) ------------------------------------------------------
+
+/** Joins a public room by name from the room list; resolves once its view is shown. */
+export async function joinRoom(appPage, name) {
+  await appPage.getByTestId('room-join-name').fill(name);
+  await appPage.getByTestId('room-join').click();
+  await appPage.locator(`[data-testid=room-entry][data-name="${name}"][data-joined=true]`).waitFor({ timeout: 10_000 });
+}
+
+/** Shows a room of the list (by name, or the first private one when name is null). */
+export async function selectRoom(appPage, name = null) {
+  const entry = name ? appPage.locator(`[data-testid=room-entry][data-name="${name}"]`) : appPage.locator('[data-testid=room-entry]:not([data-name])');
+  await entry.first().click();
+  await appPage.getByTestId('room-title').waitFor();
+}
+
+/**
+ * Accepts (remembering the certificate) every channel offer in the list until `count` channels
+ * are secure, as a user reviewing each request would; then shows `returnTo` again (a room name,
+ * or null for the first private room, or undefined to stay).
+ */
+export async function acceptChannelsUntilSecure(appPage, count, { timeoutMs = 40_000 } = {}) {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    if (await appPage.locator('[data-testid=channel-entry][data-state=secure]').count() >= count) return;
+    const offered = appPage.locator('[data-testid=channel-entry][data-state=verifying]');
+    if (await offered.count() > 0) {
+      await offered.first().click();
+      await appPage.getByTestId('peer-report').waitFor();
+      await appPage.getByTestId('remember-certificate').check();
+      await appPage.getByTestId('channel-accept').click();
+    }
+    await appPage.waitForTimeout(150);
+  }
+  throw new Error(`secure channels: expected ${count}`);
+}
+
+/** Waits until every other member of the shown room holds this user's sender key. */
+export async function waitForRoomKeys(appPage, members, timeoutMs = 20_000) {
+  for (const member of members) {
+    await appPage.locator(`[data-testid=room-member][data-username="${member}"][data-waiting=false]`).waitFor({ timeout: timeoutMs });
+  }
+}
+
+/** Waits for a line from `user` in the shown room containing `text`. */
+export async function waitForRoomLine(appPage, user, text, timeoutMs = 15_000) {
+  const line = appPage.locator(`[data-testid=channel-message][data-from=peer][data-user="${user}"]`).filter({ hasText: text }).first();
+  await line.waitFor({ timeout: timeoutMs });
+  return line;
 }
