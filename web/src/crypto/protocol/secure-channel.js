@@ -198,19 +198,31 @@ export class SecureChannelEndpoint {
 
   /** Encrypts application data into one record. */
   seal(options) {
-    return this.#run('Error sealing record', async () => {
-      checkOptions('seal', options, ['plaintext'], ['plaintext']);
-      if (!(options.plaintext instanceof Uint8Array)) throw new ChannelError('invalid_argument', 'plaintext must be a Uint8Array');
-      if (options.plaintext.length > this.#maxPlaintext) throw new ChannelError('invalid_argument', `plaintext of ${options.plaintext.length} bytes exceeds ${this.#maxPlaintext}`);
-      this.#machine.check('seal');
-      this.#recordsSent++;
-      return this.#send.seal(RecordType.data, options.plaintext, this.#maxPlaintext);
-    });
+    return this.#run('Error sealing record', () => this.#sealApplication('seal', RecordType.data, options));
+  }
+
+  /**
+   * Encrypts a room sender key (docs/protocol.md "Room messages") into one record of type
+   * sender_key. A separate method, not an option of seal(), so a caller that forwards page
+   * text through seal() cannot produce this type by accident.
+   */
+  sealSenderKey(options) {
+    return this.#run('Error sealing sender key', () => this.#sealApplication('sealSenderKey', RecordType.senderKey, options));
+  }
+
+  async #sealApplication(name, type, options) {
+    checkOptions(name, options, ['plaintext'], ['plaintext']);
+    if (!(options.plaintext instanceof Uint8Array)) throw new ChannelError('invalid_argument', 'plaintext must be a Uint8Array');
+    if (options.plaintext.length > this.#maxPlaintext) throw new ChannelError('invalid_argument', `plaintext of ${options.plaintext.length} bytes exceeds ${this.#maxPlaintext}`);
+    this.#machine.check('seal');
+    this.#recordsSent++;
+    return this.#send.seal(type, options.plaintext, this.#maxPlaintext);
   }
 
   /**
    * Decrypts one record. Returns
    *   { type: 'data', plaintext } |
+   *   { type: 'sender_key', plaintext } (a room sender key; never shown as a message) |
    *   { type: 'rekey', reply: Uint8Array | null } (send `reply` to the peer when not null) |
    *   { type: 'close', closeCode }.
    * Any failure throws a ChannelError and leaves the channel `compromised`.
@@ -231,6 +243,7 @@ export class SecureChannelEndpoint {
       const opened = await this.#receive.open(record, this.#maxPlaintext);
       this.#recordsReceived++;
       if (opened.type === RecordType.data) return { type: 'data', plaintext: opened.plaintext };
+      if (opened.type === RecordType.senderKey) return { type: 'sender_key', plaintext: opened.plaintext };
       if (opened.type === RecordType.close) {
         const close = decodeCloseMessage(opened.plaintext);
         this.#teardown('closed', `peer closed (${close.name})`);
