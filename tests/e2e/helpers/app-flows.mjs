@@ -15,12 +15,14 @@ export const unexpectedProblems = (problems) =>
 /**
  * A newly registered user with the app window open, in a fresh browser context that is closed
  * when test `t` ends. Resolves { context, problems, landing, app, username, … }. `onPage(page)`
- * sees every page of the context as it opens (before it loads: to watch its WebSocket).
+ * sees every page of the context as it opens (before it loads: to watch its WebSocket);
+ * `initScript` runs in every page before its own scripts.
  */
-export async function registeredUser(t, browser, origin, prefix, { onPage } = {}) {
+export async function registeredUser(t, browser, origin, prefix, { onPage, initScript } = {}) {
   const entry = await newContext(browser);
   t.after(() => entry.context.close().catch(() => {}));
   if (onPage) entry.context.on('page', onPage);
+  if (initScript) await entry.context.addInitScript(initScript);
   const landing = await entry.context.newPage();
   await openLanding(landing, origin);
   const username = uniqueName(prefix);
