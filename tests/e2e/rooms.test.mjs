@@ -102,6 +102,14 @@ test('three users: public and private rooms, commands, moderation, limits, all e
     assert.equal(await text(line.locator('[data-testid=channel-message-text]')), `* Bobby (${bob.username}) waves`);
   }
 
+  // Unread lines while the Chat tab is not shown: the total on the tab's label.
+  await carol.app.getByTestId('tab-voip').click();
+  await say(alice.app, 'while you were away');
+  await carol.app.getByTestId('chat-unread-total').filter({ hasText: '1' }).waitFor({ timeout: 10_000 });
+  await carol.app.getByTestId('tab-chat').click();
+  await waitForRoomLine(carol.app, alice.username, 'while you were away');
+  assert.equal(await carol.app.getByTestId('chat-unread-total').count(), 0);
+
   // /roll: the same dice for all three.
   await say(carol.app, '/roll 3d6');
   const rolls = await Promise.all(everyone.map(async (user) => {
