@@ -191,3 +191,12 @@ test('room store: unread counts only while the room is not shown; invitations', 
   assert.deepEqual(store.get().invitations.map((i) => i.room), ['b'.repeat(32)]);
   assert.equal(store.applyView({ room: 'not-an-id', members: [] }), null);
 });
+
+test('a dropped connection: the Worker forgets the room keys; the room is joined again on hello', async () => {
+  const { users } = room(['alice', 'bob']);
+  users.alice.chat.connectionLost();
+  assert.equal(users.alice.store.find(roomId).endReason, 'connection_lost');
+  assert.deepEqual(users.alice.workerCalls.at(-1), { type: 'room.leave', payload: { room: roomId } });
+  users.alice.chat.handleServerMessage({ type: 'hello', user: { userid: 1, username: 'alice', role: 'user' } });
+  assert.deepEqual(users.alice.controls.at(-1), { type: 'room_join', room: roomId });
+});

@@ -488,6 +488,11 @@ export function createRoomChat({
       case 'room_members':
         membersChanged(message);
         return true;
+      case 'hello':
+        for (const entry of roomStore.get().rooms) {
+          if (!entry.joined && entry.endReason === 'connection_lost') sendControl({ type: 'room_join', room: entry.room });
+        }
+        return false;
       case 'room_sent':
         onSent(message);
         return true;
@@ -524,7 +529,10 @@ export function createRoomChat({
     }, request);
   }
 
+  // The server forgets a user's rooms with their last connection: the Worker forgets their keys
+  // too, and the rooms are joined again when the socket is back (hello), with fresh keys.
   function connectionLost() {
+    for (const entry of roomStore.get().rooms) if (entry.joined) ask('room.leave', { room: entry.room }).catch(() => {});
     for (const room of [...outbound.keys()]) resetLane(room);
     for (const rollId of [...rolls.keys()]) dropRoll(rollId);
     for (const pending of receipts.values()) clearTimeout(pending.timer);
