@@ -425,4 +425,5 @@ export default Object.freeze({
   'room.ended.connection_lost': "Connection lost",
   'room.leave': "Leave",
   'room.history_note': "History lives only in this window’s memory: the server keeps no message, and it is gone when you close the window.",
+  'room.review': 'Review their certificate',
 });

@@ -424,4 +424,5 @@ export default Object.freeze({
   'room.ended.connection_lost': "Connexion perdue",
   'room.leave': "Quitter",
   'room.history_note': "L’historique ne vit que dans la mémoire de cette fenêtre : le serveur ne garde aucun message, et tout disparaît à sa fermeture.",
+  'room.review': 'Vérifier son certificat',
 });

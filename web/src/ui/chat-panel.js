@@ -138,7 +138,8 @@ export class ChatPanel extends LitElement {
         <div class="detail">
           ${this.renderNotice(snapshot.notice)}
           ${selectedRoom
-            ? html`<secms-room-view .room=${selectedRoom} .ignored=${snapshot.ignored} .self=${snapshot.self} .actions=${this.actions}></secms-room-view>`
+            ? html`<secms-room-view .room=${selectedRoom} .ignored=${snapshot.ignored} .self=${snapshot.self} .actions=${this.actions}
+                .offers=${Object.fromEntries(snapshot.channels.filter((channel) => channel.phase === 'offered').map((channel) => [channel.peer.username, channel.session]))}></secms-room-view>`
             : selected
               ? html`<secms-channel-view .channel=${selected} .ignored=${snapshot.ignored} .self=${snapshot.self} .actions=${this.actions}></secms-channel-view>`
               : html`<secms-own-identity .identity=${this.identity} .actions=${this.actions}></secms-own-identity>`}

@@ -19,6 +19,7 @@ export class RoomView extends LitElement {
     actions: { attribute: false },
     ignored: { attribute: false },
     self: { attribute: false },
+    offers: { attribute: false },   // username → session of a channel offer awaiting this user's review
   };
 
   static styles = [controlStyles, css`
@@ -64,6 +65,7 @@ export class RoomView extends LitElement {
               ${room.moderators.includes(member) ? html`<span class="role">${t('room.moderator')}</span>`
                 : !room.public && room.owner === member ? html`<span class="role">${t('room.owner')}</span>` : nothing}
               ${room.waitingFor.includes(member) ? html`<span class="waiting">${t('room.no_channel')}</span>` : nothing}
+              ${this.offers?.[member] ? html`<button type="button" data-testid="room-member-review" @click=${() => this.actions.selectChannel(this.offers[member])}>${t('room.review')}</button>` : nothing}
               ${member !== this.self ? html`<button type="button" data-testid="room-member-private" @click=${() => this.actions.openPrivate(member)}>${t('room.private')}</button>` : nothing}
             </li>`)}
         </ul>
