@@ -10,6 +10,7 @@ import {
 import { RelayFrameError, RelayFrameType, decodeRelayFrame, encodeRelayFrame, isRelaySessionId } from './relay-frame.js';
 import { createOpenpgpSigner, createOpenpgpVerifier } from './openpgp-adapter.js';
 import { readAcceptedCertificate } from './identity.js';
+import { usernamePattern } from '../chat/commands.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
 const MAX_MESSAGE_CHARS = 16_000;   // a chat line; well under the record plaintext limit once UTF-8 encoded
@@ -30,12 +31,17 @@ function sasForPage(sas) {
 
 /**
  * Options: { emit(event, transfer?), identity() → { privateKey, fingerprint } | null,
- *            handshakeTimeoutMs?, rekeyPolicy?, rekeyCheckMs?, now? }.
+ *            handshakeTimeoutMs?, rekeyPolicy?, rekeyCheckMs?,
+ *            onSenderKey?({ session, peerUser, plaintext }), onSecure?({ session, peerUser }) }.
  * Events: channel.outbound {frame: ArrayBuffer} · channel.state {session, state, suite, epoch, sas}
  *         · channel.message {session, text} · channel.teardown {session, reason}.
+ * Records of type sender_key are never a channel.message: they go to onSenderKey (the room key
+ * manager) with the username the page named for the peer in prepare(), or are dropped when the
+ * page named none.
  */
 export function createChannelManager({
   emit, identity, handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS, rekeyPolicy = createRekeyPolicy(), rekeyCheckMs = 15_000,
+  onSenderKey = () => {}, onSecure = () => {},
 }) {
   const channels = new Map();
 
@@ -93,11 +99,16 @@ export function createChannelManager({
     }
   }
 
-  /** After the user accepted the peer's certificate: bind an endpoint to it (nothing is sent yet). */
-  async function prepare({ session, role, peerFingerprint, peerCertificate }) {
+  /**
+   * After the user accepted the peer's certificate: bind an endpoint to it (nothing is sent yet).
+   * `peerUser`, the username the server gave for the peer, is what room sender keys coming over
+   * this channel are attributed to; without it the channel carries no sender keys either way.
+   */
+  async function prepare({ session, role, peerFingerprint, peerCertificate, peerUser }) {
     if (!isRelaySessionId(session)) throw new ChannelError('invalid_argument', 'session id');
     if (channels.has(session)) throw new ChannelError('invalid_argument', 'the session is already prepared');
     if (role !== 'initiator' && role !== 'responder') throw new ChannelError('invalid_argument', 'role');
+    if (peerUser !== undefined && (typeof peerUser !== 'string' || !usernamePattern.test(peerUser))) throw new ChannelError('invalid_argument', 'peerUser');
     const own = identity();
     if (!own) throw new ChannelError('invalid_argument', 'no unlocked identity');
     const certificate = await readAcceptedCertificate({ armored: peerCertificate, fingerprint: peerFingerprint });
@@ -111,7 +122,7 @@ export function createChannelManager({
       rekeyPolicy,
     });
     channels.set(session, {
-      session, role, endpoint, sendSequence: 0, receiveSequence: 0, opened: false, tornDown: false,
+      session, role, endpoint, peerUser: peerUser ?? null, sendSequence: 0, receiveSequence: 0, opened: false, tornDown: false,
       queue: Promise.resolve(), rekeyTimer: null,
     });
     return { session, state: endpoint.state };
@@ -125,6 +136,7 @@ export function createChannelManager({
     channel.opened = true;
     awaitSecure({ endpoint: channel.endpoint, timeoutMs: handshakeTimeoutMs }).then(() => {
       channel.rekeyTimer = setInterval(() => enqueue(channel, () => rekeyIfDue(channel)).catch(() => {}), rekeyCheckMs);
+      if (channel.peerUser && !channel.tornDown) onSecure({ session: channel.session, peerUser: channel.peerUser });
     }, (error) => {
       if (error?.reason === 'handshake_timeout') tearDown(channel, 'handshake_timeout');
     });
@@ -153,6 +165,12 @@ export function createChannelManager({
       emit({ type: 'channel.message', session: channel.session, text: textDecoder.decode(opened.plaintext) });
       opened.plaintext.fill(0);
       await rekeyIfDue(channel);
+    } else if (opened.type === 'sender_key') {
+      // Authenticated by the channel, so it speaks for the peer; which user that is, the page
+      // said in prepare(). The room key manager decides whether the key is used.
+      if (channel.peerUser) onSenderKey({ session: channel.session, peerUser: channel.peerUser, plaintext: Uint8Array.from(opened.plaintext) });
+      opened.plaintext.fill(0);
+      await rekeyIfDue(channel);
     } else if (opened.type === 'rekey') {
       if (opened.reply) sendFrame(channel, RelayFrameType.record, opened.reply);
       emitState(channel);
@@ -177,6 +195,11 @@ export function createChannelManager({
     return { dropped: false };
   }
 
+  function isUp(channel) {
+    const state = channel.endpoint.state;
+    return state === ChannelState.secure || state === ChannelState.rekeying;
+  }
+
   function send({ session, text }) {
     const channel = channels.get(session);
     if (!channel) throw new ChannelError('invalid_argument', 'unknown session');
@@ -191,6 +214,27 @@ export function createChannelManager({
       await rekeyIfDue(channel);
       return { session };
     });
+  }
+
+  /**
+   * Hands a room sender-key plaintext to every secure channel with `peerUser` (each may lead to
+   * another tab of that user). Resolves true when at least one channel took it. The plaintext
+   * is zero-filled once sealed.
+   */
+  async function sendSenderKey({ peerUser, plaintext }) {
+    if (!(plaintext instanceof Uint8Array) || plaintext.length === 0) throw new ChannelError('invalid_argument', 'sender key plaintext');
+    const targets = [...channels.values()].filter((channel) => channel.peerUser === peerUser && !channel.tornDown && isUp(channel));
+    try {
+      const results = await Promise.all(targets.map((channel) => enqueue(channel, async () => {
+        if (!isUp(channel)) return false;
+        sendFrame(channel, RelayFrameType.record, await channel.endpoint.sealSenderKey({ plaintext }));
+        await rekeyIfDue(channel);
+        return true;
+      }).catch(() => false)));
+      return results.includes(true);
+    } finally {
+      plaintext.fill(0);
+    }
   }
 
   /** The user ends the channel: a close record if the channel is up, then the keys go. */
@@ -223,5 +267,5 @@ export function createChannelManager({
     for (const session of [...channels.keys()]) drop({ session });
   }
 
-  return Object.freeze({ prepare, open, receiveFrame, send, close, drop, dropAll, get size() { return channels.size; } });
+  return Object.freeze({ prepare, open, receiveFrame, send, sendSenderKey, close, drop, dropAll, get size() { return channels.size; } });
 }
