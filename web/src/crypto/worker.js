@@ -11,6 +11,7 @@ import {
 } from './identity.js';
 import { createIdentityVault } from './identity-vault.js';
 import { createChannelManager } from './channel-manager.js';
+import { RoomKeyError, createRoomKeyManager } from './room-keys.js';
 
 let account = null;          // the logged-in username: the vault's key
 let unlocked = null;         // { privateKey, fingerprint, summary }
@@ -20,10 +21,27 @@ function post(message, transfer) {
   self.postMessage(message, transfer ?? []);
 }
 
+// Room sender keys travel over the pairwise channels (record type sender_key) and are bound
+// to the username the page named for each channel's peer; the two managers only meet here.
+let rooms = null;
 const channels = createChannelManager({
   emit: (event, transfer) => post(event, transfer),
   identity: () => unlocked && { privateKey: unlocked.privateKey, fingerprint: unlocked.fingerprint },
+  onSenderKey: ({ peerUser, plaintext }) => rooms.receiveSenderKey({ peerUser, plaintext }),
+  onSecure: ({ peerUser }) => rooms.peerChannelSecured({ peerUser }),
 });
+rooms = createRoomKeyManager({
+  emit: (event) => post(event),
+  sendSenderKey: (peerUser, plaintext) => channels.sendSenderKey({ peerUser, plaintext }),
+  self: () => account,
+});
+
+// Answers that move an ArrayBuffer instead of copying it (room.seal's body).
+const transfers = new WeakMap();
+function withTransfer(value, transfer) {
+  transfers.set(value, transfer);
+  return value;
+}
 
 class RequestError extends Error {
   constructor(code) {
@@ -66,8 +84,9 @@ async function becomeIdentity(privateKey, { remember, passphrase }) {
     const armoredKey = await protectForStorage({ privateKey, passphrase });
     await vault.save({ account: requireAccount(), armoredKey, fingerprint: summary.fingerprint, userId: summary.userId });
   }
-  // A new identity invalidates channels bound to the old one.
+  // A new identity invalidates channels bound to the old one, and the room keys made under it.
   channels.dropAll();
+  rooms.forgetAll();
   unlocked = { privateKey, fingerprint: summary.fingerprint, summary };
   return { identity: summary, remembered: Boolean(remember) };
 }
@@ -80,6 +99,7 @@ const handlers = Object.freeze({
     if (typeof name !== 'string' || !name) throw new RequestError('invalid_request');
     if (account !== name) {
       channels.dropAll();
+      rooms.forgetAll();
       unlocked = null;
     }
     account = name;
@@ -120,6 +140,7 @@ const handlers = Object.freeze({
   async 'identity.forget'(payload) {
     fields(payload, []);
     channels.dropAll();
+    rooms.forgetAll();
     unlocked = null;
     if (account) await vault.remove({ account });
     return { forgotten: true };
@@ -132,23 +153,45 @@ const handlers = Object.freeze({
   },
 
   async 'channel.prepare'(payload) {
-    return channels.prepare(fields(payload, ['session', 'role', 'peerFingerprint', 'peerCertificate']));
+    return channels.prepare(fields(payload, ['session', 'role', 'peerFingerprint', 'peerCertificate', 'peerUser']));
   },
   'channel.open': (payload) => channels.open(fields(payload, ['session'])),
   'channel.frame': (payload) => channels.receiveFrame(fields(payload, ['frame'])),
   'channel.send': (payload) => channels.send(fields(payload, ['session', 'text'])),
   'channel.close': (payload) => channels.close(fields(payload, ['session'])),
   'channel.drop': (payload) => channels.drop(fields(payload, ['session'])),
+  // Rooms survive channel drops: the keys already handed out stay valid, and a channel that
+  // comes back gets the current key at the next room.distribute.
   'channel.drop_all'(payload) {
     fields(payload, []);
     channels.dropAll();
     return { dropped: true };
   },
+
+  'room.members'(payload) {
+    requireAccount();
+    return rooms.members(fields(payload, ['room', 'members', 'removed']));
+  },
+  'room.distribute'(payload) {
+    requireAccount();
+    return rooms.distribute(fields(payload, ['room']));
+  },
+  async 'room.seal'(payload) {
+    requireAccount();
+    const result = await rooms.seal(fields(payload, ['room', 'frameType', 'text']));
+    return withTransfer(result, [result.body]);
+  },
+  'room.frame'(payload) {
+    const { frame } = fields(payload, ['frame']);
+    if (!(frame instanceof ArrayBuffer || frame instanceof Uint8Array)) throw new RequestError('invalid_request');
+    return rooms.receiveFrame({ frame });
+  },
+  'room.leave': (payload) => rooms.leave(fields(payload, ['room'])),
 });
 
 // Only a code crosses the boundary: an error message could quote secret input.
 function errorReply(error) {
-  const code = error instanceof IdentityError || error instanceof RequestError ? error.code
+  const code = error instanceof IdentityError || error instanceof RequestError || error instanceof RoomKeyError ? error.code
     : typeof error?.reason === 'string' ? error.reason
       : 'failed';
   return { type: 'error', error: { code, message: String(error?.name ?? 'Error') } };
@@ -160,7 +203,7 @@ self.addEventListener('message', (event) => {
   const handler = request && typeof request.type === 'string' && Object.hasOwn(handlers, request.type)
     ? handlers[request.type]
     : null;
-  const reply = (message) => post(id === undefined ? message : { ...message, id });
+  const reply = (message, transfer) => post(id === undefined ? message : { ...message, id }, transfer);
   if (!handler) {
     reply({ type: 'error', error: { code: 'unknown_type', message: 'unknown request type' } });
     return;
@@ -174,8 +217,8 @@ self.addEventListener('message', (event) => {
   }
   // Synchronous answers go out at once (health), the others when their promise settles.
   if (result && typeof result.then === 'function') {
-    result.then((value) => reply({ type: request.type, ...value }), (error) => reply(errorReply(error)));
+    result.then((value) => reply({ type: request.type, ...value }, transfers.get(value)), (error) => reply(errorReply(error)));
   } else {
-    reply({ type: request.type, ...result });
+    reply({ type: request.type, ...result }, transfers.get(result));
   }
 });
