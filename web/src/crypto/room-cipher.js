@@ -195,14 +195,23 @@ export function parseRoomBody(body, frameType) {
   return { keyId: toHex(keyIdBytes), keyIdBytes, counter, iv, ciphertext, signature };
 }
 
-/** True only when the signature verifies; a WebCrypto exception counts as a failure (fail closed). */
-export async function verifyRoomBody({ parsed, frameType, room, verifyKey }) {
-  const aad = roomAad({ frameType, room, keyId: parsed.keyIdBytes, counter: parsed.counter });
+/**
+ * ECDSA P-256 SHA-256 verification of a P1363 signature (r‖s, 64 bytes): true only when it
+ * verifies; a WebCrypto exception counts as a failure (fail closed). Checked against Wycheproof.
+ */
+export async function verifyRoomSignature({ verifyKey, signature, data }) {
+  if (!(signature instanceof Uint8Array) || signature.length !== ROOM_SIGNATURE_BYTES) return false;
   try {
-    return (await subtle().verify(ECDSA_SHA256, verifyKey, parsed.signature, concatBytes(aad, parsed.iv, parsed.ciphertext))) === true;
+    return (await subtle().verify(ECDSA_SHA256, verifyKey, signature, data)) === true;
   } catch {
     return false;
   }
+}
+
+/** Verifies a parsed body's signature over AAD ‖ iv ‖ ciphertext‖tag. */
+export function verifyRoomBody({ parsed, frameType, room, verifyKey }) {
+  const aad = roomAad({ frameType, room, keyId: parsed.keyIdBytes, counter: parsed.counter });
+  return verifyRoomSignature({ verifyKey, signature: parsed.signature, data: concatBytes(aad, parsed.iv, parsed.ciphertext) });
 }
 
 /** Decrypts a parsed body whose signature was verified; throws RoomCipherError('bad_tag'). */

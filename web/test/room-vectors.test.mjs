@@ -1,0 +1,150 @@
+// Known-answer tests for room messages (tests/vectors/room/room-frame.json): recompute every
+// deterministic value, check the committed signatures verify, check the same bytes with Node's
+// own crypto (an implementation independent of WebCrypto's wiring here), run the negative
+// cases through the receiver's order of checks, open the vectors through a real room key
+// manager, and Wycheproof's ECDSA P-256 P1363 vectors through the room's verification path.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createCipheriv, createPublicKey, verify as nodeVerify } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { fromHex, toHex } from '../src/crypto/protocol/bytes.js';
+import {
+  RoomCipherError, decodeSenderKeyPlaintext, decryptRoomBody, importRoomAesKey, importRoomVerifyKey, parseRoomBody,
+  verifyRoomBody, verifyRoomSignature,
+} from '../src/crypto/room-cipher.js';
+import { createRoomKeyManager } from '../src/crypto/room-keys.js';
+import { encodeRoomFrame } from '../src/crypto/room-frame.js';
+import { computeNegatives, computeVector, senderKeyNegatives, vectorInputs, withoutSignatures } from '../../tests/vectors/room/make-room-vectors.mjs';
+
+const file = JSON.parse(await readFile(new URL('../../tests/vectors/room/room-frame.json', import.meta.url), 'utf8'));
+const verifyKey = await importRoomVerifyKey(fromHex(file.signingKey.verify));
+const bodyOf = (vector) => fromHex(vector.expected.bodyWithoutSignature + vector.expected.signature);
+
+/** The receiver's checks in its order: parse, signature, tag, UTF-8. Returns text or a reason. */
+async function open({ body, frameType, room, key }) {
+  let parsed;
+  try {
+    parsed = parseRoomBody(body, frameType);
+  } catch (error) {
+    assert.ok(error instanceof RoomCipherError);
+    return { reason: error.reason };
+  }
+  if (!(await verifyRoomBody({ parsed, frameType, room, verifyKey }))) return { reason: 'bad_signature' };
+  let plaintext;
+  try {
+    plaintext = await decryptRoomBody({ parsed, frameType, room, aesKey: await importRoomAesKey(fromHex(key)) });
+  } catch (error) {
+    return { reason: error.reason };
+  }
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(plaintext) };
+  } catch {
+    return { reason: 'malformed' };
+  }
+}
+
+test('the vector file holds what the generator computes (signatures aside, which are random)', async () => {
+  const vectors = [];
+  for (const inputs of vectorInputs) {
+    const { id, ...rest } = inputs;
+    vectors.push({ id, inputs: rest, expected: await computeVector(inputs) });
+  }
+  // The negatives derive from vector 0's committed body (its signature is not recomputable).
+  const negative = await computeNegatives({ ...file.vectors[0], inputs: vectorInputs[0] });
+  const recomputed = withoutSignatures({ ...file, vectors, negative, senderKeyNegative: senderKeyNegatives({ ...vectors[0], inputs: vectorInputs[0] }) });
+  assert.ok(isDeepStrictEqual(withoutSignatures(file), recomputed), 'run node tests/vectors/room/make-room-vectors.mjs to see the difference');
+  assert.equal(file.vectors.length, 3);
+});
+
+for (const vector of file.vectors) {
+  test(`KAT ${vector.id}: AAD, ciphertext‖tag, body layout; the committed signature verifies; it opens`, async () => {
+    const { inputs, expected } = vector;
+    const computed = await computeVector({ id: vector.id, ...inputs });
+    assert.equal(computed.aad, expected.aad);
+    assert.equal(computed.ciphertext, expected.ciphertext);
+    assert.equal(computed.bodyWithoutSignature, expected.bodyWithoutSignature);
+    assert.equal(computed.senderKeyPlaintext, expected.senderKeyPlaintext);
+    // AAD = "secms room v1" ‖ type ‖ room ‖ version ‖ keyId ‖ u32 counter, spelled out here.
+    const counter = inputs.counter.toString(16).padStart(8, '0');
+    assert.equal(expected.aad, toHex(new TextEncoder().encode('secms room v1')) + inputs.frameType.toString(16).padStart(2, '0')
+      + toHex(new TextEncoder().encode(inputs.room)) + '01' + inputs.keyId + counter);
+    assert.equal(expected.bodyWithoutSignature, `01${inputs.keyId}${counter}${inputs.iv}${expected.ciphertext}`);
+    assert.equal(expected.ciphertext.length / 2, new TextEncoder().encode(inputs.plaintext).length + 16);
+    // Independent AES-256-GCM (OpenSSL through node:crypto).
+    const cipher = createCipheriv('aes-256-gcm', fromHex(inputs.key), fromHex(inputs.iv));
+    cipher.setAAD(fromHex(expected.aad));
+    const independent = Buffer.concat([cipher.update(inputs.plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    assert.equal(independent.toString('hex'), expected.ciphertext);
+    // The signature: WebCrypto through the room path, and node:crypto in P1363 form.
+    const signed = fromHex(expected.aad + inputs.iv + expected.ciphertext);
+    assert.equal(await verifyRoomSignature({ verifyKey, signature: fromHex(expected.signature), data: signed }), true);
+    const nodeKey = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: file.signingKey.jwk.x, y: file.signingKey.jwk.y }, format: 'jwk' });
+    assert.equal(nodeVerify('sha256', signed, { key: nodeKey, dsaEncoding: 'ieee-p1363' }, fromHex(expected.signature)), true);
+    assert.deepEqual(await open({ body: bodyOf(vector), frameType: inputs.frameType, room: inputs.room, key: inputs.key }), { text: inputs.plaintext });
+    // The sender-key plaintext decodes to the same key.
+    const decoded = decodeSenderKeyPlaintext(new TextEncoder().encode(expected.senderKeyPlaintext));
+    assert.deepEqual([decoded.room, decoded.keyId, toHex(decoded.key), toHex(decoded.verify)], [inputs.room, inputs.keyId, inputs.key, file.signingKey.verify]);
+  });
+}
+
+test('negative vectors: each refused with its reason, in the receiver\'s order of checks', async () => {
+  const { key } = file.vectors[0].inputs;
+  assert.ok(file.negative.length >= 15);
+  for (const item of file.negative) {
+    const result = await open({ body: fromHex(item.body), frameType: item.frameType, room: item.room, key });
+    assert.deepEqual(result, { reason: item.reason }, item.id);
+  }
+});
+
+test('negative sender-key plaintexts are refused (malformed)', () => {
+  for (const item of file.senderKeyNegative) {
+    assert.throws(() => decodeSenderKeyPlaintext(new TextEncoder().encode(item.plaintext)), (e) => e instanceof RoomCipherError && e.reason === 'malformed', item.id);
+  }
+});
+
+test('the vectors open through a room key manager, bound to the user the key came from', async () => {
+  const events = [];
+  const manager = createRoomKeyManager({ emit: (e) => events.push(e), sendSenderKey: async () => false, self: () => 'bob' });
+  const rooms = [...new Set(file.vectors.map((v) => v.inputs.room))];
+  for (const room of rooms) await manager.members({ room, members: ['bob', 'vector'] });
+  for (const vector of file.vectors) manager.receiveSenderKey({ peerUser: 'vector', plaintext: new TextEncoder().encode(vector.expected.senderKeyPlaintext) });
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Vectors 0 and 1 share a key id: the second delivery of the same id is ignored.
+  assert.equal(events.filter((e) => e.type === 'room.key_received').length, 2);
+  for (const [i, vector] of file.vectors.entries()) {
+    const frame = encodeRoomFrame({ frameType: vector.inputs.frameType, room: vector.inputs.room, sequence: i, body: bodyOf(vector) });
+    assert.deepEqual(manager.receiveFrame({ frame: frame.buffer }), { accepted: true });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Each room has its own queue: compare as sets across rooms.
+  const byText = (a, b) => (a.text < b.text ? -1 : 1);
+  assert.deepEqual(events.filter((e) => e.type === 'room.message').sort(byText),
+    file.vectors.map((v) => ({ type: 'room.message', room: v.inputs.room, from: 'vector', frameType: v.inputs.frameType, text: v.inputs.plaintext })).sort(byText));
+  manager.forgetAll();
+});
+
+test('Wycheproof ECDSA P-256 SHA-256 (IEEE P1363) through the room verification path', async () => {
+  const wycheproof = JSON.parse(await readFile(new URL('../../tests/vectors/wycheproof/ecdsa_secp256r1_sha256_p1363_test.json', import.meta.url), 'utf8'));
+  let valid = 0;
+  let invalid = 0;
+  for (const group of wycheproof.testGroups) {
+    let key = null;
+    try {
+      key = await importRoomVerifyKey(fromHex(group.publicKey.uncompressed));
+    } catch {
+      key = null;   // a public key the import refuses: every signature under it counts as refused
+    }
+    for (const c of group.tests) {
+      const ok = key !== null && await verifyRoomSignature({ verifyKey: key, signature: fromHex(c.sig), data: fromHex(c.msg) });
+      if (c.result === 'valid') {
+        assert.equal(ok, true, `tcId ${c.tcId} (${c.comment}) must verify`);
+        valid += 1;
+      } else if (c.result === 'invalid') {
+        assert.equal(ok, false, `tcId ${c.tcId} (${c.comment}) must not verify`);
+        invalid += 1;
+      }
+    }
+  }
+  assert.ok(valid > 100 && invalid > 50, `ran ${valid} valid and ${invalid} invalid cases`);
+});
