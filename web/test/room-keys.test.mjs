@@ -701,3 +701,16 @@ test('worker.js: room.* handlers take exactly their fields, answer as documented
   assert.equal(posted.filter((p) => p.message.id === undefined && p.message.type?.startsWith('room.')).length, 0, 'no events for own frames yet');
   delete globalThis.self;
 });
+
+test('work queued for a room that is left meanwhile fails with not_in_room, frames are dropped quietly', async () => {
+  const net = createNet();
+  const alice = net.user('alice');
+  await net.setMembers(room, ['alice', 'bob'], { tell: ['alice'] });
+  const sealing = alice.rooms.seal({ room, frameType: 3, text: 'late' });
+  alice.rooms.leave({ room });
+  await assert.rejects(sealing, (e) => e.code === 'not_in_room');
+  await alice.rooms.members({ room, members: ['alice', 'bob'] });
+  const all = alice.rooms.distribute({});
+  alice.rooms.leave({ room });
+  assert.deepEqual(await all, { rooms: [] });
+});

@@ -99,9 +99,15 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
     emit({ type: 'room.undecryptable', room: state.room, reason });
   }
 
-  /** Runs `task` after the room's earlier work: frames and key changes are handled one at a time, in order. */
+  /**
+   * Runs `task` after the room's earlier work: frames and key changes are handled one at a time,
+   * in order. Work still queued when the room is left fails with not_in_room.
+   */
   function enqueue(state, task) {
-    const run = state.queue.then(() => (state.gone ? undefined : task()));
+    const run = state.queue.then(() => {
+      if (state.gone) throw new RoomKeyError('not_in_room');
+      return task();
+    });
     state.queue = run.catch(() => {});
     return run;
   }
@@ -480,7 +486,9 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
   /** room.distribute: one room, or every room (the page calls it when a channel becomes secure). */
   async function distributeRooms({ room } = {}) {
     const states = room === undefined ? [...rooms.values()] : [requireRoom(room)];
-    const results = await Promise.all(states.map((state) => enqueue(state, () => distribute(state))));
+    // A room left while this waited is simply not in the answer (unless it was the one asked for).
+    const results = await Promise.all(states.map((state) => enqueue(state, () => distribute(state))
+      .catch((error) => { if (room === undefined && error instanceof RoomKeyError) return null; throw error; })));
     return { rooms: results.filter(Boolean) };
   }
 
