@@ -541,8 +541,13 @@ export function createRoomChat({
     lastJoined = null;
   }
 
+  /** A new identity in the Worker (its rooms were forgotten with the old one): tell it the rooms again. */
+  function identityChanged() {
+    for (const entry of roomStore.get().rooms) if (entry.joined) tellWorker(entry.room, entry.members);
+  }
+
   return Object.freeze({
-    submit, deleteMessage, handleRoomText, handleServerMessage, distribute, connectionLost,
+    submit, deleteMessage, handleRoomText, handleServerMessage, distribute, connectionLost, identityChanged,
     join,
     leave: (room) => (joinedRoom(room) ? sendControl({ type: 'room_leave', room }) : false),
     /** The room commands typed elsewhere are about: the selected room, else the last joined. */

@@ -69,6 +69,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     identityStore.setIdentity(result.identity);
     if (result.remembered) identityStore.applyStatus({ identity: result.identity, stored: { fingerprint: result.identity.fingerprint, userId: result.identity.userId } });
     await submitCertificate();
+    roomChat.identityChanged();
     return result.identity;
   }
 
@@ -83,6 +84,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
       const result = await ask('identity.unlock', { passphrase }, { timeoutMs: GENERATE_TIMEOUT_MS });
       identityStore.applyStatus({ identity: result.identity, stored: identityStore.get().stored });
       await submitCertificate();
+      roomChat.identityChanged();
       return result.identity;
     },
     async forget() {
