@@ -183,9 +183,16 @@ test('membership: a kicked member is reported to the Worker as removed; the kick
 test('room store: unread counts only while the room is not shown; invitations', () => {
   const store = createRoomStore();
   store.applyView({ room: roomId, name: 'lobby', public: true, members: ['alice', 'bob'], moderators: [] });
-  store.addMessage(roomId, { from: 'peer', user: 'bob', text: 'hi', key: '1'.repeat(32), seen: false });
-  assert.equal(roomUnreadTotal(store.get()), 1);
+  store.addMessage(roomId, { from: 'peer', user: 'bob', text: 'hi', key: '1'.repeat(32), seen: true });
+  assert.equal(roomUnreadTotal(store.get()), 1, 'a visible window, but another conversation shown');
   store.select(roomId);
+  assert.equal(roomUnreadTotal(store.get()), 0);
+  store.addMessage(roomId, { from: 'peer', user: 'bob', text: 'shown', key: '2'.repeat(32), seen: true });
+  assert.equal(roomUnreadTotal(store.get()), 0, 'shown in a visible window: read');
+  store.setViewing(false);
+  store.addMessage(roomId, { from: 'peer', user: 'bob', text: 'other tab', key: '3'.repeat(32), seen: true });
+  assert.equal(roomUnreadTotal(store.get()), 1, 'the Chat tab is not shown');
+  store.setViewing(true);
   assert.equal(roomUnreadTotal(store.get()), 0);
   assert.equal(store.addMessage(roomId, { from: 'peer', user: 'bob', text: 'hi', key: '1'.repeat(32) }), null, 'a replayed id is refused');
   store.addInvitation({ room: 'b'.repeat(32), by: 'carol' });

@@ -64,11 +64,12 @@ export function createRoomStore({ now = () => Date.now() } = {}) {
     setSnapshot({ rooms: Object.freeze(snapshot.rooms.map((entry) => (entry.room === room ? Object.freeze({ ...entry, ...changes }) : entry))) });
   }
 
-  function append(room, message, countsUnread) {
+  // A peer's line is unread unless the window is visible (seen) with this room shown.
+  function append(room, message, countsUnread, seen = false) {
     const entry = find(room);
     if (!entry) return null;
     const snapshot = store.get();
-    const unseen = countsUnread && !(snapshot.viewing && snapshot.selected === room);
+    const unseen = countsUnread && !(seen && snapshot.viewing && snapshot.selected === room);
     replace(room, { messages: Object.freeze([...entry.messages, message].slice(-MAX_MESSAGES)), unread: entry.unread + (unseen ? 1 : 0) });
     return message;
   }
@@ -152,7 +153,7 @@ export function createRoomStore({ now = () => Date.now() } = {}) {
       return append(room, Object.freeze({
         id: messageCounter, key, from, user, kind, text, at: now(), status: from === 'me' ? 'sent' : null,
         recipients: Object.freeze([...recipients]), deliveredTo: Object.freeze([]), deleted: false, deletedBy: null,
-      }), from === 'peer' && !ignored && !seen);
+      }), from === 'peer' && !ignored, seen);
     },
 
     addSystem(room, { messageKey, params = {}, level = 'info', text = '' }) {
