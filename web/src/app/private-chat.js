@@ -7,7 +7,8 @@
 
 import { parseChatInput } from '../chat/commands.js';
 import { createFloodControl, floodError, checkMessageLength } from '../chat/limits.js';
-import { encodeEnvelope, decodeEnvelope, newEnvelopeId, envelopeLimits } from '../chat/envelope.js';
+import { encodeEnvelope, decodeEnvelope, newEnvelopeId } from '../chat/envelope.js';
+import { createReceiptBatcher } from '../chat/receipt-batcher.js';
 import { createContribution, createDiceRoll } from '../chat/dice.js';
 import { isIgnored } from '../state/channel-store.js';
 import { createServerCommands, serverRequestFor } from './server-commands.js';
@@ -34,7 +35,10 @@ export function createPrivateChat({
   isVisible = () => true, onEvent = () => {}, now = () => Date.now(), receiptDelayMs = RECEIPT_DELAY_MS,
 }) {
   const flood = createFloodControl({ now });
-  const receipts = new Map();   // session → { targets: [ids], timer }
+  const receipts = createReceiptBatcher({
+    delayMs: receiptDelayMs,
+    send: (session, targets) => { if (live(session)) sendEnvelope(session, { kind: 'receipt', targets }).catch(() => {}); },
+  });
   const rolls = new Map();   // rollId → { session, roll, mine, spec, by, revealed }
   let lastJoined = null;   // without roomOf: the room of the last room_joined
   const currentRoom = () => (roomOf ? roomOf() : lastJoined);
@@ -66,24 +70,6 @@ export function createPrivateChat({
   }
 
   const openRolls = (session) => [...rolls.values()].filter((entry) => entry.session === session).length;
-
-  function flushReceipts(session) {
-    const pending = receipts.get(session);
-    if (!pending) return;
-    receipts.delete(session);
-    clearTimeout(pending.timer);
-    if (live(session)) sendEnvelope(session, { kind: 'receipt', targets: pending.targets }).catch(() => {});
-  }
-
-  function queueReceipt(session, id) {
-    let pending = receipts.get(session);
-    if (!pending) {
-      pending = { targets: [], timer: setTimeout(() => flushReceipts(session), receiptDelayMs) };
-      receipts.set(session, pending);
-    }
-    pending.targets.push(id);
-    if (pending.targets.length >= envelopeLimits.maxReceiptTargets) flushReceipts(session);
-  }
 
   // --- dice ---------------------------------------------------------------------------------
 
@@ -263,7 +249,7 @@ export function createPrivateChat({
       case 'action': {
         const added = channelStore.addMessage(session, { from: 'peer', kind: envelope.kind, text: envelope.text, key: envelope.id, seen: isVisible() });
         if (!added) return;
-        queueReceipt(session, envelope.id);
+        receipts.queue(session, envelope.id);
         if (!isIgnored(channelStore.get(), channel)) onEvent('private');
         return;
       }

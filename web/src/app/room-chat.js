@@ -11,7 +11,8 @@
 
 import { parseChatInput } from '../chat/commands.js';
 import { createFloodControl, floodError, checkMessageLength } from '../chat/limits.js';
-import { encodeEnvelope, decodeEnvelope, newEnvelopeId, envelopeLimits } from '../chat/envelope.js';
+import { encodeEnvelope, decodeEnvelope, newEnvelopeId } from '../chat/envelope.js';
+import { createReceiptBatcher } from '../chat/receipt-batcher.js';
 import { createContribution, createDiceRoll } from '../chat/dice.js';
 import { encodeRoomFrame, RoomFrameType } from '../crypto/room-frame.js';
 import { canModerate } from '../state/room-store.js';
@@ -50,7 +51,11 @@ export function createRoomChat({
     flood = createFloodControl({ now, maxMessages: floodSize });
   }
   const outbound = new Map();   // room → { sequence, queue: [{frame, frameType}], inFlight, timer }
-  const receipts = new Map();   // room → { targets, timer }
+  // One receipt per room and burst: receipts share the control flood limit.
+  const receipts = createReceiptBatcher({
+    delayMs: receiptDelayMs,
+    send: (room, targets) => { if (joinedRoom(room)) sendEnvelope(room, { kind: 'receipt', targets }).catch(() => {}); },
+  });
   const rolls = new Map();      // rollId → { room, roll, mine, spec, by, revealed, timer, sentCommit }
   let lastJoined = null;
 
@@ -212,27 +217,6 @@ export function createRoomChat({
     } catch {
       // No identity yet.
     }
-  }
-
-  // --- receipts -----------------------------------------------------------------------------
-
-  function flushReceipts(room) {
-    const pending = receipts.get(room);
-    if (!pending) return;
-    receipts.delete(room);
-    clearTimeout(pending.timer);
-    if (joinedRoom(room)) sendEnvelope(room, { kind: 'receipt', targets: pending.targets }).catch(() => {});
-  }
-
-  function queueReceipt(room, id) {
-    let pending = receipts.get(room);
-    if (!pending) {
-      pending = { targets: [], timer: setTimeout(() => flushReceipts(room), receiptDelayMs) };
-      pending.timer?.unref?.();
-      receipts.set(room, pending);
-    }
-    pending.targets.push(id);
-    if (pending.targets.length >= envelopeLimits.maxReceiptTargets) flushReceipts(room);
   }
 
   // --- dice among the members ---------------------------------------------------------------
@@ -442,7 +426,7 @@ export function createRoomChat({
         const ignored = isIgnored(from);
         const added = roomStore.addMessage(room, { from: 'peer', user: from, kind: envelope.kind, text: envelope.text, key: envelope.id, seen: isVisible(), ignored });
         if (!added) return;
-        queueReceipt(room, envelope.id);
+        receipts.queue(room, envelope.id);
         if (!ignored) onEvent('message');
         return;
       }
@@ -535,7 +519,6 @@ export function createRoomChat({
     for (const entry of roomStore.get().rooms) if (entry.joined) ask('room.leave', { room: entry.room }).catch(() => {});
     for (const room of [...outbound.keys()]) resetLane(room);
     for (const rollId of [...rolls.keys()]) dropRoll(rollId);
-    for (const pending of receipts.values()) clearTimeout(pending.timer);
     receipts.clear();
     roomStore.connectionLost();
     lastJoined = null;
