@@ -209,3 +209,11 @@ test('a dropped connection: the Worker forgets the room keys; the room is joined
   users.alice.chat.handleServerMessage({ type: 'hello', user: { userid: 1, username: 'alice', role: 'user' } });
   assert.deepEqual(users.alice.controls.at(-1), { type: 'room_join', room: roomId });
 });
+
+test('lines the Worker could not open are said once a minute per room and reason', () => {
+  const { users } = room(['alice', 'bob']);
+  for (let i = 0; i < 5; i += 1) users.alice.chat.undecryptable({ room: roomId, reason: 'unknown_key' });
+  users.alice.chat.undecryptable({ room: roomId, reason: 'bad_signature' });
+  users.alice.chat.undecryptable({ room: 'c'.repeat(32), reason: 'bad_signature' });
+  assert.deepEqual(systemKeys(users.alice).filter((key) => key === 'chat.system.room_undecryptable').length, 2);
+});

@@ -524,13 +524,27 @@ export function createRoomChat({
     lastJoined = null;
   }
 
+  // A line the Worker could not open is said once a minute per room and reason, not per frame
+  // (another tab of this user sends under a key this tab never gets: "unknown_key" each time).
+  const undecryptableSaid = new Map();   // room + reason → when
+  const UNDECRYPTABLE_QUIET_MS = 60_000;
+
+  function undecryptable({ room, reason }) {
+    if (!joinedRoom(room) || typeof reason !== 'string') return;
+    const key = `${room} ${reason}`;
+    const said = undecryptableSaid.get(key);
+    if (said !== undefined && now() - said < UNDECRYPTABLE_QUIET_MS) return;
+    undecryptableSaid.set(key, now());
+    system(room, 'chat.system.room_undecryptable', { reason: reason.slice(0, 40) }, 'error');
+  }
+
   /** A new identity in the Worker (its rooms were forgotten with the old one): tell it the rooms again. */
   function identityChanged() {
     for (const entry of roomStore.get().rooms) if (entry.joined) tellWorker(entry.room, entry.members);
   }
 
   return Object.freeze({
-    submit, deleteMessage, handleRoomText, handleServerMessage, distribute, connectionLost, identityChanged,
+    submit, deleteMessage, handleRoomText, handleServerMessage, distribute, connectionLost, identityChanged, undecryptable,
     join,
     leave: (room) => (joinedRoom(room) ? sendControl({ type: 'room_leave', room }) : false),
     /** The room commands typed elsewhere are about: the selected room, else the last joined. */

@@ -323,9 +323,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
         }
         break;
       case 'room.undecryptable':
-        if (roomStore.find(event.room)?.joined) {
-          roomStore.addSystem(event.room, { messageKey: 'chat.system.room_undecryptable', params: { reason: String(event.reason ?? '') }, level: 'error' });
-        }
+        roomChat.undecryptable(event);
         break;
       case 'channel.message':
         if (typeof event.text === 'string') {
