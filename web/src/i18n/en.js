@@ -403,7 +403,7 @@ export default Object.freeze({
   'chat.error.roll_alone': "A roll needs at least one other member in the room.",
   'chat.error.busy': "Too many lines are waiting; try again in a moment.",
   'chat.error.user_offline': "{user} is not online.",
-  'chat.message.room_sent': "sent · read by {count}/{total}",
+  'chat.message.room_sent': "sent · delivered to {count}/{total}",
   'chat.message.room_delivered': "delivered to all {total}",
   'room.list': "Rooms",
   'room.join_label': "Room name",

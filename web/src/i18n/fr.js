@@ -402,7 +402,7 @@ export default Object.freeze({
   'chat.error.roll_alone': "Un lancer demande au moins un autre membre dans le salon.",
   'chat.error.busy': "Trop de lignes en attente ; réessayez dans un instant.",
   'chat.error.user_offline': "{user} n’est pas en ligne.",
-  'chat.message.room_sent': "envoyé · lu par {count}/{total}",
+  'chat.message.room_sent': "envoyé · remis à {count}/{total}",
   'chat.message.room_delivered': "remis aux {total}",
   'room.list': "Salons",
   'room.join_label': "Nom du salon",
