@@ -573,7 +573,8 @@ chat_result<whois_view> room_hub::whois(const channel::peer* from, std::string_v
 
 // --- Frames -----------------------------------------------------------------------------------
 
-chat_result<delivery> room_hub::relay(const channel::peer* from, channel::message_ptr frame) {
+chat_result<delivery> room_hub::relay(const channel::peer* from,
+                                      const channel::message_ptr& frame) {
     auto header = parse_room_header(*frame);
     if (!header) return refuse(chat_error::bad_frame);
     std::lock_guard lock(mutex_);

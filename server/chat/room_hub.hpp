@@ -165,7 +165,7 @@ class room_hub {
     // Frames ------------------------------------------------------------------------------------
     // Checks a room frame (membership, ban, size, order, flood) and queues it unchanged for
     // every other connection of the room's members.
-    chat_result<delivery> relay(const channel::peer* from, channel::message_ptr frame);
+    chat_result<delivery> relay(const channel::peer* from, const channel::message_ptr& frame);
 
     // Forgets expired bans (here and in the store) and idle flood windows; called periodically.
     void sweep();

@@ -115,7 +115,7 @@ void handle_room_message(room_hub& hub, const std::shared_ptr<channel::peer>& fr
         limits["control_per_minute"] = hub.settings().control_per_minute;
         limits["max_message_chars"] = hub.settings().max_message_chars;
         joined_msg["limits"] = std::move(limits);
-        return reply(from, std::move(joined_msg));
+        return reply(from, joined_msg);
     }
     if (type == "room_invite" || type == "room_uninvite") {
         if (!room || !user) return reply_refusal(from, malformed);
