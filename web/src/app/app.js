@@ -63,6 +63,7 @@ const secureChannels = createSecureChannelController({
   onChatEvent: alerts.onChatEvent,
 });
 root.channelActions = secureChannels.actions;
+presence.subscribe(() => secureChannels.presenceChanged());
 
 // Stops everything this window runs; used by every way out of the session.
 function stopServices() {

@@ -168,9 +168,11 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
    */
   function ensureChannel(username) {
     if (username === self() || liveChannelWith(username) || !(self() < username)) return;
+    if (identityStore.get().certificate.state !== 'accepted') return;   // asked again once it is (below)
     const user = userOf(username);
     const asked = roomChannelAsked.get(username);
-    if (!user || (asked && Date.now() - asked < ROOM_CHANNEL_RETRY_MS)) return;
+    // Only once they are online with a certificate the server accepted (else the server refuses).
+    if (!user?.fingerprint || (asked && Date.now() - asked < ROOM_CHANNEL_RETRY_MS)) return;
     roomChannelAsked.set(username, Date.now());
     send({ type: 'channel_request', peer: user.userid });
   }
@@ -259,6 +261,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
         return true;
       case 'certificate_accepted':
         identityStore.accepted(message.report && typeof message.report === 'object' ? message.report : null);
+        presenceChanged();
         return true;
       case 'certificate_rejected':
         identityStore.rejected(message.error);
@@ -355,8 +358,15 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     socketOnline = online;
   }
 
+  /** The online list changed: a room-mate who just got their certificate accepted can be asked now. */
+  function presenceChanged() {
+    for (const room of roomStore.get().rooms) {
+      if (room.joined) for (const member of room.members) ensureChannel(member);
+    }
+  }
+
   return Object.freeze({
-    handleServerMessage, handleBinary, handleWorkerEvent, handleSocketStatus, submitCertificate,
+    handleServerMessage, handleBinary, handleWorkerEvent, handleSocketStatus, submitCertificate, presenceChanged,
     actions: Object.freeze({
       identity: identityActions,
       requestChannel, acceptChannel, rejectChannel, endChannel, sendMessage,
