@@ -12,6 +12,7 @@ import { createReceiptBatcher } from '../chat/receipt-batcher.js';
 import { createContribution, createDiceRoll } from '../chat/dice.js';
 import { isIgnored } from '../state/channel-store.js';
 import { createServerCommands, serverRequestFor } from './server-commands.js';
+import { runLocalCommand } from './local-commands.js';
 
 export { describeServerReply } from './server-commands.js';
 
@@ -186,22 +187,13 @@ export function createPrivateChat({
       case 'query':
         if (parsed.user.toLowerCase() === peer.toLowerCase()) return { ok: true };
         return openPrivate ? openPrivate(parsed.user) : failure('not_this_peer', { user: parsed.user });
-      case 'clear':
-        channelStore.clearMessages(session);
-        return { ok: true };
-      case 'help':
-        system(session, 'chat.system.help', { command: parsed.command ?? '' }, 'help');
-        return { ok: true };
-      case 'ignore_list': {
-        const { ignored } = channelStore.get();
-        system(session, ignored.length ? 'chat.system.ignore_list' : 'chat.system.ignore_list_empty', { users: ignored.join(', ') });
-        return { ok: true };
-      }
-      case 'ignore': {
-        const now_ = channelStore.toggleIgnore(parsed.user);
-        system(session, now_ ? 'chat.system.ignored' : 'chat.system.unignored', { user: parsed.user });
-        return { ok: true };
-      }
+      case 'clear': case 'help': case 'ignore_list': case 'ignore':
+        return runLocalCommand(parsed, {
+          say: (messageKey, params, level) => system(session, messageKey, params, level),
+          clear: () => channelStore.clearMessages(session),
+          ignored: () => channelStore.get().ignored,
+          toggleIgnore: (username) => channelStore.toggleIgnore(username),
+        });
       case 'nick': {
         await sendEnvelope(session, { kind: 'nick', name: parsed.name });
         channelStore.setOwnNick(session, parsed.name);

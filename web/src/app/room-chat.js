@@ -17,6 +17,7 @@ import { createContribution, createDiceRoll } from '../chat/dice.js';
 import { encodeRoomFrame, RoomFrameType } from '../crypto/room-frame.js';
 import { canModerate } from '../state/room-store.js';
 import { serverRequestFor } from './server-commands.js';
+import { runLocalCommand } from './local-commands.js';
 
 const failure = (code, params = {}) => Object.freeze({ error: Object.freeze({ code, messageKey: `chat.error.${code}`, params: Object.freeze(params) }) });
 
@@ -355,20 +356,13 @@ export function createRoomChat({
         return openPrivate(parsed.user, { kind: 'action', text: parsed.text });
       case 'query':
         return openPrivate(parsed.user);
-      case 'clear':
-        roomStore.clearMessages(room);
-        return { ok: true };
-      case 'help':
-        system(room, 'chat.system.help', { command: parsed.command ?? '' }, 'help');
-        return { ok: true };
-      case 'ignore_list': {
-        const ignored = ignoredList();
-        system(room, ignored.length ? 'chat.system.ignore_list' : 'chat.system.ignore_list_empty', { users: ignored.join(', ') });
-        return { ok: true };
-      }
-      case 'ignore':
-        system(room, toggleIgnore(parsed.user) ? 'chat.system.ignored' : 'chat.system.unignored', { user: parsed.user });
-        return { ok: true };
+      case 'clear': case 'help': case 'ignore_list': case 'ignore':
+        return runLocalCommand(parsed, {
+          say: (messageKey, params, level) => system(room, messageKey, params, level),
+          clear: () => roomStore.clearMessages(room),
+          ignored: ignoredList,
+          toggleIgnore,
+        });
       case 'nick':
         await sendEnvelope(room, { kind: 'nick', name: parsed.name });
         roomStore.setNick(room, self(), parsed.name);
