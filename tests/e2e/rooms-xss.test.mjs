@@ -6,36 +6,22 @@
 //
 //   npm run build && node --test tests/e2e/rooms-xss.test.mjs
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { startServer, serverBinaryAvailable, serverBinary } from './helpers/server.mjs';
+import { useAppServer } from './helpers/server.mjs';
 import { loopbackRateLimits } from '../helpers/secms-server.mjs';
-import { launchBrowser, violationsOf } from './helpers/browser.mjs';
+import { violationsOf } from './helpers/browser.mjs';
 import {
   createIdentityInApp, registeredUser, unexpectedProblems, joinRoom, selectRoom, acceptChannelsUntilSecure, waitForRoomKeys, sendChannelMessage,
 } from './helpers/app-flows.mjs';
 
-const available = await serverBinaryAvailable();
-const skip = available ? false : `secms-server not built (${serverBinary})`;
+// The whole corpus goes out in one burst: the room limits are raised for this test only.
+const suite = await useAppServer({ extraArgs: [...loopbackRateLimits, '--chat-flood-per-minute', '1000', '--chat-control-per-minute', '1000'] });
+const { skip } = suite;
 const corpus = JSON.parse(await readFile(new URL('../fixtures/xss/payloads.json', import.meta.url), 'utf8'));
 const maxChars = 1040;
 const fits = corpus.filter((payload) => [...payload].length <= maxChars);
-
-let server;
-let browser;
-
-before(async () => {
-  if (!available) return;
-  // The whole corpus goes out in one burst: the room limits are raised for this test only.
-  server = await startServer({ extraArgs: [...loopbackRateLimits, '--chat-flood-per-minute', '1000', '--chat-control-per-minute', '1000'] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 // Every function a payload means to call records the call instead (before any page script runs).
 // window.open and confirm stay: the landing page opens the app window, links ask with confirm().
@@ -46,8 +32,8 @@ const traps = () => {
 
 test('the XSS corpus as room lines, nicknames and room names: shown as text, never run', { skip, timeout: 240_000 }, async (t) => {
   assert.ok(corpus.length >= 100);
-  const alice = await registeredUser(t, browser, server.origin, 'alice', { initScript: traps });
-  const bob = await registeredUser(t, browser, server.origin, 'bob', { initScript: traps });
+  const alice = await registeredUser(t, suite.browser, suite.server.origin, 'alice', { initScript: traps });
+  const bob = await registeredUser(t, suite.browser, suite.server.origin, 'bob', { initScript: traps });
   await createIdentityInApp(alice.app, { name: 'Alice', email: 'alice@example.org' });
   await createIdentityInApp(bob.app, { name: 'Bob', email: 'bob@example.org' });
   for (const user of [alice, bob]) await joinRoom(user.app, 'xss');

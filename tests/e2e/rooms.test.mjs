@@ -8,46 +8,32 @@
 //
 //   npm run build && node --test tests/e2e/rooms.test.mjs
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { startServer, serverBinaryAvailable, serverBinary } from './helpers/server.mjs';
+import { useAppServer } from './helpers/server.mjs';
 import { loopbackRateLimits, runServerCommand } from '../helpers/secms-server.mjs';
-import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
+import { newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, logInAndOpenApp, uniqueName, strongPassword, createIdentityInApp, registeredUser, unexpectedProblems,
   joinRoom, selectRoom, acceptChannelsUntilSecure, waitForRoomKeys, waitForRoomLine, sendChannelMessage, waitForPeerMessage,
 } from './helpers/app-flows.mjs';
 
-const available = await serverBinaryAvailable();
-const skip = available ? false : `secms-server not built (${serverBinary})`;
-
-let server;
-let browser;
-
-before(async () => {
-  if (!available) return;
-  // Trace logging: the ciphertext-only check reads every line the server writes. Receipts and
-  // dice steps are control frames; a higher control limit keeps this long test within it.
-  server = await startServer({ extraArgs: [...loopbackRateLimits, '--chat-control-per-minute', '600'], logLevel: 'trace' });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+// Trace logging: the ciphertext-only check reads every line the server writes. Receipts and
+// dice steps are control frames; a higher control limit keeps this long test within it.
+const suite = await useAppServer({ extraArgs: [...loopbackRateLimits, '--chat-control-per-minute', '600'], logLevel: 'trace' });
+const { skip } = suite;
 
 /** A moderator account made with the admin CLI, logged in through the landing page. */
 async function moderator(t, prefix) {
   const username = uniqueName(prefix);
-  const made = await runServerCommand(['--data-dir', server.dataDir, '--log-level', 'warn', 'user', 'add', username, '--role', 'moderator'], { input: `${strongPassword}\n` });
+  const made = await runServerCommand(['--data-dir', suite.server.dataDir, '--log-level', 'warn', 'user', 'add', username, '--role', 'moderator'], { input: `${strongPassword}\n` });
   assert.equal(made.code, 0, made.stderr);
-  const entry = await newContext(browser);
+  const entry = await newContext(suite.browser);
   t.after(() => entry.context.close().catch(() => {}));
   const landing = await entry.context.newPage();
-  await openLanding(landing, server.origin);
+  await openLanding(landing, suite.server.origin);
   const app = await logInAndOpenApp(landing, { username });
   return { ...entry, landing, app, username };
 }
@@ -67,8 +53,8 @@ test('three users: public and private rooms, commands, moderation, limits, all e
   // Every binary frame bob's browser receives, as the server sent it (after TLS).
   const wireFrames = [];
   const tap = (page) => page.on('websocket', (socket) => socket.on('framereceived', ({ payload }) => { if (typeof payload !== 'string') wireFrames.push(Buffer.from(payload)); }));
-  const bob = await registeredUser(t, browser, server.origin, 'bob', { onPage: tap });
-  const carol = await registeredUser(t, browser, server.origin, 'carol');
+  const bob = await registeredUser(t, suite.browser, suite.server.origin, 'bob', { onPage: tap });
+  const carol = await registeredUser(t, suite.browser, suite.server.origin, 'carol');
   const everyone = [alice, bob, carol];
   const names = everyone.map((user) => user.username);
   await Promise.all(everyone.map((user, i) => createIdentityInApp(user.app, { name: ['Alice', 'Bob', 'Carol'][i], email: `${['alice', 'bob', 'carol'][i]}@example.org` })));
@@ -210,11 +196,11 @@ test('three users: public and private rooms, commands, moderation, limits, all e
   assert.ok(wireFrames.length > 10, `bob's browser received ${wireFrames.length} binary frames`);
   assert.equal(wireFrames.filter((frame) => frame.includes(marker)).length, 0, 'the marker is not in any relayed frame');
   assert.ok(wireFrames.some((frame) => frame[0] === 3), 'room frames were relayed');
-  const logs = server.output();
+  const logs = suite.server.output();
   assert.ok(logs.length > 0);
   assert.equal(logs.includes(marker), false, 'the marker is not in the server log');
-  for (const file of await fs.readdir(server.dataDir, { recursive: true })) {
-    const full = path.join(server.dataDir, file);
+  for (const file of await fs.readdir(suite.server.dataDir, { recursive: true })) {
+    const full = path.join(suite.server.dataDir, file);
     if ((await fs.stat(full)).isFile()) assert.equal((await fs.readFile(full)).includes(marker), false, `the marker is not in ${file}`);
   }
 

@@ -5,40 +5,24 @@
 //
 //   npm run build && node --test tests/e2e/secure-channel.test.mjs
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as openpgp from 'openpgp';
-import { startServer, serverBinaryAvailable, serverBinary } from './helpers/server.mjs';
+import { useAppServer } from './helpers/server.mjs';
 import { loopbackRateLimits } from '../helpers/secms-server.mjs';
-import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
+import { newContext, violationsOf } from './helpers/browser.mjs';
 import {
   openLanding, registerAndOpenApp, uniqueName, createIdentityInApp, ownReportFingerprint, requestChannelWith,
   waitForChannelState, sendChannelMessage, waitForPeerMessage, unexpectedProblems, registeredUser
 } from './helpers/app-flows.mjs';
 
-const available = await serverBinaryAvailable();
-const skip = available ? false : `secms-server not built (${serverBinary})`;
-
-let server;
-let browser;
-
-before(async () => {
-  if (!available) return;
-  server = await startServer({ extraArgs: [
-    ...loopbackRateLimits,
-  ] });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const suite = await useAppServer({ extraArgs: [...loopbackRateLimits] });
+const { skip } = suite;
 
 const unexpected = unexpectedProblems;
 
 /** A registered user with the app window open, in a fresh context closed after the test. */
-const user = (t, prefix) => registeredUser(t, browser, server.origin, prefix);
+const user = (t, prefix) => registeredUser(t, suite.browser, suite.server.origin, prefix);
 
 async function openSecureChannel(alice, bob, { aliceRemembers = false } = {}) {
   await requestChannelWith(alice.app, bob.username);

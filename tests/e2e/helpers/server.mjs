@@ -56,3 +56,26 @@ export async function startServer({ extraArgs = [], logLevel = 'warn' } = {}) {
     output: () => { const { stdout, stderr } = server.logs(); return stdout + stderr; },
   };
 }
+
+/**
+ * The usual set-up of a browser test file: the real server (options as startServer's) and
+ * Chromium, started before the file's tests and stopped after them. Resolves
+ * { skip (false, or why the file is skipped: no server binary), server, browser }; server and
+ * browser are set once the tests run.
+ */
+export async function useAppServer(options = {}) {
+  const { before, after } = await import('node:test');
+  const { launchBrowser } = await import('./browser.mjs');
+  const available = await serverBinaryAvailable();
+  const suite = { skip: available ? false : `secms-server not built (${serverBinary})`, server: null, browser: null };
+  before(async () => {
+    if (!available) return;
+    suite.server = await startServer(options);
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+  });
+  return suite;
+}
