@@ -28,6 +28,10 @@ std::string_view code(channel_error e) noexcept {
             return "bad_frame";
         case channel_error::out_of_order:
             return "out_of_order";
+        case channel_error::too_many_offers:
+            return "too_many_offers";
+        case channel_error::rate_limited:
+            return "rate_limited";
     }
     return "malformed";
 }
@@ -60,6 +64,10 @@ std::string_view message(channel_error e) noexcept {
             return "The relay frame header is malformed.";
         case channel_error::out_of_order:
             return "Relay frames must be numbered 0, 1, 2, … without gaps.";
+        case channel_error::too_many_offers:
+            return "Too many of your secure-channel offers are still waiting for an answer.";
+        case channel_error::rate_limited:
+            return "Too many requests of this kind: wait before sending it again.";
     }
     return "Malformed message.";
 }

@@ -19,6 +19,8 @@ enum class channel_error {
     session_not_open,    // relay frame before both sides accepted
     bad_frame,           // a relay frame whose header is malformed
     out_of_order,        // a relay frame whose sequence is not the next one
+    too_many_offers,     // the sender's channel offers still waiting for an answer are at the limit
+    rate_limited,        // over the per-user control-message rate (retry after …)
 };
 
 std::string_view code(channel_error e) noexcept;

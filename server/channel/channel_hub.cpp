@@ -48,6 +48,19 @@ std::string error_message(channel_error e, std::string_view session_id) {
     return error_message(code(e), message(e), session_id);
 }
 
+std::string rate_limited_message(std::string_view request_type, std::int64_t retry_after) {
+    json::object error;
+    error["code"] = code(channel_error::rate_limited);
+    error["message"] = message(channel_error::rate_limited);
+    error["retry_after"] = retry_after;
+    json::object msg;
+    msg["type"] = "error";
+    msg["error"] = std::move(error);
+    // Which request was refused, so a client can tell; a long (made-up) type is not echoed.
+    if (request_type.size() <= 32) msg["request"] = request_type;
+    return json::serialize(msg);
+}
+
 std::string presence_message(const std::vector<online_user>& users) {
     json::array list;
     for (const auto& u : users) {
@@ -102,7 +115,10 @@ struct channel_hub::session {
 
 channel_hub::channel_hub(core::metrics& metrics, const core::clock& clock,
                          channel_settings settings)
-    : metrics_(metrics), clock_(clock), settings_(std::move(settings)) {}
+    : metrics_(metrics),
+      clock_(clock),
+      settings_(std::move(settings)),
+      control_limiter_(settings_.control, clock) {}
 
 channel_hub::~channel_hub() = default;
 
@@ -200,14 +216,7 @@ bool channel_hub::leave_locked(const peer* p) {
         auto it = sessions_.find(id);
         if (it != sessions_.end()) end_session_locked(*it->second, end_reason::disconnected, {}, p);
     }
-    if (c->certificate) {
-        std::string fingerprint = c->certificate->fingerprint;
-        bool shared = std::any_of(connections_.begin(), connections_.end(), [&](auto& entry) {
-            return entry.first != p && entry.second->certificate &&
-                   entry.second->certificate->fingerprint == fingerprint;
-        });
-        if (!shared) known_.remove(fingerprint);
-    }
+    if (c->certificate) release_certificate_locked(c->certificate->fingerprint);
     connections_.erase(p);
     broadcast_presence_locked();
     return true;
@@ -258,11 +267,19 @@ std::optional<std::string> channel_hub::issue_challenge(const peer* p,
     auto* c = find_connection_locked(p);
     if (c == nullptr) return std::nullopt;
     // The signed text names this service, the account and the certificate, so a signature
-    // obtained here proves nothing anywhere else; the nonce makes it fresh.
+    // obtained here proves nothing anywhere else; the nonce and the time make it fresh. It is
+    // ASCII text of the exact v2 form the client's Worker checks before signing (docs/protocol.md
+    // "Signing contexts"): never equal to a handshake signature input, which starts with 0xFF.
+    std::string fingerprint = report.fingerprint;
+    std::ranges::transform(fingerprint, fingerprint.begin(), [](char ch) {
+        return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+    });
+    const core::secure_bytes nonce = core::random_secret(32);
     std::string challenge =
-        "Security.MS proof of possession v1\norigin: " + settings_.public_origin +
-        "\nuser: " + c->info.username + "\nfingerprint: " + report.fingerprint +
-        "\nnonce: " + core::random_token(32) + "\n";
+        "Security.MS proof of possession v2\norigin: " + settings_.public_origin +
+        "\nuser: " + c->info.username + "\nfingerprint: " + fingerprint +
+        "\nnonce: " + core::to_hex(nonce.view()) + "\ntime: " + std::to_string(clock_.unix_now()) +
+        "\n";
     c->challenge = pending_proof{std::move(report), challenge};
     c->challenge_deadline = clock_.now() + settings_.challenge_lifetime;
     return challenge;
@@ -278,11 +295,33 @@ std::optional<pending_proof> channel_hub::take_challenge(const peer* p) {
     return out;
 }
 
+void channel_hub::hold_certificate_locked(const pgp::certificate_report& report) {
+    known_.add(report);
+    ++known_holders_[report.fingerprint];
+}
+
+void channel_hub::release_certificate_locked(const std::string& fingerprint) {
+    auto it = known_holders_.find(fingerprint);
+    if (it == known_holders_.end()) return;
+    if (--it->second > 0) return;
+    known_holders_.erase(it);
+    known_.remove(fingerprint);
+}
+
+std::optional<std::int64_t> channel_hub::admit_control(const peer* p, std::string_view type) {
+    std::lock_guard lock(mutex_);
+    auto* c = find_connection_locked(p);
+    if (c == nullptr) return std::nullopt;  // leaving: whatever it asks is refused further on
+    return control_limiter_.admit(c->info.userid, type);
+}
+
 void channel_hub::certify(const peer* p, pgp::certificate_report report) {
     std::lock_guard lock(mutex_);
     auto* c = find_connection_locked(p);
     if (c == nullptr) return;
-    known_.add(report);
+    // Hold the new one before letting go of the old: the same certificate proved again stays.
+    hold_certificate_locked(report);
+    if (c->certificate) release_certificate_locked(c->certificate->fingerprint);
     c->certificate_json = pgp::to_json(report);
     c->certificate = std::move(report);
     c->certified_order = ++certify_counter_;
@@ -312,6 +351,19 @@ core::result<std::string, channel_error> channel_hub::request_channel(const peer
     if (a->sessions.size() >= settings_.max_channels_per_connection ||
         b->sessions.size() >= settings_.max_channels_per_connection) {
         return core::fail(channel_error::too_many_channels);
+    }
+    // Offers still waiting for an answer, made by this user (from any tab): a peer's slots are
+    // not kept full by one offerer, and pending offers expire (sweep).
+    std::size_t pending = 0;
+    std::size_t pending_to_peer = 0;
+    for (const auto& [id, other] : sessions_) {
+        if (other->open || other->initiator_userid != a->info.userid) continue;
+        ++pending;
+        if (other->responder_userid == to_userid) ++pending_to_peer;
+    }
+    if (pending >= settings_.max_pending_offers ||
+        pending_to_peer >= settings_.max_pending_offers_per_peer) {
+        return core::fail(channel_error::too_many_offers);
     }
     auto s = std::make_unique<session>();
     s->id = core::to_hex(core::random_secret(16).view());
@@ -462,6 +514,7 @@ void channel_hub::sweep() {
     for (auto& [p, c] : connections_) {
         if (c->challenge && now > c->challenge_deadline) c->challenge.reset();
     }
+    control_limiter_.sweep();
 }
 
 std::size_t channel_hub::session_count() const {

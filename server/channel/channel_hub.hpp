@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "server/channel/channel_error.hpp"
+#include "server/channel/control_limits.hpp"
 #include "server/channel/extension.hpp"
 #include "server/channel/peer.hpp"
 #include "server/core/clock.hpp"
@@ -34,6 +35,12 @@ struct channel_settings {
     std::chrono::seconds offer_lifetime{120};      // both sides must accept within
     std::chrono::seconds idle_timeout{30 * 60};    // an open channel with no frame ends
     std::size_t max_channels_per_connection = 16;
+    // Offers not yet accepted by both sides hold a slot of the peer's: one user may have this
+    // many pending towards the same user, and this many in all, so no one can keep another's
+    // slots full (pending offers also expire after offer_lifetime).
+    std::size_t max_pending_offers_per_peer = 2;
+    std::size_t max_pending_offers = 8;
+    control_limits control{};  // per-user rates of the control messages
 };
 
 // Why a session ended, as sent in {"type":"channel_ended","reason":…}.
@@ -84,8 +91,15 @@ class channel_hub {
     std::optional<pending_proof> take_challenge(const peer* p);
     // The proof verified: the connection is certified; presence shows its fingerprint.
     void certify(const peer* p, pgp::certificate_report report);
-    // Certificates of certified connections, for checking third-party certifications.
+    // Certificates of certified connections, for checking third-party certifications. Only the
+    // current certificate of each connection is here: one superseded by a new proof, or whose
+    // last connection closed, is forgotten.
     const pgp::known_certificates& known() const noexcept { return known_; }
+
+    // Control-message rates ---------------------------------------------------------------------
+    // Takes the cost of a control message of `type` from its sender's per-user budget. nullopt:
+    // go ahead; otherwise the seconds to wait, and the message must be refused and ignored.
+    std::optional<std::int64_t> admit_control(const peer* p, std::string_view type);
 
     // Sessions ----------------------------------------------------------------------------------
     // Creates a session from `from` to the user `to_userid` and sends both sides an offer.
@@ -108,6 +122,10 @@ class channel_hub {
     struct session;
     std::vector<online_user> online_locked() const;
     bool leave_locked(const peer* p);  // false when the connection was not (or no longer) here
+    // The known set counts the connections holding each fingerprint (several tabs of one user
+    // share one certificate); the last one to let go removes it.
+    void hold_certificate_locked(const pgp::certificate_report& report);
+    void release_certificate_locked(const std::string& fingerprint);
     void broadcast_presence_locked();
     void end_session_locked(session& s, end_reason why, std::string_view detail, const peer* by);
     void erase_session_locked(const std::string& id);
@@ -119,6 +137,8 @@ class channel_hub {
     const core::clock& clock_;
     channel_settings settings_;
     pgp::known_certificates known_;
+    std::unordered_map<std::string, std::size_t> known_holders_;  // fingerprint → connections
+    control_limiter control_limiter_;
     std::vector<extension*> extensions_;  // fixed before serving: read without the lock
     mutable std::mutex mutex_;
     std::unordered_map<const peer*, std::unique_ptr<connection>> connections_;
@@ -130,6 +150,8 @@ class channel_hub {
 std::string error_message(std::string_view code, std::string_view message,
                           std::string_view session_id = {});
 std::string error_message(channel_error e, std::string_view session_id = {});
+// {"type":"error","error":{"code":"rate_limited","message":…,"retry_after":s},"request":type}
+std::string rate_limited_message(std::string_view request_type, std::int64_t retry_after);
 
 // {"type":"presence","online":[{"userid":1,"username":"alice","fingerprint":"…"},…]}
 std::string presence_message(const std::vector<online_user>& users);

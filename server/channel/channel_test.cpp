@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 
 #include "server/channel/channel_hub.hpp"
+#include "server/channel/client_messages.hpp"
 #include "server/channel/relay_frame.hpp"
 #include "server/channel/testing/recording_peer.hpp"
 
@@ -104,9 +109,19 @@ TEST_F(HubTest, ChallengeNamesServiceUserAndCertificateAndIsSingleUse) {
     auto b = hub_.issue_challenge(alice_.get(), report_of(std::string(40, 'A'), "Alice"));
     ASSERT_TRUE(a && b);
     EXPECT_NE(*a, *b);  // fresh nonce each time
-    EXPECT_NE(b->find("origin: https://localhost:8443\n"), std::string::npos);
-    EXPECT_NE(b->find("user: alice\n"), std::string::npos);
-    EXPECT_NE(b->find("fingerprint: " + std::string(40, 'A')), std::string::npos);
+    // Exactly the v2 form the client's Worker accepts (docs/api.md): six ASCII lines, the
+    // fingerprint in lower case, a 64-hex nonce and the hub clock's Unix time.
+    const std::string head =
+        "Security.MS proof of possession v2\norigin: https://localhost:8443\n"
+        "user: alice\nfingerprint: " +
+        std::string(40, 'a') + "\nnonce: ";
+    const std::string tail = "\ntime: " + std::to_string(clock_.unix_now()) + "\n";
+    ASSERT_EQ(b->size(), head.size() + 64 + tail.size());
+    EXPECT_EQ(b->substr(0, head.size()), head);
+    EXPECT_EQ(b->substr(head.size() + 64), tail);
+    const std::string nonce = b->substr(head.size(), 64);
+    EXPECT_EQ(nonce.find_first_not_of("0123456789abcdef"), std::string::npos) << nonce;
+    EXPECT_EQ(b->find('\xff'), std::string::npos);
     EXPECT_TRUE(hub_.take_challenge(alice_.get()));
     EXPECT_FALSE(hub_.take_challenge(alice_.get()));  // consumed
 }
@@ -249,6 +264,163 @@ TEST_F(HubTest, SeveralChannelsWithDifferentPeers) {
     ASSERT_TRUE(ac);
     EXPECT_NE(*ac, ab);
     EXPECT_EQ(hub_.session_count(), 2u);
+}
+
+// Re-certifying with a fresh key used to add each certificate to the known set for good: one
+// socket could grow it without bound (and every certificate check scans it).
+TEST_F(HubTest, SupersededCertificatesAreForgotten) {
+    hub_.join(alice_, {1, "alice", "s1"});
+    for (int i = 0; i < 50; ++i) {
+        char hex[41];
+        std::snprintf(hex, sizeof hex, "%040X", i + 1);
+        certify(alice_, hex, "Alice");
+        EXPECT_EQ(hub_.known().size(), 1u) << "after key " << i;
+    }
+    hub_.leave(alice_.get());
+    EXPECT_EQ(hub_.known().size(), 0u);
+}
+
+TEST_F(HubTest, ASharedFingerprintStaysUntilItsLastConnectionLetsGo) {
+    auto alice2 = std::make_shared<recording_peer>();
+    hub_.join(alice_, {1, "alice", "s1"});
+    hub_.join(alice2, {1, "alice", "s1b"});
+    certify(alice_, std::string(40, 'A'), "Alice");
+    certify(alice2, std::string(40, 'A'), "Alice");
+    certify(alice_, std::string(40, 'A'), "Alice");  // the same certificate proved again
+    EXPECT_EQ(hub_.known().size(), 1u);
+    certify(alice_, std::string(40, 'D'), "Alice");  // this tab moves on; the other still holds A
+    EXPECT_EQ(hub_.known().size(), 2u);
+    EXPECT_EQ(hub_.known().find_by_key_id(std::string(16, 'A')).size(), 1u);
+    hub_.leave(alice2.get());
+    EXPECT_EQ(hub_.known().size(), 1u);
+    EXPECT_TRUE(hub_.known().find_by_key_id(std::string(16, 'A')).empty());
+    hub_.leave(alice_.get());
+    EXPECT_EQ(hub_.known().size(), 0u);
+}
+
+// One offerer cannot keep a peer's channel slots full of offers it never means to open.
+TEST(HubOffers, PendingOffersArePerOffererAndExpire) {
+    core::manual_clock clock;
+    core::metrics metrics;
+    channel_settings settings{"https://localhost:8443", 60s, 60s, 300s, 16};
+    settings.max_pending_offers_per_peer = 2;
+    settings.max_pending_offers = 4;
+    channel_hub hub(metrics, clock, settings);
+    std::vector<std::shared_ptr<recording_peer>> peers;
+    for (int i = 1; i <= 6; ++i) {
+        auto p = std::make_shared<recording_peer>();
+        hub.join(p, {i, "user" + std::to_string(i), "s" + std::to_string(i)});
+        auto challenge = hub.issue_challenge(
+            p.get(), report_of(std::string(40, static_cast<char>('A' + i)), "U"));
+        ASSERT_TRUE(challenge);
+        hub.certify(p.get(), std::move(hub.take_challenge(p.get())->report));
+        peers.push_back(p);
+    }
+    const peer* attacker = peers[0].get();
+    ASSERT_TRUE(hub.request_channel(attacker, 2));
+    ASSERT_TRUE(hub.request_channel(attacker, 2));
+    EXPECT_EQ(hub.request_channel(attacker, 2).error(), channel_error::too_many_offers);
+    // A second tab of the same user counts with the first.
+    auto tab = std::make_shared<recording_peer>();
+    hub.join(tab, {1, "user1", "s1b"});
+    hub.issue_challenge(tab.get(), report_of(std::string(40, 'B'), "U"));
+    hub.certify(tab.get(), std::move(hub.take_challenge(tab.get())->report));
+    EXPECT_EQ(hub.request_channel(tab.get(), 2).error(), channel_error::too_many_offers);
+    ASSERT_TRUE(hub.request_channel(attacker, 3));
+    ASSERT_TRUE(hub.request_channel(tab.get(), 4));
+    EXPECT_EQ(hub.request_channel(attacker, 5).error(), channel_error::too_many_offers);
+    // Others can still offer to the same peer.
+    EXPECT_TRUE(hub.request_channel(peers[5].get(), 2));
+    // An accepted offer is no longer pending.
+    auto to6 = hub.request_channel(peers[1].get(), 6);
+    ASSERT_TRUE(to6);
+    // Pending offers expire, and with them the offerer's count.
+    clock.advance(61s);
+    hub.sweep();
+    EXPECT_EQ(hub.session_count(), 0u);
+    auto made = hub.request_channel(attacker, 5);
+    ASSERT_TRUE(made);
+    ASSERT_TRUE(hub.accept(attacker, *made));
+    ASSERT_TRUE(hub.accept(peers[4].get(), *made));
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(hub.request_channel(attacker, 2));
+    ASSERT_TRUE(hub.request_channel(attacker, 3));
+    EXPECT_TRUE(hub.request_channel(attacker, 4));  // the open channel does not count
+    EXPECT_EQ(hub.request_channel(attacker, 6).error(), channel_error::too_many_offers);
+}
+
+// Runs one control message through the JSON layer, as the WebSocket session does.
+void send_control(channel_hub& hub, const std::shared_ptr<recording_peer>& from,
+                  const std::string& text, const core::clock& clock) {
+    boost::asio::io_context io;
+    boost::asio::thread_pool pool(1);
+    std::shared_ptr<peer> as_peer = from;
+    boost::asio::co_spawn(io, handle_client_message(hub, as_peer, text, pool, clock),
+                          boost::asio::detached);
+    io.run();
+    pool.join();
+}
+
+// Every control message type is paid for from a per-user budget shared by the user's tabs; a
+// refused one is answered with rate_limited and retry_after, and does nothing else.
+TEST(HubControlLimits, PerUserAcrossTabsThenRefilled) {
+    core::manual_clock clock;
+    core::metrics metrics;
+    channel_settings settings{"https://localhost:8443", 60s, 60s, 300s, 16};
+    settings.control.other = {3, 60};    // 1 per second
+    settings.control.channel = {2, 30};  // 1 per 2 s
+    channel_hub hub(metrics, clock, settings);
+    auto tab1 = std::make_shared<recording_peer>();
+    auto tab2 = std::make_shared<recording_peer>();
+    auto bob = std::make_shared<recording_peer>();
+    hub.join(tab1, {1, "alice", "s1"});
+    hub.join(tab2, {1, "alice", "s2"});
+    hub.join(bob, {2, "bob", "s3"});
+    send_control(hub, tab1, R"({"type":"ping"})", clock);
+    send_control(hub, tab2, R"({"type":"ping"})", clock);
+    send_control(hub, tab1, R"({"type":"ping"})", clock);
+    send_control(hub, tab2, R"({"type":"ping"})", clock);
+    EXPECT_EQ(tab1->count("pong") + tab2->count("pong"), 3u);
+    auto refused = tab2->last("error");
+    EXPECT_EQ(refused.at("error").at("code").as_string(), "rate_limited");
+    EXPECT_EQ(refused.at("error").at("retry_after").as_int64(), 1);
+    EXPECT_EQ(refused.at("request").as_string(), "ping");
+    // Another user has a budget of their own; another bucket is untouched.
+    send_control(hub, bob, R"({"type":"ping"})", clock);
+    EXPECT_EQ(bob->count("pong"), 1u);
+    send_control(hub, tab1, R"({"type":"channel_end","session":"x"})", clock);
+    EXPECT_EQ(tab1->last("error").at("error").at("code").as_string(), "unknown_session");
+    send_control(hub, tab1, R"({"type":"channel_end","session":"x"})", clock);
+    send_control(hub, tab1, R"({"type":"channel_end","session":"x"})", clock);
+    EXPECT_EQ(tab1->last("error").at("error").at("code").as_string(), "rate_limited");
+    EXPECT_EQ(tab1->last("error").at("error").at("retry_after").as_int64(), 2);
+    // Unknown types are limited too (from `other`).
+    send_control(hub, tab1, R"({"type":"no_such_type"})", clock);
+    EXPECT_EQ(tab1->last("error").at("error").at("code").as_string(), "rate_limited");
+    clock.advance(1s);
+    send_control(hub, tab1, R"({"type":"ping"})", clock);
+    EXPECT_EQ(tab1->count("pong") + tab2->count("pong"), 4u);
+    // Idle users whose buckets are full again are forgotten.
+    clock.advance(10min);
+    hub.sweep();
+    send_control(hub, tab1, R"({"type":"ping"})", clock);
+    EXPECT_EQ(tab1->count("pong") + tab2->count("pong"), 5u);
+}
+
+TEST(ControlLimits, EveryKnownTypeHasABucketAndCosts) {
+    EXPECT_EQ(cost_of("room_join").bucket, control_bucket::membership);
+    EXPECT_EQ(cost_of("room_leave").bucket, control_bucket::membership);
+    EXPECT_EQ(cost_of("room_invite").bucket, control_bucket::membership);
+    EXPECT_EQ(cost_of("room_uninvite").bucket, control_bucket::membership);
+    EXPECT_EQ(cost_of("channel_request").bucket, control_bucket::channel);
+    EXPECT_EQ(cost_of("channel_end").bucket, control_bucket::channel);
+    EXPECT_EQ(cost_of("room_who").bucket, control_bucket::query);
+    EXPECT_EQ(cost_of("anything_else").bucket, control_bucket::other);
+    core::manual_clock clock;
+    control_limiter limiter({{1, 0}, {1, 60}, {1, 60}, {1, 60}}, clock);
+    EXPECT_FALSE(limiter.admit(7, "room_join"));
+    EXPECT_EQ(limiter.admit(7, "room_join"), 3600);  // never refills
+    EXPECT_FALSE(limiter.admit(7, "room_who"));
+    EXPECT_EQ(limiter.size(), 1u);
 }
 
 TEST(RelayFrame, HeaderRoundTripAndRefusals) {

@@ -49,6 +49,11 @@ boost::asio::awaitable<void> handle_client_message(channel_hub& hub,
     const json::object& msg = value.as_object();
     auto type = string_field(msg, "type");
     if (!type) co_return reply_error(from, channel_error::malformed);
+    // Every type, the rooms' included, is paid for from the sender's per-user budget first; a
+    // refused message does nothing else.
+    if (auto wait = hub.admit_control(from.get(), *type)) {
+        co_return reply(from, rate_limited_message(*type, *wait));
+    }
 
     if (*type == "ping") co_return reply(from, R"({"type":"pong"})");
 
