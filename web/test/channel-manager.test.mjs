@@ -20,6 +20,7 @@ function side(name, key, options = {}) {
   const self = { name, events, peer: null, tamper: null };
   self.manager = createChannelManager({
     identity: own(key),
+    localUsername: () => name,
     emit(event) {
       events.push(event);
       if (event.type === 'channel.outbound') {
@@ -41,13 +42,13 @@ function side(name, key, options = {}) {
   return self;
 }
 
-async function pair({ aliceOptions, bobOptions, bobSeesAliceAs = aliceKey } = {}) {
+async function pair({ aliceOptions, bobOptions, bobSeesAliceAs = aliceKey, bobSeesAliceNamed = 'alice', aliceSeesBobNamed = 'bob' } = {}) {
   const alice = side('alice', aliceKey, aliceOptions);
   const bob = side('bob', bobKey, bobOptions);
   alice.peer = bob;
   bob.peer = alice;
-  await alice.manager.prepare({ session, role: 'initiator', peerFingerprint: describeIdentity(bobKey).fingerprint, peerCertificate: exportPublicCertificate(bobKey) });
-  await bob.manager.prepare({ session, role: 'responder', peerFingerprint: describeIdentity(bobSeesAliceAs).fingerprint, peerCertificate: exportPublicCertificate(bobSeesAliceAs) });
+  await alice.manager.prepare({ session, role: 'initiator', peerFingerprint: describeIdentity(bobKey).fingerprint, peerCertificate: exportPublicCertificate(bobKey), peerUser: aliceSeesBobNamed });
+  await bob.manager.prepare({ session, role: 'responder', peerFingerprint: describeIdentity(bobSeesAliceAs).fingerprint, peerCertificate: exportPublicCertificate(bobSeesAliceAs), peerUser: bobSeesAliceNamed });
   return { alice, bob };
 }
 
@@ -124,16 +125,40 @@ test('Bob accepted another certificate than Alice holds: fingerprint_mismatch on
   alice.manager.dropAll();
 });
 
+test('the server names Alice "carol" to Bob (her real certificate under another name): username_mismatch on message 1, never secure', async () => {
+  const { alice, bob } = await pair({ bobSeesAliceNamed: 'carol' });
+  alice.manager.open({ session });
+  bob.manager.open({ session });
+  assert.equal((await bob.waitFor((e) => e.type === 'channel.teardown')).reason, 'username_mismatch');
+  assert.equal(bob.events.some(isSecure), false);
+  assert.equal(alice.events.some(isSecure), false);
+  alice.manager.dropAll();
+});
+
+test('the server names Bob "carol" to Alice: Bob sees another responder name in message 1 → username_mismatch', async () => {
+  const { alice, bob } = await pair({ aliceSeesBobNamed: 'carol' });
+  alice.manager.open({ session });
+  bob.manager.open({ session });
+  assert.equal((await bob.waitFor((e) => e.type === 'channel.teardown')).reason, 'username_mismatch');
+  assert.equal(alice.events.some(isSecure), false);
+  alice.manager.dropAll();
+});
+
 test('no answer from the peer: handshake_timeout', async () => {
   const alice = side('alice', aliceKey, { handshakeTimeoutMs: 100 });
   alice.peer = { manager: { receiveFrame() {} } };
-  await alice.manager.prepare({ session, role: 'initiator', peerFingerprint: describeIdentity(bobKey).fingerprint, peerCertificate: exportPublicCertificate(bobKey) });
+  await alice.manager.prepare({ session, role: 'initiator', peerFingerprint: describeIdentity(bobKey).fingerprint, peerCertificate: exportPublicCertificate(bobKey), peerUser: 'bob' });
   alice.manager.open({ session });
   assert.equal((await alice.waitFor((e) => e.type === 'channel.teardown')).reason, 'handshake_timeout');
 });
 
 test('prepare refuses a certificate that does not match the accepted fingerprint, and a bad session id', async () => {
   const alice = side('alice', aliceKey);
-  await assert.rejects(alice.manager.prepare({ session, role: 'initiator', peerFingerprint: describeIdentity(malloryKey).fingerprint, peerCertificate: exportPublicCertificate(bobKey) }), (e) => e.code === 'certificate_mismatch');
+  await assert.rejects(alice.manager.prepare({ session, role: 'initiator', peerFingerprint: describeIdentity(malloryKey).fingerprint, peerCertificate: exportPublicCertificate(bobKey), peerUser: 'bob' }), (e) => e.code === 'certificate_mismatch');
   await assert.rejects(alice.manager.prepare({ session: 'x', role: 'initiator', peerFingerprint: 'AB', peerCertificate: '' }), (e) => e.reason === 'invalid_argument');
+  // version 2 binds both usernames: without the peer's name (or with an invalid one) nothing is prepared
+  for (const peerUser of [undefined, '', 'x', 'bad name']) {
+    await assert.rejects(alice.manager.prepare({ session, role: 'initiator', peerFingerprint: describeIdentity(bobKey).fingerprint, peerCertificate: exportPublicCertificate(bobKey), peerUser }), (e) => e.reason === 'invalid_argument');
+  }
+  assert.throws(() => createChannelManager({ emit() {}, identity: own(aliceKey) }), TypeError);
 });

@@ -14,34 +14,67 @@ import { makeParties, runHandshake } from './helpers/parties.mjs';
 const reason = (r) => (e) => e instanceof ChannelError && e.reason === r;
 
 const hello = {
-  suite: 1, sessionId: 'enc-session', nonce: new Uint8Array(32).fill(7), ephemeralPublicKey: new Uint8Array(32).fill(9),
+  suite: 1, sessionId: 'enc-session', initiatorUsername: 'alice', responderUsername: 'bob.b',
+  nonce: new Uint8Array(32).fill(7), ephemeralPublicKey: new Uint8Array(32).fill(9),
   initiatorFingerprint: new Uint8Array(20).fill(1), responderFingerprint: new Uint8Array(32).fill(2),
+  commitment: new Uint8Array(32).fill(5),
 };
+// offsets in `hello`'s encoding
+const usernameAOffset = 3 + 2 + 11;
+const nonceOffset = usernameAOffset + (2 + 5) + (2 + 5);
 
 test('initiator_hello round-trips and its layout is u8 version ‖ u8 type ‖ u8 suite ‖ u16-length fields', () => {
   const bytes = encodeInitiatorHello(hello);
-  assert.equal(toHex(bytes.subarray(0, 5)), '010101000b'); // v1, type 1, suite 1, len 11
-  assert.equal(bytes.length, 3 + (2 + 11) + (2 + 32) + (2 + 32) + (2 + 20) + (2 + 32));
+  assert.equal(toHex(bytes.subarray(0, 5)), '020101000b'); // v2, type 1, suite 1, len 11
+  assert.equal(toHex(bytes.subarray(usernameAOffset, nonceOffset)), '0005' + toHex(new TextEncoder().encode('alice')) + '0005' + toHex(new TextEncoder().encode('bob.b')));
+  assert.equal(bytes.length, 3 + (2 + 11) + (2 + 5) + (2 + 5) + (2 + 32) + (2 + 32) + (2 + 20) + (2 + 32) + (2 + 32));
+  assert.equal(toHex(bytes.subarray(bytes.length - 34)), '0020' + '05'.repeat(32)); // commit_a last
   const decoded = decodeInitiatorHello(bytes);
   assert.equal(decoded.sessionId, 'enc-session');
+  assert.equal(decoded.initiatorUsername, 'alice');
+  assert.equal(decoded.responderUsername, 'bob.b');
+  assert.deepEqual(decoded.commitment, hello.commitment);
   assert.deepEqual(decoded.responderFingerprint, hello.responderFingerprint);
+});
+
+test('usernames: the server rule (3–32 of A–Z a–z 0–9 . _ -, starting alphanumeric) on both encode and decode', () => {
+  for (const name of ['', 'ab', 'x'.repeat(33), '.alice', 'al ice', 'alicé', 'a\nb']) {
+    assert.throws(() => encodeInitiatorHello({ ...hello, initiatorUsername: name }), reason('invalid_argument'), JSON.stringify(name));
+    assert.throws(() => encodeInitiatorHello({ ...hello, responderUsername: name }), reason('invalid_argument'), JSON.stringify(name));
+  }
+  const bytes = encodeInitiatorHello(hello);
+  const space = Uint8Array.from(bytes); space[usernameAOffset + 2 + 2] = 0x20; // "al ce"
+  assert.throws(() => decodeInitiatorHello(space), reason('malformed'));
+  const dot = Uint8Array.from(bytes); dot[usernameAOffset + 2] = 0x2e; // ".lice"
+  assert.throws(() => decodeInitiatorHello(dot), reason('malformed'));
+  const long = Uint8Array.from(bytes); long[usernameAOffset + 1] = 33;
+  assert.throws(() => decodeInitiatorHello(long), reason('bad_length'));
+  const short = Uint8Array.from(bytes); short[usernameAOffset + 1] = 2;
+  assert.throws(() => decodeInitiatorHello(short), reason('bad_length'));
 });
 
 test('decoders reject trailing bytes, truncation, unknown versions and types, wrong lengths', () => {
   const bytes = encodeInitiatorHello(hello);
   assert.throws(() => decodeInitiatorHello(concatBytes(bytes, Uint8Array.of(0))), reason('trailing_bytes'));
   assert.throws(() => decodeInitiatorHello(bytes.subarray(0, bytes.length - 1)), reason('truncated'));
-  const v2 = Uint8Array.from(bytes); v2[0] = 2;
-  assert.throws(() => decodeInitiatorHello(v2), reason('unsupported_version'));
-  assert.throws(() => peekHandshakeMessageType(v2), reason('unsupported_version'));
+  for (const version of [1, 3]) {
+    const other = Uint8Array.from(bytes); other[0] = version;
+    assert.throws(() => decodeInitiatorHello(other), reason('unsupported_version'));
+    assert.throws(() => peekHandshakeMessageType(other), reason('unsupported_version'));
+  }
   const t9 = Uint8Array.from(bytes); t9[1] = 9;
   assert.throws(() => peekHandshakeMessageType(t9), reason('unknown_message_type'));
   const s7 = Uint8Array.from(bytes); s7[2] = 7;
   assert.throws(() => decodeInitiatorHello(s7), reason('unsupported_suite'));
   // nonce declared 31 bytes
   const shortNonce = encodeInitiatorHello(hello);
-  shortNonce[3 + 2 + 11 + 1] = 31;
+  shortNonce[nonceOffset + 1] = 31;
   assert.throws(() => decodeInitiatorHello(shortNonce), reason('bad_length'));
+  // commitment declared 31 bytes
+  const shortCommit = encodeInitiatorHello(hello);
+  shortCommit[shortCommit.length - 33] = 31;
+  assert.throws(() => decodeInitiatorHello(shortCommit), reason('bad_length'));
+  assert.throws(() => encodeInitiatorHello({ ...hello, commitment: new Uint8Array(31) }), reason('invalid_argument'));
   // 21-byte fingerprint is neither v4 nor v6
   assert.throws(() => encodeInitiatorHello({ ...hello, initiatorFingerprint: new Uint8Array(21) }), reason('invalid_argument'));
   // X25519 key length on a P-256 suite
@@ -64,19 +97,29 @@ test('messages 2 and 3 from a real handshake decode; any extra or missing byte i
   const { A, B } = makeParties();
   const { m2, m3 } = await runHandshake(A, B);
   const reply = decodeResponderHello(m2, { suite: 1 });
-  assert.equal(reply.keyShareEnd, 2 + 34 + 34);
+  assert.equal(reply.keyShareEnd, 2 + 34 + 34 + 34); // nB, eB, sB
+  assert.equal(reply.sasSecret.length, 32);
   assert.equal(reply.finished.length, 32);
+  assert.equal(m2[0], 2);
+  assert.equal(m3[0], 2);
   assert.throws(() => decodeResponderHello(concatBytes(m2, Uint8Array.of(1)), { suite: 1 }), reason('trailing_bytes'));
   assert.throws(() => decodeResponderHello(m2.subarray(0, m2.length - 1), { suite: 1 }), reason('truncated'));
   assert.throws(() => decodeResponderHello(m2, { suite: 2 }), reason('bad_length'));
-  assert.equal(decodeInitiatorFinish(m3).finished.length, 32);
+  const finish = decodeInitiatorFinish(m3);
+  assert.equal(finish.finished.length, 32);
+  assert.equal(finish.revealEnd, 2 + 34); // sA first, before the signature
+  assert.equal(finish.sasSecret.length, 32);
+  const shortReveal = Uint8Array.from(m3); shortReveal[3] = 31;
+  assert.throws(() => decodeInitiatorFinish(shortReveal), reason('bad_length'));
   assert.throws(() => decodeInitiatorFinish(concatBytes(m3, Uint8Array.of(0))), reason('trailing_bytes'));
   assert.throws(() => decodeInitiatorFinish(m2), reason('unexpected_message'));
 });
 
-test('re-key messages: strict kind, epoch, key length', () => {
+test('re-key messages: strict kind, epoch, key length; the record layer keeps version byte 1', () => {
   const message = encodeRekeyMessage({ kind: 1, epoch: 5, ephemeralPublicKey: new Uint8Array(32).fill(3) });
   assert.equal(toHex(message.subarray(0, 8)), '0101000000050020');
+  const v2 = Uint8Array.from(message); v2[0] = 2;
+  assert.throws(() => decodeRekeyMessage(v2, { suite: 1 }), reason('unsupported_version'));
   assert.deepEqual(decodeRekeyMessage(message, { suite: 1 }).epoch, 5);
   const kind3 = Uint8Array.from(message); kind3[1] = 3;
   assert.throws(() => decodeRekeyMessage(kind3, { suite: 1 }), reason('unknown_message_type'));
@@ -104,7 +147,7 @@ test('record header layout, size limit and nonce construction', () => {
   assert.equal(toHex(recordNonce(iv, 0x0102030405)), expected);
 });
 
-test('HkdfLabel follows RFC 8446 §7.1 with the "secms1 " prefix', () => {
+test('HkdfLabel follows RFC 8446 §7.1 with the "secms2 " prefix (version 2 schedule)', () => {
   const label = encodeHkdfLabel('key', new Uint8Array(0), 32);
-  assert.equal(toHex(label), '0020' + '0a' + toHex(new TextEncoder().encode('secms1 key')) + '00');
+  assert.equal(toHex(label), '0020' + '0a' + toHex(new TextEncoder().encode('secms2 key')) + '00');
 });

@@ -5,7 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as openpgp from 'openpgp';
 import { ChannelError, createInitiator, createResponder } from '../src/crypto/protocol/index.js';
-import { decodeResponderHello } from '../src/crypto/protocol/encoding.js';
+import { decodeInitiatorFinish, decodeResponderHello } from '../src/crypto/protocol/encoding.js';
+import { handshakeSignatureInput } from '../src/crypto/protocol/signing-contexts.js';
+import { concatBytes } from '../src/crypto/protocol/bytes.js';
+import { sha256 } from '../src/crypto/protocol/key-schedule.js';
 import { text, untext } from './helpers/parties.mjs';
 import { createOpenpgpSigner, createOpenpgpVerifier } from '../src/crypto/openpgp-adapter.js';
 
@@ -29,11 +32,11 @@ const mallory = await makeIdentity('Mallory');
 
 function parties({ aliceAccepts = bob, bobAccepts = alice, bobSignsWith = bob } = {}) {
   const A = createInitiator({
-    sessionId: 'pgp-session-1', localFingerprint: alice.fingerprint, peerFingerprint: bob.fingerprint,
+    sessionId: 'pgp-session-1', localUsername: 'alice', peerUsername: 'bob', localFingerprint: alice.fingerprint, peerFingerprint: bob.fingerprint,
     sign: openpgpSigner(alice.privateKey), verify: openpgpVerifier(aliceAccepts.certificate),
   });
   const B = createResponder({
-    sessionId: 'pgp-session-1', localFingerprint: bob.fingerprint, peerFingerprint: alice.fingerprint,
+    sessionId: 'pgp-session-1', localUsername: 'bob', peerUsername: 'alice', localFingerprint: bob.fingerprint, peerFingerprint: alice.fingerprint,
     sign: openpgpSigner(bobSignsWith.privateKey), verify: openpgpVerifier(bobAccepts.certificate),
   });
   return { A, B };
@@ -50,11 +53,11 @@ test('OpenPGP keys are v4 EdDSA (Ed25519 legacy) as librnp 0.16 needs', () => {
 for (const suite of [1, 2]) {
   test(`handshake with real OpenPGP signatures (suite ${suite}) reaches secure, equal SAS, records flow`, async () => {
     const A = createInitiator({
-      sessionId: 'pgp-session-1', suite, localFingerprint: alice.fingerprint, peerFingerprint: bob.fingerprint,
+      sessionId: 'pgp-session-1', suite, localUsername: 'alice', peerUsername: 'bob', localFingerprint: alice.fingerprint, peerFingerprint: bob.fingerprint,
       sign: openpgpSigner(alice.privateKey), verify: openpgpVerifier(bob.certificate),
     });
     const B = createResponder({
-      sessionId: 'pgp-session-1', localFingerprint: bob.fingerprint, peerFingerprint: alice.fingerprint,
+      sessionId: 'pgp-session-1', localUsername: 'bob', peerUsername: 'alice', localFingerprint: bob.fingerprint, peerFingerprint: alice.fingerprint,
       sign: openpgpSigner(bob.privateKey), verify: openpgpVerifier(alice.certificate),
     });
     const m1 = await A.start();
@@ -66,8 +69,25 @@ for (const suite of [1, 2]) {
     assert.equal(A.suite, suite);
     assert.deepEqual(A.sas, B.sas);
     // The signature in message 2 is a real OpenPGP detached signature issued by Bob's key.
-    const signature = await openpgp.readSignature({ binarySignature: decodeResponderHello(m2, { suite }).signature });
+    const reply = decodeResponderHello(m2, { suite });
+    const signature = await openpgp.readSignature({ binarySignature: reply.signature });
     assert.equal(signature.getSigningKeyIDs()[0].toHex(), bob.privateKey.getKeyID().toHex());
+    // What each key signed is exactly the 59-byte handshake signature input of signing-contexts.js:
+    // role 2 over TH_keyshare = H(M1 ‖ M2[..sB]); role 1 over H(M1 ‖ M2 ‖ M3[..sA]).
+    const finish = decodeInitiatorFinish(m3);
+    const signedBy = async (binarySignature, data, certificate) => {
+      const result = await openpgp.verify({
+        message: await openpgp.createMessage({ binary: data }), signature: await openpgp.readSignature({ binarySignature }),
+        verificationKeys: certificate, format: 'binary',
+      });
+      return result.signatures[0].verified;
+    };
+    const responderInput = handshakeSignatureInput({ role: 2, transcriptHash: await sha256(concatBytes(m1, m2.subarray(0, reply.keyShareEnd))) });
+    const initiatorInput = handshakeSignatureInput({ role: 1, transcriptHash: await sha256(concatBytes(m1, m2, m3.subarray(0, finish.revealEnd))) });
+    assert.equal(responderInput.length, 59);
+    assert.equal(responderInput[0], 0xff);
+    assert.equal(await signedBy(reply.signature, responderInput, bob.certificate), true);
+    assert.equal(await signedBy(finish.signature, initiatorInput, alice.certificate), true);
     const record = await A.seal({ plaintext: text('hello Bob') });
     const opened = await B.open({ record });
     assert.equal(untext(opened.plaintext), 'hello Bob');

@@ -64,11 +64,13 @@ test('after re-key: old-epoch records are refused and old keys do not decrypt ne
   const sA = await hmacTestSigner(inputs.initiator.signerKey);
   const sB = await hmacTestSigner(inputs.responder.signerKey);
   const A = createInitiator({ sessionId: inputs.sessionId, suite: inputs.suite, localFingerprint: inputs.initiator.fingerprint,
-    peerFingerprint: inputs.responder.fingerprint, sign: sA.sign, verify: sB.verify,
-    testing: { ephemeralKey: key(inputs.initiator.ephemeralKey), nonce: fromHex(inputs.initiator.nonce) } });
+    peerFingerprint: inputs.responder.fingerprint, localUsername: inputs.initiator.username, peerUsername: inputs.responder.username,
+    sign: sA.sign, verify: sB.verify,
+    testing: { ephemeralKey: key(inputs.initiator.ephemeralKey), nonce: fromHex(inputs.initiator.nonce), sasSecret: fromHex(inputs.initiator.sasSecret) } });
   const B = createResponder({ sessionId: inputs.sessionId, supportedSuites: [inputs.suite], localFingerprint: inputs.responder.fingerprint,
-    peerFingerprint: inputs.initiator.fingerprint, sign: sB.sign, verify: sA.verify,
-    testing: { ephemeralKey: key(inputs.responder.ephemeralKey), nonce: fromHex(inputs.responder.nonce) } });
+    peerFingerprint: inputs.initiator.fingerprint, localUsername: inputs.responder.username, peerUsername: inputs.initiator.username,
+    sign: sB.sign, verify: sA.verify,
+    testing: { ephemeralKey: key(inputs.responder.ephemeralKey), nonce: fromHex(inputs.responder.nonce), sasSecret: fromHex(inputs.responder.sasSecret) } });
   await runHandshake(A, B);
   const oldRecord = await A.seal({ plaintext: text('epoch zero') });
   await B.open({ record: oldRecord });
@@ -142,10 +144,10 @@ test('a re-key response replayed into another channel is refused; the real reque
   assert.equal(A.epoch, 1);
 });
 
-test('SAS: equal on both sides; 5 emoji from the 64-entry list and three 4-digit numbers', async () => {
+test('SAS: equal on both sides; 7 emoji from the 64-entry list (42 bits) and three 4-digit numbers (12 digits, 39 bits)', async () => {
   const { A, B } = await secureParties();
   assert.deepEqual(A.sas, B.sas);
-  assert.equal(A.sas.emoji.length, 5);
+  assert.equal(A.sas.emoji.length, 7);
   for (const { index, emoji, name } of A.sas.emoji) {
     assert.ok(index >= 0 && index < 64);
     assert.deepEqual([emoji, name], SAS_EMOJI[index]);
@@ -155,14 +157,22 @@ test('SAS: equal on both sides; 5 emoji from the 64-entry list and three 4-digit
   assert.equal(SAS_EMOJI.length, 64);
   assert.equal(new Set(SAS_EMOJI.map(([e]) => e)).size, 64, 'emoji are distinct');
   assert.equal(new Set(SAS_EMOJI.map(([, n]) => n)).size, 64, 'names are distinct');
-  // bit layout: all-ones → index 63 ×5 and 9191 ×3; zero → index 0 and 1000
-  assert.deepEqual(computeSas(new Uint8Array(10).fill(0xff)).emoji.map((e) => e.index), [63, 63, 63, 63, 63]);
-  assert.deepEqual(computeSas(new Uint8Array(10).fill(0xff)).decimal, [9191, 9191, 9191]);
-  assert.deepEqual(computeSas(new Uint8Array(10)).decimal, [1000, 1000, 1000]);
+  // bit layout: all-ones → index 63 ×7 and 9191 ×3; zero → index 0 and 1000
+  assert.deepEqual(computeSas(new Uint8Array(11).fill(0xff)).emoji.map((e) => e.index), [63, 63, 63, 63, 63, 63, 63]);
+  assert.deepEqual(computeSas(new Uint8Array(11).fill(0xff)).decimal, [9191, 9191, 9191]);
+  assert.deepEqual(computeSas(new Uint8Array(11)).decimal, [1000, 1000, 1000]);
+  // emoji i = bits 6i..6i+5 of bytes 0..5 (big-endian); decimal j = bits 13j..13j+12 of bytes 6..10
+  const layout = Uint8Array.from([0b00000100, 0b00010000, 0b11000100, 0b00010100, 0b01100001, 0b11000000, 0x00, 0x08, 0x00, 0x40, 0x02]);
+  assert.deepEqual(computeSas(layout).emoji.map((e) => e.index), [1, 1, 3, 4, 5, 6, 7]);
+  assert.deepEqual(computeSas(layout).decimal, [1001, 1001, 1001]);
+  assert.throws(() => computeSas(new Uint8Array(10)), (e) => e.reason === 'invalid_argument');
 });
 
-test('SAS differs when any transcript input differs', async () => {
-  const base = { nonceA: 0x11, nonceB: 0x22, sessionId: 'sas-session', fpA: 'a1'.repeat(20), fpB: 'b2'.repeat(20), suite: 1, swapEphemeralA: false };
+test('SAS differs when any committed input differs (usernames, sA, sB, session, nonces, ephemerals, fingerprints, suite)', async () => {
+  const base = {
+    nonceA: 0x11, nonceB: 0x22, sasA: 0x33, sasB: 0x44, sessionId: 'sas-session', userA: 'alice', userB: 'bob',
+    fpA: 'a1'.repeat(20), fpB: 'b2'.repeat(20), suite: 1, swapEphemeralA: false,
+  };
   const keyFrom = async (byte) => {
     const privateKey = new Uint8Array(32).fill(byte);
     return { privateKey, publicKey: await x25519PublicKeyFromPrivate(privateKey) };
@@ -171,11 +181,11 @@ test('SAS differs when any transcript input differs', async () => {
     const sA = await hmacTestSigner('a');
     const sB = await hmacTestSigner('b');
     const A = createInitiator({ sessionId: params.sessionId, suite: params.suite, localFingerprint: params.fpA, peerFingerprint: params.fpB,
-      sign: sA.sign, verify: sB.verify,
-      testing: { nonce: new Uint8Array(32).fill(params.nonceA), ...(params.suite === 1 ? { ephemeralKey: await keyFrom(params.swapEphemeralA ? 0x55 : 0x44) } : {}) } });
+      localUsername: params.userA, peerUsername: params.userB, sign: sA.sign, verify: sB.verify,
+      testing: { nonce: new Uint8Array(32).fill(params.nonceA), sasSecret: new Uint8Array(32).fill(params.sasA), ...(params.suite === 1 ? { ephemeralKey: await keyFrom(params.swapEphemeralA ? 0x55 : 0x44) } : {}) } });
     const B = createResponder({ sessionId: params.sessionId, supportedSuites: [1, 2], localFingerprint: params.fpB, peerFingerprint: params.fpA,
-      sign: sB.sign, verify: sA.verify,
-      testing: { nonce: new Uint8Array(32).fill(params.nonceB), ...(params.suite === 1 ? { ephemeralKey: await keyFrom(0x66) } : {}) } });
+      localUsername: params.userB, peerUsername: params.userA, sign: sB.sign, verify: sA.verify,
+      testing: { nonce: new Uint8Array(32).fill(params.nonceB), sasSecret: new Uint8Array(32).fill(params.sasB), ...(params.suite === 1 ? { ephemeralKey: await keyFrom(0x66) } : {}) } });
     await runHandshake(A, B);
     assert.deepEqual(A.sas, B.sas);
     return A.sas.emojiText + ' / ' + A.sas.decimalText;
@@ -184,6 +194,10 @@ test('SAS differs when any transcript input differs', async () => {
   assert.equal(await sasFor(base), reference, 'deterministic for identical inputs');
   const variations = {
     sessionId: { sessionId: 'sas-session-2' },
+    initiatorUsername: { userA: 'alice2' },
+    responderUsername: { userB: 'bob2' },
+    initiatorSasSecret: { sasA: 0x34 },
+    responderSasSecret: { sasB: 0x45 },
     initiatorNonce: { nonceA: 0x12 },
     responderNonce: { nonceB: 0x23 },
     initiatorEphemeral: { swapEphemeralA: true },

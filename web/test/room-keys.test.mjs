@@ -44,6 +44,7 @@ function createNet() {
     const user = { name, events };
     user.channels = createChannelManager({
       identity: () => ({ privateKey: identities[name], fingerprint: describeIdentity(identities[name]).fingerprint }),
+      localUsername: () => name,
       emit(event) {
         events.push(event);
         if (event.type !== 'channel.outbound') return;
@@ -161,8 +162,8 @@ const flush = () => sleep(50);   // long enough for queued frames to be handled;
 // ---- the channel record type ------------------------------------------------------------------
 
 test('record type 4: sealSenderKey opens as sender_key, data stays data; both sides count it in the sequence', async () => {
-  const A = createInitiator({ sessionId: 's', suite: 2, localFingerprint: FP_A, peerFingerprint: FP_B, sign: signers.alice.sign, verify: signers.bob.verify });
-  const B = createResponder({ sessionId: 's', localFingerprint: FP_B, peerFingerprint: FP_A, sign: signers.bob.sign, verify: signers.alice.verify });
+  const A = createInitiator({ sessionId: 's', suite: 2, localUsername: 'alice', peerUsername: 'bob', localFingerprint: FP_A, peerFingerprint: FP_B, sign: signers.alice.sign, verify: signers.bob.verify });
+  const B = createResponder({ sessionId: 's', localUsername: 'bob', peerUsername: 'alice', localFingerprint: FP_B, peerFingerprint: FP_A, sign: signers.bob.sign, verify: signers.alice.verify });
   await runHandshake(A, B);
   const key = await A.sealSenderKey({ plaintext: Uint8Array.of(1, 2, 3) });
   assert.equal(key[1], 4, 'record type byte');
@@ -475,13 +476,11 @@ test('page text cannot masquerade as a sender key: channel.send text is a channe
   assert.deepEqual(failures(bob), ['unknown_key']);
 });
 
-test('a channel whose peer user the page did not name carries no sender keys either way', async () => {
+test('a channel whose peer user the page did not name is never prepared (protocol v2 binds both usernames), so it carries no sender keys', async () => {
   const net = createNet();
   const [alice, bob] = [net.user('alice'), net.user('bob')];
-  await net.connect('alice', 'bob', { peerUsers: false });
-  const answers = await net.setMembers(room, ['alice', 'bob']);
-  assert.deepEqual(answers.alice.sentTo, []);
-  assert.deepEqual(answers.alice.waitingFor, ['bob']);
+  await assert.rejects(net.connect('alice', 'bob', { peerUsers: false }), (e) => e.reason === 'invalid_argument');
+  assert.equal(alice.channels.size + bob.channels.size, 0);
   assert.equal(await alice.channels.sendSenderKey({ peerUser: 'bob', plaintext: Uint8Array.of(1) }), false);
   await flush();
   assert.equal(bob.of('room.key_received').length + alice.of('room.key_received').length, 0);

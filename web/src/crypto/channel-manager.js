@@ -31,6 +31,7 @@ function sasForPage(sas) {
 
 /**
  * Options: { emit(event, transfer?), identity() → { privateKey, fingerprint } | null,
+ *            localUsername() → the logged-in username (bound into every handshake),
  *            handshakeTimeoutMs?, rekeyPolicy?, rekeyCheckMs?,
  *            onSenderKey?({ session, peerUser, plaintext }), onSecure?({ session, peerUser }) }.
  * Events: channel.outbound {frame: ArrayBuffer} · channel.state {session, state, suite, epoch, sas}
@@ -40,9 +41,10 @@ function sasForPage(sas) {
  * page named none.
  */
 export function createChannelManager({
-  emit, identity, handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS, rekeyPolicy = createRekeyPolicy(), rekeyCheckMs = 15_000,
+  emit, identity, localUsername, handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS, rekeyPolicy = createRekeyPolicy(), rekeyCheckMs = 15_000,
   onSenderKey = () => {}, onSecure = () => {},
 }) {
+  if (typeof localUsername !== 'function') throw new TypeError('createChannelManager: localUsername() required');
   const channels = new Map();
 
   function emitState(channel) {
@@ -101,20 +103,26 @@ export function createChannelManager({
 
   /**
    * After the user accepted the peer's certificate: bind an endpoint to it (nothing is sent yet).
-   * `peerUser`, the username the server gave for the peer, is what room sender keys coming over
-   * this channel are attributed to; without it the channel carries no sender keys either way.
+   * `peerUser`, the username the server gave for the peer, is bound into the handshake with the
+   * own username (protocol version 2: the peer must name the same two users, else
+   * `username_mismatch`), and it is what room sender keys coming over this channel are
+   * attributed to.
    */
   async function prepare({ session, role, peerFingerprint, peerCertificate, peerUser }) {
     if (!isRelaySessionId(session)) throw new ChannelError('invalid_argument', 'session id');
     if (channels.has(session)) throw new ChannelError('invalid_argument', 'the session is already prepared');
     if (role !== 'initiator' && role !== 'responder') throw new ChannelError('invalid_argument', 'role');
-    if (peerUser !== undefined && (typeof peerUser !== 'string' || !usernamePattern.test(peerUser))) throw new ChannelError('invalid_argument', 'peerUser');
+    if (typeof peerUser !== 'string' || !usernamePattern.test(peerUser)) throw new ChannelError('invalid_argument', 'peerUser');
     const own = identity();
     if (!own) throw new ChannelError('invalid_argument', 'no unlocked identity');
+    const me = localUsername();
+    if (typeof me !== 'string' || !usernamePattern.test(me)) throw new ChannelError('invalid_argument', 'no bound account');
     const certificate = await readAcceptedCertificate({ armored: peerCertificate, fingerprint: peerFingerprint });
     const create = role === 'initiator' ? createInitiator : createResponder;
     const endpoint = create({
       sessionId: session,
+      localUsername: me,
+      peerUsername: peerUser,
       localFingerprint: own.fingerprint.toLowerCase(),
       peerFingerprint: peerFingerprint.toLowerCase(),
       sign: createOpenpgpSigner({ privateKey: own.privateKey }),
@@ -122,7 +130,7 @@ export function createChannelManager({
       rekeyPolicy,
     });
     channels.set(session, {
-      session, role, endpoint, peerUser: peerUser ?? null, sendSequence: 0, receiveSequence: 0, opened: false, tornDown: false,
+      session, role, endpoint, peerUser, sendSequence: 0, receiveSequence: 0, opened: false, tornDown: false,
       queue: Promise.resolve(), rekeyTimer: null,
     });
     return { session, state: endpoint.state };

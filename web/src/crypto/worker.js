@@ -27,6 +27,7 @@ let rooms = null;
 const channels = createChannelManager({
   emit: (event, transfer) => post(event, transfer),
   identity: () => unlocked && { privateKey: unlocked.privateKey, fingerprint: unlocked.fingerprint },
+  localUsername: () => account, // bound into every handshake (protocol version 2)
   onSenderKey: ({ peerUser, plaintext }) => rooms.receiveSenderKey({ peerUser, plaintext }),
   onSecure: ({ peerUser }) => rooms.peerChannelSecured({ peerUser }),
 });

@@ -20,11 +20,11 @@ export const signers = {
  */
 export function makeParties({ suite = 1, sessionId = 'test-session', initiator = {}, responder = {} } = {}) {
   const A = createInitiator({
-    sessionId, suite, localFingerprint: FP_A, peerFingerprint: FP_B,
+    sessionId, suite, localUsername: 'alice', peerUsername: 'bob', localFingerprint: FP_A, peerFingerprint: FP_B,
     sign: signers.alice.sign, verify: signers.bob.verify, ...initiator,
   });
   const B = createResponder({
-    sessionId, supportedSuites: [1, 2], localFingerprint: FP_B, peerFingerprint: FP_A,
+    sessionId, supportedSuites: [1, 2], localUsername: 'bob', peerUsername: 'alice', localFingerprint: FP_B, peerFingerprint: FP_A,
     sign: signers.bob.sign, verify: signers.alice.verify, ...responder,
   });
   return { A, B };

@@ -8,8 +8,8 @@ import { concatBytes, fromHex, toHex, utf8 } from '../../src/crypto/protocol/byt
 import { decodeInitiatorFinish, decodeInitiatorHello, decodeResponderHello } from '../../src/crypto/protocol/encoding.js';
 import { signatureInput } from '../../src/crypto/protocol/handshake.js';
 import {
-  deriveHandshakeSecrets, deriveRekeySecrets, deriveSessionSecrets, deriveTrafficKeys,
-  exportKeyingMaterial, hmacSha256, sha256,
+  deriveHandshakeSecrets, deriveRekeySecrets, deriveSasBytes, deriveSessionSecrets, deriveTrafficKeys,
+  exportKeyingMaterial, hmacSha256, sasCommitment, sha256,
 } from '../../src/crypto/protocol/key-schedule.js';
 import { RecordType, Direction, recordNonce, sealRecord } from '../../src/crypto/protocol/records.js';
 import { deriveSharedSecret, importEphemeralKeyPairForTesting, importPeerPublicKey } from '../../src/crypto/protocol/suites.js';
@@ -40,14 +40,22 @@ export async function computeChannelVector(inputs) {
   const signerA = await hmacTestSigner(initiator.signerKey);
   const signerB = await hmacTestSigner(responder.signerKey);
   const A = createInitiator({
-    sessionId, suite, localFingerprint: initiator.fingerprint, peerFingerprint: responder.fingerprint,
+    sessionId, suite, localUsername: initiator.username, peerUsername: responder.username,
+    localFingerprint: initiator.fingerprint, peerFingerprint: responder.fingerprint,
     sign: signerA.sign, verify: signerB.verify,
-    testing: { ephemeralKey: hexKey(initiator.ephemeralKey), nonce: fromHex(initiator.nonce), rekeyEphemeralKeys: [hexKey(initiator.rekeyEphemeralKey)] },
+    testing: {
+      ephemeralKey: hexKey(initiator.ephemeralKey), nonce: fromHex(initiator.nonce), sasSecret: fromHex(initiator.sasSecret),
+      rekeyEphemeralKeys: [hexKey(initiator.rekeyEphemeralKey)],
+    },
   });
   const B = createResponder({
-    sessionId, supportedSuites: [suite], localFingerprint: responder.fingerprint, peerFingerprint: initiator.fingerprint,
+    sessionId, supportedSuites: [suite], localUsername: responder.username, peerUsername: initiator.username,
+    localFingerprint: responder.fingerprint, peerFingerprint: initiator.fingerprint,
     sign: signerB.sign, verify: signerA.verify,
-    testing: { ephemeralKey: hexKey(responder.ephemeralKey), nonce: fromHex(responder.nonce), rekeyEphemeralKeys: [hexKey(responder.rekeyEphemeralKey)] },
+    testing: {
+      ephemeralKey: hexKey(responder.ephemeralKey), nonce: fromHex(responder.nonce), sasSecret: fromHex(responder.sasSecret),
+      rekeyEphemeralKeys: [hexKey(responder.rekeyEphemeralKey)],
+    },
   });
 
   // --- handshake through the endpoints ---
@@ -62,7 +70,7 @@ export async function computeChannelVector(inputs) {
   const finish = decodeInitiatorFinish(m3);
   const thKeyShare = await sha256(concatBytes(m1, m2.subarray(0, reply.keyShareEnd)));
   const thResponderFinished = await sha256(concatBytes(m1, m2.subarray(0, reply.signatureEnd)));
-  const thInitiatorSignature = await sha256(concatBytes(m1, m2));
+  const thInitiatorSignature = await sha256(concatBytes(m1, m2, m3.subarray(0, finish.revealEnd)));
   const thInitiatorFinished = await sha256(concatBytes(m1, m2, m3.subarray(0, finish.signatureEnd)));
   const thFinal = await sha256(concatBytes(m1, m2, m3));
 
@@ -74,6 +82,10 @@ export async function computeChannelVector(inputs) {
     sharedSecret: sharedAB, initiatorNonce: hello.nonce, responderNonce: reply.nonce, keyShareTranscriptHash: thKeyShare,
   });
   const session = await deriveSessionSecrets({ handshakeSecret: hs.handshakeSecret, finalTranscriptHash: thFinal });
+  const commitment = await sasCommitment(fromHex(initiator.sasSecret));
+  const sasDerivation = await deriveSasBytes({
+    keyShareTranscriptHash: thKeyShare, initiatorSasSecret: finish.sasSecret, responderSasSecret: reply.sasSecret,
+  });
   const i2r = await deriveTrafficKeys(session.initiatorToResponderTrafficSecret);
   const r2i = await deriveTrafficKeys(session.responderToInitiatorTrafficSecret);
   const responderSignatureInput = signatureInput('responder', thKeyShare);
@@ -148,6 +160,11 @@ export async function computeChannelVector(inputs) {
   return {
     messages: { m1: h(m1), m2: h(m2), m3: h(m3) },
     ephemeralPublicKeys: { initiator: h(hello.ephemeralPublicKey), responder: h(reply.ephemeralPublicKey) },
+    usernames: { initiator: hello.initiatorUsername, responder: hello.responderUsername },
+    commitment: {
+      sent: h(hello.commitment), recomputed: h(commitment),
+      revealedInitiatorSecret: h(finish.sasSecret), responderSecret: h(reply.sasSecret),
+    },
     transcriptHashes: {
       keyShare: h(thKeyShare), responderFinished: h(thResponderFinished),
       initiatorSignature: h(thInitiatorSignature), initiatorFinished: h(thInitiatorFinished), final: h(thFinal),
@@ -172,10 +189,10 @@ export async function computeChannelVector(inputs) {
       initiatorToResponderKey: h(i2r.key), initiatorToResponderIv: h(i2r.iv),
       responderToInitiatorKey: h(r2i.key), responderToInitiatorIv: h(r2i.iv),
       exporterSecret: h(session.exporterSecret), rekeyChainSecret: h(session.rekeyChainSecret),
-      sasBytes: h(session.sasBytes),
+      sasSecret: h(sasDerivation.sasSecret), sasBytes: h(sasDerivation.sasBytes),
     },
     sas: {
-      initiator: A.sas, responder: B.sas, recomputed: computeSas(session.sasBytes),
+      initiator: A.sas, responder: B.sas, recomputed: computeSas(sasDerivation.sasBytes),
     },
     exporter: {
       label: exporterLabel, context: h(exporterContext),

@@ -11,7 +11,8 @@
 // under a test/ folder, and a test run must never rewrite the vectors it checks against.
 //
 // Inputs are fixed: X25519 keys from RFC 7748 §6.1, P-256 keys from Wycheproof's
-// ecdh_secp256r1_webcrypto_test.json, counting-pattern nonces, fixed fingerprints, and an HMAC
+// ecdh_secp256r1_webcrypto_test.json, counting-pattern nonces and SAS secrets (sA, sB), fixed
+// usernames and fingerprints, and an HMAC
 // test signer (hmacTestSigner) in place of OpenPGP so signatures are deterministic.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -71,13 +72,13 @@ async function vectorInputs() {
         // RFC 7748 §6.1 Alice
         ephemeralKey: await x25519Key('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'),
         rekeyEphemeralKey: await x25519Key(ramp(0x40)),
-        nonce: ramp(0x00), fingerprint: 'a1'.repeat(20), signerKey: 'secms kat signer A',
+        nonce: ramp(0x00), sasSecret: ramp(0x80), username: 'alice', fingerprint: 'a1'.repeat(20), signerKey: 'secms kat signer A',
       },
       responder: {
         // RFC 7748 §6.1 Bob
         ephemeralKey: await x25519Key('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb'),
         rekeyEphemeralKey: await x25519Key(ramp(0x60)),
-        nonce: ramp(0x20), fingerprint: 'b2'.repeat(20), signerKey: 'secms kat signer B',
+        nonce: ramp(0x20), sasSecret: ramp(0xa0), username: 'bob', fingerprint: 'b2'.repeat(20), signerKey: 'secms kat signer B',
       },
       recordPlaintexts,
     },
@@ -88,12 +89,12 @@ async function vectorInputs() {
       initiator: {
         ephemeralKey: { private: p256[0].private, public: p256[0].public, source: `wycheproof ecdh_secp256r1_webcrypto tcId ${p256[0].tcId}` },
         rekeyEphemeralKey: { private: p256[2].private, public: p256[2].public, source: `wycheproof tcId ${p256[2].tcId}` },
-        nonce: ramp(0x00), fingerprint: 'c3'.repeat(32), signerKey: 'secms kat signer A',
+        nonce: ramp(0x00), sasSecret: ramp(0x80), username: 'carol.c', fingerprint: 'c3'.repeat(32), signerKey: 'secms kat signer A',
       },
       responder: {
         ephemeralKey: { private: p256[1].private, public: p256[1].public, source: `wycheproof tcId ${p256[1].tcId}` },
         rekeyEphemeralKey: { private: p256[3].private, public: p256[3].public, source: `wycheproof tcId ${p256[3].tcId}` },
-        nonce: ramp(0x20), fingerprint: 'd4'.repeat(32), signerKey: 'secms kat signer B',
+        nonce: ramp(0x20), sasSecret: ramp(0xa0), username: 'dave_99', fingerprint: 'd4'.repeat(32), signerKey: 'secms kat signer B',
       },
       recordPlaintexts,
     },
@@ -118,11 +119,11 @@ async function main() {
     for (const key of Object.keys(files)) files[key].push(parts[key]);
   }
   const header = (what) => ({
-    description: `Security.MS secure channel v1 known-answer vectors: ${what}. Generated once by web/test/vectors/make-channel-vectors.mjs; see docs/protocol.md §11.`,
+    description: `Security.MS secure channel v2 known-answer vectors: ${what}. Generated once by web/test/vectors/make-channel-vectors.mjs; see docs/protocol.md §11.`,
     encoding: 'all byte strings are lowercase hex',
   });
   const outputs = {
-    'key-schedule.json': { ...header('handshake messages, transcript hashes, signatures (HMAC test signer), Finished MACs, every key-schedule secret, SAS, exporter'), vectors: files.keySchedule },
+    'key-schedule.json': { ...header('handshake messages, usernames, SAS commitment, transcript hashes, signatures (HMAC test signer), Finished MACs, every key-schedule secret, SAS, exporter'), vectors: files.keySchedule },
     'records.json': { ...header('record encryption (epoch 0 and 1, both directions), far sequence numbers, close'), vectors: files.records },
     'rekey.json': { ...header('in-channel re-key (epoch 0 → 1) derivation'), vectors: files.rekey },
   };

@@ -5,10 +5,16 @@
 // Every message starts with  u8 version ‖ u8 message_type ; every variable field is
 // u16 big-endian length ‖ bytes, and the decoder checks each length against its limit,
 // then rejects trailing bytes.
+//
+// Versions: the handshake is version 2 (SAS commitment, both usernames bound, the
+// signing-contexts signature input). The record layer — record header, re-key and close
+// plaintexts — did not change and keeps its version byte 1 (RECORD_LAYER_VERSION): its keys
+// come only from a version-2 handshake, so a record can never be shared with a version-1 peer.
 import { ChannelError } from './errors.js';
 import { isKnownSuite, suiteParameters } from './suites.js';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
+export const RECORD_LAYER_VERSION = 1;
 
 export const HandshakeMessageType = Object.freeze({
   initiatorHello: 1, // message 1, A → B
@@ -26,6 +32,10 @@ export const Limits = Object.freeze({
   signatureMinBytes: 1,
   signatureMaxBytes: 4096,
   finishedBytes: 32, // HMAC-SHA-256
+  commitmentBytes: 32, // SHA-256 of the initiator's SAS secret
+  sasSecretBytes: 32, // sA and sB
+  usernameMinBytes: 3, // the server's username rule (server/auth/credentials.hpp)
+  usernameMaxBytes: 32,
   handshakeMessageMaxBytes: 8192,
 });
 
@@ -165,6 +175,26 @@ export function decodeSessionId(bytes) {
   return String.fromCharCode(...bytes);
 }
 
+// The server's username rule (server/auth/credentials.cpp check_username): 3–32 ASCII
+// characters, letters, digits, '.', '_' and '-', starting with a letter or digit. A name on the
+// wire that breaks it cannot be an account name, so it is refused, never normalised.
+const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
+
+export function isProtocolUsername(name) {
+  return typeof name === 'string' && usernamePattern.test(name);
+}
+
+export function encodeUsername(name, what = 'username') {
+  if (!isProtocolUsername(name)) throw new ChannelError('invalid_argument', `${what} must follow the server's username rule`);
+  return Uint8Array.from(name, (c) => c.charCodeAt(0));
+}
+
+function decodeUsername(bytes, what) {
+  const name = String.fromCharCode(...bytes);
+  if (!isProtocolUsername(name)) throw new ChannelError('malformed', `${what} is not a valid username`);
+  return name;
+}
+
 function checkFingerprint(name, fingerprint) {
   if (!(fingerprint instanceof Uint8Array) || !Limits.fingerprintLengths.includes(fingerprint.length)) {
     throw new ChannelError('invalid_argument', `${name} must be 20 or 32 bytes`);
@@ -194,22 +224,30 @@ export function peekHandshakeMessageType(bytes) {
 }
 
 // ---- message 1: initiator_hello ----------------------------------------------------------
-// u8 version ‖ u8 type=1 ‖ u8 suite ‖ field(session_id) ‖ field(nonce_a, 32)
-//   ‖ field(ephemeral_a) ‖ field(fingerprint_a) ‖ field(fingerprint_b)
+// u8 version ‖ u8 type=1 ‖ u8 suite ‖ field(session_id) ‖ field(username_a) ‖ field(username_b)
+//   ‖ field(nonce_a, 32) ‖ field(ephemeral_a) ‖ field(fingerprint_a) ‖ field(fingerprint_b)
+//   ‖ field(commit_a, 32)
 
-export function encodeInitiatorHello({ suite, sessionId, nonce, ephemeralPublicKey, initiatorFingerprint, responderFingerprint }) {
+export function encodeInitiatorHello({
+  suite, sessionId, initiatorUsername, responderUsername, nonce, ephemeralPublicKey,
+  initiatorFingerprint, responderFingerprint, commitment,
+}) {
   const params = suiteParameters(suite);
   if (nonce.length !== Limits.nonceBytes) throw new ChannelError('invalid_argument', 'nonce must be 32 bytes');
   if (ephemeralPublicKey.length !== params.publicKeyLength) throw new ChannelError('invalid_argument', 'ephemeral key length');
+  if (!(commitment instanceof Uint8Array) || commitment.length !== Limits.commitmentBytes) throw new ChannelError('invalid_argument', 'commitment must be 32 bytes');
   checkFingerprint('initiatorFingerprint', initiatorFingerprint);
   checkFingerprint('responderFingerprint', responderFingerprint);
   return new ByteWriter()
     .u8(PROTOCOL_VERSION).u8(HandshakeMessageType.initiatorHello).u8(suite)
     .field(encodeSessionId(sessionId))
+    .field(encodeUsername(initiatorUsername, 'initiatorUsername'))
+    .field(encodeUsername(responderUsername, 'responderUsername'))
     .field(nonce)
     .field(ephemeralPublicKey)
     .field(initiatorFingerprint)
     .field(responderFingerprint)
+    .field(commitment)
     .bytes();
 }
 
@@ -222,27 +260,36 @@ export function decodeInitiatorHello(bytes) {
   if (!isKnownSuite(suite)) throw new ChannelError('unsupported_suite', `suite ${suite}`);
   const params = suiteParameters(suite);
   const sessionId = decodeSessionId(reader.field('session_id', { min: Limits.sessionIdMinBytes, max: Limits.sessionIdMaxBytes }));
+  const usernameLimits = { min: Limits.usernameMinBytes, max: Limits.usernameMaxBytes };
+  const initiatorUsername = decodeUsername(reader.field('username_a', usernameLimits), 'username_a');
+  const responderUsername = decodeUsername(reader.field('username_b', usernameLimits), 'username_b');
   const nonce = reader.field('nonce_a', { exact: Limits.nonceBytes });
   const ephemeralPublicKey = reader.field('ephemeral_a', { exact: params.publicKeyLength });
   const initiatorFingerprint = reader.field('fingerprint_a', { oneOf: Limits.fingerprintLengths });
   const responderFingerprint = reader.field('fingerprint_b', { oneOf: Limits.fingerprintLengths });
+  const commitment = reader.field('commit_a', { exact: Limits.commitmentBytes });
   reader.expectEnd();
-  return { suite, sessionId, nonce, ephemeralPublicKey, initiatorFingerprint, responderFingerprint };
+  return {
+    suite, sessionId, initiatorUsername, responderUsername, nonce, ephemeralPublicKey,
+    initiatorFingerprint, responderFingerprint, commitment,
+  };
 }
 
 // ---- message 2: responder_hello ----------------------------------------------------------
-// u8 version ‖ u8 type=2 ‖ field(nonce_b, 32) ‖ field(ephemeral_b)      ← key_share prefix
+// u8 version ‖ u8 type=2 ‖ field(nonce_b, 32) ‖ field(ephemeral_b) ‖ field(sas_secret_b, 32)
+//                                                                        ← key_share prefix
 //   ‖ field(signature_b)                                                 ← signed prefix
 //   ‖ field(finished_b, 32)
 // The transcript hashes are taken over prefixes of this one canonical encoding, so the
 // prefixes are returned as offsets (TLS 1.3 hashes whole messages for the same reason).
 
-export function encodeResponderHelloKeyShare({ suite, nonce, ephemeralPublicKey }) {
+export function encodeResponderHelloKeyShare({ suite, nonce, ephemeralPublicKey, sasSecret }) {
   const params = suiteParameters(suite);
   if (nonce.length !== Limits.nonceBytes) throw new ChannelError('invalid_argument', 'nonce must be 32 bytes');
   if (ephemeralPublicKey.length !== params.publicKeyLength) throw new ChannelError('invalid_argument', 'ephemeral key length');
+  if (!(sasSecret instanceof Uint8Array) || sasSecret.length !== Limits.sasSecretBytes) throw new ChannelError('invalid_argument', 'SAS secret must be 32 bytes');
   return new ByteWriter().u8(PROTOCOL_VERSION).u8(HandshakeMessageType.responderHello)
-    .field(nonce).field(ephemeralPublicKey).bytes();
+    .field(nonce).field(ephemeralPublicKey).field(sasSecret).bytes();
 }
 
 export function encodeSignatureField(signature) {
@@ -266,19 +313,23 @@ export function decodeResponderHello(bytes, { suite }) {
   if (type !== HandshakeMessageType.responderHello) throw new ChannelError('unexpected_message', `type ${type}, expected responder_hello`);
   const nonce = reader.field('nonce_b', { exact: Limits.nonceBytes });
   const ephemeralPublicKey = reader.field('ephemeral_b', { exact: params.publicKeyLength });
+  const sasSecret = reader.field('sas_secret_b', { exact: Limits.sasSecretBytes });
   const keyShareEnd = reader.offset;
   const signature = reader.field('signature_b', { min: Limits.signatureMinBytes, max: Limits.signatureMaxBytes });
   const signatureEnd = reader.offset;
   const finished = reader.field('finished_b', { exact: Limits.finishedBytes });
   reader.expectEnd();
-  return { nonce, ephemeralPublicKey, signature, finished, keyShareEnd, signatureEnd };
+  return { nonce, ephemeralPublicKey, sasSecret, signature, finished, keyShareEnd, signatureEnd };
 }
 
 // ---- message 3: initiator_finish ---------------------------------------------------------
-// u8 version ‖ u8 type=3 ‖ field(signature_a)  ← signed prefix ‖ field(finished_a, 32)
+// u8 version ‖ u8 type=3 ‖ field(sas_secret_a, 32)   ← reveal prefix (A signs TH up to here)
+//   ‖ field(signature_a)                              ← signed prefix
+//   ‖ field(finished_a, 32)
 
-export function encodeInitiatorFinishHeader() {
-  return Uint8Array.of(PROTOCOL_VERSION, HandshakeMessageType.initiatorFinish);
+export function encodeInitiatorFinishReveal(sasSecret) {
+  if (!(sasSecret instanceof Uint8Array) || sasSecret.length !== Limits.sasSecretBytes) throw new ChannelError('invalid_argument', 'SAS secret must be 32 bytes');
+  return new ByteWriter().u8(PROTOCOL_VERSION).u8(HandshakeMessageType.initiatorFinish).field(sasSecret).bytes();
 }
 
 export function decodeInitiatorFinish(bytes) {
@@ -286,25 +337,27 @@ export function decodeInitiatorFinish(bytes) {
   const reader = new ByteReader(bytes, 'initiator_finish');
   const type = readHeader(reader, 'initiator_finish');
   if (type !== HandshakeMessageType.initiatorFinish) throw new ChannelError('unexpected_message', `type ${type}, expected initiator_finish`);
+  const sasSecret = reader.field('sas_secret_a', { exact: Limits.sasSecretBytes });
+  const revealEnd = reader.offset;
   const signature = reader.field('signature_a', { min: Limits.signatureMinBytes, max: Limits.signatureMaxBytes });
   const signatureEnd = reader.offset;
   const finished = reader.field('finished_a', { exact: Limits.finishedBytes });
   reader.expectEnd();
-  return { signature, finished, signatureEnd };
+  return { sasSecret, signature, finished, revealEnd, signatureEnd };
 }
 
 // ---- re-key messages (plaintext of a record of type "rekey") ------------------------------
-// u8 version ‖ u8 kind (1 request, 2 response) ‖ u32 new_epoch ‖ field(ephemeral)
+// u8 version (RECORD_LAYER_VERSION) ‖ u8 kind (1 request, 2 response) ‖ u32 new_epoch ‖ field(ephemeral)
 
 export function encodeRekeyMessage({ kind, epoch, ephemeralPublicKey }) {
-  return new ByteWriter().u8(PROTOCOL_VERSION).u8(kind).u32(epoch).field(ephemeralPublicKey).bytes();
+  return new ByteWriter().u8(RECORD_LAYER_VERSION).u8(kind).u32(epoch).field(ephemeralPublicKey).bytes();
 }
 
 export function decodeRekeyMessage(bytes, { suite }) {
   const params = suiteParameters(suite);
   const reader = new ByteReader(bytes, 'rekey message');
   const version = reader.u8('version');
-  if (version !== PROTOCOL_VERSION) throw new ChannelError('unsupported_version', `rekey message version ${version}`);
+  if (version !== RECORD_LAYER_VERSION) throw new ChannelError('unsupported_version', `rekey message version ${version}`);
   const kind = reader.u8('kind');
   if (kind !== RekeyMessageKind.request && kind !== RekeyMessageKind.response) {
     throw new ChannelError('unknown_message_type', `rekey kind ${kind}`);
@@ -316,18 +369,18 @@ export function decodeRekeyMessage(bytes, { suite }) {
 }
 
 // ---- close message (plaintext of a record of type "close") -------------------------------
-// u8 version ‖ u8 close_code
+// u8 version (RECORD_LAYER_VERSION) ‖ u8 close_code
 
 export const CloseCode = Object.freeze({ normal: 0, going_away: 1, protocol_error: 2 });
 
 export function encodeCloseMessage(code) {
-  return Uint8Array.of(PROTOCOL_VERSION, code);
+  return Uint8Array.of(RECORD_LAYER_VERSION, code);
 }
 
 export function decodeCloseMessage(bytes) {
   const reader = new ByteReader(bytes, 'close message');
   const version = reader.u8('version');
-  if (version !== PROTOCOL_VERSION) throw new ChannelError('unsupported_version', `close message version ${version}`);
+  if (version !== RECORD_LAYER_VERSION) throw new ChannelError('unsupported_version', `close message version ${version}`);
   const code = reader.u8('close code');
   if (!Object.values(CloseCode).includes(code)) throw new ChannelError('malformed', `close code ${code}`);
   reader.expectEnd();

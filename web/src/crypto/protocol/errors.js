@@ -17,6 +17,8 @@ export const ChannelErrorReason = Object.freeze({
   unexpected_message: 'the message is not allowed in the current state',
   wrong_session: 'the session id differs from this channel\'s session id',
   fingerprint_mismatch: 'a fingerprint differs from the accepted certificate',
+  username_mismatch: 'a username in the handshake differs from the one this side knows',
+  bad_commitment: 'the revealed SAS secret does not match the initiator\'s commitment',
   invalid_public_key: 'the peer\'s ephemeral public key is invalid',
   low_order_point: 'the ECDH output is all zero (low-order point, RFC 7748 §6.1)',
   bad_signature: 'the peer\'s signature does not verify against the accepted certificate',

@@ -1,61 +1,65 @@
-// SIGMA-style signed ephemeral ECDH (DESIGN.md §7, docs/protocol.md §4), three messages:
+// SIGMA-style signed ephemeral ECDH with a ZRTP-style SAS commitment (DESIGN.md §7,
+// docs/protocol.md §4), handshake version 2, three messages:
 //
-//   1  A → B  initiator_hello  : version, suite, session id, nA, eA, FP_A, FP_B
-//   2  B → A  responder_hello  : nB, eB, sig_B, finished_B
-//   3  A → B  initiator_finish : sig_A, finished_A
+//   1  A → B  initiator_hello  : version, suite, session id, username_A, username_B, nA, eA,
+//                                FP_A, FP_B, commit_A = H("secms v2 sas commit" ‖ 0x00 ‖ sA)
+//   2  B → A  responder_hello  : nB, eB, sB, sig_B, finished_B
+//   3  A → B  initiator_finish : sA, sig_A, finished_A
 //
 // Transcript hashes are SHA-256 over prefixes of M1 ‖ M2 ‖ M3 (the canonical encodings):
-//   TH_keyshare     = H(M1 ‖ M2[..eB])          signed by B, context of the finished keys
+//   TH_keyshare     = H(M1 ‖ M2[..sB])          signed by B; context of the finished keys; SAS salt
 //   TH_r_finished   = H(M1 ‖ M2[..sig_B])       MACed by B
-//   TH_i_signature  = H(M1 ‖ M2)                signed by A
+//   TH_i_signature  = H(M1 ‖ M2 ‖ M3[..sA])     signed by A
 //   TH_i_finished   = H(M1 ‖ M2 ‖ M3[..sig_A])  MACed by A
-//   TH_final        = H(M1 ‖ M2 ‖ M3)           context of the session secrets and SAS
+//   TH_final        = H(M1 ‖ M2 ‖ M3)           context of the session secrets
 //
-// Each signature (by the long-term OpenPGP key, through the injected signer) binds that side's
-// identity to both ephemerals, both nonces and both fingerprints; each Finished MAC (keyed from
-// the ECDH) proves possession of the shared secret. Verification goes through the injected
-// verifier bound to the peer's ACCEPTED certificate and fails closed: anything but `true` aborts.
+// Each signature (by the long-term OpenPGP key, through the injected signer, over the fixed
+// handshakeSignatureInput of signing-contexts.js) binds that side's identity to both usernames,
+// both ephemerals, both nonces, both fingerprints and the SAS commitment; each Finished MAC
+// (keyed from the ECDH) proves possession of the shared secret. Verification goes through the
+// injected verifier bound to the peer's ACCEPTED certificate and fails closed.
+//
+// The SAS comes only from sA, sB and TH_keyshare (key-schedule.js deriveSasBytes): A is bound
+// to sA by commit_A before it sees sB, and B picks sB seeing only commit_A, so whoever sends M3
+// last cannot grind the SAS by varying it (the v1 SAS hashed all of M3: issue 8, item 2).
 import { ChannelError } from './errors.js';
-import { concatBytes, bytesEqual, utf8, zeroize } from './bytes.js';
+import { concatBytes, bytesEqual, zeroize } from './bytes.js';
 import {
-  Limits, decodeInitiatorFinish, decodeInitiatorHello, decodeResponderHello,
-  encodeFinishedField, encodeInitiatorFinishHeader, encodeInitiatorHello,
+  decodeInitiatorFinish, decodeInitiatorHello, decodeResponderHello,
+  encodeFinishedField, encodeInitiatorFinishReveal, encodeInitiatorHello,
   encodeResponderHelloKeyShare, encodeSignatureField,
 } from './encoding.js';
 import {
   deriveSharedSecret, generateEphemeralKeyPair, importEphemeralKeyPairForTesting, importPeerPublicKey,
 } from './suites.js';
 import {
-  deriveHandshakeSecrets, deriveSessionSecrets, deriveTrafficKeys, hmacSha256, hmacSha256Verify,
-  importHmacKey, sha256, zeroizeSecrets,
+  deriveHandshakeSecrets, deriveSasBytes, deriveSessionSecrets, deriveTrafficKeys, hmacSha256, hmacSha256Verify,
+  importHmacKey, sasCommitment, sha256, zeroizeSecrets,
 } from './key-schedule.js';
 import { computeSas } from './sas.js';
+import { SignatureRole, handshakeSignatureInput } from './signing-contexts.js';
 
-export const RoleByte = Object.freeze({ initiator: 0x01, responder: 0x02 });
-
-export const SignatureLabel = Object.freeze({
-  initiator: 'secms v1 initiator signature',
-  responder: 'secms v1 responder signature',
-});
-
-/** Signed data: label ‖ 0x00 ‖ role ‖ TH (the zero byte ends the label, as in RFC 8446 §4.4.3). */
+/** The exact bytes each side signs (docs/protocol.md "Signing contexts"). */
 export function signatureInput(role, transcriptHash) {
-  return concatBytes(utf8(SignatureLabel[role]), Uint8Array.of(0x00, RoleByte[role]), transcriptHash);
+  return handshakeSignatureInput({ role: SignatureRole[role], transcriptHash });
 }
 
 async function makeEphemeral(suite, testingKey) {
   return testingKey ? importEphemeralKeyPairForTesting(suite, testingKey) : generateEphemeralKeyPair(suite);
 }
 
-function makeNonce(testingNonce) {
-  if (testingNonce) {
-    if (!(testingNonce instanceof Uint8Array) || testingNonce.length !== Limits.nonceBytes) {
-      throw new ChannelError('invalid_argument', 'testing nonce must be 32 bytes');
+function makeRandom32(testingValue, what) {
+  if (testingValue) {
+    if (!(testingValue instanceof Uint8Array) || testingValue.length !== 32) {
+      throw new ChannelError('invalid_argument', `testing ${what} must be 32 bytes`);
     }
-    return Uint8Array.from(testingNonce);
+    return Uint8Array.from(testingValue);
   }
-  return globalThis.crypto.getRandomValues(new Uint8Array(Limits.nonceBytes));
+  return globalThis.crypto.getRandomValues(new Uint8Array(32));
 }
+
+const makeNonce = (testingNonce) => makeRandom32(testingNonce, 'nonce');
+const makeSasSecret = (testingSecret) => makeRandom32(testingSecret, 'sasSecret');
 
 async function signOrFail(sign, data) {
   let signature;
@@ -90,12 +94,22 @@ async function computeHandshakeStage({ suite, privateKey, peerPublicKey, initiat
   }
 }
 
+/** The SAS from the committed values; the raw bytes are wiped once the words are chosen. */
+async function computeCommittedSas({ keyShareTranscriptHash, initiatorSasSecret, responderSasSecret }) {
+  const derived = await deriveSasBytes({ keyShareTranscriptHash, initiatorSasSecret, responderSasSecret });
+  try {
+    return computeSas(derived.sasBytes);
+  } finally {
+    zeroizeSecrets(derived);
+  }
+}
+
 /**
  * Session stage: returns the material the record layer needs, with every raw secret already
  * imported (AES keys non-extractable; exporter and chain secrets as non-extractable HMAC keys)
- * and wiped.
+ * and wiped. `sas` was computed earlier from the committed values only.
  */
-export async function establishSession({ handshakeSecret, finalTranscriptHash }) {
+export async function establishSession({ handshakeSecret, finalTranscriptHash, sas }) {
   const secrets = await deriveSessionSecrets({ handshakeSecret, finalTranscriptHash });
   try {
     const i2r = await deriveTrafficKeys(secrets.initiatorToResponderTrafficSecret);
@@ -105,7 +119,7 @@ export async function establishSession({ handshakeSecret, finalTranscriptHash })
       responderToInitiator: r2i,
       exporterKey: await importHmacKey(secrets.exporterSecret),
       rekeyChainKey: await importHmacKey(secrets.rekeyChainSecret),
-      sas: computeSas(secrets.sasBytes),
+      sas,
     };
   } finally {
     zeroizeSecrets(secrets);
@@ -113,21 +127,30 @@ export async function establishSession({ handshakeSecret, finalTranscriptHash })
 }
 
 /** Message 1. Returns the message and what the initiator keeps until message 2. */
-export async function createInitiatorHello({ suite, sessionId, localFingerprint, peerFingerprint, testing }) {
+export async function createInitiatorHello({ suite, sessionId, localUsername, peerUsername, localFingerprint, peerFingerprint, testing }) {
   const ephemeral = await makeEphemeral(suite, testing?.ephemeralKey);
   const nonce = makeNonce(testing?.nonce);
+  const sasSecret = makeSasSecret(testing?.sasSecret);
   const message = encodeInitiatorHello({
-    suite, sessionId, nonce, ephemeralPublicKey: ephemeral.publicKey,
+    suite, sessionId, initiatorUsername: localUsername, responderUsername: peerUsername,
+    nonce, ephemeralPublicKey: ephemeral.publicKey,
     initiatorFingerprint: localFingerprint, responderFingerprint: peerFingerprint,
+    commitment: await sasCommitment(sasSecret),
   });
-  return { message, pending: { suite, privateKey: ephemeral.privateKey, nonce, message1: message } };
+  return { message, pending: { suite, privateKey: ephemeral.privateKey, nonce, sasSecret, message1: message } };
 }
 
 /** Responder: checks message 1 and builds message 2. */
-export async function respondToInitiatorHello({ message, sessionId, localFingerprint, peerFingerprint, supportedSuites, sign, testing }) {
+export async function respondToInitiatorHello({
+  message, sessionId, localUsername, peerUsername, localFingerprint, peerFingerprint, supportedSuites, sign, testing,
+}) {
   const hello = decodeInitiatorHello(message);
   if (!supportedSuites.includes(hello.suite)) throw new ChannelError('unsupported_suite', `suite ${hello.suite}`);
   if (hello.sessionId !== sessionId) throw new ChannelError('wrong_session', 'initiator_hello');
+  // Both names must be the ones this side's server offer gave: the server presenting a real
+  // certificate under another user's name stops here (and the names are in every signature).
+  if (hello.initiatorUsername !== peerUsername) throw new ChannelError('username_mismatch', 'username_A is not the peer this side was offered');
+  if (hello.responderUsername !== localUsername) throw new ChannelError('username_mismatch', 'username_B is not this side\'s username');
   // The fingerprints must name exactly the two certificates this side accepted: a substituted
   // certificate or a message meant for someone else stops here (and is in every signature).
   if (!bytesEqual(hello.initiatorFingerprint, peerFingerprint)) throw new ChannelError('fingerprint_mismatch', 'FP_A is not the accepted peer certificate');
@@ -135,7 +158,9 @@ export async function respondToInitiatorHello({ message, sessionId, localFingerp
 
   let ephemeral = await makeEphemeral(hello.suite, testing?.ephemeralKey);
   const nonce = makeNonce(testing?.nonce);
-  const keyShare = encodeResponderHelloKeyShare({ suite: hello.suite, nonce, ephemeralPublicKey: ephemeral.publicKey });
+  // sB is chosen here, knowing only commit_A: it cannot depend on sA.
+  const sasSecret = makeSasSecret(testing?.sasSecret);
+  const keyShare = encodeResponderHelloKeyShare({ suite: hello.suite, nonce, ephemeralPublicKey: ephemeral.publicKey, sasSecret });
   const keyShareTranscriptHash = await sha256(concatBytes(message, keyShare));
   let stage;
   try {
@@ -155,6 +180,9 @@ export async function respondToInitiatorHello({ message, sessionId, localFingerp
     const pending = {
       suite: hello.suite,
       transcript: concatBytes(message, message2),
+      keyShareTranscriptHash,
+      commitment: hello.commitment,
+      sasSecret,
       handshakeKey: await importHmacKey(stage.handshakeSecret),
       initiatorFinishedKey: await importHmacKey(stage.initiatorFinishedKey),
     };
@@ -164,7 +192,7 @@ export async function respondToInitiatorHello({ message, sessionId, localFingerp
   }
 }
 
-/** Initiator: verifies message 2, builds message 3 and the session. */
+/** Initiator: verifies message 2, builds message 3 (revealing sA) and the session. */
 export async function processResponderHello({ message, pending, sign, verify }) {
   const reply = decodeResponderHello(message, { suite: pending.suite });
   const keyShareTranscriptHash = await sha256(concatBytes(pending.message1, message.subarray(0, reply.keyShareEnd)));
@@ -179,31 +207,50 @@ export async function processResponderHello({ message, pending, sign, verify }) 
     if (!await hmacSha256Verify(stage.responderFinishedKey, responderFinishedTranscriptHash, reply.finished)) {
       throw new ChannelError('bad_finished', 'responder Finished');
     }
-    const transcript2 = concatBytes(pending.message1, message);
-    const signature = await signOrFail(sign, signatureInput('initiator', await sha256(transcript2)));
-    const signed = concatBytes(encodeInitiatorFinishHeader(), encodeSignatureField(signature));
-    const finished = await hmacSha256(stage.initiatorFinishedKey, await sha256(concatBytes(transcript2, signed)));
+    const sas = await computeCommittedSas({
+      keyShareTranscriptHash, initiatorSasSecret: pending.sasSecret, responderSasSecret: reply.sasSecret,
+    });
+    const reveal = encodeInitiatorFinishReveal(pending.sasSecret);
+    const transcriptToReveal = concatBytes(pending.message1, message, reveal);
+    const signature = await signOrFail(sign, signatureInput('initiator', await sha256(transcriptToReveal)));
+    const signed = concatBytes(reveal, encodeSignatureField(signature));
+    const finished = await hmacSha256(stage.initiatorFinishedKey, await sha256(concatBytes(pending.message1, message, signed)));
     const message3 = concatBytes(signed, encodeFinishedField(finished));
     const session = await establishSession({
       handshakeSecret: stage.handshakeSecret,
-      finalTranscriptHash: await sha256(concatBytes(transcript2, message3)),
+      finalTranscriptHash: await sha256(concatBytes(pending.message1, message, message3)),
+      sas,
     });
     return { message: message3, session };
   } finally {
     zeroizeSecrets(stage);
+    zeroize(pending.sasSecret);
   }
 }
 
-/** Responder: verifies message 3 and builds the session. */
+/** Responder: checks the revealed sA against commit_A, verifies message 3 and builds the session. */
 export async function processInitiatorFinish({ message, pending, verify }) {
   const finish = decodeInitiatorFinish(message);
-  await verifyOrFail(verify, signatureInput('initiator', await sha256(pending.transcript)), finish.signature, 'initiator');
+  // The reveal must open the commitment of message 1 before anything else counts: otherwise
+  // the sender of message 3 could pick sA after seeing sB.
+  if (!bytesEqual(await sasCommitment(finish.sasSecret), pending.commitment)) {
+    throw new ChannelError('bad_commitment', 'sA does not open commit_A');
+  }
+  await verifyOrFail(verify, signatureInput('initiator', await sha256(concatBytes(pending.transcript, message.subarray(0, finish.revealEnd)))), finish.signature, 'initiator');
   const finishedTranscriptHash = await sha256(concatBytes(pending.transcript, message.subarray(0, finish.signatureEnd)));
   if (!await hmacSha256Verify(pending.initiatorFinishedKey, finishedTranscriptHash, finish.finished)) {
     throw new ChannelError('bad_finished', 'initiator Finished');
   }
-  return establishSession({
-    handshakeSecret: pending.handshakeKey,
-    finalTranscriptHash: await sha256(concatBytes(pending.transcript, message)),
-  });
+  try {
+    const sas = await computeCommittedSas({
+      keyShareTranscriptHash: pending.keyShareTranscriptHash, initiatorSasSecret: finish.sasSecret, responderSasSecret: pending.sasSecret,
+    });
+    return await establishSession({
+      handshakeSecret: pending.handshakeKey,
+      finalTranscriptHash: await sha256(concatBytes(pending.transcript, message)),
+      sas,
+    });
+  } finally {
+    zeroize(pending.sasSecret);
+  }
 }

@@ -10,7 +10,9 @@ import { ChannelError } from './errors.js';
 import { concatBytes, utf8, zeroize } from './bytes.js';
 
 export const HASH_LENGTH = 32;
-export const LABEL_PREFIX = 'secms1 '; // plays the role of "tls13 " in RFC 8446 §7.1
+// Plays the role of "tls13 " in RFC 8446 §7.1; "secms2 " since handshake version 2, so no key
+// of a version-1 schedule can equal one of version 2 even for equal inputs.
+export const LABEL_PREFIX = 'secms2 ';
 
 export const Labels = Object.freeze({
   initiatorFinished: 'i finished',
@@ -27,7 +29,8 @@ export const Labels = Object.freeze({
 
 export const AES_KEY_LENGTH = 32;
 export const GCM_IV_LENGTH = 12;
-export const SAS_LENGTH = 10;
+export const SAS_LENGTH = 11;
+export const SAS_COMMIT_LABEL = 'secms v2 sas commit';
 
 const subtle = () => globalThis.crypto.subtle;
 
@@ -129,7 +132,7 @@ export async function deriveHandshakeSecrets({ sharedSecret, initiatorNonce, res
  *   X_traffic       = Derive-Secret(master_secret, "i2r traffic" | "r2i traffic", TH_final)
  *   exporter_secret = Derive-Secret(master_secret, "exporter", TH_final)
  *   rekey_chain     = Derive-Secret(master_secret, "rekey chain", TH_final)
- *   sas_bytes       = HKDF-Expand-Label(master_secret, "sas", TH_final, 10)
+ * The SAS is NOT derived here: see deriveSasBytes.
  */
 export async function deriveSessionSecrets({ handshakeSecret, finalTranscriptHash }) {
   const derivedSecret = await deriveSecret(handshakeSecret, Labels.derived, await sha256(new Uint8Array(0)));
@@ -142,8 +145,33 @@ export async function deriveSessionSecrets({ handshakeSecret, finalTranscriptHas
     responderToInitiatorTrafficSecret: await deriveSecret(masterKey, Labels.responderToInitiatorTraffic, finalTranscriptHash),
     exporterSecret: await deriveSecret(masterKey, Labels.exporter, finalTranscriptHash),
     rekeyChainSecret: await deriveSecret(masterKey, Labels.rekeyChain, finalTranscriptHash),
-    sasBytes: await hkdfExpandLabel(masterKey, Labels.sas, finalTranscriptHash, SAS_LENGTH),
   };
+}
+
+/** ZRTP-style hash commitment to the initiator's SAS secret: H("secms v2 sas commit" ‖ 0x00 ‖ sA). */
+export async function sasCommitment(initiatorSasSecret) {
+  return sha256(concatBytes(utf8(SAS_COMMIT_LABEL), Uint8Array.of(0x00), initiatorSasSecret));
+}
+
+/**
+ * SAS bytes from committed values only (ZRTP, RFC 6189 §4.5.2, and Matrix's SAS follow the
+ * same idea): the initiator committed to sA in message 1 before it saw sB, and the responder
+ * chose sB seeing only that commitment, so neither side — nor a relay playing either side —
+ * can steer the result; a man in the middle gets one 2^-42 guess per handshake.
+ *   sas_secret = HKDF-Extract(TH_keyshare, sA ‖ sB)
+ *   sas_bytes  = HKDF-Expand-Label(sas_secret, "sas", "", 11)
+ * TH_keyshare = H(M1 ‖ M2_keyshare) covers everything fixed before message 3; nothing of
+ * message 3 beyond sA (no signature, no MAC) enters the SAS.
+ */
+/** Returns { sasSecret, sasBytes } as raw bytes; the caller wipes them (zeroizeSecrets). */
+export async function deriveSasBytes({ keyShareTranscriptHash, initiatorSasSecret, responderSasSecret }) {
+  const ikm = concatBytes(initiatorSasSecret, responderSasSecret);
+  try {
+    const sasSecret = await hkdfExtract(keyShareTranscriptHash, ikm);
+    return { sasSecret, sasBytes: await hkdfExpandLabel(sasSecret, Labels.sas, new Uint8Array(0), SAS_LENGTH) };
+  } finally {
+    zeroize(ikm);
+  }
 }
 
 /** RFC 8446 §7.3: key = Expand-Label(secret, "key", "", 32), iv = Expand-Label(secret, "iv", "", 12). */

@@ -10,7 +10,7 @@
 // number is the nonce's only varying part, so it is strictly increasing per epoch and direction
 // and never reused; the receiver accepts exactly the next number, nothing else.
 import { ChannelError } from './errors.js';
-import { ByteReader, ByteWriter, PROTOCOL_VERSION, decodeSessionId, encodeSessionId } from './encoding.js';
+import { ByteReader, ByteWriter, RECORD_LAYER_VERSION, decodeSessionId, encodeSessionId } from './encoding.js';
 import { GCM_IV_LENGTH } from './key-schedule.js';
 import { zeroize } from './bytes.js';
 
@@ -45,7 +45,7 @@ export function encodeRecordHeader({ type, direction, sessionId, epoch, sequence
   if (sequence > MAX_SEQUENCE) throw new ChannelError('sequence_exhausted', `sequence ${sequence}`);
   const sessionIdBytes = encodeSessionId(sessionId);
   return new ByteWriter()
-    .u8(PROTOCOL_VERSION).u8(type).u8(direction)
+    .u8(RECORD_LAYER_VERSION).u8(type).u8(direction)
     .u8(sessionIdBytes.length).raw(sessionIdBytes)
     .u32(epoch).u64(sequence).u32(ciphertextLength)
     .bytes();
@@ -56,7 +56,7 @@ export function decodeRecord(record, { maxPlaintext = MAX_RECORD_PLAINTEXT } = {
   if (!(record instanceof Uint8Array)) throw new ChannelError('malformed', 'record is not a byte array');
   const reader = new ByteReader(record, 'record');
   const version = reader.u8('version');
-  if (version !== PROTOCOL_VERSION) throw new ChannelError('unsupported_version', `record version ${version}`);
+  if (version !== RECORD_LAYER_VERSION) throw new ChannelError('unsupported_version', `record version ${version}`);
   const type = reader.u8('type');
   if (!recordTypeNames.has(type)) throw new ChannelError('unknown_message_type', `record type ${type}`);
   const direction = reader.u8('direction');

@@ -1,13 +1,13 @@
 // Short authentication string: what two people read to each other out of band to confirm
-// that no one sits between them. Both sides derive it from the final transcript
-// (key-schedule.js: sas_bytes = HKDF-Expand-Label(master_secret, "sas", TH_final, 10)), so any
-// difference in either side's view of the handshake changes it.
+// that no one sits between them. Both sides derive it from committed values only
+// (key-schedule.js deriveSasBytes: the initiator's committed secret sA, the responder's sB and
+// TH_keyshare), so a man in the middle cannot grind it and gets one guess per handshake.
 //
-// Two forms, each sufficient alone:
-//   emoji:   the top 30 bits of sas_bytes[0..3] (big-endian) → 5 indices of 6 bits into
-//            SAS_EMOJI (64 entries, chosen to be easy to name and hard to confuse);
-//   decimal: the top 39 bits of sas_bytes[4..8] (big-endian) → 3 numbers of 13 bits + 1000,
-//            each 1000–9191 (the shape Matrix uses for its decimal SAS).
+// Two forms, each sufficient alone (the sizes Matrix uses for its SAS):
+//   emoji:   the top 42 bits of sas_bytes[0..5] (big-endian) → 7 indices of 6 bits into
+//            SAS_EMOJI (64 entries, chosen to be easy to name and hard to confuse): 2^-42;
+//   decimal: the top 39 bits of sas_bytes[6..10] (big-endian) → 3 numbers of 13 bits + 1000,
+//            each 1000–9191, 12 digits: 2^-39.
 import { ChannelError } from './errors.js';
 
 /** Index → [emoji, English name]. Fixed: changing it changes every SAS (and the KATs). */
@@ -30,27 +30,32 @@ export const SAS_EMOJI = Object.freeze([
   ['\u{2693}', 'anchor'], ['\u{1F3A7}', 'headphones'], ['\u{1F4C1}', 'folder'], ['\u{1F4CC}', 'pin'],
 ].map((entry) => Object.freeze(entry)));
 
-export const SAS_EMOJI_COUNT = 5;
+export const SAS_EMOJI_COUNT = 7;
+export const SAS_BYTES = 11;
 export const SAS_DECIMAL_COUNT = 3;
 
 /**
- * @param {Uint8Array} sasBytes 10 bytes from the key schedule
+ * @param {Uint8Array} sasBytes 11 bytes from the key schedule
  * @returns {{emoji: {index:number, emoji:string, name:string}[], emojiText: string,
  *            decimal: number[], decimalText: string}}
  */
 export function computeSas(sasBytes) {
-  if (!(sasBytes instanceof Uint8Array) || sasBytes.length < 9) {
-    throw new ChannelError('invalid_argument', 'SAS needs 9 or more bytes');
+  if (!(sasBytes instanceof Uint8Array) || sasBytes.length !== SAS_BYTES) {
+    throw new ChannelError('invalid_argument', `SAS needs ${SAS_BYTES} bytes`);
   }
-  const emojiBits = new DataView(sasBytes.buffer, sasBytes.byteOffset, 4).getUint32(0);
+  // Big-endian integers of 48 and 40 bits; JS numbers hold both exactly (< 2^53).
+  const readBits = (from, to) => {
+    let value = 0;
+    for (let i = from; i < to; i++) value = value * 256 + sasBytes[i];
+    return value;
+  };
+  const emojiBits = readBits(0, 6);
   const emoji = [];
   for (let i = 0; i < SAS_EMOJI_COUNT; i++) {
-    const index = (emojiBits >>> (26 - 6 * i)) & 0x3f;
+    const index = Math.floor(emojiBits / 2 ** (42 - 6 * i)) % 64; // top 42 of 48 bits, 6 at a time
     emoji.push(Object.freeze({ index, emoji: SAS_EMOJI[index][0], name: SAS_EMOJI[index][1] }));
   }
-  // 40-bit big-endian integer from bytes 4..8; JS numbers hold it exactly.
-  let decimalBits = 0;
-  for (let i = 4; i < 9; i++) decimalBits = decimalBits * 256 + sasBytes[i];
+  const decimalBits = readBits(6, 11);
   const decimal = [];
   for (let i = 0; i < SAS_DECIMAL_COUNT; i++) {
     const shift = 27 - 13 * i; // top 39 of 40 bits, 13 at a time

@@ -6,7 +6,7 @@ import { ChannelError, wrapError } from './errors.js';
 import { bytesFromOption, checkOptions, concatBytes, zeroize } from './bytes.js';
 import {
   CloseCode, HandshakeMessageType, Limits, RekeyMessageKind, decodeCloseMessage, decodeRekeyMessage,
-  encodeCloseMessage, encodeRekeyMessage, encodeSessionId, peekHandshakeMessageType,
+  encodeCloseMessage, encodeRekeyMessage, encodeSessionId, encodeUsername, peekHandshakeMessageType,
 } from './encoding.js';
 import { createInitiatorHello, processInitiatorFinish, processResponderHello, respondToInitiatorHello } from './handshake.js';
 import { deriveRekeySecrets, deriveTrafficKeys, exportKeyingMaterial, importHmacKey, sha256, zeroizeSecrets } from './key-schedule.js';
@@ -19,10 +19,10 @@ import {
 } from './suites.js';
 
 const endpointOptions = [
-  'sessionId', 'localFingerprint', 'peerFingerprint', 'sign', 'verify',
+  'sessionId', 'localUsername', 'peerUsername', 'localFingerprint', 'peerFingerprint', 'sign', 'verify',
   'suite', 'supportedSuites', 'rekeyPolicy', 'maxRecordPlaintext', 'clock', 'testing',
 ];
-const testingOptions = ['ephemeralKey', 'nonce', 'rekeyEphemeralKeys'];
+const testingOptions = ['ephemeralKey', 'nonce', 'sasSecret', 'rekeyEphemeralKeys'];
 
 /** Errors that come from the peer or the transport tear the channel down; argument errors do not. */
 const nonFatalReasons = new Set(['invalid_argument', 'closed', 'compromised']);
@@ -30,6 +30,8 @@ const nonFatalReasons = new Set(['invalid_argument', 'closed', 'compromised']);
 export class SecureChannelEndpoint {
   #machine;
   #sessionId;
+  #localUsername;
+  #peerUsername;
   #localFingerprint;
   #peerFingerprint;
   #sign;
@@ -57,15 +59,19 @@ export class SecureChannelEndpoint {
 
   constructor(role, options) {
     checkOptions(role === Role.initiator ? 'createInitiator' : 'createResponder', options, endpointOptions,
-      ['sessionId', 'localFingerprint', 'peerFingerprint', 'sign', 'verify']);
+      ['sessionId', 'localUsername', 'peerUsername', 'localFingerprint', 'peerFingerprint', 'sign', 'verify']);
     if (options.testing !== undefined) checkOptions('testing', options.testing, testingOptions);
     if (typeof options.sign !== 'function') throw new ChannelError('invalid_argument', 'sign must be a function');
     if (typeof options.verify !== 'function') throw new ChannelError('invalid_argument', 'verify must be a function');
     if (role === Role.responder && options.suite !== undefined) throw new ChannelError('invalid_argument', 'the responder takes supportedSuites, not suite');
     if (role === Role.initiator && options.supportedSuites !== undefined) throw new ChannelError('invalid_argument', 'the initiator takes suite, not supportedSuites');
     encodeSessionId(options.sessionId); // validates
+    encodeUsername(options.localUsername, 'localUsername'); // validates (the server's username rule)
+    encodeUsername(options.peerUsername, 'peerUsername');
     this.#machine = new ChannelStateMachine(role);
     this.#sessionId = options.sessionId;
+    this.#localUsername = options.localUsername;
+    this.#peerUsername = options.peerUsername;
     this.#localFingerprint = bytesFromOption('localFingerprint', options.localFingerprint);
     this.#peerFingerprint = bytesFromOption('peerFingerprint', options.peerFingerprint);
     for (const [name, fp] of [['localFingerprint', this.#localFingerprint], ['peerFingerprint', this.#peerFingerprint]]) {
@@ -99,6 +105,8 @@ export class SecureChannelEndpoint {
   get state() { return this.#machine.state; }
   get teardownReason() { return this.#machine.teardownReason; }
   get sessionId() { return this.#sessionId; }
+  get localUsername() { return this.#localUsername; }
+  get peerUsername() { return this.#peerUsername; }
   get suite() { return this.#suite; }
   get epoch() { return this.#epoch; }
   /** The SAS ({emoji, emojiText, decimal, decimalText}) once secure, else null. */
@@ -117,6 +125,7 @@ export class SecureChannelEndpoint {
       if (this.#suite === null) this.#suite = await detectPreferredSuite();
       const { message, pending } = await createInitiatorHello({
         suite: this.#suite, sessionId: this.#sessionId,
+        localUsername: this.#localUsername, peerUsername: this.#peerUsername,
         localFingerprint: this.#localFingerprint, peerFingerprint: this.#peerFingerprint,
         testing: this.#testing,
       });
@@ -144,7 +153,8 @@ export class SecureChannelEndpoint {
       if (event === 'initiator_hello') {
         const suites = this.#supportedSuites ?? await runtimeSupportedSuites();
         const result = await respondToInitiatorHello({
-          message, sessionId: this.#sessionId, localFingerprint: this.#localFingerprint,
+          message, sessionId: this.#sessionId, localUsername: this.#localUsername, peerUsername: this.#peerUsername,
+          localFingerprint: this.#localFingerprint,
           peerFingerprint: this.#peerFingerprint, supportedSuites: suites, sign: this.#sign,
           testing: this.#testing,
         });
