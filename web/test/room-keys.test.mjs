@@ -9,19 +9,38 @@ import { createChannelManager } from '../src/crypto/channel-manager.js';
 import { createRoomKeyManager, roomKeyLimits } from '../src/crypto/room-keys.js';
 import { decodeRoomFrame, encodeRoomFrame } from '../src/crypto/room-frame.js';
 import {
-  ROOM_BODY_LIMITS, ROOM_BODY_OVERHEAD, encodeSenderKeyPlaintext, generateRoomSigningKey, importRoomAesKey, sealRoomBody,
+  ROOM_BODY_LIMITS, ROOM_BODY_OVERHEAD, decodeSenderKeyPlaintext, deriveRoomKeyId, encodeSenderKeyPlaintext, generateRoomSigningKey, importRoomAesKey, sealRoomBody,
 } from '../src/crypto/room-cipher.js';
 import { decodeRelayFrame } from '../src/crypto/relay-frame.js';
 import { createInitiator, createResponder } from '../src/crypto/protocol/index.js';
 import { describeIdentity, exportPublicCertificate, generateIdentity } from '../src/crypto/identity.js';
 import { runHandshake, signers, FP_A, FP_B } from './helpers/parties.mjs';
-import { toHex } from '../src/crypto/protocol/bytes.js';
+import { fromHex, toHex } from '../src/crypto/protocol/bytes.js';
 
-const names = ['alice', 'bob', 'carol', 'dave'];
+const names = ['alice', 'bob', 'carol', 'dave', 'mallory'];
 const identities = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await generateIdentity({ name, email: `${name}@example.org` })])));
 const room = 'a0'.repeat(16);
 const otherRoom = 'b0'.repeat(16);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// Users without an OpenPGP identity here (keys crafted by the test) get fixed fingerprints.
+const fixedFingerprints = { mallory: '4d'.repeat(20), zed: '5a'.repeat(20) };
+const fp = (name) => (identities[name] ? describeIdentity(identities[name]).fingerprint.toLowerCase() : fixedFingerprints[name]);
+
+/** A sender key made by the test for `owner`: plaintext() gives a fresh v2 plaintext each call. */
+async function craftKey({ owner, id = room, raw = new Uint8Array(32).fill(0x42), ownerFingerprint = fp(owner), keyId } = {}) {
+  const signing = await generateRoomSigningKey();
+  const ownAes = await importRoomAesKey(Uint8Array.from(raw));
+  const derived = await deriveRoomKeyId({ room: id, owner, ownerFingerprint, verify: signing.verify });
+  const useId = keyId ?? derived;
+  return {
+    owner, ownerFingerprint, signing, raw, keyId: useId, keyIdBytes: fromHex(useId), aesKey: await importRoomAesKey(Uint8Array.from(raw)),
+    plaintext: () => encodeSenderKeyPlaintext({ room: id, owner, ownerFingerprint, keyId: useId, key: raw, verify: toHex(signing.verify) }),
+    /** A body sealed under this key; `as` names the owner put in the AAD (default: the owner). */
+    seal: ({ counter = 0, text = 'hi', bytes = new TextEncoder().encode(text), frameType = 3, iv = new Uint8Array(12).fill(counter & 0xff), aesKey, as = owner, asFingerprint = ownerFingerprint } = {}) => sealRoomBody({
+      frameType, room: id, keyId: fromHex(useId), counter, owner: as, ownerFingerprint: asFingerprint, iv, aesKey: aesKey ?? ownAes, signingKey: signing.privateKey, plaintext: bytes,
+    }),
+  };
+}
 
 // Channels keep a re-key timer: every net's channels are dropped when the file is done.
 const nets = [];
@@ -45,6 +64,7 @@ function createNet() {
     user.channels = createChannelManager({
       identity: () => ({ privateKey: identities[name], fingerprint: describeIdentity(identities[name]).fingerprint }),
       localUsername: () => name,
+      localUsername: () => name,
       emit(event) {
         events.push(event);
         if (event.type !== 'channel.outbound') return;
@@ -53,13 +73,17 @@ function createNet() {
         const copy = event.frame.slice(0);
         queueMicrotask(() => users.get(peer).channels.receiveFrame({ frame: copy }));
       },
-      onSenderKey: (message) => user.rooms.receiveSenderKey(message),
+      onSenderKey: ({ peerUser, peerFingerprint, plaintext }) => {
+        user.tap?.({ peerUser, plaintext: Uint8Array.from(plaintext) });   // what a hostile member's Worker could keep
+        return user.rooms.receiveSenderKey({ peerUser, peerFingerprint, plaintext });
+      },
       onSecure: (message) => user.rooms.peerChannelSecured(message),
     });
     user.rooms = createRoomKeyManager({
       emit: (event) => events.push(event),
       sendSenderKey: (peerUser, plaintext) => user.channels.sendSenderKey({ peerUser, plaintext }),
       self: () => name,
+      selfFingerprint: () => fp(name),
       now: () => clock.t,
     });
     user.waitFor = async (predicate, what = 'event', timeoutMs = 5000) => {
@@ -386,7 +410,8 @@ test('a replayed frame is refused (same bytes, or a new server sequence); the co
   net.deliver('alice', third, { to: ['bob'] });
   await flush();
   assert.deepEqual(lines(bob).slice(2), ['alice: fourth']);
-  assert.deepEqual(failures(bob), ['replay', 'replay', 'replay']);
+  // The held-back frame is then a replay; its counter was skipped, which is said once.
+  assert.deepEqual(failures(bob), ['replay', 'replay', 'missing', 'replay']);
   assert.deepEqual(alice.of('room.undecryptable'), []);
 });
 
@@ -456,8 +481,8 @@ test('a frame moved to the other type (3 ↔ 4) or to another room the receiver 
 
 test('page text cannot masquerade as a sender key: channel.send text is a channel.message, never a key', async () => {
   const { net, alice, bob } = await threeInRoom();
-  const signing = await generateRoomSigningKey();
-  const forged = encodeSenderKeyPlaintext({ room, keyId: 'f0'.repeat(16), key: '11'.repeat(32), verify: toHex(signing.verify) });
+  const crafted = await craftKey({ owner: 'alice', raw: new Uint8Array(32).fill(0x11) });
+  const forged = crafted.plaintext();
   const session = [...bob.of('channel.state', (e) => e.state === 'secure')].map((e) => e.session)
     .find((id) => alice.of('channel.state', (e) => e.session === id).length);
   const keysBefore = bob.of('room.key_received').length;
@@ -467,8 +492,7 @@ test('page text cannot masquerade as a sender key: channel.send text is a channe
   await flush();
   assert.equal(bob.of('room.key_received').length, keysBefore);
   // A frame under the forged key id finds no key.
-  const aesKey = await importRoomAesKey(new Uint8Array(32).fill(0x11));
-  const body = await sealRoomBody({ frameType: 3, room, keyId: new Uint8Array(16).fill(0xf0), counter: 0, iv: new Uint8Array(12), aesKey, signingKey: signing.privateKey, plaintext: new TextEncoder().encode('forged') });
+  const body = await crafted.seal({ text: 'forged' });
   net.deliver('alice', encodeRoomFrame({ frameType: 3, room, sequence: 0, body }), { to: ['bob'] });
   await flush();
   net.clock.t += roomKeyLimits.bufferedFrameMs;
@@ -476,14 +500,69 @@ test('page text cannot masquerade as a sender key: channel.send text is a channe
   assert.deepEqual(failures(bob), ['unknown_key']);
 });
 
-test('a channel whose peer user the page did not name is never prepared (protocol v2 binds both usernames), so it carries no sender keys', async () => {
+test('a channel must name its peer user (sender keys are bound to it); without a channel no key goes out', async () => {
   const net = createNet();
-  const [alice, bob] = [net.user('alice'), net.user('bob')];
+  const [alice] = [net.user('alice'), net.user('bob')];
   await assert.rejects(net.connect('alice', 'bob', { peerUsers: false }), (e) => e.reason === 'invalid_argument');
-  assert.equal(alice.channels.size + bob.channels.size, 0);
+  const answers = await net.setMembers(room, ['alice', 'bob']);
+  assert.deepEqual(answers.alice.sentTo, []);
+  assert.deepEqual(answers.alice.waitingFor, ['bob']);
   assert.equal(await alice.channels.sendSenderKey({ peerUser: 'bob', plaintext: Uint8Array.of(1) }), false);
+});
+
+// ---- issue: a member claims another member's sender key --------------------------------
+
+test('Mallory relays Bob\'s sender key over her own channel before Bob\'s copy arrives: Alice refuses it, then shows Bob\'s lines as Bob\'s', async () => {
+  const net = createNet();
+  const [alice, bob, mallory] = ['alice', 'bob', 'mallory'].map((name) => net.user(name));
+  await net.connect('alice', 'mallory');
+  await net.connect('bob', 'mallory');
+  const bobsKeys = [];
+  mallory.tap = ({ peerUser, plaintext }) => { if (peerUser === 'bob') bobsKeys.push(plaintext); };
+  await net.setMembers(room, ['alice', 'bob', 'mallory']);
+  await mallory.waitFor((e) => e.type === 'room.key_received' && e.from === 'bob', 'Bob\'s key at Mallory');
+  assert.equal(bobsKeys.length, 1);
+  const bobsKeyId = decodeSenderKeyPlaintext(Uint8Array.from(bobsKeys[0])).keyId;
+
+  // 1. The relay as is: the key names Bob, the channel's peer is Mallory.
+  assert.equal(await mallory.channels.sendSenderKey({ peerUser: 'alice', plaintext: Uint8Array.from(bobsKeys[0]) }), true);
+  await alice.waitFor((e) => e.type === 'room.undecryptable' && e.reason === 'foreign_key', 'the refusal');
+  assert.deepEqual(alice.of('room.undecryptable', (e) => e.reason === 'foreign_key').map((e) => e.from), ['mallory']);
+  // 2. Owner rewritten to Mallory, Bob's key id kept: the id no longer derives from the contents.
+  const stolen = decodeSenderKeyPlaintext(Uint8Array.from(bobsKeys[0]));
+  const relabel = (keyId) => encodeSenderKeyPlaintext({ room, owner: 'mallory', ownerFingerprint: fp('mallory'), keyId, key: stolen.key, verify: toHex(stolen.verify) });
+  await mallory.channels.sendSenderKey({ peerUser: 'alice', plaintext: relabel(bobsKeyId) });
+  await alice.waitFor((e) => e.type === 'room.undecryptable' && e.reason === 'bad_key_id', 'the id check');
+  // 3. Owner rewritten and the id re-derived: a valid key of Mallory's — under another id, so
+  //    Bob's frames never open with it.
+  const mallorysId = await deriveRoomKeyId({ room, owner: 'mallory', ownerFingerprint: fp('mallory'), verify: stolen.verify });
+  assert.notEqual(mallorysId, bobsKeyId);
+  await mallory.channels.sendSenderKey({ peerUser: 'alice', plaintext: relabel(mallorysId) });
   await flush();
-  assert.equal(bob.of('room.key_received').length + alice.of('room.key_received').length, 0);
+
+  // Bob speaks while Alice has no channel to him: his lines wait for his key.
+  await net.say('bob', 'bob here');
+  await net.say('bob', 'delete 1234', { frameType: 4 });
+  await flush();
+  assert.deepEqual(lines(alice), [], 'nothing of Bob\'s is shown under anyone\'s name yet');
+  assert.equal(alice.rooms.describe()[0].buffered, 2);
+
+  // Bob's own copy arrives over his channel: taken, and his lines open as his.
+  await net.connect('alice', 'bob');
+  await bob.rooms.distribute({ room });
+  await alice.waitFor((e) => e.type === 'room.key_received' && e.from === 'bob', 'Bob\'s real key');
+  await alice.waitFor((e) => e.type === 'room.message' && e.text === 'delete 1234');
+  assert.deepEqual(lines(alice), ['bob: bob here', 'bob: delete 1234']);
+  assert.ok(!alice.of('room.message').some((e) => e.from === 'mallory'));
+});
+
+test('a frame whose AAD names another owner than the key\'s fails the signature, even when signed by the key\'s holder', async () => {
+  const { bob, seal, deliver } = await bobWithCraftedMember();
+  await deliver(await seal({ counter: 0, text: 'as alice', as: 'alice', asFingerprint: fp('alice') }));
+  await deliver(await seal({ counter: 1, text: 'other fingerprint', asFingerprint: fp('carol') }));
+  await deliver(await seal({ counter: 2, text: 'as herself' }));
+  assert.deepEqual(failures(bob), ['bad_signature', 'bad_signature', 'missing']);
+  assert.deepEqual(lines(bob), ['mallory: as herself']);
 });
 
 // ---- keys from a member who misbehaves (direct calls, crafted bodies) -------------------
@@ -493,17 +572,13 @@ async function bobWithCraftedMember() {
   const net = createNet();
   const bob = net.user('bob');
   await net.setMembers(room, ['bob', 'mallory'], { tell: ['bob'] });
-  const signing = await generateRoomSigningKey();
-  const keyIdBytes = new Uint8Array(16).fill(0x4d);
-  const raw = new Uint8Array(32).fill(0x42);
-  const plaintext = encodeSenderKeyPlaintext({ room, keyId: toHex(keyIdBytes), key: toHex(raw), verify: toHex(signing.verify) });
-  assert.deepEqual(bob.rooms.receiveSenderKey({ peerUser: 'mallory', plaintext }), { accepted: true });
+  const crafted = await craftKey({ owner: 'mallory' });
+  const { signing } = crafted;
+  const plaintext = crafted.plaintext();
+  assert.deepEqual(bob.rooms.receiveSenderKey({ peerUser: 'mallory', peerFingerprint: fp('mallory'), plaintext }), { accepted: true });
+  assert.ok(plaintext.every((byte) => byte === 0), 'the plaintext (with the AES key digits) is zero-filled once read');
   await bob.waitFor((e) => e.type === 'room.key_received' && e.from === 'mallory');
-  const aesKey = await importRoomAesKey(raw);
-  const seal = async ({ counter, text = 'hi', bytes = new TextEncoder().encode(text), frameType = 3, iv = new Uint8Array(12).fill(counter), key = aesKey }) => {
-    const body = await sealRoomBody({ frameType, room, keyId: keyIdBytes, counter, iv, aesKey: key, signingKey: signing.privateKey, plaintext: bytes });
-    return encodeRoomFrame({ frameType, room, sequence: counter, body });
-  };
+  const seal = async ({ counter, key, ...rest }) => encodeRoomFrame({ frameType: rest.frameType ?? 3, room, sequence: counter, body: await crafted.seal({ counter, aesKey: key, ...rest }) });
   const deliver = async (frame) => {
     bob.rooms.receiveFrame({ frame: frame.buffer ?? frame });
     await flush();
@@ -511,15 +586,21 @@ async function bobWithCraftedMember() {
   return { net, bob, seal, deliver, signing };
 }
 
-test('checks after the signature: bad_tag (signed, but under another AES key), non-UTF-8 text, counter gaps allowed', async () => {
+test('checks after the signature: bad_tag (signed, but under another AES key), non-UTF-8 text; a counter gap is said once, with its size', async () => {
   const { bob, seal, deliver } = await bobWithCraftedMember();
   const otherKey = await importRoomAesKey(new Uint8Array(32).fill(0x99));
   await deliver(await seal({ counter: 0, key: otherKey }));
   await deliver(await seal({ counter: 1, bytes: Uint8Array.of(0xff, 0xfe) }));
-  await deliver(await seal({ counter: 5, text: 'gap is fine' }));
+  // The relay drops counters 2, 3 and 4: the line after them comes with one "3 missing" event.
+  await deliver(await seal({ counter: 5, text: 'after a gap' }));
   await deliver(await seal({ counter: 5, text: 'same counter again', iv: new Uint8Array(12).fill(77) }));
-  assert.deepEqual(failures(bob), ['bad_tag', 'malformed', 'replay']);
-  assert.deepEqual(lines(bob), ['mallory: gap is fine']);
+  await deliver(await seal({ counter: 6, text: 'no gap' }));
+  assert.deepEqual(failures(bob), ['bad_tag', 'malformed', 'missing', 'replay']);
+  assert.deepEqual(bob.of('room.undecryptable', (e) => e.reason === 'missing').map(({ from, count }) => ({ from, count })), [{ from: 'mallory', count: 3 }]);
+  assert.deepEqual(lines(bob), ['mallory: after a gap', 'mallory: no gap']);
+  // The gap event comes before the line that revealed it.
+  const order = bob.events.filter((e) => e.type === 'room.message' || e.reason === 'missing').map((e) => e.reason ?? e.text);
+  assert.deepEqual(order, ['missing', 'after a gap', 'no gap']);
 });
 
 test('size limits: the Worker seals up to the server\'s limits and refuses beyond; larger bodies are not opened', async () => {
@@ -558,16 +639,14 @@ test('at most 4 keys per member: older ones still open frames in flight, the fif
   await net.setMembers(room, ['bob', 'mallory'], { tell: ['bob'] });
   const keys = [];
   for (let i = 0; i < 5; i += 1) {
-    const signing = await generateRoomSigningKey();
-    const raw = new Uint8Array(32).fill(i + 1);
-    const keyId = new Uint8Array(16).fill(0x10 + i);
-    bob.rooms.receiveSenderKey({ peerUser: 'mallory', plaintext: encodeSenderKeyPlaintext({ room, keyId: toHex(keyId), key: toHex(raw), verify: toHex(signing.verify) }) });
-    keys.push({ keyId, signing, aesKey: await importRoomAesKey(raw) });
+    const key = await craftKey({ owner: 'mallory', raw: new Uint8Array(32).fill(i + 1) });
+    bob.rooms.receiveSenderKey({ peerUser: 'mallory', peerFingerprint: fp('mallory'), plaintext: key.plaintext() });
+    keys.push(key);
   }
   await flush();
   assert.equal(bob.of('room.key_received').length, 5);
   for (const [i, key] of keys.entries()) {
-    const body = await sealRoomBody({ frameType: 3, room, keyId: key.keyId, counter: 0, iv: new Uint8Array(12), aesKey: key.aesKey, signingKey: key.signing.privateKey, plaintext: new TextEncoder().encode(`k${i}`) });
+    const body = await key.seal({ text: `k${i}` });
     bob.rooms.receiveFrame({ frame: encodeRoomFrame({ frameType: 3, room, sequence: i, body }).buffer });
   }
   await flush();
@@ -575,48 +654,62 @@ test('at most 4 keys per member: older ones still open frames in flight, the fif
   assert.deepEqual(failures(bob), ['stale_member']);
 });
 
-test('malformed or misdirected sender keys are dropped: bad JSON form, own name, another member\'s key id', async () => {
+test('malformed, outdated or misdirected sender keys are dropped: bad form, version 1, own name, wrong owner or id', async () => {
   const net = createNet();
   const bob = net.user('bob');
   await net.setMembers(room, ['bob', 'mallory', 'alice'], { tell: ['bob'] });
-  const signing = await generateRoomSigningKey();
-  const good = { room, keyId: 'ab'.repeat(16), key: 'c1'.repeat(32), verify: toHex(signing.verify) };
-  const text = new TextDecoder().decode(encodeSenderKeyPlaintext(good));
+  const key = await craftKey({ owner: 'mallory', raw: new Uint8Array(32).fill(0xc1) });
+  const text = new TextDecoder().decode(key.plaintext());
+  const hexKey = 'c1'.repeat(32);
   const variants = [
-    text.replace('{"v":1,', '{"v":2,'),
+    text.replace('{"v":2,', '{"v":3,'),
     text.replace('"room"', '"Room"'),
-    text.replace('{', '{ ').slice(0, -1),
-    `${text.slice(0, -1)},"x":1}`.slice(0, text.length),
-    text.replace(good.key, good.key.toUpperCase()),
+    text.replace('{', '{ '),
+    `${text.slice(0, -1)},"x":1}`,
+    text.replace(hexKey, hexKey.toUpperCase()),
+    text.replace(hexKey, `${hexKey.slice(0, -1)}g`),
+    text.replace('"owner":"mallory"', '"owner":"mal\\u006cory"'),
     text.replace(`"verify":"04`, `"verify":"02`),
-    text.replace(good.verify, `04${'00'.repeat(64)}`),   // not a point on the curve
+    text.replace(toHex(key.signing.verify), `04${'00'.repeat(64)}`),   // not a point on the curve (and another id)
   ];
+  const from = { peerUser: 'mallory', peerFingerprint: fp('mallory') };
   for (const variant of variants) {
-    assert.equal(variant.length, text.length, variant);
-    bob.rooms.receiveSenderKey({ peerUser: 'mallory', plaintext: new TextEncoder().encode(variant) });
+    assert.notEqual(variant, text);
+    bob.rooms.receiveSenderKey({ ...from, plaintext: new TextEncoder().encode(variant) });
   }
-  assert.deepEqual(bob.rooms.receiveSenderKey({ peerUser: 'mallory', plaintext: new TextEncoder().encode(` ${text}`) }), { accepted: false });
-  assert.deepEqual(bob.rooms.receiveSenderKey({ peerUser: 'bob', plaintext: encodeSenderKeyPlaintext(good) }), { accepted: false });
+  assert.deepEqual(bob.rooms.receiveSenderKey({ ...from, plaintext: new TextEncoder().encode(` ${text}`) }), { accepted: false, reason: 'malformed' });
+  // Version 1 (no owner) is refused with its own reason.
+  const v1 = `{"v":1,"room":"${room}","keyId":"${'ab'.repeat(16)}","key":"${hexKey}","verify":"${toHex(key.signing.verify)}"}`;
+  assert.deepEqual(bob.rooms.receiveSenderKey({ ...from, plaintext: new TextEncoder().encode(v1) }), { accepted: false, reason: 'old_version' });
+  // A key naming the receiver itself, or arriving over the receiver's own name, is refused.
+  const own = await craftKey({ owner: 'bob' });
+  assert.deepEqual(bob.rooms.receiveSenderKey({ peerUser: 'bob', peerFingerprint: fp('bob'), plaintext: own.plaintext() }), { accepted: false });
+  // The fingerprint of the channel's certificate must be the owner's too.
+  assert.deepEqual(bob.rooms.receiveSenderKey({ peerUser: 'mallory', peerFingerprint: fp('alice'), plaintext: key.plaintext() }), { accepted: false, reason: 'foreign_key' });
+  // An id that is not the derivation of the key's contents: refused when applied (bad_key_id).
+  const relabelled = await craftKey({ owner: 'mallory', keyId: 'ab'.repeat(16) });
+  assert.deepEqual(bob.rooms.receiveSenderKey({ ...from, plaintext: relabelled.plaintext() }), { accepted: true });
   await flush();
   assert.equal(bob.of('room.key_received').length, 0);
-  bob.rooms.receiveSenderKey({ peerUser: 'mallory', plaintext: encodeSenderKeyPlaintext(good) });
-  bob.rooms.receiveSenderKey({ peerUser: 'alice', plaintext: encodeSenderKeyPlaintext(good) });
+  // The point off the curve changed the verification key, so its id no longer matches either.
+  assert.deepEqual(failures(bob).sort(), ['bad_key_id', 'bad_key_id', 'foreign_key', 'old_version']);
+  bob.rooms.receiveSenderKey({ ...from, plaintext: key.plaintext() });
   await flush();
-  assert.deepEqual(bob.of('room.key_received').map((e) => e.from), ['mallory'], 'a key id belongs to its first holder');
+  assert.deepEqual(bob.of('room.key_received').map((e) => e.from), ['mallory']);
 });
 
 test('bounded buffers: 64 frames per room without a key, 8 pending keys per room', async () => {
   const { bob, signing } = await bobWithCraftedMember();
   const aesKey = await importRoomAesKey(new Uint8Array(32));
   for (let i = 0; i < roomKeyLimits.bufferedFramesPerRoom + 3; i += 1) {
-    const body = await sealRoomBody({ frameType: 4, room, keyId: new Uint8Array(16).fill(0xee), counter: i, iv: new Uint8Array(12).fill(i), aesKey, signingKey: signing.privateKey, plaintext: Uint8Array.of(0x61) });
+    const body = await sealRoomBody({ frameType: 4, room, keyId: new Uint8Array(16).fill(0xee), counter: i, owner: 'mallory', ownerFingerprint: fp('mallory'), iv: new Uint8Array(12).fill(i), aesKey, signingKey: signing.privateKey, plaintext: Uint8Array.of(0x61) });
     bob.rooms.receiveFrame({ frame: encodeRoomFrame({ frameType: 4, room, sequence: i, body }).buffer });
   }
   await flush();
   assert.equal(bob.rooms.describe()[0].buffered, roomKeyLimits.bufferedFramesPerRoom);
   assert.deepEqual(failures(bob), ['unknown_key', 'unknown_key', 'unknown_key'], 'the oldest are dropped, with an event');
   for (let i = 0; i < roomKeyLimits.pendingKeysPerRoom + 2; i += 1) {
-    bob.rooms.receiveSenderKey({ peerUser: 'zed', plaintext: encodeSenderKeyPlaintext({ room, keyId: toHex(new Uint8Array(16).fill(i)), key: '00'.repeat(32), verify: toHex(signing.verify) }) });
+    bob.rooms.receiveSenderKey({ peerUser: 'zed', peerFingerprint: fp('zed'), plaintext: (await craftKey({ owner: 'zed' })).plaintext() });
   }
   await flush();
   assert.equal(bob.rooms.describe()[0].pendingKeys, roomKeyLimits.pendingKeysPerRoom);
@@ -668,8 +761,11 @@ test('worker.js: room.* handlers take exactly their fields, answer as documented
   const code = async (type, payload) => (await ask(type, payload)).message.error?.code;
   assert.equal(await code('room.members', { room, members: ['alice'] }), 'no_account');
   await ask('session.bind', { account: 'alice' });
+  // The own key names its owner's fingerprint: no key without an unlocked identity.
+  assert.equal(await code('room.members', { room, members: ['alice', 'bob'] }), 'invalid_request');
+  assert.equal((await ask('identity.create', { name: 'alice', email: 'alice@example.org', passphrase: 'correct horse battery staple 42', remember: false })).message.error, undefined);
   const members = (await ask('room.members', { room, members: ['alice', 'bob'], removed: [] })).message;
-  assert.deepEqual(Object.keys(members).sort(), ['id', 'keyId', 'room', 'sentTo', 'type', 'waitingFor']);
+  assert.deepEqual(Object.keys(members).sort(), ['id', 'keyId', 'notReadmitted', 'room', 'sentTo', 'type', 'waitingFor']);
   assert.deepEqual([members.type, members.room, members.sentTo, members.waitingFor], ['room.members', room, [], ['bob']]);
   const sealed = await ask('room.seal', { room, frameType: 3, text: '{"v":1}' });
   assert.ok(sealed.message.body instanceof ArrayBuffer);
@@ -685,18 +781,21 @@ test('worker.js: room.* handlers take exactly their fields, answer as documented
   assert.equal(await code('room.seal', { room: otherRoom, frameType: 3, text: 'x' }), 'not_in_room');
   assert.equal(await code('room.seal', { room, frameType: 3, text: 'x', extra: 1 }), 'invalid_request');
   assert.equal(await code('room.seal', { room, frameType: 2, text: 'x' }), 'invalid_request');
-  assert.equal(await code('room.members', { room, members: ['alice'], readmit: ['bob'] }), 'invalid_request');
+  assert.equal(await code('room.members', { room, members: ['alice'], joined: ['bob'] }), 'invalid_request');
+  assert.equal(await code('room.members', { room, members: ['alice'], readmit: 'bob' }), 'invalid_request');
   assert.equal(await code('room.distribute', { room: 'lobby' }), 'invalid_request');
   assert.equal(await code('room.leave', { room, now: 1 }), 'invalid_request');
-  // channel.prepare takes peerUser (refused here only for want of an unlocked identity).
-  assert.equal(await code('channel.prepare', { session: 'ab'.repeat(16), role: 'initiator', peerFingerprint: 'AB', peerCertificate: '', peerUser: 'bob' }), 'invalid_argument');
+  // channel.prepare takes peerUser (refused here only for the empty certificate).
+  assert.equal(await code('channel.prepare', { session: 'ab'.repeat(16), role: 'initiator', peerFingerprint: 'AB', peerCertificate: '', peerUser: 'bob' }), 'not_a_certificate');
   assert.equal(await code('channel.prepare', { session: 'ab'.repeat(16), role: 'initiator', peerFingerprint: 'AB', peerCertificate: '', peerName: 'bob' }), 'invalid_request');
   assert.deepEqual((await ask('room.leave', { room })).message, { type: 'room.leave', room, id: nextId - 1 });
   assert.equal(await code('room.seal', { room, frameType: 3, text: 'x' }), 'not_in_room');
-  // Another account on this Worker: every room is forgotten.
+  // The identity forgotten: every room is forgotten with it (and no key is made without one).
   await ask('room.members', { room, members: ['alice'] });
-  await ask('session.bind', { account: 'bob' });
+  assert.equal(await code('session.bind', { account: 'bob' }), 'account_bound');
+  await ask('identity.forget', {});
   assert.equal(await code('room.seal', { room, frameType: 3, text: 'x' }), 'not_in_room');
+  assert.equal(await code('room.members', { room, members: ['alice'] }), 'invalid_request');
   assert.equal(posted.filter((p) => p.message.id === undefined && p.message.type?.startsWith('room.')).length, 0, 'no events for own frames yet');
   delete globalThis.self;
 });

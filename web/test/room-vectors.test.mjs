@@ -10,7 +10,7 @@ import { createCipheriv, createPublicKey, verify as nodeVerify } from 'node:cryp
 import { isDeepStrictEqual } from 'node:util';
 import { fromHex, toHex } from '../src/crypto/protocol/bytes.js';
 import {
-  RoomCipherError, decodeSenderKeyPlaintext, decryptRoomBody, importRoomAesKey, importRoomVerifyKey, parseRoomBody,
+  RoomCipherError, decodeSenderKeyPlaintext, decryptRoomBody, deriveRoomKeyId, importRoomAesKey, importRoomVerifyKey, parseRoomBody,
   verifyRoomBody, verifyRoomSignature,
 } from '../src/crypto/room-cipher.js';
 import { createRoomKeyManager } from '../src/crypto/room-keys.js';
@@ -22,7 +22,7 @@ const verifyKey = await importRoomVerifyKey(fromHex(file.signingKey.verify));
 const bodyOf = (vector) => fromHex(vector.expected.bodyWithoutSignature + vector.expected.signature);
 
 /** The receiver's checks in its order: parse, signature, tag, UTF-8. Returns text or a reason. */
-async function open({ body, frameType, room, key }) {
+async function open({ body, frameType, room, key, owner, ownerFingerprint }) {
   let parsed;
   try {
     parsed = parseRoomBody(body, frameType);
@@ -30,10 +30,10 @@ async function open({ body, frameType, room, key }) {
     assert.ok(error instanceof RoomCipherError);
     return { reason: error.reason };
   }
-  if (!(await verifyRoomBody({ parsed, frameType, room, verifyKey }))) return { reason: 'bad_signature' };
+  if (!(await verifyRoomBody({ parsed, frameType, room, owner, ownerFingerprint, verifyKey }))) return { reason: 'bad_signature' };
   let plaintext;
   try {
-    plaintext = await decryptRoomBody({ parsed, frameType, room, aesKey: await importRoomAesKey(fromHex(key)) });
+    plaintext = await decryptRoomBody({ parsed, frameType, room, owner, ownerFingerprint, aesKey: await importRoomAesKey(fromHex(key)) });
   } catch (error) {
     return { reason: error.reason };
   }
@@ -65,11 +65,19 @@ for (const vector of file.vectors) {
     assert.equal(computed.ciphertext, expected.ciphertext);
     assert.equal(computed.bodyWithoutSignature, expected.bodyWithoutSignature);
     assert.equal(computed.senderKeyPlaintext, expected.senderKeyPlaintext);
-    // AAD = "secms room v1" ‖ type ‖ room ‖ version ‖ keyId ‖ u32 counter, spelled out here.
+    // keyId = SHA-256(field(label) ‖ field(room) ‖ field(owner) ‖ field(fingerprint) ‖ field(verify))[0..16], spelled out.
+    const field = (hex) => (hex.length / 2).toString(16).padStart(4, '0') + hex;
+    const ascii = (text) => toHex(new TextEncoder().encode(text));
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', fromHex(field(ascii('secms room key id v2')) + field(ascii(inputs.room))
+      + field(ascii(inputs.owner)) + field(inputs.ownerFingerprint) + field(file.signingKey.verify))));
+    assert.equal(toHex(digest.subarray(0, 16)), inputs.keyId);
+    assert.equal(await deriveRoomKeyId({ room: inputs.room, owner: inputs.owner, ownerFingerprint: inputs.ownerFingerprint, verify: fromHex(file.signingKey.verify) }), inputs.keyId);
+    // AAD = "secms room v2" ‖ type ‖ room ‖ version ‖ keyId ‖ u32 counter ‖ u8 len ‖ owner ‖ u8 len ‖ fingerprint, spelled out here.
     const counter = inputs.counter.toString(16).padStart(8, '0');
-    assert.equal(expected.aad, toHex(new TextEncoder().encode('secms room v1')) + inputs.frameType.toString(16).padStart(2, '0')
-      + toHex(new TextEncoder().encode(inputs.room)) + '01' + inputs.keyId + counter);
-    assert.equal(expected.bodyWithoutSignature, `01${inputs.keyId}${counter}${inputs.iv}${expected.ciphertext}`);
+    const u8 = (n) => n.toString(16).padStart(2, '0');
+    assert.equal(expected.aad, ascii('secms room v2') + u8(inputs.frameType) + ascii(inputs.room) + '02' + inputs.keyId + counter
+      + u8(inputs.owner.length) + ascii(inputs.owner) + u8(inputs.ownerFingerprint.length / 2) + inputs.ownerFingerprint);
+    assert.equal(expected.bodyWithoutSignature, `02${inputs.keyId}${counter}${inputs.iv}${expected.ciphertext}`);
     assert.equal(expected.ciphertext.length / 2, new TextEncoder().encode(inputs.plaintext).length + 16);
     // Independent AES-256-GCM (OpenSSL through node:crypto).
     const cipher = createCipheriv('aes-256-gcm', fromHex(inputs.key), fromHex(inputs.iv));
@@ -81,34 +89,41 @@ for (const vector of file.vectors) {
     assert.equal(await verifyRoomSignature({ verifyKey, signature: fromHex(expected.signature), data: signed }), true);
     const nodeKey = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: file.signingKey.jwk.x, y: file.signingKey.jwk.y }, format: 'jwk' });
     assert.equal(nodeVerify('sha256', signed, { key: nodeKey, dsaEncoding: 'ieee-p1363' }, fromHex(expected.signature)), true);
-    assert.deepEqual(await open({ body: bodyOf(vector), frameType: inputs.frameType, room: inputs.room, key: inputs.key }), { text: inputs.plaintext });
-    // The sender-key plaintext decodes to the same key.
+    assert.deepEqual(await open({ body: bodyOf(vector), frameType: inputs.frameType, room: inputs.room, key: inputs.key, owner: inputs.owner, ownerFingerprint: inputs.ownerFingerprint }), { text: inputs.plaintext });
+    // The sender-key plaintext decodes to the same key and owner.
     const decoded = decodeSenderKeyPlaintext(new TextEncoder().encode(expected.senderKeyPlaintext));
-    assert.deepEqual([decoded.room, decoded.keyId, toHex(decoded.key), toHex(decoded.verify)], [inputs.room, inputs.keyId, inputs.key, file.signingKey.verify]);
+    assert.deepEqual([decoded.room, decoded.owner, decoded.ownerFingerprint, decoded.keyId, toHex(decoded.key), toHex(decoded.verify)],
+      [inputs.room, inputs.owner, inputs.ownerFingerprint, inputs.keyId, inputs.key, file.signingKey.verify]);
   });
 }
 
 test('negative vectors: each refused with its reason, in the receiver\'s order of checks', async () => {
-  const { key } = file.vectors[0].inputs;
-  assert.ok(file.negative.length >= 15);
+  const { key, owner, ownerFingerprint } = file.vectors[0].inputs;
+  assert.ok(file.negative.length >= 18);
   for (const item of file.negative) {
-    const result = await open({ body: fromHex(item.body), frameType: item.frameType, room: item.room, key });
+    const result = await open({ body: fromHex(item.body), frameType: item.frameType, room: item.room, key, owner: item.owner ?? owner, ownerFingerprint: item.ownerFingerprint ?? ownerFingerprint });
     assert.deepEqual(result, { reason: item.reason }, item.id);
   }
 });
 
-test('negative sender-key plaintexts are refused (malformed)', () => {
+test('negative sender-key plaintexts are refused (malformed; version 1 as old_version)', () => {
+  assert.ok(file.senderKeyNegative.length >= 15);
   for (const item of file.senderKeyNegative) {
-    assert.throws(() => decodeSenderKeyPlaintext(new TextEncoder().encode(item.plaintext)), (e) => e instanceof RoomCipherError && e.reason === 'malformed', item.id);
+    assert.throws(() => decodeSenderKeyPlaintext(new TextEncoder().encode(item.plaintext)), (e) => e instanceof RoomCipherError && e.reason === item.reason, item.id);
   }
 });
 
 test('the vectors open through a room key manager, bound to the user the key came from', async () => {
   const events = [];
-  const manager = createRoomKeyManager({ emit: (e) => events.push(e), sendSenderKey: async () => false, self: () => 'bob' });
+  const manager = createRoomKeyManager({ emit: (e) => events.push(e), sendSenderKey: async () => false, self: () => 'carol', selfFingerprint: () => 'ca'.repeat(20) });
   const rooms = [...new Set(file.vectors.map((v) => v.inputs.room))];
-  for (const room of rooms) await manager.members({ room, members: ['bob', 'vector'] });
-  for (const vector of file.vectors) manager.receiveSenderKey({ peerUser: 'vector', plaintext: new TextEncoder().encode(vector.expected.senderKeyPlaintext) });
+  const owners = [...new Set(file.vectors.map((v) => v.inputs.owner))];
+  for (const room of rooms) await manager.members({ room, members: ['carol', ...owners] });
+  for (const vector of file.vectors) {
+    const { owner, ownerFingerprint } = vector.inputs;
+    // Each key arrives over its owner's channel (the channel's peer and accepted fingerprint).
+    manager.receiveSenderKey({ peerUser: owner, peerFingerprint: ownerFingerprint.toUpperCase(), plaintext: new TextEncoder().encode(vector.expected.senderKeyPlaintext) });
+  }
   await new Promise((resolve) => setTimeout(resolve, 30));
   // Vectors 0 and 1 share a key id: the second delivery of the same id is ignored.
   assert.equal(events.filter((e) => e.type === 'room.key_received').length, 2);
@@ -120,7 +135,7 @@ test('the vectors open through a room key manager, bound to the user the key cam
   // Each room has its own queue: compare as sets across rooms.
   const byText = (a, b) => (a.text < b.text ? -1 : 1);
   assert.deepEqual(events.filter((e) => e.type === 'room.message').sort(byText),
-    file.vectors.map((v) => ({ type: 'room.message', room: v.inputs.room, from: 'vector', frameType: v.inputs.frameType, text: v.inputs.plaintext })).sort(byText));
+    file.vectors.map((v) => ({ type: 'room.message', room: v.inputs.room, from: v.inputs.owner, frameType: v.inputs.frameType, text: v.inputs.plaintext })).sort(byText));
   manager.forgetAll();
 });
 

@@ -12,13 +12,15 @@
 // the body up to the signature — is a function of the fixed inputs. Re-generating is a protocol
 // change only if a deterministic value changes; new signatures alone are harmless.
 //
-// Fixed inputs: the P-256 key pair of RFC 6979 §A.2.5, counting-pattern key ids, keys and IVs.
+// Fixed inputs: the P-256 key pair of RFC 6979 §A.2.5, counting-pattern keys, IVs and owner
+// fingerprints; the key ids are the version-2 derivation from (room, owner, fingerprint, verify),
+// written out here and recomputed by the test.
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { concatBytes, fromHex, toBase64Url, toHex } from '../../../web/src/crypto/protocol/bytes.js';
 import {
-  ROOM_BODY_LIMITS, encodeSenderKeyPlaintext, importRoomAesKey, parseRoomBody, roomAad, sealRoomBody,
+  ROOM_BODY_LIMITS, deriveRoomKeyId, encodeSenderKeyPlaintext, importRoomAesKey, parseRoomBody, roomAad, sealRoomBody,
 } from '../../../web/src/crypto/room-cipher.js';
 
 export const vectorFile = new URL('room-frame.json', import.meta.url);
@@ -39,15 +41,15 @@ const room = '5ec05ec05ec05ec05ec05ec05ec05ec0';
 
 export const vectorInputs = Object.freeze([
   {
-    id: 'message-counter-0', room, frameType: 3, keyId: ramp(0x00, 16), key: ramp(0x20, 32), counter: 0, iv: ramp(0x40, 12),
+    id: 'message-counter-0', room, owner: 'alice', ownerFingerprint: ramp(0x60, 20), frameType: 3, keyId: '5050abbe9c1ebc08d410df1a724c0910', key: ramp(0x20, 32), counter: 0, iv: ramp(0x40, 12),
     plaintext: '{"v":1,"kind":"message","id":"00112233445566778899aabbccddeeff","text":"hello room ✓"}',
   },
   {
-    id: 'control-counter-16909060', room, frameType: 4, keyId: ramp(0x00, 16), key: ramp(0x20, 32), counter: 0x01020304, iv: ramp(0x50, 12),
+    id: 'control-counter-16909060', room, owner: 'alice', ownerFingerprint: ramp(0x60, 20), frameType: 4, keyId: '5050abbe9c1ebc08d410df1a724c0910', key: ramp(0x20, 32), counter: 0x01020304, iv: ramp(0x50, 12),
     plaintext: '{"v":1,"kind":"delete","id":"ffeeddccbbaa99887766554433221100","target":"00112233445566778899aabbccddeeff"}',
   },
   {
-    id: 'message-other-key-unicode', room: 'f'.repeat(32), frameType: 3, keyId: ramp(0xa0, 16), key: ramp(0xc0, 32), counter: 1, iv: ramp(0xe0, 12),
+    id: 'message-other-key-unicode', room: 'f'.repeat(32), owner: 'bob.b-2', ownerFingerprint: ramp(0x80, 32), frameType: 3, keyId: 'c3cbddbe48e4d3605cfa9d525179565c', key: ramp(0xc0, 32), counter: 1, iv: ramp(0xe0, 12),
     plaintext: 'Grüße, 世界! 😀 \u202e(bidi stays text)',
   },
 ]);
@@ -59,15 +61,18 @@ export async function signingKey() {
 /** The deterministic values of one vector. */
 export async function computeVector(inputs) {
   const keyId = fromHex(inputs.keyId);
-  const aad = roomAad({ frameType: inputs.frameType, room: inputs.room, keyId, counter: inputs.counter });
+  const owner = { owner: inputs.owner, ownerFingerprint: inputs.ownerFingerprint };
+  const derived = await deriveRoomKeyId({ room: inputs.room, ...owner, verify: fromHex(verifyKeyHex) });
+  if (derived !== inputs.keyId) throw new Error(`${inputs.id}: key id ${inputs.keyId} is not the derivation ${derived}`);
+  const aad = roomAad({ frameType: inputs.frameType, room: inputs.room, keyId, counter: inputs.counter, ...owner });
   const aesKey = await importRoomAesKey(fromHex(inputs.key));
   const body = await sealRoomBody({
-    frameType: inputs.frameType, room: inputs.room, keyId, counter: inputs.counter, iv: fromHex(inputs.iv),
+    frameType: inputs.frameType, room: inputs.room, keyId, counter: inputs.counter, ...owner, iv: fromHex(inputs.iv),
     aesKey, signingKey: await signingKey(), plaintext: new TextEncoder().encode(inputs.plaintext),
   });
   const parsed = parseRoomBody(body, inputs.frameType);
   return {
-    senderKeyPlaintext: new TextDecoder().decode(encodeSenderKeyPlaintext({ room: inputs.room, keyId: inputs.keyId, key: inputs.key, verify: verifyKeyHex })),
+    senderKeyPlaintext: new TextDecoder().decode(encodeSenderKeyPlaintext({ room: inputs.room, ...owner, keyId: inputs.keyId, key: fromHex(inputs.key), verify: verifyKeyHex })),
     aad: toHex(aad),
     ciphertext: toHex(parsed.ciphertext),
     bodyWithoutSignature: toHex(body.subarray(0, body.length - 64)),
@@ -104,14 +109,19 @@ export async function computeNegatives(vector) {
   ].map(([id, description, mutated]) => ({ id, description, frameType: inputs.frameType, room: inputs.room, body: mutated, reason: 'bad_signature' }));
   cases.push({ id: 'type-swapped', description: 'the message body presented as a control frame (type 4)', frameType: 4, room: inputs.room, body, reason: 'bad_signature' });
   cases.push({ id: 'room-changed', description: 'the body presented in another room', frameType: inputs.frameType, room: '0'.repeat(32), body, reason: 'bad_signature' });
-  cases.push({ id: 'version-2', description: 'body version 2', frameType: inputs.frameType, room: inputs.room, body: `02${body.slice(2)}`, reason: 'malformed' });
+  cases.push({ id: 'version-1', description: 'body version 1 (no owner binding)', frameType: inputs.frameType, room: inputs.room, body: `01${body.slice(2)}`, reason: 'old_version' });
+  cases.push({ id: 'version-3', description: 'body version 3', frameType: inputs.frameType, room: inputs.room, body: `03${body.slice(2)}`, reason: 'malformed' });
+  // The same body, opened by a receiver that holds the key under another owner: the AAD names
+  // the owner, so a line signed under one member's key is never shown as another's.
+  cases.push({ id: 'owner-changed', description: 'opened as if the key were bob\'s', frameType: inputs.frameType, room: inputs.room, owner: 'bob', body, reason: 'bad_signature' });
+  cases.push({ id: 'owner-fingerprint-changed', description: 'opened with another owner fingerprint', frameType: inputs.frameType, room: inputs.room, ownerFingerprint: flip(inputs.ownerFingerprint, 19), body, reason: 'bad_signature' });
   cases.push({ id: 'truncated', description: '113 bytes: no room for a byte of plaintext', frameType: inputs.frameType, room: inputs.room, body: body.slice(0, 2 * 21 + 2 * 12) + body.slice(-2 * 80), reason: 'malformed' });
   cases.push({ id: 'control-too-large', description: 'a 2049-byte body as a control frame', frameType: 4, room: inputs.room, body: '01'.repeat(ROOM_BODY_LIMITS[4] + 1), reason: 'too_large' });
   // Signed by the key's holder, but the AEAD does not open: bad_tag (a member's buggy or
   // hostile client; the signature alone does not make a frame acceptable).
   const key = await signingKey();
   const resign = async (id, description, header, ciphertext) => {
-    const aad = roomAad({ frameType: inputs.frameType, room: inputs.room, keyId: fromHex(inputs.keyId), counter: inputs.counter });
+    const aad = roomAad({ frameType: inputs.frameType, room: inputs.room, keyId: fromHex(inputs.keyId), counter: inputs.counter, owner: inputs.owner, ownerFingerprint: inputs.ownerFingerprint });
     const signature = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, key, concatBytes(aad, fromHex(inputs.iv), ciphertext)));
     return { id, description, frameType: inputs.frameType, room: inputs.room, body: header + toHex(ciphertext) + toHex(signature), reason: null };
   };
@@ -122,28 +132,34 @@ export async function computeNegatives(vector) {
   cases.push({ ...(await resign('signed-bad-tag', 'a tag bit flipped, then signed again with the right key', header, badTag)), reason: 'bad_tag' });
   // Not UTF-8: 0xff encrypted under the right key and signed.
   const aesKey = await importRoomAesKey(fromHex(inputs.key));
-  const aad = roomAad({ frameType: inputs.frameType, room: inputs.room, keyId: fromHex(inputs.keyId), counter: inputs.counter });
+  const aad = roomAad({ frameType: inputs.frameType, room: inputs.room, keyId: fromHex(inputs.keyId), counter: inputs.counter, owner: inputs.owner, ownerFingerprint: inputs.ownerFingerprint });
   const notText = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv: fromHex(inputs.iv), additionalData: aad, tagLength: 128 }, aesKey, Uint8Array.of(0xff)));
   cases.push({ ...(await resign('signed-not-utf8', 'the plaintext 0xff (not UTF-8), encrypted and signed correctly', header, notText)), reason: 'malformed' });
   return cases;
 }
 
-/** Sender-key plaintexts the receiver must refuse (malformed), derived from vector 0's. */
+/** Sender-key plaintexts the receiver must refuse, derived from vector 0's, with the reason. */
 export function senderKeyNegatives(vector) {
   const good = vector.expected.senderKeyPlaintext;
-  const { key, keyId } = vector.inputs;
+  const { key, keyId, room: id, owner, ownerFingerprint } = vector.inputs;
+  const v1 = `{"v":1,"room":"${id}","keyId":"${keyId}","key":"${key}","verify":"${verifyKeyHex}"}`;
   return [
-    ['version-2', good.replace('{"v":1,', '{"v":2,')],
+    ['version-1', v1, 'old_version'],
+    ['version-3', good.replace('{"v":2,', '{"v":3,')],
     ['upper-case-hex', good.replace(key, key.toUpperCase())],
-    ['whitespace', good.replace('"v":1,', '"v": 1,')],
-    ['reordered', good.replace(`"room":"${vector.inputs.room}","keyId":"${keyId}"`, `"keyId":"${keyId}","room":"${vector.inputs.room}"`)],
+    ['upper-case-fingerprint', good.replace(ownerFingerprint, ownerFingerprint.toUpperCase())],
+    ['whitespace', good.replace('"v":2,', '"v": 2,')],
+    ['reordered', good.replace(`"room":"${id}","owner":"${owner}"`, `"owner":"${owner}","room":"${id}"`)],
+    ['escaped-owner', good.replace(`"owner":"${owner}"`, `"owner":"\\u0061lice"`)],
     ['extra-field', good.replace('}', ',"x":0}')],
+    ['missing-owner', good.replace(`"owner":"${owner}",`, '')],
     ['missing-field', good.replace(/,"verify":"[0-9a-f]+"/, '')],
     ['short-key', good.replace(key, key.slice(2))],
+    ['short-fingerprint', good.replace(ownerFingerprint, ownerFingerprint.slice(2))],
     ['compressed-verify-key', good.replace(`"verify":"04`, `"verify":"02`)],
-    ['duplicate-field', good.replace('{"v":1,', '{"v":1,"v":1,')],
-    ['number-as-string', good.replace('"v":1', '"v":"1"')],
-  ].map(([id, plaintext]) => ({ id, plaintext }));
+    ['duplicate-field', good.replace('{"v":2,', '{"v":2,"v":2,')],
+    ['number-as-string', good.replace('"v":2', '"v":"2"')],
+  ].map(([item, plaintext, reason = 'malformed']) => ({ id: item, plaintext, reason }));
 }
 
 async function buildFile(previous) {

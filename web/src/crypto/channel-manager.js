@@ -33,7 +33,7 @@ function sasForPage(sas) {
  * Options: { emit(event, transfer?), identity() → { privateKey, fingerprint } | null,
  *            localUsername() → the logged-in username (bound into every handshake),
  *            handshakeTimeoutMs?, rekeyPolicy?, rekeyCheckMs?,
- *            onSenderKey?({ session, peerUser, plaintext }), onSecure?({ session, peerUser }) }.
+ *            onSenderKey?({ session, peerUser, peerFingerprint, plaintext }), onSecure?({ session, peerUser }) }.
  * Events: channel.outbound {frame: ArrayBuffer} · channel.state {session, state, suite, epoch, sas}
  *         · channel.message {session, text} · channel.teardown {session, reason}.
  * Records of type sender_key are never a channel.message: they go to onSenderKey (the room key
@@ -130,7 +130,7 @@ export function createChannelManager({
       rekeyPolicy,
     });
     channels.set(session, {
-      session, role, endpoint, peerUser, sendSequence: 0, receiveSequence: 0, opened: false, tornDown: false,
+      session, role, endpoint, peerUser, peerFingerprint: peerFingerprint.toLowerCase(), sendSequence: 0, receiveSequence: 0, opened: false, tornDown: false,
       queue: Promise.resolve(), rekeyTimer: null,
     });
     return { session, state: endpoint.state };
@@ -176,7 +176,7 @@ export function createChannelManager({
     } else if (opened.type === 'sender_key') {
       // Authenticated by the channel, so it speaks for the peer; which user that is, the page
       // said in prepare(). The room key manager decides whether the key is used.
-      if (channel.peerUser) onSenderKey({ session: channel.session, peerUser: channel.peerUser, plaintext: Uint8Array.from(opened.plaintext) });
+      if (channel.peerUser) onSenderKey({ session: channel.session, peerUser: channel.peerUser, peerFingerprint: channel.peerFingerprint, plaintext: Uint8Array.from(opened.plaintext) });
       opened.plaintext.fill(0);
       await rekeyIfDue(channel);
     } else if (opened.type === 'rekey') {

@@ -5,18 +5,25 @@
 // (room-cipher.js) and the bookkeeping the rules leave out: which key ids belong to whom, replay
 // counters, frames that arrive before their key, keys that arrive before their sender is a member.
 //
+// Owner binding (protocol version 2): a sender key names its owner (username and OpenPGP
+// fingerprint) and its key id is derived from (room, owner, fingerprint, verification key). A key
+// is taken only when its owner is the peer of the channel it came over — the username the page
+// named and the fingerprint the user accepted for that channel — and its id matches the
+// derivation; every frame's AAD names the owner the receiver holds the key under. A member who
+// relays another member's key over their own channel is refused, and cannot occupy that key id.
+//
 // Worker side; runs in Node too (the tests wire three managers through a fake relay). Key bytes
 // never leave it: the only outputs are sealed bodies, sender-key plaintexts handed to the
 // pairwise channel, and the decrypted text of room frames.
 
 import { createRoomSenderKeys } from '../chat/sender-keys.js';
 import { usernamePattern } from '../chat/commands.js';
-import { toHex, zeroize } from './protocol/bytes.js';
+import { fromHex, toHex, zeroize } from './protocol/bytes.js';
 import { RoomFrameError, decodeRoomFrame, isRoomFrameType, isRoomId } from './room-frame.js';
 import {
-  ROOM_COUNTER_MAX, ROOM_IV_BYTES, ROOM_KEY_BYTES, ROOM_KEY_ID_BYTES, RoomCipherError,
-  decodeSenderKeyPlaintext, decryptRoomBody, encodeSenderKeyPlaintext, generateRoomSigningKey,
-  importRoomAesKey, importRoomVerifyKey, maxRoomPlaintext, parseRoomBody, sealRoomBody, verifyRoomBody,
+  ROOM_COUNTER_MAX, ROOM_IV_BYTES, ROOM_KEY_BYTES, RoomCipherError,
+  decodeSenderKeyPlaintext, decryptRoomBody, deriveRoomKeyId, encodeSenderKeyPlaintext, generateRoomSigningKey,
+  importRoomAesKey, importRoomVerifyKey, isRoomOwnerFingerprint, maxRoomPlaintext, parseRoomBody, sealRoomBody, verifyRoomBody,
 } from './room-cipher.js';
 
 export const roomKeyLimits = Object.freeze({
@@ -40,6 +47,10 @@ export const RoomKeyErrorCode = Object.freeze({
 /** Closed set of the reasons of room.undecryptable events. */
 export const UndecryptableReason = Object.freeze({
   unknown_key: 'no sender key with this id arrived within the buffer time',
+  old_version: 'the frame or sender key is of protocol version 1 (no owner binding); the sender must update',
+  missing: 'counters under this key were skipped: `count` frames from `from` never arrived (dropped on the way)',
+  foreign_key: 'a sender key naming another owner than the channel\'s peer (`from`) was refused',
+  bad_key_id: 'a sender key whose id is not derived from its room, owner and verification key was refused',
   bad_signature: 'the signature does not verify with the sender key\'s public key',
   bad_tag: 'AES-GCM authentication failed',
   replay: 'the counter is not above the last one accepted under this key',
@@ -77,13 +88,15 @@ function unrefTimer(timer) {
 
 /**
  * Options: { emit(event), sendSenderKey(peerUser, plaintextBytes) → Promise<boolean>,
- *            self() → own username, now?() → ms, random?(length) → Uint8Array }.
+ *            self() → own username, selfFingerprint() → own OpenPGP fingerprint (hex),
+ *            now?() → ms, random?(length) → Uint8Array }.
  * Events: room.message {room, from, frameType, text} · room.key_received {room, from}
- *         · room.undecryptable {room, reason}.
+ *         · room.undecryptable {room, reason, from?, count?} (reason `missing`: `count` frames
+ *         from `from` never arrived; `foreign_key` / `bad_key_id`: a key from `from` was refused).
  */
-export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Date.now(), random = defaultRandom }) {
-  if (typeof emit !== 'function' || typeof sendSenderKey !== 'function' || typeof self !== 'function') {
-    throw new TypeError('createRoomKeyManager: emit, sendSenderKey and self must be functions');
+export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprint, now = () => Date.now(), random = defaultRandom }) {
+  if (typeof emit !== 'function' || typeof sendSenderKey !== 'function' || typeof self !== 'function' || typeof selfFingerprint !== 'function') {
+    throw new TypeError('createRoomKeyManager: emit, sendSenderKey, self and selfFingerprint must be functions');
   }
   const rooms = new Map();          // room id → room state
   const pendingByRoom = new Map();  // room id → [{ from, parsed, at }], keys not applied yet
@@ -95,8 +108,15 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
     return name;
   }
 
-  function undecryptable(state, reason) {
-    emit({ type: 'room.undecryptable', room: state.room, reason });
+  function selfFingerprintHex() {
+    const fingerprint = selfFingerprint();
+    const lower = typeof fingerprint === 'string' ? fingerprint.toLowerCase() : '';
+    if (!isRoomOwnerFingerprint(lower)) throw new RoomKeyError('invalid_request', 'no own fingerprint');
+    return lower;
+  }
+
+  function undecryptable(state, reason, extra = {}) {
+    emit({ type: 'room.undecryptable', room: state.room, reason, ...extra });
   }
 
   /**
@@ -121,23 +141,30 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
   }
 
   /**
-   * A new own key: random id and AES key, a fresh ECDSA pair. The raw AES key exists only in
-   * the serialised sender-key plaintext (needed to hand it to members whose channel comes up
-   * later) and is zero-filled when the key retires; the CryptoKeys are non-extractable.
+   * A new own key: a random AES key, a fresh ECDSA pair, the key id derived from them and the
+   * owner. The raw AES key exists only in the serialised sender-key plaintext (a Uint8Array,
+   * needed to hand it to members whose channel comes up later) and is zero-filled when the key
+   * retires; the CryptoKeys are non-extractable.
    */
   async function rotate(state) {
-    let keyIdBytes;
-    do keyIdBytes = Uint8Array.from(random(ROOM_KEY_ID_BYTES)); while (state.ownKeyIds.has(toHex(keyIdBytes)));
-    const keyId = toHex(keyIdBytes);
+    const owner = selfName();
+    const ownerFingerprint = selfFingerprintHex();
     const raw = Uint8Array.from(random(ROOM_KEY_BYTES));
     let distribution;
     let aesKey;
+    let keyId;
     try {
       const signing = await generateRoomSigningKey();
-      distribution = encodeSenderKeyPlaintext({ room: state.room, keyId, key: toHex(raw), verify: toHex(signing.verify) });
+      keyId = await deriveRoomKeyId({ room: state.room, owner, ownerFingerprint, verify: signing.verify });
+      // A fresh P-256 key each time: a repeated id would mean a repeated key pair.
+      if (state.ownKeyIds.has(keyId)) throw new RoomKeyError('invalid_request', 'key id repeated');
+      distribution = encodeSenderKeyPlaintext({ room: state.room, owner, ownerFingerprint, keyId, key: raw, verify: toHex(signing.verify) });
       aesKey = await importRoomAesKey(raw, ['encrypt']);
       dropOwnKey(state);
-      state.own = { keyId, keyIdBytes, aesKey, signingKey: signing.privateKey, distribution, counter: 0 };
+      state.own = { keyId, keyIdBytes: fromHex(keyId), owner, ownerFingerprint, aesKey, signingKey: signing.privateKey, distribution, counter: 0 };
+    } catch (error) {
+      if (state.own?.distribution !== distribution) zeroize(distribution);
+      throw error;
     } finally {
       zeroize(raw);
     }
@@ -210,8 +237,13 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
     };
   }
 
-  /** Applies the server's member list to the rules: who left, who was removed, who joined. */
-  function applyMembers(state, others, removed) {
+  /**
+   * Applies the server's member list to the rules: who left, who was removed, who joined. A
+   * member this Worker saw removed comes back only when the page names them in `readmit` — it
+   * does so for a join it showed the user ("bob joined"); a removed member who merely reappears
+   * in a full list stays out (no key sent, none accepted) and is reported in `notReadmitted`.
+   */
+  function applyMembers(state, others, removed, readmit) {
     const { rules } = state;
     const before = rules.members();
     for (const user of before) {
@@ -221,21 +253,27 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
       state.resend.delete(user);
     }
     const present = new Set(before);
+    const notReadmitted = [];
     for (const user of others) {
       if (present.has(user)) continue;
-      // A removed member is back only because the server says so (ban over, invited again):
-      // the Worker cannot tell that from a hostile server re-adding them, and refusing would
-      // only break the legitimate case — the join still rotates, so they read nothing sent
-      // while they were out and nothing from before.
+      // sender-keys.js refuses a removed member's join without an explicit re-admission: a
+      // hostile server could slip them back into a list. The join still rotates, so even a
+      // re-admitted member reads nothing sent while they were out.
+      if (rules.isRemoved(user) && !readmit.has(user)) {
+        notReadmitted.push(user);
+        continue;
+      }
       rules.apply({ type: 'member_joined', member: user, readmit: rules.isRemoved(user) });
     }
+    return notReadmitted.sort();
   }
 
-  async function members({ room, members: list, removed }) {
+  async function members({ room, members: list, removed, readmit }) {
     if (!isRoomId(room)) throw new RoomKeyError('invalid_request', 'room');
     const me = selfName();
     const everyone = usernameList(list);
     const removedList = usernameList(removed, { optional: true });
+    const readmitSet = new Set(usernameList(readmit, { optional: true }));
     const others = new Set(everyone.filter((user) => user !== me));
     const removedSet = new Set(removedList);
     if (removedSet.has(me) || removedList.some((user) => others.has(user))) throw new RoomKeyError('invalid_request', 'a removed user is listed as a member');
@@ -246,9 +284,9 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
     }
     const current = state;
     return enqueue(current, async () => {
-      applyMembers(current, others, removedSet);
+      const notReadmitted = applyMembers(current, others, removedSet, readmitSet);
       await applyPendingKeys(current);
-      return distribute(current);
+      return { ...(await distribute(current)), notReadmitted };
     });
   }
 
@@ -286,13 +324,24 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
   }
 
   /**
-   * A sender key from a member: imported (non-extractable), bound to the user the channel it
-   * came over belongs to, and any buffered frames under it are opened.
+   * A sender key from a member (its owner, checked against the channel on arrival): the id is
+   * checked against its derivation, the keys imported (non-extractable), and any buffered
+   * frames under it are opened.
    */
   async function installKey(state, from, parsed) {
     try {
-      // A key id names one key for good: not a deleted one again, not another member's.
+      // A key id names one key for good: not a deleted one again, not an identical re-delivery.
       if (state.retired.has(parsed.keyId) || state.keysById.has(parsed.keyId)) return;
+      let derived;
+      try {
+        derived = await deriveRoomKeyId({ room: parsed.room, owner: parsed.owner, ownerFingerprint: parsed.ownerFingerprint, verify: parsed.verify });
+      } catch {
+        derived = null;
+      }
+      if (derived !== parsed.keyId) {
+        undecryptable(state, 'bad_key_id', { from });
+        return;
+      }
       let aesKey;
       let verifyKey;
       try {
@@ -301,7 +350,7 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
       } catch {
         return;
       }
-      const key = { user: from, keyId: parsed.keyId, aesKey, verifyKey, lastCounter: -1 };
+      const key = { user: from, ownerFingerprint: parsed.ownerFingerprint, keyId: parsed.keyId, aesKey, verifyKey, lastCounter: -1 };
       const list = state.peers.get(from) ?? [];
       list.push(key);
       state.peers.set(from, list);
@@ -321,22 +370,37 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
 
   /**
    * A sender_key record from the pairwise channel with `peerUser` (the username the page named
-   * when the channel was prepared). Accepted only from a current member; from anyone else it
-   * waits (bounded) until the member list names them.
+   * when the channel was prepared) whose accepted certificate has `peerFingerprint`. Taken only
+   * when the key's owner is that peer (name and fingerprint): a member relaying someone else's
+   * key is refused (`foreign_key`). Used only from a current member; from anyone else it waits
+   * (bounded) until the member list names them. `plaintext` is zero-filled here.
    */
-  function receiveSenderKey({ peerUser, plaintext }) {
+  function receiveSenderKey({ peerUser, peerFingerprint, plaintext }) {
     let parsed;
     try {
       parsed = decodeSenderKeyPlaintext(plaintext);
     } catch (error) {
-      if (error instanceof RoomCipherError) return { accepted: false };
+      if (error instanceof RoomCipherError) {
+        const state = error.reason === 'old_version' ? rooms.get(oldVersionRoom(plaintext)) : undefined;
+        if (state && isUsername(peerUser)) undecryptable(state, 'old_version', { from: peerUser });
+        return { accepted: false, reason: error.reason };
+      }
       throw error;
+    } finally {
+      if (plaintext instanceof Uint8Array) zeroize(plaintext);
     }
     let me = null;
     try { me = selfName(); } catch { /* no account: nothing can be accepted */ }
-    if (!isUsername(peerUser) || peerUser === me) {
+    if (!isUsername(peerUser) || peerUser === me || parsed.owner === me) {
       zeroize(parsed.key);
       return { accepted: false };
+    }
+    const fingerprint = typeof peerFingerprint === 'string' ? peerFingerprint.toLowerCase() : '';
+    if (parsed.owner !== peerUser || parsed.ownerFingerprint !== fingerprint) {
+      zeroize(parsed.key);
+      const held = rooms.get(parsed.room);
+      if (held) undecryptable(held, 'foreign_key', { from: peerUser });
+      return { accepted: false, reason: 'foreign_key' };
     }
     const state = rooms.get(parsed.room);
     if (!state) {
@@ -358,6 +422,12 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
   function peerChannelSecured({ peerUser }) {
     if (!isUsername(peerUser)) return;
     for (const state of rooms.values()) if (state.rules.members().includes(peerUser)) state.resend.add(peerUser);
+  }
+
+  /** The room a version-1 key names (only to say which room an outdated member is in). */
+  function oldVersionRoom(plaintext) {
+    const match = /^\{"v":1,"room":"([0-9a-f]{32})"/.exec(new TextDecoder().decode(plaintext.subarray(0, 48)));
+    return match ? match[1] : '';
   }
 
   // ---- frames -----------------------------------------------------------------------------
@@ -391,7 +461,8 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
       else bufferFrame(state, item);
       return;
     }
-    if (!(await verifyRoomBody({ parsed, frameType, room: state.room, verifyKey: key.verifyKey }))) {
+    const owner = { owner: key.user, ownerFingerprint: key.ownerFingerprint };
+    if (!(await verifyRoomBody({ parsed, frameType, room: state.room, ...owner, verifyKey: key.verifyKey }))) {
       undecryptable(state, 'bad_signature');
       return;
     }
@@ -399,9 +470,15 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
       undecryptable(state, 'replay');
       return;
     }
+    // The signature makes the counter the owner's: it is used up even if the body then fails.
+    // Counters under a key go 0, 1, 2, …: a jump means frames were dropped on the way (or
+    // refused by the server, which the sender was told). Said once, before the line after it.
+    const missing = parsed.counter - key.lastCounter - 1;
+    key.lastCounter = parsed.counter;
+    if (missing > 0) undecryptable(state, 'missing', { from: key.user, count: missing });
     let plaintext;
     try {
-      plaintext = await decryptRoomBody({ parsed, frameType, room: state.room, aesKey: key.aesKey });
+      plaintext = await decryptRoomBody({ parsed, frameType, room: state.room, ...owner, aesKey: key.aesKey });
     } catch {
       undecryptable(state, 'bad_tag');
       return;
@@ -415,7 +492,6 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
     } finally {
       zeroize(plaintext);
     }
-    key.lastCounter = parsed.counter;
     emit({ type: 'room.message', room: state.room, from: key.user, frameType, text });
   }
 
@@ -435,8 +511,8 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
       let parsed;
       try {
         parsed = parseRoomBody(decoded.body, decoded.frameType);
-      } catch {
-        undecryptable(state, 'malformed');
+      } catch (error) {
+        undecryptable(state, error?.reason === 'old_version' ? 'old_version' : 'malformed');
         return;
       }
       await openFrame(state, { frameType: decoded.frameType, parsed, at });
@@ -473,7 +549,7 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, now = () => Da
         const counter = own.counter;
         own.counter += 1;   // consumed even if sealing fails: a counter is never used twice
         const body = await sealRoomBody({
-          frameType, room, keyId: own.keyIdBytes, counter, iv: Uint8Array.from(random(ROOM_IV_BYTES)),
+          frameType, room, keyId: own.keyIdBytes, counter, owner: own.owner, ownerFingerprint: own.ownerFingerprint, iv: Uint8Array.from(random(ROOM_IV_BYTES)),
           aesKey: own.aesKey, signingKey: own.signingKey, plaintext,
         });
         return { body: body.buffer, waitingFor };

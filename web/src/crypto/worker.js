@@ -28,13 +28,14 @@ const channels = createChannelManager({
   emit: (event, transfer) => post(event, transfer),
   identity: () => unlocked && { privateKey: unlocked.privateKey, fingerprint: unlocked.fingerprint },
   localUsername: () => account, // bound into every handshake (protocol version 2)
-  onSenderKey: ({ peerUser, plaintext }) => rooms.receiveSenderKey({ peerUser, plaintext }),
+  onSenderKey: ({ peerUser, peerFingerprint, plaintext }) => rooms.receiveSenderKey({ peerUser, peerFingerprint, plaintext }),
   onSecure: ({ peerUser }) => rooms.peerChannelSecured({ peerUser }),
 });
 rooms = createRoomKeyManager({
   emit: (event) => post(event),
   sendSenderKey: (peerUser, plaintext) => channels.sendSenderKey({ peerUser, plaintext }),
   self: () => account,
+  selfFingerprint: () => unlocked?.fingerprint ?? null,
 });
 
 // Answers that move an ArrayBuffer instead of copying it (room.seal's body).
@@ -171,7 +172,7 @@ const handlers = Object.freeze({
 
   'room.members'(payload) {
     requireAccount();
-    return rooms.members(fields(payload, ['room', 'members', 'removed']));
+    return rooms.members(fields(payload, ['room', 'members', 'removed', 'readmit']));
   },
   'room.distribute'(payload) {
     requireAccount();
