@@ -42,6 +42,10 @@ std::string_view code(chat_error e) noexcept {
             return "not_banned";
         case chat_error::unavailable:
             return "unavailable";
+        case chat_error::too_many_private_rooms:
+            return "too_many_private_rooms";
+        case chat_error::fanout_limited:
+            return "fanout_limited";
     }
     return "malformed";
 }
@@ -86,6 +90,11 @@ std::string_view message(chat_error e) noexcept {
             return "That user is not banned.";
         case chat_error::unavailable:
             return "The ban could not be saved or read; try again.";
+        case chat_error::too_many_private_rooms:
+            return "You have made as many private rooms as allowed; leave one that is empty of "
+                   "others, or wait until one ends.";
+        case chat_error::fanout_limited:
+            return "This request would send the server's members more than it allows at once.";
     }
     return "Malformed message.";
 }

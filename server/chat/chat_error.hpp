@@ -27,6 +27,8 @@ enum class chat_error {
     out_of_order,      // a room frame's sequence is not the sender's next one
     not_banned,        // unban of a user who is not banned
     unavailable,       // the ban could not be saved or read
+    too_many_private_rooms,  // the user owns as many private rooms as allowed
+    fanout_limited,          // the request would make the server send more than it allows at once
 };
 
 std::string_view code(chat_error e) noexcept;

@@ -70,15 +70,22 @@ TEST_F(RoomTest, LobbyExistsAndJoinLeaveBroadcastMembership) {
     ASSERT_TRUE(a);
     EXPECT_EQ(a->room.id, public_room_id("lobby"));
     ASSERT_TRUE(hub_.join(bob_.get(), "LOBBY"));  // names ignore case
-    auto event = alice_->last("room_members");
-    EXPECT_EQ(event.at("event").as_string(), "joined");
+    // The joiner gets the whole list; the others only the change.
+    auto whole = bob_->last("room_members");
+    EXPECT_EQ(whole.at("event").as_string(), "joined");
+    EXPECT_EQ(whole.at("user").as_string(), "bob");
+    EXPECT_EQ(names(whole), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(alice_->count("room_members"), 1u);  // her own join only
+    auto event = alice_->last("room_member_joined");
     EXPECT_EQ(event.at("user").as_string(), "bob");
-    EXPECT_EQ(names(event), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(event.at("room").as_string(), public_room_id("lobby"));
+    EXPECT_FALSE(event.at("moderator").as_bool());
+    EXPECT_FALSE(event.contains("members"));
     ASSERT_TRUE(hub_.leave(bob_.get(), "lobby"));
-    event = alice_->last("room_members");
+    event = alice_->last("room_member_left");
     EXPECT_EQ(event.at("event").as_string(), "left");
-    EXPECT_EQ(names(event), (std::vector<std::string>{"alice"}));
-    EXPECT_EQ(bob_->last("room_members").at("event").as_string(), "left");  // the leaver too
+    EXPECT_EQ(event.at("user").as_string(), "bob");
+    EXPECT_EQ(bob_->last("room_member_left").at("event").as_string(), "left");  // the leaver too
     EXPECT_EQ(hub_.leave(bob_.get(), "lobby").error().error, chat_error::not_a_member);
     ASSERT_TRUE(hub_.leave(alice_.get(), "lobby"));
     EXPECT_EQ(hub_.room_count(), 1u);  // the lobby stays when empty
@@ -128,9 +135,9 @@ TEST_F(RoomTest, RoomViewsNameTheModeratorsAmongTheMembers) {
     ASSERT_TRUE(hub_.join(mod_.get(), "lobby"));
     ASSERT_TRUE(hub_.join(admin.get(), "lobby"));
     ASSERT_TRUE(hub_.join(bob_.get(), "lobby"));
-    auto event = alice_->last("room_members");
-    EXPECT_EQ(event.at("user").as_string(), "bob");
-    EXPECT_EQ(names(event, "moderators"), (strings{"mod", "zed"}));  // admins too, sorted
+    EXPECT_EQ(names(bob_->last("room_members"), "moderators"), (strings{"mod", "zed"}));  // sorted
+    EXPECT_TRUE(alice_->last("room_member_joined").at("moderator").as_bool() == false);
+    EXPECT_EQ(alice_->count("room_member_joined"), 3u);  // mod, zed, bob
     auto who = hub_.who(carol_.get(), "lobby");
     ASSERT_TRUE(who);
     EXPECT_EQ(who->moderators, (strings{"mod", "zed"}));
@@ -143,9 +150,10 @@ TEST_F(RoomTest, RoomViewsNameTheModeratorsAmongTheMembers) {
     EXPECT_TRUE(seen->moderators.empty());
     // Leaving takes a moderator off the list.
     ASSERT_TRUE(hub_.leave(admin.get(), "lobby"));
-    event = alice_->last("room_members");
+    auto event = alice_->last("room_member_left");
     EXPECT_EQ(event.at("event").as_string(), "left");
-    EXPECT_EQ(names(event, "moderators"), (strings{"mod"}));
+    EXPECT_EQ(event.at("user").as_string(), "zed");
+    EXPECT_EQ(hub_.who(alice_.get(), "lobby")->moderators, (strings{"mod"}));
     // The role is that of the user's latest login: a new connection brings the current one.
     auto bob2 = connect(2, "bob", store::role::moderator);
     EXPECT_EQ(hub_.who(alice_.get(), "lobby")->moderators, (strings{"bob", "mod"}));
@@ -188,10 +196,10 @@ TEST_F(RoomTest, PrivateRoomsByInvitation) {
     ASSERT_TRUE(hub_.invite(alice_.get(), id, "offline"));  // an offline user may be invited
     EXPECT_EQ(hub_.uninvite(carol_.get(), id, "offline").error().error, chat_error::forbidden);
     ASSERT_TRUE(hub_.uninvite(bob_.get(), id, "carol"));  // the inviter
-    auto event = alice_->last("room_members");
+    auto event = alice_->last("room_member_left");
     EXPECT_EQ(event.at("event").as_string(), "removed");
     EXPECT_EQ(event.at("user").as_string(), "carol");
-    EXPECT_EQ(carol_->last("room_members").at("event").as_string(), "removed");
+    EXPECT_EQ(carol_->last("room_member_left").at("event").as_string(), "removed");
     EXPECT_EQ(hub_.join(carol_.get(), id).error().error, chat_error::not_invited);
     EXPECT_EQ(hub_.uninvite(alice_.get(), id, "carol").error().error, chat_error::not_invited);
     // Empty private rooms vanish.
@@ -204,7 +212,7 @@ TEST_F(RoomTest, MembershipIsPerUserAcrossTabsAndEndsWithTheLastConnection) {
     auto alice2 = connect(1, "alice");
     ASSERT_TRUE(hub_.join(alice_.get(), "lobby"));
     ASSERT_TRUE(hub_.join(bob_.get(), "lobby"));
-    EXPECT_EQ(alice2->last("room_members").at("user").as_string(), "bob");  // the other tab
+    EXPECT_EQ(alice2->last("room_member_joined").at("user").as_string(), "bob");  // other tab
     ASSERT_TRUE(hub_.relay(bob_.get(), frame(public_room_id("lobby"), 0)));
     EXPECT_EQ(alice_->binaries.size(), 1u);
     EXPECT_EQ(alice2->binaries.size(), 1u);
@@ -215,7 +223,7 @@ TEST_F(RoomTest, MembershipIsPerUserAcrossTabsAndEndsWithTheLastConnection) {
     EXPECT_EQ(hub_.who(bob_.get(), "lobby")->members.size(), 2u);
     hub_.disconnect(alice2.get());
     EXPECT_EQ(hub_.who(bob_.get(), "lobby")->members, (std::vector<std::string>{"bob"}));
-    EXPECT_EQ(bob_->last("room_members").at("event").as_string(), "left");
+    EXPECT_EQ(bob_->last("room_member_left").at("event").as_string(), "left");
 }
 
 TEST_F(RoomTest, ModeratorCommandsAreRefusedToUsers) {
@@ -238,10 +246,10 @@ TEST_F(RoomTest, KickRemovesBansUntilExpiryAndUnban) {
     auto ban = hub_.kick(mod_.get(), "bob", 1);
     ASSERT_TRUE(ban);
     EXPECT_EQ(ban->until, clock_.unix_now() + 60);
-    auto event = alice_->last("room_members");
+    auto event = alice_->last("room_member_left");
     EXPECT_EQ(event.at("event").as_string(), "kicked");
     EXPECT_EQ(event.at("user").as_string(), "bob");
-    EXPECT_EQ(names(event), (std::vector<std::string>{"alice"}));
+    EXPECT_EQ(hub_.who(alice_.get(), "lobby")->members, (std::vector<std::string>{"alice"}));
     EXPECT_EQ(bob_->last("room_banned").at("until").as_int64(), ban->until);
     EXPECT_EQ(hub_.list().size(), 1u);  // rust emptied and vanished
     auto refused = hub_.join(bob_.get(), "lobby");
@@ -438,6 +446,121 @@ TEST_F(RoomTest, RoomLimits) {
     EXPECT_EQ(hub.join(b.get(), "three").error().error, chat_error::too_many_rooms);
     ASSERT_TRUE(hub.join(b.get(), "one"));
     EXPECT_EQ(hub.join(c.get(), "one").error().error, chat_error::room_full);
+}
+
+// Each join or leave used to send the whole member list to every member: quadratic in the room's
+// size. Now the others get a small change; only the joiner gets the list.
+TEST_F(RoomTest, JoinAndLeaveCostOneSmallMessagePerOtherMember) {
+    std::vector<std::shared_ptr<recording_peer>> listeners;
+    for (int i = 0; i < 200; ++i) {
+        auto p = connect(100 + i, "listener" + std::to_string(i));
+        ASSERT_TRUE(hub_.join(p.get(), "big"));
+        listeners.push_back(p);
+    }
+    auto bytes = [&] {
+        std::size_t total = 0;
+        for (auto& p : listeners) {
+            for (auto& t : p->texts) total += t.size();
+            p->texts.clear();
+        }
+        return total;
+    };
+    bytes();
+    for (int round = 0; round < 10; ++round) {
+        ASSERT_TRUE(hub_.join(alice_.get(), "big"));
+        ASSERT_TRUE(hub_.leave(alice_.get(), "big"));
+    }
+    // 20 changes × 200 listeners, each one message of well under 160 bytes (a list of 200
+    // names would be about 3 KB each).
+    EXPECT_LT(bytes(), 20u * 200u * 160u);
+    EXPECT_EQ(listeners.back()->count("room_member_joined"), 0u);  // cleared above
+    ASSERT_TRUE(hub_.join(alice_.get(), "big"));
+    EXPECT_EQ(listeners.front()->count("room_member_joined"), 1u);
+    EXPECT_EQ(listeners.front()->count("room_members"), 0u);
+    EXPECT_EQ(alice_->last("room_members").at("members").as_array().size(), 201u);
+}
+
+// Past the per-request fan-out budget a join is refused before anything is sent, and undone.
+TEST_F(RoomTest, AJoinOverTheFanOutBudgetIsRefusedBeforeSending) {
+    room_settings tight;
+    tight.max_fanout_bytes = 4000;
+    room_hub hub{*users_, *bans_, clock_, tight};
+    std::vector<std::shared_ptr<recording_peer>> members;
+    for (int i = 0; i < 40; ++i) {
+        auto p = std::make_shared<recording_peer>();
+        hub.connect(p, {100 + i, "m" + std::to_string(i), "s", store::role::user, ""});
+        auto joined = hub.join(p.get(), "crowd");
+        if (!joined) {
+            EXPECT_EQ(joined.error().error, chat_error::fanout_limited);
+            EXPECT_TRUE(p->texts.empty());
+            break;
+        }
+        members.push_back(p);
+    }
+    ASSERT_GT(members.size(), 5u);
+    ASSERT_LT(members.size(), 40u);  // the budget was reached
+    for (auto& m : members) m->texts.clear();
+    auto late = std::make_shared<recording_peer>();
+    hub.connect(late, {999, "late", "s", store::role::user, ""});
+    EXPECT_EQ(hub.join(late.get(), "crowd").error().error, chat_error::fanout_limited);
+    for (auto& m : members) EXPECT_TRUE(m->texts.empty());
+    EXPECT_EQ(hub.who(late.get(), "crowd")->members.size(), members.size());
+    // A refused join that would have made the room makes none.
+    tight.max_fanout_bytes = 10;
+    room_hub none{*users_, *bans_, clock_, tight};
+    none.connect(late, {999, "late", "s", store::role::user, ""});
+    EXPECT_EQ(none.join(late.get(), "fresh").error().error, chat_error::fanout_limited);
+    EXPECT_EQ(none.join(late.get(), "").error().error, chat_error::fanout_limited);
+    EXPECT_EQ(none.room_count(), 1u);
+    EXPECT_EQ(none.private_room_count(), 0u);
+}
+
+// A few accounts making private rooms used to use up the server's room limit for everyone.
+TEST_F(RoomTest, PrivateRoomsArePerUserAndCountedApart) {
+    room_settings s;  // the defaults
+    room_hub hub{*users_, *bans_, clock_, s};
+    std::vector<std::shared_ptr<recording_peer>> attackers;
+    for (int i = 0; i < 32; ++i) {
+        auto p = std::make_shared<recording_peer>();
+        hub.connect(p, {100 + i, "a" + std::to_string(i), "s", store::role::user, ""});
+        std::size_t made = 0;
+        for (int j = 0; j < 32; ++j) {
+            auto r = hub.join(p.get(), "");
+            if (r) {
+                ++made;
+            } else {
+                EXPECT_EQ(r.error().error, chat_error::too_many_private_rooms);
+            }
+        }
+        EXPECT_EQ(made, s.max_private_rooms_per_user);
+        attackers.push_back(p);
+    }
+    EXPECT_EQ(hub.private_room_count(), 32u * s.max_private_rooms_per_user);
+    auto victim = std::make_shared<recording_peer>();
+    hub.connect(victim, {1, "alice", "s", store::role::user, ""});
+    EXPECT_TRUE(hub.join(victim.get(), "newroom"));
+    EXPECT_TRUE(hub.join(victim.get(), ""));
+
+    // The global private cap is apart from the public one, and an ended room frees its count.
+    room_settings tight;
+    tight.max_rooms = 2;  // the lobby and one more
+    tight.max_private_rooms = 3;
+    tight.max_private_rooms_per_user = 2;
+    room_hub small{*users_, *bans_, clock_, tight};
+    auto a = std::make_shared<recording_peer>();
+    auto b = std::make_shared<recording_peer>();
+    small.connect(a, {1, "alice", "s", store::role::user, ""});
+    small.connect(b, {2, "bob", "s", store::role::user, ""});
+    auto first = small.join(a.get(), "");
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(small.join(a.get(), ""));
+    EXPECT_EQ(small.join(a.get(), "").error().error, chat_error::too_many_private_rooms);
+    ASSERT_TRUE(small.join(b.get(), ""));
+    EXPECT_EQ(small.join(b.get(), "").error().error, chat_error::too_many_rooms);
+    EXPECT_TRUE(small.join(b.get(), "public"));  // the public share is untouched
+    EXPECT_EQ(small.join(b.get(), "another").error().error, chat_error::too_many_rooms);
+    ASSERT_TRUE(small.leave(a.get(), first->room.id));  // empty: it ends
+    EXPECT_TRUE(small.join(a.get(), ""));
 }
 
 TEST(RoomBans, SurviveAStoreReopen) {

@@ -121,6 +121,7 @@ room_hub::room_hub(store::user_store& users, store::ban_store& bans, const core:
     lobby->id = public_room_id(lobby->name);
     std::string id = lobby->id;
     rooms_.emplace(std::move(id), std::move(lobby));
+    public_rooms_ = 1;
 }
 
 room_hub::~room_hub() = default;
@@ -254,11 +255,14 @@ void room_hub::send_to_user_locked(std::int64_t userid, const channel::message_p
     }
 }
 
-// Sending only queues on each peer's strand, so doing it under the lock keeps every member's view
-// of a room's changes in one order.
-void room_hub::broadcast_members_locked(const room& r, std::string_view event,
-                                        std::string_view username, std::int64_t departed) {
-    room_view v = view_locked(r);
+std::size_t room_hub::fanout_to_user_locked(std::int64_t userid, std::size_t size) const {
+    auto u = users_.find(userid);
+    return u == users_.end() ? 0 : size * u->second->connections.size();
+}
+
+namespace {
+
+json::object members_json(const room_view& v, std::string_view event, std::string_view user) {
     json::object msg = room_json(v.room);
     msg["type"] = "room_members";
     json::array members;
@@ -268,10 +272,57 @@ void room_hub::broadcast_members_locked(const room& r, std::string_view event,
     for (auto& m : v.moderators) moderators.emplace_back(m);
     msg["moderators"] = std::move(moderators);
     msg["event"] = event;
-    msg["user"] = username;
-    auto text = std::make_shared<const std::string>(json::serialize(msg));
-    for (auto id : r.members) send_to_user_locked(id, text);
-    if (departed != 0) send_to_user_locked(departed, text);
+    msg["user"] = user;
+    return msg;
+}
+
+}  // namespace
+
+// Sending only queues on each peer's strand, so doing it under the lock keeps every member's view
+// of a room's changes in one order.
+bool room_hub::announce_join_locked(const room& r, const user& u) {
+    auto whole = std::make_shared<const std::string>(
+        json::serialize(members_json(view_locked(r), "joined", u.username)));
+    json::object delta = room_json(r.ref());
+    delta["type"] = "room_member_joined";
+    delta["user"] = u.username;
+    delta["moderator"] = is_moderator(u.role);
+    auto change = std::make_shared<const std::string>(json::serialize(delta));
+    // The joiner's tabs get the list twice (room_members here, room_joined as the answer).
+    std::size_t bytes = 2 * fanout_to_user_locked(u.userid, whole->size());
+    for (auto id : r.members) {
+        if (id != u.userid) bytes += fanout_to_user_locked(id, change->size());
+    }
+    if (bytes > settings_.max_fanout_bytes) return false;
+    send_to_user_locked(u.userid, whole);
+    for (auto id : r.members) {
+        if (id != u.userid) send_to_user_locked(id, change);
+    }
+    return true;
+}
+
+void room_hub::announce_departure_locked(const room& r, std::int64_t userid,
+                                         std::string_view username, std::string_view event) {
+    json::object delta = room_json(r.ref());
+    delta["type"] = "room_member_left";
+    delta["user"] = username;
+    delta["event"] = event;
+    auto change = std::make_shared<const std::string>(json::serialize(delta));
+    for (auto id : r.members) send_to_user_locked(id, change);
+    send_to_user_locked(userid, change);  // the one who is out, on all their tabs
+}
+
+void room_hub::erase_room_locked(std::map<std::string, std::unique_ptr<room>>::iterator it) {
+    const room& r = *it->second;
+    if (r.is_public()) {
+        --public_rooms_;
+    } else {
+        --private_rooms_;
+        if (auto owned = private_owned_.find(r.owner); owned != private_owned_.end()) {
+            if (--owned->second == 0) private_owned_.erase(owned);
+        }
+    }
+    rooms_.erase(it);
 }
 
 void room_hub::remove_member_locked(const std::string& room_id, std::int64_t userid,
@@ -286,9 +337,9 @@ void room_hub::remove_member_locked(const std::string& room_id, std::int64_t use
         username = u->second->username;
         for (auto& [p, c] : u->second->connections) r.next_sequence.erase(p);
     }
-    broadcast_members_locked(r, event, username, userid);
+    announce_departure_locked(r, userid, username, event);
     // Empty rooms vanish, invitations with them; the lobby stays.
-    if (r.members.empty() && r.name != lobby_name) rooms_.erase(rit);
+    if (r.members.empty() && r.name != lobby_name) erase_room_locked(rit);
 }
 
 // --- Rooms ------------------------------------------------------------------------------------
@@ -300,11 +351,16 @@ chat_result<room_view> room_hub::join(const channel::peer* from, std::string_vie
     if (auto until = ban_until_locked(u->userid)) return refuse(chat_error::banned, *until);
 
     room* r = nullptr;
+    bool made_here = false;
     if (room_name.empty()) {
         // A new private room, owned by the caller.
-        if (rooms_.size() >= settings_.max_rooms) return refuse(chat_error::too_many_rooms);
         if (u->rooms.size() >= settings_.max_rooms_per_user)
             return refuse(chat_error::too_many_joined);
+        auto owned = private_owned_.find(u->userid);
+        if (owned != private_owned_.end() && owned->second >= settings_.max_private_rooms_per_user)
+            return refuse(chat_error::too_many_private_rooms);
+        if (private_rooms_ >= settings_.max_private_rooms)
+            return refuse(chat_error::too_many_rooms);
         auto made = std::make_unique<room>();
         made->id = core::to_hex(core::random_secret(16).view());
         made->owner = u->userid;
@@ -312,6 +368,9 @@ chat_result<room_view> room_hub::join(const channel::peer* from, std::string_vie
         r = made.get();
         std::string id = made->id;
         rooms_.emplace(std::move(id), std::move(made));
+        ++private_rooms_;
+        ++private_owned_[u->userid];
+        made_here = true;
     } else {
         auto id = room_id_of(room_name);
         if (!id) return core::fail(id.error());
@@ -328,7 +387,7 @@ chat_result<room_view> room_hub::join(const channel::peer* from, std::string_vie
         } else {
             // Only a public room is made by naming it; an unknown id is no room.
             if (is_room_id(room_name)) return refuse(chat_error::room_not_found);
-            if (rooms_.size() >= settings_.max_rooms) return refuse(chat_error::too_many_rooms);
+            if (public_rooms_ >= settings_.max_rooms) return refuse(chat_error::too_many_rooms);
             if (u->rooms.size() >= settings_.max_rooms_per_user)
                 return refuse(chat_error::too_many_joined);
             auto made = std::make_unique<room>();
@@ -336,11 +395,19 @@ chat_result<room_view> room_hub::join(const channel::peer* from, std::string_vie
             made->id = *id;
             r = made.get();
             rooms_.emplace(*id, std::move(made));
+            ++public_rooms_;
+            made_here = true;
         }
     }
     r->members.insert(u->userid);
     u->rooms.insert(r->id);
-    broadcast_members_locked(*r, "joined", u->username, 0);
+    if (!announce_join_locked(*r, *u)) {
+        // Nothing was sent: undo the join as if it had not been asked.
+        r->members.erase(u->userid);
+        u->rooms.erase(r->id);
+        if (made_here) erase_room_locked(rooms_.find(r->id));
+        return refuse(chat_error::fanout_limited);
+    }
     return view_locked(*r);
 }
 
@@ -372,15 +439,18 @@ chat_result<room_ref> room_hub::invite(const channel::peer* from, std::string_vi
     auto [u, rp] = *request;
     room& r = *rp;
     if (!r.members.contains(u->userid)) return refuse(chat_error::not_a_member);
+    json::object msg = room_json(r.ref());
+    msg["type"] = "room_invitation";
+    msg["by"] = u->username;
+    auto text = std::make_shared<const std::string>(json::serialize(msg));
+    if (fanout_to_user_locked(target->userid, text->size()) > settings_.max_fanout_bytes)
+        return refuse(chat_error::fanout_limited);
     if (r.owner != target->userid && !r.invited.contains(target->userid)) {
         if (r.invited.size() >= settings_.max_members_per_room)
             return refuse(chat_error::room_full);
         r.invited[target->userid] = u->userid;
     }
-    json::object msg = room_json(r.ref());
-    msg["type"] = "room_invitation";
-    msg["by"] = u->username;
-    send_to_user_locked(target->userid, std::make_shared<const std::string>(json::serialize(msg)));
+    send_to_user_locked(target->userid, text);
     return r.ref();
 }
 
@@ -654,6 +724,11 @@ void room_hub::sweep() {
 std::size_t room_hub::room_count() const {
     std::lock_guard lock(mutex_);
     return rooms_.size();
+}
+
+std::size_t room_hub::private_room_count() const {
+    std::lock_guard lock(mutex_);
+    return private_rooms_;
 }
 
 }  // namespace secms::chat

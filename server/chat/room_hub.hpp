@@ -35,9 +35,17 @@ struct room_settings {
     std::size_t flood_per_minute = 20;    // room messages (frame 3) per user per minute
     std::size_t control_per_minute = 30;  // room control frames (frame 4) per user per minute
     std::size_t max_message_chars = 1040;
-    std::size_t max_rooms = 1000;
+    std::size_t max_rooms = 1000;  // public rooms (the lobby included)
     std::size_t max_members_per_room = 256;
     std::size_t max_rooms_per_user = 32;
+    // Private rooms are counted apart, so a few accounts making private rooms cannot use up the
+    // public rooms' share (nor the other way round), and each user may own only so many.
+    std::size_t max_private_rooms = 1000;
+    std::size_t max_private_rooms_per_user = 8;
+    // What one control message may make the server send, in bytes over all the connections it
+    // reaches (a join tells every member's every tab): past it the request is refused before
+    // anything is sent. Leaving is never refused; its notice is as small as a join's.
+    std::size_t max_fanout_bytes = 256 * 1024;
     std::size_t max_listed = 1000;  // entries of room_list and mod_bans
 };
 
@@ -171,6 +179,7 @@ class room_hub {
     void sweep();
 
     std::size_t room_count() const;
+    std::size_t private_room_count() const;
 
   private:
     struct connection;
@@ -196,9 +205,17 @@ class room_hub {
                                                                      std::string_view room_name);
     std::optional<std::int64_t> ban_until_locked(std::int64_t userid) const;
     room_view view_locked(const room& r) const;
-    void broadcast_members_locked(const room& r, std::string_view event, std::string_view user,
-                                  std::int64_t departed);
+    // Membership changes: the user concerned (all their tabs) gets the room's whole member list,
+    // every other member only the change (room_member_joined / room_member_left), so a join or
+    // leave costs the server one small message per connection, not a list per connection.
+    // Returns false, having sent nothing, when the join's fan-out would exceed max_fanout_bytes.
+    bool announce_join_locked(const room& r, const user& u);
+    void announce_departure_locked(const room& r, std::int64_t userid, std::string_view username,
+                                   std::string_view event);
+    // Bytes that sending `size` bytes to every connection of `userid` costs.
+    std::size_t fanout_to_user_locked(std::int64_t userid, std::size_t size) const;
     void send_to_user_locked(std::int64_t userid, const channel::message_ptr& message);
+    void erase_room_locked(std::map<std::string, std::unique_ptr<room>>::iterator it);
     // Takes the user out of the room and tells everyone concerned; erases an empty room.
     void remove_member_locked(const std::string& room_id, std::int64_t userid,
                               std::string_view event);
@@ -212,6 +229,9 @@ class room_hub {
     std::unordered_map<std::int64_t, std::unique_ptr<user>> users_;
     std::unordered_map<std::string, std::int64_t> online_by_name_;  // lower-case name → userid
     std::map<std::string, std::unique_ptr<room>> rooms_;
+    std::size_t public_rooms_ = 0;
+    std::size_t private_rooms_ = 0;
+    std::unordered_map<std::int64_t, std::size_t> private_owned_;  // owner → private rooms existing
     std::unordered_map<std::int64_t, std::unique_ptr<flood_window>> flood_;
     // Bans in force, mirrored from the store: the frame path never waits for the database.
     mutable std::unordered_map<std::int64_t, ban_view> bans_;
