@@ -8,6 +8,7 @@ import {
   IdentityError, describeIdentity, exportPublicCertificate, generateIdentity, importIdentity,
   protectForStorage, readAcceptedCertificate, signChallenge, unlockStoredIdentity,
 } from '../src/crypto/identity.js';
+import { possessionChallengeText } from '../src/crypto/protocol/signing-contexts.js';
 
 const isCode = (code) => (error) => error instanceof IdentityError && error.code === code;
 
@@ -69,10 +70,13 @@ test('stored form is passphrase-protected; unlocking needs the passphrase', asyn
   assert.equal(unlocked.getFingerprint(), key.getFingerprint());
 });
 
-test('challenge signature: detached, armored, binary over the exact UTF-8 bytes (LF kept)', async () => {
+test('challenge signature: detached, armored, binary over the exact bytes of a checked v2 challenge (LF kept)', async () => {
   const key = await generateIdentity({ name: 'Dan', email: 'dan@example.org' });
-  const challenge = 'Security.MS proof of possession v1\norigin: https://localhost\nuser: dän\nnonce: abc\n';
-  const armored = await signChallenge({ privateKey: key, challenge });
+  const nowSeconds = 1_800_000_000;
+  const challenge = possessionChallengeText({
+    origin: 'https://localhost', user: 'dan', fingerprint: key.getFingerprint(), nonce: 'a1'.repeat(32), time: nowSeconds,
+  });
+  const armored = await signChallenge({ privateKey: key, challenge, origin: 'https://localhost', account: 'dan', nowSeconds });
   assert.match(armored, /^-----BEGIN PGP SIGNATURE-----/);
   const signature = await openpgp.readSignature({ armoredSignature: armored });
   assert.equal(signature.packets[0].signatureType, openpgp.enums.signature.binary);
@@ -82,6 +86,10 @@ test('challenge signature: detached, armored, binary over the exact UTF-8 bytes 
   };
   assert.equal(await verifyOver(new TextEncoder().encode(challenge)), true);
   assert.equal(await verifyOver(new TextEncoder().encode(challenge.replaceAll('\n', '\r\n'))), false);
+  // The v1 text the server used to send is no longer signed.
+  await assert.rejects(signChallenge({
+    privateKey: key, challenge: 'Security.MS proof of possession v1\norigin: https://localhost\nuser: dan\nnonce: abc\n', origin: 'https://localhost', account: 'dan', nowSeconds,
+  }), isCode('challenge_refused'));
 });
 
 test('the accepted certificate must match the fingerprint shown to the user', async () => {

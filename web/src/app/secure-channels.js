@@ -9,6 +9,7 @@ import { createPrivateChat } from './private-chat.js';
 import { createRoomChat } from './room-chat.js';
 import { createServerCommands } from './server-commands.js';
 import { RoomFrameType } from '../crypto/room-frame.js';
+import { parsePossessionChallenge } from '../crypto/protocol/signing-contexts.js';
 
 const GENERATE_TIMEOUT_MS = 120_000;   // RSA imports and slow machines
 const WORKER_TIMEOUT_MS = 30_000;
@@ -23,6 +24,7 @@ const MAX_PENDING_PRIVATE = 10;        // lines typed with /msg before the chann
 export function createSecureChannelController({ getSocket, getWorker, identityStore, channelStore, roomStore, getTrustStore, userOf = () => null, self = () => channelStore.get().self, isVisible, onChatEvent }) {
   let socketOnline = false;
   let submission = 0;   // identifies the current certificate submission; a newer one wins
+  let awaitingChallenge = 0;   // the submission whose one challenge may still be answered (0: none)
   const roomChannelAsked = new Map();   // username → when this side last asked for a channel for a room
   const pendingPrivate = new Map();     // username → [{kind, text}] to send once the channel is secure
 
@@ -41,16 +43,31 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     const mine = ++submission;
     identityStore.submitting();
     try {
-      const { armored } = await ask('identity.export_public');
+      // forSubmission opens the Worker's one-shot window for this submission's challenge.
+      const { armored } = await ask('identity.export_public', { forSubmission: true });
       if (mine !== submission) return;
+      awaitingChallenge = mine;
       send({ type: 'certificate_submit', certificate: armored });
     } catch (error) {
       if (mine === submission) identityStore.rejected({ code: error.code ?? 'worker_unavailable', message: '' });
     }
   }
 
+  /**
+   * Only the one challenge that follows this page's own certificate_submit is passed to the
+   * Worker, and only when it has the documented v2 form: any other server text is never
+   * relayed to the signer (docs/protocol.md "Signing contexts").
+   */
   async function answerChallenge(challenge) {
     const mine = submission;
+    if (awaitingChallenge === 0 || awaitingChallenge !== mine) return;
+    awaitingChallenge = 0;
+    try {
+      parsePossessionChallenge(challenge);
+    } catch {
+      identityStore.rejected({ code: 'challenge_refused', message: '' });
+      return;
+    }
     try {
       const { signature } = await ask('identity.sign_challenge', { challenge });
       if (mine === submission) send({ type: 'certificate_proof', signature });
@@ -260,10 +277,12 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
         if (typeof message.challenge === 'string') answerChallenge(message.challenge);
         return true;
       case 'certificate_accepted':
+        awaitingChallenge = 0;
         identityStore.accepted(message.report && typeof message.report === 'object' ? message.report : null);
         presenceChanged();
         return true;
       case 'certificate_rejected':
+        awaitingChallenge = 0;
         identityStore.rejected(message.error);
         return true;
       case 'channel_offer': {

@@ -1,11 +1,13 @@
 // The user's OpenPGP identity: create, import, protect, unlock, describe, sign the server's
-// proof-of-possession challenge, and read a peer's accepted certificate. Worker side (the
-// private key never leaves the Worker); pure enough to run in Node for the tests.
+// proof-of-possession challenge (strictly checked, one per submission), and read a peer's
+// accepted certificate. Worker side (the private key never leaves the Worker); pure enough to
+// run in Node for the tests.
 //
 // librnp 0.16 on the server reads only v4 keys (docs/certificates.md): new keys are v4
 // EdDSA-legacy (Ed25519) + ECDH Curve25519; imports must be v4 EdDSA, ECDSA or RSA ≥ 2048.
 
 import * as openpgp from 'openpgp';
+import { parsePossessionChallenge } from './protocol/signing-contexts.js';
 
 export const IdentityErrorCode = Object.freeze({
   invalid_name: 'the name is empty, too long or contains < or >',
@@ -20,6 +22,8 @@ export const IdentityErrorCode = Object.freeze({
   remember_needs_passphrase: 'a key is stored on this device only when protected by a passphrase',
   certificate_mismatch: 'the certificate does not match the accepted fingerprint',
   not_a_certificate: 'the text is not an OpenPGP public certificate',
+  challenge_refused: 'the challenge is not a possession challenge for this origin, account and key, or it is stale',
+  no_pending_submission: 'no certificate submission started by this device is waiting for a challenge',
 });
 
 export class IdentityError extends Error {
@@ -122,17 +126,74 @@ export function exportPublicCertificate(privateKey) {
   return privateKey.toPublic().armor();
 }
 
+// The proof of possession (docs/protocol.md "Signing contexts"): the long-term key signs only
+// a challenge of the exact v2 form, naming this origin, this account and this key, fresh, and
+// only while a submission the Worker started is pending. Anything else the server sends —
+// above all a handshake signature input (which starts with 0xFF and so is never such a text) —
+// is refused, so the login can never serve as a signing oracle for the handshake.
+export const CHALLENGE_MAX_SKEW_SECONDS = 15 * 60;
+export const SUBMISSION_WINDOW_MS = 2 * 60 * 1000;
+
 /**
- * Signs the server's challenge: a detached armored signature over its EXACT UTF-8 bytes
- * (binary literal data, so no line-ending canonicalisation changes what is signed).
+ * Checks the server's challenge against what the Worker knows: → the parsed fields, or throws
+ * IdentityError 'challenge_refused' (never saying which check failed: the page shows a code).
  */
-export async function signChallenge({ privateKey, challenge }) {
-  if (typeof challenge !== 'string' || challenge.length === 0) throw new TypeError('signChallenge: the challenge must be a non-empty string');
+export function checkPossessionChallenge({ challenge, origin, account, fingerprint, nowSeconds }) {
+  let fields;
+  try {
+    fields = parsePossessionChallenge(challenge);
+  } catch (cause) {
+    throw new IdentityError('challenge_refused', { cause });
+  }
+  const sameOrigin = typeof origin === 'string' && fields.origin === origin;
+  const sameUser = typeof account === 'string' && fields.user === account;
+  const sameKey = typeof fingerprint === 'string' && fields.fingerprint === fingerprint.toLowerCase();
+  const fresh = Number.isSafeInteger(nowSeconds) && Math.abs(fields.time - nowSeconds) <= CHALLENGE_MAX_SKEW_SECONDS;
+  if (!(sameOrigin && sameUser && sameKey && fresh)) throw new IdentityError('challenge_refused');
+  return fields;
+}
+
+/**
+ * Signs a checked possession challenge: a detached armored signature over its exact bytes (ASCII,
+ * so its UTF-8 bytes), of type binary (RFC 4880 §5.2.1 type 0x00: no line-ending
+ * canonicalisation changes what is signed).
+ */
+export async function signChallenge({ privateKey, challenge, origin, account, nowSeconds }) {
+  checkPossessionChallenge({ challenge, origin, account, fingerprint: privateKey?.getFingerprint?.(), nowSeconds });
   return openpgp.sign({
     message: await openpgp.createMessage({ binary: new TextEncoder().encode(challenge) }),
     signingKeys: privateKey,
     detached: true,
     format: 'armored',
+  });
+}
+
+/**
+ * The Worker's one-shot signing window: `begin()` when the Worker itself starts a certificate
+ * submission (it exports the certificate for it); `sign()` then answers at most ONE challenge,
+ * within `windowMs`, for the identity that was exported. Outside a window → 'no_pending_submission'.
+ * `now()` is milliseconds since the epoch (injected for the tests).
+ */
+export function createPossessionSigner({ origin, now = () => Date.now(), windowMs = SUBMISSION_WINDOW_MS }) {
+  let pending = null;   // { fingerprint, until }
+  return Object.freeze({
+    begin({ fingerprint }) {
+      pending = { fingerprint, until: now() + windowMs };
+    },
+    cancel() {
+      pending = null;
+    },
+    get pending() {
+      return pending !== null && now() <= pending.until;
+    },
+    async sign({ privateKey, account, challenge }) {
+      const window = pending;
+      pending = null;   // one attempt per submission, whatever its outcome
+      if (!window || now() > window.until || window.fingerprint !== privateKey?.getFingerprint?.()) {
+        throw new IdentityError('no_pending_submission');
+      }
+      return signChallenge({ privateKey, challenge, origin, account, nowSeconds: Math.floor(now() / 1000) });
+    },
   });
 }
 

@@ -6,8 +6,8 @@
 // No console calls in this folder: nothing here may ever print key bytes.
 
 import {
-  IdentityError, describeIdentity, exportPublicCertificate, generateIdentity, importIdentity,
-  protectForStorage, signChallenge, unlockStoredIdentity,
+  IdentityError, createPossessionSigner, describeIdentity, exportPublicCertificate, generateIdentity, importIdentity,
+  protectForStorage, unlockStoredIdentity,
 } from './identity.js';
 import { createIdentityVault } from './identity-vault.js';
 import { createChannelManager } from './channel-manager.js';
@@ -16,6 +16,9 @@ import { RoomKeyError, createRoomKeyManager } from './room-keys.js';
 let account = null;          // the logged-in username: the vault's key
 let unlocked = null;         // { privateKey, fingerprint, summary }
 const vault = createIdentityVault();
+// Signs a possession challenge only for this origin, this account and the loaded key, once per
+// submission this Worker started (docs/protocol.md "Signing contexts").
+const possession = createPossessionSigner({ origin: self.location?.origin });
 
 function post(message, transfer) {
   self.postMessage(message, transfer ?? []);
@@ -89,6 +92,7 @@ async function becomeIdentity(privateKey, { remember, passphrase }) {
   // A new identity invalidates channels bound to the old one, and the room keys made under it.
   channels.dropAll();
   rooms.forgetAll();
+  possession.cancel();
   unlocked = { privateKey, fingerprint: summary.fingerprint, summary };
   return { identity: summary, remembered: Boolean(remember) };
 }
@@ -99,6 +103,9 @@ const handlers = Object.freeze({
   async 'session.bind'(payload) {
     const { account: name } = fields(payload, ['account']);
     if (typeof name !== 'string' || !name) throw new RequestError('invalid_request');
+    // Bound once: the account is what every possession challenge must name, so the page cannot
+    // switch it later (a new login gets a new Worker).
+    if (account !== null && account !== name) throw new RequestError('account_bound');
     if (account !== name) {
       channels.dropAll();
       rooms.forgetAll();
@@ -134,15 +141,21 @@ const handlers = Object.freeze({
     return becomeIdentity(await unlockStoredIdentity({ armoredKey: record.armoredKey, passphrase }), { remember: false });
   },
 
+  // forSubmission: the page is about to send certificate_submit; this opens the one-shot window
+  // in which a single possession challenge may be signed.
   'identity.export_public'(payload) {
-    fields(payload, []);
-    return { armored: exportPublicCertificate(requireIdentity().privateKey) };
+    const { forSubmission } = fields(payload, ['forSubmission']);
+    if (forSubmission !== undefined && typeof forSubmission !== 'boolean') throw new RequestError('invalid_request');
+    const { privateKey } = requireIdentity();
+    if (forSubmission) possession.begin({ fingerprint: privateKey.getFingerprint() });
+    return { armored: exportPublicCertificate(privateKey) };
   },
 
   async 'identity.forget'(payload) {
     fields(payload, []);
     channels.dropAll();
     rooms.forgetAll();
+    possession.cancel();
     unlocked = null;
     if (account) await vault.remove({ account });
     return { forgotten: true };
@@ -151,7 +164,8 @@ const handlers = Object.freeze({
   async 'identity.sign_challenge'(payload) {
     const { challenge } = fields(payload, ['challenge']);
     if (typeof challenge !== 'string' || !challenge) throw new RequestError('invalid_request');
-    return { signature: await signChallenge({ privateKey: requireIdentity().privateKey, challenge }) };
+    const { privateKey } = requireIdentity();
+    return { signature: await possession.sign({ privateKey, account: requireAccount(), challenge }) };
   },
 
   async 'channel.prepare'(payload) {

@@ -282,6 +282,8 @@ export default Object.freeze({
   'certificate.error.bad_certificate': 'The certificate to check the proof against could not be loaded.',
   'certificate.error.no_challenge': 'The server’s challenge expired. Reconnect to try again.',
   'certificate.error.worker_unavailable': 'The crypto worker is not running.',
+  'certificate.error.challenge_refused': 'The server’s challenge was not a valid proof-of-possession request for this account and key; nothing was signed. Reconnect to try again.',
+  'certificate.error.no_pending_submission': 'A challenge arrived that this device did not ask for; nothing was signed.',
   'certificate.error.other': 'The server said: {message}',
 
   'report.verified': 'PGP Certificate has been successfully verified',

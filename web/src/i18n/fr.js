@@ -281,6 +281,8 @@ export default Object.freeze({
   'certificate.error.bad_certificate': 'Le certificat servant à vérifier la preuve n’a pas pu être chargé.',
   'certificate.error.no_challenge': 'Le défi du serveur a expiré. Reconnectez-vous pour réessayer.',
   'certificate.error.worker_unavailable': 'Le worker cryptographique ne fonctionne pas.',
+  'certificate.error.challenge_refused': 'Le défi du serveur n’était pas une demande de preuve de possession valide pour ce compte et cette clé ; rien n’a été signé. Reconnectez-vous pour réessayer.',
+  'certificate.error.no_pending_submission': 'Un défi est arrivé sans que cet appareil l’ait demandé ; rien n’a été signé.',
   'certificate.error.other': 'Le serveur indique : {message}',
 
   'report.verified': 'Le certificat PGP a été vérifié avec succès',
