@@ -154,17 +154,54 @@ const assertError = (answer, code) => {
   assert.ok(answer.error.messageKey in en && answer.error.messageKey in fr);
 };
 
-test('a mismatched reveal is refused', async () => {
+test('a mismatched reveal is refused and aborts the roll for good, naming who', async () => {
+  for (const variant of ['flipped', 'wrong-nonce', 'alice-opening']) {
+    const { roll, shares } = await committedRoll();
+    roll.addCommitment({ participant: 'alice', commitment: shares.alice.commitment }, 10);
+    roll.addCommitment({ participant: 'bob', commitment: shares.bob.commitment }, 20);
+    const set = await roll.commitSet();
+    const flipped = shares.bob.contribution.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    const bad = {
+      flipped: { nonce: shares.bob.nonce, contribution: flipped },
+      'wrong-nonce': { nonce: shares.alice.nonce, contribution: shares.bob.contribution },
+      // Alice's opening, replayed as Bob's, does not open Bob's commitment (ids are bound).
+      'alice-opening': { nonce: shares.alice.nonce, contribution: shares.alice.contribution },
+    }[variant];
+    assertError(await roll.addReveal({ participant: 'bob', ...bad, commitSet: set }, 30), DiceError.commitmentMismatch);
+    assert.equal(roll.phase(), 'aborted', variant);
+    assert.deepEqual(roll.abortedBy(), ['bob']);
+    // Final: Bob's real opening afterwards (he saw Alice's and disliked the outcome) cannot complete it.
+    assertError(await roll.addReveal({ participant: 'alice', ...shares.alice, commitSet: set }, 31), DiceError.aborted);
+    assertError(await roll.addReveal({ participant: 'bob', ...shares.bob, commitSet: set }, 32), DiceError.aborted);
+    const ended = await roll.result(33);
+    assertError(ended, DiceError.aborted);
+    assert.equal(ended.error.params.participants, 'bob');
+    assertError(roll.addCommitment({ participant: 'bob', commitment: shares.bob.commitment }, 34), DiceError.aborted);
+  }
+});
+
+test('the last revealer withholding: at the deadline the roll is aborted by them, and stays so', async () => {
   const { roll, shares } = await committedRoll();
   roll.addCommitment({ participant: 'alice', commitment: shares.alice.commitment }, 10);
   roll.addCommitment({ participant: 'bob', commitment: shares.bob.commitment }, 20);
   const set = await roll.commitSet();
-  const flipped = shares.bob.contribution.replace(/^./, (c) => (c === '0' ? '1' : '0'));
-  assertError(await roll.addReveal({ participant: 'bob', nonce: shares.bob.nonce, contribution: flipped, commitSet: set }, 30), DiceError.commitmentMismatch);
-  assertError(await roll.addReveal({ participant: 'bob', nonce: shares.alice.nonce, contribution: shares.bob.contribution, commitSet: set }, 30), DiceError.commitmentMismatch);
-  // Alice's opening, replayed as Bob's, does not open Bob's commitment (ids are bound).
-  assertError(await roll.addReveal({ participant: 'bob', nonce: shares.alice.nonce, contribution: shares.alice.contribution, commitSet: set }, 30), DiceError.commitmentMismatch);
-  assert.equal(roll.phase(), 'revealing');
+  assert.deepEqual(await roll.addReveal({ participant: 'alice', ...shares.alice, commitSet: set }, 30), { ok: true });
+  assert.deepEqual(await roll.result(500), { pending: ['bob'] });
+  const missing = await roll.result(20 + 1001);
+  assertError(missing, DiceError.missingReveal);
+  assert.equal(missing.error.params.participants, 'bob');
+  assert.equal(roll.phase(), 'aborted');
+  assert.deepEqual(roll.abortedBy(), ['bob']);
+  assertError(await roll.addReveal({ participant: 'bob', ...shares.bob, commitSet: set }, 25), DiceError.aborted, 'not even with an earlier clock');
+  assertError(await roll.result(25), DiceError.aborted);
+});
+
+test('a commitment still missing at the deadline fails the roll without an abort (nobody saw anything yet)', async () => {
+  const { roll, shares } = await committedRoll();
+  roll.addCommitment({ participant: 'alice', commitment: shares.alice.commitment }, 10);
+  assertError(await roll.result(Infinity), DiceError.missingCommitment);
+  assert.equal(roll.phase(), 'committing');
+  assert.equal(roll.abortedBy(), null);
 });
 
 test('a copied commitment cannot be opened by the copier', async () => {
@@ -192,15 +229,22 @@ test('missing, early and late reveals; late, changed and unknown commitments', a
   assertError(roll.addCommitment({ participant: 'bob', commitment: shares.bob.commitment }, 1001), DiceError.lateCommitment);
   assert.deepEqual(roll.addCommitment({ participant: 'bob', commitment: shares.bob.commitment }, 1000), { ok: true });
   const set = await roll.commitSet();
-  assertError(await roll.addReveal({ participant: 'alice', ...shares.alice, commitSet: fakeSet }, 1100), DiceError.commitSetMismatch);
   assertError(await roll.addReveal({ participant: 'alice', nonce: 'x', contribution: shares.alice.contribution, commitSet: set }, 1100), DiceError.malformed);
   assert.deepEqual(await roll.addReveal({ participant: 'alice', ...shares.alice, commitSet: set }, 1100), { ok: true });
   assert.deepEqual(await roll.addReveal({ participant: 'alice', ...shares.alice, commitSet: set }, 1101), { ok: true }, 'a resend is harmless');
   assert.deepEqual(await roll.result(1500), { pending: ['bob'] }, 'before the deadline: still waiting');
   assertError(await roll.addReveal({ participant: 'bob', ...shares.bob, commitSet: set }, 2001), DiceError.lateReveal);
   const missing = await roll.result(2001);
-  assertError(missing, DiceError.missingReveal);
+  assertError(missing, DiceError.aborted, 'the late reveal ended the roll');
   assert.equal(missing.error.params.participants, 'bob');
+});
+
+test('a reveal naming another commitment set aborts the roll', async () => {
+  const { roll, shares } = await committedRoll();
+  roll.addCommitment({ participant: 'alice', commitment: shares.alice.commitment }, 10);
+  roll.addCommitment({ participant: 'bob', commitment: shares.bob.commitment }, 20);
+  assertError(await roll.addReveal({ participant: 'alice', ...shares.alice, commitSet: '00'.repeat(32) }, 30), DiceError.commitSetMismatch);
+  assert.deepEqual(roll.abortedBy(), ['alice']);
 });
 
 test('inputs are checked', async () => {

@@ -21,6 +21,7 @@ function room(names, { moderators = [] } = {}) {
   const server = {
     members: [...names].sort(),
     sent: [],   // [{from, frameType, envelope}]
+    tamper: (from, text) => text,   // a hostile member's client or relay
     refuse: (user, error) => refusals.set(user, error),
     view(type, extra = {}) {
       return { type, room: roomId, name: 'lobby', public: true, members: server.members, moderators, ...extra };
@@ -38,7 +39,7 @@ function room(names, { moderators = [] } = {}) {
     const ask = async (type, payload) => {
       workerCalls.push({ type, payload });
       if (type === 'room.seal') return { body: encoder.encode(payload.text).buffer, waitingFor: [] };
-      if (type === 'room.members') return { room: payload.room, keyId: 'k', sentTo: [], waitingFor: [] };
+      if (type === 'room.members') return { room: payload.room, keyId: 'k', sentTo: [], waitingFor: [], notReadmitted: user.notReadmitted ?? [] };
       return {};
     };
     const sendBinary = (buffer) => {
@@ -52,7 +53,7 @@ function room(names, { moderators = [] } = {}) {
         }
         assert.equal(frame.sequence, expected.sequence, 'frames carry consecutive sequence numbers');
         expected.sequence += 1;
-        const text = decoder.decode(frame.body);
+        const text = server.tamper(name, decoder.decode(frame.body));
         server.sent.push({ from: name, frameType: frame.frameType, envelope: JSON.parse(text) });
         user.chat.handleServerMessage({ type: 'room_sent', room: frame.room, sequence: frame.sequence });
         for (const other of server.members) {
@@ -78,7 +79,7 @@ const systemKeys = (user) => user.store.find(roomId).messages.filter((m) => m.fr
 
 test('a line reaches every other member once, marked delivered when all confirmed', async () => {
   const { users, server } = room(['alice', 'bob', 'carol']);
-  assert.deepEqual(users.alice.workerCalls[0], { type: 'room.members', payload: { room: roomId, members: ['alice', 'bob', 'carol'], removed: [] } });
+  assert.deepEqual(users.alice.workerCalls[0], { type: 'room.members', payload: { room: roomId, members: ['alice', 'bob', 'carol'], removed: [], readmit: [] } });
   assert.deepEqual(await users.alice.chat.submit(roomId, 'hello [b]all[/b]'), { ok: true });
   assert.deepEqual(await users.alice.chat.submit(roomId, '/me waves'), { ok: true });
   await new Promise((resolve) => setTimeout(resolve, 30));
@@ -172,7 +173,7 @@ test('membership: a kicked member is reported to the Worker as removed; the kick
   server.broadcast(server.view('room_members', { event: 'kicked', user: 'carol' }));
   users.carol.chat.handleServerMessage(server.view('room_members', { event: 'kicked', user: 'carol' }));
   await settle();
-  assert.deepEqual(users.alice.workerCalls.at(-1), { type: 'room.members', payload: { room: roomId, members: ['alice', 'bob'], removed: ['carol'] } });
+  assert.deepEqual(users.alice.workerCalls.at(-1), { type: 'room.members', payload: { room: roomId, members: ['alice', 'bob'], removed: ['carol'], readmit: [] } });
   assert.ok(systemKeys(users.alice).includes('chat.system.member_kicked'));
   assert.equal(users.carol.store.find(roomId).joined, false);
   assert.equal(users.carol.store.find(roomId).endReason, 'kicked');
@@ -216,4 +217,67 @@ test('lines the Worker could not open are said once a minute per room and reason
   users.alice.chat.undecryptable({ room: roomId, reason: 'bad_signature' });
   users.alice.chat.undecryptable({ room: 'c'.repeat(32), reason: 'bad_signature' });
   assert.deepEqual(systemKeys(users.alice).filter((key) => key === 'chat.system.room_undecryptable').length, 2);
+});
+
+test('a counter gap is one line "n lines from <nick> did not arrive"; refused keys and old versions are named', () => {
+  const { users } = room(['alice', 'bob']);
+  users.alice.chat.undecryptable({ room: roomId, reason: 'missing', from: 'bob', count: 3 });
+  users.alice.chat.undecryptable({ room: roomId, reason: 'missing', from: 'bob', count: 1 });
+  users.alice.chat.undecryptable({ room: roomId, reason: 'foreign_key', from: 'bob' });
+  users.alice.chat.undecryptable({ room: roomId, reason: 'foreign_key', from: 'bob' });
+  users.alice.chat.undecryptable({ room: roomId, reason: 'old_version', from: 'bob' });
+  const said = users.alice.store.find(roomId).messages.filter((m) => m.from === 'system' && m.level === 'error');
+  assert.deepEqual(said.map((m) => [m.messageKey, m.params.count ?? null, m.params.name]), [
+    ['chat.system.room_lines_missing', 3, 'bob'], ['chat.system.room_lines_missing', 1, 'bob'],
+    ['chat.system.room_key_refused', null, 'bob'], ['chat.system.room_old_version', null, 'bob'],
+  ]);
+});
+
+test('re-admission: only a join the page showed readmits; a removed member reappearing in a full list is named once', async () => {
+  const { users, server } = room(['alice', 'bob', 'carol']);
+  server.members = ['alice', 'bob'];
+  users.alice.chat.handleServerMessage(server.view('room_members', { event: 'removed', user: 'carol' }));
+  await settle();
+  // The server lists Carol again without a join event (a hostile or confused server).
+  users.alice.notReadmitted = ['carol'];
+  server.members = ['alice', 'bob', 'carol'];
+  users.alice.chat.handleServerMessage(server.view('room_who'));
+  users.alice.chat.handleServerMessage(server.view('room_members', { event: 'left', user: 'bob' }));
+  await settle();
+  assert.deepEqual(users.alice.workerCalls.at(-1).payload.readmit, []);
+  assert.equal(systemKeys(users.alice).filter((key) => key === 'chat.system.room_not_readmitted').length, 1);
+  // A visible join ("carol joined") readmits her.
+  users.alice.notReadmitted = [];
+  users.alice.chat.handleServerMessage(server.view('room_members', { event: 'joined', user: 'carol' }));
+  await settle();
+  assert.deepEqual(users.alice.workerCalls.at(-1).payload.readmit, ['carol']);
+  assert.ok(systemKeys(users.alice).includes('chat.system.member_joined'));
+});
+
+test('/roll: a spoiled reveal aborts the roll for everyone, naming who; the roll id cannot start again', async () => {
+  const { users, server } = room(['alice', 'bob', 'carol']);
+  let spoiled = null;
+  server.tamper = (from, text) => {
+    const envelope = JSON.parse(text);
+    if (from !== 'bob' || envelope.kind !== 'roll_reveal') return text;
+    spoiled = envelope.roll;
+    return JSON.stringify({ ...envelope, contribution: envelope.contribution.replace(/^./, (c) => (c === '0' ? '1' : '0')) });
+  };
+  assert.deepEqual(await users.alice.chat.submit(roomId, '/roll 2d6'), { ok: true });
+  for (let i = 0; i < 10; i += 1) { await new Promise((resolve) => setTimeout(resolve, 10)); await settle(); }
+  assert.ok(spoiled, 'bob revealed');
+  for (const name of ['alice', 'carol']) {
+    const messages = users[name].store.find(roomId).messages;
+    assert.ok(!messages.some((m) => m.messageKey === 'chat.roll.result_room'), `${name}: no result`);
+    const aborted = messages.filter((m) => m.messageKey === 'chat.roll.aborted');
+    assert.equal(aborted.length, 1, name);
+    assert.equal(aborted[0].params.names, 'bob');
+  }
+  // Bob's commitment for the same roll again (a restart to roll once more) is ignored.
+  server.tamper = (from, text) => text;
+  const commit = server.sent.find((s) => s.from === 'bob' && s.envelope.kind === 'roll_commit');
+  const before = server.sent.length;
+  await users.alice.chat.handleRoomText({ room: roomId, from: 'bob', frameType: RoomFrameType.control, text: JSON.stringify(commit.envelope) });
+  await settle();
+  assert.equal(server.sent.length, before, 'no new commitment, no new roll under that id');
 });

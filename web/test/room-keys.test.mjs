@@ -812,3 +812,19 @@ test('work queued for a room that is left meanwhile fails with not_in_room, fram
   alice.rooms.leave({ room });
   assert.deepEqual(await all, { rooms: [] });
 });
+
+test('a removed member comes back only when readmitted (a join the page showed); a bare reappearance gets no key', async () => {
+  const net = createNet();
+  const alice = net.user('alice');
+  await net.setMembers(room, ['alice', 'bob', 'carol'], { tell: ['alice'] });
+  await net.setMembers(room, ['alice', 'bob'], { removed: ['carol'], tell: ['alice'] });
+  const back = await alice.rooms.members({ room, members: ['alice', 'bob', 'carol'] });
+  assert.deepEqual(back.notReadmitted, ['carol']);
+  assert.deepEqual(alice.rooms.describe()[0].members, ['bob'], 'carol is not a member in the Worker\'s view');
+  assert.ok(!back.waitingFor.includes('carol'));
+  const readmitted = await alice.rooms.members({ room, members: ['alice', 'bob', 'carol'], readmit: ['carol'] });
+  assert.deepEqual(readmitted.notReadmitted, []);
+  assert.deepEqual(alice.rooms.describe()[0].members, ['bob', 'carol']);
+  assert.notEqual(readmitted.keyId, back.keyId, 'the re-admission rotates');
+  await assert.rejects(alice.rooms.members({ room, members: ['alice'], readmit: ['<x>'] }), (e) => e.code === 'invalid_request');
+});

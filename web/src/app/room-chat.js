@@ -154,10 +154,22 @@ export function createRoomChat({
 
   // --- membership ---------------------------------------------------------------------------
 
-  async function tellWorker(room, members, removed = []) {
+  // Removed members the Worker keeps out because they came back without a visible join: said once.
+  const notReadmittedSaid = new Set();   // room + user
+
+  /**
+   * The member list to the Worker. `readmit`: users whose join this page just showed ("bob
+   * joined"); only they may come back after a removal (sender-keys.js), a removed member who
+   * merely reappears in a full list gets no key.
+   */
+  async function tellWorker(room, members, removed = [], readmit = []) {
     try {
-      const result = await ask('room.members', { room, members: [...members], removed: [...removed] });
+      const result = await ask('room.members', { room, members: [...members], removed: [...removed], readmit: [...readmit] });
       roomStore.setWaitingFor(room, result.waitingFor);
+      for (const user of readmit) notReadmittedSaid.delete(`${room} ${user}`);
+      const fresh = (result.notReadmitted ?? []).filter((user) => !notReadmittedSaid.has(`${room} ${user}`));
+      for (const user of fresh) notReadmittedSaid.add(`${room} ${user}`);
+      if (fresh.length) system(room, 'chat.system.room_not_readmitted', { users: fresh.join(', ') }, 'error');
     } catch {
       // The Worker has no identity (yet): the room works once it has one (distribute).
     }
@@ -207,7 +219,8 @@ export function createRoomChat({
       system(room, `chat.system.member_${message.event}`, { user: displayName(room, user) });
       onEvent(message.event === 'joined' ? 'join' : 'leave');
     }
-    tellWorker(room, entry.members, message.event === 'removed' || message.event === 'kicked' ? [user] : []);
+    const shownJoin = message.event === 'joined' && user && user !== self() ? [user] : [];
+    tellWorker(room, entry.members, message.event === 'removed' || message.event === 'kicked' ? [user] : [], shownJoin);
   }
 
   /** A channel became secure: the Worker hands out the current keys the channel lets it. */
@@ -223,13 +236,15 @@ export function createRoomChat({
   // --- dice among the members ---------------------------------------------------------------
 
   // Rolls over (done or failed) are remembered for a while, so a late commitment cannot start them again.
+  // An aborted roll must stay over (dice.js: a restart would let the aborter pick between
+  // outcomes), so ids are kept for the page's session, up to 4096 of them.
   const closedRolls = new Set();
 
   function dropRoll(rollId) {
     clearTimeout(rolls.get(rollId)?.timer);
     rolls.delete(rollId);
     closedRolls.add(rollId);
-    if (closedRolls.size > 256) closedRolls.delete(closedRolls.values().next().value);
+    if (closedRolls.size > 4096) closedRolls.delete(closedRolls.values().next().value);
   }
 
   async function startRoll(room, { rollId, spec, participants, by }) {
@@ -246,7 +261,14 @@ export function createRoomChat({
   function rollFailed(rollId, error, params = {}) {
     const entry = rolls.get(rollId);
     dropRoll(rollId);
-    if (entry) system(entry.room, 'chat.roll.failed', { reason: error.messageKey, ...error.params, ...params }, 'error');
+    if (!entry) return;
+    const abortedBy = entry.roll.abortedBy?.();
+    if (abortedBy) {
+      // Every participant sees the same reveal missing or failing, so everyone shows the same abort.
+      system(entry.room, 'chat.roll.aborted', { spec: `${entry.spec.count}d${entry.spec.sides}`, names: abortedBy.map((name) => displayName(entry.room, name)).join(', ') }, 'error');
+      return;
+    }
+    system(entry.room, 'chat.roll.failed', { reason: error.messageKey, ...error.params, ...params }, 'error');
   }
 
   async function revealIfReady(rollId) {
@@ -523,8 +545,23 @@ export function createRoomChat({
   const undecryptableSaid = new Map();   // room + reason → when
   const UNDECRYPTABLE_QUIET_MS = 60_000;
 
-  function undecryptable({ room, reason }) {
+  function undecryptable({ room, reason, from, count }) {
     if (!joinedRoom(room) || typeof reason !== 'string') return;
+    const sender = typeof from === 'string' ? from : null;
+    // A counter gap is said each time, once, with its size: it is about lines, not one bad frame.
+    if (reason === 'missing' && sender && Number.isSafeInteger(count) && count > 0) {
+      system(room, 'chat.system.room_lines_missing', { count, name: displayName(room, sender) }, 'error');
+      return;
+    }
+    const byReason = { foreign_key: 'chat.system.room_key_refused', bad_key_id: 'chat.system.room_key_refused', old_version: 'chat.system.room_old_version' };
+    if (byReason[reason] && sender) {
+      const key = `${room} ${reason} ${sender}`;
+      const said = undecryptableSaid.get(key);
+      if (said !== undefined && now() - said < UNDECRYPTABLE_QUIET_MS) return;
+      undecryptableSaid.set(key, now());
+      system(room, byReason[reason], { name: displayName(room, sender) }, 'error');
+      return;
+    }
     const key = `${room} ${reason}`;
     const said = undecryptableSaid.get(key);
     if (said !== undefined && now() - said < UNDECRYPTABLE_QUIET_MS) return;

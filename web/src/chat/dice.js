@@ -40,6 +40,7 @@ export const DiceError = Object.freeze({
   commitmentMismatch: 'commitment_mismatch',
   commitSetMismatch: 'commit_set_mismatch',
   missingReveal: 'missing_reveal',
+  aborted: 'aborted',
 });
 
 function failure(code, params = {}) {
@@ -194,6 +195,12 @@ export async function diceFromSeed(seed, spec) {
  * Deadlines: commitments by startedAt + commitTimeoutMs; reveals by (time the last
  * commitment arrived) + revealTimeoutMs. A reveal before every commitment is in is refused:
  * revealing early would let a later committer choose after seeing it.
+ *
+ * Abort is final. Once every commitment is in, the last revealer can learn the result first
+ * and withhold or spoil their reveal; if a roll could then still complete (a late reveal) or
+ * be restarted, that participant could pick between outcomes. So a missing reveal at the
+ * deadline, or a reveal that fails its checks, ends the roll as 'aborted' naming who aborted
+ * it, and everything after — commitments, reveals, result() — answers `aborted`.
  */
 export function createDiceRoll({ rollId, spec, participants, startedAt, commitTimeoutMs = diceDefaults.commitTimeoutMs, revealTimeoutMs = diceDefaults.revealTimeoutMs }) {
   checkRollId(rollId);
@@ -208,11 +215,20 @@ export function createDiceRoll({ rollId, spec, participants, startedAt, commitTi
   const reveals = new Map();
   let allCommittedAt = null;
   let commitSetValue = null;
+  let abortedBy = null;             // sorted participants who ended the roll, once it is aborted
+
+  const abortedFailure = () => failure(DiceError.aborted, { participants: abortedBy.join(', ') });
+  /** Ends the roll for good (only once the reveal phase started: before it nobody knows anything). */
+  function abortWith(result, culprits) {
+    if (allCommittedAt !== null && abortedBy === null) abortedBy = Object.freeze([...new Set(culprits)].sort(byId));
+    return result;
+  }
 
   const commitDeadline = startedAt + commitTimeoutMs;
   const pendingOf = (map) => participants.filter((p) => !map.has(p)).sort(byId);
 
   function addCommitment({ participant, commitment } = {}, at) {
+    if (abortedBy) return abortedFailure();
     if (!members.has(participant)) return failure(DiceError.unknownParticipant, { participant: String(participant).slice(0, 40) });
     if (!fromHex(commitment, 32)) return failure(DiceError.malformed, { participant });
     if (commitments.has(participant)) {
@@ -232,28 +248,30 @@ export function createDiceRoll({ rollId, spec, participants, startedAt, commitTi
   }
 
   async function addReveal({ participant, nonce, contribution, commitSet: theirSet } = {}, at) {
+    if (abortedBy) return abortedFailure();
     if (!members.has(participant)) return failure(DiceError.unknownParticipant, { participant: String(participant).slice(0, 40) });
     const nonceBytes = fromHex(nonce, 32);
     const contributionBytes = fromHex(contribution, 32);
     if (!nonceBytes || !contributionBytes || !fromHex(theirSet, 32)) return failure(DiceError.malformed, { participant });
     if (allCommittedAt === null) return failure(DiceError.earlyReveal, { participant });
-    if (!(at <= allCommittedAt + revealTimeoutMs)) return failure(DiceError.lateReveal, { participant });
+    if (!(at <= allCommittedAt + revealTimeoutMs)) return abortWith(failure(DiceError.lateReveal, { participant }), pendingOf(reveals));
     const expected = await commitmentOf({ rollId, participant, spec, nonce: nonceBytes, contribution: contributionBytes });
-    if (expected !== commitments.get(participant)) return failure(DiceError.commitmentMismatch, { participant });
-    if (theirSet !== await commitSet()) return failure(DiceError.commitSetMismatch, { participant });
+    if (expected !== commitments.get(participant)) return abortWith(failure(DiceError.commitmentMismatch, { participant }), [participant]);
+    if (theirSet !== await commitSet()) return abortWith(failure(DiceError.commitSetMismatch, { participant }), [participant]);
     if (reveals.has(participant)) {
-      return reveals.get(participant) === contribution ? { ok: true } : failure(DiceError.duplicateReveal, { participant });
+      return reveals.get(participant) === contribution ? { ok: true } : abortWith(failure(DiceError.duplicateReveal, { participant }), [participant]);
     }
     reveals.set(participant, contribution);
     return { ok: true };
   }
 
   async function result(at) {
+    if (abortedBy) return abortedFailure();
     if (allCommittedAt === null) return failure(DiceError.missingCommitment, { participants: pendingOf(commitments).join(', ') });
     if (reveals.size < participants.length) {
       // Still waiting is not an error until the deadline has passed.
       const late = !(at <= allCommittedAt + revealTimeoutMs);
-      return late ? failure(DiceError.missingReveal, { participants: pendingOf(reveals).join(', ') }) : { pending: pendingOf(reveals) };
+      return late ? abortWith(failure(DiceError.missingReveal, { participants: pendingOf(reveals).join(', ') }), pendingOf(reveals)) : { pending: pendingOf(reveals) };
     }
     const seed = await rollSeed({ commitSet: await commitSet(), contributions: Object.fromEntries(reveals) });
     const dice = await diceFromSeed(seed, spec);
@@ -265,8 +283,10 @@ export function createDiceRoll({ rollId, spec, participants, startedAt, commitTi
     commitSet,
     addReveal,
     result,
-    /** 'committing' | 'revealing' | 'complete' */
-    phase: () => (allCommittedAt === null ? 'committing' : reveals.size < participants.length ? 'revealing' : 'complete'),
+    /** 'committing' | 'revealing' | 'complete' | 'aborted' (final) */
+    phase: () => (abortedBy ? 'aborted' : allCommittedAt === null ? 'committing' : reveals.size < participants.length ? 'revealing' : 'complete'),
+    /** The participants who aborted the roll (sorted), or null. */
+    abortedBy: () => abortedBy,
     waitingFor: () => (allCommittedAt === null ? pendingOf(commitments) : pendingOf(reveals)),
   });
 }
