@@ -33,6 +33,8 @@ for (const vector of keySchedule.vectors) {
     assert.deepEqual(parts.keySchedule.expected.signatures, expected.signatures);
     assert.deepEqual(parts.keySchedule.expected.finished, expected.finished);
     assert.deepEqual(parts.keySchedule.expected.ephemeralPublicKeys, expected.ephemeralPublicKeys);
+    assert.deepEqual(parts.keySchedule.expected.usernames, expected.usernames);
+    assert.deepEqual(parts.keySchedule.expected.commitment, expected.commitment);
   });
 
   test(`KAT ${vector.id}: every key-schedule secret, IV and the SAS`, () => {
@@ -73,6 +75,12 @@ for (const vector of keySchedule.vectors) {
       assert.equal(record.record, record.lowLevelRecord, `endpoint and low-level record differ at seq ${record.sequence}`);
       assert.equal(record.opened, record.plaintext);
     }
+    // the commitment in M1 is H("secms v2 sas commit" ‖ 0x00 ‖ sA) of the sA revealed in M3
+    assert.equal(e.commitment.sent, e.commitment.recomputed);
+    assert.equal(e.commitment.revealedInitiatorSecret, inputs.initiator.sasSecret);
+    assert.equal(e.commitment.responderSecret, inputs.responder.sasSecret);
+    assert.deepEqual(e.usernames, { initiator: inputs.initiator.username, responder: inputs.responder.username });
+    assert.equal(e.messages.m1.slice(0, 2), '02', 'handshake version 2');
     // the fingerprints and session id of the inputs are inside message 1
     assert.ok(e.messages.m1.includes(inputs.initiator.fingerprint));
     assert.ok(e.messages.m1.includes(inputs.responder.fingerprint));

@@ -228,8 +228,12 @@ export async function processResponderHello({ message, pending, sign, verify }) 
   }
 }
 
-/** Responder: checks the revealed sA against commit_A, verifies message 3 and builds the session. */
-export async function processInitiatorFinish({ message, pending, verify }) {
+/**
+ * Responder, first half of message 3: every check (commitment, signature, Finished) and the SAS,
+ * which depends on nothing in message 3 but sA. Split out so the tests can drive many message-3
+ * variants through exactly these checks cheaply; processInitiatorFinish is this plus the session.
+ */
+export async function checkInitiatorFinish({ message, pending, verify }) {
   const finish = decodeInitiatorFinish(message);
   // The reveal must open the commitment of message 1 before anything else counts: otherwise
   // the sender of message 3 could pick sA after seeing sB.
@@ -241,10 +245,15 @@ export async function processInitiatorFinish({ message, pending, verify }) {
   if (!await hmacSha256Verify(pending.initiatorFinishedKey, finishedTranscriptHash, finish.finished)) {
     throw new ChannelError('bad_finished', 'initiator Finished');
   }
+  return computeCommittedSas({
+    keyShareTranscriptHash: pending.keyShareTranscriptHash, initiatorSasSecret: finish.sasSecret, responderSasSecret: pending.sasSecret,
+  });
+}
+
+/** Responder: checks message 3 (checkInitiatorFinish) and builds the session. */
+export async function processInitiatorFinish({ message, pending, verify }) {
   try {
-    const sas = await computeCommittedSas({
-      keyShareTranscriptHash: pending.keyShareTranscriptHash, initiatorSasSecret: finish.sasSecret, responderSasSecret: pending.sasSecret,
-    });
+    const sas = await checkInitiatorFinish({ message, pending, verify });
     return await establishSession({
       handshakeSecret: pending.handshakeKey,
       finalTranscriptHash: await sha256(concatBytes(pending.transcript, message)),
