@@ -35,9 +35,11 @@ struct config {
     std::string log_format = "text";  // text | json
     // [limits]
     std::uint32_t max_connections = 1024;
+    std::uint32_t max_connections_per_ip = 64;  // IPv4 address or IPv6 /64, both ports
+    std::uint32_t max_redirect_connections = 64;
     std::uint32_t max_header_bytes = 8 * 1024;
     std::uint32_t max_body_bytes = 64 * 1024;
-    std::uint32_t handshake_timeout_s = 10;
+    std::uint32_t handshake_timeout_s = 5;
     std::uint32_t read_timeout_s = 30;
     std::uint32_t idle_timeout_s = 60;
     std::uint32_t ws_max_message_bytes = 64 * 1024;

@@ -1,11 +1,13 @@
 // secms-server: wiring of every module; `serve` and the `user` administration subcommands.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <termios.h>
 #include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <cstdlib>
@@ -92,6 +94,40 @@ auth::argon2_params argon2_of(const config& c) {
     return {c.argon2_memory_kib, c.argon2_passes};
 }
 
+// Raises the soft limit on open descriptors to the hard limit (systemd's default soft limit,
+// 1024, equals the default max_connections, and every connection is a descriptor), and warns
+// when even the hard limit leaves too little room for max_connections plus the descriptors of
+// the redirect port, the database, the token and the logs.
+void raise_descriptor_limit(const config& c) {
+    constexpr rlim_t margin = 64;
+    rlimit lim{};
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlimit raised = lim;
+        raised.rlim_cur = lim.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+    }
+    const rlim_t wanted =
+        static_cast<rlim_t>(c.max_connections) + c.max_redirect_connections + margin;
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < wanted) {
+        spdlog::warn(
+            "the open-file limit ({}) is below max_connections + max_redirect_connections + {} "
+            "({}): raise LimitNOFILE or lower max_connections",
+            static_cast<unsigned long long>(lim.rlim_cur), static_cast<unsigned long long>(margin),
+            static_cast<unsigned long long>(wanted));
+    }
+}
+
+// The io_context of serve(). Its pending handlers — the coroutine frames of open connections —
+// refer to the server and the HTTP context, which are declared after it and so destroyed
+// before it; destroy_pending() destroys those handlers first, while everything they refer to
+// still exists (~io_context would do it only after).
+class serve_io_context : public asio::io_context {
+  public:
+    using asio::io_context::io_context;
+    void destroy_pending() { shutdown(); }
+};
+
 unsigned threads_or_cores(unsigned n) {
     return n != 0 ? n : std::max(1u, std::thread::hardware_concurrency());
 }
@@ -153,7 +189,8 @@ int serve(const config& c) {
     chat::chat_extension chat_rooms(rooms, work_pool);
     channels.add_extension(chat_rooms);
 
-    asio::io_context io(static_cast<int>(threads_or_cores(c.io_threads)));
+    raise_descriptor_limit(c);
+    serve_io_context io(static_cast<int>(threads_or_cores(c.io_threads)));
     http::server_context http_ctx{
         {c.effective_public_origin(), c.allowed_origins(), c.metrics_public},
         accounts,
@@ -164,6 +201,8 @@ int serve(const config& c) {
         work_pool};
     net::net_limits limits;
     limits.max_connections = c.max_connections;
+    limits.max_connections_per_ip = c.max_connections_per_ip;
+    limits.max_redirect_connections = c.max_redirect_connections;
     limits.max_header_bytes = c.max_header_bytes;
     limits.max_body_bytes = c.max_body_bytes;
     limits.handshake_timeout = std::chrono::seconds(c.handshake_timeout_s);
@@ -183,7 +222,10 @@ int serve(const config& c) {
 
     // Expired logins, idle channels and stale offers are swept every few seconds, so they end
     // without waiting for traffic.
-    asio::steady_timer sweeper(io);
+    // The sweep timer, the signals and the grace timer live on one strand: the signal handler
+    // cancels the sweep timer, which must not race the sweep re-arming it on another thread.
+    auto control = asio::make_strand(io);
+    asio::steady_timer sweeper(control);
     std::function<void()> schedule_sweep = [&] {
         sweeper.expires_after(std::chrono::seconds(c.sweep_interval_s));
         sweeper.async_wait([&](boost::system::error_code wait_ec) {
@@ -196,8 +238,8 @@ int serve(const config& c) {
     };
     schedule_sweep();
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    asio::steady_timer grace(io);
+    asio::signal_set signals(control, SIGINT, SIGTERM);
+    asio::steady_timer grace(control);
     signals.async_wait([&](boost::system::error_code, int signo) {
         spdlog::info("signal {}: shutting down", signo);
         server.stop();
@@ -217,6 +259,9 @@ int serve(const config& c) {
     io.run();
     for (auto& t : threads) t.join();
     work_pool.join();
+    // Connections still open (a client that never answered the close frame) are destroyed
+    // now, before the server and the HTTP context their sessions refer to.
+    io.destroy_pending();
     spdlog::info("stopped");
     return 0;
 }

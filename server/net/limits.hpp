@@ -8,12 +8,18 @@
 namespace secms::net {
 
 struct net_limits {
-    std::size_t max_connections = 1024;
+    std::size_t max_connections = 1024;  // HTTPS connections open at once
+    // Connections open at once from one IPv4 address or IPv6 /64, both ports together.
+    std::size_t max_connections_per_ip = 64;
+    // The plain-HTTP redirect port's own budget, apart from the HTTPS one.
+    std::size_t max_redirect_connections = 64;
     std::uint32_t max_header_bytes = 8 * 1024;
     std::uint64_t max_body_bytes = 64 * 1024;
-    std::chrono::seconds handshake_timeout{10};  // TLS and WebSocket handshakes
-    std::chrono::seconds read_timeout{30};       // one whole request, once it started
-    std::chrono::seconds idle_timeout{60};       // keep-alive wait between requests
+    // TLS handshake, counted from the accept (so a socket that never sends a byte is closed
+    // too); the WebSocket handshake; a whole request on the redirect port.
+    std::chrono::seconds handshake_timeout{5};
+    std::chrono::seconds read_timeout{30};  // one whole request, once it started
+    std::chrono::seconds idle_timeout{60};  // keep-alive wait between requests
     std::chrono::seconds write_timeout{30};
     std::size_t ws_max_message_bytes = 64 * 1024;
     std::chrono::seconds ws_idle_timeout{60};  // a ping is sent after half of it

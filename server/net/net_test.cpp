@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <boost/asio/error.hpp>
+#include <boost/asio/ip/address.hpp>
+
+#include "server/net/connection_limits.hpp"
 #include "server/net/websocket_session.hpp"
 
 namespace secms::net {
@@ -12,6 +16,90 @@ TEST(WebSocketSubprotocol, FindsOursInAList) {
     EXPECT_FALSE(offers_subprotocol(""));
     EXPECT_FALSE(offers_subprotocol("secms.v2"));
     EXPECT_FALSE(offers_subprotocol("secms.v1x"));
+}
+
+boost::asio::ip::address ip(const char* text) {
+    return boost::asio::ip::make_address(text);
+}
+
+TEST(NetworkOf, Ipv4AddressesAreTheirOwnNetwork) {
+    EXPECT_EQ(network_of(ip("127.0.0.1")), network_of(ip("127.0.0.1")));
+    EXPECT_NE(network_of(ip("127.0.0.1")), network_of(ip("127.0.0.2")));
+    // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d: the same client.
+    EXPECT_EQ(network_of(ip("::ffff:192.0.2.7")), network_of(ip("192.0.2.7")));
+}
+
+TEST(NetworkOf, Ipv6AddressesCountByTheirSlash64) {
+    EXPECT_EQ(network_of(ip("2001:db8:1:2::1")), network_of(ip("2001:db8:1:2:ffff:1:2:3")));
+    EXPECT_NE(network_of(ip("2001:db8:1:2::1")), network_of(ip("2001:db8:1:3::1")));
+    // No IPv6 prefix shares a key with an IPv4 address.
+    EXPECT_NE(network_of(ip("::1")), network_of(ip("0.0.0.1")));
+    EXPECT_NE(network_of(ip("::")), network_of(ip("0.0.0.0")));
+}
+
+TEST(PerNetworkCounter, RefusesPastTheCapAndCountsAgainAfterRemove) {
+    per_network_counter counter(2);
+    auto a = network_of(ip("198.51.100.1"));
+    auto b = network_of(ip("198.51.100.2"));
+    EXPECT_TRUE(counter.try_add(a));
+    EXPECT_TRUE(counter.try_add(a));
+    EXPECT_FALSE(counter.try_add(a));
+    EXPECT_EQ(counter.open(a), 2u);
+    EXPECT_TRUE(counter.try_add(b));  // another address is not affected
+    counter.remove(a);
+    EXPECT_TRUE(counter.try_add(a));
+    counter.remove(b);
+    EXPECT_EQ(counter.open(b), 0u);
+}
+
+TEST(ConnectionSlot, TakesFromBothBudgetsAndGivesBackWhenDestroyed) {
+    std::atomic<std::size_t> open{0};
+    per_network_counter per_ip(2);
+    {
+        auto first = try_take_slot(open, 3, per_ip, ip("203.0.113.5"));
+        auto second = try_take_slot(open, 3, per_ip, ip("203.0.113.5"));
+        ASSERT_TRUE(first && second);
+        // The address has its share: refused, and nothing is counted for the refusal.
+        EXPECT_FALSE(try_take_slot(open, 3, per_ip, ip("203.0.113.5")));
+        EXPECT_EQ(open.load(), 2u);
+        auto other = try_take_slot(open, 3, per_ip, ip("203.0.113.6"));
+        ASSERT_TRUE(other);
+        // The listener's budget is used up: refused for a fresh address too.
+        EXPECT_FALSE(try_take_slot(open, 3, per_ip, ip("203.0.113.7")));
+        EXPECT_EQ(per_ip.open(network_of(ip("203.0.113.7"))), 0u);
+        auto moved = std::move(*first);  // a moved-from slot gives nothing back
+        first.reset();
+        EXPECT_EQ(open.load(), 3u);
+    }
+    EXPECT_EQ(open.load(), 0u);
+    EXPECT_EQ(per_ip.open(network_of(ip("203.0.113.5"))), 0u);
+}
+
+TEST(AcceptBackoff, DoublesFrom50msTo1sAndResets) {
+    accept_backoff backoff;
+    EXPECT_FALSE(backoff.in_burst());
+    std::vector<long> waits;
+    for (int i = 0; i < 7; ++i) waits.push_back(static_cast<long>(backoff.next().count()));
+    EXPECT_EQ(waits, (std::vector<long>{50, 100, 200, 400, 800, 1000, 1000}));
+    EXPECT_TRUE(backoff.in_burst());
+    backoff.reset();
+    EXPECT_FALSE(backoff.in_burst());
+    EXPECT_EQ(backoff.next().count(), 50);
+}
+
+TEST(AcceptBackoff, DescriptorAndMemoryExhaustionAreRecognised) {
+    using boost::system::errc::make_error_code;
+    namespace errc = boost::system::errc;
+    EXPECT_TRUE(is_resource_exhaustion(make_error_code(errc::too_many_files_open)));
+    EXPECT_TRUE(is_resource_exhaustion(make_error_code(errc::too_many_files_open_in_system)));
+    EXPECT_TRUE(is_resource_exhaustion(make_error_code(errc::no_buffer_space)));
+    EXPECT_TRUE(is_resource_exhaustion(make_error_code(errc::not_enough_memory)));
+    EXPECT_FALSE(is_resource_exhaustion(make_error_code(errc::connection_aborted)));
+    // As accept reports them: the system category.
+    EXPECT_TRUE(is_resource_exhaustion(boost::asio::error::no_descriptors));
+    EXPECT_TRUE(is_resource_exhaustion(boost::asio::error::no_buffer_space));
+    EXPECT_TRUE(is_resource_exhaustion(boost::asio::error::no_memory));
+    EXPECT_FALSE(is_resource_exhaustion(boost::asio::error::connection_aborted));
 }
 
 }  // namespace

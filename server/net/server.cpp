@@ -6,6 +6,8 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -19,6 +21,7 @@
 #include "server/http/responses.hpp"
 #include "server/http/router.hpp"
 #include "server/http/security_headers.hpp"
+#include "server/net/connection_limits.hpp"
 #include "server/net/websocket_session.hpp"
 
 namespace secms::net {
@@ -116,12 +119,16 @@ std::optional<http::response> refuse_upgrade(const http::request& req, shared_st
     return std::nullopt;
 }
 
-asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state) {
+// `slot` (held, unused) keeps the connection counted until the coroutine ends.
+asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
+                                        [[maybe_unused]] connection_slot slot) {
     connection_guard guard(state.http.metrics);
     http::client_info client = client_of(socket);
     tls_stream stream(beast::tcp_stream(std::move(socket)), state.tls);
     auto& lowest = beast::get_lowest_layer(stream);
 
+    // Counted from the accept: a client that connects and never sends a byte holds its slot
+    // only this long.
     lowest.expires_after(state.limits.handshake_timeout);
     auto [hs_ec] =
         co_await stream.async_handshake(asio::ssl::stream_base::server, as_tuple(use_awaitable));
@@ -199,13 +206,16 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state)
 
 // Plain HTTP: every request gets a permanent redirect to the same path on the public HTTPS
 // origin. The Host header is not trusted, so this is no open redirect.
-asio::awaitable<void> run_redirect_session(tcp::socket socket, shared_state& state) {
+asio::awaitable<void> run_redirect_session(tcp::socket socket, shared_state& state,
+                                           [[maybe_unused]] connection_slot slot) {
     connection_guard guard(state.http.metrics);
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
     bhttp::request_parser<bhttp::empty_body> parser;
     parser.header_limit(state.limits.max_header_bytes);
-    stream.expires_after(state.limits.read_timeout);
+    // A redirect request is a few hundred bytes: it gets the short handshake deadline, not the
+    // read timeout of the API, so idle sockets cannot sit on the redirect budget.
+    stream.expires_after(state.limits.handshake_timeout);
     auto [ec, n] = co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
     if (ec) co_return fail(ec, "redirect read");
     auto& req = parser.get();
@@ -227,20 +237,45 @@ asio::awaitable<void> run_redirect_session(tcp::socket socket, shared_state& sta
 
 }  // namespace
 
+// One listener: its acceptor, its budget of open connections, and the back-off timer of its
+// accept loop.
+struct listener {
+    tcp::acceptor acceptor;
+    asio::steady_timer backoff_timer;
+    std::atomic<std::size_t> open{0};
+    std::size_t max_open;
+    const char* name;
+
+    listener(asio::strand<asio::io_context::executor_type>& strand, std::size_t max,
+             const char* what)
+        : acceptor(strand), backoff_timer(strand), max_open(max), name(what) {}
+};
+
 struct server::impl {
     asio::io_context& io;
     shared_state state;
-    std::unique_ptr<tcp::acceptor> https;
-    std::unique_ptr<tcp::acceptor> plain;
+    // Acceptors and back-off timers are used only on this strand: the accept loops run on it,
+    // and stop(), called from whatever thread, posts its work to it.
+    asio::strand<asio::io_context::executor_type> strand;
+    per_network_counter per_network;
+    std::unique_ptr<listener> https;
+    std::unique_ptr<listener> plain;
 
-    bool open(std::unique_ptr<tcp::acceptor>& acceptor, const tcp::endpoint& ep,
-              std::string& error) {
-        acceptor = std::make_unique<tcp::acceptor>(io);
+    impl(asio::io_context& context, shared_state s)
+        : io(context),
+          state(s),
+          strand(asio::make_strand(context)),
+          per_network(s.limits.max_connections_per_ip) {}
+
+    bool open(std::unique_ptr<listener>& l, const tcp::endpoint& ep, std::size_t max_open,
+              const char* name, std::string& error) {
+        l = std::make_unique<listener>(strand, max_open, name);
+        auto& acceptor = l->acceptor;
         beast::error_code ec;
-        acceptor->open(ep.protocol(), ec);
-        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-        if (!ec) acceptor->bind(ep, ec);
-        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        acceptor.open(ep.protocol(), ec);
+        if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor.bind(ep, ec);
+        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) {
             error = "cannot listen on " + ep.address().to_string() + ":" +
                     std::to_string(ep.port()) + ": " + ec.message();
@@ -250,18 +285,41 @@ struct server::impl {
     }
 
     template <class Session>
-    asio::awaitable<void> accept_loop(tcp::acceptor& acceptor, Session session) {
-        for (;;) {
+    asio::awaitable<void> accept_loop(listener& l, Session session) {
+        accept_backoff backoff;
+        std::size_t failed_in_burst = 0;
+        while (l.acceptor.is_open()) {
             // Each connection gets its own strand: its handlers never run concurrently.
             auto [ec, socket] =
-                co_await acceptor.async_accept(asio::make_strand(io), as_tuple(use_awaitable));
-            if (ec == asio::error::operation_aborted) co_return;
+                co_await l.acceptor.async_accept(asio::make_strand(io), as_tuple(use_awaitable));
+            if (ec == asio::error::operation_aborted || !l.acceptor.is_open()) co_return;
             if (ec) {
-                fail(ec, "accept");
+                if (ec == asio::error::connection_aborted) continue;  // the client gave up
+                // Out of descriptors or memory (or anything unexpected): the connection stays
+                // queued, and accepting again at once would fail at once. Wait, doubling the
+                // wait, and log once per burst instead of once per failure.
+                ++failed_in_burst;
+                if (!backoff.in_burst()) {
+                    spdlog::warn("{}: accept failed: {}{}; pausing accepts", l.name,
+                                 core::log_escape(ec.message()),
+                                 is_resource_exhaustion(ec) ? " (raise the open-file limit)" : "");
+                }
+                l.backoff_timer.expires_after(backoff.next());
+                co_await l.backoff_timer.async_wait(as_tuple(use_awaitable));
                 continue;
             }
-            if (static_cast<std::size_t>(state.http.metrics.connections_open.load()) >=
-                state.limits.max_connections) {
+            if (backoff.in_burst()) {
+                spdlog::info("{}: accepting again after {} failed accepts", l.name,
+                             failed_in_burst);
+                backoff.reset();
+                failed_in_burst = 0;
+            }
+            beast::error_code ep_ec;
+            auto peer = socket.remote_endpoint(ep_ec);
+            auto slot = ep_ec ? std::nullopt
+                              : try_take_slot(l.open, l.max_open, per_network, peer.address());
+            if (!slot) {
+                // The listener's budget or the client network's share is used up.
                 ++state.http.metrics.connections_refused;
                 beast::error_code ignored;
                 socket.close(ignored);
@@ -272,45 +330,63 @@ struct server::impl {
             beast::error_code nodelay_ec;
             socket.set_option(tcp::no_delay(true), nodelay_ec);
             auto executor = socket.get_executor();
-            asio::co_spawn(executor, session(std::move(socket), state), [](std::exception_ptr e) {
-                if (!e) return;
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    spdlog::error("connection task failed: {}", core::log_escape(ex.what()));
-                }
-            });
+            asio::co_spawn(executor, session(std::move(socket), state, std::move(*slot)),
+                           [](std::exception_ptr e) {
+                               if (!e) return;
+                               try {
+                                   std::rethrow_exception(e);
+                               } catch (const std::exception& ex) {
+                                   spdlog::error("connection task failed: {}",
+                                                 core::log_escape(ex.what()));
+                               }
+                           });
+        }
+    }
+
+    // On the strand only.
+    void close_listeners() {
+        beast::error_code ignored;
+        for (auto* l : {https.get(), plain.get()}) {
+            if (l == nullptr) continue;
+            l->acceptor.close(ignored);
+            l->backoff_timer.cancel();
         }
     }
 };
 
 server::server(asio::io_context& io, shared_state state)
-    : impl_(std::make_unique<impl>(impl{io, state, nullptr, nullptr})) {}
+    : impl_(std::make_unique<impl>(io, state)) {}
 
 server::~server() = default;
 
 bool server::start(const endpoints& where, std::string& error) {
-    if (!impl_->open(impl_->https, where.https, error)) return false;
-    if (where.http_redirect && !impl_->open(impl_->plain, *where.http_redirect, error))
+    if (!impl_->open(impl_->https, where.https, impl_->state.limits.max_connections, "https",
+                     error)) {
         return false;
-    asio::co_spawn(impl_->io, impl_->accept_loop(*impl_->https, run_https_session), asio::detached);
+    }
+    if (where.http_redirect &&
+        !impl_->open(impl_->plain, *where.http_redirect,
+                     impl_->state.limits.max_redirect_connections, "http redirect", error)) {
+        return false;
+    }
+    asio::co_spawn(impl_->strand, impl_->accept_loop(*impl_->https, run_https_session),
+                   asio::detached);
     if (impl_->plain) {
-        asio::co_spawn(impl_->io, impl_->accept_loop(*impl_->plain, run_redirect_session),
+        asio::co_spawn(impl_->strand, impl_->accept_loop(*impl_->plain, run_redirect_session),
                        asio::detached);
     }
     return true;
 }
 
 void server::stop() {
-    beast::error_code ignored;
-    if (impl_->https) impl_->https->close(ignored);
-    if (impl_->plain) impl_->plain->close(ignored);
+    // Called from the signal handler's thread: the acceptors and timers belong to the strand.
+    asio::post(impl_->strand, [this] { impl_->close_listeners(); });
     impl_->state.channels.close_all(channel::close_reason::going_away, "server shutting down");
 }
 
 tcp::endpoint server::https_endpoint() const {
     beast::error_code ec;
-    return impl_->https ? impl_->https->local_endpoint(ec) : tcp::endpoint{};
+    return impl_->https ? impl_->https->acceptor.local_endpoint(ec) : tcp::endpoint{};
 }
 
 }  // namespace secms::net

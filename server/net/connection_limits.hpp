@@ -1,0 +1,104 @@
+// Counting open connections per client network, so that one address cannot take every slot.
+#pragma once
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+
+namespace secms::net {
+
+// The network a connection is counted against: an IPv4 address, or the /64 prefix of an IPv6
+// address (RFC 4291 §2.5.4: a /64 is one subnet, usually all held by one customer, so counting
+// single IPv6 addresses would give one host 2^64 budgets). IPv4-mapped IPv6 addresses
+// (::ffff:a.b.c.d, RFC 4291 §2.5.5.2, as a dual-stack listener reports them) count as IPv4.
+using network_key = std::array<std::uint8_t, 16>;
+network_key network_of(const boost::asio::ip::address& address);
+
+// Open connections per network, with a cap. Thread-safe.
+class per_network_counter {
+  public:
+    explicit per_network_counter(std::size_t cap) : cap_(cap) {}
+
+    // Counts one more connection from `key`; false, counting nothing, when it has `cap` already.
+    bool try_add(const network_key& key);
+    void remove(const network_key& key);
+    std::size_t open(const network_key& key) const;
+
+  private:
+    std::size_t cap_;
+    mutable std::mutex mutex_;
+    std::map<network_key, std::size_t> open_;
+};
+
+// One accepted connection's place in the global budget of its listener and in the per-network
+// count; given back when the connection ends. Move-only.
+class connection_slot {
+  public:
+    connection_slot() = default;
+    connection_slot(std::atomic<std::size_t>* global, per_network_counter* per_network,
+                    const network_key& key)
+        : global_(global), per_network_(per_network), key_(key) {}
+    connection_slot(connection_slot&& other) noexcept
+        : global_(other.global_), per_network_(other.per_network_), key_(other.key_) {
+        other.global_ = nullptr;
+        other.per_network_ = nullptr;
+    }
+    connection_slot& operator=(connection_slot&&) = delete;
+    connection_slot(const connection_slot&) = delete;
+    connection_slot& operator=(const connection_slot&) = delete;
+    ~connection_slot() {
+        if (global_ != nullptr) --*global_;
+        if (per_network_ != nullptr) per_network_->remove(key_);
+    }
+
+  private:
+    std::atomic<std::size_t>* global_ = nullptr;
+    per_network_counter* per_network_ = nullptr;
+    network_key key_{};
+};
+
+// A slot when both the listener's budget (`global` below `global_cap`) and the network's cap
+// allow one; nullopt, with nothing counted, otherwise.
+std::optional<connection_slot> try_take_slot(std::atomic<std::size_t>& global,
+                                             std::size_t global_cap,
+                                             per_network_counter& per_network,
+                                             const boost::asio::ip::address& address);
+
+}  // namespace secms::net
+
+namespace secms::net {
+
+// The wait before accepting again after the kernel refused an accept for lack of resources
+// (EMFILE, ENFILE, ENOBUFS, ENOMEM): the pending connection stays in the backlog, so accepting
+// again at once fails again at once, and the loop would burn a core doing nothing.
+class accept_backoff {
+  public:
+    static constexpr std::chrono::milliseconds first{50};
+    static constexpr std::chrono::milliseconds longest{1000};
+
+    // The wait after one more failure: 50 ms, doubling, at most 1 s.
+    std::chrono::milliseconds next() {
+        current_ = current_.count() == 0 ? first : std::min(current_ * 2, longest);
+        return current_;
+    }
+    // After an accept that worked.
+    void reset() { current_ = std::chrono::milliseconds{0}; }
+    bool in_burst() const { return current_.count() != 0; }
+
+  private:
+    std::chrono::milliseconds current_{0};
+};
+
+// Whether an accept failed because the process or system ran out of descriptors or memory.
+bool is_resource_exhaustion(const boost::system::error_code& ec);
+
+}  // namespace secms::net
