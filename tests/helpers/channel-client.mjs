@@ -177,6 +177,9 @@ export class SecureChannel {
     const certificate = this.#client.acceptedCertificates.get(this.sessionId);
     const options = {
       sessionId: this.sessionId,
+      // Protocol version 2 binds both names: the own account and the name the offer gave the peer.
+      localUsername: this.#client.username,
+      peerUsername: this.peer.username,
       localFingerprint: this.#client.identity.fingerprint,
       peerFingerprint: this.peerCertificate.fingerprint,
       sign: openpgpSigner(this.#client.identity.privateKey),

@@ -55,19 +55,35 @@ export function substituteEphemeralKey({ victim, message }) {
       if (message === HANDSHAKE.initiatorHello) {
         const hello = decodeInitiatorHello(body);
         const mallory = await generateEphemeralKeyPair(hello.suite);
-        frame.relay.body = encodeInitiatorHello({
-          suite: hello.suite, sessionId: hello.sessionId, nonce: hello.nonce, ephemeralPublicKey: mallory.publicKey,
-          initiatorFingerprint: hello.initiatorFingerprint, responderFingerprint: hello.responderFingerprint,
-        });
+        frame.relay.body = encodeInitiatorHello({ ...hello, ephemeralPublicKey: mallory.publicKey });
       } else {
         const suite = suiteOfResponderHello(body);
         const hello = decodeResponderHello(body, { suite });
         const mallory = await generateEphemeralKeyPair(suite);
         frame.relay.body = Buffer.concat([
-          encodeResponderHelloKeyShare({ suite, nonce: hello.nonce, ephemeralPublicKey: mallory.publicKey }),
+          encodeResponderHelloKeyShare({ suite, nonce: hello.nonce, ephemeralPublicKey: mallory.publicKey, sasSecret: hello.sasSecret }),
           encodeSignatureField(hello.signature), encodeFinishedField(hello.finished),
         ]);
       }
+      attack.fired++;
+      return [frame];
+    },
+  };
+  return attack;
+}
+
+/**
+ * Name misbinding (issue 8, item 5): the offer to `victim` keeps the peer's REAL certificate
+ * but names the peer `as` (another user). Protocol version 2 carries both usernames in message
+ * 1, so the victim, bound to `as`, refuses the peer's genuine message 1 (username_mismatch).
+ */
+export function renameOfferedPeer({ victim, as }) {
+  const attack = {
+    name: `present the peer's real certificate under the name ${as}`,
+    fired: 0,
+    hook(frame) {
+      if (!toVictim(frame, victim) || frame.json?.type !== 'channel_offer') return undefined;
+      frame.json.peer = { ...frame.json.peer, username: as };
       attack.fired++;
       return [frame];
     },
@@ -235,8 +251,10 @@ export function fullManInTheMiddle({ relay, initiator, responder, impostor }) {
   const state = { genuine: {}, towardInitiator: null, towardResponder: null, sessionId: null };
   const record = (body, sessionId) => ({ relay: { type: RelayFrameType.record, sessionId, sequence: 0, body } });
   const handshake = (body, sessionId) => ({ relay: { type: RelayFrameType.handshake, sessionId, sequence: 0, body } });
+  // Toward each victim the relay claims the other victim's name, as the offers did.
   const endpointOptions = async (peer) => ({
-    sessionId: state.sessionId, localFingerprint: impostor.fingerprint, peerFingerprint: state.genuine[peer].fingerprint,
+    sessionId: state.sessionId, localUsername: peer === initiator ? responder : initiator, peerUsername: peer,
+    localFingerprint: impostor.fingerprint, peerFingerprint: state.genuine[peer].fingerprint,
     sign: openpgpSigner(impostor.privateKey),
     verify: openpgpVerifier(await openpgp.readKey({ armoredKey: state.genuine[peer].armored })),
   });

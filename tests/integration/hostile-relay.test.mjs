@@ -12,8 +12,8 @@ import { freePort, loopbackRateLimits, startServer } from '../helpers/secms-serv
 import { startHostileRelay } from '../helpers/hostile-relay.mjs';
 import { ChannelClient, makeIdentity } from '../helpers/channel-client.mjs';
 import {
-  dropHandshakeMessage, dropRecord, flipFinishedBit, fullManInTheMiddle, reflectRecord, spliceRecord, flipRecordBit, reorderRecords, replayRecord, substituteCertificate,
-  substituteEphemeralKey,
+  dropHandshakeMessage, dropRecord, flipFinishedBit, fullManInTheMiddle, reflectRecord, spliceRecord, flipRecordBit, reorderRecords, replayRecord, renameOfferedPeer,
+  substituteCertificate, substituteEphemeralKey,
 } from '../helpers/relay-attacks.mjs';
 
 const HANDSHAKE_TIMEOUT_MS = 1_500; // short, so the dropped-Finished case ends quickly
@@ -114,6 +114,17 @@ describe('hostile relay on the server→client leg', { timeout: 60_000 }, () => 
     const { mine, theirs } = await a.openChannelWith(b);
     await assertTornDown({ detector: mine, other: theirs, reason: 'bad_signature', attack });
     assert.equal(mine.everSecure, false, 'the attacked initiator never reached secure');
+    assert.equal(theirs.everSecure, false);
+  });
+
+  test('the initiator\'s real certificate offered to the responder under another user\'s name → username_mismatch on message 1', async () => {
+    const { a, b } = await pair();
+    const attack = renameOfferedPeer({ victim: b.username, as: `carol${pairCounter}` });
+    relay.tamper = attack.hook;
+    const { mine, theirs } = await a.openChannelWith(b);
+    assert.equal(theirs.peer.username, `carol${pairCounter}`, 'the responder was shown the wrong name');
+    await assertTornDown({ detector: theirs, other: mine, reason: 'username_mismatch', attack });
+    assert.equal(mine.everSecure, false);
     assert.equal(theirs.everSecure, false);
   });
 
