@@ -13,6 +13,7 @@
 #include <boost/json/value.hpp>
 
 #include "server/pgp/key_facts.hpp"
+#include "server/pgp/packet_scan.hpp"
 #include "server/pgp/rnp_handles.hpp"
 
 namespace secms::pgp {
@@ -634,9 +635,19 @@ core::result<certificate_report, certificate_error> verify_certificate(
     if (data.size() > limits.max_certificate_bytes) {
         return core::fail(certificate_error::too_large);
     }
+    // librnp sees only the bytes the scan has read: the same decoded packets, so that the armor
+    // cannot be read one way here and another way there.
+    auto decoded = decode_certificate_input(data);
+    if (!decoded) {
+        return core::fail(decoded.error());
+    }
+    if (auto scanned = scan_certificate_packets(*decoded, limits); !scanned) {
+        return core::fail(scanned.error());
+    }
     try {
         certificate_checker checker(now_unix, limits, known);
-        return checker.run(data);
+        return checker.run(
+            std::string_view(reinterpret_cast<const char*>(decoded->data()), decoded->size()));
     } catch (const rnp_failure&) {
         // rnp refused to describe a key it had just imported: something it cannot handle.
         return core::fail(certificate_error::unsupported);

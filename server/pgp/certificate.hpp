@@ -109,12 +109,21 @@ struct certificate_report {
     std::string armored;  // the public certificate as re-encoded by the server
 };
 
+// Every limit is checked before librnp verifies anything (packet_scan.hpp), since librnp checks
+// each self-signature while it imports a key; the sizes bound the CPU one submission can cost.
 struct pgp_limits {
     std::size_t max_certificate_bytes = 64 * 1024;
     std::size_t max_signature_bytes = 16 * 1024;
-    std::size_t max_user_ids = 32;
-    std::size_t max_subkeys = 32;
+    std::size_t max_packets = 1000;
+    std::size_t max_user_ids = 32;  // user ID and user attribute packets
+    std::size_t max_subkeys = 16;
     std::size_t max_signatures = 256;
+    // Self-signatures on one user ID (and the primary key's own direct signatures).
+    std::size_t max_self_signatures_per_user_id = 8;
+    std::size_t max_signatures_per_subkey = 8;  // bindings and revocations of one subkey
+    // RSA modulus, and DSA / ElGamal prime, at most this many bits (8192 is allowed by
+    // configuration; RSA public exponents are always odd and below 2^32).
+    std::uint32_t max_rsa_bits = 4096;
 };
 
 // A certificate the server holds in memory (another logged-in user's).

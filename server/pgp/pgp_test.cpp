@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -17,7 +19,10 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <openssl/evp.h>
+
 #include "server/pgp/certificate.hpp"
+#include "server/pgp/packet_scan.hpp"
 
 namespace secms::pgp {
 namespace {
@@ -528,6 +533,481 @@ TEST(pgp_robustness, concurrent_checks_are_independent) {
         t.join();
     }
     EXPECT_EQ(failures, std::vector<int>(4, 0));
+}
+
+// --- packet scan: limits checked before librnp verifies anything --------------------------------
+
+// Packets built by hand (RFC 9580 §4.2, §5): the scan reads framing and key fields only, so the
+// signatures need not verify.
+using octets = std::vector<std::uint8_t>;
+
+octets cat(std::initializer_list<octets> parts) {
+    octets out;
+    for (const auto& p : parts) {
+        out.insert(out.end(), p.begin(), p.end());
+    }
+    return out;
+}
+
+octets new_packet(std::uint8_t tag, const octets& body) {
+    const std::size_t n = body.size();
+    octets header;
+    if (n < 192) {
+        header = {static_cast<std::uint8_t>(n)};
+    } else if (n < 8384) {
+        header = {static_cast<std::uint8_t>(((n - 192) >> 8) + 192),
+                  static_cast<std::uint8_t>((n - 192) & 0xFF)};
+    } else {
+        header = {0xFF, static_cast<std::uint8_t>(n >> 24), static_cast<std::uint8_t>(n >> 16),
+                  static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+    }
+    return cat({{static_cast<std::uint8_t>(0xC0 | tag)}, header, body});
+}
+
+// An MPI of exactly `bits` bits (top bit set, odd).
+octets mpi_bits(std::size_t bits) {
+    octets out{static_cast<std::uint8_t>(bits >> 8), static_cast<std::uint8_t>(bits & 0xFF)};
+    octets value((bits + 7) / 8, 0x5A);
+    value.front() = static_cast<std::uint8_t>(1u << ((bits - 1) % 8));
+    value.back() |= 1;
+    if (value.size() == 1) value.front() |= 1;
+    out.insert(out.end(), value.begin(), value.end());
+    return out;
+}
+
+octets mpi_value(std::uint64_t v) {
+    octets value;
+    for (std::uint64_t x = v; x != 0; x >>= 8) {
+        value.insert(value.begin(), static_cast<std::uint8_t>(x & 0xFF));
+    }
+    std::size_t bits = 0;
+    for (std::uint64_t x = v; x != 0; x >>= 1) {
+        ++bits;
+    }
+    octets out{static_cast<std::uint8_t>(bits >> 8), static_cast<std::uint8_t>(bits & 0xFF)};
+    out.insert(out.end(), value.begin(), value.end());
+    return out;
+}
+
+constexpr std::uint8_t tag_signature = 2, tag_secret_key = 5, tag_public_key = 6, tag_marker = 10,
+                       tag_user_id = 13, tag_public_subkey = 14, tag_user_attribute = 17;
+
+octets v4_key_head(std::uint8_t algorithm) {
+    return {4, 0x67, 0x74, 0x85, 0x00, algorithm};  // version 4, 2025-01-01, algorithm
+}
+
+octets rsa_key(std::size_t n_bits, std::uint64_t e = 65537) {
+    return cat({v4_key_head(1), mpi_bits(n_bits), mpi_value(e)});
+}
+octets rsa_key_with_e_bits(std::size_t n_bits, std::size_t e_bits) {
+    return cat({v4_key_head(1), mpi_bits(n_bits), mpi_bits(e_bits)});
+}
+octets dsa_key(std::size_t p_bits, std::size_t q_bits) {
+    return cat({v4_key_head(17), mpi_bits(p_bits), mpi_bits(q_bits), mpi_bits(p_bits - 1),
+                mpi_bits(p_bits - 1)});
+}
+octets elgamal_key(std::size_t p_bits) {
+    return cat({v4_key_head(16), mpi_bits(p_bits), mpi_value(5), mpi_bits(p_bits - 1)});
+}
+octets ed25519_key() {
+    octets body = cat({v4_key_head(22), {9, 0x2B, 0x06, 0x01, 0x04, 0x01, 0xDA, 0x47, 0x0F, 0x01}});
+    octets point{0x01, 0x07, 0x40};
+    point.resize(3 + 32, 0x11);
+    return cat({body, point});
+}
+
+// The v4 key ID of a key packet body, as the scan computes it independently.
+octets key_id_of(const octets& body) {
+    octets hashed{0x99, static_cast<std::uint8_t>(body.size() >> 8),
+                  static_cast<std::uint8_t>(body.size() & 0xFF)};
+    hashed.insert(hashed.end(), body.begin(), body.end());
+    octets digest(20);
+    unsigned int len = 0;
+    EXPECT_EQ(EVP_Digest(hashed.data(), hashed.size(), digest.data(), &len, EVP_sha1(), nullptr),
+              1);
+    return {digest.end() - 8, digest.end()};
+}
+
+// A v4 signature packet; issuer: an issuer key ID subpacket (unhashed) or none at all.
+octets signature_packet(std::uint8_t type, const std::optional<octets>& issuer) {
+    octets hashed{5, 2, 0x67, 0x74, 0x85, 0x00};  // creation time
+    octets unhashed;
+    if (issuer) {
+        unhashed = cat({{9, 16}, *issuer});
+    }
+    octets body{4, type, 1, 8, 0, static_cast<std::uint8_t>(hashed.size())};
+    body = cat({body,
+                hashed,
+                {0, static_cast<std::uint8_t>(unhashed.size())},
+                unhashed,
+                {0xAB, 0xCD},
+                mpi_bits(2048)});
+    return new_packet(tag_signature, body);
+}
+
+const octets third_party_id{1, 2, 3, 4, 5, 6, 7, 8};
+
+// A certificate shape: a primary key, user IDs with self-signatures, subkeys with bindings.
+struct shape {
+    octets primary = rsa_key(3072);
+    std::size_t user_ids = 1;
+    std::size_t self_sigs_per_uid = 1;
+    std::size_t third_party_sigs_per_uid = 0;
+    std::size_t direct_sigs = 0;
+    std::size_t subkeys = 0;
+    std::size_t sigs_per_subkey = 1;
+    octets subkey = ed25519_key();
+    bool name_issuer = true;  // self-signatures carry the issuer key ID
+
+    octets build() const {
+        const octets self = key_id_of(primary);
+        const auto self_sig = [&](std::uint8_t type) {
+            return signature_packet(type, name_issuer ? std::optional<octets>(self) : std::nullopt);
+        };
+        octets out = new_packet(tag_public_key, primary);
+        for (std::size_t i = 0; i < direct_sigs; ++i) out = cat({out, self_sig(0x1F)});
+        for (std::size_t u = 0; u < user_ids; ++u) {
+            const std::string uid =
+                "User " + std::to_string(u) + " <u" + std::to_string(u) + "@example.org>";
+            out = cat({out, new_packet(tag_user_id, octets(uid.begin(), uid.end()))});
+            for (std::size_t i = 0; i < self_sigs_per_uid; ++i) out = cat({out, self_sig(0x13)});
+            for (std::size_t i = 0; i < third_party_sigs_per_uid; ++i) {
+                out = cat({out, signature_packet(0x10, third_party_id)});
+            }
+        }
+        for (std::size_t k = 0; k < subkeys; ++k) {
+            out = cat({out, new_packet(tag_public_subkey, subkey)});
+            for (std::size_t i = 0; i < sigs_per_subkey; ++i) out = cat({out, self_sig(0x18)});
+        }
+        return out;
+    }
+};
+
+std::string scan_code(const octets& data, const pgp_limits& limits = {}) {
+    const auto r = scan_certificate_packets(data, limits);
+    return r ? "ok" : std::string(code(r.error()));
+}
+
+TEST(pgp_scan, ordinary_shapes_pass) {
+    EXPECT_EQ(scan_code(shape{}.build()), "ok");
+    shape ecc;
+    ecc.primary = ed25519_key();
+    ecc.subkeys = 2;
+    EXPECT_EQ(scan_code(ecc.build()), "ok");
+    for (const auto* name : {"alice-ed25519.gpg"}) {
+        const auto bytes = fixture(name);
+        EXPECT_EQ(scan_code(octets(bytes.begin(), bytes.end())), "ok") << name;
+    }
+}
+
+TEST(pgp_scan, rsa_modulus_limit_is_exact) {
+    shape s;
+    s.primary = rsa_key(4096);
+    EXPECT_EQ(scan_code(s.build()), "ok");
+    s.primary = rsa_key(4097);
+    EXPECT_EQ(scan_code(s.build()), "unsupported");
+    pgp_limits large;
+    large.max_rsa_bits = 8192;
+    s.primary = rsa_key(8192);
+    EXPECT_EQ(scan_code(s.build()), "unsupported");
+    EXPECT_EQ(scan_code(s.build(), large), "ok");
+    s.primary = rsa_key(8193);
+    EXPECT_EQ(scan_code(s.build(), large), "unsupported");
+    // The subkeys are held to the same limit.
+    shape sub;
+    sub.subkeys = 1;
+    sub.subkey = rsa_key(4097);
+    EXPECT_EQ(scan_code(sub.build()), "unsupported");
+}
+
+TEST(pgp_scan, rsa_exponent_must_be_odd_and_below_2_to_the_32) {
+    shape s;
+    for (const std::uint64_t good :
+         {std::uint64_t{3}, std::uint64_t{65537}, std::uint64_t{0xFFFFFFFF}}) {
+        s.primary = rsa_key(3072, good);
+        EXPECT_EQ(scan_code(s.build()), "ok") << good;
+    }
+    for (const std::uint64_t bad :
+         {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{65536}, std::uint64_t{0x100000001}}) {
+        s.primary = rsa_key(3072, bad);
+        EXPECT_EQ(scan_code(s.build()), "unsupported") << bad;
+    }
+    s.primary = rsa_key_with_e_bits(3072, 3071);  // the attack's shape at a smaller size
+    EXPECT_EQ(scan_code(s.build()), "unsupported");
+    shape sub;
+    sub.subkeys = 1;
+    sub.subkey = rsa_key_with_e_bits(2048, 2047);
+    EXPECT_EQ(scan_code(sub.build()), "unsupported");
+}
+
+TEST(pgp_scan, dsa_and_elgamal) {
+    shape s;
+    s.primary = dsa_key(2048, 256);
+    EXPECT_EQ(scan_code(s.build()), "weak_algorithm");
+    s.primary = elgamal_key(2048);
+    EXPECT_EQ(scan_code(s.build()), "weak_algorithm");
+    // Subkeys: left to the later checks (an expired one is harmless) but their size is capped.
+    shape sub;
+    sub.subkeys = 1;
+    sub.subkey = dsa_key(4096, 256);
+    EXPECT_EQ(scan_code(sub.build()), "ok");
+    sub.subkey = dsa_key(4097, 256);
+    EXPECT_EQ(scan_code(sub.build()), "unsupported");
+    sub.subkey = dsa_key(3072, 257);
+    EXPECT_EQ(scan_code(sub.build()), "unsupported");
+    sub.subkey = elgamal_key(4096);
+    EXPECT_EQ(scan_code(sub.build()), "ok");
+    sub.subkey = elgamal_key(4097);
+    EXPECT_EQ(scan_code(sub.build()), "unsupported");
+}
+
+TEST(pgp_scan, user_id_limit_is_exact) {
+    shape s;
+    s.user_ids = 32;
+    EXPECT_EQ(scan_code(s.build()), "ok");
+    s.user_ids = 33;
+    EXPECT_EQ(scan_code(s.build()), "too_large");
+    // A user attribute counts as a user ID.
+    auto at_limit = shape{.user_ids = 32}.build();
+    at_limit = cat({at_limit, new_packet(tag_user_attribute, {1, 2, 3})});
+    EXPECT_EQ(scan_code(at_limit), "too_large");
+}
+
+TEST(pgp_scan, subkey_limit_is_exact) {
+    shape s;
+    s.subkeys = 16;
+    EXPECT_EQ(scan_code(s.build()), "ok");
+    s.subkeys = 17;
+    EXPECT_EQ(scan_code(s.build()), "too_large");
+}
+
+TEST(pgp_scan, self_signatures_per_user_id_limit_is_exact) {
+    shape s;
+    s.self_sigs_per_uid = 8;
+    EXPECT_EQ(scan_code(s.build()), "ok");
+    s.self_sigs_per_uid = 9;
+    EXPECT_EQ(scan_code(s.build()), "too_large");
+    // A signature that names no issuer may be a self-signature: it counts.
+    s.name_issuer = false;
+    s.self_sigs_per_uid = 8;
+    EXPECT_EQ(scan_code(s.build()), "ok");
+    s.self_sigs_per_uid = 9;
+    EXPECT_EQ(scan_code(s.build()), "too_large");
+    // Third-party certifications are not verified with this key: only the total bounds them.
+    shape popular;
+    popular.self_sigs_per_uid = 8;
+    popular.third_party_sigs_per_uid = 40;
+    EXPECT_EQ(scan_code(popular.build()), "ok");
+    // The counter starts again at each user ID.
+    shape many;
+    many.user_ids = 4;
+    many.self_sigs_per_uid = 8;
+    EXPECT_EQ(scan_code(many.build()), "ok");
+}
+
+TEST(pgp_scan, direct_key_signatures_count_as_self_signatures) {
+    shape s;
+    s.direct_sigs = 8;
+    EXPECT_EQ(scan_code(s.build()), "ok");
+    s.direct_sigs = 9;
+    EXPECT_EQ(scan_code(s.build()), "too_large");
+}
+
+TEST(pgp_scan, signatures_per_subkey_limit_is_exact) {
+    shape s;
+    s.subkeys = 2;
+    s.sigs_per_subkey = 8;
+    EXPECT_EQ(scan_code(s.build()), "ok");
+    s.sigs_per_subkey = 9;
+    EXPECT_EQ(scan_code(s.build()), "too_large");
+}
+
+TEST(pgp_scan, total_signature_limit_is_exact) {
+    shape s;
+    s.user_ids = 32;
+    s.self_sigs_per_uid = 8;  // 256 signatures
+    EXPECT_EQ(scan_code(s.build()), "ok");
+    const auto over = cat({s.build(), signature_packet(0x10, third_party_id)});
+    EXPECT_EQ(scan_code(over), "too_large");
+    pgp_limits limits;
+    limits.max_signatures = 10;
+    shape small;
+    small.user_ids = 5;
+    small.self_sigs_per_uid = 2;
+    EXPECT_EQ(scan_code(small.build(), limits), "ok");
+    small.third_party_sigs_per_uid = 1;
+    EXPECT_EQ(scan_code(small.build(), limits), "too_large");
+}
+
+TEST(pgp_scan, packet_limit_is_exact) {
+    const octets marker_packet = new_packet(tag_marker, {'P', 'G', 'P'});
+    octets data = new_packet(tag_public_key, rsa_key(3072));
+    for (int i = 0; i < 999; ++i) data = cat({data, marker_packet});
+    EXPECT_EQ(scan_code(data), "ok");  // 1000 packets
+    data = cat({data, marker_packet});
+    EXPECT_EQ(scan_code(data), "too_large");
+}
+
+TEST(pgp_scan, framing_errors_are_refused) {
+    const octets key = rsa_key(3072);
+    const octets good = new_packet(tag_public_key, key);
+    EXPECT_EQ(scan_code(good), "ok");
+    // Legacy format, two-octet length: the same packet is fine.
+    octets legacy{0x99, static_cast<std::uint8_t>(key.size() >> 8),
+                  static_cast<std::uint8_t>(key.size() & 0xFF)};
+    legacy.insert(legacy.end(), key.begin(), key.end());
+    EXPECT_EQ(scan_code(legacy), "ok");
+    // Five-octet length.
+    octets five{0xC6,
+                0xFF,
+                0,
+                0,
+                static_cast<std::uint8_t>(key.size() >> 8),
+                static_cast<std::uint8_t>(key.size() & 0xFF)};
+    five.insert(five.end(), key.begin(), key.end());
+    EXPECT_EQ(scan_code(five), "ok");
+    // A partial body length (RFC 9580 §4.2.1.4) in a key packet.
+    octets partial{0xC6, 0xE0 + 9};  // a 512-octet first part
+    partial.insert(partial.end(), key.begin(), key.end());
+    EXPECT_EQ(scan_code(partial), "not_openpgp");
+    // Legacy indeterminate length.
+    octets indeterminate{0x9B};
+    indeterminate.insert(indeterminate.end(), key.begin(), key.end());
+    EXPECT_EQ(scan_code(indeterminate), "not_openpgp");
+    // A length past the end, a reserved tag 0, a first octet without bit 7.
+    octets longer = good;
+    longer[2] = static_cast<std::uint8_t>(longer[2] + 1);
+    EXPECT_EQ(scan_code(longer), "not_openpgp");
+    EXPECT_EQ(scan_code(cat({good, {0xC0, 0x01, 0x00}})), "not_openpgp");
+    EXPECT_EQ(scan_code(cat({good, {0x46, 0x01, 0x00}})), "not_openpgp");
+    // A key packet too short for its MPIs, or of an unknown version.
+    EXPECT_EQ(scan_code(new_packet(tag_public_key, {key.begin(), key.end() - 1})), "not_openpgp");
+    octets v9 = key;
+    v9[0] = 9;
+    EXPECT_EQ(scan_code(new_packet(tag_public_key, v9)), "not_openpgp");
+    EXPECT_EQ(scan_code({}), "not_openpgp");
+}
+
+TEST(pgp_scan, what_the_packets_are) {
+    const octets key = new_packet(tag_public_key, rsa_key(3072));
+    EXPECT_EQ(scan_code(cat({key, new_packet(tag_secret_key, rsa_key(3072))})),
+              "secret_key_material");
+    EXPECT_EQ(scan_code(signature_packet(0x00, third_party_id)), "no_certificate");
+    EXPECT_EQ(scan_code(new_packet(tag_public_subkey, ed25519_key())), "subkey_only");
+    EXPECT_EQ(scan_code(cat({key, key})), "several_certificates");
+    EXPECT_EQ(scan_code(new_packet(tag_marker, {'P', 'G', 'P'})), "not_openpgp");
+    EXPECT_EQ(scan_code(cat({new_packet(tag_marker, {'P', 'G', 'P'}), key})), "ok");
+}
+
+TEST(pgp_scan, armor_decoding) {
+    const auto binary = fixture("alice-ed25519.gpg");
+    const auto armored = fixture("alice-ed25519.asc");
+    const auto from_armor = decode_certificate_input(armored);
+    ASSERT_TRUE(from_armor.has_value());
+    EXPECT_EQ(*from_armor, octets(binary.begin(), binary.end()));
+    const auto same = decode_certificate_input(binary);
+    ASSERT_TRUE(same.has_value());
+    EXPECT_EQ(*same, octets(binary.begin(), binary.end()));
+    // Text around the block, armor headers, CRLF line ends, a wrong CRC (RFC 9580 §6.1: not a
+    // reason to refuse).
+    std::string decorated = "Here is my key:\r\n" + armored + "thanks\r\n";
+    decorated.insert(decorated.find("\n\n"), "\nComment: made for a test");
+    const auto crc = decorated.rfind("\n=");
+    ASSERT_NE(crc, std::string::npos);
+    decorated[crc + 2] = decorated[crc + 2] == 'A' ? 'B' : 'A';
+    const auto decoded = decode_certificate_input(decorated);
+    ASSERT_TRUE(decoded.has_value());
+    EXPECT_EQ(*decoded, octets(binary.begin(), binary.end()));
+    // Two blocks decode to both: the second certificate is scanned too.
+    const auto two = decode_certificate_input(armored + armored);
+    ASSERT_TRUE(two.has_value());
+    EXPECT_EQ(scan_code(*two), "several_certificates");
+    // No END line, bad base64, no armor, a cleartext signed message.
+    const auto cut = decode_certificate_input(armored.substr(0, armored.find("-----END")));
+    ASSERT_FALSE(cut.has_value());
+    EXPECT_EQ(cut.error(), certificate_error::not_openpgp);
+    const auto bad = decode_certificate_input(
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQ*#\n-----END PGP PUBLIC KEY BLOCK-----\n");
+    ASSERT_FALSE(bad.has_value());
+    EXPECT_EQ(bad.error(), certificate_error::not_openpgp);
+    const auto none = decode_certificate_input("just some text\n");
+    ASSERT_FALSE(none.has_value());
+    EXPECT_EQ(none.error(), certificate_error::not_openpgp);
+    const auto clear = decode_certificate_input(
+        "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nhello\n-----BEGIN PGP "
+        "SIGNATURE-----\n\niQ==\n-----END PGP SIGNATURE-----\n");
+    ASSERT_FALSE(clear.has_value());
+    EXPECT_EQ(clear.error(), certificate_error::no_certificate);
+}
+
+// Every prefix and 3000 random mutations of real certificates: a verdict each, never a crash.
+TEST(pgp_scan, truncations_and_mutations_never_crash) {
+    std::set<std::string> verdicts;
+    for (const auto* name : {"alice-ed25519.gpg", "rsa8192-huge-exponent.asc"}) {
+        const auto decoded = decode_certificate_input(fixture(name));
+        ASSERT_TRUE(decoded.has_value()) << name;
+        const octets& full = *decoded;
+        for (std::size_t cut = 0; cut < full.size(); ++cut) {
+            verdicts.insert(scan_code({full.begin(), full.begin() + static_cast<long>(cut)}));
+        }
+        std::mt19937 rng(20261130);
+        for (int i = 0; i < 3000; ++i) {
+            octets data = full;
+            for (int e = 0; e < 3; ++e) {
+                data[rng() % data.size()] = static_cast<std::uint8_t>(rng());
+            }
+            verdicts.insert(scan_code(data));
+        }
+    }
+    EXPECT_TRUE(verdicts.count("not_openpgp") == 1);
+    EXPECT_EQ(verdicts.count("unknown"), 0u);
+    // Armored prefixes that end before the END line go through the whole check.
+    const auto armored = fixture("alice-ed25519.asc");
+    for (std::size_t cut = 0; cut < armored.find("-----END"); cut += 7) {
+        const auto r = verify_certificate(armored.substr(0, cut), now);
+        EXPECT_FALSE(r.has_value()) << cut;
+    }
+}
+
+// The attack of the issue: RSA-8192, a public exponent of 8189 bits, 32 self-signed user IDs
+// (tests/fixtures/pgp/make-huge-exponent-fixture.py). librnp alone spends seconds verifying it
+// while importing; it must be refused before librnp sees it.
+TEST(pgp_scan, huge_exponent_certificate_is_refused_at_once) {
+    const auto attack = fixture("rsa8192-huge-exponent.asc");
+    ASSERT_GT(attack.size(), 50'000u);
+    ASSERT_LT(attack.size(), pgp_limits{}.max_certificate_bytes);
+    pgp_limits large;
+    large.max_rsa_bits = 8192;  // the exponent alone is enough to refuse it
+    for (const auto& limits : {pgp_limits{}, large}) {
+        const auto start = std::chrono::steady_clock::now();
+        const auto r = verify_certificate(attack, now, limits);
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        ASSERT_FALSE(r.has_value());
+        EXPECT_EQ(r.error(), certificate_error::unsupported);
+        EXPECT_LT(elapsed, std::chrono::milliseconds(100));
+        std::cout << "[          ] refused in "
+                  << std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count()
+                  << " us\n";
+    }
+}
+
+TEST(pgp_scan, rsa8192_is_accepted_only_when_configured) {
+    const auto cert = fixture("rsa8192-e65537.asc");
+    const auto refused = verify_certificate(cert, now);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error(), certificate_error::unsupported);
+    pgp_limits large;
+    large.max_rsa_bits = 8192;
+    const auto r = verify_certificate(cert, now, large);
+    ASSERT_TRUE(r.has_value()) << code(r.error());
+    EXPECT_EQ(r->fingerprint, fingerprint_of("rsa8192-e65537"));
+    EXPECT_EQ(r->bits, 8192u);
+    EXPECT_EQ(r->user_ids.size(), 32u);
+    // One user ID fewer allowed: the certificate is over the limit before librnp reads it.
+    large.max_user_ids = 31;
+    const auto over = verify_certificate(cert, now, large);
+    ASSERT_FALSE(over.has_value());
+    EXPECT_EQ(over.error(), certificate_error::too_large);
 }
 
 }  // namespace
