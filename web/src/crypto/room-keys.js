@@ -202,7 +202,9 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
       sentTo.push(user);
     }
     const status = rules.canSend(at);
-    return { room: state.room, keyId: own.keyId, sentTo, waitingFor: status.waitingFor ? [...status.waitingFor] : [] };
+    // Listed by the server but kept out (removed, not readmitted): they cannot read either.
+    const waitingFor = [...new Set([...(status.waitingFor ?? []), ...state.excluded])].sort();
+    return { room: state.room, keyId: own.keyId, sentTo, waitingFor };
   }
 
   // ---- members ----------------------------------------------------------------------------
@@ -234,6 +236,7 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
       keysById: new Map(),   // key id → peer key { user, keyId, aesKey, verifyKey, lastCounter }
       retired: new Set(),    // ids of keys deleted with their member, or pushed out by newer keys
       buffer: [],            // [{ frameType, parsed, at }] frames whose key id is unknown, arrival order
+      excluded: new Set(),   // listed by the server, removed earlier and not readmitted: no key
     };
   }
 
@@ -285,6 +288,7 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
     const current = state;
     return enqueue(current, async () => {
       const notReadmitted = applyMembers(current, others, removedSet, readmitSet);
+      current.excluded = new Set(notReadmitted);
       await applyPendingKeys(current);
       return { ...(await distribute(current)), notReadmitted };
     });
