@@ -62,8 +62,15 @@ struct config {
     // [rate_limits]
     double login_per_ip_burst = 20;
     double login_per_ip_per_minute = 20;
-    double login_per_account_burst = 5;
-    double login_per_account_per_minute = 5;
+    // Failed logins per (account, client address): free ones, then a doubling delay (429).
+    std::uint32_t login_free_failures = 5;
+    std::uint32_t login_delay_base_s = 1;
+    std::uint32_t login_delay_max_s = 300;
+    // Failures on one account from all addresses past which every attempt is slowed (never 429).
+    std::uint32_t login_account_ceiling = 100;
+    std::uint32_t login_account_slowdown_ms = 1000;
+    std::uint32_t login_failure_window_s = 3600;  // failures older than this are forgotten
+    std::uint32_t limiter_max_keys = 100'000;     // entries per limiter table
     double register_per_ip_burst = 10;
     double register_per_ip_per_minute = 5;
     // [password]

@@ -18,6 +18,7 @@
 #include "server/app/data_dir.hpp"
 #include "server/auth/accounts.hpp"
 #include "server/auth/login_sessions.hpp"
+#include "server/auth/login_throttle.hpp"
 #include "server/auth/rate_limiter.hpp"
 #include "server/channel/channel_hub.hpp"
 #include "server/chat/chat_extension.hpp"
@@ -157,10 +158,16 @@ int serve(const config& c) {
     auth::login_sessions sessions({std::chrono::seconds(c.session_idle_timeout_s),
                                    std::chrono::seconds(c.session_absolute_timeout_s)},
                                   clock);
-    auth::rate_limiter login_ip({c.login_per_ip_burst, c.login_per_ip_per_minute}, clock);
-    auth::rate_limiter login_account({c.login_per_account_burst, c.login_per_account_per_minute},
-                                     clock);
-    auth::rate_limiter register_ip({c.register_per_ip_burst, c.register_per_ip_per_minute}, clock);
+    auth::rate_limiter login_ip(
+        {c.login_per_ip_burst, c.login_per_ip_per_minute, c.limiter_max_keys}, clock);
+    auth::login_throttle login_account(
+        {c.login_free_failures, std::chrono::seconds(c.login_delay_base_s),
+         std::chrono::seconds(c.login_delay_max_s), c.login_account_ceiling,
+         std::chrono::milliseconds(c.login_account_slowdown_ms),
+         std::chrono::seconds(c.login_failure_window_s), c.limiter_max_keys},
+        clock);
+    auth::rate_limiter register_ip(
+        {c.register_per_ip_burst, c.register_per_ip_per_minute, c.limiter_max_keys}, clock);
     http::static_files files(c.web_root);
     channel::channel_hub channels(metrics, clock,
                                   {c.effective_public_origin(), std::chrono::seconds(120),

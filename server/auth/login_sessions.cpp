@@ -40,6 +40,16 @@ void login_sessions::notify(const std::vector<std::string>& ended) {
 }
 
 new_login login_sessions::create(std::int64_t userid, std::string username, store::role role) {
+    return *create(userid, std::move(username), role, begin_login());
+}
+
+login_ticket login_sessions::begin_login() const {
+    std::lock_guard lock(mutex_);
+    return {epoch_, clock_.now()};
+}
+
+std::optional<new_login> login_sessions::create(std::int64_t userid, std::string username,
+                                                store::role role, const login_ticket& ticket) {
     // 32 random bytes: far above the 128 bits OWASP asks of a session id.
     std::string token = core::random_token(32);
     auto now = clock_.now();
@@ -47,6 +57,13 @@ new_login login_sessions::create(std::int64_t userid, std::string username, stor
     std::vector<std::string> evicted;
     {
         std::lock_guard lock(mutex_);
+        // Checked under the lock end_all_for_user takes: either the end came first and is seen
+        // here, or this session exists before the end runs and is ended by it.
+        if (now - ticket.issued > max_login_flight) return std::nullopt;
+        if (auto it = ended_at_.find(userid);
+            it != ended_at_.end() && it->second.epoch > ticket.epoch) {
+            return std::nullopt;
+        }
         // Bound memory: a user with too many sessions loses the oldest; a full table loses
         // expired entries first, then the oldest.
         std::vector<const login_session*> mine;
@@ -134,6 +151,7 @@ void login_sessions::end_all_for_user(std::int64_t userid, std::string_view keep
     std::vector<std::string> ended;
     {
         std::lock_guard lock(mutex_);
+        ended_at_[userid] = {++epoch_, clock_.now()};
         for (auto it = sessions_.begin(); it != sessions_.end();) {
             if (it->second.userid == userid && it->first != keep_id) {
                 ended.push_back(it->first);
@@ -158,6 +176,9 @@ void login_sessions::sweep() {
     auto now = clock_.now();
     {
         std::lock_guard lock(mutex_);
+        // A ticket older than max_login_flight is refused anyway: its marks are not needed.
+        std::erase_if(ended_at_,
+                      [&](const auto& e) { return now - e.second.when > max_login_flight; });
         for (auto it = sessions_.begin(); it != sessions_.end();) {
             if (expired(it->second, now)) {
                 ended.push_back(it->first);

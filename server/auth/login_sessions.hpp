@@ -34,6 +34,19 @@ struct login_session {
     core::steady_time last_seen{};
 };
 
+// Taken before a login reads the password hash; a session is created from it only if none of the
+// user's logins were ended (password change, account deletion) after it was taken. Without it a
+// login that verified the old hash could create its session just after the change ended the
+// others, and survive the change.
+struct login_ticket {
+    std::uint64_t epoch = 0;
+    core::steady_time issued{};
+};
+
+// A login that takes longer than this between ticket and session is refused (and end_all_for_user
+// needs to remember its epochs only this long).
+inline constexpr std::chrono::minutes max_login_flight{5};
+
 struct new_login {
     std::string cookie_token;  // goes to the client once, in Set-Cookie
     login_session session;
@@ -49,6 +62,12 @@ class login_sessions {
     void on_ended(ended_callback cb);
 
     new_login create(std::int64_t userid, std::string username, store::role role);
+    // Call before reading the password hash of a login.
+    login_ticket begin_login() const;
+    // create(), unless the user's logins were ended after `ticket` was taken (nullopt: verify the
+    // password again, against the hash stored now).
+    std::optional<new_login> create(std::int64_t userid, std::string username, store::role role,
+                                    const login_ticket& ticket);
 
     // Validates the token, enforces both timeouts, refreshes last_seen.
     std::optional<login_session> touch(std::string_view cookie_token);
@@ -61,7 +80,8 @@ class login_sessions {
 
     // Ends one session; true if it existed.
     bool end(std::string_view cookie_token);
-    // Ends every session of a user except `keep_id` (if given).
+    // Ends every session of a user except `keep_id` (if given), and every login of the user still
+    // in flight (see login_ticket).
     void end_all_for_user(std::int64_t userid, std::string_view keep_id = {});
     // Updates the role shown in live sessions after an administrator changes it.
     void update_role(std::int64_t userid, store::role role);
@@ -79,6 +99,12 @@ class login_sessions {
     const core::clock& clock_;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, login_session> sessions_;
+    struct ended_mark {
+        std::uint64_t epoch = 0;
+        core::steady_time when{};
+    };
+    std::uint64_t epoch_ = 0;  // bumped by end_all_for_user
+    std::unordered_map<std::int64_t, ended_mark> ended_at_;
     ended_callback on_ended_;
 };
 

@@ -9,16 +9,17 @@ rate_limiter::rate_limiter(rate_limit limit, const core::clock& clock)
     : limit_(limit), clock_(clock) {}
 
 std::optional<std::chrono::seconds> rate_limiter::acquire(std::string_view key) {
+    limiter_key k = make_limiter_key(key);
     std::lock_guard lock(mutex_);
     auto now = clock_.now();
-    auto it = buckets_.find(std::string(key));
+    auto it = buckets_.find(k);
     if (it == buckets_.end()) {
         if (buckets_.size() >= limit_.max_keys && !lru_.empty()) {
             buckets_.erase(lru_.back());
             lru_.pop_back();
         }
-        lru_.emplace_front(key);
-        it = buckets_.emplace(std::string(key), bucket{limit_.burst, now, lru_.begin()}).first;
+        lru_.push_front(k);
+        it = buckets_.emplace(k, bucket{limit_.burst, now, lru_.begin()}).first;
     } else {
         lru_.splice(lru_.begin(), lru_, it->second.lru);
     }
@@ -35,8 +36,9 @@ std::optional<std::chrono::seconds> rate_limiter::acquire(std::string_view key) 
 }
 
 void rate_limiter::reset(std::string_view key) {
+    limiter_key k = make_limiter_key(key);
     std::lock_guard lock(mutex_);
-    auto it = buckets_.find(std::string(key));
+    auto it = buckets_.find(k);
     if (it == buckets_.end()) return;
     lru_.erase(it->second.lru);
     buckets_.erase(it);

@@ -1,5 +1,6 @@
-// Token-bucket rate limits keyed by a string (an IP address, an account name). Memory is bounded:
-// at most `max_keys` buckets; when full, the bucket idle longest is dropped.
+// Token-bucket rate limits keyed by a string (an address key, see client_address.hpp). Memory is
+// bounded whatever the keys: each is stored as a fixed-size keyed hash (limiter_key.hpp), at most
+// `max_keys` buckets are kept, and when full the bucket idle longest is dropped.
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "server/auth/limiter_key.hpp"
 #include "server/core/clock.hpp"
 
 namespace secms::auth {
@@ -32,18 +34,20 @@ class rate_limiter {
     void reset(std::string_view key);
 
     std::size_t size() const;
+    // Bytes of key material held per bucket (in the table and in the recency list).
+    static constexpr std::size_t key_bytes = sizeof(limiter_key);
 
   private:
     struct bucket {
         double tokens;
         core::steady_time updated;
-        std::list<std::string>::iterator lru;
+        std::list<limiter_key>::iterator lru;
     };
     rate_limit limit_;
     const core::clock& clock_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, bucket> buckets_;
-    std::list<std::string> lru_;  // front = most recently used
+    std::unordered_map<limiter_key, bucket, limiter_key_hash> buckets_;
+    std::list<limiter_key> lru_;  // front = most recently used
 };
 
 }  // namespace secms::auth

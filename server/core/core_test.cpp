@@ -73,6 +73,12 @@ TEST(Result, ValueAndError) {
 }  // namespace secms::core
 
 #include "server/core/metrics.hpp"
+#include "server/core/offload.hpp"
+
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <future>
 
 namespace secms::core {
 namespace {
@@ -95,6 +101,33 @@ TEST(Metrics, PrometheusText) {
         EXPECT_EQ(m.hash_queue_depth.load(), 1);
     }
     EXPECT_EQ(m.hash_queue_depth.load(), 0);
+}
+
+// secms_hash_queue_depth promises "queued or running": jobs that wait behind a busy worker count
+// too, not only the one that runs.
+TEST(Offload, QueueDepthCountsJobsWaitingForAWorker) {
+    metrics m;
+    boost::asio::thread_pool pool(1);
+    boost::asio::io_context io;
+    std::promise<void> release;
+    std::shared_future<void> gate = release.get_future().share();
+    std::atomic<int> done{0};
+    for (int i = 0; i < 3; ++i) {
+        boost::asio::co_spawn(io,
+                              offload_counted(pool, m.hash_queue_depth,
+                                              [gate, &done] {
+                                                  gate.wait();
+                                                  return ++done;
+                                              }),
+                              boost::asio::detached);
+    }
+    io.poll();  // each coroutine hands its job to the pool and suspends
+    EXPECT_EQ(m.hash_queue_depth.load(), 3);  // one running, two waiting for the only worker
+    release.set_value();
+    io.run();  // until every job has finished and resumed its coroutine
+    EXPECT_EQ(done.load(), 3);
+    EXPECT_EQ(m.hash_queue_depth.load(), 0);
+    pool.join();
 }
 
 }  // namespace

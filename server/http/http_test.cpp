@@ -118,7 +118,7 @@ class RouterTest : public ::testing::Test {
     auth::account_service accounts_{*users_, hasher_, clock_};
     auth::login_sessions sessions_{{}, clock_};
     auth::rate_limiter ip_{{100, 100, 1000}, clock_};
-    auth::rate_limiter account_{{3, 1, 1000}, clock_};
+    auth::login_throttle account_{{3}, clock_};  // three free failures, then 1 s, 2 s, …
     auth::rate_limiter register_{{100, 100, 1000}, clock_};
     core::metrics metrics_;
     static_files files_{fs::temp_directory_path()};

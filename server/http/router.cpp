@@ -3,6 +3,10 @@
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include "server/auth/client_address.hpp"
 #include "server/auth/credentials.hpp"
 #include "server/core/log.hpp"
 #include "server/core/offload.hpp"
@@ -119,15 +123,14 @@ credentials_body read_credentials(request& req) {
 using route_result = boost::asio::awaitable<response>;
 
 route_result register_account(request& req, const client_info& client, server_context& ctx) {
-    if (auto wait = ctx.limits.register_per_ip.acquire(client.address)) {
+    if (auto wait = ctx.limits.register_per_ip.acquire(auth::address_key(client.address))) {
         co_return rate_limited(*wait, req.version());
     }
     auto credentials = read_credentials(req);
     if (!credentials.username) co_return std::move(*credentials.error);
     auto& username = credentials.username;
     auto& password = credentials.password;
-    auto created = co_await core::offload(ctx.work_pool, [&] {
-        core::queued_job job(ctx.metrics.hash_queue_depth);
+    auto created = co_await core::offload_counted(ctx.work_pool, ctx.metrics.hash_queue_depth, [&] {
         return ctx.accounts.register_user(*username, *password);
     });
     if (!created) co_return error_response(created.error(), req.version());
@@ -138,40 +141,68 @@ route_result register_account(request& req, const client_info& client, server_co
 }
 
 route_result login(request& req, const client_info& client, server_context& ctx) {
-    if (auto wait = ctx.limits.login_per_ip.acquire(client.address)) {
-        ++ctx.metrics.logins_failed;
-        co_return rate_limited(*wait, req.version());
-    }
     auto credentials = read_credentials(req);
     if (!credentials.username) co_return std::move(*credentials.error);
     auto& username = credentials.username;
     auto& password = credentials.password;
-    std::string account_key = auth::username_key(*username);
-    if (auto wait = ctx.limits.login_per_account.acquire(account_key)) {
+    // A name that breaks the (public) rules cannot be an account: refuse it before it costs a
+    // hash or becomes a key of any limiter.
+    if (!auth::check_username(*username)) {
+        ++ctx.metrics.logins_failed;
+        co_return error_response(auth::auth_error::invalid_username, req.version());
+    }
+    std::string address = auth::address_key(client.address);
+    if (auto wait = ctx.limits.login_per_ip.acquire(address)) {
         ++ctx.metrics.logins_failed;
         co_return rate_limited(*wait, req.version());
     }
-    auto user = co_await core::offload(ctx.work_pool, [&] {
-        core::queued_job job(ctx.metrics.hash_queue_depth);
-        return ctx.accounts.authenticate(*username, *password);
-    });
-    if (!user) {
+    // Failed logins are throttled per (account, client address): guesses from one address never
+    // hold the owner back elsewhere (OWASP: slow down, do not lock out).
+    std::string account = auth::username_key(*username);
+    auto throttled = ctx.limits.login_throttle.begin(account, address);
+    if (throttled.refused_for) {
         ++ctx.metrics.logins_failed;
-        spdlog::info("login failed from {}: {}", client.address, auth::code(user.error()));
-        co_return error_response(user.error(), req.version());
+        co_return rate_limited(*throttled.refused_for, req.version());
     }
-    ++ctx.metrics.logins_ok;
-    ctx.limits.login_per_account.reset(account_key);
-    // Session fixation defence: whatever session the browser had ends; a new token is issued.
-    if (auto old = find_session_cookie(req[beast_http::field::cookie])) ctx.sessions.end(*old);
-    auto login = ctx.sessions.create(user->userid, user->username, user->role);
-    spdlog::info("login userid={}", user->userid);
-    json::object out;
-    out["user"] = user_json(*user);
-    response res = json_response(status::ok, out, req.version());
-    res.set(beast_http::field::set_cookie, session_cookie(login.cookie_token));
-    core::wipe(login.cookie_token.data(), login.cookie_token.size());
-    co_return res;
+    if (throttled.slow_down.count() > 0) {
+        boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor,
+                                        throttled.slow_down);
+        co_await pause.async_wait(boost::asio::use_awaitable);
+    }
+    // At most twice: when a password change or an account deletion ends the user's logins while
+    // this one verifies, its session is refused and the password is checked again, against the
+    // hash stored now.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        auto ticket = ctx.sessions.begin_login();
+        auto user = co_await core::offload_counted(
+            ctx.work_pool, ctx.metrics.hash_queue_depth,
+            [&] { return ctx.accounts.authenticate(*username, *password); });
+        if (!user) {
+            ++ctx.metrics.logins_failed;
+            if (user.error() == auth::auth_error::invalid_credentials) {
+                ctx.limits.login_throttle.failed(account);
+            } else if (user.error() == auth::auth_error::account_disabled) {
+                ctx.limits.login_throttle.succeeded(account, address);
+            }
+            spdlog::info("login failed from {}: {}", client.address, auth::code(user.error()));
+            co_return error_response(user.error(), req.version());
+        }
+        auto login = ctx.sessions.create(user->userid, user->username, user->role, ticket);
+        if (!login) continue;
+        ++ctx.metrics.logins_ok;
+        ctx.limits.login_throttle.succeeded(account, address);
+        // Session fixation defence: whatever session the browser had ends; a new token is issued.
+        if (auto old = find_session_cookie(req[beast_http::field::cookie])) ctx.sessions.end(*old);
+        spdlog::info("login userid={}", user->userid);
+        json::object out;
+        out["user"] = user_json(*user);
+        response res = json_response(status::ok, out, req.version());
+        res.set(beast_http::field::set_cookie, session_cookie(login->cookie_token));
+        core::wipe(login->cookie_token.data(), login->cookie_token.size());
+        co_return res;
+    }
+    ++ctx.metrics.logins_failed;
+    co_return error_response(auth::auth_error::unavailable, req.version());
 }
 
 route_result logout(request& req, server_context& ctx) {
@@ -200,14 +231,23 @@ route_result change_password(request& req, server_context& ctx) {
     auto current = take_secret(*body.object, "current_password");
     auto next = take_secret(*body.object, "new_password");
     if (!current || !next) co_return missing_fields(req.version());
-    if (auto wait = ctx.limits.login_per_account.acquire(auth::username_key(session->username))) {
-        co_return rate_limited(*wait, req.version());
-    }
-    auto changed = co_await core::offload(ctx.work_pool, [&] {
-        core::queued_job job(ctx.metrics.hash_queue_depth);
+    // The session is proven, so login failures from anywhere never refuse this; wrong current
+    // passwords sent through this one session are slowed like login guesses, so a stolen
+    // session is no guessing oracle.
+    std::string account = auth::username_key(session->username);
+    std::string client_key = "session:" + session->id;
+    auto throttled = ctx.limits.login_throttle.begin(account, client_key);
+    if (throttled.refused_for) co_return rate_limited(*throttled.refused_for, req.version());
+    auto changed = co_await core::offload_counted(ctx.work_pool, ctx.metrics.hash_queue_depth, [&] {
         return ctx.accounts.change_password(session->userid, *current, *next);
     });
-    if (!changed) co_return error_response(changed.error(), req.version());
+    if (!changed) {
+        if (changed.error() == auth::auth_error::invalid_credentials) {
+            ctx.limits.login_throttle.failed(account);
+        }
+        co_return error_response(changed.error(), req.version());
+    }
+    ctx.limits.login_throttle.succeeded(account, client_key);
     // Every other login of this user ends: a stolen session does not survive a password change.
     ctx.sessions.end_all_for_user(session->userid, session->id);
     spdlog::info("password changed userid={}", session->userid);
@@ -221,14 +261,20 @@ route_result delete_me(request& req, server_context& ctx) {
     if (!body.object) co_return std::move(*body.error);
     auto password = take_secret(*body.object, "password");
     if (!password) co_return missing_fields(req.version());
-    if (auto wait = ctx.limits.login_per_account.acquire(auth::username_key(session->username))) {
-        co_return rate_limited(*wait, req.version());
-    }
-    auto removed = co_await core::offload(ctx.work_pool, [&] {
-        core::queued_job job(ctx.metrics.hash_queue_depth);
+    // As for a password change: throttled per session, never by other clients' failures.
+    std::string account = auth::username_key(session->username);
+    std::string client_key = "session:" + session->id;
+    auto throttled = ctx.limits.login_throttle.begin(account, client_key);
+    if (throttled.refused_for) co_return rate_limited(*throttled.refused_for, req.version());
+    auto removed = co_await core::offload_counted(ctx.work_pool, ctx.metrics.hash_queue_depth, [&] {
         return ctx.accounts.delete_account(session->userid, *password);
     });
-    if (!removed) co_return error_response(removed.error(), req.version());
+    if (!removed) {
+        if (removed.error() == auth::auth_error::invalid_credentials) {
+            ctx.limits.login_throttle.failed(account);
+        }
+        co_return error_response(removed.error(), req.version());
+    }
     ctx.sessions.end_all_for_user(session->userid);
     spdlog::info("account deleted userid={}", session->userid);
     response res = empty_response(status::no_content, req.version());

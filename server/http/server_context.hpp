@@ -8,6 +8,7 @@
 
 #include "server/auth/accounts.hpp"
 #include "server/auth/login_sessions.hpp"
+#include "server/auth/login_throttle.hpp"
 #include "server/auth/rate_limiter.hpp"
 #include "server/core/metrics.hpp"
 #include "server/http/static_files.hpp"
@@ -25,7 +26,7 @@ struct http_settings {
 
 struct rate_limiters {
     auth::rate_limiter& login_per_ip;
-    auth::rate_limiter& login_per_account;
+    auth::login_throttle& login_throttle;  // failed logins per (account, address) and per account
     auth::rate_limiter& register_per_ip;
 };
 

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include "server/auth/login_binding.hpp"
 #include "server/channel/client_messages.hpp"
 #include "server/core/secure_bytes.hpp"
 
@@ -84,8 +85,17 @@ asio::awaitable<void> websocket_session::run(http::request upgrade) {
         hello["user"] = std::move(user);
         enqueue({std::make_shared<const std::string>(boost::json::serialize(hello)), false});
     }
-    state_.channels.join(self,
-                         {login_.userid, login_.username, login_.id, login_.role, remote_address_});
+    // Joined only while the login lives, re-checked after joining (login_binding.hpp): a logout
+    // racing this upgrade still closes the socket.
+    if (!auth::join_while_logged_in(
+            state_.http.sessions, login_.id,
+            [&] {
+                state_.channels.join(self, {login_.userid, login_.username, login_.id, login_.role,
+                                            remote_address_});
+            },
+            [&] { state_.channels.leave(this); })) {
+        start_close(channel::close_reason::login_ended, "login session ended");
+    }
 
     beast::flat_buffer buffer;
     for (;;) {
