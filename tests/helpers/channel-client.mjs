@@ -23,6 +23,7 @@ import * as openpgp from 'openpgp';
 import { login, openWebSocket, register } from './secms-server.mjs';
 import { RelayFrameType, encodeRelayFrame, parseRelayFrame } from './relay-frame.mjs';
 import { ChannelError, awaitSecure, createInitiator, createResponder } from '../../web/src/crypto/protocol/index.js';
+import { parsePossessionChallenge } from '../../web/src/crypto/protocol/signing-contexts.js';
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -362,6 +363,9 @@ export class ChannelClient {
     this.sendJson({ type: 'certificate_submit', certificate: this.identity.armored });
     const challenge = await this.waitFor((m) => m.type === 'certificate_challenge' || m.type === 'certificate_rejected', DEFAULT_TIMEOUT_MS, 'certificate_challenge');
     if (challenge.type === 'certificate_rejected') throw new Error(`certificate rejected: ${JSON.stringify(challenge.error)}`);
+    // Signed only when it is the documented v2 text naming this user and key (as the Worker does).
+    const fields = parsePossessionChallenge(challenge.challenge);
+    if (fields.user !== this.username || fields.fingerprint !== this.identity.fingerprint.toLowerCase()) throw new Error(`challenge for another user or key: ${challenge.challenge}`);
     const signature = await openpgp.sign({
       message: await openpgp.createMessage({ binary: textEncoder.encode(challenge.challenge) }),
       signingKeys: this.identity.privateKey, detached: true, format: 'armored',
