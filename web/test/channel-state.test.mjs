@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { channelStatusOf, createChannelStore } from '../src/state/channel-store.js';
 import { createTrustStore } from '../src/state/trust-store.js';
+import { channelReasonText } from '../src/ui/channel-text.js';
+import { catalogues } from '../src/i18n/index.js';
 import { createIdentityStore } from '../src/state/identity-store.js';
 
 const FP_OLD = 'A'.repeat(40);
@@ -98,6 +100,13 @@ test('trust store: remember, recognise, detect a changed fingerprint; per accoun
   assert.equal(createTrustStore({ storage, account: 'carol' }).check({ username: 'bob', fingerprint: FP_OLD }).status, 'unknown');
   trust.remember({ username: 'bob', fingerprint: FP_NEW });
   assert.equal(trust.check({ username: 'bob', fingerprint: FP_NEW }).status, 'trusted');
+  // Bob's remembered fingerprint offered under another name (the server presenting his real
+  // certificate as "carol"): other_user, whatever carol's own entry says.
+  assert.deepEqual(trust.check({ username: 'carol', fingerprint: FP_NEW.toLowerCase() }), { status: 'other_user', knownFingerprint: FP_NEW, otherUsername: 'bob' });
+  trust.remember({ username: 'carol', fingerprint: FP_OLD });
+  assert.deepEqual(trust.check({ username: 'carol', fingerprint: FP_NEW }), { status: 'other_user', knownFingerprint: FP_NEW, otherUsername: 'bob' });
+  assert.equal(trust.check({ username: 'carol', fingerprint: FP_OLD }).status, 'trusted', 'carol\'s own fingerprint is no one else\'s');
+  trust.forget({ username: 'carol' });
   trust.forget({ username: 'bob' });
   assert.equal(trust.check({ username: 'bob', fingerprint: FP_NEW }).status, 'unknown');
   assert.throws(() => trust.remember({ username: 'bob', fingerprint: 'nope' }), TypeError);
@@ -122,4 +131,15 @@ test('identity store: phases and certificate submission states', () => {
   assert.equal(store.get().certificate.state, 'idle');
   store.forget();
   assert.equal(store.get().phase, 'none');
+});
+
+test('teardown text: an old-version peer, a username mismatch and a bad commitment each get their own sentence', () => {
+  const older = channelReasonText({ state: 'compromised', reason: 'unsupported_version' });
+  assert.match(older, /older version of Security\.MS/);
+  assert.match(older, /^Channel torn down: /);
+  assert.match(channelReasonText({ state: 'compromised', reason: 'username_mismatch' }), /usernames in the key exchange/);
+  assert.match(channelReasonText({ state: 'compromised', reason: 'bad_commitment' }), /safety code/);
+  for (const reason of ['unsupported_version', 'username_mismatch', 'bad_commitment']) {
+    assert.ok(Object.hasOwn(catalogues.fr, `channel.reason.${reason}`), `fr: ${reason}`);
+  }
 });

@@ -71,8 +71,15 @@ export class ChannelView extends LitElement {
 
   renderOffer(channel) {
     const changed = channel.trust?.status === 'changed';
+    // A certificate remembered for another user, offered under this name (issue 8, item 5).
+    const otherUser = channel.trust?.status === 'other_user';
     return html`
-      ${changed ? html`
+      ${otherUser ? html`
+        <div class="warning" role="alert" data-testid="fingerprint-other-user">
+          <h3>${icons.alert}${t('channel.other_user.title', { username: channel.peer.username, other: channel.trust.otherUsername })}</h3>
+          <p>${t('channel.other_user.body', { username: channel.peer.username, other: channel.trust.otherUsername })}</p>
+          <dl><dt>${t('channel.changed.new')}</dt><dd data-testid="fingerprint-new">${groupFingerprint(channel.report.fingerprint)}</dd></dl>
+        </div>` : changed ? html`
         <div class="warning" role="alert" data-testid="fingerprint-warning">
           <h3>${icons.alert}${t('channel.changed.title', { username: channel.peer.username })}</h3>
           <p>${t('channel.changed.body', { username: channel.peer.username })}</p>
@@ -88,7 +95,7 @@ export class ChannelView extends LitElement {
         <label class="checkbox"><input type="checkbox" data-testid="remember-certificate" ?checked=${changed}><span>${t('channel.remember')}</span></label>
         <span class="spacer"></span>
         <button class="button secondary" type="button" data-testid="channel-reject" @click=${() => this.actions.rejectChannel(channel.session)}>${t('channel.reject')}</button>
-        <button class=${changed ? 'button danger' : 'button'} type="button" data-testid="channel-accept" @click=${this.accept}>${icons.shield}${t(changed ? 'channel.accept_changed' : 'channel.accept')}</button>
+        <button class=${changed || otherUser ? 'button danger' : 'button'} type="button" data-testid="channel-accept" @click=${this.accept}>${icons.shield}${t(otherUser ? 'channel.accept_other_user' : changed ? 'channel.accept_changed' : 'channel.accept')}</button>
       </div>`;
   }
 
