@@ -18,6 +18,7 @@ import { encodeRoomFrame, RoomFrameType } from '../crypto/room-frame.js';
 import { canModerate } from '../state/room-store.js';
 import { serverRequestFor } from './server-commands.js';
 import { runLocalCommand } from './local-commands.js';
+import { viewFromChange } from './room-deltas.js';
 
 const failure = (code, params = {}) => Object.freeze({ error: Object.freeze({ code, messageKey: `chat.error.${code}`, params: Object.freeze(params) }) });
 
@@ -488,6 +489,13 @@ export function createRoomChat({
       case 'room_members':
         membersChanged(message);
         return true;
+      case 'room_member_joined':
+      case 'room_member_left': {
+        // A change alone: applied to the room's current list, as if the list had come.
+        const view = viewFromChange(roomStore.find(message.room), message);
+        if (view) membersChanged(view);
+        return true;
+      }
       case 'hello':
         for (const entry of roomStore.get().rooms) {
           if (!entry.joined && entry.endReason === 'connection_lost') sendControl({ type: 'room_join', room: entry.room });

@@ -1,0 +1,70 @@
+// Room membership changes (web/src/app/room-deltas.js): the server sends other members only the
+// change; the page applies it to the room's current list exactly as a whole list would be.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { viewFromChange, isMembershipChange } from '../src/app/room-deltas.js';
+import { createRoomStore } from '../src/state/room-store.js';
+import { createRoomChat } from '../src/app/room-chat.js';
+import { createServerCommands } from '../src/app/server-commands.js';
+
+const roomId = 'b'.repeat(32);
+const settle = async () => { for (let i = 0; i < 10; i += 1) await new Promise((resolve) => setImmediate(resolve)); };
+
+test('a change becomes the room view on the current list', () => {
+  const entry = { room: roomId, name: null, public: false, owner: 'alice', members: ['alice', 'bob'], moderators: [] };
+  const joined = viewFromChange(entry, { type: 'room_member_joined', room: roomId, public: false, user: 'carol', moderator: true });
+  assert.deepEqual(joined, { type: 'room_members', room: roomId, public: false, members: ['alice', 'bob', 'carol'], moderators: ['carol'], event: 'joined', user: 'carol', owner: 'alice' });
+  const left = viewFromChange({ ...entry, members: joined.members, moderators: joined.moderators }, { type: 'room_member_left', room: roomId, public: false, user: 'carol', event: 'kicked' });
+  assert.deepEqual(left.members, ['alice', 'bob']);
+  assert.deepEqual(left.moderators, []);
+  assert.equal(left.event, 'kicked');
+  // A repeated join adds no one twice.
+  assert.deepEqual(viewFromChange(entry, { type: 'room_member_joined', room: roomId, user: 'bob' }).members, ['alice', 'bob']);
+});
+
+test('malformed changes are ignored', () => {
+  const entry = { members: ['alice'], moderators: [] };
+  assert.equal(viewFromChange(entry, { type: 'room_member_left', room: roomId, user: 'alice', event: 'vanished' }), null);
+  assert.equal(viewFromChange(entry, { type: 'room_member_joined', room: roomId }), null);
+  assert.equal(viewFromChange(entry, { type: 'room_member_joined', user: 'x' }), null);
+  assert.equal(viewFromChange(entry, { type: 'room_members', room: roomId, user: 'x' }), null);
+  assert.equal(isMembershipChange({ type: 'room_member_left' }), true);
+  assert.equal(isMembershipChange({ type: 'room_joined' }), false);
+});
+
+test('the room page applies joins and departures sent as changes, its own departure included', async () => {
+  const store = createRoomStore();
+  const workerCalls = [];
+  const ask = async (type, payload) => {
+    workerCalls.push({ type, payload });
+    if (type === 'room.members') return { room: payload.room, keyId: 'k', sentTo: [], waitingFor: [], notReadmitted: [] };
+    return {};
+  };
+  const sendControl = () => true;
+  const chat = createRoomChat({
+    roomStore: store, ask, sendControl, sendBinary: () => true, serverCommands: createServerCommands({ sendControl }), self: () => 'alice',
+    isIgnored: () => false, toggleIgnore: () => false, receiptDelayMs: 5,
+  });
+  chat.handleServerMessage({ type: 'room_joined', room: roomId, name: 'lobby', public: true, members: ['alice', 'bob'], moderators: ['bob'] });
+  await settle();
+  assert.equal(chat.handleServerMessage({ type: 'room_member_joined', room: roomId, name: 'lobby', public: true, user: 'carol', moderator: false }), true);
+  await settle();
+  assert.deepEqual(store.find(roomId).members, ['alice', 'bob', 'carol']);
+  assert.deepEqual(store.find(roomId).moderators, ['bob']);
+  assert.equal(store.find(roomId).name, 'lobby');
+  const afterJoin = workerCalls.filter((c) => c.type === 'room.members').at(-1).payload;
+  assert.deepEqual(afterJoin.members, ['alice', 'bob', 'carol']);
+  assert.deepEqual(afterJoin.removed, []);
+  chat.handleServerMessage({ type: 'room_member_left', room: roomId, name: 'lobby', public: true, user: 'bob', event: 'removed' });
+  await settle();
+  assert.deepEqual(store.find(roomId).members, ['alice', 'carol']);
+  assert.deepEqual(store.find(roomId).moderators, []);
+  const last = workerCalls.filter((c) => c.type === 'room.members').at(-1).payload;
+  assert.deepEqual(last.members, ['alice', 'carol']);
+  assert.deepEqual(last.removed, ['bob'], 'a removed member is named so the sender key rotates');
+  chat.handleServerMessage({ type: 'room_member_left', room: roomId, name: 'lobby', public: true, user: 'alice', event: 'left' });
+  await settle();
+  assert.equal(store.find(roomId).joined, false);
+  assert.ok(workerCalls.some((c) => c.type === 'room.leave'));
+});
