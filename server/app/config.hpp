@@ -59,6 +59,20 @@ struct config {
     std::uint32_t chat_max_rooms = 1000;
     std::uint32_t chat_max_members_per_room = 256;
     std::uint32_t chat_max_rooms_per_user = 32;
+    std::uint32_t chat_max_private_rooms = 1000;
+    std::uint32_t chat_max_private_rooms_per_user = 8;
+    // [control_limits] per-user buckets of the WebSocket control messages (docs/operations.md)
+    double control_membership_burst = 40;
+    double control_membership_per_minute = 30;
+    double control_query_burst = 30;
+    double control_query_per_minute = 60;
+    double control_channel_burst = 300;
+    double control_channel_per_minute = 300;
+    double control_other_burst = 30;
+    double control_other_per_minute = 60;
+    std::uint32_t control_max_fanout_bytes = 256 * 1024;
+    std::uint32_t control_max_pending_offers_per_peer = 2;
+    std::uint32_t control_max_pending_offers = 8;
     // [rate_limits]
     double login_per_ip_burst = 20;
     double login_per_ip_per_minute = 20;

@@ -169,10 +169,18 @@ int serve(const config& c) {
     auth::rate_limiter register_ip(
         {c.register_per_ip_burst, c.register_per_ip_per_minute, c.limiter_max_keys}, clock);
     http::static_files files(c.web_root);
-    channel::channel_hub channels(metrics, clock,
-                                  {c.effective_public_origin(), std::chrono::seconds(120),
-                                   std::chrono::seconds(c.channel_offer_timeout_s),
-                                   std::chrono::seconds(c.channel_idle_timeout_s)});
+    channel::channel_settings channel_settings{c.effective_public_origin(),
+                                               std::chrono::seconds(120),
+                                               std::chrono::seconds(c.channel_offer_timeout_s),
+                                               std::chrono::seconds(c.channel_idle_timeout_s)};
+    channel_settings.max_pending_offers_per_peer = c.control_max_pending_offers_per_peer;
+    channel_settings.max_pending_offers = c.control_max_pending_offers;
+    channel_settings.control.membership = {c.control_membership_burst,
+                                           c.control_membership_per_minute};
+    channel_settings.control.query = {c.control_query_burst, c.control_query_per_minute};
+    channel_settings.control.channel = {c.control_channel_burst, c.control_channel_per_minute};
+    channel_settings.control.other = {c.control_other_burst, c.control_other_per_minute};
+    channel::channel_hub channels(metrics, clock, channel_settings);
     sessions.on_ended([&channels](const std::string& id) { channels.end_login_session(id); });
 
     asio::thread_pool work_pool(threads_or_cores(c.work_threads));
@@ -190,6 +198,9 @@ int serve(const config& c) {
     room_settings.max_rooms = c.chat_max_rooms;
     room_settings.max_members_per_room = c.chat_max_members_per_room;
     room_settings.max_rooms_per_user = c.chat_max_rooms_per_user;
+    room_settings.max_private_rooms = c.chat_max_private_rooms;
+    room_settings.max_private_rooms_per_user = c.chat_max_private_rooms_per_user;
+    room_settings.max_fanout_bytes = c.control_max_fanout_bytes;
     chat::room_hub rooms(*opened->users, **bans, clock, room_settings);
     if (!rooms.load_bans()) return refuse("cannot read the chat bans from the user database");
     // Declared before the io_context: connections destroyed with it still tell the rooms.
