@@ -109,7 +109,8 @@ export function createRoomSenderKeys({ self, members = [], maxMessages = senderK
         if (member === self) throw new SenderKeyError('self_event');
         if (current.has(member)) throw new SenderKeyError('already_member', member);
         // A hostile server could slip a removed member back in; only an explicit re-admission
-        // (a moderator's unban, which the UI shows) lets them in again.
+        // lets them in again: room-keys.js sets readmit only for a user the page names in
+        // room.members' `readmit`, which it does for a join it showed ("carol joined").
         if (removed.has(member) && event.readmit !== true) throw new SenderKeyError('member_removed', member);
         removed.delete(member);
         current.set(member, { joinedSeq: seq });
