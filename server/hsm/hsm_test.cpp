@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -345,6 +347,115 @@ TEST_F(Pkcs11KeyStore, ConcurrentMacsAreConsistent) {
     for (int t = 0; t < threads; ++t) EXPECT_EQ(mismatches[static_cast<std::size_t>(t)], 0) << t;
 }
 
+// A fault-injecting wrapper around SoftHSM2's function list: while `failing` is set, signing
+// answers CKR_DEVICE_REMOVED and opening a session CKR_TOKEN_NOT_PRESENT, as a token pulled
+// out of its reader does (§5.6: a removed token closes all its sessions).
+namespace faulty {
+std::atomic<bool> failing{false};
+std::atomic<int> sessions_opened{0};
+CK_FUNCTION_LIST real{};
+CK_FUNCTION_LIST list{};
+
+CK_RV sign_init(CK_SESSION_HANDLE s, CK_MECHANISM_PTR m, CK_OBJECT_HANDLE k) {
+    return failing ? CKR_DEVICE_REMOVED : real.C_SignInit(s, m, k);
+}
+CK_RV open_session(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app, CK_NOTIFY notify,
+                   CK_SESSION_HANDLE_PTR session) {
+    ++sessions_opened;
+    return failing ? CKR_TOKEN_NOT_PRESENT : real.C_OpenSession(slot, flags, app, notify, session);
+}
+
+// Routes the shared SoftHSM2 module (the one the key store uses) through the wrapper until
+// destroyed.
+class installed {
+  public:
+    installed() : module_(*detail::pkcs11_module::open(softhsm_module)) {
+        real = module_->api();
+        list = real;
+        list.C_SignInit = sign_init;
+        list.C_OpenSession = open_session;
+        failing = false;
+        sessions_opened = 0;
+        module_->use_function_list_for_testing(&list);
+    }
+    ~installed() { module_->use_function_list_for_testing(&real_original()); }
+
+  private:
+    static CK_FUNCTION_LIST& real_original() { return real; }
+    std::shared_ptr<detail::pkcs11_module> module_;
+};
+}  // namespace faulty
+
+TEST_F(Pkcs11KeyStore, LostTokenIsUnavailableThenReopenedWithTheSameKey) {
+    auto c = config();
+    c.reopen_first_wait = std::chrono::milliseconds(0);
+    c.reopen_longest_wait = std::chrono::milliseconds(0);
+    auto store = open(c);
+    ASSERT_NE(store, nullptr);
+    auto before = store->pepper_mac(1, bytes("known input"));
+    ASSERT_TRUE(before);
+    EXPECT_TRUE(store->reachable());
+
+    faulty::installed wrapper;
+    faulty::failing = true;
+    auto during = store->pepper_mac(1, bytes("known input"));
+    ASSERT_FALSE(during);
+    EXPECT_EQ(during.error(), hsm_error::token_unavailable);
+    EXPECT_FALSE(store->reachable());
+    EXPECT_FALSE(store->probe());
+    EXPECT_GE(faulty::sessions_opened.load(), 1);  // it tried to reopen
+
+    faulty::failing = false;
+    auto after = store->pepper_mac(1, bytes("known input"));
+    ASSERT_TRUE(after) << message(after.error());
+    EXPECT_EQ(*after, *before);  // the same pepper found again, no new one generated
+    EXPECT_TRUE(store->reachable());
+}
+
+TEST_F(Pkcs11KeyStore, ReopeningALostTokenIsBoundedByTheBackOff) {
+    auto c = config();
+    c.reopen_first_wait = std::chrono::hours(1);
+    c.reopen_longest_wait = std::chrono::hours(1);
+    auto store = open(c);
+    ASSERT_NE(store, nullptr);
+    faulty::installed wrapper;
+    faulty::failing = true;
+    for (int i = 0; i < 50; ++i) {
+        auto mac = store->pepper_mac(1, bytes("x"));
+        ASSERT_FALSE(mac);
+        EXPECT_EQ(mac.error(), hsm_error::token_unavailable);
+    }
+    // One reopen (before and after initialising the module again) for the first failure; the
+    // other 49 calls wait for the back-off instead of hammering the token.
+    EXPECT_LE(faulty::sessions_opened.load(), 2);
+    EXPECT_GE(faulty::sessions_opened.load(), 1);
+}
+
+TEST_F(Pkcs11KeyStore, TokenDirectoryMovedAwayAndBackRecoversWithoutRestart) {
+    auto c = config();
+    c.reopen_first_wait = std::chrono::milliseconds(0);
+    c.reopen_longest_wait = std::chrono::milliseconds(0);
+    auto store = open(c);
+    ASSERT_NE(store, nullptr);
+    auto before = store->pepper_mac(1, bytes("known input"));
+    ASSERT_TRUE(before);
+    const auto tokens = dir_.path() / "softhsm" / "tokens";
+    const auto away = dir_.path() / "softhsm" / "tokens.away";
+    fs::rename(tokens, away);
+    fs::create_directory(tokens);
+    auto during = store->pepper_mac(1, bytes("known input"));
+    ASSERT_FALSE(during);
+    EXPECT_EQ(during.error(), hsm_error::token_unavailable);
+    EXPECT_FALSE(store->reachable());
+
+    fs::remove(tokens);
+    fs::rename(away, tokens);
+    auto after = store->pepper_mac(1, bytes("known input"));
+    ASSERT_TRUE(after) << message(after.error());
+    EXPECT_EQ(*after, *before);
+    EXPECT_TRUE(store->reachable());
+}
+
 TEST(MemoryKeyStore, DeterministicPerInstanceAndVersionOneOnly) {
     auto a = make_memory_key_store();
     auto b = make_memory_key_store();
@@ -408,7 +519,7 @@ TEST(HsmMessages, EveryErrorHasItsOwnMessage) {
     for (hsm_error e :
          {hsm_error::module_load_failed, hsm_error::token_not_found, hsm_error::token_init_failed,
           hsm_error::login_failed, hsm_error::key_missing, hsm_error::key_generation_failed,
-          hsm_error::mechanism_failed}) {
+          hsm_error::mechanism_failed, hsm_error::token_unavailable}) {
         EXPECT_FALSE(message(e).empty());
         EXPECT_TRUE(seen.insert(message(e)).second);
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -22,7 +23,8 @@ enum class hsm_error {
     login_failed,        // wrong PIN, or the PIN could not be read
     key_missing,         // no pepper key of the requested version
     key_generation_failed,
-    mechanism_failed,  // the token refused or failed the operation
+    mechanism_failed,   // the token refused or failed the operation
+    token_unavailable,  // the token was lost (removed, reset, session gone); retried later
 };
 
 std::string_view message(hsm_error e) noexcept;
@@ -38,10 +40,14 @@ struct token_config {
     // When true and no token has the label, the first free slot is initialised with it
     // (SoftHSM2 first run). A real HSM is prepared by its operator and keeps this false.
     bool initialise_if_missing = true;
+    // After the token was lost, reopening it is tried on the next use, then no sooner than
+    // these waits (doubling from the first to the longest) while it keeps failing.
+    std::chrono::milliseconds reopen_first_wait{250};
+    std::chrono::milliseconds reopen_longest_wait{5000};
 };
 
 class key_store {
-public:
+  public:
     virtual ~key_store() = default;
 
     // The pepper version new hashes use.
@@ -50,6 +56,13 @@ public:
     // HMAC-SHA-256 over `data` with pepper key `version`, computed inside the token.
     virtual core::result<std::array<std::uint8_t, 32>, hsm_error> pepper_mac(
         int version, std::span<const std::uint8_t> data) = 0;
+
+    // Whether the token answered the latest operation (no call to the token).
+    virtual bool reachable() const { return true; }
+
+    // Checks the token now with one MAC, reopening it if it was lost; at most once a second,
+    // otherwise the latest answer is repeated (health checks may come often).
+    virtual bool probe() { return reachable(); }
 };
 
 // Opens the PKCS#11 token, logs in, and makes sure pepper key version 1 exists (generating it

@@ -1,8 +1,12 @@
 // The pepper key store over a PKCS#11 token. Section numbers refer to the PKCS#11 Cryptographic
 // Token Interface Base Specification v2.40; mechanisms to the Current Mechanisms Specification
 // v2.40. No PIN ever reaches a log line: only return-value names and labels do.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -170,10 +174,38 @@ core::result<std::optional<CK_OBJECT_HANDLE>, hsm_error> find_pepper(pkcs11_sess
     return std::optional<CK_OBJECT_HANDLE>(key);
 }
 
+// Return values after which the session, and every object handle found in it, are no longer
+// usable (§5.1 return values; §5.6: a removed token closes all its sessions): the token was
+// removed or reset, the module restarted, or a handle went stale when the token reloaded.
+bool token_lost(CK_RV rv) {
+    switch (rv) {
+        case CKR_SESSION_HANDLE_INVALID:
+        case CKR_SESSION_CLOSED:
+        case CKR_DEVICE_REMOVED:
+        case CKR_DEVICE_ERROR:
+        case CKR_TOKEN_NOT_PRESENT:
+        case CKR_TOKEN_NOT_RECOGNIZED:
+        case CKR_KEY_HANDLE_INVALID:
+        case CKR_OBJECT_HANDLE_INVALID:
+        case CKR_USER_NOT_LOGGED_IN:
+        case CKR_CRYPTOKI_NOT_INITIALIZED:
+        case CKR_GENERAL_ERROR:
+            return true;
+        default:
+            return false;
+    }
+}
+
 class pkcs11_key_store final : public key_store {
   public:
-    pkcs11_key_store(pkcs11_session session, CK_OBJECT_HANDLE current_key)
-        : session_(std::move(session)) {
+    pkcs11_key_store(std::shared_ptr<pkcs11_module> module, const token_config& config,
+                     pkcs11_session session, CK_OBJECT_HANDLE current_key)
+        : module_(std::move(module)),
+          label_(config.token_label),
+          pin_(std::string(config.pin.reveal())),
+          first_wait_(config.reopen_first_wait),
+          longest_wait_(config.reopen_longest_wait),
+          session_(std::move(session)) {
         keys_.emplace(pepper_version, current_key);
     }
 
@@ -184,14 +216,55 @@ class pkcs11_key_store final : public key_store {
         // One session, one operation at a time: a session runs a single signing operation
         // (§5.11), and the HMAC costs microseconds next to the Argon2id hash it follows.
         std::lock_guard lock(mutex_);
-        auto key = key_for(version);
-        if (!key) return core::fail(key.error());
+        return mac_locked(version, data);
+    }
 
+    bool reachable() const override { return reachable_.load(); }
+
+    bool probe() override {
+        std::lock_guard lock(mutex_);
+        auto now = std::chrono::steady_clock::now();
+        if (last_probe_ && now - *last_probe_ < std::chrono::seconds(1)) return reachable_.load();
+        last_probe_ = now;
+        static constexpr std::string_view probe_input = "secms token probe";
+        (void)mac_locked(pepper_version, {reinterpret_cast<const std::uint8_t*>(probe_input.data()),
+                                          probe_input.size()});
+        return reachable_.load();
+    }
+
+  private:
+    core::result<std::array<std::uint8_t, 32>, hsm_error> mac_locked(
+        int version, std::span<const std::uint8_t> data) {
+        // Twice at most: a token lost since the last call is reopened at once and asked again,
+        // so a restarted HSM costs no failed login; a token still gone fails fast.
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            if (!session_ && !reopen()) return core::fail(hsm_error::token_unavailable);
+            auto key = key_for(version);
+            if (!key) {
+                if (key.error() != hsm_error::token_unavailable) return core::fail(key.error());
+                continue;
+            }
+            CK_RV rv = CKR_OK;
+            auto mac = sign(*key, data, rv);
+            if (mac) {
+                reachable_ = true;
+                return *mac;
+            }
+            if (!token_lost(rv)) return core::fail(hsm_error::mechanism_failed);
+            spdlog::warn("PKCS#11: token '{}' lost ({}); reopening it", label_, rv_name(rv));
+            drop();
+        }
+        return core::fail(hsm_error::token_unavailable);
+    }
+
+    std::optional<std::array<std::uint8_t, 32>> sign(CK_OBJECT_HANDLE key,
+                                                     std::span<const std::uint8_t> data,
+                                                     CK_RV& rv) {
         CK_MECHANISM mechanism{CKM_SHA256_HMAC, nullptr, 0};
-        CK_RV rv = session_.api().C_SignInit(session_.handle(), &mechanism, *key);
+        rv = session_->api().C_SignInit(session_->handle(), &mechanism, key);
         if (rv != CKR_OK) {
-            spdlog::error("PKCS#11: C_SignInit with pepper v{} failed: {}", version, rv_name(rv));
-            return core::fail(hsm_error::mechanism_failed);
+            spdlog::error("PKCS#11: C_SignInit failed: {}", rv_name(rv));
+            return std::nullopt;
         }
         // C_Sign wants a pointer even for empty input; it does not write through it.
         std::uint8_t empty = 0;
@@ -200,28 +273,84 @@ class pkcs11_key_store final : public key_store {
         CK_ULONG mac_len = mac.size();
         // C_Sign ends the operation whatever it returns, except CKR_BUFFER_TOO_SMALL, which
         // cannot happen with a 32-byte buffer for SHA-256 (§5.11 C_Sign).
-        rv = session_.api().C_Sign(session_.handle(), in, data.size(), mac.data(), &mac_len);
+        rv = session_->api().C_Sign(session_->handle(), in, data.size(), mac.data(), &mac_len);
         if (rv != CKR_OK || mac_len != mac.size()) {
-            spdlog::error("PKCS#11: C_Sign with pepper v{} failed: {}", version, rv_name(rv));
-            return core::fail(hsm_error::mechanism_failed);
+            spdlog::error("PKCS#11: C_Sign failed: {}", rv_name(rv));
+            if (rv == CKR_OK) rv = CKR_FUNCTION_FAILED;
+            return std::nullopt;
         }
         return mac;
     }
 
-  private:
     // Older pepper versions are looked up on first use (hashes made before a pepper rotation).
     core::result<CK_OBJECT_HANDLE, hsm_error> key_for(int version) {
         if (auto it = keys_.find(version); it != keys_.end()) return it->second;
-        auto found = find_pepper(session_, version);
-        if (!found) return core::fail(found.error());
+        auto found = find_pepper(*session_, version);
+        if (!found) {
+            // A refused key stays refused; a search that failed means the session is gone.
+            if (found.error() != hsm_error::mechanism_failed) return core::fail(found.error());
+            drop();
+            return core::fail(hsm_error::token_unavailable);
+        }
         if (!*found) return core::fail(hsm_error::key_missing);
         keys_.emplace(version, **found);
         return **found;
     }
 
+    // Forgets the session and every handle found in it.
+    void drop() {
+        session_.reset();
+        keys_.clear();
+        reachable_ = false;
+    }
+
+    // Finds the token again, logs in and finds the current pepper; never generates one (a new
+    // pepper would silently invalidate every stored password). Not before the back-off allows.
+    bool reopen() {
+        auto now = std::chrono::steady_clock::now();
+        if (now < next_reopen_) return false;
+        bool opened = open_session();
+        // SoftHSM2 (and a module whose device was reset) only sees a token that came back after
+        // the module is initialised again; no session of ours is open at this point.
+        if (!opened && module_->reinitialise()) opened = open_session();
+        if (!opened) {
+            wait_ = wait_.count() == 0 ? first_wait_ : std::min(wait_ * 2, longest_wait_);
+            next_reopen_ = now + wait_;
+            reachable_ = false;
+            return false;
+        }
+        spdlog::info("PKCS#11: token '{}' reopened", label_);
+        wait_ = std::chrono::milliseconds{0};
+        next_reopen_ = {};
+        return true;
+    }
+
+    bool open_session() {
+        auto slot = module_->find_token(label_);
+        if (!slot || !*slot) return false;
+        auto session = pkcs11_session::open(module_, **slot, false);
+        if (!session) return false;
+        if (session->login(CKU_USER, pin_.reveal()) != CKR_OK) return false;
+        auto key = find_pepper(*session, pepper_version);
+        if (!key || !*key) return false;
+        keys_.clear();
+        keys_.emplace(pepper_version, **key);
+        session_ = std::move(session).value();
+        return true;
+    }
+
     std::mutex mutex_;
-    pkcs11_session session_;
+    std::shared_ptr<pkcs11_module> module_;
+    std::string label_;
+    core::secret_string pin_;
+    std::chrono::milliseconds first_wait_;
+    std::chrono::milliseconds longest_wait_;
+    std::optional<pkcs11_session> session_;
     std::map<int, CK_OBJECT_HANDLE> keys_;
+    std::atomic<bool> reachable_{true};
+    std::chrono::milliseconds wait_{0};
+    std::chrono::steady_clock::time_point next_reopen_{};
+    std::optional<std::chrono::steady_clock::time_point> last_probe_;
 };
 
 }  // namespace
@@ -242,6 +371,9 @@ std::string_view message(hsm_error e) noexcept {
             return "could not generate the pepper key inside the PKCS#11 token";
         case hsm_error::mechanism_failed:
             return "the PKCS#11 token refused or failed the operation";
+        case hsm_error::token_unavailable:
+            return "the PKCS#11 token is not reachable (removed, reset or closed); it is reopened "
+                   "on a later use";
     }
     return "unknown key store error";
 }
@@ -291,7 +423,7 @@ core::result<std::unique_ptr<key_store>, hsm_error> open_pkcs11_key_store(
         handle = *generated;
     }
     return std::unique_ptr<key_store>(
-        std::make_unique<pkcs11_key_store>(std::move(session).value(), handle));
+        std::make_unique<pkcs11_key_store>(*module, config, std::move(session).value(), handle));
 }
 
 }  // namespace secms::hsm

@@ -45,6 +45,7 @@ std::string rv_name(CK_RV rv) {
         SECMS_RV(CKR_MECHANISM_PARAM_INVALID)
         SECMS_RV(CKR_OBJECT_HANDLE_INVALID)
         SECMS_RV(CKR_OPERATION_ACTIVE)
+        SECMS_RV(CKR_OPERATION_NOT_INITIALIZED)
         SECMS_RV(CKR_PIN_INCORRECT)
         SECMS_RV(CKR_PIN_INVALID)
         SECMS_RV(CKR_PIN_LEN_RANGE)
@@ -123,6 +124,21 @@ core::result<std::shared_ptr<pkcs11_module>, hsm_error> pkcs11_module::open(
                                           });
     registry[path.string()] = module;
     return module;
+}
+
+bool pkcs11_module::reinitialise() {
+    if (!owns_initialisation_) return false;
+    api_->C_Finalize(nullptr);
+    CK_C_INITIALIZE_ARGS args{};
+    args.flags = CKF_OS_LOCKING_OK;
+    const CK_RV rv = api_->C_Initialize(&args);
+    if (rv != CKR_OK) {
+        // Tried again on the next reopen; C_Finalize in the destructor then only answers
+        // CKR_CRYPTOKI_NOT_INITIALIZED.
+        spdlog::error("PKCS#11: C_Initialize again failed: {}", rv_name(rv));
+        return false;
+    }
+    return true;
 }
 
 pkcs11_module::~pkcs11_module() {

@@ -42,6 +42,15 @@ class pkcs11_module {
 
     CK_FUNCTION_LIST& api() const noexcept { return *api_; }
 
+    // C_Finalize, then C_Initialize again (§5.4): every session of the process ends and the
+    // module reads its tokens afresh. SoftHSM2 notices a token directory that came back only
+    // this way. Only for a module this process initialised; false otherwise or on failure.
+    bool reinitialise();
+
+    // Tests only: routes every call through another function list (a fault-injecting wrapper
+    // around the real one). Not thread-safe; set it while nothing else uses the module.
+    void use_function_list_for_testing(CK_FUNCTION_LIST* api) noexcept { api_ = api; }
+
     // Slots that hold a token (§5.5 C_GetSlotList with tokenPresent true).
     core::result<std::vector<CK_SLOT_ID>, CK_RV> slots_with_token() const;
     core::result<CK_TOKEN_INFO, CK_RV> token_info(CK_SLOT_ID slot) const;
