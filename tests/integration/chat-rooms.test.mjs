@@ -81,8 +81,11 @@ describe('chat rooms', { timeout: 60_000 }, () => {
     assert.equal(third.room, roomId);
     assert.deepEqual(third.members, ['roomalice', 'roombob', 'roomcarol']);
     let event;
-    do event = await alice.next('room_members'); while (event.user !== 'roomcarol');
-    assert.equal(event.event, 'joined');
+    // The others get the change alone; the list went to the joiner.
+    do event = await alice.next('room_member_joined'); while (event.user !== 'roomcarol');
+    assert.equal(event.room, roomId);
+    assert.equal(event.moderator, false);
+    assert.equal(event.members, undefined);
 
     const frame = roomFrame(3, roomId, 0, 'opaque ciphertext 0');
     alice.send(frame);
@@ -147,9 +150,10 @@ describe('chat rooms', { timeout: 60_000 }, () => {
     const now = Math.floor(Date.now() / 1000);
     assert.ok(Math.abs(kicked.until - (now + 60)) <= 5);
     let event;
-    do event = await alice.next('room_members'); while (event.event !== 'kicked');
+    do event = await alice.next('room_member_left'); while (event.event !== 'kicked');
     assert.equal(event.user, 'roomcarol');
-    assert.deepEqual(event.members, ['roomalice', 'roombob']);
+    alice.send({ type: 'room_who', room: roomId });
+    assert.deepEqual((await alice.next('room_who')).members, ['roomalice', 'roombob']);
     assert.equal((await carol.next('room_banned')).until, kicked.until);
 
     carol.send({ type: 'room_join', room: 'tea' });
@@ -191,16 +195,16 @@ describe('chat rooms', { timeout: 60_000 }, () => {
     assert.deepEqual(joined.members, ['roomalice', 'roombob', 'roomcarol', 'roommod']);
     assert.deepEqual(joined.moderators, ['roommod']);
     let event;
-    do event = await alice.next('room_members'); while (event.user !== 'roommod');
-    assert.equal(event.event, 'joined');
-    assert.deepEqual(event.moderators, ['roommod']);
+    do event = await alice.next('room_member_joined'); while (event.user !== 'roommod');
+    assert.equal(event.moderator, true);
     bob.send({ type: 'room_who', room: 'tea' });
     assert.deepEqual((await bob.next('room_who')).moderators, ['roommod']);
 
     mod.send({ type: 'room_leave', room: roomId });
     await mod.next('room_left');
-    do event = await alice.next('room_members'); while (event.user !== 'roommod' || event.event !== 'left');
-    assert.deepEqual(event.moderators, []);
+    do event = await alice.next('room_member_left'); while (event.user !== 'roommod' || event.event !== 'left');
+    alice.send({ type: 'room_who', room: roomId });
+    assert.deepEqual((await alice.next('room_who')).moderators, []);
   });
 
   test('a ban survives a server restart', async () => {
