@@ -174,9 +174,10 @@ export function sessionCookieOf(res) {
 /**
  * One HTTPS request to the server. `cookie` is the session token value (sent as __Host-sid) or a
  * full Cookie header if it contains '='. Origin defaults to the server's own; pass
- * headers: { Origin: null } to omit it. Resolves to { status, headers, body, json }.
+ * headers: { Origin: null } to omit it. `localAddress` binds the client to another loopback
+ * address (e.g. '127.0.0.2') to act as a second client. Resolves to { status, headers, body, json }.
  */
-export function request(server, method, urlPath, { json, body, headers = {}, cookie, timeoutMs = 10_000 } = {}) {
+export function request(server, method, urlPath, { json, body, headers = {}, cookie, timeoutMs = 10_000, localAddress } = {}) {
   const h = { Origin: server.origin };
   let payload;
   if (json !== undefined) {
@@ -203,6 +204,7 @@ export function request(server, method, urlPath, { json, body, headers = {}, coo
         rejectUnauthorized: false, // the server's certificate is self-signed on first run
         agent: false,
         timeout: timeoutMs,
+        ...(localAddress ? { localAddress } : {}),
       },
       (res) => {
         const chunks = [];
