@@ -73,6 +73,20 @@ struct config {
     std::uint32_t control_max_fanout_bytes = 256 * 1024;
     std::uint32_t control_max_pending_offers_per_peer = 2;
     std::uint32_t control_max_pending_offers = 8;
+    // [certificates] what a submitted OpenPGP certificate may hold, checked before librnp
+    // verifies it, and how often one may be submitted (docs/operations.md, docs/certificates.md)
+    std::uint32_t certificate_max_bytes = 64 * 1024;
+    std::uint32_t certificate_max_rsa_bits = 4096;  // 2048..8192
+    std::uint32_t certificate_max_packets = 1000;
+    std::uint32_t certificate_max_user_ids = 32;
+    std::uint32_t certificate_max_subkeys = 16;
+    std::uint32_t certificate_max_signatures = 256;
+    std::uint32_t certificate_max_self_signatures_per_user_id = 8;
+    std::uint32_t certificate_max_signatures_per_subkey = 8;
+    double certificate_submit_per_connection_burst = 3;
+    double certificate_submit_per_connection_per_minute = 3;
+    double certificate_submit_per_account_burst = 5;
+    double certificate_submit_per_account_per_minute = 5;
     // [rate_limits]
     double login_per_ip_burst = 20;
     double login_per_ip_per_minute = 20;

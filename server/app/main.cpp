@@ -137,6 +137,10 @@ int serve(const config& c) {
     if (!auth::meets_minimum(argon2_of(c))) {
         return refuse("Argon2id parameters below the OWASP minimum (m=19456 KiB, t=2)");
     }
+    // Above 8192 bits an RSA check costs too much CPU per signature; below 2048 it is weak.
+    if (c.certificate_max_rsa_bits < 2048 || c.certificate_max_rsa_bits > 8192) {
+        return refuse("certificates.certificate_max_rsa_bits must be between 2048 and 8192");
+    }
     std::string error;
     auto opened = open_backends(c, error);
     if (!opened) return refuse(error);
@@ -180,6 +184,19 @@ int serve(const config& c) {
     channel_settings.control.query = {c.control_query_burst, c.control_query_per_minute};
     channel_settings.control.channel = {c.control_channel_burst, c.control_channel_per_minute};
     channel_settings.control.other = {c.control_other_burst, c.control_other_per_minute};
+    channel_settings.certificate.max_certificate_bytes = c.certificate_max_bytes;
+    channel_settings.certificate.max_rsa_bits = c.certificate_max_rsa_bits;
+    channel_settings.certificate.max_packets = c.certificate_max_packets;
+    channel_settings.certificate.max_user_ids = c.certificate_max_user_ids;
+    channel_settings.certificate.max_subkeys = c.certificate_max_subkeys;
+    channel_settings.certificate.max_signatures = c.certificate_max_signatures;
+    channel_settings.certificate.max_self_signatures_per_user_id =
+        c.certificate_max_self_signatures_per_user_id;
+    channel_settings.certificate.max_signatures_per_subkey =
+        c.certificate_max_signatures_per_subkey;
+    channel_settings.certificate_submissions = {
+        c.certificate_submit_per_connection_burst, c.certificate_submit_per_connection_per_minute,
+        c.certificate_submit_per_account_burst, c.certificate_submit_per_account_per_minute};
     channel::channel_hub channels(metrics, clock, channel_settings);
     sessions.on_ended([&channels](const std::string& id) { channels.end_login_session(id); });
 

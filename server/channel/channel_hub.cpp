@@ -12,6 +12,13 @@ namespace secms::channel {
 
 namespace json = boost::json;
 
+namespace {
+// Limiter keys: a connection by its address, which leave_locked forgets before it can be reused.
+std::string connection_key(const peer* p) {
+    return "connection:" + std::to_string(reinterpret_cast<std::uintptr_t>(p));
+}
+}  // namespace
+
 std::string_view code(end_reason r) noexcept {
     switch (r) {
         case end_reason::ended_by_user:
@@ -118,7 +125,13 @@ channel_hub::channel_hub(core::metrics& metrics, const core::clock& clock,
     : metrics_(metrics),
       clock_(clock),
       settings_(std::move(settings)),
-      control_limiter_(settings_.control, clock) {}
+      control_limiter_(settings_.control, clock),
+      certificate_per_connection_({settings_.certificate_submissions.per_connection_burst,
+                                   settings_.certificate_submissions.per_connection_per_minute},
+                                  clock),
+      certificate_per_account_({settings_.certificate_submissions.per_account_burst,
+                                settings_.certificate_submissions.per_account_per_minute},
+                               clock) {}
 
 channel_hub::~channel_hub() = default;
 
@@ -212,6 +225,7 @@ void channel_hub::leave(const peer* p) {
 bool channel_hub::leave_locked(const peer* p) {
     auto* c = find_connection_locked(p);
     if (c == nullptr) return false;
+    certificate_per_connection_.reset(connection_key(p));
     for (const auto& id : std::vector<std::string>(c->sessions)) {
         auto it = sessions_.find(id);
         if (it != sessions_.end()) end_session_locked(*it->second, end_reason::disconnected, {}, p);
@@ -313,6 +327,24 @@ std::optional<std::int64_t> channel_hub::admit_control(const peer* p, std::strin
     auto* c = find_connection_locked(p);
     if (c == nullptr) return std::nullopt;  // leaving: whatever it asks is refused further on
     return control_limiter_.admit(c->info.userid, type);
+}
+
+std::optional<std::int64_t> channel_hub::admit_certificate_submission(const peer* p) {
+    std::int64_t userid = 0;
+    {
+        std::lock_guard lock(mutex_);
+        auto* c = find_connection_locked(p);
+        if (c == nullptr) return 1;
+        userid = c->info.userid;
+    }
+    // The connection's bucket first: one busy tab does not use up the account's other tabs'.
+    if (auto wait = certificate_per_connection_.acquire(connection_key(p))) {
+        return std::max<std::int64_t>(1, wait->count());
+    }
+    if (auto wait = certificate_per_account_.acquire("account:" + std::to_string(userid))) {
+        return std::max<std::int64_t>(1, wait->count());
+    }
+    return std::nullopt;
 }
 
 void channel_hub::certify(const peer* p, pgp::certificate_report report) {

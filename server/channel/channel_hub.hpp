@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/auth/rate_limiter.hpp"
 #include "server/channel/channel_error.hpp"
 #include "server/channel/control_limits.hpp"
 #include "server/channel/extension.hpp"
@@ -29,6 +30,15 @@ struct online_user {
     std::string fingerprint;  // of the verified certificate; empty when none yet
 };
 
+// certificate_submit is the one control message whose cost is CPU on the work pool; it has its own
+// token buckets, per connection and per account (across the account's connections).
+struct certificate_submission_limits {
+    double per_connection_burst = 3;
+    double per_connection_per_minute = 3;
+    double per_account_burst = 5;
+    double per_account_per_minute = 5;
+};
+
 struct channel_settings {
     std::string public_origin;                     // bound into possession challenges
     std::chrono::seconds challenge_lifetime{120};  // a proof must arrive within
@@ -41,6 +51,10 @@ struct channel_settings {
     std::size_t max_pending_offers_per_peer = 2;
     std::size_t max_pending_offers = 8;
     control_limits control{};  // per-user rates of the control messages
+    // What one submitted certificate may hold, checked before librnp verifies it (pgp_limits),
+    // and how often certificates may be submitted: each is a check on the work pool.
+    pgp::pgp_limits certificate{};
+    certificate_submission_limits certificate_submissions{};
 };
 
 // Why a session ended, as sent in {"type":"channel_ended","reason":…}.
@@ -100,6 +114,9 @@ class channel_hub {
     // Takes the cost of a control message of `type` from its sender's per-user budget. nullopt:
     // go ahead; otherwise the seconds to wait, and the message must be refused and ignored.
     std::optional<std::int64_t> admit_control(const peer* p, std::string_view type);
+    // Takes a certificate_submit token from the connection's and the account's buckets. nullopt:
+    // go ahead; otherwise the whole seconds to wait (a connection that is leaving waits too).
+    std::optional<std::int64_t> admit_certificate_submission(const peer* p);
 
     // Sessions ----------------------------------------------------------------------------------
     // Creates a session from `from` to the user `to_userid` and sends both sides an offer.
@@ -139,6 +156,8 @@ class channel_hub {
     pgp::known_certificates known_;
     std::unordered_map<std::string, std::size_t> known_holders_;  // fingerprint → connections
     control_limiter control_limiter_;
+    auth::rate_limiter certificate_per_connection_;
+    auth::rate_limiter certificate_per_account_;
     std::vector<extension*> extensions_;  // fixed before serving: read without the lock
     mutable std::mutex mutex_;
     std::unordered_map<const peer*, std::unique_ptr<connection>> connections_;

@@ -24,10 +24,12 @@ std::optional<std::string> string_field(const json::object& o, std::string_view 
     return std::string(v->as_string());
 }
 
-std::string rejection(std::string_view code_text, std::string_view message_text) {
+std::string rejection(std::string_view code_text, std::string_view message_text,
+                      std::optional<std::int64_t> retry_after = std::nullopt) {
     json::object error;
     error["code"] = code_text;
     error["message"] = message_text;
+    if (retry_after) error["retry_after"] = *retry_after;
     json::object msg;
     msg["type"] = "certificate_rejected";
     msg["error"] = std::move(error);
@@ -60,10 +62,16 @@ boost::asio::awaitable<void> handle_client_message(channel_hub& hub,
     if (*type == "certificate_submit") {
         auto armored = string_field(msg, "certificate");
         if (!armored) co_return reply_error(from, channel_error::malformed);
+        // Each submission is a check on the work pool: its own rate, before any work is queued.
+        if (auto wait = hub.admit_certificate_submission(from.get())) {
+            co_return reply(from, rejection(code(channel_error::rate_limited),
+                                            message(channel_error::rate_limited), *wait));
+        }
         auto now = clock.unix_now();
         const pgp::known_certificates& known = hub.known();
+        const pgp::pgp_limits& limits = hub.settings().certificate;
         auto checked = co_await core::offload(
-            work_pool, [&] { return pgp::verify_certificate(*armored, now, {}, &known); });
+            work_pool, [&] { return pgp::verify_certificate(*armored, now, limits, &known); });
         if (!checked) {
             co_return reply(from,
                             rejection(pgp::code(checked.error()), pgp::message(checked.error())));
