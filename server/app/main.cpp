@@ -234,6 +234,7 @@ int serve(const config& c) {
         metrics,
         files,
         work_pool};
+    http_ctx.keys = opened->keys.get();
     net::net_limits limits;
     limits.max_connections = c.max_connections;
     limits.max_connections_per_ip = c.max_connections_per_ip;

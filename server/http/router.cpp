@@ -178,14 +178,22 @@ route_result login(request& req, const client_info& client, server_context& ctx)
             ctx.work_pool, ctx.metrics.hash_queue_depth,
             [&] { return ctx.accounts.authenticate(*username, *password); });
         if (!user) {
+            auto error = user.error();
+            // While the token fails, a known name gets `unavailable` (its MAC failed) but an
+            // unknown one `invalid_credentials` (its stand-in MAC fails silently): both get
+            // 503, or the outage would tell which accounts exist.
+            if (error == auth::auth_error::invalid_credentials && ctx.keys != nullptr &&
+                !ctx.keys->reachable()) {
+                error = auth::auth_error::unavailable;
+            }
             ++ctx.metrics.logins_failed;
-            if (user.error() == auth::auth_error::invalid_credentials) {
+            if (error == auth::auth_error::invalid_credentials) {
                 ctx.limits.login_throttle.failed(account);
-            } else if (user.error() == auth::auth_error::account_disabled) {
+            } else if (error == auth::auth_error::account_disabled) {
                 ctx.limits.login_throttle.succeeded(account, address);
             }
-            spdlog::info("login failed from {}: {}", client.address, auth::code(user.error()));
-            co_return error_response(user.error(), req.version());
+            spdlog::info("login failed from {}: {}", client.address, auth::code(error));
+            co_return error_response(error, req.version());
         }
         auto login = ctx.sessions.create(user->userid, user->username, user->role, ticket);
         if (!login) continue;
@@ -312,9 +320,12 @@ route_result dispatch(request& req, const client_info& client, server_context& c
     if (*path == "/healthz") {
         if (method != verb::get && method != verb::head)
             co_return method_not_allowed("GET, HEAD", req.version());
-        response res{status::ok, req.version()};
+        // Without the token no login or registration can work: a lost token makes the service
+        // unhealthy (probed at most once a second, docs/api.md).
+        const bool token_ok = ctx.keys == nullptr || ctx.keys->probe();
+        response res{token_ok ? status::ok : status::service_unavailable, req.version()};
         res.set(beast_http::field::content_type, "text/plain; charset=utf-8");
-        res.body() = "ok\n";
+        res.body() = token_ok ? "ok\n" : "degraded: hsm unavailable\n";
         res.prepare_payload();
         co_return res;
     }

@@ -11,6 +11,7 @@
 #include "server/auth/login_throttle.hpp"
 #include "server/auth/rate_limiter.hpp"
 #include "server/core/metrics.hpp"
+#include "server/hsm/key_store.hpp"
 #include "server/http/static_files.hpp"
 
 namespace secms::http {
@@ -39,6 +40,9 @@ struct server_context {
     const static_files& files;
     // Argon2id and other CPU-heavy work runs here, never on the I/O threads.
     boost::asio::thread_pool& work_pool;
+    // The token holding the pepper, when there is one: /healthz probes it, and login answers
+    // the same for every name while it fails.
+    hsm::key_store* keys = nullptr;
 };
 
 bool origin_allowed(const http_settings& settings, std::string_view origin);
