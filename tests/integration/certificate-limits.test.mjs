@@ -68,17 +68,17 @@ test('the huge-exponent RSA-8192 certificate is refused at once on two sockets; 
   const [first, second] = await Promise.all(submissions);
   const victim = await during;
 
-  for (const { answer, ms } of [first, second]) {
-    assert.equal(answer.type, 'certificate_rejected', JSON.stringify(answer));
-    assert.equal(answer.error.code, 'unsupported');
-    assert.ok(ms < REFUSAL_BOUND_MS, `refused after ${ms.toFixed(1)} ms`);
-  }
+  const figures = `answers after ${first.ms.toFixed(1)} ms and ${second.ms.toFixed(1)} ms; login ` +
+    `${victim.ms.toFixed(1)} ms during the attack, ${baseline.ms.toFixed(1)} ms before`;
+  t.diagnostic(figures);
   assert.equal(victim.status, 200);
   // A login costs one Argon2id hash on the work pool; the attack must not make it wait seconds.
-  assert.ok(victim.ms < baseline.ms + REFUSAL_BOUND_MS,
-    `login took ${victim.ms.toFixed(1)} ms during the attack, ${baseline.ms.toFixed(1)} ms before`);
-  t.diagnostic(`refusals ${first.ms.toFixed(1)} ms and ${second.ms.toFixed(1)} ms; login ${victim.ms.toFixed(1)} ms ` +
-    `during the attack, ${baseline.ms.toFixed(1)} ms before`);
+  assert.ok(victim.ms < baseline.ms + REFUSAL_BOUND_MS, figures);
+  for (const { answer, ms } of [first, second]) {
+    assert.ok(ms < REFUSAL_BOUND_MS, figures);
+    assert.equal(answer.type, 'certificate_rejected', JSON.stringify(answer));
+    assert.equal(answer.error.code, 'unsupported');
+  }
 
   // The sockets stay usable: an ordinary certificate still gets its challenge.
   const ok = await submit(sockets[0], ordinary);
