@@ -142,3 +142,43 @@ describe('out of file descriptors', () => {
     }
   });
 });
+
+// The soft and hard RLIMIT_NOFILE of a process, from /proc/<pid>/limits.
+function openFileLimits(pid) {
+  const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  const [soft, hard] = line.replace('Max open files', '').trim().split(/\s+/);
+  return { soft: Number(soft), hard: Number(hard) };
+}
+
+describe('descriptor limit at start', () => {
+  // Last in this file: it lowers this test process's own limits, which the server inherits
+  // (raising the hard limit back needs privileges the runner may not have).
+  test('the soft limit is raised to the hard one; a hard limit below max_connections is warned about', async () => {
+    const own = openFileLimits(process.pid);
+    const setOwn = (soft, hard) => execFileSync('prlimit', [`--pid=${process.pid}`, `--nofile=${soft}:${hard}`]);
+    try {
+      setOwn(256, 2048);
+      let server = await startServer();
+      try {
+        assert.deepEqual(openFileLimits(server.process.pid), { soft: 2048, hard: 2048 });
+        assert.doesNotMatch(server.logs().stderr, /open-file limit/);
+      } finally {
+        await server.stop();
+      }
+      setOwn(256, 512);
+      server = await startServer();
+      try {
+        assert.deepEqual(openFileLimits(server.process.pid), { soft: 512, hard: 512 });
+        assert.match(server.logs().stderr, /the open-file limit \(512\) is below max_connections/);
+      } finally {
+        await server.stop();
+      }
+    } finally {
+      try {
+        setOwn(own.soft, own.hard);
+      } catch {
+        // without the privilege to raise it again; this process ends with the file
+      }
+    }
+  });
+});
