@@ -289,11 +289,13 @@ std::optional<std::string> channel_hub::issue_challenge(const peer* p,
         return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
     });
     const core::secure_bytes nonce = core::random_secret(32);
-    std::string challenge =
-        "Security.MS proof of possession v2\norigin: " + settings_.public_origin +
-        "\nuser: " + c->info.username + "\nfingerprint: " + fingerprint +
-        "\nnonce: " + core::to_hex(nonce.view()) + "\ntime: " + std::to_string(clock_.unix_now()) +
-        "\n";
+    // The origin the page runs on (its WebSocket's Origin, one of the allowed origins): the one
+    // the Worker compares with its own.
+    const std::string& origin = c->info.origin.empty() ? settings_.public_origin : c->info.origin;
+    std::string challenge = "Security.MS proof of possession v2\norigin: " + origin +
+                            "\nuser: " + c->info.username + "\nfingerprint: " + fingerprint +
+                            "\nnonce: " + core::to_hex(nonce.view()) +
+                            "\ntime: " + std::to_string(clock_.unix_now()) + "\n";
     c->challenge = pending_proof{std::move(report), challenge};
     c->challenge_deadline = clock_.now() + settings_.challenge_lifetime;
     return challenge;

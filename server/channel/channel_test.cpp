@@ -126,6 +126,17 @@ TEST_F(HubTest, ChallengeNamesServiceUserAndCertificateAndIsSingleUse) {
     EXPECT_FALSE(hub_.take_challenge(alice_.get()));  // consumed
 }
 
+TEST_F(HubTest, ChallengeNamesTheOriginTheSocketCameFrom) {
+    // An allowed extra origin: the page there compares the challenge with its own origin.
+    hub_.join(alice_,
+              {1, "alice", "s1", store::role::user, "127.0.0.1", "https://chat.example:9443"});
+    auto challenge = hub_.issue_challenge(alice_.get(), report_of(std::string(40, 'A'), "Alice"));
+    ASSERT_TRUE(challenge);
+    EXPECT_EQ(
+        challenge->find("Security.MS proof of possession v2\norigin: https://chat.example:9443\n"),
+        0u);
+}
+
 TEST_F(HubTest, ChallengeExpires) {
     hub_.join(alice_, {1, "alice", "s1"});
     ASSERT_TRUE(hub_.issue_challenge(alice_.get(), report_of(std::string(40, 'A'), "Alice")));

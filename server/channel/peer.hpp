@@ -42,18 +42,23 @@ class peer {
 struct member_info {
     member_info() = default;
     member_info(std::int64_t id, std::string name, std::string login_session,
-                store::role account_role = store::role::user, std::string address = {})
+                store::role account_role = store::role::user, std::string address = {},
+                std::string upgrade_origin = {})
         : userid(id),
           username(std::move(name)),
           login_session_id(std::move(login_session)),
           role(account_role),
-          remote_address(std::move(address)) {}
+          remote_address(std::move(address)),
+          origin(std::move(upgrade_origin)) {}
 
     std::int64_t userid = 0;
     std::string username;
     std::string login_session_id;
     store::role role = store::role::user;  // the account's role at login
     std::string remote_address;            // the client's IP address, shown to moderators only
+    // The Origin of the WebSocket upgrade (checked against the allowed origins): the origin the
+    // page runs on, which its possession challenges name. Empty: the public origin.
+    std::string origin;
 };
 
 // Where a relayed frame went, for the caller's backpressure: a receiver to wait for while it is

@@ -71,6 +71,8 @@ asio::awaitable<void> websocket_session::run(http::request upgrade) {
         res.set(beast::http::field::sec_websocket_protocol, websocket_subprotocol);
         res.set(beast::http::field::server, "secms");
     }));
+    // Already checked against the allowed origins (refuse_upgrade); named in possession challenges.
+    std::string origin(upgrade[beast::http::field::origin]);
     auto [accept_ec] = co_await ws_.async_accept(upgrade, asio::as_tuple(asio::use_awaitable));
     if (accept_ec) co_return;
 
@@ -91,7 +93,7 @@ asio::awaitable<void> websocket_session::run(http::request upgrade) {
             state_.http.sessions, login_.id,
             [&] {
                 state_.channels.join(self, {login_.userid, login_.username, login_.id, login_.role,
-                                            remote_address_});
+                                            remote_address_, origin});
             },
             [&] { state_.channels.leave(this); })) {
         start_close(channel::close_reason::login_ended, "login session ended");

@@ -11,18 +11,19 @@ import { parsePossessionChallenge, possessionChallengeText } from '../../web/src
 import { checkPossessionChallenge, createPossessionSigner } from '../../web/src/crypto/identity.js';
 
 let server;
+const extraOrigin = 'https://chat.example:9443';
 const password = 'possession password';
 
 before(async () => {
-  server = await startServer({ extraArgs: ['--login-per-ip-burst', '1000', '--login-per-ip-per-minute', '1000'] });
-  for (const name of ['ppalice', 'ppbob']) assert.equal((await register(server, name, password)).status, 201);
+  server = await startServer({ extraArgs: ['--login-per-ip-burst', '1000', '--login-per-ip-per-minute', '1000', '--extra-origins', extraOrigin] });
+  for (const name of ['ppalice', 'ppbob', 'ppcarol']) assert.equal((await register(server, name, password)).status, 201);
 });
 after(() => server?.stop());
 
-async function connect(name) {
+async function connect(name, origin = server.origin) {
   const { res, cookie } = await login(server, name, password);
   assert.equal(res.status, 200, res.body);
-  const ws = await openWebSocket(server, { cookie });
+  const ws = await openWebSocket(server, { cookie, origin });
   await ws.next('hello');
   return ws;
 }
@@ -80,5 +81,13 @@ test('a proof over any other bytes — the v1 text, the challenge with CRLF, a h
     const verdict = await ws.next('certificate_rejected', 10_000);
     assert.equal(verdict.error.code, 'bad_signature');
   }
+  await ws.close();
+});
+
+test('a page on an allowed extra origin gets a challenge naming that origin (the one its Worker compares)', async () => {
+  const ws = await connect('ppcarol', extraOrigin);
+  const identity = await makeIdentity({ name: 'PP Carol', email: 'ppcarol@example.org' });
+  const fields = parsePossessionChallenge(await challengeFor(ws, identity));
+  assert.equal(fields.origin, extraOrigin);
   await ws.close();
 });
