@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as openpgp from 'openpgp';
 import {
   IdentityError, describeIdentity, exportPublicCertificate, generateIdentity, importIdentity,
-  protectForStorage, readAcceptedCertificate, signChallenge, unlockStoredIdentity,
+  protectForStorage, readAcceptedCertificate, signChallenge, storageNeedsUpgrade, unlockStoredIdentity,
 } from '../src/crypto/identity.js';
 import { possessionChallengeText } from '../src/crypto/protocol/signing-contexts.js';
 
@@ -60,14 +60,54 @@ test('import refuses RSA-1024 (weak) and v6 / RFC 9580 Ed25519 keys (the server 
 test('stored form is passphrase-protected; unlocking needs the passphrase', async () => {
   const key = await generateIdentity({ name: 'Carol', email: 'carol@example.org' });
   await assert.rejects(protectForStorage({ privateKey: key, passphrase: '' }), isCode('remember_needs_passphrase'));
-  const stored = await protectForStorage({ privateKey: key, passphrase: 'kept secret' });
+  const stored = await protectForStorage({ privateKey: key, passphrase: 'kept secret, violet harbour' });
   const reread = await openpgp.readPrivateKey({ armoredKey: stored });
   assert.equal(reread.isDecrypted(), false, 'the stored key is encrypted');
   assert.equal(key.isDecrypted(), true, 'protecting a copy leaves the key in memory usable');
   await assert.rejects(unlockStoredIdentity({ armoredKey: stored, passphrase: 'nope' }), isCode('wrong_passphrase'));
   await assert.rejects(unlockStoredIdentity({ armoredKey: stored, passphrase: '' }), isCode('passphrase_required'));
-  const unlocked = await unlockStoredIdentity({ armoredKey: stored, passphrase: 'kept secret' });
+  const unlocked = await unlockStoredIdentity({ armoredKey: stored, passphrase: 'kept secret, violet harbour' });
   assert.equal(unlocked.getFingerprint(), key.getFingerprint());
+});
+
+test('stored form: every secret key packet is under Argon2 S2K (type 4) with AEAD (S2K usage 253), AES-256-GCM', async () => {
+  const key = await generateIdentity({ name: 'Gail', email: 'gail@example.org' });
+  const stored = await protectForStorage({ privateKey: key, passphrase: 'seven quiet lanterns 1987' });
+  const reread = await openpgp.readPrivateKey({ armoredKey: stored });
+  const packets = [reread.keyPacket, ...reread.subkeys.map((subkey) => subkey.keyPacket)];
+  assert.equal(packets.length, 2);
+  for (const packet of packets) {
+    // The octets as stored (RFC 9580 §5.5.3): after the public part come the S2K usage octet,
+    // the cipher, the AEAD mode, then the S2K specifier whose first octet is its type.
+    const publicPart = packet.writePublicKey();
+    const body = packet.write();
+    assert.deepEqual([...body.slice(publicPart.length, publicPart.length + 4)], [253, 9, 3, 4], 'usage 253, AES-256, GCM, Argon2');
+    assert.equal(packet.s2k.type, 'argon2');
+    assert.equal(openpgp.enums.s2k.argon2, 4);
+  }
+  assert.equal(await storageNeedsUpgrade({ armoredKey: stored }), false);
+});
+
+test('a weak passphrase is refused for the stored key (too short, common, too simple)', async () => {
+  const key = await generateIdentity({ name: 'Hal', email: 'hal@example.org' });
+  for (const passphrase of ['kept secret', 'Password123!', 'aaaaaaaaaaaaaaaa', 'abcdefghijklmnop', '123456789012']) {
+    await assert.rejects(protectForStorage({ privateKey: key, passphrase }), isCode('weak_passphrase'), passphrase);
+  }
+});
+
+test('a key stored in the old form (iterated SHA-256 S2K, CFB) still unlocks and is detected for re-protection', async () => {
+  const key = await generateIdentity({ name: 'Ivy', email: 'ivy@example.org' });
+  // What protectForStorage wrote before: the library defaults, and a short passphrase.
+  const old = (await openpgp.encryptKey({ privateKey: key, passphrase: 'short' })).armor();
+  const oldPacket = (await openpgp.readPrivateKey({ armoredKey: old })).keyPacket;
+  assert.equal(oldPacket.s2kUsage, 254);
+  assert.equal(oldPacket.s2k.type, 'iterated');
+  assert.equal(await storageNeedsUpgrade({ armoredKey: old }), true);
+  const unlocked = await unlockStoredIdentity({ armoredKey: old, passphrase: 'short' });
+  // The Worker re-protects it at unlock with the same passphrase (allowWeak: its owner chose it before the minimum).
+  const upgraded = await protectForStorage({ privateKey: unlocked, passphrase: 'short', allowWeak: true });
+  assert.equal(await storageNeedsUpgrade({ armoredKey: upgraded }), false);
+  assert.equal((await unlockStoredIdentity({ armoredKey: upgraded, passphrase: 'short' })).getFingerprint(), key.getFingerprint());
 });
 
 test('challenge signature: detached, armored, binary over the exact bytes of a checked v2 challenge (LF kept)', async () => {

@@ -9,6 +9,7 @@ import { createPrivateChat } from './private-chat.js';
 import { createRoomChat } from './room-chat.js';
 import { createServerCommands } from './server-commands.js';
 import { RoomFrameType } from '../crypto/room-frame.js';
+import { compareReportWithFacts } from '../state/certificate-claims.js';
 import { parsePossessionChallenge } from '../crypto/protocol/signing-contexts.js';
 
 const GENERATE_TIMEOUT_MS = 120_000;   // RSA imports and slow machines
@@ -124,9 +125,31 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     if (!send({ type: 'channel_request', peer: userid })) channelStore.notify({ code: 'offline' });
   }
 
+  /**
+   * Reads the offer's certificate in the Worker and compares the server's report with it; the
+   * panel shows the certificate's own facts, and Accept is possible only when they agree.
+   * → true when they agree.
+   */
+  async function checkOfferCertificate(session) {
+    const channel = channelStore.find(session);
+    if (!channel) return false;
+    let facts;
+    try {
+      ({ facts } = await ask('certificate.facts', { armored: channel.report.armored }));
+    } catch {
+      channelStore.certificateChecked(session, { state: 'unreadable' });
+      return false;
+    }
+    const { agrees, problems } = compareReportWithFacts(channel.report, facts);
+    channelStore.certificateChecked(session, { state: agrees ? 'agrees' : 'disagrees', facts, problems });
+    return agrees;
+  }
+
   async function acceptChannel(session, { remember = false } = {}) {
     const channel = channelStore.find(session);
     if (!channel || channel.phase !== 'offered') return;
+    // The report must agree with its own certificate (the panel shows no Accept otherwise).
+    if (channel.certificateCheck?.state !== 'agrees') return;
     try {
       // Bound now, to exactly the certificate the user saw and accepted.
       await ask('channel.prepare', {
@@ -291,8 +314,12 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
         const trust = getTrustStore()?.check({ username, fingerprint }) ?? { status: 'unknown', knownFingerprint: null };
         // While a room is shown, an offer does not take the view away; the room lists it.
         const channel = channelStore.applyOffer(message, { trust, quiet: roomStore.get().selected !== null });
-        // A room-mate whose certificate this user accepted and remembered before: no second review.
-        if (channel && trust.status === 'trusted' && isRoomMate(username)) acceptChannel(channel.session);
+        if (channel) {
+          checkOfferCertificate(channel.session).then((agrees) => {
+            // A room-mate whose certificate this user accepted and remembered before: no second review.
+            if (agrees && trust.status === 'trusted' && isRoomMate(username)) acceptChannel(channel.session);
+          });
+        }
         return true;
       }
       case 'channel_open':

@@ -1,6 +1,7 @@
 // The "remember on this device" store of the identity: IndexedDB, inside the Worker, holding
-// only the passphrase-protected armored private key (OpenPGP S2K + AES), its fingerprint and
-// user ID. Unlocking needs the passphrase. Logout wipes it (the client wipe and the server's
+// only the passphrase-protected armored private key (Argon2 S2K + AEAD, identity.js
+// protectForStorage; keys stored earlier under iterated S2K + CFB are re-protected at their next
+// unlock), its fingerprint and user ID. Unlocking needs the passphrase. Logout wipes it (the client wipe and the server's
 // Clear-Site-Data "storage" both delete every database of the origin): a remembered key
 // lasts until the user logs out, which the UI says.
 

@@ -7,6 +7,7 @@
 // EdDSA-legacy (Ed25519) + ECDH Curve25519; imports must be v4 EdDSA, ECDSA or RSA ≥ 2048.
 
 import * as openpgp from 'openpgp';
+import { estimatePassphrase } from './passphrase-strength.js';
 import { parsePossessionChallenge } from './protocol/signing-contexts.js';
 
 export const IdentityErrorCode = Object.freeze({
@@ -20,6 +21,7 @@ export const IdentityErrorCode = Object.freeze({
   no_signing_key: 'the key has no valid key that can sign',
   no_user_id: 'the key has no user ID',
   remember_needs_passphrase: 'a key is stored on this device only when protected by a passphrase',
+  weak_passphrase: 'the passphrase is too weak to protect a stored key',
   certificate_mismatch: 'the certificate does not match the accepted fingerprint',
   not_a_certificate: 'the text is not an OpenPGP public certificate',
   challenge_refused: 'the challenge is not a possession challenge for this origin, account and key, or it is stale',
@@ -95,11 +97,30 @@ export async function importIdentity({ armoredKey, passphrase }) {
   return key;
 }
 
+// The stored key never leaves this browser (librnp never reads it), so it gets the strongest
+// protection OpenPGP.js offers for a v4 key: Argon2 S2K (RFC 9580 §3.7.1.4, the library's
+// defaults t=3, p=4, m=64 MiB) and AEAD (S2K usage 253, AES-256-GCM, §5.5.3) instead
+// of iterated-salted SHA-256 with AES-CFB and a SHA-1 check.
+const storageConfig = Object.freeze({
+  s2kType: openpgp.enums.s2k.argon2, aeadProtect: true,
+  preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256, preferredAEADAlgorithm: openpgp.enums.aead.gcm,
+});
+const AEAD_S2K_USAGE = 253;
+
 /** The passphrase-protected armored key kept on the device when the user opts in. */
-export async function protectForStorage({ privateKey, passphrase }) {
+export async function protectForStorage({ privateKey, passphrase, allowWeak = false }) {
   if (typeof passphrase !== 'string' || passphrase.length === 0) throw new IdentityError('remember_needs_passphrase');
-  const locked = await openpgp.encryptKey({ privateKey, passphrase });
+  // allowWeak: only to re-protect a key stored before the minimum existed (its owner chose it then).
+  if (!allowWeak && !estimatePassphrase(passphrase).acceptable) throw new IdentityError('weak_passphrase');
+  const locked = await openpgp.encryptKey({ privateKey, passphrase, config: storageConfig });
   return locked.armor();
+}
+
+/** True when a stored armored key is not (wholly) under Argon2 + AEAD: re-protect it at unlock. */
+export async function storageNeedsUpgrade({ armoredKey }) {
+  const key = await openpgp.readPrivateKey({ armoredKey: String(armoredKey ?? '') });
+  return [key.keyPacket, ...key.subkeys.map((subkey) => subkey.keyPacket)]
+    .some((packet) => packet.s2kUsage !== AEAD_S2K_USAGE || packet.s2k?.type !== 'argon2');
 }
 
 /** Unlocks a stored key (same checks as an import). */

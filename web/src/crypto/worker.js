@@ -7,8 +7,10 @@
 
 import {
   IdentityError, createPossessionSigner, describeIdentity, exportPublicCertificate, generateIdentity, importIdentity,
-  protectForStorage, unlockStoredIdentity,
+  protectForStorage, storageNeedsUpgrade, unlockStoredIdentity,
 } from './identity.js';
+import { estimatePassphrase } from './passphrase-strength.js';
+import { readCertificateFacts } from './certificate-facts.js';
 import { createIdentityVault } from './identity-vault.js';
 import { createChannelManager } from './channel-manager.js';
 import { RoomKeyError, createRoomKeyManager } from './room-keys.js';
@@ -124,6 +126,7 @@ const handlers = Object.freeze({
     const { name, email, passphrase, remember } = fields(payload, ['name', 'email', 'passphrase', 'remember']);
     requireAccount();
     if (remember && !passphrase) throw new IdentityError('remember_needs_passphrase');
+    if (remember && !estimatePassphrase(passphrase).acceptable) throw new IdentityError('weak_passphrase');
     return becomeIdentity(await generateIdentity({ name, email }), { remember, passphrase });
   },
 
@@ -131,6 +134,7 @@ const handlers = Object.freeze({
     const { armoredKey, passphrase, remember } = fields(payload, ['armoredKey', 'passphrase', 'remember']);
     requireAccount();
     if (remember && !passphrase) throw new IdentityError('remember_needs_passphrase');
+    if (remember && !estimatePassphrase(passphrase).acceptable) throw new IdentityError('weak_passphrase');
     return becomeIdentity(await importIdentity({ armoredKey, passphrase }), { remember, passphrase });
   },
 
@@ -138,7 +142,22 @@ const handlers = Object.freeze({
     const { passphrase } = fields(payload, ['passphrase']);
     const record = await vault.load({ account: requireAccount() });
     if (!record) throw new RequestError('no_stored_identity');
-    return becomeIdentity(await unlockStoredIdentity({ armoredKey: record.armoredKey, passphrase }), { remember: false });
+    const privateKey = await unlockStoredIdentity({ armoredKey: record.armoredKey, passphrase });
+    // A key stored in the older form (iterated SHA-256 S2K, CFB + SHA-1) is re-protected with
+    // Argon2 + AEAD now that the passphrase is at hand; its passphrase predates the minimum.
+    if (await storageNeedsUpgrade({ armoredKey: record.armoredKey })) {
+      const armoredKey = await protectForStorage({ privateKey, passphrase, allowWeak: true });
+      await vault.save({ account: requireAccount(), armoredKey, fingerprint: record.fingerprint, userId: record.userId });
+    }
+    return becomeIdentity(privateKey, { remember: false });
+  },
+
+  // Public facts read from an armored certificate itself (user IDs, expiry, revocation,
+  // subkeys), so the page does not have to believe the server's report about them.
+  async 'certificate.facts'(payload) {
+    const { armored } = fields(payload, ['armored']);
+    if (typeof armored !== 'string' || !armored) throw new RequestError('invalid_request');
+    return { facts: await readCertificateFacts({ armored }) };
   },
 
   // forSubmission: the page is about to send certificate_submit; this opens the one-shot window

@@ -105,6 +105,9 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
         session, role, peer: Object.freeze({ userid: peer.userid, username: peer.username }), report: certificate,
         trust: Object.freeze({ ...trust }), phase: 'offered', suite: null, sas: null, epoch: 0,
         messages: Object.freeze([]), endReason: null, endBy: null, createdAt: now(), peerNick: null, ownNick: null, unread: 0,
+        // The report checked against the certificate's own facts (certificate-claims.js):
+        // { state: 'pending' | 'agrees' | 'disagrees' | 'unreadable', facts, problems }. Accept waits for 'agrees'.
+        certificateCheck: Object.freeze({ state: 'pending', facts: null, problems: Object.freeze([]) }),
       });
       const snapshot = store.get();
       // The requester sees the new channel at once; an incoming offer does not steal the
@@ -117,6 +120,12 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
 
     accepted(session) {
       if (find(session)?.phase === 'offered') replace(session, { phase: 'waiting_peer' });
+    },
+
+    /** The Worker read the offer's certificate: { state, facts, problems } (see certificateCheck above). */
+    certificateChecked(session, { state, facts = null, problems = [] }) {
+      if (!find(session)) return;
+      replace(session, { certificateCheck: Object.freeze({ state, facts, problems: Object.freeze([...problems]) }) });
     },
 
     // Only a channel this user accepted may open: a channel_open injected by a hostile relay

@@ -1,7 +1,13 @@
 // The certificate report panel ("PGP Certificate has been successfully verified"): what the
 // server verified about a certificate (docs/certificates.md), with links to check the
-// fingerprint by hand on public keyservers. Every value is server-supplied text, rendered
-// as text nodes only.
+// fingerprint by hand on public keyservers. Every value is rendered as text nodes only.
+//
+// With `check` (an offer: channel.certificateCheck), the panel shows what the crypto Worker read
+// from the certificate itself — user IDs, expiry, revocation, subkeys — and labels what only the
+// server vouches for (third-party signature checks). When the server's report disagrees with its
+// certificate, or the certificate cannot be read, the panel refuses: a blocking error instead of
+// the "verified" heading (and the offer shows no Accept). Without `check` (the own certificate),
+// it shows the report as the server sent it.
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
@@ -15,6 +21,7 @@ const hexPattern = /^[0-9A-F]{40}$|^[0-9A-F]{64}$/;
 export class CertificateReport extends LitElement {
   static properties = {
     report: { attribute: false },
+    check: { attribute: false },   // { state: 'pending'|'agrees'|'disagrees'|'unreadable', facts, problems } | undefined
     heading: {},
   };
 
@@ -39,6 +46,10 @@ export class CertificateReport extends LitElement {
     .links a { display: inline-flex; align-items: center; gap: var(--space-1); }
     .links svg { width: 16px; height: 16px; }
     .hint { color: var(--color-text-muted); font-size: 0.85rem; margin: var(--space-2) 0 0; }
+    header.refused { background: var(--color-danger-soft); color: var(--color-danger); }
+    header.pending { background: var(--color-surface-2); color: var(--color-text-muted); }
+    .problems { margin: 0 0 var(--space-4); padding-left: var(--space-5); color: var(--color-danger); }
+    .server-only { margin-top: var(--space-4); padding-top: var(--space-2); border-top: 1px dashed var(--color-border); }
   `];
 
   constructor() {
@@ -80,9 +91,59 @@ export class CertificateReport extends LitElement {
       </table>`;
   }
 
+  /** The panel of an offer: the certificate's own facts; the server's claims labelled as such. */
+  renderChecked(report, check) {
+    const facts = check.facts;
+    const refused = check.state === 'disagrees' || check.state === 'unreadable';
+    const headingText = refused ? t('report.refused') : check.state === 'pending' ? t('report.checking') : this.heading ?? t('report.verified');
+    const claimed = [report.name, report.email ? `<${report.email}>` : ''].filter(Boolean).join(' ');
+    const fingerprint = String(facts?.fingerprint ?? '').toUpperCase();
+    const linkable = hexPattern.test(fingerprint);
+    return html`
+      <section class="panel" aria-label=${headingText} data-testid="certificate-report" data-check=${check.state}>
+        <header class=${refused ? 'refused' : check.state === 'pending' ? 'pending' : ''}>${refused ? icons.alert : icons.shield}<span>${headingText}</span></header>
+        <div class="body">
+          ${refused ? html`
+            <div role="alert" data-testid="report-mismatch">
+              <p>${t(check.state === 'unreadable' ? 'report.unreadable' : 'report.mismatch')}</p>
+              <ul class="problems">${check.problems.map((problem) => html`<li data-problem=${problem}>${t(`report.problem.${problem}`)}</li>`)}</ul>
+              ${check.state === 'disagrees' ? html`<p>${t('report.server_claimed')} <span data-testid="report-claimed">${String(claimed)}</span></p>` : nothing}
+            </div>` : nothing}
+          ${facts ? html`
+            <p class="hint">${t('report.from_certificate')}</p>
+            <dl>
+              <dt>${t('report.name')}</dt><dd data-testid="report-name">${String(facts.primaryUserId?.name ?? '')}</dd>
+              <dt>${t('report.email')}</dt><dd data-testid="report-email">${String(facts.primaryUserId?.email ?? '')}</dd>
+              ${facts.userIds.length > 1 ? html`<dt>${t('report.user_ids')}</dt><dd data-testid="report-user-ids">${facts.userIds.map((entry) => html`<div>${String(entry.userId)}</div>`)}</dd>` : nothing}
+              <dt>${t('report.fingerprint')}</dt><dd class="fingerprint" data-testid="report-fingerprint" data-fingerprint=${fingerprint}>${groupFingerprint(fingerprint)}</dd>
+              <dt>${t('report.key_id')}</dt><dd class="mono">${String(facts.keyId ?? '')}</dd>
+              <dt>${t('report.algorithm')}</dt><dd>${describeAlgorithm(facts)}</dd>
+              <dt>${t('report.usage')}</dt><dd>${(facts.usage ?? []).map((usage) => t(`report.usage.${usage}`)).join(', ')}</dd>
+              <dt>${t('report.created')}</dt><dd>${formatUnixTime(facts.created) ?? '—'}</dd>
+              <dt>${t('report.expires')}</dt><dd data-testid="report-expires">${facts.expires === null ? '—' : formatUnixTime(facts.expires) ?? t('report.never')}</dd>
+              <dt>${t('report.revocation')}</dt><dd data-testid="report-revoked">${facts.revoked ? t('report.revoked') : t('report.not_revoked')}</dd>
+            </dl>
+            ${this.renderSubkeys((facts.subkeys ?? []).map((subkey) => ({ ...subkey, key_id: subkey.keyId })))}` : nothing}
+          ${!refused && check.state === 'agrees' ? html`
+            <div class="server-only" data-testid="report-server-only">
+              <h3>${t('report.server_only')}</h3>
+              <p class="hint">${t('report.server_only.hint')}</p>
+              ${this.renderSignatures(report.signatures)}
+            </div>` : nothing}
+          ${linkable && !refused ? html`
+            <div class="links">
+              <a class="link" href=${`https://keys.openpgp.org/search?q=${fingerprint}`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-openpgp">${icons.external}keys.openpgp.org</a>
+              <a class="link" href=${`https://keyserver.ubuntu.com/pks/lookup?search=0x${fingerprint}&op=index`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-ubuntu">${icons.external}keyserver.ubuntu.com</a>
+            </div>
+            <p class="hint">${t('report.keyserver_hint')}</p>` : nothing}
+        </div>
+      </section>`;
+  }
+
   render() {
     const report = this.report;
     if (!report) return nothing;
+    if (this.check) return this.renderChecked(report, this.check);
     const fingerprint = String(report.fingerprint ?? '').toUpperCase();
     const linkable = hexPattern.test(fingerprint);
     return html`

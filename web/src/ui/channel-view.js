@@ -90,12 +90,14 @@ export class ChannelView extends LitElement {
         </div>` : channel.trust?.status === 'trusted'
         ? html`<p class="known" data-testid="fingerprint-known">${t('channel.trusted_before')}</p>`
         : html`<p class="lead">${t(channel.role === 'initiator' ? 'channel.offer.initiator' : 'channel.offer.responder', { username: channel.peer.username })}</p>`}
-      <secms-certificate-report data-testid="peer-report" .report=${channel.report}></secms-certificate-report>
+      <secms-certificate-report data-testid="peer-report" .report=${channel.report} .check=${channel.certificateCheck}></secms-certificate-report>
       <div class="decision">
         <label class="checkbox"><input type="checkbox" data-testid="remember-certificate" ?checked=${changed}><span>${t('channel.remember')}</span></label>
         <span class="spacer"></span>
         <button class="button secondary" type="button" data-testid="channel-reject" @click=${() => this.actions.rejectChannel(channel.session)}>${t('channel.reject')}</button>
-        <button class=${changed || otherUser ? 'button danger' : 'button'} type="button" data-testid="channel-accept" @click=${this.accept}>${icons.shield}${t(otherUser ? 'channel.accept_other_user' : changed ? 'channel.accept_changed' : 'channel.accept')}</button>
+        ${channel.certificateCheck?.state === 'agrees' || channel.certificateCheck?.state === 'pending' ? html`
+          <button class=${changed || otherUser ? 'button danger' : 'button'} type="button" data-testid="channel-accept" ?disabled=${channel.certificateCheck.state !== 'agrees'}
+            @click=${this.accept}>${icons.shield}${t(otherUser ? 'channel.accept_other_user' : changed ? 'channel.accept_changed' : 'channel.accept')}</button>` : nothing}
       </div>`;
   }
 

@@ -9,6 +9,7 @@ import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { privateInput } from './private-input.js';
 import { identityErrorKey } from './identity-errors.js';
+import { MIN_PASSPHRASE_LENGTH, estimatePassphrase } from '../crypto/passphrase-strength.js';
 
 export class IdentitySetup extends LitElement {
   static properties = {
@@ -17,6 +18,7 @@ export class IdentitySetup extends LitElement {
     mode: { state: true },            // 'create' | 'import'
     busy: { state: true },
     error: { state: true },
+    strength: { state: true },        // estimatePassphrase() of the passphrase being typed, or null
   };
 
   static styles = [controlStyles, css`
@@ -38,6 +40,9 @@ export class IdentitySetup extends LitElement {
     .stored { padding: var(--space-4); border: 1px solid var(--color-border); border-radius: var(--radius-l); margin-bottom: var(--space-5); }
     .stored h3 { margin: 0 0 var(--space-2); font-size: 1rem; }
     .mono { font-family: var(--font-mono); overflow-wrap: anywhere; }
+    .strength { display: flex; align-items: center; gap: var(--space-2); margin-top: var(--space-1); font-size: 0.85rem; }
+    .strength meter { flex: none; width: 8rem; }
+    .strength[data-acceptable="false"] { color: var(--color-danger); }
   `];
 
   constructor() {
@@ -47,6 +52,31 @@ export class IdentitySetup extends LitElement {
     this.mode = 'create';
     this.busy = false;
     this.error = null;
+    this.strength = null;
+  }
+
+  onPassphraseInput(event) {
+    this.strength = event.target.value ? estimatePassphrase(event.target.value) : null;
+  }
+
+  /** The meter below a passphrase that will protect the stored key: a <meter> plus its words. */
+  renderStrength(id) {
+    const strength = this.strength;
+    if (!strength) return nothing;
+    const advice = strength.acceptable ? t('identity.strength.ok')
+      : t(`identity.strength.reason.${strength.reason}`, { min: MIN_PASSPHRASE_LENGTH });
+    return html`
+      <div class="strength" data-testid="passphrase-strength" data-level=${strength.level} data-acceptable=${String(strength.acceptable)}>
+        <meter id=${`${id}-meter`} min="0" max="4" low="2" high="3" optimum="4" .value=${strength.level}
+          aria-label=${t('identity.strength.label')} aria-describedby=${`${id}-strength-text`}></meter>
+        <span id=${`${id}-strength-text`} aria-live="polite">${t('identity.strength.text', { level: t(`identity.strength.${strength.level}`) })} ${advice}</span>
+      </div>`;
+  }
+
+  /** Remembering needs a passphrase the Worker will accept (it checks again). → error key | null */
+  rememberError(passphrase) {
+    if (!passphrase) return 'identity.error.remember_needs_passphrase';
+    return estimatePassphrase(passphrase).acceptable ? null : 'identity.error.weak_passphrase';
   }
 
   async run(task, form) {
@@ -58,6 +88,7 @@ export class IdentitySetup extends LitElement {
       this.error = identityErrorKey(error.code);
     } finally {
       this.busy = false;
+      this.strength = null;
       // Secrets do not linger in the DOM after use.
       for (const field of form.querySelectorAll('input[type="password"], textarea')) field.value = '';
     }
@@ -74,8 +105,8 @@ export class IdentitySetup extends LitElement {
       this.error = 'form.required';
       return;
     }
-    if (remember && !passphrase) {
-      this.error = 'identity.error.remember_needs_passphrase';
+    if (remember && this.rememberError(passphrase)) {
+      this.error = this.rememberError(passphrase);
       return;
     }
     this.run(() => this.actions.identity.create({ name, email, passphrase, remember }), form);
@@ -89,6 +120,10 @@ export class IdentitySetup extends LitElement {
     const remember = form.elements['identity-import-remember'].checked;
     if (!armoredKey.trim()) {
       this.error = 'form.required';
+      return;
+    }
+    if (remember && this.rememberError(passphrase)) {
+      this.error = this.rememberError(passphrase);
       return;
     }
     this.run(() => this.actions.identity.import({ armoredKey, passphrase, remember }), form);
@@ -147,17 +182,18 @@ export class IdentitySetup extends LitElement {
         ${snapshot?.stored ? this.renderStored(snapshot.stored) : nothing}
         <div class="switch" role="group" aria-label=${t('identity.title')}>
           <button class="button secondary" type="button" aria-pressed=${String(this.mode === 'create')} data-testid="identity-mode-create"
-            @click=${() => { this.mode = 'create'; this.error = null; }}>${t('identity.create')}</button>
+            @click=${() => { this.mode = 'create'; this.error = null; this.strength = null; }}>${t('identity.create')}</button>
           <button class="button secondary" type="button" aria-pressed=${String(this.mode === 'import')} data-testid="identity-mode-import"
-            @click=${() => { this.mode = 'import'; this.error = null; }}>${t('identity.import')}</button>
+            @click=${() => { this.mode = 'import'; this.error = null; this.strength = null; }}>${t('identity.import')}</button>
         </div>
         ${this.mode === 'create' ? html`
           <form autocomplete="off" novalidate @submit=${this.onCreate} data-testid="identity-create-form">
             <div class="field"><label for="identity-name">${t('identity.name')}</label>${privateInput({ id: 'identity-name', type: 'text', disabled: this.busy, maxlength: 128 })}</div>
             <div class="field"><label for="identity-email">${t('identity.email')}</label>${privateInput({ id: 'identity-email', type: 'text', disabled: this.busy, maxlength: 254 })}</div>
             <div class="field">
-              <label for="identity-passphrase">${t('identity.passphrase_optional')}</label>${privateInput({ id: 'identity-passphrase', disabled: this.busy, describedBy: 'passphrase-hint' })}
+              <label for="identity-passphrase">${t('identity.passphrase_optional')}</label>${privateInput({ id: 'identity-passphrase', disabled: this.busy, describedBy: 'passphrase-hint', onInput: (event) => this.onPassphraseInput(event) })}
               <span class="hint" id="passphrase-hint">${t('identity.passphrase.hint')}</span>
+              ${this.renderStrength('identity-passphrase')}
             </div>
             <label class="checkbox"><input type="checkbox" name="identity-remember" data-testid="identity-remember" ?disabled=${this.busy}><span>${t('identity.remember')}</span></label>
             ${this.renderProgress('identity.creating')}
@@ -171,7 +207,8 @@ export class IdentitySetup extends LitElement {
                 placeholder="-----BEGIN PGP PRIVATE KEY BLOCK-----"></textarea>
               <span class="hint">${t('identity.armored.hint')}</span>
             </div>
-            <div class="field"><label for="identity-import-passphrase">${t('identity.passphrase')}</label>${privateInput({ id: 'identity-import-passphrase', disabled: this.busy })}</div>
+            <div class="field"><label for="identity-import-passphrase">${t('identity.passphrase')}</label>${privateInput({ id: 'identity-import-passphrase', disabled: this.busy, onInput: (event) => this.onPassphraseInput(event) })}
+              ${this.renderStrength('identity-import-passphrase')}</div>
             <label class="checkbox"><input type="checkbox" name="identity-import-remember" data-testid="identity-import-remember" ?disabled=${this.busy}><span>${t('identity.remember')}</span></label>
             ${this.renderProgress('identity.importing')}
             <button class="button" type="submit" ?disabled=${this.busy} data-testid="identity-import-submit">${icons.key}${t('identity.import_submit')}</button>
