@@ -14,7 +14,7 @@ import { createSecureChannelController } from './secure-channels.js';
 import { createChatAlerts } from './chat-alerts.js';
 import { createPreferences } from '../state/preferences.js';
 import { startPageLanguage } from './page-language.js';
-import { logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
+import { listenForAnnouncements, logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
 import '../ui/app-root.js';
 
 // Injected by web/build.mjs: the content-hashed path of the crypto worker bundle.
@@ -71,6 +71,7 @@ function stopServices() {
   socket = null;
   cryptoWorker?.terminate();
   cryptoWorker = null;
+  if (document.documentElement.dataset.cryptoWorker) document.documentElement.dataset.cryptoWorker = 'stopped';
   presence.clear();
   channels.clear();
   rooms.clear();
@@ -97,7 +98,18 @@ const actions = Object.freeze({
   preferences,
   enableNotifications: () => alerts.enableNotifications(),
   testSound: (kind) => alerts.play(kind),
-  logout: () => endSession(() => logOutAndWipe({ api })),
+  // Stopped first (the Worker holds the unlocked key, and keeps the key database open); the
+  // window leaves only when the server ended the session, else it says so and offers a retry.
+  async logout() {
+    stopServices();
+    const result = await logOutAndWipe({ api });
+    if (result.loggedOut) {
+      leaveAppWindow();
+      return;
+    }
+    root.logoutProblem = result.stillLoggedIn;
+    root.phase = 'logout-failed';
+  },
   changePassword: ({ currentPassword, newPassword }) => api.changePassword({ currentPassword, newPassword }),
   async deleteAccount({ password }) {
     // Throws (wrong password…) before anything is stopped, so the dialog can say why.
@@ -113,6 +125,17 @@ async function onSessionGone(phase) {
   await wipeClientState();
   root.phase = phase;
 }
+
+// A logout from another window of this origin (the landing page): this window stops its socket
+// and its Worker and wipes, whether or not the server ended the session.
+listenForAnnouncements((message) => {
+  if (message.type === 'logged-out') {
+    onSessionGone('session-ended');
+  } else if (message.type === 'logout-failed') {
+    root.logoutProblem = message.stillLoggedIn === true ? true : 'unknown';
+    onSessionGone('logout-failed');
+  }
+});
 
 function startSocket() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';

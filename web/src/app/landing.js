@@ -30,4 +30,6 @@ document.body.append(landingPage);
 
 listenForAnnouncements((message) => {
   if (message.type === 'logged-out') landingPage.showLoggedOut();
+  // The app window's logout did not end the server session: say so here too.
+  else if (message.type === 'logout-failed') landingPage.showLogoutFailed(message.stillLoggedIn);
 });

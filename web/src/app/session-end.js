@@ -53,15 +53,39 @@ export async function wipeAndAnnounce() {
 }
 
 /**
- * Logs out: ends the server session, then wipes this browser's state whatever the
- * server said (a failed request must not leave local data behind), then announces it.
+ * Logs out. → { loggedOut: true } | { loggedOut: false, stillLoggedIn: true | 'unknown' }.
+ *
+ * The server session is ended first (DELETE /api/v1/session). This browser's data is wiped in
+ * every case — the user asked to leave — and the other windows are told, so the app window
+ * stops its socket and terminates its Worker (which holds the unlocked key) either way. But a
+ * failed DELETE is never reported as a logout: the session is checked again (GET /api/v1/me);
+ * 401 means it is gone after all, anything else means the cookie and the server session may
+ * still be alive, which the caller says plainly and offers to retry.
  */
 export async function logOutAndWipe({ api }) {
+  let state;
   try {
     await api.logout();
-  } catch {
-    // Already logged out, or the server is unreachable; the start page's session check
-    // shows the user if the login is still alive.
+    state = 'out';
+  } catch (error) {
+    state = error?.status === 401 ? 'out' : await sessionState({ api });
   }
-  await wipeAndAnnounce();
+  await wipeClientState();
+  if (state === 'out') {
+    announce({ type: 'logged-out' });
+    return { loggedOut: true };
+  }
+  const stillLoggedIn = state === 'in' ? true : 'unknown';
+  announce({ type: 'logout-failed', stillLoggedIn });
+  return { loggedOut: false, stillLoggedIn };
+}
+
+/** 'out' when GET /api/v1/me says 401, 'in' when it answers, 'unknown' when it cannot be told. */
+async function sessionState({ api }) {
+  try {
+    await api.me();
+    return 'in';
+  } catch (error) {
+    return error?.status === 401 ? 'out' : 'unknown';
+  }
 }

@@ -13,7 +13,8 @@ import './service-tabs.js';
 
 export class AppRoot extends LitElement {
   static properties = {
-    phase: {},                         // 'loading' | 'ready' | 'no-session' | 'session-ended' | 'unreachable'
+    phase: {},                         // 'loading' | 'ready' | 'no-session' | 'session-ended' | 'unreachable' | 'logout-failed'
+    logoutProblem: { attribute: false },   // with 'logout-failed': true (still logged in) | 'unknown'
     user: { attribute: false },
     presence: { attribute: false },
     connection: { attribute: false },
@@ -57,7 +58,20 @@ export class AppRoot extends LitElement {
       </div>`;
   }
 
+  // A logout that did not end the server session: this window is stopped, and says so plainly.
+  renderLogoutFailed() {
+    return html`
+      <div class="center" data-testid="logout-failed">
+        <secms-notice-card icon="alert" tone="warning" heading=${t('app.logout_failed.title')} body=${t('app.logout_failed.body')}>
+          <p class="message error" role="alert" data-testid="logout-failed-reason">${t(this.logoutProblem === true ? 'logout.failed.still_logged_in' : 'logout.failed.unknown')}</p>
+          <button class="button" type="button" data-testid="logout-retry" @click=${() => this.actions?.logout()}>${t('logout.retry')}</button>
+          <a class="button secondary" href="/" data-testid="back-to-start">${t('app.back_to_start')}</a>
+        </secms-notice-card>
+      </div>`;
+  }
+
   render() {
+    if (this.phase === 'logout-failed') return this.renderLogoutFailed();
     if (this.phase === 'no-session') return this.renderBackToStart('app.no_session.title', 'app.no_session.body');
     if (this.phase === 'unreachable') return this.renderBackToStart('app.unreachable.title', 'app.unreachable.body');
     if (this.phase === 'session-ended') return this.renderBackToStart('app.session_ended.title', 'app.session_ended.body');

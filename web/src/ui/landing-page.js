@@ -15,7 +15,7 @@ export class LandingPage extends LitElement {
   static properties = {
     api: { attribute: false },
     openAppWindow: { attribute: false },   // () => boolean: false when the pop-up was blocked
-    logout: { attribute: false },          // async () => void
+    logout: { attribute: false },          // async () => { loggedOut, stillLoggedIn? } (session-end.js logOutAndWipe)
     mode: { state: true },                 // 'login' | 'register'
     phase: { state: true },                // 'checking' | 'form' | 'signed-in'
     busy: { state: true },
@@ -102,6 +102,18 @@ export class LandingPage extends LitElement {
     this.notice = { key: 'landing.logged_out', params: {}, kind: 'success' };
   }
 
+  /**
+   * Called when a logout did not end the server session (here or in the app window): the user is
+   * told plainly and the logout button stays, to retry.
+   */
+  showLogoutFailed(stillLoggedIn) {
+    this.phase = 'signed-in';
+    this.busy = false;
+    this.notice = null;
+    this.error = { key: stillLoggedIn === true ? 'logout.failed.still_logged_in' : 'logout.failed.unknown', params: {} };
+    if (!this.user) this.api.me().then((user) => { this.user = user; }, () => {});
+  }
+
   selectMode(mode) {
     if (this.busy) return;
     this.mode = mode;
@@ -161,12 +173,15 @@ export class LandingPage extends LitElement {
 
   async onLogoutClick() {
     this.busy = true;
+    this.error = null;
+    let result;
     try {
-      await this.logout();
+      result = await this.logout();
     } finally {
       this.busy = false;
     }
-    this.showLoggedOut();
+    if (result?.loggedOut === false) this.showLogoutFailed(result.stillLoggedIn);
+    else this.showLoggedOut();
   }
 
   renderMessages() {
@@ -177,8 +192,8 @@ export class LandingPage extends LitElement {
 
   renderForm() {
     const registering = this.mode === 'register';
-    // autocomplete="off" on the form and on each field (privateInput), plus the ignore hints
-    // that common password managers honour; spellcheck off so typed text stays local.
+    // autocomplete="off" on the form, "new-password"/"off" on each field (privateInput), plus the
+    // ignore hints that common password managers honour; spellcheck off so typed text stays local.
     return html`
       <div class="switch" role="tablist" aria-label=${t('app.name')} @keydown=${this.onModeKeydown}>
         <button id="mode-login" role="tab" type="button" aria-selected=${String(!registering)}
