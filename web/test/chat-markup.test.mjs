@@ -86,9 +86,13 @@ test('XSS corpus through the DOM builder: allowed elements only, http(s) links, 
     for (const node of elements(root)) {
       assert.ok(allowed.has(node.tagName), `${node.tagName} from ${JSON.stringify(payload.slice(0, 60))}`);
       for (const name of node.attributes.keys()) {
-        assert.ok(['dir', 'href', 'title', 'target', 'rel', 'referrerpolicy', 'role', 'aria-label'].includes(name), name);
+        assert.ok(['dir', 'href', 'title', 'target', 'rel', 'referrerpolicy', 'draggable', 'role', 'aria-label'].includes(name), name);
       }
-      if (node.tagName === 'A') assert.match(node.attributes.get('href'), /^https?:\/\//);
+      if (node.tagName === 'A') {
+        assert.match(node.attributes.get('href'), /^https?:\/\//);
+        // Dragging to the tab bar would open it without the confirmation (createLinkGuard).
+        assert.equal(node.attributes.get('draggable'), 'false');
+      }
       for (const [property, value] of node.styleProperties) {
         assert.equal(property, 'color');
         assert.match(value, /^#[0-9a-f]{6}$/);

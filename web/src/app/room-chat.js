@@ -533,7 +533,7 @@ export function createRoomChat({
       request = { type: 'room_join', room: parsed.channel };
     }
     return serverCommands.ask((messageKey, params, level) => {
-      if (level === 'error') onRefused({ code: params.code, message: params.message });
+      if (level === 'error') onRefused({ code: params.code });
     }, request);
   }
 

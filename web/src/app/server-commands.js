@@ -5,6 +5,8 @@
 // time: a later one takes over, and an answer later than REPLY_TIMEOUT_MS is no longer
 // attributed to anyone.
 
+import { serverErrorText } from './server-errors.js';
+
 const failure = (code, params = {}) => Object.freeze({ error: Object.freeze({ code, messageKey: `chat.error.${code}`, params: Object.freeze(params) }) });
 
 const REPLY_TIMEOUT_MS = 15_000;
@@ -116,7 +118,9 @@ export function createServerCommands({ sendControl, onError = () => {} }) {
       return true;
     }
     if (message.type === 'error' && !message.session) {
-      settle()('chat.system.server_error', { code: String(message.error?.code ?? 'unknown'), message: String(message.error?.message ?? '') }, 'error');
+      // The code only, mapped to text (server-errors.js); the server's message is never shown.
+      const text = serverErrorText(message.error);
+      settle()('chat.system.server_error', { code: text.params.code ?? '', reason: text.key }, 'error');
       onError();
       return true;
     }

@@ -75,7 +75,7 @@ export class ChatCompose extends LitElement {
     const length = messageLength(this.draft, this.limit());
     return html`
       <form autocomplete="off" novalidate @submit=${this.onSend}>
-        <input name="message-text" type="text" autocomplete="off" spellcheck="false" maxlength="4096" aria-label=${t('channel.message_label')}
+        <input name="message-text" type="text" autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="false" maxlength="4096" aria-label=${t('channel.message_label')}
           placeholder=${this.placeholder ?? t('channel.message_placeholder')} data-testid="message-input" aria-describedby="message-counter"
           @input=${(event) => { this.draft = event.target.value; this.inputError = null; }}>
         <button class="button" type="submit" ?disabled=${this.sending || length.over} data-testid="message-send">${t('channel.send')}</button>

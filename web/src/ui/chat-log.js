@@ -11,7 +11,7 @@ import { LanguageController } from './controllers.js';
 import { chatMarkupStyles } from './shared-styles.js';
 import { parseBBCode } from '../chat/bbcode.js';
 import { chatCommands } from '../chat/commands.js';
-import { renderChatMarkup } from './chat-markup.js';
+import { createLinkGuard, renderChatMarkup } from './chat-markup.js';
 import { formatClock } from './format.js';
 
 export class ChatLog extends LitElement {
@@ -76,11 +76,12 @@ export class ChatLog extends LitElement {
     if (scroller && (this.stickToBottom || last?.from === 'me' || last?.from === 'system')) scroller.scrollTop = scroller.scrollHeight;
   }
 
-  // Links open only after the full address was shown: a link's text can say anything.
-  onClick(event) {
-    const link = event.composedPath().find((node) => node instanceof HTMLAnchorElement && node.classList.contains('chat-link'));
-    if (link && !window.confirm(t('chat.link.confirm', { url: link.href }))) event.preventDefault();
-  }
+  // Links open only after the full address was shown: a link's text can say anything. Middle
+  // click, the context menu and dragging are guarded too (createLinkGuard).
+  onLinkEvent = createLinkGuard({
+    confirmOpen: (url) => window.confirm(t('chat.link.confirm', { url })),
+    openUrl: (url) => window.open(url, '_blank', 'noopener,noreferrer'),
+  });
 
   markupOf(message) {
     let node = this.markup.get(message);
@@ -130,7 +131,8 @@ export class ChatLog extends LitElement {
     return html`
       <div class="scroll">
         <slot></slot>
-        <ol aria-label=${t('channel.messages')} aria-live="polite" aria-relevant="additions" data-testid="channel-messages" @click=${this.onClick}>
+        <ol aria-label=${t('channel.messages')} aria-live="polite" aria-relevant="additions" data-testid="channel-messages"
+          @click=${this.onLinkEvent} @auxclick=${this.onLinkEvent} @contextmenu=${this.onLinkEvent} @dragstart=${this.onLinkEvent}>
           ${(this.messages ?? []).filter((message) => !this.hide(message)).map((message) => this.renderMessage(message))}
         </ol>
       </div>`;

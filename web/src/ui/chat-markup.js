@@ -127,6 +127,8 @@ function appendNode(parent, node, document) {
       a.setAttribute('target', '_blank');
       a.setAttribute('rel', 'noopener noreferrer nofollow');
       a.setAttribute('referrerpolicy', 'no-referrer');
+      // Dragging the link to the tab bar would open it without the confirmation (createLinkGuard).
+      a.setAttribute('draggable', 'false');
       appendChildren(a, node.children, document);
       parent.append(a);
       return;
@@ -142,6 +144,40 @@ function appendNode(parent, node, document) {
  * Renders a parsed message (parseBBCode's root) into a new
  * <span class="chat-markup" dir="auto"> and returns it. `document` is injectable for tests.
  */
+/**
+ * The one handler for every way a chat link can be opened, bound by the log for the events
+ * click, auxclick, contextmenu and dragstart. A link's text can say anything, so it opens only
+ * after confirmOpen(url) showed the full address and the user agreed:
+ *  - click (also Ctrl/Shift/Meta-click and Enter): cancelled unless confirmed;
+ *  - auxclick (middle click opens a new tab with no click event): always cancelled; opened
+ *    with openUrl(url) once confirmed;
+ *  - contextmenu ("Open link in new tab") and dragstart (a drop on the tab bar): cancelled.
+ * Options: { confirmOpen(url) → boolean, openUrl(url) }. Returns (event) → void.
+ */
+export function createLinkGuard({ confirmOpen, openUrl }) {
+  return (event) => {
+    const path = typeof event.composedPath === 'function' ? event.composedPath() : [event.target];
+    const link = path.find((node) => node?.tagName === 'A' && node.classList?.contains('chat-link'));
+    if (!link) return;
+    const url = validateLinkUrl(link.getAttribute('href'));
+    switch (event.type) {
+      case 'click':
+        if (!url || !confirmOpen(url)) event.preventDefault();
+        return;
+      case 'auxclick':
+        event.preventDefault();
+        if (event.button === 1 && url && confirmOpen(url)) openUrl(url);
+        return;
+      case 'contextmenu':
+      case 'dragstart':
+        event.preventDefault();
+        return;
+      default:
+        return;
+    }
+  };
+}
+
 export function renderChatMarkup(ast, { document = globalThis.document } = {}) {
   const root = document.createElement('span');
   root.className = 'chat-markup';

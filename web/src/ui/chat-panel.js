@@ -9,6 +9,7 @@ import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { channelStatusOf } from '../state/channel-store.js';
 import { roomLabel } from '../state/room-store.js';
+import { serverErrorText } from '../app/server-errors.js';
 import './identity-setup.js';
 import './room-view.js';
 import './own-identity.js';
@@ -73,7 +74,7 @@ export class ChatPanel extends LitElement {
     return html`
       <h2>${t('room.list')}</h2>
       <form class="join" @submit=${this.onJoin} novalidate>
-        <input name="room-name" type="text" maxlength="64" autocomplete="off" spellcheck="false" placeholder="lobby"
+        <input name="room-name" type="text" maxlength="64" autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="false" placeholder="lobby"
           aria-label=${t('room.join_label')} data-testid="room-join-name">
         <button class="button secondary" type="submit" data-testid="room-join">${t('room.join')}</button>
       </form>
@@ -96,9 +97,9 @@ export class ChatPanel extends LitElement {
 
   renderNotice(notice) {
     if (!notice) return nothing;
-    const key = `channel.error.${notice.code}`;
+    const text = serverErrorText(notice, { prefixes: ['channel.error', 'server.error'] });
     return html`<p class="message error notice" role="alert" data-testid="channel-notice" data-code=${notice.code}>
-      ${t(key) === key ? t('channel.error.other', { message: notice.message || notice.code }) : t(key)}
+      ${t(text.key, text.params)}
       <button type="button" aria-label=${t('account.close')} @click=${() => this.channels.notify(null)}>✕</button></p>`;
   }
 
