@@ -5,10 +5,11 @@
 // before librnp sees it, at once, while a concurrent login goes through as usual. Certificate
 // submissions are also rate-limited per connection and per account.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { login, loopbackRateLimits, openWebSocket, register, repoRoot, startServer } from '../helpers/secms-server.mjs';
+import { login, loopbackRateLimits, openWebSocket, register, repoRoot, runServerCommand, startServer } from '../helpers/secms-server.mjs';
 
 const fixtures = path.join(repoRoot, 'tests', 'fixtures', 'pgp');
 const password = 'certificate limits password';
@@ -26,7 +27,7 @@ before(async () => {
   assert.ok(attack.length > 50_000 && attack.length < 64 * 1024, `attack certificate is ${attack.length} bytes`);
   // Two work threads, as on the two-core machine of the report: two slow checks would fill them.
   server = await startServer({ extraArgs: [...loopbackRateLimits, '--work-threads', '2'] });
-  for (const name of ['climattacker', 'clivictim', 'cliconn', 'cliaccount']) {
+  for (const name of ['climattacker', 'clivictim', 'cliconn', 'cliaccount', 'clirsa']) {
     assert.equal((await register(server, name, password)).status, 201, name);
   }
 });
@@ -119,4 +120,44 @@ test('certificate submissions are rate-limited per account across its connection
   const other = await connect('clivictim');
   assert.equal((await submit(other, ordinary)).answer.type, 'certificate_challenge');
   for (const ws of [a, b, c, other]) await ws.close();
+});
+
+test('RSA-8192 is refused by default and accepted with certificate_max_rsa_bits = 8192; the huge exponent never', async () => {
+  const rsa8192 = await readFile(path.join(fixtures, 'rsa8192-e65537.asc'), 'utf8');
+  const ws = await connect('clirsa');
+  const refused = (await submit(ws, rsa8192)).answer;
+  assert.equal(refused.type, 'certificate_rejected', JSON.stringify(refused));
+  assert.equal(refused.error.code, 'unsupported');
+  await ws.close();
+
+  const large = await startServer({ extraArgs: [...loopbackRateLimits, '--certificate-max-rsa-bits', '8192'] });
+  try {
+    assert.equal((await register(large, 'clirsa', password)).status, 201);
+    const { res, cookie } = await login(large, 'clirsa', password);
+    assert.equal(res.status, 200);
+    const socket = await openWebSocket(large, { cookie });
+    await socket.next('hello');
+    const accepted = (await submit(socket, rsa8192)).answer;
+    assert.equal(accepted.type, 'certificate_challenge', JSON.stringify(accepted));
+    const { answer, ms } = await submit(socket, attack);
+    assert.equal(answer.type, 'certificate_rejected', JSON.stringify(answer));
+    assert.equal(answer.error.code, 'unsupported');
+    assert.ok(ms < REFUSAL_BOUND_MS, `refused after ${ms.toFixed(1)} ms`);
+    await socket.close();
+  } finally {
+    await large.stop();
+  }
+});
+
+test('certificate_max_rsa_bits outside 2048..8192 stops the server at start', async () => {
+  for (const bits of ['16384', '1024']) {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-test-'));
+    try {
+      const r = await runServerCommand(['--data-dir', dataDir, '--log-level', 'warn', '--certificate-max-rsa-bits', bits]);
+      assert.notEqual(r.code, 0, bits);
+      assert.match(r.stderr, /certificate_max_rsa_bits must be between 2048 and 8192/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
 });
