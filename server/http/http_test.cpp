@@ -19,6 +19,29 @@ namespace {
 
 namespace fs = std::filesystem;
 
+TEST(SecurityHeaders, OnlyTheWorkerScriptMayCompileWebAssembly) {
+    EXPECT_TRUE(is_worker_script("/assets/worker-PNTTJ56U.js"));
+    for (const char* target :
+         {"/assets/app-PNTTJ56U.js", "/assets/worker-X.js?x=1", "/assets/worker-../app.js",
+          "/assets/worker-a/b.js", "/assets/worker-%2e.js", "/x/assets/worker-A.js",
+          "/assets/worker-.js", "/app.html", "/assets/worker-A.css"}) {
+        EXPECT_FALSE(is_worker_script(target)) << target;
+    }
+    response worker{beast_http::status::ok, 11};
+    apply_security_headers(worker);
+    apply_worker_script_policy(worker, "/assets/worker-PNTTJ56U.js");
+    EXPECT_EQ(worker["Content-Security-Policy"], worker_content_security_policy);
+    response page{beast_http::status::ok, 11};
+    apply_security_headers(page);
+    apply_worker_script_policy(page, "/app.html");
+    EXPECT_EQ(page["Content-Security-Policy"], content_security_policy);
+    // The Worker's policy is the page policy with one source more in script-src.
+    std::string expected(content_security_policy);
+    const std::string from = "script-src 'self';";
+    expected.replace(expected.find(from), from.size(), "script-src 'self' 'wasm-unsafe-eval';");
+    EXPECT_EQ(std::string(worker_content_security_policy), expected);
+}
+
 TEST(SecurityHeaders, EveryHeaderOfTheDesign) {
     response res{beast_http::status::ok, 11};
     apply_security_headers(res);
@@ -27,9 +50,14 @@ TEST(SecurityHeaders, EveryHeaderOfTheDesign) {
     for (const char* directive :
          {"default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
           "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'", "object-src 'none'",
-          "require-trusted-types-for 'script'"}) {
+          "require-trusted-types-for 'script'", "trusted-types lit-html secms-crypto-worker"}) {
         EXPECT_NE(csp.find(directive), std::string::npos) << directive;
     }
+    // Only the named policies: no "default" policy, no duplicates, no wildcard.
+    EXPECT_EQ(csp.find("'allow-duplicates'"), std::string::npos);
+    EXPECT_EQ(csp.find("default;"), std::string::npos);
+    EXPECT_EQ(csp.find('*'), std::string::npos);
+    EXPECT_EQ(csp.find("wasm-unsafe-eval"), std::string::npos) << "pages compile no WebAssembly";
     EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);
     EXPECT_EQ(csp.find("unsafe-eval"), std::string::npos);
     EXPECT_EQ(res["Cross-Origin-Opener-Policy"], "same-origin");

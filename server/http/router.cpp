@@ -387,6 +387,7 @@ boost::asio::awaitable<response> handle_request(request req, client_info client,
                              req.version());
     }
     apply_security_headers(res);
+    apply_worker_script_policy(res, std::string_view(req.target().data(), req.target().size()));
     res.keep_alive(req.keep_alive());
     ctx.metrics.count_response(res.result_int());
     co_return res;

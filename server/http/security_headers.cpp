@@ -19,4 +19,19 @@ void apply_security_headers(beast_http::response_header<>& h) {
     h.set(beast_http::field::server, "secms");
 }
 
+bool is_worker_script(std::string_view target) {
+    if (!target.starts_with(worker_script_prefix) || !target.ends_with(".js")) return false;
+    const auto name = target.substr(worker_script_prefix.size());
+    // One file name of the build's alphabet: no "/", "?", "%" or ".." can widen the match.
+    return name.size() > 3 &&
+           name.find_first_not_of(
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "abcdefghijklmnopqrstuvwxyz0123456789-_.") == std::string_view::npos &&
+           name.find("..") == std::string_view::npos;
+}
+
+void apply_worker_script_policy(beast_http::response_header<>& h, std::string_view target) {
+    if (is_worker_script(target)) h.set("Content-Security-Policy", worker_content_security_policy);
+}
+
 }  // namespace secms::http

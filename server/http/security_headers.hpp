@@ -13,7 +13,26 @@ inline constexpr std::string_view content_security_policy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
     "media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-    "object-src 'none'; require-trusted-types-for 'script'";
+    "object-src 'none'; require-trusted-types-for 'script'; "
+    // The only Trusted Types policies the front end creates (grep createPolicy in web/src and
+    // its bundled Lit): lit-html's template policy and the crypto Worker URL policy. Named, so
+    // an injected script cannot create a "default" policy that would bless every string;
+    // no 'allow-duplicates', so a second policy with one of these names is refused too.
+    "trusted-types lit-html secms-crypto-worker";
+
+// The crypto Worker's own script (web/build.mjs names it /assets/worker-<hash>.js): a Worker
+// takes its policy from its script's response, so it gets the page policy plus
+// 'wasm-unsafe-eval' in script-src — WebAssembly compilation only, not JavaScript eval — which
+// OpenPGP.js needs for the Argon2 S2K protecting the stored key (RFC 9580 §3.7.1.4). The pages
+// keep the stricter policy above.
+inline constexpr std::string_view worker_content_security_policy =
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; "
+    "manifest-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'; object-src 'none'; require-trusted-types-for 'script'; "
+    "trusted-types lit-html secms-crypto-worker";
+
+inline constexpr std::string_view worker_script_prefix = "/assets/worker-";
 
 inline constexpr std::string_view strict_transport_security =
     "max-age=63072000; includeSubDomains; preload";
@@ -27,5 +46,11 @@ inline constexpr std::string_view permissions_policy =
 inline constexpr std::string_view clear_site_data = "\"cache\", \"cookies\", \"storage\"";
 
 void apply_security_headers(beast_http::response_header<>& header);
+
+/// True for the crypto Worker's script: /assets/worker-<name>.js, no query, no other path.
+bool is_worker_script(std::string_view target);
+
+/// After apply_security_headers: the Worker's script gets worker_content_security_policy.
+void apply_worker_script_policy(beast_http::response_header<>& header, std::string_view target);
 
 }  // namespace secms::http

@@ -23,7 +23,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
   + "font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
   + "media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-  + "object-src 'none'; require-trusted-types-for 'script'";
+  + "object-src 'none'; require-trusted-types-for 'script'; trusted-types lit-html secms-crypto-worker";
 
 // Every function a payload means to call records the call instead; the page script runs
 // before any payload is rendered.

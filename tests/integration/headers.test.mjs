@@ -32,6 +32,9 @@ const CSP_REQUIRED = {
   'form-action': "'self'",
   'object-src': "'none'",
   'require-trusted-types-for': "'script'",
+  // Exactly the policies the front end creates (Lit's and the Worker URL's): no "default"
+  // policy, no 'allow-duplicates', no wildcard.
+  'trusted-types': 'lit-html secms-crypto-worker',
 };
 
 function parseCsp(value) {
@@ -124,13 +127,31 @@ describe('security headers on every response', () => {
   });
 
   test('a JavaScript asset', { skip: !webBuilt }, async () => {
-    const js = readdirSync(path.join(webRoot, 'assets')).find((f) => f.endsWith('.js'));
+    const js = readdirSync(path.join(webRoot, 'assets')).find((f) => f.endsWith('.js') && !f.startsWith('worker-'));
     assert.ok(js, 'a .js file in web/dist/assets');
     const res = await request(server, 'GET', `/assets/${js}`);
     assert.equal(res.status, 200);
     assert.match(res.headers['content-type'], /^text\/javascript/);
     assert.equal(res.body, readFileSync(path.join(webRoot, 'assets', js), 'utf8'));
     assertSecurityHeaders(res, `/assets/${js}`);
+  });
+
+  test('the crypto Worker script alone may compile WebAssembly (Argon2); the pages may not', { skip: !webBuilt }, async () => {
+    const worker = readdirSync(path.join(webRoot, 'assets')).find((f) => /^worker-.*\.js$/.test(f));
+    assert.ok(worker, 'the worker bundle in web/dist/assets');
+    const res = await request(server, 'GET', `/assets/${worker}`);
+    assert.equal(res.status, 200);
+    const directives = parseCsp(res.headers['content-security-policy']);
+    assert.equal(directives.get('script-src'), "'self' 'wasm-unsafe-eval'");
+    for (const [name, sources] of Object.entries(CSP_REQUIRED)) {
+      if (name !== 'script-src') assert.equal(directives.get(name), sources, `worker CSP ${name}`);
+    }
+    assert.doesNotMatch(res.headers['content-security-policy'], /'unsafe-eval'|unsafe-inline|\*/);
+    // Not widened by a query or by another path.
+    for (const target of [`/assets/${worker}?x`, '/app.html', '/']) {
+      const other = await request(server, 'GET', target);
+      assert.doesNotMatch(other.headers['content-security-policy'] ?? '', /wasm-unsafe-eval/, target);
+    }
   });
 
   test('API responses (200 GET, 200 POST login, 204 logout, 401)', async () => {

@@ -48,10 +48,31 @@ test('no console calls in the crypto code', async () => {
   }
 });
 
+/** The attribute values a Lit template binds, by attribute name (static and bound ones). */
+function templateAttributes(result) {
+  const attributes = new Map();
+  let source = '';
+  result.strings.forEach((part, index) => {
+    source += part;
+    const bound = /([a-z-]+)=$/.exec(part);
+    if (bound && index < result.values.length) attributes.set(bound[1], result.values[index]);
+  });
+  for (const [, name, value] of source.matchAll(/\s([a-z-]+)="([^"]*)"/g)) attributes.set(name, value);
+  return attributes;
+}
+
 test('every credential field has autofill and spellcheck off', async () => {
-  const factory = await readFile(join(webDir, 'src', 'ui', 'private-input.js'), 'utf8');
-  for (const attribute of ['autocomplete="off"', 'spellcheck="false"', 'data-lpignore="true"']) {
-    assert.ok(factory.includes(attribute), `private-input.js lacks ${attribute}`);
+  const { privateInput } = await import('../src/ui/private-input.js');
+  // Chromium ignores autocomplete="off" on password fields; "new-password" keeps saved passwords out.
+  const password = templateAttributes(privateInput({ id: 'p' }));
+  assert.equal(password.get('autocomplete'), 'new-password');
+  const text = templateAttributes(privateInput({ id: 'u', type: 'text' }));
+  assert.equal(text.get('autocomplete'), 'off');
+  for (const field of [password, text]) {
+    assert.equal(field.get('spellcheck'), 'false');
+    assert.equal(field.get('autocorrect'), 'off');
+    assert.equal(field.get('autocapitalize'), 'none');
+    assert.equal(field.get('data-lpignore'), 'true');
   }
   for (const name of ['landing-page.js', 'account-menu.js', 'identity-setup.js']) {
     const text = await readFile(join(webDir, 'src', 'ui', name), 'utf8');
@@ -63,4 +84,34 @@ test('every credential field has autofill and spellcheck off', async () => {
     assert.ok(forms.length > 0, name);
     for (const form of forms) assert.match(form, /autocomplete="off"/, `${name}: ${form}`);
   }
+});
+
+test('message and room inputs keep mobile keyboards from learning their text', async () => {
+  for (const [name, field] of [['chat-compose.js', 'message-text'], ['chat-panel.js', 'room-name']]) {
+    const source = await readFile(join(webDir, 'src', 'ui', name), 'utf8');
+    const input = source.match(new RegExp(`<input name="${field}"[^>]*>`, 's'))?.[0];
+    assert.ok(input, `${name}: the ${field} input`);
+    for (const attribute of ['autocomplete="off"', 'autocapitalize="off"', 'autocorrect="off"', 'spellcheck="false"']) {
+      assert.ok(input.includes(attribute), `${name}: ${field} lacks ${attribute}`);
+    }
+  }
+});
+
+test('the CSP names exactly the Trusted Types policies the front end creates', async () => {
+  const header = await readFile(join(webDir, '..', 'server', 'http', 'security_headers.hpp'), 'utf8');
+  const start = header.search(/ content_security_policy =/);
+  const constant = header.slice(start, header.indexOf('";\n', start) + 2);
+  const policy = [...constant.matchAll(/^\s*"([^"]*)"/gm)].map((match) => match[1]).join('');
+  const directive = /(?:^|;\s*)trusted-types ([^;]+)/.exec(policy)?.[1];
+  assert.ok(directive, 'the CSP has a trusted-types directive');
+  assert.match(policy, /require-trusted-types-for 'script'/);
+  const allowed = directive.trim().split(/\s+/).sort();
+  assert.ok(!allowed.includes("'allow-duplicates'") && !allowed.includes('*') && !allowed.includes('default'), directive);
+  // Every policy created in the sources, and the one Lit creates (lit-html).
+  const created = new Set();
+  for (const file of [...await filesUnder(join(webDir, 'src'), '.js'), join(webDir, '..', 'node_modules', 'lit-html', 'lit-html.js')]) {
+    for (const match of (await readFile(file, 'utf8')).matchAll(/createPolicy\(\s*['"]([^'"]+)['"]/g)) created.add(match[1]);
+  }
+  assert.ok(created.has('lit-html') && created.has('secms-crypto-worker'), [...created].join(' '));
+  assert.deepEqual(allowed, [...created].sort());
 });
