@@ -72,7 +72,7 @@ struct config {
     double control_other_per_minute = 60;
     std::uint32_t control_max_fanout_bytes = 256 * 1024;
     std::uint32_t control_max_pending_offers_per_peer = 2;
-    std::uint32_t control_max_pending_offers = 8;
+    std::uint32_t control_max_pending_offers = 16;
     // [certificates] what a submitted OpenPGP certificate may hold, checked before librnp
     // verifies it, and how often one may be submitted (docs/operations.md, docs/certificates.md)
     std::uint32_t certificate_max_bytes = 64 * 1024;

@@ -49,7 +49,9 @@ struct channel_settings {
     // many pending towards the same user, and this many in all, so no one can keep another's
     // slots full (pending offers also expire after offer_lifetime).
     std::size_t max_pending_offers_per_peer = 2;
-    std::size_t max_pending_offers = 8;
+    // As many as one connection's slots: the web client asks each room-mate at once, and is not
+    // refused before its slots run out; a user with many tabs gets no more than one tab's worth.
+    std::size_t max_pending_offers = 16;
     control_limits control{};  // per-user rates of the control messages
     // What one submitted certificate may hold, checked before librnp verifies it (pgp_limits),
     // and how often certificates may be submitted: each is a check on the work pool.
