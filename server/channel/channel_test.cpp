@@ -460,5 +460,37 @@ TEST(ChannelMessages, ErrorsAndPresenceAreJson) {
     EXPECT_FALSE(p.at("online").at(0).as_object().contains("fingerprint"));
 }
 
+// certificate_submit: its own buckets, per connection (3 at once, 3 a minute) and per account
+// (5 and 5), taken before any certificate work is queued.
+TEST_F(HubTest, CertificateSubmissionsAreLimitedPerConnectionAndPerAccount) {
+    auto alice2 = std::make_shared<recording_peer>();
+    auto alice3 = std::make_shared<recording_peer>();
+    hub_.join(alice_, {1, "alice", "s1"});
+    hub_.join(alice2, {1, "alice", "s2"});
+    hub_.join(alice3, {1, "alice", "s3"});
+    hub_.join(bob_, {2, "bob", "s4"});
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(hub_.admit_certificate_submission(alice_.get())) << i;
+    auto wait = hub_.admit_certificate_submission(alice_.get());
+    ASSERT_TRUE(wait);
+    EXPECT_EQ(*wait, 20);  // one token at 3 a minute
+    EXPECT_FALSE(hub_.admit_certificate_submission(alice2.get()));
+    EXPECT_FALSE(hub_.admit_certificate_submission(alice2.get()));
+    // alice3 has all of its own, but the account's five are used.
+    wait = hub_.admit_certificate_submission(alice3.get());
+    ASSERT_TRUE(wait);
+    EXPECT_EQ(*wait, 12);                                         // one token at 5 a minute
+    EXPECT_FALSE(hub_.admit_certificate_submission(bob_.get()));  // another account
+    clock_.advance(12s);
+    EXPECT_FALSE(hub_.admit_certificate_submission(alice3.get()));
+    // A connection that left is forgotten: the next one at that address starts with a full bucket.
+    clock_.advance(60s);
+    hub_.leave(alice_.get());
+    hub_.join(alice_, {1, "alice", "s5"});
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(hub_.admit_certificate_submission(alice_.get())) << i;
+    // A connection that is not joined gets nothing.
+    auto stranger = std::make_shared<recording_peer>();
+    EXPECT_TRUE(hub_.admit_certificate_submission(stranger.get()));
+}
+
 }  // namespace
 }  // namespace secms::channel
