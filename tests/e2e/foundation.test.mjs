@@ -204,11 +204,15 @@ test('fields have autofill and spellcheck off', { skip }, async (t) => {
   await openLanding(page, server.origin);
   await page.getByRole('tab', { name: 'Create account' }).click();
   const fields = await page.locator('form input').evaluateAll((inputs) => inputs.map((input) => ({
-    form: input.form.getAttribute('autocomplete'), autocomplete: input.getAttribute('autocomplete'),
+    type: input.type, form: input.form.getAttribute('autocomplete'), autocomplete: input.getAttribute('autocomplete'),
     spellcheck: input.spellcheck, lpignore: input.dataset.lpignore,
   })));
   assert.equal(fields.length, 3);
-  for (const field of fields) assert.deepEqual(field, { form: 'off', autocomplete: 'off', spellcheck: false, lpignore: 'true' });
+  // Chromium ignores "off" on password fields; "new-password" keeps saved passwords out of them.
+  for (const field of fields) {
+    assert.deepEqual(field, { type: field.type, form: 'off', autocomplete: field.type === 'password' ? 'new-password' : 'off', spellcheck: false, lpignore: 'true' });
+  }
+  assert.deepEqual(fields.map((field) => field.type), ['text', 'password', 'password']);
   const metas = await page.locator('meta[http-equiv]').evaluateAll((nodes) => nodes.map((n) => `${n.httpEquiv}: ${n.content}`));
   assert.deepEqual(metas, ['Cache-Control: no-cache, no-store, must-revalidate', 'Pragma: no-cache', 'Expires: 0']);
 });

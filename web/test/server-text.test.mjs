@@ -50,10 +50,12 @@ test('a server command answered by an error with a 467-character message shows t
   const { messageKey, params } = lines[0];
   const rendered = t(messageKey, { ...params, reason: t(params.reason, params) });
   assert.equal(rendered, 'This room is private and you are not invited.');
+  assert.equal(params.code, 'not_invited', 'a checked code is passed on (the room list shows its notice by code)');
 
   commands.ask((messageKey, params) => lines.push({ messageKey, params }), { type: 'room_list' });
   commands.handle({ type: 'error', error: { code: hostileText, message: hostileText } });
   const last = lines.at(-1);
+  assert.equal(last.params.code, '', 'an unchecked code is not passed on');
   assert.equal(t(last.messageKey, { ...last.params, reason: t(last.params.reason, last.params) }), 'The server reported an error.');
 });
 

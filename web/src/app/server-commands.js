@@ -5,7 +5,7 @@
 // time: a later one takes over, and an answer later than REPLY_TIMEOUT_MS is no longer
 // attributed to anyone.
 
-import { serverErrorText } from './server-errors.js';
+import { serverCodePattern, serverErrorText } from './server-errors.js';
 
 const failure = (code, params = {}) => Object.freeze({ error: Object.freeze({ code, messageKey: `chat.error.${code}`, params: Object.freeze(params) }) });
 
@@ -119,8 +119,8 @@ export function createServerCommands({ sendControl, onError = () => {} }) {
     }
     if (message.type === 'error' && !message.session) {
       // The code only, mapped to text (server-errors.js); the server's message is never shown.
-      const text = serverErrorText(message.error);
-      settle()('chat.system.server_error', { code: text.params.code ?? '', reason: text.key }, 'error');
+      const code = typeof message.error?.code === 'string' && serverCodePattern.test(message.error.code) ? message.error.code : '';
+      settle()('chat.system.server_error', { code, reason: serverErrorText(message.error).key }, 'error');
       onError();
       return true;
     }
