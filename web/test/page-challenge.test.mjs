@@ -89,3 +89,23 @@ test('a rejection ends the submission: a challenge after certificate_rejected is
   await sleep(10);
   assert.deepEqual(signRequests(asked), []);
 });
+
+test('a submission refused for its rate is sent again once, after the server’s retry_after', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { sent, controller } = setUp();
+  const submits = () => sent.filter((m) => m.type === 'certificate_submit').length;
+  await controller.submitCertificate();
+  assert.equal(submits(), 1);
+  controller.handleServerMessage({ type: 'certificate_rejected', error: { code: 'rate_limited', message: '', retry_after: 20 } });
+  t.mock.timers.tick(19_000);
+  await Promise.resolve();
+  assert.equal(submits(), 1, 'not before retry_after');
+  t.mock.timers.tick(1_000);
+  for (let i = 0; i < 5; i += 1) await Promise.resolve();
+  assert.equal(submits(), 2, 'once retry_after has passed');
+  // Any other refusal is final: no retry.
+  controller.handleServerMessage({ type: 'certificate_rejected', error: { code: 'weak_algorithm', message: '' } });
+  t.mock.timers.tick(200_000);
+  for (let i = 0; i < 5; i += 1) await Promise.resolve();
+  assert.equal(submits(), 2);
+});

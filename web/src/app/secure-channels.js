@@ -54,6 +54,21 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     }
   }
 
+  // A submission refused for its rate (after a burst of reconnects) is tried once more when the
+  // server says it may be; a newer submission or a lost socket cancels the wait.
+  let retryTimer = null;
+  function retryRateLimitedSubmission(error) {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    if (error?.code !== 'rate_limited') return;
+    const seconds = Math.min(120, Math.max(1, Number(error.retry_after) || 1));
+    const waitingFor = submission;
+    retryTimer = setTimeout(() => {
+      retryTimer = null;
+      if (waitingFor === submission) submitCertificate();
+    }, seconds * 1000);
+  }
+
   /**
    * Only the one challenge that follows this page's own certificate_submit is passed to the
    * Worker, and only when it has the documented v2 form: any other server text is never
@@ -307,6 +322,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
       case 'certificate_rejected':
         awaitingChallenge = 0;
         identityStore.rejected(message.error);
+        retryRateLimitedSubmission(message.error);
         return true;
       case 'channel_offer': {
         const fingerprint = message.certificate?.fingerprint;
