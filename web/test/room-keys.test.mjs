@@ -26,7 +26,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const fixedFingerprints = { mallory: '4d'.repeat(20), zed: '5a'.repeat(20) };
 const fp = (name) => (identities[name] ? describeIdentity(identities[name]).fingerprint.toLowerCase() : fixedFingerprints[name]);
 
-/** A sender key made by the test for `owner`: plaintext() gives a fresh v2 plaintext each call. */
+/** A sender key made by the test for `owner`: plaintext() gives a fresh v3 plaintext (counter floor 0, no predecessor) each call. */
 async function craftKey({ owner, id = room, raw = new Uint8Array(32).fill(0x42), ownerFingerprint = fp(owner), keyId } = {}) {
   const signing = await generateRoomSigningKey();
   const ownAes = await importRoomAesKey(Uint8Array.from(raw));
@@ -34,7 +34,7 @@ async function craftKey({ owner, id = room, raw = new Uint8Array(32).fill(0x42),
   const useId = keyId ?? derived;
   return {
     owner, ownerFingerprint, signing, raw, keyId: useId, keyIdBytes: fromHex(useId), aesKey: await importRoomAesKey(Uint8Array.from(raw)),
-    plaintext: () => encodeSenderKeyPlaintext({ room: id, owner, ownerFingerprint, keyId: useId, key: raw, verify: toHex(signing.verify) }),
+    plaintext: ({ next = 0, prevKeyId = null, prevCount = 0 } = {}) => encodeSenderKeyPlaintext({ room: id, owner, ownerFingerprint, keyId: useId, key: raw, verify: toHex(signing.verify), next, prevKeyId, prevCount }),
     /** A body sealed under this key; `as` names the owner put in the AAD (default: the owner). */
     seal: ({ counter = 0, text = 'hi', bytes = new TextEncoder().encode(text), frameType = 3, iv = new Uint8Array(12).fill(counter & 0xff), aesKey, as = owner, asFingerprint = ownerFingerprint } = {}) => sealRoomBody({
       frameType, room: id, keyId: fromHex(useId), counter, owner: as, ownerFingerprint: asFingerprint, iv, aesKey: aesKey ?? ownAes, signingKey: signing.privateKey, plaintext: bytes,
@@ -530,7 +530,7 @@ test('Mallory relays Bob\'s sender key over her own channel before Bob\'s copy a
   assert.deepEqual(alice.of('room.undecryptable', (e) => e.reason === 'foreign_key').map((e) => e.from), ['mallory']);
   // 2. Owner rewritten to Mallory, Bob's key id kept: the id no longer derives from the contents.
   const stolen = decodeSenderKeyPlaintext(Uint8Array.from(bobsKeys[0]));
-  const relabel = (keyId) => encodeSenderKeyPlaintext({ room, owner: 'mallory', ownerFingerprint: fp('mallory'), keyId, key: stolen.key, verify: toHex(stolen.verify) });
+  const relabel = (keyId) => encodeSenderKeyPlaintext({ room, owner: 'mallory', ownerFingerprint: fp('mallory'), keyId, key: stolen.key, verify: toHex(stolen.verify), next: 0 });
   await mallory.channels.sendSenderKey({ peerUser: 'alice', plaintext: relabel(bobsKeyId) });
   await alice.waitFor((e) => e.type === 'room.undecryptable' && e.reason === 'bad_key_id', 'the id check');
   // 3. Owner rewritten and the id re-derived: a valid key of Mallory's — under another id, so
@@ -662,7 +662,9 @@ test('malformed, outdated or misdirected sender keys are dropped: bad form, vers
   const text = new TextDecoder().decode(key.plaintext());
   const hexKey = 'c1'.repeat(32);
   const variants = [
-    text.replace('{"v":2,', '{"v":3,'),
+    text.replace('{"v":3,', '{"v":4,'),
+    text.replace('"next":0,', '"next":01,'),
+    text.replace('"prevCount":0}', '"prevCount":2}'),
     text.replace('"room"', '"Room"'),
     text.replace('{', '{ '),
     `${text.slice(0, -1)},"x":1}`,
@@ -681,6 +683,9 @@ test('malformed, outdated or misdirected sender keys are dropped: bad form, vers
   // Version 1 (no owner) is refused with its own reason.
   const v1 = `{"v":1,"room":"${room}","keyId":"${'ab'.repeat(16)}","key":"${hexKey}","verify":"${toHex(key.signing.verify)}"}`;
   assert.deepEqual(bob.rooms.receiveSenderKey({ ...from, plaintext: new TextEncoder().encode(v1) }), { accepted: false, reason: 'old_version' });
+  // Version 2 (no counter floor: a late tab would take replays) too.
+  const v2 = text.replace('{"v":3,', '{"v":2,').replace(/,"next":.*\}$/, '}');
+  assert.deepEqual(bob.rooms.receiveSenderKey({ ...from, plaintext: new TextEncoder().encode(v2) }), { accepted: false, reason: 'old_version' });
   // A key naming the receiver itself, or arriving over the receiver's own name, is refused.
   const own = await craftKey({ owner: 'bob' });
   assert.deepEqual(bob.rooms.receiveSenderKey({ peerUser: 'bob', peerFingerprint: fp('bob'), plaintext: own.plaintext() }), { accepted: false });
@@ -692,7 +697,7 @@ test('malformed, outdated or misdirected sender keys are dropped: bad form, vers
   await flush();
   assert.equal(bob.of('room.key_received').length, 0);
   // The point off the curve changed the verification key, so its id no longer matches either.
-  assert.deepEqual(failures(bob).sort(), ['bad_key_id', 'bad_key_id', 'foreign_key', 'old_version']);
+  assert.deepEqual(failures(bob).sort(), ['bad_key_id', 'bad_key_id', 'foreign_key', 'old_version', 'old_version']);
   bob.rooms.receiveSenderKey({ ...from, plaintext: key.plaintext() });
   await flush();
   assert.deepEqual(bob.of('room.key_received').map((e) => e.from), ['mallory']);

@@ -90,10 +90,13 @@ for (const vector of file.vectors) {
     const nodeKey = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: file.signingKey.jwk.x, y: file.signingKey.jwk.y }, format: 'jwk' });
     assert.equal(nodeVerify('sha256', signed, { key: nodeKey, dsaEncoding: 'ieee-p1363' }, fromHex(expected.signature)), true);
     assert.deepEqual(await open({ body: bodyOf(vector), frameType: inputs.frameType, room: inputs.room, key: inputs.key, owner: inputs.owner, ownerFingerprint: inputs.ownerFingerprint }), { text: inputs.plaintext });
-    // The sender-key plaintext decodes to the same key and owner.
+    // The sender-key plaintext decodes to the same key, owner, counter floor and predecessor.
     const decoded = decodeSenderKeyPlaintext(new TextEncoder().encode(expected.senderKeyPlaintext));
-    assert.deepEqual([decoded.room, decoded.owner, decoded.ownerFingerprint, decoded.keyId, toHex(decoded.key), toHex(decoded.verify)],
-      [inputs.room, inputs.owner, inputs.ownerFingerprint, inputs.keyId, inputs.key, file.signingKey.verify]);
+    assert.deepEqual([decoded.room, decoded.owner, decoded.ownerFingerprint, decoded.keyId, toHex(decoded.key), toHex(decoded.verify), decoded.next, decoded.prevKeyId, decoded.prevCount],
+      [inputs.room, inputs.owner, inputs.ownerFingerprint, inputs.keyId, inputs.key, file.signingKey.verify, inputs.next, inputs.prevKeyId, inputs.prevCount]);
+    // Version 3, spelled out: the public fields around the key's hex digits, in this order.
+    assert.equal(expected.senderKeyPlaintext, `{"v":3,"room":"${inputs.room}","owner":"${inputs.owner}","ownerFingerprint":"${inputs.ownerFingerprint}","keyId":"${inputs.keyId}",`
+      + `"key":"${inputs.key}","verify":"${file.signingKey.verify}","next":${inputs.next},"prevKeyId":"${inputs.prevKeyId ?? ''}","prevCount":${inputs.prevCount}}`);
   });
 }
 
@@ -106,8 +109,9 @@ test('negative vectors: each refused with its reason, in the receiver\'s order o
   }
 });
 
-test('negative sender-key plaintexts are refused (malformed; version 1 as old_version)', () => {
-  assert.ok(file.senderKeyNegative.length >= 15);
+test('negative sender-key plaintexts are refused (malformed; versions 1 and 2 as old_version)', () => {
+  assert.ok(file.senderKeyNegative.length >= 28);
+  assert.deepEqual(file.senderKeyNegative.filter((item) => item.reason === 'old_version').map((item) => item.id), ['version-1', 'version-2', 'version-2-with-new-fields']);
   for (const item of file.senderKeyNegative) {
     assert.throws(() => decodeSenderKeyPlaintext(new TextEncoder().encode(item.plaintext)), (e) => e instanceof RoomCipherError && e.reason === item.reason, item.id);
   }

@@ -42,14 +42,17 @@ const room = '5ec05ec05ec05ec05ec05ec05ec05ec0';
 export const vectorInputs = Object.freeze([
   {
     id: 'message-counter-0', room, owner: 'alice', ownerFingerprint: ramp(0x60, 20), frameType: 3, keyId: '5050abbe9c1ebc08d410df1a724c0910', key: ramp(0x20, 32), counter: 0, iv: ramp(0x40, 12),
+    next: 0, prevKeyId: null, prevCount: 0,
     plaintext: '{"v":1,"kind":"message","id":"00112233445566778899aabbccddeeff","text":"hello room ✓"}',
   },
   {
     id: 'control-counter-16909060', room, owner: 'alice', ownerFingerprint: ramp(0x60, 20), frameType: 4, keyId: '5050abbe9c1ebc08d410df1a724c0910', key: ramp(0x20, 32), counter: 0x01020304, iv: ramp(0x50, 12),
+    next: 0x01020304, prevKeyId: ramp(0x70, 16), prevCount: 4096,
     plaintext: '{"v":1,"kind":"delete","id":"ffeeddccbbaa99887766554433221100","target":"00112233445566778899aabbccddeeff"}',
   },
   {
     id: 'message-other-key-unicode', room: 'f'.repeat(32), owner: 'bob.b-2', ownerFingerprint: ramp(0x80, 32), frameType: 3, keyId: 'c3cbddbe48e4d3605cfa9d525179565c', key: ramp(0xc0, 32), counter: 1, iv: ramp(0xe0, 12),
+    next: 1, prevKeyId: ramp(0xa0, 16), prevCount: 2 ** 32,
     plaintext: 'Grüße, 世界! 😀 \u202e(bidi stays text)',
   },
 ]);
@@ -72,7 +75,9 @@ export async function computeVector(inputs) {
   });
   const parsed = parseRoomBody(body, inputs.frameType);
   return {
-    senderKeyPlaintext: new TextDecoder().decode(encodeSenderKeyPlaintext({ room: inputs.room, ...owner, keyId: inputs.keyId, key: fromHex(inputs.key), verify: verifyKeyHex })),
+    senderKeyPlaintext: new TextDecoder().decode(encodeSenderKeyPlaintext({
+      room: inputs.room, ...owner, keyId: inputs.keyId, key: fromHex(inputs.key), verify: verifyKeyHex, next: inputs.next, prevKeyId: inputs.prevKeyId, prevCount: inputs.prevCount,
+    })),
     aad: toHex(aad),
     ciphertext: toHex(parsed.ciphertext),
     bodyWithoutSignature: toHex(body.subarray(0, body.length - 64)),
@@ -143,22 +148,37 @@ export function senderKeyNegatives(vector) {
   const good = vector.expected.senderKeyPlaintext;
   const { key, keyId, room: id, owner, ownerFingerprint } = vector.inputs;
   const v1 = `{"v":1,"room":"${id}","keyId":"${keyId}","key":"${key}","verify":"${verifyKeyHex}"}`;
+  // Version 2: owner-bound, but no counter floor and no predecessor (a late tab would accept replays).
+  const v2 = good.replace('{"v":3,', '{"v":2,').replace(/,"next":.*\}$/, '}');
   return [
     ['version-1', v1, 'old_version'],
-    ['version-3', good.replace('{"v":2,', '{"v":3,')],
+    ['version-2', v2, 'old_version'],
+    ['version-2-with-new-fields', good.replace('{"v":3,', '{"v":2,'), 'old_version'],
+    ['version-4', good.replace('{"v":3,', '{"v":4,')],
+    ['next-leading-zero', good.replace('"next":0,', '"next":00,')],
+    ['next-negative', good.replace('"next":0,', '"next":-1,')],
+    ['next-too-large', good.replace('"next":0,', '"next":4294967297,')],
+    ['next-fraction', good.replace('"next":0,', '"next":0.5,')],
+    ['next-as-string', good.replace('"next":0,', '"next":"0",')],
+    ['missing-next', good.replace('"next":0,', '')],
+    ['count-without-previous-key', good.replace('"prevCount":0}', '"prevCount":1}')],
+    ['previous-key-is-itself', good.replace('"prevKeyId":""', `"prevKeyId":"${keyId}"`)],
+    ['previous-key-upper-case', good.replace('"prevKeyId":""', `"prevKeyId":"${'AB'.repeat(16)}"`)],
+    ['previous-key-null', good.replace('"prevKeyId":""', '"prevKeyId":null')],
+    ['fields-after-key-reordered', good.replace(/"next":0,"prevKeyId":"","prevCount":0/, '"prevKeyId":"","next":0,"prevCount":0')],
     ['upper-case-hex', good.replace(key, key.toUpperCase())],
     ['upper-case-fingerprint', good.replace(ownerFingerprint, ownerFingerprint.toUpperCase())],
-    ['whitespace', good.replace('"v":2,', '"v": 2,')],
+    ['whitespace', good.replace('"v":3,', '"v": 3,')],
     ['reordered', good.replace(`"room":"${id}","owner":"${owner}"`, `"owner":"${owner}","room":"${id}"`)],
     ['escaped-owner', good.replace(`"owner":"${owner}"`, `"owner":"\\u0061lice"`)],
-    ['extra-field', good.replace('}', ',"x":0}')],
+    ['extra-field', good.replace(/\}$/, ',"x":0}')],
     ['missing-owner', good.replace(`"owner":"${owner}",`, '')],
     ['missing-field', good.replace(/,"verify":"[0-9a-f]+"/, '')],
     ['short-key', good.replace(key, key.slice(2))],
     ['short-fingerprint', good.replace(ownerFingerprint, ownerFingerprint.slice(2))],
     ['compressed-verify-key', good.replace(`"verify":"04`, `"verify":"02`)],
-    ['duplicate-field', good.replace('{"v":2,', '{"v":2,"v":2,')],
-    ['number-as-string', good.replace('"v":2', '"v":"2"')],
+    ['duplicate-field', good.replace('{"v":3,', '{"v":3,"v":3,')],
+    ['number-as-string', good.replace('"v":3', '"v":"3"')],
   ].map(([item, plaintext, reason = 'malformed']) => ({ id: item, plaintext, reason }));
 }
 

@@ -9,10 +9,21 @@
 // (the owner is not the channel's peer), and a relabelled owner changes the id. Version 1 (no
 // owner) is refused with its own reason.
 //
+// Version 3 of the sender-key plaintext adds the counter floor and the chain of keys: `next` is
+// the counter of the owner's next frame under this key, filled in at every (re)distribution, so a
+// receiver that gets the key late (a new tab, a tab after a reconnect) refuses every frame sealed
+// before it — the relay cannot replay them as new lines, and a newcomer tab reads no history
+// (Signal's sender-key distribution message carries its chain iteration for the same reason).
+// `prevKeyId` / `prevCount` name the owner's previous key in this room and the number of frames
+// sealed under it, so a receiver can tell that frames under the old key never arrived even when
+// the relay forces a rotation right after dropping them. Versions 1 and 2 are refused as old.
+//
 // Sender-key plaintext (the content of a pairwise-channel record of type sender_key), UTF-8 JSON
-// in exactly this byte form (this key order, no whitespace, lower-case hex):
-//   {"v":2,"room":<32 hex>,"owner":<username>,"ownerFingerprint":<40|64 hex>,"keyId":<32 hex>,
-//    "key":<64 hex>,"verify":<130 hex>}
+// in exactly this byte form (this key order, no whitespace, lower-case hex, decimal integers
+// without leading zeros):
+//   {"v":3,"room":<32 hex>,"owner":<username>,"ownerFingerprint":<40|64 hex>,"keyId":<32 hex>,
+//    "key":<64 hex>,"verify":<130 hex>,"next":<0..2^32>,"prevKeyId":<"" | 32 hex>,
+//    "prevCount":<0..2^32, 0 when prevKeyId is "">}
 //   keyId = SHA-256(field("secms room key id v2") ‖ field(room) ‖ field(owner) ‖
 //                   field(fingerprint bytes) ‖ field(verify))[0..16]      field(x) = u16(len) ‖ x
 // It is built and read byte by byte: the AES key never becomes a JavaScript string (strings
@@ -28,7 +39,7 @@ import { bytesEqual, concatBytes, fromHex, toHex, zeroize } from './protocol/byt
 import { RoomFrameType, isRoomFrameType, isRoomId } from './room-frame.js';
 
 export const ROOM_BODY_VERSION = 2;
-export const ROOM_SENDER_KEY_VERSION = 2;
+export const ROOM_SENDER_KEY_VERSION = 3;
 export const ROOM_KEY_ID_BYTES = 16;
 export const ROOM_KEY_BYTES = 32;
 export const ROOM_IV_BYTES = 12;
@@ -36,6 +47,8 @@ export const ROOM_TAG_BYTES = 16;
 export const ROOM_SIGNATURE_BYTES = 64;
 export const ROOM_VERIFY_KEY_BYTES = 65;
 export const ROOM_COUNTER_MAX = 0xffffffff;
+/** Largest `next` / `prevCount` of a sender key: every counter used (2^32 frames). */
+export const ROOM_FRAME_COUNT_MAX = ROOM_COUNTER_MAX + 1;
 const COUNTER_BYTES = 4;
 const HEADER_BYTES = 1 + ROOM_KEY_ID_BYTES + COUNTER_BYTES + ROOM_IV_BYTES;
 /** Every byte of a body that is not ciphertext: 1 + 16 + 4 + 12 + 16 + 64 = 113. */
@@ -56,7 +69,7 @@ const subtle = () => globalThis.crypto.subtle;
 /** Closed set of the reasons a body or a sender-key plaintext is refused. */
 export const RoomCipherErrorReason = Object.freeze({
   malformed: 'the body or the sender-key plaintext does not follow the encoding',
-  old_version: 'the body or the sender-key plaintext is of version 1 (no owner binding), no longer accepted',
+  old_version: 'the body is of version 1 (no owner binding), or the sender-key plaintext of version 1 or 2 (no owner binding, no counter floor), no longer accepted',
   too_large: 'the body exceeds the limit of its frame type',
   bad_key_id: 'the key id is not the one derived from the room, the owner and the verification key',
   bad_signature: 'the signature does not verify with the sender key\'s public key',
@@ -81,6 +94,7 @@ const ownerPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
 // OpenPGP v4 (SHA-1, 20 bytes) and v6 (SHA-256, 32 bytes) fingerprints, as the channel accepts them.
 const fingerprintPattern = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
+const isFrameCount = (value) => Number.isSafeInteger(value) && value >= 0 && value <= ROOM_FRAME_COUNT_MAX;
 export const isRoomKeyId = (value) => typeof value === 'string' && keyIdPattern.test(value);
 export const isRoomOwner = (value) => typeof value === 'string' && ownerPattern.test(value);
 export const isRoomOwnerFingerprint = (value) => typeof value === 'string' && fingerprintPattern.test(value);
@@ -123,23 +137,30 @@ function hexValue(byte) {
 }
 
 /** Public fields before and after the key, as text; the key's 64 hex digits go in between as bytes. */
-function senderKeyParts({ room, owner, ownerFingerprint, keyId, verify }) {
+function senderKeyParts({ room, owner, ownerFingerprint, keyId, verify, next, prevKeyId, prevCount }) {
   return {
     head: textEncoder.encode(`{"v":${ROOM_SENDER_KEY_VERSION},"room":"${room}","owner":"${owner}","ownerFingerprint":"${ownerFingerprint}","keyId":"${keyId}","key":"`),
-    tail: textEncoder.encode(`","verify":"${verify}"}`),
+    tail: textEncoder.encode(`","verify":"${verify}","next":${next},"prevKeyId":"${prevKeyId ?? ''}","prevCount":${prevCount}}`),
   };
 }
 
 /**
  * The one byte form of a sender key (fields in a fixed order, so decoding can compare bytes).
  * `key` is the raw AES key (Uint8Array(32)); its hex digits are written straight into the
- * result, never into a string. The caller zero-fills the result after use.
+ * result, never into a string. `next` is the counter of the owner's next frame under this key
+ * (required: it is the receiver's replay floor); `prevKeyId` (null for the first key) and
+ * `prevCount` name the previous key and how many frames were sealed under it. The caller
+ * zero-fills the result after use.
  */
-export function encodeSenderKeyPlaintext({ room, owner, ownerFingerprint, keyId, key, verify }) {
+export function encodeSenderKeyPlaintext({ room, owner, ownerFingerprint, keyId, key, verify, next, prevKeyId = null, prevCount = 0 }) {
   if (!isRoomId(room) || !isRoomKeyId(keyId) || !verifyPattern.test(verify ?? '')) throw new RoomCipherError('invalid_argument', 'sender key fields');
   checkOwner({ owner, ownerFingerprint });
+  if (!isFrameCount(next)) throw new RoomCipherError('invalid_argument', 'next counter');
+  if (prevKeyId === null ? prevCount !== 0 : (!isRoomKeyId(prevKeyId) || prevKeyId === keyId || !isFrameCount(prevCount))) {
+    throw new RoomCipherError('invalid_argument', 'previous key id and count');
+  }
   if (!(key instanceof Uint8Array) || key.length !== ROOM_KEY_BYTES) throw new RoomCipherError('invalid_argument', 'the AES key must be 32 bytes');
-  const { head, tail } = senderKeyParts({ room, owner, ownerFingerprint, keyId, verify });
+  const { head, tail } = senderKeyParts({ room, owner, ownerFingerprint, keyId, verify, next, prevKeyId, prevCount });
   const out = new Uint8Array(head.length + 2 * ROOM_KEY_BYTES + tail.length);
   out.set(head, 0);
   let at = head.length;
@@ -154,23 +175,25 @@ export function encodeSenderKeyPlaintext({ room, owner, ownerFingerprint, keyId,
 /** The longest plaintext (32-character owner, 64-hex fingerprint); a longer record is not read. */
 export const SENDER_KEY_PLAINTEXT_MAX_BYTES = encodeSenderKeyPlaintext({
   room: '0'.repeat(32), owner: 'a'.repeat(32), ownerFingerprint: '0'.repeat(64), keyId: '0'.repeat(32), key: new Uint8Array(32), verify: '0'.repeat(130),
+  next: ROOM_FRAME_COUNT_MAX, prevKeyId: '1'.repeat(32), prevCount: ROOM_FRAME_COUNT_MAX,
 }).length;
 
-const OLD_VERSION_PREFIX = textEncoder.encode('{"v":1,');
+const OLD_VERSION_PREFIXES = [textEncoder.encode('{"v":1,'), textEncoder.encode('{"v":2,')];
 const asciiDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Strict: the exact fields, sizes and lower-case hex, in the exact byte form above (no other key
  * order, no whitespace, no escapes) — there is one encoding per key, nothing to interpret. The
  * public fields are read as text; the 64 key digits are decoded straight into bytes. Returns
- * { room, owner, ownerFingerprint, keyId, key: Uint8Array(32), verify: Uint8Array(65) }; the
+ * { room, owner, ownerFingerprint, keyId, key: Uint8Array(32), verify: Uint8Array(65), next,
+ *   prevKeyId (hex or null), prevCount }; the
  * caller zero-fills `key` once imported (and the input once read). The key id is checked
  * against its derivation by room-keys.js (deriveRoomKeyId, asynchronous).
  */
 export function decodeSenderKeyPlaintext(bytes) {
   if (!(bytes instanceof Uint8Array)) throw new RoomCipherError('malformed', 'sender key is not bytes');
-  if (bytes.length >= OLD_VERSION_PREFIX.length && bytesEqual(bytes.subarray(0, OLD_VERSION_PREFIX.length), OLD_VERSION_PREFIX)) {
-    throw new RoomCipherError('old_version', 'sender key of version 1 (no owner): the sender must update');
+  if (OLD_VERSION_PREFIXES.some((prefix) => bytes.length >= prefix.length && bytesEqual(bytes.subarray(0, prefix.length), prefix))) {
+    throw new RoomCipherError('old_version', 'sender key of version 1 or 2 (no owner binding or no counter floor): the sender must update');
   }
   if (bytes.length > SENDER_KEY_PLAINTEXT_MAX_BYTES) throw new RoomCipherError('malformed', 'sender key length');
   // The key is the 64 bytes after `"key":"`; it is the only field that is located, not parsed.
@@ -188,13 +211,19 @@ export function decodeSenderKeyPlaintext(bytes) {
   } catch {
     throw new RoomCipherError('malformed', 'sender key is not UTF-8');
   }
-  const headMatch = /^\{"v":2,"room":"([0-9a-f]{32})","owner":"([A-Za-z0-9][A-Za-z0-9._-]{2,31})","ownerFingerprint":"([0-9a-f]{40}|[0-9a-f]{64})","keyId":"([0-9a-f]{32})","key":"$/.exec(head);
-  const tailMatch = /^","verify":"(04[0-9a-f]{128})"\}$/.exec(tail);
+  const headMatch = /^\{"v":3,"room":"([0-9a-f]{32})","owner":"([A-Za-z0-9][A-Za-z0-9._-]{2,31})","ownerFingerprint":"([0-9a-f]{40}|[0-9a-f]{64})","keyId":"([0-9a-f]{32})","key":"$/.exec(head);
+  const tailMatch = /^","verify":"(04[0-9a-f]{128})","next":(0|[1-9][0-9]{0,9}),"prevKeyId":"((?:[0-9a-f]{32})?)","prevCount":(0|[1-9][0-9]{0,9})\}$/.exec(tail);
   if (!headMatch || !tailMatch) {
-    if (!/^\{"v":2,/.test(head)) throw new RoomCipherError('malformed', 'sender key version or form');
+    if (!/^\{"v":3,/.test(head)) throw new RoomCipherError('malformed', 'sender key version or form');
     throw new RoomCipherError('malformed', 'sender key fields');
   }
   const [, room, owner, ownerFingerprint, keyId] = headMatch;
+  const next = Number(tailMatch[2]);
+  const prevKeyId = tailMatch[3] === '' ? null : tailMatch[3];
+  const prevCount = Number(tailMatch[4]);
+  if (!isFrameCount(next) || !isFrameCount(prevCount)) throw new RoomCipherError('malformed', 'sender key counter out of range');
+  // No previous key, no count; a key is not its own predecessor.
+  if ((prevKeyId === null && prevCount !== 0) || prevKeyId === keyId) throw new RoomCipherError('malformed', 'sender key previous key');
   const key = new Uint8Array(ROOM_KEY_BYTES);
   for (let i = 0; i < ROOM_KEY_BYTES; i += 1) {
     const high = hexValue(bytes[keyStart + 2 * i]);
@@ -205,7 +234,7 @@ export function decodeSenderKeyPlaintext(bytes) {
     }
     key[i] = (high << 4) | low;
   }
-  return { room, owner, ownerFingerprint, keyId, key, verify: fromHex(tailMatch[1]) };
+  return { room, owner, ownerFingerprint, keyId, key, verify: fromHex(tailMatch[1]), next, prevKeyId, prevCount };
 }
 
 // ---- keys ---------------------------------------------------------------------------------

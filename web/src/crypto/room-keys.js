@@ -12,6 +12,15 @@
 // derivation; every frame's AAD names the owner the receiver holds the key under. A member who
 // relays another member's key over their own channel is refused, and cannot occupy that key id.
 //
+// Counter floor and key chain (sender-key version 3): every hand-over of a key says the counter
+// of the owner's next frame under it, and the receiver installs the key there, so a tab that gets
+// the key late refuses the frames sealed before (a relay replaying them, or history it never had).
+// A member who still needs the key (it was made after they joined; no tab of theirs has it) gets
+// it at 0: every frame under it was meant for them, including those sealed while their channel
+// came up. Each key also names its predecessor and how many frames went out under it; at the
+// first frame under the new key the receiver reports the old key's frames that never arrived,
+// so a rotation the relay forces (a phantom join or leave) cannot hide a dropped line.
+//
 // Worker side; runs in Node too (the tests wire three managers through a fake relay). Key bytes
 // never leave it: the only outputs are sealed bodies, sender-key plaintexts handed to the
 // pairwise channel, and the decrypted text of room frames.
@@ -47,13 +56,13 @@ export const RoomKeyErrorCode = Object.freeze({
 /** Closed set of the reasons of room.undecryptable events. */
 export const UndecryptableReason = Object.freeze({
   unknown_key: 'no sender key with this id arrived within the buffer time',
-  old_version: 'the frame or sender key is of protocol version 1 (no owner binding); the sender must update',
-  missing: 'counters under this key were skipped: `count` frames from `from` never arrived (dropped on the way)',
+  old_version: 'the frame is of protocol version 1 (no owner binding), or the sender key of version 1 or 2 (no counter floor); the sender must update',
+  missing: 'counters under this key, or at the end of its predecessor, were skipped: `count` frames from `from` never arrived (dropped on the way)',
   foreign_key: 'a sender key naming another owner than the channel\'s peer (`from`) was refused',
   bad_key_id: 'a sender key whose id is not derived from its room, owner and verification key was refused',
   bad_signature: 'the signature does not verify with the sender key\'s public key',
   bad_tag: 'AES-GCM authentication failed',
-  replay: 'the counter is not above the last one accepted under this key',
+  replay: 'the counter is not above the last one accepted under this key, or is below the counter the key was handed over at (sealed before this tab had it)',
   malformed: 'the body or its plaintext does not follow the encoding',
   stale_member: 'the key belonged to a member who left or was removed, or was retired',
 });
@@ -136,21 +145,33 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
 
   function dropOwnKey(state) {
     if (!state.own) return;
-    zeroize(state.own.distribution);
+    zeroize(state.own.raw);
     state.own = null;
   }
 
   /**
+   * The sender-key plaintext of the own key as handed over now: `next` is the counter of the
+   * next frame (0 for a member who still needs the key, see the header). A fresh Uint8Array
+   * the caller zero-fills.
+   */
+  function ownKeyPlaintext(own, room, next) {
+    return encodeSenderKeyPlaintext({
+      room, owner: own.owner, ownerFingerprint: own.ownerFingerprint, keyId: own.keyId, key: own.raw, verify: own.verifyHex,
+      next, prevKeyId: own.prevKeyId, prevCount: own.prevCount,
+    });
+  }
+
+  /**
    * A new own key: a random AES key, a fresh ECDSA pair, the key id derived from them and the
-   * owner. The raw AES key exists only in the serialised sender-key plaintext (a Uint8Array,
-   * needed to hand it to members whose channel comes up later) and is zero-filled when the key
-   * retires; the CryptoKeys are non-extractable.
+   * owner. The raw AES key is kept as a Uint8Array only to build sender-key plaintexts (members
+   * whose channel comes up later, each with the current counter) and is zero-filled when the key
+   * retires; the CryptoKeys are non-extractable. The new key names the one it replaces and how
+   * many frames were sealed under it.
    */
   async function rotate(state) {
     const owner = selfName();
     const ownerFingerprint = selfFingerprintHex();
     const raw = Uint8Array.from(random(ROOM_KEY_BYTES));
-    let distribution;
     let aesKey;
     let keyId;
     try {
@@ -158,13 +179,17 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
       keyId = await deriveRoomKeyId({ room: state.room, owner, ownerFingerprint, verify: signing.verify });
       // A fresh P-256 key each time: a repeated id would mean a repeated key pair.
       if (state.ownKeyIds.has(keyId)) throw new RoomKeyError('invalid_request', 'key id repeated');
-      distribution = encodeSenderKeyPlaintext({ room: state.room, owner, ownerFingerprint, keyId, key: raw, verify: toHex(signing.verify) });
       aesKey = await importRoomAesKey(raw, ['encrypt']);
+      const prevKeyId = state.own?.keyId ?? null;
+      const prevCount = state.own?.counter ?? 0;
+      const own = {
+        keyId, keyIdBytes: fromHex(keyId), owner, ownerFingerprint, aesKey, signingKey: signing.privateKey,
+        raw: Uint8Array.from(raw), verifyHex: toHex(signing.verify), prevKeyId, prevCount, counter: 0,
+      };
+      // Checks every field once before the key is used (the same encoding serves each hand-over).
+      zeroize(ownKeyPlaintext(own, state.room, 0));
       dropOwnKey(state);
-      state.own = { keyId, keyIdBytes: fromHex(keyId), owner, ownerFingerprint, aesKey, signingKey: signing.privateKey, distribution, counter: 0 };
-    } catch (error) {
-      if (state.own?.distribution !== distribution) zeroize(distribution);
-      throw error;
+      state.own = own;
     } finally {
       zeroize(raw);
     }
@@ -186,7 +211,8 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
     const targets = [...new Set([...needing, ...[...state.resend].filter((user) => members.has(user))])].sort();
     const sentTo = [];
     for (const user of targets) {
-      const copy = Uint8Array.from(own.distribution);
+      // Floor 0 for a member still owed the key, the current counter for a re-send (another tab).
+      const copy = ownKeyPlaintext(own, state.room, needing.has(user) ? 0 : own.counter);
       let delivered = false;
       try {
         delivered = (await sendSenderKey(user, copy)) === true;
@@ -354,7 +380,11 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
       } catch {
         return;
       }
-      const key = { user: from, ownerFingerprint: parsed.ownerFingerprint, keyId: parsed.keyId, aesKey, verifyKey, lastCounter: -1 };
+      // Installed at the owner's next counter: frames sealed before this hand-over are refused.
+      const key = {
+        user: from, ownerFingerprint: parsed.ownerFingerprint, keyId: parsed.keyId, aesKey, verifyKey, lastCounter: parsed.next - 1,
+        prevKeyId: parsed.prevKeyId, prevCount: parsed.prevCount, chainChecked: false,
+      };
       const list = state.peers.get(from) ?? [];
       list.push(key);
       state.peers.set(from, list);
@@ -430,11 +460,37 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
 
   /** The room a version-1 key names (only to say which room an outdated member is in). */
   function oldVersionRoom(plaintext) {
-    const match = /^\{"v":1,"room":"([0-9a-f]{32})"/.exec(new TextDecoder().decode(plaintext.subarray(0, 48)));
+    const match = /^\{"v":[12],"room":"([0-9a-f]{32})"/.exec(new TextDecoder().decode(plaintext.subarray(0, 48)));
     return match ? match[1] : '';
   }
 
   // ---- frames -----------------------------------------------------------------------------
+
+  /**
+   * At the first frame accepted under `key`: frames its owner sealed under the previous keys
+   * (as the new key states their number) that never arrived here. Checked at the first frame,
+   * not when the key arrives: the key comes over the pairwise channel, the last frames under the
+   * old key over the room relay, in either order; the owner's frames come in order, so by its
+   * first frame under the new key every frame under the old one is in. Walks back through keys
+   * that carried no frame here (two rotations in a row). Returns the count, and sets each old
+   * key's floor to its end so such a frame arriving after all is refused, as in-key gaps are.
+   */
+  function missingBefore(state, key) {
+    let missing = 0;
+    let current = key;
+    while (current && !current.chainChecked) {
+      current.chainChecked = true;
+      const previous = current.prevKeyId === null ? undefined : state.keysById.get(current.prevKeyId);
+      if (!previous || previous.user !== current.user) break;
+      const last = current.prevCount - 1;
+      if (last > previous.lastCounter) {
+        missing += last - previous.lastCounter;
+        previous.lastCounter = last;
+      }
+      current = previous;
+    }
+    return missing;
+  }
 
   function bufferFrame(state, item) {
     state.buffer.push(item);
@@ -477,7 +533,7 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
     // The signature makes the counter the owner's: it is used up even if the body then fails.
     // Counters under a key go 0, 1, 2, …: a jump means frames were dropped on the way (or
     // refused by the server, which the sender was told). Said once, before the line after it.
-    const missing = parsed.counter - key.lastCounter - 1;
+    const missing = missingBefore(state, key) + parsed.counter - key.lastCounter - 1;
     key.lastCounter = parsed.counter;
     if (missing > 0) undecryptable(state, 'missing', { from: key.user, count: missing });
     let plaintext;
