@@ -180,7 +180,7 @@ test('a mismatched reveal is refused and aborts the roll for good, naming who', 
   }
 });
 
-test('the last revealer withholding: at the deadline the roll is aborted by them, and stays so', async () => {
+test('the last reveal missing at the deadline: the roll ends incomplete, blaming nobody, and stays so', async () => {
   const { roll, shares } = await committedRoll();
   roll.addCommitment({ participant: 'alice', commitment: shares.alice.commitment }, 10);
   roll.addCommitment({ participant: 'bob', commitment: shares.bob.commitment }, 20);
@@ -190,10 +190,13 @@ test('the last revealer withholding: at the deadline the roll is aborted by them
   const missing = await roll.result(20 + 1001);
   assertError(missing, DiceError.missingReveal);
   assert.equal(missing.error.params.participants, 'bob');
-  assert.equal(roll.phase(), 'aborted');
-  assert.deepEqual(roll.abortedBy(), ['bob']);
-  assertError(await roll.addReveal({ participant: 'bob', ...shares.bob, commitSet: set }, 25), DiceError.aborted, 'not even with an earlier clock');
-  assertError(await roll.result(25), DiceError.aborted);
+  // Withheld by Bob or by the relay: this participant cannot tell, so nobody is named as aborting.
+  assert.equal(roll.phase(), 'incomplete');
+  assert.equal(roll.abortedBy(), null);
+  assert.deepEqual(roll.notReceivedFrom(), ['bob']);
+  // Final all the same: a reveal after the deadline cannot complete it (the last revealer could choose).
+  assertError(await roll.addReveal({ participant: 'bob', ...shares.bob, commitSet: set }, 25), DiceError.missingReveal, 'not even with an earlier clock');
+  assertError(await roll.result(25), DiceError.missingReveal);
 });
 
 test('a commitment still missing at the deadline fails the roll without an abort (nobody saw anything yet)', async () => {
@@ -235,16 +238,49 @@ test('missing, early and late reveals; late, changed and unknown commitments', a
   assert.deepEqual(await roll.result(1500), { pending: ['bob'] }, 'before the deadline: still waiting');
   assertError(await roll.addReveal({ participant: 'bob', ...shares.bob, commitSet: set }, 2001), DiceError.lateReveal);
   const missing = await roll.result(2001);
-  assertError(missing, DiceError.aborted, 'the late reveal ended the roll');
+  assertError(missing, DiceError.missingReveal, 'the late reveal ended the roll, as not received in time');
   assert.equal(missing.error.params.participants, 'bob');
+  assert.equal(roll.abortedBy(), null);
+  assert.deepEqual(roll.notReceivedFrom(), ['bob']);
 });
 
-test('a reveal naming another commitment set aborts the roll', async () => {
+test('a reveal naming another commitment set voids the roll without blaming its author', async () => {
   const { roll, shares } = await committedRoll();
   roll.addCommitment({ participant: 'alice', commitment: shares.alice.commitment }, 10);
   roll.addCommitment({ participant: 'bob', commitment: shares.bob.commitment }, 20);
   assertError(await roll.addReveal({ participant: 'alice', ...shares.alice, commitSet: '00'.repeat(32) }, 30), DiceError.commitSetMismatch);
-  assert.deepEqual(roll.abortedBy(), ['alice']);
+  // Alice may be honest and have been shown another member's second commitment.
+  assert.equal(roll.phase(), 'void');
+  assert.equal(roll.abortedBy(), null);
+  assertError(await roll.result(31), DiceError.commitSetMismatch);
+});
+
+test('the relay withholds an honest participant\'s reveal from one member only: that member is told the reveal did not arrive, nobody is blamed', async () => {
+  const participants = ['alice', 'bob', 'carol'];
+  const rollId = newRollId();
+  const spec = { count: 1, sides: 20 };
+  const t0 = 1_000_000;
+  const view = Object.fromEntries(participants.map((p) => [p, createDiceRoll({ rollId, spec, participants, startedAt: t0 })]));
+  const mine = {};
+  for (const p of participants) mine[p] = await createContribution({ rollId, participant: p, spec });
+  for (const v of participants) for (const p of participants) assert.ok(view[v].addCommitment({ participant: p, commitment: mine[p].commitment }, t0 + 10).ok);
+  const set = await view.alice.commitSet();
+  for (const v of participants) for (const p of participants) {
+    if (v === 'alice' && p === 'bob') continue;   // the relay withholds Bob's reveal from Alice
+    assert.ok((await view[v].addReveal({ participant: p, nonce: mine[p].nonce, contribution: mine[p].contribution, commitSet: set }, t0 + 20)).ok);
+  }
+  const at = t0 + 10 + 31_000;   // past the reveal deadline
+  const alice = await view.alice.result(at);
+  assertError(alice, DiceError.missingReveal);
+  assert.equal(alice.error.params.participants, 'bob');
+  assert.equal(view.alice.abortedBy(), null, 'honest Bob is not named as having aborted');
+  assert.deepEqual(view.alice.notReceivedFrom(), ['bob']);
+  assert.match(en[alice.error.messageKey], /withheld in transit/);
+  assert.match(fr[alice.error.messageKey], /retenue en route/);
+  // Bob's reveal, let through late, does not complete the roll for Alice (final).
+  assertError(await view.alice.addReveal({ participant: 'bob', nonce: mine.bob.nonce, contribution: mine.bob.contribution, commitSet: set }, at + 1), DiceError.missingReveal);
+  // The others completed it, with the same dice.
+  assert.deepEqual((await view.bob.result(at)).dice, (await view.carol.result(at)).dice);
 });
 
 test('inputs are checked', async () => {

@@ -22,6 +22,9 @@ function room(names, { moderators = [] } = {}) {
     members: [...names].sort(),
     sent: [],   // [{from, frameType, envelope}]
     tamper: (from, text) => text,   // a hostile member's client or relay
+    withhold: () => false,          // (from, to, text) → true: the relay keeps that copy back
+    held: [],                       // [{from, to, frameType, text}] the copies kept back
+    clock: { t: 1_700_000_000_000 },
     refuse: (user, error) => refusals.set(user, error),
     view(type, extra = {}) {
       return { type, room: roomId, name: 'lobby', public: true, members: server.members, moderators, ...extra };
@@ -57,7 +60,9 @@ function room(names, { moderators = [] } = {}) {
         server.sent.push({ from: name, frameType: frame.frameType, envelope: JSON.parse(text) });
         user.chat.handleServerMessage({ type: 'room_sent', room: frame.room, sequence: frame.sequence });
         for (const other of server.members) {
-          if (other !== name) users[other].chat.handleRoomText({ room: frame.room, from: name, frameType: frame.frameType, text });
+          if (other === name) continue;
+          if (server.withhold(name, other, text)) server.held.push({ from: name, to: other, frameType: frame.frameType, text });
+          else users[other].chat.handleRoomText({ room: frame.room, from: name, frameType: frame.frameType, text });
         }
       });
       return true;
@@ -66,7 +71,7 @@ function room(names, { moderators = [] } = {}) {
     user.chat = createRoomChat({
       roomStore: store, ask, sendControl, sendBinary, serverCommands: createServerCommands({ sendControl }), self: () => name,
       isIgnored: (u) => user.ignored.has(u), toggleIgnore: (u) => (user.ignored.has(u) ? !user.ignored.delete(u) : Boolean(user.ignored.add(u))),
-      receiptDelayMs: 5,
+      receiptDelayMs: 5, now: () => server.clock.t,
     });
     users[name] = user;
   }
@@ -252,6 +257,29 @@ test('re-admission: only a join the page showed readmits; a removed member reapp
   await settle();
   assert.deepEqual(users.alice.workerCalls.at(-1).payload.readmit, ['carol']);
   assert.ok(systemKeys(users.alice).includes('chat.system.member_joined'));
+});
+
+test('/roll: the relay withholds an honest member\'s reveal from one member: that member says it did not arrive, blames nobody', async () => {
+  const { users, server } = room(['alice', 'bob', 'carol']);
+  server.withhold = (from, to, text) => from === 'bob' && to === 'alice' && JSON.parse(text).kind === 'roll_reveal';
+  assert.deepEqual(await users.carol.chat.submit(roomId, '/roll 1d20'), { ok: true });
+  for (let i = 0; i < 10; i += 1) { await new Promise((resolve) => setTimeout(resolve, 10)); await settle(); }
+  assert.equal(server.held.length, 1, 'bob revealed; the relay kept the copy for alice');
+  const results = (name) => users[name].store.find(roomId).messages.filter((m) => m.messageKey === 'chat.roll.result_room');
+  assert.equal(results('bob').length, 1);
+  assert.equal(results('carol').length, 1);
+  assert.deepEqual(results('alice'), []);
+  // Past the reveal deadline the relay lets the reveal through: too late to complete the roll.
+  server.clock.t += 31_000;
+  const [late] = server.held;
+  await users.alice.chat.handleRoomText({ room: roomId, from: late.from, frameType: late.frameType, text: late.text });
+  await settle();
+  const messages = users.alice.store.find(roomId).messages;
+  assert.deepEqual(results('alice'), [], 'no result from a late reveal');
+  assert.ok(!messages.some((m) => m.messageKey === 'chat.roll.aborted'), 'bob is not named as having aborted');
+  const incomplete = messages.filter((m) => m.messageKey === 'chat.roll.incomplete');
+  assert.equal(incomplete.length, 1);
+  assert.equal(incomplete[0].params.names, 'bob');
 });
 
 test('/roll: a spoiled reveal aborts the roll for everyone, naming who; the roll id cannot start again', async () => {

@@ -263,10 +263,20 @@ export function createRoomChat({
     const entry = rolls.get(rollId);
     dropRoll(rollId);
     if (!entry) return;
+    const spec = `${entry.spec.count}d${entry.spec.sides}`;
+    const names = (list) => list.map((name) => displayName(entry.room, name)).join(', ');
+    // Named as aborting only on proof: a reveal of theirs that arrived, under their room key, and
+    // that their own commitment disproves.
     const abortedBy = entry.roll.abortedBy?.();
-    if (abortedBy) {
-      // Every participant sees the same reveal missing or failing, so everyone shows the same abort.
-      system(entry.room, 'chat.roll.aborted', { spec: `${entry.spec.count}d${entry.spec.sides}`, names: abortedBy.map((name) => displayName(entry.room, name)).join(', ') }, 'error');
+    if (abortedBy?.length) {
+      system(entry.room, 'chat.roll.aborted', { spec, names: names(abortedBy) }, 'error');
+      return;
+    }
+    // A reveal that did not arrive (or arrived late) proves nothing: the relay may have withheld
+    // it from this member only, while the others complete the roll.
+    const notReceived = entry.roll.notReceivedFrom?.();
+    if (notReceived?.length) {
+      system(entry.room, 'chat.roll.incomplete', { spec, names: names(notReceived) }, 'error');
       return;
     }
     system(entry.room, 'chat.roll.failed', { reason: error.messageKey, ...error.params, ...params }, 'error');

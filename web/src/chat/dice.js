@@ -196,11 +196,22 @@ export async function diceFromSeed(seed, spec) {
  * commitment arrived) + revealTimeoutMs. A reveal before every commitment is in is refused:
  * revealing early would let a later committer choose after seeing it.
  *
- * Abort is final. Once every commitment is in, the last revealer can learn the result first
- * and withhold or spoil their reveal; if a roll could then still complete (a late reveal) or
- * be restarted, that participant could pick between outcomes. So a missing reveal at the
- * deadline, or a reveal that fails its checks, ends the roll as 'aborted' naming who aborted
- * it, and everything after — commitments, reveals, result() — answers `aborted`.
+ * An end without a result is final. Once every commitment is in, the last revealer can learn
+ * the result first and withhold or spoil their reveal; if a roll could then still complete (a
+ * late reveal) or be restarted, that participant could pick between outcomes. So once the reveal
+ * phase has begun, the roll ends for good in one of three ways, and everything after —
+ * commitments, reveals, result() — answers the same failure:
+ *   'aborted'    a reveal arrived that its author's own commitment disproves (commitment_mismatch,
+ *                or two different reveals): the reveal came under its author's room key, so it
+ *                is proof, and abortedBy() names them.
+ *   'incomplete' a reveal did not arrive by the deadline (missing_reveal), or arrived after it
+ *                (late_reveal). Nobody is blamed: the relay can withhold or delay one
+ *                participant's reveal towards one member only, so that member's roll fails while
+ *                the others complete it. notReceivedFrom() names whose reveal is missing here.
+ *   'void'       a reveal names another commitment set (commit_set_mismatch): someone sent
+ *                different commitments to different members, not necessarily the revealer.
+ * A completed result is what this participant computed from the reveals it received; another
+ * participant from whom a reveal was withheld ends 'incomplete' instead (no agreement round).
  */
 export function createDiceRoll({ rollId, spec, participants, startedAt, commitTimeoutMs = diceDefaults.commitTimeoutMs, revealTimeoutMs = diceDefaults.revealTimeoutMs }) {
   checkRollId(rollId);
@@ -215,20 +226,33 @@ export function createDiceRoll({ rollId, spec, participants, startedAt, commitTi
   const reveals = new Map();
   let allCommittedAt = null;
   let commitSetValue = null;
-  let abortedBy = null;             // sorted participants who ended the roll, once it is aborted
+  let ended = null;                 // { phase, failure } once the roll ended without a result (final)
+  let abortedBy = null;             // sorted participants whose own reveal proves the abort
+  let notReceived = null;           // sorted participants whose reveal did not arrive in time here
 
-  const abortedFailure = () => failure(DiceError.aborted, { participants: abortedBy.join(', ') });
   /** Ends the roll for good (only once the reveal phase started: before it nobody knows anything). */
-  function abortWith(result, culprits) {
-    if (allCommittedAt !== null && abortedBy === null) abortedBy = Object.freeze([...new Set(culprits)].sort(byId));
+  function endWith(phase, result, { by = null, missing = null, final = result } = {}) {
+    if (allCommittedAt === null || ended !== null) return result;
+    const sorted = (list) => Object.freeze([...new Set(list)].sort(byId));
+    if (by) abortedBy = sorted(by);
+    if (missing) notReceived = sorted(missing);
+    ended = { phase, failure: final };
     return result;
   }
+  const abortWith = (result, culprits) => endWith('aborted', result, {
+    by: culprits, final: failure(DiceError.aborted, { participants: [...new Set(culprits)].sort(byId).join(', ') }),
+  });
+  /** Reveals not received by the deadline: the roll cannot complete here; nobody is blamed. */
+  const incomplete = (result) => {
+    const missing = pendingOf(reveals);
+    return endWith('incomplete', result, { missing, final: failure(DiceError.missingReveal, { participants: missing.join(', ') }) });
+  };
 
   const commitDeadline = startedAt + commitTimeoutMs;
   const pendingOf = (map) => participants.filter((p) => !map.has(p)).sort(byId);
 
   function addCommitment({ participant, commitment } = {}, at) {
-    if (abortedBy) return abortedFailure();
+    if (ended) return ended.failure;
     if (!members.has(participant)) return failure(DiceError.unknownParticipant, { participant: String(participant).slice(0, 40) });
     if (!fromHex(commitment, 32)) return failure(DiceError.malformed, { participant });
     if (commitments.has(participant)) {
@@ -248,16 +272,20 @@ export function createDiceRoll({ rollId, spec, participants, startedAt, commitTi
   }
 
   async function addReveal({ participant, nonce, contribution, commitSet: theirSet } = {}, at) {
-    if (abortedBy) return abortedFailure();
+    if (ended) return ended.failure;
     if (!members.has(participant)) return failure(DiceError.unknownParticipant, { participant: String(participant).slice(0, 40) });
     const nonceBytes = fromHex(nonce, 32);
     const contributionBytes = fromHex(contribution, 32);
     if (!nonceBytes || !contributionBytes || !fromHex(theirSet, 32)) return failure(DiceError.malformed, { participant });
     if (allCommittedAt === null) return failure(DiceError.earlyReveal, { participant });
-    if (!(at <= allCommittedAt + revealTimeoutMs)) return abortWith(failure(DiceError.lateReveal, { participant }), pendingOf(reveals));
+    // Late is not proof of anything: the relay may have held the reveal back.
+    if (!(at <= allCommittedAt + revealTimeoutMs)) return incomplete(failure(DiceError.lateReveal, { participant }));
     const expected = await commitmentOf({ rollId, participant, spec, nonce: nonceBytes, contribution: contributionBytes });
     if (expected !== commitments.get(participant)) return abortWith(failure(DiceError.commitmentMismatch, { participant }), [participant]);
-    if (theirSet !== await commitSet()) return abortWith(failure(DiceError.commitSetMismatch, { participant }), [participant]);
+    if (theirSet !== await commitSet()) {
+      const mismatch = failure(DiceError.commitSetMismatch, { participant });
+      return endWith('void', mismatch);
+    }
     if (reveals.has(participant)) {
       return reveals.get(participant) === contribution ? { ok: true } : abortWith(failure(DiceError.duplicateReveal, { participant }), [participant]);
     }
@@ -266,12 +294,12 @@ export function createDiceRoll({ rollId, spec, participants, startedAt, commitTi
   }
 
   async function result(at) {
-    if (abortedBy) return abortedFailure();
+    if (ended) return ended.failure;
     if (allCommittedAt === null) return failure(DiceError.missingCommitment, { participants: pendingOf(commitments).join(', ') });
     if (reveals.size < participants.length) {
       // Still waiting is not an error until the deadline has passed.
       const late = !(at <= allCommittedAt + revealTimeoutMs);
-      return late ? abortWith(failure(DiceError.missingReveal, { participants: pendingOf(reveals).join(', ') }), pendingOf(reveals)) : { pending: pendingOf(reveals) };
+      return late ? incomplete(failure(DiceError.missingReveal, { participants: pendingOf(reveals).join(', ') })) : { pending: pendingOf(reveals) };
     }
     const seed = await rollSeed({ commitSet: await commitSet(), contributions: Object.fromEntries(reveals) });
     const dice = await diceFromSeed(seed, spec);
@@ -283,10 +311,12 @@ export function createDiceRoll({ rollId, spec, participants, startedAt, commitTi
     commitSet,
     addReveal,
     result,
-    /** 'committing' | 'revealing' | 'complete' | 'aborted' (final) */
-    phase: () => (abortedBy ? 'aborted' : allCommittedAt === null ? 'committing' : reveals.size < participants.length ? 'revealing' : 'complete'),
-    /** The participants who aborted the roll (sorted), or null. */
+    /** 'committing' | 'revealing' | 'complete' | 'aborted' | 'incomplete' | 'void' (the last three final) */
+    phase: () => (ended ? ended.phase : allCommittedAt === null ? 'committing' : reveals.size < participants.length ? 'revealing' : 'complete'),
+    /** The participants whose own reveal proves they aborted the roll (sorted), or null. */
     abortedBy: () => abortedBy,
+    /** The participants whose reveal did not arrive here in time (sorted), or null: not blame. */
+    notReceivedFrom: () => notReceived,
     waitingFor: () => (allCommittedAt === null ? pendingOf(commitments) : pendingOf(reveals)),
   });
 }
