@@ -174,6 +174,7 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
     const raw = Uint8Array.from(random(ROOM_KEY_BYTES));
     let aesKey;
     let keyId;
+    let own = null;
     try {
       const signing = await generateRoomSigningKey();
       keyId = await deriveRoomKeyId({ room: state.room, owner, ownerFingerprint, verify: signing.verify });
@@ -182,7 +183,7 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
       aesKey = await importRoomAesKey(raw, ['encrypt']);
       const prevKeyId = state.own?.keyId ?? null;
       const prevCount = state.own?.counter ?? 0;
-      const own = {
+      own = {
         keyId, keyIdBytes: fromHex(keyId), owner, ownerFingerprint, aesKey, signingKey: signing.privateKey,
         raw: Uint8Array.from(raw), verifyHex: toHex(signing.verify), prevKeyId, prevCount, counter: 0,
       };
@@ -190,6 +191,9 @@ export function createRoomKeyManager({ emit, sendSenderKey, self, selfFingerprin
       zeroize(ownKeyPlaintext(own, state.room, 0));
       dropOwnKey(state);
       state.own = own;
+    } catch (error) {
+      if (own && state.own !== own) zeroize(own.raw);
+      throw error;
     } finally {
       zeroize(raw);
     }
