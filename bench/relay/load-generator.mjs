@@ -41,13 +41,15 @@ const OPEN_LOOP_MAX_IN_FLIGHT = 10_000;
 const SETUP_TIMEOUT_MS = 15_000;
 const PASSWORD = 'bench-password-not-secret';
 
-// Generous limits so that setting up 100 accounts from one IP is not throttled; everything else
+// Generous limits so that setting up 100 accounts, and their sockets, from one IP is not
+// throttled or capped (the per-address connection cap defaults to 64); everything else
 // stays at the defaults (io threads: one per core; write queue 1024 messages / 4 MiB). The
 // launcher already passes --log-level info (given twice the option is refused); the relay path
 // logs nothing per frame.
 export const SECMS_BENCH_ARGS = [
   '--login-per-ip-burst', '10000', '--login-per-ip-per-minute', '10000',
   '--register-per-ip-burst', '10000', '--register-per-ip-per-minute', '10000',
+  '--max-connections-per-ip', '100000',
 ];
 
 /** The secms-server binary to measure: $SECMS_SERVER_BIN, else the release build, else dev. */

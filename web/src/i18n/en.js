@@ -124,7 +124,7 @@ export default Object.freeze({
   'chat.roll.started': "Rolling {spec} fairly with your peer…",
   'chat.roll.result_me': "You rolled {spec}: {dice} = {total}",
   'chat.roll.result_peer': "{name} rolled {spec}: {dice} = {total}",
-  'chat.roll.failed': "The roll failed: {reason}",
+  'chat.roll.failed': "/roll: {reason}",
   'chat.message.deleted': "message deleted",
   'chat.message.sent': "sent",
   'chat.message.delivered': "delivered",

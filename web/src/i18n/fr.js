@@ -123,7 +123,7 @@ export default Object.freeze({
   'chat.roll.started': "Lancer équitable de {spec} avec votre correspondant…",
   'chat.roll.result_me': "Vous avez lancé {spec} : {dice} = {total}",
   'chat.roll.result_peer': "{name} a lancé {spec} : {dice} = {total}",
-  'chat.roll.failed': "Le lancer a échoué : {reason}",
+  'chat.roll.failed': "/roll : {reason}",
   'chat.message.deleted': "message supprimé",
   'chat.message.sent': "envoyé",
   'chat.message.delivered': "remis",
