@@ -45,9 +45,12 @@ struct config {
     std::uint32_t ws_max_message_bytes = 64 * 1024;
     std::uint32_t ws_idle_timeout_s = 60;
     std::uint32_t ws_queue_messages = 1024;
+    std::uint32_t max_websockets_per_user = 8;  // all of one account's tabs and devices
     // [sessions]
     std::uint32_t session_idle_timeout_s = 30 * 60;
     std::uint32_t session_absolute_timeout_s = 12 * 60 * 60;
+    std::uint32_t session_max_logins = 100'000;  // all accounts; a full table refuses new logins
+    std::uint32_t session_max_per_user = 32;     // one account's; its oldest login makes way
     // [channels]
     std::uint32_t channel_idle_timeout_s = 30 * 60;
     std::uint32_t channel_offer_timeout_s = 120;

@@ -10,6 +10,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -160,7 +161,9 @@ int serve(const config& c) {
     auth::password_hasher hasher(*opened->keys, argon2_of(c));
     auth::account_service accounts(*opened->users, hasher, clock);
     auth::login_sessions sessions({std::chrono::seconds(c.session_idle_timeout_s),
-                                   std::chrono::seconds(c.session_absolute_timeout_s)},
+                                   std::chrono::seconds(c.session_absolute_timeout_s),
+                                   std::max<std::size_t>(1, c.session_max_logins),
+                                   std::max<std::size_t>(1, c.session_max_per_user)},
                                   clock);
     auth::rate_limiter login_ip(
         {c.login_per_ip_burst, c.login_per_ip_per_minute, c.limiter_max_keys}, clock);
@@ -179,6 +182,7 @@ int serve(const config& c) {
                                                std::chrono::seconds(c.channel_idle_timeout_s)};
     channel_settings.max_pending_offers_per_peer = c.control_max_pending_offers_per_peer;
     channel_settings.max_pending_offers = c.control_max_pending_offers;
+    channel_settings.max_websockets_per_user = std::max<std::size_t>(1, c.max_websockets_per_user);
     channel_settings.control.membership = {c.control_membership_burst,
                                            c.control_membership_per_minute};
     channel_settings.control.query = {c.control_query_burst, c.control_query_per_minute};

@@ -238,14 +238,16 @@ TEST(LoginRace, LoginThatVerifiedTheOldHashIsRefusedAfterAPasswordChange) {
     auto owner = sessions.create(alice->userid, "alice", store::role::user);
 
     // The attacker's login: ticket, then read the old hash and verify it (paused inside).
-    std::optional<new_login> stolen;
+    bool stolen = false;
     bool authenticated = false;
     keys.arm();
     std::thread attacker([&] {
         auto ticket = sessions.begin_login();
         auto user = accounts.authenticate("alice", core::secret_string("old password!!"));
         authenticated = user.has_value();
-        if (user) stolen = sessions.create(user->userid, user->username, user->role, ticket);
+        if (user) {
+            stolen = sessions.create(user->userid, user->username, user->role, ticket).has_value();
+        }
     });
     keys.wait_until_paused();
     // Meanwhile the owner changes the password; every other login ends.

@@ -7,6 +7,7 @@
 #include "server/auth/accounts.hpp"
 #include "server/auth/credentials.hpp"
 #include "server/auth/login_sessions.hpp"
+#include "server/auth/login_throttle.hpp"
 #include "server/auth/password_hasher.hpp"
 #include "server/auth/rate_limiter.hpp"
 #include "server/hsm/softhsm.hpp"
@@ -234,6 +235,96 @@ TEST(LoginSessions, PerUserLimitDropsOldest) {
     EXPECT_FALSE(sessions.touch(a.cookie_token));
     EXPECT_TRUE(sessions.touch(b.cookie_token));
     EXPECT_TRUE(sessions.touch(c.cookie_token));
+}
+
+// A full table refuses the new login: many accounts logging in must not log anyone else out.
+TEST(LoginSessions, FullTableRefusesInsteadOfEvictingAnotherUsersLogin) {
+    core::manual_clock clock;
+    login_sessions sessions({30min, 12h, 3, 4}, clock);
+    std::vector<std::string> ended;
+    sessions.on_ended([&](const std::string& id) { ended.push_back(id); });
+    auto victim = sessions.create(1, "victim", store::role::user);
+    clock.advance(1s);
+    (void)sessions.create(2, "bot1", store::role::user);
+    (void)sessions.create(3, "bot2", store::role::user);
+    auto refused = sessions.create(4, "bot3", store::role::user, sessions.begin_login());
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), login_refusal::table_full);
+    EXPECT_EQ(sessions.size(), 3u);
+    EXPECT_TRUE(ended.empty());
+    EXPECT_TRUE(sessions.touch(victim.cookie_token));  // the least recently used is still here
+    // A user at its own cap makes room from its own logins, even in a full table.
+    login_sessions own({30min, 12h, 2, 2}, clock);
+    auto first = own.create(5, "e", store::role::user);
+    clock.advance(1s);
+    auto second = own.create(5, "e", store::role::user);
+    auto third = own.create(5, "e", store::role::user, own.begin_login());
+    ASSERT_TRUE(third);
+    EXPECT_FALSE(own.touch(first.cookie_token));
+    EXPECT_TRUE(own.touch(second.cookie_token));
+}
+
+TEST(LoginSessions, FullTableDropsExpiredLoginsFirst) {
+    core::manual_clock clock;
+    login_sessions sessions({30min, 12h, 2, 4}, clock);
+    std::vector<std::string> ended;
+    sessions.on_ended([&](const std::string& id) { ended.push_back(id); });
+    auto stale = sessions.create(1, "a", store::role::user);
+    clock.advance(20min);
+    auto live = sessions.create(2, "b", store::role::user);
+    clock.advance(11min);  // the first is idle past 30 min, the second is not
+    auto fresh = sessions.create(3, "c", store::role::user, sessions.begin_login());
+    ASSERT_TRUE(fresh);
+    EXPECT_EQ(ended, (std::vector<std::string>{stale.session.id}));
+    EXPECT_TRUE(sessions.touch(live.cookie_token));
+    EXPECT_TRUE(sessions.touch(fresh->cookie_token));
+}
+
+// Logins are indexed by account: ending, role changes and the per-user cap find the account's
+// logins through the index, which every way out of the table keeps in step.
+TEST(LoginSessions, PerUserIndexFollowsEveryRemoval) {
+    core::manual_clock clock;
+    login_sessions sessions({30min, 12h, 100, 2}, clock);
+    auto a = sessions.create(1, "a", store::role::user);
+    EXPECT_TRUE(sessions.end(a.cookie_token));
+    auto b = sessions.create(1, "a", store::role::user);
+    clock.advance(31min);
+    sessions.sweep();
+    EXPECT_EQ(sessions.size(), 0u);
+    auto c = sessions.create(1, "a", store::role::user);
+    clock.advance(1s);
+    auto d = sessions.create(1, "a", store::role::user);
+    sessions.update_role(1, store::role::admin);
+    EXPECT_EQ(sessions.find(c.session.id)->role, store::role::admin);
+    EXPECT_EQ(sessions.find(d.session.id)->role, store::role::admin);
+    auto e = sessions.create(1, "a", store::role::user);  // the cap of 2: c, the oldest, goes
+    EXPECT_FALSE(sessions.find(c.session.id));
+    sessions.end_all_for_user(1, e.session.id);
+    EXPECT_FALSE(sessions.find(d.session.id));
+    EXPECT_TRUE(sessions.find(e.session.id));
+    EXPECT_FALSE(sessions.find(b.session.id));
+    EXPECT_EQ(sessions.size(), 1u);
+}
+
+// Only a wrong password counts: an attempt that ends otherwise (a weak new password, an outage)
+// is given back, and the wrong guesses before it still count.
+TEST(LoginThrottle, ReleasedAttemptCostsNothingAndKeepsEarlierFailures) {
+    core::manual_clock clock;
+    throttle_settings s;
+    s.free_failures = 2;
+    login_throttle throttle(s, clock);
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_FALSE(throttle.begin("alice", "session:x").refused_for) << i;
+        throttle.released("alice", "session:x");
+    }
+    EXPECT_EQ(throttle.size(), 0u);
+    EXPECT_FALSE(throttle.begin("alice", "session:x").refused_for);  // a wrong password
+    throttle.failed("alice");
+    EXPECT_FALSE(throttle.begin("alice", "session:x").refused_for);  // a weak new password
+    throttle.released("alice", "session:x");
+    EXPECT_FALSE(throttle.begin("alice", "session:x").refused_for);  // a second wrong password
+    throttle.failed("alice");
+    EXPECT_TRUE(throttle.begin("alice", "session:x").refused_for);  // two failures: wait
 }
 
 class AccountServiceTest : public ::testing::Test {

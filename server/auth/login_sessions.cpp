@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <iterator>
 
 #include "server/core/secure_bytes.hpp"
 
@@ -48,54 +49,70 @@ login_ticket login_sessions::begin_login() const {
     return {epoch_, clock_.now()};
 }
 
-std::optional<new_login> login_sessions::create(std::int64_t userid, std::string username,
-                                                store::role role, const login_ticket& ticket) {
+void login_sessions::erase_locked(std::unordered_map<std::string, login_session>::iterator it) {
+    if (auto u = by_user_.find(it->second.userid); u != by_user_.end()) {
+        std::erase(u->second, it->first);
+        if (u->second.empty()) by_user_.erase(u);
+    }
+    sessions_.erase(it);
+}
+
+core::result<new_login, login_refusal> login_sessions::create(std::int64_t userid,
+                                                              std::string username,
+                                                              store::role role,
+                                                              const login_ticket& ticket) {
     // 32 random bytes: far above the 128 bits OWASP asks of a session id.
     std::string token = core::random_token(32);
     auto now = clock_.now();
     login_session s{id_of(token), userid, std::move(username), role, now, now};
     std::vector<std::string> evicted;
+    bool full = false;
     {
         std::lock_guard lock(mutex_);
         // Checked under the lock end_all_for_user takes: either the end came first and is seen
         // here, or this session exists before the end runs and is ended by it.
-        if (now - ticket.issued > max_login_flight) return std::nullopt;
+        if (now - ticket.issued > max_login_flight) {
+            return core::fail(login_refusal::ended_meanwhile);
+        }
         if (auto it = ended_at_.find(userid);
             it != ended_at_.end() && it->second.epoch > ticket.epoch) {
-            return std::nullopt;
+            return core::fail(login_refusal::ended_meanwhile);
         }
-        // Bound memory: a user with too many sessions loses the oldest; a full table loses
-        // expired entries first, then the oldest.
-        std::vector<const login_session*> mine;
-        for (const auto& [id, other] : sessions_) {
-            if (other.userid == userid) mine.push_back(&other);
-        }
-        if (mine.size() >= timeouts_.max_per_user) {
+        // Bound memory: a user with too many sessions loses its own oldest.
+        if (auto mine = by_user_.find(userid);
+            mine != by_user_.end() && mine->second.size() >= timeouts_.max_per_user) {
             auto oldest = std::min_element(
-                mine.begin(), mine.end(), [](auto* a, auto* b) { return a->created < b->created; });
-            evicted.push_back((*oldest)->id);
-            sessions_.erase((*oldest)->id);
+                mine->second.begin(), mine->second.end(), [&](const auto& a, const auto& b) {
+                    return sessions_.at(a).created < sessions_.at(b).created;
+                });
+            evicted.push_back(*oldest);
+            erase_locked(sessions_.find(*oldest));
         }
+        // A full table loses its expired entries; if it is still full, this login is refused:
+        // ending another user's login to make room would let many accounts log anyone out.
         if (sessions_.size() >= timeouts_.max_sessions) {
             for (auto it = sessions_.begin(); it != sessions_.end();) {
                 if (expired(it->second, now)) {
                     evicted.push_back(it->first);
-                    it = sessions_.erase(it);
+                    auto next = std::next(it);
+                    erase_locked(it);
+                    it = next;
                 } else {
                     ++it;
                 }
             }
-            if (sessions_.size() >= timeouts_.max_sessions) {
-                auto oldest = std::min_element(
-                    sessions_.begin(), sessions_.end(),
-                    [](auto& a, auto& b) { return a.second.last_seen < b.second.last_seen; });
-                evicted.push_back(oldest->first);
-                sessions_.erase(oldest);
-            }
         }
-        sessions_.emplace(s.id, s);
+        full = sessions_.size() >= timeouts_.max_sessions;
+        if (!full) {
+            by_user_[userid].push_back(s.id);
+            sessions_.emplace(s.id, s);
+        }
     }
     notify(evicted);
+    if (full) {
+        core::wipe(token.data(), token.size());
+        return core::fail(login_refusal::table_full);
+    }
     return new_login{std::move(token), std::move(s)};
 }
 
@@ -110,7 +127,7 @@ std::optional<login_session> login_sessions::touch(std::string_view cookie_token
         auto it = sessions_.find(id);
         if (it == sessions_.end()) return std::nullopt;
         if (expired(it->second, now)) {
-            sessions_.erase(it);
+            erase_locked(it);
             was_expired = true;
         } else {
             it->second.last_seen = now;
@@ -141,7 +158,9 @@ bool login_sessions::end(std::string_view cookie_token) {
     std::string id = id_of(cookie_token);
     {
         std::lock_guard lock(mutex_);
-        if (sessions_.erase(id) == 0) return false;
+        auto it = sessions_.find(id);
+        if (it == sessions_.end()) return false;
+        erase_locked(it);
     }
     notify({id});
     return true;
@@ -152,23 +171,21 @@ void login_sessions::end_all_for_user(std::int64_t userid, std::string_view keep
     {
         std::lock_guard lock(mutex_);
         ended_at_[userid] = {++epoch_, clock_.now()};
-        for (auto it = sessions_.begin(); it != sessions_.end();) {
-            if (it->second.userid == userid && it->first != keep_id) {
-                ended.push_back(it->first);
-                it = sessions_.erase(it);
-            } else {
-                ++it;
+        if (auto mine = by_user_.find(userid); mine != by_user_.end()) {
+            for (const auto& id : mine->second) {
+                if (id != keep_id) ended.push_back(id);
             }
         }
+        for (const auto& id : ended) erase_locked(sessions_.find(id));
     }
     notify(ended);
 }
 
 void login_sessions::update_role(std::int64_t userid, store::role role) {
     std::lock_guard lock(mutex_);
-    for (auto& [id, s] : sessions_) {
-        if (s.userid == userid) s.role = role;
-    }
+    auto mine = by_user_.find(userid);
+    if (mine == by_user_.end()) return;
+    for (const auto& id : mine->second) sessions_.at(id).role = role;
 }
 
 void login_sessions::sweep() {
@@ -180,12 +197,12 @@ void login_sessions::sweep() {
         std::erase_if(ended_at_,
                       [&](const auto& e) { return now - e.second.when > max_login_flight; });
         for (auto it = sessions_.begin(); it != sessions_.end();) {
+            auto next = std::next(it);
             if (expired(it->second, now)) {
                 ended.push_back(it->first);
-                it = sessions_.erase(it);
-            } else {
-                ++it;
+                erase_locked(it);
             }
+            it = next;
         }
     }
     notify(ended);

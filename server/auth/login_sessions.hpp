@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "server/core/clock.hpp"
+#include "server/core/result.hpp"
 #include "server/store/user_store.hpp"
 
 namespace secms::auth {
@@ -21,8 +22,17 @@ namespace secms::auth {
 struct session_timeouts {
     std::chrono::seconds idle{30 * 60};
     std::chrono::seconds absolute{12 * 60 * 60};
+    // Logins held in all: when the table is full of live logins a new one is refused, never
+    // made room for by ending someone else's (accounts enough could otherwise log anyone out).
     std::size_t max_sessions = 100'000;
+    // One account's logins: a new one ends that account's oldest.
     std::size_t max_per_user = 32;
+};
+
+// Why create() made no login.
+enum class login_refusal {
+    ended_meanwhile,  // the user's logins were ended after the ticket: check the password again
+    table_full,       // max_sessions live logins are held: try again later (503)
 };
 
 struct login_session {
@@ -61,13 +71,15 @@ class login_sessions {
     // Called (outside the lock) for every session that ends: logout, expiry, password change.
     void on_ended(ended_callback cb);
 
+    // For tests and tools: a login without a ticket; the table must have room.
     new_login create(std::int64_t userid, std::string username, store::role role);
     // Call before reading the password hash of a login.
     login_ticket begin_login() const;
-    // create(), unless the user's logins were ended after `ticket` was taken (nullopt: verify the
-    // password again, against the hash stored now).
-    std::optional<new_login> create(std::int64_t userid, std::string username, store::role role,
-                                    const login_ticket& ticket);
+    // A new login, unless the user's logins were ended after `ticket` was taken (ended_meanwhile:
+    // verify the password again, against the hash stored now) or the table is full of live logins
+    // (table_full; expired ones are dropped first).
+    core::result<new_login, login_refusal> create(std::int64_t userid, std::string username,
+                                                  store::role role, const login_ticket& ticket);
 
     // Validates the token, enforces both timeouts, refreshes last_seen.
     std::optional<login_session> touch(std::string_view cookie_token);
@@ -94,11 +106,16 @@ class login_sessions {
     std::string id_of(std::string_view token) const;
     bool expired(const login_session& s, core::steady_time now) const;
     void notify(const std::vector<std::string>& ended);
+    // Removes a session from the table and from its user's index.
+    void erase_locked(std::unordered_map<std::string, login_session>::iterator it);
 
     session_timeouts timeouts_;
     const core::clock& clock_;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, login_session> sessions_;
+    // userid → ids of its sessions (at most max_per_user): a login, a logout of all and a role
+    // change look at one user's sessions, never scan the table.
+    std::unordered_map<std::int64_t, std::vector<std::string>> by_user_;
     struct ended_mark {
         std::uint64_t epoch = 0;
         core::steady_time when{};

@@ -84,6 +84,18 @@ void login_throttle::succeeded(std::string_view account, std::string_view client
     pairs_.erase(pair_key);
 }
 
+void login_throttle::released(std::string_view account, std::string_view client) {
+    limiter_key pair_key = make_limiter_key(account, client);
+    std::lock_guard lock(mutex_);
+    auto it = pairs_.entries.find(pair_key);
+    if (it == pairs_.entries.end()) return;
+    if (it->second.failures > 1) {
+        --it->second.failures;
+    } else {
+        pairs_.erase(pair_key);
+    }
+}
+
 std::size_t login_throttle::size() const {
     std::lock_guard lock(mutex_);
     return pairs_.entries.size() + accounts_.entries.size();

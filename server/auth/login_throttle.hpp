@@ -8,7 +8,8 @@
 // - Per account, over all clients, past `account_ceiling` failures in the window every attempt is
 //   slowed by `account_slowdown` and never refused: a botnet spreading guesses over many
 //   addresses is slowed, yet the right password still logs in.
-// - A correct password forgets the (account, client) failures.
+// - A correct password forgets the (account, client) failures; an attempt that ends for any other
+//   reason than a wrong password (released) costs nothing.
 //
 // Keys are fixed-size keyed hashes (limiter_key.hpp) and each table holds at most `max_keys`
 // entries (the one idle longest is dropped), so chosen names cannot grow memory.
@@ -55,6 +56,9 @@ class login_throttle {
     void failed(std::string_view account);
     // The password was right: the (account, client) failures are forgotten.
     void succeeded(std::string_view account, std::string_view client);
+    // The attempt ended without telling whether the password was right (a weak new password, an
+    // outage, a full login table): the failure begin() counted is taken back, earlier ones stay.
+    void released(std::string_view account, std::string_view client);
 
     // Entries held, pairs plus accounts (for tests and bounds).
     std::size_t size() const;

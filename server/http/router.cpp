@@ -187,15 +187,28 @@ route_result login(request& req, const client_info& client, server_context& ctx)
                 error = auth::auth_error::unavailable;
             }
             ++ctx.metrics.logins_failed;
+            // Only a wrong password counts against the (account, address) pair; an outage says
+            // nothing about the password and gives the attempt back.
             if (error == auth::auth_error::invalid_credentials) {
                 ctx.limits.login_throttle.failed(account);
             } else if (error == auth::auth_error::account_disabled) {
                 ctx.limits.login_throttle.succeeded(account, address);
+            } else {
+                ctx.limits.login_throttle.released(account, address);
             }
             spdlog::info("login failed from {}: {}", client.address, auth::code(error));
             co_return error_response(error, req.version());
         }
         auto login = ctx.sessions.create(user->userid, user->username, user->role, ticket);
+        if (!login && login.error() == auth::login_refusal::table_full) {
+            // The password was right; no other user's login is ended to make room.
+            ++ctx.metrics.logins_failed;
+            ctx.limits.login_throttle.succeeded(account, address);
+            spdlog::warn("login refused: the login table is full");
+            co_return error_response(status::service_unavailable, "service_unavailable",
+                                     "The server cannot take more logins now; try again later.",
+                                     req.version());
+        }
         if (!login) continue;
         ++ctx.metrics.logins_ok;
         ctx.limits.login_throttle.succeeded(account, address);
@@ -210,6 +223,7 @@ route_result login(request& req, const client_info& client, server_context& ctx)
         co_return res;
     }
     ++ctx.metrics.logins_failed;
+    ctx.limits.login_throttle.released(account, address);
     co_return error_response(auth::auth_error::unavailable, req.version());
 }
 
@@ -250,8 +264,11 @@ route_result change_password(request& req, server_context& ctx) {
         return ctx.accounts.change_password(session->userid, *current, *next);
     });
     if (!changed) {
+        // Only a wrong current password counts; a weak new one or an outage gives it back.
         if (changed.error() == auth::auth_error::invalid_credentials) {
             ctx.limits.login_throttle.failed(account);
+        } else {
+            ctx.limits.login_throttle.released(account, client_key);
         }
         co_return error_response(changed.error(), req.version());
     }
@@ -280,6 +297,8 @@ route_result delete_me(request& req, server_context& ctx) {
     if (!removed) {
         if (removed.error() == auth::auth_error::invalid_credentials) {
             ctx.limits.login_throttle.failed(account);
+        } else {
+            ctx.limits.login_throttle.released(account, client_key);
         }
         co_return error_response(removed.error(), req.version());
     }
