@@ -83,6 +83,21 @@ std::string presence_message(const std::vector<online_user>& users) {
     return json::serialize(msg);
 }
 
+std::string presence_delta_message(std::string_view type, const online_user& user) {
+    json::object o;
+    o["userid"] = user.userid;
+    o["username"] = user.username;
+    if (type != "presence_left" && !user.fingerprint.empty()) o["fingerprint"] = user.fingerprint;
+    json::object msg;
+    msg["type"] = type;
+    msg["user"] = std::move(o);
+    return json::serialize(msg);
+}
+
+socket_ticket::~socket_ticket() {
+    if (hub_ != nullptr) hub_->release_socket(userid_);
+}
+
 struct channel_hub::connection {
     std::weak_ptr<peer> handle;
     member_info info;
@@ -171,15 +186,64 @@ std::vector<online_user> channel_hub::online_locked() const {
     return out;
 }
 
+std::optional<online_user> channel_hub::user_view_locked(std::int64_t userid) const {
+    std::optional<online_user> out;
+    std::uint64_t order = 0;
+    for (const auto& [p, c] : connections_) {
+        if (c->info.userid != userid) continue;
+        if (!out) out = online_user{userid, c->info.username, {}};
+        if (c->certificate && c->certified_order >= order) {
+            order = c->certified_order;
+            out->fingerprint = c->certificate->fingerprint;
+        }
+    }
+    return out;
+}
+
 // Sending only queues on each peer's strand, so doing it under the lock is safe and keeps every
-// peer's view of events in one order.
-void channel_hub::broadcast_presence_locked() {
-    auto users = online_locked();
-    auto message = std::make_shared<const std::string>(presence_message(users));
+// peer's view of events in one order: a joiner's full list comes before any change after it.
+void channel_hub::send_all_locked(const std::string& text, const peer* except) {
+    auto message = std::make_shared<const std::string>(text);
     for (auto& [p, c] : connections_) {
+        if (p == except) continue;
         if (auto alive = c->handle.lock()) alive->send_text(message);
     }
-    metrics_.users_online = static_cast<std::int64_t>(users.size());
+}
+
+void channel_hub::announce_locked(const std::optional<online_user>& before,
+                                  const std::optional<online_user>& after) {
+    if (!before && after) {
+        send_all_locked(presence_delta_message("presence_joined", *after));
+    } else if (before && !after) {
+        send_all_locked(presence_delta_message("presence_left", *before));
+    } else if (before && after && before->fingerprint != after->fingerprint) {
+        send_all_locked(presence_delta_message("presence_changed", *after));
+    }
+    metrics_.users_online = static_cast<std::int64_t>(users_connected_.size());
+}
+
+std::optional<socket_ticket> channel_hub::reserve_socket(std::int64_t userid) {
+    std::lock_guard lock(sockets_mutex_);
+    auto& held = sockets_[userid];
+    if (held >= settings_.max_websockets_per_user) {
+        if (held == 0) sockets_.erase(userid);
+        return std::nullopt;
+    }
+    ++held;
+    return socket_ticket(this, userid);
+}
+
+void channel_hub::release_socket(std::int64_t userid) {
+    std::lock_guard lock(sockets_mutex_);
+    auto it = sockets_.find(userid);
+    if (it == sockets_.end()) return;
+    if (--it->second == 0) sockets_.erase(it);
+}
+
+std::size_t channel_hub::sockets_of(std::int64_t userid) const {
+    std::lock_guard lock(sockets_mutex_);
+    auto it = sockets_.find(userid);
+    return it == sockets_.end() ? 0 : it->second;
 }
 
 void channel_hub::add_extension(extension& ext) {
@@ -204,11 +268,21 @@ extension* channel_hub::extension_for_frame(std::uint8_t type) const noexcept {
 void channel_hub::join(const std::shared_ptr<peer>& p, member_info info) {
     {
         std::lock_guard lock(mutex_);
+        if (connections_.contains(p.get())) return;
+        auto before = user_view_locked(info.userid);
         auto c = std::make_unique<connection>();
         c->handle = p;
         c->info = info;
         connections_[p.get()] = std::move(c);
-        broadcast_presence_locked();
+        ++users_connected_[info.userid];
+        // The newcomer gets the whole list (others' deltas follow it in order); the others hear
+        // of this user only when it was not here before.
+        p->send_text(std::make_shared<const std::string>(presence_message(online_locked())));
+        if (!before) {
+            send_all_locked(
+                presence_delta_message("presence_joined", *user_view_locked(info.userid)), p.get());
+        }
+        metrics_.users_online = static_cast<std::int64_t>(users_connected_.size());
     }
     // Outside the lock: an extension has its own.
     for (auto* ext : extensions_) ext->connected(p, info);
@@ -231,33 +305,49 @@ bool channel_hub::leave_locked(const peer* p) {
         if (it != sessions_.end()) end_session_locked(*it->second, end_reason::disconnected, {}, p);
     }
     if (c->certificate) release_certificate_locked(c->certificate->fingerprint);
+    const std::int64_t userid = c->info.userid;
+    auto before = user_view_locked(userid);
     connections_.erase(p);
-    broadcast_presence_locked();
+    if (auto it = users_connected_.find(userid); it != users_connected_.end()) {
+        if (--it->second == 0) users_connected_.erase(it);
+    }
+    announce_locked(before, user_view_locked(userid));
     return true;
 }
 
-void channel_hub::end_login_session(const std::string& login_session_id) {
+template <class Match>
+void channel_hub::end_connections(Match which, std::string_view reason) {
     std::vector<std::shared_ptr<peer>> to_close;
+    std::vector<const peer*> left;
     {
         std::lock_guard lock(mutex_);
+        std::vector<const peer*> matching;
         for (auto& [p, c] : connections_) {
-            if (c->info.login_session_id != login_session_id) continue;
+            if (!which(c->info)) continue;
+            matching.push_back(p);
             if (auto alive = c->handle.lock()) to_close.push_back(alive);
         }
+        // Out of presence and of every session now, not when the close handshake ends (which a
+        // client that does not answer holds for the close timeout): the others see it at once.
+        for (const peer* p : matching) {
+            if (leave_locked(p)) left.push_back(p);
+        }
     }
-    for (auto& p : to_close) p->close(close_reason::login_ended, "login session ended");
+    for (const peer* p : left) {
+        for (auto* ext : extensions_) ext->disconnected(p);
+    }
+    for (auto& p : to_close) p->close(close_reason::login_ended, reason);
+}
+
+void channel_hub::end_login_session(const std::string& login_session_id) {
+    end_connections(
+        [&](const member_info& info) { return info.login_session_id == login_session_id; },
+        "login session ended");
 }
 
 void channel_hub::end_user(std::int64_t userid) {
-    std::vector<std::shared_ptr<peer>> to_close;
-    {
-        std::lock_guard lock(mutex_);
-        for (auto& [p, c] : connections_) {
-            if (c->info.userid != userid) continue;
-            if (auto alive = c->handle.lock()) to_close.push_back(alive);
-        }
-    }
-    for (auto& p : to_close) p->close(close_reason::login_ended, "account ended");
+    end_connections([&](const member_info& info) { return info.userid == userid; },
+                    "account ended");
 }
 
 void channel_hub::close_all(close_reason code_value, std::string_view reason) {
@@ -353,13 +443,14 @@ void channel_hub::certify(const peer* p, pgp::certificate_report report) {
     std::lock_guard lock(mutex_);
     auto* c = find_connection_locked(p);
     if (c == nullptr) return;
+    auto before = user_view_locked(c->info.userid);
     // Hold the new one before letting go of the old: the same certificate proved again stays.
     hold_certificate_locked(report);
     if (c->certificate) release_certificate_locked(c->certificate->fingerprint);
     c->certificate_json = pgp::to_json(report);
     c->certificate = std::move(report);
     c->certified_order = ++certify_counter_;
-    broadcast_presence_locked();
+    announce_locked(before, user_view_locked(c->info.userid));
 }
 
 core::result<std::string, channel_error> channel_hub::request_channel(const peer* from,

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "server/auth/rate_limiter.hpp"
@@ -57,6 +58,10 @@ struct channel_settings {
     // and how often certificates may be submitted: each is a check on the work pool.
     pgp::pgp_limits certificate{};
     certificate_submission_limits certificate_submissions{};
+    // WebSockets one account may hold open at once (all its tabs and devices): past this the
+    // upgrade is refused (429 too_many_connections), so one login cannot take the server's
+    // connection budget.
+    std::size_t max_websockets_per_user = 8;
 };
 
 // Why a session ended, as sent in {"type":"channel_ended","reason":…}.
@@ -77,6 +82,33 @@ struct pending_proof {
     std::string challenge;
 };
 
+class channel_hub;
+
+// One WebSocket counted against its account's max_websockets_per_user, from before the upgrade
+// is answered until the connection ends. Move-only; given back when destroyed.
+class socket_ticket {
+  public:
+    socket_ticket(channel_hub* hub, std::int64_t userid) : hub_(hub), userid_(userid) {}
+    socket_ticket(socket_ticket&& other) noexcept : hub_(other.hub_), userid_(other.userid_) {
+        other.hub_ = nullptr;
+    }
+    socket_ticket& operator=(socket_ticket&& other) noexcept {
+        if (this != &other) {
+            socket_ticket dropped(std::move(*this));
+            hub_ = std::exchange(other.hub_, nullptr);
+            userid_ = other.userid_;
+        }
+        return *this;
+    }
+    socket_ticket(const socket_ticket&) = delete;
+    socket_ticket& operator=(const socket_ticket&) = delete;
+    ~socket_ticket();
+
+  private:
+    channel_hub* hub_ = nullptr;
+    std::int64_t userid_ = 0;
+};
+
 class channel_hub {
   public:
     channel_hub(core::metrics& metrics, const core::clock& clock, channel_settings settings);
@@ -91,10 +123,22 @@ class channel_hub {
     // The extension that handles a control-message type, or null.
     extension* extension_for_message(std::string_view type) const noexcept;
 
+    // WebSockets per account
+    // ----------------------------------------------------------------------- A ticket while the
+    // account holds fewer than max_websockets_per_user WebSockets; nullopt, counting nothing,
+    // otherwise. Taken before the upgrade is answered.
+    std::optional<socket_ticket> reserve_socket(std::int64_t userid);
+    std::size_t sockets_of(std::int64_t userid) const;
+
     // Presence ---------------------------------------------------------------------------------
+    // Others hear of a user only when its first connection joins (presence_joined), its last
+    // leaves (presence_left) or its shown certificate changes (presence_changed); the joining
+    // connection alone gets the full list. A user's further tabs cost the others nothing.
     void join(const std::shared_ptr<peer>& p, member_info info);
     // A connection went away: its sessions end (the peer is told) and presence is updated.
     void leave(const peer* p);
+    // End the connections of a login / of an account: they leave presence at once, then are
+    // closed (login_ended); their close handshake no longer keeps them listed.
     void end_login_session(const std::string& login_session_id);
     void end_user(std::int64_t userid);
     void close_all(close_reason code, std::string_view reason);
@@ -137,15 +181,25 @@ class channel_hub {
     std::size_t session_count() const;
 
   private:
+    friend class socket_ticket;
     struct connection;
     struct session;
+    void release_socket(std::int64_t userid);
     std::vector<online_user> online_locked() const;
+    // How others see one user: nullopt when none of its connections is here.
+    std::optional<online_user> user_view_locked(std::int64_t userid) const;
+    void send_all_locked(const std::string& text, const peer* except = nullptr);
+    // Tells everyone what changed between two views of one user, if anything did.
+    void announce_locked(const std::optional<online_user>& before,
+                         const std::optional<online_user>& after);
+    // Ends connections matching `which` as end_login_session/end_user do.
+    template <class Match>
+    void end_connections(Match which, std::string_view reason);
     bool leave_locked(const peer* p);  // false when the connection was not (or no longer) here
     // The known set counts the connections holding each fingerprint (several tabs of one user
     // share one certificate); the last one to let go removes it.
     void hold_certificate_locked(const pgp::certificate_report& report);
     void release_certificate_locked(const std::string& fingerprint);
-    void broadcast_presence_locked();
     void end_session_locked(session& s, end_reason why, std::string_view detail, const peer* by);
     void erase_session_locked(const std::string& id);
     connection* find_connection_locked(const peer* p);
@@ -165,6 +219,9 @@ class channel_hub {
     std::unordered_map<const peer*, std::unique_ptr<connection>> connections_;
     std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
     std::uint64_t certify_counter_ = 0;
+    std::unordered_map<std::int64_t, std::size_t> users_connected_;  // userid → joined connections
+    mutable std::mutex sockets_mutex_;
+    std::unordered_map<std::int64_t, std::size_t> sockets_;  // userid → tickets held
 };
 
 // {"type":"error","error":{"code":…,"message":…}} (+ "session" when given)
@@ -176,5 +233,8 @@ std::string rate_limited_message(std::string_view request_type, std::int64_t ret
 
 // {"type":"presence","online":[{"userid":1,"username":"alice","fingerprint":"…"},…]}
 std::string presence_message(const std::vector<online_user>& users);
+// {"type":"presence_joined"|"presence_changed"|"presence_left","user":{"userid":1,"username":…,
+// "fingerprint":…}} (presence_left names only userid and username)
+std::string presence_delta_message(std::string_view type, const online_user& user);
 
 }  // namespace secms::channel

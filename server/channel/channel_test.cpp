@@ -6,6 +6,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <map>
+
 #include "server/channel/channel_hub.hpp"
 #include "server/channel/client_messages.hpp"
 #include "server/channel/relay_frame.hpp"
@@ -19,13 +22,40 @@ namespace json = boost::json;
 
 using testing::recording_peer;
 
-// Usernames in the last presence message a peer got.
+// Who a peer believes is online, replaying what it was sent as the web client does: a full
+// "presence" list, then presence_joined / presence_changed / presence_left deltas.
+std::map<std::int64_t, json::object> presence_view(const recording_peer& p) {
+    std::map<std::int64_t, json::object> view;
+    for (const auto& text : p.texts) {
+        auto msg = json::parse(text).as_object();
+        const auto& type = msg.at("type").as_string();
+        if (type == "presence") {
+            view.clear();
+            for (auto& u : msg.at("online").as_array()) {
+                view[u.at("userid").as_int64()] = u.as_object();
+            }
+        } else if (type == "presence_joined" || type == "presence_changed") {
+            auto& u = msg.at("user").as_object();
+            view[u.at("userid").as_int64()] = u;
+        } else if (type == "presence_left") {
+            view.erase(msg.at("user").at("userid").as_int64());
+        }
+    }
+    return view;
+}
+
+// Usernames a peer believes are online, sorted.
 std::vector<std::string> online_names(const recording_peer& p) {
     std::vector<std::string> names;
-    json::object presence = p.last("presence");
-    for (auto& u : presence.at("online").as_array())
-        names.emplace_back(u.at("username").as_string());
+    for (auto& [id, u] : presence_view(p)) names.emplace_back(u.at("username").as_string());
+    std::sort(names.begin(), names.end());
     return names;
+}
+
+std::size_t text_bytes(const recording_peer& p) {
+    std::size_t n = 0;
+    for (const auto& t : p.texts) n += t.size();
+    return n;
 }
 
 pgp::certificate_report report_of(std::string fingerprint, std::string name) {
@@ -92,6 +122,107 @@ TEST_F(HubTest, SeveralTabsCountOnce) {
     EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"bob"}));
 }
 
+// A user's further tabs opening and closing cost the others nothing; only the first connection
+// arriving, the last leaving and a changed certificate are told, as one small delta each.
+TEST_F(HubTest, PresenceSendsDeltasOnlyWhenAUserAppearsLeavesOrChanges) {
+    std::vector<std::shared_ptr<recording_peer>> listeners;
+    for (int i = 0; i < 50; ++i) {
+        listeners.push_back(std::make_shared<recording_peer>());
+        hub_.join(listeners.back(), {100 + i, "listener" + std::to_string(i), "l"});
+    }
+    auto& watcher = *listeners.front();
+    // The joiner got the whole list once; the others never get a whole list again.
+    EXPECT_EQ(listeners.back()->count("presence"), 1u);
+    EXPECT_EQ(presence_view(*listeners.back()).size(), 50u);
+    EXPECT_EQ(watcher.count("presence"), 1u);
+    EXPECT_EQ(online_names(watcher).size(), 50u);
+
+    hub_.join(alice_, {1, "alice", "s1"});
+    EXPECT_EQ(watcher.count("presence_joined"), 50u);  // 49 listeners after it, then alice
+    const std::size_t before = watcher.texts.size();
+    // Alice's second, third… tabs come and go: nobody else hears of it.
+    for (int i = 0; i < 20; ++i) {
+        auto tab = std::make_shared<recording_peer>();
+        hub_.join(tab, {1, "alice", "s1"});
+        EXPECT_EQ(presence_view(*tab).size(), 51u);  // the new tab itself gets the full list
+        hub_.leave(tab.get());
+    }
+    EXPECT_EQ(watcher.texts.size(), before);
+
+    // Her only connection cycling: two small deltas per cycle, whatever the number online.
+    hub_.leave(alice_.get());
+    const std::size_t bytes_before = text_bytes(watcher);
+    for (int i = 0; i < 10; ++i) {
+        auto tab = std::make_shared<recording_peer>();
+        hub_.join(tab, {1, "alice", "s1"});
+        hub_.leave(tab.get());
+    }
+    EXPECT_LE(text_bytes(watcher) - bytes_before, 10u * 2u * 100u);
+    EXPECT_EQ(presence_view(watcher).count(1), 0u);
+    EXPECT_EQ(watcher.count("presence"), 1u);
+    for (auto& l : listeners) EXPECT_EQ(online_names(*l).size(), 50u);
+}
+
+TEST_F(HubTest, PresenceChangedOnlyWhenTheShownCertificateChanges) {
+    hub_.join(alice_, {1, "alice", "s1"});
+    hub_.join(bob_, {2, "bob", "s2"});
+    certify(alice_, std::string(40, 'A'), "Alice");
+    EXPECT_EQ(bob_->count("presence_changed"), 1u);
+    EXPECT_EQ(presence_view(*bob_).at(1).at("fingerprint").as_string(), std::string(40, 'A'));
+    certify(alice_, std::string(40, 'A'), "Alice");  // the same certificate again: no news
+    EXPECT_EQ(bob_->count("presence_changed"), 1u);
+    // A second tab with a new certificate is shown (the newest wins); when it goes, the first
+    // tab's certificate is shown again.
+    auto alice2 = std::make_shared<recording_peer>();
+    hub_.join(alice2, {1, "alice", "s1"});
+    certify(alice2, std::string(40, 'C'), "Alice");
+    EXPECT_EQ(presence_view(*bob_).at(1).at("fingerprint").as_string(), std::string(40, 'C'));
+    hub_.leave(alice2.get());
+    EXPECT_EQ(presence_view(*bob_).at(1).at("fingerprint").as_string(), std::string(40, 'A'));
+    EXPECT_EQ(bob_->count("presence_changed"), 3u);
+    EXPECT_EQ(bob_->count("presence_left"), 0u);
+}
+
+// A logged-out socket leaves presence (and its sessions end) when the login ends, not when its
+// close handshake finishes: the recording peer's close() does not leave, as a client that never
+// answers the close frame does not.
+TEST_F(HubTest, EndingALoginLeavesPresenceAtOnce) {
+    auto id = open_channel();
+    auto alice2 = std::make_shared<recording_peer>();
+    hub_.join(alice2, {1, "alice", "s1b"});
+    hub_.end_login_session("s1");
+    EXPECT_EQ(alice_->closed_with, close_reason::login_ended);
+    EXPECT_EQ(bob_->last("channel_ended").at("session").as_string(), id);
+    EXPECT_EQ(hub_.session_count(), 0u);
+    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"alice", "bob"}));  // tab s1b stays
+    hub_.end_user(1);
+    EXPECT_EQ(alice2->closed_with, close_reason::login_ended);
+    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"bob"}));
+    EXPECT_EQ(hub_.online().size(), 1u);
+    EXPECT_EQ(metrics_.users_online.load(), 1);
+    hub_.leave(alice_.get());  // the read loop ending later changes nothing
+    hub_.leave(alice2.get());
+    EXPECT_EQ(bob_->count("presence_left"), 1u);
+}
+
+TEST_F(HubTest, WebSocketsPerAccountAreCapped) {
+    std::vector<socket_ticket> held;
+    for (std::size_t i = 0; i < hub_.settings().max_websockets_per_user; ++i) {
+        auto t = hub_.reserve_socket(1);
+        ASSERT_TRUE(t) << i;
+        held.push_back(std::move(*t));
+    }
+    EXPECT_EQ(hub_.settings().max_websockets_per_user, 8u);
+    EXPECT_FALSE(hub_.reserve_socket(1));  // the 9th
+    EXPECT_EQ(hub_.sockets_of(1), 8u);
+    EXPECT_TRUE(hub_.reserve_socket(2));  // another account is not held back
+    held.pop_back();                      // one closes: its place is free again
+    EXPECT_EQ(hub_.sockets_of(1), 7u);
+    EXPECT_TRUE(hub_.reserve_socket(1));
+    held.clear();
+    EXPECT_EQ(hub_.sockets_of(1), 0u);
+}
+
 TEST_F(HubTest, EndingALoginClosesItsConnectionsOnly) {
     auto other = std::make_shared<recording_peer>();
     hub_.join(alice_, {1, "alice", "s1"});
@@ -147,9 +278,7 @@ TEST_F(HubTest, ChallengeExpires) {
 TEST_F(HubTest, CertifiedFingerprintShowsInPresence) {
     hub_.join(alice_, {1, "alice", "s1"});
     certify(alice_, std::string(40, 'A'), "Alice");
-    json::object presence = alice_->last("presence");
-    auto online = presence.at("online").as_array();
-    EXPECT_EQ(online.at(0).at("fingerprint").as_string(), std::string(40, 'A'));
+    EXPECT_EQ(presence_view(*alice_).at(1).at("fingerprint").as_string(), std::string(40, 'A'));
     EXPECT_EQ(hub_.known().size(), 1u);
     hub_.leave(alice_.get());
     EXPECT_EQ(hub_.known().size(), 0u);  // gone with the connection

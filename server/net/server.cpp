@@ -102,9 +102,11 @@ asio::awaitable<void> drain_input(tls_stream& stream) {
     }
 }
 
-// Checks an upgrade to /ws: our Origin, a live login, the secms.v1 subprotocol.
+// Checks an upgrade to /ws: our Origin, a live login, the secms.v1 subprotocol, and a free place
+// among the account's WebSockets (`ticket`, held by the connection until it ends).
 std::optional<http::response> refuse_upgrade(const http::request& req, shared_state& state,
-                                             std::optional<auth::login_session>& login) {
+                                             std::optional<auth::login_session>& login,
+                                             std::optional<channel::socket_ticket>& ticket) {
     if (!http::origin_allowed(state.http.settings, req[bhttp::field::origin])) {
         return http::error_response(bhttp::status::forbidden, "forbidden_origin",
                                     "WebSocket connections must come from this site.",
@@ -116,6 +118,12 @@ std::optional<http::response> refuse_upgrade(const http::request& req, shared_st
     }
     login = http::authenticate_request(req, state.http);
     if (!login) return http::error_response(auth::auth_error::not_authenticated, req.version());
+    // Refused before the 101, so one login cannot hold the server's connection budget open.
+    ticket = state.channels.reserve_socket(login->userid);
+    if (!ticket) {
+        return http::error_response(bhttp::status::too_many_requests, "too_many_connections",
+                                    "This account has too many connections open.", req.version());
+    }
     return std::nullopt;
 }
 
@@ -169,12 +177,13 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
         if (beast::websocket::is_upgrade(req)) {
             auto path = http::normalise_request_path(req.target());
             std::optional<auth::login_session> login;
+            std::optional<channel::socket_ticket> ticket;
             std::optional<http::response> refusal;
             if (!path || *path != "/ws") {
                 refusal = http::error_response(bhttp::status::not_found, "not_found",
                                                "Nothing here.", req.version());
             } else {
-                refusal = refuse_upgrade(req, state, login);
+                refusal = refuse_upgrade(req, state, login, ticket);
             }
             if (refusal) {
                 http::apply_security_headers(*refusal);
@@ -185,8 +194,8 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
                 break;
             }
             state.http.metrics.count_response(101);
-            auto session = std::make_shared<websocket_session>(std::move(stream), state,
-                                                               std::move(*login), client.address);
+            auto session = std::make_shared<websocket_session>(
+                std::move(stream), state, std::move(*login), client.address, std::move(*ticket));
             co_await session->run(std::move(req));
             co_return;
         }

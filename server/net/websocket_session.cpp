@@ -45,11 +45,13 @@ channel::message_ptr wiped_copy(std::string_view data) {
 }  // namespace
 
 websocket_session::websocket_session(tls_stream stream, shared_state& state,
-                                     auth::login_session login, std::string remote_address)
+                                     auth::login_session login, std::string remote_address,
+                                     channel::socket_ticket ticket)
     : ws_(std::move(stream)),
       state_(state),
       login_(std::move(login)),
-      remote_address_(std::move(remote_address)) {
+      remote_address_(std::move(remote_address)),
+      ticket_(std::move(ticket)) {
     ++state_.http.metrics.websockets_open;
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "server/auth/login_sessions.hpp"
+#include "server/channel/channel_hub.hpp"
 #include "server/channel/peer.hpp"
 #include "server/http/types.hpp"
 #include "server/net/server.hpp"
@@ -28,9 +29,10 @@ bool offers_subprotocol(std::string_view header);
 class websocket_session final : public channel::peer,
                                 public std::enable_shared_from_this<websocket_session> {
   public:
-    // `remote_address` is the client's IP address (shown to moderators by the chat's whois).
+    // `remote_address` is the client's IP address (shown to moderators by the chat's whois);
+    // `ticket` counts this socket against its account's cap while it lives.
     websocket_session(tls_stream stream, shared_state& state, auth::login_session login,
-                      std::string remote_address);
+                      std::string remote_address, channel::socket_ticket ticket);
     ~websocket_session() override;
 
     // Completes the upgrade and serves the connection until it closes.
@@ -57,6 +59,7 @@ class websocket_session final : public channel::peer,
     shared_state& state_;
     auth::login_session login_;
     std::string remote_address_;
+    channel::socket_ticket ticket_;
     std::deque<outgoing> queue_;
     std::size_t queued_bytes_ = 0;
     // Copies of the queue's size readable from other threads (relay backpressure).

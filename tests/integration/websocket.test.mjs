@@ -97,13 +97,22 @@ describe('an open socket', { timeout: 30_000 }, () => {
     assert.deepEqual(names(presence), ['wsalice']);
   });
 
-  test('a second user joining and leaving is seen in presence', async () => {
+  test('a second user joining and leaving is seen in presence, as deltas', async () => {
     const bob = await openWebSocket(server, { cookie: await cookieFor('wsbob') });
     assert.equal((await bob.next('hello')).user.username, 'wsbob');
-    assert.deepEqual(names(await bob.next('presence')), ['wsalice', 'wsbob']);
-    assert.deepEqual(names(await alice.next('presence')), ['wsalice', 'wsbob']);
+    assert.deepEqual(names(await bob.next('presence')), ['wsalice', 'wsbob']);  // the newcomer: the whole list
+    const joined = await alice.next('presence_joined');
+    assert.equal(joined.user.username, 'wsbob');
+    assert.ok(Number.isInteger(joined.user.userid));
+    // Bob's second tab is news to nobody else.
+    const bob2 = await openWebSocket(server, { cookie: await cookieFor('wsbob') });
+    assert.deepEqual(names(await bob2.next('presence')), ['wsalice', 'wsbob']);
+    await bob2.close();
     await bob.close();
-    assert.deepEqual(names(await alice.next('presence')), ['wsalice']);
+    const left = await alice.next('presence_left');
+    assert.deepEqual(left.user, { userid: joined.user.userid, username: 'wsbob' });
+    alice.send({ type: 'ping' });
+    assert.equal((await alice.next()).type, 'pong', 'nothing else came in between (no message for bob2)');
   });
 
   test('ping → pong', async () => {

@@ -72,3 +72,37 @@ test('subscribers are notified on change; clear() forgets everything', () => {
   assert.deepEqual(snapshots[2], { self: null, users: [], known: false });
   assert.ok(Object.isFrozen(snapshots[1].users));
 });
+
+test('deltas after the full list: joined, changed and left update the same list', () => {
+  const presence = createPresenceStore();
+  presence.applyServerMessage(hello);
+  presence.applyServerMessage({ type: 'presence', online: [{ userid: 2, username: 'bob' }] });
+  assert.equal(presence.applyServerMessage({ type: 'presence_joined', user: { userid: 3, username: 'carol' } }), true);
+  assert.equal(presence.applyServerMessage({ type: 'presence_joined', user: { userid: 1, username: 'alice' } }), true);
+  assert.deepEqual(presence.get().users.map((u) => u.username), ['bob', 'alice', 'carol']);
+  const fingerprint = 'A'.repeat(40);
+  assert.equal(presence.applyServerMessage({ type: 'presence_changed', user: { userid: 3, username: 'carol', fingerprint } }), true);
+  assert.equal(presence.get().users.find((u) => u.userid === 3).fingerprint, fingerprint);
+  assert.equal(presence.get().users.length, 3, 'a change replaces the entry, never adds one');
+  // A repeated join (missed leave) still leaves one row for the account.
+  presence.applyServerMessage({ type: 'presence_joined', user: { userid: 3, username: 'carol' } });
+  assert.equal(presence.get().users.filter((u) => u.userid === 3).length, 1);
+  assert.equal(presence.get().users.find((u) => u.userid === 3).fingerprint, null);
+  assert.equal(presence.applyServerMessage({ type: 'presence_left', user: { userid: 1, username: 'alice' } }), true);
+  assert.deepEqual(presence.get().users.map((u) => u.username), ['bob', 'carol']);
+  assert.equal(presence.isOnline(1), false);
+  assert.equal(presence.get().known, true);
+  assert.equal(presence.get().users[0].isSelf, true);
+});
+
+test('malformed deltas are ignored and change nothing', () => {
+  const presence = createPresenceStore();
+  presence.applyServerMessage({ type: 'presence', online: [{ userid: 2, username: 'bob' }] });
+  const before = presence.get();
+  assert.equal(presence.applyServerMessage({ type: 'presence_joined', user: { userid: 5, username: '<script>' } }), false);
+  assert.equal(presence.applyServerMessage({ type: 'presence_joined' }), false);
+  assert.equal(presence.applyServerMessage({ type: 'presence_changed', user: { userid: '2', username: 'bob' } }), false);
+  assert.equal(presence.applyServerMessage({ type: 'presence_left', user: { userid: 'bob' } }), false);
+  assert.equal(presence.applyServerMessage({ type: 'presence_left' }), false);
+  assert.equal(presence.get(), before);
+});

@@ -1,5 +1,7 @@
 // Who is online, as the server last said. Pure: fed with parsed WebSocket messages
-// ({type:'hello'} then {type:'presence', online:[...]}), read by the online-users list.
+// ({type:'hello'}, then {type:'presence', online:[...]} — the whole list, once per connection —
+// then deltas: presence_joined / presence_changed {user} and presence_left {user:{userid}};
+// docs/api.md), read by the online-users list.
 // Server data is validated here, once, so the UI can trust the snapshot's shape.
 
 import { createStore } from './store.js';
@@ -58,6 +60,21 @@ export function createPresenceStore() {
       rawOnline = message.online.map(parseUser).filter(Boolean);
       const next = rebuild(store.get().self);
       store.set(Object.freeze({ ...next, known: true }));
+      return true;
+    }
+    if (message.type === 'presence_joined' || message.type === 'presence_changed') {
+      const user = parseUser(message.user);
+      if (!user) return false;
+      // One entry per account: a joined user already listed, or a changed one, is replaced.
+      rawOnline = [...rawOnline.filter((other) => other.userid !== user.userid), user];
+      store.set(rebuild(store.get().self));
+      return true;
+    }
+    if (message.type === 'presence_left') {
+      const userid = message.user?.userid;
+      if (!Number.isSafeInteger(userid) || userid < 1) return false;
+      rawOnline = rawOnline.filter((other) => other.userid !== userid);
+      store.set(rebuild(store.get().self));
       return true;
     }
     return false;
