@@ -92,6 +92,16 @@ export class CertificateReport extends LitElement {
   }
 
   /** The panel of an offer: the certificate's own facts; the server's claims labelled as such. */
+  /** Where the user can look the fingerprint up for themselves, outside this server. */
+  renderKeyserverLinks(fingerprint) {
+    return html`
+      <div class="links">
+        <a class="link" href=${`https://keys.openpgp.org/search?q=${fingerprint}`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-openpgp">${icons.external}keys.openpgp.org</a>
+        <a class="link" href=${`https://keyserver.ubuntu.com/pks/lookup?search=0x${fingerprint}&op=index`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-ubuntu">${icons.external}keyserver.ubuntu.com</a>
+      </div>
+      <p class="hint">${t('report.keyserver_hint')}</p>`;
+  }
+
   renderChecked(report, check) {
     const facts = check.facts;
     const refused = check.state === 'disagrees' || check.state === 'unreadable';
@@ -130,12 +140,7 @@ export class CertificateReport extends LitElement {
               <p class="hint">${t('report.server_only.hint')}</p>
               ${this.renderSignatures(report.signatures)}
             </div>` : nothing}
-          ${linkable && !refused ? html`
-            <div class="links">
-              <a class="link" href=${`https://keys.openpgp.org/search?q=${fingerprint}`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-openpgp">${icons.external}keys.openpgp.org</a>
-              <a class="link" href=${`https://keyserver.ubuntu.com/pks/lookup?search=0x${fingerprint}&op=index`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-ubuntu">${icons.external}keyserver.ubuntu.com</a>
-            </div>
-            <p class="hint">${t('report.keyserver_hint')}</p>` : nothing}
+          ${linkable && !refused ? this.renderKeyserverLinks(fingerprint) : nothing}
         </div>
       </section>`;
   }
@@ -162,12 +167,7 @@ export class CertificateReport extends LitElement {
           </dl>
           ${this.renderSubkeys(report.subkeys)}
           ${this.renderSignatures(report.signatures)}
-          ${linkable ? html`
-            <div class="links">
-              <a class="link" href=${`https://keys.openpgp.org/search?q=${fingerprint}`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-openpgp">${icons.external}keys.openpgp.org</a>
-              <a class="link" href=${`https://keyserver.ubuntu.com/pks/lookup?search=0x${fingerprint}&op=index`} target="_blank" rel="noopener noreferrer" data-testid="keyserver-ubuntu">${icons.external}keyserver.ubuntu.com</a>
-            </div>
-            <p class="hint">${t('report.keyserver_hint')}</p>` : nothing}
+          ${linkable ? this.renderKeyserverLinks(fingerprint) : nothing}
         </div>
       </section>`;
   }
