@@ -245,6 +245,31 @@ route_result me(request& req, server_context& ctx) {
     co_return json_response(status::ok, out, req.version());
 }
 
+// An action of a logged-in session that proves the user's own password (change password,
+// delete account). The session is proven, so login failures from anywhere never refuse it;
+// wrong passwords sent through this one session are slowed like login guesses, so a stolen
+// session is no guessing oracle. Only a wrong password counts: a weak new password or an
+// outage gives the attempt back. Returns the answer when refused or failed, nothing on success.
+template <class Action>
+boost::asio::awaitable<std::optional<response>> run_password_proven(
+    const request& req, server_context& ctx, const auth::login_session& session, Action action) {
+    std::string account = auth::username_key(session.username);
+    std::string client_key = "session:" + session.id;
+    auto throttled = ctx.limits.login_throttle.begin(account, client_key);
+    if (throttled.refused_for) co_return rate_limited(*throttled.refused_for, req.version());
+    auto done = co_await core::offload_counted(ctx.work_pool, ctx.metrics.hash_queue_depth, action);
+    if (!done) {
+        if (done.error() == auth::auth_error::invalid_credentials) {
+            ctx.limits.login_throttle.failed(account);
+        } else {
+            ctx.limits.login_throttle.released(account, client_key);
+        }
+        co_return error_response(done.error(), req.version());
+    }
+    ctx.limits.login_throttle.succeeded(account, client_key);
+    co_return std::nullopt;
+}
+
 route_result change_password(request& req, server_context& ctx) {
     auto session = authenticate_request(req, ctx);
     if (!session) co_return error_response(auth::auth_error::not_authenticated, req.version());
@@ -253,26 +278,10 @@ route_result change_password(request& req, server_context& ctx) {
     auto current = take_secret(*body.object, "current_password");
     auto next = take_secret(*body.object, "new_password");
     if (!current || !next) co_return missing_fields(req.version());
-    // The session is proven, so login failures from anywhere never refuse this; wrong current
-    // passwords sent through this one session are slowed like login guesses, so a stolen
-    // session is no guessing oracle.
-    std::string account = auth::username_key(session->username);
-    std::string client_key = "session:" + session->id;
-    auto throttled = ctx.limits.login_throttle.begin(account, client_key);
-    if (throttled.refused_for) co_return rate_limited(*throttled.refused_for, req.version());
-    auto changed = co_await core::offload_counted(ctx.work_pool, ctx.metrics.hash_queue_depth, [&] {
+    auto refused = co_await run_password_proven(req, ctx, *session, [&] {
         return ctx.accounts.change_password(session->userid, *current, *next);
     });
-    if (!changed) {
-        // Only a wrong current password counts; a weak new one or an outage gives it back.
-        if (changed.error() == auth::auth_error::invalid_credentials) {
-            ctx.limits.login_throttle.failed(account);
-        } else {
-            ctx.limits.login_throttle.released(account, client_key);
-        }
-        co_return error_response(changed.error(), req.version());
-    }
-    ctx.limits.login_throttle.succeeded(account, client_key);
+    if (refused) co_return std::move(*refused);
     // Every other login of this user ends: a stolen session does not survive a password change.
     ctx.sessions.end_all_for_user(session->userid, session->id);
     spdlog::info("password changed userid={}", session->userid);
@@ -286,22 +295,10 @@ route_result delete_me(request& req, server_context& ctx) {
     if (!body.object) co_return std::move(*body.error);
     auto password = take_secret(*body.object, "password");
     if (!password) co_return missing_fields(req.version());
-    // As for a password change: throttled per session, never by other clients' failures.
-    std::string account = auth::username_key(session->username);
-    std::string client_key = "session:" + session->id;
-    auto throttled = ctx.limits.login_throttle.begin(account, client_key);
-    if (throttled.refused_for) co_return rate_limited(*throttled.refused_for, req.version());
-    auto removed = co_await core::offload_counted(ctx.work_pool, ctx.metrics.hash_queue_depth, [&] {
+    auto refused = co_await run_password_proven(req, ctx, *session, [&] {
         return ctx.accounts.delete_account(session->userid, *password);
     });
-    if (!removed) {
-        if (removed.error() == auth::auth_error::invalid_credentials) {
-            ctx.limits.login_throttle.failed(account);
-        } else {
-            ctx.limits.login_throttle.released(account, client_key);
-        }
-        co_return error_response(removed.error(), req.version());
-    }
+    if (refused) co_return std::move(*refused);
     ctx.sessions.end_all_for_user(session->userid);
     spdlog::info("account deleted userid={}", session->userid);
     response res = empty_response(status::no_content, req.version());
