@@ -108,3 +108,91 @@ test('revoked, expired or user-ID-less certificates never agree, even with a fai
   assert.equal(result.agrees, false);
   assert.ok(result.problems.includes('no_user_id'));
 });
+
+// --- cost limits: refused from the parsed packets, before any signature is verified ---------
+
+const isTooCostly = (error) => error instanceof CertificateFactsError && error.code === 'certificate_too_costly';
+
+/** Facts of `armored`, timed: a refusal must come before any verification, so well under 1 s. */
+async function refusedFast(armored, label) {
+  const started = performance.now();
+  await assert.rejects(readCertificateFacts({ armored }), isTooCostly, label);
+  assert.ok(performance.now() - started < 1000, `${label}: refused in ${performance.now() - started} ms`);
+}
+
+/** The fixture's packets, rewritten by `edit(packets, key)`, armored again (nothing re-signed). */
+async function rewritten(name, edit) {
+  const key = await openpgp.readKey({ armoredKey: await fixture(name) });
+  const packets = key.toPacketList();
+  edit(packets, key);
+  return openpgp.armor(openpgp.enums.armor.publicKey, packets.write());
+}
+
+/** A small v4 certificate with one user ID, its self-certification and one subkey binding. */
+async function smallCertificate() {
+  const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'Mallory', email: 'mallory@example.org' }], format: 'object', config: { v6Keys: false } });
+  return privateKey;
+}
+
+/** [primary, user ID, self-certification, subkey, binding] with `userIds` user IDs × `perUserId` copies of the self-certification. */
+function repeated(privateKey, { userIds = 1, perUserId = 1, subkeys = 1, perSubkey = 1, extra = [] } = {}) {
+  const [primary, userId, certification, subkey, binding] = privateKey.toPublic().toPacketList();
+  const packets = new openpgp.PacketList();
+  packets.push(primary, ...extra);
+  for (let index = 0; index < userIds; index += 1) packets.push(userId, ...Array(perUserId).fill(certification));
+  for (let index = 0; index < subkeys; index += 1) packets.push(subkey, ...Array(perSubkey).fill(binding));
+  return openpgp.armor(openpgp.enums.armor.publicKey, packets.write());
+}
+
+test('RSA-8192 with a modulus-sized public exponent is refused certificate_too_costly at once', async () => {
+  await refusedFast(await fixture('rsa8192-huge-exponent.asc'), 'huge exponent');
+  // The same modulus with e = 65537 and the same 32 user IDs is read.
+  const facts = await readCertificateFacts({ armored: await fixture('rsa8192-e65537.asc') });
+  assert.deepEqual([facts.bits, facts.userIds.length], [8192, 32]);
+});
+
+test('RSA and DSA/ElGamal key sizes beyond the limits, on the primary key or a subkey, are refused', async () => {
+  const setParam = (which, param, value) => (packets) => { packets.filter((packet) => packet instanceof openpgp.PublicKeyPacket)[which].publicParams[param] = value; };
+  const modulus8193 = new Uint8Array(1025).fill(0xff); modulus8193[0] = 1;
+  const prime8193 = modulus8193;
+  const cases = [
+    ['bob-rsa3072.asc', 0, 'e', Uint8Array.of(1, 0, 0, 0, 1), 'exponent 2^32 + 1'],
+    ['bob-rsa3072.asc', 0, 'e', Uint8Array.of(1, 0, 0), 'even exponent'],
+    ['bob-rsa3072.asc', 0, 'e', Uint8Array.of(1), 'exponent 1'],
+    ['bob-rsa3072.asc', 0, 'n', modulus8193, '8193-bit modulus'],
+    ['bob-rsa3072.asc', 1, 'e', Uint8Array.of(2), 'even exponent on the subkey'],
+    ['dsa-elgamal.asc', 0, 'p', prime8193, '8193-bit DSA prime'],
+    ['dsa-elgamal.asc', 0, 'q', new Uint8Array(33).fill(0xff), '264-bit DSA q'],
+    ['dsa-elgamal.asc', 1, 'p', prime8193, '8193-bit ElGamal prime on the subkey'],
+  ];
+  for (const [name, which, param, value, label] of cases) await refusedFast(await rewritten(name, setParam(which, param, value)), label);
+  // Unchanged, both fixtures are read (e = 65537, DSA-2048/256 with an ElGamal-2048 subkey).
+  assert.equal((await readCertificateFacts({ armored: await fixture('bob-rsa3072.asc') })).bits, 3072);
+  assert.equal((await readCertificateFacts({ armored: await fixture('dsa-elgamal.asc') })).bits, 2048);
+});
+
+test('too many user IDs, subkeys or signatures are refused; at the limits the certificate is read', async () => {
+  const privateKey = await smallCertificate();
+  const atLimits = await readCertificateFacts({ armored: repeated(privateKey, { userIds: 31, perUserId: 8, subkeys: 1, perSubkey: 8 }) });
+  assert.equal(atLimits.subkeys.length, 1);   // 31 × 8 + 8 = 256 signatures, 8 on the user ID and on the subkey
+  await refusedFast(repeated(privateKey, { userIds: 33 }), '33 user IDs');
+  await refusedFast(repeated(privateKey, { subkeys: 17 }), '17 subkeys');
+  await refusedFast(repeated(privateKey, { perUserId: 9 }), '9 self-certifications on one user ID');
+  await refusedFast(repeated(privateKey, { perSubkey: 9 }), '9 signatures on one subkey');
+  await refusedFast(repeated(privateKey, { userIds: 32, perUserId: 8 }), '257 signatures');
+  const { privateKey: revoked } = await openpgp.revokeKey({ key: privateKey, format: 'object' });
+  await refusedFast(repeated(privateKey, { extra: Array(9).fill(revoked.revocationSignatures[0]) }), '9 key revocations');
+});
+
+test('third-party certifications count only towards the total, as on the server', async () => {
+  const privateKey = await smallCertificate();
+  const certifier = await smallCertificate();
+  const certified = await privateKey.toPublic().signAllUsers([certifier]);
+  const [primary, userId, selfCertification, subkey, binding] = privateKey.toPublic().toPacketList();
+  const thirdParty = certified.users[0].otherCertifications[0];
+  assert.ok(thirdParty, 'a third-party certification was made');
+  const packets = new openpgp.PacketList();
+  packets.push(primary, userId, selfCertification, ...Array(20).fill(thirdParty), subkey, binding);
+  const facts = await readCertificateFacts({ armored: openpgp.armor(openpgp.enums.armor.publicKey, packets.write()) });
+  assert.deepEqual(facts.userIds.map((entry) => entry.email), ['mallory@example.org']);
+});

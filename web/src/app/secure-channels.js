@@ -9,7 +9,7 @@ import { createPrivateChat } from './private-chat.js';
 import { createRoomChat } from './room-chat.js';
 import { createServerCommands } from './server-commands.js';
 import { RoomFrameType } from '../crypto/room-frame.js';
-import { compareReportWithFacts } from '../state/certificate-claims.js';
+import { ClaimProblem, compareReportWithFacts } from '../state/certificate-claims.js';
 import { parsePossessionChallenge } from '../crypto/protocol/signing-contexts.js';
 
 const GENERATE_TIMEOUT_MS = 120_000;   // RSA imports and slow machines
@@ -151,8 +151,10 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     let facts;
     try {
       ({ facts } = await ask('certificate.facts', { armored: channel.report.armored }));
-    } catch {
-      channelStore.certificateChecked(session, { state: 'unreadable' });
+    } catch (error) {
+      // Refused before anything was verified: the Worker's cost limits (docs/threat-model.md).
+      const problems = error?.code === 'certificate_too_costly' ? [ClaimProblem.too_costly] : [];
+      channelStore.certificateChecked(session, { state: 'unreadable', problems });
       return false;
     }
     const { agrees, problems } = compareReportWithFacts(channel.report, facts);

@@ -10,7 +10,7 @@ import {
   protectForStorage, storageNeedsUpgrade, unlockStoredIdentity,
 } from './identity.js';
 import { estimatePassphrase } from './passphrase-strength.js';
-import { readCertificateFacts } from './certificate-facts.js';
+import { CertificateFactsError, readCertificateFacts } from './certificate-facts.js';
 import { createIdentityVault } from './identity-vault.js';
 import { createChannelManager } from './channel-manager.js';
 import { RoomKeyError, createRoomKeyManager } from './room-keys.js';
@@ -226,7 +226,7 @@ const handlers = Object.freeze({
 
 // Only a code crosses the boundary: an error message could quote secret input.
 function errorReply(error) {
-  const code = error instanceof IdentityError || error instanceof RequestError || error instanceof RoomKeyError ? error.code
+  const code = error instanceof IdentityError || error instanceof RequestError || error instanceof RoomKeyError || error instanceof CertificateFactsError ? error.code
     : typeof error?.reason === 'string' ? error.reason
       : 'failed';
   return { type: 'error', error: { code, message: String(error?.name ?? 'Error') } };

@@ -464,6 +464,7 @@ export default Object.freeze({
   'report.problem.subkeys': "The report lists subkeys the certificate does not have.",
   'report.problem.revoked': "The certificate is revoked.",
   'report.problem.expired': "The certificate has expired.",
+  'report.problem.too_costly': "The certificate would cost too much to check: too many user IDs, subkeys or signatures, or a key that is too large or has an unusual RSA exponent.",
   'report.server_claimed': "The server’s report claims:",
   'report.from_certificate': "Read from the certificate itself, in this browser (its self-signatures were checked here).",
   'report.user_ids': "User IDs",

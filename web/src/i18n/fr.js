@@ -463,6 +463,7 @@ export default Object.freeze({
   'report.problem.subkeys': "Le rapport cite des sous-clés que le certificat n’a pas.",
   'report.problem.revoked': "Le certificat est révoqué.",
   'report.problem.expired': "Le certificat a expiré.",
+  'report.problem.too_costly': "Le certificat coûterait trop cher à vérifier : trop d’identifiants, de sous-clés ou de signatures, ou une clé trop grande ou à l’exposant RSA inhabituel.",
   'report.server_claimed': "Le rapport du serveur affirme :",
   'report.from_certificate': "Lu dans le certificat lui-même, dans ce navigateur (ses auto-signatures y ont été vérifiées).",
   'report.user_ids': "Identités",

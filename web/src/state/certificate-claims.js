@@ -14,6 +14,9 @@ export const ClaimProblem = Object.freeze({
   revoked: 'revoked',
   expired: 'expired',
   no_user_id: 'no_user_id',
+  // Not a disagreement: the Worker refused to verify the certificate at all, because its keys
+  // or counts exceed the limits of web/src/crypto/certificate-facts.js.
+  too_costly: 'too_costly',
 });
 
 const upper = (value) => String(value ?? '').toUpperCase();
