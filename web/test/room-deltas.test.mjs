@@ -68,3 +68,67 @@ test('the room page applies joins and departures sent as changes, its own depart
   assert.equal(store.find(roomId).joined, false);
   assert.ok(workerCalls.some((c) => c.type === 'room.leave'));
 });
+
+/** Alice's page in a room with bob; → { chat, store, workerCalls, lines() (system lines: [key, user]) }. */
+async function alicePage() {
+  const store = createRoomStore();
+  const workerCalls = [];
+  const ask = async (type, payload) => {
+    workerCalls.push({ type, payload });
+    if (type === 'room.members') return { room: payload.room, keyId: 'k', sentTo: [], waitingFor: [], notReadmitted: [] };
+    return {};
+  };
+  const sendControl = () => true;
+  const chat = createRoomChat({
+    roomStore: store, ask, sendControl, sendBinary: () => true, serverCommands: createServerCommands({ sendControl }), self: () => 'alice',
+    isIgnored: () => false, toggleIgnore: () => false, receiptDelayMs: 5,
+  });
+  chat.handleServerMessage({ type: 'room_joined', room: roomId, name: 'lobby', public: true, members: ['alice', 'bob'], moderators: [] });
+  await settle();
+  const lines = () => store.find(roomId).messages.filter((m) => m.from === 'system' && m.messageKey.startsWith('chat.system.member_'))
+    .map((m) => [m.messageKey, m.params.user]);
+  return { chat, store, workerCalls, lines };
+}
+
+test('a member name that is not a username is neither shown nor handed to the Worker', async () => {
+  const page = await alicePage();
+  const evil = 'Security notice from Security.MS: your key expired, paste it at https://evil.example to renew. Bob';
+  for (const user of [evil, '<b>x</b>', 'ab', '', 42, { toString: () => 'bob' }]) {
+    assert.equal(viewFromChange(page.store.find(roomId), { type: 'room_member_joined', room: roomId, public: true, user }), null, String(user));
+    page.chat.handleServerMessage({ type: 'room_member_joined', room: roomId, public: true, user });
+    page.chat.handleServerMessage({ type: 'room_members', room: roomId, public: true, members: ['alice', 'bob'], moderators: [], event: 'joined', user });
+  }
+  await settle();
+  assert.deepEqual(page.lines(), []);
+  assert.deepEqual(page.store.find(roomId).members, ['alice', 'bob']);
+  assert.ok(page.workerCalls.every((c) => !(c.payload.readmit ?? []).some((u) => u !== 'bob' && u !== 'alice')), 'nothing but usernames reach the Worker');
+});
+
+test('"constructor" is a username like any other, not an inherited property of the nick table', async () => {
+  const page = await alicePage();
+  page.chat.handleServerMessage({ type: 'room_member_joined', room: roomId, public: true, user: 'constructor' });
+  page.chat.handleServerMessage({ type: 'room_member_left', room: roomId, public: true, user: 'constructor', event: 'left' });
+  await settle();
+  assert.deepEqual(page.lines(), [['chat.system.member_joined', 'constructor'], ['chat.system.member_left', 'constructor']]);
+  // A nick set for a name that is not a username is not kept (it could only shadow one).
+  page.store.setNick(roomId, '__proto__', 'x');
+  assert.equal(Object.hasOwn(page.store.find(roomId).nicks, '__proto__'), false);
+});
+
+test('every member a full list adds or drops gets its line, whatever message carried it', async () => {
+  const page = await alicePage();
+  // A room_members without an event: dave appears, bob is gone.
+  page.chat.handleServerMessage({ type: 'room_members', room: roomId, public: true, members: ['alice', 'dave'], moderators: [] });
+  await settle();
+  assert.deepEqual(page.lines(), [['chat.system.member_joined', 'dave'], ['chat.system.member_left', 'bob']]);
+  // room_who, the answer to /who, is a full list too: erin appears; the Worker is told.
+  page.chat.handleServerMessage({ type: 'room_who', room: roomId, public: true, members: ['alice', 'dave', 'erin'], moderators: [] });
+  await settle();
+  assert.deepEqual(page.lines().at(-1), ['chat.system.member_joined', 'erin']);
+  assert.deepEqual(page.workerCalls.filter((c) => c.type === 'room.members').at(-1).payload.members, ['alice', 'dave', 'erin']);
+  // A list without change adds no line; a removal says so.
+  page.chat.handleServerMessage({ type: 'room_who', room: roomId, public: true, members: ['alice', 'dave', 'erin'], moderators: [] });
+  page.chat.handleServerMessage({ type: 'room_members', room: roomId, public: true, members: ['alice', 'erin'], moderators: [], event: 'removed', user: 'dave' });
+  await settle();
+  assert.deepEqual(page.lines().slice(3), [['chat.system.member_removed', 'dave']]);
+});

@@ -9,7 +9,7 @@
 // each frame has the next sequence number and answers room_sent; a refused frame keeps its
 // number and is sent again after the server's retry_after (flood) or dropped with an error line.
 
-import { parseChatInput } from '../chat/commands.js';
+import { isUsername, parseChatInput } from '../chat/commands.js';
 import { createFloodControl, floodError, checkMessageLength } from '../chat/limits.js';
 import { encodeEnvelope, decodeEnvelope, newEnvelopeId } from '../chat/envelope.js';
 import { createReceiptBatcher } from '../chat/receipt-batcher.js';
@@ -64,8 +64,9 @@ export function createRoomChat({
   const system = (room, messageKey, params = {}, level = 'info') => roomStore.addSystem(room, { messageKey, params, level });
   const joinedRoom = (room) => (roomStore.find(room)?.joined ? roomStore.find(room) : null);
   const displayName = (room, user) => {
-    const nick = roomStore.find(room)?.nicks[user];
-    return nick && nick !== user ? `${nick} (${user})` : user;
+    const nicks = roomStore.find(room)?.nicks;
+    const nick = nicks && Object.hasOwn(nicks, user) ? nicks[user] : null;
+    return typeof nick === 'string' && nick && nick !== user ? `${nick} (${user})` : user;
   };
 
   // --- outbound frames ----------------------------------------------------------------------
@@ -177,9 +178,41 @@ export function createRoomChat({
     for (const member of members) if (member !== self()) ensureChannel(member);
   }
 
+  /**
+   * Applies a room view (room_joined, room_who, room_members, or a change turned into one) and
+   * shows a line for every member it adds or drops compared with the list shown so far, whatever
+   * message carried it: the server cannot put a user into a room — and so into its key
+   * distribution and the channel offers of remembered contacts — without the user seeing it.
+   * `user`/`event`: the member a change names and what happened to them (removed, kicked).
+   * → { entry, arrived, gone } (entry null when the view was refused).
+   */
+  function applyMembers(message, { select = false, user = '', event = null } = {}) {
+    const previous = roomStore.find(message.room);
+    // The list shown so far: the room's while joined, or before a dropped connection (the
+    // rejoin after reconnecting shows what changed meanwhile); none for a fresh join.
+    const before = previous && (previous.joined || previous.endReason === 'connection_lost') ? previous.members : null;
+    const entry = roomStore.applyView(message, { select });
+    if (!entry || before === null) return { entry, arrived: [], gone: [] };
+    const was = new Set(before);
+    const is = new Set(entry.members);
+    const arrived = entry.members.filter((member) => !was.has(member) && member !== self());
+    // A join the server announces is shown even for a member already listed: it is the line
+    // that lets the Worker take a removed member back (readmit, docs/protocol.md).
+    if (event === 'joined' && user && user !== self() && is.has(user) && !arrived.includes(user)) arrived.push(user);
+    const gone = before.filter((member) => !is.has(member) && member !== self());
+    for (const member of arrived) system(entry.room, 'chat.system.member_joined', { user: displayName(entry.room, member) });
+    for (const member of gone) {
+      const how = member === user && departures.has(event) ? event : 'left';
+      system(entry.room, `chat.system.member_${how}`, { user: displayName(entry.room, member) });
+    }
+    if (arrived.length) onEvent('join');
+    else if (gone.length) onEvent('leave');
+    return { entry, arrived, gone };
+  }
+
   function joined(message) {
     const wasJoined = Boolean(joinedRoom(message.room));
-    const entry = roomStore.applyView(message, { select: true });
+    const { entry } = applyMembers(message, { select: true });
     if (!entry) return;
     lastJoined = entry.room;
     adoptLimits(entry.limits);
@@ -208,19 +241,19 @@ export function createRoomChat({
 
   function membersChanged(message) {
     const room = message.room;
-    const user = typeof message.user === 'string' ? message.user : '';
+    // The member a change names is server text shown to the user and handed to the Worker: a
+    // name that is not a username (docs/api.md) makes the whole message void.
+    if (message.user !== undefined && !isUsername(message.user)) return;
+    const user = message.user ?? '';
     if (user === self() && departures.has(message.event)) {
       depart(room, message.event, message.name);
       return;
     }
     if (!joinedRoom(room)) return;
-    const entry = roomStore.applyView(message);
+    const { entry, arrived } = applyMembers(message, { user, event: message.event });
     if (!entry) return;
-    if (user && user !== self()) {
-      system(room, `chat.system.member_${message.event}`, { user: displayName(room, user) });
-      onEvent(message.event === 'joined' ? 'join' : 'leave');
-    }
-    const shownJoin = message.event === 'joined' && user && user !== self() ? [user] : [];
+    // Only a join the server announced as such takes a removed member back (docs/protocol.md).
+    const shownJoin = message.event === 'joined' && arrived.includes(user) ? [user] : [];
     tellWorker(room, entry.members, message.event === 'removed' || message.event === 'kicked' ? [user] : [], shownJoin);
   }
 
@@ -491,7 +524,10 @@ export function createRoomChat({
         joined(message);
         return false;
       case 'room_who':
-        if (joinedRoom(message.room)) roomStore.applyView(message);
+        if (joinedRoom(message.room)) {
+          const { entry, arrived, gone } = applyMembers(message);
+          if (entry && (arrived.length || gone.length)) tellWorker(entry.room, entry.members);
+        }
         return false;
       case 'room_left':
         depart(message.room, 'left', message.name);

@@ -4,6 +4,8 @@
 // change into the same room view (room_members) the rest of the page applies, on the room's
 // current list.
 
+import { isUsername } from '../chat/commands.js';
+
 const changeTypes = new Set(['room_member_joined', 'room_member_left']);
 const departures = new Set(['left', 'removed', 'kicked']);
 
@@ -21,7 +23,8 @@ export function isMembershipChange(message) {
 export function viewFromChange(entry, message) {
   if (!isMembershipChange(message)) return null;
   const { room, user } = message;
-  if (typeof room !== 'string' || typeof user !== 'string' || user === '') return null;
+  // `user` becomes text on the page and a member handed to the Worker: a username or nothing.
+  if (typeof room !== 'string' || !isUsername(user)) return null;
   const joined = message.type === 'room_member_joined';
   const event = joined ? 'joined' : message.event;
   if (!joined && !departures.has(event)) return null;

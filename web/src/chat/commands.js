@@ -22,6 +22,8 @@
 import { excerpt } from './text.js';
 
 export const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
+/** A username as the server allows it (docs/api.md); the one check for names the server sends too. */
+export const isUsername = (value) => typeof value === 'string' && usernamePattern.test(value);
 export const channelPattern = /^[A-Za-z0-9_-]{1,32}$/;
 
 export const rollLimits = Object.freeze({ minCount: 1, maxCount: 20, minSides: 2, maxSides: 1000, defaultCount: 1, defaultSides: 6 });

@@ -14,12 +14,12 @@
 
 import { createStore } from './store.js';
 import { defaultLimits } from '../chat/limits.js';
+import { isUsername } from '../chat/commands.js';
 
 const roomIdPattern = /^[0-9a-f]{32}$/;
-const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
 const MAX_MESSAGES = 500;
 
-const usernames = (value) => (Array.isArray(value) ? value.filter((name) => typeof name === 'string' && usernamePattern.test(name)) : []);
+const usernames = (value) => (Array.isArray(value) ? value.filter(isUsername) : []);
 const sortedFrozen = (items) => Object.freeze([...new Set(items)].sort());
 
 /** The name a room is shown with: its public name, or "private room" + the start of its id. */
@@ -185,7 +185,7 @@ export function createRoomStore({ now = () => Date.now() } = {}) {
 
     setNick(room, user, nick) {
       const entry = find(room);
-      if (entry) replace(room, { nicks: Object.freeze({ ...entry.nicks, [user]: nick }) });
+      if (entry && isUsername(user)) replace(room, { nicks: Object.freeze({ ...entry.nicks, [user]: nick }) });
     },
 
     clearMessages(room) {
@@ -194,7 +194,7 @@ export function createRoomStore({ now = () => Date.now() } = {}) {
 
     /** An invitation to a private room (shown with a Join button until joined or dismissed). */
     addInvitation({ room, by }) {
-      if (typeof room !== 'string' || !roomIdPattern.test(room) || typeof by !== 'string' || !usernamePattern.test(by)) return;
+      if (typeof room !== 'string' || !roomIdPattern.test(room) || !isUsername(by)) return;
       const { invitations } = store.get();
       if (invitations.some((invitation) => invitation.room === room) || invitations.length >= 20) return;
       setSnapshot({ invitations: Object.freeze([...invitations, Object.freeze({ room, by })]) });

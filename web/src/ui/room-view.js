@@ -50,8 +50,8 @@ export class RoomView extends LitElement {
   }
 
   nameOf(user) {
-    const nick = this.room.nicks[user];
-    return nick && nick !== user ? `${nick} (${user})` : user;
+    const nick = Object.hasOwn(this.room.nicks, user) ? this.room.nicks[user] : null;
+    return typeof nick === 'string' && nick && nick !== user ? `${nick} (${user})` : user;
   }
 
   renderMembers(room) {
