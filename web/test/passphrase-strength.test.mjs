@@ -29,6 +29,21 @@ test('long passphrases of several words, or mixed classes, are acceptable; level
   assert.equal(strong.level, 4);
   assert.ok(strong.bits > fair.bits);
   assert.ok('kept secret, violet harbour'.length >= MIN_PASSPHRASE_LENGTH && estimatePassphrase('kept secret, violet harbour').acceptable);
-  // Non-ASCII letters count as a class of their own.
-  assert.equal(estimatePassphrase('çàéèùôîâêœæ漢字').acceptable, true);
+  // Non-ASCII letters widen the alphabet: a sentence with accents and other scripts is acceptable.
+  assert.equal(estimatePassphrase('Çà et là, l’œuvre de Zoë a été 漢字 reçue').acceptable, true);
+});
+
+test('one non-ASCII character does not make a short repeated pattern strong', () => {
+  // Each distinct non-ASCII character adds one symbol to the alphabet, not a hundred.
+  for (const weak of ['éaéaéaéaéaéa', 'ÿxÿxÿxÿxÿxÿxÿx', 'aébaébaébaéb']) {
+    const result = estimatePassphrase(weak);
+    assert.equal(result.acceptable, false, weak);
+    assert.equal(result.reason, 'too_simple', weak);
+    assert.ok(result.bits < MIN_PASSPHRASE_BITS, `${weak}: ${result.bits} bits`);
+  }
+  // Patterns of period 2 and 3 count like repeats of one character.
+  assert.ok(estimatePassphrase('ababababababab').bits <= estimatePassphrase('aaaaaaaaaaaaaa').bits + 10);
+  assert.equal(estimatePassphrase('Xy7Xy7Xy7Xy7Xy7').acceptable, false);
+  // Many distinct non-ASCII characters still count for what they are.
+  assert.ok(estimatePassphrase('ЖЁлка зелёная, пушистая').bits > estimatePassphrase('ЖЁЖЁЖЁЖЁЖЁЖЁЖЁЖЁЖЁЖЁЖЁЖЁ').bits * 3);
 });
