@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
@@ -287,8 +288,13 @@ std::optional<std::vector<imported_key>> parse_import_results(std::string_view j
 
 class certificate_checker {
   public:
-    certificate_checker(std::int64_t now, const pgp_limits& limits, const known_certificates* known)
-        : now_(now), limits_(limits), known_(known) {}
+    // scanned_fingerprint: the primary key the scan checked (scanned_certificate::fingerprint).
+    certificate_checker(std::int64_t now, const pgp_limits& limits, const known_certificates* known,
+                        std::string scanned_fingerprint)
+        : now_(now),
+          limits_(limits),
+          known_(known),
+          scanned_fingerprint_(std::move(scanned_fingerprint)) {}
 
     core::result<certificate_report, certificate_error> run(std::string_view data);
 
@@ -301,6 +307,7 @@ class certificate_checker {
     std::int64_t now_;
     const pgp_limits& limits_;
     const known_certificates* known_;
+    std::string scanned_fingerprint_;
     ffi_handle ffi_;
     key_handle primary_;
     key_facts primary_facts_;
@@ -398,6 +405,12 @@ core::status<certificate_error> certificate_checker::check_primary() {
     if (primary_facts_.fingerprint.size() != 40) {
         return core::fail(certificate_error::unsupported);  // v3 (MD5 fingerprints) or newer
     }
+    // librnp must have read the key the scan checked, and nothing else: were the two to read the
+    // input differently (armor hidden in the packets, docs/certificates.md "Before librnp"), the
+    // scan's limits would have held for a key that is not this one.
+    if (primary_facts_.fingerprint != scanned_fingerprint_) {
+        return core::fail(certificate_error::not_openpgp);
+    }
 
     // Sizes first: everything after this walks every user ID, subkey and signature.
     std::size_t uid_count = 0;
@@ -418,6 +431,13 @@ core::status<certificate_error> certificate_checker::check_primary() {
         key_handle sub;
         check(rnp_key_get_subkey_at(primary, i, sub.out()));
         subkey_facts_.push_back(read_key_facts(sub.get(), now_));
+    }
+    // The scan's cost rule once more, on the keys as librnp holds them (check 9).
+    if (exceeds_rsa_cost_limits(primary_facts_, limits_.max_rsa_bits) ||
+        std::any_of(subkey_facts_.begin(), subkey_facts_.end(), [&](const key_facts& sub) {
+            return exceeds_rsa_cost_limits(sub, limits_.max_rsa_bits);
+        })) {
+        return core::fail(certificate_error::unsupported);
     }
     // The primary key always counts; a subkey that can no longer be used (revoked, expired)
     // does not make the certificate weak.
@@ -636,16 +656,18 @@ core::result<certificate_report, certificate_error> verify_certificate(
         return core::fail(certificate_error::too_large);
     }
     // librnp sees only the bytes the scan has read: the same decoded packets, so that the armor
-    // cannot be read one way here and another way there.
+    // cannot be read one way here and another way there. librnp would still take an armor header
+    // line inside them for armor: the scan refuses that text anywhere in the packets.
     auto decoded = decode_certificate_input(data);
     if (!decoded) {
         return core::fail(decoded.error());
     }
-    if (auto scanned = scan_certificate_packets(*decoded, limits); !scanned) {
+    auto scanned = scan_certificate_packets(*decoded, limits);
+    if (!scanned) {
         return core::fail(scanned.error());
     }
     try {
-        certificate_checker checker(now_unix, limits, known);
+        certificate_checker checker(now_unix, limits, known, std::move(scanned->fingerprint));
         return checker.run(
             std::string_view(reinterpret_cast<const char*>(decoded->data()), decoded->size()));
     } catch (const rnp_failure&) {

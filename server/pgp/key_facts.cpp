@@ -4,6 +4,9 @@
 #include <string_view>
 #include <utility>
 
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
 #include "server/pgp/rnp_handles.hpp"
 
 namespace secms::pgp::detail {
@@ -51,6 +54,43 @@ bool is_elliptic(std::string_view rnp_name) {
            rnp_name == RNP_ALGNAME_ECDH || rnp_name == RNP_ALGNAME_SM2;
 }
 
+// The RSA public exponent from rnp_key_to_json: {"public key":{"mpis":{"e":"010001",...}}},
+// big-endian hex. Sets bits and parity; throws if rnp does not describe it.
+void read_rsa_exponent(rnp_key_handle_t key, key_facts& facts) {
+    rnp_string json;
+    check(rnp_key_to_json(key, RNP_JSON_PUBLIC_MPIS, json.out()));
+    boost::system::error_code ec;
+    const boost::json::value doc = boost::json::parse(json.view(), ec);
+    const auto* e = ec ? nullptr : doc.find_pointer("/public key/mpis/e", ec);
+    if (e == nullptr || !e->is_string()) {
+        throw rnp_failure{};
+    }
+    std::string_view hex = e->as_string();
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    while (!hex.empty() && hex.front() == '0') {
+        hex.remove_prefix(1);
+    }
+    if (hex.empty()) {
+        return;  // e = 0: zero bits, even
+    }
+    const int top = nibble(hex.front());
+    const int last = nibble(hex.back());
+    if (top < 0 || last < 0) {
+        throw rnp_failure{};
+    }
+    std::uint32_t bits = static_cast<std::uint32_t>(hex.size() - 1) * 4;
+    for (int t = top; t != 0; t >>= 1) {
+        ++bits;
+    }
+    facts.rsa_exponent_bits = bits;
+    facts.rsa_exponent_odd = (last & 1) != 0;
+}
+
 }  // namespace
 
 key_facts read_key_facts(rnp_key_handle_t key, std::int64_t now_unix) {
@@ -62,6 +102,9 @@ key_facts read_key_facts(rnp_key_handle_t key, std::int64_t now_unix) {
     check(rnp_key_get_bits(key, &facts.bits));
     if (is_elliptic(facts.rnp_algorithm)) {
         facts.curve = key_text(key, rnp_key_get_curve);
+    }
+    if (facts.rnp_algorithm == RNP_ALGNAME_RSA) {
+        read_rsa_exponent(key, facts);
     }
     std::uint32_t created = 0;
     std::uint32_t lifetime = 0;
@@ -104,6 +147,14 @@ bool is_supported(const key_facts& key) noexcept {
     const std::string_view alg = key.rnp_algorithm;
     return alg == RNP_ALGNAME_RSA || alg == RNP_ALGNAME_EDDSA || alg == RNP_ALGNAME_ECDSA ||
            alg == RNP_ALGNAME_ECDH;
+}
+
+bool exceeds_rsa_cost_limits(const key_facts& key, std::uint32_t max_rsa_bits) noexcept {
+    if (key.rnp_algorithm != RNP_ALGNAME_RSA) {
+        return false;
+    }
+    return key.bits > max_rsa_bits || key.rsa_exponent_bits > 32 || key.rsa_exponent_bits < 2 ||
+           !key.rsa_exponent_odd;
 }
 
 }  // namespace secms::pgp::detail

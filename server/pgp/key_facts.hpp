@@ -30,6 +30,9 @@ struct key_facts {
     std::string rnp_algorithm;  // RNP_ALGNAME_*
     std::string algorithm;      // for people: "EdDSA", "RSA", ...
     std::uint32_t bits = 0;
+    // RSA only: the public exponent's bit length and parity, read back from librnp (0 otherwise).
+    std::uint32_t rsa_exponent_bits = 0;
+    bool rsa_exponent_odd = false;
     std::string curve;
     std::int64_t created = 0;
     std::int64_t expires = 0;  // 0 = never
@@ -49,5 +52,8 @@ key_facts read_key_facts(rnp_key_handle_t key, std::int64_t now_unix);
 bool is_weak(const key_facts& key) noexcept;
 // Algorithms the server and the browsers can use: RSA, EdDSA, ECDSA, ECDH.
 bool is_supported(const key_facts& key) noexcept;
+// The scan's cost rule (docs/certificates.md check 9) on what librnp holds: an RSA modulus over
+// max_rsa_bits, or a public exponent even, under 3 or of 2^32 or more.
+bool exceeds_rsa_cost_limits(const key_facts& key, std::uint32_t max_rsa_bits) noexcept;
 
 }  // namespace secms::pgp::detail

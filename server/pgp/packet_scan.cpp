@@ -221,8 +221,17 @@ constexpr std::uint8_t elgamal_encrypt = 16;
 constexpr std::uint8_t dsa = 17;
 constexpr std::uint8_t elgamal_legacy = 20;
 
+// The algorithms RFC 9580 §9.1 defines for keys: RSA (1, 2, 3), ElGamal (16, 20), DSA (17), ECDH
+// (18), ECDSA (19), EdDSA legacy (22), X25519 (25), X448 (26), Ed25519 (27), Ed448 (28). Any
+// other ID is a key the scan cannot size, so it cannot vouch for its cost: refused.
+constexpr bool is_known_algorithm(std::uint8_t a) {
+    return is_rsa(a) || (a >= 16 && a <= 20) || a == 22 || (a >= 25 && a <= 28);
+}
+
 // The fields of a public key packet (RFC 9580 §5.5.2) that set what verifying with it costs.
 // Elliptic-curve keys are left to librnp: it knows a fixed set of curves, each of bounded cost.
+// An unknown algorithm is refused: the scan cannot size such a key, and a key packet passed
+// unread could carry anything (a polyglot, docs/certificates.md "Before librnp").
 core::status<certificate_error> check_key_material(bytes body, bool primary,
                                                    const pgp_limits& limits) {
     reader r(body);
@@ -243,6 +252,7 @@ core::status<certificate_error> check_key_material(bytes body, bool primary,
         return core::fail(certificate_error::not_openpgp);  // no such key version
     }
     if (!algorithm) return core::fail(certificate_error::not_openpgp);
+    if (!is_known_algorithm(*algorithm)) return core::fail(certificate_error::unsupported);
 
     if (is_rsa(*algorithm)) {
         const auto n = r.mpi();
@@ -274,13 +284,15 @@ core::status<certificate_error> check_key_material(bytes body, bool primary,
     return core::ok;
 }
 
-// The primary key's 64-bit key ID: the low 8 octets of its v4 fingerprint, SHA-1 over
-// 0x99 || two-octet length || body (RFC 9580 §5.5.4.2). nullopt for other versions.
-std::optional<std::array<std::uint8_t, 8>> v4_key_id(bytes body) {
+using fingerprint_v4 = std::array<std::uint8_t, 20>;
+
+// The primary key's v4 fingerprint: SHA-1 over 0x99 || two-octet length || body (RFC 9580
+// §5.5.4.2); its low 8 octets are the key ID. nullopt for other versions.
+std::optional<fingerprint_v4> v4_fingerprint(bytes body) {
     if (body.empty() || body[0] != 4 || body.size() > 0xFFFF) return std::nullopt;
     const std::array<std::uint8_t, 3> prefix{0x99, static_cast<std::uint8_t>(body.size() >> 8),
                                              static_cast<std::uint8_t>(body.size() & 0xFF)};
-    std::array<std::uint8_t, 20> digest{};
+    fingerprint_v4 digest{};
     unsigned int length = 0;
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     const bool done = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
@@ -289,9 +301,43 @@ std::optional<std::array<std::uint8_t, 8>> v4_key_id(bytes body) {
                       EVP_DigestFinal_ex(ctx, digest.data(), &length) == 1;
     EVP_MD_CTX_free(ctx);
     if (!done || length != digest.size()) return std::nullopt;
+    return digest;
+}
+
+std::optional<std::array<std::uint8_t, 8>> key_id_of(const std::optional<fingerprint_v4>& fpr) {
+    if (!fpr) return std::nullopt;
     std::array<std::uint8_t, 8> id{};
-    std::copy(digest.end() - 8, digest.end(), id.begin());
+    std::copy(fpr->end() - 8, fpr->end(), id.begin());
     return id;
+}
+
+std::string upper_hex(bytes data) {
+    static constexpr std::string_view digits = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(data.size() * 2);
+    for (const std::uint8_t b : data) {
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 0x0F]);
+    }
+    return out;
+}
+
+// Whether a transferable public key may hold a packet of this tag (RFC 9580 §10.1, plus marker
+// §5.8, trust §5.10 and padding §5.14, which readers ignore). Secret keys are refused before.
+constexpr bool is_certificate_tag(std::uint8_t t) {
+    return t == public_key || t == user_id || t == user_attribute || t == signature ||
+           t == public_subkey || t == marker || t == trust || t == padding;
+}
+
+constexpr bool is_message_tag(std::uint8_t t) {
+    return t == pkesk || t == skesk || t == one_pass_signature || t == compressed ||
+           t == symmetric || t == literal || t == seipd || t == aead;
+}
+
+// RFC 9580 §5.8: a marker packet's body is the three octets "PGP".
+bool is_marker_body(bytes body) {
+    static constexpr std::array<std::uint8_t, 3> pgp{'P', 'G', 'P'};
+    return std::equal(body.begin(), body.end(), pgp.begin(), pgp.end());
 }
 
 enum class issuer { self, other };
@@ -398,7 +444,8 @@ core::result<std::vector<std::uint8_t>, certificate_error> decode_certificate_in
     return out;
 }
 
-core::status<certificate_error> scan_certificate_packets(bytes data, const pgp_limits& limits) {
+core::result<scanned_certificate, certificate_error> scan_certificate_packets(
+    bytes data, const pgp_limits& limits) {
     // Framing first: the whole input must be well-formed packets before anything is read in them.
     std::vector<packet> packets;
     std::size_t pos = 0;
@@ -413,6 +460,14 @@ core::status<certificate_error> scan_certificate_packets(bytes data, const pgp_l
         })) {
         return core::fail(certificate_error::secret_key_material);
     }
+    // Only what a certificate is made of: nothing the scan would pass unread and librnp might read
+    // differently (a marker carrying an armored key, a compressed packet, ...).
+    for (const auto& p : packets) {
+        if (is_message_tag(p.tag)) return core::fail(certificate_error::no_certificate);
+        if (!is_certificate_tag(p.tag) || (p.tag == marker && !is_marker_body(p.body))) {
+            return core::fail(certificate_error::not_openpgp);
+        }
+    }
     const auto ignorable = [](std::uint8_t t) { return t == marker || t == trust || t == padding; };
     auto first = std::find_if(packets.begin(), packets.end(),
                               [&](const packet& p) { return !ignorable(p.tag); });
@@ -422,24 +477,17 @@ core::status<certificate_error> scan_certificate_packets(bytes data, const pgp_l
             break;
         case public_subkey:
             return core::fail(certificate_error::subkey_only);
-        case pkesk:
-        case signature:
-        case skesk:
-        case one_pass_signature:
-        case compressed:
-        case symmetric:
-        case literal:
-        case seipd:
-        case aead:
+        case signature:  // a detached signature (message packets were refused above)
             return core::fail(certificate_error::no_certificate);
         default:
-            return core::fail(certificate_error::not_openpgp);
+            return core::fail(certificate_error::not_openpgp);  // a user ID or attribute first
     }
 
     if (auto checked = check_key_material(first->body, true, limits); !checked) {
-        return checked;
+        return core::fail(checked.error());
     }
-    const auto self = v4_key_id(first->body);
+    const auto fingerprint = v4_fingerprint(first->body);
+    const auto self = key_id_of(fingerprint);
     // Signatures are counted against what they follow: the primary key (direct signatures), the
     // last user ID or attribute, or the last subkey (RFC 9580 §10.1.1, transferable public keys).
     enum class place { primary, user, subkey } where = place::primary;
@@ -464,7 +512,7 @@ core::status<certificate_error> scan_certificate_packets(bytes data, const pgp_l
                     return core::fail(certificate_error::too_large);
                 }
                 if (auto checked = check_key_material(it->body, false, limits); !checked) {
-                    return checked;
+                    return core::fail(checked.error());
                 }
                 where = place::subkey;
                 here = 0;
@@ -486,10 +534,19 @@ core::status<certificate_error> scan_certificate_packets(bytes data, const pgp_l
                 break;
             }
             default:
-                break;  // markers, trust, padding; anything else is left to librnp to refuse
+                break;  // markers, trust, padding
         }
     }
-    return core::ok;
+    // librnp looks for an armor header line in whatever input it is given, binary or not, and if
+    // it finds one reads the armored key after it instead of the packets checked here (a
+    // "polyglot": a user ID or a trust packet carrying a whole armored certificate). No
+    // certificate needs that text in its packets.
+    static constexpr std::string_view armor_begin = "-----BEGIN PGP";
+    const std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());
+    if (text.find(armor_begin) != std::string_view::npos) {
+        return core::fail(certificate_error::not_openpgp);
+    }
+    return scanned_certificate{fingerprint ? upper_hex(*fingerprint) : std::string()};
 }
 
 }  // namespace secms::pgp

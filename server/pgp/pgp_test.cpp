@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <boost/json/serialize.hpp>
@@ -22,7 +23,9 @@
 #include <openssl/evp.h>
 
 #include "server/pgp/certificate.hpp"
+#include "server/pgp/key_facts.hpp"
 #include "server/pgp/packet_scan.hpp"
+#include "server/pgp/rnp_handles.hpp"
 
 namespace secms::pgp {
 namespace {
@@ -1008,6 +1011,168 @@ TEST(pgp_scan, rsa8192_is_accepted_only_when_configured) {
     const auto over = verify_certificate(cert, now, large);
     ASSERT_FALSE(over.has_value());
     EXPECT_EQ(over.error(), certificate_error::too_large);
+}
+
+// --- polyglots: librnp must read the packets the scan read -------------------------------------
+
+// tests/fixtures/pgp/make-huge-exponent-fixture.py: an RSA-2048 key with a 2045-bit exponent,
+// armored inside the packets of an outer certificate (a marker packet after a key of unknown
+// algorithm 99; a user ID after an ordinary EdDSA key). Handed those packets, librnp found the
+// armor header line and imported the inner key, which the scan had never seen.
+TEST(pgp_scan, polyglot_certificates_are_refused_at_once) {
+    const auto inner = verify_certificate(fixture("rsa2048-huge-exponent.asc"), now);
+    ASSERT_FALSE(inner.has_value());
+    EXPECT_EQ(inner.error(), certificate_error::unsupported);  // the scan refuses it bare
+    pgp_limits large;
+    large.max_rsa_bits = 8192;
+    for (const auto* name : {"polyglot-marker.asc", "polyglot-user-id.asc"}) {
+        const auto data = fixture(name);
+        ASSERT_NE(data.find("-----BEGIN PGP"), std::string::npos) << name;
+        for (const auto& limits : {pgp_limits{}, large}) {
+            const auto start = std::chrono::steady_clock::now();
+            const auto r = verify_certificate(data, now, limits);
+            const auto elapsed = std::chrono::steady_clock::now() - start;
+            ASSERT_FALSE(r.has_value()) << name << " accepted as " << r->fingerprint;
+            EXPECT_EQ(r.error(), certificate_error::not_openpgp) << name;
+            EXPECT_LT(elapsed, std::chrono::milliseconds(100)) << name;
+        }
+    }
+}
+
+// Each layer on its own: an unknown algorithm, a marker that is not "PGP", a packet that has no
+// place in a certificate, and armor text in the packets.
+TEST(pgp_scan, unknown_public_key_algorithms_are_refused) {
+    const octets filler = cat({{0x01, 0x07, 0x40}, octets(32, 0x11)});
+    for (const std::uint8_t known :
+         std::initializer_list<std::uint8_t>{18, 19, 22, 25, 26, 27, 28}) {
+        shape s;
+        s.subkeys = 1;
+        s.subkey = cat({v4_key_head(known), filler});
+        EXPECT_EQ(scan_code(s.build()), "ok") << int(known);
+    }
+    for (const std::uint8_t unknown :
+         std::initializer_list<std::uint8_t>{0, 4, 15, 21, 23, 24, 29, 99, 100, 110, 255}) {
+        shape s;
+        s.primary = cat({v4_key_head(unknown), filler});
+        EXPECT_EQ(scan_code(s.build()), "unsupported") << int(unknown);
+        shape sub;
+        sub.subkeys = 1;
+        sub.subkey = cat({v4_key_head(unknown), filler});
+        EXPECT_EQ(scan_code(sub.build()), "unsupported") << int(unknown);
+    }
+}
+
+TEST(pgp_scan, marker_body_must_be_pgp) {
+    const octets key = shape{}.build();
+    EXPECT_EQ(scan_code(cat({new_packet(tag_marker, {'P', 'G', 'P'}), key})), "ok");
+    EXPECT_EQ(scan_code(cat({key, new_packet(tag_marker, {'P', 'G', 'P'})})), "ok");
+    for (const octets& bad :
+         {octets{}, octets{'P', 'G'}, octets{'P', 'G', 'Q'}, octets{'p', 'g', 'p'},
+          octets{'P', 'G', 'P', 'P'}, octets{'P', 'G', 'P', '\n'}}) {
+        EXPECT_EQ(scan_code(cat({new_packet(tag_marker, bad), key})), "not_openpgp");
+        EXPECT_EQ(scan_code(cat({key, new_packet(tag_marker, bad)})), "not_openpgp");
+    }
+}
+
+TEST(pgp_scan, only_packets_a_certificate_holds) {
+    const octets key = shape{}.build();
+    // RFC 9580 §10.1, with trust (§5.10) and padding (§5.14), which readers skip.
+    EXPECT_EQ(scan_code(cat({key, new_packet(12, {0x00, 0x00})})), "ok");
+    EXPECT_EQ(scan_code(cat({key, new_packet(21, octets(16, 0))})), "ok");
+    EXPECT_EQ(scan_code(cat({key, new_packet(tag_user_attribute, {1, 2, 3})})), "ok");
+    // Message packets: PKESK, SKESK, one-pass signature, compressed, SED, literal, SEIPD, AEAD.
+    for (const std::uint8_t message :
+         std::initializer_list<std::uint8_t>{1, 3, 4, 8, 9, 11, 18, 20}) {
+        EXPECT_EQ(scan_code(cat({key, new_packet(message, {0x01, 0x02, 0x03})})), "no_certificate")
+            << int(message);
+        EXPECT_EQ(scan_code(new_packet(message, {0x01, 0x02, 0x03})), "no_certificate")
+            << int(message);
+    }
+    // Reserved, obsolete and experimental tags (§5: 15, 16, 19, 22–39 unassigned, 60–63 private).
+    for (const std::uint8_t other :
+         std::initializer_list<std::uint8_t>{15, 16, 19, 22, 30, 39, 40, 60, 63}) {
+        EXPECT_EQ(scan_code(cat({key, new_packet(other, {0x01, 0x02, 0x03})})), "not_openpgp")
+            << int(other);
+    }
+}
+
+TEST(pgp_scan, armor_text_inside_the_packets_is_refused) {
+    const std::string armor_line = "\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n";
+    const octets text(armor_line.begin(), armor_line.end());
+    const octets key = shape{}.build();
+    EXPECT_EQ(scan_code(cat({key, new_packet(tag_user_id, text)})), "not_openpgp");
+    EXPECT_EQ(scan_code(cat({key, new_packet(12, text)})), "not_openpgp");  // trust
+    EXPECT_EQ(scan_code(cat({key, new_packet(21, text)})), "not_openpgp");  // padding
+    // After the first KiB too: librnp peeks again before each key it imports.
+    shape many;
+    many.user_ids = 30;
+    EXPECT_EQ(scan_code(cat({many.build(), new_packet(tag_user_id, text)})), "not_openpgp");
+    // Other text about PGP is fine.
+    const std::string fine = "PGP user -----BEGIN PG <pgp@example.org>";
+    EXPECT_EQ(scan_code(cat({key, new_packet(tag_user_id, octets(fine.begin(), fine.end()))})),
+              "ok");
+    // The polyglots' packets, scanned directly.
+    for (const auto* name : {"polyglot-marker.asc", "polyglot-user-id.asc"}) {
+        const auto decoded = decode_certificate_input(fixture(name));
+        ASSERT_TRUE(decoded.has_value()) << name;
+        EXPECT_EQ(scan_code(*decoded), "not_openpgp") << name;
+    }
+}
+
+// The scan hands on the fingerprint it computed; after the import the checker requires librnp's
+// primary key to have it (certificate.cpp), so it must agree with librnp's for real keys.
+TEST(pgp_scan, fingerprint_matches_librnp) {
+    for (const auto* name :
+         {"alice-ed25519", "bob-rsa3072", "openpgpjs-ed25519", "dora-certified"}) {
+        const auto decoded = decode_certificate_input(fixture(std::string(name) + ".asc"));
+        ASSERT_TRUE(decoded.has_value()) << name;
+        const auto scanned = scan_certificate_packets(*decoded, {});
+        ASSERT_TRUE(scanned.has_value()) << name;
+        EXPECT_EQ(scanned->fingerprint, fingerprint_of(name)) << name;
+        EXPECT_EQ(accepted(std::string(name) + ".asc").fingerprint, scanned->fingerprint);
+    }
+}
+
+// librnp's own view of a key, imported directly (no scan), for the checks made after the import.
+detail::key_facts facts_from_librnp(const std::string& name) {
+    const auto data = fixture(name + ".asc");
+    auto ffi = detail::make_ffi(now);
+    auto in = detail::memory_input(detail::as_bytes(data));
+    EXPECT_TRUE(ffi && in);
+    if (!ffi || !in) return {};
+    EXPECT_EQ(rnp_import_keys(ffi->get(), in->get(), RNP_LOAD_SAVE_PUBLIC_KEYS, nullptr),
+              RNP_SUCCESS);
+    detail::key_handle key;
+    EXPECT_EQ(rnp_locate_key(ffi->get(), "fingerprint", fingerprint_of(name).c_str(), key.out()),
+              RNP_SUCCESS);
+    EXPECT_TRUE(key);
+    if (!key) return {};
+    return detail::read_key_facts(key.get(), now);
+}
+
+TEST(pgp_certificate, rsa_cost_limits_are_checked_again_on_librnp_key_facts) {
+    const auto bob = facts_from_librnp("bob-rsa3072");
+    EXPECT_EQ(bob.bits, 3072u);
+    EXPECT_EQ(bob.rsa_exponent_bits, 17u);  // 65537
+    EXPECT_TRUE(bob.rsa_exponent_odd);
+    EXPECT_FALSE(detail::exceeds_rsa_cost_limits(bob, 4096));
+    EXPECT_TRUE(detail::exceeds_rsa_cost_limits(bob, 3071));
+    const auto huge = facts_from_librnp("rsa2048-huge-exponent");
+    EXPECT_EQ(huge.bits, 2048u);
+    EXPECT_EQ(huge.rsa_exponent_bits, 2045u);
+    EXPECT_TRUE(detail::exceeds_rsa_cost_limits(huge, 8192));
+    const auto alice = facts_from_librnp("alice-ed25519");
+    EXPECT_EQ(alice.rsa_exponent_bits, 0u);
+    EXPECT_FALSE(detail::exceeds_rsa_cost_limits(alice, 0));  // not RSA: no such limit
+    // The exponent rule at its edges: odd, at least 3 (2 bits), below 2^32 (32 bits).
+    auto edge = bob;
+    for (const auto& [bits, odd, over] :
+         {std::tuple{32u, true, false}, std::tuple{33u, true, true}, std::tuple{2u, true, false},
+          std::tuple{1u, true, true}, std::tuple{17u, false, true}}) {
+        edge.rsa_exponent_bits = bits;
+        edge.rsa_exponent_odd = odd;
+        EXPECT_EQ(detail::exceeds_rsa_cost_limits(edge, 4096), over) << bits << " " << odd;
+    }
 }
 
 }  // namespace
