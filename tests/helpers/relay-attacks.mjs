@@ -73,7 +73,7 @@ export function substituteEphemeralKey({ victim, message }) {
 }
 
 /**
- * Name misbinding (issue 8, item 5): the offer to `victim` keeps the peer's REAL certificate
+ * Name misbinding: the offer to `victim` keeps the peer's REAL certificate
  * but names the peer `as` (another user). Protocol version 2 carries both usernames in message
  * 1, so the victim, bound to `as`, refuses the peer's genuine message 1 (username_mismatch).
  */

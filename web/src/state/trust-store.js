@@ -5,7 +5,7 @@
 // server's Clear-Site-Data "storage" both do), so the UI says "kept on this device until you
 // log out". A fingerprint that differs from the remembered one is reported as `changed`, and
 // the page blocks the channel until the user decides. A fingerprint remembered for ANOTHER
-// username is reported as `other_user` (issue 8, item 5: the server presenting Alice's real
+// username is reported as `other_user` (the server presenting Alice's real
 // certificate under the name "carol"); it takes precedence over everything else, is shown as a
 // warning and is never accepted automatically.
 

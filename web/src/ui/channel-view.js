@@ -71,7 +71,7 @@ export class ChannelView extends LitElement {
 
   renderOffer(channel) {
     const changed = channel.trust?.status === 'changed';
-    // A certificate remembered for another user, offered under this name (issue 8, item 5).
+    // A certificate remembered for another user, offered under this name.
     const otherUser = channel.trust?.status === 'other_user';
     return html`
       ${otherUser ? html`

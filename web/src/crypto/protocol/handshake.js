@@ -21,7 +21,7 @@
 //
 // The SAS comes only from sA, sB and TH_keyshare (key-schedule.js deriveSasBytes): A is bound
 // to sA by commit_A before it sees sB, and B picks sB seeing only commit_A, so whoever sends M3
-// last cannot grind the SAS by varying it (the v1 SAS hashed all of M3: issue 8, item 2).
+// last cannot grind the SAS by varying it (the v1 SAS hashed all of M3).
 import { ChannelError } from './errors.js';
 import { concatBytes, bytesEqual, zeroize } from './bytes.js';
 import {
