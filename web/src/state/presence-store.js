@@ -5,17 +5,17 @@
 // Server data is validated here, once, so the UI can trust the snapshot's shape.
 
 import { createStore } from './store.js';
+// The server's rule for account names (docs/api.md); anything else is dropped rather than
+// shown, since it cannot be a real account.
+import { isUsername } from '../chat/commands.js';
 
-// Same rule as the server's account names (docs/api.md); anything else is dropped rather
-// than shown, since it cannot be a real account.
-const usernamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{2,31}$/;
 const fingerprintPattern = /^[0-9A-F]{40}$|^[0-9A-F]{64}$/;
 
 function parseUser(candidate) {
   if (!candidate || typeof candidate !== 'object') return null;
   const { userid, username } = candidate;
   if (!Number.isSafeInteger(userid) || userid < 1) return null;
-  if (typeof username !== 'string' || !usernamePattern.test(username)) return null;
+  if (!isUsername(username)) return null;
   // A fingerprint means the server verified this user's certificate (docs/api.md).
   const fingerprint = typeof candidate.fingerprint === 'string' && fingerprintPattern.test(candidate.fingerprint) ? candidate.fingerprint : null;
   return { userid, username, fingerprint };
