@@ -72,6 +72,14 @@ class Pkcs11KeyStore : public ::testing::Test {
         return c;
     }
 
+    // A lost token is reopened on the very next use: the tests need no back-off waits.
+    token_config config_reopening_at_once() const {
+        auto c = config();
+        c.reopen_first_wait = std::chrono::milliseconds(0);
+        c.reopen_longest_wait = std::chrono::milliseconds(0);
+        return c;
+    }
+
     std::unique_ptr<key_store> open(const token_config& c) {
         auto store = open_pkcs11_key_store(c);
         if (!store) {
@@ -387,10 +395,7 @@ class installed {
 }  // namespace faulty
 
 TEST_F(Pkcs11KeyStore, LostTokenIsUnavailableThenReopenedWithTheSameKey) {
-    auto c = config();
-    c.reopen_first_wait = std::chrono::milliseconds(0);
-    c.reopen_longest_wait = std::chrono::milliseconds(0);
-    auto store = open(c);
+    auto store = open(config_reopening_at_once());
     ASSERT_NE(store, nullptr);
     auto before = store->pepper_mac(1, bytes("known input"));
     ASSERT_TRUE(before);
@@ -432,10 +437,7 @@ TEST_F(Pkcs11KeyStore, ReopeningALostTokenIsBoundedByTheBackOff) {
 }
 
 TEST_F(Pkcs11KeyStore, TokenDirectoryMovedAwayAndBackRecoversWithoutRestart) {
-    auto c = config();
-    c.reopen_first_wait = std::chrono::milliseconds(0);
-    c.reopen_longest_wait = std::chrono::milliseconds(0);
-    auto store = open(c);
+    auto store = open(config_reopening_at_once());
     ASSERT_NE(store, nullptr);
     auto before = store->pepper_mac(1, bytes("known input"));
     ASSERT_TRUE(before);

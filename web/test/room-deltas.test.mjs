@@ -34,20 +34,7 @@ test('malformed changes are ignored', () => {
 });
 
 test('the room page applies joins and departures sent as changes, its own departure included', async () => {
-  const store = createRoomStore();
-  const workerCalls = [];
-  const ask = async (type, payload) => {
-    workerCalls.push({ type, payload });
-    if (type === 'room.members') return { room: payload.room, keyId: 'k', sentTo: [], waitingFor: [], notReadmitted: [] };
-    return {};
-  };
-  const sendControl = () => true;
-  const chat = createRoomChat({
-    roomStore: store, ask, sendControl, sendBinary: () => true, serverCommands: createServerCommands({ sendControl }), self: () => 'alice',
-    isIgnored: () => false, toggleIgnore: () => false, receiptDelayMs: 5,
-  });
-  chat.handleServerMessage({ type: 'room_joined', room: roomId, name: 'lobby', public: true, members: ['alice', 'bob'], moderators: ['bob'] });
-  await settle();
+  const { chat, store, workerCalls } = await alicePage({ moderators: ['bob'] });
   assert.equal(chat.handleServerMessage({ type: 'room_member_joined', room: roomId, name: 'lobby', public: true, user: 'carol', moderator: false }), true);
   await settle();
   assert.deepEqual(store.find(roomId).members, ['alice', 'bob', 'carol']);
@@ -70,7 +57,7 @@ test('the room page applies joins and departures sent as changes, its own depart
 });
 
 /** Alice's page in a room with bob; → { chat, store, workerCalls, lines() (system lines: [key, user]) }. */
-async function alicePage() {
+async function alicePage({ moderators = [] } = {}) {
   const store = createRoomStore();
   const workerCalls = [];
   const ask = async (type, payload) => {
@@ -83,7 +70,7 @@ async function alicePage() {
     roomStore: store, ask, sendControl, sendBinary: () => true, serverCommands: createServerCommands({ sendControl }), self: () => 'alice',
     isIgnored: () => false, toggleIgnore: () => false, receiptDelayMs: 5,
   });
-  chat.handleServerMessage({ type: 'room_joined', room: roomId, name: 'lobby', public: true, members: ['alice', 'bob'], moderators: [] });
+  chat.handleServerMessage({ type: 'room_joined', room: roomId, name: 'lobby', public: true, members: ['alice', 'bob'], moderators });
   await settle();
   const lines = () => store.find(roomId).messages.filter((m) => m.from === 'system' && m.messageKey.startsWith('chat.system.member_'))
     .map((m) => [m.messageKey, m.params.user]);
