@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { computeChannelVector, headerLength } from './vectors/channel-kat.mjs';
+import { callSignalText, computeChannelVector, headerLength } from './vectors/channel-kat.mjs';
 import { splitVector } from './vectors/make-channel-vectors.mjs';
 import { fromHex, toHex } from '../src/crypto/protocol/bytes.js';
 import { x25519PublicKeyFromPrivate } from '../src/crypto/protocol/suites.js';
@@ -43,8 +43,11 @@ for (const vector of keySchedule.vectors) {
     assert.deepEqual(normalize(parts.keySchedule.expected.exporter), vector.expected.exporter);
   });
 
-  test(`KAT ${vector.id}: record encryption, far sequence, close`, () => {
+  test(`KAT ${vector.id}: record encryption, far sequence, call record, close`, () => {
     assert.deepEqual(normalize(parts.records.expected), recordVector.expected);
+    assert.equal(recordVector.expected.callRecord.openedType, 'call');
+    assert.equal(recordVector.expected.callRecord.opened, recordVector.expected.callRecord.plaintext);
+    assert.equal(recordVector.expected.callRecord.relabelledAsDataOpens, 'bad_tag');
   });
 
   test(`KAT ${vector.id}: re-key derivation`, () => {
@@ -108,6 +111,14 @@ for (const vector of keySchedule.vectors) {
     }
     const far = recordVector.expected.farRecord;
     assert.equal(toHex(await check(far.record, ks.initiatorToResponderKey, ks.initiatorToResponderIv, far.sequence)), toHex(new TextEncoder().encode('far')));
+    // The type-5 record: the same keys and nonce rule; type byte 5 in the AAD, so the same
+    // bytes relabelled as data (type 1) fail the tag with an independent AES-GCM too.
+    const call = recordVector.expected.callRecord;
+    assert.equal(call.record.slice(0, 4), '0105', 'record layer version 1, type 5 (call)');
+    assert.equal(toHex(await check(call.record, ks.initiatorToResponderKey, ks.initiatorToResponderIv, call.sequence)), call.plaintext);
+    assert.equal(new TextDecoder().decode(fromHex(call.plaintext)), callSignalText);
+    assert.equal(call.relabelledAsData, `${call.record.slice(0, 2)}01${call.record.slice(4)}`);
+    await assert.rejects(check(call.relabelledAsData, ks.initiatorToResponderKey, ks.initiatorToResponderIv, call.sequence), { name: 'OperationError' });
     const rk = rekeyVector.expected;
     for (const record of recordVector.expected.records.filter((r) => r.epoch === 1)) {
       const key = record.direction === 1 ? rk.initiatorToResponderKey : rk.responderToInitiatorKey;

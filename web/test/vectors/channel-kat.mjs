@@ -11,7 +11,7 @@ import {
   deriveHandshakeSecrets, deriveRekeySecrets, deriveSasBytes, deriveSessionSecrets, deriveTrafficKeys,
   exportKeyingMaterial, hmacSha256, sasCommitment, sha256,
 } from '../../src/crypto/protocol/key-schedule.js';
-import { RecordType, Direction, recordNonce, sealRecord } from '../../src/crypto/protocol/records.js';
+import { RecordType, Direction, openRecord, recordNonce, sealRecord } from '../../src/crypto/protocol/records.js';
 import { deriveSharedSecret, importEphemeralKeyPairForTesting, importPeerPublicKey } from '../../src/crypto/protocol/suites.js';
 import { computeSas } from '../../src/crypto/protocol/sas.js';
 
@@ -27,6 +27,9 @@ export async function hmacTestSigner(signerKey) {
     verify: async ({ data, signature }) => crypto.subtle.verify('HMAC', key, signature, data),
   };
 }
+
+// A call signal of the documented form ("Call signalling"): the plaintext of the type-5 vector.
+export const callSignalText = '{"v":1,"call":"00112233445566778899aabbccddeeff","kind":"ringing"}';
 
 const hexKey = (k) => ({ privateKey: fromHex(k.private), publicKey: fromHex(k.public) });
 
@@ -128,6 +131,23 @@ export async function computeChannelVector(inputs) {
     direction: Direction.initiatorToResponder, sessionId, epoch: 0, sequence: farSequence, plaintext: utf8('far'),
   });
 
+  // A call record (type 5, docs/protocol.md "Call signalling"): what A would send as its next
+  // epoch-0 record. Sealed low-level so the endpoints' sequences, and every value above and
+  // below, stay as they were; opened low-level as B would, and once more relabelled as data.
+  const callSequence = inputs.recordPlaintexts.initiator.length;
+  const callPlaintext = utf8(callSignalText);
+  const i2rKeys = keysByDirection[Direction.initiatorToResponder];
+  const callRecordBytes = await sealRecord({
+    ...i2rKeys, type: RecordType.call, direction: Direction.initiatorToResponder, sessionId, epoch: 0,
+    sequence: callSequence, plaintext: callPlaintext,
+  });
+  const expectedAtCall = { sessionId, direction: Direction.initiatorToResponder, epoch: 0, sequence: callSequence };
+  const callOpened = await openRecord({ ...i2rKeys, record: callRecordBytes, expected: expectedAtCall });
+  const callRelabelled = Uint8Array.from(callRecordBytes);
+  callRelabelled[1] = RecordType.data;
+  const callRelabelledOpens = await openRecord({ ...i2rKeys, record: callRelabelled, expected: expectedAtCall })
+    .then(() => 'opened', (error) => error.reason);
+
   // --- re-key, initiated by A ---
   const requestRecord = await A.startRekey();
   const requestOpened = await B.open({ record: requestRecord });
@@ -202,6 +222,12 @@ export async function computeChannelVector(inputs) {
     },
     records,
     farRecord: { sequence: farSequence, nonce: h(recordNonce(i2r.iv, farSequence)), record: h(farRecord) },
+    callRecord: {
+      epoch: 0, direction: Direction.initiatorToResponder, sequence: callSequence, type: RecordType.call,
+      plaintext: h(callPlaintext), nonce: h(recordNonce(i2r.iv, callSequence)), record: h(callRecordBytes),
+      openedType: callOpened.typeName, opened: h(callOpened.plaintext),
+      relabelledAsData: h(callRelabelled), relabelledAsDataOpens: callRelabelledOpens,
+    },
     rekey: {
       requestRecord: h(requestRecord), responseRecord: h(responseRecord),
       requestMessage: h(requestPlaintext), responseMessage: h(responsePlaintext),

@@ -103,10 +103,10 @@ async function vectorInputs() {
 
 /** Splits one computed scenario into the three committed files. */
 export function splitVector(inputs, computed) {
-  const { records, farRecord, close, rekey, ...handshake } = computed;
+  const { records, farRecord, callRecord, close, rekey, ...handshake } = computed;
   return {
     keySchedule: { id: inputs.id, inputs, expected: handshake },
-    records: { id: inputs.id, expected: { records, farRecord, close } },
+    records: { id: inputs.id, expected: { records, farRecord, callRecord, close } },
     rekey: { id: inputs.id, expected: rekey },
   };
 }
@@ -124,7 +124,7 @@ async function main() {
   });
   const outputs = {
     'key-schedule.json': { ...header('handshake messages, usernames, SAS commitment, transcript hashes, signatures (HMAC test signer), Finished MACs, every key-schedule secret, SAS, exporter'), vectors: files.keySchedule },
-    'records.json': { ...header('record encryption (epoch 0 and 1, both directions), far sequence numbers, close'), vectors: files.records },
+    'records.json': { ...header('record encryption (epoch 0 and 1, both directions), far sequence numbers, a call record (type 5), close'), vectors: files.records },
     'rekey.json': { ...header('in-channel re-key (epoch 0 → 1) derivation'), vectors: files.rekey },
   };
   for (const [name, content] of Object.entries(outputs)) {

@@ -5,7 +5,7 @@
 //                                      peerFingerprint, sign, verify })
 //   const m1 = await endpoint.start()
 //   const { reply: m3 } = await endpoint.receiveHandshake({ message: m2 })
-//   const record = await endpoint.seal({ plaintext })
+//   const record = await endpoint.seal({ plaintext })             (sealSenderKey, sealCall: types 4, 5)
 //   const { type, plaintext } = await endpoint.open({ record })
 //
 // Every function and method takes one options object; unknown options throw. Errors are

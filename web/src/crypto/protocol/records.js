@@ -1,7 +1,7 @@
 // Record layer: every message after the handshake is one AES-256-GCM record.
 //
 // record = header ‖ ciphertext‖tag
-// header = u8 version ‖ u8 type (1 data, 2 rekey, 3 close, 4 sender_key) ‖ u8 direction ‖ u8 session_id_length ‖ session_id
+// header = u8 version ‖ u8 type (1 data, 2 rekey, 3 close, 4 sender_key, 5 call) ‖ u8 direction ‖ u8 session_id_length ‖ session_id
 //          ‖ u32 epoch ‖ u64 sequence ‖ u32 ciphertext_length
 // AAD    = header (all of it: version, type, direction, session id, epoch, sequence, length)
 // nonce  = iv XOR (0^4 ‖ u64be(sequence))                        (RFC 8446 §5.3)
@@ -16,7 +16,10 @@ import { zeroize } from './bytes.js';
 
 // sender_key (4) carries a room sender key (docs/protocol.md "Room messages"): its own type, so
 // nothing the page can send with channel.send (always type 1) is ever read as a key.
-export const RecordType = Object.freeze({ data: 1, rekey: 2, close: 3, senderKey: 4 });
+// call (5) carries a call signal (docs/protocol.md "Call signalling"): its own type, so chat
+// text is never read as call set-up (offer, ICE, hang-up) and a call signal is never shown as a
+// chat line; the type byte is in the AAD, so a relay cannot relabel one as the other.
+export const RecordType = Object.freeze({ data: 1, rekey: 2, close: 3, senderKey: 4, call: 5 });
 export const Direction = Object.freeze({ initiatorToResponder: 1, responderToInitiator: 2 });
 
 export const GCM_TAG_LENGTH = 16;

@@ -220,6 +220,15 @@ export class SecureChannelEndpoint {
     return this.#run('Error sealing sender key', () => this.#sealApplication('sealSenderKey', RecordType.senderKey, options));
   }
 
+  /**
+   * Encrypts a call signal (docs/protocol.md "Call signalling": UTF-8 JSON) into one record of
+   * type call. Its own method for the same reason as sealSenderKey: chat text forwarded through
+   * seal() can never be read by the peer as call set-up.
+   */
+  sealCall(options) {
+    return this.#run('Error sealing call signal', () => this.#sealApplication('sealCall', RecordType.call, options));
+  }
+
   async #sealApplication(name, type, options) {
     checkOptions(name, options, ['plaintext'], ['plaintext']);
     if (!(options.plaintext instanceof Uint8Array)) throw new ChannelError('invalid_argument', 'plaintext must be a Uint8Array');
@@ -233,6 +242,7 @@ export class SecureChannelEndpoint {
    * Decrypts one record. Returns
    *   { type: 'data', plaintext } |
    *   { type: 'sender_key', plaintext } (a room sender key; never shown as a message) |
+   *   { type: 'call', plaintext } (a call signal; never shown as a message) |
    *   { type: 'rekey', reply: Uint8Array | null } (send `reply` to the peer when not null) |
    *   { type: 'close', closeCode }.
    * Any failure throws a ChannelError and leaves the channel `compromised`.
@@ -254,6 +264,7 @@ export class SecureChannelEndpoint {
       this.#recordsReceived++;
       if (opened.type === RecordType.data) return { type: 'data', plaintext: opened.plaintext };
       if (opened.type === RecordType.senderKey) return { type: 'sender_key', plaintext: opened.plaintext };
+      if (opened.type === RecordType.call) return { type: 'call', plaintext: opened.plaintext };
       if (opened.type === RecordType.close) {
         const close = decodeCloseMessage(opened.plaintext);
         this.#teardown('closed', `peer closed (${close.name})`);
