@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package and npm module the project needs, and nothing when all are there.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/coturn.sh"
 
 # Build and runtime (DESIGN.md §3), test tools, and the browser for end-to-end tests.
 PACKAGES=(
@@ -11,6 +12,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium openssl curl
   clang-format
+  # Calls (DESIGN.md §11): the TURN relay, and ip/unshare for the loopback-only test namespace.
+  coturn iproute2 util-linux
 )
 
 # Node.js may come from elsewhere than Debian (the machine image ships Node 20 with npm 11);
@@ -26,6 +29,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian's coturn package may enable and start its own system service on 3478, which would
+  # collide with the instance scripts/run.sh starts beside secms-server: stop and disable the one
+  # this run installed, and only that one.
+  if [[ " ${missing[*]} " == *" coturn "* ]]; then
+    stop_system_coturn
+  fi
 fi
 
 cd "$ROOT"

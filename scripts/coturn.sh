@@ -1,0 +1,135 @@
+# coturn helpers for scripts/*.sh (DESIGN.md §11). Sourced after lib.sh, not run.
+# The configuration template is server/calls/turnserver.conf.in; tests/helpers/coturn.mjs renders
+# the same template for the tests.
+
+COTURN_TEMPLATE="$ROOT/server/calls/turnserver.conf.in"
+
+# Debian's coturn package enables its system service (and starts it where systemd runs), which
+# would take 3478 from the instance run.sh starts. Called by install-deps.sh only right after it
+# installed coturn, so an operator's own coturn is never touched.
+stop_system_coturn() {
+  command -v systemctl >/dev/null 2>&1 || return 0
+  if [ -d /run/systemd/system ] && systemctl is-active --quiet coturn 2>/dev/null; then
+    as_root systemctl stop coturn
+    say "stopped the coturn system service the package started (scripts/run.sh starts its own)"
+  fi
+  if systemctl is-enabled --quiet coturn 2>/dev/null; then
+    as_root systemctl disable --quiet coturn 2>/dev/null || true
+    say "disabled the coturn system service the package enabled (scripts/run.sh starts its own)"
+  fi
+}
+
+# Fails with a message unless "$2" matches the extended regex "$3"; "$1" names the value.
+# Every rendered value is checked so that none can add a line to the configuration.
+coturn_check() {
+  if ! [[ "$2" =~ $3 ]]; then
+    echo "coturn: invalid $1: '$2'" >&2
+    return 1
+  fi
+}
+
+COTURN_IPV4_RE='^[0-9]{1,3}(\.[0-9]{1,3}){3}$'
+COTURN_IP_RE='^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$'
+COTURN_PORT_RE='^[0-9]{1,5}$'
+
+# Renders the template into "$1" (mode 0600, written atomically). Inputs as variables:
+#   COTURN_SECRET (64 lower-case hex), COTURN_LISTEN_IP, COTURN_PORT, COTURN_RELAY_IP,
+#   COTURN_RELAY_MIN, COTURN_RELAY_MAX, COTURN_REALM, COTURN_DIR (log, pid file, database),
+#   optional COTURN_TLS_PORT + COTURN_TLS_CERT + COTURN_TLS_KEY, COTURN_EXTERNAL_IP,
+#   COTURN_ALLOW_PRIVATE_PEERS=1 (a LAN set-up: do not deny the private ranges).
+# Loopback peers are allowed exactly when the relay address is a loopback one.
+coturn_render() {
+  local out="$1"
+  coturn_check secret "$COTURN_SECRET" '^[0-9a-f]{64}$'
+  coturn_check "listening address" "$COTURN_LISTEN_IP" "$COTURN_IP_RE"
+  coturn_check "relay address" "$COTURN_RELAY_IP" "$COTURN_IP_RE"
+  coturn_check "listening port" "$COTURN_PORT" "$COTURN_PORT_RE"
+  coturn_check "relay port range start" "$COTURN_RELAY_MIN" "$COTURN_PORT_RE"
+  coturn_check "relay port range end" "$COTURN_RELAY_MAX" "$COTURN_PORT_RE"
+  coturn_check realm "$COTURN_REALM" '^[A-Za-z0-9.-]{1,253}$'
+  coturn_check directory "$COTURN_DIR" '^/[^[:cntrl:]]*$'
+  if [ "$COTURN_RELAY_MIN" -gt "$COTURN_RELAY_MAX" ] || [ "$COTURN_RELAY_MIN" -lt 1024 ] ||
+    [ "$COTURN_RELAY_MAX" -gt 65535 ] || [ "$COTURN_PORT" -lt 1 ] || [ "$COTURN_PORT" -gt 65535 ]; then
+    echo "coturn: ports out of range: listening $COTURN_PORT, relay $COTURN_RELAY_MIN-$COTURN_RELAY_MAX" >&2
+    return 1
+  fi
+
+  local tls extra="" deny=""
+  if [ -n "${COTURN_TLS_CERT:-}" ]; then
+    coturn_check "TLS port" "${COTURN_TLS_PORT:-5349}" "$COTURN_PORT_RE"
+    coturn_check "TLS certificate path" "$COTURN_TLS_CERT" '^/[^[:cntrl:]]*$'
+    coturn_check "TLS key path" "${COTURN_TLS_KEY:-}" '^/[^[:cntrl:]]*$'
+    # turns: over TLS (RFC 7065); DTLS listeners are not needed by browsers.
+    tls="tls-listening-port=${COTURN_TLS_PORT:-5349}"$'\n'"cert=$COTURN_TLS_CERT"$'\n'"pkey=$COTURN_TLS_KEY"$'\n'"no-dtls"
+  else
+    tls="no-tls"$'\n'"no-dtls"
+  fi
+  if [[ "$COTURN_RELAY_IP" == 127.* || "$COTURN_RELAY_IP" == "::1" ]]; then
+    extra+="allow-loopback-peers"$'\n'
+  fi
+  if [ -n "${COTURN_EXTERNAL_IP:-}" ]; then
+    coturn_check "external address" "$COTURN_EXTERNAL_IP" '^[0-9A-Fa-f:./]+$'
+    extra+="external-ip=$COTURN_EXTERNAL_IP"$'\n'
+  fi
+  [ "${COTURN_ALLOW_PRIVATE_PEERS:-0}" = 1 ] && deny="# "
+
+  local text
+  text="$(<"$COTURN_TEMPLATE")"
+  text="${text//@LISTEN_IP@/$COTURN_LISTEN_IP}"
+  text="${text//@LISTEN_PORT@/$COTURN_PORT}"
+  text="${text//@RELAY_IP@/$COTURN_RELAY_IP}"
+  text="${text//@RELAY_MIN_PORT@/$COTURN_RELAY_MIN}"
+  text="${text//@RELAY_MAX_PORT@/$COTURN_RELAY_MAX}"
+  text="${text//@TLS_LINES@/$tls}"
+  text="${text//@SECRET@/$COTURN_SECRET}"
+  text="${text//@REALM@/$COTURN_REALM}"
+  text="${text//@DENY@/$deny}"
+  text="${text//@DB_PATH@/$COTURN_DIR/turndb}"
+  text="${text//@PID_FILE@/$COTURN_DIR/turnserver.pid}"
+  text="${text//@LOG_FILE@/$COTURN_DIR/turnserver.log}"
+  text="${text//@EXTRA_LINES@/$extra}"
+  if [[ "$text" == *@[A-Z_]*@* ]]; then
+    echo "coturn: a placeholder of $COTURN_TEMPLATE was left unrendered" >&2
+    return 1
+  fi
+  local tmp="$out.tmp.$$"
+  (umask 077 && printf '%s\n' "$text" >"$tmp")
+  chmod 600 "$tmp"
+  mv -f "$tmp" "$out"
+}
+
+# True when something listens on TCP port "$1".
+coturn_port_busy() {
+  ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# Starts `turnserver -c "$1"` in the background (in this shell's process group, so it stops with
+# it), waits until it listens on TCP port "$2" and sets COTURN_PID. Fails, showing the end of the
+# log "$3", when it exits or does not listen within 10 s.
+coturn_start() {
+  local conf="$1" port="$2" log="$3"
+  command -v turnserver >/dev/null 2>&1 || {
+    echo "coturn: turnserver is not installed (scripts/install-deps.sh installs Debian's coturn)" >&2
+    return 1
+  }
+  if coturn_port_busy "$port"; then
+    echo "coturn: port $port is already in use (another coturn? set SECMS_TURN_PORT)" >&2
+    return 1
+  fi
+  turnserver -c "$conf" </dev/null >/dev/null 2>&1 &
+  COTURN_PID=$!
+  local i
+  for i in $(seq 1 100); do
+    if ! kill -0 "$COTURN_PID" 2>/dev/null; then
+      echo "coturn: turnserver exited at start; the end of $log:" >&2
+      tail -n 20 "$log" >&2 2>/dev/null || true
+      return 1
+    fi
+    coturn_port_busy "$port" && return 0
+    sleep 0.1
+  done
+  echo "coturn: turnserver does not listen on $port after 10 s; the end of $log:" >&2
+  tail -n 20 "$log" >&2 2>/dev/null || true
+  kill "$COTURN_PID" 2>/dev/null || true
+  return 1
+}
