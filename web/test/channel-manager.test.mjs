@@ -162,3 +162,146 @@ test('prepare refuses a certificate that does not match the accepted fingerprint
   }
   assert.throws(() => createChannelManager({ emit() {}, identity: own(aliceKey) }), TypeError);
 });
+
+// ---- call signals (record type 5) and the media side's view of the channel -----------------
+
+const callSignal = (kind, extra = {}) => JSON.stringify({ v: 1, call: '0123456789abcdef0123456789abcdef', kind, ...extra });
+const RECORD_TYPE_OFFSET = 41 + 1;   // relay header (type ‖ 32-char session ‖ u64), then the record's version byte
+
+async function securePair(options) {
+  const parties = await pair(options);
+  parties.alice.manager.open({ session });
+  parties.bob.manager.open({ session });
+  await Promise.all([parties.alice.waitFor(isSecure), parties.bob.waitFor(isSecure)]);
+  return parties;
+}
+
+test('call signals travel both ways as call.signal events, never as channel.message, in order with chat', async () => {
+  const { alice, bob } = await securePair();
+  const offer = callSignal('offer', { sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n' + 'a=candidate:x\r\n'.repeat(200) });
+  await alice.manager.sendCall({ session, signal: callSignal('invite', { media: 'video', e2ee: true }) });
+  await alice.manager.send({ session, text: 'calling you' });
+  await alice.manager.sendCall({ session, signal: offer });
+  await bob.waitFor((e) => e.type === 'call.signal' && e.signal === offer);
+  assert.deepEqual(bob.events.filter((e) => e.type === 'call.signal' || e.type === 'channel.message').map((e) => [e.type, e.signal ?? e.text]),
+    [['call.signal', callSignal('invite', { media: 'video', e2ee: true })], ['channel.message', 'calling you'], ['call.signal', offer]]);
+  assert.ok(bob.events.filter((e) => e.type === 'call.signal').every((e) => e.session === session && Object.keys(e).length === 3));
+  await bob.manager.sendCall({ session, signal: callSignal('accept', { media: 'audio', e2ee: true }) });
+  assert.equal((await alice.waitFor((e) => e.type === 'call.signal')).signal, callSignal('accept', { media: 'audio', e2ee: true }));
+  assert.equal(alice.events.some((e) => e.type === 'channel.message'), false);
+  assert.equal(bob.events.some((e) => e.type === 'channel.message' && e.text.includes('"kind"')), false);
+  // what went over the relay for the signals were records of type 5
+  const types = alice.events.filter((e) => e.type === 'channel.outbound').map((e) => new Uint8Array(e.frame)[RECORD_TYPE_OFFSET]);
+  assert.deepEqual(types.slice(2), [5, 1, 5]);   // after M1 and M3
+  alice.manager.dropAll();
+  bob.manager.dropAll();
+});
+
+test('sendCall refuses oversize signals (60000 UTF-8 bytes at most), non-strings, unknown sessions and channels not yet secure', async () => {
+  const { alice, bob } = await pair();
+  // prepared, handshake not run: nothing may go out
+  await assert.rejects(alice.manager.sendCall({ session, signal: callSignal('invite') }), (e) => e.reason === 'invalid_argument');
+  assert.throws(() => alice.manager.sendCall({ session: 'bb'.repeat(16), signal: callSignal('invite') }), (e) => e.reason === 'invalid_argument');
+  alice.manager.open({ session });
+  bob.manager.open({ session });
+  await Promise.all([alice.waitFor(isSecure), bob.waitFor(isSecure)]);
+  for (const signal of [undefined, '', 42, { v: 1 }, 'x'.repeat(60_001), '€'.repeat(20_001)]) {
+    assert.throws(() => alice.manager.sendCall({ session, signal }), (e) => e.reason === 'invalid_argument', String(signal).slice(0, 20));
+  }
+  // exactly the limit goes through (and the refusals above left the channel up)
+  const atLimit = 'y'.repeat(60_000);
+  await alice.manager.sendCall({ session, signal: atLimit });
+  assert.equal((await bob.waitFor((e) => e.type === 'call.signal')).signal.length, 60_000);
+  assert.equal(alice.events.some((e) => e.type === 'channel.teardown'), false);
+  alice.manager.dropAll();
+  bob.manager.dropAll();
+});
+
+test('hostile relay: a data record relabelled as call tears the receiver down with bad_tag; no signal, no message', async () => {
+  const { alice, bob } = await securePair();
+  alice.tamper = (frame) => { frame[RECORD_TYPE_OFFSET] = 5; return frame; };
+  await alice.manager.send({ session, text: callSignal('hangup', { reason: 'normal' }) });
+  assert.equal((await bob.waitFor((e) => e.type === 'channel.teardown')).reason, 'bad_tag');
+  assert.equal(bob.events.some((e) => e.type === 'call.signal' || e.type === 'channel.message'), false);
+  assert.equal(bob.manager.size, 0);
+  alice.manager.dropAll();
+});
+
+test('hostile relay: a call record relabelled as data (or as a sender key) tears the receiver down with bad_tag', async () => {
+  for (const relabel of [1, 4]) {
+    const { alice, bob } = await securePair();
+    alice.tamper = (frame) => { frame[RECORD_TYPE_OFFSET] = relabel; return frame; };
+    await alice.manager.sendCall({ session, signal: callSignal('ringing') });
+    assert.equal((await bob.waitFor((e) => e.type === 'channel.teardown')).reason, 'bad_tag');
+    assert.equal(bob.events.some((e) => e.type === 'call.signal' || e.type === 'channel.message'), false);
+    alice.manager.dropAll();
+  }
+});
+
+test('exporterFor gives both sides the same bytes per label/context, other bytes after a re-key; onEpochChanged fires on both sides', async () => {
+  const policy = createRekeyPolicy({ maxRecords: 3, maxAgeMs: 3_600_000 });
+  const changed = { alice: [], bob: [] };
+  const { alice, bob } = await securePair({
+    aliceOptions: { rekeyPolicy: policy, onEpochChanged: (event) => changed.alice.push(event) },
+    bobOptions: { rekeyPolicy: policy, onEpochChanged: (event) => changed.bob.push(event) },
+  });
+  const call = Uint8Array.from({ length: 16 }, (_, i) => i);
+  const ask = (side, label, context = call) => side.manager.exporterFor({ session, label, context, length: 32 });
+  assert.equal(alice.manager.roleOf(session), 'initiator');
+  assert.equal(bob.manager.roleOf(session), 'responder');
+  assert.equal(alice.manager.epochOf(session), 0);
+  assert.equal(bob.manager.epochOf(session), 0);
+  const i2r = await ask(alice, 'sframe i2r');
+  assert.equal(i2r.length, 32);
+  assert.deepEqual(await ask(bob, 'sframe i2r'), i2r);
+  const r2i = await ask(bob, 'sframe r2i');
+  assert.deepEqual(await ask(alice, 'sframe r2i'), r2i);
+  assert.notDeepEqual(r2i, i2r);
+  assert.notDeepEqual(await ask(alice, 'sframe i2r', new Uint8Array(16)), i2r);
+  assert.deepEqual(changed, { alice: [], bob: [] });
+
+  for (let i = 0; i < 4; i += 1) await alice.manager.send({ session, text: `m${i}` });
+  await alice.waitFor((e) => e.type === 'channel.state' && e.state === 'secure' && e.epoch === 1);
+  await bob.waitFor((e) => e.type === 'channel.state' && e.epoch === 1);
+  assert.deepEqual(changed, { alice: [{ session }], bob: [{ session }] });
+  assert.equal(alice.manager.epochOf(session), 1);
+  assert.equal(bob.manager.epochOf(session), 1);
+  const i2rAfter = await ask(alice, 'sframe i2r');
+  assert.notDeepEqual(i2rAfter, i2r);
+  assert.deepEqual(await ask(bob, 'sframe i2r'), i2rAfter);
+  // unknown sessions and bad arguments
+  assert.equal(await alice.manager.exporterFor({ session: 'bb'.repeat(16), label: 'sframe i2r', context: call, length: 32 }), null);
+  assert.equal(alice.manager.roleOf('bb'.repeat(16)), null);
+  assert.equal(alice.manager.epochOf('bb'.repeat(16)), null);
+  await assert.rejects(alice.manager.exporterFor({ session, label: '', context: call, length: 32 }), (e) => e.reason === 'invalid_argument');
+  alice.manager.dropAll();
+  bob.manager.dropAll();
+});
+
+test('exporterFor is null before the channel is secure and after it ends; onDropped fires once per ended channel', async () => {
+  const dropped = { alice: [], bob: [] };
+  const { alice, bob } = await pair({
+    aliceOptions: { onDropped: (event) => dropped.alice.push(event) },
+    bobOptions: { onDropped: (event) => dropped.bob.push(event) },
+  });
+  assert.equal(await alice.manager.exporterFor({ session, label: 'sframe i2r', length: 32 }), null);
+  assert.equal(alice.manager.roleOf(session), null);
+  alice.manager.open({ session });
+  bob.manager.open({ session });
+  await Promise.all([alice.waitFor(isSecure), bob.waitFor(isSecure)]);
+  await alice.manager.close({ session });
+  await bob.waitFor((e) => e.type === 'channel.state' && e.state === 'closed');
+  bob.manager.drop({ session });
+  assert.deepEqual(dropped, { alice: [{ session }], bob: [{ session }] });
+  assert.equal(await alice.manager.exporterFor({ session, label: 'sframe i2r', length: 32 }), null);
+  assert.equal(bob.manager.epochOf(session), null);
+
+  // a teardown (tampered record) reports the drop too
+  const torn = [];
+  const second = await securePair({ bobOptions: { onDropped: (event) => torn.push(event) } });
+  second.alice.tamper = (frame) => { frame[frame.length - 1] ^= 1; return frame; };
+  await second.alice.manager.sendCall({ session, signal: callSignal('ringing') });
+  await second.bob.waitFor((e) => e.type === 'channel.teardown');
+  assert.deepEqual(torn, [{ session }]);
+  second.alice.manager.dropAll();
+});

@@ -14,6 +14,8 @@ import { usernamePattern } from '../chat/commands.js';
 
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 20_000;
 const MAX_MESSAGE_CHARS = 16_000;   // a chat line; well under the record plaintext limit once UTF-8 encoded
+/** A call signal's UTF-8 JSON (docs/protocol.md "Call signalling"): an SDP with many candidates fits. */
+export const MAX_CALL_SIGNAL_BYTES = 60_000;
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -33,16 +35,22 @@ function sasForPage(sas) {
  * Options: { emit(event, transfer?), identity() → { privateKey, fingerprint } | null,
  *            localUsername() → the logged-in username (bound into every handshake),
  *            handshakeTimeoutMs?, rekeyPolicy?, rekeyCheckMs?,
- *            onSenderKey?({ session, peerUser, peerFingerprint, plaintext }), onSecure?({ session, peerUser }) }.
+ *            onSenderKey?({ session, peerUser, peerFingerprint, plaintext }), onSecure?({ session, peerUser }),
+ *            onEpochChanged?({ session }) (a re-key moved this side to a new epoch: its exporter changed),
+ *            onDropped?({ session }) (the channel is gone: closed, dropped or torn down; once per session) }.
  * Events: channel.outbound {frame: ArrayBuffer} · channel.state {session, state, suite, epoch, sas}
- *         · channel.message {session, text} · channel.teardown {session, reason}.
+ *         · channel.message {session, text} · call.signal {session, signal} · channel.teardown {session, reason}.
  * Records of type sender_key are never a channel.message: they go to onSenderKey (the room key
  * manager) with the username the page named for the peer in prepare(), or are dropped when the
- * page named none.
+ * page named none. Records of type call are never a channel.message either: they become
+ * call.signal events (the page's call logic parses the JSON strictly).
+ *
+ * exporterFor / roleOf / epochOf are for the media transforms inside this Worker only (SFrame
+ * keys, docs/protocol.md "Media encryption (SFrame)"); nothing they return is ever posted.
  */
 export function createChannelManager({
   emit, identity, localUsername, handshakeTimeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS, rekeyPolicy = createRekeyPolicy(), rekeyCheckMs = 15_000,
-  onSenderKey = () => {}, onSecure = () => {},
+  onSenderKey = () => {}, onSecure = () => {}, onEpochChanged = () => {}, onDropped = () => {},
 }) {
   if (typeof localUsername !== 'function') throw new TypeError('createChannelManager: localUsername() required');
   const channels = new Map();
@@ -63,7 +71,26 @@ export function createChannelManager({
 
   function forget(channel) {
     clearInterval(channel.rekeyTimer);
+    if (channels.get(channel.session) !== channel) return;
     channels.delete(channel.session);
+    // The media keys of this channel's calls go with it (the callback must not stop the teardown).
+    try {
+      onDropped({ session: channel.session });
+    } catch {
+      // nothing to undo here
+    }
+  }
+
+  /** After a re-key record: tells the media side once the endpoint's epoch has moved on. */
+  function noticeEpoch(channel) {
+    const { epoch } = channel.endpoint;
+    if (epoch === channel.epoch) return;
+    channel.epoch = epoch;
+    try {
+      onEpochChanged({ session: channel.session });
+    } catch {
+      // the channel goes on; the media side keeps the keys it has
+    }
   }
 
   // Any protocol failure: the endpoint drops its keys; the page ends the relay session with
@@ -131,7 +158,7 @@ export function createChannelManager({
     });
     channels.set(session, {
       session, role, endpoint, peerUser, peerFingerprint: peerFingerprint.toLowerCase(), sendSequence: 0, receiveSequence: 0, opened: false, tornDown: false,
-      queue: Promise.resolve(), rekeyTimer: null,
+      queue: Promise.resolve(), rekeyTimer: null, epoch: 0,
     });
     return { session, state: endpoint.state };
   }
@@ -179,9 +206,23 @@ export function createChannelManager({
       if (channel.peerUser) onSenderKey({ session: channel.session, peerUser: channel.peerUser, peerFingerprint: channel.peerFingerprint, plaintext: Uint8Array.from(opened.plaintext) });
       opened.plaintext.fill(0);
       await rekeyIfDue(channel);
+    } else if (opened.type === 'call') {
+      // Fatal decode: a call signal that is not UTF-8 (or over the limit) is a malformed record
+      // and tears the channel down like any other (the peer's sender never makes one).
+      const length = opened.plaintext.length;
+      let signal;
+      try {
+        if (length === 0 || length > MAX_CALL_SIGNAL_BYTES) throw new ChannelError('malformed', `call signal of ${length} bytes`);
+        signal = textDecoder.decode(opened.plaintext);
+      } finally {
+        opened.plaintext.fill(0);
+      }
+      emit({ type: 'call.signal', session: channel.session, signal });
+      await rekeyIfDue(channel);
     } else if (opened.type === 'rekey') {
       if (opened.reply) sendFrame(channel, RelayFrameType.record, opened.reply);
       emitState(channel);
+      noticeEpoch(channel);
     } else if (opened.type === 'close') {
       emitState(channel);
       forget(channel);
@@ -222,6 +263,72 @@ export function createChannelManager({
       await rekeyIfDue(channel);
       return { session };
     });
+  }
+
+  /**
+   * Seals one call signal (the JSON text of docs/protocol.md "Call signalling") into a record
+   * of type call. Only on a secure channel: call set-up never waits in a queue for a handshake.
+   */
+  function sendCall({ session, signal }) {
+    const channel = channels.get(session);
+    if (!channel) throw new ChannelError('invalid_argument', 'unknown session');
+    if (typeof signal !== 'string' || signal.length === 0) throw new ChannelError('invalid_argument', 'call signal');
+    const plaintext = textEncoder.encode(signal);
+    if (plaintext.length > MAX_CALL_SIGNAL_BYTES) {
+      plaintext.fill(0);
+      throw new ChannelError('invalid_argument', `call signal of ${plaintext.length} bytes exceeds ${MAX_CALL_SIGNAL_BYTES}`);
+    }
+    return enqueue(channel, async () => {
+      try {
+        if (!isUp(channel)) throw new ChannelError('invalid_argument', 'the channel is not secure');
+        sendFrame(channel, RelayFrameType.record, await channel.endpoint.sealCall({ plaintext }));
+      } finally {
+        plaintext.fill(0);
+      }
+      await rekeyIfDue(channel);
+      return { session };
+    });
+  }
+
+  // ---- for the media transforms (inside the Worker only) ---------------------------------
+
+  const liveChannel = (session) => {
+    const channel = typeof session === 'string' ? channels.get(session) : undefined;
+    return channel && !channel.tornDown && isUp(channel) ? channel : null;
+  };
+
+  /** 'initiator' | 'responder' of a secure channel, else null. */
+  function roleOf(session) {
+    return liveChannel(session)?.role ?? null;
+  }
+
+  /** The current epoch of a secure channel (the KID of its media keys), else null. */
+  function epochOf(session) {
+    return liveChannel(session)?.endpoint.epoch ?? null;
+  }
+
+  /**
+   * The channel's exporter (docs/protocol.md §5.3) of the epoch epochOf() reports now; null when
+   * the session is unknown or not secure, or when a re-key moved the epoch on before the value
+   * was ready (onEpochChanged follows, and the caller asks again), so a key is never filed
+   * under another epoch's KID.
+   */
+  async function exporterFor({ session, label, context, length }) {
+    const channel = liveChannel(session);
+    if (!channel) return null;
+    const { epoch } = channel.endpoint;
+    let bytes;
+    try {
+      bytes = await channel.endpoint.exportKeyingMaterial({ label, context, length });
+    } catch (error) {
+      if (error?.reason === 'invalid_argument') throw error;
+      return null;
+    }
+    if (channel.tornDown || channel.endpoint.epoch !== epoch) {
+      bytes.fill(0);
+      return null;
+    }
+    return bytes;
   }
 
   /**
@@ -275,5 +382,8 @@ export function createChannelManager({
     for (const session of [...channels.keys()]) drop({ session });
   }
 
-  return Object.freeze({ prepare, open, receiveFrame, send, sendSenderKey, close, drop, dropAll, get size() { return channels.size; } });
+  return Object.freeze({
+    prepare, open, receiveFrame, send, sendSenderKey, sendCall, close, drop, dropAll, exporterFor, roleOf, epochOf,
+    get size() { return channels.size; },
+  });
 }
