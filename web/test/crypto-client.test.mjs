@@ -97,3 +97,75 @@ test('the worker module answers health and refuses unknown types', async () => {
   assert.equal(posted[2].id, 8);
   assert.equal(posted[3].type, 'error');
 });
+
+// ---- call media: the Worker object stays inside the façade ---------------------------------
+
+const mediaOptions = { session: 'ab'.repeat(16), call: '0123456789abcdef0123456789abcdef', direction: 'send', kind: 'video' };
+
+/** A worker stand-in that records every postMessage with its transfer list. */
+function recordingWorkerFactory() {
+  const posts = [];
+  let worker;
+  const factory = () => {
+    worker = {
+      postMessage(message, transfer) {
+        posts.push({ message, transfer });
+        const answer = message.type === 'health' ? { type: 'health', ok: true, id: message.id } : { type: message.type, attached: true, id: message.id };
+        queueMicrotask(() => worker.onmessage?.({ data: answer }));
+      },
+      terminate() {},
+    };
+    return worker;
+  };
+  return { factory, posts, worker: () => worker };
+}
+
+test('createScriptTransform builds an RTCRtpScriptTransform on the crypto Worker with exactly the media options', async () => {
+  const made = [];
+  globalThis.RTCRtpScriptTransform = class { constructor(worker, options) { made.push({ worker, options }); } };
+  try {
+    const fake = recordingWorkerFactory();
+    const connection = await openCryptoWorker({ url: '/w.js', workerFactory: fake.factory });
+    const transform = connection.createScriptTransform({ ...mediaOptions });
+    assert.ok(transform instanceof globalThis.RTCRtpScriptTransform);
+    assert.equal(made.length, 1);
+    assert.equal(made[0].worker, fake.worker(), 'the transform runs in the crypto Worker');
+    assert.deepEqual(made[0].options, mediaOptions);
+    assert.equal(Object.hasOwn(connection, 'worker'), false, 'the Worker object is not exposed');
+    for (const bad of [
+      { ...mediaOptions, key: 'x' }, { ...mediaOptions, call: 'ABCDEF'.repeat(6).slice(0, 32) }, { ...mediaOptions, call: '01' },
+      { ...mediaOptions, direction: 'both' }, { ...mediaOptions, kind: 'screen' }, { ...mediaOptions, session: '' },
+      { session: mediaOptions.session, call: mediaOptions.call, direction: 'send' }, null,
+    ]) {
+      assert.throws(() => connection.createScriptTransform(bad), TypeError, JSON.stringify(bad));
+    }
+    assert.equal(made.length, 1);
+    connection.terminate();
+    assert.throws(() => connection.createScriptTransform({ ...mediaOptions }), /stopped/);
+  } finally {
+    delete globalThis.RTCRtpScriptTransform;
+  }
+});
+
+test('createScriptTransform says so when the browser has no RTCRtpScriptTransform', async () => {
+  const connection = await openCryptoWorker({ url: '/w.js', workerFactory: recordingWorkerFactory().factory });
+  assert.throws(() => connection.createScriptTransform({ ...mediaOptions }), (e) => e instanceof CryptoClientError && /no RTCRtpScriptTransform/.test(e.message));
+  connection.terminate();
+});
+
+test('attachEncodedStreams moves both streams to the Worker as call.encoded_streams', async () => {
+  const fake = recordingWorkerFactory();
+  const connection = await openCryptoWorker({ url: '/w.js', workerFactory: fake.factory });
+  const readable = new ReadableStream();
+  const writable = new WritableStream();
+  const reply = await connection.attachEncodedStreams({ readable, writable, options: { ...mediaOptions, direction: 'receive', kind: 'audio' } });
+  assert.equal(reply.attached, true);
+  const post = fake.posts.find((p) => p.message.type === 'call.encoded_streams');
+  assert.deepEqual(post.message.payload, { readable, writable, options: { ...mediaOptions, direction: 'receive', kind: 'audio' } });
+  assert.deepEqual(post.transfer, [readable, writable], 'transferred, not copied');
+  assert.throws(() => connection.attachEncodedStreams({ readable, writable }), /missing option "options"/);
+  assert.throws(() => connection.attachEncodedStreams({ readable, writable, options: { ...mediaOptions, extra: 1 } }), /unknown option "extra"/);
+  assert.throws(() => connection.attachEncodedStreams({ readable: {}, writable, options: mediaOptions }), /must be streams/);
+  assert.equal(fake.posts.filter((p) => p.message.type === 'call.encoded_streams').length, 1);
+  connection.terminate();
+});

@@ -46,7 +46,8 @@ function defaultWorkerFactory(url) {
  * Starts the crypto worker and checks it answers.
  * Options: { url (string, required), timeoutMs = 5000, workerFactory(url) → Worker-like,
  *            onEvent(message) for what the worker sends unasked (relay frames, channel states) }.
- * Resolves to a connection { request(options), terminate() }.
+ * Resolves to a connection { request(options), createScriptTransform(options),
+ * attachEncodedStreams(options), terminate() }.
  */
 export async function openCryptoWorker(options) {
   checkOptions('openCryptoWorker', options, ['url', 'timeoutMs', 'workerFactory', 'onEvent'], ['url']);
@@ -123,6 +124,36 @@ function createConnection(worker, timeoutMs, onEvent) {
     });
   }
 
+  /**
+   * Call media (docs/protocol.md "Media encryption (SFrame)"): an RTCRtpScriptTransform whose
+   * frames the crypto Worker encrypts or decrypts, so media keys stay in the Worker and the
+   * Worker object never leaves this façade.
+   * Options: { session, call (32 lower-case hex), direction: 'send'|'receive', kind: 'audio'|'video' }.
+   */
+  function createScriptTransform(options) {
+    checkMediaOptions('createScriptTransform', options);
+    if (terminated) throw new CryptoClientError('createScriptTransform: the crypto worker is stopped');
+    const Transform = globalThis.RTCRtpScriptTransform;
+    if (typeof Transform !== 'function') throw new CryptoClientError('createScriptTransform: this browser has no RTCRtpScriptTransform');
+    const { session, call, direction, kind } = options;
+    return new Transform(worker, { session, call, direction, kind });
+  }
+
+  /**
+   * The same for browsers that only have createEncodedStreams(): the two streams are moved to
+   * the Worker. Options: { readable, writable, options: as createScriptTransform's }.
+   */
+  function attachEncodedStreams(options) {
+    checkOptions('attachEncodedStreams', options, ['readable', 'writable', 'options'], ['readable', 'writable', 'options']);
+    checkMediaOptions('attachEncodedStreams', options.options);
+    const { readable, writable } = options;
+    if (!(readable instanceof ReadableStream) || !(writable instanceof WritableStream)) {
+      throw new TypeError('attachEncodedStreams: "readable" and "writable" must be streams');
+    }
+    const { session, call, direction, kind } = options.options;
+    return request({ type: 'call.encoded_streams', payload: { readable, writable, options: { session, call, direction, kind } }, transfer: [readable, writable] });
+  }
+
   function terminate() {
     if (terminated) return;
     terminated = true;
@@ -130,7 +161,18 @@ function createConnection(worker, timeoutMs, onEvent) {
     failAll(new CryptoClientError('the crypto worker was stopped'));
   }
 
-  return Object.freeze({ request, terminate, get terminated() { return terminated; } });
+  return Object.freeze({ request, createScriptTransform, attachEncodedStreams, terminate, get terminated() { return terminated; } });
+}
+
+const MEDIA_DIRECTIONS = ['send', 'receive'];
+const MEDIA_KINDS = ['audio', 'video'];
+
+function checkMediaOptions(callName, options) {
+  checkOptions(callName, options, ['session', 'call', 'direction', 'kind'], ['session', 'call', 'direction', 'kind']);
+  if (typeof options.session !== 'string' || options.session.length === 0) throw new TypeError(`${callName}: "session" must be a string`);
+  if (typeof options.call !== 'string' || !/^[0-9a-f]{32}$/.test(options.call)) throw new TypeError(`${callName}: "call" must be 32 lower-case hex digits`);
+  if (!MEDIA_DIRECTIONS.includes(options.direction)) throw new TypeError(`${callName}: "direction" must be 'send' or 'receive'`);
+  if (!MEDIA_KINDS.includes(options.kind)) throw new TypeError(`${callName}: "kind" must be 'audio' or 'video'`);
 }
 
 /** Asks the worker for { type:'health' }; resolves true, or rejects with context. */
