@@ -20,14 +20,20 @@ const MAX_PENDING_PRIVATE = 10;        // lines typed with /msg before the chann
 /**
  * Options: { getSocket() → websocket client | null, getWorker() → crypto connection | null,
  *            identityStore, channelStore, roomStore, getTrustStore() → trust store | null,
- *            userOf(username) → {userid, username} from the presence list | null, self() → own username }.
+ *            userOf(username) → {userid, username} from the presence list | null, self() → own username,
+ *            onCallSignal({session, peerUser, signal}) for each call signal (record type call) of a live channel,
+ *            onChannelEnded({session, peerUser, reason}) once when a channel ends or is torn down (calls end with it) }.
  */
-export function createSecureChannelController({ getSocket, getWorker, identityStore, channelStore, roomStore, getTrustStore, userOf = () => null, self = () => channelStore.get().self, isVisible, onChatEvent }) {
+export function createSecureChannelController({
+  getSocket, getWorker, identityStore, channelStore, roomStore, getTrustStore, userOf = () => null, self = () => channelStore.get().self, isVisible, onChatEvent,
+  onCallSignal = () => {}, onChannelEnded = () => {},
+}) {
   let socketOnline = false;
   let submission = 0;   // identifies the current certificate submission; a newer one wins
   let awaitingChallenge = 0;   // the submission whose one challenge may still be answered (0: none)
   const roomChannelAsked = new Map();   // username → when this side last asked for a channel for a room
   const pendingPrivate = new Map();     // username → [{kind, text}] to send once the channel is secure
+  const endReported = new Set();        // sessions whose end onChannelEnded was told of
 
   const send = (message) => getSocket()?.send(message) ?? false;
 
@@ -35,6 +41,18 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     const worker = getWorker();
     if (!worker) throw Object.assign(new Error(`${type}: the crypto worker is not running`), { code: 'worker_unavailable' });
     return worker.request({ type, ...(payload === undefined ? {} : { payload }), timeoutMs: options.timeoutMs ?? WORKER_TIMEOUT_MS, ...(options.transfer ? { transfer: options.transfer } : {}) });
+  }
+
+  /** Tells onChannelEnded once per session (a teardown, channel_ended and a close may all come). */
+  function reportEnded(session, reason) {
+    const channel = channelStore.find(session);
+    if (!channel || channel.phase === 'offered' || endReported.has(session)) return;
+    endReported.add(session);
+    try {
+      onChannelEnded({ session, peerUser: channel.peer.username, reason: typeof reason === 'string' ? reason : 'ended' });
+    } catch {
+      // the channel's own handling goes on
+    }
   }
 
   // --- certificate submission (docs/api.md: certificate_submit → challenge → proof) ---------
@@ -198,6 +216,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
       send({ type: 'channel_reject', session });
       return;
     }
+    reportEnded(session, 'ended');
     // The close record goes out before channel_end: the peer sees a clean close.
     ask('channel.close', { session }).catch(() => {}).finally(() => send({ type: 'channel_end', session }));
   }
@@ -349,6 +368,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
       case 'channel_ended':
         if (channelStore.find(message.session)) {
           ask('channel.drop', { session: message.session }).catch(() => {});
+          reportEnded(message.session, message.reason === 'compromised' && typeof message.detail === 'string' ? message.detail : message.reason);
           channelStore.applyEnded(message);
         }
         return true;
@@ -376,6 +396,7 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
         break;
       case 'channel.state': {
         const before = channelStore.find(event.session)?.phase;
+        if (event.state === 'closed') reportEnded(event.session, 'closed');   // the peer's close record
         channelStore.applyWorkerState(event);
         if (event.state === 'secure' && before !== 'secure' && before !== 'rekeying') {
           roomChat.distribute();
@@ -398,7 +419,16 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
           inbound = inbound.then(() => privateChat.handleChannelText(session, text)).catch(() => {});
         }
         break;
+      case 'call.signal': {
+        // Authenticated by the channel: it speaks for the peer the channel was accepted for.
+        const channel = channelStore.find(event.session);
+        if (typeof event.signal === 'string' && channel && (channel.phase === 'secure' || channel.phase === 'rekeying')) {
+          onCallSignal({ session: event.session, peerUser: channel.peer.username, signal: event.signal });
+        }
+        break;
+      }
       case 'channel.teardown':
+        reportEnded(event.session, event.reason);
         channelStore.compromised(event.session, event.reason);
         send({ type: 'channel_end', session: event.session, reason: event.reason });
         break;
@@ -412,6 +442,9 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
     if (socketOnline && !online) {
       // The server ends every channel and forgets the certificate with the connection.
       submission += 1;
+      for (const channel of channelStore.get().channels) {
+        if (isLivePhase(channel.phase)) reportEnded(channel.session, 'connection_lost');
+      }
       channelStore.connectionLost();
       roomChat.connectionLost();
       roomChannelAsked.clear();
@@ -447,6 +480,21 @@ export function createSecureChannelController({ getSocket, getWorker, identitySt
       selectRoom,
       removeRoom: (room) => roomStore.remove(room),
       dismissInvitation: (room) => roomStore.dismissInvitation(room),
+      // Calls (docs/protocol.md "Call signalling", "Media encryption (SFrame)"): the signal is
+      // sealed as a record of type call; media keys and frames stay in the Worker.
+      sendCallSignal: (session, signal) => ask('call.send', { session, signal }),
+      callMediaStats: async (call) => (await ask('call.media_stats', { call })).stats ?? null,
+      endCallMedia: (call) => ask('call.media_end', { call }),
+      createCallTransform: (options) => {
+        const worker = getWorker();
+        if (!worker) throw Object.assign(new Error('createCallTransform: the crypto worker is not running'), { code: 'worker_unavailable' });
+        return worker.createScriptTransform(options);
+      },
+      attachCallStreams: (options) => {
+        const worker = getWorker();
+        if (!worker) return Promise.reject(Object.assign(new Error('attachCallStreams: the crypto worker is not running'), { code: 'worker_unavailable' }));
+        return worker.attachEncodedStreams(options);
+      },
     }),
   });
 }
