@@ -10,6 +10,7 @@ import './notice-card.js';
 import './status-bar.js';
 import './online-users.js';
 import './service-tabs.js';
+import './incoming-call.js';
 
 export class AppRoot extends LitElement {
   static properties = {
@@ -24,6 +25,8 @@ export class AppRoot extends LitElement {
     channels: { attribute: false },        // channel store
     rooms: { attribute: false },           // room store
     channelActions: { attribute: false },  // secure-channel actions (app/secure-channels.js)
+    calls: { attribute: false },           // call store (state/call-store.js); absent without call support
+    callActions: { attribute: false },     // call actions (calls/)
   };
 
   static styles = [controlStyles, css`
@@ -47,6 +50,12 @@ export class AppRoot extends LitElement {
     new LanguageController(this);
     this.phase = 'loading';
     this.webRtcAvailable = true;
+    // Call buttons deep in the chat views (channel-view) ask for a call with an event, so the
+    // call actions need not be threaded through every view in between.
+    this.addEventListener('secms-call', (event) => {
+      const { username, video } = event.detail ?? {};
+      if (typeof username === 'string') this.callActions?.call({ username, video: Boolean(video) });
+    });
   }
 
   renderBackToStart(titleKey, bodyKey) {
@@ -79,11 +88,13 @@ export class AppRoot extends LitElement {
       return html`<div class="center"><secms-notice-card icon="shield" heading=${t('app.loading')}></secms-notice-card></div>`;
     }
     return html`
-      <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions} .channels=${this.channels} .rooms=${this.rooms}></secms-status-bar>
+      <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions} .channels=${this.channels} .rooms=${this.rooms} .calls=${this.calls}></secms-status-bar>
       <div class="layout" data-testid="app-shell">
-        <aside><secms-online-users .presence=${this.presence} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions}></secms-online-users></aside>
-        <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}></secms-service-tabs></main>
-      </div>`;
+        <aside><secms-online-users .presence=${this.presence} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions} .calls=${this.calls} .callActions=${this.callActions}></secms-online-users></aside>
+        <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}
+          .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence}></secms-service-tabs></main>
+      </div>
+      <secms-incoming-call .calls=${this.calls} .actions=${this.callActions}></secms-incoming-call>`;
   }
 }
 

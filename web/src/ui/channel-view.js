@@ -46,6 +46,9 @@ export class ChannelView extends LitElement {
     .known { color: var(--color-success); margin: 0 0 var(--space-3); }
     .lead { color: var(--color-text-muted); margin: 0 0 var(--space-3); }
     .ended { margin: var(--space-3) var(--space-4) 0; }
+    .call { min-height: 36px; padding: 0 var(--space-3); }
+    .call svg { width: 16px; height: 16px; }
+    @media (max-width: 480px) { .call span { display: none; } }
     .history { color: var(--color-text-muted); font-size: 0.8rem; margin: 0 0 var(--space-3); }
   `];
 
@@ -112,6 +115,18 @@ export class ChannelView extends LitElement {
       </div>`;
   }
 
+  // Calls ride on this secure channel: offered only while it is secure. The request goes up as
+  // an event (app-root hands it to the call actions).
+  renderCallButtons(channel, secure) {
+    const call = (video) => this.dispatchEvent(new CustomEvent('secms-call', { detail: { username: channel.peer.username, video }, bubbles: true, composed: true }));
+    const hint = secure ? null : t('channel.call.need_secure');
+    return html`
+      <button class="button secondary call" type="button" data-testid="channel-call-audio" ?disabled=${!secure} title=${hint ?? nothing}
+        aria-label=${t('channel.call.audio_with', { username: channel.peer.username })} @click=${() => call(false)}>${icons.phone}<span>${t('channel.call.audio')}</span></button>
+      <button class="button secondary call" type="button" data-testid="channel-call-video" ?disabled=${!secure} title=${hint ?? nothing}
+        aria-label=${t('channel.call.video_with', { username: channel.peer.username })} @click=${() => call(true)}>${icons.video}<span>${t('channel.call.video')}</span></button>`;
+  }
+
   render() {
     const channel = this.channel;
     if (!channel) return nothing;
@@ -126,6 +141,7 @@ export class ChannelView extends LitElement {
           ${status.state === 'secure' ? icons.shield : status.state === 'compromised' ? icons.alert : icons.lockOpen}${t(`channel.status.${status.state}`)}
         </span>
         <span class="spacer"></span>
+        ${this.renderCallButtons(channel, canSend)}
         ${live && channel.phase !== 'offered'
           ? html`<button class="button secondary" type="button" data-testid="channel-end" @click=${() => this.actions.endChannel(channel.session)}>${t('channel.end')}</button>`
           : !live ? html`<button class="button secondary" type="button" data-testid="channel-remove" @click=${() => this.actions.removeChannel(channel.session)}>${t('channel.remove')}</button>` : nothing}

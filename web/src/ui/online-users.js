@@ -13,6 +13,8 @@ export class OnlineUsers extends LitElement {
     identity: { attribute: false },   // identity store: only a certified user can ask for a channel
     channels: { attribute: false },   // channel store: one live channel per peer at a time
     actions: { attribute: false },
+    calls: { attribute: false },        // call store: one call at a time
+    callActions: { attribute: false },
   };
 
   static styles = [controlStyles, css`
@@ -45,6 +47,9 @@ export class OnlineUsers extends LitElement {
     .certified svg { width: 15px; height: 15px; }
     .open-channel { margin-left: auto; min-height: 30px; padding: 0 var(--space-2); font-size: 0.8rem; }
     .open-channel svg { width: 15px; height: 15px; }
+    .call { min-height: 30px; min-width: 30px; padding: 0 6px; }
+    .call svg { width: 15px; height: 15px; }
+    li { flex-wrap: wrap; }
   `];
 
   constructor() {
@@ -53,6 +58,7 @@ export class OnlineUsers extends LitElement {
     this.snapshot = new StoreController(this, 'presence');
     this.identitySnapshot = new StoreController(this, 'identity');
     this.channelSnapshot = new StoreController(this, 'channels');
+    this.callSnapshot = new StoreController(this, 'calls');
   }
 
   renderChannelButton(user) {
@@ -63,6 +69,22 @@ export class OnlineUsers extends LitElement {
       ?disabled=${!certified || busy} title=${certified ? t('users.open_channel_hint') : t('users.need_certificate')}
       aria-label=${t('users.open_channel_with', { username: user.username })}
       @click=${() => this.actions.requestChannel(user.userid)}>${icons.shield}${t('users.open_channel')}</button>`;
+  }
+
+  // Audio and video call buttons (icon only, labelled): a verified peer, one's own certificate
+  // accepted, no other call in progress.
+  renderCallButtons(user) {
+    if (user.isSelf || !user.fingerprint || !this.callActions) return nothing;
+    const certified = this.identitySnapshot.value?.certificate?.state === 'accepted';
+    const call = this.callSnapshot.value?.call;
+    const usable = certified && (!call || call.phase === 'ended');
+    return html`
+      <button class="button secondary call" type="button" data-testid="user-call-audio" ?disabled=${!usable}
+        aria-label=${t('users.call_audio_with', { username: user.username })} title=${t('users.call_audio_with', { username: user.username })}
+        @click=${() => this.callActions.call({ username: user.username, video: false })}>${icons.phone}</button>
+      <button class="button secondary call" type="button" data-testid="user-call-video" ?disabled=${!usable}
+        aria-label=${t('users.call_video_with', { username: user.username })} title=${t('users.call_video_with', { username: user.username })}
+        @click=${() => this.callActions.call({ username: user.username, video: true })}>${icons.video}</button>`;
   }
 
   render() {
@@ -84,6 +106,7 @@ export class OnlineUsers extends LitElement {
                 ${user.fingerprint ? html`<span class="certified" title=${t('users.certified')} aria-label=${t('users.certified')}>${icons.shield}</span>` : nothing}
                 ${user.isSelf ? html`<span class="you">${t('users.you')}</span>` : nothing}
                 ${this.renderChannelButton(user)}
+                ${this.renderCallButtons(user)}
               </li>`)}
           </ul>`}`;
   }

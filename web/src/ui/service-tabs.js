@@ -11,6 +11,7 @@ import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import './notice-card.js';
 import './chat-panel.js';
+import './voip-panel.js';
 
 const services = Object.freeze([
   { id: 'chat', icon: 'chat' },
@@ -26,6 +27,9 @@ export class ServiceTabs extends LitElement {
     channels: { attribute: false },   // channel store
     rooms: { attribute: false },      // room store
     actions: { attribute: false },    // secure-channel actions
+    calls: { attribute: false },      // call store (web/src/state/call-store.js)
+    callActions: { attribute: false },
+    presence: { attribute: false },   // presence store: the VoIP tab lists whom to call
   };
 
   static styles = [controlStyles, css`
@@ -56,6 +60,8 @@ export class ServiceTabs extends LitElement {
     this.webRtcAvailable = true;
     this.channelSnapshot = new StoreController(this, 'channels');
     this.roomSnapshot = new StoreController(this, 'rooms');
+    this.callSnapshot = new StoreController(this, 'calls');
+    this.shownCall = null;   // the call the VoIP tab was brought forward for
   }
 
   /** Unread lines over every conversation, shown on the Chat tab's label. */
@@ -70,6 +76,13 @@ export class ServiceTabs extends LitElement {
   }
 
   updated(changed) {
+    // A call placed (from a conversation, the online list) or accepted brings the VoIP tab forward
+    // once, so its controls and security indicator are in view.
+    const call = this.callSnapshot.value?.call;
+    if (call && call.phase !== 'incoming' && call.phase !== 'ended' && call.id !== this.shownCall) {
+      this.shownCall = call.id;
+      if (this.selected !== 'voip') this.select('voip');
+    }
     // The channel store counts lines as unread while the Chat tab is not the one shown.
     if (changed.has('selected') || changed.has('channels') || changed.has('rooms')) {
       this.channels?.setViewing(this.selected === 'chat');
@@ -93,9 +106,8 @@ export class ServiceTabs extends LitElement {
         : html`<secms-notice-card icon="chat" heading=${t('chat.empty.title')} body=${t('chat.empty.body')}></secms-notice-card>`;
     }
     if (id === 'voip') {
-      return this.webRtcAvailable
-        ? html`<secms-notice-card icon="clock" heading=${t('voip.later.title')} body=${t('voip.later.body')}></secms-notice-card>`
-        : html`<secms-notice-card icon="alert" tone="warning" heading=${t('voip.unavailable.title')} body=${t('voip.unavailable.body')}></secms-notice-card>`;
+      return html`<secms-voip-panel .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence}
+        .identity=${this.identity} .webRtcAvailable=${this.webRtcAvailable}></secms-voip-panel>`;
     }
     return html`<secms-notice-card icon="mail" heading=${t('email.later.title')} body=${t('email.later.body')}></secms-notice-card>`;
   }

@@ -11,6 +11,7 @@ import { channelReasonText } from './channel-text.js';
 import { groupFingerprint, suiteNames } from './format.js';
 import './language-switcher.js';
 import './account-menu.js';
+import './call-security.js';
 
 export class StatusBar extends LitElement {
   static properties = {
@@ -19,6 +20,7 @@ export class StatusBar extends LitElement {
     actions: { attribute: false },
     channels: { attribute: false },     // channel store: the pill shows the selected channel
     rooms: { attribute: false },        // room store: … or the selected room
+    calls: { attribute: false },        // call store: the call-security indicator while a call exists
   };
 
   static styles = [controlStyles, css`
@@ -63,6 +65,7 @@ export class StatusBar extends LitElement {
     this.connectionState = new StoreController(this, 'connection');
     this.channelSnapshot = new StoreController(this, 'channels');
     this.roomSnapshot = new StoreController(this, 'rooms');
+    this.callSnapshot = new StoreController(this, 'calls');
   }
 
   // A room: encrypted with sender keys while joined; who cannot read yet is named.
@@ -101,6 +104,13 @@ export class StatusBar extends LitElement {
       </span>`;
   }
 
+  // The compact call-security indicator, for as long as a call is shown (web/src/ui/call-security.js).
+  renderCall() {
+    const call = this.callSnapshot.value?.call;
+    if (!call || call.phase === 'ended') return nothing;
+    return html`<secms-call-security compact .security=${call.security}></secms-call-security>`;
+  }
+
   render() {
     const state = this.connectionState.value ?? 'connecting';
     return html`
@@ -111,6 +121,7 @@ export class StatusBar extends LitElement {
           <span class="dot"></span>${t(`status.${state}`)}
         </span>
         ${this.renderChannel()}
+        ${this.renderCall()}
         <span class="spacer"></span>
         <secms-language-switcher></secms-language-switcher>
         <secms-account-menu .user=${this.user} .actions=${this.actions}></secms-account-menu>
