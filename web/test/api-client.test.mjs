@@ -108,3 +108,26 @@ test('createApiClient rejects unknown options', () => {
   assert.throws(() => createApiClient({ fetch: () => {} }), /unknown option fetch/);
   assert.ok(knownErrorCodes.includes('invalid_credentials'));
 });
+
+test('turnCredentials reads GET /api/v1/turn and keeps only well-formed ICE servers', async () => {
+  const good = {
+    iceServers: [{ urls: ['turn:127.0.0.1:3478?transport=udp', 'turn:127.0.0.1:3478?transport=tcp'], username: '1700000000:7', credential: 'c2VjcmV0' }],
+    iceTransportPolicy: 'relay', ttl: 43200, expiresAt: 1700000000,
+  };
+  const { fetchImpl, calls } = cannedFetch({ status: 200, body: good });
+  const result = await createApiClient({ fetchImpl }).turnCredentials();
+  assert.equal(calls[0].url, '/api/v1/turn');
+  assert.equal(calls[0].init.method, 'GET');
+  assert.deepEqual(JSON.parse(JSON.stringify(result)), good);
+  assert.deepEqual((await createApiClient({ fetchImpl: cannedFetch({ status: 200, body: { ...good, iceServers: [] } }).fetchImpl }).turnCredentials()).iceServers, []);
+  for (const bad of [
+    { ...good, iceTransportPolicy: 'none' },
+    { ...good, iceServers: [{ ...good.iceServers[0], urls: ['http://evil.example/'] }] },
+    { ...good, iceServers: [{ ...good.iceServers[0], credential: 5 }] },
+    { ...good, iceServers: 'turn:x' },
+  ]) {
+    await assert.rejects(createApiClient({ fetchImpl: cannedFetch({ status: 200, body: bad }).fetchImpl }).turnCredentials(), (error) => error instanceof ApiError && error.code === 'bad_response');
+  }
+  const limited = cannedFetch({ status: 429, body: errorBody('rate_limited'), headers: { 'Retry-After': '7' } });
+  await assert.rejects(createApiClient({ fetchImpl: limited.fetchImpl }).turnCredentials(), (error) => error.code === 'rate_limited' && error.retryAfterSeconds === 7);
+});

@@ -10,11 +10,14 @@ function memoryStorage() {
 test('defaults, changes kept in storage and read back', () => {
   const storage = memoryStorage();
   const prefs = createPreferences({ storage });
-  assert.deepEqual(prefs.get(), { theme: 'system', sound: false, notify: false });
+  assert.deepEqual(prefs.get(), { theme: 'system', sound: false, notify: false, hideIp: false });
   prefs.setTheme('contrast');
   prefs.setSound(true);
   prefs.setNotify(true);
-  assert.deepEqual(createPreferences({ storage }).get(), { theme: 'contrast', sound: true, notify: true });
+  prefs.setHideIp(true);
+  assert.deepEqual(createPreferences({ storage }).get(), { theme: 'contrast', sound: true, notify: true, hideIp: true });
+  prefs.setHideIp(false);
+  assert.equal(createPreferences({ storage }).get().hideIp, false);
   assert.throws(() => prefs.setTheme('neon'), RangeError);
   assert.deepEqual(themes, ['system', 'light', 'dark', 'contrast']);
 });

@@ -65,6 +65,25 @@ async function readErrorBody(response) {
   return null;
 }
 
+const turnUrlPattern = /^turns?:[^\s]{1,250}$/;
+
+/** The /api/v1/turn answer, checked; throws ApiError('bad_response') when it is not of the documented form. */
+export function checkTurnCredentials(body) {
+  const bad = () => new ApiError({ status: 200, code: 'bad_response' });
+  if (!body || typeof body !== 'object' || !Array.isArray(body.iceServers) || body.iceServers.length > 8) throw bad();
+  const iceServers = body.iceServers.map((server) => {
+    const urls = Array.isArray(server?.urls) ? server.urls : [server?.urls];
+    if (urls.length === 0 || urls.length > 8 || !urls.every((url) => typeof url === 'string' && turnUrlPattern.test(url))) throw bad();
+    if (typeof server.username !== 'string' || typeof server.credential !== 'string' || server.username.length > 256 || server.credential.length > 256) throw bad();
+    return Object.freeze({ urls: Object.freeze([...urls]), username: server.username, credential: server.credential });
+  });
+  if (body.iceTransportPolicy !== 'all' && body.iceTransportPolicy !== 'relay') throw bad();
+  return Object.freeze({
+    iceServers: Object.freeze(iceServers), iceTransportPolicy: body.iceTransportPolicy,
+    ttl: Number.isSafeInteger(body.ttl) ? body.ttl : 0, expiresAt: Number.isSafeInteger(body.expiresAt) ? body.expiresAt : 0,
+  });
+}
+
 /**
  * Creates the API client. Options: { baseUrl = '', fetchImpl = globalThis.fetch }.
  * Unknown options are rejected so a typo does not silently change behaviour.
@@ -121,5 +140,11 @@ export function createApiClient(options = {}) {
     changePassword: ({ currentPassword, newPassword }) =>
       request('PUT', '/api/v1/me/password', { current_password: currentPassword, new_password: newPassword }),
     deleteAccount: ({ password }) => request('DELETE', '/api/v1/me', { password }),
+    /**
+     * Short-lived TURN credentials and the ICE server list (docs/api.md "TURN credentials"):
+     * { iceServers: [{urls, username, credential}], iceTransportPolicy: 'all'|'relay', ttl, expiresAt }.
+     * Only well-formed entries are kept: the result goes straight into an RTCPeerConnection.
+     */
+    turnCredentials: () => request('GET', '/api/v1/turn').then(checkTurnCredentials),
   });
 }

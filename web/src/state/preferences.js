@@ -5,7 +5,7 @@
 import { createStore } from './store.js';
 
 export const themes = Object.freeze(['system', 'light', 'dark', 'contrast']);
-const keys = Object.freeze({ theme: 'secms.theme', sound: 'secms.sound', notify: 'secms.notify' });
+const keys = Object.freeze({ theme: 'secms.theme', sound: 'secms.sound', notify: 'secms.notify', hideIp: 'secms.hide_ip' });
 
 function read(storage, key) {
   try {
@@ -23,13 +23,18 @@ function write(storage, key, value) {
   }
 }
 
-/** Snapshot: { theme: one of `themes`, sound: boolean, notify: boolean }. */
+/**
+ * Snapshot: { theme: one of `themes`, sound: boolean, notify: boolean, hideIp: boolean }.
+ * hideIp: calls use TURN relay candidates only (iceTransportPolicy 'relay'), so the peer never
+ * learns this browser's addresses; off by default (a relay adds latency and needs a TURN server).
+ */
 export function createPreferences({ storage = null } = {}) {
   const storedTheme = read(storage, keys.theme);
   const store = createStore(Object.freeze({
     theme: themes.includes(storedTheme) ? storedTheme : 'system',
     sound: read(storage, keys.sound) === 'on',
     notify: read(storage, keys.notify) === 'on',
+    hideIp: read(storage, keys.hideIp) === 'on',
   }));
   const set = (changes) => store.set(Object.freeze({ ...store.get(), ...changes }));
   return Object.freeze({
@@ -47,6 +52,10 @@ export function createPreferences({ storage = null } = {}) {
     setNotify(on) {
       write(storage, keys.notify, on ? 'on' : 'off');
       set({ notify: Boolean(on) });
+    },
+    setHideIp(on) {
+      write(storage, keys.hideIp, on ? 'on' : 'off');
+      set({ hideIp: Boolean(on) });
     },
   });
 }
