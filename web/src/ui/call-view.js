@@ -132,7 +132,7 @@ export class CallView extends LitElement {
     .control:hover { background: var(--color-surface-hover); }
     .control[aria-pressed="true"], .control[aria-expanded="true"] { background: var(--color-accent-soft); border-color: var(--color-accent); }
     .control[disabled] { opacity: 0.55; cursor: not-allowed; }
-    .control.hangup { background: var(--color-danger); border-color: var(--color-danger); color: #fff; }
+    .control.hangup { background: var(--color-danger); border-color: var(--color-danger); color: var(--color-surface); }
     .control.hangup:hover { background: var(--color-danger-hover); }
     .panel { border: 1px solid var(--color-border); border-radius: var(--radius-l); padding: var(--space-4); background: var(--color-surface); }
     .panel h3 { margin: 0 0 var(--space-3); font-size: 1rem; }
