@@ -6,7 +6,10 @@ import assert from 'node:assert/strict';
 import { createChannelManager } from '../src/crypto/channel-manager.js';
 import { generateIdentity, describeIdentity, exportPublicCertificate } from '../src/crypto/identity.js';
 import { createRekeyPolicy } from '../src/crypto/protocol/index.js';
-import { decodeRelayFrame } from '../src/crypto/relay-frame.js';
+import { RelayFrameType, decodeRelayFrame, encodeRelayFrame } from '../src/crypto/relay-frame.js';
+import { createInitiator } from '../src/crypto/protocol/index.js';
+import { createOpenpgpSigner, createOpenpgpVerifier } from '../src/crypto/openpgp-adapter.js';
+import { readAcceptedCertificate } from '../src/crypto/identity.js';
 
 const session = 'aa'.repeat(16);
 const aliceKey = await generateIdentity({ name: 'Alice', email: 'alice@example.org' });
@@ -304,4 +307,32 @@ test('exporterFor is null before the channel is secure and after it ends; onDrop
   await second.bob.waitFor((e) => e.type === 'channel.teardown');
   assert.deepEqual(torn, [{ session }]);
   second.alice.manager.dropAll();
+});
+
+test('a peer whose call record is not UTF-8, empty or over 60000 bytes tears the channel down (malformed); nothing reaches the page', async () => {
+  for (const plaintext of [Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d), new Uint8Array(0), new Uint8Array(60_001).fill(0x20)]) {
+    // Alice is a bare protocol endpoint (her manager would never send these); Bob is a manager.
+    const bob = side('bob', bobKey);
+    const toBob = [];
+    let sequence = 0;
+    const sendToBob = (frameType, body) => bob.manager.receiveFrame({ frame: encodeRelayFrame({ frameType, sessionId: session, sequence: sequence++, body }).buffer });
+    const alice = createInitiator({
+      sessionId: session, localUsername: 'alice', peerUsername: 'bob',
+      localFingerprint: describeIdentity(aliceKey).fingerprint.toLowerCase(), peerFingerprint: describeIdentity(bobKey).fingerprint.toLowerCase(),
+      sign: createOpenpgpSigner({ privateKey: aliceKey }),
+      verify: createOpenpgpVerifier({ certificate: await readAcceptedCertificate({ armored: exportPublicCertificate(bobKey), fingerprint: describeIdentity(bobKey).fingerprint }), fingerprint: describeIdentity(bobKey).fingerprint }),
+    });
+    bob.peer = { manager: { receiveFrame: ({ frame }) => toBob.push(decodeRelayFrame(frame)) } };
+    await bob.manager.prepare({ session, role: 'responder', peerFingerprint: describeIdentity(aliceKey).fingerprint, peerCertificate: exportPublicCertificate(aliceKey), peerUser: 'alice' });
+    bob.manager.open({ session });
+    sendToBob(RelayFrameType.handshake, await alice.start());
+    while (toBob.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    const { reply } = await alice.receiveHandshake({ message: toBob[0].body });
+    sendToBob(RelayFrameType.handshake, reply);
+    await bob.waitFor(isSecure);
+    sendToBob(RelayFrameType.record, await alice.sealCall({ plaintext }));
+    assert.equal((await bob.waitFor((e) => e.type === 'channel.teardown')).reason, 'malformed', `${plaintext.length} bytes`);
+    assert.equal(bob.events.some((e) => e.type === 'call.signal' || e.type === 'channel.message'), false);
+    assert.equal(bob.manager.size, 0);
+  }
 });
