@@ -14,6 +14,7 @@ import { CertificateFactsError, readCertificateFacts } from './certificate-facts
 import { createIdentityVault } from './identity-vault.js';
 import { createChannelManager } from './channel-manager.js';
 import { RoomKeyError, createRoomKeyManager } from './room-keys.js';
+import { createMediaTransforms } from './media/media-transforms.js';
 
 let account = null;          // the logged-in username: the vault's key
 let unlocked = null;         // { privateKey, fingerprint, summary }
@@ -29,12 +30,17 @@ function post(message, transfer) {
 // Room sender keys travel over the pairwise channels (record type sender_key) and are bound
 // to the username the page named for each channel's peer; the two managers only meet here.
 let rooms = null;
+let media = null;
 const channels = createChannelManager({
   emit: (event, transfer) => post(event, transfer),
   identity: () => unlocked && { privateKey: unlocked.privateKey, fingerprint: unlocked.fingerprint },
   localUsername: () => account, // bound into every handshake (protocol version 2)
   onSenderKey: ({ peerUser, peerFingerprint, plaintext }) => rooms.receiveSenderKey({ peerUser, peerFingerprint, plaintext }),
   onSecure: ({ peerUser }) => rooms.peerChannelSecured({ peerUser }),
+  // SFrame keys follow the channel's epoch and go with the channel (docs/protocol.md
+  // "Media encryption (SFrame)").
+  onEpochChanged: ({ session }) => media.channelEpochChanged({ session }),
+  onDropped: ({ session }) => media.endSession({ session }),
 });
 rooms = createRoomKeyManager({
   emit: (event) => post(event),
@@ -42,6 +48,37 @@ rooms = createRoomKeyManager({
   self: () => account,
   selfFingerprint: () => unlocked?.fingerprint ?? null,
 });
+
+// Media frames of calls are encrypted here, beside the channel keys they come from: the
+// exporter bytes reach only the media module, never the page.
+media = createMediaTransforms({
+  exporter: (options) => channels.exporterFor(options),
+  roleOf: (session) => channels.roleOf(session),
+  epochOf: (session) => channels.epochOf(session),
+});
+
+const CALL_ID = /^[0-9a-f]{32}$/;
+const MEDIA_OPTIONS = ['session', 'call', 'direction', 'kind'];
+
+/** The options of one encoded-transform stream: exactly {session, call, direction, kind}. */
+function mediaOptions(options) {
+  const value = fields(options, MEDIA_OPTIONS);
+  if (!MEDIA_OPTIONS.every((name) => typeof value[name] === 'string') || !CALL_ID.test(value.call)) throw new RequestError('invalid_request');
+  return { session: value.session, call: value.call, direction: value.direction, kind: value.kind };
+}
+
+// RTCRtpScriptTransform (crypto-client.js createScriptTransform): each sender's or receiver's
+// encoded frames arrive here. Options the media module refuses leave the streams unconnected,
+// so no frame passes unencrypted (the page's indicator shows the transform as inactive).
+self.onrtctransform = (event) => {
+  const { readable, writable, options } = event.transformer;
+  try {
+    media.attach({ readable, writable, options: mediaOptions(options) });
+  } catch {
+    // Refused: nothing is piped, so no frame reaches the network or the decoder unencrypted.
+    readable.cancel().catch(() => {});
+  }
+};
 
 // Answers that move an ArrayBuffer instead of copying it (room.seal's body).
 const transfers = new WeakMap();
@@ -222,6 +259,27 @@ const handlers = Object.freeze({
     return rooms.receiveFrame({ frame });
   },
   'room.leave': (payload) => rooms.leave(fields(payload, ['room'])),
+
+  // Calls: signals travel as channel records of type call; media keys never leave this Worker.
+  'call.send': (payload) => channels.sendCall(fields(payload, ['session', 'signal'])),
+  'call.media_stats'(payload) {
+    const { call } = fields(payload, ['call']);
+    if (typeof call !== 'string' || !CALL_ID.test(call)) throw new RequestError('invalid_request');
+    return { stats: media.stats({ call }) ?? null };
+  },
+  'call.media_end'(payload) {
+    const { call } = fields(payload, ['call']);
+    if (typeof call !== 'string' || !CALL_ID.test(call)) throw new RequestError('invalid_request');
+    media.endCall({ call });
+    return { call };
+  },
+  // Browsers with only createEncodedStreams: the page transfers the two streams here.
+  'call.encoded_streams'(payload) {
+    const { readable, writable, options } = fields(payload, ['readable', 'writable', 'options']);
+    if (!(readable instanceof ReadableStream) || !(writable instanceof WritableStream)) throw new RequestError('invalid_request');
+    media.attach({ readable, writable, options: mediaOptions(options) });
+    return { attached: true };
+  },
 });
 
 // Only a code crosses the boundary: an error message could quote secret input.
