@@ -116,7 +116,8 @@ coturn_start() {
     echo "coturn: port $port is already in use (another coturn? set SECMS_TURN_PORT)" >&2
     return 1
   fi
-  turnserver -c "$conf" </dev/null >/dev/null 2>&1 &
+  # umask 077: its log, pid file and database are 0600 like every file of the data directory.
+  (umask 077 && exec turnserver -c "$conf" </dev/null >/dev/null 2>&1) &
   COTURN_PID=$!
   local i
   for i in $(seq 1 100); do

@@ -1,11 +1,101 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, initialises the data directory on first run (SQLite database,
-# SoftHSM2 token, self-signed TLS certificate for localhost) and serves https://localhost:8443.
+# SoftHSM2 token, self-signed TLS certificate for localhost, TURN REST secret), starts coturn with
+# a configuration rendered into the data directory, and serves https://localhost:8443. Ctrl-C
+# (or SIGTERM to this script) stops both.
 # Extra arguments go to secms-server (see `build/release/server/app/secms-server --help`).
+# coturn (docs/operations.md "coturn (TURN relay)"), from the environment:
+#   SECMS_TURN_LISTEN (127.0.0.1)        address coturn listens on and relays from
+#   SECMS_TURN_PORT (3478)               STUN/TURN port, UDP and TCP
+#   SECMS_TURN_RELAY_PORTS (49160-49200) UDP port range of relay allocations
+#   SECMS_TURN_RELAY_IP (= listen)       relay address when it differs from the listening one
+#   SECMS_TURN_EXTERNAL_IP               public address when coturn is behind NAT (external-ip)
+#   SECMS_TURN_HOST (= listen)           host name or address put in the turn: URLs
+#   SECMS_TURN_REALM (localhost)         TURN realm
+#   SECMS_TURN_TLS_CERT, SECMS_TURN_TLS_KEY, SECMS_TURN_TLS_PORT (5349)  turns: over TLS
+#   SECMS_TURN_ALLOW_PRIVATE_PEERS=1     a LAN set-up: do not deny relaying to private ranges
+#   SECMS_TURN=0                         no coturn (and no --turn-urls) at all
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/coturn.sh"
 "$ROOT/scripts/install-deps.sh"
 "$ROOT/scripts/build.sh" release
 cd "$ROOT"
+
+BIN="$ROOT/build/release/server/app/secms-server"
+# Absolute (coturn's configuration names files in it); secms-server creates it with its modes.
+DATA_DIR="$(realpath -m "${SECMS_DATA_DIR:-$ROOT/data}")"
+
+# First-run set-up (database, token, TLS certificate, TURN secret) without serving, so that the
+# secret exists before coturn's configuration is rendered from it. Idempotent.
+if "$BIN" --help 2>&1 | grep -qE '^\s+init\b'; then
+  "$BIN" --data-dir "$DATA_DIR" "$@" init
+fi
+
+server_args=(--data-dir "$DATA_DIR" --web-root "$ROOT/web/dist" --https-port 8443 --http-port 8080)
+COTURN_PID=""
+if [ "${SECMS_TURN:-1}" != 0 ]; then
+  secret_file="$DATA_DIR/turn/secret"
+  if [ ! -s "$secret_file" ]; then
+    echo "run.sh: $secret_file is missing: this secms-server has no 'init' subcommand to create it" >&2
+    echo "run.sh: (start it once to create the secret, or run with SECMS_TURN=0 for no TURN relay)" >&2
+    exit 1
+  fi
+  COTURN_SECRET="$(tr -d '[:space:]' <"$secret_file")"
+  COTURN_LISTEN_IP="${SECMS_TURN_LISTEN:-127.0.0.1}"
+  COTURN_PORT="${SECMS_TURN_PORT:-3478}"
+  COTURN_RELAY_IP="${SECMS_TURN_RELAY_IP:-$COTURN_LISTEN_IP}"
+  relay_ports="${SECMS_TURN_RELAY_PORTS:-49160-49200}"
+  [[ "$relay_ports" =~ ^([0-9]+)-([0-9]+)$ ]] || {
+    echo "run.sh: SECMS_TURN_RELAY_PORTS must be MIN-MAX, not '$relay_ports'" >&2
+    exit 1
+  }
+  COTURN_RELAY_MIN="${BASH_REMATCH[1]}"
+  COTURN_RELAY_MAX="${BASH_REMATCH[2]}"
+  COTURN_REALM="${SECMS_TURN_REALM:-localhost}"
+  COTURN_DIR="$DATA_DIR/turn"
+  COTURN_TLS_CERT="${SECMS_TURN_TLS_CERT:-}"
+  COTURN_TLS_KEY="${SECMS_TURN_TLS_KEY:-}"
+  COTURN_TLS_PORT="${SECMS_TURN_TLS_PORT:-5349}"
+  COTURN_EXTERNAL_IP="${SECMS_TURN_EXTERNAL_IP:-}"
+  COTURN_ALLOW_PRIVATE_PEERS="${SECMS_TURN_ALLOW_PRIVATE_PEERS:-0}"
+  chmod 700 "$COTURN_DIR"
+  coturn_render "$COTURN_DIR/turnserver.conf"
+
+  turn_host="${SECMS_TURN_HOST:-$COTURN_LISTEN_IP}"
+  [[ "$turn_host" == *:* ]] && turn_host="[$turn_host]"  # an IPv6 literal (RFC 7065 §3.1)
+  turn_urls="turn:$turn_host:$COTURN_PORT?transport=udp,turn:$turn_host:$COTURN_PORT?transport=tcp"
+  [ -n "$COTURN_TLS_CERT" ] && turn_urls+=",turns:$turn_host:$COTURN_TLS_PORT?transport=tcp"
+  server_args+=(--turn-urls "$turn_urls")
+fi
+
+# Both processes stay in this script's process group. The server runs as a child this shell
+# waits for (not exec, not a plain foreground command: bash runs a trap only after a foreground
+# command ends, so a SIGTERM to this script would leave the server running); the trap stops the
+# server first, then coturn, and waits for both.
+SERVER_PID=""
+stop_all() {
+  trap - INT TERM HUP
+  local pid
+  for pid in "$SERVER_PID" "$COTURN_PID"; do
+    [ -n "$pid" ] || continue
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true  # its status is not ours (set -e)
+  done
+}
+trap 'stop_all; exit 130' INT
+trap 'stop_all; exit 143' TERM HUP
+trap 'stop_all' EXIT
+
+if [ "${SECMS_TURN:-1}" != 0 ]; then
+  coturn_start "$COTURN_DIR/turnserver.conf" "$COTURN_PORT" "$COTURN_DIR/turnserver.log"
+  say "coturn relays on $COTURN_LISTEN_IP:$COTURN_PORT (relay ports $COTURN_RELAY_MIN-$COTURN_RELAY_MAX, log $COTURN_DIR/turnserver.log)"
+fi
 say "serving https://localhost:8443 (plain http://localhost:8080 redirects there); Ctrl-C stops"
-exec build/release/server/app/secms-server --data-dir "${SECMS_DATA_DIR:-$ROOT/data}" \
-  --web-root "$ROOT/web/dist" --https-port 8443 --http-port 8080 "$@"
+"$BIN" "${server_args[@]}" "$@" &
+SERVER_PID=$!
+set +e
+wait "$SERVER_PID"
+status=$?
+set -e
+SERVER_PID=""
+exit "$status"
