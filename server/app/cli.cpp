@@ -43,6 +43,11 @@ std::filesystem::path config::pin_file_path() const {
                                 : std::filesystem::path(hsm_pin_file);
 }
 
+std::filesystem::path config::turn_secret_path() const {
+    return turn_secret_file.empty() ? data_path() / "turn" / "secret"
+                                    : std::filesystem::path(turn_secret_file);
+}
+
 namespace {
 
 using field_ptr = std::variant<std::string*, std::uint16_t*, std::uint32_t*, bool*, double*>;
@@ -204,6 +209,20 @@ std::vector<option_entry> option_table(config& c) {
         {"password", "argon2_memory_kib", &c.argon2_memory_kib,
          "Argon2id memory in KiB (at least 19456)"},
         {"password", "argon2_passes", &c.argon2_passes, "Argon2id passes (at least 2)"},
+        {"turn", "turn_urls", &c.turn_urls,
+         "TURN/STUN URLs handed to browsers, comma-separated (turn:, turns:, stun:, stuns: with "
+         "host and port; empty: none)"},
+        {"turn", "turn_secret_file", &c.turn_secret_file,
+         "Secret shared with the TURN server (coturn static-auth-secret; default "
+         "<data_dir>/turn/secret, made on first run)"},
+        {"turn", "turn_credential_ttl_s", &c.turn_credential_ttl_s,
+         "Lifetime of a TURN credential, 60 to 172800 seconds"},
+        {"turn", "turn_force_relay", &c.turn_force_relay,
+         "Make every call use the TURN relay (iceTransportPolicy relay)"},
+        {"turn", "turn_per_user_burst", &c.turn_per_user_burst,
+         "TURN credential requests one user may make at once"},
+        {"turn", "turn_per_user_per_minute", &c.turn_per_user_per_minute,
+         "TURN credential requests per user per minute (refill)"},
     };
 }
 
@@ -310,6 +329,10 @@ int parse_command_line(int argc, char** argv, invocation& out) {
 
     cli.require_subcommand(0, 1);
     auto* serve = cli.add_subcommand("serve", "Serve HTTPS (the default when no command is given)");
+    auto* init = cli.add_subcommand(
+        "init",
+        "Set up the data directory as serve would (database, HSM token, TLS certificate, TURN "
+        "secret), print where things are and exit");
     auto* user = cli.add_subcommand("user", "Administer user accounts");
     user->require_subcommand(1);
     auto* add =
@@ -348,6 +371,7 @@ int parse_command_line(int argc, char** argv, invocation& out) {
     }
 
     out.what = command::serve;
+    if (init->parsed()) out.what = command::init;
     if (add->parsed()) out.what = command::user_add;
     if (passwd->parsed()) out.what = command::user_passwd;
     if (role->parsed()) out.what = command::user_role;

@@ -1,4 +1,5 @@
-// Command line of secms-server: `serve` (the default) and the `user` administration subcommands.
+// Command line of secms-server: `serve` (the default), `init` and the `user` administration
+// subcommands.
 #pragma once
 
 #include <functional>
@@ -11,6 +12,7 @@ namespace secms::app {
 
 enum class command {
     serve,
+    init,  // first-run set-up of the data directory, then exit
     user_add,
     user_passwd,
     user_role,

@@ -107,6 +107,13 @@ struct config {
     // [password]
     std::uint32_t argon2_memory_kib = 19 * 1024;
     std::uint32_t argon2_passes = 2;
+    // [turn] TURN REST credentials for calls (docs/operations.md "Calls: TURN")
+    std::string turn_urls = "turn:127.0.0.1:3478?transport=udp,turn:127.0.0.1:3478?transport=tcp";
+    std::string turn_secret_file;  // default <data_dir>/turn/secret (generated on first run)
+    std::uint32_t turn_credential_ttl_s = 12 * 60 * 60;  // 60..172800
+    bool turn_force_relay = false;
+    double turn_per_user_burst = 10;
+    double turn_per_user_per_minute = 20;
 
     std::filesystem::path data_path() const { return data_dir; }
     std::string effective_public_origin() const;
@@ -114,6 +121,7 @@ struct config {
     std::filesystem::path certificate_path() const;
     std::filesystem::path private_key_path() const;
     std::filesystem::path pin_file_path() const;
+    std::filesystem::path turn_secret_path() const;
 };
 
 // A configuration problem, said plainly.

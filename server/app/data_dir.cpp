@@ -188,4 +188,45 @@ bool load_or_create_pin(const fs::path& file, bool create, core::secret_string& 
     return true;
 }
 
+std::optional<calls::turn_secret> load_or_create_turn_secret(const fs::path& file,
+                                                             std::string& error) {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+        if (!ensure_private_directory(file.parent_path(), error)) return std::nullopt;
+        auto fresh = calls::turn_secret::generate();
+        if (!write_private_file(file, std::string(fresh.reveal()) + "\n", error)) {
+            return std::nullopt;
+        }
+    }
+    if (!fs::is_regular_file(file, ec)) {
+        error = "the TURN secret file " + file.string() + " is not a regular file";
+        return std::nullopt;
+    }
+    auto perms = fs::status(file, ec).permissions();
+    if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+        error =
+            "the TURN secret file " + file.string() + " must not be readable by others (chmod 600)";
+        return std::nullopt;
+    }
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    // Anything after the first line is a sign of a file that is not ours: refuse it too.
+    char extra = 0;
+    bool more = static_cast<bool>(in.get(extra));
+    auto secret = calls::turn_secret::parse(line);
+    core::wipe(line.data(), line.size());
+    if (!in.eof() && !more) {
+        error = "cannot read the TURN secret file " + file.string();
+        return std::nullopt;
+    }
+    if (!secret || more) {
+        // The content is never repeated: it may be a secret of some other kind.
+        error = "the TURN secret file " + file.string() +
+                " must hold one line of 64 lower-case hex characters (remove it to make a new one)";
+        return std::nullopt;
+    }
+    return std::move(*secret);
+}
+
 }  // namespace secms::app

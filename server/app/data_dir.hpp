@@ -3,8 +3,10 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
+#include "server/calls/turn_credentials.hpp"
 #include "server/core/secure_bytes.hpp"
 
 namespace secms::app {
@@ -20,5 +22,10 @@ bool ensure_self_signed_certificate(const std::filesystem::path& certificate,
 // Reads a PIN file; when missing and `create` is true, writes a new random PIN to it (0600).
 bool load_or_create_pin(const std::filesystem::path& file, bool create, core::secret_string& pin,
                         std::string& error);
+
+// Reads the secret shared with the TURN server; when missing, writes a new one (64 lower-case hex
+// characters, 0600, its directory 0700). Refuses a file others may read or of another form.
+std::optional<calls::turn_secret> load_or_create_turn_secret(const std::filesystem::path& file,
+                                                             std::string& error);
 
 }  // namespace secms::app

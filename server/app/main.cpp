@@ -1,4 +1,4 @@
-// secms-server: wiring of every module; `serve` and the `user` administration subcommands.
+// secms-server: wiring of every module; `serve`, `init` and the `user` administration subcommands.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <termios.h>
@@ -21,6 +21,7 @@
 #include "server/auth/login_sessions.hpp"
 #include "server/auth/login_throttle.hpp"
 #include "server/auth/rate_limiter.hpp"
+#include "server/calls/turn_credentials.hpp"
 #include "server/channel/channel_hub.hpp"
 #include "server/chat/chat_extension.hpp"
 #include "server/chat/room_hub.hpp"
@@ -96,6 +97,49 @@ auth::argon2_params argon2_of(const config& c) {
     return {c.argon2_memory_kib, c.argon2_passes};
 }
 
+// Settings refused before anything is made in the data directory; returns the TURN settings.
+std::optional<calls::turn_settings> check_settings(const config& c, std::string& error) {
+    if (!auth::meets_minimum(argon2_of(c))) {
+        error = "Argon2id parameters below the OWASP minimum (m=19456 KiB, t=2)";
+        return std::nullopt;
+    }
+    // Above 8192 bits an RSA check costs too much CPU per signature; below 2048 it is weak.
+    if (c.certificate_max_rsa_bits < 2048 || c.certificate_max_rsa_bits > 8192) {
+        error = "certificates.certificate_max_rsa_bits must be between 2048 and 8192";
+        return std::nullopt;
+    }
+    auto urls = calls::parse_ice_urls(c.turn_urls);
+    if (!urls) {
+        error = "turn.turn_urls: " + std::string(calls::message(urls.error()));
+        return std::nullopt;
+    }
+    const std::chrono::seconds ttl(c.turn_credential_ttl_s);
+    if (ttl < calls::min_credential_ttl || ttl > calls::max_credential_ttl) {
+        error = "turn.turn_credential_ttl_s must be between 60 and 172800";
+        return std::nullopt;
+    }
+    return calls::turn_settings{std::move(*urls), ttl, c.turn_force_relay};
+}
+
+// What the first run makes in the data directory and every later run reuses.
+struct data_directory {
+    backends opened;
+    calls::turn_secret turn_secret;
+};
+
+// The set-up shared by `serve` and `init`: the user database and the token, the TLS certificate
+// (self-signed unless configured) and the TURN secret. Each step keeps what already exists.
+std::optional<data_directory> prepare_data_directory(const config& c, std::string& error) {
+    auto opened = open_backends(c, error);
+    if (!opened) return std::nullopt;
+    if (!ensure_self_signed_certificate(c.certificate_path(), c.private_key_path(), error)) {
+        return std::nullopt;
+    }
+    auto turn_secret = load_or_create_turn_secret(c.turn_secret_path(), error);
+    if (!turn_secret) return std::nullopt;
+    return data_directory{std::move(*opened), std::move(*turn_secret)};
+}
+
 // Raises the soft limit on open descriptors to the hard limit (systemd's default soft limit,
 // 1024, equals the default max_connections, and every connection is a descriptor), and warns
 // when even the hard limit leaves too little room for max_connections plus the descriptors of
@@ -135,19 +179,12 @@ unsigned threads_or_cores(unsigned n) {
 }
 
 int serve(const config& c) {
-    if (!auth::meets_minimum(argon2_of(c))) {
-        return refuse("Argon2id parameters below the OWASP minimum (m=19456 KiB, t=2)");
-    }
-    // Above 8192 bits an RSA check costs too much CPU per signature; below 2048 it is weak.
-    if (c.certificate_max_rsa_bits < 2048 || c.certificate_max_rsa_bits > 8192) {
-        return refuse("certificates.certificate_max_rsa_bits must be between 2048 and 8192");
-    }
     std::string error;
-    auto opened = open_backends(c, error);
-    if (!opened) return refuse(error);
-    if (!ensure_self_signed_certificate(c.certificate_path(), c.private_key_path(), error)) {
-        return refuse(error);
-    }
+    auto turn_settings = check_settings(c, error);
+    if (!turn_settings) return refuse(error);
+    auto prepared = prepare_data_directory(c, error);
+    if (!prepared) return refuse(error);
+    backends* opened = &prepared->opened;
     auto tls = net::make_server_tls_context(c.certificate_path(), c.private_key_path(), error);
     if (!tls) return refuse(error);
     std::error_code ec;
@@ -175,6 +212,11 @@ int serve(const config& c) {
         clock);
     auth::rate_limiter register_ip(
         {c.register_per_ip_burst, c.register_per_ip_per_minute, c.limiter_max_keys}, clock);
+    auto turn = calls::turn_issuer::make(std::move(*turn_settings),
+                                         std::move(prepared->turn_secret), clock);
+    if (!turn) return refuse("turn: " + std::string(calls::message(turn.error())));
+    auth::rate_limiter turn_per_user(
+        {c.turn_per_user_burst, c.turn_per_user_per_minute, c.limiter_max_keys}, clock);
     http::static_files files(c.web_root);
     channel::channel_settings channel_settings{c.effective_public_origin(),
                                                std::chrono::seconds(120),
@@ -239,6 +281,8 @@ int serve(const config& c) {
         files,
         work_pool};
     http_ctx.keys = opened->keys.get();
+    http_ctx.turn = &*turn;
+    http_ctx.turn_per_user = &turn_per_user;
     net::net_limits limits;
     limits.max_connections = c.max_connections;
     limits.max_connections_per_ip = c.max_connections_per_ip;
@@ -303,6 +347,25 @@ int serve(const config& c) {
     // now, before the server and the HTTP context their sessions refer to.
     io.destroy_pending();
     spdlog::info("stopped");
+    return 0;
+}
+
+// `init`: the first-run set-up of `serve` without serving, so scripts can render the companion
+// configuration (coturn's static-auth-secret) before the server starts. Idempotent.
+int init(const config& c) {
+    std::string error;
+    auto turn_settings = check_settings(c, error);
+    if (!turn_settings) return refuse(error);
+    auto prepared = prepare_data_directory(c, error);
+    if (!prepared) return refuse(error);
+    std::cout << "data directory:   " << fs::absolute(c.data_path()).string() << "\n"
+              << "user database:    " << fs::absolute(c.data_path() / "users.db").string() << "\n"
+              << "PKCS#11 token:    " << c.hsm_token_label << " (module " << c.hsm_module << ")\n"
+              << "HSM PIN file:     " << fs::absolute(c.pin_file_path()).string() << "\n"
+              << "TLS certificate:  " << fs::absolute(c.certificate_path()).string() << "\n"
+              << "TLS private key:  " << fs::absolute(c.private_key_path()).string() << "\n"
+              << "TURN secret file: " << fs::absolute(c.turn_secret_path()).string() << "\n";
+    spdlog::info("data directory {} is ready", c.data_dir);
     return 0;
 }
 
@@ -393,6 +456,7 @@ int administer(const invocation& inv) {
             return 0;
         }
         case command::serve:
+        case command::init:
             break;
     }
     return 1;
@@ -410,7 +474,14 @@ int main(int argc, char** argv) {
                                                           ? secms::core::log_format::json
                                                           : secms::core::log_format::text);
     try {
-        return inv.what == command::serve ? serve(inv.settings) : administer(inv);
+        switch (inv.what) {
+            case command::serve:
+                return serve(inv.settings);
+            case command::init:
+                return init(inv.settings);
+            default:
+                return administer(inv);
+        }
     } catch (const std::exception& e) {
         return refuse(std::string("fatal: ") + e.what());
     }

@@ -39,6 +39,12 @@ std::string metrics::render() const {
     gauge("secms_channels_open", "Open secure channels.", "gauge", channels_open);
     gauge("secms_relay_frames_total", "Relay frames forwarded.", "counter", relay_frames);
     gauge("secms_relay_bytes_total", "Relay bytes forwarded.", "counter", relay_bytes);
+    // Counts only: which user asked, or for which call, is never recorded.
+    gauge("secms_turn_credentials_issued_total", "TURN credentials issued.", "counter",
+          turn_credentials_issued);
+    gauge("secms_turn_credentials_refused_total",
+          "TURN credential requests refused (not logged in or over the limit).", "counter",
+          turn_credentials_refused);
     gauge("secms_logins_ok_total", "Successful logins.", "counter", logins_ok);
     gauge("secms_logins_failed_total", "Failed logins.", "counter", logins_failed);
     gauge("secms_hash_queue_depth", "Password hashing jobs queued or running.", "gauge",

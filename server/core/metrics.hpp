@@ -21,6 +21,8 @@ class metrics {
     std::atomic<std::int64_t> channels_open{0};  // secure-channel sessions both sides accepted
     std::atomic<std::int64_t> relay_frames{0};   // binary frames relayed
     std::atomic<std::int64_t> relay_bytes{0};
+    std::atomic<std::int64_t> turn_credentials_issued{0};   // GET /api/v1/turn answered
+    std::atomic<std::int64_t> turn_credentials_refused{0};  // not logged in, or over the limit
 
     void count_response(unsigned status) noexcept;
     std::int64_t responses(unsigned status) const noexcept;

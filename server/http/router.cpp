@@ -306,6 +306,29 @@ route_result delete_me(request& req, server_context& ctx) {
     co_return res;
 }
 
+// TURN REST credentials for calls (docs/api.md "TURN credentials"). Limited per account, not per
+// address: a credential is worth relay bandwidth, and every tab of one user shares the bucket.
+route_result turn_credentials(request& req, server_context& ctx) {
+    auto session = authenticate_request(req, ctx);
+    if (!session) {
+        ++ctx.metrics.turn_credentials_refused;
+        co_return error_response(auth::auth_error::not_authenticated, req.version());
+    }
+    if (auto wait = ctx.turn_per_user->acquire(std::to_string(session->userid))) {
+        ++ctx.metrics.turn_credentials_refused;
+        co_return rate_limited(*wait, req.version());
+    }
+    auto issued = ctx.turn->issue(session->userid);
+    if (!issued) {
+        ++ctx.metrics.turn_credentials_refused;
+        spdlog::error("TURN credential failed: {}", calls::message(issued.error()));
+        co_return error_response(status::internal_server_error, "internal", "Internal error.",
+                                 req.version());
+    }
+    ++ctx.metrics.turn_credentials_issued;
+    co_return json_response(status::ok, *issued, req.version());
+}
+
 response method_not_allowed(std::string_view allow, unsigned version) {
     response res = error_response(status::method_not_allowed, "method_not_allowed",
                                   "This method is not allowed here.", version);
@@ -372,6 +395,10 @@ route_result dispatch(request& req, const client_info& client, server_context& c
         if (*path == "/api/v1/me/password") {
             if (method == verb::put) co_return co_await change_password(req, ctx);
             co_return method_not_allowed("PUT", req.version());
+        }
+        if (*path == "/api/v1/turn" && ctx.turn != nullptr && ctx.turn_per_user != nullptr) {
+            if (method == verb::get) co_return co_await turn_credentials(req, ctx);
+            co_return method_not_allowed("GET", req.version());
         }
         co_return not_found(req.version());
     }

@@ -10,6 +10,7 @@
 #include "server/auth/login_sessions.hpp"
 #include "server/auth/login_throttle.hpp"
 #include "server/auth/rate_limiter.hpp"
+#include "server/calls/turn_credentials.hpp"
 #include "server/core/metrics.hpp"
 #include "server/hsm/key_store.hpp"
 #include "server/http/static_files.hpp"
@@ -43,6 +44,9 @@ struct server_context {
     // The token holding the pepper, when there is one: /healthz probes it, and login answers
     // the same for every name while it fails.
     hsm::key_store* keys = nullptr;
+    // GET /api/v1/turn: the credential issuer and its per-user limit (absent: 404).
+    const calls::turn_issuer* turn = nullptr;
+    auth::rate_limiter* turn_per_user = nullptr;
 };
 
 bool origin_allowed(const http_settings& settings, std::string_view origin);
