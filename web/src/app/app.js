@@ -13,6 +13,9 @@ import { openCryptoWorker } from '../crypto/crypto-client.js';
 import { createSecureChannelController } from './secure-channels.js';
 import { createChatAlerts } from './chat-alerts.js';
 import { createPreferences } from '../state/preferences.js';
+import { createCallStore } from '../state/call-store.js';
+import { createCallController } from '../calls/call-controller.js';
+import { createMediaDevices } from '../calls/media-devices.js';
 import { startPageLanguage } from './page-language.js';
 import { listenForAnnouncements, logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
 import '../ui/app-root.js';
@@ -61,12 +64,70 @@ const secureChannels = createSecureChannelController({
   self: () => root.user?.username ?? null,
   isVisible: alerts.isVisible,
   onChatEvent: alerts.onChatEvent,
+  onCallSignal: (event) => calls.handleSignal(event),
+  onChannelEnded: (event) => calls.channelEnded(event),
 });
 root.channelActions = secureChannels.actions;
 presence.subscribe(() => secureChannels.presenceChanged());
 
+// --- calls (docs/protocol.md "Call signalling") -------------------------------------------------
+
+/** What this browser offers for calls; `missing` names what the VoIP notice lists. */
+function callSupport() {
+  const missing = [];
+  if (typeof globalThis.RTCPeerConnection !== 'function') missing.push('RTCPeerConnection');
+  if (typeof navigator.mediaDevices?.getUserMedia !== 'function') missing.push('navigator.mediaDevices.getUserMedia');
+  let transform = null;
+  if (typeof globalThis.RTCRtpScriptTransform === 'function') transform = 'script';
+  else if (typeof globalThis.RTCRtpSender?.prototype?.createEncodedStreams === 'function') transform = 'encoded-streams';
+  else missing.push('RTCRtpScriptTransform');
+  return { webrtc: missing.every((name) => name === 'RTCRtpScriptTransform'), transform, missing };
+}
+
+const callEnv = Object.freeze({
+  RTCPeerConnection: globalThis.RTCPeerConnection,
+  RTCRtpReceiver: globalThis.RTCRtpReceiver,
+  MediaStream: globalThis.MediaStream,
+  mediaDevices: navigator.mediaDevices,
+  AudioContext: globalThis.AudioContext,
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle),
+  setInterval: (fn, ms) => setInterval(fn, ms),
+  clearInterval: (handle) => clearInterval(handle),
+  randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+});
+const callStore = createCallStore({ support: callSupport(), hideIp: preferences.get().hideIp });
+const calls = createCallController({
+  store: callStore,
+  channelStore: channels,
+  openPrivate: (username) => secureChannels.actions.openPrivate(username),
+  sendSignal: ({ session, signal }) => secureChannels.actions.sendCallSignal(session, signal),
+  mediaStats: ({ call }) => secureChannels.actions.callMediaStats(call),
+  endMedia: ({ call }) => secureChannels.actions.endCallMedia(call),
+  transforms: {
+    createScriptTransform: (options) => secureChannels.actions.createCallTransform(options),
+    attachEncodedStreams: (options) => secureChannels.actions.attachCallStreams(options),
+  },
+  turnCredentials: () => api.turnCredentials(),
+  preferences,
+  devices: createMediaDevices({ env: callEnv }),
+  env: callEnv,
+});
+root.calls = callStore;
+root.callActions = calls.actions;
+navigator.mediaDevices?.addEventListener?.('devicechange', () => calls.actions.refreshDevices().catch(() => {}));
+// The end-to-end tests read the call's phase and security verdict here (nothing else is exposed).
+const mirrorCall = ({ call }) => {
+  document.documentElement.dataset.callPhase = call?.phase ?? 'none';
+  document.documentElement.dataset.callSecurity = call?.security.state ?? 'none';
+};
+mirrorCall(callStore.get());
+callStore.subscribe(mirrorCall);
+
 // Stops everything this window runs; used by every way out of the session.
 function stopServices() {
+  calls.stop();
   socket?.stop('session over');
   socket = null;
   cryptoWorker?.terminate();
