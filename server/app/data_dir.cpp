@@ -194,9 +194,10 @@ std::optional<calls::turn_secret> load_or_create_turn_secret(const fs::path& fil
     if (!fs::exists(file, ec)) {
         if (!ensure_private_directory(file.parent_path(), error)) return std::nullopt;
         auto fresh = calls::turn_secret::generate();
-        if (!write_private_file(file, std::string(fresh.reveal()) + "\n", error)) {
-            return std::nullopt;
-        }
+        std::string text = std::string(fresh.reveal()) + "\n";
+        bool ok = write_private_file(file, text, error);
+        core::wipe(text.data(), text.size());
+        if (!ok) return std::nullopt;
     }
     if (!fs::is_regular_file(file, ec)) {
         error = "the TURN secret file " + file.string() + " is not a regular file";
