@@ -49,7 +49,7 @@ const deviceKinds = Object.freeze(['audioinput', 'videoinput', 'audiooutput']);
 export function renderDevicePickers({ devices, actions, idPrefix }) {
   const speakerSelectable = typeof HTMLMediaElement !== 'undefined' && 'setSinkId' in HTMLMediaElement.prototype;
   return html`
-    <div class="devices" data-testid="call-devices">
+    <div class="devices" data-testid=${`${idPrefix}-pickers`}>
       ${deviceKinds.map((kind) => {
         const list = devices?.[kind] ?? [];
         const selected = devices?.selected?.[kind] ?? '';
@@ -58,7 +58,7 @@ export function renderDevicePickers({ devices, actions, idPrefix }) {
         return html`
           <div class="field">
             <label for=${id}>${t(`call.device.${kind}`)}</label>
-            <select id=${id} data-testid=${`device-${kind}`} ?disabled=${unavailable}
+            <select id=${id} data-testid=${id} ?disabled=${unavailable}
               @change=${(event) => actions?.selectDevice({ kind, deviceId: event.target.value })}>
               ${unavailable ? html`<option value="">${t(kind === 'audiooutput' && !speakerSelectable ? 'call.device.default_only' : 'call.device.none')}</option>` : nothing}
               ${list.map((device, index) => html`
@@ -66,7 +66,7 @@ export function renderDevicePickers({ devices, actions, idPrefix }) {
             </select>
           </div>`;
       })}
-      <button class="button secondary" type="button" data-testid="devices-refresh" @click=${() => actions?.refreshDevices()}>${t('call.device.refresh')}</button>
+      <button class="button secondary" type="button" data-testid=${`${idPrefix}-refresh`} @click=${() => actions?.refreshDevices()}>${t('call.device.refresh')}</button>
     </div>`;
 }
 
@@ -212,7 +212,11 @@ export class CallView extends LitElement {
     if (!opening) return;
     this.panel = name;
     if (name === 'stats') this.actions?.setStatsVisible(true);
-    if (name === 'keypad') this.updateComplete.then(() => this.renderRoot.querySelector('secms-dial-pad')?.renderRoot?.querySelector('button')?.focus());
+    if (name === 'keypad') {
+      this.updateComplete
+        .then(() => this.renderRoot.querySelector('secms-dial-pad')?.updateComplete)
+        .then(() => this.renderRoot.querySelector('secms-dial-pad')?.renderRoot?.querySelector('button')?.focus());
+    }
   }
 
   async toggleFullscreen() {
@@ -256,7 +260,8 @@ export class CallView extends LitElement {
     const active = call.phase === 'active';
     const showRemoteVideo = call.media === 'video' && call.remote?.camera !== false && Boolean(call.remoteStream) && !call.held?.remote;
     const showSelf = Boolean(call.localStream) && (call.cameraOn || call.screenSharing);
-    const elapsed = active && call.connectedAt ? this.now - call.connectedAt : 0;
+    // `now` only schedules the once-a-second render; the time itself is read fresh.
+    const elapsed = active && call.connectedAt ? Date.now() - call.connectedAt : 0;
     const a = this.actions;
     return html`
       <article class="call" data-testid="call-view" data-phase=${call.phase} data-media=${call.media} aria-labelledby="call-title">

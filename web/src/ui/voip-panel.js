@@ -113,7 +113,7 @@ export class VoipPanel extends LitElement {
   }
 
   renderLog(snapshot) {
-    const log = [...(snapshot?.log ?? [])].reverse();
+    const log = snapshot?.log ?? [];   // newest first, as the store keeps it
     const inCall = Boolean(snapshot?.call && snapshot.call.phase !== 'ended');
     const online = new Set((this.presenceSnapshot.value?.users ?? []).filter((user) => user.fingerprint).map((user) => user.username));
     return html`
@@ -163,7 +163,7 @@ export class VoipPanel extends LitElement {
     return html`
       <div class="unavailable" data-testid="voip-unavailable">
         <secms-notice-card icon="alert" tone="warning" heading=${t('voip.unavailable.title')} body=${t('voip.unavailable.missing', { missing })}></secms-notice-card>
-        <p class="explain">${t('voip.unavailable.unencrypted')}</p>
+        <p class="explain">${t('voip.unavailable.body')}</p>
       </div>`;
   }
 
