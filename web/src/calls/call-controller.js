@@ -172,6 +172,15 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     }
   }
 
+  // The end-to-end tests read the Worker's frame counts here as "<encrypted>:<decrypted>"
+  // (audio and video summed): counts only, never a key or a frame.
+  function mirrorMediaFrames(media) {
+    const root = globalThis.document?.documentElement;
+    if (!root || !media) return;
+    const sum = (side, field) => (side?.audio?.[field] ?? 0) + (side?.video?.[field] ?? 0);
+    root.dataset.callMediaFrames = `${sum(media.send, 'frames')}:${sum(media.receive, 'frames')}`;
+  }
+
   async function securityTick(call) {
     const [media, report] = await Promise.all([
       Promise.resolve().then(() => mediaStats({ call: call.id })).catch(() => null),
@@ -183,6 +192,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     const e2ee = snapshot().security.e2ee;
     const sendActive = media?.sendActive === true;
     const receiveActive = media?.receiveActive === true;
+    mirrorMediaFrames(media);
     const verdict = securityVerdict({ e2ee, sendActive, receiveActive, fingerprintsMatch, connectedFor: call.connectedAt ? env.now() - call.connectedAt : null, hadVerdict: call.hadVerdict });
     if (verdict.state !== 'checking') call.hadVerdict = true;
     store.updateSecurity(call.id, {
