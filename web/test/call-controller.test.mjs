@@ -57,6 +57,14 @@ test('invite → ringing → accept: media negotiated, transforms on every sende
     const seen = side.transforms.map(({ session, call, direction, kind }) => `${session === SESSION}/${call === id}/${direction}/${kind}`).sort();
     assert.deepEqual(seen, ['true/true/receive/audio', 'true/true/receive/video', 'true/true/send/audio', 'true/true/send/video']);
   }
+  // Every receiver had its transform before its media channel existed (else Chromium would
+  // pass its frames by the transform).
+  for (const pc of webrtc.all) {
+    for (const transceiver of pc.transceivers) {
+      assert.ok(transceiver.receiver.transform, `${transceiver.kind} receiver has a transform`);
+      assert.equal(transceiver.receiver.late, false, `${transceiver.kind} receiver transform set in time`);
+    }
+  }
   // Opus and VP8 only.
   for (const pc of webrtc.all) {
     for (const transceiver of pc.transceivers) assert.deepEqual(transceiver.codecs, [transceiver.kind === 'audio' ? 'audio/opus' : 'video/VP8']);

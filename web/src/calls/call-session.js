@@ -69,15 +69,19 @@ export function createCallSession({ env, call, session, polite, iceServers, iceT
       return existing;
     }
     const sender = pc.addTrack(track);
+    const transceiver = transceiverOf(sender);
     try {
       attachTransform(sender, 'send', track.kind);
+      // Chromium routes a receiver's frames through a transform only when it was set before
+      // the media channel exists: the receiver of a new transceiver gets it now, not at ontrack.
+      if (transceiver) attachTransform(transceiver.receiver, 'receive', track.kind);
     } catch (error) {
       // A sender without its transform would send frames without SFrame: it never starts.
       pc.removeTrack(sender);
       throw error;
     }
     senders.set(track.kind, sender);
-    preferCodecs(transceiverOf(sender), track.kind);
+    preferCodecs(transceiver, track.kind);
     return sender;
   }
 

@@ -123,6 +123,7 @@ export function fakeWebRtc() {
       await Promise.resolve();
       const type = this.signalingState === 'have-remote-offer' ? 'answer' : 'offer';
       this.localDescription = { type, sdp: this.sdp(type) };
+      for (const transceiver of this.transceivers) transceiver.negotiated = true;
       this.signalingState = type === 'offer' ? 'have-local-offer' : 'stable';
       if (type === 'offer') queueMicrotask(() => this.onicecandidate?.({ candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'u' } }));
       this.maybeConnect();
@@ -186,7 +187,14 @@ export function fakeWebRtc() {
         createEncodedStreams() { return { readable: `readable-${kind}`, writable: `writable-${kind}` }; },
         dtmf: kind === 'audio' ? { canInsertDTMF: true, toneBuffer: '', sent: [], insertDTMF(tones) { this.toneBuffer = tones; this.sent.push(tones); } } : null,
       },
-      receiver: { track: new FakeTrack(kind, `remote-${kind}-${++trackCounter}`), transform: null, createEncodedStreams() { return { readable: 'r', writable: 'w' }; } },
+      // Chromium routes frames through a transform only when it was set before the transceiver's
+      // media channel exists (its first local description): a later one is recorded as late.
+      receiver: {
+        track: new FakeTrack(kind, `remote-${kind}-${++trackCounter}`), late: false, current: null,
+        get transform() { return this.current; },
+        set transform(value) { this.current = value; if (transceiver.negotiated) this.late = true; },
+        createEncodedStreams() { return { readable: 'r', writable: 'w' }; },
+      },
       setCodecPreferences(codecs) { transceiver.codecs = codecs.map((codec) => codec.mimeType); },
     };
     return transceiver;
