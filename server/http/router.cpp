@@ -429,6 +429,13 @@ boost::asio::awaitable<response> handle_request(request req, client_info client,
         res = error_response(status::internal_server_error, "internal", "Internal error.",
                              req.version());
     }
+    // RFC 9110 §9.3.2: a HEAD answer has the headers of the GET answer and no content, whatever
+    // the handler produced (error answers are JSON bodies); Content-Length still tells its size.
+    if (req.method() == beast_http::verb::head && !res.body().empty()) {
+        const auto size = res.body().size();
+        res.body().clear();
+        res.content_length(size);
+    }
     apply_security_headers(res);
     apply_worker_script_policy(res, std::string_view(req.target().data(), req.target().size()));
     res.keep_alive(req.keep_alive());

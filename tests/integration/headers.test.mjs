@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { login, register, repoRoot, request, startServer, webRoot } from '../helpers/secms-server.mjs';
+import { login, rawExchange, register, repoRoot, request, startServer, webRoot } from '../helpers/secms-server.mjs';
 
 // Exact values from DESIGN.md §8 (the server's constants must match these).
 const EXACT = {
@@ -195,6 +195,16 @@ describe('security headers on every response', () => {
       assert.match(res.headers['content-type'], /^application\/json/, what);
       assert.equal(typeof res.json?.error?.code, 'string', what);
       assertSecurityHeaders(res, what);
+    }
+  });
+
+  test('HEAD answers carry headers and no content, API errors included (RFC 9110 §9.3.2)', async () => {
+    for (const target of ['/api/v1/me', '/api/v1/turn', '/api/v1/nothing', '/']) {
+      const res = await rawExchange(server, `HEAD ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      assert.ok(res.status >= 200, `${target}: ${res.text.slice(0, 80)}`);
+      assert.equal(res.body, '', `${target}: a HEAD answer sent content`);
+      assert.ok(Number(res.headers['content-length']) > 0, `${target}: Content-Length of the GET answer`);
+      assertSecurityHeaders(res, `HEAD ${target}`);
     }
   });
 
