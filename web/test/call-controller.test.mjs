@@ -65,9 +65,9 @@ test('invite → ringing → accept: media negotiated, transforms on every sende
       assert.equal(transceiver.receiver.late, false, `${transceiver.kind} receiver transform set in time`);
     }
   }
-  // Opus and VP8 only.
+  // Opus (with telephone-event for DTMF) and VP8 only.
   for (const pc of webrtc.all) {
-    for (const transceiver of pc.transceivers) assert.deepEqual(transceiver.codecs, [transceiver.kind === 'audio' ? 'audio/opus' : 'video/VP8']);
+    for (const transceiver of pc.transceivers) assert.deepEqual(transceiver.codecs, transceiver.kind === 'audio' ? ['audio/opus', 'audio/telephone-event'] : ['video/VP8']);
   }
   assert.equal(alice.call().security.state, 'checking');
   await clock.advance(1000);

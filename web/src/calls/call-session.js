@@ -8,8 +8,12 @@
 
 import { remoteFingerprints } from './call-signal.js';
 
-/** The codecs calls negotiate: the SFrame transform knows their clear prefixes (docs/protocol.md). */
-const allowedCodecs = Object.freeze({ audio: ['audio/opus'], video: ['video/vp8'] });
+/**
+ * The codecs calls negotiate: the SFrame transform knows their clear prefixes (docs/protocol.md).
+ * telephone-event (RFC 4733) carries the DTMF tones: without it RTCDTMFSender cannot insert
+ * any; its events are RTP payloads of the sender, not encoded frames, so no transform sees them.
+ */
+const allowedCodecs = Object.freeze({ audio: ['audio/opus', 'audio/telephone-event'], video: ['video/vp8'] });
 
 /**
  * Options: { env: {RTCPeerConnection, RTCRtpReceiver?, MediaStream}, call, session, polite,

@@ -202,7 +202,7 @@ export function fakeWebRtc() {
   const RTCRtpReceiver = {
     getCapabilities: (kind) => ({
       codecs: kind === 'audio'
-        ? [{ mimeType: 'audio/opus' }, { mimeType: 'audio/red' }, { mimeType: 'audio/G722' }]
+        ? [{ mimeType: 'audio/opus' }, { mimeType: 'audio/red' }, { mimeType: 'audio/G722' }, { mimeType: 'audio/telephone-event' }]
         : [{ mimeType: 'video/VP8' }, { mimeType: 'video/H264' }, { mimeType: 'video/AV1' }, { mimeType: 'video/rtx' }],
     }),
   };
