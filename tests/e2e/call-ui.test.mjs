@@ -56,15 +56,25 @@ async function installCallStore(app) {
       hideIp: false,
     });
     const actions = [];
-    const record = (name) => (argument) => { actions.push([name, argument ?? null]); };
+    const record = (name) => (argument) => {
+      actions.push([name, argument ?? null]);
+      return name === 'call' ? window.__calls.callResult : undefined;
+    };
     const root = document.querySelector('secms-app-root');
     root.callActions = Object.fromEntries(['call', 'accept', 'decline', 'hangUp', 'toggleMute', 'toggleCamera', 'toggleHold', 'toggleScreenShare',
-      'sendDtmf', 'selectDevice', 'refreshDevices', 'setStatsVisible', 'consentUnencrypted', 'setHideIp'].map((name) => [name, record(name)]));
+      'sendDtmf', 'selectDevice', 'refreshDevices', 'setStatsVisible', 'consentUnencrypted', 'setHideIp', 'dismiss'].map((name) => [name, record(name)]));
     root.calls = calls;
-    window.__calls = { set: (changes) => calls.set({ ...calls.get(), ...changes }), get: calls.get, actions };
+    window.__calls = { set: (changes) => calls.set({ ...calls.get(), ...changes }), get: calls.get, actions, callResult: undefined };
   });
-  // The VoIP tab's people list reads presence and identity; a verified peer is scripted in too.
   await app.getByTestId('tab-voip').click();
+  await scriptPeople(app);
+}
+
+/**
+ * The VoIP tab's people list reads presence and identity; a verified peer is scripted in. The
+ * tabs element sets these properties again whenever it renders, so call this before using the list.
+ */
+async function scriptPeople(app) {
   await app.evaluate(() => {
     const tabs = document.querySelector('secms-app-root').shadowRoot.querySelector('secms-service-tabs');
     const panel = tabs.shadowRoot.querySelector('secms-voip-panel');
@@ -199,6 +209,25 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
     const box = await app.getByTestId(id).boundingBox();
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${id} is inside the window: ${JSON.stringify(box)}`);
   }
+
+  // Ended: the reason in words, and a way to close the view.
+  await setCall(app, { ...baseCall, phase: 'ended', endReason: 'peer_normal' });
+  assert.equal((await phase.textContent()).trim(), 'Call ended: the other person hung up');
+  assert.ok(await app.getByTestId('call-hangup').isDisabled());
+  await app.getByTestId('call-dismiss').click();
+  assert.deepEqual(await actionsOf(app), [['dismiss', null]]);
+  await setCall(app, null);
+  await app.getByTestId('call-view').waitFor({ state: 'detached' });
+
+  // A call the store refuses to place says why.
+  await app.evaluate(() => { window.__calls.callResult = { error: { code: 'busy' } }; });
+  await scriptPeople(app);
+  await app.getByTestId('call-audio-bobpeer').click();
+  const refusal = app.getByTestId('call-error');
+  await refusal.waitFor();
+  assert.equal(await refusal.getAttribute('data-code'), 'busy');
+  assert.equal((await refusal.textContent()).trim(), 'A call is already in progress.');
+  await actionsOf(app);
 
   // No store, no WebRTC facts: the tab says what is missing.
   await app.evaluate(() => window.__calls.set({ support: { webrtc: false, transform: null, missing: ['RTCPeerConnection'] }, call: null }));

@@ -12,6 +12,7 @@ import { createTrustStore } from '../state/trust-store.js';
 import { openCryptoWorker } from '../crypto/crypto-client.js';
 import { createSecureChannelController } from './secure-channels.js';
 import { createChatAlerts } from './chat-alerts.js';
+import { createCallAlerts } from './call-alerts.js';
 import { createPreferences } from '../state/preferences.js';
 import { createCallStore } from '../state/call-store.js';
 import { createCallController } from '../calls/call-controller.js';
@@ -124,6 +125,7 @@ const mirrorCall = ({ call }) => {
 };
 mirrorCall(callStore.get());
 callStore.subscribe(mirrorCall);
+createCallAlerts({ callStore, preferences, channelStore: channels, roomStore: rooms });   // ringtone, ringback, notification, title blink
 
 // Stops everything this window runs; used by every way out of the session.
 function stopServices() {

@@ -302,6 +302,7 @@ export class CallView extends LitElement {
           ${this.renderControl({ id: 'call-keypad', label: t('call.keypad'), icon: icons.keypad, expanded: this.panel === 'keypad', disabled: !active, onClick: () => this.togglePanel('keypad') })}
           ${this.renderControl({ id: 'call-devices', label: t('call.devices'), icon: icons.sliders, expanded: this.panel === 'devices', onClick: () => this.togglePanel('devices') })}
           ${this.renderControl({ id: 'call-stats-toggle', label: t('call.stats'), icon: icons.signal, pressed: this.panel === 'stats', onClick: () => this.togglePanel('stats') })}
+          ${live ? nothing : this.renderControl({ id: 'call-dismiss', label: t('call.close'), icon: icons.close, onClick: () => a?.dismiss?.() })}
           ${this.renderControl({ id: 'call-hangup', label: t(call.phase === 'calling' || call.phase === 'ringing' ? 'call.cancel' : 'call.hangup'), icon: icons.hangUp, disabled: !live, cls: 'control hangup', onClick: () => a?.hangUp() })}
         </div>
         ${this.panel === 'keypad' ? html`<section class="panel" aria-label=${t('call.keypad')}>

@@ -31,5 +31,6 @@ export const icons = Object.freeze({
   sliders: frame(svg`<path d="M4 6h10M18 6h2M4 12h4M12 12h8M4 18h12M20 18h0"/><circle cx="16" cy="6" r="2"/><circle cx="10" cy="12" r="2"/><circle cx="18" cy="18" r="2"/>`),
   signal: frame(svg`<path d="M4 20v-3M9 20v-7M14 20V9M19 20V4"/>`),
   expand: frame(svg`<path d="M4 9V4h5M20 9V4h-5M4 15v5h5M20 15v5h-5"/>`),
+  close: frame(svg`<path d="M6 6l12 12M18 6L6 18"/>`),
   hangUp: frame(svg`<path d="M3 14.5c5-4.7 13-4.7 18 0l-2.5 2.5-3.5-1.5v-2.5a10 10 0 0 0-6 0v2.5L5.5 17 3 14.5z"/>`),
 });

@@ -31,6 +31,7 @@ export class VoipPanel extends LitElement {
     presence: { attribute: false },        // presence store
     identity: { attribute: false },        // identity store: calls need one's own verified certificate
     webRtcAvailable: { attribute: false },
+    error: { state: true },                // the code of a call that could not be placed
   };
 
   static styles = [controlStyles, devicePickerStyles, css`
@@ -59,6 +60,7 @@ export class VoipPanel extends LitElement {
     .warning { margin: var(--space-4) var(--space-4) 0; padding: var(--space-3) var(--space-4); border-radius: var(--radius-m); border: 1px solid var(--color-warning); background: var(--color-warning-soft); }
     .warning h2 { display: flex; align-items: center; gap: var(--space-2); color: var(--color-text); }
     .warning p { margin: 0 0 var(--space-2); }
+    .call-error { margin: var(--space-4) var(--space-4) 0; }
     .unavailable { display: flex; flex-direction: column; flex: 1; }
     .unavailable .explain { max-width: 34rem; margin: 0 auto var(--space-5); padding: 0 var(--space-4); color: var(--color-text-muted); }
   `];
@@ -80,8 +82,19 @@ export class VoipPanel extends LitElement {
     }
   }
 
-  call(username, video) {
-    this.callActions?.call({ username, video });
+  async call(username, video) {
+    this.error = null;
+    try {
+      const result = await this.callActions?.call({ username, video });
+      if (result?.error) this.error = result.error.code ?? 'failed';
+    } catch {
+      this.error = 'failed';
+    }
+  }
+
+  errorText() {
+    const key = `call.error.${this.error}`;
+    return t(key) === key ? t('call.error.failed') : t(key);
   }
 
   renderPeople(snapshot) {
@@ -181,6 +194,7 @@ export class VoipPanel extends LitElement {
           <p>${t('voip.unavailable.unencrypted')}</p>
         </div>` : nothing}
       ${showCall ? html`<secms-call-view .call=${call} .devices=${snapshot.devices} .actions=${this.callActions}></secms-call-view>` : nothing}
+      ${this.error ? html`<p class="message error call-error" role="alert" data-testid="call-error" data-code=${this.error}>${this.errorText()}</p>` : nothing}
       <div class="sections">
         ${this.renderPeople(snapshot)}
         ${this.renderLog(snapshot)}
