@@ -20,7 +20,8 @@ stop_system_coturn() {
 }
 
 # Fails with a message unless "$2" matches the extended regex "$3"; "$1" names the value.
-# Every rendered value is checked so that none can add a line to the configuration.
+# Every rendered value is checked so that none can add a line to the configuration. Callers
+# add `|| return 1`: set -e does not act inside a function called from an && list.
 coturn_check() {
   if ! [[ "$2" =~ $3 ]]; then
     echo "coturn: invalid $1: '$2'" >&2
@@ -40,41 +41,41 @@ COTURN_PORT_RE='^[0-9]{1,5}$'
 # Loopback peers are allowed exactly when the relay address is a loopback one.
 coturn_render() {
   local out="$1"
-  coturn_check secret "$COTURN_SECRET" '^[0-9a-f]{64}$'
-  coturn_check "listening address" "$COTURN_LISTEN_IP" "$COTURN_IP_RE"
-  coturn_check "relay address" "$COTURN_RELAY_IP" "$COTURN_IP_RE"
-  coturn_check "listening port" "$COTURN_PORT" "$COTURN_PORT_RE"
-  coturn_check "relay port range start" "$COTURN_RELAY_MIN" "$COTURN_PORT_RE"
-  coturn_check "relay port range end" "$COTURN_RELAY_MAX" "$COTURN_PORT_RE"
-  coturn_check realm "$COTURN_REALM" '^[A-Za-z0-9.-]{1,253}$'
-  coturn_check directory "$COTURN_DIR" '^/[^[:cntrl:]]*$'
+  coturn_check secret "$COTURN_SECRET" '^[0-9a-f]{64}$' || return 1
+  coturn_check "listening address" "$COTURN_LISTEN_IP" "$COTURN_IP_RE" || return 1
+  coturn_check "relay address" "$COTURN_RELAY_IP" "$COTURN_IP_RE" || return 1
+  coturn_check "listening port" "$COTURN_PORT" "$COTURN_PORT_RE" || return 1
+  coturn_check "relay port range start" "$COTURN_RELAY_MIN" "$COTURN_PORT_RE" || return 1
+  coturn_check "relay port range end" "$COTURN_RELAY_MAX" "$COTURN_PORT_RE" || return 1
+  coturn_check realm "$COTURN_REALM" '^[A-Za-z0-9.-]{1,253}$' || return 1
+  coturn_check directory "$COTURN_DIR" '^/[^[:cntrl:]]*$' || return 1
   if [ "$COTURN_RELAY_MIN" -gt "$COTURN_RELAY_MAX" ] || [ "$COTURN_RELAY_MIN" -lt 1024 ] ||
     [ "$COTURN_RELAY_MAX" -gt 65535 ] || [ "$COTURN_PORT" -lt 1 ] || [ "$COTURN_PORT" -gt 65535 ]; then
     echo "coturn: ports out of range: listening $COTURN_PORT, relay $COTURN_RELAY_MIN-$COTURN_RELAY_MAX" >&2
     return 1
   fi
 
-  local tls extra="" deny=""
+  local tls deny="" extra=()
   if [ -n "${COTURN_TLS_CERT:-}" ]; then
-    coturn_check "TLS port" "${COTURN_TLS_PORT:-5349}" "$COTURN_PORT_RE"
-    coturn_check "TLS certificate path" "$COTURN_TLS_CERT" '^/[^[:cntrl:]]*$'
-    coturn_check "TLS key path" "${COTURN_TLS_KEY:-}" '^/[^[:cntrl:]]*$'
+    coturn_check "TLS port" "${COTURN_TLS_PORT:-5349}" "$COTURN_PORT_RE" || return 1
+    coturn_check "TLS certificate path" "$COTURN_TLS_CERT" '^/[^[:cntrl:]]*$' || return 1
+    coturn_check "TLS key path" "${COTURN_TLS_KEY:-}" '^/[^[:cntrl:]]*$' || return 1
     # turns: over TLS (RFC 7065); DTLS listeners are not needed by browsers.
     tls="tls-listening-port=${COTURN_TLS_PORT:-5349}"$'\n'"cert=$COTURN_TLS_CERT"$'\n'"pkey=$COTURN_TLS_KEY"$'\n'"no-dtls"
   else
     tls="no-tls"$'\n'"no-dtls"
   fi
   if [[ "$COTURN_RELAY_IP" == 127.* || "$COTURN_RELAY_IP" == "::1" ]]; then
-    extra+="allow-loopback-peers"$'\n'
+    extra+=("allow-loopback-peers")
   fi
   if [ -n "${COTURN_EXTERNAL_IP:-}" ]; then
-    coturn_check "external address" "$COTURN_EXTERNAL_IP" '^[0-9A-Fa-f:./]+$'
-    extra+="external-ip=$COTURN_EXTERNAL_IP"$'\n'
+    coturn_check "external address" "$COTURN_EXTERNAL_IP" '^[0-9A-Fa-f:./]+$' || return 1
+    extra+=("external-ip=$COTURN_EXTERNAL_IP")
   fi
   [ "${COTURN_ALLOW_PRIVATE_PEERS:-0}" = 1 ] && deny="# "
 
   local text
-  text="$(<"$COTURN_TEMPLATE")"
+  text="$(<"$COTURN_TEMPLATE")" || return 1
   text="${text//@LISTEN_IP@/$COTURN_LISTEN_IP}"
   text="${text//@LISTEN_PORT@/$COTURN_PORT}"
   text="${text//@RELAY_IP@/$COTURN_RELAY_IP}"
@@ -87,15 +88,16 @@ coturn_render() {
   text="${text//@DB_PATH@/$COTURN_DIR/turndb}"
   text="${text//@PID_FILE@/$COTURN_DIR/turnserver.pid}"
   text="${text//@LOG_FILE@/$COTURN_DIR/turnserver.log}"
-  text="${text//@EXTRA_LINES@/$extra}"
+  local extra_lines
+  extra_lines="$(printf '%s\n' "${extra[@]}")"
+  text="${text//@EXTRA_LINES@/$extra_lines}"
   if [[ "$text" == *@[A-Z_]*@* ]]; then
     echo "coturn: a placeholder of $COTURN_TEMPLATE was left unrendered" >&2
     return 1
   fi
   local tmp="$out.tmp.$$"
-  (umask 077 && printf '%s\n' "$text" >"$tmp")
-  chmod 600 "$tmp"
-  mv -f "$tmp" "$out"
+  (umask 077 && printf '%s\n' "$text" >"$tmp") || return 1
+  chmod 600 "$tmp" && mv -f "$tmp" "$out"
 }
 
 # True when something listens on TCP port "$1".

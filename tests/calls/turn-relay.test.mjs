@@ -9,14 +9,15 @@
 //   scripts/loopback-netns.sh env SECMS_SERVER_BIN=… node --test tests/calls/turn-relay.test.mjs
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { startCoturn, turnPassword } from '../helpers/coturn.mjs';
+import { renderCoturnConfig, startCoturn, turnPassword } from '../helpers/coturn.mjs';
 import {
-  login, loopbackRateLimits, register, request, runServerCommand, startServer,
+  login, loopbackRateLimits, register, repoRoot, request, runServerCommand, startServer,
 } from '../helpers/secms-server.mjs';
 import { launchCallBrowser } from './helpers/browser.mjs';
 
@@ -276,4 +277,45 @@ test('a credential with a wrong HMAC is refused: no relay candidate, 401', async
   assert.ok(seen.errors.some((e) => e.code === 401), `a 401 from coturn: ${JSON.stringify(seen.errors)}`);
   assert.equal(turn.allocations(), allocationsBefore, 'coturn allocated nothing');
   assert.ok(coturnRefused(issued.username), `coturn refused ${issued.username}:\n${turn.log().slice(-2000)}`);
+});
+
+// scripts/run.sh (scripts/coturn.sh, bash) and the tests (tests/helpers/coturn.mjs) render one
+// template; they must produce the same file, and neither may let a value add a line.
+function renderWithScript(values) {
+  const script = `source scripts/lib.sh && source scripts/coturn.sh && coturn_render "$OUT" && cat "$OUT" && rm -f "$OUT"`;
+  return spawnSync('bash', ['-c', script], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, OUT: path.join(dataDir, `rendered-${process.pid}.conf`), ...values },
+  });
+}
+
+test('scripts/coturn.sh and tests/helpers/coturn.mjs render the template alike and refuse injected lines', () => {
+  const values = {
+    secret, port: 3478, relayMinPort: 49160, relayMaxPort: 49200, realm: 'example.org', dir: '/var/lib/secms/turn',
+  };
+  const env = {
+    COTURN_SECRET: secret, COTURN_LISTEN_IP: '127.0.0.1', COTURN_PORT: '3478', COTURN_RELAY_IP: '127.0.0.1',
+    COTURN_RELAY_MIN: '49160', COTURN_RELAY_MAX: '49200', COTURN_REALM: 'example.org', COTURN_DIR: '/var/lib/secms/turn',
+  };
+  const fromScript = renderWithScript(env);
+  assert.equal(fromScript.status, 0, fromScript.stderr);
+  const fromNode = renderCoturnConfig(values);
+  assert.equal(fromScript.stdout, fromNode);
+  assert.match(fromNode, /^static-auth-secret=[0-9a-f]{64}$/m);
+  assert.match(fromNode, /^allow-loopback-peers$/m, 'a loopback relay allows loopback peers');
+  assert.match(fromNode, /^denied-peer-ip=10\.0\.0\.0-10\.255\.255\.255$/m);
+  assert.doesNotMatch(fromNode, /@[A-Z_]+@/);
+
+  const publicRelay = renderCoturnConfig({ ...values, listenIp: '203.0.113.10' });
+  assert.doesNotMatch(publicRelay, /^allow-loopback-peers$/m, 'a public relay refuses loopback peers');
+  const publicFromScript = renderWithScript({ ...env, COTURN_LISTEN_IP: '203.0.113.10', COTURN_RELAY_IP: '203.0.113.10' });
+  assert.equal(publicFromScript.stdout, publicRelay);
+
+  const injected = 'example.org\nallow-loopback-peers';
+  assert.throws(() => renderCoturnConfig({ ...values, realm: injected }), /invalid realm/);
+  const refused = renderWithScript({ ...env, COTURN_REALM: injected });
+  assert.notEqual(refused.status, 0);
+  assert.match(refused.stderr, /invalid realm/);
+  assert.equal(refused.stdout, '');
 });
