@@ -122,6 +122,7 @@ export function createCallAlerts({ callStore, preferences, channelStore = null, 
     }
   }
 
+  document.documentElement.dataset.callTone = 'none';
   const unsubscribe = callStore.subscribe(onCalls);
   onCalls(callStore.get());
 

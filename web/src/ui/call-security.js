@@ -47,10 +47,12 @@ export class CallSecurity extends LitElement {
     .box[data-state="encrypted"] { background: var(--color-success-soft); border-color: transparent; }
     .box[data-state="checking"] { background: var(--color-warning-soft); border-color: transparent; }
     .box[data-state="not-encrypted"] { background: var(--color-danger-soft); border-color: var(--color-danger); }
+    /* The words stay in the text colour: green or amber text on its soft background is under
+       4.5:1 in the light theme (WCAG 1.4.3); the icon carries the colour. */
     .label { display: inline-flex; align-items: center; gap: var(--space-2); font-weight: 700; }
-    .box[data-state="encrypted"] .label { color: var(--color-success); }
-    .box[data-state="checking"] .label { color: var(--color-warning); }
-    .box[data-state="not-encrypted"] .label { color: var(--color-danger); }
+    .box[data-state="encrypted"] .label svg { color: var(--color-success); }
+    .box[data-state="checking"] .label svg { color: var(--color-warning); }
+    .box[data-state="not-encrypted"] .label svg { color: var(--color-danger); }
     .label svg { width: 18px; height: 18px; flex: none; }
     .reason, .path { font-size: 0.88rem; }
     .sas { display: flex; flex-wrap: wrap; align-items: baseline; gap: var(--space-2); flex-basis: 100%; }
