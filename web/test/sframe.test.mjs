@@ -256,3 +256,19 @@ test('ReplayWindow: first counter, far jump, and the window edge', () => {
   assert.equal(window.check(4998n), false);
   assert.equal(window.check(4999n), true);
 });
+
+test('header round trip for random 64-bit KIDs and CTRs of every length', () => {
+  const random = (bits) => {
+    let value = 0n;
+    for (let i = 0; i < bits; i += 8) value = (value << 8n) | BigInt(Math.floor(Math.random() * 256));
+    return value & ((1n << BigInt(bits)) - 1n);
+  };
+  for (let i = 0; i < 2000; i++) {
+    const kid = random(1 + (i % 64));
+    const ctr = random(1 + ((i * 7) % 64));
+    const data = encodeHeader({ kid, ctr });
+    const lengthOf = (value) => (value < 8n ? 0 : Math.ceil(value.toString(16).length / 2));
+    assert.equal(data.length, 1 + lengthOf(kid) + lengthOf(ctr));
+    assert.deepEqual(decodeHeader({ data }), { kid, ctr, length: data.length });
+  }
+});
