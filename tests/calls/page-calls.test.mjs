@@ -1,0 +1,174 @@
+// The page's call logic in Chromium against the real server: two users in two browser contexts
+// with a secure channel, calls placed and answered through the call actions the UI uses
+// (root.callActions), the state read from the call store and the documented data attributes.
+// (a) call → ring → accept: active on both sides, the security verdict "encrypted" (SFrame
+//     transform active both ways, DTLS fingerprints equal to the channel-authenticated SDP),
+//     media decoded both ways, mute/hold/state seen by the peer, hang-up ends both, logs and
+//     conversation lines;
+// (b) decline, and busy for a second caller;
+// (c) the peer closes its window mid-call: the call ends with the channel.
+//
+//   flock /tmp/secms-browser.lock scripts/loopback-netns.sh env SECMS_SERVER_BIN=… \
+//     node --test --test-concurrency=1 tests/calls/page-calls.test.mjs
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, serverBinaryAvailable, serverBinary } from '../e2e/helpers/server.mjs';
+import { loopbackRateLimits } from '../helpers/secms-server.mjs';
+import { launchCallBrowser } from './helpers/browser.mjs';
+import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(await serverBinaryAvailable(), `secms-server not built (${serverBinary})`);
+  server = await startServer({ extraArgs: [...loopbackRateLimits] });
+  browser = await launchCallBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const user = (t, prefix) => registeredUser(t, browser, server.origin, prefix);
+
+async function securePair(t, names = ['alice', 'bob']) {
+  const [a, b] = await Promise.all(names.map((name) => user(t, name)));
+  await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
+  await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
+  await requestChannelWith(a.app, b.username);
+  await a.app.getByTestId('peer-report').waitFor();
+  await a.app.getByTestId('channel-accept').click();
+  await b.app.getByTestId('peer-report').waitFor();
+  await b.app.getByTestId('channel-accept').click();
+  await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
+  return [a, b];
+}
+
+/** Calls an action of root.callActions in the page. */
+const act = (page, name, argument) => page.evaluate(([n, a]) => {
+  const result = document.querySelector('secms-app-root').callActions[n](a);
+  return Promise.resolve(result).then((value) => (value === undefined ? null : JSON.parse(JSON.stringify(value))));
+}, [name, argument ?? null]);
+
+/** The call snapshot without its streams, plus the remote stream's tracks. */
+const callOf = (page) => page.evaluate(() => {
+  const { call, log } = document.querySelector('secms-app-root').calls.get();
+  if (!call) return { call: null, log };
+  const { localStream, remoteStream, ...rest } = call;
+  return {
+    call: JSON.parse(JSON.stringify(rest)),
+    remoteTracks: remoteStream ? remoteStream.getTracks().map((track) => `${track.kind}:${track.readyState}:${track.enabled}`) : [],
+    log,
+  };
+});
+
+const phaseIs = (page, phase, timeout = 20_000) => page.waitForFunction((p) => document.documentElement.dataset.callPhase === p, phase, { timeout });
+const securityIs = (page, state, timeout = 20_000) => page.waitForFunction((s) => document.documentElement.dataset.callSecurity === s, state, { timeout });
+
+/** Frames decoded from the remote stream, measured by playing it in a video element for `ms`. */
+const decodedFrames = (page, ms = 1500) => page.evaluate(async (wait) => {
+  const { call } = document.querySelector('secms-app-root').calls.get();
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = call.remoteStream;
+  await video.play();
+  const before = video.getVideoPlaybackQuality().totalVideoFrames;
+  await new Promise((resolve) => setTimeout(resolve, wait));
+  const after = video.getVideoPlaybackQuality().totalVideoFrames;
+  video.srcObject = null;
+  return after - before;
+}, ms);
+
+test('call, ring, accept: encrypted both ways, media decoded, mute and hold seen by the peer, hang-up ends both', { timeout: 180_000 }, async (t) => {
+  const [alice, bob] = await securePair(t);
+  assert.equal(await alice.app.evaluate(() => document.documentElement.dataset.callPhase), 'none');
+  assert.deepEqual(await act(alice.app, 'call', { username: bob.username, video: true }), { ok: true });
+  await phaseIs(bob.app, 'incoming');
+  await phaseIs(alice.app, 'ringing');
+  assert.equal((await callOf(bob.app)).call.peer.username, alice.username);
+  await act(bob.app, 'accept', { video: true });
+  await Promise.all([phaseIs(alice.app, 'active'), phaseIs(bob.app, 'active')]);
+  await Promise.all([securityIs(alice.app, 'encrypted'), securityIs(bob.app, 'encrypted')]);
+  for (const side of [alice, bob]) {
+    const { call, remoteTracks } = await callOf(side.app);
+    assert.equal(call.security.e2ee, true, 'e2ee');
+    assert.equal(call.security.fingerprintsMatch, true, 'fingerprints');
+    assert.deepEqual(call.security.transform, { sendActive: true, receiveActive: true });
+    assert.equal(call.security.path, 'direct');
+    assert.ok(call.security.sas, 'the channel SAS is shown with the call');
+    assert.equal(call.cameraOn, true, 'camera on');
+    assert.deepEqual(remoteTracks.sort(), ['audio:live:true', 'video:live:true']);
+    assert.ok(await decodedFrames(side.app) > 5, 'remote video frames are decoded');
+  }
+
+  // Mute and hold reach the peer; with hold the transform keeps running (still encrypted).
+  await act(alice.app, 'toggleMute');
+  await bob.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.muted === true);
+  await act(alice.app, 'toggleHold');
+  await bob.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.held.remote === true);
+  await alice.app.waitForTimeout(2500);
+  assert.equal(await bob.app.evaluate(() => document.documentElement.dataset.callSecurity), 'encrypted');
+  await act(alice.app, 'toggleHold');
+  assert.equal(await act(alice.app, 'sendDtmf', '1#'), true);
+
+  // Quality figures on demand.
+  await act(bob.app, 'setStatsVisible', true);
+  await bob.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.stats?.bitrateKbps.receive > 0, null, { timeout: 10_000 });
+
+  await act(alice.app, 'hangUp');
+  await Promise.all([phaseIs(alice.app, 'ended'), phaseIs(bob.app, 'ended')]);
+  for (const side of [alice, bob]) {
+    const { log } = await callOf(side.app);
+    assert.equal(log[0].outcome, 'answered');
+    assert.ok(log[0].durationMs > 0);
+  }
+  // The outcome is also a system line of the private conversation.
+  for (const side of [alice, bob]) {
+    const lines = await side.app.evaluate(() => document.querySelector('secms-app-root').channels.get().channels
+      .flatMap((channel) => channel.messages).filter((entry) => entry.from === 'system').map((entry) => [entry.messageKey, entry.params.media]));
+    assert.deepEqual(lines.filter(([key]) => key.startsWith('call.')), [['call.log.answered', 'video']]);
+  }
+});
+
+test('decline, and busy for a second caller while in a call', { timeout: 240_000 }, async (t) => {
+  const [alice, bob] = await securePair(t);
+  await act(alice.app, 'call', { username: bob.username, video: false });
+  await phaseIs(bob.app, 'incoming');
+  await act(bob.app, 'decline');
+  await Promise.all([phaseIs(alice.app, 'ended'), phaseIs(bob.app, 'ended')]);
+  assert.equal((await callOf(alice.app)).log[0].outcome, 'declined');
+
+  // Carol calls Bob while Bob is ringing for Alice: Carol hears busy, Bob's log shows a miss.
+  const carol = await user(t, 'carol');
+  await createIdentityInApp(carol.app, { name: 'C', email: 'c@example.org' });
+  await requestChannelWith(carol.app, bob.username);
+  await carol.app.getByTestId('peer-report').waitFor();
+  await carol.app.getByTestId('channel-accept').click();
+  await bob.app.locator('[data-testid=channel-entry][data-state=verifying]').first().click();
+  await bob.app.getByTestId('peer-report').waitFor();
+  await bob.app.getByTestId('channel-accept').click();
+  await waitForChannelState(carol.app, 'secure');
+  await act(alice.app, 'call', { username: bob.username, video: false });
+  await phaseIs(bob.app, 'incoming');
+  await act(carol.app, 'call', { username: bob.username, video: false });
+  await phaseIs(carol.app, 'ended');
+  assert.equal((await callOf(carol.app)).log[0].outcome, 'busy');
+  assert.equal((await callOf(bob.app)).log[0].outcome, 'missed');
+  assert.equal((await callOf(bob.app)).call.peer.username, alice.username, 'the first call still rings');
+  await act(alice.app, 'hangUp');
+  await phaseIs(bob.app, 'ended');
+});
+
+test('the peer closing its window mid-call ends the call with the channel', { timeout: 180_000 }, async (t) => {
+  const [alice, bob] = await securePair(t);
+  await act(alice.app, 'call', { username: bob.username, video: false });
+  await phaseIs(bob.app, 'incoming');
+  await act(bob.app, 'accept', { video: false });
+  await Promise.all([securityIs(alice.app, 'encrypted'), securityIs(bob.app, 'encrypted')]);
+  await bob.app.close();
+  await phaseIs(alice.app, 'ended', 30_000);
+  assert.equal((await callOf(alice.app)).log[0].outcome, 'channel-ended');
+});
