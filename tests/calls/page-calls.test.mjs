@@ -172,3 +172,36 @@ test('the peer closing its window mid-call ends the call with the channel', { ti
   await phaseIs(alice.app, 'ended', 30_000);
   assert.equal((await callOf(alice.app)).log[0].outcome, 'channel-ended');
 });
+
+test('an audio call gains video (renegotiation) and a shared screen, and stays encrypted', { timeout: 180_000 }, async (t) => {
+  const [alice, bob] = await securePair(t);
+  await act(alice.app, 'call', { username: bob.username, video: false });
+  await phaseIs(bob.app, 'incoming');
+  await act(bob.app, 'accept', { video: false });
+  await Promise.all([securityIs(alice.app, 'encrypted'), securityIs(bob.app, 'encrypted')]);
+  assert.deepEqual((await callOf(bob.app)).remoteTracks, ['audio:live:true']);
+
+  // The callee (the polite side) adds its camera: a new sender, a new offer from the callee.
+  await act(bob.app, 'toggleCamera');
+  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remoteStream?.getVideoTracks().length === 1, null, { timeout: 15_000 });
+  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.camera === true);
+  assert.ok(await decodedFrames(alice.app) > 5, 'the added video is decoded');
+  const media = await alice.app.evaluate(async () => {
+    const root = document.querySelector('secms-app-root');
+    return root.channelActions.callMediaStats(root.calls.get().call.id);
+  });
+  assert.ok(media.receive.video.frames > 0, 'the added video goes through the SFrame transform');
+  assert.equal(media.receive.video.authFailures, 0);
+
+  // Screen share replaces the camera on the same sender (no renegotiation), back to the camera after.
+  await act(bob.app, 'toggleScreenShare');
+  await bob.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.screenSharing === true, null, { timeout: 10_000 });
+  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.screen === true);
+  assert.ok(await decodedFrames(alice.app) > 3, 'the screen is decoded');
+  await act(bob.app, 'toggleScreenShare');
+  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.screen === false);
+  await alice.app.waitForTimeout(1500);
+  for (const side of [alice, bob]) assert.equal(await side.app.evaluate(() => document.documentElement.dataset.callSecurity), 'encrypted');
+  await act(bob.app, 'hangUp');
+  await phaseIs(alice.app, 'ended');
+});
