@@ -339,7 +339,10 @@ test('adding the camera to an audio call renegotiates, with the transform on the
 });
 
 test('ICE failed for 15 s ends the call as failed; the relay policy follows the server and the hide-IP choice', async () => {
-  const { alice, bob, clock } = await connectedCall({ alice: { hideIp: true }, bob: { turn: { iceServers: [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }], iceTransportPolicy: 'relay' } } });
+  const { alice, bob, clock } = await connectedCall({
+    alice: { hideIp: true, turn: { iceServers: [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }], iceTransportPolicy: 'all' } },
+    bob: { turn: { iceServers: [{ urls: ['turn:127.0.0.1:3478'], username: 'u', credential: 'c' }], iceTransportPolicy: 'relay' } },
+  });
   const [alicePc] = alice.pcs;
   const [bobPc] = bob.pcs;
   assert.equal(alicePc.config.iceTransportPolicy, 'relay');
@@ -365,4 +368,16 @@ test('a second call while one is on is refused locally; the duration reads m:ss'
   assert.equal(formatDuration(3_725_000), '1:02:05');
   alice.controller.stop();
   assert.equal(alice.store.get().log[0].outcome, 'channel-ended');
+});
+
+test('relay only without any TURN server ends the call at once (no_relay) instead of after the connect timeout', async () => {
+  const { alice, bob } = pair({ bob: { hideIp: true } });
+  await alice.controller.actions.call({ username: 'bob', video: false });
+  await settle();
+  await bob.controller.actions.accept({ video: false });
+  await settle();
+  assert.equal(bob.call().phase, 'ended');
+  assert.equal(bob.call().endReason, 'no_relay');
+  assert.equal(bob.pcs.length, 0, 'no connection was opened');
+  assert.equal(alice.store.get().log[0].outcome, 'failed');
 });

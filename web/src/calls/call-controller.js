@@ -141,6 +141,11 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     }
     if (active !== call) return;
     if (preferences.get().hideIp) ice.iceTransportPolicy = 'relay';
+    // Relay only without a relay: no candidate could ever pair; say so now instead of after 30 s.
+    if (ice.iceTransportPolicy === 'relay' && ice.iceServers.length === 0) {
+      finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason: 'no_relay' });
+      return;
+    }
     const e2ee = capable && call.peerE2ee === true;
     store.updateSecurity(call.id, { e2ee, consentUnencrypted: !e2ee && call.consented });
     call.session = createCallSession({
@@ -162,12 +167,18 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     if (state === 'connected') {
       clearTimer(call, call.iceTimer);
       call.iceTimer = null;
+      call.restarted = false;
       if (!call.connectedAt) {
         call.connectedAt = env.now();
         update({ phase: 'active', connectedAt: call.connectedAt });
       }
-    } else if ((state === 'failed' || state === 'disconnected') && call.iceTimer === null) {
-      if (state === 'failed') call.session?.restartIce();
+    } else if (state === 'failed' || state === 'disconnected') {
+      // One ICE restart per failure episode; the call ends if nothing connects within iceFailedMs.
+      if (state === 'failed' && !call.restarted) {
+        call.restarted = true;
+        call.session?.restartIce();
+      }
+      if (call.iceTimer !== null) return;
       call.iceTimer = timer(call, limits.iceFailedMs, () => finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason: 'ice_failed' }));
     }
   }
