@@ -27,17 +27,15 @@ DATA_DIR="$(realpath -m "${SECMS_DATA_DIR:-$ROOT/data}")"
 
 # First-run set-up (database, token, TLS certificate, TURN secret) without serving, so that the
 # secret exists before coturn's configuration is rendered from it. Idempotent.
-if "$BIN" --help 2>&1 | grep -qE '^\s+init\b'; then
-  "$BIN" --data-dir "$DATA_DIR" "$@" init
-fi
+"$BIN" --data-dir "$DATA_DIR" "$@" init
 
 server_args=(--data-dir "$DATA_DIR" --web-root "$ROOT/web/dist" --https-port 8443 --http-port 8080)
 COTURN_PID=""
 if [ "${SECMS_TURN:-1}" != 0 ]; then
   secret_file="$DATA_DIR/turn/secret"
   if [ ! -s "$secret_file" ]; then
-    echo "run.sh: $secret_file is missing: this secms-server has no 'init' subcommand to create it" >&2
-    echo "run.sh: (start it once to create the secret, or run with SECMS_TURN=0 for no TURN relay)" >&2
+    # turn_secret_file points elsewhere: coturn is then the operator's own (SECMS_TURN=0).
+    echo "run.sh: $secret_file is missing (turn_secret_file set elsewhere?); run with SECMS_TURN=0 and an existing coturn" >&2
     exit 1
   fi
   COTURN_SECRET="$(tr -d '[:space:]' <"$secret_file")"
