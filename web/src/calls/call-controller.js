@@ -4,11 +4,10 @@
 // (local tracks); this file decides. Every browser object and clock comes from `env`, so the
 // whole state machine is tested in Node with fakes.
 
-import { encodeCallSignal, parseCallSignal, newCallId, fingerprintMatches } from './call-signal.js';
+import { encodeCallSignal, parseCallSignal, newCallId } from './call-signal.js';
 import { createCallSession } from './call-session.js';
 import { createCallControls } from './call-controls.js';
-import { readStats, qualityOf } from './call-stats.js';
-import { securityVerdict } from './call-security.js';
+import { createCallMonitor } from './call-monitor.js';
 import { newCall } from '../state/call-store.js';
 import { isLivePhase } from '../state/channel-store.js';
 import { isSecure, waitForSecureChannel } from './call-channel.js';
@@ -88,7 +87,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     if (send) signal(call, send);
     for (const handle of call.timers) env.clearTimeout(handle);
     call.timers.clear();
-    if (call.securityTimer !== null) env.clearInterval(call.securityTimer);
+    call.monitor?.stop();
     call.consent?.(false);
     call.controls.stop();
     call.session?.close();
@@ -104,8 +103,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     const call = {
       id, peer, direction, media, channelSession, peerE2ee, startedAt: env.now(), connectedAt: null,
       timers: new Set(), session: null, early: [], inviteSent: false, acceptSent: false, accepted: false,
-      consent: null, consented: false, securityTimer: null, hadVerdict: false, lastStats: null, statsVisible: false,
-      ringTimer: null, iceTimer: null,
+      consent: null, consented: false, monitor: null, ringTimer: null, statsWanted: false,
     };
     call.controls = createCallControls({ call, devices, store, env, signal: (fields) => signal(call, fields), isCurrent: () => active === call });
     return call;
@@ -154,69 +152,20 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
       localTracks: call.controls.tracksReady(),
       sendSignal: (fields) => active === call && signal(call, fields),
       onRemoteStream: (stream) => active === call && update({ remoteStream: stream }),
-      onConnectionState: (state) => connectionState(call, state),
+      onConnectionState: (state) => call.monitor?.connectionState(state),
     });
     call.controls.attach(call.session);
     for (const early of call.early.splice(0)) applyMediaSignal(call, early);
-    call.iceTimer = timer(call, limits.connectMs, () => finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason: 'connect_timeout' }));
-    call.securityTimer = env.setInterval(() => securityTick(call).catch(() => {}), limits.securityTickMs);
-  }
-
-  function connectionState(call, state) {
-    if (active !== call) return;
-    if (state === 'connected') {
-      clearTimer(call, call.iceTimer);
-      call.iceTimer = null;
-      call.restarted = false;
-      if (!call.connectedAt) {
-        call.connectedAt = env.now();
-        update({ phase: 'active', connectedAt: call.connectedAt });
-      }
-    } else if (state === 'failed' || state === 'disconnected') {
-      // One ICE restart per failure episode; the call ends if nothing connects within iceFailedMs.
-      if (state === 'failed' && !call.restarted) {
-        call.restarted = true;
-        call.session?.restartIce();
-      }
-      if (call.iceTimer !== null) return;
-      call.iceTimer = timer(call, limits.iceFailedMs, () => finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason: 'ice_failed' }));
-    }
-  }
-
-  // The end-to-end tests read the Worker's frame counts here as "<encrypted>:<decrypted>"
-  // (audio and video summed): counts only, never a key or a frame.
-  function mirrorMediaFrames(media) {
-    const root = globalThis.document?.documentElement;
-    if (!root || !media) return;
-    const sum = (side, field) => (side?.audio?.[field] ?? 0) + (side?.video?.[field] ?? 0);
-    root.dataset.callMediaFrames = `${sum(media.send, 'frames')}:${sum(media.receive, 'frames')}`;
-  }
-
-  async function securityTick(call) {
-    const [media, report] = await Promise.all([
-      Promise.resolve().then(() => mediaStats({ call: call.id })).catch(() => null),
-      call.session.getStats().catch(() => null),
-    ]);
-    if (active !== call) return;
-    const read = readStats(report);
-    const fingerprintsMatch = read.remoteCertificate ? fingerprintMatches(call.session.remoteFingerprints(), read.remoteCertificate) : null;
-    const e2ee = snapshot().security.e2ee;
-    const sendActive = media?.sendActive === true;
-    const receiveActive = media?.receiveActive === true;
-    mirrorMediaFrames(media);
-    const verdict = securityVerdict({ e2ee, sendActive, receiveActive, fingerprintsMatch, connectedFor: call.connectedAt ? env.now() - call.connectedAt : null, hadVerdict: call.hadVerdict });
-    if (verdict.state !== 'checking') call.hadVerdict = true;
-    store.updateSecurity(call.id, {
-      state: verdict.state, reason: verdict.reason, transform: { sendActive, receiveActive }, fingerprintsMatch, path: read.path,
-      sas: channelStore.find(call.channelSession)?.sas ?? null,
+    call.monitor = createCallMonitor({
+      callId: call.id, channelSession: call.channelSession, session: call.session, store, channelStore, mediaStats, env, limits,
+      isCurrent: () => active === call,
+      onConnected: (at) => {
+        call.connectedAt = at;
+        update({ phase: 'active', connectedAt: at });
+      },
+      onFail: (reason) => finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason }),
     });
-    // The DTLS peer is not the one the authenticated SDP named: someone is in the media path.
-    if (fingerprintsMatch === false) {
-      finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason: 'fingerprint_mismatch' });
-      return;
-    }
-    if (call.statsVisible) update({ stats: qualityOf(call.lastStats, read) });
-    call.lastStats = read;
+    if (call.statsWanted) call.monitor.setStatsVisible(true);
   }
 
   function applyMediaSignal(call, parsed) {
@@ -422,8 +371,8 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     },
     setStatsVisible(on) {
       if (!active) return;
-      active.statsVisible = Boolean(on);
-      if (!on) update({ stats: null });
+      active.statsWanted = Boolean(on);
+      active.monitor?.setStatsVisible(on);
     },
     consentUnencrypted(yes) {
       const call = active;
