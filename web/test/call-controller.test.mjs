@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { manualClock, settle, fakeWebRtc, callSide, connect, SESSION, secureChannelStore } from './helpers/fake-calls.mjs';
+import { manualClock, settle, fakeWebRtc, fakeDevices, callSide, connect, SESSION, secureChannelStore } from './helpers/fake-calls.mjs';
 import { encodeCallSignal } from '../src/calls/call-signal.js';
 import { CallTimeouts, formatDuration } from '../src/calls/call-controller.js';
 
@@ -272,10 +272,18 @@ test('a peer who is not online ends the call as offline; a channel being set up 
   // No channel ever: failed after 130 s.
   channels.notify(null);
   const waiting = alice.controller.actions.call({ username: 'erin', video: false });
+  await settle();
   await clock.advance(CallTimeouts.channelMs);
   assert.deepEqual(await waiting, { ok: false });
   assert.equal(alice.store.get().log[0].outcome, 'failed');
   assert.equal(alice.sent.length, 0, 'no signal without a secure channel');
+  // Hanging up while the channel is being set up ends the wait and its timer at once.
+  const givenUp = alice.controller.actions.call({ username: 'frank', video: false });
+  await settle();
+  alice.controller.actions.hangUp();
+  assert.deepEqual(await givenUp, { ok: false });
+  assert.equal(alice.store.get().log[0].outcome, 'cancelled');
+  assert.equal(clock.pending(), 0, 'no timer left running');
 });
 
 test('in call: mute, camera, hold, screen share, DTMF and state signals', async () => {
@@ -380,4 +388,16 @@ test('relay only without any TURN server ends the call at once (no_relay) instea
   assert.equal(bob.call().endReason, 'no_relay');
   assert.equal(bob.pcs.length, 0, 'no connection was opened');
   assert.equal(alice.store.get().log[0].outcome, 'failed');
+});
+
+test('a microphone refused ends the call as failed before any channel is asked for; device lists are read after a permission', async () => {
+  const clock = manualClock();
+  const webrtc = fakeWebRtc();
+  const channels = secureChannelStore({ self: 'alice', peer: 'bob', role: 'initiator' });
+  const denied = callSide({ self: 'alice', peer: 'carol', role: 'initiator', clock, webrtc, channels, devices: fakeDevices({ failAudio: true }) });
+  assert.deepEqual(await denied.controller.actions.call({ username: 'carol', video: false }), { ok: false });
+  assert.equal(denied.call().endReason, 'no_media');
+  assert.deepEqual(denied.opened, [], 'no channel opened for a call that already ended');
+  const { alice } = await connectedCall();
+  assert.equal(alice.store.get().devices.audioinput[0].deviceId, 'mic1');
 });

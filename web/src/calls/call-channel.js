@@ -11,10 +11,10 @@ const offlineCodes = new Set(['peer_offline', 'offline', 'peer_not_certified']);
 
 /**
  * → Promise<session> of a secure channel with `username`; rejects with {code} one of
- * 'offline' | 'channel-ended' | 'failed' (timeout, other refusal) | 'cancelled' (isCurrent() false).
- * env: {setTimeout, clearTimeout}.
+ * 'offline' | 'channel-ended' | 'failed' (timeout, other refusal) | 'cancelled' (isCurrent() false,
+ * or the call ended: onEnd(hook) registers what to run then). env: {setTimeout, clearTimeout}.
  */
-export function waitForSecureChannel({ channelStore, openPrivate, username, timeoutMs, env, isCurrent }) {
+export function waitForSecureChannel({ channelStore, openPrivate, username, timeoutMs, env, isCurrent, onEnd = () => {} }) {
   const liveWith = () => channelStore.get().channels.find((channel) => channel.peer.username === username && isLivePhase(channel.phase)) ?? null;
   const failure = (code) => Object.assign(new Error(`call channel: ${code}`), { code });
   const live = liveWith();
@@ -48,6 +48,7 @@ export function waitForSecureChannel({ channelStore, openPrivate, username, time
       return undefined;
     };
     unsubscribe = channelStore.subscribe(check);
+    onEnd(() => done('cancelled'));
     check();
   });
 }

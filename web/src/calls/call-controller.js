@@ -88,6 +88,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     for (const handle of call.timers) env.clearTimeout(handle);
     call.timers.clear();
     call.monitor?.stop();
+    for (const hook of call.endHooks) hook();
     call.consent?.(false);
     call.controls.stop();
     call.session?.close();
@@ -103,7 +104,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     const call = {
       id, peer, direction, media, channelSession, peerE2ee, startedAt: env.now(), connectedAt: null,
       timers: new Set(), session: null, early: [], inviteSent: false, acceptSent: false, accepted: false,
-      consent: null, consented: false, monitor: null, ringTimer: null, statsWanted: false,
+      consent: null, consented: false, monitor: null, ringTimer: null, statsWanted: false, endHooks: new Set(),
     };
     call.controls = createCallControls({ call, devices, store, env, signal: (fields) => signal(call, fields), isCurrent: () => active === call });
     return call;
@@ -125,6 +126,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
 
   const secureChannel = (call, username) => waitForSecureChannel({
     channelStore, openPrivate, username, timeoutMs: limits.channelMs, env, isCurrent: () => active === call,
+    onEnd: (hook) => call.endHooks.add(hook),
   });
 
   // --- media ----------------------------------------------------------------------------------
@@ -177,6 +179,8 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     else call.session.handleCandidate(parsed.candidate);
   }
 
+  const refreshDevicesQuietly = () => Promise.resolve().then(() => devices.list()).then((lists) => store.setDevices(lists)).catch(() => {});
+
   // --- caller ---------------------------------------------------------------------------------
 
   async function placeCall({ username, video }) {
@@ -187,11 +191,19 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     const call = newActive({ id: newCallId(env.randomBytes), peer: username, direction: 'outgoing', media });
     active = call;
     store.begin(newCall({ id: call.id, peer: username, direction: 'outgoing', media, phase: 'calling', startedAt: call.startedAt, e2ee: capable }));
-    call.controls.acquire(media).catch(() => finish(call, 'failed', { send: call.inviteSent ? { kind: 'cancel' } : null, reason: 'no_media' }));
+    // The microphone first: without it there is no call, and no channel needs opening for one.
+    try {
+      await call.controls.acquire(media);
+    } catch {
+      finish(call, 'failed', { reason: 'no_media' });
+      return { ok: false };
+    }
+    refreshDevicesQuietly();   // device labels are readable once a permission was given
     if (!capable) {
       if (!(await askConsent(call, 'no_transform'))) return { ok: false };
       call.consented = true;
     }
+    if (active !== call) return { ok: false };
     let session;
     try {
       session = await secureChannel(call, username);
@@ -222,6 +234,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     if (active === call) await startMedia(call);
   }
 
+
   // --- callee ---------------------------------------------------------------------------------
 
   function onInvite(session, channel, parsed) {
@@ -249,7 +262,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     clearTimer(call, call.ringTimer);
     const media = video ? 'video' : 'audio';
     update({ phase: 'connecting', cameraOn: video });
-    call.controls.acquire(media).catch(() => finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason: 'no_media' }));
+    call.controls.acquire(media).then(refreshDevicesQuietly, () => finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason: 'no_media' }));
     if (!(capable && call.peerE2ee)) {
       if (!(await askConsent(call, capable ? 'peer_no_transform' : 'no_transform'))) return;
       call.consented = true;
