@@ -94,6 +94,13 @@ const focusedTestId = (app) => app.evaluate(() => {
   return active?.getAttribute('data-testid') ?? active?.tagName ?? null;
 });
 
+/** Waits until the element with data-testid `id` has the focus. */
+const focusMovesTo = (app, id) => app.waitForFunction((wanted) => {
+  let active = document.activeElement;
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+  return active?.getAttribute('data-testid') === wanted;
+}, id, { timeout: 5000 });
+
 const baseCall = {
   id: 'a'.repeat(32), peer: { username: 'bobpeer' }, session: 's1', direction: 'incoming', media: 'video', phase: 'incoming',
   held: { local: false, remote: false }, startedAt: 0, connectedAt: null, muted: false, cameraOn: true, screenSharing: false,
@@ -138,7 +145,7 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
   // Answered: the dialog closes, focus returns, the call view shows the phase politely.
   await setCall(app, { ...baseCall, phase: 'connecting' });
   await dialog.waitFor({ state: 'hidden' });
-  assert.equal(await focusedTestId(app), 'tab-voip');
+  await focusMovesTo(app, 'tab-voip');
   const phase = app.getByTestId('call-phase');
   assert.equal(await phase.getAttribute('role'), 'status');
   assert.equal((await phase.textContent()).trim(), 'Connecting…');
@@ -200,6 +207,19 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
   await consent.waitFor({ state: 'hidden' });
   assert.equal(await app.getByTestId('call-security').getAttribute('data-state'), 'not-encrypted');
   assert.equal(await app.getByTestId('call-security-reason').getAttribute('data-reason'), 'e2ee_off');
+
+  // Answered while typing in the Chat tab: the VoIP tab comes forward and focus lands on the
+  // call's first control, not on the hidden element it came from.
+  await setCall(app, null);
+  await app.getByTestId('tab-chat').click();
+  await app.getByTestId('identity-mode-create').focus();
+  await setCall(app, { ...baseCall, id: 'b'.repeat(32) });
+  await focusMovesTo(app, 'call-accept');
+  await setCall(app, { ...baseCall, id: 'b'.repeat(32), phase: 'connecting' });
+  await app.locator('[data-testid=tab-voip][aria-selected=true]').waitFor();
+  await focusMovesTo(app, 'call-mute');
+  await setCall(app, { ...baseCall, phase: 'active', connectedAt: Date.now(), direction: 'outgoing',
+    security: { ...baseCall.security, state: 'not-encrypted', e2ee: false, consentUnencrypted: true, reason: 'e2ee_off' } });
 
   // 390 px wide: the call view fits, every control is on screen (they wrap).
   await app.setViewportSize({ width: 390, height: 844 });

@@ -242,7 +242,6 @@ export default Object.freeze({
   'call.level': 'Microphone level',
   'call.controls': 'Call controls',
   'call.mute': 'Mute',
-  'call.unmute': 'Unmute',
   'call.camera': 'Camera',
   'call.screen': 'Share screen',
   'call.hold': 'Hold',

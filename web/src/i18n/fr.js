@@ -241,7 +241,6 @@ export default Object.freeze({
   'call.level': 'Niveau du micro',
   'call.controls': 'Commandes de l’appel',
   'call.mute': 'Couper le micro',
-  'call.unmute': 'Rétablir le micro',
   'call.camera': 'Caméra',
   'call.screen': 'Partager l’écran',
   'call.hold': 'Attente',

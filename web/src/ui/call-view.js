@@ -228,6 +228,7 @@ export class CallView extends LitElement {
     }
   }
 
+  // A toggle keeps one label and says its state with aria-pressed (WAI-ARIA APG button pattern).
   renderControl({ id, label, icon, pressed, expanded, onClick, disabled = false, cls = 'control' }) {
     return html`<button class=${cls} type="button" data-testid=${id} ?disabled=${disabled}
       aria-pressed=${pressed === undefined ? nothing : String(Boolean(pressed))}
@@ -258,7 +259,7 @@ export class CallView extends LitElement {
     const peer = call.peer?.username ?? '';
     const live = call.phase !== 'ended';
     const active = call.phase === 'active';
-    const showRemoteVideo = call.media === 'video' && call.remote?.camera !== false && Boolean(call.remoteStream) && !call.held?.remote;
+    const showRemoteVideo = call.media === 'video' && (call.remote?.camera !== false || call.remote?.screen === true) && Boolean(call.remoteStream) && !call.held?.remote;
     const showSelf = Boolean(call.localStream) && (call.cameraOn || call.screenSharing);
     // `now` only schedules the once-a-second render; the time itself is read fresh.
     const elapsed = active && call.connectedAt ? Date.now() - call.connectedAt : 0;
@@ -294,8 +295,8 @@ export class CallView extends LitElement {
           <meter id="call-level" data-testid="call-level" min="0" max="1" low="0.05" high="0.85" optimum="0.5"
             .value=${Math.min(1, Math.max(0, Number(call.level) || 0))}></meter>
         </div>
-        <div class="controls" role="toolbar" aria-label=${t('call.controls')}>
-          ${this.renderControl({ id: 'call-mute', label: t(call.muted ? 'call.unmute' : 'call.mute'), icon: call.muted ? icons.micOff : icons.mic, pressed: call.muted, disabled: !live, onClick: () => a?.toggleMute() })}
+        <div class="controls" role="group" aria-label=${t('call.controls')}>
+          ${this.renderControl({ id: 'call-mute', label: t('call.mute'), icon: call.muted ? icons.micOff : icons.mic, pressed: call.muted, disabled: !live, onClick: () => a?.toggleMute() })}
           ${this.renderControl({ id: 'call-camera', label: t('call.camera'), icon: call.cameraOn ? icons.video : icons.videoOff, pressed: call.cameraOn, disabled: !live, onClick: () => a?.toggleCamera() })}
           ${this.renderControl({ id: 'call-screen', label: t('call.screen'), icon: icons.screen, pressed: call.screenSharing, disabled: !active, onClick: () => a?.toggleScreenShare() })}
           ${this.renderControl({ id: 'call-hold', label: t('call.hold'), icon: icons.pause, pressed: call.held?.local, disabled: !active, onClick: () => a?.toggleHold() })}

@@ -17,6 +17,17 @@ function deepActiveElement() {
   return active;
 }
 
+/** The first element matching `selector` under `root`, looking into open shadow roots. */
+function findDeep(root, selector) {
+  const found = root.querySelector(selector);
+  if (found) return found;
+  for (const element of root.querySelectorAll('*')) {
+    const inner = element.shadowRoot && findDeep(element.shadowRoot, selector);
+    if (inner) return inner;
+  }
+  return null;
+}
+
 /** What the dialog shows for a call store snapshot: null | 'incoming' | 'consent'. */
 export function callPromptOf(snapshot) {
   const call = snapshot?.call;
@@ -78,7 +89,12 @@ export class IncomingCall extends LitElement {
       dialog?.close();
       const target = this.returnFocus;
       this.returnFocus = null;
-      if (target?.isConnected) target.focus();
+      // Back where it was; when that is now hidden (the VoIP tab came forward with the answered
+      // call), to the call's first control instead of nowhere.
+      requestAnimationFrame(() => {
+        if (target?.isConnected && target.checkVisibility?.() !== false) target.focus();
+        else if (this.snapshot.value?.call) findDeep(this.getRootNode(), '[data-testid="call-mute"]')?.focus();
+      });
     }
   }
 
