@@ -51,6 +51,8 @@ export function createMediaDevices({ env }) {
     let context;
     try {
       context = new env.AudioContext();
+      // Created without a user gesture (an incoming call), the context may start suspended.
+      Promise.resolve(context.resume?.()).catch(() => {});
       const source = context.createMediaStreamSource(new env.MediaStream([audioTrack]));
       const analyser = context.createAnalyser();
       analyser.fftSize = 512;
