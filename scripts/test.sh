@@ -45,7 +45,7 @@ run "integration tests (real server)" node --test --test-concurrency=1 tests/int
 run "shutdown under AddressSanitizer (asan preset)" bash -c 'cmake --preset asan >/dev/null && cmake --build --preset asan --target secms-server -j"$(nproc)" && SECMS_SERVER_BIN="$PWD/build/asan/server/app/secms-server" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 node --test --test-concurrency=1 tests/integration/shutdown.test.mjs'
 run "browser end-to-end tests (Chromium)" node --test --test-concurrency=1 tests/e2e/
 # WebRTC needs loopback ICE and must not reach a real interface: its own network namespace.
-run "call tests (Chromium, WebRTC in a loopback-only network namespace)" bash scripts/loopback-netns.sh node --test --test-concurrency=1 tests/calls/
+run "call tests (Chromium, WebRTC in a loopback-only network namespace)" bash scripts/loopback-netns.sh node --test --test-concurrency=1 tests/calls/ bench/calls/smoke.test.mjs
 run "relay benchmark smoke run" node --test bench/relay/smoke.test.mjs
 say "all suites"
 echo "${passed} passed, ${failed} failed"
