@@ -32,10 +32,10 @@ after(async () => {
   await server?.stop();
 });
 
-const user = (t, prefix) => registeredUser(t, browser, server.origin, prefix);
+const user = (t, prefix, options = {}) => registeredUser(t, browser, server.origin, prefix, options);
 
-async function securePair(t, names = ['alice', 'bob']) {
-  const [a, b] = await Promise.all(names.map((name) => user(t, name)));
+async function securePair(t, names = ['alice', 'bob'], options = [{}, {}]) {
+  const [a, b] = await Promise.all(names.map((name, index) => user(t, name, options[index])));
   await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
   await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
   await requestChannelWith(a.app, b.username);
@@ -202,6 +202,40 @@ test('an audio call gains video (renegotiation) and a shared screen, and stays e
   await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.screen === false);
   await alice.app.waitForTimeout(1500);
   for (const side of [alice, bob]) assert.equal(await side.app.evaluate(() => document.documentElement.dataset.callSecurity), 'encrypted');
+  await act(bob.app, 'hangUp');
+  await phaseIs(alice.app, 'ended');
+});
+
+test('a browser without encoded transforms: no media before both users agree, then "not-encrypted", never "encrypted"', { timeout: 180_000 }, async (t) => {
+  // Bob's browser lacks RTCRtpScriptTransform (and createEncodedStreams), as some browsers do.
+  const withoutTransforms = () => {
+    delete window.RTCRtpScriptTransform;
+    if (window.RTCRtpSender) delete window.RTCRtpSender.prototype.createEncodedStreams;
+  };
+  const [alice, bob] = await securePair(t, ['alice', 'bob'], [{}, { initScript: withoutTransforms }]);
+  assert.deepEqual(await bob.app.evaluate(() => document.querySelector('secms-app-root').calls.get().support.transform), null);
+  await act(alice.app, 'call', { username: bob.username, video: false });
+  await phaseIs(bob.app, 'incoming');
+  assert.equal((await callOf(bob.app)).call.security.e2ee, false);
+  const accepting = act(bob.app, 'accept', { video: false });
+  await bob.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.needsConsent?.reason === 'no_transform');
+  await alice.app.waitForTimeout(1000);
+  assert.equal(await alice.app.evaluate(() => document.documentElement.dataset.callPhase), 'ringing', 'nothing accepted before consent');
+  await act(bob.app, 'consentUnencrypted', true);
+  await accepting;
+  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.needsConsent?.reason === 'peer_no_transform');
+  assert.equal(await alice.app.evaluate(() => document.documentElement.dataset.callPhase), 'connecting', 'no media before the caller agreed');
+  await act(alice.app, 'consentUnencrypted', true);
+  await Promise.all([phaseIs(alice.app, 'active'), phaseIs(bob.app, 'active')]);
+  await Promise.all([securityIs(alice.app, 'not-encrypted'), securityIs(bob.app, 'not-encrypted')]);
+  for (const side of [alice, bob]) {
+    const { call, remoteTracks } = await callOf(side.app);
+    assert.equal(call.security.reason, 'e2ee_off');
+    assert.equal(call.security.consentUnencrypted, true);
+    assert.deepEqual(remoteTracks, ['audio:live:true']);
+  }
+  await alice.app.waitForTimeout(2000);
+  for (const side of [alice, bob]) assert.equal(await side.app.evaluate(() => document.documentElement.dataset.callSecurity), 'not-encrypted');
   await act(bob.app, 'hangUp');
   await phaseIs(alice.app, 'ended');
 });
