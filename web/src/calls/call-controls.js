@@ -100,7 +100,7 @@ export function createCallControls({ call, devices, store, env, signal, isCurren
       const video = videoOut();
       if (video && !initial.includes(video)) next.replaceTrack('video', video).catch(() => {});
       sendState();
-    });
+    }, () => {});   // no microphone: acquire()'s caller ends the call
   }
 
   async function stopShare() {
