@@ -229,6 +229,12 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
     const box = await app.getByTestId(id).boundingBox();
     assert.ok(box && box.x >= 0 && box.x + box.width <= 390, `${id} is inside the window: ${JSON.stringify(box)}`);
   }
+  await setCall(app, { ...baseCall, phase: 'connecting', needsConsent: { reason: 'no_transform' } });
+  await consent.waitFor();
+  const dialogBox = await consent.boundingBox();
+  assert.ok(dialogBox.x >= 0 && dialogBox.x + dialogBox.width <= 390, `the consent dialog fits: ${JSON.stringify(dialogBox)}`);
+  await setCall(app, { ...baseCall, phase: 'active', connectedAt: Date.now() });
+  await consent.waitFor({ state: 'hidden' });
 
   // Ended: the reason in words, and a way to close the view.
   await setCall(app, { ...baseCall, phase: 'ended', endReason: 'peer_normal' });

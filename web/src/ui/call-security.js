@@ -84,7 +84,6 @@ export class CallSecurity extends LitElement {
         <span class="box" data-testid="status-call-security" data-state=${state} data-path=${security?.path ?? nothing}
           role="img" aria-label=${`${t('call.security.title')}: ${summary}`} title=${summary}>
           <span class="label">${icon}${label}</span>
-          ${path ? html`<span class="path">· ${path}</span>` : nothing}
         </span>`;
     }
     return html`

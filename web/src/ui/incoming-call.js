@@ -44,6 +44,9 @@ export class IncomingCall extends LitElement {
 
   static styles = [controlStyles, css`
     dialog {
+      /* Shadow roots do not inherit the page's box-sizing rule: without it the padding makes the
+         dialog wider than a 390 px window. */
+      box-sizing: border-box; max-width: calc(100vw - 2 * var(--space-4));
       width: min(26rem, calc(100vw - 2 * var(--space-4))); padding: var(--space-5);
       border: 1px solid var(--color-border); border-radius: var(--radius-l);
       background: var(--color-surface); color: var(--color-text); box-shadow: var(--shadow-pop);

@@ -54,6 +54,7 @@ export class VoipPanel extends LitElement {
     .empty, .hint { color: var(--color-text-muted); margin: 0; }
     .hint { font-size: 0.85rem; }
     .log .meta { display: flex; flex-direction: column; flex: 1 1 10rem; min-width: 0; }
+    .log .meta .name { flex: none; }
     .log .outcome { font-size: 0.85rem; color: var(--color-text-muted); }
     .log li[data-outcome="missed"] .outcome, .log li[data-outcome="failed"] .outcome { color: var(--color-danger); font-weight: 600; }
     .checkbox { margin-bottom: var(--space-2); }
