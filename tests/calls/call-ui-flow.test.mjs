@@ -63,6 +63,11 @@ test('a video call placed, answered, used and ended with the UI alone', async (t
   const [alice, bob] = await securePair(t);
   const encrypted = (page) => page.locator('[data-testid=call-security][data-state=encrypted]').waitFor({ timeout: 30_000 });
 
+  // The VoIP tab listed the (fake) devices without being asked.
+  const microphones = alice.app.locator('[data-testid=voip-device-audioinput] option');
+  assert.ok(await alice.app.getByTestId('voip-device-audioinput').isEnabled(), 'a microphone is listed');
+  assert.ok(await microphones.count() >= 1);
+
   await alice.app.getByTestId('channel-call-video').click();
   // The caller's VoIP tab comes forward with the call; ringback while the callee rings.
   await alice.app.locator('[data-testid=tab-voip][aria-selected=true]').waitFor();

@@ -75,6 +75,15 @@ export class VoipPanel extends LitElement {
     this.webRtcAvailable = true;
   }
 
+  updated() {
+    // The device lists come from enumerateDevices (no prompt); asked once the actions exist, so
+    // the pickers are filled before the first call.
+    if (!this.devicesAsked && this.callActions) {
+      this.devicesAsked = true;
+      Promise.resolve(this.callActions.refreshDevices?.()).catch(() => {});
+    }
+  }
+
   formatTime(at) {
     try {
       return new Intl.DateTimeFormat(getLanguage(), { dateStyle: 'short', timeStyle: 'short' }).format(new Date(at));
