@@ -269,7 +269,7 @@ export class CallView extends LitElement {
         <div class="head">
           <h2 id="call-title">${t(call.media === 'video' ? 'call.title.video' : 'call.title.audio', { username: peer })}</h2>
           <p class="phase" role="status" aria-live="polite" data-testid="call-phase" data-phase=${call.phase}>${callPhaseText(call)}</p>
-          <span class="timer" data-testid="call-timer" role="timer" aria-label=${t('call.timer')} ?hidden=${!active}>${formatCallDuration(elapsed)}</span>
+          <span class="timer" role="timer" ?hidden=${!active}><span class="visually-hidden">${t('call.timer')}: </span><span data-testid="call-timer">${formatCallDuration(elapsed)}</span></span>
         </div>
         <secms-call-security .security=${call.security}></secms-call-security>
         <div class="stage" data-testid="call-stage">
