@@ -4,6 +4,9 @@
 // tab, so the page asks for iceTransportPolicy 'relay'. The call connects, its media is SFrame
 // encrypted both ways, the indicator says "End-to-end encrypted" and "Via TURN relay", and
 // coturn logged the allocations.
+// Then a hostile relay between the browsers and the server (tests/helpers/hostile-relay.mjs)
+// flips one ciphertext bit of the record carrying the call invitation: the callee's channel
+// refuses it (bad_tag), the call never rings, and the caller's call ends with the channel.
 //
 //   flock /tmp/secms-browser.lock timeout 600 bash scripts/loopback-netns.sh \
 //     env SECMS_SERVER_BIN=… node --test --test-concurrency=1 tests/calls/calls-relay.test.mjs
@@ -11,7 +14,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { violationsOf } from '../e2e/helpers/browser.mjs';
-import { unexpectedProblems } from '../e2e/helpers/app-flows.mjs';
+import { unexpectedProblems, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
+import { freePort } from '../helpers/secms-server.mjs';
+import { startHostileRelay } from '../helpers/hostile-relay.mjs';
+import { flipRecordBit } from '../helpers/relay-attacks.mjs';
 import { launchCallBrowser } from './helpers/browser.mjs';
 import {
   startCallServer, certifiedUsers, openChannel, phaseIs, securityIs, mediaFrames, remoteVideoFrames,
@@ -71,4 +77,39 @@ test('"Hide my IP address" on both sides: the call goes through coturn, encrypte
     assert.deepEqual(unexpectedProblems(user.problems), [], `${user.username}: console errors`);
     assert.deepEqual(await violationsOf(user.app), [], `${user.username}: CSP / Trusted Types violations`);
   }
+});
+
+test('a hostile relay flipping a bit of the call invitation: the channel refuses it, the call never rings and ends on the caller\'s side', { timeout: 120_000 }, async (t) => {
+  // The application is loaded through the relay, so its origin must be allowed: its port is
+  // chosen first (and chosen again in the rare case the server took the same free port).
+  let relayPort;
+  let direct;
+  do {
+    await direct?.stop();
+    relayPort = await freePort();
+    direct = await startCallServer({ extraArgs: ['--extra-origins', `https://localhost:${relayPort}`] });
+  } while ([direct.server.httpsPort, direct.server.httpPort].includes(relayPort));
+  t.after(() => direct.stop());
+  const relay = await startHostileRelay({ server: { httpsPort: direct.server.httpsPort, dataDir: direct.server.dataDir }, port: relayPort });
+  t.after(() => relay.close());
+  const [alice, bob] = await certifiedUsers({ after: (fn) => cleanups.push(fn) }, browser, relay.origin, ['alice', 'bob']);
+  await openChannel(alice, bob);
+
+  // From now on the first record the server sends to Bob is tampered with: the invitation.
+  const attack = flipRecordBit({ victim: bob.username, index: 0 });
+  relay.tamper = attack.hook;
+  await callFromVoip(alice.app, bob.username, { video: true });
+  await waitForChannelState(bob.app, 'compromised');
+  assert.equal(await bob.app.getByTestId('channel-teardown-reason').getAttribute('data-reason'), 'bad_tag');
+  await phaseIs(alice.app, 'ended', 30_000);
+  assert.equal(attack.fired, 1, 'the invitation record was tampered with');
+  assert.equal((await callLog(alice.app))[0].outcome, 'channel-ended');
+  // Bob was never offered the call: no ringing, no incoming dialog, nothing in his log.
+  assert.equal(await bob.app.evaluate(() => document.documentElement.dataset.callPhase), 'none');
+  assert.equal(await bob.app.getByTestId('incoming-call').isVisible(), false);
+  assert.equal(await bob.app.getByTestId('call-accept').count(), 0);
+  await bob.app.getByTestId('tab-voip').click();
+  assert.deepEqual(await callLog(bob.app), []);
+  assert.deepEqual(relay.errors, []);
+  for (const user of [alice, bob]) assert.deepEqual(await violationsOf(user.app), [], `${user.username}: CSP / Trusted Types violations`);
 });
