@@ -221,6 +221,12 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
   await setCall(app, { ...baseCall, phase: 'active', connectedAt: Date.now(), direction: 'outgoing',
     security: { ...baseCall.security, state: 'not-encrypted', e2ee: false, consentUnencrypted: true, reason: 'e2ee_off' } });
 
+  // From another tab, the status bar's call indicator brings the call back.
+  await app.getByTestId('tab-chat').click();
+  await app.getByTestId('status-call').click();
+  await app.locator('[data-testid=tab-voip][aria-selected=true]').waitFor();
+  await focusMovesTo(app, 'tab-voip');
+
   // 390 px wide: the call view fits, every control is on screen (they wrap).
   await app.setViewportSize({ width: 390, height: 844 });
   const overflow = await app.getByTestId('call-view').evaluate((element) => element.scrollWidth - element.clientWidth);

@@ -218,6 +218,7 @@ export default Object.freeze({
   'call.outcome.peer_timeout': 'the other person’s call timed out',
   'call.outcome.peer_failed': 'the other side’s call failed',
   'call.close': 'Close',
+  'call.show': 'Show the call',
   'call.error.busy': 'A call is already in progress.',
   'call.error.unsupported': 'This browser cannot make calls.',
   'call.error.invalid_peer': 'This person cannot be called.',

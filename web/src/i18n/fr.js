@@ -217,6 +217,7 @@ export default Object.freeze({
   'call.outcome.peer_timeout': 'l’appel du correspondant a expiré',
   'call.outcome.peer_failed': 'l’appel a échoué de l’autre côté',
   'call.close': 'Fermer',
+  'call.show': 'Afficher l’appel',
   'call.error.busy': 'Un appel est déjà en cours.',
   'call.error.unsupported': 'Ce navigateur ne peut pas passer d’appels.',
   'call.error.invalid_peer': 'Cette personne ne peut pas être appelée.',

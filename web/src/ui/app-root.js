@@ -52,6 +52,7 @@ export class AppRoot extends LitElement {
     this.webRtcAvailable = true;
     // Call buttons deep in the chat views (channel-view) ask for a call with an event, so the
     // call actions need not be threaded through every view in between.
+    this.addEventListener('secms-show-call', () => this.renderRoot.querySelector('secms-service-tabs')?.select('voip', { focus: true }));
     this.addEventListener('secms-call', (event) => {
       const { username, video } = event.detail ?? {};
       if (typeof username === 'string') this.callActions?.call({ username, video: Boolean(video) });

@@ -11,7 +11,7 @@ import { channelReasonText } from './channel-text.js';
 import { groupFingerprint, suiteNames } from './format.js';
 import './language-switcher.js';
 import './account-menu.js';
-import './call-security.js';
+import { callSecurityState } from './call-security.js';
 
 export class StatusBar extends LitElement {
   static properties = {
@@ -54,6 +54,7 @@ export class StatusBar extends LitElement {
     }
     .channel[data-state="compromised"] { color: var(--color-danger); background: var(--color-danger-soft); border-color: var(--color-danger); font-weight: 600; }
     .spacer { flex: 1; }
+    .call-link { border: 0; padding: 0; background: none; border-radius: 999px; cursor: pointer; min-width: 0; }
     @media (max-width: 640px) {
       .brand .name { display: none; }
     }
@@ -108,7 +109,12 @@ export class StatusBar extends LitElement {
   renderCall() {
     const call = this.callSnapshot.value?.call;
     if (!call || call.phase === 'ended') return nothing;
-    return html`<secms-call-security compact .security=${call.security}></secms-call-security>`;
+    // A button: from any tab, one press brings the call view back.
+    const state = t(`call.security.${callSecurityState(call.security)}`);
+    return html`<button class="call-link" type="button" data-testid="status-call" title=${t('call.show')}
+      aria-label=${`${t('call.show')} — ${state}`}
+      @click=${() => this.dispatchEvent(new CustomEvent('secms-show-call', { bubbles: true, composed: true }))}>
+      <secms-call-security compact .security=${call.security}></secms-call-security></button>`;
   }
 
   render() {
