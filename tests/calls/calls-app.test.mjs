@@ -77,7 +77,7 @@ beforeEach(async () => {
 
 async function noProblems(...users) {
   for (const user of users) {
-    assert.deepEqual(unexpectedProblems(user.problems), [], `${user.username}: console errors`);
+    assert.deepEqual(unexpectedProblems(user.problems), [], `${user.username}: console errors (failed loads: ${user.failedLoads.join(', ') || 'none'})`);
     assert.deepEqual(await violationsOf(user.app), [], `${user.username}: CSP / Trusted Types violations`);
   }
 }

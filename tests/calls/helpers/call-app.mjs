@@ -56,6 +56,13 @@ export async function startCallServer({ turn = false, extraArgs = [] } = {}) {
  */
 export async function certifiedUsers(t, browser, origin, prefixes) {
   const users = await Promise.all(prefixes.map((prefix) => registeredUser(t, browser, origin, prefix)));
+  // Failed loads, with their URL (the console message of a failed load does not name it).
+  for (const user of users) {
+    user.failedLoads = [];
+    user.context.on('response', (response) => {
+      if (response.status() >= 404) user.failedLoads.push(`${response.status()} ${response.request().method()} ${response.url()}`);
+    });
+  }
   await Promise.all(users.map((u, i) => createIdentityInApp(u.app, { name: `User ${i}`, email: `${u.username}@example.org` })));
   return users;
 }
