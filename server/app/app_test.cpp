@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -154,6 +155,70 @@ TEST_F(DataDirTest, PinFile) {
     fs::permissions(dir_ / "hsm" / "user.pin", fs::perms::others_read, fs::perm_options::add);
     EXPECT_FALSE(load_or_create_pin(dir_ / "hsm" / "user.pin", false, again, error));
     EXPECT_NE(error.find("chmod 600"), std::string::npos);
+}
+
+fs::perms mode_of(const fs::path& p) {
+    return fs::symlink_status(p).permissions() & fs::perms::mask;
+}
+
+TEST_F(DataDirTest, OwnDirectoryReadableByOthersIsMadePrivate) {
+    std::string error;
+    fs::create_directories(dir_ / "open");
+    fs::permissions(dir_ / "open", fs::perms::all, fs::perm_options::replace);
+    ASSERT_TRUE(ensure_private_directory(dir_ / "open", error)) << error;
+    EXPECT_EQ(mode_of(dir_ / "open"), fs::perms::owner_all);
+}
+
+// A link planted where turn/, tls/ or hsm/ belongs would have its target chmod'ed to 0700 and the
+// secret written there, wherever it points: refused, and the target left untouched.
+TEST_F(DataDirTest, SymlinkedSubdirectoryIsRefused) {
+    std::string error;
+    const fs::path target = dir_ / "elsewhere";
+    fs::create_directories(target);
+    fs::permissions(target,
+                    fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                        fs::perms::others_read | fs::perms::others_exec,
+                    fs::perm_options::replace);
+    const fs::perms before = mode_of(target);
+    for (const char* sub : {"turn", "tls", "hsm"}) fs::create_directory_symlink(target, dir_ / sub);
+
+    EXPECT_FALSE(load_or_create_turn_secret(dir_ / "turn" / "secret", error));
+    EXPECT_NE(error.find("symbolic link"), std::string::npos) << error;
+    EXPECT_FALSE(
+        ensure_self_signed_certificate(dir_ / "tls" / "cert.pem", dir_ / "tls" / "key.pem", error));
+    EXPECT_NE(error.find("symbolic link"), std::string::npos) << error;
+    core::secret_string pin;
+    EXPECT_FALSE(load_or_create_pin(dir_ / "hsm" / "user.pin", true, pin, error));
+    EXPECT_NE(error.find("symbolic link"), std::string::npos) << error;
+    EXPECT_FALSE(ensure_private_directory(dir_ / "turn", error, directory_links::refuse));
+
+    EXPECT_EQ(mode_of(target), before);
+    EXPECT_TRUE(fs::is_empty(target)) << "something was written through a link";
+    // The data directory itself may be a link to a directory of ours (an operator's layout).
+    fs::create_directory_symlink(target, dir_ / "data");
+    EXPECT_TRUE(ensure_private_directory(dir_ / "data", error)) << error;
+}
+
+// A directory another account owns can be swapped or read by that account whatever its mode (it
+// can chmod it back): refused, not chmod'ed, even for root.
+TEST_F(DataDirTest, DirectoryOfAnotherUserIsRefused) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root to give a directory to another uid (chown 65534)";
+    }
+    std::string error;
+    const fs::path foreign = dir_ / "foreign";
+    fs::create_directories(foreign);
+    fs::permissions(foreign, fs::perms::all, fs::perm_options::replace);
+    ASSERT_EQ(::chown(foreign.c_str(), 65534, 65534), 0);
+
+    EXPECT_FALSE(ensure_private_directory(foreign, error));
+    EXPECT_NE(error.find("owned by uid 65534"), std::string::npos) << error;
+    EXPECT_EQ(mode_of(foreign), fs::perms::all) << "a refused directory is left as it was";
+    // Its subdirectory given to another uid inside a directory of ours: refused as well.
+    fs::create_directories(dir_ / "own" / "turn");
+    ASSERT_EQ(::chown((dir_ / "own" / "turn").c_str(), 65534, 65534), 0);
+    EXPECT_FALSE(load_or_create_turn_secret(dir_ / "own" / "turn" / "secret", error));
+    EXPECT_NE(error.find("owned by uid 65534"), std::string::npos) << error;
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -16,27 +18,71 @@ namespace secms::app {
 
 namespace fs = std::filesystem;
 
-bool ensure_private_directory(const fs::path& dir, std::string& error) {
+namespace {
+
+// Closes a descriptor on every path out.
+class unique_fd {
+  public:
+    explicit unique_fd(int fd) : fd_(fd) {}
+    unique_fd(const unique_fd&) = delete;
+    unique_fd& operator=(const unique_fd&) = delete;
+    ~unique_fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+}  // namespace
+
+bool ensure_private_directory(const fs::path& dir, std::string& error, directory_links links) {
     std::error_code ec;
-    if (!fs::exists(dir, ec)) {
+    auto status = fs::symlink_status(dir, ec);
+    if (status.type() == fs::file_type::not_found) {
         fs::create_directories(dir, ec);
         if (ec) {
             error = "cannot create " + dir.string() + ": " + ec.message();
             return false;
         }
-        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
     }
-    if (!fs::is_directory(dir, ec)) {
+    // Every check and the chmod act on one opened directory, so that nothing can be swapped in
+    // between. O_NOFOLLOW: a link planted where a subdirectory belongs would otherwise have its
+    // target made ours (chmod) and our secrets written there.
+    int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    if (links == directory_links::refuse) flags |= O_NOFOLLOW;
+    unique_fd fd(::open(dir.c_str(), flags));
+    if (fd.get() < 0) {
+        int err = errno;
+        if (err == ELOOP || (err == ENOTDIR && links == directory_links::refuse &&
+                             fs::is_symlink(fs::symlink_status(dir, ec)))) {
+            error = dir.string() +
+                    " is a symbolic link; it must be a directory of its own (remove the link)";
+        } else if (err == ENOTDIR) {
+            error = dir.string() + " is not a directory";
+        } else {
+            error = "cannot open " + dir.string() + ": " + std::strerror(err);
+        }
+        return false;
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) {
         error = dir.string() + " is not a directory";
         return false;
     }
-    auto perms = fs::status(dir, ec).permissions();
-    if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
-        fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-        if (ec) {
-            error = dir.string() + " is readable by other users and cannot be made private";
-            return false;
-        }
+    // A directory another account owns can be emptied, swapped or read by it whatever its mode:
+    // its owner may chmod it back at any time. Root is no exception (the finding: a 0777
+    // directory of nobody was only chmod'ed).
+    if (st.st_uid != ::geteuid()) {
+        error = dir.string() + " is owned by uid " + std::to_string(st.st_uid) +
+                ", not by this server's user (uid " + std::to_string(::geteuid()) +
+                "); chown it to that user or choose another directory";
+        return false;
+    }
+    if ((st.st_mode & 077) != 0 && ::fchmod(fd.get(), 0700) != 0) {
+        error = dir.string() + " is readable by other users and cannot be made private";
+        return false;
     }
     return true;
 }
@@ -45,7 +91,8 @@ namespace {
 
 // Writes a new file that only the owner may read; fails if it exists.
 bool write_private_file(const fs::path& file, std::string_view content, std::string& error) {
-    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    // O_EXCL already refuses an existing link; O_NOFOLLOW says so for the reader.
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         error = "cannot create " + file.string();
         return false;
@@ -108,7 +155,8 @@ bool ensure_self_signed_certificate(const fs::path& certificate, const fs::path&
                 " exists; provide both or neither";
         return false;
     }
-    if (!ensure_private_directory(certificate.parent_path(), error)) return false;
+    if (!ensure_private_directory(certificate.parent_path(), error, directory_links::refuse))
+        return false;
 
     std::unique_ptr<EVP_PKEY, evp_pkey_free> key(EVP_EC_gen("P-256"));
     std::unique_ptr<X509, x509_free> cert(X509_new());
@@ -166,7 +214,8 @@ bool load_or_create_pin(const fs::path& file, bool create, core::secret_string& 
             error = "the HSM PIN file " + file.string() + " does not exist";
             return false;
         }
-        if (!ensure_private_directory(file.parent_path(), error)) return false;
+        if (!ensure_private_directory(file.parent_path(), error, directory_links::refuse))
+            return false;
         std::string fresh = core::random_token(24);
         bool ok = write_private_file(file, fresh + "\n", error);
         core::wipe(fresh.data(), fresh.size());
@@ -192,7 +241,8 @@ std::optional<calls::turn_secret> load_or_create_turn_secret(const fs::path& fil
                                                              std::string& error) {
     std::error_code ec;
     if (!fs::exists(file, ec)) {
-        if (!ensure_private_directory(file.parent_path(), error)) return std::nullopt;
+        if (!ensure_private_directory(file.parent_path(), error, directory_links::refuse))
+            return std::nullopt;
         auto fresh = calls::turn_secret::generate();
         std::string text = std::string(fresh.reveal()) + "\n";
         bool ok = write_private_file(file, text, error);

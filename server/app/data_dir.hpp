@@ -11,8 +11,15 @@
 
 namespace secms::app {
 
-// Creates `dir` (and parents) with mode 0700 if missing; refuses a directory others can read.
-bool ensure_private_directory(const std::filesystem::path& dir, std::string& error);
+// Whether `dir` itself may be a symbolic link: the data directory may be one (the operator's
+// layout), the directories this server makes inside it may not.
+enum class directory_links { follow, refuse };
+
+// Creates `dir` (and parents) if missing and makes it 0700. Refuses a directory not owned by the
+// effective user id (its owner could swap or read it whatever its mode) and, with
+// directory_links::refuse, a symbolic link in place of the directory.
+bool ensure_private_directory(const std::filesystem::path& dir, std::string& error,
+                              directory_links links = directory_links::follow);
 
 // Makes a self-signed certificate for localhost (EC P-256, SAN localhost, 127.0.0.1, ::1) when
 // neither file exists. A real deployment points tls_certificate/tls_private_key at its own.
