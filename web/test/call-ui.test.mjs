@@ -10,6 +10,7 @@ import { callSecurityState } from '../src/ui/call-security.js';
 import { formatCallDuration, callPhaseText } from '../src/ui/call-view.js';
 import { callPromptOf } from '../src/ui/incoming-call.js';
 import { callSupportOf } from '../src/ui/voip-panel.js';
+import { systemLineText } from '../src/ui/chat-log.js';
 import { dtmfKeys } from '../src/ui/dial-pad.js';
 import { createCallAlerts, toneFor } from '../src/app/call-alerts.js';
 import { createPreferences } from '../src/state/preferences.js';
@@ -127,7 +128,6 @@ test('an incoming call rings in a loop, notifies with the name only, blinks the 
   setLanguage('en');
   const { oscillators, notifications } = fakeBrowser(t);
   const preferences = createPreferences({ storage: storage() });
-  preferences.setSound(true);
   preferences.setNotify(true);
   const calls = createStore({ call: null });
   const alerts = createCallAlerts({ callStore: calls, preferences });
@@ -166,7 +166,7 @@ test('an incoming call rings in a loop, notifies with the name only, blinks the 
   assert.equal(document.title, 'Security.MS');
 });
 
-test('the caller hears ringback while the callee rings; sounds follow the sound preference', (t) => {
+test('the caller hears ringback while the callee rings; calls ring by default, and follow the ringtone preference, not the chat sound', (t) => {
   mock.timers.enable({ apis: ['setInterval'] });
   t.after(() => mock.timers.reset());
   const { oscillators, notifications } = fakeBrowser(t, { visibility: 'visible' });
@@ -176,20 +176,50 @@ test('the caller hears ringback while the callee rings; sounds follow the sound 
   const alerts = createCallAlerts({ callStore: calls, preferences });
   t.after(() => alerts.stop());
 
-  // Sound off (the default): the state is kept, nothing plays.
+  // Defaults: chat sounds off, ringing on. An incoming call is heard.
+  assert.equal(preferences.get().sound, false);
   calls.set({ call: { ...incoming, id: 'c2' } });
   assert.equal(alerts.tone(), 'ring');
-  assert.equal(oscillators.length, 0);
+  assert.deepEqual(oscillators.map((o) => o.frequency.value), [880, 1175, 880, 1175], 'the default rings');
   assert.equal(notifications.length, 0, 'a visible page gets no desktop notification');
+  calls.set({ call: null });
 
+  // Ringing turned off (chat sounds on): the state is kept, nothing plays.
+  preferences.setRingtone(false);
   preferences.setSound(true);
+  const silent = oscillators.length;
+  calls.set({ call: { ...incoming, id: 'c4' } });
+  assert.equal(alerts.tone(), 'ring');
+  mock.timers.tick(6000);
+  assert.equal(oscillators.length, silent, 'no ringtone with ringing off, whatever the chat sound says');
+  calls.set({ call: null });
+
+  preferences.setRingtone(true);
+  preferences.setSound(false);
+  const before = oscillators.length;
   calls.set({ call: { id: 'c3', phase: 'ringing', direction: 'outgoing', media: 'video', peer: { username: 'carol' } } });
   assert.equal(alerts.tone(), 'ringback');
-  assert.deepEqual(oscillators.map((o) => o.frequency.value), [425]);
+  assert.deepEqual(oscillators.slice(before).map((o) => o.frequency.value), [425]);
   mock.timers.tick(5000);
-  assert.equal(oscillators.length, 2);
+  assert.equal(oscillators.length, before + 2);
   calls.set({ call: { id: 'c3', phase: 'active', direction: 'outgoing', media: 'video', peer: { username: 'carol' } } });
   assert.equal(alerts.tone(), null);
   mock.timers.tick(10_000);
-  assert.equal(oscillators.length, 2);
+  assert.equal(oscillators.length, before + 2);
+});
+
+test('call lines in a conversation name the media in the reader\'s language', () => {
+  const line = (outcome, media, duration = '0:00') => ({ messageKey: `call.log.${outcome}`, params: { media, duration } });
+  setLanguage('fr');
+  try {
+    assert.equal(systemLineText(line('missed', 'video')), 'Appel manqué (vidéo)');
+    assert.equal(systemLineText(line('answered', 'audio', '1:05')), 'Appel (audio) — 1:05');
+    assert.equal(systemLineText(line('declined', 'video')), 'Appel (vidéo) refusé');
+  } finally {
+    setLanguage('en');
+  }
+  assert.equal(systemLineText(line('missed', 'video')), 'Missed call (video)');
+  assert.equal(systemLineText(line('no-answer', 'audio')), 'Call (audio): no answer');
+  // Anything but the two media names is shown as it came (the key lookup never runs on it).
+  assert.equal(systemLineText(line('failed', 'toString')), 'Call (toString) failed');
 });

@@ -1,8 +1,9 @@
 // Page-side alerts of calls: the ringtone while a call comes in, the ringback tone while the
 // callee's device rings, a desktop notification "Incoming call from <name>" (nothing else) when
 // the page is hidden, and a blinking window title while ringing. Sounds are WebAudio oscillators
-// (no audio files) and follow the sound preference, like the chat alerts; notifications follow
-// the notification preference and the permission the chat alerts asked for.
+// (no audio files) and follow their own `ringtone` preference (on by default: a call is expected
+// to ring even when the chat's event sounds are off); notifications follow the notification
+// preference and the permission the chat alerts asked for.
 
 import { t } from '../i18n/index.js';
 import { unreadTotal } from '../state/channel-store.js';
@@ -41,7 +42,7 @@ export function createCallAlerts({ callStore, preferences, channelStore = null, 
   const baseTitle = () => unreadTitle((channelStore ? unreadTotal(channelStore.get()) : 0) + (roomStore ? roomUnreadTotal(roomStore.get()) : 0), t(titleKey));
 
   function playCycle(kind) {
-    if (!preferences.get().sound) return;
+    if (!preferences.get().ringtone) return;
     try {
       audio ??= new AudioContext();
       if (audio.state === 'suspended') audio.resume().catch(() => {});
@@ -72,7 +73,7 @@ export function createCallAlerts({ callStore, preferences, channelStore = null, 
     clearInterval(toneTimer);
     toneTimer = null;
     tone = kind;
-    // Visible to tests and assistive tooling; the sound itself follows the preference.
+    // Visible to tests and assistive tooling; the sound itself follows the ringtone preference.
     document.documentElement.dataset.callTone = kind ?? 'none';
     if (!kind) return;
     playCycle(kind);

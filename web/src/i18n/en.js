@@ -179,6 +179,8 @@ export default Object.freeze({
   'voip.settings.title': 'Call settings',
   'voip.settings.hide_ip': 'Hide my IP address (relay calls through the server’s TURN relay)',
   'voip.settings.hide_ip.hint': 'Your peer then sees the relay’s address instead of yours. Calls may be a little slower; the relay still sees only encrypted media.',
+  'voip.settings.ringtone': 'Ring for incoming calls',
+  'voip.settings.ringtone.hint': 'Plays a ringtone when someone calls you and a ringback tone while the person you call is being rung, even when the chat sounds are off.',
 
   'call.start.audio': 'Audio call',
   'call.start.video': 'Video call',
@@ -223,6 +225,8 @@ export default Object.freeze({
   'call.error.unsupported': 'This browser cannot make calls.',
   'call.error.invalid_peer': 'This person cannot be called.',
   'call.error.failed': 'The call could not be started.',
+  'call.media.audio': 'audio',
+  'call.media.video': 'video',
   'call.log.answered': 'Call ({media}) — {duration}',
   'call.log.declined': 'Call ({media}) declined',
   'call.log.busy': 'Call ({media}): busy',

@@ -178,6 +178,8 @@ export default Object.freeze({
   'voip.settings.title': 'Réglages des appels',
   'voip.settings.hide_ip': 'Masquer mon adresse IP (faire passer les appels par le relais TURN du serveur)',
   'voip.settings.hide_ip.hint': 'Votre correspondant voit alors l’adresse du relais au lieu de la vôtre. Les appels peuvent être un peu plus lents ; le relais ne voit toujours que des médias chiffrés.',
+  'voip.settings.ringtone': 'Sonner pour les appels entrants',
+  'voip.settings.ringtone.hint': 'Fait sonner le navigateur quand quelqu’un vous appelle, et joue la tonalité de retour d’appel pendant que votre correspondant est appelé, même si les sons du chat sont coupés.',
 
   'call.start.audio': 'Appel audio',
   'call.start.video': 'Appel vidéo',
@@ -222,6 +224,8 @@ export default Object.freeze({
   'call.error.unsupported': 'Ce navigateur ne peut pas passer d’appels.',
   'call.error.invalid_peer': 'Cette personne ne peut pas être appelée.',
   'call.error.failed': 'L’appel n’a pas pu être lancé.',
+  'call.media.audio': 'audio',
+  'call.media.video': 'vidéo',
   'call.log.answered': 'Appel ({media}) — {duration}',
   'call.log.declined': 'Appel ({media}) refusé',
   'call.log.busy': 'Appel ({media}) : occupé',

@@ -1,11 +1,12 @@
-// Display and alert preferences of this browser: theme, event sounds, desktop notifications.
+// Display and alert preferences of this browser: theme, event sounds, call ringing, desktop
+// notifications.
 // Kept in localStorage (the logout wipe clears them, like every other local datum); pure apart
 // from the injected storage, so it is tested in Node.
 
 import { createStore } from './store.js';
 
 export const themes = Object.freeze(['system', 'light', 'dark', 'contrast']);
-const keys = Object.freeze({ theme: 'secms.theme', sound: 'secms.sound', notify: 'secms.notify', hideIp: 'secms.hide_ip' });
+const keys = Object.freeze({ theme: 'secms.theme', sound: 'secms.sound', notify: 'secms.notify', hideIp: 'secms.hide_ip', ringtone: 'secms.ringtone' });
 
 function read(storage, key) {
   try {
@@ -24,7 +25,10 @@ function write(storage, key, value) {
 }
 
 /**
- * Snapshot: { theme: one of `themes`, sound: boolean, notify: boolean, hideIp: boolean }.
+ * Snapshot: { theme: one of `themes`, sound: boolean, notify: boolean, hideIp: boolean, ringtone: boolean }.
+ * ringtone: the ringtone of an incoming call and the ringback of an outgoing one; on by default
+ * (a call that does not ring goes unnoticed), apart from the chat's event sounds (`sound`, off
+ * by default).
  * hideIp: calls use TURN relay candidates only (iceTransportPolicy 'relay'), so the peer never
  * learns this browser's addresses; off by default (a relay adds latency and needs a TURN server).
  */
@@ -35,6 +39,7 @@ export function createPreferences({ storage = null } = {}) {
     sound: read(storage, keys.sound) === 'on',
     notify: read(storage, keys.notify) === 'on',
     hideIp: read(storage, keys.hideIp) === 'on',
+    ringtone: read(storage, keys.ringtone) !== 'off',
   }));
   const set = (changes) => store.set(Object.freeze({ ...store.get(), ...changes }));
   return Object.freeze({
@@ -56,6 +61,10 @@ export function createPreferences({ storage = null } = {}) {
     setHideIp(on) {
       write(storage, keys.hideIp, on ? 'on' : 'off');
       set({ hideIp: Boolean(on) });
+    },
+    setRingtone(on) {
+      write(storage, keys.ringtone, on ? 'on' : 'off');
+      set({ ringtone: Boolean(on) });
     },
   });
 }

@@ -93,7 +93,7 @@ export class AppRoot extends LitElement {
       <div class="layout" data-testid="app-shell">
         <aside><secms-online-users .presence=${this.presence} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions} .calls=${this.calls} .callActions=${this.callActions}></secms-online-users></aside>
         <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}
-          .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence}></secms-service-tabs></main>
+          .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence} .preferences=${this.actions?.preferences}></secms-service-tabs></main>
       </div>
       <secms-incoming-call .calls=${this.calls} .actions=${this.callActions}></secms-incoming-call>`;
   }

@@ -14,6 +14,18 @@ import { chatCommands } from '../chat/commands.js';
 import { createLinkGuard, renderChatMarkup } from './chat-markup.js';
 import { formatClock } from './format.js';
 
+// Call lines carry the call's media as data ("audio" | "video"), so the words follow the reader's
+// language when the line is drawn, not the language of the moment the call ended.
+const mediaKeys = Object.freeze({ audio: 'call.media.audio', video: 'call.media.video' });
+
+/** The text of a system line: its message key filled with its params, translated on render. */
+export function systemLineText({ messageKey, params }) {
+  if (!params) return t(messageKey);
+  const filled = Object.hasOwn(mediaKeys, params.media) ? { ...params, media: t(mediaKeys[params.media]) } : params;
+  if (params.reason) return t(messageKey, { ...filled, reason: t(params.reason, params) });
+  return t(messageKey, filled);
+}
+
 export class ChatLog extends LitElement {
   static properties = {
     messages: { attribute: false },
@@ -93,9 +105,7 @@ export class ChatLog extends LitElement {
   }
 
   systemText(message) {
-    const { messageKey, params } = message;
-    if (params?.reason) return t(messageKey, { ...params, reason: t(params.reason, params) });
-    return t(messageKey, params);
+    return systemLineText(message);
   }
 
   renderSystem(message) {

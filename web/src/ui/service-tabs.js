@@ -30,6 +30,7 @@ export class ServiceTabs extends LitElement {
     calls: { attribute: false },      // call store (web/src/state/call-store.js)
     callActions: { attribute: false },
     presence: { attribute: false },   // presence store: the VoIP tab lists whom to call
+    preferences: { attribute: false },   // preferences (state/preferences.js): the VoIP tab's ringing setting
   };
 
   static styles = [controlStyles, css`
@@ -107,7 +108,7 @@ export class ServiceTabs extends LitElement {
     }
     if (id === 'voip') {
       return html`<secms-voip-panel .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence}
-        .identity=${this.identity} .webRtcAvailable=${this.webRtcAvailable}></secms-voip-panel>`;
+        .identity=${this.identity} .webRtcAvailable=${this.webRtcAvailable} .preferences=${this.preferences}></secms-voip-panel>`;
     }
     return html`<secms-notice-card icon="mail" heading=${t('email.later.title')} body=${t('email.later.body')}></secms-notice-card>`;
   }

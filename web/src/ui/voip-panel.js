@@ -1,7 +1,8 @@
 // The VoIP tab: the call in progress (./call-view.js), the people who can be called (online users
 // whose certificate the server verified, as in the online list), the call log, and the call
 // settings (relay-only "hide my IP address", devices). A browser without WebRTC or encoded
-// transforms gets the "unavailable" notice naming what is missing.
+// transforms gets the "unavailable" notice naming what is missing. Ringing (the ringtone and
+// ringback, on by default) is set here, apart from the chat's event sounds.
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t, getLanguage } from '../i18n/index.js';
@@ -31,6 +32,7 @@ export class VoipPanel extends LitElement {
     presence: { attribute: false },        // presence store
     identity: { attribute: false },        // identity store: calls need one's own verified certificate
     webRtcAvailable: { attribute: false },
+    preferences: { attribute: false },     // preferences (state/preferences.js): ringtone
     error: { state: true },                // the code of a call that could not be placed
   };
 
@@ -72,6 +74,7 @@ export class VoipPanel extends LitElement {
     this.snapshot = new StoreController(this, 'calls');
     this.presenceSnapshot = new StoreController(this, 'presence');
     this.identitySnapshot = new StoreController(this, 'identity');
+    this.preferenceSnapshot = new StoreController(this, 'preferences');
     this.webRtcAvailable = true;
   }
 
@@ -176,6 +179,12 @@ export class VoipPanel extends LitElement {
           <span>${t('voip.settings.hide_ip')}</span>
         </label>
         <p class="hint" id="hide-ip-hint">${t('voip.settings.hide_ip.hint')}</p>
+        <label class="checkbox">
+          <input type="checkbox" data-testid="ringtone" .checked=${this.preferenceSnapshot.value?.ringtone ?? true} ?disabled=${!this.preferences}
+            aria-describedby="ringtone-hint" @change=${(event) => this.preferences?.setRingtone(event.target.checked)}>
+          <span>${t('voip.settings.ringtone')}</span>
+        </label>
+        <p class="hint" id="ringtone-hint">${t('voip.settings.ringtone.hint')}</p>
         <h2 id="voip-devices">${t('call.devices')}</h2>
         ${renderDevicePickers({ devices: snapshot?.devices, actions: this.callActions, idPrefix: 'voip-device' })}
       </section>`;
