@@ -32,12 +32,18 @@ coturn_check() {
 COTURN_IPV4_RE='^[0-9]{1,3}(\.[0-9]{1,3}){3}$'
 COTURN_IP_RE='^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$'
 COTURN_PORT_RE='^[0-9]{1,5}$'
+# bps-capacity: 125 000 000 bytes/s (1 Gbit/s). Every allocation reserves the template's max-bps
+# (750 000) of it, so this admits about 166 concurrent allocations at full rate; a smaller uplink
+# sets less (docs/operations.md "coturn (TURN relay)").
+COTURN_BPS_CAPACITY_DEFAULT=125000000
+COTURN_MAX_BPS=750000
 
 # Renders the template into "$1" (mode 0600, written atomically). Inputs as variables:
 #   COTURN_SECRET (64 lower-case hex), COTURN_LISTEN_IP, COTURN_PORT, COTURN_RELAY_IP,
 #   COTURN_RELAY_MIN, COTURN_RELAY_MAX, COTURN_REALM, COTURN_DIR (log, pid file, database),
 #   optional COTURN_TLS_PORT + COTURN_TLS_CERT + COTURN_TLS_KEY, COTURN_EXTERNAL_IP,
-#   COTURN_ALLOW_PRIVATE_PEERS=1 (a LAN set-up: do not deny the private ranges).
+#   COTURN_ALLOW_PRIVATE_PEERS=1 (a LAN set-up: do not deny the private ranges),
+#   COTURN_BPS_CAPACITY (bytes/s, default COTURN_BPS_CAPACITY_DEFAULT; 0: no cap).
 # Loopback peers are allowed exactly when the relay address is a loopback one.
 coturn_render() {
   local out="$1"
@@ -49,6 +55,13 @@ coturn_render() {
   coturn_check "relay port range end" "$COTURN_RELAY_MAX" "$COTURN_PORT_RE" || return 1
   coturn_check realm "$COTURN_REALM" '^[A-Za-z0-9.-]{1,253}$' || return 1
   coturn_check directory "$COTURN_DIR" '^/[^[:cntrl:]]*$' || return 1
+  local bps="${COTURN_BPS_CAPACITY:-$COTURN_BPS_CAPACITY_DEFAULT}"
+  coturn_check "bandwidth capacity" "$bps" '^[0-9]{1,10}$' || return 1
+  # Below max-bps not even one allocation gets its full rate; coturn's counter is 32 bits.
+  if [ "$bps" -ne 0 ] && { [ "$bps" -lt "$COTURN_MAX_BPS" ] || [ "$bps" -gt 4294967295 ]; }; then
+    echo "coturn: bandwidth capacity $bps bytes/s: 0 (no cap) or $COTURN_MAX_BPS-4294967295" >&2
+    return 1
+  fi
   if [ "$COTURN_RELAY_MIN" -gt "$COTURN_RELAY_MAX" ] || [ "$COTURN_RELAY_MIN" -lt 1024 ] ||
     [ "$COTURN_RELAY_MAX" -gt 65535 ] || [ "$COTURN_PORT" -lt 1 ] || [ "$COTURN_PORT" -gt 65535 ]; then
     echo "coturn: ports out of range: listening $COTURN_PORT, relay $COTURN_RELAY_MIN-$COTURN_RELAY_MAX" >&2
@@ -76,21 +89,24 @@ coturn_render() {
 
   local text
   text="$(<"$COTURN_TEMPLATE")" || return 1
-  text="${text//@LISTEN_IP@/$COTURN_LISTEN_IP}"
-  text="${text//@LISTEN_PORT@/$COTURN_PORT}"
-  text="${text//@RELAY_IP@/$COTURN_RELAY_IP}"
-  text="${text//@RELAY_MIN_PORT@/$COTURN_RELAY_MIN}"
-  text="${text//@RELAY_MAX_PORT@/$COTURN_RELAY_MAX}"
-  text="${text//@TLS_LINES@/$tls}"
-  text="${text//@SECRET@/$COTURN_SECRET}"
-  text="${text//@REALM@/$COTURN_REALM}"
-  text="${text//@DENY@/$deny}"
-  text="${text//@DB_PATH@/$COTURN_DIR/turndb}"
-  text="${text//@PID_FILE@/$COTURN_DIR/turnserver.pid}"
-  text="${text//@LOG_FILE@/$COTURN_DIR/turnserver.log}"
+  # Each replacement is quoted: bash 5.2's patsub_replacement would otherwise turn an '&' in a
+  # value (a legal character of a path) into the matched placeholder.
+  text="${text//@LISTEN_IP@/"$COTURN_LISTEN_IP"}"
+  text="${text//@LISTEN_PORT@/"$COTURN_PORT"}"
+  text="${text//@RELAY_IP@/"$COTURN_RELAY_IP"}"
+  text="${text//@RELAY_MIN_PORT@/"$COTURN_RELAY_MIN"}"
+  text="${text//@RELAY_MAX_PORT@/"$COTURN_RELAY_MAX"}"
+  text="${text//@TLS_LINES@/"$tls"}"
+  text="${text//@SECRET@/"$COTURN_SECRET"}"
+  text="${text//@REALM@/"$COTURN_REALM"}"
+  text="${text//@DENY@/"$deny"}"
+  text="${text//@BPS_CAPACITY@/"$((10#$bps))"}"
+  text="${text//@DB_PATH@/"$COTURN_DIR/turndb"}"
+  text="${text//@PID_FILE@/"$COTURN_DIR/turnserver.pid"}"
+  text="${text//@LOG_FILE@/"$COTURN_DIR/turnserver.log"}"
   local extra_lines
   extra_lines="$(printf '%s\n' "${extra[@]}")"
-  text="${text//@EXTRA_LINES@/$extra_lines}"
+  text="${text//@EXTRA_LINES@/"$extra_lines"}"
   if [[ "$text" == *@[A-Z_]*@* ]]; then
     echo "coturn: a placeholder of $COTURN_TEMPLATE was left unrendered" >&2
     return 1

@@ -7,13 +7,14 @@
 # coturn (docs/operations.md "coturn (TURN relay)"), from the environment:
 #   SECMS_TURN_LISTEN (127.0.0.1)        address coturn listens on and relays from
 #   SECMS_TURN_PORT (3478)               STUN/TURN port, UDP and TCP
-#   SECMS_TURN_RELAY_PORTS (49160-49200) UDP port range of relay allocations
+#   SECMS_TURN_RELAY_PORTS (49160-49559) UDP port range of relay allocations
 #   SECMS_TURN_RELAY_IP (= listen)       relay address when it differs from the listening one
 #   SECMS_TURN_EXTERNAL_IP               public address when coturn is behind NAT (external-ip)
 #   SECMS_TURN_HOST (= listen)           host name or address put in the turn: URLs
 #   SECMS_TURN_REALM (localhost)         TURN realm
 #   SECMS_TURN_TLS_CERT, SECMS_TURN_TLS_KEY, SECMS_TURN_TLS_PORT (5349)  turns: over TLS
 #   SECMS_TURN_ALLOW_PRIVATE_PEERS=1     a LAN set-up: do not deny relaying to private ranges
+#   SECMS_TURN_BPS_CAPACITY (125000000)  bytes/s coturn commits in all (bps-capacity; 0: no cap)
 #   SECMS_TURN=0                         no coturn (and no --turn-urls) at all
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coturn.sh"
@@ -42,7 +43,8 @@ if [ "${SECMS_TURN:-1}" != 0 ]; then
   COTURN_LISTEN_IP="${SECMS_TURN_LISTEN:-127.0.0.1}"
   COTURN_PORT="${SECMS_TURN_PORT:-3478}"
   COTURN_RELAY_IP="${SECMS_TURN_RELAY_IP:-$COTURN_LISTEN_IP}"
-  relay_ports="${SECMS_TURN_RELAY_PORTS:-49160-49200}"
+  # 400 ports: with user-quota 6 per user id, some 66 accounts are needed to hold them all.
+  relay_ports="${SECMS_TURN_RELAY_PORTS:-49160-49559}"
   [[ "$relay_ports" =~ ^([0-9]+)-([0-9]+)$ ]] || {
     echo "run.sh: SECMS_TURN_RELAY_PORTS must be MIN-MAX, not '$relay_ports'" >&2
     exit 1
@@ -56,8 +58,16 @@ if [ "${SECMS_TURN:-1}" != 0 ]; then
   COTURN_TLS_PORT="${SECMS_TURN_TLS_PORT:-5349}"
   COTURN_EXTERNAL_IP="${SECMS_TURN_EXTERNAL_IP:-}"
   COTURN_ALLOW_PRIVATE_PEERS="${SECMS_TURN_ALLOW_PRIVATE_PEERS:-0}"
+  COTURN_BPS_CAPACITY="${SECMS_TURN_BPS_CAPACITY:-$COTURN_BPS_CAPACITY_DEFAULT}"
+  # init refuses a symlinked turn/ already; never chmod through one.
+  [ ! -L "$COTURN_DIR" ] || { echo "run.sh: $COTURN_DIR is a symbolic link" >&2; exit 1; }
   chmod 700 "$COTURN_DIR"
   coturn_render "$COTURN_DIR/turnserver.conf"
+  if [[ "$COTURN_RELAY_IP" != 127.* && "$COTURN_RELAY_IP" != "::1" ]]; then
+    # coturn denies loopback and the private ranges as peers, but not the host's own address,
+    # and it cannot deny by port: only a host firewall keeps TURN users off local UDP services.
+    say "coturn relays from $COTURN_RELAY_IP: TURN users can send UDP to this host's own address; add the host firewall rule of docs/operations.md \"coturn (TURN relay)\" (no UDP service here may trust its own address)"
+  fi
 
   turn_host="${SECMS_TURN_HOST:-$COTURN_LISTEN_IP}"
   [[ "$turn_host" == *:* ]] && turn_host="[$turn_host]"  # an IPv6 literal (RFC 7065 §3.1)

@@ -290,7 +290,7 @@ function renderWithScript(values) {
   });
 }
 
-test('scripts/coturn.sh and tests/helpers/coturn.mjs render the template alike and refuse injected lines', () => {
+test('scripts/coturn.sh and tests/helpers/coturn.mjs render the template alike, values as is, and refuse injected lines', () => {
   const values = {
     secret, port: 3478, relayMinPort: 49160, relayMaxPort: 49200, realm: 'example.org', dir: '/var/lib/secms/turn',
   };
@@ -311,6 +311,25 @@ test('scripts/coturn.sh and tests/helpers/coturn.mjs render the template alike a
   assert.doesNotMatch(publicRelay, /^allow-loopback-peers$/m, 'a public relay refuses loopback peers');
   const publicFromScript = renderWithScript({ ...env, COTURN_LISTEN_IP: '203.0.113.10', COTURN_RELAY_IP: '203.0.113.10' });
   assert.equal(publicFromScript.stdout, publicRelay);
+
+  // bash 5.2's patsub_replacement turns an unquoted '&' in a replacement into the matched
+  // placeholder: a legal path with '&' must render as is, from both renderers.
+  const ampersand = '/var/lib/secms&co/turn';
+  const withAmpersand = renderWithScript({ ...env, COTURN_DIR: ampersand });
+  assert.equal(withAmpersand.status, 0, withAmpersand.stderr);
+  assert.equal(withAmpersand.stdout, renderCoturnConfig({ ...values, dir: ampersand }));
+  assert.match(withAmpersand.stdout, /^log-file=\/var\/lib\/secms&co\/turn\/turnserver\.log$/m);
+
+  // The bandwidth capacity: the default in both, a chosen value in both, nonsense refused by both.
+  assert.match(fromNode, /^bps-capacity=125000000$/m);
+  assert.match(fromNode, /^user-quota=6$/m);
+  const capped = renderWithScript({ ...env, COTURN_BPS_CAPACITY: '1500000' });
+  assert.equal(capped.stdout, renderCoturnConfig({ ...values, bpsCapacity: 1_500_000 }));
+  assert.match(capped.stdout, /^bps-capacity=1500000$/m);
+  assert.throws(() => renderCoturnConfig({ ...values, bpsCapacity: 5 }), /invalid bandwidth capacity/);
+  const tooSmall = renderWithScript({ ...env, COTURN_BPS_CAPACITY: '5' });
+  assert.notEqual(tooSmall.status, 0);
+  assert.match(tooSmall.stderr, /bandwidth capacity/);
 
   const injected = 'example.org\nallow-loopback-peers';
   assert.throws(() => renderCoturnConfig({ ...values, realm: injected }), /invalid realm/);

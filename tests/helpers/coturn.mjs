@@ -23,6 +23,9 @@ export const turnserverBinary = process.env.SECMS_TURNSERVER ?? 'turnserver';
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
+// scripts/coturn.sh's COTURN_BPS_CAPACITY_DEFAULT and the template's max-bps (bytes/s).
+export const BPS_CAPACITY_DEFAULT = 125_000_000;
+export const MAX_BPS = 750_000;
 const RELAY_PORTS = 8; // two peer connections, UDP and TCP candidates, and room for a restart
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -46,6 +49,7 @@ export function renderCoturnConfig({
   template = readFileSync(coturnTemplate, 'utf8'),
   secret, listenIp = '127.0.0.1', port, relayIp = listenIp, relayMinPort, relayMaxPort,
   realm = 'localhost', dir, tls = null, allowPrivatePeers = false, extraLines = [],
+  bpsCapacity = BPS_CAPACITY_DEFAULT,
 }) {
   const check = (name, value, re) => {
     if (!re.test(String(value))) throw new Error(`coturn: invalid ${name}: ${JSON.stringify(value)}`);
@@ -55,6 +59,10 @@ export function renderCoturnConfig({
   check('relay address', relayIp, /^[0-9a-fA-F:.]+$/);
   for (const [name, value] of [['port', port], ['relay min port', relayMinPort], ['relay max port', relayMaxPort]]) {
     if (!Number.isInteger(value) || value < 1 || value > 65535) throw new Error(`coturn: invalid ${name}: ${value}`);
+  }
+  // As scripts/coturn.sh: 0 (no cap) or at least the template's max-bps, within 32 bits.
+  if (!Number.isInteger(bpsCapacity) || (bpsCapacity !== 0 && (bpsCapacity < MAX_BPS || bpsCapacity > 0xffffffff))) {
+    throw new Error(`coturn: invalid bandwidth capacity: ${bpsCapacity}`);
   }
   check('realm', realm, /^[A-Za-z0-9.-]{1,253}$/);
   check('directory', dir, /^\/[^\p{Cc}]*$/u);
@@ -75,6 +83,7 @@ export function renderCoturnConfig({
     SECRET: secret,
     REALM: realm,
     DENY: allowPrivatePeers ? '# ' : '',
+    BPS_CAPACITY: String(bpsCapacity),
     DB_PATH: path.join(dir, 'turndb'),
     PID_FILE: path.join(dir, 'turnserver.pid'),
     LOG_FILE: path.join(dir, 'turnserver.log'),
