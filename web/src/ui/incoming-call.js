@@ -1,8 +1,16 @@
 // Over every tab: the incoming call (who, audio or video; accept, accept with video, decline) and
 // the consent prompt of a call that would not be end-to-end encrypted. A modal <dialog> with
-// role=alertdialog: the page behind is inert, focus moves to the first choice and returns to
-// where it was when the dialog closes (WAI-ARIA APG alert dialog pattern). Nothing is accepted
-// by Escape: a call is answered or refused by an explicit button only.
+// role=alertdialog: the page behind is inert and focus returns to where it was when the dialog
+// closes (WAI-ARIA APG alert dialog pattern). Nothing is accepted by Escape: a call is answered
+// or refused by an explicit button only.
+//
+// An invite can arrive while the user is typing: the dialog opens under their fingers, so no
+// keystroke meant for the page may answer it (the microphone would go live and the peer would
+// learn this browser's addresses). The focus therefore goes to the dialog's heading (tabindex=-1,
+// read out with the dialog's name and description), never to "Accept"; and the choices that
+// open the microphone or drop end-to-end encryption stay disabled for ACTIVATION_DELAY_MS after
+// the prompt appears, as browsers do with their own permission prompts. The safe choice of the
+// consent prompt ("End call") keeps the focus: a stray Enter there can only end the call.
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
@@ -27,6 +35,9 @@ function findDeep(root, selector) {
   }
   return null;
 }
+
+/** How long after a prompt appears its risky choices (accept, continue unencrypted) stay inert. */
+export const ACTIVATION_DELAY_MS = 1000;
 
 /** What the dialog shows for a call store snapshot: null | 'incoming' | 'consent'. */
 export function callPromptOf(snapshot) {
@@ -73,6 +84,39 @@ export class IncomingCall extends LitElement {
     this.snapshot = new StoreController(this, 'calls');
     this.shown = null;          // the prompt the open dialog shows, or null
     this.returnFocus = null;
+    this.armedFor = null;       // '<prompt>:<call id>' whose activation delay started
+    this.armedAt = 0;           // when that prompt appeared (performance.now())
+    this.armTimer = null;
+  }
+
+  disconnectedCallback() {
+    clearTimeout(this.armTimer);
+    super.disconnectedCallback();
+  }
+
+  // A new prompt (or the same prompt for another call) starts its activation delay before it is
+  // rendered, so its risky buttons are disabled from the first frame.
+  willUpdate() {
+    const prompt = callPromptOf(this.snapshot.value);
+    const key = prompt ? `${prompt}:${this.snapshot.value.call.id}` : null;
+    if (key === this.armedFor) return;
+    this.armedFor = key;
+    this.armedAt = performance.now();
+    clearTimeout(this.armTimer);
+    if (key) this.armTimer = setTimeout(() => this.requestUpdate(), ACTIVATION_DELAY_MS);
+  }
+
+  /** Whether the risky choices of the prompt shown may be used yet. */
+  armed() {
+    return this.armedFor !== null && performance.now() - this.armedAt >= ACTIVATION_DELAY_MS;
+  }
+
+  // The click handlers check the delay too: a disabled attribute is the visible half, this is the
+  // half nothing can skip (a synthetic click, a re-render racing the timer).
+  guarded(action) {
+    return () => {
+      if (this.armed()) action();
+    };
   }
 
   updated() {
@@ -84,7 +128,7 @@ export class IncomingCall extends LitElement {
     }
     if (prompt && dialog && prompt !== this.shown) {
       this.shown = prompt;
-      // Focus the first choice ("Accept", or "End call" for the consent prompt: the safe one).
+      // The heading for the incoming call (no keystroke can answer), "End call" for the consent prompt.
       dialog.querySelector('[data-autofocus]')?.focus();
     }
     if (!prompt && this.shown) {
@@ -104,19 +148,20 @@ export class IncomingCall extends LitElement {
   renderIncoming(call) {
     const peer = call.peer?.username ?? '';
     const video = call.media === 'video';
+    const armed = this.armed();
     return html`
       <div class="who">
         <span class="avatar" aria-hidden="true">${peer.slice(0, 1)}</span>
         <div>
-          <h2 id="call-prompt-title" data-testid="incoming-call-title">${t(video ? 'call.incoming.video' : 'call.incoming.audio', { username: peer })}</h2>
+          <h2 id="call-prompt-title" data-testid="incoming-call-title" tabindex="-1" autofocus data-autofocus>${t(video ? 'call.incoming.video' : 'call.incoming.audio', { username: peer })}</h2>
           <p class="muted" id="call-prompt-body">${t(video ? 'call.incoming.body.video' : 'call.incoming.body.audio')}</p>
         </div>
       </div>
       <div class="choices">
-        <button class="button" type="button" data-testid="call-accept" data-autofocus
-          @click=${() => this.actions?.accept({ video: false })}>${icons.phone}${t(video ? 'call.accept.audio_only' : 'call.accept')}</button>
-        <button class="button" type="button" data-testid="call-accept-video"
-          @click=${() => this.actions?.accept({ video: true })}>${icons.video}${t('call.accept.video')}</button>
+        <button class="button" type="button" data-testid="call-accept" ?disabled=${!armed}
+          @click=${this.guarded(() => this.actions?.accept({ video: false }))}>${icons.phone}${t(video ? 'call.accept.audio_only' : 'call.accept')}</button>
+        <button class="button" type="button" data-testid="call-accept-video" ?disabled=${!armed}
+          @click=${this.guarded(() => this.actions?.accept({ video: true }))}>${icons.video}${t('call.accept.video')}</button>
         <button class="button danger" type="button" data-testid="call-decline"
           @click=${() => this.actions?.decline()}>${icons.hangUp}${t('call.decline')}</button>
       </div>`;
@@ -137,10 +182,10 @@ export class IncomingCall extends LitElement {
           ${reasonText ? html`<p class="muted" data-testid="call-consent-reason" data-reason=${reason}>${t('call.consent.reason', { reason: reasonText })}</p>` : nothing}
         </div>
         <div class="choices">
-          <button class="button secondary" type="button" data-testid="call-consent-end" data-autofocus
+          <button class="button secondary" type="button" data-testid="call-consent-end" autofocus data-autofocus
             @click=${() => this.actions?.consentUnencrypted(false)}>${t('call.consent.end')}</button>
-          <button class="button danger" type="button" data-testid="call-consent-continue"
-            @click=${() => this.actions?.consentUnencrypted(true)}>${t('call.consent.continue')}</button>
+          <button class="button danger" type="button" data-testid="call-consent-continue" ?disabled=${!this.armed()}
+            @click=${this.guarded(() => this.actions?.consentUnencrypted(true))}>${t('call.consent.continue')}</button>
         </div>
       </div>`;
   }

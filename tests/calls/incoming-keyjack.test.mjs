@@ -1,0 +1,107 @@
+// An invite that arrives while the callee types in the chat must not be answered by the
+// keystrokes meant for the chat. The incoming-call dialog opens modal under the user's fingers:
+// when it put the focus on "Accept", the next Enter or space answered the call (microphone live,
+// this browser's addresses sent to the caller). The dialog now focuses its heading, and its accept
+// buttons stay inert for a moment after it appears (web/src/ui/incoming-call.js).
+//
+//   flock /tmp/secms-browser.lock timeout 600 bash scripts/loopback-netns.sh env SECMS_SERVER_BIN=… \
+//     node --test --test-concurrency=1 tests/calls/incoming-keyjack.test.mjs
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, serverBinaryAvailable, serverBinary } from '../e2e/helpers/server.mjs';
+import { loopbackRateLimits } from '../helpers/secms-server.mjs';
+import { launchCallBrowser } from './helpers/browser.mjs';
+import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  assert.ok(await serverBinaryAvailable(), `secms-server not built (${serverBinary})`);
+  server = await startServer({ extraArgs: [...loopbackRateLimits] });
+  browser = await launchCallBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function securePair(t) {
+  const [a, b] = await Promise.all(['alice', 'bob'].map((prefix) => registeredUser(t, browser, server.origin, prefix)));
+  await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
+  await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
+  await requestChannelWith(a.app, b.username);
+  await a.app.getByTestId('peer-report').waitFor();
+  await a.app.getByTestId('channel-accept').click();
+  await b.app.getByTestId('peer-report').waitFor();
+  await b.app.getByTestId('channel-accept').click();
+  await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
+  return [a, b];
+}
+
+/** Calls a call action on the app root (the caller's side needs no UI here). */
+const act = (page, name, argument) => page.evaluate(([n, a]) => {
+  const result = document.querySelector('secms-app-root').callActions[n](a);
+  return Promise.resolve(result).then((value) => (value === undefined ? null : JSON.parse(JSON.stringify(value))));
+}, [name, argument ?? null]);
+const phaseOf = (page) => page.evaluate(() => document.documentElement.dataset.callPhase);
+const phaseIs = (page, phase, timeout = 20_000) => page.waitForFunction((p) => document.documentElement.dataset.callPhase === p, phase, { timeout });
+/** The callee's microphone tracks as "readyState:enabled" (none while the call only rings). */
+const microphone = (page) => page.evaluate(() => document.querySelector('secms-app-root').calls.get().call?.localStream?.getAudioTracks()
+  .map((track) => `${track.readyState}:${track.enabled}`) ?? []);
+/** The data-testid of the focused element, looking through shadow roots. */
+const focusedTestId = (page) => page.evaluate(() => {
+  let active = document.activeElement;
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+  return active?.getAttribute('data-testid') ?? active?.tagName ?? null;
+});
+
+/** Bob is typing to Alice when her call comes in; resolves once his dialog is up. */
+async function inviteWhileTyping(t, typed) {
+  const [alice, bob] = await securePair(t);
+  await bob.app.getByTestId('message-input').click();
+  await bob.app.keyboard.type(typed);
+  await act(alice.app, 'call', { username: bob.username, video: false });
+  await phaseIs(bob.app, 'incoming');
+  await bob.app.getByRole('alertdialog').waitFor();
+  return [alice, bob];
+}
+
+test('an Enter meant for the chat does not answer a call that just came in', { timeout: 120_000 }, async (t) => {
+  const [alice, bob] = await inviteWhileTyping(t, 'sure, one sec');
+  // The dialog's heading has the focus (read out with the dialog), not a button.
+  assert.equal(await focusedTestId(bob.app), 'incoming-call-title');
+  await bob.app.waitForTimeout(300);
+  await bob.app.keyboard.press('Enter');
+  await bob.app.waitForTimeout(2500);
+  assert.equal(await phaseOf(bob.app), 'incoming', 'one Enter meant for the chat answered the call');
+  assert.deepEqual(await microphone(bob.app), [], 'the microphone stays closed');
+  assert.notEqual(await phaseOf(alice.app), 'active');
+  // Pressing Enter again well after the dialog appeared still does nothing: the focus is on no button.
+  await bob.app.keyboard.press('Enter');
+  await bob.app.waitForTimeout(1000);
+  assert.equal(await phaseOf(bob.app), 'incoming');
+  await act(bob.app, 'decline');
+  await phaseIs(alice.app, 'ended');
+});
+
+test('a space typed in the chat does not answer, and "Accept" is inert just after the dialog appears', { timeout: 120_000 }, async (t) => {
+  const [alice, bob] = await inviteWhileTyping(t, 'sure');
+  await bob.app.keyboard.type(' one sec');
+  // A click landing on "Accept" right as the dialog appears is ignored too.
+  await bob.app.getByTestId('call-accept').click({ force: true, timeout: 2000 });
+  await bob.app.waitForTimeout(2500);
+  assert.equal(await phaseOf(bob.app), 'incoming', 'a space or a click meant for the page answered the call');
+  assert.deepEqual(await microphone(bob.app), []);
+
+  // After the delay, the explicit choice works: Tab reaches "Accept" and Enter answers.
+  assert.ok(await bob.app.getByTestId('call-accept').isEnabled());
+  await bob.app.keyboard.press('Tab');
+  assert.equal(await focusedTestId(bob.app), 'call-accept');
+  await bob.app.keyboard.press('Enter');
+  await Promise.all([phaseIs(bob.app, 'active', 30_000), phaseIs(alice.app, 'active', 30_000)]);
+  await act(bob.app, 'hangUp');
+  await phaseIs(alice.app, 'ended');
+});
