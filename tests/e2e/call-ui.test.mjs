@@ -129,17 +129,32 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
   assert.deepEqual(settings[1], ['setHideIp', true]);
   assert.deepEqual(settings[2], ['selectDevice', { kind: 'audioinput', deviceId: 'mic1' }]);
   assert.ok(await app.getByLabel(/Hide my IP address/).isVisible());
+  // Calls ring by default, a setting of its own beside the chat sounds (kept in this browser).
+  const ringtone = app.getByTestId('ringtone');
+  assert.ok(await ringtone.isChecked(), 'calls ring by default');
+  assert.ok(await app.getByLabel('Ring for incoming calls').isVisible());
+  await ringtone.uncheck();
+  assert.equal(await app.evaluate(() => localStorage.getItem('secms.ringtone')), 'off');
+  await ringtone.check();
+  assert.equal(await app.evaluate(() => localStorage.getItem('secms.ringtone')), 'on');
 
-  // Incoming call: an alert dialog over the app, focus on Accept, Escape does not dismiss it.
+  // Incoming call: an alert dialog over the app, focus on its heading (a keystroke meant for the
+  // page answers nothing), the accept buttons inert for a moment, Escape does not dismiss it.
   await app.getByTestId('tab-voip').focus();
   await setCall(app, baseCall);
   const dialog = app.getByRole('alertdialog');
   await dialog.waitFor();
   assert.match(await dialog.textContent(), /bobpeer is video calling you/);
-  assert.equal(await focusedTestId(app), 'call-accept');
+  assert.equal(await focusedTestId(app), 'incoming-call-title');
+  assert.equal(await app.getByTestId('incoming-call-title').getAttribute('tabindex'), '-1');
+  assert.ok(await app.getByTestId('call-accept').isDisabled(), 'Accept is inert just after the dialog appears');
+  await app.getByTestId('call-accept-video').click({ force: true, timeout: 2000 });
+  await app.keyboard.press('Enter');
+  await app.keyboard.press('Space');
   await app.keyboard.press('Escape');
   assert.ok(await dialog.isVisible(), 'Escape leaves the choice open');
-  await app.getByTestId('call-accept-video').click();
+  assert.deepEqual(await actionsOf(app), [], 'nothing answered the call before an explicit choice');
+  await app.getByTestId('call-accept-video').click();   // waits until the buttons are enabled
   assert.deepEqual(await actionsOf(app), [['accept', { video: true }]]);
 
   // Answered: the dialog closes, focus returns, the call view shows the phase politely.
@@ -214,7 +229,7 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
   await app.getByTestId('tab-chat').click();
   await app.getByTestId('identity-mode-create').focus();
   await setCall(app, { ...baseCall, id: 'b'.repeat(32) });
-  await focusMovesTo(app, 'call-accept');
+  await focusMovesTo(app, 'incoming-call-title');
   await setCall(app, { ...baseCall, id: 'b'.repeat(32), phase: 'connecting' });
   await app.locator('[data-testid=tab-voip][aria-selected=true]').waitFor();
   await focusMovesTo(app, 'call-mute');
@@ -260,6 +275,43 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
   assert.equal(await refusal.getAttribute('data-code'), 'busy');
   assert.equal((await refusal.textContent()).trim(), 'A call is already in progress.');
   await actionsOf(app);
+
+  // The same refusal from the online list's call buttons: said under the person's row.
+  await app.evaluate(() => {
+    const list = document.querySelector('secms-app-root').shadowRoot.querySelector('secms-online-users');
+    const fixed = (value) => ({ get: () => value, subscribe: () => () => {} });
+    list.presence = fixed({ known: true, self: null, users: [{ userid: 2, username: 'bobpeer', fingerprint: 'A'.repeat(40), isSelf: false }] });
+    list.identity = fixed({ certificate: { state: 'accepted' } });
+  });
+  await app.getByTestId('user-call-video').click();
+  const listRefusal = app.getByTestId('user-call-error');
+  await listRefusal.waitFor();
+  assert.equal(await listRefusal.getAttribute('data-code'), 'busy');
+  assert.equal(await listRefusal.getAttribute('role'), 'alert');
+  assert.equal((await listRefusal.textContent()).trim(), 'A call is already in progress.');
+  assert.deepEqual(await actionsOf(app), [['call', { username: 'bobpeer', video: true }]]);
+
+  // And from a conversation's header: the conversation's notice says it (the request goes up to
+  // the app root as an event, the answer comes back in it). A placed call shows nothing.
+  await app.evaluate(() => {
+    const view = document.createElement('secms-channel-view');
+    view.channel = { session: 'conv1', peer: { userid: 2, username: 'bobpeer' }, phase: 'secure', messages: [], sas: null };
+    view.actions = { submitChatLine() {}, endChannel() {}, deleteMessage() {} };
+    view.dataset.testid = 'scripted-conversation';
+    document.querySelector('secms-app-root').shadowRoot.append(view);
+  });
+  const conversation = app.getByTestId('scripted-conversation');
+  await app.evaluate(() => { window.__calls.callResult = { error: { code: 'unsupported' } }; });
+  await conversation.getByTestId('channel-call-audio').click();
+  const headerRefusal = conversation.getByTestId('channel-call-error');
+  await headerRefusal.waitFor();
+  assert.equal(await headerRefusal.getAttribute('data-code'), 'unsupported');
+  assert.equal((await headerRefusal.textContent()).trim(), 'This browser cannot make calls.');
+  await app.evaluate(() => { window.__calls.callResult = { ok: true }; });
+  await conversation.getByTestId('channel-call-video').click();
+  await headerRefusal.waitFor({ state: 'detached' });
+  assert.deepEqual(await actionsOf(app), [['call', { username: 'bobpeer', video: false }], ['call', { username: 'bobpeer', video: true }]]);
+  await conversation.evaluate((view) => view.remove());
 
   // No store, no WebRTC facts: the tab says what is missing.
   await app.evaluate(() => window.__calls.set({ support: { webrtc: false, transform: null, missing: ['RTCPeerConnection'] }, call: null }));

@@ -51,11 +51,16 @@ export class AppRoot extends LitElement {
     this.phase = 'loading';
     this.webRtcAvailable = true;
     // Call buttons deep in the chat views (channel-view) ask for a call with an event, so the
-    // call actions need not be threaded through every view in between.
+    // call actions need not be threaded through every view in between. The answer goes back in
+    // the event's detail (`result`, a promise of the call action's result), so the button can
+    // say why a call was refused.
     this.addEventListener('secms-show-call', () => this.renderRoot.querySelector('secms-service-tabs')?.select('voip', { focus: true }));
     this.addEventListener('secms-call', (event) => {
-      const { username, video } = event.detail ?? {};
-      if (typeof username === 'string') this.callActions?.call({ username, video: Boolean(video) });
+      const detail = event.detail;
+      if (typeof detail?.username !== 'string') return;
+      detail.result = this.callActions
+        ? Promise.resolve().then(() => this.callActions.call({ username: detail.username, video: Boolean(detail.video) }))
+        : Promise.resolve({ error: { code: 'unsupported' } });
     });
   }
 

@@ -11,6 +11,7 @@ import { icons } from './icons.js';
 import { channelStatusOf, isIgnored, peerDisplayName } from '../state/channel-store.js';
 import { groupFingerprint, suiteNames } from './format.js';
 import { channelReasonText } from './channel-text.js';
+import { callRefusal, callErrorText } from './voip-panel.js';
 import './certificate-report.js';
 import './chat-log.js';
 import './chat-compose.js';
@@ -21,6 +22,7 @@ export class ChannelView extends LitElement {
     actions: { attribute: false },
     ignored: { attribute: false },
     self: { attribute: false },      // this user's username (own actions read "* name text")
+    callError: { state: true },      // { session, code } of a call refused from this header, or null
   };
 
   static styles = [controlStyles, css`
@@ -55,6 +57,18 @@ export class ChannelView extends LitElement {
   constructor() {
     super();
     new LanguageController(this);
+    this.callError = null;
+  }
+
+  // The request goes up as an event; app-root puts the call action's answer in its detail. A
+  // refusal is said as the conversation's notice; nobody listening is a refusal too.
+  async call(video) {
+    const session = this.channel.session;
+    const detail = { username: this.channel.peer.username, video };
+    this.callError = null;
+    this.dispatchEvent(new CustomEvent('secms-call', { detail, bubbles: true, composed: true }));
+    const code = await callRefusal(detail.result ?? { error: { code: 'unsupported' } });
+    this.callError = code ? { session, code } : null;
   }
 
   accept() {
@@ -118,7 +132,7 @@ export class ChannelView extends LitElement {
   // Calls ride on this secure channel: offered only while it is secure. The request goes up as
   // an event (app-root hands it to the call actions).
   renderCallButtons(channel, secure) {
-    const call = (video) => this.dispatchEvent(new CustomEvent('secms-call', { detail: { username: channel.peer.username, video }, bubbles: true, composed: true }));
+    const call = (video) => this.call(video);
     const hint = secure ? null : t('channel.call.need_secure');
     return html`
       <button class="button secondary call" type="button" data-testid="channel-call-audio" ?disabled=${!secure} title=${hint ?? nothing}
@@ -147,6 +161,8 @@ export class ChannelView extends LitElement {
           : !live ? html`<button class="button secondary" type="button" data-testid="channel-remove" @click=${() => this.actions.removeChannel(channel.session)}>${t('channel.remove')}</button>` : nothing}
       </header>
       ${this.renderSas(channel)}
+      ${this.callError?.session === channel.session ? html`<p class="message ended error" role="alert" data-testid="channel-call-error"
+          data-code=${this.callError.code}>${callErrorText(this.callError.code)}</p>` : nothing}
       ${status.reason ? html`<p class=${`message ended ${status.state === 'compromised' ? 'error' : 'info'}`} role="alert" data-testid="channel-teardown-reason" data-reason=${status.reason}>
           ${channelReasonText(status)}</p>` : nothing}
       <secms-chat-log .messages=${channel.messages} .conversation=${channel.session}

@@ -1,4 +1,5 @@
-// The list of users online now, live from the WebSocket presence messages.
+// The list of users online now, live from the WebSocket presence messages. A call refused from
+// here (busy, unsupported, …) is said under the person's row, in the VoIP tab's words.
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
@@ -6,6 +7,7 @@ import { LanguageController, StoreController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { isLivePhase } from '../state/channel-store.js';
+import { callRefusal, callErrorText } from './voip-panel.js';
 
 export class OnlineUsers extends LitElement {
   static properties = {
@@ -15,6 +17,7 @@ export class OnlineUsers extends LitElement {
     actions: { attribute: false },
     calls: { attribute: false },        // call store: one call at a time
     callActions: { attribute: false },
+    callError: { state: true },         // { username, code } of the last refused call, or null
   };
 
   static styles = [controlStyles, css`
@@ -50,6 +53,7 @@ export class OnlineUsers extends LitElement {
     .call { min-height: 30px; min-width: 30px; padding: 0 6px; }
     .call svg { width: 15px; height: 15px; }
     li { flex-wrap: wrap; }
+    .call-error { flex-basis: 100%; margin: 0; font-size: 0.82rem; }
   `];
 
   constructor() {
@@ -59,6 +63,13 @@ export class OnlineUsers extends LitElement {
     this.identitySnapshot = new StoreController(this, 'identity');
     this.channelSnapshot = new StoreController(this, 'channels');
     this.callSnapshot = new StoreController(this, 'calls');
+    this.callError = null;
+  }
+
+  async call(username, video) {
+    this.callError = null;
+    const code = await callRefusal(this.callActions.call({ username, video }));
+    this.callError = code ? { username, code } : null;
   }
 
   renderChannelButton(user) {
@@ -81,10 +92,12 @@ export class OnlineUsers extends LitElement {
     return html`
       <button class="button secondary call" type="button" data-testid="user-call-audio" ?disabled=${!usable}
         aria-label=${t('users.call_audio_with', { username: user.username })} title=${t('users.call_audio_with', { username: user.username })}
-        @click=${() => this.callActions.call({ username: user.username, video: false })}>${icons.phone}</button>
+        @click=${() => this.call(user.username, false)}>${icons.phone}</button>
       <button class="button secondary call" type="button" data-testid="user-call-video" ?disabled=${!usable}
         aria-label=${t('users.call_video_with', { username: user.username })} title=${t('users.call_video_with', { username: user.username })}
-        @click=${() => this.callActions.call({ username: user.username, video: true })}>${icons.video}</button>`;
+        @click=${() => this.call(user.username, true)}>${icons.video}</button>
+      ${this.callError?.username === user.username ? html`<p class="message error call-error" role="alert" data-testid="user-call-error"
+        data-code=${this.callError.code}>${callErrorText(this.callError.code)}</p>` : nothing}`;
   }
 
   render() {

@@ -25,6 +25,26 @@ export function callSupportOf(snapshot, webRtcAvailable) {
   return { webrtc: true, transform: null, missing: ['RTCRtpScriptTransform'] };
 }
 
+/**
+ * The code of a refused call (callActions.call → { error: { code } }, or a throw: 'failed'), or
+ * null when the call was placed. Every call button (VoIP tab, online list, conversation header)
+ * reads its result through this, so each shows the same refusal the same way.
+ */
+export async function callRefusal(placing) {
+  try {
+    const result = await placing;
+    return result?.error ? String(result.error.code ?? 'failed') : null;
+  } catch {
+    return 'failed';
+  }
+}
+
+/** The words for a refusal code: its own message, or the generic one for an unknown code. */
+export function callErrorText(code) {
+  const key = `call.error.${code}`;
+  return t(key) === key ? t('call.error.failed') : t(key);
+}
+
 export class VoipPanel extends LitElement {
   static properties = {
     calls: { attribute: false },           // call store (web/src/state/call-store.js)
@@ -97,17 +117,11 @@ export class VoipPanel extends LitElement {
 
   async call(username, video) {
     this.error = null;
-    try {
-      const result = await this.callActions?.call({ username, video });
-      if (result?.error) this.error = result.error.code ?? 'failed';
-    } catch {
-      this.error = 'failed';
-    }
+    this.error = await callRefusal(this.callActions?.call({ username, video }));
   }
 
   errorText() {
-    const key = `call.error.${this.error}`;
-    return t(key) === key ? t('call.error.failed') : t(key);
+    return callErrorText(this.error);
   }
 
   renderPeople(snapshot) {
