@@ -495,6 +495,21 @@ TEST(SoftHsmConfig, WritesPrivateConfigurationOnce) {
     EXPECT_EQ(read_all(*again), text + "# operator note\n");
 }
 
+// A link planted where the token directory belongs: its target must not become the server's
+// (chmod) nor receive the configuration.
+TEST(SoftHsmConfig, SymlinkedDirectoryIsRefused) {
+    temp_dir dir;
+    const fs::path target = dir.path() / "elsewhere";
+    fs::create_directories(target);
+    fs::permissions(target, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                fs::perms::others_read | fs::perms::others_exec);
+    const fs::path root = dir.path() / "hsm";
+    fs::create_directory_symlink(target, root);
+    EXPECT_FALSE(prepare_softhsm(root));
+    EXPECT_FALSE(fs::exists(target / "softhsm2.conf"));
+    EXPECT_EQ(mode_of(target), 0755u);
+}
+
 TEST(SoftHsmConfig, RelativeDirectoryGivesAbsolutePaths) {
     temp_dir dir;
     const fs::path old = fs::current_path();

@@ -18,12 +18,20 @@ namespace fs = std::filesystem;
 
 // Creates `p` with mode 0700 if missing, and makes an existing one owner-only too: the token
 // files are the server's secrets (encrypted by the PIN, but still not for other users).
+// A symbolic link where the directory belongs is refused (O_NOFOLLOW), and so is a directory
+// another account owns: either would have its target made ours and the token written there.
+// The owner check and the chmod act on one opened directory, so nothing is swapped in between.
 bool make_private_dir(const fs::path& p) {
     std::error_code ec;
     fs::create_directories(p, ec);
     if (ec) return false;
-    fs::permissions(p, fs::perms::owner_all, fs::perm_options::replace, ec);
-    return !ec;
+    const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    const bool ok = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+                    ::fchmod(fd, S_IRWXU) == 0;
+    ::close(fd);
+    return ok;
 }
 
 bool write_all(int fd, std::string_view text) {
