@@ -401,3 +401,65 @@ test('a microphone refused ends the call as failed before any channel is asked f
   const { alice } = await connectedCall();
   assert.equal(alice.store.get().devices.audioinput[0].deviceId, 'mic1');
 });
+
+// Every sender that sends a track had its SFrame transform before its transceiver's first local
+// description; a sender transform set later is bypassed by Chromium (frames leave in clear).
+function assertSendersTransformed(webrtc, label) {
+  let sending = 0;
+  for (const pc of webrtc.all) {
+    for (const transceiver of pc.transceivers) {
+      if (!transceiver.sender.track) continue;
+      sending += 1;
+      assert.ok(transceiver.sender.transform, `${label}: ${transceiver.kind} sender has a transform`);
+      assert.equal(transceiver.sender.late, false, `${label}: ${transceiver.kind} sender transform set before its media channel`);
+    }
+  }
+  return sending;
+}
+
+test('a camera turned on later reuses the video transceiver the peer\'s offer made: its sender was transformed in time', async () => {
+  // (a) A video call answered audio-only; the callee turns the camera on.
+  {
+    const parties = pair();
+    const { alice, bob, clock, webrtc } = parties;
+    await alice.controller.actions.call({ username: 'bob', video: true });
+    await settle();
+    await bob.controller.actions.accept({ video: false });
+    await settle();
+    await clock.advance(1000);
+    await bob.controller.actions.toggleCamera();
+    await settle();
+    const bobVideo = bob.pcs[0].transceivers.filter((t) => t.kind === 'video' && t.sender.track);
+    assert.equal(bobVideo.length, 1, 'bob sends his camera on the transceiver alice\'s offer created');
+    assert.equal(assertSendersTransformed(webrtc, 'video call answered audio-only'), 4);
+  }
+  // (b) An audio call: the callee adds a camera, then the caller adds one on the transceiver
+  // the callee's offer created.
+  {
+    const { alice, bob, clock, webrtc } = pair();
+    await alice.controller.actions.call({ username: 'bob', video: false });
+    await settle();
+    await bob.controller.actions.accept({ video: false });
+    await settle();
+    await clock.advance(1000);
+    await bob.controller.actions.toggleCamera();
+    await settle();
+    await alice.controller.actions.toggleCamera();
+    await settle();
+    assert.equal(alice.pcs[0].transceivers.filter((t) => t.kind === 'video').length, 1, 'alice reuses the video transceiver of bob\'s offer');
+    assert.equal(assertSendersTransformed(webrtc, 'audio call, both cameras later'), 4);
+    for (const side of [alice, bob]) assert.deepEqual(side.transforms.filter((t) => t.direction === 'send').map((t) => t.kind).sort(), ['audio', 'video']);
+  }
+});
+
+test('a video sent without SFrame while the audio is encrypted turns the indicator to not-encrypted (video_not_encrypted)', async () => {
+  const { alice, clock } = await connectedCall({ video: true });
+  await clock.advance(6000);
+  assert.equal(alice.call().security.state, 'encrypted');
+  // The Worker sees audio frames only, yet alice's video track is live and its bytes go out.
+  alice.mediaActive.send = { audio: { frames: 100, active: true }, video: { frames: 0, active: false } };
+  await clock.advance(1000);
+  assert.equal(alice.call().security.state, 'not-encrypted');
+  assert.equal(alice.call().security.reason, 'video_not_encrypted');
+  assert.equal(alice.call().security.transform.sendActive, false);
+});

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { settle, fakeWebRtc, FakeStream, FakeTrack } from './helpers/fake-calls.mjs';
 import { createCallSession } from '../src/calls/call-session.js';
-import { securityVerdict, FIRST_VERDICT_GRACE_MS } from '../src/calls/call-security.js';
+import { securityVerdict, transformCoverage, FIRST_VERDICT_GRACE_MS, KIND_GRACE_MS } from '../src/calls/call-security.js';
 import { readStats, qualityOf } from '../src/calls/call-stats.js';
 import { createCallStore, newCall, MAX_CALL_LOG } from '../src/state/call-store.js';
 
@@ -132,6 +132,40 @@ test('securityVerdict: encrypted only when every condition holds; checking only 
     assert.equal(securityVerdict({ ...all, ...change, connectedFor: 0, hadVerdict: true }).state, 'not-encrypted');
   }
   assert.equal(securityVerdict({ ...all, sendActive: false, connectedFor: null }).state, 'checking');
+});
+
+test('transformCoverage: each kind that flows must pass the transform; audio never vouches for video', () => {
+  const kinds = (audio, video, extra = {}) => ({ audio: { frames: 0, active: audio, ...extra.audio }, video: { frames: 0, active: video, ...extra.video } });
+  const now = 100_000;
+  const long = { send: { audio: 0, video: 0 }, receive: { audio: 0, video: 0 } };
+  // Camera on, its frames bypass the sender transform: the Worker sees audio only (sendActive true).
+  const bypass = { sendActive: true, receiveActive: true, send: kinds(true, false), receive: kinds(true, false) };
+  let result = transformCoverage({ media: bypass, sending: ['audio', 'video'], receiving: ['audio'], since: long, now });
+  assert.deepEqual(result, { sendActive: false, receiveActive: true, unprotected: ['video'] });
+  assert.deepEqual(securityVerdict({ e2ee: true, ...result, fingerprintsMatch: true, connectedFor: 60_000, hadVerdict: true }), { state: 'not-encrypted', reason: 'video_not_encrypted' });
+  // The same on the receiving side: video bytes arrive, no video frame decrypts.
+  result = transformCoverage({ media: bypass, sending: ['audio'], receiving: ['audio', 'video'], since: long, now });
+  assert.deepEqual(result, { sendActive: true, receiveActive: false, unprotected: ['video'] });
+  // A kind that just started (camera turned on, renegotiating) has KIND_GRACE_MS.
+  const fresh = { send: { audio: 0, video: now - KIND_GRACE_MS + 1 }, receive: { audio: 0 } };
+  assert.deepEqual(transformCoverage({ media: bypass, sending: ['audio', 'video'], receiving: ['audio'], since: fresh, now }).unprotected, []);
+  // Video frames refused (clear VP8 read as SFrame) while audio decrypts: unprotected at once.
+  const before = { sendActive: true, receiveActive: true, send: kinds(true, false), receive: kinds(true, false, { audio: { frames: 10 }, video: { noKey: 5 } }) };
+  const after = { ...before, receive: kinds(true, false, { audio: { frames: 60 }, video: { noKey: 55 } }) };
+  result = transformCoverage({ media: after, previous: before, sending: ['audio'], receiving: [], since: long, now });
+  assert.deepEqual(result, { sendActive: true, receiveActive: false, unprotected: ['video'] });
+  // A re-key glitch (a few noKey frames while the kind's own frames still decrypt) is not that.
+  const glitch = { ...before, receive: kinds(true, true, { audio: { frames: 60 }, video: { frames: 30, noKey: 7 } }) };
+  assert.deepEqual(transformCoverage({ media: glitch, previous: before, sending: ['audio'], receiving: ['audio', 'video'], since: long, now }).unprotected, []);
+  // Nothing in a direction active: the direction's reason, not a kind's.
+  const none = { sendActive: false, receiveActive: true, send: kinds(false, false), receive: kinds(true, false) };
+  result = transformCoverage({ media: none, sending: ['audio'], receiving: ['audio'], since: long, now });
+  assert.deepEqual(result, { sendActive: false, receiveActive: true, unprotected: [] });
+  assert.equal(securityVerdict({ e2ee: true, ...result, fingerprintsMatch: true, connectedFor: 60_000 }).reason, 'send_transform_inactive');
+  // All kinds in use active: encrypted.
+  const good = { sendActive: true, receiveActive: true, send: kinds(true, true), receive: kinds(true, true) };
+  result = transformCoverage({ media: good, sending: ['audio', 'video'], receiving: ['audio', 'video'], since: long, now });
+  assert.deepEqual(securityVerdict({ e2ee: true, ...result, fingerprintsMatch: true, connectedFor: 60_000 }), { state: 'encrypted', reason: null });
 });
 
 test('readStats and qualityOf: certificate, path, RTT, bitrate and loss', () => {

@@ -466,3 +466,52 @@ test('sendActive/receiveActive turn false 3 s after the last frame', async () =>
   assert.equal(initiator.media.stats({ call: CALL }).sendActive, false);
   assert.equal(responder.media.stats({ call: CALL }).receiveActive, false);
 });
+
+test('per-kind activity: audio decrypting does not vouch for video frames that arrive without SFrame', async () => {
+  let clock = 1000;
+  const secret = fromHex(vectors.inputs.exporterSecrets[0]);
+  const make = (role) => createMediaTransforms({
+    exporter: ({ label, context, length }) => exportKeyingMaterial({ exporterSecret: secret, label, context, length }),
+    roleOf: () => role,
+    epochOf: () => 0,
+    now: () => clock,
+  });
+  const initiator = { media: make('initiator') };
+  const responder = { media: make('responder') };
+  const audio = link({ from: initiator, to: responder, kind: 'audio' });
+  const video = link({ from: initiator, to: responder, kind: 'video' });
+  for (let i = 0; i < 3; i++) audio.send(opus(i));
+  await audio.deliver();
+  await audio.deliver();
+  let received = responder.media.stats({ call: CALL });
+  assert.equal(received.receive.audio.active, true);
+  assert.equal(received.receive.video.active, false);
+  assert.equal(received.receiveActive, true, 'audio is the only kind in use and it decrypts');
+  // Clear VP8 frames (a sender that bypassed its transform) reach the video receiver.
+  for (let i = 0; i < 3; i++) video.inject(i === 0 ? vp8Key(i) : vp8Delta(i));
+  audio.send(opus(9));
+  await audio.deliver();
+  received = responder.media.stats({ call: CALL });
+  assert.equal(received.receive.audio.active, true);
+  assert.equal(received.receive.video.active, false);
+  assert.equal(received.receive.video.frames, 0);
+  assert.ok(received.receive.video.noKey + received.receive.video.badHeader + received.receive.video.authFailures > 0);
+  assert.equal(received.receiveActive, false, 'video in use but never decrypted: the direction is not active');
+  // Sending side: each kind reports its own activity; both must be active for sendActive.
+  video.send(vp8Key(1));
+  await video.deliver();
+  const sent = initiator.media.stats({ call: CALL });
+  assert.equal(sent.send.audio.active, true);
+  assert.equal(sent.send.video.active, true);
+  assert.equal(sent.sendActive, true);
+  // Video stops (camera track removed): once its window passes it is no longer in use, and audio alone decides.
+  clock += 2000;
+  audio.send(opus(10));
+  await audio.deliver();
+  clock += 1500;
+  const later = initiator.media.stats({ call: CALL });
+  assert.equal(later.send.video.active, false);
+  assert.equal(later.send.audio.active, true);
+  assert.equal(later.sendActive, true);
+  assert.equal(responder.media.stats({ call: CALL }).receiveActive, true, 'the clear video frames are more than 3 s old');
+});

@@ -5,7 +5,9 @@
 
 import { fingerprintMatches } from './call-signal.js';
 import { readStats, qualityOf } from './call-stats.js';
-import { securityVerdict } from './call-security.js';
+import { securityVerdict, transformCoverage } from './call-security.js';
+
+const KINDS = ['audio', 'video'];
 
 /**
  * Options: { callId, channelSession, session (call-session.js), store (call-store), channelStore,
@@ -19,7 +21,10 @@ export function createCallMonitor({ callId, channelSession, session, store, chan
   let restarted = false;
   let hadVerdict = false;
   let lastStats = null;
+  let lastMedia = null;
   let statsVisible = false;
+  // When each kind started to be required in each direction (for the per-kind grace).
+  const since = { send: {}, receive: {} };
   let stopped = false;
 
   const arm = (ms, reason) => {
@@ -67,12 +72,27 @@ export function createCallMonitor({ callId, channelSession, session, store, chan
     if (stopped || !isCurrent()) return;
     const read = readStats(report);
     const fingerprintsMatch = read.remoteCertificate ? fingerprintMatches(session.remoteFingerprints(), read.remoteCertificate) : null;
-    const sendActive = media?.sendActive === true;
-    const receiveActive = media?.receiveActive === true;
+    // Per kind (once the media connected): a kind this side sends (a live local track whose
+    // outbound bytes rise) must be encrypted by the Worker, a kind whose inbound bytes rise must
+    // be decrypted by it; audio flowing must not vouch for a video that bypasses SFrame.
+    const rose = (direction, kind) => lastStats !== null && read.kindBytes[direction][kind] > lastStats.kindBytes[direction][kind];
+    const live = connectedAt === null ? [] : session.sendingKinds?.() ?? [];
+    const sending = connectedAt === null ? [] : KINDS.filter((kind) => live.includes(kind) && rose('sent', kind));
+    const receiving = connectedAt === null ? [] : KINDS.filter((kind) => rose('received', kind));
+    const at = env.now();
+    for (const [direction, kinds] of [['send', sending], ['receive', receiving]]) {
+      for (const kind of KINDS) {
+        if (kinds.includes(kind)) since[direction][kind] ??= at;
+        else delete since[direction][kind];
+      }
+    }
+    const coverage = transformCoverage({ media, previous: lastMedia, sending, receiving, since, now: at });
+    if (media) lastMedia = media;
+    const { sendActive, receiveActive } = coverage;
     mirrorMediaFrames(media);
     const verdict = securityVerdict({
       e2ee: store.get().call?.security.e2ee, sendActive, receiveActive, fingerprintsMatch,
-      connectedFor: connectedAt === null ? null : env.now() - connectedAt, hadVerdict,
+      connectedFor: connectedAt === null ? null : env.now() - connectedAt, hadVerdict, unprotected: coverage.unprotected,
     });
     if (verdict.state !== 'checking') hadVerdict = true;
     store.updateSecurity(callId, {

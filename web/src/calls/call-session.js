@@ -64,6 +64,23 @@ export function createCallSession({ env, call, session, polite, iceServers, iceT
     return pc.getTransceivers().find((transceiver) => transceiver.sender === sender) ?? null;
   }
 
+  /**
+   * Gives every transceiver that has none yet its sender and receiver transforms. Chromium
+   * routes a sender's or receiver's frames through a transform only when it was assigned before
+   * the transceiver's media channel exists (its first local description); one assigned later is
+   * silently bypassed. Transceivers the peer's offer created are therefore covered here, right
+   * after setRemoteDescription and before the answer, even when no local track exists yet: a
+   * camera turned on later reuses that sender (addTrack) and must already be transformed.
+   */
+  function transformTransceivers() {
+    for (const transceiver of pc.getTransceivers()) {
+      const kind = transceiver.receiver?.track?.kind;
+      if (kind !== 'audio' && kind !== 'video') continue;
+      attachTransform(transceiver.sender, 'send', kind);
+      attachTransform(transceiver.receiver, 'receive', kind);
+    }
+  }
+
   /** Sends `track` (a new kind adds a sender, and so a renegotiation). */
   function addLocalTrack(track) {
     if (closed) return null;
@@ -74,7 +91,12 @@ export function createCallSession({ env, call, session, polite, iceServers, iceT
     }
     const sender = pc.addTrack(track);
     const transceiver = transceiverOf(sender);
+    // addTrack may reuse a transceiver that the peer's offer created (it has a mid already): its
+    // sender must have been transformed before that transceiver's first local description.
+    const late = e2ee && !transformed.has(sender) && (transceiver?.mid != null || transceiver?.currentDirection != null);
     try {
+      // A sender negotiated without its transform would send this track without SFrame.
+      if (late) throw Object.assign(new Error('sender transform set too late'), { code: 'late_transform' });
       attachTransform(sender, 'send', track.kind);
       // Chromium routes a receiver's frames through a transform only when it was set before
       // the media channel exists: the receiver of a new transceiver gets it now, not at ontrack.
@@ -92,6 +114,8 @@ export function createCallSession({ env, call, session, polite, iceServers, iceT
   pc.ontrack = (event) => {
     const kind = event.track.kind;
     attachTransform(event.receiver, 'receive', kind);
+    // The sender of a transceiver the peer's offer created, while no media channel exists yet.
+    if (event.transceiver?.sender) attachTransform(event.transceiver.sender, 'send', kind);
     preferCodecs(event.transceiver, kind);
     event.track.enabled = remotePlayback;
     remoteStream.addTrack(event.track);
@@ -163,6 +187,7 @@ export function createCallSession({ env, call, session, polite, iceServers, iceT
     }
     fingerprints = remoteFingerprints(sdp);
     if (type === 'offer') {
+      transformTransceivers();
       if (pendingTracks) {
         const tracks = pendingTracks;
         pendingTracks = null;
@@ -196,10 +221,14 @@ export function createCallSession({ env, call, session, polite, iceServers, iceT
     /** Replaces what a sender of `kind` sends (screen share, device switch); null stops it. */
     async replaceTrack(kind, track) {
       const sender = senders.get(kind);
+      // Only a sender known to carry its transform ever gets a track.
+      if (sender && e2ee && track && !transformed.has(sender)) throw Object.assign(new Error('sender without transform'), { code: 'no_transform' });
       if (sender) await sender.replaceTrack(track);
       else if (track) await serial(() => { addLocalTrack(track); });
     },
     hasSender: (kind) => senders.has(kind),
+    /** Kinds this side sends now: a sender with a live track (enabled or not: disabled tracks send silence and black). */
+    sendingKinds: () => [...senders].filter(([, sender]) => sender.track?.readyState === 'live').map(([kind]) => kind),
     /** RFC 4733 tones through the audio sender; → true when they were queued. */
     insertDtmf(tones) {
       const dtmf = senders.get('audio')?.dtmf;

@@ -20,7 +20,9 @@ function selectedPair(byId, transport) {
 
 /**
  * → { remoteCertificate: {fingerprint, fingerprintAlgorithm}|null, path: 'direct'|'relay'|null,
- *     rttMs: number|null, bytesSent, bytesReceived, packetsLost, packetsReceived, at (ms) }
+ *     rttMs: number|null, bytesSent, bytesReceived, packetsLost, packetsReceived, at (ms),
+ *     kindBytes: {sent: {audio, video}, received: {audio, video}} }
+ * (kindBytes: the RTP payload bytes per media kind, for the per-kind security check.)
  */
 export function readStats(report) {
   const byId = entriesOf(report);
@@ -30,11 +32,18 @@ export function readStats(report) {
   let packetsLost = 0;
   let packetsReceived = 0;
   let at = null;
+  const kindBytes = { sent: { audio: 0, video: 0 }, received: { audio: 0, video: 0 } };
+  // `kind` (webrtc-stats); older browsers named it `mediaType`.
+  const kindOf = (entry) => { const kind = entry.kind ?? entry.mediaType; return kind === 'audio' || kind === 'video' ? kind : null; };
   for (const entry of byId.values()) {
     if (entry.type === 'transport' && !transport) transport = entry;
-    if (entry.type === 'outbound-rtp') bytesSent += entry.bytesSent ?? 0;
+    if (entry.type === 'outbound-rtp') {
+      bytesSent += entry.bytesSent ?? 0;
+      if (kindOf(entry)) kindBytes.sent[kindOf(entry)] += entry.bytesSent ?? 0;
+    }
     if (entry.type === 'inbound-rtp') {
       bytesReceived += entry.bytesReceived ?? 0;
+      if (kindOf(entry)) kindBytes.received[kindOf(entry)] += entry.bytesReceived ?? 0;
       packetsLost += Math.max(0, entry.packetsLost ?? 0);
       packetsReceived += entry.packetsReceived ?? 0;
     }
@@ -53,7 +62,7 @@ export function readStats(report) {
       ? { fingerprint: certificate.fingerprint, fingerprintAlgorithm: certificate.fingerprintAlgorithm ?? '' } : null,
     path,
     rttMs: typeof pair?.currentRoundTripTime === 'number' ? Math.round(pair.currentRoundTripTime * 1000) : null,
-    bytesSent, bytesReceived, packetsLost, packetsReceived, at,
+    bytesSent, bytesReceived, packetsLost, packetsReceived, at, kindBytes,
   };
 }
 

@@ -123,7 +123,7 @@ export function fakeWebRtc() {
       await Promise.resolve();
       const type = this.signalingState === 'have-remote-offer' ? 'answer' : 'offer';
       this.localDescription = { type, sdp: this.sdp(type) };
-      for (const transceiver of this.transceivers) transceiver.negotiated = true;
+      this.transceivers.forEach((transceiver, index) => { transceiver.negotiated = true; transceiver.mid ??= String(index); });
       this.signalingState = type === 'offer' ? 'have-local-offer' : 'stable';
       if (type === 'offer') queueMicrotask(() => this.onicecandidate?.({ candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'u' } }));
       this.maybeConnect();
@@ -143,6 +143,7 @@ export function fakeWebRtc() {
             transceiver = makeTransceiver(kind);
             this.transceivers.push(transceiver);
           }
+          transceiver.mid ??= String(this.transceivers.indexOf(transceiver));
           if (!transceiver.received) {
             transceiver.received = true;
             this.ontrack?.({ track: transceiver.receiver.track, receiver: transceiver.receiver, transceiver });
@@ -169,9 +170,14 @@ export function fakeWebRtc() {
       entries.push({ id: 'P', type: 'candidate-pair', localCandidateId: 'L', remoteCandidateId: 'R', currentRoundTripTime: 0.012 });
       entries.push({ id: 'L', type: 'local-candidate', candidateType: this.config.iceTransportPolicy === 'relay' ? 'relay' : 'host' });
       entries.push({ id: 'R', type: 'remote-candidate', candidateType: 'host' });
-      entries.push({ id: 'O', type: 'outbound-rtp', bytesSent: this.bytes, timestamp: clockNow() });
-      entries.push({ id: 'I', type: 'inbound-rtp', bytesReceived: this.bytes, packetsLost: 1, packetsReceived: 99, timestamp: clockNow() });
-      this.bytes = (this.bytes ?? 0) + 12_500;
+      // One RTP stream per kind that flows: outbound where a sender has a track, inbound where
+      // the peer's offer or answer brought a track (webrtc-stats `kind`).
+      this.bytes = this.bytes ?? 0;
+      this.transceivers.forEach((transceiver, index) => {
+        if (transceiver.sender.track) entries.push({ id: `O${index}`, type: 'outbound-rtp', kind: transceiver.kind, bytesSent: this.bytes, timestamp: clockNow() });
+        if (transceiver.received) entries.push({ id: `I${index}`, type: 'inbound-rtp', kind: transceiver.kind, bytesReceived: this.bytes, packetsLost: 1, packetsReceived: 99, timestamp: clockNow() });
+      });
+      this.bytes += 12_500;
       return new Map(entries.map((entry) => [entry.id, entry]));
     }
     restartIce() { this.restarted = true; }
@@ -180,9 +186,14 @@ export function fakeWebRtc() {
   let clockNow = () => 0;
   function makeTransceiver(kind) {
     const transceiver = {
-      kind, usedToSend: false, received: false, codecs: null,
+      kind, usedToSend: false, received: false, codecs: null, mid: null,
+      // Chromium honours a sender's transform too only when it was set before the media channel
+      // exists: one set after the transceiver's first local description is recorded as late
+      // (its frames would leave without SFrame).
       sender: {
-        track: null, transform: null, replaced: [],
+        track: null, replaced: [], late: false, current: null,
+        get transform() { return this.current; },
+        set transform(value) { this.current = value; if (transceiver.negotiated) this.late = true; },
         async replaceTrack(track) { this.replaced.push(track); this.track = track; },
         createEncodedStreams() { return { readable: `readable-${kind}`, writable: `writable-${kind}` }; },
         dtmf: kind === 'audio' ? { canInsertDTMF: true, toneBuffer: '', sent: [], insertDTMF(tones) { this.toneBuffer = tones; this.sent.push(tones); } } : null,
@@ -246,6 +257,15 @@ export function secureChannelStore({ self, peer, role, session: id = session }) 
 }
 
 /**
+ * The Worker's `call.media_stats` answer from a side's `mediaActive`: {sendActive, receiveActive}
+ * apply to both kinds unless `send`/`receive` give per-kind counters themselves.
+ */
+function mediaStatsOf(active) {
+  const kinds = (flag) => ({ audio: { frames: 0, active: flag === true }, video: { frames: 0, active: flag === true } });
+  return { ...active, send: active.send ?? kinds(active.sendActive), receive: active.receive ?? kinds(active.receiveActive) };
+}
+
+/**
  * One side of a call: its call store, controller, channel store and the fakes behind them.
  * `deliver(signalText, session)` is set by `connect` to hand a signal to the other side.
  */
@@ -272,7 +292,7 @@ export function callSide({ self, peer, role, clock, webrtc, support = { webrtc: 
       side.sent.push(JSON.parse(signal));
       side.deliver?.(signal, id);
     },
-    mediaStats: async () => ({ ...side.mediaActive }),
+    mediaStats: async () => mediaStatsOf(side.mediaActive),
     endMedia: async ({ call }) => { side.ended.push(call); },
     transforms: {
       createScriptTransform: (options) => { side.transforms.push(options); return { options }; },

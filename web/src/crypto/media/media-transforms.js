@@ -19,7 +19,10 @@ import { SFrameError, createReceiver, importKey, destroyKey, encryptFrame, MAX_C
 import { CodecPrefixError, clearPrefixLength, codecOf } from './codec-prefix.js';
 import { MEDIA_SUITE, channelDirectionOf, deriveMediaBaseKey, isCallId } from './media-keys.js';
 
-/** A direction counts as active while a frame was encrypted / decrypted within this time. */
+/**
+ * A kind counts as active in a direction while one of its frames was encrypted / decrypted within
+ * this time, and as in use while any of its frames reached the transform (whatever became of it).
+ */
 export const ACTIVE_WINDOW_MS = 3000;
 /** How often a key derivation is retried when the channel epoch moved while it ran. */
 const DERIVATION_ATTEMPTS = 3;
@@ -105,7 +108,13 @@ export function createMediaTransforms({ exporter, roleOf, epochOf, now = () => D
       windows: new Map(), // KID → ReplayWindow, kept across re-derivations of one KID
       receiveEpochs: [], // [current, previous] KIDs held by the receiver
       stats: emptyStats(),
-      lastSendAt: -Infinity, lastReceiveAt: -Infinity,
+      // Per direction and kind: when a frame last reached the transform (seen) and when one was
+      // last encrypted / decrypted (ok). The verdict is per kind: audio flowing must not vouch
+      // for a video stream whose frames all fail.
+      activity: {
+        send: { audio: { seen: -Infinity, ok: -Infinity }, video: { seen: -Infinity, ok: -Infinity } },
+        receive: { audio: { seen: -Infinity, ok: -Infinity }, video: { seen: -Infinity, ok: -Infinity } },
+      },
       queue: Promise.resolve(),
     };
     state.initial = refresh(state);
@@ -202,6 +211,7 @@ export function createMediaTransforms({ exporter, roleOf, epochOf, now = () => D
   async function sendFrame(state, kind, frame, controller) {
     if (!state) return;
     const counters = state.stats.send[kind];
+    state.activity.send[kind].seen = now();
     await state.initial;
     const sender = state.ended ? null : sendingKeyOf(state);
     if (!sender) {
@@ -218,7 +228,7 @@ export function createMediaTransforms({ exporter, roleOf, epochOf, now = () => D
       frame.data = sealed.buffer;
       counters.frames++;
       counters.bytes += data.length;
-      state.lastSendAt = now();
+      state.activity.send[kind].ok = now();
       controller.enqueue(frame);
     } catch {
       counters.dropped++;
@@ -228,6 +238,7 @@ export function createMediaTransforms({ exporter, roleOf, epochOf, now = () => D
   async function receiveFrame(state, kind, frame, controller) {
     if (!state) return;
     const counters = state.stats.receive[kind];
+    state.activity.receive[kind].seen = now();
     await state.initial;
     if (state.ended) {
       counters.noKey++;
@@ -242,7 +253,7 @@ export function createMediaTransforms({ exporter, roleOf, epochOf, now = () => D
       frame.data = opened.data.buffer;
       counters.frames++;
       counters.bytes += opened.data.length;
-      state.lastReceiveAt = now();
+      state.activity.receive[kind].ok = now();
       controller.enqueue(frame);
     } catch (error) {
       if (error instanceof CodecPrefixError) counters.refused++;
@@ -293,18 +304,40 @@ export function createMediaTransforms({ exporter, roleOf, epochOf, now = () => D
       for (const state of [...calls.values()]) if (state.session === session) this.endCall({ call: state.call });
     },
 
-    /** Counters of a call (no key material); zeroes for a call that has no transform. */
+    /**
+     * Counters of a call (no key material); zeroes for a call that has no transform. Each kind of
+     * each direction carries `active` (a frame of it encrypted / decrypted within
+     * ACTIVE_WINDOW_MS); sendActive / receiveActive hold when at least one kind is in use in that
+     * direction and every kind in use is active.
+     */
     stats({ call }) {
       const state = calls.get(call);
       const stats = state ? state.stats : emptyStats();
       const at = now();
+      const recent = (time) => at - time < ACTIVE_WINDOW_MS;
+      const side = (direction) => {
+        const out = structuredClone(stats[direction]);
+        let inUse = 0;
+        let allActive = true;
+        for (const kind of KINDS) {
+          const activity = state?.activity[direction][kind];
+          out[kind].active = activity ? recent(activity.ok) : false;
+          if (activity && (recent(activity.seen) || recent(activity.ok))) {
+            inUse += 1;
+            allActive &&= out[kind].active;
+          }
+        }
+        return { out, active: inUse > 0 && allActive };
+      };
+      const send = side('send');
+      const receive = side('receive');
       return {
         call,
         keyId: state?.sendKey ? Number(state.sendKey.kid) : null,
-        send: structuredClone(stats.send),
-        receive: structuredClone(stats.receive),
-        sendActive: state ? at - state.lastSendAt < ACTIVE_WINDOW_MS : false,
-        receiveActive: state ? at - state.lastReceiveAt < ACTIVE_WINDOW_MS : false,
+        send: send.out,
+        receive: receive.out,
+        sendActive: send.active,
+        receiveActive: receive.active,
       };
     },
   };

@@ -1,0 +1,135 @@
+// A camera turned on partway through a call, on the video transceiver that the PEER's offer
+// created (addTrack reuses it). Chromium bypasses a sender transform assigned after the
+// transceiver's media channel exists, so the page assigns it when the transceiver appears
+// (call-session.js); here every video frame must pass the Worker's SFrame transform both ways,
+// decode on the other side, and the indicator must still be honest.
+// Run: flock /tmp/secms-browser.lock timeout 400 bash scripts/loopback-netns.sh env
+//   SECMS_SERVER_BIN=/work/main/build/dev/server/app/secms-server node --test
+//   --test-concurrency=1 tests/calls/late-camera.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, serverBinaryAvailable, serverBinary } from '../e2e/helpers/server.mjs';
+import { loopbackRateLimits } from '../helpers/secms-server.mjs';
+import { launchCallBrowser } from './helpers/browser.mjs';
+import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
+
+let server;
+let browser;
+before(async () => {
+  assert.ok(await serverBinaryAvailable(), `secms-server not built (${serverBinary})`);
+  server = await startServer({ extraArgs: [...loopbackRateLimits] });
+  browser = await launchCallBrowser();
+});
+after(async () => { await browser?.close(); await server?.stop(); });
+
+const step = (m) => console.error(new Date().toISOString(), m);
+const user = (t, prefix) => registeredUser(t, browser, server.origin, prefix, {});
+async function securePair(t) {
+  const [a, b] = await Promise.all(['alice', 'bob'].map((name) => user(t, name)));
+  await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
+  await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
+  await requestChannelWith(a.app, b.username);
+  await a.app.getByTestId('peer-report').waitFor();
+  await a.app.getByTestId('channel-accept').click();
+  await b.app.getByTestId('peer-report').waitFor();
+  await b.app.getByTestId('channel-accept').click();
+  await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
+  return [a, b];
+}
+const act = (page, name, argument) => page.evaluate(([n, a]) => {
+  const result = document.querySelector('secms-app-root').callActions[n](a);
+  return Promise.resolve(result).then((value) => (value === undefined ? null : JSON.parse(JSON.stringify(value))));
+}, [name, argument ?? null]);
+const phaseIs = (page, phase, timeout = 20_000) => page.waitForFunction((p) => document.documentElement.dataset.callPhase === p, phase, { timeout });
+const securityIs = (page, state, timeout = 20_000) => page.waitForFunction((s) => document.documentElement.dataset.callSecurity === s, state, { timeout });
+const media = (page) => page.evaluate(async () => {
+  const root = document.querySelector('secms-app-root');
+  return Promise.race([root.channelActions.callMediaStats(root.calls.get().call.id), new Promise((r) => setTimeout(() => r('stats-timeout'), 5000))]);
+});
+const decoded = (page, ms = 1500) => page.evaluate(async (wait) => {
+  const { call } = document.querySelector('secms-app-root').calls.get();
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = call.remoteStream;
+  const played = await Promise.race([video.play().then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+  if (!played) return -1;
+  const before = video.getVideoPlaybackQuality().totalVideoFrames;
+  await new Promise((resolve) => setTimeout(resolve, wait));
+  const after = video.getVideoPlaybackQuality().totalVideoFrames;
+  video.srcObject = null;
+  return after - before;
+}, ms);
+
+// Past the per-kind grace (call-security.js KIND_GRACE_MS) the per-kind check has judged the
+// new video: both indicators must still say encrypted (no false alarm once the fix holds).
+async function stillEncrypted(users) {
+  await users[0].app.waitForTimeout(3000);
+  for (const { app } of users) {
+    const security = await app.evaluate(() => ({ ...document.querySelector('secms-app-root').calls.get().call.security, sas: null }));
+    assert.equal(security.state, 'encrypted', `indicator: ${JSON.stringify(security)}`);
+  }
+}
+
+test('video call answered audio-only; the callee turns the camera on later (reused transceiver)', { timeout: 120_000 }, async (t) => {
+  step('pair');
+  const [alice, bob] = await securePair(t);
+  step('secure');
+  await act(alice.app, 'call', { username: bob.username, video: true });
+  await phaseIs(bob.app, 'incoming');
+  await act(bob.app, 'accept', { video: false });
+  step('accepted');
+  await Promise.all([securityIs(alice.app, 'encrypted'), securityIs(bob.app, 'encrypted')]);
+  step('encrypted');
+  await act(bob.app, 'toggleCamera');
+  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.camera === true, null, { timeout: 20_000 });
+  step('alice sees bob camera');
+  await alice.app.waitForTimeout(3000);
+  step('stats');
+  const [sent, got] = [await media(bob.app), await media(alice.app)];
+  step('decode ' + JSON.stringify([sent, got]));
+  const frames = await decoded(alice.app);
+  console.log('bob send', JSON.stringify(sent.send.video), 'alice receive', JSON.stringify(got.receive.video), 'decoded', frames,
+    'alice says', await alice.app.evaluate(() => document.documentElement.dataset.callSecurity));
+  assert.ok(sent.send.video.frames > 0, 'bob\'s late camera goes through the SFrame transform');
+  assert.ok(got.receive.video.frames > 0, 'alice decrypts bob\'s video');
+  assert.equal(got.receive.video.noKey + got.receive.video.badHeader + got.receive.video.authFailures, 0, 'no video frame arrived without SFrame');
+  assert.ok(frames > 3, 'decoded');
+  assert.equal(sent.send.video.active, true, 'bob\'s Worker reports his video sent encrypted');
+  assert.equal(got.receive.video.active, true, 'alice\'s Worker reports bob\'s video decrypted');
+  await stillEncrypted([alice, bob]);
+  await act(bob.app, 'hangUp');
+});
+
+test('audio call: the callee adds a camera, then the caller adds one (reuses the transceiver the callee\'s offer made)', { timeout: 120_000 }, async (t) => {
+  step('pair');
+  const [alice, bob] = await securePair(t);
+  step('secure');
+  await act(alice.app, 'call', { username: bob.username, video: false });
+  await phaseIs(bob.app, 'incoming');
+  await act(bob.app, 'accept', { video: false });
+  step('accepted');
+  await Promise.all([securityIs(alice.app, 'encrypted'), securityIs(bob.app, 'encrypted')]);
+  step('encrypted');
+  await act(bob.app, 'toggleCamera');
+  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.camera === true, null, { timeout: 20_000 });
+  step('alice sees bob camera');
+  await alice.app.waitForTimeout(1500);
+  await act(alice.app, 'toggleCamera');
+  await bob.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.camera === true, null, { timeout: 20_000 });
+  step('bob sees alice camera');
+  await bob.app.waitForTimeout(3000);
+  step('stats');
+  const [sent, got] = [await media(alice.app), await media(bob.app)];
+  step('decode ' + JSON.stringify([sent, got]));
+  const frames = await decoded(bob.app);
+  const aliceSays = await alice.app.evaluate(() => document.documentElement.dataset.callSecurity);
+  console.log('alice send', JSON.stringify(sent.send.video), 'bob receive', JSON.stringify(got.receive.video), 'decoded', frames, 'bob says', await bob.app.evaluate(() => document.documentElement.dataset.callSecurity), 'alice says', aliceSays);
+  assert.ok(sent.send.video.frames > 0, 'alice\'s late camera goes through the SFrame transform');
+  assert.ok(got.receive.video.frames > 0, 'bob decrypts alice\'s video');
+  assert.equal(got.receive.video.noKey + got.receive.video.badHeader + got.receive.video.authFailures, 0, 'no video frame arrived without SFrame');
+  assert.ok(frames > 3, 'decoded');
+  assert.equal(sent.send.video.active, true, 'alice\'s Worker reports her video sent encrypted');
+  assert.equal(got.receive.video.active, true, 'bob\'s Worker reports alice\'s video decrypted');
+  await stillEncrypted([alice, bob]);
+  await act(bob.app, 'hangUp');
+});
