@@ -87,13 +87,12 @@ test('an Enter meant for the chat does not answer a call that just came in', { t
   await phaseIs(alice.app, 'ended');
 });
 
-test('a space typed in the chat does not answer, and "Accept" is inert just after the dialog appears', { timeout: 120_000 }, async (t) => {
+test('a space typed in the chat does not answer; the explicit choice still does', { timeout: 120_000 }, async (t) => {
   const [alice, bob] = await inviteWhileTyping(t, 'sure');
+  // (That "Accept" ignores a click in its first second is checked in tests/e2e/call-ui.test.mjs.)
   await bob.app.keyboard.type(' one sec');
-  // A click landing on "Accept" right as the dialog appears is ignored too.
-  await bob.app.getByTestId('call-accept').click({ force: true, timeout: 2000 });
   await bob.app.waitForTimeout(2500);
-  assert.equal(await phaseOf(bob.app), 'incoming', 'a space or a click meant for the page answered the call');
+  assert.equal(await phaseOf(bob.app), 'incoming', 'a space meant for the chat answered the call');
   assert.deepEqual(await microphone(bob.app), []);
 
   // After the delay, the explicit choice works: Tab reaches "Accept" and Enter answers.
