@@ -21,6 +21,23 @@ export const CallTimeouts = Object.freeze({
   securityTickMs: 1000,
 });
 
+/**
+ * Bounds on what one peer's signals can make this page do (each value can be overridden through
+ * the `signalLimits` option). A peer with a secure channel could otherwise flood invites (each a
+ * busy record out, a log entry and a conversation line in) or media signals (each one a
+ * renegotiation, a candidate or a store update).
+ */
+export const CallSignalLimits = Object.freeze({
+  busyIntervalMs: 5000,          // at most one automatic `busy` per channel in this time
+  missedMergeMs: 60_000,         // a missed invite within this of the peer's last one joins its log entry
+  cancelLimit: 3,                // this many invite-then-cancel from one peer within cancelWindowMs…
+  cancelWindowMs: 60_000,
+  cancelQuietMs: 60_000,         // …and its invites do not ring for this long (logged as missed)
+  signalBurst: 200,              // token bucket per call for every signal of the current call…
+  signalsPerSecond: 50,          // …refilled at this rate; an empty bucket ends the call (signal_flood)
+  candidatesPerDescription: 100, // ICE candidates accepted after each remote offer/answer
+});
+
 const dtmfPattern = /^[0-9A-Da-d#*,]{1,64}$/;
 
 /** "m:ss" (or "h:mm:ss") for the conversation's system line. */
@@ -39,8 +56,13 @@ export function formatDuration(ms) {
  *   env: {RTCPeerConnection, RTCRtpReceiver, MediaStream, now, setTimeout, clearTimeout,
  *         setInterval, clearInterval, randomBytes}, timeouts? }.
  */
-export function createCallController({ store, channelStore, openPrivate, sendSignal, mediaStats, endMedia, transforms, turnCredentials, preferences, devices, env, timeouts = {} }) {
+export function createCallController({ store, channelStore, openPrivate, sendSignal, mediaStats, endMedia, transforms, turnCredentials, preferences, devices, env, timeouts = {}, signalLimits = {} }) {
   const limits = { ...CallTimeouts, ...timeouts };
+  const bounds = { ...CallSignalLimits, ...signalLimits };
+  const lastBusyAt = new Map();   // channel session → when this side last answered busy on it
+  const missedRuns = new Map();   // peer → {session, logId, lineId, media, count, lastAt}: the open run of missed invites
+  const cancels = new Map();      // peer → times of its invite-then-cancel, within cancelWindowMs
+  const quietUntil = new Map();   // peer → until when its invites do not ring
   const support = store.get().support;
   const capable = support.webrtc && support.transform !== null;
   let active = null;   // the current call's private state (the store holds what is shown)
@@ -77,7 +99,63 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
   const signal = (call, fields) => call.channelSession && signalTo(call.channelSession, call.id, fields);
 
   function systemLine(session, outcome, media, durationMs) {
-    if (session) channelStore.addSystem(session, { messageKey: `call.log.${outcome}`, params: { media, duration: formatDuration(durationMs) } });
+    return session ? channelStore.addSystem(session, { messageKey: `call.log.${outcome}`, params: { media, duration: formatDuration(durationMs) } }) : null;
+  }
+
+  /**
+   * A missed call from `peer`: consecutive ones (each within missedMergeMs of the last, nothing
+   * else logged with that peer in between) share one log entry and one conversation line,
+   * "missed ×N", so a flood of invites neither fills the log (MAX_CALL_LOG) nor the conversation.
+   */
+  function logMissed(session, peer, media, at) {
+    const now = env.now();
+    const run = missedRuns.get(peer);
+    if (run && run.session === session && now - run.lastAt <= bounds.missedMergeMs && store.setLogCount(run.logId, run.count + 1)) {
+      run.count += 1;
+      run.lastAt = now;
+      if (run.lineId !== null) {
+        channelStore.updateSystem?.(session, run.lineId, { messageKey: 'call.log.missed-many', params: { media: run.media, duration: formatDuration(0), count: run.count } });
+      }
+      return;
+    }
+    const entry = store.addLog({ peer, direction: 'incoming', media, outcome: 'missed', at, durationMs: 0 });
+    const line = systemLine(session, 'missed', media, 0);
+    missedRuns.set(peer, { session, logId: entry.id, lineId: line?.id ?? null, media, count: 1, lastAt: now });
+  }
+
+  /** Answers busy on `session` at most once per busyIntervalMs (a flood of invites gets one). */
+  function answerBusy(session, id) {
+    const now = env.now();
+    if (now - (lastBusyAt.get(session) ?? -Infinity) < bounds.busyIntervalMs) return;
+    lastBusyAt.set(session, now);
+    // The map only needs channels answered recently.
+    for (const [key, at] of lastBusyAt) if (now - at >= bounds.busyIntervalMs && key !== session) lastBusyAt.delete(key);
+    signalTo(session, id, { kind: 'busy' });
+  }
+
+  /** An invite-then-cancel from `peer`: the cancelLimit-th within cancelWindowMs quiets its invites. */
+  function countCancel(peer) {
+    const now = env.now();
+    const recent = (cancels.get(peer) ?? []).filter((at) => now - at < bounds.cancelWindowMs);
+    recent.push(now);
+    cancels.set(peer, recent);
+    if (recent.length >= bounds.cancelLimit) quietUntil.set(peer, now + bounds.cancelQuietMs);
+  }
+
+  /** One signal of the current call spent from its bucket; false once the peer floods. */
+  function spendSignal(call, parsed) {
+    const now = env.now();
+    const bucket = call.bucket;
+    bucket.tokens = Math.min(bounds.signalBurst, bucket.tokens + ((now - bucket.at) * bounds.signalsPerSecond) / 1000);
+    bucket.at = now;
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    if (parsed.kind === 'offer' || parsed.kind === 'answer') call.candidates = 0;
+    else if (parsed.kind === 'ice' && parsed.candidate !== null) {
+      call.candidates += 1;
+      if (call.candidates > bounds.candidatesPerDescription) return false;
+    }
+    return true;
   }
 
   /** Ends the current call once: signal (if any), media stopped, log line, conversation line. */
@@ -96,8 +174,13 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     const now = env.now();
     const durationMs = call.connectedAt ? now - call.connectedAt : 0;
     store.update(call.id, { phase: 'ended', endReason: reason ?? outcome, needsConsent: null, localStream: null, remoteStream: null, level: 0 });
-    store.addLog({ peer: call.peer, direction: call.direction, media: call.media, outcome, at: call.startedAt, durationMs });
-    systemLine(call.channelSession, outcome, call.media, durationMs);
+    if (outcome === 'missed' && call.direction === 'incoming') {
+      logMissed(call.channelSession, call.peer, call.media, call.startedAt);
+    } else {
+      missedRuns.delete(call.peer);   // the next missed call from this peer starts a new entry
+      store.addLog({ peer: call.peer, direction: call.direction, media: call.media, outcome, at: call.startedAt, durationMs });
+      systemLine(call.channelSession, outcome, call.media, durationMs);
+    }
   }
 
   function newActive({ id, peer, direction, media, channelSession = null, peerE2ee = null }) {
@@ -105,6 +188,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
       id, peer, direction, media, channelSession, peerE2ee, startedAt: env.now(), connectedAt: null,
       timers: new Set(), session: null, early: [], inviteSent: false, acceptSent: false, accepted: false,
       consent: null, consented: false, monitor: null, ringTimer: null, statsWanted: false, endHooks: new Set(),
+      bucket: { tokens: bounds.signalBurst, at: env.now() }, candidates: 0,
     };
     call.controls = createCallControls({ call, devices, store, env, signal: (fields) => signal(call, fields), isCurrent: () => active === call });
     return call;
@@ -240,11 +324,13 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
   function onInvite(session, channel, parsed) {
     const peer = channel.peer.username;
     if (active?.id === parsed.call) return;   // a repeated invite
-    if (active || !support.webrtc) {
-      // One call at a time: the second caller hears busy, this user sees a missed call.
-      signalTo(session, parsed.call, { kind: 'busy' });
-      store.addLog({ peer, direction: 'incoming', media: parsed.media, outcome: 'missed', at: env.now(), durationMs: 0 });
-      systemLine(session, 'missed', parsed.media, 0);
+    const quiet = (quietUntil.get(peer) ?? -Infinity) > env.now();
+    if (!quiet) quietUntil.delete(peer);
+    if (active || !support.webrtc || quiet) {
+      // One call at a time: the second caller hears busy, this user sees a missed call. A peer
+      // that kept cancelling its invites does not ring for a while either.
+      answerBusy(session, parsed.call);
+      logMissed(session, peer, parsed.media, env.now());
       return;
     }
     const call = newActive({ id: parsed.call, peer, direction: 'incoming', media: parsed.media, channelSession: session, peerE2ee: parsed.e2ee });
@@ -293,6 +379,10 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     const call = active;
     // Signals of another call, or of this call id on another channel, are not this call's.
     if (!call || call.id !== parsed.call || call.channelSession !== session) return false;
+    if (!spendSignal(call, parsed)) {
+      finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' }, reason: 'signal_flood' });
+      return true;
+    }
     const outgoing = call.direction === 'outgoing';
     switch (parsed.kind) {
       case 'ringing':
@@ -308,7 +398,10 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
         if (outgoing && !call.accepted) onAccept(call, parsed).catch(() => finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' } }));
         break;
       case 'cancel':
-        if (!outgoing && !call.acceptSent) finish(call, 'missed');
+        if (!outgoing && !call.acceptSent) {
+          countCancel(call.peer);
+          finish(call, 'missed');
+        }
         break;
       case 'offer': case 'answer': case 'ice':
         if (call.accepted && (outgoing || call.acceptSent)) applyMediaSignal(call, parsed);

@@ -233,6 +233,7 @@ export default Object.freeze({
   'call.log.no-answer': 'Call ({media}): no answer',
   'call.log.cancelled': 'Call ({media}) cancelled',
   'call.log.missed': 'Missed call ({media})',
+  'call.log.missed-many': 'Missed calls ({media}) ×{count}',
   'call.log.offline': 'Call ({media}) not possible: the other person was offline',
   'call.log.channel-ended': 'Call ({media}) ended with the secure channel',
   'call.log.failed': 'Call ({media}) failed',

@@ -232,6 +232,7 @@ export default Object.freeze({
   'call.log.no-answer': 'Appel ({media}) : pas de réponse',
   'call.log.cancelled': 'Appel ({media}) annulé',
   'call.log.missed': 'Appel manqué ({media})',
+  'call.log.missed-many': 'Appels manqués ({media}) ×{count}',
   'call.log.offline': 'Appel ({media}) impossible : le correspondant était hors ligne',
   'call.log.channel-ended': 'Appel ({media}) terminé avec le canal sécurisé',
   'call.log.failed': 'Échec de l’appel ({media})',

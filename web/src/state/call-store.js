@@ -78,13 +78,23 @@ export function createCallStore({ support = { webrtc: false, transform: null, mi
     dismiss() {
       if (store.get().call?.phase === 'ended') set({ call: null });
     },
-    /** A log line: {peer, direction, media, outcome, at, durationMs}; newest first, at most MAX_CALL_LOG. */
-    addLog({ peer, direction, media, outcome, at, durationMs = 0 }) {
+    /**
+     * A log line: {peer, direction, media, outcome, at, durationMs, count}; newest first, at most
+     * MAX_CALL_LOG. `count` > 1: that many consecutive missed calls merged into one line.
+     */
+    addLog({ peer, direction, media, outcome, at, durationMs = 0, count = 1 }) {
       if (!CallOutcomes.includes(outcome)) throw new RangeError(`call log: unknown outcome ${outcome}`);
       logCounter += 1;
-      const entry = Object.freeze({ id: logCounter, peer, direction, media, outcome, at, durationMs: Math.max(0, Math.round(durationMs)) });
+      const entry = Object.freeze({ id: logCounter, peer, direction, media, outcome, at, durationMs: Math.max(0, Math.round(durationMs)), count: Math.max(1, Math.floor(count)) });
       set({ log: Object.freeze([entry, ...store.get().log].slice(0, MAX_CALL_LOG)) });
       return entry;
+    },
+    /** Sets the `count` of log line `id` (a merged run of missed calls); false when it is gone. */
+    setLogCount(id, count) {
+      const { log } = store.get();
+      if (!log.some((entry) => entry.id === id)) return false;
+      set({ log: Object.freeze(log.map((entry) => (entry.id === id ? Object.freeze({ ...entry, count: Math.max(1, Math.floor(count)) }) : entry))) });
+      return true;
     },
     setDevices({ audioinput = [], videoinput = [], audiooutput = [] }) {
       const list = (entries) => Object.freeze(entries.map(({ deviceId, label }) => Object.freeze({ deviceId: String(deviceId), label: String(label ?? '') })));

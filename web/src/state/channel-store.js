@@ -199,6 +199,16 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       return message;
     },
 
+    /** Changes the key and parameters of system line `id` (a merged run of missed calls); false when it is gone. */
+    updateSystem(session, id, { messageKey, params = {} }) {
+      const channel = find(session);
+      const target = channel?.messages.find((entry) => entry.id === id && entry.kind === 'system');
+      if (!target) return false;
+      const next = Object.freeze({ ...target, messageKey: messageKey ?? target.messageKey, params: Object.freeze({ ...params }) });
+      replace(session, { messages: Object.freeze(channel.messages.map((entry) => (entry === target ? next : entry))) });
+      return true;
+    },
+
     /** A receipt from the peer for one of this user's messages. */
     markDelivered(session, key) {
       const channel = find(session);
