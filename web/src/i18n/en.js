@@ -219,6 +219,8 @@ export default Object.freeze({
   'call.outcome.peer_normal': 'the other person hung up',
   'call.outcome.peer_timeout': 'the other person’s call timed out',
   'call.outcome.peer_failed': 'the other side’s call failed',
+  'call.outcome.no_relay': 'no TURN relay is available, and “Hide my IP address” (or the server’s setting) allows relayed connections only',
+  'call.outcome.signal_flood': 'the other side sent too many call messages',
   'call.close': 'Close',
   'call.show': 'Show the call',
   'call.error.busy': 'A call is already in progress.',

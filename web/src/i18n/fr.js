@@ -218,6 +218,8 @@ export default Object.freeze({
   'call.outcome.peer_normal': 'le correspondant a raccroché',
   'call.outcome.peer_timeout': 'l’appel du correspondant a expiré',
   'call.outcome.peer_failed': 'l’appel a échoué de l’autre côté',
+  'call.outcome.no_relay': 'aucun relais TURN n’est disponible, et « Masquer mon adresse IP » (ou le réglage du serveur) n’autorise que les connexions relayées',
+  'call.outcome.signal_flood': 'l’autre côté a envoyé trop de messages d’appel',
   'call.close': 'Fermer',
   'call.show': 'Afficher l’appel',
   'call.error.busy': 'Un appel est déjà en cours.',
