@@ -97,6 +97,13 @@ test('missed invites from one peer stop merging after a pause or another call wi
   assert.equal(bob.store.get().log[0].outcome, 'missed');
   assert.equal(bob.store.get().log[0].count, 1);
   assert.equal(bob.store.get().log.length, 4);
+  // Another call logged in between (here: with someone else) also ends the run.
+  bob.store.addLog({ peer: 'carol', direction: 'outgoing', media: 'audio', outcome: 'answered', at: clock.now(), durationMs: 1000 });
+  await alice.controller.actions.call({ username: 'bob', video: false });
+  await settle();
+  alice.controller.actions.hangUp();
+  await settle();
+  assert.deepEqual(bob.store.get().log.slice(0, 3).map((entry) => [entry.peer, entry.outcome, entry.count]), [['alice', 'missed', 1], ['carol', 'answered', 1], ['alice', 'missed', 1]]);
 });
 
 test('a peer that cancelled 3 invites within a minute does not ring again for a minute (logged as missed)', async () => {

@@ -103,14 +103,15 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
   }
 
   /**
-   * A missed call from `peer`: consecutive ones (each within missedMergeMs of the last, nothing
-   * else logged with that peer in between) share one log entry and one conversation line,
+   * A missed call from `peer`: consecutive ones (each within missedMergeMs of the last, their
+   * entry still the newest of the log) share one log entry and one conversation line,
    * "missed ×N", so a flood of invites neither fills the log (MAX_CALL_LOG) nor the conversation.
    */
   function logMissed(session, peer, media, at) {
     const now = env.now();
     const run = missedRuns.get(peer);
-    if (run && run.session === session && now - run.lastAt <= bounds.missedMergeMs && store.setLogCount(run.logId, run.count + 1)) {
+    const consecutive = run && run.session === session && now - run.lastAt <= bounds.missedMergeMs && store.get().log[0]?.id === run.logId;
+    if (consecutive && store.setLogCount(run.logId, run.count + 1)) {
       run.count += 1;
       run.lastAt = now;
       if (run.lineId !== null) {
