@@ -115,6 +115,49 @@ test('a sender whose transform cannot be attached never sends', async () => {
   assert.equal(caller.session.hasSender('audio') || caller.session.hasSender('video'), false);
 });
 
+test('a sender negotiated without its transform never gets a track (addTrack reuse and replaceTrack refused)', async () => {
+  const { caller, callee } = sessionPair();
+  await exchange(caller, callee);
+  // A video transceiver negotiated behind the session's back (no ontrack, no handleDescription):
+  // its sender has no transform and its media channel exists.
+  const { pc } = callee.session;
+  const ontrack = pc.ontrack;
+  pc.ontrack = null;
+  const extra = new FakeTrack('video');
+  const offerer = caller.session.pc;
+  offerer.transceivers.push({ ...offerer.transceivers.find((t) => t.kind === 'video') });
+  await pc.setRemoteDescription({ type: 'offer', sdp: offerer.sdp('offer') });
+  await pc.setLocalDescription();
+  pc.ontrack = ontrack;
+  const bare = pc.transceivers.find((t) => t.kind === 'video' && !t.sender.transform);
+  assert.ok(bare && bare.mid !== null, 'a negotiated video transceiver without a sender transform');
+  // The callee already sends video on its own sender; a second video sender would reuse `bare`.
+  const errorsBefore = callee.errors.length;
+  const other = createCallSession({
+    env: { RTCPeerConnection: class { constructor() { return pc; } }, RTCRtpReceiver: null, MediaStream: FakeStream },
+    call, session, polite: true, iceServers: [], iceTransportPolicy: 'all', e2ee: true, transformMode: 'script',
+    transforms: { createScriptTransform: (options) => ({ options }), attachEncodedStreams: () => {} },
+    localTracks: Promise.resolve([]), sendSignal: () => {}, onRemoteStream: () => {}, onConnectionState: () => {},
+    onError: (error) => callee.errors.push(error),
+  });
+  await other.addLocalTrack(extra);
+  await settle();
+  assert.equal(bare.sender.track, null, 'the track was taken back');
+  assert.equal(bare.sender.transform, null, 'no transform set late on a negotiated sender');
+  assert.equal(callee.errors.slice(errorsBefore)[0]?.code, 'late_transform');
+  assert.equal(other.hasSender('video'), false);
+  // Asked again, the track goes on a new transceiver (the refused one is not reused), whose
+  // sender is transformed before its first negotiation.
+  await other.replaceTrack('video', extra);
+  await settle();
+  assert.equal(bare.sender.track, null);
+  assert.equal(other.hasSender('video'), true);
+  const fresh = pc.transceivers.find((t) => t.sender.track === extra);
+  assert.notEqual(fresh, bare);
+  assert.ok(fresh.sender.transform);
+  assert.equal(fresh.sender.late, false);
+});
+
 test('securityVerdict: encrypted only when every condition holds; checking only before the first verdict', () => {
   const all = { e2ee: true, sendActive: true, receiveActive: true, fingerprintsMatch: true, connectedFor: 10_000 };
   assert.deepEqual(securityVerdict(all), { state: 'encrypted', reason: null });
