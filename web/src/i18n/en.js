@@ -303,6 +303,8 @@ export default Object.freeze({
   'call.security.reason.fingerprint_unchecked': 'the connection’s certificate could not be checked',
   'call.security.reason.send_transform_inactive': 'your media is not going through the encryption',
   'call.security.reason.receive_transform_inactive': 'the media received is not going through the decryption',
+  'call.security.reason.audio_not_encrypted': 'the audio is not going through the end-to-end encryption',
+  'call.security.reason.video_not_encrypted': 'the video is not going through the end-to-end encryption',
   'call.security.reason.unproven': 'the encryption could not be confirmed',
   'call.security.reason.no_transform': 'this browser cannot encrypt media end to end',
   'call.security.reason.peer_no_transform': 'the other browser cannot encrypt media end to end',

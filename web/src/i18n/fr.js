@@ -302,6 +302,8 @@ export default Object.freeze({
   'call.security.reason.fingerprint_unchecked': 'le certificat de la connexion n’a pas pu être vérifié',
   'call.security.reason.send_transform_inactive': 'vos médias ne passent pas par le chiffrement',
   'call.security.reason.receive_transform_inactive': 'les médias reçus ne passent pas par le déchiffrement',
+  'call.security.reason.audio_not_encrypted': 'l’audio ne passe pas par le chiffrement de bout en bout',
+  'call.security.reason.video_not_encrypted': 'la vidéo ne passe pas par le chiffrement de bout en bout',
   'call.security.reason.unproven': 'le chiffrement n’a pas pu être confirmé',
   'call.security.reason.no_transform': 'ce navigateur ne peut pas chiffrer les médias de bout en bout',
   'call.security.reason.peer_no_transform': 'le navigateur du correspondant ne peut pas chiffrer les médias de bout en bout',
