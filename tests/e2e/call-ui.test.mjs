@@ -2,7 +2,8 @@
 // web/src/state/call-store.js) in the real app window: the VoIP tab, the incoming-call dialog
 // (focus in and back), the consent prompt, the call view's controls and live phase line, the
 // security indicator (never "encrypted" without the facts), the dial pad by mouse and keyboard,
-// and a 390 px wide window. Real calls between two browsers are tested in tests/calls/.
+// a 390 px wide window, the focus after a call ends, and the self view, full screen and speaker
+// choice with real MediaStreams. Real calls between two browsers are tested in tests/calls/.
 //
 //   npm run build && node --test tests/e2e/call-ui.test.mjs
 
@@ -320,6 +321,131 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
   await app.evaluate(() => window.__calls.set({ support: { webrtc: true, transform: null, missing: ['RTCRtpScriptTransform'] } }));
   assert.match(await app.getByTestId('voip-no-transform').textContent(), /RTCRtpScriptTransform/);
 
+  assert.deepEqual(await violationsOf(app), []);
+  assert.deepEqual(unexpectedProblems(problems), []);
+});
+
+test('after Hang up by keyboard the focus moves to Close (WCAG 2.4.3); focus outside the call view stays where it is', async (t) => {
+  const { app, problems } = await registeredUser(t, browser, server.origin, 'callfocus');
+  await installCallStore(app);
+  const active = { ...baseCall, direction: 'outgoing', phase: 'active', connectedAt: Date.now(),
+    security: { ...baseCall.security, state: 'encrypted', transform: { sendActive: true, receiveActive: true }, fingerprintsMatch: true, path: 'direct' } };
+  await setCall(app, active);
+  await app.getByTestId('call-hangup').focus();
+  assert.equal(await focusedTestId(app), 'call-hangup');
+  await app.keyboard.press('Enter');
+  assert.deepEqual(await actionsOf(app), [['hangUp', null]]);
+  // What the store does on hangUp(): the call ends, Hang up becomes disabled.
+  await setCall(app, { ...active, phase: 'ended', endReason: 'normal' });
+  await app.getByTestId('call-dismiss').waitFor();
+  assert.ok(await app.getByTestId('call-hangup').isDisabled());
+  await focusMovesTo(app, 'call-dismiss');
+  await app.keyboard.press('Enter');
+  assert.deepEqual(await actionsOf(app), [['dismiss', null]]);
+
+  // Focus on a keypad key when the peer hangs up: inside the view, so it moves to Close too.
+  await setCall(app, { ...active, id: 'c'.repeat(32) });
+  await app.getByTestId('call-keypad').click();
+  assert.equal(await focusedTestId(app), 'dtmf-1');
+  await setCall(app, { ...active, id: 'c'.repeat(32), phase: 'ended', endReason: 'peer_normal' });
+  await focusMovesTo(app, 'call-dismiss');
+
+  // Focus outside the call view (the tab list) when a call ends: not taken away.
+  await setCall(app, { ...active, id: 'd'.repeat(32) });
+  await app.getByTestId('tab-voip').focus();
+  await setCall(app, { ...active, id: 'd'.repeat(32), phase: 'ended', endReason: 'peer_normal' });
+  await app.getByTestId('call-dismiss').waitFor();
+  await app.waitForTimeout(200);
+  assert.equal(await focusedTestId(app), 'tab-voip');
+  await actionsOf(app);
+  assert.deepEqual(unexpectedProblems(problems), []);
+});
+
+test('the self view plays the local stream, full screen enters and leaves, the chosen speaker becomes the remote audio sink', async (t) => {
+  const { app, problems } = await registeredUser(t, browser, server.origin, 'callmedia');
+  await installCallStore(app);
+  // Real MediaStreams (a canvas capture: no device permission needed) in the scripted snapshot.
+  await app.evaluate((base) => {
+    const streamOf = (color) => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 48;
+      const context = canvas.getContext('2d');
+      context.fillStyle = color;
+      context.fillRect(0, 0, 64, 48);
+      return canvas.captureStream(5);
+    };
+    // An element of the call view, by data-testid, for waits that run in the page.
+    window.__callPart = (id) => document.querySelector('secms-app-root')?.shadowRoot.querySelector('secms-service-tabs')?.shadowRoot
+      .querySelector('secms-voip-panel')?.shadowRoot.querySelector('secms-call-view')?.shadowRoot.querySelector(`[data-testid="${id}"]`) ?? null;
+    window.__localStream = streamOf('#0a0');
+    window.__remoteStream = streamOf('#00a');
+    window.__calls.set({
+      call: { ...base, direction: 'outgoing', phase: 'active', connectedAt: Date.now(), localStream: window.__localStream, remoteStream: window.__remoteStream },
+      devices: { ...window.__calls.get().devices, audiooutput: [{ deviceId: 'spk2', label: 'Second speaker' }, { deviceId: 'default', label: 'Default speaker' }] },
+    });
+  }, baseCall);
+
+  // Self view: the local stream, muted (never the user's own voice back), shown while the camera is on.
+  const self = app.getByTestId('call-self-video');
+  await app.waitForFunction(() => window.__callPart('call-self-video')?.srcObject === window.__localStream, null, { timeout: 5000 });
+  assert.ok(await self.isVisible(), 'the self view is shown while the camera is on');
+  assert.equal(await self.evaluate((video) => video.muted), true, 'the self view is muted');
+  assert.equal(await self.evaluate((video) => video.srcObject === window.__localStream), true);
+  assert.equal(await app.getByTestId('call-remote-video').evaluate((video) => video.srcObject === window.__remoteStream), true);
+  assert.equal(await app.getByTestId('call-remote-audio').evaluate((audio) => audio.srcObject === window.__remoteStream && !audio.muted), true,
+    'the remote audio element plays the remote stream');
+  await app.waitForFunction(() => {
+    const video = window.__callPart('call-self-video');
+    return video && !video.paused && video.videoWidth === 64;
+  }, null, { timeout: 5000 });
+  await app.evaluate(() => window.__calls.set({ call: { ...window.__calls.get().call, cameraOn: false } }));
+  await self.waitFor({ state: 'hidden' });
+
+  // Full screen: the call's stage fills the screen, and the same button leaves it.
+  const stageIsFullscreen = () => app.getByTestId('call-stage').evaluate((stage) => stage.getRootNode().fullscreenElement === stage && document.fullscreenElement !== null);
+  const fullscreen = app.getByTestId('call-fullscreen');
+  assert.equal(await fullscreen.getAttribute('aria-pressed'), 'false');
+  assert.equal(await stageIsFullscreen(), false);
+  await fullscreen.click();
+  await app.waitForFunction(() => document.fullscreenElement !== null, null, { timeout: 5000 });
+  assert.equal(await stageIsFullscreen(), true, 'the call stage is the full-screen element');
+  await app.locator('[data-testid="call-fullscreen"][aria-pressed="true"]').waitFor();
+  assert.equal(await fullscreen.getAttribute('aria-label'), 'Leave full screen');
+  await fullscreen.click();
+  await app.waitForFunction(() => document.fullscreenElement === null, null, { timeout: 5000 });
+  await app.locator('[data-testid="call-fullscreen"][aria-pressed="false"]').waitFor();
+
+  // Speaker: the choice goes to the store, and the store's selection becomes the sink of the
+  // remote audio element. ("default" is the one output id headless Chromium accepts, and only
+  // while the element plays nothing: with a stream attached and no sound card it aborts the
+  // switch, so the media stream is taken off first; the calls are recorded, not replaced.)
+  await app.evaluate(() => {
+    window.__sinkCalls = [];
+    const original = HTMLMediaElement.prototype.setSinkId;
+    HTMLMediaElement.prototype.setSinkId = function recordSinkId(id) {
+      window.__sinkCalls.push([this.dataset.testid ?? this.tagName, id]);
+      return original.call(this, id);
+    };
+    window.__calls.set({ call: { ...window.__calls.get().call, remoteStream: null } });
+  });
+  await app.waitForFunction(() => window.__callPart('call-remote-audio')?.srcObject === null, null, { timeout: 5000 });
+  assert.equal(await app.getByTestId('call-remote-audio').evaluate((audio) => audio.sinkId), '');
+  await app.getByTestId('call-devices').click();
+  const speaker = app.getByTestId('call-device-audiooutput');
+  assert.ok(await speaker.isEnabled(), 'the speaker list is usable when outputs are known');
+  await speaker.selectOption('default');
+  assert.deepEqual(await actionsOf(app), [['selectDevice', { kind: 'audiooutput', deviceId: 'default' }]]);
+  assert.equal(await app.getByTestId('call-remote-audio').evaluate((audio) => audio.sinkId), '', 'the sink follows the store, not the list');
+  await app.evaluate(() => {
+    const { devices } = window.__calls.get();
+    window.__calls.set({ devices: { ...devices, selected: { ...devices.selected, audiooutput: 'default' } } });
+  });
+  await app.waitForFunction(() => window.__callPart('call-remote-audio')?.sinkId === 'default', null, { timeout: 5000 });
+  assert.deepEqual(await app.evaluate(() => window.__sinkCalls), [['call-remote-audio', 'default']]);
+  await app.evaluate(() => {
+    for (const stream of [window.__localStream, window.__remoteStream]) for (const track of stream.getTracks()) track.stop();
+  });
   assert.deepEqual(await violationsOf(app), []);
   assert.deepEqual(unexpectedProblems(problems), []);
 });

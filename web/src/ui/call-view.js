@@ -153,6 +153,7 @@ export class CallView extends LitElement {
     this.fullscreen = false;
     this.now = Date.now();
     this.tick = null;
+    this.focusDismiss = false;
     this.onFullscreenChange = () => {
       this.fullscreen = Boolean(this.renderRoot?.fullscreenElement);
     };
@@ -174,8 +175,24 @@ export class CallView extends LitElement {
     if (this.panel === 'stats') this.actions?.setStatsVisible(false);
   }
 
+  willUpdate(changed) {
+    // WCAG 2.4.3: the call ending disables the control that ended it (Hang up, a keypad key…),
+    // and a disabled button drops the focus to the page body. Whether the focus is inside this
+    // view has to be read now, before the render disables it; updated() then moves it to
+    // "Close", the next action. Focus elsewhere (the user typing in a chat) is left alone.
+    if (changed.has('call')) {
+      const before = changed.get('call');
+      this.focusDismiss = this.call?.phase === 'ended' && Boolean(before) && before.phase !== 'ended'
+        && Boolean(this.renderRoot?.activeElement);
+    }
+  }
+
   updated(changed) {
     const call = this.call;
+    if (this.focusDismiss) {
+      this.focusDismiss = false;
+      this.renderRoot.querySelector('[data-testid="call-dismiss"]')?.focus();
+    }
     // Streams are objects, not markup: attached here, and only when they changed, so a
     // re-render does not restart playback.
     this.attach('[data-testid="call-remote-video"]', call?.remoteStream ?? null);
