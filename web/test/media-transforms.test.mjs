@@ -30,18 +30,79 @@ class FakeFrame {
   }
 }
 
+// Waiting for the transforms without guessing how long AES-GCM takes (WebCrypto runs on Node's
+// thread pool, so under load a fixed sleep loses frames still in flight): the module builds its
+// pipes with the global TransformStream, and this subclass counts every frame whose transform
+// promise has resolved and every frame it enqueued. The frames themselves go through the real
+// transform unchanged.
+const flow = { pushed: 0, transformed: 0, failed: 0, enqueued: 0, written: 0 };
+globalThis.TransformStream = class CountingTransformStream extends TransformStream {
+  constructor(transformer = {}, ...strategies) {
+    const { transform } = transformer;
+    super(transform === undefined ? transformer : {
+      ...transformer,
+      async transform(chunk, controller) {
+        const counted = {
+          enqueue(frame) {
+            flow.enqueued++;
+            controller.enqueue(frame);
+          },
+          error: (reason) => controller.error(reason),
+          terminate: () => controller.terminate(),
+          get desiredSize() { return controller.desiredSize; },
+        };
+        try {
+          await transform.call(transformer, chunk, counted);
+          flow.transformed++;
+        } catch (error) {
+          flow.failed++;
+          throw error;
+        }
+      },
+    }, ...strategies);
+  }
+};
+
 /** A stream we push frames into, and one that collects what comes out. */
 function source() {
   let controller;
   const readable = new ReadableStream({ start(c) { controller = c; } });
-  return { readable, push: (frame) => controller.enqueue(frame), close: () => controller.close() };
+  return {
+    readable,
+    push(frame) {
+      flow.pushed++;
+      controller.enqueue(frame);
+    },
+    close: () => controller.close(),
+  };
 }
 function sink() {
   const frames = [];
-  const writable = new WritableStream({ write(frame) { frames.push(frame); } });
+  const writable = new WritableStream({
+    write(frame) {
+      frames.push(frame);
+      flow.written++;
+    },
+  });
   return { writable, frames };
 }
-const settle = () => new Promise((resolve) => setTimeout(resolve, 30));
+
+/**
+ * Resolves once every frame pushed so far went through its transform and every frame a transform
+ * passed on reached its sink. Checked between event-loop turns (WebCrypto completions arrive as
+ * macrotasks); the deadline only turns a hung pipe into a failure, it is never waited out.
+ */
+async function settle({ deadlineMs = 20_000 } = {}) {
+  const start = performance.now();
+  for (;;) {
+    if (flow.failed > 0) throw new Error(`a media transform threw (${flow.failed})`);
+    if (flow.transformed === flow.pushed && flow.written === flow.enqueued) return;
+    if (performance.now() - start > deadlineMs) {
+      throw new Error(`media pipes did not settle: ${JSON.stringify(flow)}`);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 /**
  * One channel between an initiator and a responder: each side has its own epoch (a re-key
@@ -514,4 +575,22 @@ test('per-kind activity: audio decrypting does not vouch for video frames that a
   assert.equal(later.send.audio.active, true);
   assert.equal(later.sendActive, true);
   assert.equal(responder.media.stats({ call: CALL }).receiveActive, true, 'the clear video frames are more than 3 s old');
+});
+
+test('the tests wait for the transforms, not for a time: AES-GCM completing 120 ms late still round-trips', async (t) => {
+  // A machine under load, made reproducible: every encrypt / decrypt resolves 120 ms late (the
+  // tests once waited a fixed 30 ms and lost frames still in flight).
+  const subtle = globalThis.crypto.subtle;
+  for (const name of ['encrypt', 'decrypt']) {
+    const original = subtle[name];
+    subtle[name] = (...args) => original.apply(subtle, args).then((value) => new Promise((resolve) => setTimeout(() => resolve(value), 120)));
+    t.after(() => { subtle[name] = original; });
+  }
+  const { initiator, responder } = fakeChannel();
+  const audio = link({ from: initiator, to: responder, kind: 'audio' });
+  for (let i = 0; i < 3; i++) audio.send(opus(i));
+  await audio.deliver();
+  assert.equal(audio.wire.length, 3);
+  assert.deepEqual(audio.output.map((frame) => new Uint8Array(frame.data)), [opus(0), opus(1), opus(2)]);
+  assert.equal(responder.media.stats({ call: CALL }).receive.audio.frames, 3);
 });

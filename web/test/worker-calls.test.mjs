@@ -5,25 +5,41 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 const posted = [];
+const awaiting = new Map(); // request id → resolve of its reply
 let listener;
 globalThis.self = {
   addEventListener: (type, fn) => { if (type === 'message') listener = fn; },
-  postMessage: (message) => posted.push(message),
+  postMessage: (message) => {
+    posted.push(message);
+    awaiting.get(message.id)?.(message);
+  },
 };
 await import('../src/crypto/worker.js');
 const worker = globalThis.self;
 
 let nextId = 1;
+/**
+ * Resolves with `promise`, or fails once `what` has not happened within the deadline (a hang
+ * turns into a failure; a slow machine only makes the test slower).
+ */
+function within(promise, what, deadlineMs = 20_000) {
+  let timer;
+  const expired = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${deadlineMs} ms`)), deadlineMs);
+  });
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+}
+
 /** Sends one request to the real handler; resolves with the reply posted for its id. */
 async function request(type, payload) {
   const id = nextId++;
+  const reply = new Promise((resolve) => awaiting.set(id, resolve));
   listener({ data: { id, type, ...(payload === undefined ? {} : { payload }) } });
-  for (let i = 0; i < 200; i += 1) {
-    const reply = posted.find((message) => message.id === id);
-    if (reply) return reply;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+  try {
+    return await within(reply, `reply to ${type}`);
+  } finally {
+    awaiting.delete(id);
   }
-  throw new Error(`no reply to ${type}`);
 }
 
 const call = '0123456789abcdef0123456789abcdef';
@@ -67,14 +83,14 @@ test('rtctransform: the transformer\'s streams are piped through the media trans
   const good = { readable: new ReadableStream(), writable: new WritableStream(), options: { session, call: '11'.repeat(16), direction: 'send', kind: 'video' } };
   worker.onrtctransform({ transformer: good });
   assert.equal(good.readable.locked, true);
-  let cancelled = false;
+  let cancelled;
+  const cancel = new Promise((resolve) => { cancelled = resolve; });
   const bad = {
-    readable: new ReadableStream({ cancel() { cancelled = true; } }),
+    readable: new ReadableStream({ cancel() { cancelled(true); } }),
     writable: new WritableStream(),
     options: { session, call: '22'.repeat(16), direction: 'send', kind: 'video', extra: true },
   };
   worker.onrtctransform({ transformer: bad });
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.equal(cancelled, true, 'refused: the frames are cancelled, never passed through');
+  assert.equal(await within(cancel, 'cancel of the refused frames'), true, 'refused: the frames are cancelled, never passed through');
   assert.equal(bad.writable.locked, false);
 });
