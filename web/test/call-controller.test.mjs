@@ -286,6 +286,51 @@ test('a peer who is not online ends the call as offline; a channel being set up 
   assert.equal(clock.pending(), 0, 'no timer left running');
 });
 
+test('a call ended before its channel was secure (offline, given up) writes its line into the newest conversation with the peer, none without one', async () => {
+  const clock = manualClock();
+  const webrtc = fakeWebRtc();
+  const channels = secureChannelStore({ self: 'alice', peer: 'bob', role: 'initiator' });
+  const conversationWithCarol = (session) => {
+    channels.applyOffer({ session, role: 'initiator', peer: { userid: 3, username: 'carol' }, certificate: { fingerprint: 'C'.repeat(40), armored: 'x' } }, { trust: { status: 'unknown' } });
+    channels.accepted(session);
+  };
+  const older = '01'.repeat(16);
+  const newer = '02'.repeat(16);
+  for (const session of [older, newer]) {
+    conversationWithCarol(session);
+    channels.opened(session);
+    channels.applyEnded({ session, reason: 'ended' });
+  }
+  const alice = callSide({ self: 'alice', peer: 'bob', role: 'initiator', clock, webrtc, channels });
+  const linesOf = (session) => channels.find(session).messages.filter((entry) => entry.from === 'system');
+  const allLines = () => channels.get().channels.flatMap((channel) => linesOf(channel.session).map((entry) => `${channel.session} ${entry.messageKey}`));
+
+  alice.openPrivateResult = { error: { code: 'user_offline' } };
+  assert.deepEqual(await alice.controller.actions.call({ username: 'carol', video: false }), { ok: false });
+  assert.equal(alice.store.get().log[0].outcome, 'offline');
+  assert.deepEqual(allLines(), [`${newer} call.log.offline`], 'the newest conversation with carol only');
+  assert.deepEqual(linesOf(newer)[0].params, { media: 'audio', duration: formatDuration(0) });
+
+  // No conversation with dave: the call log has the entry, no conversation gets a line.
+  assert.deepEqual(await alice.controller.actions.call({ username: 'dave', video: true }), { ok: false });
+  assert.deepEqual([alice.store.get().log[0].peer, alice.store.get().log[0].outcome], ['dave', 'offline']);
+  assert.deepEqual(allLines(), [`${newer} call.log.offline`]);
+
+  // The caller gives up while the channel opened for the call still waits for carol.
+  alice.openPrivateResult = { ok: true };
+  const givenUp = alice.controller.actions.call({ username: 'carol', video: false });
+  await settle();
+  assert.deepEqual(alice.opened, ['carol', 'dave', 'carol']);
+  const pending = '03'.repeat(16);
+  conversationWithCarol(pending);
+  await settle();
+  alice.controller.actions.hangUp();
+  assert.deepEqual(await givenUp, { ok: false });
+  assert.equal(alice.store.get().log[0].outcome, 'cancelled');
+  assert.deepEqual(allLines(), [`${newer} call.log.offline`, `${pending} call.log.cancelled`]);
+  assert.equal(alice.sent.length, 0, 'no signal without a secure channel');
+});
+
 test('in call: mute, camera, hold, screen share, DTMF and state signals', async () => {
   const { alice, bob, clock } = await connectedCall();
   const { actions } = alice.controller;

@@ -98,6 +98,18 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
   }
   const signal = (call, fields) => call.channelSession && signalTo(call.channelSession, call.id, fields);
 
+  /**
+   * Where a call's conversation line goes: its channel, or — for a call that ended before a
+   * channel was secure (peer offline, the caller gave up) — the newest conversation with the
+   * peer still in the list; none when there is none (the call log still has the entry).
+   */
+  function lineSessionOf(call) {
+    if (call.channelSession) return call.channelSession;
+    const channels = channelStore.get().channels;
+    for (let i = channels.length - 1; i >= 0; i -= 1) if (channels[i].peer.username === call.peer) return channels[i].session;
+    return null;
+  }
+
   function systemLine(session, outcome, media, durationMs) {
     return session ? channelStore.addSystem(session, { messageKey: `call.log.${outcome}`, params: { media, duration: formatDuration(durationMs) } }) : null;
   }
@@ -180,7 +192,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     } else {
       missedRuns.delete(call.peer);   // the next missed call from this peer starts a new entry
       store.addLog({ peer: call.peer, direction: call.direction, media: call.media, outcome, at: call.startedAt, durationMs });
-      systemLine(call.channelSession, outcome, call.media, durationMs);
+      systemLine(lineSessionOf(call), outcome, call.media, durationMs);
     }
   }
 
