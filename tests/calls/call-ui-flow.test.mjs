@@ -8,40 +8,12 @@
 //   flock /tmp/secms-browser.lock timeout 600 bash scripts/loopback-netns.sh env SECMS_SERVER_BIN=… \
 //     node --test --test-concurrency=1 tests/calls/call-ui-flow.test.mjs
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, serverBinaryAvailable, serverBinary } from '../e2e/helpers/server.mjs';
-import { loopbackRateLimits } from '../helpers/secms-server.mjs';
-import { launchCallBrowser } from './helpers/browser.mjs';
 import { violationsOf } from '../e2e/helpers/browser.mjs';
-import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
+import { useCallApp, securePair } from './helpers/call-app.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  assert.ok(await serverBinaryAvailable(), `secms-server not built (${serverBinary})`);
-  server = await startServer({ extraArgs: [...loopbackRateLimits] });
-  browser = await launchCallBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function securePair(t) {
-  const [a, b] = await Promise.all(['alice', 'bob'].map((prefix) => registeredUser(t, browser, server.origin, prefix)));
-  await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
-  await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
-  await requestChannelWith(a.app, b.username);
-  await a.app.getByTestId('peer-report').waitFor();
-  await a.app.getByTestId('channel-accept').click();
-  await b.app.getByTestId('peer-report').waitFor();
-  await b.app.getByTestId('channel-accept').click();
-  await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
-  return [a, b];
-}
+const suite = await useCallApp();
 
 const toneIs = (page, tone, timeout = 20_000) => page.waitForFunction((value) => document.documentElement.dataset.callTone === value, tone, { timeout });
 
@@ -60,7 +32,7 @@ const framesPlayed = (page, ms = 1500) => page.getByTestId('call-remote-video').
 }, ms);
 
 test('a video call placed, answered, used and ended with the UI alone', async (t) => {
-  const [alice, bob] = await securePair(t);
+  const [alice, bob] = await securePair(t, suite);
   const encrypted = (page) => page.locator('[data-testid=call-security][data-state=encrypted]').waitFor({ timeout: 30_000 });
 
   // The VoIP tab listed the (fake) devices without being asked.

@@ -7,47 +7,13 @@
 //   flock /tmp/secms-browser.lock timeout 600 bash scripts/loopback-netns.sh env SECMS_SERVER_BIN=… \
 //     node --test --test-concurrency=1 tests/calls/incoming-keyjack.test.mjs
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, serverBinaryAvailable, serverBinary } from '../e2e/helpers/server.mjs';
-import { loopbackRateLimits } from '../helpers/secms-server.mjs';
-import { launchCallBrowser } from './helpers/browser.mjs';
-import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
+import { useCallApp, securePair, callAction as act, phaseIs } from './helpers/call-app.mjs';
 
-let server;
-let browser;
+const suite = await useCallApp();
 
-before(async () => {
-  assert.ok(await serverBinaryAvailable(), `secms-server not built (${serverBinary})`);
-  server = await startServer({ extraArgs: [...loopbackRateLimits] });
-  browser = await launchCallBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-async function securePair(t) {
-  const [a, b] = await Promise.all(['alice', 'bob'].map((prefix) => registeredUser(t, browser, server.origin, prefix)));
-  await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
-  await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
-  await requestChannelWith(a.app, b.username);
-  await a.app.getByTestId('peer-report').waitFor();
-  await a.app.getByTestId('channel-accept').click();
-  await b.app.getByTestId('peer-report').waitFor();
-  await b.app.getByTestId('channel-accept').click();
-  await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
-  return [a, b];
-}
-
-/** Calls a call action on the app root (the caller's side needs no UI here). */
-const act = (page, name, argument) => page.evaluate(([n, a]) => {
-  const result = document.querySelector('secms-app-root').callActions[n](a);
-  return Promise.resolve(result).then((value) => (value === undefined ? null : JSON.parse(JSON.stringify(value))));
-}, [name, argument ?? null]);
 const phaseOf = (page) => page.evaluate(() => document.documentElement.dataset.callPhase);
-const phaseIs = (page, phase, timeout = 20_000) => page.waitForFunction((p) => document.documentElement.dataset.callPhase === p, phase, { timeout });
 /** The callee's microphone tracks as "readyState:enabled" (none while the call only rings). */
 const microphone = (page) => page.evaluate(() => document.querySelector('secms-app-root').calls.get().call?.localStream?.getAudioTracks()
   .map((track) => `${track.readyState}:${track.enabled}`) ?? []);
@@ -60,7 +26,7 @@ const focusedTestId = (page) => page.evaluate(() => {
 
 /** Bob is typing to Alice when her call comes in; resolves once his dialog is up. */
 async function inviteWhileTyping(t, typed) {
-  const [alice, bob] = await securePair(t);
+  const [alice, bob] = await securePair(t, suite);
   await bob.app.getByTestId('message-input').click();
   await bob.app.keyboard.type(typed);
   await act(alice.app, 'call', { username: bob.username, video: false });

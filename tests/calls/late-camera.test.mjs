@@ -6,42 +6,13 @@
 // Run: flock /tmp/secms-browser.lock timeout 400 bash scripts/loopback-netns.sh env
 //   SECMS_SERVER_BIN=/work/main/build/dev/server/app/secms-server node --test
 //   --test-concurrency=1 tests/calls/late-camera.test.mjs
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, serverBinaryAvailable, serverBinary } from '../e2e/helpers/server.mjs';
-import { loopbackRateLimits } from '../helpers/secms-server.mjs';
-import { launchCallBrowser } from './helpers/browser.mjs';
-import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
+import { useCallApp, securePair, callAction as act, phaseIs, securityIs } from './helpers/call-app.mjs';
 
-let server;
-let browser;
-before(async () => {
-  assert.ok(await serverBinaryAvailable(), `secms-server not built (${serverBinary})`);
-  server = await startServer({ extraArgs: [...loopbackRateLimits] });
-  browser = await launchCallBrowser();
-});
-after(async () => { await browser?.close(); await server?.stop(); });
+const suite = await useCallApp();
 
 const step = (m) => console.error(new Date().toISOString(), m);
-const user = (t, prefix) => registeredUser(t, browser, server.origin, prefix, {});
-async function securePair(t) {
-  const [a, b] = await Promise.all(['alice', 'bob'].map((name) => user(t, name)));
-  await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
-  await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
-  await requestChannelWith(a.app, b.username);
-  await a.app.getByTestId('peer-report').waitFor();
-  await a.app.getByTestId('channel-accept').click();
-  await b.app.getByTestId('peer-report').waitFor();
-  await b.app.getByTestId('channel-accept').click();
-  await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
-  return [a, b];
-}
-const act = (page, name, argument) => page.evaluate(([n, a]) => {
-  const result = document.querySelector('secms-app-root').callActions[n](a);
-  return Promise.resolve(result).then((value) => (value === undefined ? null : JSON.parse(JSON.stringify(value))));
-}, [name, argument ?? null]);
-const phaseIs = (page, phase, timeout = 20_000) => page.waitForFunction((p) => document.documentElement.dataset.callPhase === p, phase, { timeout });
-const securityIs = (page, state, timeout = 20_000) => page.waitForFunction((s) => document.documentElement.dataset.callSecurity === s, state, { timeout });
 const media = (page) => page.evaluate(async () => {
   const root = document.querySelector('secms-app-root');
   return Promise.race([root.channelActions.callMediaStats(root.calls.get().call.id), new Promise((r) => setTimeout(() => r('stats-timeout'), 5000))]);
@@ -72,7 +43,7 @@ async function stillEncrypted(users) {
 
 test('video call answered audio-only; the callee turns the camera on later (reused transceiver)', { timeout: 120_000 }, async (t) => {
   step('pair');
-  const [alice, bob] = await securePair(t);
+  const [alice, bob] = await securePair(t, suite);
   step('secure');
   await act(alice.app, 'call', { username: bob.username, video: true });
   await phaseIs(bob.app, 'incoming');
@@ -102,7 +73,7 @@ test('video call answered audio-only; the callee turns the camera on later (reus
 
 test('audio call: the callee adds a camera, then the caller adds one (reuses the transceiver the callee\'s offer made)', { timeout: 120_000 }, async (t) => {
   step('pair');
-  const [alice, bob] = await securePair(t);
+  const [alice, bob] = await securePair(t, suite);
   step('secure');
   await act(alice.app, 'call', { username: bob.username, video: false });
   await phaseIs(bob.app, 'incoming');

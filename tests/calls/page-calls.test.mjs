@@ -11,47 +11,14 @@
 //   flock /tmp/secms-browser.lock scripts/loopback-netns.sh env SECMS_SERVER_BIN=… \
 //     node --test --test-concurrency=1 tests/calls/page-calls.test.mjs
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, serverBinaryAvailable, serverBinary } from '../e2e/helpers/server.mjs';
-import { loopbackRateLimits } from '../helpers/secms-server.mjs';
-import { launchCallBrowser } from './helpers/browser.mjs';
 import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
+import { useCallApp, securePair, callAction as act, phaseIs, securityIs } from './helpers/call-app.mjs';
 
-let server;
-let browser;
+const suite = await useCallApp();
 
-before(async () => {
-  assert.ok(await serverBinaryAvailable(), `secms-server not built (${serverBinary})`);
-  server = await startServer({ extraArgs: [...loopbackRateLimits] });
-  browser = await launchCallBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
-const user = (t, prefix, options = {}) => registeredUser(t, browser, server.origin, prefix, options);
-
-async function securePair(t, names = ['alice', 'bob'], options = [{}, {}]) {
-  const [a, b] = await Promise.all(names.map((name, index) => user(t, name, options[index])));
-  await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
-  await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
-  await requestChannelWith(a.app, b.username);
-  await a.app.getByTestId('peer-report').waitFor();
-  await a.app.getByTestId('channel-accept').click();
-  await b.app.getByTestId('peer-report').waitFor();
-  await b.app.getByTestId('channel-accept').click();
-  await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
-  return [a, b];
-}
-
-/** Calls an action of root.callActions in the page. */
-const act = (page, name, argument) => page.evaluate(([n, a]) => {
-  const result = document.querySelector('secms-app-root').callActions[n](a);
-  return Promise.resolve(result).then((value) => (value === undefined ? null : JSON.parse(JSON.stringify(value))));
-}, [name, argument ?? null]);
+const user = (t, prefix, options = {}) => registeredUser(t, suite.browser, suite.server.origin, prefix, options);
 
 /** The call snapshot without its streams, plus the remote stream's tracks. */
 const callOf = (page) => page.evaluate(() => {
@@ -64,9 +31,6 @@ const callOf = (page) => page.evaluate(() => {
     log,
   };
 });
-
-const phaseIs = (page, phase, timeout = 20_000) => page.waitForFunction((p) => document.documentElement.dataset.callPhase === p, phase, { timeout });
-const securityIs = (page, state, timeout = 20_000) => page.waitForFunction((s) => document.documentElement.dataset.callSecurity === s, state, { timeout });
 
 /** Frames decoded from the remote stream, measured by playing it in a video element for `ms`. */
 const decodedFrames = (page, ms = 1500) => page.evaluate(async (wait) => {
@@ -83,7 +47,7 @@ const decodedFrames = (page, ms = 1500) => page.evaluate(async (wait) => {
 }, ms);
 
 test('call, ring, accept: encrypted both ways, media decoded, mute and hold seen by the peer, hang-up ends both', { timeout: 180_000 }, async (t) => {
-  const [alice, bob] = await securePair(t);
+  const [alice, bob] = await securePair(t, suite);
   assert.equal(await alice.app.evaluate(() => document.documentElement.dataset.callPhase), 'none');
   assert.deepEqual(await act(alice.app, 'call', { username: bob.username, video: true }), { ok: true });
   await phaseIs(bob.app, 'incoming');
@@ -134,7 +98,7 @@ test('call, ring, accept: encrypted both ways, media decoded, mute and hold seen
 });
 
 test('decline, and busy for a second caller while in a call', { timeout: 240_000 }, async (t) => {
-  const [alice, bob] = await securePair(t);
+  const [alice, bob] = await securePair(t, suite);
   await act(alice.app, 'call', { username: bob.username, video: false });
   await phaseIs(bob.app, 'incoming');
   await act(bob.app, 'decline');
@@ -163,7 +127,7 @@ test('decline, and busy for a second caller while in a call', { timeout: 240_000
 });
 
 test('the peer closing its window mid-call ends the call with the channel', { timeout: 180_000 }, async (t) => {
-  const [alice, bob] = await securePair(t);
+  const [alice, bob] = await securePair(t, suite);
   await act(alice.app, 'call', { username: bob.username, video: false });
   await phaseIs(bob.app, 'incoming');
   await act(bob.app, 'accept', { video: false });
@@ -174,7 +138,7 @@ test('the peer closing its window mid-call ends the call with the channel', { ti
 });
 
 test('an audio call gains video (renegotiation) and a shared screen, and stays encrypted', { timeout: 180_000 }, async (t) => {
-  const [alice, bob] = await securePair(t);
+  const [alice, bob] = await securePair(t, suite);
   await act(alice.app, 'call', { username: bob.username, video: false });
   await phaseIs(bob.app, 'incoming');
   await act(bob.app, 'accept', { video: false });
@@ -212,7 +176,7 @@ test('a browser without encoded transforms: no media before both users agree, th
     delete window.RTCRtpScriptTransform;
     if (window.RTCRtpSender) delete window.RTCRtpSender.prototype.createEncodedStreams;
   };
-  const [alice, bob] = await securePair(t, ['alice', 'bob'], [{}, { initScript: withoutTransforms }]);
+  const [alice, bob] = await securePair(t, suite, { options: [{}, { initScript: withoutTransforms }] });
   assert.deepEqual(await bob.app.evaluate(() => document.querySelector('secms-app-root').calls.get().support.transform), null);
   await act(alice.app, 'call', { username: bob.username, video: false });
   await phaseIs(bob.app, 'incoming');

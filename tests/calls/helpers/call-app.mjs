@@ -13,8 +13,9 @@ import path from 'node:path';
 import { build } from '../../../web/build.mjs';
 import { startCoturn } from '../../helpers/coturn.mjs';
 import { loopbackRateLimits, runServerCommand, startServer } from '../../helpers/secms-server.mjs';
-import { serverBinaryAvailable, serverBinary } from '../../e2e/helpers/server.mjs';
+import { serverBinaryAvailable, serverBinary, startServer as startAppServer } from '../../e2e/helpers/server.mjs';
 import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../../e2e/helpers/app-flows.mjs';
+import { launchCallBrowser } from './browser.mjs';
 
 let webBuilt = null;
 
@@ -67,20 +68,66 @@ export async function certifiedUsers(t, browser, origin, prefixes) {
   return users;
 }
 
-/** Opens a secure channel from `a` to `b`, each side reviewing and accepting the other's certificate. */
-export async function openChannel(a, b) {
+/**
+ * Opens a secure channel from `a` to `b`, each side reviewing and accepting the other's
+ * certificate. `b` first picks `a`'s offer from its channel list; with `pickOffer` false it
+ * accepts the offer its app shows by itself (its only one).
+ */
+export async function openChannel(a, b, { pickOffer = true } = {}) {
   await requestChannelWith(a.app, b.username);
   await a.app.getByTestId('peer-report').waitFor();
   await a.app.getByTestId('channel-accept').click();
-  const offer = b.app.locator(`[data-testid=channel-entry][data-peer="${a.username}"][data-state=verifying]`);
-  await offer.waitFor({ timeout: 20_000 });
-  await offer.click();
+  if (pickOffer) {
+    const offer = b.app.locator(`[data-testid=channel-entry][data-peer="${a.username}"][data-state=verifying]`);
+    await offer.waitFor({ timeout: 20_000 });
+    await offer.click();
+  }
   await b.app.getByTestId('peer-report').waitFor();
   await b.app.getByTestId('channel-accept').click();
   await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
 }
 
+/**
+ * The set-up of a call test file on the server alone (no coturn): the real server with the
+ * loopback rate limits and a call browser, started before the file's tests and stopped after
+ * them. A missing server binary fails the file. Resolves { server, browser }, set once the
+ * tests run.
+ */
+export async function useCallApp() {
+  const { before, after } = await import('node:test');
+  const suite = { server: null, browser: null };
+  before(async () => {
+    assert.ok(await serverBinaryAvailable(), `secms-server not built (${serverBinary})`);
+    suite.server = await startAppServer({ extraArgs: [...loopbackRateLimits] });
+    suite.browser = await launchCallBrowser();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+  });
+  return suite;
+}
+
+/**
+ * Two users of `suite` (useCallApp) registered in parallel (`names`, with registeredUser's
+ * `options` each), an identity each ("A", "B"), and a secure channel the first opens to the
+ * second. Resolves [a, b].
+ */
+export async function securePair(t, suite, { names = ['alice', 'bob'], options = [{}, {}] } = {}) {
+  const [a, b] = await Promise.all(names.map((name, index) => registeredUser(t, suite.browser, suite.server.origin, name, options[index])));
+  await createIdentityInApp(a.app, { name: 'A', email: 'a@example.org' });
+  await createIdentityInApp(b.app, { name: 'B', email: 'b@example.org' });
+  await openChannel(a, b, { pickOffer: false });
+  return [a, b];
+}
+
 const html = (page) => page.evaluate(() => ({ ...document.documentElement.dataset }));
+
+/** Calls root.callActions[name](argument) in the page; resolves its result as JSON data (null for none). */
+export const callAction = (page, name, argument) => page.evaluate(([n, a]) => {
+  const result = document.querySelector('secms-app-root').callActions[n](a);
+  return Promise.resolve(result).then((value) => (value === undefined ? null : JSON.parse(JSON.stringify(value))));
+}, [name, argument ?? null]);
 
 /** Waits until <html data-call-phase> is `phase`. */
 export const phaseIs = (page, phase, timeout = 20_000) =>
