@@ -13,6 +13,8 @@
 // Only the AES-GCM suites are offered: WebCrypto has no AES-CTR+HMAC with truncated tags, and the
 // calls use 0x0005 (docs/protocol.md "Media encryption (SFrame)").
 
+import { concatBytes } from '../protocol/bytes.js';
+
 export const SFrameErrorReason = Object.freeze({
   bad_header: 'the SFrame header is truncated or not minimally encoded (RFC 9605 §4.3)',
   unknown_key: 'no key is held for the KID of the frame',
@@ -160,21 +162,9 @@ async function hmac(hash, keyBytes, data) {
 
 /** RFC 5869 §2.3 for L ≤ HashLen (Nk and Nn never exceed Nh here): T(1) truncated. */
 async function hkdfExpandOneBlock(hash, prk, info, length) {
-  const block = await hmac(hash, prk, concat(info, Uint8Array.of(1)));
+  const block = await hmac(hash, prk, concatBytes(info, Uint8Array.of(1)));
   const out = block.slice(0, length);
   block.fill(0);
-  return out;
-}
-
-function concat(...parts) {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
   return out;
 }
 
@@ -248,8 +238,8 @@ export async function encryptFrame({ key, ctr, plaintext, metadata = new Uint8Ar
   if (header.length + plaintext.length + key.tagBytes > MAX_FRAME_BYTES) throw new SFrameError('too_large', `${plaintext.length} bytes`);
   const nonce = nonceFor(key.salt, ctr);
   const sealed = new Uint8Array(await subtle().encrypt(
-    { name: 'AES-GCM', iv: nonce, additionalData: concat(header, metadata), tagLength: 128 }, key.key, plaintext));
-  return concat(header, sealed);
+    { name: 'AES-GCM', iv: nonce, additionalData: concatBytes(header, metadata), tagLength: 128 }, key.key, plaintext));
+  return concatBytes(header, sealed);
 }
 
 /** Splits an SFrame ciphertext (§4.4.4 parse_ciphertext) without touching any key. */
@@ -268,7 +258,7 @@ export async function decryptFrame({ key, header, ctr, ciphertext, metadata = ne
   if (ciphertext.length < key.tagBytes) throw new SFrameError('auth_failed', 'shorter than the tag');
   try {
     return new Uint8Array(await subtle().decrypt(
-      { name: 'AES-GCM', iv: nonceFor(key.salt, ctr), additionalData: concat(header, metadata), tagLength: 128 },
+      { name: 'AES-GCM', iv: nonceFor(key.salt, ctr), additionalData: concatBytes(header, metadata), tagLength: 128 },
       key.key, ciphertext));
   } catch {
     throw new SFrameError('auth_failed');
