@@ -2,6 +2,15 @@
 // screen share, device switch and the level meter. Tracks are disabled rather than removed for
 // mute, camera off and hold, so encrypted frames keep flowing (silence and black frames) and the
 // peer's SFrame receiver stays active; the peer learns the state from `state`/`hold` signals.
+// DTMF tones (RFC 4733) go out through the audio sender's RTCDTMFSender.
+
+// What a page may ask for: the RFC 4733 events 0-9, A-D, # and *, and ',' (a 2 s pause,
+// W3C WebRTC §7.2 insertDTMF).
+const dtmfPattern = /^[0-9A-Da-d#*,]{1,64}$/;
+const dtmfSentMax = 64;
+
+/** The audio sender's RTCDTMFSender of a call session (senders of other kinds have none). */
+const dtmfSenderOf = (session) => session?.pc?.getSenders?.().find((sender) => sender.dtmf)?.dtmf ?? null;
 
 /**
  * Options: { call: {id}, devices (media-devices.js), store (call-store), env: {MediaStream},
@@ -17,6 +26,8 @@ export function createCallControls({ call, devices, store, env, signal, isCurren
   let heldRemote = false;
   let session = null;
   let stopMeter = () => {};
+  let dtmf = null;        // the RTCDTMFSender whose tonechange events are counted
+  let dtmfSent = '';
   let initial = [];
   let resolveTracks;
   let rejectTracks;
@@ -49,6 +60,21 @@ export function createCallControls({ call, devices, store, env, signal, isCurren
 
   function sendState() {
     if (session) signal({ kind: 'state', camera: cameraOn && camera !== null, muted, screen: screen !== null });
+  }
+
+  // "Sent" means played out: a tone counts when the RTCDTMFSender starts sending it in the RTP
+  // stream (its tonechange event), not when it is queued — tones still queued when the call ends
+  // never reach the peer. The last event of a run has tone '' (the buffer is empty); ',' is a pause.
+  function onToneChange(event) {
+    const tone = typeof event?.tone === 'string' ? event.tone : '';
+    if (!isCurrent() || tone === '' || tone === ',') return;
+    dtmfSent = (dtmfSent + tone).slice(-dtmfSentMax);
+    update({ dtmfSent });
+  }
+
+  function forgetDtmf() {
+    dtmf?.removeEventListener?.('tonechange', onToneChange);
+    dtmf = null;
   }
 
   function startMeter() {
@@ -181,6 +207,22 @@ export function createCallControls({ call, devices, store, env, signal, isCurren
       publish();
       sendState();
     },
+    /**
+     * Queues DTMF tones behind those still waiting (100 ms each, 70 ms apart); → whether they
+     * were queued. The store's dtmfSent grows as each one is played out (onToneChange).
+     */
+    sendDtmf(tones) {
+      if (typeof tones !== 'string' || !dtmfPattern.test(tones)) return false;
+      const sender = dtmfSenderOf(session);
+      if (!sender || sender.canInsertDTMF === false) return false;
+      if (sender !== dtmf) {
+        forgetDtmf();
+        dtmf = sender;
+        dtmf.addEventListener('tonechange', onToneChange);
+      }
+      sender.insertDTMF(sender.toneBuffer + tones.toUpperCase(), 100, 70);
+      return true;
+    },
     /** A microphone or camera chosen in the device list: the new track replaces the old one in place. */
     async switchDevice(kind, deviceId) {
       const audioKind = kind === 'audioinput';
@@ -201,6 +243,7 @@ export function createCallControls({ call, devices, store, env, signal, isCurren
     },
     stop() {
       stopMeter();
+      forgetDtmf();
       for (const track of [audio, camera, screen]) track?.stop();
       audio = camera = screen = null;
       session = null;
