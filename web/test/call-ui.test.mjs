@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { callSecurityState } from '../src/ui/call-security.js';
 import { formatCallDuration, callPhaseText } from '../src/ui/call-view.js';
 import { callPromptOf } from '../src/ui/incoming-call.js';
-import { callSupportOf } from '../src/ui/voip-panel.js';
+import { callSupportOf, callLogOutcomeText, callLogCount } from '../src/ui/voip-panel.js';
 import { systemLineText } from '../src/ui/chat-log.js';
 import { dtmfKeys } from '../src/ui/dial-pad.js';
 import { createCallAlerts, toneFor } from '../src/app/call-alerts.js';
@@ -222,4 +222,26 @@ test('call lines in a conversation name the media in the reader\'s language', ()
   assert.equal(systemLineText(line('no-answer', 'audio')), 'Call (audio): no answer');
   // Anything but the two media names is shown as it came (the key lookup never runs on it).
   assert.equal(systemLineText(line('failed', 'toString')), 'Call (toString) failed');
+});
+
+test('the call log shows a merged run of missed calls with its count (×N), a single call without one', () => {
+  const entry = (fields) => ({ id: 1, peer: 'bob', direction: 'incoming', media: 'audio', outcome: 'missed', at: 0, durationMs: 0, count: 1, ...fields });
+  assert.equal(callLogOutcomeText(entry({})), 'Incoming audio call · missed');
+  assert.equal(callLogCount(entry({})), 1);
+  assert.equal(callLogOutcomeText(entry({ count: 3 })), 'Missed calls (audio) ×3');
+  assert.equal(callLogCount(entry({ count: 3 })), 3);
+  assert.equal(callLogOutcomeText(entry({ count: 12, media: 'video' })), 'Missed calls (video) ×12');
+  assert.equal(callLogOutcomeText(entry({ direction: 'outgoing', outcome: 'answered', media: 'video' })), 'Outgoing video call · answered');
+  // A count that is not a whole number above 1 is one call.
+  for (const count of [undefined, 0, -4, 2.5, '7', Number.NaN]) {
+    assert.equal(callLogCount(entry({ count })), 1, String(count));
+    assert.equal(callLogOutcomeText(entry({ count })), 'Incoming audio call · missed', String(count));
+  }
+  setLanguage('fr');
+  try {
+    assert.equal(callLogOutcomeText(entry({ count: 4, media: 'video' })), 'Appels manqués (vidéo) ×4');
+    assert.equal(callLogOutcomeText(entry({})), 'Appel audio entrant · manqué');
+  } finally {
+    setLanguage('en');
+  }
 });

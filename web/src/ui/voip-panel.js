@@ -39,6 +39,24 @@ export async function callRefusal(placing) {
   }
 }
 
+/** How many calls a log entry stands for: `count` of a merged run of missed calls, else 1. */
+export function callLogCount(entry) {
+  return Number.isSafeInteger(entry?.count) && entry.count > 1 ? entry.count : 1;
+}
+
+/**
+ * The outcome line of a call-log entry, e.g. "Incoming audio call · missed". A merged run of
+ * missed calls (call-store.js `count`) reads as the conversation line does, "Missed calls
+ * (audio) ×3", a text of its own rather than a bare "×3" a screen reader would not explain.
+ */
+export function callLogOutcomeText(entry) {
+  const media = entry.media === 'video' ? 'video' : 'audio';
+  if (entry.outcome === 'missed' && callLogCount(entry) > 1) {
+    return t('call.log.missed-many', { media: t(`call.media.${media}`), count: callLogCount(entry) });
+  }
+  return `${t(`voip.log.${entry.direction === 'incoming' ? 'incoming' : 'outgoing'}.${media}`)} · ${t(`call.outcome.${entry.outcome}`)}`;
+}
+
 /** The words for a refusal code: its own message, or the generic one for an unknown code. */
 export function callErrorText(code) {
   const key = `call.error.${code}`;
@@ -162,13 +180,12 @@ export class VoipPanel extends LitElement {
         ${log.length === 0 ? html`<p class="empty" data-testid="voip-log-empty">${t('voip.log.empty')}</p>` : html`
           <ul data-testid="call-log">
             ${log.map((entry) => html`
-              <li data-testid="call-log-entry" data-outcome=${entry.outcome} data-peer=${entry.peer} data-direction=${entry.direction} data-media=${entry.media}>
+              <li data-testid="call-log-entry" data-outcome=${entry.outcome} data-peer=${entry.peer} data-direction=${entry.direction} data-media=${entry.media} data-count=${callLogCount(entry)}>
                 <span class="avatar" aria-hidden="true">${String(entry.peer ?? '').slice(0, 1)}</span>
                 <span class="meta">
                   <span class="name">${entry.peer}</span>
-                  <span class="outcome">
-                    ${t(`voip.log.${entry.direction === 'incoming' ? 'incoming' : 'outgoing'}.${entry.media === 'video' ? 'video' : 'audio'}`)}
-                    · ${t(`call.outcome.${entry.outcome}`)}
+                  <span class="outcome" data-testid="call-log-outcome">
+                    ${callLogOutcomeText(entry)}
                     ${entry.outcome === 'answered' && entry.durationMs > 0 ? html` · <span data-testid="call-log-duration">${formatCallDuration(entry.durationMs)}</span>` : nothing}
                   </span>
                   <span class="hint"><time datetime=${new Date(entry.at).toISOString()}>${this.formatTime(entry.at)}</time></span>
