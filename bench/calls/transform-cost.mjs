@@ -13,39 +13,17 @@
 // Prints a table and, with --json, writes the figures.
 
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
-import http from 'node:http';
+import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import * as esbuild from 'esbuild';
 import { launchCallBrowser } from '../../tests/calls/helpers/browser.mjs';
+import { serveWorkerPage } from '../../tests/calls/helpers/static-pages.mjs';
 import { treeTicks, cpuSecondsBetween } from './proc-cpu.mjs';
 
 const CALL = '0123456789abcdef0123456789abcdef';
 const SECRET = '0bd96ddc07ea54c9cd2232c28f82e01fd16b31fc88f1eb973264af81cc4f4efa';
 const fixtures = new URL('./fixtures/', import.meta.url);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function startPageServer() {
-  const built = await esbuild.build({
-    entryPoints: [new URL('bench-worker.mjs', fixtures).pathname],
-    bundle: true, format: 'esm', write: false, target: ['es2022'], logLevel: 'warning',
-  });
-  const files = {
-    '/': { type: 'text/html; charset=utf-8', body: await readFile(new URL('bench-page.html', fixtures)) },
-    '/page.mjs': { type: 'text/javascript', body: await readFile(new URL('bench-page.mjs', fixtures)) },
-    '/worker.js': { type: 'text/javascript', body: Buffer.from(built.outputFiles[0].contents) },
-  };
-  return new Promise((resolve) => {
-    const server = http.createServer((req, res) => {
-      const file = files[new URL(req.url, 'http://127.0.0.1').pathname];
-      if (!file) return void res.writeHead(404).end();
-      res.writeHead(200, { 'Content-Type': file.type, 'Cache-Control': 'no-store' });
-      res.end(file.body);
-    });
-    server.listen(0, '127.0.0.1', () => resolve(server));
-  });
-}
 
 const sum = (list, kind, field) => list.filter((s) => s.kind === kind).reduce((total, s) => total + s[field], 0);
 
@@ -95,8 +73,10 @@ async function measure({ origin, mode, video, seconds, warmup }) {
 }
 
 export async function runTransformCost({ seconds = 20, warmup = 8, modes = ['none', 'passthrough', 'sframe'], scenarios = ['video', 'audio'], repeat = 1, log = console.error } = {}) {
-  const server = await startPageServer();
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const server = await serveWorkerPage({
+    html: new URL('bench-page.html', fixtures), page: new URL('bench-page.mjs', fixtures), worker: new URL('bench-worker.mjs', fixtures),
+  });
+  const { origin } = server;
   const runs = [];
   try {
     for (let round = 0; round < repeat; round += 1) {
@@ -109,7 +89,7 @@ export async function runTransformCost({ seconds = 20, warmup = 8, modes = ['non
       }
     }
   } finally {
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   }
   // Mean CPU per configuration over the rounds, and the extra of each transform over none.
   const summary = [];

@@ -16,11 +16,9 @@
 // Runs in a loopback-only network namespace:
 //   scripts/loopback-netns.sh node --test --test-concurrency=1 tests/calls/sframe-media.test.mjs
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import http from 'node:http';
 import { after, before, test } from 'node:test';
-import * as esbuild from 'esbuild';
 import { launchCallBrowser } from './helpers/browser.mjs';
+import { serveWorkerPage } from './helpers/static-pages.mjs';
 import { decodeHeader } from '../../web/src/crypto/media/sframe.js';
 import { clearPrefixLength } from '../../web/src/crypto/media/codec-prefix.js';
 
@@ -36,30 +34,6 @@ let origin;
 let browser;
 let page;
 const problems = [];
-
-async function startPageServer() {
-  const built = await esbuild.build({
-    entryPoints: [new URL('sframe-worker.mjs', fixtures).pathname],
-    bundle: true, format: 'esm', write: false, target: ['es2022'], logLevel: 'warning',
-  });
-  const files = {
-    '/': { type: 'text/html; charset=utf-8', body: await readFile(new URL('sframe-page.html', fixtures)) },
-    '/page.mjs': { type: 'text/javascript', body: await readFile(new URL('sframe-page.mjs', fixtures)) },
-    '/worker.js': { type: 'text/javascript', body: Buffer.from(built.outputFiles[0].contents) },
-  };
-  return new Promise((resolve) => {
-    const s = http.createServer((req, res) => {
-      const file = files[new URL(req.url, 'http://127.0.0.1').pathname];
-      if (!file) {
-        res.writeHead(404).end();
-        return;
-      }
-      res.writeHead(200, { 'Content-Type': file.type, 'Cache-Control': 'no-store' });
-      res.end(file.body);
-    });
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  });
-}
 
 const harness = (fn, arg) => page.evaluate(fn, arg);
 const inbound = () => harness(() => window.sframeHarness.inbound());
@@ -78,8 +52,10 @@ async function waitFor(predicate, what, timeoutMs = 20000) {
 }
 
 before(async () => {
-  server = await startPageServer();
-  origin = `http://127.0.0.1:${server.address().port}`;
+  server = await serveWorkerPage({
+    html: new URL('sframe-page.html', fixtures), page: new URL('sframe-page.mjs', fixtures), worker: new URL('sframe-worker.mjs', fixtures),
+  });
+  ({ origin } = server);
   browser = await launchCallBrowser();
   const context = await browser.newContext();
   page = await context.newPage();
@@ -93,7 +69,7 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
+  await server?.close();
 });
 
 test('(a) media flows both ways through the SFrame transforms; frames are counted encrypted and decrypted', async () => {

@@ -11,7 +11,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -20,6 +19,7 @@ import {
   login, loopbackRateLimits, register, repoRoot, request, runServerCommand, startServer,
 } from '../helpers/secms-server.mjs';
 import { launchCallBrowser } from './helpers/browser.mjs';
+import { htmlPage, serveStaticPages } from './helpers/static-pages.mjs';
 
 const password = 'correct horse battery staple';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -31,18 +31,6 @@ let pageServer;
 let pageOrigin;
 let secret;
 let dataDir;
-
-// An empty page on http://127.0.0.1 (a secure context, so getUserMedia works) for the
-// peer connections; nothing of the application is needed for the relay path.
-function startPageServer() {
-  return new Promise((resolve) => {
-    const s = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end('<!doctype html><title>turn relay</title>');
-    });
-    s.listen(0, '127.0.0.1', () => resolve(s));
-  });
-}
 
 before(async () => {
   // First-run set-up without serving creates the TURN secret; coturn starts with it, then the
@@ -57,14 +45,16 @@ before(async () => {
     dataDir,
     extraArgs: [...loopbackRateLimits, '--turn-credential-ttl-s', '60', '--turn-urls', turn.urls.join(',')],
   });
-  pageServer = await startPageServer();
-  pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
+  // An empty page on http://127.0.0.1 (a secure context, so getUserMedia works) for the
+  // peer connections; nothing of the application is needed for the relay path.
+  pageServer = await serveStaticPages({ '/': htmlPage('<!doctype html><title>turn relay</title>') });
+  pageOrigin = pageServer.origin;
   browser = await launchCallBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise((r) => (pageServer ? pageServer.close(r) : r()));
+  await pageServer?.close();
   await turn?.stop();
   await server?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -10,14 +10,11 @@
 //   scripts/loopback-netns.sh node --test tests/calls/worker-transform.test.mjs
 
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import * as esbuild from 'esbuild';
 import { launchCallBrowser } from './helpers/browser.mjs';
+import { bundleModule, htmlPage, scriptFile, serveStaticPages } from './helpers/static-pages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -73,41 +70,23 @@ window.__run = async ({ sendOptions, receiveOptions, waitMs }) => {
 window.__ready = true;
 `;
 
-let dir;
 let server;
 let baseUrl;
 let browser;
 
 before(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'secms-worker-transform-'));
-  const site = path.join(dir, 'site');
-  await esbuild.build({
-    entryPoints: [path.join(root, 'web/src/crypto/worker.js')],
-    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', outfile: path.join(site, 'worker.js'), logLevel: 'silent',
+  server = await serveStaticPages({
+    '/': htmlPage('<!doctype html><meta charset="utf-8"><title>worker transform</title><script type="module" src="./page.js"></script>'),
+    '/page.js': scriptFile(pageSource),
+    '/worker.js': scriptFile(await bundleModule(path.join(root, 'web/src/crypto/worker.js'))),
   });
-  await writeFile(path.join(site, 'page.js'), pageSource);
-  await writeFile(path.join(site, 'index.html'),
-    '<!doctype html><meta charset="utf-8"><title>worker transform</title><script type="module" src="./page.js"></script>');
-  const types = { '.html': 'text/html', '.js': 'text/javascript' };
-  server = createServer(async (request, response) => {
-    const name = new URL(request.url, 'http://127.0.0.1').pathname.replace(/^\/+/, '') || 'index.html';
-    if (!/^[a-z]+\.(html|js)$/.test(name)) { response.writeHead(404).end(); return; }
-    try {
-      const body = await readFile(path.join(site, name));
-      response.writeHead(200, { 'content-type': types[path.extname(name)], 'cache-control': 'no-store' }).end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${server.address().port}/`;
+  baseUrl = `${server.origin}/`;
   browser = await launchCallBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  await new Promise((resolve) => (server ? server.close(resolve) : resolve()));
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await server?.close();
 });
 
 async function run(options) {
