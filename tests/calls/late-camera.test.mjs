@@ -8,7 +8,7 @@
 //   --test-concurrency=1 tests/calls/late-camera.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useCallApp, securePair, callAction as act, phaseIs, securityIs } from './helpers/call-app.mjs';
+import { useCallApp, securePair, callAction as act, phaseIs, securityIs, decodedFrames } from './helpers/call-app.mjs';
 
 const suite = await useCallApp();
 
@@ -17,19 +17,6 @@ const media = (page) => page.evaluate(async () => {
   const root = document.querySelector('secms-app-root');
   return Promise.race([root.channelActions.callMediaStats(root.calls.get().call.id), new Promise((r) => setTimeout(() => r('stats-timeout'), 5000))]);
 });
-const decoded = (page, ms = 1500) => page.evaluate(async (wait) => {
-  const { call } = document.querySelector('secms-app-root').calls.get();
-  const video = document.createElement('video');
-  video.muted = true;
-  video.srcObject = call.remoteStream;
-  const played = await Promise.race([video.play().then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
-  if (!played) return -1;
-  const before = video.getVideoPlaybackQuality().totalVideoFrames;
-  await new Promise((resolve) => setTimeout(resolve, wait));
-  const after = video.getVideoPlaybackQuality().totalVideoFrames;
-  video.srcObject = null;
-  return after - before;
-}, ms);
 
 // Past the per-kind grace (call-security.js KIND_GRACE_MS) the per-kind check has judged the
 // new video: both indicators must still say encrypted (no false alarm once the fix holds).
@@ -58,7 +45,7 @@ test('video call answered audio-only; the callee turns the camera on later (reus
   step('stats');
   const [sent, got] = [await media(bob.app), await media(alice.app)];
   step('decode ' + JSON.stringify([sent, got]));
-  const frames = await decoded(alice.app);
+  const frames = await decodedFrames(alice.app);
   console.log('bob send', JSON.stringify(sent.send.video), 'alice receive', JSON.stringify(got.receive.video), 'decoded', frames,
     'alice says', await alice.app.evaluate(() => document.documentElement.dataset.callSecurity));
   assert.ok(sent.send.video.frames > 0, 'bob\'s late camera goes through the SFrame transform');
@@ -92,7 +79,7 @@ test('audio call: the callee adds a camera, then the caller adds one (reuses the
   step('stats');
   const [sent, got] = [await media(alice.app), await media(bob.app)];
   step('decode ' + JSON.stringify([sent, got]));
-  const frames = await decoded(bob.app);
+  const frames = await decodedFrames(bob.app);
   const aliceSays = await alice.app.evaluate(() => document.documentElement.dataset.callSecurity);
   console.log('alice send', JSON.stringify(sent.send.video), 'bob receive', JSON.stringify(got.receive.video), 'decoded', frames, 'bob says', await bob.app.evaluate(() => document.documentElement.dataset.callSecurity), 'alice says', aliceSays);
   assert.ok(sent.send.video.frames > 0, 'alice\'s late camera goes through the SFrame transform');

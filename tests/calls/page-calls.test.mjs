@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../e2e/helpers/app-flows.mjs';
-import { useCallApp, securePair, callAction as act, phaseIs, securityIs } from './helpers/call-app.mjs';
+import { useCallApp, securePair, callAction as act, phaseIs, securityIs, decodedFrames } from './helpers/call-app.mjs';
 
 const suite = await useCallApp();
 
@@ -31,20 +31,6 @@ const callOf = (page) => page.evaluate(() => {
     log,
   };
 });
-
-/** Frames decoded from the remote stream, measured by playing it in a video element for `ms`. */
-const decodedFrames = (page, ms = 1500) => page.evaluate(async (wait) => {
-  const { call } = document.querySelector('secms-app-root').calls.get();
-  const video = document.createElement('video');
-  video.muted = true;
-  video.srcObject = call.remoteStream;
-  await video.play();
-  const before = video.getVideoPlaybackQuality().totalVideoFrames;
-  await new Promise((resolve) => setTimeout(resolve, wait));
-  const after = video.getVideoPlaybackQuality().totalVideoFrames;
-  video.srcObject = null;
-  return after - before;
-}, ms);
 
 test('call, ring, accept: encrypted both ways, media decoded, mute and hold seen by the peer, hang-up ends both', { timeout: 180_000 }, async (t) => {
   const [alice, bob] = await securePair(t, suite);

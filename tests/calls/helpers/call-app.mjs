@@ -149,6 +149,24 @@ export async function mediaFrames(page) {
 export const remoteVideoFrames = (page) =>
   page.getByTestId('call-remote-video').evaluate((video) => video.getVideoPlaybackQuality().totalVideoFrames);
 
+/**
+ * Frames decoded from the call's remote stream, measured by playing it in a video element of its
+ * own for `ms`; -1 when it does not start playing within 5 s.
+ */
+export const decodedFrames = (page, ms = 1500) => page.evaluate(async (wait) => {
+  const { call } = document.querySelector('secms-app-root').calls.get();
+  const video = document.createElement('video');
+  video.muted = true;
+  video.srcObject = call.remoteStream;
+  const played = await Promise.race([video.play().then(() => true), new Promise((r) => setTimeout(() => r(false), 5000))]);
+  if (!played) return -1;
+  const before = video.getVideoPlaybackQuality().totalVideoFrames;
+  await new Promise((resolve) => setTimeout(resolve, wait));
+  const after = video.getVideoPlaybackQuality().totalVideoFrames;
+  video.srcObject = null;
+  return after - before;
+}, ms);
+
 /** Polls `read` until `accept(value)`; resolves the value, or fails naming `what`. */
 export async function until(read, accept, what, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs;
