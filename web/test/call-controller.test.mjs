@@ -365,7 +365,13 @@ test('in call: mute, camera, hold, screen share, DTMF and state signals', async 
   assert.equal(bob.call().remote.screen, false);
   assert.equal(actions.sendDtmf('12#*'), true);
   assert.equal(actions.sendDtmf('<script>'), false);
-  assert.equal(alice.call().dtmfSent, '12#*');
+  const { dtmf } = alice.pcs[0].getSenders().find((sender) => sender.dtmf);
+  assert.equal(dtmf.toneBuffer, '12#*');
+  assert.equal(alice.call().dtmfSent, '', 'queued tones are not sent yet');
+  assert.equal(dtmf.play(), '1');
+  assert.equal(alice.call().dtmfSent, '1');
+  while (dtmf.play() !== '');
+  assert.equal(alice.call().dtmfSent, '12#*', 'each tone counted as it is played out');
   actions.setStatsVisible(true);
   await clock.advance(2000);
   const { stats } = alice.call();

@@ -38,8 +38,6 @@ export const CallSignalLimits = Object.freeze({
   candidatesPerDescription: 100, // ICE candidates accepted after each remote offer/answer
 });
 
-const dtmfPattern = /^[0-9A-Da-d#*,]{1,64}$/;
-
 /** "m:ss" (or "h:mm:ss") for the conversation's system line. */
 export function formatDuration(ms) {
   const total = Math.max(0, Math.round(ms / 1000));
@@ -475,12 +473,8 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     toggleCamera: () => active?.controls.toggleCamera(),
     toggleHold: () => active?.accepted && active.controls.toggleHold(),
     toggleScreenShare: () => active?.session && active.controls.toggleScreenShare(),
-    sendDtmf(tones) {
-      if (!active?.session || typeof tones !== 'string' || !dtmfPattern.test(tones)) return false;
-      if (!active.session.insertDtmf(tones.toUpperCase())) return false;
-      update({ dtmfSent: (snapshot().dtmfSent + tones.toUpperCase()).slice(-64) });
-      return true;
-    },
+    // The controls queue the tones and report each one sent as it is played out (tonechange).
+    sendDtmf: (tones) => Boolean(active?.session) && active.controls.sendDtmf(tones),
     async selectDevice({ kind, deviceId }) {
       store.selectDevice(kind, deviceId);
       if (active && (kind === 'audioinput' || kind === 'videoinput')) await active.controls.switchDevice(kind, deviceId);

@@ -229,13 +229,6 @@ export function createCallSession({ env, call, session, polite, iceServers, iceT
     hasSender: (kind) => senders.has(kind),
     /** Kinds this side sends now: a sender with a live track (enabled or not: disabled tracks send silence and black). */
     sendingKinds: () => [...senders].filter(([, sender]) => sender.track?.readyState === 'live').map(([kind]) => kind),
-    /** RFC 4733 tones through the audio sender; → true when they were queued. */
-    insertDtmf(tones) {
-      const dtmf = senders.get('audio')?.dtmf;
-      if (!dtmf || dtmf.canInsertDTMF === false) return false;
-      dtmf.insertDTMF(dtmf.toneBuffer + tones, 100, 70);
-      return true;
-    },
     /** Remote playback on or off (hold): receiving tracks disabled render silence and black. */
     setRemotePlayback(on) {
       remotePlayback = Boolean(on);

@@ -71,6 +71,24 @@ export class FakeStream {
 const fingerprintOf = (n) => Array.from({ length: 32 }, (_, i) => ((n * 7 + i) & 0xff).toString(16).padStart(2, '0').toUpperCase()).join(':');
 
 /** A fake DTLS world: peer connections pair up by the SDP they exchange. */
+/**
+ * An RTCDTMFSender: insertDTMF replaces the tone buffer; play() starts the next tone (a
+ * tonechange event, tone '' once the buffer is empty), as the browser does every duration + gap.
+ */
+function fakeDtmfSender() {
+  const dtmf = Object.assign(new EventTarget(), {
+    canInsertDTMF: true, toneBuffer: '', sent: [],
+    insertDTMF(tones) { dtmf.toneBuffer = tones; dtmf.sent.push(tones); },
+    play() {
+      const tone = dtmf.toneBuffer.slice(0, 1);
+      dtmf.toneBuffer = dtmf.toneBuffer.slice(1);
+      dtmf.dispatchEvent(Object.assign(new Event('tonechange'), { tone }));
+      return tone;
+    },
+  });
+  return dtmf;
+}
+
 export function fakeWebRtc() {
   const all = [];
   let counter = 0;
@@ -115,6 +133,7 @@ export function fakeWebRtc() {
       });
     }
     getTransceivers() { return [...this.transceivers]; }
+    getSenders() { return this.transceivers.map((transceiver) => transceiver.sender); }
     removeTrack(sender) {
       sender.track = null;
       this.removed = [...(this.removed ?? []), sender];
@@ -196,7 +215,7 @@ export function fakeWebRtc() {
         set transform(value) { this.current = value; if (transceiver.negotiated) this.late = true; },
         async replaceTrack(track) { this.replaced.push(track); this.track = track; },
         createEncodedStreams() { return { readable: `readable-${kind}`, writable: `writable-${kind}` }; },
-        dtmf: kind === 'audio' ? { canInsertDTMF: true, toneBuffer: '', sent: [], insertDTMF(tones) { this.toneBuffer = tones; this.sent.push(tones); } } : null,
+        dtmf: kind === 'audio' ? fakeDtmfSender() : null,
       },
       // Chromium routes frames through a transform only when it was set before the transceiver's
       // media channel exists (its first local description): a later one is recorded as late.
