@@ -9,7 +9,7 @@ import { createCallSession } from './call-session.js';
 import { createCallControls } from './call-controls.js';
 import { createCallMonitor } from './call-monitor.js';
 import { newCall } from '../state/call-store.js';
-import { isLivePhase } from '../state/channel-store.js';
+import { isLivePhase, isIgnored } from '../state/channel-store.js';
 import { isSecure, waitForSecureChannel } from './call-channel.js';
 
 export const CallTimeouts = Object.freeze({
@@ -28,9 +28,13 @@ export const CallTimeouts = Object.freeze({
  * renegotiation, a candidate or a store update).
  */
 export const CallSignalLimits = Object.freeze({
-  busyIntervalMs: 5000,          // at most one automatic `busy` per channel in this time
+  busyBurst: 3,                  // automatic `busy`/`decline` answers per channel: a bucket of this many…
+  busyIntervalMs: 5000,          // …refilled by one every this long (a redial still hears busy, a flood does not)
   missedMergeMs: 60_000,         // a missed invite within this of the peer's last one joins its log entry
-  cancelLimit: 3,                // this many invite-then-cancel from one peer within cancelWindowMs…
+  missedEntriesPerWindow: 5,     // new missed entries in the log across all peers within missedWindowMs;
+  missedWindowMs: 60_000,        // beyond it a peer's missed invite joins its run even when not the newest
+  quickEndMs: 5000,              // an incoming call ended unanswered this soon counts as a cancel…
+  cancelLimit: 3,                // …and this many invite-then-cancel from one peer within cancelWindowMs…
   cancelWindowMs: 60_000,
   cancelQuietMs: 60_000,         // …and its invites do not ring for this long (logged as missed)
   signalBurst: 200,              // token bucket per call for every signal of the current call…
@@ -57,8 +61,9 @@ export function formatDuration(ms) {
 export function createCallController({ store, channelStore, openPrivate, sendSignal, mediaStats, endMedia, transforms, turnCredentials, preferences, devices, env, timeouts = {}, signalLimits = {} }) {
   const limits = { ...CallTimeouts, ...timeouts };
   const bounds = { ...CallSignalLimits, ...signalLimits };
-  const lastBusyAt = new Map();   // channel session → when this side last answered busy on it
-  const missedRuns = new Map();   // peer → {session, logId, lineId, media, count, lastAt}: the open run of missed invites
+  const busyBuckets = new Map();  // channel session → {tokens, at}: its automatic busy/decline answers
+  const missedRuns = new Map();   // peer → {session, logId, lineId, media, count, lastAt, silent}: the open run of missed invites
+  let missedEntries = [];         // when each recent new missed entry (all peers) was added, within missedWindowMs
   const cancels = new Map();      // peer → times of its invite-then-cancel, within cancelWindowMs
   const quietUntil = new Map();   // peer → until when its invites do not ring
   const support = store.get().support;
@@ -116,11 +121,17 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
    * A missed call from `peer`: consecutive ones (each within missedMergeMs of the last, their
    * entry still the newest of the log) share one log entry and one conversation line,
    * "missed ×N", so a flood of invites neither fills the log (MAX_CALL_LOG) nor the conversation.
+   * Peers taking turns defeat "the newest": once missedEntriesPerWindow new missed entries were
+   * added within missedWindowMs (all peers together), a peer's missed call joins its open run
+   * wherever that entry now is. `silent` (an ignored peer): no conversation line, and its run
+   * never merges with a run that has one.
    */
-  function logMissed(session, peer, media, at) {
+  function logMissed(session, peer, media, at, { silent = false } = {}) {
     const now = env.now();
+    missedEntries = missedEntries.filter((added) => now - added < bounds.missedWindowMs);
     const run = missedRuns.get(peer);
-    const consecutive = run && run.session === session && now - run.lastAt <= bounds.missedMergeMs && store.get().log[0]?.id === run.logId;
+    const flooded = missedEntries.length >= bounds.missedEntriesPerWindow;
+    const consecutive = run && run.session === session && run.silent === silent && now - run.lastAt <= bounds.missedMergeMs && (flooded || store.get().log[0]?.id === run.logId);
     if (consecutive && store.setLogCount(run.logId, run.count + 1)) {
       run.count += 1;
       run.lastAt = now;
@@ -130,18 +141,29 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
       return;
     }
     const entry = store.addLog({ peer, direction: 'incoming', media, outcome: 'missed', at, durationMs: 0 });
-    const line = systemLine(session, 'missed', media, 0);
-    missedRuns.set(peer, { session, logId: entry.id, lineId: line?.id ?? null, media, count: 1, lastAt: now });
+    missedEntries.push(now);
+    const line = silent ? null : systemLine(session, 'missed', media, 0);
+    missedRuns.set(peer, { session, logId: entry.id, lineId: line?.id ?? null, media, count: 1, lastAt: now, silent });
   }
 
-  /** Answers busy on `session` at most once per busyIntervalMs (a flood of invites gets one). */
-  function answerBusy(session, id) {
+  /**
+   * Answers an invite that cannot ring with `kind` (busy, or decline for an ignored peer) from a
+   * per-channel token bucket: busyBurst answers at once, then one per busyIntervalMs, so a
+   * caller redialling soon after a busy still hears it while a flood of invites gets a few.
+   */
+  function answerAutomatically(session, id, kind) {
     const now = env.now();
-    if (now - (lastBusyAt.get(session) ?? -Infinity) < bounds.busyIntervalMs) return;
-    lastBusyAt.set(session, now);
-    // The map only needs channels answered recently.
-    for (const [key, at] of lastBusyAt) if (now - at >= bounds.busyIntervalMs && key !== session) lastBusyAt.delete(key);
-    signalTo(session, id, { kind: 'busy' });
+    const bucket = busyBuckets.get(session) ?? { tokens: bounds.busyBurst, at: now };
+    bucket.tokens = Math.min(bounds.busyBurst, bucket.tokens + (now - bucket.at) / bounds.busyIntervalMs);
+    bucket.at = now;
+    if (bucket.tokens < 1) return;
+    bucket.tokens -= 1;
+    busyBuckets.set(session, bucket);
+    // The map only needs channels whose bucket is not full again.
+    for (const [key, other] of busyBuckets) {
+      if (key !== session && other.tokens + (now - other.at) / bounds.busyIntervalMs >= bounds.busyBurst) busyBuckets.delete(key);
+    }
+    signalTo(session, id, { kind });
   }
 
   /** An invite-then-cancel from `peer`: the cancelLimit-th within cancelWindowMs quiets its invites. */
@@ -170,7 +192,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
   }
 
   /** Ends the current call once: signal (if any), media stopped, log line, conversation line. */
-  function finish(call, outcome, { send = null, reason = null } = {}) {
+  function finish(call, outcome, { send = null, reason = null, peerGaveUp = false } = {}) {
     if (!call || active !== call) return;
     active = null;
     if (send) signal(call, send);
@@ -185,6 +207,9 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     const now = env.now();
     const durationMs = call.connectedAt ? now - call.connectedAt : 0;
     store.update(call.id, { phase: 'ended', endReason: reason ?? outcome, needsConsent: null, localStream: null, remoteStream: null, level: 0 });
+    // An invite ended unanswered by the caller, or within quickEndMs whatever ended it (the
+    // channel closed, a hang-up), counts towards quieting that peer: ringing costs it nothing.
+    if (call.direction === 'incoming' && !call.acceptSent && (peerGaveUp || now - call.startedAt < bounds.quickEndMs)) countCancel(call.peer);
     if (outcome === 'missed' && call.direction === 'incoming') {
       logMissed(call.channelSession, call.peer, call.media, call.startedAt);
     } else {
@@ -335,12 +360,18 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
   function onInvite(session, channel, parsed) {
     const peer = channel.peer.username;
     if (active?.id === parsed.call) return;   // a repeated invite
+    if (isIgnored(channelStore.get(), channel)) {
+      // An ignored user's call does not ring: declined at once, in the call log only.
+      answerAutomatically(session, parsed.call, 'decline');
+      logMissed(session, peer, parsed.media, env.now(), { silent: true });
+      return;
+    }
     const quiet = (quietUntil.get(peer) ?? -Infinity) > env.now();
     if (!quiet) quietUntil.delete(peer);
     if (active || !support.webrtc || quiet) {
       // One call at a time: the second caller hears busy, this user sees a missed call. A peer
       // that kept cancelling its invites does not ring for a while either.
-      answerBusy(session, parsed.call);
+      answerAutomatically(session, parsed.call, 'busy');
       logMissed(session, peer, parsed.media, env.now());
       return;
     }
@@ -409,10 +440,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
         if (outgoing && !call.accepted) onAccept(call, parsed).catch(() => finish(call, 'failed', { send: { kind: 'hangup', reason: 'failed' } }));
         break;
       case 'cancel':
-        if (!outgoing && !call.acceptSent) {
-          countCancel(call.peer);
-          finish(call, 'missed');
-        }
+        if (!outgoing && !call.acceptSent) finish(call, 'missed', { peerGaveUp: true });
         break;
       case 'offer': case 'answer': case 'ice':
         if (call.accepted && (outgoing || call.acceptSent)) applyMediaSignal(call, parsed);
@@ -424,7 +452,9 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
         if (call.accepted) update({ remote: { camera: parsed.camera, muted: parsed.muted, screen: parsed.screen } });
         break;
       case 'hangup':
-        finish(call, parsed.reason === 'failed' ? 'failed' : call.accepted ? 'answered' : 'cancelled', { reason: `peer_${parsed.reason}` });
+        // Before this side accepted, a hang-up is the caller giving up: the same as `cancel`.
+        if (!outgoing && !call.acceptSent) finish(call, 'missed', { reason: `peer_${parsed.reason}`, peerGaveUp: true });
+        else finish(call, parsed.reason === 'failed' ? 'failed' : call.accepted ? 'answered' : 'cancelled', { reason: `peer_${parsed.reason}` });
         break;
       default:
         return false;
