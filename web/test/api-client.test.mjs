@@ -120,6 +120,9 @@ test('turnCredentials reads GET /api/v1/turn and keeps only well-formed ICE serv
   assert.equal(calls[0].init.method, 'GET');
   assert.deepEqual(JSON.parse(JSON.stringify(result)), good);
   assert.deepEqual((await createApiClient({ fetchImpl: cannedFetch({ status: 200, body: { ...good, iceServers: [] } }).fetchImpl }).turnCredentials()).iceServers, []);
+  // A STUN URL the operator listed beside the TURN ones (the server accepts stun:/stuns:) is kept.
+  const withStun = { ...good, iceServers: [{ ...good.iceServers[0], urls: ['stun:stun.example.org:3478', 'stuns:stun.example.org:5349', ...good.iceServers[0].urls] }] };
+  assert.deepEqual(JSON.parse(JSON.stringify(await createApiClient({ fetchImpl: cannedFetch({ status: 200, body: withStun }).fetchImpl }).turnCredentials())), withStun);
   for (const bad of [
     { ...good, iceTransportPolicy: 'none' },
     { ...good, iceServers: [{ ...good.iceServers[0], urls: ['http://evil.example/'] }] },

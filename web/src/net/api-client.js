@@ -65,7 +65,8 @@ async function readErrorBody(response) {
   return null;
 }
 
-const turnUrlPattern = /^turns?:[^\s]{1,250}$/;
+// The schemes the server accepts in turn_urls (RFC 7064 stun:/stuns:, RFC 7065 turn:/turns:).
+const turnUrlPattern = /^(?:turns?|stuns?):[^\s]{1,250}$/;
 
 /** The /api/v1/turn answer, checked; throws ApiError('bad_response') when it is not of the documented form. */
 export function checkTurnCredentials(body) {
