@@ -12,7 +12,6 @@ import { useCallApp, securePair, callAction as act, phaseIs, securityIs, decoded
 
 const suite = await useCallApp();
 
-const step = (m) => console.error(new Date().toISOString(), m);
 const media = (page) => page.evaluate(async () => {
   const root = document.querySelector('secms-app-root');
   return Promise.race([root.channelActions.callMediaStats(root.calls.get().call.id), new Promise((r) => setTimeout(() => r('stats-timeout'), 5000))]);
@@ -28,66 +27,51 @@ async function stillEncrypted(users) {
   }
 }
 
-test('video call answered audio-only; the callee turns the camera on later (reused transceiver)', { timeout: 120_000 }, async (t) => {
-  step('pair');
-  const [alice, bob] = await securePair(t, suite);
-  step('secure');
-  await act(alice.app, 'call', { username: bob.username, video: true });
+/** Alice calls Bob (video or not), Bob accepts with audio only; both reach "encrypted". */
+async function encryptedAudioAnswer(alice, bob, { video }) {
+  await act(alice.app, 'call', { username: bob.username, video });
   await phaseIs(bob.app, 'incoming');
   await act(bob.app, 'accept', { video: false });
-  step('accepted');
   await Promise.all([securityIs(alice.app, 'encrypted'), securityIs(bob.app, 'encrypted')]);
-  step('encrypted');
-  await act(bob.app, 'toggleCamera');
-  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.camera === true, null, { timeout: 20_000 });
-  step('alice sees bob camera');
+}
+
+/** `from` turns its camera on and `to` is told so through the call's `state` signal. */
+async function cameraOn(from, to) {
+  await act(from.app, 'toggleCamera');
+  await to.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.camera === true, null, { timeout: 20_000 });
+}
+
+/** The late camera of `sender` passed the SFrame transform both ways and decodes at `receiver`. */
+async function assertLateVideoEncrypted(sender, receiver) {
+  const [sent, got] = [await media(sender.app), await media(receiver.app)];
+  const frames = await decodedFrames(receiver.app);
+  const detail = JSON.stringify({ send: sent.send?.video, receive: got.receive?.video, frames });
+  assert.ok(sent.send.video.frames > 0, `${sender.username}'s late camera goes through the SFrame transform: ${detail}`);
+  assert.ok(got.receive.video.frames > 0, `${receiver.username} decrypts the video: ${detail}`);
+  assert.equal(got.receive.video.noKey + got.receive.video.badHeader + got.receive.video.authFailures, 0, `no video frame arrived without SFrame: ${detail}`);
+  assert.ok(frames > 3, `decoded: ${detail}`);
+  assert.equal(sent.send.video.active, true, `${sender.username}'s Worker reports the video sent encrypted`);
+  assert.equal(got.receive.video.active, true, `${receiver.username}'s Worker reports the video decrypted`);
+}
+
+test('video call answered audio-only; the callee turns the camera on later (reused transceiver)', { timeout: 120_000 }, async (t) => {
+  const [alice, bob] = await securePair(t, suite);
+  await encryptedAudioAnswer(alice, bob, { video: true });
+  await cameraOn(bob, alice);
   await alice.app.waitForTimeout(3000);
-  step('stats');
-  const [sent, got] = [await media(bob.app), await media(alice.app)];
-  step('decode ' + JSON.stringify([sent, got]));
-  const frames = await decodedFrames(alice.app);
-  console.log('bob send', JSON.stringify(sent.send.video), 'alice receive', JSON.stringify(got.receive.video), 'decoded', frames,
-    'alice says', await alice.app.evaluate(() => document.documentElement.dataset.callSecurity));
-  assert.ok(sent.send.video.frames > 0, 'bob\'s late camera goes through the SFrame transform');
-  assert.ok(got.receive.video.frames > 0, 'alice decrypts bob\'s video');
-  assert.equal(got.receive.video.noKey + got.receive.video.badHeader + got.receive.video.authFailures, 0, 'no video frame arrived without SFrame');
-  assert.ok(frames > 3, 'decoded');
-  assert.equal(sent.send.video.active, true, 'bob\'s Worker reports his video sent encrypted');
-  assert.equal(got.receive.video.active, true, 'alice\'s Worker reports bob\'s video decrypted');
+  await assertLateVideoEncrypted(bob, alice);
   await stillEncrypted([alice, bob]);
   await act(bob.app, 'hangUp');
 });
 
 test('audio call: the callee adds a camera, then the caller adds one (reuses the transceiver the callee\'s offer made)', { timeout: 120_000 }, async (t) => {
-  step('pair');
   const [alice, bob] = await securePair(t, suite);
-  step('secure');
-  await act(alice.app, 'call', { username: bob.username, video: false });
-  await phaseIs(bob.app, 'incoming');
-  await act(bob.app, 'accept', { video: false });
-  step('accepted');
-  await Promise.all([securityIs(alice.app, 'encrypted'), securityIs(bob.app, 'encrypted')]);
-  step('encrypted');
-  await act(bob.app, 'toggleCamera');
-  await alice.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.camera === true, null, { timeout: 20_000 });
-  step('alice sees bob camera');
+  await encryptedAudioAnswer(alice, bob, { video: false });
+  await cameraOn(bob, alice);
   await alice.app.waitForTimeout(1500);
-  await act(alice.app, 'toggleCamera');
-  await bob.app.waitForFunction(() => document.querySelector('secms-app-root').calls.get().call.remote.camera === true, null, { timeout: 20_000 });
-  step('bob sees alice camera');
+  await cameraOn(alice, bob);
   await bob.app.waitForTimeout(3000);
-  step('stats');
-  const [sent, got] = [await media(alice.app), await media(bob.app)];
-  step('decode ' + JSON.stringify([sent, got]));
-  const frames = await decodedFrames(bob.app);
-  const aliceSays = await alice.app.evaluate(() => document.documentElement.dataset.callSecurity);
-  console.log('alice send', JSON.stringify(sent.send.video), 'bob receive', JSON.stringify(got.receive.video), 'decoded', frames, 'bob says', await bob.app.evaluate(() => document.documentElement.dataset.callSecurity), 'alice says', aliceSays);
-  assert.ok(sent.send.video.frames > 0, 'alice\'s late camera goes through the SFrame transform');
-  assert.ok(got.receive.video.frames > 0, 'bob decrypts alice\'s video');
-  assert.equal(got.receive.video.noKey + got.receive.video.badHeader + got.receive.video.authFailures, 0, 'no video frame arrived without SFrame');
-  assert.ok(frames > 3, 'decoded');
-  assert.equal(sent.send.video.active, true, 'alice\'s Worker reports her video sent encrypted');
-  assert.equal(got.receive.video.active, true, 'bob\'s Worker reports alice\'s video decrypted');
+  await assertLateVideoEncrypted(alice, bob);
   await stillEncrypted([alice, bob]);
   await act(bob.app, 'hangUp');
 });
