@@ -587,8 +587,13 @@ octets mpi_value(std::uint64_t v) {
     for (std::uint64_t x = v; x != 0; x >>= 1) {
         ++bits;
     }
-    octets out{static_cast<std::uint8_t>(bits >> 8), static_cast<std::uint8_t>(bits & 0xFF)};
-    out.insert(out.end(), value.begin(), value.end());
+    // Built by push_back: GCC 12's -O2 -Warray-bounds takes an insert after a two-element
+    // initializer list for an overflow (a false positive that broke the release build).
+    octets out;
+    out.reserve(2 + value.size());
+    out.push_back(static_cast<std::uint8_t>(bits >> 8));
+    out.push_back(static_cast<std::uint8_t>(bits & 0xFF));
+    for (const std::uint8_t b : value) out.push_back(b);
     return out;
 }
 
