@@ -505,40 +505,35 @@ test('attach refuses malformed options; stats of an unknown call are zero and in
   assert.throws(() => createMediaTransforms({ exporter: () => null, roleOf: () => null }), TypeError);
 });
 
-test('sendActive/receiveActive turn false 3 s after the last frame', async () => {
-  let clock = 1000;
+/** Two ends of one call at epoch 0 on a manual clock; `advance(ms)` moves it. */
+function clockedPair() {
+  const clock = { now: 1000 };
   const secret = fromHex(vectors.inputs.exporterSecrets[0]);
   const make = (role) => createMediaTransforms({
     exporter: ({ label, context, length }) => exportKeyingMaterial({ exporterSecret: secret, label, context, length }),
     roleOf: () => role,
     epochOf: () => 0,
-    now: () => clock,
+    now: () => clock.now,
   });
-  const initiator = { media: make('initiator') };
-  const responder = { media: make('responder') };
+  return { initiator: { media: make('initiator') }, responder: { media: make('responder') }, advance: (ms) => { clock.now += ms; } };
+}
+
+test('sendActive/receiveActive turn false 3 s after the last frame', async () => {
+  const { initiator, responder, advance } = clockedPair();
   const audio = link({ from: initiator, to: responder, kind: 'audio' });
   audio.send(opus(0));
   await audio.deliver();
   assert.equal(initiator.media.stats({ call: CALL }).sendActive, true);
   assert.equal(responder.media.stats({ call: CALL }).receiveActive, true);
-  clock += 2999;
+  advance(2999);
   assert.equal(initiator.media.stats({ call: CALL }).sendActive, true);
-  clock += 1;
+  advance(1);
   assert.equal(initiator.media.stats({ call: CALL }).sendActive, false);
   assert.equal(responder.media.stats({ call: CALL }).receiveActive, false);
 });
 
 test('per-kind activity: audio decrypting does not vouch for video frames that arrive without SFrame', async () => {
-  let clock = 1000;
-  const secret = fromHex(vectors.inputs.exporterSecrets[0]);
-  const make = (role) => createMediaTransforms({
-    exporter: ({ label, context, length }) => exportKeyingMaterial({ exporterSecret: secret, label, context, length }),
-    roleOf: () => role,
-    epochOf: () => 0,
-    now: () => clock,
-  });
-  const initiator = { media: make('initiator') };
-  const responder = { media: make('responder') };
+  const { initiator, responder, advance } = clockedPair();
   const audio = link({ from: initiator, to: responder, kind: 'audio' });
   const video = link({ from: initiator, to: responder, kind: 'video' });
   for (let i = 0; i < 3; i++) audio.send(opus(i));
@@ -566,10 +561,10 @@ test('per-kind activity: audio decrypting does not vouch for video frames that a
   assert.equal(sent.send.video.active, true);
   assert.equal(sent.sendActive, true);
   // Video stops (camera track removed): once its window passes it is no longer in use, and audio alone decides.
-  clock += 2000;
+  advance(2000);
   audio.send(opus(10));
   await audio.deliver();
-  clock += 1500;
+  advance(1500);
   const later = initiator.media.stats({ call: CALL });
   assert.equal(later.send.video.active, false);
   assert.equal(later.send.audio.active, true);
