@@ -14,6 +14,8 @@ PACKAGES=(
   clang-format
   # Calls (DESIGN.md §11): the TURN relay, and ip/unshare for the loopback-only test namespace.
   coturn iproute2 util-linux
+  # Email: the IMAP/SMTP/LMTP client library and SASL's PLAIN/LOGIN for SMTP AUTH.
+  libetpan-dev libsasl2-modules
 )
 
 # Node.js may come from elsewhere than Debian (the machine image ships Node 20 with npm 11);
