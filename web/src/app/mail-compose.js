@@ -1,0 +1,404 @@
+// The compose and send flow of the Email tab (used by mail-controller.js): drafts in the store,
+// reply/forward construction, attachments, auto-save (drafts are encrypted to the own key only),
+// and the send decision (Proton/Mailvelope behaviour):
+//   - every recipient (To, Cc, Bcc) has a usable key and encryption is on (by default or for
+//     this draft) → PGP/MIME encrypted and signed (RFC 3156, protected headers RFC 9788);
+//   - some have none and encryption is not off → { state: 'needs_confirmation', missing }; the
+//     UI asks, and only send(id, { confirmUnencrypted: true }) sends it unencrypted;
+//   - unencrypted mail is signed (multipart/signed) when the draft says so.
+// Bcc: never in the sent bytes' headers; every Bcc recipient is still an envelope recipient.
+// An encrypted message to Bcc recipients is ONE copy encrypted to every key: the recipients can
+// see the key IDs of the Bcc recipients' keys in the ciphertext (PKESK packets), so a Bcc
+// recipient with a key is visible as "some key" to the others. Proton sends separate copies;
+// one copy is chosen here so the server stores one Sent message and delivers one body, and the
+// compose form says so next to Bcc when encryption is on.
+
+import { forwardBody, forwardSubject, replyBody, replyRecipients, replyReferences, replySubject, uniqueAddresses } from '../mail/quote.js';
+
+const addressPattern = /^[^\s@<>()",;:\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}$/;
+export const MAX_RECIPIENTS = 100;
+export const composeModes = Object.freeze(['new', 'reply', 'reply_all', 'forward_inline', 'forward_attachment', 'draft']);
+
+export const isAddress = (value) => typeof value === 'string' && addressPattern.test(value);
+
+const lower = (address) => String(address ?? '').toLowerCase();
+
+/** Normalises recipient input: "a@x, Name <b@y>" strings or {name,address} objects → [{name, address}]. */
+export function parseRecipients(value) {
+  if (Array.isArray(value)) return uniqueAddresses(value.map((entry) => (typeof entry === 'string' ? parseOne(entry) : entry)).filter(Boolean));
+  if (typeof value !== 'string') return [];
+  return uniqueAddresses(value.split(/[,;\n]/).map(parseOne).filter(Boolean));
+}
+
+function parseOne(text) {
+  const trimmed = String(text).trim();
+  if (!trimmed) return null;
+  const angle = /^(.*?)<([^<>]+)>\s*$/.exec(trimmed);
+  if (angle) return { name: angle[1].trim().replace(/^"(.*)"$/, '$1'), address: angle[2].trim() };
+  return { name: '', address: trimmed };
+}
+
+/** Envelope recipients: To + Cc + Bcc, unique, lower-cased. */
+export function envelopeOf(draft) {
+  return [...new Set([...(draft.to ?? []), ...(draft.cc ?? []), ...(draft.bcc ?? [])].map((entry) => lower(entry.address)).filter(Boolean))];
+}
+
+/** Per-address key state for the compose form: known | missing | changed. */
+export function keyStatusOf(addresses, keyFor) {
+  return addresses.map((address) => {
+    const entry = keyFor(address);
+    if (!entry) return Object.freeze({ address, state: 'missing', source: null });
+    return Object.freeze({ address, state: entry.state === 'changed' ? 'changed' : 'known', source: entry.source });
+  });
+}
+
+/**
+ * The send decision (pure). → { kind: 'encrypted', recipientKeys } | { kind: 'signed' | 'plain' }
+ *   | { kind: 'needs_confirmation', missing }.
+ * encrypt: the draft's choice 'auto' | 'on' | 'off'. A key in state 'changed' is still the OLD,
+ * accepted key (the new one is not used until the user accepts it).
+ */
+export function decideSend({ recipients, keyFor, encrypt = 'auto', encryptByDefault = true, sign = true, confirmUnencrypted = false }) {
+  const unencrypted = () => ({ kind: sign ? 'signed' : 'plain' });
+  if (encrypt === 'off') return unencrypted();
+  const found = recipients.map((address) => [address, keyFor(address)]);
+  const missing = found.filter(([, entry]) => !entry?.armored).map(([address]) => address);
+  const wanted = encrypt === 'on' || encryptByDefault;
+  if (missing.length === 0) {
+    return wanted ? { kind: 'encrypted', recipientKeys: found.map(([, entry]) => entry.armored) } : unencrypted();
+  }
+  if (!wanted) return unencrypted();
+  return confirmUnencrypted ? unencrypted() : { kind: 'needs_confirmation', missing };
+}
+
+function randomToken(bytes = 12) {
+  const values = new Uint8Array(bytes);
+  globalThis.crypto.getRandomValues(values);
+  return [...values].map((value) => value.toString(16).padStart(2, '0')).join('');
+}
+
+const attachmentOverhead = (size) => Math.ceil(size / 3) * 4 * (78 / 76) + 512;   // base64 lines + part headers
+
+/**
+ * Options: { api, store, mime, keys, crypto () → Worker connection, now, schedule, unschedule, newId,
+ *            ownAddresses () → [own address, external email?], afterSend (), onError(error, action) }.
+ */
+export function createComposer({ api, store, mime, keys, crypto, now, schedule, unschedule, newId, ownAddresses, afterSend = async () => {}, onError = () => {} }) {
+  const timers = new Map();     // draft id → auto-save timer
+  const saving = new Map();     // draft id → the running save (saves of one draft never overlap)
+  let ownKey = null;
+
+  const keyFor = (address) => keys?.keyFor(address) ?? null;
+  const draftsFolder = () => store.get().folders.find((folder) => folder.special_use === 'drafts')?.path ?? 'Drafts';
+  const ownAddress = () => ownAddresses()[0] ?? null;
+  const domainOf = (address) => String(address ?? '').split('@')[1] || 'localhost';
+
+  function withKeyStatus(draft) {
+    return { ...draft, keyStatus: Object.freeze(keyStatusOf(envelopeOf(draft), keyFor)) };
+  }
+
+  async function ownPublicKey() {
+    if (ownKey) return ownKey;
+    const answer = await crypto().request({ type: 'identity.export_public', payload: {} });
+    ownKey = answer?.armored ?? null;
+    return ownKey;
+  }
+
+  async function messageFor(uid, folder) {
+    const { reading } = store.get();
+    if (reading.uid === uid && reading.folder === folder && reading.state === 'ready' && reading.message) return reading.message;
+    const raw = await api.rawMessage(folder, uid);
+    return mime.openMessage({ raw, crypto: crypto(), keyring: { verificationKeys: keys?.verificationKeys() ?? [] } });
+  }
+
+  function baseDraft(id, mode) {
+    const { prefs } = store.get();
+    const signature = prefs.signature ? `\n\n-- \n${prefs.signature}` : '';
+    return {
+      id, mode, from: ownAddress(), to: [], cc: [], bcc: [], subject: '', text: signature, html: null,
+      format: prefs.composeFormat, attachments: [], inReplyTo: null, references: [], readReceipt: false,
+      encrypt: 'auto', sign: prefs.signByDefault, keyStatus: [], savedUid: null, saving: false, sending: false,
+      sendProgress: null, error: null, dirty: false, lastSavedAt: null, replyTo: null, source: null,
+    };
+  }
+
+  /**
+   * Opens a compose form. { mode: 'new'|'reply'|'reply_all'|'forward_inline'|'forward_attachment'|'draft',
+   * uid? (the message replied to / forwarded / the saved draft to edit), folder? (default: the list's),
+   * to? (prefill: string or [{name,address}]) } → the draft id.
+   */
+  async function compose({ mode = 'new', uid = null, folder = store.get().list.folder, to = null } = {}) {
+    if (!composeModes.includes(mode)) throw new RangeError(`mail: unknown compose mode ${JSON.stringify(mode)}`);
+    const id = newId();
+    const draft = baseDraft(id, mode);
+    if (to) draft.to = parseRecipients(to);
+    if (mode !== 'new') {
+      if (uid === null) throw new TypeError(`mail: compose ${mode} needs the message uid`);
+      draft.source = { folder, uid };
+      if (mode === 'forward_attachment') {
+        const [raw, message] = await Promise.all([api.rawMessage(folder, uid), messageFor(uid, folder).catch(() => null)]);
+        const subject = message?.headers?.subject ?? findSubject(uid) ?? '';
+        draft.subject = forwardSubject(subject);
+        draft.attachments = [attachmentEntry({ filename: `${safeName(subject) || 'message'}.eml`, contentType: 'message/rfc822', data: raw })];
+      } else {
+        const message = await messageFor(uid, folder);
+        const headers = message?.headers ?? {};
+        const text = message?.text ?? '';
+        if (mode === 'reply' || mode === 'reply_all') {
+          const { to: replyTo, cc } = replyRecipients(headers, { all: mode === 'reply_all', self: ownAddresses() });
+          draft.to = replyTo;
+          draft.cc = cc;
+          draft.subject = replySubject(headers.subject);
+          draft.text = replyBody({ text, date: headers.date, from: headers.from }) + draft.text;
+          draft.inReplyTo = headers.message_id ?? null;
+          draft.references = replyReferences(headers);
+          // Answering encrypted mail in the clear would undo the sender's choice.
+          if (message?.security?.encrypted) draft.encrypt = 'on';
+        } else if (mode === 'forward_inline') {
+          draft.subject = forwardSubject(headers.subject);
+          draft.text = forwardBody({ text, headers }) + draft.text;
+          draft.attachments = (message?.attachments ?? []).map((attachment) => attachmentEntry({ filename: attachment.filename, contentType: attachment.content_type, data: attachment.data }));
+          if (message?.security?.encrypted) draft.encrypt = 'on';
+        } else if (mode === 'draft') {
+          draft.to = uniqueAddresses(headers.to ?? []);
+          draft.cc = uniqueAddresses(headers.cc ?? []);
+          draft.bcc = uniqueAddresses(headers.bcc ?? []);
+          draft.subject = headers.subject ?? '';
+          draft.text = text;
+          draft.html = message?.html ?? null;
+          draft.format = message?.html ? 'rich' : 'plain';
+          draft.inReplyTo = headers.in_reply_to ?? null;
+          draft.references = headers.references ?? [];
+          draft.attachments = (message?.attachments ?? []).map((attachment) => attachmentEntry({ filename: attachment.filename, contentType: attachment.content_type, data: attachment.data }));
+          draft.savedUid = folder === draftsFolder() ? uid : null;
+        }
+      }
+    }
+    store.putDraft(id, withKeyStatus(draft));
+    return id;
+  }
+
+  function findSubject(uid) {
+    for (const summary of store.get().list.rows.values()) if (summary.uid === uid) return summary.subject;
+    return null;
+  }
+
+  const safeName = (text) => String(text ?? '').replace(/[^\p{L}\p{N} ._-]+/gu, '').trim().slice(0, 80);
+
+  function attachmentEntry({ filename, contentType, data, size = data?.byteLength ?? 0 }) {
+    return Object.freeze({ id: newId(), filename: filename || 'attachment', contentType: contentType || 'application/octet-stream', size, data: data ?? null, progress: data ? 1 : 0 });
+  }
+
+  /** Changes draft fields (to/cc/bcc accept strings or lists); marks it dirty and arms the auto-save. */
+  function updateDraft(id, patch) {
+    const draft = store.draft(id);
+    if (!draft) throw new RangeError('mail: no such draft');
+    const allowed = ['to', 'cc', 'bcc', 'subject', 'text', 'html', 'format', 'readReceipt', 'encrypt', 'sign', 'from'];
+    const changes = {};
+    for (const [name, value] of Object.entries(patch ?? {})) {
+      if (!allowed.includes(name)) throw new TypeError(`mail: draft field ${name} cannot be changed`);
+      changes[name] = ['to', 'cc', 'bcc'].includes(name) ? parseRecipients(value) : value;
+    }
+    if ('encrypt' in changes && !['auto', 'on', 'off'].includes(changes.encrypt)) throw new RangeError('mail: encrypt is auto, on or off');
+    if ('format' in changes && !['plain', 'rich'].includes(changes.format)) throw new RangeError('mail: format is plain or rich');
+    const next = withKeyStatus({ ...draft, ...changes, dirty: true, error: null });
+    store.putDraft(id, next);
+    armAutoSave(id);
+    return store.draft(id);
+  }
+
+  function armAutoSave(id) {
+    if (timers.has(id)) return;
+    const seconds = store.get().prefs.autoSaveSeconds;
+    timers.set(id, schedule(() => {
+      timers.delete(id);
+      const draft = store.draft(id);
+      if (draft?.dirty && !draft.sending) saveDraft(id).catch(() => {});
+    }, seconds * 1000));
+  }
+
+  function disarm(id) {
+    if (timers.has(id)) unschedule(timers.get(id));
+    timers.delete(id);
+  }
+
+  function totalSize(draft) {
+    return (draft.attachments ?? []).reduce((sum, attachment) => sum + attachmentOverhead(attachment.size), 0)
+      + new TextEncoder().encode(String(draft.text ?? '') + String(draft.html ?? '')).length * 2;
+  }
+
+  /**
+   * Adds files (a FileList or File-like objects with name, type, size, arrayBuffer()). A file
+   * that would make the message larger than the server accepts is refused:
+   * → { added: [attachment ids], refused: [{ filename, code: 'too_large' | 'unreadable' }] }.
+   */
+  async function addAttachments(id, files) {
+    const limit = store.get().status.maxMessageBytes;
+    const added = [];
+    const refused = [];
+    for (const file of Array.from(files ?? [])) {
+      const draft = store.draft(id);
+      if (!draft) break;
+      if (totalSize(draft) + attachmentOverhead(file.size) > limit) {
+        refused.push({ filename: file.name, code: 'too_large' });
+        continue;
+      }
+      const entry = attachmentEntry({ filename: file.name, contentType: file.type, data: null, size: file.size });
+      store.putDraft(id, { attachments: Object.freeze([...draft.attachments, entry]), dirty: true });
+      try {
+        const data = new Uint8Array(await file.arrayBuffer());
+        const current = store.draft(id);
+        if (!current) break;
+        store.putDraft(id, { attachments: Object.freeze(current.attachments.map((attachment) => (attachment.id === entry.id ? Object.freeze({ ...attachment, data, size: data.byteLength, progress: 1 }) : attachment))) });
+        added.push(entry.id);
+      } catch {
+        const current = store.draft(id);
+        if (current) store.putDraft(id, { attachments: Object.freeze(current.attachments.filter((attachment) => attachment.id !== entry.id)) });
+        refused.push({ filename: file.name, code: 'unreadable' });
+      }
+    }
+    if (added.length) armAutoSave(id);
+    return { added, refused };
+  }
+
+  function removeAttachment(id, attachmentId) {
+    const draft = store.draft(id);
+    if (!draft) return;
+    store.putDraft(id, { attachments: Object.freeze(draft.attachments.filter((attachment) => attachment.id !== attachmentId)), dirty: true });
+    armAutoSave(id);
+  }
+
+  /** The fields mime-build takes, from a draft. `withBcc`: only for the self-encrypted saved draft. */
+  async function messageFields(draft, { withBcc = false } = {}) {
+    const from = { name: '', address: draft.from ?? ownAddress() };
+    const attachments = draft.attachments.filter((attachment) => attachment.data).map((attachment) => ({ filename: attachment.filename, contentType: attachment.contentType, data: attachment.data }));
+    if (store.get().prefs.attachOwnKey && !withBcc) {
+      const armored = await ownPublicKey().catch(() => null);
+      if (armored) attachments.push({ filename: 'OpenPGP_public_key.asc', contentType: 'application/pgp-keys', data: new TextEncoder().encode(armored) });
+    }
+    return {
+      from,
+      to: draft.to,
+      cc: draft.cc,
+      ...(withBcc ? { bcc: draft.bcc } : {}),
+      subject: draft.subject ?? '',
+      date: new Date(now()),
+      messageId: `<${randomToken()}@${domainOf(from.address)}>`,
+      inReplyTo: draft.inReplyTo ?? undefined,
+      references: draft.references?.length ? draft.references : undefined,
+      text: draft.text ?? '',
+      html: draft.format === 'rich' && draft.html ? draft.html : undefined,
+      attachments,
+      readReceiptTo: draft.readReceipt ? from.address : undefined,
+    };
+  }
+
+  /** Saves the draft into Drafts, encrypted to the own key only; the previous saved copy is removed. → the new uid or null. */
+  async function saveDraft(id) {
+    if (saving.has(id)) await saving.get(id).catch(() => {});
+    const draft = store.draft(id);
+    if (!draft) return null;
+    disarm(id);
+    const run = (async () => {
+      store.putDraft(id, { saving: true, error: null });
+      try {
+        const fields = await messageFields(draft, { withBcc: true });
+        const raw = await mime.composeEncrypted({ crypto: crypto(), ...fields, recipientKeys: [], sign: false });
+        const folder = draftsFolder();
+        const answer = await api.append(folder, raw, ['\\Draft', '\\Seen']);
+        const previous = store.draft(id)?.savedUid ?? null;
+        const uid = Number.isSafeInteger(answer?.uid) ? answer.uid : null;
+        // The server's delete moves the old copy to Trash (expunged there): an old version is never left in Drafts.
+        if (previous !== null && previous !== uid) await api.remove({ folder, uids: [previous] }).catch(() => {});
+        const current = store.draft(id);
+        if (current) store.putDraft(id, { savedUid: uid, saving: false, dirty: current === draft ? false : current.dirty, lastSavedAt: now() });
+        return uid;
+      } catch (error) {
+        if (store.draft(id)) store.putDraft(id, { saving: false, error: { code: error?.code ?? 'save_failed', message: error?.message ?? '' } });
+        throw error;
+      }
+    })();
+    saving.set(id, run);
+    try {
+      return await run;
+    } finally {
+      if (saving.get(id) === run) saving.delete(id);
+    }
+  }
+
+  /**
+   * Sends the draft. → { state: 'sent', sentUid, refused } | { state: 'needs_confirmation', missing: [addresses] }
+   *   | { state: 'error', error: {code, message} } (the draft is kept with its error).
+   */
+  async function send(id, { confirmUnencrypted = false } = {}) {
+    const draft = store.draft(id);
+    if (!draft) throw new RangeError('mail: no such draft');
+    const fail = (code, message = '', extra = {}) => {
+      const error = { code, message, ...extra };
+      if (store.draft(id)) store.putDraft(id, { sending: false, sendProgress: null, error });
+      return { state: 'error', error };
+    };
+    const recipients = envelopeOf(draft);
+    if (recipients.length === 0) return fail('no_recipients');
+    if (recipients.length > MAX_RECIPIENTS) return fail('too_many_recipients');
+    const invalid = recipients.find((address) => !isAddress(address));
+    if (invalid) return fail('invalid_recipient', '', { address: invalid });
+    if (draft.attachments.some((attachment) => !attachment.data)) return fail('attachments_loading');
+
+    const { prefs } = store.get();
+    const decision = decideSend({ recipients, keyFor, encrypt: draft.encrypt, encryptByDefault: prefs.encryptByDefault, sign: draft.sign, confirmUnencrypted });
+    if (decision.kind === 'needs_confirmation') return { state: 'needs_confirmation', missing: decision.missing };
+
+    disarm(id);
+    if (saving.has(id)) await saving.get(id).catch(() => {});
+    store.putDraft(id, { sending: true, sendProgress: 0, error: null });
+    let raw;
+    try {
+      const fields = await messageFields(draft);   // no Bcc header in what leaves
+      const ownArmored = await ownPublicKey().catch(() => null);
+      const autocrypt = ownArmored ? { addr: fields.from.address, keydata: ownArmored } : undefined;
+      if (decision.kind === 'encrypted') raw = await mime.composeEncrypted({ crypto: crypto(), ...fields, recipientKeys: decision.recipientKeys, sign: draft.sign, autocrypt });
+      else if (decision.kind === 'signed') raw = await mime.composeSigned({ crypto: crypto(), ...fields, autocrypt });
+      else raw = await mime.composePlain({ ...fields, autocrypt });
+    } catch (error) {
+      return fail(error?.code ?? 'compose_failed', error?.message ?? '');
+    }
+    let answer;
+    try {
+      answer = await api.send({
+        raw, to: recipients, draftUid: draft.savedUid ?? undefined,
+        onProgress: (sent, total) => { if (store.draft(id)) store.putDraft(id, { sendProgress: total > 0 ? sent / total : 0 }); },
+      });
+    } catch (error) {
+      return fail(error?.code ?? 'send_failed', error?.message ?? '', error?.address ? { address: error.address } : {});
+    }
+    // The server removed the saved draft and stored the sent copy.
+    disarm(id);
+    store.removeDraft(id);
+    await afterSend().catch(() => {});
+    return { state: 'sent', sentUid: answer?.sent_uid ?? null, refused: Array.isArray(answer?.refused) ? answer.refused : [], encrypted: decision.kind === 'encrypted' };
+  }
+
+  /** Closes the form; a saved copy in Drafts is deleted. */
+  async function discardDraft(id) {
+    disarm(id);
+    if (saving.has(id)) await saving.get(id).catch(() => {});
+    const uid = store.draft(id)?.savedUid ?? null;
+    store.removeDraft(id);
+    if (uid !== null) {
+      try {
+        await api.remove({ folder: draftsFolder(), uids: [uid] });
+      } catch (error) {
+        onError(error, 'discard_draft');
+      }
+    }
+  }
+
+  function stop() {
+    for (const handle of timers.values()) unschedule(handle);
+    timers.clear();
+    ownKey = null;
+  }
+
+  return Object.freeze({ compose, updateDraft, addAttachments, removeAttachment, saveDraft, send, discardDraft, stop });
+}

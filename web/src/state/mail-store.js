@@ -1,0 +1,256 @@
+// The Email tab's state (issue 11): mailbox status, folders, the message list as a sparse
+// window for virtual scrolling, the selection, the open message, drafts, contacts, the key
+// directory's view and the mail preferences. Pure (no DOM, no network), tested in Node; the
+// controller (web/src/app/mail-controller.js) is the only writer, the UI (web/src/ui/mail/)
+// reads snapshots and calls the controller's actions.
+//
+// Snapshots are frozen; Maps and Sets inside them are replaced, never mutated, so a UI may
+// compare by identity. Message content (decrypted text, subjects of encrypted mail) lives only
+// here, in memory: nothing of it is persisted.
+
+import { createStore } from './store.js';
+
+/** Sort keys the server knows (GET /messages sort=). */
+export const mailSortKeys = Object.freeze(['date', 'arrival', 'from', 'subject', 'size']);
+export const mailDensities = Object.freeze(['comfortable', 'compact']);
+export const readingPanes = Object.freeze(['right', 'bottom', 'off']);
+export const composeFormats = Object.freeze(['plain', 'rich']);
+/** Shown in the list instead of the outer "[...]" subject of encrypted mail not opened yet. */
+export const encryptedSubjectPlaceholder = '[...]';
+
+export const defaultMailPrefs = Object.freeze({
+  density: 'comfortable', readingPane: 'right', composeFormat: 'plain',
+  signature: '', autoSaveSeconds: 30, encryptByDefault: true, signByDefault: true,
+  attachOwnKey: false, showLongHeaders: false, threads: false,
+});
+
+/** Validators of each preference (setPref refuses anything else). */
+export const mailPrefCheckers = Object.freeze({
+  density: (value) => mailDensities.includes(value),
+  readingPane: (value) => readingPanes.includes(value),
+  composeFormat: (value) => composeFormats.includes(value),
+  signature: (value) => typeof value === 'string' && value.length <= 4000,
+  autoSaveSeconds: (value) => Number.isSafeInteger(value) && value >= 5 && value <= 3600,
+  encryptByDefault: (value) => typeof value === 'boolean',
+  signByDefault: (value) => typeof value === 'boolean',
+  attachOwnKey: (value) => typeof value === 'boolean',
+  showLongHeaders: (value) => typeof value === 'boolean',
+  threads: (value) => typeof value === 'boolean',
+});
+
+export const emptyQuery = Object.freeze({ quick: '', from: '', to: '', subject: '', body: '', text: '', since: '', before: '', flags: '' });
+
+const initialStatus = Object.freeze({
+  connection: 'off', enabled: false, address: null, domain: null, smarthost: false,
+  maxMessageBytes: 25 * 1024 * 1024, account: 'local', external: null, error: null,
+});
+
+function initialList({ folder = 'INBOX', sort = 'date', order = 'desc', threads = false, query = emptyQuery, version = 0 } = {}) {
+  return Object.freeze({
+    folder, sort, order, threads, query, total: 0, pageSize: 50, uidvalidity: null,
+    rows: new Map(), loading: false, error: null, version,
+  });
+}
+
+const initialSelection = Object.freeze({ uids: new Set(), anchor: null, focused: null });
+const initialReading = Object.freeze({
+  uid: null, folder: null, state: 'idle', message: null, error: null, remoteContentAllowed: false, source: null,
+});
+
+/**
+ * Snapshot (all frozen):
+ * {
+ *   status: { connection: 'off'|'connecting'|'connected'|'error', enabled, address, domain, smarthost,
+ *             maxMessageBytes, account: 'local'|'external', external: null|{email, imap_host, …}, error: null|{code,message} },
+ *   folders: [API folder objects {path, name, delimiter, special_use, subscribed, selectable, total, unseen}],
+ *   foldersError: null|{code,message},
+ *   currentFolder: 'INBOX',
+ *   list: { folder, sort, order, threads, query, total, pageSize, uidvalidity, rows: Map offset → summary
+ *           (the API's message objects; sparse), loading, error, version (bumps on every reload) },
+ *   selection: { uids: Set, anchor: uid|null, focused: uid|null },
+ *   reading: { uid, folder, state: 'idle'|'loading'|'ready'|'error', message (mime-read model), error,
+ *              remoteContentAllowed, source: null|string (raw text when "view source") },
+ *   decrypted: Map "folder\nuid" → { subject, from } (headers of encrypted mail once opened; memory only),
+ *   drafts: Map id → draft (see the controller's compose()),
+ *   contacts: [{ id, name, emails, key, fingerprint, keySource }],
+ *   keys: [{ address, fingerprint, source, preferEncrypt, lastSeen, state: 'ok'|'changed', pending: null|{fingerprint, source} }],
+ *   searchResults: null | { query, results: [{ folder, uid, subject, from, date }] } (local search over decrypted headers),
+ *   prefs: defaultMailPrefs,
+ *   notice: null | { kind: 'info'|'error', code, message, params } (the last action's outcome for a toast),
+ * }
+ */
+export function initialMailState() {
+  return Object.freeze({
+    status: initialStatus,
+    folders: Object.freeze([]),
+    foldersError: null,
+    currentFolder: 'INBOX',
+    list: initialList(),
+    selection: initialSelection,
+    reading: initialReading,
+    decrypted: new Map(),
+    drafts: new Map(),
+    contacts: Object.freeze([]),
+    keys: Object.freeze([]),
+    searchResults: null,
+    prefs: defaultMailPrefs,
+    notice: null,
+  });
+}
+
+export const decryptedKey = (folder, uid) => `${folder}\n${uid}`;
+
+/** Whether a list summary is an encrypted message (its outer subject is a placeholder). */
+export const isEncryptedSummary = (summary) => /^multipart\/encrypted\b/i.test(String(summary?.content_type ?? ''));
+
+/**
+ * What the list shows for one summary: the decrypted headers once the message was opened, else
+ * the placeholder for encrypted mail. → { subject, from, encrypted, subjectKnown }.
+ */
+export function summaryView(state, folder, summary) {
+  const encrypted = isEncryptedSummary(summary);
+  const known = state.decrypted.get(decryptedKey(folder, summary.uid));
+  if (known) return { subject: known.subject ?? '', from: known.from ?? summary.from ?? [], encrypted, subjectKnown: true };
+  if (encrypted) return { subject: encryptedSubjectPlaceholder, from: summary.from ?? [], encrypted, subjectKnown: false };
+  return { subject: summary.subject ?? '', from: summary.from ?? [], encrypted, subjectKnown: true };
+}
+
+/** The summaries of the window, in offset order: [[offset, summary]…]. */
+export function loadedRows(list) {
+  return [...list.rows.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** The loaded summary with this uid, or null. */
+export function findSummary(list, uid) {
+  for (const summary of list.rows.values()) if (summary.uid === uid) return summary;
+  return null;
+}
+
+export function createMailStore() {
+  const store = createStore(initialMailState());
+  const update = (changes) => store.set(Object.freeze({ ...store.get(), ...changes }));
+  const merge = (name, changes) => update({ [name]: Object.freeze({ ...store.get()[name], ...changes }) });
+
+  return Object.freeze({
+    get: store.get,
+    subscribe: store.subscribe,
+
+    setStatus: (changes) => merge('status', changes),
+    setFolders(folders, error = null) {
+      update({ folders: Object.freeze([...folders].map((folder) => Object.freeze({ ...folder }))), foldersError: error });
+    },
+    setFoldersError: (error) => update({ foldersError: error }),
+    /** Patches one folder's counts (total/unseen) without a full reload. */
+    patchFolder(path, changes) {
+      update({ folders: Object.freeze(store.get().folders.map((folder) => (folder.path === path ? Object.freeze({ ...folder, ...changes }) : folder))) });
+    },
+
+    /**
+     * Starts a new list (another folder, sort, threads mode or query): empties the window and
+     * bumps the version, so answers to earlier requests are recognised as stale. → the new version.
+     */
+    resetList(changes = {}) {
+      const current = store.get().list;
+      const next = initialList({
+        folder: current.folder, sort: current.sort, order: current.order, threads: current.threads, query: current.query,
+        ...changes, version: current.version + 1,
+      });
+      update({ list: next, currentFolder: next.folder });
+      return next.version;
+    },
+    /**
+     * Keeps the view parameters and the rows but bumps the version (new mail: the window is
+     * refetched in place, so scroll position and selection stay). → the new version.
+     */
+    bumpListVersion() {
+      const current = store.get().list;
+      merge('list', { version: current.version + 1 });
+      return current.version + 1;
+    },
+    /** A page of summaries for `version`; ignored (false) when the list moved on. */
+    putRows(version, { offset, messages, total, uidvalidity = null }) {
+      const list = store.get().list;
+      if (list.version !== version) return false;
+      const rows = new Map(list.rows);
+      // A shorter total (expunged mail) drops rows past the end.
+      if (Number.isSafeInteger(total)) for (const key of rows.keys()) if (key >= total) rows.delete(key);
+      messages.forEach((summary, index) => rows.set(offset + index, Object.freeze({ ...summary })));
+      merge('list', { rows, total: Number.isSafeInteger(total) ? total : list.total, uidvalidity: uidvalidity ?? list.uidvalidity, error: null });
+      return true;
+    },
+    setListLoading(version, loading, error = null) {
+      if (store.get().list.version !== version) return false;
+      merge('list', { loading, error });
+      return true;
+    },
+    /** Changes the flags of loaded summaries in place (optimistic update). */
+    patchSummaries(uids, change) {
+      const wanted = new Set(uids);
+      const list = store.get().list;
+      let changed = false;
+      const rows = new Map();
+      for (const [offset, summary] of list.rows) {
+        if (wanted.has(summary.uid)) {
+          changed = true;
+          rows.set(offset, Object.freeze({ ...summary, ...change(summary) }));
+        } else rows.set(offset, summary);
+      }
+      if (changed) merge('list', { rows });
+    },
+    /** Drops summaries (moved or deleted): the window closes the gap and the total shrinks. */
+    dropSummaries(uids) {
+      const gone = new Set(uids);
+      const list = store.get().list;
+      const kept = loadedRows(list).filter(([, summary]) => !gone.has(summary.uid));
+      const removed = list.rows.size - kept.length;
+      if (removed === 0) return;
+      // Offsets after a removed row shift down by the number of removed rows before them.
+      const rows = new Map();
+      let shift = 0;
+      const removedOffsets = loadedRows(list).filter(([, summary]) => gone.has(summary.uid)).map(([offset]) => offset);
+      for (const [offset, summary] of kept) {
+        while (shift < removedOffsets.length && removedOffsets[shift] < offset) shift += 1;
+        rows.set(offset - shift, summary);
+      }
+      merge('list', { rows, total: Math.max(0, list.total - removed) });
+    },
+
+    setSelection(selection) {
+      update({ selection: Object.freeze({ ...store.get().selection, ...selection }) });
+    },
+    clearSelection: () => update({ selection: initialSelection }),
+
+    setReading: (changes) => merge('reading', changes),
+    clearReading: () => update({ reading: initialReading }),
+    rememberDecrypted(folder, uid, headers) {
+      const decrypted = new Map(store.get().decrypted);
+      decrypted.set(decryptedKey(folder, uid), Object.freeze({ subject: headers.subject ?? '', from: headers.from ?? [] }));
+      update({ decrypted });
+    },
+
+    /** Creates or patches a draft; → the draft. */
+    putDraft(id, changes) {
+      const drafts = new Map(store.get().drafts);
+      const draft = Object.freeze({ ...(drafts.get(id) ?? {}), ...changes, id });
+      drafts.set(id, draft);
+      update({ drafts });
+      return draft;
+    },
+    removeDraft(id) {
+      if (!store.get().drafts.has(id)) return;
+      const drafts = new Map(store.get().drafts);
+      drafts.delete(id);
+      update({ drafts });
+    },
+    draft: (id) => store.get().drafts.get(id) ?? null,
+
+    setContacts: (contacts) => update({ contacts: Object.freeze(contacts.map((contact) => Object.freeze({ ...contact }))) }),
+    setKeys: (keys) => update({ keys: Object.freeze(keys.map((key) => Object.freeze({ ...key }))) }),
+    setSearchResults: (searchResults) => update({ searchResults: searchResults ? Object.freeze({ ...searchResults }) : null }),
+    setPrefs: (changes) => merge('prefs', changes),
+    setNotice: (notice) => update({ notice: notice ? Object.freeze({ ...notice }) : null }),
+
+    /** Logout or stop: everything goes (decrypted content included). */
+    clear: () => store.set(initialMailState()),
+  });
+}
