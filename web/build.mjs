@@ -71,6 +71,26 @@ async function writePage(templateName, tags) {
   await writeFile(join(distDir, templateName), template.replace(marker, () => tags));
 }
 
+// The sandboxed mail frame (web/src/mail-frame/): one script, no stylesheet (its CSP allows
+// inline styles only, for the mail's own). Two pages from one template: /mail-frame.html and
+// /mail-frame-remote.html, which differ only in the img-src of their CSP (the server sends the
+// same policies as headers; the meta copy holds even where a header is missing).
+const mailFramePolicy = (imageSources) => "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
+  + `img-src ${imageSources}; font-src data:; base-uri 'none'; form-action 'none'; object-src 'none'; `
+  + "require-trusted-types-for 'script'; trusted-types secms-mail-frame";
+
+async function buildMailFrame() {
+  const { 'mail-frame': frame } = await bundle({ 'mail-frame': join(srcDir, 'mail-frame', 'frame.js') });
+  const tag = `<script type="module" src="/${escapeAttribute(frame)}" integrity="${await sriHash(frame)}" crossorigin="anonymous"></script>`;
+  const template = await readFile(join(srcDir, 'pages', 'mail-frame.html'), 'utf8');
+  for (const [name, images] of [['mail-frame.html', 'data: blob:'], ['mail-frame-remote.html', 'data: blob: https:']]) {
+    const policy = `<meta http-equiv="Content-Security-Policy" content="${escapeAttribute(mailFramePolicy(images))}">`;
+    if (!template.includes('<!-- secms:frame-policy -->') || !template.includes('<!-- secms:assets frame -->')) throw new Error('build: mail-frame.html lacks its markers');
+    await writeFile(join(distDir, name), template.replace('<!-- secms:frame-policy -->', () => policy).replace('<!-- secms:assets frame -->', () => tag));
+  }
+  return frame;
+}
+
 export async function build() {
   await rm(distDir, { recursive: true, force: true });
   await mkdir(assetsDir, { recursive: true });
@@ -84,8 +104,9 @@ export async function build() {
 
   await writePage('index.html', await assetTags({ script: scripts.landing, style: styles.landing }));
   await writePage('app.html', await assetTags({ script: scripts.app, style: styles.app }));
+  const mailFrame = await buildMailFrame();
   await copyFile(join(srcDir, 'pages', 'favicon.svg'), join(distDir, 'favicon.svg'));
-  return { worker: worker.worker, scripts, styles };
+  return { worker: worker.worker, scripts: { ...scripts, mailFrame }, styles };
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

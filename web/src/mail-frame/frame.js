@@ -1,0 +1,67 @@
+// The script of the sandboxed mail frame (web/src/pages/mail-frame.html, served as
+// /mail-frame.html and /mail-frame-remote.html). The frame is embedded with sandbox
+// "allow-scripts allow-popups allow-popups-to-escape-sandbox allow-modals" and no
+// allow-same-origin: its origin is opaque (no cookies, no storage, no access to the page), and
+// its CSP allows no script but this file. It takes HTML only from the window that embeds it,
+// and only when that window is the app's origin (the frame's own URL origin), sanitises it
+// with DOMPurify here (the page sanitised it once already), shows it, and reports its height.
+
+import DOMPurify from 'dompurify';
+import { sanitizeMailHtml } from './sanitize.js';
+
+const appOrigin = new URL(globalThis.location.href).origin;
+// The remote variant: its CSP allows https: images, so https: URLs may stay.
+const remoteAllowed = /\/mail-frame-remote\.html$/.test(globalThis.location.pathname);
+const ancestor = globalThis.location.ancestorOrigins?.[0];
+const embeddedByApp = window.parent !== window && (ancestor === undefined || ancestor === appOrigin);
+
+// DOMPurify parses through this policy; what comes out is the sanitised fragment, never a string
+// handed to a sink. The frame CSP names only this policy (trusted-types secms-mail-frame).
+const policy = globalThis.trustedTypes?.createPolicy('secms-mail-frame', { createHTML: (text) => text }) ?? null;
+
+const baseCss = `
+  html { color-scheme: light dark; }
+  body { margin: 0; padding: 8px 12px; font: 15px/1.5 system-ui, sans-serif; overflow-wrap: anywhere; }
+  img, video { max-width: 100%; height: auto; }
+  table { max-width: 100%; }
+  pre { white-space: pre-wrap; }
+  @media print { body { padding: 0; } }
+`;
+
+function addBaseStyle() {
+  const style = document.createElement('style');
+  style.textContent = baseCss;
+  document.head.append(style);
+}
+
+function post(message) {
+  window.parent.postMessage(message, appOrigin);
+}
+
+function reportHeight() {
+  post({ type: 'height', height: Math.ceil(document.documentElement.scrollHeight) });
+}
+
+function render({ html, cidUrls }) {
+  const { fragment, blockedRemote } = sanitizeMailHtml(DOMPurify, String(html ?? ''), {
+    remote: remoteAllowed, cidUrls: cidUrls && typeof cidUrls === 'object' ? cidUrls : {}, policy,
+  });
+  document.body.replaceChildren(fragment);
+  post({ type: 'rendered', blockedRemote });
+  reportHeight();
+}
+
+function onMessage(event) {
+  if (event.source !== window.parent || event.origin !== appOrigin) return;
+  const data = event.data;
+  if (!data || typeof data !== 'object') return;
+  if (data.type === 'render') render(data);
+  else if (data.type === 'print') window.print();
+}
+
+if (embeddedByApp) {
+  addBaseStyle();
+  window.addEventListener('message', onMessage);
+  new ResizeObserver(reportHeight).observe(document.documentElement);
+  post({ type: 'ready' });
+}

@@ -1,0 +1,153 @@
+// The HTML mail sanitiser, shared by the sandboxed mail frame (the real boundary: it runs
+// there, in an opaque origin under its own CSP) and the page (a second pass before the HTML is
+// posted to the frame, defence in depth). DOMPurify needs a DOM; the URL and CSS rules below
+// are pure and tested in Node (web/test/mail-ui.test.mjs).
+//
+// Rules: no script, frame, object, form, input, meta, base, link element; no event handler
+// (DOMPurify); links open a new top-level context with no opener and no referrer; remote URLs
+// (http:, https:, protocol-relative) in src, srcset, background, poster and CSS url() go
+// unless the reader allowed remote content (then https: only); cid: URLs become the data: URLs
+// of the message's inline parts, given by the page.
+
+/** Elements removed with their content, on top of what DOMPurify never keeps. */
+export const forbiddenTags = Object.freeze([
+  'script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'form', 'input', 'button',
+  'select', 'textarea', 'option', 'meta', 'base', 'link', 'portal', 'noscript', 'template', 'dialog',
+]);
+export const forbiddenAttributes = Object.freeze(['action', 'formaction', 'ping', 'srcdoc', 'http-equiv', 'autofocus']);
+/** Attributes holding one URL of a resource the client would fetch on display. */
+export const resourceUrlAttributes = Object.freeze(['src', 'background', 'poster', 'lowsrc', 'dynsrc', 'xlink:href', 'data']);
+
+/**
+ * What happens to a resource URL: 'keep' (data:, blob: and, with remote allowed, https:),
+ * 'cid' (an inline part, replaced when known), or 'drop' (remote or anything else).
+ */
+export function resourceUrlVerdict(url, { remote = false } = {}) {
+  const value = String(url ?? '').trim().replace(/[\u0000-\u0020]+/g, '');
+  if (/^data:image\/(png|gif|jpe?g|webp|bmp|avif);/i.test(value)) return 'keep';
+  if (/^blob:/i.test(value)) return 'keep';
+  if (/^cid:/i.test(value)) return 'cid';
+  if (remote && /^https:\/\//i.test(value)) return 'keep';
+  return 'drop';
+}
+
+/** The data: URL of a cid: reference (Content-ID without <>), or null. */
+export function cidTarget(url, cidUrls) {
+  const id = decodeURIComponentSafe(String(url).trim().replace(/^cid:/i, '')).replace(/^<|>$/g, '');
+  const target = cidUrls?.[id];
+  return typeof target === 'string' && /^data:/i.test(target) ? target : null;
+}
+
+function decodeURIComponentSafe(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * A resource URL after the rules: the URL, a cid's data: URL, or null (drop the attribute).
+ * `onBlocked` is called for every remote URL dropped (the page offers "Load remote content").
+ */
+export function rewriteResourceUrl(url, { remote = false, cidUrls = {}, onBlocked = () => {} } = {}) {
+  const verdict = resourceUrlVerdict(url, { remote });
+  if (verdict === 'keep') return String(url).trim();
+  if (verdict === 'cid') return cidTarget(url, cidUrls);
+  if (/^\s*(https?:)?\/\//i.test(String(url))) onBlocked(url);
+  return null;
+}
+
+/** A srcset with every candidate checked; null when none is left. */
+export function rewriteSrcset(srcset, options) {
+  const kept = String(srcset).split(',').map((candidate) => candidate.trim()).filter(Boolean).map((candidate) => {
+    const [url, ...descriptor] = candidate.split(/\s+/);
+    const rewritten = rewriteResourceUrl(url, options);
+    return rewritten ? [rewritten, ...descriptor].join(' ') : null;
+  }).filter(Boolean);
+  return kept.length ? kept.join(', ') : null;
+}
+
+/**
+ * CSS text (a style attribute or a <style> element) with url(…) references checked, @import
+ * rules removed (they fetch a stylesheet), and expression()/behavior/-moz-binding gone.
+ */
+export function rewriteCss(css, options) {
+  return String(css)
+    .replace(/@import[^;]*;?/gi, '')
+    .replace(/expression\s*\(|behavior\s*:|-moz-binding\s*:/gi, 'blocked-')
+    .replace(/url\(\s*(['"]?)(.*?)\1\s*\)/gi, (whole, quote, url) => {
+      const rewritten = rewriteResourceUrl(url.replace(/\\/g, ''), options);
+      return rewritten ? `url("${rewritten.replace(/["\\\n\r]/g, '')}")` : 'none';
+    });
+}
+
+/** The DOMPurify configuration (the hooks below do the URL work). */
+export function purifyConfig({ policy = null } = {}) {
+  return {
+    WHOLE_DOCUMENT: false,
+    FORCE_BODY: true,
+    RETURN_DOM_FRAGMENT: true,
+    FORBID_TAGS: [...forbiddenTags],
+    FORBID_ATTR: [...forbiddenAttributes],
+    ALLOW_UNKNOWN_PROTOCOLS: false,
+    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|cid:|data:image\/|blob:|#)/i,
+    ADD_ATTR: ['target'],
+    ...(policy ? { TRUSTED_TYPES_POLICY: policy } : {}),
+  };
+}
+
+/**
+ * Sanitises mail HTML with a DOMPurify instance → { fragment (DocumentFragment), blockedRemote
+ * (how many remote references were dropped) }. `policy` is the caller's Trusted Types policy
+ * (DOMPurify parses through it; the result is cleaned before it reaches any document).
+ */
+export function sanitizeMailHtml(purify, html, { remote = false, cidUrls = {}, policy = null } = {}) {
+  let blockedRemote = 0;
+  const options = { remote, cidUrls, onBlocked: () => { blockedRemote += 1; } };
+  purify.removeAllHooks();
+  purify.addHook('uponSanitizeElement', (node, data) => {
+    if (data.tagName === 'style' && node.textContent) node.textContent = rewriteCss(node.textContent, options);
+  });
+  purify.addHook('afterSanitizeAttributes', (node) => {
+    for (const name of resourceUrlAttributes) {
+      if (!node.hasAttribute?.(name)) continue;
+      const rewritten = rewriteResourceUrl(node.getAttribute(name), options);
+      if (rewritten) node.setAttribute(name, rewritten);
+      else node.removeAttribute(name);
+    }
+    if (node.hasAttribute?.('srcset')) {
+      const rewritten = rewriteSrcset(node.getAttribute('srcset'), options);
+      if (rewritten) node.setAttribute('srcset', rewritten);
+      else node.removeAttribute('srcset');
+    }
+    // Through the CSSOM (the browser re-parses the declarations and drops what it does not know).
+    if (node.hasAttribute?.('style') && node.style) node.style.cssText = rewriteCss(node.getAttribute('style'), options);
+    if (node.tagName === 'A' || node.tagName === 'AREA') {
+      const href = node.getAttribute('href') ?? '';
+      if (/^(https?:|mailto:)/i.test(href.trim())) {
+        node.setAttribute('target', '_blank');
+        node.setAttribute('rel', 'noopener noreferrer');
+      } else if (!href.startsWith('#')) {
+        node.removeAttribute('href');
+      }
+    } else {
+      node.removeAttribute?.('target');
+      // href elsewhere (SVG image, use, feImage, pattern…) fetches a resource: same rules, bar
+      // a same-document "#id" reference.
+      for (const name of ['href', 'xlink:href']) {
+        const value = node.getAttribute?.(name);
+        if (value === null || value === undefined || value.trim().startsWith('#')) continue;
+        const rewritten = rewriteResourceUrl(value, options);
+        if (rewritten) node.setAttribute(name, rewritten);
+        else node.removeAttribute(name);
+      }
+    }
+  });
+  try {
+    const fragment = purify.sanitize(html, purifyConfig({ policy }));
+    return { fragment, blockedRemote };
+  } finally {
+    purify.removeAllHooks();
+  }
+}
