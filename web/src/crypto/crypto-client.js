@@ -98,6 +98,8 @@ function createConnection(worker, timeoutMs, onEvent) {
     if (reply.type === 'error') {
       const error = new CryptoClientError(`${entry.type}: the worker refused (${reply.error?.code ?? 'unknown'})`);
       error.code = reply.error?.code ?? 'unknown';
+      if (typeof reply.error?.reason === 'string') error.reason = reply.error.reason; // mail.decrypt: why
+      if (Number.isInteger(reply.error?.index)) error.index = reply.error.index;      // mail.encrypt: which key
       entry.reject(error);
     } else {
       entry.resolve(reply);
@@ -183,4 +185,80 @@ export async function checkHealth(options) {
     throw new CryptoClientError('checkHealth: the crypto worker answered but is not healthy');
   }
   return true;
+}
+
+// ---- OpenPGP mail (docs/protocol.md "Email (OpenPGP)") ------------------------------------
+// Big messages: the Worker posts {type:'mail.progress', job, done, total} events (onEvent).
+const MAIL_TIMEOUT_MS = 120_000;
+
+function checkMailBytes(callName, name, value, allowString = false) {
+  if (value instanceof Uint8Array || (allowString && typeof value === 'string')) return;
+  throw new TypeError(`${callName}: "${name}" must be a Uint8Array${allowString ? ' or a string' : ''}`);
+}
+
+function checkKeyList(callName, name, value) {
+  if (value !== undefined && !(Array.isArray(value) && value.every((key) => typeof key === 'string'))) {
+    throw new TypeError(`${callName}: "${name}" must be a list of armored public keys`);
+  }
+}
+
+/**
+ * Encrypts (and signs) the inner MIME entity of a PGP/MIME message to the recipients' keys and
+ * the own key. Options: { connection, data: Uint8Array, recipientKeys: [armored], sign: bool,
+ * job? (names the progress events) } → { armored }. The data's buffer is moved to the Worker
+ * (the caller must not use `data` afterwards).
+ */
+export async function mailEncrypt(options) {
+  checkOptions('mailEncrypt', options, ['connection', 'data', 'recipientKeys', 'sign', 'job'], ['connection', 'data', 'recipientKeys']);
+  const { connection, data, recipientKeys, sign = true, job } = options;
+  checkMailBytes('mailEncrypt', 'data', data);
+  checkKeyList('mailEncrypt', 'recipientKeys', recipientKeys);
+  const payload = { data, recipientKeys, sign, ...(job === undefined ? {} : { job }) };
+  // Moved rather than copied only when the view is its whole buffer (nothing else shares it).
+  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const { armored } = await connection.request({ type: 'mail.encrypt', payload, transfer: whole ? [data.buffer] : [], timeoutMs: MAIL_TIMEOUT_MS });
+  return { armored };
+}
+
+/** Detached signature over the canonical bytes of a multipart/signed part: { connection, data } → { armoredSignature, micalg }. */
+export async function mailSign(options) {
+  checkOptions('mailSign', options, ['connection', 'data'], ['connection', 'data']);
+  checkMailBytes('mailSign', 'data', options.data);
+  const { armoredSignature, micalg } = await options.connection.request({ type: 'mail.sign', payload: { data: options.data }, timeoutMs: MAIL_TIMEOUT_MS });
+  return { armoredSignature, micalg };
+}
+
+/**
+ * { connection, data: Uint8Array|string (armored), verificationKeys: [armored], job? } →
+ * { data: Uint8Array, signatures }. Failure: error.code 'decrypt_failed', error.reason
+ * 'not_for_me'|'corrupt'|'no_key'|'locked'.
+ */
+export async function mailDecrypt(options) {
+  checkOptions('mailDecrypt', options, ['connection', 'data', 'verificationKeys', 'job'], ['connection', 'data']);
+  const { connection, data, verificationKeys = [], job } = options;
+  checkMailBytes('mailDecrypt', 'data', data, true);
+  checkKeyList('mailDecrypt', 'verificationKeys', verificationKeys);
+  const reply = await connection.request({
+    type: 'mail.decrypt', payload: { data, verificationKeys, ...(job === undefined ? {} : { job }) }, timeoutMs: MAIL_TIMEOUT_MS,
+  });
+  return { data: reply.data, signatures: reply.signatures };
+}
+
+/**
+ * { connection, data, signature (armored or binary), verificationKeys } → { signatures }; or
+ * { connection, cleartext (inline "BEGIN PGP SIGNED MESSAGE"), verificationKeys } → { signatures, text }.
+ */
+export async function mailVerify(options) {
+  checkOptions('mailVerify', options, ['connection', 'data', 'signature', 'cleartext', 'verificationKeys'], ['connection']);
+  const { connection, data, signature, cleartext, verificationKeys = [] } = options;
+  checkKeyList('mailVerify', 'verificationKeys', verificationKeys);
+  if (cleartext !== undefined) {
+    if (typeof cleartext !== 'string') throw new TypeError('mailVerify: "cleartext" must be a string');
+    const reply = await connection.request({ type: 'mail.verify', payload: { cleartext, verificationKeys }, timeoutMs: MAIL_TIMEOUT_MS });
+    return { signatures: reply.signatures, text: reply.text };
+  }
+  checkMailBytes('mailVerify', 'data', data);
+  checkMailBytes('mailVerify', 'signature', signature, true);
+  const reply = await connection.request({ type: 'mail.verify', payload: { data, signature, verificationKeys }, timeoutMs: MAIL_TIMEOUT_MS });
+  return { signatures: reply.signatures };
 }

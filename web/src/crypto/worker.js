@@ -15,6 +15,7 @@ import { createIdentityVault } from './identity-vault.js';
 import { createChannelManager } from './channel-manager.js';
 import { RoomKeyError, createRoomKeyManager } from './room-keys.js';
 import { createMediaTransforms } from './media/media-transforms.js';
+import { MailCryptoError, createMailCrypto } from './mail-crypto.js';
 
 let account = null;          // the logged-in username: the vault's key
 let unlocked = null;         // { privateKey, fingerprint, summary }
@@ -55,6 +56,13 @@ media = createMediaTransforms({
   exporter: (options) => channels.exporterFor(options),
   roleOf: (session) => channels.roleOf(session),
   epochOf: (session) => channels.epochOf(session),
+});
+
+// OpenPGP mail (docs/protocol.md "Email (OpenPGP)"): the own key encrypts, signs and decrypts
+// here; the page passes message bytes and public keys only.
+const mail = createMailCrypto({
+  identity: () => unlocked?.privateKey ?? null,
+  emit: (event) => post(event),
 });
 
 const CALL_ID = /^[0-9a-f]{32}$/;
@@ -280,10 +288,23 @@ const handlers = Object.freeze({
     media.attach({ readable, writable, options: mediaOptions(options) });
     return { attached: true };
   },
+
+  // Mail: payload limits (32 MiB) and key checks are in mail-crypto.js.
+  'mail.encrypt': (payload) => mail.encrypt(fields(payload, ['data', 'recipientKeys', 'sign', 'job'])),
+  'mail.sign': (payload) => mail.sign(fields(payload, ['data'])),
+  async 'mail.decrypt'(payload) {
+    const result = await mail.decrypt(fields(payload, ['data', 'verificationKeys', 'job']));
+    return withTransfer(result, [result.data.buffer]);
+  },
+  'mail.verify': (payload) => mail.verify(fields(payload, ['data', 'signature', 'cleartext', 'verificationKeys'])),
 });
 
 // Only a code crosses the boundary: an error message could quote secret input.
 function errorReply(error) {
+  // Mail errors also say why (decrypt_failed: not_for_me|corrupt|no_key|locked) or which key.
+  if (error instanceof MailCryptoError) {
+    return { type: 'error', error: { code: error.code, message: error.name, ...(error.reason ? { reason: error.reason } : {}), ...(error.index !== null ? { index: error.index } : {}) } };
+  }
   const code = error instanceof IdentityError || error instanceof RequestError || error instanceof RoomKeyError || error instanceof CertificateFactsError ? error.code
     : typeof error?.reason === 'string' ? error.reason
       : 'failed';

@@ -1,0 +1,114 @@
+// Composes outgoing OpenPGP mail (page side; also node for the tests):
+// - composeEncrypted: PGP/MIME multipart/encrypted (RFC 3156 §4) whose encrypted inner entity is
+//   signed inside the encryption and carries the protected header fields (RFC 9788) and, with
+//   more than one recipient, Autocrypt-Gossip headers (Autocrypt Level 1 §2.7);
+// - composeSigned: multipart/signed; micalg=pgp-sha256 (RFC 3156 §5) over the exact CRLF bytes
+//   of its first part;
+// - composePlain: an ordinary message (with the Autocrypt header), sent only after the user
+//   confirmed sending unencrypted.
+// `crypto` is the crypto-client connection (its request()); the own key stays in the Worker.
+// None of these write Bcc: what they return is what the server sends.
+
+import {
+  buildBodyEntity, concatChunks, entityBytes, messageHeaderFields, multipartEntity, normaliseFields, serializeEntity,
+  withMessageHeaders,
+} from './mime-build.js';
+import { protectHeaders } from './protected-headers.js';
+import { buildAutocryptHeader, buildGossipHeader } from './autocrypt.js';
+import { mailEncrypt, mailSign } from '../crypto/crypto-client.js';
+
+/** Autocrypt header of the sender when given {armored} (own public key). */
+function autocryptHeaders(fields, autocryptKey) {
+  if (!autocryptKey) return [];
+  return [['Autocrypt', buildAutocryptHeader({ addr: fields.from.address, armored: autocryptKey })]];
+}
+
+function crlf(text) {
+  return String(text).replace(/\r\n|\r|\n/g, '\r\n');
+}
+
+/**
+ * → raw Uint8Array of a multipart/encrypted message.
+ * Options: the buildMessage fields (from, to, cc, bcc, replyTo, subject, date, messageId,
+ * inReplyTo, references, text, html, attachments, readReceiptTo), plus
+ *   crypto: the crypto-client connection; recipientKeys: [armored public keys of all recipients];
+ *   sign (default true); job (progress events); autocryptKey: the own armored public key for the
+ *   Autocrypt header; gossip: [{addr, armored}] the recipients' keys (written when > 1 recipient).
+ */
+export async function composeEncrypted({ crypto, recipientKeys, sign = true, job, autocryptKey, gossip = [], ...messageFields }) {
+  const fields = normaliseFields(messageFields);
+  const headerFields = messageHeaderFields({ ...fields, extraHeaders: [] }, { includeBcc: false });
+  const gossipHeaders = gossip.length > 1 ? gossip.map((entry) => ['Autocrypt-Gossip', buildGossipHeader(entry)]) : [];
+  const { inner, outerHeaders } = protectHeaders({
+    entity: buildBodyEntity(fields), headerFields, encrypted: true, extraInnerHeaders: gossipHeaders,
+  });
+  const { armored } = await mailEncrypt({
+    connection: crypto, data: entityBytes(inner), recipientKeys, sign, ...(job === undefined ? {} : { job }),
+  });
+  const control = {
+    headers: [
+      ['Content-Type', 'application/pgp-encrypted'],
+      ['Content-Description', 'PGP/MIME version identification'],
+    ],
+    body: ['Version: 1\r\n'],
+  };
+  const payload = {
+    headers: [
+      ['Content-Type', 'application/octet-stream; name="encrypted.asc"'],
+      ['Content-Description', 'OpenPGP encrypted message'],
+      ['Content-Disposition', 'inline; filename="encrypted.asc"'],
+    ],
+    body: [crlf(armored)],
+  };
+  const outer = multipartEntity('encrypted', [control, payload], ['protocol="application/pgp-encrypted"']);
+  return entityBytes(withMessageHeaders(outer, [...outerHeaders, ...(fields.extraHeaders ?? []), ...autocryptHeaders(fields, autocryptKey)]));
+}
+
+/**
+ * → raw Uint8Array of a multipart/signed message (RFC 3156 §5). Options: the buildMessage
+ * fields, crypto, autocryptKey. The signed part carries the header fields too (RFC 9788
+ * hp="clear"), so a reader can tell a changed outer Subject.
+ */
+export async function composeSigned({ crypto, autocryptKey, ...messageFields }) {
+  const fields = normaliseFields(messageFields);
+  const headerFields = messageHeaderFields({ ...fields, extraHeaders: [] }, { includeBcc: false });
+  const { inner, outerHeaders } = protectHeaders({ entity: buildBodyEntity(fields), headerFields, encrypted: false });
+  const signedBytes = entityBytes(inner);
+  // What is signed is the part exactly as it stands between the boundaries, without the CRLF
+  // that belongs to the next delimiter (RFC 3156 §5, RFC 2046 §5.1.1).
+  const { armoredSignature, micalg } = await mailSign({ connection: crypto, data: signedBytes });
+  const signature = {
+    headers: [
+      ['Content-Type', 'application/pgp-signature; name="signature.asc"'],
+      ['Content-Description', 'OpenPGP digital signature'],
+      ['Content-Disposition', 'attachment; filename="signature.asc"'],
+    ],
+    body: [crlf(armoredSignature)],
+  };
+  let outer = multipartEntity('signed', [signature], [`micalg=${micalg ?? 'pgp-sha256'}`, 'protocol="application/pgp-signature"']);
+  const signedText = new TextDecoder().decode(signedBytes);
+  while (signedText.includes(outer.boundary)) outer = multipartEntity('signed', [signature], [`micalg=${micalg ?? 'pgp-sha256'}`, 'protocol="application/pgp-signature"']);
+  const top = withMessageHeaders(outer, [...outerHeaders, ...(fields.extraHeaders ?? []), ...autocryptHeaders(fields, autocryptKey)]);
+  // The signed part goes in as its bytes: re-serialising could change them.
+  const chunks = [];
+  let head = '';
+  for (const [name, value] of top.headers) head += foldLine(name, value);
+  chunks.push(`${head}\r\n`, `--${outer.boundary}\r\n`, signedBytes, `\r\n--${outer.boundary}\r\n`);
+  serializeEntity(signature, chunks);
+  chunks.push(`\r\n--${outer.boundary}--\r\n`);
+  return concatChunks(chunks);
+}
+
+// Serialising one header through mime-build keeps one folding rule for every message.
+function foldLine(name, value) {
+  const [first] = serializeEntity({ headers: [[name, value]], body: [] });
+  return first.slice(0, -2); // serializeEntity ends the header block with an empty line
+}
+
+/** → raw Uint8Array of an unencrypted message with the sender's Autocrypt header. */
+export function composePlain({ autocryptKey, ...messageFields }) {
+  const fields = normaliseFields(messageFields);
+  const body = buildBodyEntity(fields);
+  const headers = [...messageHeaderFields({ ...fields, extraHeaders: [] }, { includeBcc: false }), ...(fields.extraHeaders ?? []), ...autocryptHeaders(fields, autocryptKey)];
+  return entityBytes(withMessageHeaders(body, headers));
+}
