@@ -18,6 +18,14 @@ import { createCallStore } from '../state/call-store.js';
 import { createCallController } from '../calls/call-controller.js';
 import { createMediaDevices } from '../calls/media-devices.js';
 import { startPageLanguage } from './page-language.js';
+import { createMailApi } from '../net/mail-api.js';
+import { createMailStore } from '../state/mail-store.js';
+import { createMailController } from './mail-controller.js';
+import { createKeyDirectory } from '../mail/key-directory.js';
+import { createAddressBook } from '../mail/address-book.js';
+import { openMessage } from '../mail/mime-read.js';
+import { composeEncrypted, composePlain, composeSigned } from '../mail/pgp-mime.js';
+import { t } from '../i18n/index.js';
 import { listenForAnnouncements, logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
 import '../ui/app-root.js';
 
@@ -32,12 +40,14 @@ const connection = createStore('connecting');
 const identity = createIdentityStore();
 const channels = createChannelStore();
 const rooms = createRoomStore();
+const mailStore = createMailStore();
 const root = document.createElement('secms-app-root');
 root.presence = presence;
 root.connection = connection;
 root.identity = identity;
 root.channels = channels;
 root.rooms = rooms;
+root.mail = mailStore;
 root.webRtcAvailable = typeof globalThis.RTCPeerConnection === 'function';
 document.body.append(root);
 
@@ -130,6 +140,8 @@ createCallAlerts({ callStore, preferences, channelStore: channels, roomStore: ro
 // Stops everything this window runs; used by every way out of the session.
 function stopServices() {
   calls.stop();
+  mail?.actions.stop();
+  mail = null;
   socket?.stop('session over');
   socket = null;
   cryptoWorker?.terminate();
@@ -205,6 +217,7 @@ function startSocket() {
   socket = createWebSocketClient({
     url: `${scheme}//${location.host}/ws`,
     onMessage(message) {
+      if (mail?.handleServerMessage(message)) return;
       if (!secureChannels.handleServerMessage(message)) presence.applyServerMessage(message);
     },
     onBinary: (frame) => secureChannels.handleBinary(frame),
@@ -232,6 +245,77 @@ function startSocket() {
 window.addEventListener('offline', () => socket?.stop('browser offline'));
 window.addEventListener('online', () => socket?.start());
 
+// --- email (issue 11): the mail tab's controller, its key directory and address book ---------------
+
+let mail = null;
+let mailKeys = null;
+const learntChannelKeys = new Set();   // sessions whose accepted certificate is in the key directory
+
+/** Desktop notification of new mail: never a subject or a sender (the OS keeps notifications). */
+function notifyMail({ tag }) {
+  if (!preferences.get().notify || document.visibilityState !== 'hidden' || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  try {
+    const body = t('mail.notify.new');
+    const notification = new Notification(t('app.title'), { body: body === 'mail.notify.new' ? 'New mail' : body, tag });
+    notification.onclick = () => window.focus();
+  } catch {
+    // Notifications only from a service worker in this browser.
+  }
+}
+
+/**
+ * The certificate of a peer met in an accepted secure channel is the key of username@<mail
+ * domain>: 'pinned' when the user remembered it in the trust store, else 'verified'.
+ */
+function learnChannelKeys() {
+  const domain = mailStore.get().status.domain;
+  if (!mailKeys || !domain) return;
+  let learnt = false;
+  for (const channel of channels.get().channels) {
+    if (channel.phase !== 'secure' || !channel.report?.armored || learntChannelKeys.has(channel.session)) continue;
+    learntChannelKeys.add(channel.session);
+    const username = channel.peer.username;
+    const pinned = trustStore?.check({ username, fingerprint: channel.report.fingerprint }).status === 'trusted';
+    learnt = true;
+    mailKeys.learn({ address: `${username.toLowerCase()}@${domain}`, armored: channel.report.armored, source: pinned ? 'pinned' : 'verified' })
+      .then(() => mailStore.setKeys(mailKeys.list())).catch(() => {});
+  }
+  return learnt;
+}
+
+function startMail(username) {
+  let storageForMail = null;
+  try {
+    storageForMail = localStorage;
+  } catch {
+    storageForMail = null;
+  }
+  mailKeys = createKeyDirectory({
+    storage: storageForMail,
+    account: username,
+    readKeyFacts: async (armored) => {
+      if (!cryptoWorker) throw new Error('crypto worker not ready');
+      return (await cryptoWorker.request({ type: 'certificate.facts', payload: { armored } })).facts;
+    },
+  });
+  mail = createMailController({
+    api: createMailApi(),
+    store: mailStore,
+    crypto: () => cryptoWorker,
+    mime: { openMessage, composeEncrypted, composeSigned, composePlain },
+    keys: mailKeys,
+    addressBook: createAddressBook({ storage: storageForMail, account: username }),
+    presence,
+    self: () => root.user,
+    storage: storageForMail,
+    account: username,
+    notify: notifyMail,
+  });
+  root.mailActions = mail.actions;
+  mail.actions.start().then(learnChannelKeys).catch(() => {});
+}
+channels.subscribe(() => learnChannelKeys());
+
 async function main() {
   try {
     root.user = await api.me();
@@ -246,9 +330,13 @@ async function main() {
   } catch {
     trustStore = null;   // storage disabled: trust decisions hold for one channel only
   }
+  startMail(root.user.username);
   startSocket();
   try {
-    cryptoWorker = await openCryptoWorker({ url: cryptoWorkerUrl, onEvent: (event) => secureChannels.handleWorkerEvent(event) });
+    cryptoWorker = await openCryptoWorker({
+      url: cryptoWorkerUrl,
+      onEvent: (event) => (event?.type === 'mail.progress' ? mail?.handleWorkerEvent(event) : secureChannels.handleWorkerEvent(event)),
+    });
     identity.applyStatus(await cryptoWorker.request({ type: 'session.bind', payload: { account: root.user.username } }));
     document.documentElement.dataset.cryptoWorker = 'ready';
   } catch {

@@ -65,16 +65,10 @@ export function decideSend({ recipients, keyFor, encrypt = 'auto', encryptByDefa
   const missing = found.filter(([, entry]) => !entry?.armored).map(([address]) => address);
   const wanted = encrypt === 'on' || encryptByDefault;
   if (missing.length === 0) {
-    return wanted ? { kind: 'encrypted', recipientKeys: found.map(([, entry]) => entry.armored) } : unencrypted();
+    return wanted ? { kind: 'encrypted', recipientKeys: found.map(([, entry]) => entry.armored), recipients: found } : unencrypted();
   }
   if (!wanted) return unencrypted();
   return confirmUnencrypted ? unencrypted() : { kind: 'needs_confirmation', missing };
-}
-
-function randomToken(bytes = 12) {
-  const values = new Uint8Array(bytes);
-  globalThis.crypto.getRandomValues(values);
-  return [...values].map((value) => value.toString(16).padStart(2, '0')).join('');
 }
 
 const attachmentOverhead = (size) => Math.ceil(size / 3) * 4 * (78 / 76) + 512;   // base64 lines + part headers
@@ -91,7 +85,6 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
   const keyFor = (address) => keys?.keyFor(address) ?? null;
   const draftsFolder = () => store.get().folders.find((folder) => folder.special_use === 'drafts')?.path ?? 'Drafts';
   const ownAddress = () => ownAddresses()[0] ?? null;
-  const domainOf = (address) => String(address ?? '').split('@')[1] || 'localhost';
 
   function withKeyStatus(draft) {
     return { ...draft, keyStatus: Object.freeze(keyStatusOf(envelopeOf(draft), keyFor)) };
@@ -283,17 +276,20 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
       ...(withBcc ? { bcc: draft.bcc } : {}),
       subject: draft.subject ?? '',
       date: new Date(now()),
-      messageId: `<${randomToken()}@${domainOf(from.address)}>`,
       inReplyTo: draft.inReplyTo ?? undefined,
       references: draft.references?.length ? draft.references : undefined,
       text: draft.text ?? '',
       html: draft.format === 'rich' && draft.html ? draft.html : undefined,
       attachments,
-      readReceiptTo: draft.readReceipt ? from.address : undefined,
+      readReceiptTo: draft.readReceipt ? from : undefined,
     };
   }
 
-  /** Saves the draft into Drafts, encrypted to the own key only; the previous saved copy is removed. → the new uid or null. */
+  /**
+   * Saves the draft into Drafts, encrypted to the own key only; the previous saved copy is
+   * removed. → the new uid or null. The saved copy has no Bcc (pgp-mime writes none, not even
+   * in the encrypted part): Bcc lives in the open form only.
+   */
   async function saveDraft(id) {
     if (saving.has(id)) await saving.get(id).catch(() => {});
     const draft = store.draft(id);
@@ -356,10 +352,14 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     try {
       const fields = await messageFields(draft);   // no Bcc header in what leaves
       const ownArmored = await ownPublicKey().catch(() => null);
-      const autocrypt = ownArmored ? { addr: fields.from.address, keydata: ownArmored } : undefined;
-      if (decision.kind === 'encrypted') raw = await mime.composeEncrypted({ crypto: crypto(), ...fields, recipientKeys: decision.recipientKeys, sign: draft.sign, autocrypt });
-      else if (decision.kind === 'signed') raw = await mime.composeSigned({ crypto: crypto(), ...fields, autocrypt });
-      else raw = await mime.composePlain({ ...fields, autocrypt });
+      const autocryptKey = ownArmored ?? undefined;
+      if (decision.kind === 'encrypted') {
+        // Gossip (Autocrypt Level 1 §2.7): the keys of To and Cc only — a Bcc recipient's key is not advertised.
+        const visible = new Set([...draft.to, ...draft.cc].map((entry) => lower(entry.address)));
+        const gossip = decision.recipients.filter(([address]) => visible.has(address)).map(([address, entry]) => ({ addr: address, armored: entry.armored }));
+        raw = await mime.composeEncrypted({ crypto: crypto(), ...fields, recipientKeys: decision.recipientKeys, sign: draft.sign, autocryptKey, gossip, job: id });
+      } else if (decision.kind === 'signed') raw = await mime.composeSigned({ crypto: crypto(), ...fields, autocryptKey });
+      else raw = await mime.composePlain({ ...fields, autocryptKey });
     } catch (error) {
       return fail(error?.code ?? 'compose_failed', error?.message ?? '');
     }

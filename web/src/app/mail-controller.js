@@ -6,7 +6,7 @@
 //
 // Nothing here logs message content; decrypted subjects and bodies stay in the store (memory).
 
-import { decryptedKey, emptyQuery, findSummary, isEncryptedSummary, loadedRows, mailPrefCheckers, mailSortKeys, defaultMailPrefs } from '../state/mail-store.js';
+import { emptyQuery, findSummary, loadedRows, mailPrefCheckers, mailSortKeys, defaultMailPrefs } from '../state/mail-store.js';
 import { createComposer } from './mail-compose.js';
 
 const MAX_PAGE = 200;
@@ -594,6 +594,13 @@ export function createMailController(options) {
     return false;
   }
 
+  /** {type:'mail.progress', job (the draft id), done, total} from the Worker while a big message is encrypted. */
+  function handleWorkerEvent(event) {
+    const draft = typeof event?.job === 'string' ? store.draft(event.job) : null;
+    if (!draft?.sending || !(event.total > 0)) return;
+    store.putDraft(draft.id, { encryptProgress: Math.min(1, Math.max(0, event.done / event.total)) });
+  }
+
   const actions = Object.freeze({
     start, stop, refreshStatus, refreshFolders, openFolder: (path) => openFolder(path), loadRange: (offset, count) => loadRange(offset, count), reloadList,
     setSort, setThreads, search, clearSearch,
@@ -609,5 +616,5 @@ export function createMailController(options) {
     dismissNotice: () => store.setNotice(null),
   });
 
-  return Object.freeze({ actions, handleServerMessage, isEncryptedSummary, decryptedKey });
+  return Object.freeze({ actions, handleServerMessage, handleWorkerEvent });
 }
