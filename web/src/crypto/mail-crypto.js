@@ -32,8 +32,9 @@ export const MAX_MAIL_DATA_BYTES = 32 * 1024 * 1024;
 export const STREAM_THRESHOLD_BYTES = 1024 * 1024;
 const STREAM_CHUNK_BYTES = 256 * 1024;
 const MAX_KEYS = 200;
-// Only v4 output, and SEIPDv1 (RFC 4880 §5.13) so GnuPG 2.2 and librnp read it; SHA-256 for the
-// pgp-sha256 micalg of multipart/signed (RFC 3156 §5).
+// Only v4 output, and SEIPDv1 (RFC 4880 §5.13) so GnuPG 2.2 and librnp read it. SHA-256 is
+// asked for, but the signing key's own hash preferences win in OpenPGP.js, so sign() reports
+// the hash it used as the micalg of multipart/signed (RFC 3156 §5).
 const mailConfig = Object.freeze({ v6Keys: false, aeadProtect: false, preferredHashAlgorithm: openpgp.enums.hash.sha256 });
 
 function checkData(data, { allowString = false } = {}) {
