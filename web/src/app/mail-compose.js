@@ -111,7 +111,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
       id, mode, from: ownAddress(), to: [], cc: [], bcc: [], subject: '', text: signature, html: null,
       format: prefs.composeFormat, attachments: [], inReplyTo: null, references: [], readReceipt: false,
       encrypt: 'auto', sign: prefs.signByDefault, keyStatus: [], savedUid: null, saving: false, sending: false,
-      sendProgress: null, error: null, dirty: false, lastSavedAt: null, replyTo: null, source: null,
+      sendProgress: null, encryptProgress: null, error: null, dirty: false, revision: 0, lastSavedAt: null, source: null,
     };
   }
 
@@ -194,7 +194,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     }
     if ('encrypt' in changes && !['auto', 'on', 'off'].includes(changes.encrypt)) throw new RangeError('mail: encrypt is auto, on or off');
     if ('format' in changes && !['plain', 'rich'].includes(changes.format)) throw new RangeError('mail: format is plain or rich');
-    const next = withKeyStatus({ ...draft, ...changes, dirty: true, error: null });
+    const next = withKeyStatus({ ...draft, ...changes, dirty: true, error: null, revision: (draft.revision ?? 0) + 1 });
     store.putDraft(id, next);
     armAutoSave(id);
     return store.draft(id);
@@ -237,7 +237,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
         continue;
       }
       const entry = attachmentEntry({ filename: file.name, contentType: file.type, data: null, size: file.size });
-      store.putDraft(id, { attachments: Object.freeze([...draft.attachments, entry]), dirty: true });
+      store.putDraft(id, { attachments: Object.freeze([...draft.attachments, entry]), dirty: true, revision: (draft.revision ?? 0) + 1 });
       try {
         const data = new Uint8Array(await file.arrayBuffer());
         const current = store.draft(id);
@@ -257,7 +257,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
   function removeAttachment(id, attachmentId) {
     const draft = store.draft(id);
     if (!draft) return;
-    store.putDraft(id, { attachments: Object.freeze(draft.attachments.filter((attachment) => attachment.id !== attachmentId)), dirty: true });
+    store.putDraft(id, { attachments: Object.freeze(draft.attachments.filter((attachment) => attachment.id !== attachmentId)), dirty: true, revision: (draft.revision ?? 0) + 1 });
     armAutoSave(id);
   }
 
@@ -307,7 +307,8 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
         // The server's delete moves the old copy to Trash (expunged there): an old version is never left in Drafts.
         if (previous !== null && previous !== uid) await api.remove({ folder, uids: [previous] }).catch(() => {});
         const current = store.draft(id);
-        if (current) store.putDraft(id, { savedUid: uid, saving: false, dirty: current === draft ? false : current.dirty, lastSavedAt: now() });
+        // Edits made while saving keep the draft dirty (the next auto-save takes them).
+        if (current) store.putDraft(id, { savedUid: uid, saving: false, dirty: (current.revision ?? 0) !== (draft.revision ?? 0), lastSavedAt: now() });
         return uid;
       } catch (error) {
         if (store.draft(id)) store.putDraft(id, { saving: false, error: { code: error?.code ?? 'save_failed', message: error?.message ?? '' } });
