@@ -1,0 +1,220 @@
+// User actions in the Email tab for the mail browser tests, the way a user meets them (roles,
+// visible text) with the data-testid hooks of web/src/ui/mail/ where text would be ambiguous.
+// Every hook name the tests rely on is in this file, so a renamed hook is fixed in one place.
+
+import { createIdentityInApp, registeredUser, requestChannelWith, waitForChannelState, acceptChannelsUntilSecure } from '../../e2e/helpers/app-flows.mjs';
+
+/**
+ * Records, in every page and frame (before their own scripts): what a hostile mail's payload
+ * would do (window.__mailXss set, "secms-xss:<id>" posted to the parent), dialogs opened, and
+ * the mail frame's own messages to the page ("rendered" counts). Read with mailTrapsOf(page).
+ */
+export const mailTraps = () => {
+  window.__mailXssHeard = [];
+  window.__mailFrameRendered = 0;
+  window.__mailDialogs = 0;
+  for (const name of ['alert', 'prompt', 'confirm']) {
+    const original = window[name];
+    window[name] = (...args) => { window.__mailDialogs += 1; return name === 'confirm' && original ? original.apply(window, args) : undefined; };
+  }
+  window.addEventListener('message', (event) => {
+    const data = event.data;
+    if (typeof data === 'string' && data.startsWith('secms-xss:')) window.__mailXssHeard.push(data.slice(10));
+    if (data && typeof data === 'object' && data.type === 'rendered') window.__mailFrameRendered += 1;
+  }, true);
+};
+
+/** What the traps recorded in the page and in every frame of it. */
+export async function mailTrapsOf(page) {
+  const top = await page.evaluate(() => ({ heard: window.__mailXssHeard, rendered: window.__mailFrameRendered, dialogs: window.__mailDialogs, flag: window.__mailXss ?? null }));
+  const frameFlags = [];
+  for (const frame of page.frames()) {
+    if (frame === page.mainFrame()) continue;
+    const flag = await frame.evaluate(() => window.__mailXss ?? null).catch(() => null);
+    if (flag !== null) frameFlags.push(flag);
+  }
+  return { ...top, frameFlags };
+}
+
+/**
+ * A registered user with an OpenPGP identity (name, address `<username>@<domain>`) and the
+ * Email tab open. Resolves { context, problems, app, username, address, fingerprint }.
+ */
+export async function mailUser(t, stack, browser, prefix, { initScript = mailTraps, identity = true } = {}) {
+  const user = await registeredUser(t, browser, stack.origin, prefix, { initScript });
+  const address = stack.address(user.username);
+  let fingerprint = null;
+  if (identity) fingerprint = await createIdentityInApp(user.app, { name: prefix[0].toUpperCase() + prefix.slice(1), email: address });
+  await openEmailTab(user.app);
+  return { ...user, address, fingerprint };
+}
+
+/**
+ * Makes two users know each other's keys the product's real way: a secure channel accepted
+ * on both sides with "remember this certificate" (the pin the key directory uses for
+ * username@domain).
+ */
+export async function exchangeKeysByChannel(a, b) {
+  for (const user of [a, b]) await user.app.getByTestId('tab-chat').click();
+  await requestChannelWith(a.app, b.username);
+  await acceptChannelsUntilSecure(b.app, 1);
+  await waitForChannelState(a.app, 'secure');
+  for (const user of [a, b]) await openEmailTab(user.app);
+}
+
+export async function openEmailTab(app) {
+  await app.getByTestId('tab-email').click();
+  await app.locator('[data-testid=panel-email] [data-testid=mail-folder][data-path=INBOX]').waitFor({ timeout: 15_000 });
+}
+
+// --- folders ---------------------------------------------------------------------------------
+
+export const folderEntry = (app, path) => app.locator(`[data-testid=mail-folder][data-path="${path}"]`);
+
+export async function openFolder(app, path) {
+  await folderEntry(app, path).first().click();
+  await app.locator(`[data-testid=mail-folder][data-path="${path}"][aria-current=true]`).waitFor({ timeout: 10_000 });
+}
+
+// --- the message list ------------------------------------------------------------------------
+
+export const messageRows = (app) => app.locator('[data-testid=mail-row]');
+export const messageRow = (app, text) => messageRows(app).filter({ hasText: text }).first();
+
+/** Waits for a row whose text contains `text` (a subject, or "Encrypted message"). */
+export async function waitForRow(app, text, timeoutMs = 20_000) {
+  const row = messageRow(app, text);
+  await row.waitFor({ timeout: timeoutMs });
+  return row;
+}
+
+/** Opens the row containing `text` and waits for the reader to show the message. */
+export async function openRow(app, text, { timeoutMs = 20_000 } = {}) {
+  const row = await waitForRow(app, text, timeoutMs);
+  const uid = await row.getAttribute('data-uid');
+  await row.click();
+  await app.locator(`[data-testid=mail-reader][data-uid="${uid}"], [data-testid=mail-reader-error]`).first().waitFor({ timeout: timeoutMs });
+  return row;
+}
+
+/** The reader's security banner as data: { signature, encrypted, signer, error }. */
+export async function securityOf(app) {
+  const banner = app.getByTestId('mail-security');
+  await banner.waitFor({ timeout: 10_000 });
+  return banner.evaluate((node) => ({
+    signature: node.dataset.signature ?? null,
+    encrypted: node.dataset.encrypted ?? null,
+    signer: node.dataset.signer ?? null,
+    error: node.dataset.error ?? null,
+    text: node.textContent.replace(/\s+/g, ' ').trim(),
+  }));
+}
+
+export const readerSubject = (app) => app.getByTestId('mail-subject');
+export const readerBody = (app) => app.getByTestId('mail-text');
+export const attachmentEntries = (app) => app.locator('[data-testid=mail-attachments] li');
+
+/** Clicks an attachment's download button; resolves { filename, bytes (Buffer) }. */
+export async function downloadAttachment(app, filename) {
+  const entry = attachmentEntries(app).filter({ hasText: filename }).first();
+  const download = app.waitForEvent('download');
+  await entry.getByTestId('mail-attachment-download').click();
+  const file = await download;
+  const stream = await file.createReadStream();
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return { filename: file.suggestedFilename(), bytes: Buffer.concat(chunks) };
+}
+
+// --- compose ---------------------------------------------------------------------------------
+
+export const composeForm = (app) => app.getByTestId('mail-compose');
+
+/** Opens a new compose form (toolbar button). */
+export async function startCompose(app) {
+  await app.getByTestId('mail-compose-new').click();
+  await composeForm(app).waitFor();
+}
+
+/** Adds recipients as chips in a field ('to', 'cc', 'bcc'). */
+export async function addRecipients(app, field, addresses) {
+  const input = app.getByTestId(`mail-compose-${field}`);
+  for (const address of [].concat(addresses)) {
+    await input.fill(address);
+    await input.press('Enter');
+  }
+}
+
+/** Fills a compose form; attachments are [{ name, mimeType, buffer }]. */
+export async function fillCompose(app, { to = [], cc = [], bcc = [], subject, text, attachments = [] }) {
+  if (to.length) await addRecipients(app, 'to', to);
+  if (cc.length) await addRecipients(app, 'cc', cc);
+  if (bcc.length) await addRecipients(app, 'bcc', bcc);
+  if (subject !== undefined) await app.getByTestId('mail-compose-subject').fill(subject);
+  if (text !== undefined) await app.getByTestId('mail-compose-text').fill(text);
+  if (attachments.length) await app.getByTestId('mail-compose-attach-input').setInputFiles(attachments);
+}
+
+/** Presses Send; resolves 'sent' | 'confirm' (the unencrypted confirmation is shown) | 'error'. */
+export async function pressSend(app, timeoutMs = 30_000) {
+  await app.getByTestId('mail-compose-send').click();
+  const outcome = await Promise.race([
+    composeForm(app).waitFor({ state: 'detached', timeout: timeoutMs }).then(() => 'sent'),
+    app.getByTestId('mail-confirm-unencrypted').waitFor({ timeout: timeoutMs }).then(() => 'confirm'),
+    app.getByTestId('mail-compose-error').waitFor({ timeout: timeoutMs }).then(() => 'error'),
+  ]);
+  return outcome;
+}
+
+export async function composeAndSend(app, fields) {
+  await startCompose(app);
+  await fillCompose(app, fields);
+  const outcome = await pressSend(app);
+  if (outcome !== 'sent') {
+    const error = await app.getByTestId('mail-compose-error').textContent().catch(() => '');
+    throw new Error(`send ended as ${outcome} ${error}`);
+  }
+}
+
+export async function replyToOpen(app, mode = 'reply') {
+  await app.getByTestId(`mail-${mode.replace('_', '-')}`).click();
+  await composeForm(app).waitFor();
+}
+
+/** Toolbar actions on the selection. */
+export const toolbarButton = (app, name) => app.getByTestId(`mail-${name}`);
+
+/** The status line (connection state and errors). */
+export const statusLine = (app) => app.getByTestId('mail-status');
+
+// --- keys --------------------------------------------------------------------------------------
+
+/** The own public key as the Chat tab's export shows it (armored). */
+export async function exportOwnKey(app) {
+  await app.getByTestId('tab-chat').click();
+  await app.getByTestId('own-identity-entry').click().catch(() => {});
+  await app.getByTestId('identity-export').click();
+  const text = app.getByTestId('identity-export-text');
+  await app.waitForFunction(() => true);
+  let armored = '';
+  const started = Date.now();
+  while (!armored.includes('END PGP PUBLIC KEY BLOCK') && Date.now() - started < 10_000) {
+    armored = await text.inputValue();
+    if (!armored.includes('END PGP PUBLIC KEY BLOCK')) await app.waitForTimeout(100);
+  }
+  if (!armored.includes('BEGIN PGP PUBLIC KEY BLOCK')) throw new Error('the own key export showed no public key');
+  await openEmailTab(app);
+  return armored;
+}
+
+/** Adds a contact with an OpenPGP key pasted in the address book. */
+export async function importContactKey(app, { name, email, armored }) {
+  await app.getByTestId('mail-contacts-open').click();
+  await app.getByTestId('mail-contact-add').click();
+  await app.getByTestId('mail-contact-name').fill(name);
+  await app.getByTestId('mail-contact-email').fill(email);
+  await app.getByTestId('mail-contact-key').fill(armored);
+  await app.getByTestId('mail-contact-save').click();
+  await app.locator(`[data-testid=mail-contact][data-email="${email}"][data-key-fingerprint]`).waitFor({ timeout: 10_000 });
+  await app.getByTestId('mail-contacts-close').click().catch(() => {});
+}
