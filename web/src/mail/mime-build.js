@@ -57,7 +57,8 @@ export function encodeWords(value) {
   };
   for (const char of value) {
     const size = encoder.encode(char).length;
-    if (pendingBytes + size > 45) flush(); // 45 bytes → 60 base64 chars + 12 of "=?UTF-8?B??="
+    // 36 bytes → 48 base64 chars + 12 of "=?UTF-8?B??=": "Subject: " and a word fit in 78 columns.
+    if (pendingBytes + size > 36) flush();
     pending += char;
     pendingBytes += size;
   }
