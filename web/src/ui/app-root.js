@@ -27,6 +27,8 @@ export class AppRoot extends LitElement {
     channelActions: { attribute: false },  // secure-channel actions (app/secure-channels.js)
     calls: { attribute: false },           // call store (state/call-store.js); absent without call support
     callActions: { attribute: false },     // call actions (calls/)
+    mail: { attribute: false },            // mail store (state/mail-store.js)
+    mailActions: { attribute: false },     // mail actions (app/mail-controller.js), set after login
   };
 
   static styles = [controlStyles, css`
@@ -98,7 +100,8 @@ export class AppRoot extends LitElement {
       <div class="layout" data-testid="app-shell">
         <aside><secms-online-users .presence=${this.presence} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions} .calls=${this.calls} .callActions=${this.callActions}></secms-online-users></aside>
         <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}
-          .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence} .preferences=${this.actions?.preferences}></secms-service-tabs></main>
+          .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence} .preferences=${this.actions?.preferences}
+          .mail=${this.mail} .mailActions=${this.mailActions}></secms-service-tabs></main>
       </div>
       <secms-incoming-call .calls=${this.calls} .actions=${this.callActions}></secms-incoming-call>`;
   }
