@@ -132,7 +132,6 @@ std::vector<conversation> build_threads(std::span<const thread_input> messages) 
         }
         // A message whose parent is elsewhere in the thread is never shown above its root.
         c.members.front().depth = 0;
-        (void)newest_uid;
         out.push_back(std::move(c));
     }
     std::stable_sort(out.begin(), out.end(), [](const conversation& a, const conversation& b) {

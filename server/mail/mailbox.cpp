@@ -1,0 +1,241 @@
+#include "server/mail/mailbox.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+
+namespace secms::mail {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string status_event(connection_state state, std::optional<mail_error> error) {
+    boost::json::object o;
+    o["type"] = "mail_status";
+    o["connection"] = state == connection_state::connected    ? "connected"
+                      : state == connection_state::connecting ? "connecting"
+                                                              : "error";
+    if (error) {
+        boost::json::object e;
+        e["code"] = code(*error);
+        e["message"] = message(*error);
+        o["error"] = std::move(e);
+    } else {
+        o["error"] = nullptr;
+    }
+    return boost::json::serialize(o);
+}
+
+bool connection_failure(mail_error e) {
+    return e == mail_error::unavailable || e == mail_error::timeout ||
+           e == mail_error::login_failed || e == mail_error::protocol;
+}
+
+}  // namespace
+
+mailbox::mailbox(asio::thread_pool& pool, mailbox_login login, std::int64_t userid,
+                 mail_notifier* notifier, core::metrics& metrics, std::chrono::seconds idle_refresh)
+    : strand_(asio::make_strand(pool.get_executor())),
+      login_(std::move(login)),
+      userid_(userid),
+      notifier_(notifier),
+      metrics_(metrics),
+      idle_refresh_(idle_refresh),
+      last_used_(std::chrono::steady_clock::now()),
+      idle_socket_(strand_),
+      idle_timer_(strand_) {}
+
+mailbox::~mailbox() {
+    // The last owner may be a handler on the strand or the service; either way nothing else
+    // uses the session now.
+    boost::system::error_code ec;
+    idle_socket_.close(ec);
+    if (session_) --metrics_.mail_sessions_open;
+}
+
+std::chrono::steady_clock::time_point mailbox::last_used() const {
+    std::lock_guard lock(state_mutex_);
+    return last_used_;
+}
+
+connection_state mailbox::state() const {
+    std::lock_guard lock(state_mutex_);
+    return state_;
+}
+
+std::optional<mail_error> mailbox::last_error() const {
+    std::lock_guard lock(state_mutex_);
+    return last_error_;
+}
+
+void mailbox::set_state(connection_state s, std::optional<mail_error> e) {
+    bool changed;
+    {
+        std::lock_guard lock(state_mutex_);
+        changed = state_ != s || last_error_ != e;
+        state_ = s;
+        last_error_ = e;
+    }
+    if (changed && notifier_ != nullptr) notifier_->send_to_user(userid_, status_event(s, e));
+}
+
+core::status<mail_error> mailbox::prepare() {
+    {
+        std::lock_guard lock(state_mutex_);
+        last_used_ = std::chrono::steady_clock::now();
+    }
+    leave_idle();
+    if (session_ && !session_->alive()) drop_session();
+    if (session_) return core::ok;
+    auto opened = imap_session::open(login_.imap, login_.user, login_.password);
+    if (!opened) {
+        auto e =
+            opened.error() == mail_error::login_failed ? mail_error::unavailable : opened.error();
+        spdlog::warn("mail: cannot open the IMAP connection of userid={}: {}", userid_, code(e));
+        set_state(connection_state::error, e);
+        return core::fail(e);
+    }
+    session_.emplace(std::move(*opened));
+    ++metrics_.mail_sessions_open;
+    invalidate();
+    set_state(connection_state::connected, std::nullopt);
+    return core::ok;
+}
+
+void mailbox::after_failure(mail_error e) {
+    if (session_ && !session_->alive()) {
+        drop_session();
+        set_state(connection_state::error, connection_failure(e) ? e : mail_error::unavailable);
+    }
+}
+
+void mailbox::job_done() {
+    if (--pending_ == 0) enter_idle();
+}
+
+void mailbox::drop_session() {
+    boost::system::error_code ec;
+    idle_socket_.close(ec);
+    idle_timer_.cancel();
+    idling_ = false;
+    ++idle_generation_;
+    if (session_) {
+        session_.reset();
+        --metrics_.mail_sessions_open;
+    }
+    invalidate();
+}
+
+void mailbox::set_watched(bool watched) {
+    watched_ = watched;
+    asio::post(strand_, [self = shared_from_this()] {
+        if (self->watched_) {
+            if (self->pending_ == 0) self->enter_idle();
+        } else {
+            self->leave_idle();
+        }
+    });
+}
+
+void mailbox::close() {
+    watched_ = false;
+    asio::post(strand_, [self = shared_from_this()] {
+        self->leave_idle();
+        self->drop_session();
+    });
+}
+
+void mailbox::enter_idle() {
+    if (!watched_ || idling_ || pending_ != 0) return;
+    if (!session_) {
+        // Opened for push only while someone watches; a failure is told as mail_status.
+        if (auto opened = prepare(); !opened) return;
+    }
+    if (auto selected = session_->select("INBOX"); !selected) {
+        after_failure(selected.error());
+        return;
+    }
+    if (auto started = session_->idle_start(); !started) {
+        after_failure(started.error());
+        return;
+    }
+    int fd = ::dup(session_->idle_fd());
+    if (fd < 0) {
+        (void)session_->idle_done();
+        return;
+    }
+    boost::system::error_code ec;
+    idle_socket_.assign(fd, ec);
+    if (ec) {
+        ::close(fd);
+        (void)session_->idle_done();
+        return;
+    }
+    idling_ = true;
+    const auto generation = ++idle_generation_;
+    wait_idle(generation);
+    idle_timer_.expires_after(idle_refresh_);
+    idle_timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code e) {
+        if (e || generation != self->idle_generation_ || !self->idling_) return;
+        // RFC 2177: re-issue IDLE at least every 29 minutes.
+        self->leave_idle();
+        self->enter_idle();
+    });
+}
+
+void mailbox::wait_idle(std::uint64_t generation) {
+    idle_socket_.async_wait(asio::posix::stream_descriptor::wait_read,
+                            [self = shared_from_this(), generation](boost::system::error_code e) {
+                                if (e || generation != self->idle_generation_ || !self->idling_)
+                                    return;
+                                self->on_idle_readable(generation);
+                            });
+}
+
+void mailbox::on_idle_readable(std::uint64_t generation) {
+    switch (session_->idle_poll()) {
+        case idle_event::none:
+            wait_idle(generation);
+            return;
+        case idle_event::closed:
+            drop_session();
+            set_state(connection_state::error, mail_error::unavailable);
+            return;
+        case idle_event::changed:
+            leave_idle();
+            invalidate();
+            notify_new();
+            enter_idle();
+            return;
+    }
+}
+
+void mailbox::leave_idle() {
+    if (!idling_) return;
+    idling_ = false;
+    ++idle_generation_;
+    boost::system::error_code ec;
+    idle_socket_.close(ec);
+    idle_timer_.cancel();
+    if (session_) {
+        if (auto done = session_->idle_done(); !done) after_failure(done.error());
+    }
+}
+
+void mailbox::notify_new() {
+    if (notifier_ == nullptr || !session_) return;
+    auto unseen = session_->unseen_count("INBOX");
+    auto selected = session_->select("INBOX");
+    if (!unseen || !selected) return;
+    boost::json::object o;
+    o["type"] = "mail_new";
+    o["folder"] = "INBOX";
+    o["exists"] = selected->exists;
+    o["unseen"] = *unseen;
+    notifier_->send_to_user(userid_, boost::json::serialize(o));
+}
+
+}  // namespace secms::mail

@@ -1,0 +1,150 @@
+// One IMAP connection of one account (a user's local mailbox, or a login session's external
+// account), used by one job at a time: jobs run in order on a strand of the work pool (libetpan
+// blocks). Between jobs, while the user has a WebSocket open, the connection sits in IDLE on
+// INBOX and the socket is watched on the same strand; a change is pushed as mail_new.
+#pragma once
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "server/core/metrics.hpp"
+#include "server/core/secure_bytes.hpp"
+#include "server/mail/imap_session.hpp"
+#include "server/mail/thread_index.hpp"
+
+namespace secms::mail {
+
+enum class connection_state { connecting, connected, error };
+
+// Where a mailbox's events go: the WebSocket extension sends them to the user's sockets.
+class mail_notifier {
+  public:
+    virtual ~mail_notifier() = default;
+    virtual void send_to_user(std::int64_t userid, std::string json_text) = 0;
+};
+
+struct mailbox_login {
+    imap_endpoint imap;
+    std::string user;  // "alice*secms" for the local mailbox
+    core::secret_string password;
+};
+
+// A cached, sorted and filtered list of one folder: what paging reads from.
+struct cached_list {
+    std::uint32_t uidvalidity = 0;
+    std::vector<std::uint32_t> uids;          // threads=0: the sorted uids
+    std::vector<conversation> conversations;  // threads=1
+    std::chrono::steady_clock::time_point made;
+};
+
+class mailbox : public std::enable_shared_from_this<mailbox> {
+  public:
+    using strand_type = boost::asio::strand<boost::asio::thread_pool::executor_type>;
+    // Jobs queued or running on one mailbox past which a request is refused (429).
+    static constexpr int max_pending_jobs = 18;
+
+    mailbox(boost::asio::thread_pool& pool, mailbox_login login, std::int64_t userid,
+            mail_notifier* notifier, core::metrics& metrics, std::chrono::seconds idle_refresh);
+    ~mailbox();
+
+    // Runs `fn(imap_session&)` (returning core::result<T, mail_error>) on the strand, after
+    // leaving IDLE and (re)opening the connection if needed. The answer is unavailable when
+    // the server cannot be reached, rate_limited when too many jobs wait already.
+    template <class F>
+    boost::asio::awaitable<std::invoke_result_t<F&, imap_session&>> run(F fn) {
+        using result_type = std::invoke_result_t<F&, imap_session&>;
+        if (pending_.fetch_add(1) >= max_pending_jobs) {
+            --pending_;
+            co_return core::fail(mail_error::rate_limited);
+        }
+        auto self = shared_from_this();
+        std::optional<result_type> out = co_await boost::asio::co_spawn(
+            strand_,
+            [self, &fn]() -> boost::asio::awaitable<std::optional<result_type>> {
+                std::optional<result_type> r;
+                if (auto opened = self->prepare(); !opened) {
+                    r.emplace(core::fail(opened.error()));
+                } else {
+                    r.emplace(fn(*self->session_));
+                    if (!r->has_value()) self->after_failure(r->error());
+                }
+                self->job_done();
+                co_return r;
+            },
+            boost::asio::use_awaitable);
+        co_return std::move(*out);
+    }
+
+    // Whether the user has a WebSocket open (IDLE only then). Thread-safe.
+    void set_watched(bool watched);
+    // Ends IDLE and logs out; later jobs reopen. Thread-safe, asynchronous.
+    void close();
+
+    std::int64_t userid() const noexcept { return userid_; }
+    bool watched() const noexcept { return watched_; }
+    int pending() const noexcept { return pending_; }
+    std::chrono::steady_clock::time_point last_used() const;
+    connection_state state() const;
+    std::optional<mail_error> last_error() const;
+
+    // Strand-only (inside jobs): the list cache and the folder cache.
+    std::map<std::string, cached_list>& lists() { return lists_; }
+    std::optional<std::vector<folder_info>>& folder_cache() { return folders_; }
+    // Strand-only: drops every cached list and the folder cache (after any write).
+    void invalidate() {
+        lists_.clear();
+        folders_.reset();
+    }
+
+  private:
+    core::status<mail_error> prepare();
+    void after_failure(mail_error e);
+    void job_done();
+    void set_state(connection_state s, std::optional<mail_error> e);
+    void enter_idle();
+    void leave_idle();
+    void wait_idle(std::uint64_t generation);
+    void on_idle_readable(std::uint64_t generation);
+    void notify_new();
+    void drop_session();
+
+    strand_type strand_;
+    mailbox_login login_;
+    std::int64_t userid_;
+    mail_notifier* notifier_;
+    core::metrics& metrics_;
+    std::chrono::seconds idle_refresh_;
+
+    std::atomic<int> pending_{0};
+    std::atomic<bool> watched_{false};
+    mutable std::mutex state_mutex_;
+    connection_state state_ = connection_state::connecting;
+    std::optional<mail_error> last_error_;
+    std::chrono::steady_clock::time_point last_used_;
+
+    // Strand-only.
+    std::optional<imap_session> session_;
+    bool idling_ = false;
+    std::uint64_t idle_generation_ = 0;
+    boost::asio::posix::stream_descriptor idle_socket_;
+    boost::asio::steady_timer idle_timer_;
+    std::map<std::string, cached_list> lists_;
+    std::optional<std::vector<folder_info>> folders_;
+};
+
+}  // namespace secms::mail
