@@ -60,11 +60,14 @@ export function rewriteResourceUrl(url, { remote = false, cidUrls = {}, onBlocke
 
 /** A srcset with every candidate checked; null when none is left. */
 export function rewriteSrcset(srcset, options) {
-  const kept = String(srcset).split(',').map((candidate) => candidate.trim()).filter(Boolean).map((candidate) => {
-    const [url, ...descriptor] = candidate.split(/\s+/);
-    const rewritten = rewriteResourceUrl(url, options);
-    return rewritten ? [rewritten, ...descriptor].join(' ') : null;
-  }).filter(Boolean);
+  // A candidate is a URL (no whitespace; a data: URL may hold commas) and an optional
+  // descriptor up to the next comma (HTML's srcset parsing, simplified).
+  const kept = [...String(srcset).matchAll(/[\s,]*([^\s]+?)(?:,(?=\s|$)|\s+([^,]*)(?:,|$)|$)/g)]
+    .filter((match) => match[1])
+    .map((match) => {
+      const rewritten = rewriteResourceUrl(match[1], options);
+      return rewritten ? [rewritten, match[2]?.trim()].filter(Boolean).join(' ') : null;
+    }).filter(Boolean);
   return kept.length ? kept.join(', ') : null;
 }
 
@@ -83,11 +86,11 @@ export function rewriteCss(css, options) {
 }
 
 /** The DOMPurify configuration (the hooks below do the URL work). */
-export function purifyConfig({ policy = null } = {}) {
+export function purifyConfig({ policy = null, output = 'fragment' } = {}) {
   return {
     WHOLE_DOCUMENT: false,
     FORCE_BODY: true,
-    RETURN_DOM_FRAGMENT: true,
+    RETURN_DOM_FRAGMENT: output === 'fragment',
     FORBID_TAGS: [...forbiddenTags],
     FORBID_ATTR: [...forbiddenAttributes],
     ALLOW_UNKNOWN_PROTOCOLS: false,
@@ -98,11 +101,11 @@ export function purifyConfig({ policy = null } = {}) {
 }
 
 /**
- * Sanitises mail HTML with a DOMPurify instance → { fragment (DocumentFragment), blockedRemote
- * (how many remote references were dropped) }. `policy` is the caller's Trusted Types policy
+ * Sanitises mail HTML with a DOMPurify instance → { fragment (DocumentFragment; with output
+ * 'string': html) , blockedRemote (how many remote references were dropped) }. `policy` is the caller's Trusted Types policy
  * (DOMPurify parses through it; the result is cleaned before it reaches any document).
  */
-export function sanitizeMailHtml(purify, html, { remote = false, cidUrls = {}, policy = null } = {}) {
+export function sanitizeMailHtml(purify, html, { remote = false, cidUrls = {}, policy = null, output = 'fragment' } = {}) {
   let blockedRemote = 0;
   const options = { remote, cidUrls, onBlocked: () => { blockedRemote += 1; } };
   purify.removeAllHooks();
@@ -145,8 +148,8 @@ export function sanitizeMailHtml(purify, html, { remote = false, cidUrls = {}, p
     }
   });
   try {
-    const fragment = purify.sanitize(html, purifyConfig({ policy }));
-    return { fragment, blockedRemote };
+    const result = purify.sanitize(html, purifyConfig({ policy, output }));
+    return output === 'fragment' ? { fragment: result, blockedRemote } : { html: String(result), blockedRemote };
   } finally {
     purify.removeAllHooks();
   }

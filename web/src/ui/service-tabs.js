@@ -12,6 +12,7 @@ import { icons } from './icons.js';
 import './notice-card.js';
 import './chat-panel.js';
 import './voip-panel.js';
+import './mail/mail-panel.js';
 
 const services = Object.freeze([
   { id: 'chat', icon: 'chat' },
@@ -31,6 +32,8 @@ export class ServiceTabs extends LitElement {
     callActions: { attribute: false },
     presence: { attribute: false },   // presence store: the VoIP tab lists whom to call
     preferences: { attribute: false },   // preferences (state/preferences.js): the VoIP tab's ringing setting
+    mail: { attribute: false },          // mail store (state/mail-store.js)
+    mailActions: { attribute: false },   // mail actions (app/mail-controller.js)
   };
 
   static styles = [controlStyles, css`
@@ -110,7 +113,7 @@ export class ServiceTabs extends LitElement {
       return html`<secms-voip-panel .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence}
         .identity=${this.identity} .webRtcAvailable=${this.webRtcAvailable} .preferences=${this.preferences}></secms-voip-panel>`;
     }
-    return html`<secms-notice-card icon="mail" heading=${t('email.later.title')} body=${t('email.later.body')}></secms-notice-card>`;
+    return html`<secms-mail-panel .mail=${this.mail} .mailActions=${this.mailActions} .preferences=${this.preferences}></secms-mail-panel>`;
   }
 
   render() {

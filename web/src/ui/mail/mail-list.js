@@ -1,0 +1,263 @@
+// The message list: a virtual grid (only the visible rows plus an overscan are in the DOM; the
+// rows come from the store's sparse window, and missing ones are asked of mailActions.loadRange).
+// Columns: flags, sender, subject, date, size; sortable headers with aria-sort. Selection by
+// click, Shift+click (range), Ctrl/Cmd+click (toggle), arrows, Space, Ctrl+A; Enter opens.
+// Rows can be dragged onto a folder (mail-folders.js).
+
+import { LitElement, html, css, nothing } from 'lit';
+import { t, getLanguage } from '../../i18n/index.js';
+import { LanguageController, StoreController } from '../controllers.js';
+import { controlStyles } from '../shared-styles.js';
+import { mailStyles } from './mail-styles.js';
+import { mailIcons } from './mail-icons.js';
+import { summaryView } from '../../state/mail-store.js';
+import {
+  rowHeights, virtualWindow, missingRuns, scrollToRow, senderLabel, formatListDate, formatBytes, hasFlag, mailDragType,
+} from './mail-view.js';
+
+const headerHeight = 36;
+const sortColumns = Object.freeze([['from', 'mail.list.sender'], ['subject', 'mail.list.subject'], ['date', 'mail.list.date'], ['size', 'mail.list.size']]);
+
+export class MailList extends LitElement {
+  static properties = {
+    mail: { attribute: false },
+    mailActions: { attribute: false },
+    scrollTop: { state: true },
+    viewportHeight: { state: true },
+  };
+
+  static styles = [controlStyles, mailStyles, css`
+    :host { display: flex; flex-direction: column; min-height: 0; min-width: 0; flex: 1; }
+    .scroller { flex: 1; overflow: auto; position: relative; min-height: 0; outline-offset: -2px; }
+    [role="grid"] { min-width: 100%; }
+    .row {
+      display: grid; grid-template-columns: 4.5rem minmax(6rem, 12rem) minmax(8rem, 1fr) 6rem 4.5rem;
+      align-items: center; gap: var(--space-2); padding: 0 var(--space-2); box-sizing: border-box;
+      border-bottom: 1px solid var(--color-border); cursor: default; user-select: none;
+    }
+    .header { position: sticky; top: 0; z-index: 1; height: ${headerHeight}px; background: var(--color-surface); font-size: 0.82rem; }
+    .header button { border: 0; background: transparent; font-weight: 600; cursor: pointer; padding: 0; text-align: left; }
+    .rows { position: relative; box-sizing: border-box; }
+    .row.message { height: var(--mail-row-height, 56px); }
+    :host([density="compact"]) .row.message { height: 32px; font-size: 0.88rem; }
+    :host([density="comfortable"]) .row.message { height: 56px; }
+    .row.message[aria-selected="true"] { background: var(--color-accent-soft); }
+    .row.message.focused { box-shadow: inset 3px 0 0 var(--color-accent); }
+    .row.message.unread .sender, .row.message.unread .subject { font-weight: 700; }
+    .row.message.placeholder .subject { color: var(--color-text-muted); }
+    .cell { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; }
+    .flags { display: flex; gap: 2px; align-items: center; color: var(--color-text-muted); }
+    .flags svg { width: 14px; height: 14px; }
+    .flags .flagged { color: var(--color-warning); }
+    .flags .unread-dot { width: 8px; height: 8px; border-radius: 50%; background: var(--color-accent); }
+    .date, .size { text-align: right; color: var(--color-text-muted); font-size: 0.85rem; }
+    .subject.encrypted { font-style: italic; }
+    .depth-1 { padding-left: 1rem; } .depth-2 { padding-left: 2rem; } .depth-3 { padding-left: 3rem; } .depth-4 { padding-left: 4rem; }
+    .empty, .state { padding: var(--space-4); color: var(--color-text-muted); }
+    @media (max-width: 600px) {
+      .row { grid-template-columns: 3.5rem minmax(0, 1fr) 5rem; }
+      .row .size, .row .subject-header, .header .size-header { display: none; }
+      .row.message .subject { grid-column: 2 / 4; grid-row: 2; }
+      .row.message { height: 56px; grid-template-rows: 1fr 1fr; }
+      .row.message .flags { grid-row: 1 / 3; }
+    }
+  `];
+
+  constructor() {
+    super();
+    new LanguageController(this);
+    this.snapshot = new StoreController(this, 'mail');
+    this.scrollTop = 0;
+    this.viewportHeight = 600;
+    this.requested = new Set();   // "version:offset:count" already asked
+  }
+
+  firstUpdated() {
+    const scroller = this.renderRoot.querySelector('.scroller');
+    this.resizeObserver = new ResizeObserver(() => { this.viewportHeight = scroller.clientHeight; });
+    this.resizeObserver.observe(scroller);
+  }
+
+  disconnectedCallback() {
+    super.disconnectedCallback();
+    this.resizeObserver?.disconnect();
+  }
+
+  get rowHeight() {
+    const density = this.snapshot.value?.prefs?.density;
+    return window.matchMedia?.('(max-width: 600px)').matches ? 56 : (rowHeights[density] ?? rowHeights.comfortable);
+  }
+
+  /** The ordered uids of the loaded rows (for ranges and j/k). */
+  loadedUids() {
+    const list = this.snapshot.value?.list;
+    return list ? [...list.rows.entries()].sort((a, b) => a[0] - b[0]).map(([, summary]) => summary.uid) : [];
+  }
+
+  offsetOf(uid) {
+    for (const [offset, summary] of this.snapshot.value?.list?.rows ?? []) if (summary.uid === uid) return offset;
+    return -1;
+  }
+
+  /** Moves the focus (and the selection) by `step` rows; extend with Shift. */
+  moveFocus(step, { extend = false } = {}) {
+    const state = this.snapshot.value;
+    if (!state) return;
+    const uids = this.loadedUids();
+    if (uids.length === 0) return;
+    const current = uids.indexOf(state.selection.focused);
+    const next = uids[Math.max(0, Math.min(uids.length - 1, current < 0 ? 0 : current + step))];
+    this.mailActions?.select(next, { extend });
+    this.revealUid(next);
+  }
+
+  revealUid(uid) {
+    const offset = this.offsetOf(uid);
+    const scroller = this.renderRoot.querySelector('.scroller');
+    if (offset < 0 || !scroller) return;
+    scroller.scrollTop = scrollToRow({ index: offset, scrollTop: scroller.scrollTop, viewportHeight: scroller.clientHeight, rowHeight: this.rowHeight, headerHeight });
+  }
+
+  focusGrid() {
+    this.renderRoot.querySelector('[role="grid"]')?.focus();
+  }
+
+  onScroll(event) {
+    this.scrollTop = event.target.scrollTop;
+  }
+
+  onKeydown(event) {
+    const state = this.snapshot.value;
+    if (!state || !this.mailActions) return;
+    const uids = this.loadedUids();
+    const focused = state.selection.focused;
+    const page = Math.max(1, Math.floor(this.viewportHeight / this.rowHeight) - 1);
+    const moves = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
+    if (event.key in moves) {
+      event.preventDefault();
+      const step = moves[event.key];
+      if (Number.isFinite(step)) this.moveFocus(step, { extend: event.shiftKey });
+      else {
+        const target = step < 0 ? uids[0] : uids[uids.length - 1];
+        if (target !== undefined) { this.mailActions.select(target, { extend: event.shiftKey }); this.revealUid(target); }
+      }
+    } else if (event.key === ' ' && focused !== null) {
+      event.preventDefault();
+      this.mailActions.select(focused, { toggle: true });
+    } else if (event.key === 'Enter' && focused !== null) {
+      event.preventDefault();
+      this.dispatchEvent(new CustomEvent('mail-open', { detail: { uid: focused }, bubbles: true, composed: true }));
+    } else if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 'a') {
+      event.preventDefault();
+      this.mailActions.selectAll();
+    }
+  }
+
+  onRowClick(event, uid) {
+    this.mailActions?.select(uid, { extend: event.shiftKey, toggle: event.ctrlKey || event.metaKey });
+    if (!event.shiftKey && !event.ctrlKey && !event.metaKey) {
+      this.dispatchEvent(new CustomEvent('mail-open', { detail: { uid }, bubbles: true, composed: true }));
+    }
+  }
+
+  onDragStart(event, uid) {
+    const state = this.snapshot.value;
+    const uids = state.selection.uids.has(uid) ? [...state.selection.uids] : [uid];
+    event.dataTransfer.setData(mailDragType, JSON.stringify({ folder: state.list.folder, uids }));
+    event.dataTransfer.setData('text/plain', t('mail.list.dragging', { count: uids.length }));
+    event.dataTransfer.effectAllowed = 'copyMove';
+  }
+
+  sort(key) {
+    const list = this.snapshot.value?.list;
+    if (!list || !this.mailActions) return;
+    const order = list.sort === key ? (list.order === 'desc' ? 'asc' : 'desc') : (key === 'date' || key === 'size' ? 'desc' : 'asc');
+    this.mailActions.setSort(key, order);
+  }
+
+  updated() {
+    const state = this.snapshot.value;
+    if (!state || !this.mailActions) return;
+    this.setAttribute('density', state.prefs?.density ?? 'comfortable');
+    const { list } = state;
+    const { first, end, padTop, fullHeight } = virtualWindow({ scrollTop: Math.max(0, this.scrollTop - headerHeight), viewportHeight: this.viewportHeight, rowHeight: this.rowHeight, total: list.total });
+    // Sizes through the CSSOM (the CSP allows no style attribute).
+    const rows = this.renderRoot.querySelector('.rows');
+    if (rows) {
+      rows.style.height = `${fullHeight}px`;
+      rows.style.paddingTop = `${padTop}px`;
+    }
+    if (list.loading) return;
+    for (const [offset, count] of missingRuns(list.rows, first, end)) {
+      const key = `${list.version}:${offset}:${count}`;
+      if (this.requested.has(key)) continue;
+      this.requested.add(key);
+      if (this.requested.size > 500) this.requested.clear();
+      Promise.resolve(this.mailActions.loadRange(offset, count)).catch(() => {});
+    }
+  }
+
+  renderFlags(summary, view) {
+    const unread = !hasFlag(summary, '\\Seen');
+    return html`<span class="cell flags" role="gridcell">
+      ${unread ? html`<span class="unread-dot" title=${t('mail.flag.unread')}></span><span class="visually-hidden">${t('mail.flag.unread')}</span>` : nothing}
+      ${hasFlag(summary, '\\Flagged') ? html`<span class="flagged" title=${t('mail.flag.flagged')}>${mailIcons.star}</span><span class="visually-hidden">${t('mail.flag.flagged')}</span>` : nothing}
+      ${hasFlag(summary, '\\Answered') ? html`<span title=${t('mail.flag.answered')}>${mailIcons.answered}</span><span class="visually-hidden">${t('mail.flag.answered')}</span>` : nothing}
+      ${summary.has_attachment ? html`<span title=${t('mail.flag.attachment')}>${mailIcons.attachment}</span><span class="visually-hidden">${t('mail.flag.attachment')}</span>` : nothing}
+      ${view.encrypted ? html`<span title=${t('mail.flag.encrypted')}>${mailIcons.lock}</span><span class="visually-hidden">${t('mail.flag.encrypted')}</span>` : nothing}
+    </span>`;
+  }
+
+  renderRow(state, offset) {
+    const summary = state.list.rows.get(offset);
+    if (!summary) {
+      return html`<div class="row message" role="row" aria-rowindex=${offset + 2} aria-busy="true" data-testid="mail-row-loading">
+        <span class="cell" role="gridcell"></span><span class="cell muted" role="gridcell">${t('mail.list.loading_row')}</span>
+        <span class="cell" role="gridcell"></span><span class="cell" role="gridcell"></span><span class="cell" role="gridcell"></span></div>`;
+    }
+    const view = summaryView(state, state.list.folder, summary);
+    const selected = state.selection.uids.has(summary.uid);
+    const focused = state.selection.focused === summary.uid;
+    const depth = Math.min(4, summary.thread?.depth ?? 0);
+    const unread = !hasFlag(summary, '\\Seen');
+    const subject = view.subjectKnown ? (view.subject || t('mail.no_subject')) : t('mail.encrypted_subject');
+    const classes = ['row', 'message', unread ? 'unread' : '', focused ? 'focused' : '', view.subjectKnown ? '' : 'placeholder'].join(' ');
+    return html`<div class=${classes} role="row" id=${`mail-row-${summary.uid}`} aria-rowindex=${offset + 2} aria-selected=${String(selected)}
+        data-testid="mail-row" data-uid=${summary.uid} data-unread=${String(unread)} draggable="true"
+        @click=${(event) => this.onRowClick(event, summary.uid)} @dragstart=${(event) => this.onDragStart(event, summary.uid)}>
+      ${this.renderFlags(summary, view)}
+      <span class="cell sender" role="gridcell">${senderLabel(view.from) || t('mail.unknown_sender')}</span>
+      <span class=${`cell subject depth-${depth} ${view.subjectKnown ? '' : 'encrypted'}`} role="gridcell" data-testid="mail-row-subject">${subject}</span>
+      <span class="cell date" role="gridcell">${formatListDate(summary.date, { language: getLanguage() })}</span>
+      <span class="cell size" role="gridcell">${formatBytes(summary.size, getLanguage())}</span>
+    </div>`;
+  }
+
+  render() {
+    const state = this.snapshot.value;
+    if (!state) return html`<p class="state">${t('mail.loading')}</p>`;
+    const { list, selection } = state;
+    const { first, end } = virtualWindow({ scrollTop: Math.max(0, this.scrollTop - headerHeight), viewportHeight: this.viewportHeight, rowHeight: this.rowHeight, total: list.total });
+    const offsets = [];
+    for (let offset = first; offset < end; offset += 1) offsets.push(offset);
+    const ariaSort = (key) => (list.sort === key ? (list.order === 'asc' ? 'ascending' : 'descending') : 'none');
+    const focusedId = selection.focused !== null && this.offsetOf(selection.focused) >= first ? `mail-row-${selection.focused}` : nothing;
+    return html`
+      <div class="scroller" @scroll=${this.onScroll}>
+        <div role="grid" tabindex="0" aria-label=${t('mail.list.label')} aria-rowcount=${list.total + 1} aria-multiselectable="true"
+          aria-activedescendant=${focusedId} aria-busy=${String(list.loading)} data-testid="mail-list" data-total=${list.total}
+          @keydown=${this.onKeydown}>
+          <div class="row header" role="row" aria-rowindex="1">
+            <span class="cell" role="columnheader"><span class="visually-hidden">${t('mail.list.flags')}</span></span>
+            ${sortColumns.map(([key, label]) => html`<span class=${`cell ${key}-header`} role="columnheader" aria-sort=${ariaSort(key)}>
+              <button type="button" data-testid=${`mail-sort-${key}`} @click=${() => this.sort(key)}>${t(label)}${list.sort === key ? (list.order === 'asc' ? ' ▲' : ' ▼') : ''}</button></span>`)}
+          </div>
+          <div class="rows" role="rowgroup">${offsets.map((offset) => this.renderRow(state, offset))}</div>
+        </div>
+        ${list.total === 0 && !list.loading ? html`<p class="empty" data-testid="mail-list-empty">${list.error ? '' : t('mail.list.empty')}</p>` : nothing}
+        ${list.error ? html`<p class="message error" role="alert" data-testid="mail-list-error">${t('mail.error.list', { message: list.error.message ?? list.error.code ?? '' })}</p>` : nothing}
+      </div>`;
+  }
+}
+
+customElements.define('secms-mail-list', MailList);
