@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { useMailStack } from './helpers/mail-stack.mjs';
 import { malformedMails, manyHeadersMail, mailOfSize, plainMail } from './helpers/mime.mjs';
 import { violationsOf } from '../e2e/helpers/browser.mjs';
-import { mailUser, waitForRow, openRow, messageRow, openFolder, startCompose, fillCompose, composeForm } from './helpers/mail-app.mjs';
+import { mailUser, waitForRow, openRow, messageRow, openFolder, startCompose, fillCompose, composeForm , composeSubject, composeBody,
+} from './helpers/mail-app.mjs';
 
 // A 3 MiB maximum keeps the "maximum size" case quick; the rule is the same at 25 MiB.
 const maxBytes = 3 * 1024 * 1024;
@@ -71,7 +72,7 @@ test('Dovecot down: a clear error, the draft kept; Dovecot back: the tab reconne
   await error.waitFor({ timeout: 30_000 });
   assert.match(await carol.app.locator('[data-testid=panel-email]').textContent(), /not reachable|unavailable|cannot reach/i);
   assert.ok(await composeForm(carol.app).isVisible(), 'the compose form is still there');
-  assert.equal(await carol.app.getByTestId('mail-compose-text').inputValue(), 'keep me');
+  assert.equal(await composeBody(carol.app).inputValue(), 'keep me');
 
   await stack.restartDovecot();
   // Back without a reload: the list loads again and new mail arrives.
@@ -79,5 +80,5 @@ test('Dovecot down: a clear error, the draft kept; Dovecot back: the tab reconne
   await waitForRow(carol.app, 'before the outage', 30_000);
   await stack.deliver(plainMail({ from: 'friend@example.org', to: carol.address, subject: 'after the outage', text: 'y' }), { to: carol.address });
   await waitForRow(carol.app, 'after the outage', 30_000);
-  assert.equal(await carol.app.getByTestId('mail-compose-text').inputValue(), 'keep me');
+  assert.equal(await composeBody(carol.app).inputValue(), 'keep me');
 });

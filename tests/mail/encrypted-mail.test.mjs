@@ -18,6 +18,7 @@ import { strongPassword, uniqueName } from '../e2e/helpers/app-flows.mjs';
 import {
   mailUser, exchangeKeysByChannel, composeAndSend, openRow, securityOf, readerSubject, readerBody, attachmentEntries,
   downloadAttachment, replyToOpen, fillCompose, pressSend, startCompose, composeForm, waitForRow, openFolder, messageRows,
+, composeSubject, composeBody,
 } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();
@@ -59,11 +60,11 @@ test('encrypted mail with an attachment, a reply and two forwards between two br
 
   // Bob replies: "Re: " once, the text quoted, In-Reply-To the original.
   await replyToOpen(bob.app, 'reply');
-  assert.equal(await bob.app.getByTestId('mail-compose-subject').inputValue(), `Re: ${subject}`);
-  assert.match(await bob.app.getByTestId('mail-compose-text').inputValue(), /^> Here is the plan/m);
+  assert.equal(await composeSubject(bob.app).inputValue(), `Re: ${subject}`);
+  assert.match(await composeBody(bob.app).inputValue(), /^> Here is the plan/m);
   const replyText = `Looks good ${tag()}`;
-  await bob.app.getByTestId('mail-compose-text').press('Control+Home');
-  await bob.app.getByTestId('mail-compose-text').pressSequentially(`${replyText}\n`);
+  await composeBody(bob.app).press('Control+Home');
+  await composeBody(bob.app).pressSequentially(`${replyText}\n`);
   assert.equal(await pressSend(bob.app), 'sent');
   const [reply] = await stack.waitForMaildir(alice.username, 'INBOX', 1);
   assert.equal(headerOf(reply, 'In-Reply-To'), originalId);
@@ -76,8 +77,8 @@ test('encrypted mail with an attachment, a reply and two forwards between two br
 
   // Alice forwards the reply inline, then as an attachment.
   await replyToOpen(alice.app, 'forward');
-  assert.equal(await alice.app.getByTestId('mail-compose-subject').inputValue(), `Fwd: Re: ${subject}`);
-  assert.match(await alice.app.getByTestId('mail-compose-text').inputValue(), /-+ Forwarded message -+/);
+  assert.equal(await composeSubject(alice.app).inputValue(), `Fwd: Re: ${subject}`);
+  assert.match(await composeBody(alice.app).inputValue(), /-+ Forwarded message -+/);
   await fillCompose(alice.app, { to: [bob.address] });
   assert.equal(await pressSend(alice.app), 'sent');
   await replyToOpen(alice.app, 'forward-attachment');
@@ -111,27 +112,27 @@ test('a failed send keeps the draft; a recipient without a key is named before a
   await startCompose(alice.app);
   await fillCompose(alice.app, { to: [daveAddress], subject: `No key ${tag()}`, text: 'hello' });
   assert.equal(await pressSend(alice.app), 'confirm');
-  const confirmation = alice.app.getByTestId('mail-confirm-unencrypted');
+  const confirmation = alice.app.getByTestId('compose-confirm');
   assert.match(await confirmation.textContent(), new RegExp(daveAddress.replace('.', '\\.')));
-  await alice.app.getByTestId('mail-confirm-cancel').click();
+  await alice.app.getByTestId('compose-confirm-cancel').click();
   await composeForm(alice.app).waitFor();
   assert.equal((await stack.maildirMessages(dave, 'INBOX')).length, 0, 'nothing sent before the confirmation');
-  await alice.app.getByTestId('mail-compose-discard').click();
+  await alice.app.getByTestId('compose-discard').click();
 
   // External recipient, no smarthost: the error is shown, the draft is in Drafts.
   const subject = `Outside ${tag()}`;
   await startCompose(alice.app);
   await fillCompose(alice.app, { to: ['someone@example.org'], subject, text: 'this cannot leave without a smarthost' });
-  await alice.app.getByTestId('mail-compose-save').click();
+  await alice.app.getByTestId('compose-save').click();
   await stack.waitForMaildir(alice.username, 'Drafts', 1);
   let outcome = await pressSend(alice.app);
   if (outcome === 'confirm') {
-    await alice.app.getByTestId('mail-confirm-send').click();
-    await alice.app.getByTestId('mail-compose-error').waitFor({ timeout: 15_000 });
+    await alice.app.getByTestId('compose-confirm-send').click();
+    await alice.app.getByTestId('compose-error').waitFor({ timeout: 15_000 });
     outcome = 'error';
   }
   assert.equal(outcome, 'error');
-  assert.match(await alice.app.getByTestId('mail-compose-error').textContent(), /smarthost|other domains|cannot be sent|outside/i);
+  assert.match(await alice.app.getByTestId('compose-error').textContent(), /smarthost|other domains|cannot be sent|outside/i);
   assert.ok(await composeForm(alice.app).isVisible(), 'the compose form stays open');
   const drafts = await stack.maildirMessages(alice.username, 'Drafts');
   assert.ok(drafts.length >= 1, 'the draft is kept in Drafts');

@@ -14,7 +14,8 @@ import { useMailStack } from './helpers/mail-stack.mjs';
 import { plainMail } from './helpers/mime.mjs';
 import { violationsOf } from '../e2e/helpers/browser.mjs';
 import {
-  mailUser, waitForRow, openRow, messageRow, messageRows, folderEntry, openFolder, composeForm,
+  mailUser, waitForRow, openRow, messageRow, messageRows, folderEntry, openFolder, composeForm, folderAction,
+, composeSubject, composeBody,
 } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();
@@ -89,15 +90,11 @@ test('folders, moves, flags, Trash, mark all read, search, push and shortcuts', 
   await bob.app.getByTestId('mail-folder-name').fill('Scratch');
   await bob.app.getByTestId('mail-folder-submit').click();
   await folderEntry(bob.app, 'Scratch').waitFor();
-  await folderEntry(bob.app, 'Scratch').click({ button: 'right' }).catch(() => {});
-  await bob.app.getByTestId('mail-folder-rename').click();
-  await bob.app.getByTestId('mail-folder-name').fill('Scratch2');
-  await bob.app.getByTestId('mail-folder-submit').click();
+  await folderAction(bob.app, 'Scratch', 'rename', 'Scratch2');
   await folderEntry(bob.app, 'Scratch2').waitFor();
-  await folderEntry(bob.app, 'Scratch2').click({ button: 'right' }).catch(() => {});
-  await bob.app.getByTestId('mail-folder-delete').click();
-  await bob.app.getByTestId('mail-folder-submit').click();
+  await folderAction(bob.app, 'Scratch2', 'delete');
   await folderEntry(bob.app, 'Scratch2').waitFor({ state: 'detached' });
+  assert.equal(await folderEntry(bob.app, 'INBOX').locator('xpath=..').getByRole('button', { name: /^Delete/ }).count(), 0, 'INBOX cannot be deleted');
   await openFolder(bob.app, 'INBOX');
 
   // Move by drag and drop, then by the toolbar.
@@ -105,8 +102,7 @@ test('folders, moves, flags, Trash, mark all read, search, push and shortcuts', 
   await eventually(async () => (await stack.maildirFiles(bob.username, 'Projects')).length === 1 || 'not moved', 'drag to Projects');
   await messageRow(bob.app, 'Alpha note').waitFor({ state: 'detached' });
   await messageRow(bob.app, 'Bravo note').click();
-  await bob.app.getByTestId('mail-move').click();
-  await bob.app.getByTestId('mail-move-target').filter({ hasText: 'Archive' }).first().click();
+  await bob.app.getByTestId('mail-move').selectOption('Archive');
   await eventually(async () => (await stack.maildirFiles(bob.username, 'Archive')).length === 1 || 'not moved', 'move to Archive');
 
   // Flags: s flags, u marks unread again; the server's files say so.
@@ -122,8 +118,8 @@ test('folders, moves, flags, Trash, mark all read, search, push and shortcuts', 
   await eventually(async () => (await stack.maildirFiles(bob.username, 'Trash')).length === 1 || 'not in Trash', 'Delete → Trash');
   await openFolder(bob.app, 'Trash');
   await waitForRow(bob.app, 'Charlie note');
+  bob.app.once('dialog', (dialog) => dialog.accept());
   await bob.app.getByTestId('mail-empty').click();
-  await bob.app.getByTestId('mail-empty-confirm').click().catch(() => {});
   await eventually(async () => (await stack.maildirFiles(bob.username, 'Trash')).length === 0 || 'Trash not empty', 'empty Trash');
   await openFolder(bob.app, 'INBOX');
 
@@ -132,17 +128,17 @@ test('folders, moves, flags, Trash, mark all read, search, push and shortcuts', 
   await eventually(async () => (await diskFlags(stack, bob.username, 'INBOX')).every((flags) => flags.includes('S')) || 'unread left', 'mark all read');
 
   // Quick search (sender or subject).
-  await bob.app.getByTestId('mail-search').fill('zed');
-  await bob.app.getByTestId('mail-search').press('Enter');
+  await bob.app.getByTestId('mail-quick-search').fill('zed');
+  await bob.app.getByTestId('mail-quick-search').press('Enter');
   await eventually(async () => (await messageRows(bob.app).count()) === 1 || await messageRows(bob.app).count(), 'search → 1 row');
   assert.match(await messageRows(bob.app).first().textContent(), /Zulu from zed/);
-  await bob.app.getByTestId('mail-search').fill('');
-  await bob.app.getByTestId('mail-search').press('Enter');
+  await bob.app.getByTestId('mail-quick-search').fill('');
+  await bob.app.getByTestId('mail-quick-search').press('Enter');
 
   // New mail arrives by push: no reload, announced.
   await send('Pushed while watching');
   await waitForRow(bob.app, 'Pushed while watching', 15_000);
-  await bob.app.locator('[role=status], [aria-live]').filter({ hasText: /new mail/i }).first().waitFor({ timeout: 5_000 });
+  await bob.app.getByTestId('mail-announcement').filter({ hasText: /new mail/i }).waitFor({ state: 'attached', timeout: 5_000 });
 
   // Shortcuts: j/k move through the list, r replies, c composes.
   await messageRows(bob.app).first().click();
@@ -154,14 +150,14 @@ test('folders, moves, flags, Trash, mark all read, search, push and shortcuts', 
   await eventually(async () => (await focused()) === first || 'k did not move back', 'k');
   await bob.app.keyboard.press('r');
   await composeForm(bob.app).waitFor();
-  assert.match(await bob.app.getByTestId('mail-compose-subject').inputValue(), /^Re: /);
+  assert.match(await composeSubject(bob.app).inputValue(), /^Re: /);
   assert.deepEqual(await accessibilityProblems(bob.app), [], 'the compose form: every control named');
-  await bob.app.getByTestId('mail-compose-discard').click();
+  await bob.app.getByTestId('compose-discard').click();
   await composeForm(bob.app).waitFor({ state: 'detached' });
   await messageRows(bob.app).first().click();
   await bob.app.keyboard.press('c');
   await composeForm(bob.app).waitFor();
-  await bob.app.getByTestId('mail-compose-discard').click();
+  await bob.app.getByTestId('compose-discard').click();
   assert.deepEqual(await violationsOf(bob.app), []);
 });
 

@@ -128,42 +128,49 @@ export async function downloadAttachment(app, filename) {
 
 // --- compose ---------------------------------------------------------------------------------
 
-export const composeForm = (app) => app.getByTestId('mail-compose');
+/** The open compose form (the toolbar's Compose button shares its data-testid). */
+export const composeForm = (app) => app.locator('[data-testid=mail-compose][data-draft]');
 
 /** Opens a new compose form (toolbar button). */
 export async function startCompose(app) {
-  await app.getByTestId('mail-compose-new').click();
+  await app.locator('button[data-testid=mail-compose]').click();
   await composeForm(app).waitFor();
 }
 
-/** Adds recipients as chips in a field ('to', 'cc', 'bcc'). */
+/** Adds recipients as chips in a field ('to', 'cc', 'bcc'); Tab takes the typed text as it is. */
 export async function addRecipients(app, field, addresses) {
-  const input = app.getByTestId(`mail-compose-${field}`);
+  const input = app.getByTestId(`compose-${field}-input`);
   for (const address of [].concat(addresses)) {
     await input.fill(address);
-    await input.press('Enter');
+    await input.press('Tab');
+    await app.locator(`[data-testid=compose-${field}] [data-testid=compose-chip][data-address="${address}"]`).waitFor({ timeout: 5_000 });
   }
 }
+
+export const composeSubject = (app) => app.getByTestId('compose-subject');
+export const composeBody = (app) => app.locator('textarea[data-testid=compose-body]');
 
 /** Fills a compose form; attachments are [{ name, mimeType, buffer }]. */
 export async function fillCompose(app, { to = [], cc = [], bcc = [], subject, text, attachments = [] }) {
   if (to.length) await addRecipients(app, 'to', to);
   if (cc.length) await addRecipients(app, 'cc', cc);
   if (bcc.length) await addRecipients(app, 'bcc', bcc);
-  if (subject !== undefined) await app.getByTestId('mail-compose-subject').fill(subject);
-  if (text !== undefined) await app.getByTestId('mail-compose-text').fill(text);
-  if (attachments.length) await app.getByTestId('mail-compose-attach-input').setInputFiles(attachments);
+  if (subject !== undefined) await composeSubject(app).fill(subject);
+  if (text !== undefined) await composeBody(app).fill(text);
+  if (attachments.length) {
+    await app.getByTestId('compose-files').setInputFiles(attachments);
+    await app.locator('[data-testid=compose-attachments] li').nth(attachments.length - 1).waitFor({ timeout: 10_000 });
+  }
 }
 
 /** Presses Send; resolves 'sent' | 'confirm' (the unencrypted confirmation is shown) | 'error'. */
 export async function pressSend(app, timeoutMs = 30_000) {
-  await app.getByTestId('mail-compose-send').click();
-  const outcome = await Promise.race([
+  await app.getByTestId('compose-send').click();
+  return Promise.race([
     composeForm(app).waitFor({ state: 'detached', timeout: timeoutMs }).then(() => 'sent'),
-    app.getByTestId('mail-confirm-unencrypted').waitFor({ timeout: timeoutMs }).then(() => 'confirm'),
-    app.getByTestId('mail-compose-error').waitFor({ timeout: timeoutMs }).then(() => 'error'),
+    app.locator('[data-testid=compose-confirm][open]').waitFor({ timeout: timeoutMs }).then(() => 'confirm'),
+    app.getByTestId('compose-error').waitFor({ timeout: timeoutMs }).then(() => 'error'),
   ]);
-  return outcome;
 }
 
 export async function composeAndSend(app, fields) {
@@ -171,13 +178,16 @@ export async function composeAndSend(app, fields) {
   await fillCompose(app, fields);
   const outcome = await pressSend(app);
   if (outcome !== 'sent') {
-    const error = await app.getByTestId('mail-compose-error').textContent().catch(() => '');
-    throw new Error(`send ended as ${outcome} ${error}`);
+    const error = await app.getByTestId('compose-error').textContent().catch(() => '');
+    const missing = await app.getByTestId('compose-confirm-missing').allTextContents().catch(() => []);
+    throw new Error(`send ended as ${outcome} ${error} ${missing.join(', ')}`);
   }
 }
 
+/** Reply / reply all / forward / forward as attachment on the open message (toolbar). */
 export async function replyToOpen(app, mode = 'reply') {
-  await app.getByTestId(`mail-${mode.replace('_', '-')}`).click();
+  const testid = { reply: 'mail-reply', reply_all: 'mail-reply-all', forward: 'mail-forward', 'forward-attachment': 'mail-forward-attachment' }[mode];
+  await app.getByTestId(testid).click();
   await composeForm(app).waitFor();
 }
 
@@ -186,6 +196,14 @@ export const toolbarButton = (app, name) => app.getByTestId(`mail-${name}`);
 
 /** The status line (connection state and errors). */
 export const statusLine = (app) => app.getByTestId('mail-status');
+
+/** Renames or deletes a (non-special) folder with the buttons beside it. */
+export async function folderAction(app, path, action, newName) {
+  const item = folderEntry(app, path).locator('xpath=..');
+  await item.getByRole('button', { name: new RegExp(`^${action === 'rename' ? 'Rename' : 'Delete'}`) }).click();
+  if (action === 'rename') await app.getByTestId('mail-folder-name').fill(newName);
+  await app.getByTestId('mail-folder-submit').click();
+}
 
 // --- keys --------------------------------------------------------------------------------------
 
@@ -207,14 +225,16 @@ export async function exportOwnKey(app) {
   return armored;
 }
 
-/** Adds a contact with an OpenPGP key pasted in the address book. */
+/** Adds a contact with an OpenPGP key pasted in the address book, then goes back to the mail. */
 export async function importContactKey(app, { name, email, armored }) {
-  await app.getByTestId('mail-contacts-open').click();
-  await app.getByTestId('mail-contact-add').click();
-  await app.getByTestId('mail-contact-name').fill(name);
-  await app.getByTestId('mail-contact-email').fill(email);
-  await app.getByTestId('mail-contact-key').fill(armored);
-  await app.getByTestId('mail-contact-save').click();
-  await app.locator(`[data-testid=mail-contact][data-email="${email}"][data-key-fingerprint]`).waitFor({ timeout: 10_000 });
-  await app.getByTestId('mail-contacts-close').click().catch(() => {});
+  await app.getByTestId('mail-contacts').click();
+  await app.getByTestId('contact-add').click();
+  await app.locator('#contact-name').fill(name);
+  await app.getByTestId('contact-emails').fill(email);
+  await app.locator('#contact-key').fill(armored);
+  await app.getByTestId('contact-save').click();
+  const error = app.getByTestId('contact-error');
+  await app.getByTestId('contact').filter({ hasText: email }).or(error).first().waitFor({ timeout: 10_000 });
+  if (await error.isVisible()) throw new Error(`contact not saved: ${await error.textContent()}`);
+  await app.getByTestId('mail-back-to-mail').click();
 }
