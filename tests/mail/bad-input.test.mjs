@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { useMailStack } from './helpers/mail-stack.mjs';
 import { malformedMails, manyHeadersMail, mailOfSize, plainMail } from './helpers/mime.mjs';
 import { violationsOf } from '../e2e/helpers/browser.mjs';
-import { mailUser, waitForRow, openRow, messageRow, openFolder, startCompose, fillCompose, composeForm , composeSubject, composeBody,
+import { mailUser, waitForRow, openRow, messageRow, openFolder, startCompose, fillCompose, composeForm, composeSubject, composeBody,
 } from './helpers/mail-app.mjs';
 
 // A 3 MiB maximum keeps the "maximum size" case quick; the rule is the same at 25 MiB.

@@ -18,7 +18,7 @@ import { strongPassword, uniqueName } from '../e2e/helpers/app-flows.mjs';
 import {
   mailUser, exchangeKeysByChannel, composeAndSend, openRow, securityOf, readerSubject, readerBody, attachmentEntries,
   downloadAttachment, replyToOpen, fillCompose, pressSend, startCompose, composeForm, waitForRow, openFolder, messageRows,
-, composeSubject, composeBody,
+  composeSubject, composeBody,
 } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();

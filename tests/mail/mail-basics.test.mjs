@@ -15,7 +15,7 @@ import { plainMail } from './helpers/mime.mjs';
 import { violationsOf } from '../e2e/helpers/browser.mjs';
 import {
   mailUser, waitForRow, openRow, messageRow, messageRows, folderEntry, openFolder, composeForm, folderAction,
-, composeSubject, composeBody,
+  composeSubject, composeBody,
 } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();
