@@ -48,6 +48,11 @@ std::filesystem::path config::turn_secret_path() const {
                                     : std::filesystem::path(turn_secret_file);
 }
 
+std::filesystem::path config::mail_master_secret_path() const {
+    return mail_master_secret_file.empty() ? data_path() / "mail" / "master-secret"
+                                           : std::filesystem::path(mail_master_secret_file);
+}
+
 namespace {
 
 using field_ptr = std::variant<std::string*, std::uint16_t*, std::uint32_t*, bool*, double*>;
@@ -223,6 +228,44 @@ std::vector<option_entry> option_table(config& c) {
          "TURN credential requests one user may make at once"},
         {"turn", "turn_per_user_per_minute", &c.turn_per_user_per_minute,
          "TURN credential requests per user per minute (refill)"},
+        {"mail", "mail_enabled", &c.mail_enabled, "Serve the Email tab's API (/api/v1/mail)"},
+        {"mail", "mail_domain", &c.mail_domain,
+         "Mail domain: user alice has the address alice@<mail_domain>"},
+        {"mail", "mail_imap_host", &c.mail_imap_host, "Dovecot's IMAP host"},
+        {"mail", "mail_imap_port", &c.mail_imap_port, "Dovecot's IMAP port"},
+        {"mail", "mail_imap_tls", &c.mail_imap_tls, "IMAP transport security: none, starttls, tls"},
+        {"mail", "mail_lmtp_host", &c.mail_lmtp_host, "Dovecot's LMTP host (local delivery)"},
+        {"mail", "mail_lmtp_port", &c.mail_lmtp_port, "Dovecot's LMTP port"},
+        {"mail", "mail_master_user", &c.mail_master_user,
+         "Dovecot master user the server logs in as (<user>*<master_user>)"},
+        {"mail", "mail_master_secret_file", &c.mail_master_secret_file,
+         "Master user's secret (default <data_dir>/mail/master-secret, made on first run)"},
+        {"mail", "mail_smarthost_host", &c.mail_smarthost_host,
+         "SMTP relay for other domains (empty: mail to other domains is refused)"},
+        {"mail", "mail_smarthost_port", &c.mail_smarthost_port, "SMTP relay port"},
+        {"mail", "mail_smarthost_tls", &c.mail_smarthost_tls,
+         "SMTP relay transport security: starttls, tls, none (none only for loopback hosts)"},
+        {"mail", "mail_smarthost_username", &c.mail_smarthost_username,
+         "SMTP relay AUTH user name (empty: no AUTH)"},
+        {"mail", "mail_smarthost_password_file", &c.mail_smarthost_password_file,
+         "File holding the SMTP relay password (mode 0600)"},
+        {"mail", "mail_max_message_bytes", &c.mail_max_message_bytes,
+         "Largest message sent or appended, in bytes (request bodies of send and append)"},
+        {"mail", "mail_timeout_s", &c.mail_timeout_s,
+         "Timeout of every IMAP, LMTP and SMTP command, and of each mail request's job"},
+        {"mail", "mail_idle_refresh_s", &c.mail_idle_refresh_s,
+         "IMAP IDLE is re-issued after this many seconds"},
+        {"mail", "mail_allow_external_accounts", &c.mail_allow_external_accounts,
+         "Let users read another IMAP/SMTP account for their login session"},
+        {"mail", "mail_external_allow_private", &c.mail_external_allow_private,
+         "Allow external accounts on loopback, private or link-local addresses"},
+        {"mail", "mail_per_user_burst", &c.mail_per_user_burst,
+         "Mail API calls one user may make at once"},
+        {"mail", "mail_per_user_per_minute", &c.mail_per_user_per_minute,
+         "Mail API calls per user per minute (refill)"},
+        {"mail", "mail_send_per_user_per_minute", &c.mail_send_per_user_per_minute,
+         "Messages one user may send per minute"},
+        {"mail", "mail_max_recipients", &c.mail_max_recipients, "Most recipients of one message"},
     };
 }
 
@@ -332,7 +375,7 @@ int parse_command_line(int argc, char** argv, invocation& out) {
     auto* init = cli.add_subcommand(
         "init",
         "Set up the data directory as serve would (database, HSM token, TLS certificate, TURN "
-        "secret), print where things are and exit");
+        "secret, mail master secret), print where things are and exit");
     auto* user = cli.add_subcommand("user", "Administer user accounts");
     user->require_subcommand(1);
     auto* add =

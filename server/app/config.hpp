@@ -114,6 +114,31 @@ struct config {
     bool turn_force_relay = false;
     double turn_per_user_burst = 10;
     double turn_per_user_per_minute = 20;
+    // [mail] the Email tab: Dovecot on loopback, a smarthost for other domains (docs/api.md "Mail")
+    bool mail_enabled = true;
+    std::string mail_domain = "localhost";
+    std::string mail_imap_host = "127.0.0.1";
+    std::uint16_t mail_imap_port = 1143;
+    std::string mail_imap_tls = "none";  // none | starttls | tls
+    std::string mail_lmtp_host = "127.0.0.1";
+    std::uint16_t mail_lmtp_port = 2424;
+    std::string mail_master_user = "secms";
+    std::string
+        mail_master_secret_file;      // default <data_dir>/mail/master-secret (made on first run)
+    std::string mail_smarthost_host;  // empty: mail to other domains is refused
+    std::uint16_t mail_smarthost_port = 587;
+    std::string mail_smarthost_tls = "starttls";  // starttls | tls | none (loopback hosts only)
+    std::string mail_smarthost_username;
+    std::string mail_smarthost_password_file;
+    std::uint32_t mail_max_message_bytes = 25 * 1024 * 1024;
+    std::uint32_t mail_timeout_s = 30;
+    std::uint32_t mail_idle_refresh_s = 1500;
+    bool mail_allow_external_accounts = true;
+    bool mail_external_allow_private = false;
+    double mail_per_user_burst = 60;
+    double mail_per_user_per_minute = 600;
+    double mail_send_per_user_per_minute = 30;
+    std::uint32_t mail_max_recipients = 100;
 
     std::filesystem::path data_path() const { return data_dir; }
     std::string effective_public_origin() const;
@@ -122,6 +147,7 @@ struct config {
     std::filesystem::path private_key_path() const;
     std::filesystem::path pin_file_path() const;
     std::filesystem::path turn_secret_path() const;
+    std::filesystem::path mail_master_secret_path() const;
 };
 
 // A configuration problem, said plainly.

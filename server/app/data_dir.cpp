@@ -237,7 +237,17 @@ bool load_or_create_pin(const fs::path& file, bool create, core::secret_string& 
     return true;
 }
 
-std::optional<calls::turn_secret> load_or_create_turn_secret(const fs::path& file,
+namespace {
+
+bool is_lower_hex_64(std::string_view text) {
+    return text.size() == 64 &&
+           text.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<core::secret_string> load_or_create_hex_secret(const fs::path& file,
+                                                             std::string_view what,
                                                              std::string& error) {
     std::error_code ec;
     if (!fs::exists(file, ec)) {
@@ -249,14 +259,14 @@ std::optional<calls::turn_secret> load_or_create_turn_secret(const fs::path& fil
         core::wipe(text.data(), text.size());
         if (!ok) return std::nullopt;
     }
+    const std::string name = std::string(what) + " file " + file.string();
     if (!fs::is_regular_file(file, ec)) {
-        error = "the TURN secret file " + file.string() + " is not a regular file";
+        error = "the " + name + " is not a regular file";
         return std::nullopt;
     }
     auto perms = fs::status(file, ec).permissions();
     if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
-        error =
-            "the TURN secret file " + file.string() + " must not be readable by others (chmod 600)";
+        error = "the " + name + " must not be readable by others (chmod 600)";
         return std::nullopt;
     }
     std::ifstream in(file);
@@ -265,19 +275,57 @@ std::optional<calls::turn_secret> load_or_create_turn_secret(const fs::path& fil
     // Anything after the first line is a sign of a file that is not ours: refuse it too.
     char extra = 0;
     bool more = static_cast<bool>(in.get(extra));
-    auto secret = calls::turn_secret::parse(line);
-    core::wipe(line.data(), line.size());
     if (!in.eof() && !more) {
-        error = "cannot read the TURN secret file " + file.string();
+        core::wipe(line.data(), line.size());
+        error = "cannot read the " + name;
         return std::nullopt;
     }
-    if (!secret || more) {
+    if (!is_lower_hex_64(line) || more) {
+        core::wipe(line.data(), line.size());
         // The content is never repeated: it may be a secret of some other kind.
+        error = "the " + name +
+                " must hold one line of 64 lower-case hex characters (remove it to make a new one)";
+        return std::nullopt;
+    }
+    return core::secret_string(std::move(line));
+}
+
+std::optional<calls::turn_secret> load_or_create_turn_secret(const fs::path& file,
+                                                             std::string& error) {
+    auto text = load_or_create_hex_secret(file, "TURN secret", error);
+    if (!text) return std::nullopt;
+    auto secret = calls::turn_secret::parse(text->reveal());
+    if (!secret) {
         error = "the TURN secret file " + file.string() +
                 " must hold one line of 64 lower-case hex characters (remove it to make a new one)";
         return std::nullopt;
     }
     return std::move(*secret);
+}
+
+bool read_secret_file(const fs::path& file, std::string_view what, core::secret_string& out,
+                      std::string& error) {
+    std::error_code ec;
+    const std::string name = std::string(what) + " file " + file.string();
+    if (!fs::is_regular_file(file, ec)) {
+        error = "the " + name + " does not exist or is not a regular file";
+        return false;
+    }
+    auto perms = fs::status(file, ec).permissions();
+    if ((perms & (fs::perms::group_all | fs::perms::others_all)) != fs::perms::none) {
+        error = "the " + name + " must not be readable by others (chmod 600)";
+        return false;
+    }
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) {
+        error = "the " + name + " is empty";
+        return false;
+    }
+    out = core::secret_string(std::move(line));
+    return true;
 }
 
 }  // namespace secms::app

@@ -35,4 +35,14 @@ bool load_or_create_pin(const std::filesystem::path& file, bool create, core::se
 std::optional<calls::turn_secret> load_or_create_turn_secret(const std::filesystem::path& file,
                                                              std::string& error);
 
+// The same for any secret of that form (`what` names it in errors: "mail master secret"); the
+// TURN secret and the mail master secret share it.
+std::optional<core::secret_string> load_or_create_hex_secret(const std::filesystem::path& file,
+                                                             std::string_view what,
+                                                             std::string& error);
+
+// Reads the first line of an existing secret file (a password) that others may not read.
+bool read_secret_file(const std::filesystem::path& file, std::string_view what,
+                      core::secret_string& out, std::string& error);
+
 }  // namespace secms::app

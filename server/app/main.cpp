@@ -30,6 +30,9 @@
 #include "server/hsm/key_store.hpp"
 #include "server/hsm/softhsm.hpp"
 #include "server/http/server_context.hpp"
+#include "server/mail/mail_extension.hpp"
+#include "server/mail/mail_routes.hpp"
+#include "server/mail/mail_settings.hpp"
 #include "server/net/server.hpp"
 #include "server/net/tls_context.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
@@ -121,10 +124,58 @@ std::optional<calls::turn_settings> check_settings(const config& c, std::string&
     return calls::turn_settings{std::move(*urls), ttl, c.turn_force_relay};
 }
 
+// The [mail] settings: refused before anything is made in the data directory.
+bool check_mail_settings(const config& c, std::string& error) {
+    if (!c.mail_enabled) return true;
+    auto fail = [&error](std::string why) {
+        error = "mail." + std::move(why);
+        return false;
+    };
+    if (!mail::valid_domain(c.mail_domain)) return fail("mail_domain is not a domain name");
+    if (c.mail_imap_host.empty() || c.mail_imap_port == 0)
+        return fail("mail_imap_host and mail_imap_port must be set");
+    if (c.mail_lmtp_host.empty() || c.mail_lmtp_port == 0)
+        return fail("mail_lmtp_host and mail_lmtp_port must be set");
+    if (!mail::parse_tls_mode(c.mail_imap_tls))
+        return fail("mail_imap_tls must be none, starttls or tls");
+    auto smarthost_tls = mail::parse_tls_mode(c.mail_smarthost_tls);
+    if (!smarthost_tls) return fail("mail_smarthost_tls must be none, starttls or tls");
+    if (!c.mail_smarthost_host.empty()) {
+        if (c.mail_smarthost_port == 0) return fail("mail_smarthost_port must be set");
+        // A password or the mail itself in clear text is allowed only on this machine.
+        if (*smarthost_tls == mail::tls_mode::none &&
+            !mail::is_loopback_host(c.mail_smarthost_host)) {
+            return fail("mail_smarthost_tls none is only allowed for a loopback smarthost");
+        }
+        if (!c.mail_smarthost_username.empty() && c.mail_smarthost_password_file.empty())
+            return fail("mail_smarthost_username needs mail_smarthost_password_file");
+    }
+    if (c.mail_master_user.empty() ||
+        c.mail_master_user.find_first_of("*@ \t\r\n\"") != std::string::npos) {
+        return fail("mail_master_user must be a plain name");
+    }
+    if (c.mail_max_message_bytes < 64 * 1024 || c.mail_max_message_bytes > 512u * 1024 * 1024)
+        return fail("mail_max_message_bytes must be between 65536 and 536870912");
+    if (c.mail_timeout_s < 1 || c.mail_timeout_s > 600)
+        return fail("mail_timeout_s must be between 1 and 600");
+    if (c.mail_idle_refresh_s < 60 || c.mail_idle_refresh_s > 1740)
+        return fail("mail_idle_refresh_s must be between 60 and 1740 (RFC 2177: under 29 minutes)");
+    if (c.mail_max_recipients < 1 || c.mail_max_recipients > 1000)
+        return fail("mail_max_recipients must be between 1 and 1000");
+    if (!(c.mail_per_user_burst >= 1) || !(c.mail_per_user_per_minute > 0) ||
+        !(c.mail_send_per_user_per_minute > 0)) {
+        return fail(
+            "mail_per_user_burst, mail_per_user_per_minute and "
+            "mail_send_per_user_per_minute must be positive");
+    }
+    return true;
+}
+
 // What the first run makes in the data directory and every later run reuses.
 struct data_directory {
     backends opened;
     calls::turn_secret turn_secret;
+    core::secret_string mail_master_secret;  // empty when mail is off
 };
 
 // The set-up shared by `serve` and `init`: the user database and the token, the TLS certificate
@@ -137,7 +188,15 @@ std::optional<data_directory> prepare_data_directory(const config& c, std::strin
     }
     auto turn_secret = load_or_create_turn_secret(c.turn_secret_path(), error);
     if (!turn_secret) return std::nullopt;
-    return data_directory{std::move(*opened), std::move(*turn_secret)};
+    core::secret_string mail_master_secret;
+    if (c.mail_enabled) {
+        auto secret =
+            load_or_create_hex_secret(c.mail_master_secret_path(), "mail master secret", error);
+        if (!secret) return std::nullopt;
+        mail_master_secret = std::move(*secret);
+    }
+    return data_directory{std::move(*opened), std::move(*turn_secret),
+                          std::move(mail_master_secret)};
 }
 
 // Raises the soft limit on open descriptors to the hard limit (systemd's default soft limit,
@@ -182,6 +241,7 @@ int serve(const config& c) {
     std::string error;
     auto turn_settings = check_settings(c, error);
     if (!turn_settings) return refuse(error);
+    if (!check_mail_settings(c, error)) return refuse(error);
     auto prepared = prepare_data_directory(c, error);
     if (!prepared) return refuse(error);
     backends* opened = &prepared->opened;
@@ -244,9 +304,65 @@ int serve(const config& c) {
         c.certificate_submit_per_connection_burst, c.certificate_submit_per_connection_per_minute,
         c.certificate_submit_per_account_burst, c.certificate_submit_per_account_per_minute};
     channel::channel_hub channels(metrics, clock, channel_settings);
-    sessions.on_ended([&channels](const std::string& id) { channels.end_login_session(id); });
-
     asio::thread_pool work_pool(threads_or_cores(c.work_threads));
+
+    // Mail (docs/api.md "Mail"): Dovecot over IMAP/LMTP as the master user, a smarthost for
+    // other domains. Absent when mail_enabled is false.
+    std::unique_ptr<mail::mail_service> mail_service;
+    std::unique_ptr<mail::mail_extension> mail_events;
+    std::unique_ptr<mail::mail_routes> mail_routes;
+    if (c.mail_enabled) {
+        mail::service_settings ms;
+        ms.domain = c.mail_domain;
+        for (char& ch : ms.domain)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        const std::chrono::seconds timeout(c.mail_timeout_s);
+        ms.imap = {c.mail_imap_host, c.mail_imap_port, *mail::parse_tls_mode(c.mail_imap_tls),
+                   timeout};
+        ms.lmtp.host = c.mail_lmtp_host;
+        ms.lmtp.port = c.mail_lmtp_port;
+        ms.lmtp.tls = mail::tls_mode::none;
+        ms.lmtp.timeout = timeout;
+        ms.master_user = c.mail_master_user;
+        ms.master_secret = std::move(prepared->mail_master_secret);
+        if (!c.mail_smarthost_host.empty()) {
+            mail::transport_endpoint relay;
+            relay.host = c.mail_smarthost_host;
+            relay.port = c.mail_smarthost_port;
+            relay.tls = *mail::parse_tls_mode(c.mail_smarthost_tls);
+            relay.timeout = timeout;
+            relay.username = c.mail_smarthost_username;
+            if (!c.mail_smarthost_password_file.empty() &&
+                !read_secret_file(c.mail_smarthost_password_file, "smarthost password",
+                                  relay.password, error)) {
+                return refuse(error);
+            }
+            ms.smarthost = std::move(relay);
+        }
+        ms.max_message_bytes = c.mail_max_message_bytes;
+        ms.timeout = timeout;
+        ms.idle_refresh = std::chrono::seconds(c.mail_idle_refresh_s);
+        ms.allow_external_accounts = c.mail_allow_external_accounts;
+        ms.external_allow_private = c.mail_external_allow_private;
+        ms.per_user_burst = c.mail_per_user_burst;
+        ms.per_user_per_minute = c.mail_per_user_per_minute;
+        ms.send_per_user_per_minute = c.mail_send_per_user_per_minute;
+        ms.max_recipients = c.mail_max_recipients;
+        store::user_store* users = opened->users.get();
+        mail_service = std::make_unique<mail::mail_service>(
+            std::move(ms), work_pool, metrics, clock, [users](std::string_view name) {
+                return static_cast<bool>(users->find_by_name(name));
+            });
+        mail_events = std::make_unique<mail::mail_extension>(*mail_service);
+        mail_service->set_notifier(mail_events.get());
+        mail_routes = std::make_unique<mail::mail_routes>(*mail_service);
+        channels.add_extension(*mail_events);
+        mail_service->start();
+    }
+    sessions.on_ended([&channels, &mail_service](const std::string& id) {
+        channels.end_login_session(id);
+        if (mail_service) mail_service->end_login_session(id);
+    });
 
     // Chat rooms: volatile rooms in memory, bans in the database (a second connection to it).
     auto bans = store::open_sqlite_ban_store(c.data_path() / "users.db");
@@ -283,12 +399,15 @@ int serve(const config& c) {
     http_ctx.keys = opened->keys.get();
     http_ctx.turn = &*turn;
     http_ctx.turn_per_user = &turn_per_user;
+    http_ctx.mail = mail_routes.get();
     net::net_limits limits;
     limits.max_connections = c.max_connections;
     limits.max_connections_per_ip = c.max_connections_per_ip;
     limits.max_redirect_connections = c.max_redirect_connections;
     limits.max_header_bytes = c.max_header_bytes;
     limits.max_body_bytes = c.max_body_bytes;
+    if (c.mail_enabled)
+        limits.max_mail_body_bytes = std::uint64_t{c.mail_max_message_bytes} + 64 * 1024;
     limits.handshake_timeout = std::chrono::seconds(c.handshake_timeout_s);
     limits.read_timeout = std::chrono::seconds(c.read_timeout_s);
     limits.idle_timeout = std::chrono::seconds(c.idle_timeout_s);
@@ -328,6 +447,7 @@ int serve(const config& c) {
         spdlog::info("signal {}: shutting down", signo);
         server.stop();
         sweeper.cancel();
+        if (mail_service) mail_service->stop();  // its timers and IDLE waits hold the work pool
         // Requests in flight get a moment to finish; then everything stops.
         grace.expires_after(std::chrono::seconds(2));
         grace.async_wait([&](boost::system::error_code) { io.stop(); });
@@ -356,6 +476,7 @@ int init(const config& c) {
     std::string error;
     auto turn_settings = check_settings(c, error);
     if (!turn_settings) return refuse(error);
+    if (!check_mail_settings(c, error)) return refuse(error);
     auto prepared = prepare_data_directory(c, error);
     if (!prepared) return refuse(error);
     std::cout << "data directory:   " << fs::absolute(c.data_path()).string() << "\n"
@@ -365,6 +486,10 @@ int init(const config& c) {
               << "TLS certificate:  " << fs::absolute(c.certificate_path()).string() << "\n"
               << "TLS private key:  " << fs::absolute(c.private_key_path()).string() << "\n"
               << "TURN secret file: " << fs::absolute(c.turn_secret_path()).string() << "\n";
+    if (c.mail_enabled) {
+        std::cout << "mail secret file: " << fs::absolute(c.mail_master_secret_path()).string()
+                  << "\n";
+    }
     spdlog::info("data directory {} is ready", c.data_dir);
     return 0;
 }

@@ -45,6 +45,12 @@ std::string metrics::render() const {
     gauge("secms_turn_credentials_refused_total",
           "TURN credential requests refused (not logged in or over the limit).", "counter",
           turn_credentials_refused);
+    gauge("secms_mail_requests_total", "Mail API requests of logged-in users.", "counter",
+          mail_requests_total);
+    gauge("secms_mail_errors_total", "Mail API requests answered with an error.", "counter",
+          mail_errors_total);
+    gauge("secms_mail_sessions_open", "IMAP connections open now.", "gauge", mail_sessions_open);
+    gauge("secms_mail_sent_total", "Messages sent.", "counter", mail_sent_total);
     gauge("secms_logins_ok_total", "Successful logins.", "counter", logins_ok);
     gauge("secms_logins_failed_total", "Failed logins.", "counter", logins_failed);
     gauge("secms_hash_queue_depth", "Password hashing jobs queued or running.", "gauge",

@@ -23,6 +23,10 @@ class metrics {
     std::atomic<std::int64_t> relay_bytes{0};
     std::atomic<std::int64_t> turn_credentials_issued{0};   // GET /api/v1/turn answered
     std::atomic<std::int64_t> turn_credentials_refused{0};  // not logged in, or over the limit
+    std::atomic<std::int64_t> mail_requests_total{0};       // /api/v1/mail calls of logged-in users
+    std::atomic<std::int64_t> mail_errors_total{0};         // of those, answered with an error
+    std::atomic<std::int64_t> mail_sessions_open{0};        // IMAP connections held now
+    std::atomic<std::int64_t> mail_sent_total{0};           // messages sent (one per send request)
 
     void count_response(unsigned status) noexcept;
     std::int64_t responses(unsigned status) const noexcept;

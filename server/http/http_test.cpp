@@ -42,6 +42,33 @@ TEST(SecurityHeaders, OnlyTheWorkerScriptMayCompileWebAssembly) {
     EXPECT_EQ(std::string(worker_content_security_policy), expected);
 }
 
+TEST(SecurityHeaders, MailFramesHaveTheirOwnPolicy) {
+    response frame{beast_http::status::ok, 11};
+    apply_security_headers(frame);
+    apply_mail_frame_policy(frame, "/mail-frame.html");
+    EXPECT_EQ(frame["Content-Security-Policy"], mail_frame_content_security_policy);
+    EXPECT_EQ(frame["X-Frame-Options"], "SAMEORIGIN");
+    std::string csp(frame["Content-Security-Policy"]);
+    EXPECT_NE(csp.find("img-src data: blob:;"), std::string::npos);
+    EXPECT_EQ(csp.find("https:"), std::string::npos) << "no remote images by default";
+    EXPECT_NE(csp.find("frame-ancestors 'self'"), std::string::npos);
+    EXPECT_NE(csp.find("trusted-types secms-mail-frame"), std::string::npos);
+    response remote{beast_http::status::ok, 11};
+    apply_security_headers(remote);
+    apply_mail_frame_policy(remote, "/mail-frame-remote.html");
+    EXPECT_EQ(remote["Content-Security-Policy"], mail_frame_remote_content_security_policy);
+    EXPECT_NE(std::string(remote["Content-Security-Policy"]).find("img-src data: blob: https:;"),
+              std::string::npos);
+    for (const char* other : {"/mail-frame.html?x=1", "/x/mail-frame.html", "/app.html",
+                              "/mail-frame.htm", "/MAIL-FRAME.HTML"}) {
+        response page{beast_http::status::ok, 11};
+        apply_security_headers(page);
+        apply_mail_frame_policy(page, other);
+        EXPECT_EQ(page["Content-Security-Policy"], content_security_policy) << other;
+        EXPECT_EQ(page["X-Frame-Options"], "DENY") << other;
+    }
+}
+
 TEST(SecurityHeaders, EveryHeaderOfTheDesign) {
     response res{beast_http::status::ok, 11};
     apply_security_headers(res);
@@ -49,8 +76,9 @@ TEST(SecurityHeaders, EveryHeaderOfTheDesign) {
     std::string csp(res["Content-Security-Policy"]);
     for (const char* directive :
          {"default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
-          "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'", "object-src 'none'",
-          "require-trusted-types-for 'script'", "trusted-types lit-html secms-crypto-worker"}) {
+          "frame-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
+          "object-src 'none'", "require-trusted-types-for 'script'",
+          "trusted-types lit-html secms-crypto-worker"}) {
         EXPECT_NE(csp.find(directive), std::string::npos) << directive;
     }
     // Only the named policies: no "default" policy, no duplicates, no wildcard.

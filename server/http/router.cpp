@@ -396,6 +396,11 @@ route_result dispatch(request& req, const client_info& client, server_context& c
             if (method == verb::put) co_return co_await change_password(req, ctx);
             co_return method_not_allowed("PUT", req.version());
         }
+        if (path->starts_with("/api/v1/mail/")) {
+            if (ctx.mail != nullptr) co_return co_await ctx.mail->handle(req, *path, ctx);
+            co_return error_response(status::not_found, "not_enabled",
+                                     "Mail is not enabled on this server.", req.version());
+        }
         if (*path == "/api/v1/turn" && ctx.turn != nullptr && ctx.turn_per_user != nullptr) {
             if (method == verb::get) co_return co_await turn_credentials(req, ctx);
             co_return method_not_allowed("GET", req.version());
@@ -438,6 +443,7 @@ boost::asio::awaitable<response> handle_request(request req, client_info client,
     }
     apply_security_headers(res);
     apply_worker_script_policy(res, std::string_view(req.target().data(), req.target().size()));
+    apply_mail_frame_policy(res, std::string_view(req.target().data(), req.target().size()));
     res.keep_alive(req.keep_alive());
     ctx.metrics.count_response(res.result_int());
     co_return res;

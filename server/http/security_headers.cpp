@@ -34,4 +34,17 @@ void apply_worker_script_policy(beast_http::response_header<>& h, std::string_vi
     if (is_worker_script(target)) h.set("Content-Security-Policy", worker_content_security_policy);
 }
 
+void apply_mail_frame_policy(beast_http::response_header<>& h, std::string_view target) {
+    std::string_view policy;
+    if (target == "/mail-frame.html") {
+        policy = mail_frame_content_security_policy;
+    } else if (target == "/mail-frame-remote.html") {
+        policy = mail_frame_remote_content_security_policy;
+    } else {
+        return;
+    }
+    h.set("Content-Security-Policy", policy);
+    h.set(beast_http::field::x_frame_options, "SAMEORIGIN");
+}
+
 }  // namespace secms::http

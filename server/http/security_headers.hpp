@@ -12,8 +12,8 @@ namespace secms::http {
 inline constexpr std::string_view content_security_policy =
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
-    "media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
-    "object-src 'none'; require-trusted-types-for 'script'; "
+    "media-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'; object-src 'none'; require-trusted-types-for 'script'; "
     // The only Trusted Types policies the front end creates (grep createPolicy in web/src and
     // its bundled Lit): lit-html's template policy and the crypto Worker URL policy. Named, so
     // an injected script cannot create a "default" policy that would bless every string;
@@ -28,9 +28,23 @@ inline constexpr std::string_view content_security_policy =
 inline constexpr std::string_view worker_content_security_policy =
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src 'self'; "
-    "manifest-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'self'; object-src 'none'; require-trusted-types-for 'script'; "
+    "manifest-src 'self'; media-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'; object-src 'none'; require-trusted-types-for 'script'; "
     "trusted-types lit-html secms-crypto-worker";
+
+// The sandboxed frame a mail's HTML is shown in (web/dist/mail-frame.html): its own script only,
+// the mail's inline styles, images only from data:/blob: (no remote content, so no tracking
+// pixel), and it may be framed by our pages only. mail-frame-remote.html is the same page for
+// a message whose remote images the user chose to load: https: images too.
+inline constexpr std::string_view mail_frame_content_security_policy =
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; img-src data: blob:; "
+    "font-src data:; frame-ancestors 'self'; base-uri 'none'; form-action 'none'; "
+    "object-src 'none'; require-trusted-types-for 'script'; trusted-types secms-mail-frame";
+inline constexpr std::string_view mail_frame_remote_content_security_policy =
+    "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
+    "img-src data: blob: https:; font-src data:; frame-ancestors 'self'; base-uri 'none'; "
+    "form-action 'none'; object-src 'none'; require-trusted-types-for 'script'; "
+    "trusted-types secms-mail-frame";
 
 inline constexpr std::string_view worker_script_prefix = "/assets/worker-";
 
@@ -52,5 +66,9 @@ bool is_worker_script(std::string_view target);
 
 /// After apply_security_headers: the Worker's script gets worker_content_security_policy.
 void apply_worker_script_policy(beast_http::response_header<>& header, std::string_view target);
+
+/// After apply_security_headers: exactly "/mail-frame.html" and "/mail-frame-remote.html" get
+/// their frame policies and may be framed by our own pages (X-Frame-Options SAMEORIGIN).
+void apply_mail_frame_policy(beast_http::response_header<>& header, std::string_view target);
 
 }  // namespace secms::http

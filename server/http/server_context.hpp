@@ -1,6 +1,7 @@
 // Everything a request handler may use, wired once by the app.
 #pragma once
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <string>
@@ -14,6 +15,7 @@
 #include "server/core/metrics.hpp"
 #include "server/hsm/key_store.hpp"
 #include "server/http/static_files.hpp"
+#include "server/http/types.hpp"
 
 namespace secms::http {
 
@@ -32,6 +34,17 @@ struct rate_limiters {
     auth::rate_limiter& register_per_ip;
 };
 
+struct server_context;
+
+// A module answering one subtree of the API (the mail service, /api/v1/mail/…): dispatch hands
+// it the requests under its prefix, after the Origin check; it authenticates them itself.
+class api_module {
+  public:
+    virtual ~api_module() = default;
+    virtual boost::asio::awaitable<response> handle(request& req, std::string_view path,
+                                                    server_context& ctx) = 0;
+};
+
 struct server_context {
     http_settings settings;
     auth::account_service& accounts;
@@ -47,6 +60,8 @@ struct server_context {
     // GET /api/v1/turn: the credential issuer and its per-user limit (absent: 404).
     const calls::turn_issuer* turn = nullptr;
     auth::rate_limiter* turn_per_user = nullptr;
+    // /api/v1/mail/…: the mail service's routes (absent: mail is off, 404 not_enabled).
+    api_module* mail = nullptr;
 };
 
 bool origin_allowed(const http_settings& settings, std::string_view origin);

@@ -15,6 +15,8 @@ struct net_limits {
     std::size_t max_redirect_connections = 64;
     std::uint32_t max_header_bytes = 8 * 1024;
     std::uint64_t max_body_bytes = 64 * 1024;
+    // POST /api/v1/mail/append and /send only (a whole message); 0: those get max_body_bytes.
+    std::uint64_t max_mail_body_bytes = 0;
     // TLS handshake, counted from the accept (so a socket that never sends a byte is closed
     // too); the WebSocket handshake; a whole request on the redirect port.
     std::chrono::seconds handshake_timeout{5};

@@ -89,6 +89,14 @@ bool is_parse_error(const beast::error_code& ec) {
            ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
+// POST /api/v1/mail/append or /api/v1/mail/send (exactly, after normalisation): the only
+// requests whose body may be a whole message (mail_max_message_bytes).
+bool takes_mail_body(const bhttp::request_parser<bhttp::string_body>::value_type& req) {
+    if (req.method() != bhttp::verb::post) return false;
+    auto path = http::normalise_request_path(req.target());
+    return path && (*path == "/api/v1/mail/append" || *path == "/api/v1/mail/send");
+}
+
 // Reads and discards what the client is still sending, up to 1 MiB or 2 seconds.
 asio::awaitable<void> drain_input(tls_stream& stream) {
     constexpr std::size_t max_drain_bytes = 1024 * 1024;
@@ -152,8 +160,21 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
         // it, once started, read_timeout.
         lowest.expires_after(first ? state.limits.read_timeout : state.limits.idle_timeout);
         first = false;
+        // The header first: a whole message may be posted to the two mail paths that take
+        // one, so they get a bigger body limit and more time (one second per MiB on top).
         auto [read_ec, n] =
-            co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+            co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+        if (!read_ec && state.limits.max_mail_body_bytes > 0 && takes_mail_body(parser.get())) {
+            parser.body_limit(state.limits.max_mail_body_bytes);
+            auto length = parser.content_length().value_or(state.limits.max_mail_body_bytes);
+            length = std::min(length, state.limits.max_mail_body_bytes);
+            lowest.expires_after(state.limits.read_timeout +
+                                 std::chrono::seconds(length / (1024 * 1024)));
+        }
+        if (!read_ec && !parser.is_done()) {
+            std::tie(read_ec, n) =
+                co_await bhttp::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+        }
         if (read_ec) {
             if (is_parse_error(read_ec) || read_ec == bhttp::error::body_limit ||
                 read_ec == bhttp::error::header_limit) {
