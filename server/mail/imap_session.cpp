@@ -409,6 +409,17 @@ bool is_ascii(const search_query& q) {
 
 // ---------------------------------------------------------------------------------------------
 struct imap_connection {
+    imap_connection() = default;
+    imap_connection(const imap_connection&) = delete;
+    imap_connection& operator=(const imap_connection&) = delete;
+    // A dead stream is closed without the LOGOUT that mailimap_free would try (and wait for).
+    ~imap_connection() {
+        if (!alive && imap && imap->imap_stream != nullptr) {
+            mailstream_close(imap->imap_stream);
+            imap->imap_stream = nullptr;
+        }
+    }
+
     std::unique_ptr<mailimap, imap_deleter> imap;
     std::chrono::seconds timeout{30};
     bool alive = true;
@@ -771,11 +782,15 @@ core::result<std::vector<std::uint32_t>, mail_error> imap_session::sorted_uids(
         const int r = mailimap_uid_sort(c.imap.get(), charset ? charset : "UTF-8", sort.get(),
                                         search->get(), &raw);
         const uid_list_ptr result(raw);
-        if (r != MAILIMAP_NO_ERROR) return core::fail(c.failure(r, mail_error::bad_request));
-        for (clistiter* it = clist_begin(raw); it != nullptr; it = clist_next(it)) {
-            out.push_back(*static_cast<std::uint32_t*>(clist_content(it)));
+        // libetpan reports an empty "* SORT" line as a missing extension response; the search
+        // below then tells an empty result from a refused command.
+        if (r != MAILIMAP_ERROR_EXTENSION) {
+            if (r != MAILIMAP_NO_ERROR) return core::fail(c.failure(r, mail_error::bad_request));
+            for (clistiter* it = clist_begin(raw); it != nullptr; it = clist_next(it)) {
+                out.push_back(*static_cast<std::uint32_t*>(clist_content(it)));
+            }
+            return out;
         }
-        return out;
     }
     // No SORT: search, then order by the fetched keys.
     clist* raw = nullptr;

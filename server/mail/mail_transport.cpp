@@ -2,11 +2,15 @@
 
 #include <arpa/inet.h>
 #include <libetpan/libetpan.h>
+#include <unistd.h>
 
 #include <memory>
 
 #include "server/mail/message_headers.hpp"
 #include "server/mail/tls_verify.hpp"
+
+// Exported by libetpan, not declared in its installed headers.
+extern "C" int mail_tcp_connect_timeout(const char* server, std::uint16_t port, time_t timeout);
 
 namespace secms::mail {
 namespace {
@@ -79,11 +83,22 @@ class smtp_client {
             !is_loopback(endpoint_.host)) {
             return core::fail(mail_error::external_refused);
         }
+        // libetpan's mailsmtp_socket_connect reads the greeting without the session timeout,
+        // so the stream is opened here with it.
         start();
-        int r =
-            tls ? mailsmtp_ssl_connect_with_callback(session_.get(), host_.c_str(), endpoint_.port,
-                                                     detail::set_server_name, &host_)
-                : mailsmtp_socket_connect(session_.get(), host_.c_str(), endpoint_.port);
+        const auto timeout = static_cast<time_t>(endpoint_.timeout.count());
+        const int fd = mail_tcp_connect_timeout(host_.c_str(), endpoint_.port, timeout);
+        if (fd < 0) {
+            return core::fail(failure(MAILSMTP_ERROR_CONNECTION_REFUSED, mail_error::unavailable));
+        }
+        mailstream* stream = tls ? mailstream_ssl_open_with_callback_timeout(
+                                       fd, timeout, detail::set_server_name, &host_)
+                                 : mailstream_socket_open_timeout(fd, timeout);
+        if (stream == nullptr) {
+            ::close(fd);
+            return core::fail(tls ? mail_error::external_refused : mail_error::unavailable);
+        }
+        int r = mailsmtp_connect(session_.get(), stream);  // owns the stream from here on
         if (r != MAILSMTP_NO_ERROR) return core::fail(failure(r, mail_error::unavailable));
         connected_ = true;
         if (tls && !detail::peer_verified(session_->stream, endpoint_.host)) {
