@@ -208,7 +208,7 @@ http::response answer_error(const R& r, const call& c) {
 
 route_result list_folders(call& c) {
     auto box = c.box;
-    auto listed = co_await box->run([box](imap_session& s) {
+    auto listed = co_await box->run([&](imap_session& s) {
         box->folder_cache().reset();  // counts change all the time: always fresh here
         return cached_folders(*box, s);
     });
@@ -227,22 +227,21 @@ route_result create_folder(call& c) {
     if (!path || !acceptable_folder(*path))
         co_return error_response(mail_error::bad_request, c.version());
     auto box = c.box;
-    auto made =
-        co_await box->run([&, box](imap_session& s) -> core::result<folder_info, mail_error> {
-            box->invalidate();
-            if (is_inbox(*path)) return core::fail(mail_error::folder_exists);
-            if (auto done = s.create_folder(*path); !done) return core::fail(done.error());
-            (void)s.subscribe(*path, true);
-            auto list = cached_folders(*box, s);
-            if (!list) return core::fail(list.error());
-            for (const auto& f : *list) {
-                if (f.path == *path) return f;
-            }
-            folder_info f;
-            f.path = *path;
-            f.name = *path;
-            return f;
-        });
+    auto made = co_await box->run([&](imap_session& s) -> core::result<folder_info, mail_error> {
+        box->invalidate();
+        if (is_inbox(*path)) return core::fail(mail_error::folder_exists);
+        if (auto done = s.create_folder(*path); !done) return core::fail(done.error());
+        (void)s.subscribe(*path, true);
+        auto list = cached_folders(*box, s);
+        if (!list) return core::fail(list.error());
+        for (const auto& f : *list) {
+            if (f.path == *path) return f;
+        }
+        folder_info f;
+        f.path = *path;
+        f.name = *path;
+        return f;
+    });
     if (!made) co_return answer_error(made, c);
     json::object out;
     out["folder"] = folder_json(*made);
@@ -257,7 +256,7 @@ route_result rename_folder(call& c) {
     if (!path || !next || !acceptable_folder(*path) || !acceptable_folder(*next) || is_inbox(*next))
         co_return error_response(mail_error::bad_request, c.version());
     auto box = c.box;
-    auto done = co_await box->run([&, box](imap_session& s) -> core::status<mail_error> {
+    auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         auto allowed = check_changeable(*box, s, *path);
         box->invalidate();
         if (!allowed) return allowed;
@@ -274,7 +273,7 @@ route_result delete_folder(call& c) {
     if (!path || !acceptable_folder(*path))
         co_return error_response(mail_error::bad_request, c.version());
     auto box = c.box;
-    auto done = co_await box->run([&, box](imap_session& s) -> core::status<mail_error> {
+    auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         auto allowed = check_changeable(*box, s, *path);
         box->invalidate();
         if (!allowed) return allowed;
@@ -293,7 +292,7 @@ route_result subscribe_folder(call& c) {
         co_return error_response(mail_error::bad_request, c.version());
     bool subscribed = on->as_bool();
     auto box = c.box;
-    auto done = co_await box->run([&, box](imap_session& s) {
+    auto done = co_await box->run([&](imap_session& s) {
         box->invalidate();
         return s.subscribe(*path, subscribed);
     });
@@ -400,7 +399,7 @@ route_result list_messages(call& c) {
     if (!parsed) co_return error_response(parsed.error(), c.version());
     auto box = c.box;
     const list_request& r = *parsed;
-    auto got = co_await box->run([&, box](imap_session& s) { return read_page(*box, s, r); });
+    auto got = co_await box->run([&](imap_session& s) { return read_page(*box, s, r); });
     if (!got) co_return answer_error(got, c);
     json::array messages;
     for (const auto& m : got->messages) {
@@ -477,7 +476,7 @@ route_result set_flags(call& c) {
     if (!add || !remove || (add->empty() && remove->empty()))
         co_return error_response(mail_error::bad_request, c.version());
     auto box = c.box;
-    auto done = co_await box->run([&, box](imap_session& s) -> core::status<mail_error> {
+    auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         box->invalidate();
         if (auto selected = s.select(body->folder); !selected) return core::fail(selected.error());
         return s.store_flags(body->uids, *add, *remove);
@@ -495,7 +494,7 @@ route_result move_messages(call& c) {
         co_return error_response(mail_error::bad_request, c.version());
     const bool copying = copy != nullptr && copy->as_bool();
     auto box = c.box;
-    auto done = co_await box->run([&, box](imap_session& s) -> core::status<mail_error> {
+    auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         box->invalidate();
         if (auto selected = s.select(body->folder); !selected) return core::fail(selected.error());
         return s.move(body->uids, *to, copying);
@@ -518,7 +517,7 @@ route_result delete_messages(call& c) {
     auto body = read_uid_body(c.req, true);
     if (!body) co_return error_response(body.error(), c.version());
     auto box = c.box;
-    auto done = co_await box->run([&, box](imap_session& s) -> core::status<mail_error> {
+    auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         box->invalidate();
         auto trash = special_folder(*box, s, special_use::trash);
         if (!trash) return core::fail(trash.error());
@@ -534,7 +533,7 @@ route_result empty_folder(call& c) {
     auto body = read_uid_body(c.req, false);
     if (!body) co_return error_response(body.error(), c.version());
     auto box = c.box;
-    auto done = co_await box->run([&, box](imap_session& s) -> core::status<mail_error> {
+    auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         box->invalidate();
         auto list = cached_folders(*box, s);
         if (!list) return core::fail(list.error());
@@ -556,7 +555,7 @@ route_result mark_read(call& c) {
     auto body = read_uid_body(c.req, false);
     if (!body) co_return error_response(body.error(), c.version());
     auto box = c.box;
-    auto done = co_await box->run([&, box](imap_session& s) -> core::status<mail_error> {
+    auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         box->invalidate();
         if (auto selected = s.select(body->folder); !selected) return core::fail(selected.error());
         search_query unseen;

@@ -139,7 +139,7 @@ route_result send(call& c) {
     auto box = c.box;
     const auto draft = request->draft_uid;
     auto sent_uid = co_await box->run(
-        [&, box](imap_session& s) -> core::result<std::optional<std::uint32_t>, mail_error> {
+        [&](imap_session& s) -> core::result<std::optional<std::uint32_t>, mail_error> {
             box->invalidate();
             auto sent = special_folder(*box, s, special_use::sent);
             std::optional<std::uint32_t> uid;
@@ -176,7 +176,7 @@ route_result append(call& c) {
     if (!is_rfc822(c.req) || raw.empty())
         co_return error_response(mail_error::bad_request, c.version());
     auto box = c.box;
-    auto uid = co_await box->run([&, box](imap_session& s) {
+    auto uid = co_await box->run([&](imap_session& s) {
         box->invalidate();
         return s.append(request->folder, raw, request->flags);
     });

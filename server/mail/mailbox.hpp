@@ -72,18 +72,22 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
             --pending_;
             co_return core::fail(mail_error::rate_limited);
         }
+        // The frame keeps the mailbox alive; the job lambda holds only plain pointers (GCC 12
+        // may destroy a temporary of a co_await expression twice, so it owns nothing).
         auto self = shared_from_this();
+        mailbox* box = this;
+        F* job = &fn;
         std::optional<result_type> out = co_await boost::asio::co_spawn(
             strand_,
-            [self, &fn]() -> boost::asio::awaitable<std::optional<result_type>> {
+            [box, job]() -> boost::asio::awaitable<std::optional<result_type>> {
                 std::optional<result_type> r;
-                if (auto opened = self->prepare(); !opened) {
+                if (auto opened = box->prepare(); !opened) {
                     r.emplace(core::fail(opened.error()));
                 } else {
-                    r.emplace(fn(*self->session_));
-                    if (!r->has_value()) self->after_failure(r->error());
+                    r.emplace((*job)(*box->session_));
+                    if (!r->has_value()) box->after_failure(r->error());
                 }
-                self->job_done();
+                box->job_done();
                 co_return r;
             },
             boost::asio::use_awaitable);
