@@ -90,7 +90,7 @@ export class MailCompose extends LitElement {
     target?.focus();
   }
 
-  update(patch) {
+  patchDraft(patch) {
     this.mailActions?.updateDraft(this.draftId, patch);
   }
 
@@ -101,14 +101,14 @@ export class MailCompose extends LitElement {
     const current = draft[field] ?? [];
     const known = new Set(current.map((entry) => String(entry.address ?? entry).toLowerCase()));
     const next = [...current, ...added.filter((address) => !known.has(address.toLowerCase())).map((address) => ({ name: '', address }))];
-    this.update({ [field]: next });
+    this.patchDraft({ [field]: next });
     return true;
   }
 
   removeRecipient(field, index) {
     const current = [...(this.draft?.[field] ?? [])];
     current.splice(index, 1);
-    this.update({ [field]: current });
+    this.patchDraft({ [field]: current });
   }
 
   async onRecipientInput(event, field) {
@@ -249,7 +249,7 @@ export class MailCompose extends LitElement {
   /** The rich editor's HTML goes to the draft (the controller sanitises it before the MIME build). */
   syncRich() {
     const editor = this.renderRoot.querySelector('.rich');
-    if (editor && this.draft?.format === 'rich') this.update({ html: editor.innerHTML, text: editor.innerText });
+    if (editor && this.draft?.format === 'rich') this.patchDraft({ html: editor.innerHTML, text: editor.innerText });
   }
 
   richCommand(command) {
@@ -278,7 +278,7 @@ export class MailCompose extends LitElement {
     }
     return html`<label class="visually-hidden" for="compose-body">${t('mail.compose.body')}</label>
       <textarea id="compose-body" class="body" .value=${draft.text ?? ''} data-testid="compose-body"
-        @input=${(event) => this.update({ text: event.target.value })}></textarea>`;
+        @input=${(event) => this.patchDraft({ text: event.target.value })}></textarea>`;
   }
 
   render() {
@@ -295,7 +295,7 @@ export class MailCompose extends LitElement {
         data-testid="mail-compose" data-draft=${draft.id}>
       <h2 id="compose-title">${t(titleKey)}</h2>
       <div class="row"><label for="compose-from">${t('mail.header.from')}</label>
-        <select id="compose-from" data-testid="compose-from" @change=${(event) => this.update({ from: event.target.value })}>
+        <select id="compose-from" data-testid="compose-from" @change=${(event) => this.patchDraft({ from: event.target.value })}>
           ${identities.map((address) => html`<option value=${address} ?selected=${(draft.from?.address ?? draft.from) === address}>${address}</option>`)}
         </select></div>
       ${this.renderRecipients('to', t('mail.header.to'))}
@@ -303,7 +303,7 @@ export class MailCompose extends LitElement {
       ${this.renderRecipients('bcc', t('mail.header.bcc'))}
       <div class="row"><label for="compose-subject">${t('mail.header.subject')}</label>
         <input id="compose-subject" type="text" maxlength="998" .value=${draft.subject ?? ''} data-testid="compose-subject"
-          autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="true" @input=${(event) => this.update({ subject: event.target.value })}></div>
+          autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="true" @input=${(event) => this.patchDraft({ subject: event.target.value })}></div>
       ${this.renderBody(draft)}
       <div class=${`drop ${this.dragging ? 'over' : ''}`}>
         <label class="tool" for="compose-files">${mailIcons.attachment}${t('mail.compose.attach')}</label>
@@ -315,12 +315,12 @@ export class MailCompose extends LitElement {
           <button type="button" class="tool" aria-label=${t('mail.compose.remove_attachment', { name: attachment.filename })} @click=${() => this.mailActions.removeAttachment(this.draftId, attachment.id)}>${mailIcons.trash}</button></li>`)}</ul>` : nothing}
       </div>
       <div class="options">
-        <label><select aria-label=${t('mail.compose.encryption')} data-testid="compose-encrypt" @change=${(event) => this.update({ encrypt: event.target.value })}>
+        <label><select aria-label=${t('mail.compose.encryption')} data-testid="compose-encrypt" @change=${(event) => this.patchDraft({ encrypt: event.target.value })}>
           ${['auto', 'on', 'off'].map((mode) => html`<option value=${mode} ?selected=${(draft.encrypt ?? 'auto') === mode}>${t(`mail.compose.encrypt_${mode}`)}</option>`)}
         </select></label>
-        <label><input type="checkbox" .checked=${draft.sign !== false} data-testid="compose-sign" @change=${(event) => this.update({ sign: event.target.checked })}>${t('mail.compose.sign')}</label>
-        <label><input type="checkbox" .checked=${Boolean(draft.readReceipt)} data-testid="compose-receipt" @change=${(event) => this.update({ readReceipt: event.target.checked })}>${t('mail.compose.read_receipt')}</label>
-        <label><input type="checkbox" .checked=${draft.format === 'rich'} data-testid="compose-rich" @change=${(event) => { this.syncRich(); this.update({ format: event.target.checked ? 'rich' : 'plain' }); }}>${t('mail.compose.rich')}</label>
+        <label><input type="checkbox" .checked=${draft.sign !== false} data-testid="compose-sign" @change=${(event) => this.patchDraft({ sign: event.target.checked })}>${t('mail.compose.sign')}</label>
+        <label><input type="checkbox" .checked=${Boolean(draft.readReceipt)} data-testid="compose-receipt" @change=${(event) => this.patchDraft({ readReceipt: event.target.checked })}>${t('mail.compose.read_receipt')}</label>
+        <label><input type="checkbox" .checked=${draft.format === 'rich'} data-testid="compose-rich" @change=${(event) => { this.syncRich(); this.patchDraft({ format: event.target.checked ? 'rich' : 'plain' }); }}>${t('mail.compose.rich')}</label>
       </div>
       ${draft.error || this.sendError ? html`<p class="message error" role="alert" data-testid="compose-error">${this.sendError ?? errorText(draft.error)}</p>` : nothing}
       ${draft.sending && draft.sendProgress ? html`<progress max="1" .value=${draft.sendProgress} aria-label=${t('mail.compose.sending')}></progress>` : nothing}

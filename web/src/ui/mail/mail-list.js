@@ -38,13 +38,13 @@ export class MailList extends LitElement {
     .header { position: sticky; top: 0; z-index: 1; height: ${headerHeight}px; background: var(--color-surface); font-size: 0.82rem; }
     .header button { border: 0; background: transparent; font-weight: 600; cursor: pointer; padding: 0; text-align: left; }
     .rows { position: relative; box-sizing: border-box; }
-    .row.message { height: var(--mail-row-height, 56px); }
-    :host([density="compact"]) .row.message { height: 32px; font-size: 0.88rem; }
-    :host([density="comfortable"]) .row.message { height: 56px; }
-    .row.message[aria-selected="true"] { background: var(--color-accent-soft); }
-    .row.message.focused { box-shadow: inset 3px 0 0 var(--color-accent); }
-    .row.message.unread .sender, .row.message.unread .subject { font-weight: 700; }
-    .row.message.placeholder .subject { color: var(--color-text-muted); }
+    .row.item { height: var(--mail-row-height, 56px); }
+    :host([density="compact"]) .row.item { height: 32px; font-size: 0.88rem; }
+    :host([density="comfortable"]) .row.item { height: 56px; }
+    .row.item[aria-selected="true"] { background: var(--color-accent-soft); }
+    .row.item.focused { box-shadow: inset 3px 0 0 var(--color-accent); }
+    .row.item.unread .sender, .row.item.unread .subject { font-weight: 700; }
+    .row.item.placeholder .subject { color: var(--color-text-muted); }
     .cell { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; min-width: 0; }
     .flags { display: flex; gap: 2px; align-items: center; color: var(--color-text-muted); }
     .flags svg { width: 14px; height: 14px; }
@@ -57,9 +57,9 @@ export class MailList extends LitElement {
     @media (max-width: 600px) {
       .row { grid-template-columns: 3.5rem minmax(0, 1fr) 5rem; }
       .row .size, .row .subject-header, .header .size-header { display: none; }
-      .row.message .subject { grid-column: 2 / 4; grid-row: 2; }
-      .row.message { height: 56px; grid-template-rows: 1fr 1fr; }
-      .row.message .flags { grid-row: 1 / 3; }
+      .row.item .subject { grid-column: 2 / 4; grid-row: 2; }
+      .row.item { height: 56px; grid-template-rows: 1fr 1fr; }
+      .row.item .flags { grid-row: 1 / 3; }
     }
   `];
 
@@ -74,7 +74,9 @@ export class MailList extends LitElement {
 
   firstUpdated() {
     const scroller = this.renderRoot.querySelector('.scroller');
-    this.resizeObserver = new ResizeObserver(() => { this.viewportHeight = scroller.clientHeight; });
+    // Capped by the window: should a layout leave the scroller unbounded, the list still renders
+    // only a window's worth of rows.
+    this.resizeObserver = new ResizeObserver(() => { this.viewportHeight = Math.min(scroller.clientHeight, window.innerHeight); });
     this.resizeObserver.observe(scroller);
   }
 
@@ -211,7 +213,7 @@ export class MailList extends LitElement {
   renderRow(state, offset) {
     const summary = state.list.rows.get(offset);
     if (!summary) {
-      return html`<div class="row message" role="row" aria-rowindex=${offset + 2} aria-busy="true" data-testid="mail-row-loading">
+      return html`<div class="row item" role="row" aria-rowindex=${offset + 2} aria-busy="true" data-testid="mail-row-loading">
         <span class="cell" role="gridcell"></span><span class="cell muted" role="gridcell">${t('mail.list.loading_row')}</span>
         <span class="cell" role="gridcell"></span><span class="cell" role="gridcell"></span><span class="cell" role="gridcell"></span></div>`;
     }
@@ -221,7 +223,7 @@ export class MailList extends LitElement {
     const depth = Math.min(4, summary.thread?.depth ?? 0);
     const unread = !hasFlag(summary, '\\Seen');
     const subject = view.subjectKnown ? (view.subject || t('mail.no_subject')) : t('mail.encrypted_subject');
-    const classes = ['row', 'message', unread ? 'unread' : '', focused ? 'focused' : '', view.subjectKnown ? '' : 'placeholder'].join(' ');
+    const classes = ['row', 'item', unread ? 'unread' : '', focused ? 'focused' : '', view.subjectKnown ? '' : 'placeholder'].join(' ');
     return html`<div class=${classes} role="row" id=${`mail-row-${summary.uid}`} aria-rowindex=${offset + 2} aria-selected=${String(selected)}
         data-testid="mail-row" data-uid=${summary.uid} data-unread=${String(unread)} draggable="true"
         @click=${(event) => this.onRowClick(event, summary.uid)} @dragstart=${(event) => this.onDragStart(event, summary.uid)}>

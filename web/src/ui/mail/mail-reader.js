@@ -74,6 +74,7 @@ export class MailReader extends LitElement {
     table.long th, table.long td { text-align: left; vertical-align: top; padding: 1px var(--space-2) 1px 0; overflow-wrap: anywhere; }
     .banner { display: flex; gap: var(--space-2); align-items: flex-start; padding: var(--space-2) var(--space-3); border-radius: var(--radius-m); margin-bottom: var(--space-3); font-size: 0.9rem; border: 1px solid var(--color-border); }
     .banner p { margin: 0; }
+    .banner div { min-width: 0; overflow-wrap: anywhere; }
     .banner.ok { background: var(--color-success-soft); }
     .banner.warning { background: var(--color-warning-soft); }
     .banner.danger { background: var(--color-danger-soft); color: var(--color-danger); }
