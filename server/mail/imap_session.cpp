@@ -580,6 +580,7 @@ core::result<imap_session, mail_error> imap_session::open(const imap_endpoint& e
     }
     if (endpoint.tls != tls_mode::none &&
         !detail::peer_verified(c->imap->imap_stream, endpoint.host)) {
+        c->alive = false;  // not a word more to an unverified peer, not even LOGOUT
         return core::fail(mail_error::external_refused);
     }
     const std::string user_copy(user);
