@@ -41,7 +41,7 @@ const DOMAIN = 'localhost';
 const MASTER_USER = 'secms';
 // What secms-server's imap_session::summaries() asks Dovecot for each listed message
 // (server/mail/imap_session.cpp); the reference asks for the same so both pay Dovecot alike.
-export const FETCH_ITEMS = '(UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (REFERENCES CONTENT-TYPE)])';
+export const FETCH_ITEMS = '(UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (References)])';
 
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 const median = (xs) => {
@@ -148,24 +148,30 @@ async function pageThroughServer(api, { limit, threads = 0 }) {
   return { ms: nowMs() - started, pages, uids, total, bytes };
 }
 
-/** The reference: the same listing straight from Dovecot. */
+/**
+ * The reference: the same listing straight from Dovecot. `ms` (what the rate uses) is UID SORT
+ * plus every page's UID FETCH on a connection already logged in with INBOX selected, as
+ * secms-server's is when it pages; connecting, logging in and selecting are `connectMs`;
+ * `firstPageMs` is from connecting to the first page fetched (a cold client's first screen).
+ */
 async function pageThroughImap({ imapPort, secret, limit }) {
   const started = nowMs();
   const imap = await ImapClient.connect({ port: imapPort });
   try {
     await imap.login(`${USER}*${MASTER_USER}`, secret);
     await imap.select('INBOX');
-    const sortStarted = nowMs();
+    const connectMs = nowMs() - started;
+    const listStarted = nowMs();
     const uids = await imap.uidSort('(REVERSE DATE)');
-    const sortMs = nowMs() - sortStarted;
+    const sortMs = nowMs() - listStarted;
     let fetched = 0;
     let firstPageMs = NaN;
     for (let i = 0; i < uids.length; i += limit) {
       fetched += await imap.uidFetchCount(uids.slice(i, i + limit).join(','), FETCH_ITEMS);
       if (i === 0) firstPageMs = nowMs() - started;
     }
-    const ms = nowMs() - started;
-    return { ms, sortMs, firstPageMs, uids, fetched, bytes: imap.bytesReceived };
+    const ms = nowMs() - listStarted;
+    return { ms, connectMs, sortMs, firstPageMs, uids, fetched, bytes: imap.bytesReceived };
   } finally {
     await imap.logout();
   }
@@ -316,7 +322,7 @@ export async function runListBench({
       firstScreen,
       warmFirstPageMs: { median: median(warm), all: warm },
       paging: paging.map(({ ms, pages, bytes }) => ({ ms, pages, bytes, perSecond: (count / ms) * 1000 })),
-      reference: reference.map(({ ms, sortMs, firstPageMs, fetched, bytes }) => ({ ms, sortMs, firstPageMs, fetched, bytes, perSecond: (count / ms) * 1000 })),
+      reference: reference.map(({ ms, connectMs, sortMs, firstPageMs, fetched, bytes }) => ({ ms, connectMs, sortMs, firstPageMs, fetched, bytes, perSecond: (count / ms) * 1000 })),
       threads: {
         firstPageColdMs: threadsCold.ms,
         firstPageWarmMs: median(threadsWarm),
@@ -386,7 +392,7 @@ export function formatReport(r) {
   lines.push(`| listing all ${r.count} (pages of ${r.page}) | round | ms | messages/s |`);
   lines.push('|---|---|---|---|');
   r.paging.forEach((p, i) => lines.push(`| secms-server (${p.pages} GET /messages) | ${i + 1} | ${f0(p.ms)} | ${f0(p.perSecond)} |`));
-  r.reference.forEach((p, i) => lines.push(`| direct IMAP (UID SORT + ${Math.ceil(r.count / r.page)} UID FETCH) | ${i + 1} | ${f0(p.ms)} | ${f0(p.perSecond)} |`));
+  r.reference.forEach((p, i) => lines.push(`| direct IMAP (UID SORT ${f0(p.sortMs)} ms + ${Math.ceil(r.count / r.page)} UID FETCH; logged in) | ${i + 1} | ${f0(p.ms)} | ${f0(p.perSecond)} |`));
   lines.push('');
   lines.push(`ratio secms-server / direct (best round of each): **${r.rate.ratio.toFixed(2)}** (${f0(r.rate.serverPerSecond)} vs ${f0(r.rate.referencePerSecond)} messages/s)`);
   lines.push(`secms-server memory (VmRSS): ${mib(r.memory.before.rssKiB)} MiB before, ${mib(r.memory.afterList.rssKiB)} MiB after listing, ${mib(r.memory.after.rssKiB)} MiB after threads; peak (VmHWM) ${mib(r.memory.after.hwmKiB)} MiB`);
