@@ -8,7 +8,9 @@
 //   const files = await stack.maildirFiles('alice', 'Sent');
 //   await stack.stop();
 
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { build } from '../../../web/build.mjs';
@@ -33,6 +35,15 @@ function mailArgs(dovecot, domain, mail) {
     ...mail,
   };
   return Object.entries(flags).flatMap(([flag, value]) => [flag, String(value)]);
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+function answers(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /**
@@ -64,6 +75,7 @@ export async function startMailStack({ domain = 'localhost', mail = {}, extraArg
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
+  let restarted = null;
   const stack = {
     server,
     dovecot,
@@ -71,9 +83,31 @@ export async function startMailStack({ domain = 'localhost', mail = {}, extraArg
     domain,
     dataDir,
     address: (username) => `${username.toLowerCase()}@${domain}`,
-    /** Delivers raw bytes over LMTP, as the internet-facing MTA would. */
-    deliver: (raw, { from = 'sender@example.org', to }) =>
-      deliverLmtp({ host: dovecot.host ?? '127.0.0.1', port: dovecot.lmtpPort, from, to: [].concat(to), raw }),
+    /** Delivers raw bytes over LMTP, as the internet-facing MTA would; throws on a refusal. */
+    async deliver(raw, { from = 'sender@example.org', to }) {
+      const result = await deliverLmtp({ host: dovecot.host ?? '127.0.0.1', port: dovecot.lmtpPort, from, to: [].concat(to), raw });
+      if (result.refused?.length) throw new Error(`LMTP refused: ${JSON.stringify(result.refused)}`);
+      return result;
+    },
+    /** Stops Dovecot and keeps its directory (mail, configuration): an outage. */
+    async stopDovecot() {
+      const child = restarted ?? dovecot.process;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      restarted = null;
+    },
+    /** Starts Dovecot again with the same configuration and ports; resolves once IMAP answers. */
+    async restartDovecot() {
+      restarted = spawn('dovecot', ['-F', '-c', dovecot.configPath], { stdio: 'ignore' });
+      const deadline = Date.now() + 10_000;
+      while (!(await answers(dovecot.imapPort))) {
+        if (Date.now() > deadline) throw new Error('Dovecot did not come back');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    },
     /** Message files of a user's folder on disk ('INBOX', 'Sent', …), new/ and cur/, oldest first. */
     async maildirFiles(username, folder = 'INBOX') {
       const root = dovecot.maildirOf(username.toLowerCase());
@@ -107,6 +141,7 @@ export async function startMailStack({ domain = 'localhost', mail = {}, extraArg
     output: () => { const { stdout, stderr } = server.logs(); return stdout + stderr; },
     async stop() {
       await server.stop().catch(() => {});
+      if (restarted) await stack.stopDovecot();
       await dovecot.stop().catch(() => {});
       await rm(dataDir, { recursive: true, force: true });
     },
