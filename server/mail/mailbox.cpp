@@ -29,11 +29,6 @@ std::string status_event(connection_state state, std::optional<mail_error> error
     return boost::json::serialize(o);
 }
 
-bool connection_failure(mail_error e) {
-    return e == mail_error::unavailable || e == mail_error::timeout ||
-           e == mail_error::login_failed || e == mail_error::protocol;
-}
-
 }  // namespace
 
 mailbox::mailbox(asio::thread_pool& pool, mailbox_login login, std::int64_t userid,
@@ -105,11 +100,11 @@ core::status<mail_error> mailbox::prepare() {
     return core::ok;
 }
 
-void mailbox::after_failure(mail_error e) {
-    if (session_ && !session_->alive()) {
-        drop_session();
-        set_state(connection_state::error, connection_failure(e) ? e : mail_error::unavailable);
-    }
+bool mailbox::after_failure(mail_error e) {
+    if (!session_ || session_->alive()) return false;
+    drop_session();
+    set_state(connection_state::error, e == mail_error::timeout ? e : mail_error::unavailable);
+    return e != mail_error::timeout;
 }
 
 void mailbox::job_done() {
@@ -227,15 +222,20 @@ void mailbox::leave_idle() {
 
 void mailbox::notify_new() {
     if (notifier_ == nullptr || !session_) return;
-    auto unseen = session_->unseen_count("INBOX");
-    auto selected = session_->select("INBOX");
-    if (!unseen || !selected) return;
-    boost::json::object o;
-    o["type"] = "mail_new";
-    o["folder"] = "INBOX";
-    o["exists"] = selected->exists;
-    o["unseen"] = *unseen;
-    notifier_->send_to_user(userid_, boost::json::serialize(o));
+    // STATUS through the folder list: the selected folder's EXISTS as SELECT cached it may lag.
+    auto list = session_->folders();
+    if (!list) return;
+    folders_ = std::move(*list);
+    for (const auto& f : *folders_) {
+        if (f.use != special_use::inbox && f.path != "INBOX") continue;
+        boost::json::object o;
+        o["type"] = "mail_new";
+        o["folder"] = "INBOX";
+        o["exists"] = f.total;
+        o["unseen"] = f.unseen;
+        notifier_->send_to_user(userid_, boost::json::serialize(o));
+        return;
+    }
 }
 
 }  // namespace secms::mail

@@ -85,7 +85,8 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
                     r.emplace(core::fail(opened.error()));
                 } else {
                     r.emplace((*job)(*box->session_));
-                    if (!r->has_value()) box->after_failure(r->error());
+                    if (!r->has_value() && box->after_failure(r->error()))
+                        r.emplace(core::fail(mail_error::unavailable));
                 }
                 box->job_done();
                 co_return r;
@@ -117,7 +118,9 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
 
   private:
     core::status<mail_error> prepare();
-    void after_failure(mail_error e);
+    // After a failed command: drops a dead connection; true when it did and the failure was
+    // the connection's (the answer is then unavailable: nothing was changed).
+    bool after_failure(mail_error e);
     void job_done();
     void set_state(connection_state s, std::optional<mail_error> e);
     void enter_idle();

@@ -161,15 +161,25 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
         lowest.expires_after(first ? state.limits.read_timeout : state.limits.idle_timeout);
         first = false;
         // The header first: a whole message may be posted to the two mail paths that take
-        // one, so they get a bigger body limit and more time (one second per MiB on top).
+        // one, so they get a bigger body limit and more time (one second per MiB on top). Beast
+        // checks a Content-Length against the limit while it parses the header, so the header
+        // is read under the bigger limit and every other request gets the normal one back (a
+        // longer Content-Length is refused as before; chunked bodies are counted as they come).
+        const bool mail_bodies = state.limits.max_mail_body_bytes > state.limits.max_body_bytes;
+        if (mail_bodies) parser.body_limit(state.limits.max_mail_body_bytes);
         auto [read_ec, n] =
             co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
-        if (!read_ec && state.limits.max_mail_body_bytes > 0 && takes_mail_body(parser.get())) {
-            parser.body_limit(state.limits.max_mail_body_bytes);
-            auto length = parser.content_length().value_or(state.limits.max_mail_body_bytes);
-            length = std::min(length, state.limits.max_mail_body_bytes);
-            lowest.expires_after(state.limits.read_timeout +
-                                 std::chrono::seconds(length / (1024 * 1024)));
+        if (!read_ec && mail_bodies) {
+            if (takes_mail_body(parser.get())) {
+                auto length = parser.content_length().value_or(state.limits.max_mail_body_bytes);
+                length = std::min(length, state.limits.max_mail_body_bytes);
+                lowest.expires_after(state.limits.read_timeout +
+                                     std::chrono::seconds(length / (1024 * 1024)));
+            } else if (parser.content_length().value_or(0) > state.limits.max_body_bytes) {
+                read_ec = bhttp::error::body_limit;
+            } else {
+                parser.body_limit(state.limits.max_body_bytes);
+            }
         }
         if (!read_ec && !parser.is_done()) {
             std::tie(read_ec, n) =
