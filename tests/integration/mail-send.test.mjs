@@ -17,7 +17,7 @@ const RELAY_PASSWORD = 'relay secret 42';
 
 // A minimal SMTP submission server (RFC 5321 + AUTH PLAIN, RFC 4954). Recipients whose local
 // part starts with "reject" get 550. Every transaction is recorded.
-async function smtpServer() {
+async function smtpServer(logins = new Map([[RELAY_USER, RELAY_PASSWORD]])) {
   const transactions = [];
   const server = net.createServer((socket) => {
     let buffer = '';
@@ -56,7 +56,7 @@ async function smtpServer() {
           }
           const [, user, pass] = Buffer.from(initial, 'base64').toString('utf8').split('\0');
           tx.auth = { user, pass };
-          reply(user === RELAY_USER && pass === RELAY_PASSWORD ? '235 2.7.0 ok' : '535 5.7.8 bad credentials');
+          reply(logins.get(user) === pass ? '235 2.7.0 ok' : '535 5.7.8 bad credentials');
         } else if (verb === 'MAIL') {
           tx.from = /<([^>]*)>/.exec(line)?.[1] ?? null;
           reply('250 2.1.0 ok');
@@ -91,7 +91,7 @@ async function smtpServer() {
     socket.on('error', () => {});
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: server.address().port, transactions, close: () => new Promise((r) => server.close(r)) };
+  return { port: server.address().port, transactions, logins, close: () => new Promise((r) => server.close(r)) };
 }
 
 function message({ from = 'alice@localhost', to, subject, id }) {
@@ -126,6 +126,7 @@ describe('mail to other domains through the smarthost', () => {
         '--mail-smarthost-host', '127.0.0.1', '--mail-smarthost-port', String(smtp.port),
         '--mail-smarthost-tls', 'none', '--mail-smarthost-username', RELAY_USER,
         '--mail-smarthost-password-file', passwordFile, '--mail-timeout-s', '5',
+        '--mail-external-allow-private', 'true',
       ],
     });
     for (const user of ['alice', 'bob']) {
@@ -186,6 +187,51 @@ describe('mail to other domains through the smarthost', () => {
     assert.equal(await total('alice', 'Sent'), sentBefore);
     const drafts = await api('alice', 'GET', '/messages?folder=Drafts');
     assert.ok(drafts.json.messages.some((m) => m.uid === draft.json.uid), 'the draft is kept');
+  });
+
+  test('an external account is used for this login only: its IMAP mailbox, its SMTP server, its From', async () => {
+    const account = {
+      email: 'bob@localhost', imap_host: '127.0.0.1', imap_port: dovecot.imapPort, imap_tls: 'none',
+      smtp_host: '127.0.0.1', smtp_port: smtp.port, smtp_tls: 'none', username: `bob*${dovecot.masterUser}`,
+      password: dovecot.masterSecret,
+    };
+    const wrong = await api('alice', 'PUT', '/account', { json: { ...account, password: 'not it' } });
+    assert.equal(wrong.status, 422, wrong.body);
+    const bad = await api('alice', 'PUT', '/account', { json: { ...account, imap_tls: 'ssl' } });
+    assert.equal(bad.status, 400, bad.body);
+    const { cookie: secondLogin } = await login(server, 'alice', PASSWORD);
+
+    const refused = await api('alice', 'PUT', '/account', { json: account });
+    assert.equal(refused.status, 422, 'the SMTP login is checked too: the relay does not know bob yet');
+    assert.equal((await api('alice', 'GET', '/status')).json.account, 'local');
+
+    smtp.logins.set(account.username, account.password);
+    const set = await api('alice', 'PUT', '/account', { json: account });
+    assert.equal(set.status, 200, set.body);
+    assert.equal(set.json.account, 'external');
+    assert.equal(set.json.address, 'bob@localhost');
+    assert.equal(set.json.external.imap_port, dovecot.imapPort);
+    assert.equal('password' in set.json.external, false);
+    const inbox = await api('alice', 'GET', '/messages?folder=INBOX');
+    assert.ok(inbox.json.messages.some((m) => m.subject === 'Over the relay'), 'bob\'s INBOX through the account');
+    const other = await request(server, 'GET', '/api/v1/mail/status', { cookie: secondLogin });
+    assert.equal(other.json.account, 'local', 'another login of the same user keeps the local mailbox');
+
+    const asAlice = message({ from: 'alice@localhost', to: 'zoe@example.org', subject: 'x', id: 'ext-1@localhost' });
+    assert.equal((await api('alice', 'POST', '/send?to=zoe%40example.org', rfc822(asAlice))).status, 403);
+    const relayed = smtp.transactions.length;
+    const asBob = message({ from: 'bob@localhost', to: 'zoe@example.org', subject: 'From the account', id: 'ext-2@localhost' });
+    const sent = await api('alice', 'POST', '/send?to=zoe%40example.org', rfc822(asBob));
+    assert.equal(sent.status, 200, sent.body);
+    const tx = smtp.transactions[relayed];
+    assert.deepEqual(tx.auth, { user: account.username, pass: account.password });
+    assert.equal(tx.from, 'bob@localhost');
+    assert.deepEqual(tx.rcpt, ['zoe@example.org']);
+
+    assert.equal((await api('alice', 'DELETE', '/account')).status, 204);
+    const back = await api('alice', 'GET', '/status');
+    assert.equal(back.json.account, 'local');
+    assert.equal(back.json.address, 'alice@localhost');
   });
 
   test('a smarthost without TLS is refused at start unless it is on loopback', async () => {
