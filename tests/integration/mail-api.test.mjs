@@ -99,6 +99,8 @@ describe('mail API with Dovecot', () => {
         '--mail-lmtp-port', String(dovecot.lmtpPort),
         '--mail-max-message-bytes', String(256 * 1024),
         '--mail-timeout-s', '5',
+        // The per-user limit has its own test (a server of its own below).
+        '--mail-per-user-burst', '10000', '--mail-per-user-per-minute', '10000',
       ],
     });
     for (const user of ['alice', 'bob', 'carol', 'dave']) {
@@ -328,6 +330,24 @@ describe('mail API with Dovecot', () => {
       const raw = await api('alice', 'GET', `/message?folder=${encodeURIComponent(folder)}&uid=${uid}`);
       assert.ok(raw.status >= 400 || !raw.body.toString().includes('For bob only'), folder);
     }
+  });
+
+  test('an external account on a loopback or private address is refused', async () => {
+    const account = {
+      email: 'me@example.org', imap_port: 993, imap_tls: 'tls', smtp_port: 465, smtp_tls: 'tls',
+      username: 'me', password: 'secret password',
+    };
+    for (const host of ['127.0.0.1', 'localhost', '10.0.0.1', '169.254.169.254', '::1', '0.0.0.0', '192.168.1.1']) {
+      const res = await api('alice', 'PUT', '/account', { json: { ...account, imap_host: host, smtp_host: '8.8.8.8' } });
+      assert.equal(res.status, 422, `${host}: ${res.body}`);
+      assert.equal(res.json.error.code, 'external_refused', host);
+      const smtpSide = await api('alice', 'PUT', '/account', { json: { ...account, imap_host: '8.8.8.8', smtp_host: host } });
+      assert.equal(smtpSide.status, 422, `${host}: ${smtpSide.body}`);
+    }
+    const plain = await api('alice', 'PUT', '/account', { json: { ...account, imap_host: '8.8.8.8', smtp_host: '8.8.8.8', imap_tls: 'none' } });
+    assert.equal(plain.status, 422, plain.body);
+    assert.equal(plain.json.error.code, 'external_refused');
+    assert.equal((await api('alice', 'GET', '/status')).json.account, 'local');
   });
 
   test('a body over mail_max_message_bytes is refused with 413 and the server keeps serving', async () => {
