@@ -2,6 +2,7 @@
 # Installs every Debian package and npm module the project needs, and nothing when all are there.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coturn.sh"
+source "$(dirname "$0")/dovecot.sh"
 
 # Build and runtime (DESIGN.md §3), test tools, and the browser for end-to-end tests.
 PACKAGES=(
@@ -16,6 +17,8 @@ PACKAGES=(
   coturn iproute2 util-linux
   # Email: the IMAP/SMTP/LMTP client library and SASL's PLAIN/LOGIN for SMTP AUTH.
   libetpan-dev libsasl2-modules
+  # Email: Dovecot as the mailbox store (IMAP, and LMTP for deliveries; docs/operations.md).
+  dovecot-core dovecot-imapd dovecot-lmtpd
 )
 
 # Node.js may come from elsewhere than Debian (the machine image ships Node 20 with npm 11);
@@ -36,6 +39,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # this run installed, and only that one.
   if [[ " ${missing[*]} " == *" coturn "* ]]; then
     stop_system_coturn
+  fi
+  # Likewise Debian's dovecot-core starts its system service (IMAP on 143): run.sh starts its own.
+  if [[ " ${missing[*]} " == *" dovecot-core "* ]]; then
+    stop_system_dovecot
   fi
 fi
 
