@@ -16,8 +16,17 @@
 #   SECMS_TURN_ALLOW_PRIVATE_PEERS=1     a LAN set-up: do not deny relaying to private ranges
 #   SECMS_TURN_BPS_CAPACITY (125000000)  bytes/s coturn commits in all (bps-capacity; 0: no cap)
 #   SECMS_TURN=0                         no coturn (and no --turn-urls) at all
+# Dovecot, the mailboxes (docs/operations.md "Dovecot (mailboxes)"), from the environment:
+#   SECMS_MAIL_DOMAIN (localhost)        mail domain: user alice is alice@<domain>
+#   SECMS_IMAP_PORT (1143)               Dovecot's IMAP port on 127.0.0.1 (plain: loopback only)
+#   SECMS_LMTP_PORT (2424)               Dovecot's LMTP port on 127.0.0.1
+#   SECMS_MAIL_STORE (/var/lib/secms-mail) run as root only: where the Maildirs and Dovecot's
+#                                        sockets go (Dovecot never accesses mail as root, and no
+#                                        other account may enter the 0700 data directory)
+#   SECMS_MAIL=0                         no Dovecot (an existing IMAP/LMTP server, or no mail)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coturn.sh"
+source "$(dirname "$0")/dovecot.sh"
 "$ROOT/scripts/install-deps.sh"
 "$ROOT/scripts/build.sh" release
 cd "$ROOT"
@@ -76,7 +85,46 @@ if [ "${SECMS_TURN:-1}" != 0 ]; then
   server_args+=(--turn-urls "$turn_urls")
 fi
 
-# Both processes stay in this script's process group. The server runs as a child this shell
+DOVECOT_PID=""
+if [ "${SECMS_MAIL:-1}" != 0 ]; then
+  DOVECOT_MASTER_SECRET_FILE="$DATA_DIR/mail/master-secret"
+  if [ ! -s "$DOVECOT_MASTER_SECRET_FILE" ]; then
+    # Made by `secms-server init` unless mail_master_secret_file points elsewhere: Dovecot is then
+    # the operator's own (SECMS_MAIL=0).
+    echo "run.sh: $DOVECOT_MASTER_SECRET_FILE is missing (a secms-server whose init makes it is needed, or mail_master_secret_file is set elsewhere: run with SECMS_MAIL=0 and an existing Dovecot)" >&2
+    exit 1
+  fi
+  DOVECOT_LISTEN_IP=127.0.0.1
+  DOVECOT_IMAP_PORT="${SECMS_IMAP_PORT:-1143}"
+  DOVECOT_LMTP_PORT="${SECMS_LMTP_PORT:-2424}"
+  DOVECOT_DOMAIN="${SECMS_MAIL_DOMAIN:-localhost}"
+  DOVECOT_DOMAIN="${DOVECOT_DOMAIN,,}"
+  DOVECOT_MASTER_USER=secms
+  DOVECOT_DIR="$DATA_DIR/mail/dovecot"
+  if [ "$(id -u)" -eq 0 ]; then
+    mail_store="${SECMS_MAIL_STORE:-/var/lib/secms-mail}"
+    [[ "$mail_store" == /* ]] || { echo "run.sh: SECMS_MAIL_STORE must be an absolute path" >&2; exit 1; }
+    [ ! -L "$mail_store" ] || { echo "run.sh: $mail_store is a symbolic link" >&2; exit 1; }
+    # 0711: the mail account passes through to its own 0700 directory, and lists nothing.
+    mkdir -p "$mail_store" && chmod 711 "$mail_store"
+    DOVECOT_MAIL_DIR="$mail_store/$DOVECOT_DOMAIN"
+    DOVECOT_BASE_DIR="$mail_store/run"
+  else
+    [ "$DOVECOT_DOMAIN" != dovecot ] || { echo "run.sh: the mail domain cannot be 'dovecot' (the name of Dovecot's directory beside the Maildirs)" >&2; exit 1; }
+    DOVECOT_MAIL_DIR="$DATA_DIR/mail/$DOVECOT_DOMAIN"
+    DOVECOT_BASE_DIR="$DOVECOT_DIR/run"
+  fi
+  [ ! -L "$DATA_DIR/mail" ] || { echo "run.sh: $DATA_DIR/mail is a symbolic link" >&2; exit 1; }
+  (umask 077 && mkdir -p "$DOVECOT_DIR")
+  dovecot_render "$DOVECOT_DIR"
+  # The flags exist in a secms-server with the Email tab; an older one is left as it was.
+  if "$BIN" --help 2>/dev/null | grep -q -- '--mail-domain'; then
+    server_args+=(--mail-domain "$DOVECOT_DOMAIN" --mail-imap-port "$DOVECOT_IMAP_PORT"
+      --mail-lmtp-port "$DOVECOT_LMTP_PORT")
+  fi
+fi
+
+# The processes stay in this script's process group. The server runs as a child this shell
 # waits for (not exec, not a plain foreground command: bash runs a trap only after a foreground
 # command ends, so a SIGTERM to this script would leave the server running); the trap stops the
 # server first, then coturn, and waits for both.
@@ -84,7 +132,7 @@ SERVER_PID=""
 stop_all() {
   trap - INT TERM HUP
   local pid
-  for pid in "$SERVER_PID" "$COTURN_PID"; do
+  for pid in "$SERVER_PID" "$COTURN_PID" "$DOVECOT_PID"; do
     [ -n "$pid" ] || continue
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true  # its status is not ours (set -e)
@@ -97,6 +145,10 @@ trap 'stop_all' EXIT
 if [ "${SECMS_TURN:-1}" != 0 ]; then
   coturn_start "$COTURN_DIR/turnserver.conf" "$COTURN_PORT" "$COTURN_DIR/turnserver.log"
   say "coturn relays on $COTURN_LISTEN_IP:$COTURN_PORT (relay ports $COTURN_RELAY_MIN-$COTURN_RELAY_MAX, log $COTURN_DIR/turnserver.log)"
+fi
+if [ "${SECMS_MAIL:-1}" != 0 ]; then
+  dovecot_start "$DOVECOT_DIR/dovecot.conf" "$DOVECOT_IMAP_PORT" "$DOVECOT_DIR/dovecot.log" "$DOVECOT_LMTP_PORT"
+  say "Dovecot serves $DOVECOT_DOMAIN: IMAP on $DOVECOT_LISTEN_IP:$DOVECOT_IMAP_PORT, LMTP on $DOVECOT_LISTEN_IP:$DOVECOT_LMTP_PORT (Maildirs $DOVECOT_MAIL_DIR, log $DOVECOT_DIR/dovecot.log)"
 fi
 say "serving https://localhost:8443 (plain http://localhost:8080 redirects there); Ctrl-C stops"
 "$BIN" "${server_args[@]}" "$@" &
