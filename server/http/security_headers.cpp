@@ -50,6 +50,10 @@ void apply_mail_frame_policy(beast_http::response_header<>& h, std::string_view 
         policy = mail_frame_content_security_policy;
     } else if (target == "/mail-frame-remote.html") {
         policy = mail_frame_remote_content_security_policy;
+        // Remote images the reader chose to load come from mail senders' servers, which send
+        // no Cross-Origin-Resource-Policy: credentialless fetches them without cookies instead
+        // of blocking them (still an isolated page inside the require-corp app).
+        h.set("Cross-Origin-Embedder-Policy", "credentialless");
     } else {
         return;
     }

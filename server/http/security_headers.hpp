@@ -15,10 +15,11 @@ inline constexpr std::string_view content_security_policy =
     "media-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'; object-src 'none'; require-trusted-types-for 'script'; "
     // The only Trusted Types policies the front end creates (grep createPolicy in web/src and
-    // its bundled Lit): lit-html's template policy and the crypto Worker URL policy. Named, so
-    // an injected script cannot create a "default" policy that would bless every string;
-    // no 'allow-duplicates', so a second policy with one of these names is refused too.
-    "trusted-types lit-html secms-crypto-worker";
+    // its bundled Lit): lit-html's template policy, the crypto Worker URL policy and the mail
+    // reader's parser policy for DOMPurify (web/src/ui/mail/mail-frame.js). Named, so an
+    // injected script cannot create a "default" policy that would bless every string; no
+    // 'allow-duplicates', so a second policy with one of these names is refused too.
+    "trusted-types lit-html secms-crypto-worker secms-mail-sanitize";
 
 // The crypto Worker's own script (web/build.mjs names it /assets/worker-<hash>.js): a Worker
 // takes its policy from its script's response, so it gets the page policy plus
