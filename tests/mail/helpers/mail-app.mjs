@@ -97,6 +97,14 @@ export async function openRow(app, text, { timeoutMs = 20_000 } = {}) {
   return row;
 }
 
+/** Quick search (sender or subject) for `query`, then opens the row containing `text` (default: the query). */
+export async function findAndOpen(app, query, text = query, options = {}) {
+  const search = app.getByTestId('mail-quick-search');
+  await search.fill(query);
+  await search.press('Enter');
+  return openRow(app, text, options);
+}
+
 /** The reader's security banner as data: { signature, encrypted, signer, error }. */
 export async function securityOf(app) {
   const banner = app.getByTestId('mail-security');
