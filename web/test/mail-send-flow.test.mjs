@@ -59,7 +59,7 @@ test('decideSend: all keys → encrypted; one missing → needs confirmation nam
   const keyFor = (address) => keys[address] ?? null;
   assert.equal(decideSend({ recipients: ['a@x', 'b@x'], keyFor }).kind, 'encrypted');
   assert.deepEqual(decideSend({ recipients: ['a@x', 'b@x'], keyFor }).recipientKeys, ['KA', 'KB']);
-  assert.deepEqual(decideSend({ recipients: ['a@x', 'c@x'], keyFor }), { kind: 'needs_confirmation', missing: ['c@x'] });
+  assert.deepEqual(decideSend({ recipients: ['a@x', 'c@x'], keyFor }), { kind: 'needs_confirmation', missing: ['c@x'], reasons: [{ address: 'c@x', reason: 'no_key' }] });
   assert.equal(decideSend({ recipients: ['a@x', 'c@x'], keyFor, confirmUnencrypted: true }).kind, 'signed');
   assert.equal(decideSend({ recipients: ['a@x', 'c@x'], keyFor, confirmUnencrypted: true, sign: false }).kind, 'plain');
   assert.equal(decideSend({ recipients: ['a@x'], keyFor, encrypt: 'off' }).kind, 'signed');
@@ -94,7 +94,7 @@ test('send with a missing key: needs confirmation, nothing sent; confirmed → s
   const id = await actions.compose({ mode: 'new', to: 'a@x' });
   actions.updateDraft(id, { bcc: 'Hidden One <hidden@x>', subject: 'hello', text: 'body' });
   assert.deepEqual(store.get().drafts.get(id).keyStatus.map((entry) => [entry.address, entry.state]), [['a@x', 'known'], ['hidden@x', 'missing']]);
-  assert.deepEqual(await actions.send(id), { state: 'needs_confirmation', missing: ['hidden@x'] });
+  assert.deepEqual(await actions.send(id), { state: 'needs_confirmation', missing: ['hidden@x'], reasons: [{ address: 'hidden@x', reason: 'no_key' }] });
   assert.equal(sent.length, 0);
   const result = await actions.send(id, { confirmUnencrypted: true });
   assert.equal(result.state, 'sent');
@@ -132,7 +132,7 @@ test('send refuses no recipients and malformed addresses before composing', asyn
   assert.equal(composed.length, 0);
 });
 
-test('drafts: saved encrypted to self only into Drafts with \\Draft; the previous copy removed; auto-save armed while dirty', async () => {
+test('drafts: saved encrypted to self only into Drafts with \\Draft; the previous copy expunged (not to Trash); auto-save armed while dirty', async () => {
   const { actions, appended, removed, composed, timers, store } = setup();
   await actions.start();
   const id = await actions.compose({ mode: 'new' });
@@ -144,11 +144,11 @@ test('drafts: saved encrypted to self only into Drafts with \\Draft; the previou
   await actions.saveDraft(id);
   assert.deepEqual(composed.map((entry) => [entry.kind, entry.options.recipientKeys.length, entry.options.sign]), [['encrypted', 0, false], ['encrypted', 0, false]]);
   assert.deepEqual(appended.map((entry) => [entry.folder, entry.flags.join(',')]), [['Drafts', '\\Draft,\\Seen'], ['Drafts', '\\Draft,\\Seen']]);
-  assert.deepEqual(removed, [{ folder: 'Drafts', uids: [41] }]);
+  assert.deepEqual(removed, [{ folder: 'Drafts', uids: [41], permanent: true }]);
   assert.equal(store.get().drafts.get(id).savedUid, 42);
   assert.equal(store.get().drafts.get(id).dirty, false);
   await actions.discardDraft(id);
-  assert.deepEqual(removed.at(-1), { folder: 'Drafts', uids: [42] });
+  assert.deepEqual(removed.at(-1), { folder: 'Drafts', uids: [42], permanent: true });
 });
 
 test('reply, reply all, forwards', async () => {

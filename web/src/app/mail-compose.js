@@ -54,7 +54,8 @@ export function keyStatusOf(addresses, keyFor) {
 
 /**
  * The send decision (pure). → { kind: 'encrypted', recipientKeys } | { kind: 'signed' | 'plain' }
- *   | { kind: 'needs_confirmation', missing }.
+ *   | { kind: 'needs_confirmation', missing, reasons: [{ address, reason: 'no_key' | 'key_changed' }] }
+ *   (key_changed: the address has only a changed key the user has not accepted, and no accepted one).
  * encrypt: the draft's choice 'auto' | 'on' | 'off'. A key in state 'changed' is still the OLD,
  * accepted key (the new one is not used until the user accepts it).
  */
@@ -68,7 +69,9 @@ export function decideSend({ recipients, keyFor, encrypt = 'auto', encryptByDefa
     return wanted ? { kind: 'encrypted', recipientKeys: found.map(([, entry]) => entry.armored), recipients: found } : unencrypted();
   }
   if (!wanted) return unencrypted();
-  return confirmUnencrypted ? unencrypted() : { kind: 'needs_confirmation', missing };
+  const reasons = found.filter(([, entry]) => !entry?.armored)
+    .map(([address, entry]) => ({ address, reason: entry && (entry.state === 'changed' || entry.pending) ? 'key_changed' : 'no_key' }));
+  return confirmUnencrypted ? unencrypted() : { kind: 'needs_confirmation', missing, reasons };
 }
 
 const attachmentOverhead = (size) => Math.ceil(size / 3) * 4 * (78 / 76) + 512;   // base64 lines + part headers
@@ -287,8 +290,9 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
 
   /**
    * Saves the draft into Drafts, encrypted to the own key only; the previous saved copy is
-   * removed. → the new uid or null. The saved copy has no Bcc (pgp-mime writes none, not even
-   * in the encrypted part): Bcc lives in the open form only.
+   * expunged at once (never to Trash). → the new uid or null. The Bcc field is kept inside the
+   * encryption only (keepBcc: the outer header never has it), so reopening restores it; what
+   * send() composes never has it.
    */
   async function saveDraft(id) {
     if (saving.has(id)) await saving.get(id).catch(() => {});
@@ -299,13 +303,13 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
       store.putDraft(id, { saving: true, error: null });
       try {
         const fields = await messageFields(draft, { withBcc: true });
-        const raw = await mime.composeEncrypted({ crypto: crypto(), ...fields, recipientKeys: [], sign: false });
+        const raw = await mime.composeEncrypted({ crypto: crypto(), ...fields, recipientKeys: [], sign: false, keepBcc: true });
         const folder = draftsFolder();
         const answer = await api.append(folder, raw, ['\\Draft', '\\Seen']);
         const previous = store.draft(id)?.savedUid ?? null;
         const uid = Number.isSafeInteger(answer?.uid) ? answer.uid : null;
-        // The server's delete moves the old copy to Trash (expunged there): an old version is never left in Drafts.
-        if (previous !== null && previous !== uid) await api.remove({ folder, uids: [previous] }).catch(() => {});
+        // A superseded copy is expunged (permanent), not moved to Trash: old versions pile up nowhere.
+        if (previous !== null && previous !== uid) await api.remove({ folder, uids: [previous], permanent: true }).catch(() => {});
         const current = store.draft(id);
         // Edits made while saving keep the draft dirty (the next auto-save takes them).
         if (current) store.putDraft(id, { savedUid: uid, saving: false, dirty: (current.revision ?? 0) !== (draft.revision ?? 0), lastSavedAt: now() });
@@ -344,7 +348,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
 
     const { prefs } = store.get();
     const decision = decideSend({ recipients, keyFor, encrypt: draft.encrypt, encryptByDefault: prefs.encryptByDefault, sign: draft.sign, confirmUnencrypted });
-    if (decision.kind === 'needs_confirmation') return { state: 'needs_confirmation', missing: decision.missing };
+    if (decision.kind === 'needs_confirmation') return { state: 'needs_confirmation', missing: decision.missing, reasons: decision.reasons };
 
     disarm(id);
     if (saving.has(id)) await saving.get(id).catch(() => {});
@@ -380,7 +384,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     return { state: 'sent', sentUid: answer?.sent_uid ?? null, refused: Array.isArray(answer?.refused) ? answer.refused : [], encrypted: decision.kind === 'encrypted' };
   }
 
-  /** Closes the form; a saved copy in Drafts is deleted. */
+  /** Closes the form; a saved copy in Drafts is expunged (not moved to Trash). */
   async function discardDraft(id) {
     disarm(id);
     if (saving.has(id)) await saving.get(id).catch(() => {});
@@ -388,7 +392,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     store.removeDraft(id);
     if (uid !== null) {
       try {
-        await api.remove({ folder: draftsFolder(), uids: [uid] });
+        await api.remove({ folder: draftsFolder(), uids: [uid], permanent: true });
       } catch (error) {
         onError(error, 'discard_draft');
       }

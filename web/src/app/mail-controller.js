@@ -8,6 +8,8 @@
 
 import { emptyQuery, findSummary, loadedRows, mailPrefCheckers, mailSortKeys, defaultMailPrefs } from '../state/mail-store.js';
 import { createComposer } from './mail-compose.js';
+import { buildReadReceipt, MDN_SENT_FLAG, readReceiptWanted } from '../mail/mdn.js';
+import { annotateSigner } from '../mail/signer-trust.js';
 
 const MAX_PAGE = 200;
 const prefsKeyPrefix = 'secms.mail.prefs.';
@@ -88,6 +90,7 @@ export function createMailController(options) {
   } = options;
   const cryptoOf = typeof options.crypto === 'function' ? options.crypto : () => options.crypto;
   let running = false;
+  let starting = null;            // the one start() of this login (the panel and app.js both ask)
   const inFlight = new Map();     // "version:pageStart" → promise
   let openToken = 0;
 
@@ -141,8 +144,17 @@ export function createMailController(options) {
     return store.get().folders;
   }
 
-  /** Starts the tab: status, folders, the INBOX list. Safe to call again (refreshes). */
-  async function start() {
+  /**
+   * Starts the tab: status, folders, the INBOX list. Idempotent: the page wiring and the panel
+   * may both call it; every call gets the same promise until stop().
+   */
+  function start() {
+    starting ??= load();
+    return starting;
+  }
+
+  /** The work of start(); also the reload after the account changed. */
+  async function load() {
     running = true;
     loadPrefs();
     store.setContacts(addressBook?.list() ?? []);
@@ -163,6 +175,7 @@ export function createMailController(options) {
   /** Stops timers and forgets everything (logout). */
   function stop() {
     running = false;
+    starting = null;
     composer.stop();
     inFlight.clear();
     store.clear();
@@ -306,7 +319,7 @@ export function createMailController(options) {
   async function open(uid, { folder = store.get().list.folder } = {}) {
     openToken += 1;
     const token = openToken;
-    store.setReading({ uid, folder, state: 'loading', message: null, error: null, remoteContentAllowed: false, source: null });
+    store.setReading({ uid, folder, state: 'loading', message: null, error: null, remoteContentAllowed: false, source: null, flags: Object.freeze([]) });
     let message;
     try {
       const raw = await api.rawMessage(folder, uid);
@@ -316,7 +329,10 @@ export function createMailController(options) {
       return null;
     }
     if (token !== openToken) return null;   // another message was opened meanwhile
-    store.setReading({ state: 'ready', message });
+    // Who signed, as far as the key directory knows: verified/pinned vs learnt from mail (signer.source).
+    message = annotateSigner(message, keys, { ownAddresses: [store.get().status.address, store.get().status.external?.email].filter(Boolean) });
+    const flags = findSummary(store.get().list, uid)?.flags ?? [];
+    store.setReading({ state: 'ready', message, flags: Object.freeze([...flags]) });
     if (message?.security?.encrypted && message.headers) store.rememberDecrypted(folder, uid, message.headers);
     const summary = findSummary(store.get().list, uid);
     if (summary && !(summary.flags ?? []).includes('\\Seen')) {
@@ -461,7 +477,8 @@ export function createMailController(options) {
     }
     store.resetList({ folder: 'INBOX' });
     store.clearReading();
-    await start();
+    starting = load();
+    await starting;
   }
 
   async function clearExternalAccount() {
@@ -473,7 +490,8 @@ export function createMailController(options) {
     }
     store.resetList({ folder: 'INBOX' });
     store.clearReading();
-    await start();
+    starting = load();
+    await starting;
   }
 
   // --- contacts and keys --------------------------------------------------------------------
@@ -565,6 +583,38 @@ export function createMailController(options) {
     onError: showError,
   });
 
+  // --- read receipts (RFC 8098) ------------------------------------------------------------
+  const ownFrom = () => {
+    const { status } = store.get();
+    const address = status.account === 'external' && status.external?.email ? status.external.email : (status.address ?? status.external?.email);
+    return address ? { name: '', address } : null;
+  };
+
+  /**
+   * "Send receipt" of the reader (never called on its own): a disposition notification for the
+   * open message to its Disposition-Notification-To address, then $MDNSent on it so the prompt
+   * does not come back. → { state: 'sent' } | { state: 'already_sent' }.
+   */
+  async function sendReadReceipt(uid = store.get().reading.uid, { folder = store.get().reading.folder ?? store.get().list.folder } = {}) {
+    const { reading } = store.get();
+    const message = reading.uid === uid && reading.folder === folder ? reading.message : null;
+    if (!message?.read_receipt_to) throw Object.assign(new RangeError('mail: this message asks for no read receipt'), { code: 'no_receipt_request' });
+    const flags = [...(reading.flags ?? []), ...(findSummary(store.get().list, uid)?.flags ?? [])];
+    if (!readReceiptWanted(message, flags)) return { state: 'already_sent' };
+    const from = ownFrom();
+    if (!from) throw Object.assign(new Error('mail: no own address'), { code: 'not_enabled' });
+    const raw = buildReadReceipt({ from, to: message.read_receipt_to, original: message, date: new Date(now()) });
+    try {
+      await api.send({ raw, to: [message.read_receipt_to.toLowerCase()] });
+    } catch (error) {
+      showError(error, 'read_receipt');
+      throw error;
+    }
+    if (store.get().reading.uid === uid) store.setReading({ flags: Object.freeze([...new Set([...(store.get().reading.flags ?? []), MDN_SENT_FLAG])]) });
+    await setFlags([uid], { add: [MDN_SENT_FLAG] }, { folder }).catch(() => {});
+    return { state: 'sent' };
+  }
+
   // --- server events ------------------------------------------------------------------------
   /** mail_new / mail_status on the WebSocket; true when handled. */
   function handleServerMessage(message) {
@@ -607,7 +657,7 @@ export function createMailController(options) {
     select, selectAll, clearSelection: () => store.clearSelection(),
     open, setFlags: (uids, change) => setFlags(uids, change), toggleSeen, toggleFlag, move, remove, emptyFolder, markAllRead,
     createFolder, renameFolder, deleteFolder, setSubscribed,
-    allowRemoteContent, viewSource, downloadAttachment,
+    allowRemoteContent, viewSource, downloadAttachment, sendReadReceipt,
     compose: composer.compose, updateDraft: composer.updateDraft, addAttachments: composer.addAttachments,
     removeAttachment: composer.removeAttachment, saveDraft: composer.saveDraft, send: composer.send, discardDraft: composer.discardDraft,
     addContact, updateContact, removeContact, importVCard, exportVCard,

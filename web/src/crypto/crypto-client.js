@@ -189,7 +189,20 @@ export async function checkHealth(options) {
 
 // ---- OpenPGP mail (docs/protocol.md "Email (OpenPGP)") ------------------------------------
 // Big messages: the Worker posts {type:'mail.progress', job, done, total} events (onEvent).
-const MAIL_TIMEOUT_MS = 120_000;
+// The Worker's answer time grows with the message (OpenPGP.js runs at a few MiB/s on a slow
+// machine, and a request may wait behind another big one): a base for the key work and the
+// queue, plus a share per MiB, so a 25 MiB message is not cut off and a stuck small request
+// is not waited on for minutes.
+const MAIL_TIMEOUT_BASE_MS = 30_000;
+const MAIL_TIMEOUT_PER_MIB_MS = 2_000;
+
+/** The answer time allowed for a mail.* request carrying `bytes` of data. */
+export function mailTimeoutMs(bytes) {
+  const size = Number.isFinite(bytes) && bytes > 0 ? bytes : 0;
+  return MAIL_TIMEOUT_BASE_MS + Math.ceil((size / (1024 * 1024)) * MAIL_TIMEOUT_PER_MIB_MS);
+}
+
+const sizeOf = (value) => (typeof value === 'string' || value instanceof Uint8Array ? value.length : 0);
 
 function checkMailBytes(callName, name, value, allowString = false) {
   if (value instanceof Uint8Array || (allowString && typeof value === 'string')) return;
@@ -216,7 +229,7 @@ export async function mailEncrypt(options) {
   const payload = { data, recipientKeys, sign, ...(job === undefined ? {} : { job }) };
   // Moved rather than copied only when the view is its whole buffer (nothing else shares it).
   const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  const { armored } = await connection.request({ type: 'mail.encrypt', payload, transfer: whole ? [data.buffer] : [], timeoutMs: MAIL_TIMEOUT_MS });
+  const { armored } = await connection.request({ type: 'mail.encrypt', payload, transfer: whole ? [data.buffer] : [], timeoutMs: mailTimeoutMs(data.byteLength) });
   return { armored };
 }
 
@@ -224,7 +237,7 @@ export async function mailEncrypt(options) {
 export async function mailSign(options) {
   checkOptions('mailSign', options, ['connection', 'data'], ['connection', 'data']);
   checkMailBytes('mailSign', 'data', options.data);
-  const { armoredSignature, micalg } = await options.connection.request({ type: 'mail.sign', payload: { data: options.data }, timeoutMs: MAIL_TIMEOUT_MS });
+  const { armoredSignature, micalg } = await options.connection.request({ type: 'mail.sign', payload: { data: options.data }, timeoutMs: mailTimeoutMs(options.data.byteLength) });
   return { armoredSignature, micalg };
 }
 
@@ -239,7 +252,7 @@ export async function mailDecrypt(options) {
   checkMailBytes('mailDecrypt', 'data', data, true);
   checkKeyList('mailDecrypt', 'verificationKeys', verificationKeys);
   const reply = await connection.request({
-    type: 'mail.decrypt', payload: { data, verificationKeys, ...(job === undefined ? {} : { job }) }, timeoutMs: MAIL_TIMEOUT_MS,
+    type: 'mail.decrypt', payload: { data, verificationKeys, ...(job === undefined ? {} : { job }) }, timeoutMs: mailTimeoutMs(sizeOf(data)),
   });
   return { data: reply.data, signatures: reply.signatures };
 }
@@ -254,11 +267,11 @@ export async function mailVerify(options) {
   checkKeyList('mailVerify', 'verificationKeys', verificationKeys);
   if (cleartext !== undefined) {
     if (typeof cleartext !== 'string') throw new TypeError('mailVerify: "cleartext" must be a string');
-    const reply = await connection.request({ type: 'mail.verify', payload: { cleartext, verificationKeys }, timeoutMs: MAIL_TIMEOUT_MS });
+    const reply = await connection.request({ type: 'mail.verify', payload: { cleartext, verificationKeys }, timeoutMs: mailTimeoutMs(cleartext.length) });
     return { signatures: reply.signatures, text: reply.text };
   }
   checkMailBytes('mailVerify', 'data', data);
   checkMailBytes('mailVerify', 'signature', signature, true);
-  const reply = await connection.request({ type: 'mail.verify', payload: { data, signature, verificationKeys }, timeoutMs: MAIL_TIMEOUT_MS });
+  const reply = await connection.request({ type: 'mail.verify', payload: { data, signature, verificationKeys }, timeoutMs: mailTimeoutMs(data.length + sizeOf(signature)) });
   return { signatures: reply.signatures };
 }

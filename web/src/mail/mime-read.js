@@ -239,6 +239,7 @@ function headerModel(fields) {
     from: addresses(value('from')),
     to: addresses(fields.filter(([name]) => name.toLowerCase() === 'to').map(([, v]) => v).join(', ')),
     cc: addresses(fields.filter(([name]) => name.toLowerCase() === 'cc').map(([, v]) => v).join(', ')),
+    bcc: addresses(fields.filter(([name]) => name.toLowerCase() === 'bcc').map(([, v]) => v).join(', ')),
     reply_to: addresses(value('reply-to')),
     date: date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
     message_id: messageIds(value('message-id'))[0] ?? null,
@@ -278,7 +279,8 @@ function signerOf(signatures, usernames) {
   const valid = signatures.find((entry) => entry.status === 'valid' && entry.fingerprint);
   if (!valid) return null;
   const username = usernames?.[valid.fingerprint];
-  return { fingerprint: valid.fingerprint, email: valid.emails?.[0] ?? null, ...(username ? { username } : {}) };
+  // emails: every address of the key's user IDs (the banner checks From against them).
+  return { fingerprint: valid.fingerprint, email: valid.emails?.[0] ?? null, emails: [...(valid.emails ?? [])], ...(username ? { username } : {}) };
 }
 
 /**

@@ -7,7 +7,8 @@
 // - composePlain: an ordinary message (with the Autocrypt header), sent only after the user
 //   confirmed sending unencrypted.
 // `crypto` is the crypto-client connection (its request()); the own key stays in the Worker.
-// None of these write Bcc: what they return is what the server sends.
+// None of these write Bcc into what is sent; only a draft (encrypted to the own key alone) keeps
+// its Bcc, inside the encryption (composeEncrypted keepBcc).
 
 import {
   buildBodyEntity, concatChunks, entityBytes, messageHeaderFields, multipartEntity, normaliseFields, serializeEntity,
@@ -33,11 +34,13 @@ function crlf(text) {
  * inReplyTo, references, text, html, attachments, readReceiptTo), plus
  *   crypto: the crypto-client connection; recipientKeys: [armored public keys of all recipients];
  *   sign (default true); job (progress events); autocryptKey: the own armored public key for the
- *   Autocrypt header; gossip: [{addr, armored}] the recipients' keys (written when > 1 recipient).
+ *   Autocrypt header; gossip: [{addr, armored}] the recipients' keys (written when > 1 recipient);
+ *   keepBcc: true only for a draft saved encrypted to the own key: the Bcc field goes into the
+ *   encrypted inner header (never the outer one), so reopening the draft restores it.
  */
-export async function composeEncrypted({ crypto, recipientKeys, sign = true, job, autocryptKey, gossip = [], ...messageFields }) {
+export async function composeEncrypted({ crypto, recipientKeys, sign = true, job, autocryptKey, gossip = [], keepBcc = false, ...messageFields }) {
   const fields = normaliseFields(messageFields);
-  const headerFields = messageHeaderFields({ ...fields, extraHeaders: [] }, { includeBcc: false });
+  const headerFields = messageHeaderFields({ ...fields, extraHeaders: [] }, { includeBcc: keepBcc === true });
   const gossipHeaders = gossip.length > 1 ? gossip.map((entry) => ['Autocrypt-Gossip', buildGossipHeader(entry)]) : [];
   const { inner, outerHeaders } = protectHeaders({
     entity: buildBodyEntity(fields), headerFields, encrypted: true, extraInnerHeaders: gossipHeaders,

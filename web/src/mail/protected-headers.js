@@ -19,11 +19,12 @@ export const OBSCURED_SUBJECT = '[...]';
 /** The header fields a protected inner entity repeats (and whose inner value wins). */
 export const PROTECTED_FIELDS = Object.freeze([
   'date', 'from', 'to', 'cc', 'reply-to', 'subject', 'message-id', 'in-reply-to', 'references',
-  'disposition-notification-to',
+  'disposition-notification-to', 'bcc',
 ]);
 
-// What the transport needs outside: everything but the subject (obscured) and the read-receipt
-// request (only the recipient's reader acts on it).
+// What the transport needs outside: everything but the subject (obscured), the read-receipt
+// request (only the recipient's reader acts on it) and Bcc (only a draft, encrypted to its
+// author, carries it, inside).
 const OUTER_FIELDS = new Set(['date', 'from', 'to', 'cc', 'reply-to', 'message-id', 'in-reply-to', 'references']);
 
 /**
@@ -36,7 +37,7 @@ export function protectHeaders({ entity, headerFields, encrypted, extraInnerHead
   for (const [name, value] of headerFields) {
     const lower = name.toLowerCase();
     if (lower === 'subject') outerHeaders.push([name, encrypted ? OBSCURED_SUBJECT : value]);
-    else if (OUTER_FIELDS.has(lower) || !encrypted) outerHeaders.push([name, value]);
+    else if (lower !== 'bcc' && (OUTER_FIELDS.has(lower) || !encrypted)) outerHeaders.push([name, value]);
   }
   const hpOuter = outerHeaders.map(([name, value]) => ['HP-Outer', `${name}: ${value}`]);
   const inner = addContentTypeParams(

@@ -149,7 +149,8 @@ export function createMailApi(options = {}) {
     },
     setFlags: ({ folder, uids, add = [], remove = [] }) => json('POST', '/flags', { folder, uids, add, remove }),
     move: ({ folder, uids, to, copy = false }) => json('POST', '/move', { folder, uids, to, copy: Boolean(copy) }),
-    remove: ({ folder, uids }) => json('POST', '/delete', { folder, uids }),
+    /** Moves to Trash (expunged there); permanent: true expunges at once in any folder (superseded drafts). */
+    remove: ({ folder, uids, permanent = false }) => json('POST', '/delete', { folder, uids, ...(permanent ? { permanent: true } : {}) }),
     empty: (folder) => json('POST', '/empty', { folder }),
     markRead: (folder) => json('POST', '/mark-read', { folder }),
     /** → { uid } (null without APPENDUID). */

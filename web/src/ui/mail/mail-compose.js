@@ -12,6 +12,7 @@ import { controlStyles } from '../shared-styles.js';
 import { mailStyles } from './mail-styles.js';
 import { mailIcons } from './mail-icons.js';
 import { formatBytes } from './mail-view.js';
+import { unencryptedReasons } from './mail-security.js';
 import { errorText } from './mail-folders.js';
 
 const addressPattern = /^[^\s@<>()",;]+@[^\s@<>()",;]+$/;
@@ -30,7 +31,7 @@ export class MailCompose extends LitElement {
     mailActions: { attribute: false },
     draftId: {},
     suggestions: { state: true },     // { field, items: [{name, address, hasKey}], active }
-    confirmMissing: { state: true },  // addresses without a key, while the dialog asks
+    confirmMissing: { state: true },  // [{address, reason, text}] that cannot be encrypted to, while the dialog asks
     sendError: { state: true },
     dragging: { state: true },
   };
@@ -208,7 +209,7 @@ export class MailCompose extends LitElement {
     try {
       const result = await this.mailActions.send(this.draftId, { confirmUnencrypted });
       if (result?.state === 'needs_confirmation') {
-        this.confirmMissing = result.missing ?? [];
+        this.confirmMissing = unencryptedReasons(result);
         await this.updateComplete;
         const dialog = this.renderRoot.querySelector('dialog.confirm');
         dialog?.showModal();
@@ -333,7 +334,7 @@ export class MailCompose extends LitElement {
       <dialog class="confirm" aria-labelledby="confirm-title" aria-describedby="confirm-body" data-testid="compose-confirm" @cancel=${() => this.confirmSend(false)}>
         <h2 id="confirm-title">${t('mail.compose.confirm_title')}</h2>
         <p id="confirm-body">${t('mail.compose.confirm_body')}</p>
-        <ul>${(this.confirmMissing ?? []).map((address) => html`<li data-testid="compose-confirm-missing">${address}</li>`)}</ul>
+        <ul>${(this.confirmMissing ?? []).map(({ address, reason, text }) => html`<li data-testid="compose-confirm-missing" data-address=${address} data-reason=${reason}><span>${address}</span>: <span>${text}</span></li>`)}</ul>
         <div class="dialog-actions">
           <button type="button" class="button secondary cancel" data-testid="compose-confirm-cancel" @click=${() => this.confirmSend(false)}>${t('mail.cancel')}</button>
           <button type="button" class="button danger" data-testid="compose-confirm-send" @click=${() => this.confirmSend(true)}>${t('mail.compose.confirm_send')}</button>

@@ -12,43 +12,11 @@ import { mailStyles } from './mail-styles.js';
 import { mailIcons } from './mail-icons.js';
 import { addressText, formatBytes, formatFullDate, linkSegments, textBlocks } from './mail-view.js';
 import { errorText } from './mail-folders.js';
+import { securitySummary } from './mail-security.js';
+import { readReceiptWanted } from '../../mail/mdn.js';
 import './mail-frame.js';
 
-/** The banner of a message's security facts → { tone: 'ok'|'info'|'warning'|'danger', lines: [text] }. */
-export function securitySummary(security, keys = []) {
-  const lines = [];
-  let tone = 'info';
-  if (!security) return { tone, lines: [t('mail.security.none')] };
-  if (security.decryption_error) {
-    tone = 'danger';
-    lines.push(t(`mail.security.decrypt_${security.decryption_error}`) === `mail.security.decrypt_${security.decryption_error}`
-      ? t('mail.security.decrypt_failed') : t(`mail.security.decrypt_${security.decryption_error}`));
-  } else if (security.encrypted) {
-    tone = 'ok';
-    lines.push(t('mail.security.encrypted'));
-  } else {
-    lines.push(t('mail.security.not_encrypted'));
-  }
-  const signer = security.signer;
-  const who = signer ? (signer.username || signer.email || signer.fingerprint || '') : '';
-  if (security.signature === 'verified') {
-    lines.push(t('mail.security.verified', { name: who, fingerprint: signer?.fingerprint ?? '' }));
-  } else if (security.signature === 'unknown_key') {
-    if (tone === 'ok') tone = 'info';
-    lines.push(t('mail.security.unknown_key'));
-  } else if (security.signature === 'bad') {
-    tone = 'danger';
-    lines.push(t('mail.security.bad_signature'));
-  } else {
-    lines.push(t('mail.security.not_signed'));
-  }
-  const changed = signer?.email && keys.find((key) => key.address === String(signer.email).toLowerCase() && key.state === 'changed');
-  if (changed) {
-    tone = 'danger';
-    lines.push(t('mail.security.key_changed', { address: signer.email }));
-  }
-  return { tone, lines };
-}
+export { securitySummary };
 
 export class MailReader extends LitElement {
   static properties = {
@@ -155,8 +123,9 @@ export class MailReader extends LitElement {
     this.receiptAnswered = true;
     if (!send) return;
     try {
-      await this.mailActions.sendReadReceipt?.(this.snapshot.value.reading.uid);
+      await this.mailActions.sendReadReceipt(this.snapshot.value.reading.uid);
     } catch (error) {
+      this.receiptAnswered = false;   // not sent: the prompt stays
       this.actionError = errorText(error);
     }
   }
@@ -202,7 +171,7 @@ export class MailReader extends LitElement {
     if (reading.state === 'error') return html`<p class="message error" role="alert" data-testid="mail-reader-error">${errorText(reading.error)}</p>`;
     const message = reading.message;
     if (!message) return nothing;
-    const security = securitySummary(message.security, state.keys);
+    const security = securitySummary(message.security, state.keys, message.headers?.from?.[0]?.address ?? null);
     const hasText = typeof message.text === 'string' && message.text.length > 0;
     const hasHtml = typeof message.html === 'string' && message.html.length > 0;
     const showHtml = hasHtml && (!hasText || this.showHtml);
@@ -222,7 +191,7 @@ export class MailReader extends LitElement {
         ${security.tone === 'ok' ? mailIcons.lock : security.tone === 'danger' ? mailIcons.alert : mailIcons.shield}
         <div>${security.lines.map((line) => html`<p>${line}</p>`)}</div>
       </div>
-      ${message.read_receipt_to && !this.receiptAnswered ? html`<div class="notice message info" data-testid="mail-receipt-prompt">
+      ${readReceiptWanted(message, reading.flags) && !this.receiptAnswered ? html`<div class="notice message info" data-testid="mail-receipt-prompt">
         <span>${t('mail.reader.receipt_asked', { address: message.read_receipt_to })}</span>
         <button type="button" class="button secondary" @click=${() => this.answerReceipt(true)}>${t('mail.reader.receipt_send')}</button>
         <button type="button" class="button secondary" @click=${() => this.answerReceipt(false)}>${t('mail.reader.receipt_ignore')}</button></div>` : nothing}
