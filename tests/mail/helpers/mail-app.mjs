@@ -2,7 +2,7 @@
 // visible text) with the data-testid hooks of web/src/ui/mail/ where text would be ambiguous.
 // Every hook name the tests rely on is in this file, so a renamed hook is fixed in one place.
 
-import { createIdentityInApp, registeredUser, requestChannelWith, waitForChannelState, acceptChannelsUntilSecure } from '../../e2e/helpers/app-flows.mjs';
+import { createIdentityInApp, registeredUser, requestChannelWith, waitForChannelState } from '../../e2e/helpers/app-flows.mjs';
 
 /**
  * Records, in every page and frame (before their own scripts): what a hostile mail's payload
@@ -57,8 +57,13 @@ export async function mailUser(t, stack, browser, prefix, { initScript = mailTra
 export async function exchangeKeysByChannel(a, b) {
   for (const user of [a, b]) await user.app.getByTestId('tab-chat').click();
   await requestChannelWith(a.app, b.username);
-  await acceptChannelsUntilSecure(b.app, 1);
-  await waitForChannelState(a.app, 'secure');
+  // Both sides review the other's certificate and accept it, remembering it (the pin).
+  for (const user of [a, b]) {
+    await user.app.getByTestId('peer-report').waitFor({ timeout: 20_000 });
+    await user.app.getByTestId('remember-certificate').check();
+    await user.app.getByTestId('channel-accept').click();
+  }
+  await Promise.all([waitForChannelState(a.app, 'secure'), waitForChannelState(b.app, 'secure')]);
   for (const user of [a, b]) await openEmailTab(user.app);
 }
 

@@ -48,10 +48,12 @@ function answers(port) {
 
 /**
  * Starts Dovecot and secms-server (web/dist built first, once per process). Options:
- * domain ('localhost'), mail (extra --mail-… flags), extraArgs (other server flags),
+ * domain ('mail.test'), mail (extra --mail-… flags), extraArgs (other server flags),
  * logLevel ('warn'). Resolves the stack; stop() ends both and removes their directories.
  */
-export async function startMailStack({ domain = 'localhost', mail = {}, extraArgs = [], logLevel = 'warn' } = {}) {
+// The identity form accepts only addresses whose domain has a dot (user@localhost is refused as
+// "not a valid email address"), so the tests' mail domain has one.
+export async function startMailStack({ domain = 'mail.test', mail = {}, extraArgs = [], logLevel = 'warn' } = {}) {
   webBuilt ??= build();
   await webBuilt;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-'));
