@@ -138,7 +138,7 @@ test('folders, moves, flags, Trash, mark all read, search, push and shortcuts', 
   // New mail arrives by push: no reload, announced.
   await send('Pushed while watching');
   await waitForRow(bob.app, 'Pushed while watching', 15_000);
-  await bob.app.getByTestId('mail-announcement').filter({ hasText: /new mail/i }).waitFor({ state: 'attached', timeout: 5_000 });
+  await bob.app.getByTestId('mail-announcement').filter({ hasText: /new (mail|message)/i }).waitFor({ state: 'attached', timeout: 5_000 });
 
   // Shortcuts: j/k move through the list, r replies, c composes.
   await messageRows(bob.app).first().click();
