@@ -516,9 +516,20 @@ core::status<mail_error> expunge_all(imap_session& s, std::span<const std::uint3
 route_result delete_messages(call& c) {
     auto body = read_uid_body(c.req, true);
     if (!body) co_return error_response(body.error(), c.version());
+    // permanent: expunged where they are, in any folder (the page replaces a saved draft by its
+    // newer version this way: the old one must not pile up in Trash).
+    auto* permanent_field = body->object.if_contains("permanent");
+    if (permanent_field != nullptr && !permanent_field->is_bool())
+        co_return error_response(mail_error::bad_request, c.version());
+    const bool permanent = permanent_field != nullptr && permanent_field->as_bool();
     auto box = c.box;
     auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         box->invalidate();
+        if (permanent) {
+            if (auto selected = s.select(body->folder); !selected)
+                return core::fail(selected.error());
+            return expunge_all(s, body->uids);
+        }
         auto trash = special_folder(*box, s, special_use::trash);
         if (!trash) return core::fail(trash.error());
         if (auto selected = s.select(body->folder); !selected) return core::fail(selected.error());

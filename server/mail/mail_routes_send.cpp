@@ -155,7 +155,8 @@ route_result send(call& c) {
                 }
             }
             return uid;
-        });
+        },
+        mailbox::transfer_time(raw.size()));
     json::object out;
     out["sent"] = true;
     if (sent_uid && *sent_uid) {
@@ -176,10 +177,12 @@ route_result append(call& c) {
     if (!is_rfc822(c.req) || raw.empty())
         co_return error_response(mail_error::bad_request, c.version());
     auto box = c.box;
-    auto uid = co_await box->run([&](imap_session& s) {
-        box->invalidate();
-        return s.append(request->folder, raw, request->flags);
-    });
+    auto uid = co_await box->run(
+        [&](imap_session& s) {
+            box->invalidate();
+            return s.append(request->folder, raw, request->flags);
+        },
+        mailbox::transfer_time(raw.size()));
     if (!uid) co_return error_response(uid.error(), c.version());
     json::object out;
     if (*uid) {

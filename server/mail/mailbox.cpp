@@ -1,10 +1,13 @@
 #include "server/mail/mailbox.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
 #include <unistd.h>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json.hpp>
+#include <cerrno>
 
 namespace secms::mail {
 
@@ -29,6 +32,16 @@ std::string status_event(connection_state state, std::optional<mail_error> error
     return boost::json::serialize(o);
 }
 
+// Whether the server closed (or reset) this idle connection meanwhile, e.g. Dovecot restarted:
+// such a session is replaced before the job instead of failing its first command. Only the end
+// of the stream counts: pending bytes may be TLS records of a healthy connection.
+bool peer_gone(int fd) {
+    if (fd < 0) return true;
+    char byte;
+    const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 }  // namespace
 
 mailbox::mailbox(asio::thread_pool& pool, mailbox_login login, std::int64_t userid,
@@ -41,7 +54,8 @@ mailbox::mailbox(asio::thread_pool& pool, mailbox_login login, std::int64_t user
       idle_refresh_(idle_refresh),
       last_used_(std::chrono::steady_clock::now()),
       idle_socket_(strand_),
-      idle_timer_(strand_) {}
+      idle_timer_(strand_),
+      reconnect_timer_(strand_) {}
 
 mailbox::~mailbox() {
     // The last owner may be a handler on the strand or the service; either way nothing else
@@ -83,7 +97,7 @@ core::status<mail_error> mailbox::prepare() {
         last_used_ = std::chrono::steady_clock::now();
     }
     leave_idle();
-    if (session_ && !session_->alive()) drop_session();
+    if (session_ && (!session_->alive() || peer_gone(session_->idle_fd()))) drop_session();
     if (session_) return core::ok;
     auto opened = imap_session::open(login_.imap, login_.user, login_.password);
     if (!opened) {
@@ -95,6 +109,7 @@ core::status<mail_error> mailbox::prepare() {
     }
     session_.emplace(std::move(*opened));
     ++metrics_.mail_sessions_open;
+    reconnect_delay_ = std::chrono::seconds(2);
     invalidate();
     set_state(connection_state::connected, std::nullopt);
     return core::ok;
@@ -105,6 +120,43 @@ bool mailbox::after_failure(mail_error e) {
     drop_session();
     set_state(connection_state::error, e == mail_error::timeout ? e : mail_error::unavailable);
     return e != mail_error::timeout;
+}
+
+bool mailbox::begin_job(const job_control& job) {
+    const int fd = session_->idle_fd();
+    std::lock_guard lock(state_mutex_);
+    if (std::chrono::steady_clock::now() >= job.deadline) return false;
+    running_job_ = job.id;
+    running_fd_ = fd;
+    job_aborted_ = false;
+    return true;
+}
+
+bool mailbox::end_job() {
+    bool aborted;
+    {
+        std::lock_guard lock(state_mutex_);
+        running_job_ = 0;
+        running_fd_ = -1;
+        aborted = job_aborted_;
+        job_aborted_ = false;
+    }
+    if (aborted) {
+        spdlog::warn("mail: a job of userid={} took longer than {} s; its connection is closed",
+                     userid_,
+                     std::chrono::duration_cast<std::chrono::seconds>(job_time({})).count());
+        drop_session();
+        set_state(connection_state::error, mail_error::timeout);
+    }
+    return aborted;
+}
+
+void mailbox::abort_job(std::uint64_t id) {
+    std::lock_guard lock(state_mutex_);
+    if (running_job_ != id || running_fd_ < 0 || job_aborted_) return;
+    // The blocking libetpan call on this socket fails at once; the job ends with an error.
+    ::shutdown(running_fd_, SHUT_RDWR);
+    job_aborted_ = true;
 }
 
 void mailbox::job_done() {
@@ -130,6 +182,7 @@ void mailbox::set_watched(bool watched) {
         if (self->watched_) {
             if (self->pending_ == 0) self->enter_idle();
         } else {
+            self->reconnect_timer_.cancel();
             self->leave_idle();
         }
     });
@@ -138,6 +191,7 @@ void mailbox::set_watched(bool watched) {
 void mailbox::close() {
     watched_ = false;
     asio::post(strand_, [self = shared_from_this()] {
+        self->reconnect_timer_.cancel();
         self->leave_idle();
         self->drop_session();
     });
@@ -147,14 +201,19 @@ void mailbox::enter_idle() {
     if (!watched_ || idling_ || pending_ != 0) return;
     if (!session_) {
         // Opened for push only while someone watches; a failure is told as mail_status.
-        if (auto opened = prepare(); !opened) return;
+        if (auto opened = prepare(); !opened) {
+            schedule_reconnect();
+            return;
+        }
     }
     if (auto selected = session_->select("INBOX"); !selected) {
         after_failure(selected.error());
+        if (!session_) schedule_reconnect();
         return;
     }
     if (auto started = session_->idle_start(); !started) {
         after_failure(started.error());
+        if (!session_) schedule_reconnect();
         return;
     }
     int fd = ::dup(session_->idle_fd());
@@ -198,6 +257,7 @@ void mailbox::on_idle_readable(std::uint64_t generation) {
         case idle_event::closed:
             drop_session();
             set_state(connection_state::error, mail_error::unavailable);
+            schedule_reconnect();
             return;
         case idle_event::changed:
             leave_idle();
@@ -206,6 +266,17 @@ void mailbox::on_idle_readable(std::uint64_t generation) {
             enter_idle();
             return;
     }
+}
+
+void mailbox::schedule_reconnect() {
+    if (!watched_) return;
+    reconnect_timer_.expires_after(reconnect_delay_);
+    reconnect_delay_ =
+        std::min<std::chrono::seconds>(2 * reconnect_delay_, std::chrono::seconds(60));
+    reconnect_timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+        if (e || !self->watched_ || self->idling_ || self->pending_ != 0) return;
+        self->enter_idle();
+    });
 }
 
 void mailbox::leave_idle() {

@@ -8,6 +8,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -64,9 +65,13 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
 
     // Runs `fn(imap_session&)` (returning core::result<T, mail_error>) on the strand, after
     // leaving IDLE and (re)opening the connection if needed. The answer is unavailable when
-    // the server cannot be reached, rate_limited when too many jobs wait already.
+    // the server cannot be reached, rate_limited when too many jobs wait already, timeout when
+    // the job (queued and running) took longer than job_time(extra): a job still queued then
+    // never runs, a running one has its connection shut down (its blocking command returns at
+    // once) and the next job opens a new connection. `extra` is for big transfers (appends).
     template <class F>
-    boost::asio::awaitable<std::invoke_result_t<F&, imap_session&>> run(F fn) {
+    boost::asio::awaitable<std::invoke_result_t<F&, imap_session&>> run(
+        F fn, std::chrono::seconds extra = std::chrono::seconds(0)) {
         using result_type = std::invoke_result_t<F&, imap_session&>;
         if (pending_.fetch_add(1) >= max_pending_jobs) {
             --pending_;
@@ -77,22 +82,50 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
         auto self = shared_from_this();
         mailbox* box = this;
         F* job = &fn;
+        auto control = std::make_shared<job_control>();
+        control->id = ++job_counter_;
+        control->deadline = std::chrono::steady_clock::now() + job_time(extra);
+        job_control* ctl = control.get();
+        // The deadline is watched on the caller's executor: the strand may be blocked by the job.
+        boost::asio::steady_timer deadline_timer(co_await boost::asio::this_coro::executor);
+        deadline_timer.expires_at(control->deadline);
+        deadline_timer.async_wait([self, control](boost::system::error_code e) {
+            if (!e) self->abort_job(control->id);
+        });
         std::optional<result_type> out = co_await boost::asio::co_spawn(
             strand_,
-            [box, job]() -> boost::asio::awaitable<std::optional<result_type>> {
+            [box, job, ctl]() -> boost::asio::awaitable<std::optional<result_type>> {
                 std::optional<result_type> r;
-                if (auto opened = box->prepare(); !opened) {
+                if (std::chrono::steady_clock::now() >= ctl->deadline) {
+                    r.emplace(core::fail(mail_error::timeout));  // waited too long in the queue
+                } else if (auto opened = box->prepare(); !opened) {
                     r.emplace(core::fail(opened.error()));
+                } else if (!box->begin_job(*ctl)) {
+                    r.emplace(core::fail(mail_error::timeout));
                 } else {
                     r.emplace((*job)(*box->session_));
-                    if (!r->has_value() && box->after_failure(r->error()))
+                    if (box->end_job()) {
+                        if (!r->has_value()) r.emplace(core::fail(mail_error::timeout));
+                    } else if (!r->has_value() && box->after_failure(r->error())) {
                         r.emplace(core::fail(mail_error::unavailable));
+                    }
                 }
                 box->job_done();
                 co_return r;
             },
             boost::asio::use_awaitable);
+        deadline_timer.cancel();
         co_return std::move(*out);
+    }
+
+    // The whole time a job may take, queued and running: twice the command timeout, plus
+    // `extra`.
+    static std::chrono::seconds transfer_time(std::size_t bytes) {
+        // One more second per 256 KiB a big message travels (about 2 Mbit/s).
+        return std::chrono::seconds(bytes / (256 * 1024));
+    }
+    std::chrono::steady_clock::duration job_time(std::chrono::seconds extra) const {
+        return 2 * login_.imap.timeout + extra;
     }
 
     // Whether the user has a WebSocket open (IDLE only then). Thread-safe.
@@ -117,7 +150,18 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
     }
 
   private:
+    struct job_control {
+        std::uint64_t id = 0;
+        std::chrono::steady_clock::time_point deadline;
+    };
     core::status<mail_error> prepare();
+    // Strand: the job starts running on the open session (false when its deadline passed
+    // already); end_job: it ended; true when abort_job shut its connection down meanwhile
+    // (the session is then dropped: the next job reopens).
+    bool begin_job(const job_control& job);
+    bool end_job();
+    // Any thread: past a job's deadline, shuts down the connection it runs on, if it runs.
+    void abort_job(std::uint64_t id);
     // After a failed command: drops a dead connection; true when it did and the failure was
     // the connection's (the answer is then unavailable: nothing was changed).
     bool after_failure(mail_error e);
@@ -129,6 +173,9 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
     void on_idle_readable(std::uint64_t generation);
     void notify_new();
     void drop_session();
+    // While watched: the connection lost or not opened, IDLE is tried again later (2 s, then
+    // doubling up to 60 s), so push and the mail_status "connected" come back by themselves.
+    void schedule_reconnect();
 
     strand_type strand_;
     mailbox_login login_;
@@ -143,6 +190,12 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
     connection_state state_ = connection_state::connecting;
     std::optional<mail_error> last_error_;
     std::chrono::steady_clock::time_point last_used_;
+    std::atomic<std::uint64_t> job_counter_{0};
+    // The running job and its connection's socket, for abort_job (guarded by state_mutex_;
+    // cleared before the session closes, so a shutdown never reaches a reused descriptor).
+    std::uint64_t running_job_ = 0;
+    int running_fd_ = -1;
+    bool job_aborted_ = false;
 
     // Strand-only.
     std::optional<imap_session> session_;
@@ -150,6 +203,8 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
     std::uint64_t idle_generation_ = 0;
     boost::asio::posix::stream_descriptor idle_socket_;
     boost::asio::steady_timer idle_timer_;
+    boost::asio::steady_timer reconnect_timer_;
+    std::chrono::seconds reconnect_delay_{2};
     std::map<std::string, cached_list> lists_;
     std::optional<std::vector<folder_info>> folders_;
 };

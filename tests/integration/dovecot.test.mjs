@@ -177,7 +177,7 @@ describe('dovecot_render refuses values that would change the configuration', ()
     const text = await readFile(path.join(conf, 'dovecot.conf'), 'utf8');
     assert.doesNotMatch(text, /@[A-Z_]+@/);
     assert.match(text, /^\s*port = 1143$/m);
-    assert.match(text, /^mail_location = maildir:.*\/mail\/localhost\/%Ln$/m);
+    assert.match(text, /^mail_location = maildir:.*\/mail\/localhost\/%Ln:LAYOUT=fs$/m);
     assert.equal((await stat(path.join(conf, 'dovecot.conf'))).mode & 0o777, 0o600);
     // doveconf parses it (a template error would show here, not only at start).
     execFileSync('doveconf', ['-n', '-c', path.join(conf, 'dovecot.conf')], { stdio: 'pipe' });

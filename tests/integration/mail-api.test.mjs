@@ -167,6 +167,56 @@ describe('mail API with Dovecot', () => {
     }
   });
 
+  test('folder names may contain dots (Maildir LAYOUT=fs)', async () => {
+    for (const path of ['a.b', 'Lists/dev.team', 'v1.2.3']) {
+      const made = await api('alice', 'POST', '/folders', { json: { path } });
+      assert.equal(made.status, 201, `${path}: ${made.body}`);
+      assert.equal(made.json.folder.path, path);
+    }
+    const renamed = await api('alice', 'POST', '/folders/rename', { json: { path: 'a.b', new_path: 'c.d.e' } });
+    assert.equal(renamed.status, 204, renamed.body);
+    const raw = message({ from: 'alice@localhost', to: 'bob@localhost', subject: 'In a dotted folder', id: uniqueId('dot') });
+    const appended = await api('alice', 'POST', `/append?folder=${encodeURIComponent('Lists/dev.team')}`, rfc822(raw));
+    assert.equal(appended.status, 201, appended.body);
+    const inside = await list('alice', `folder=${encodeURIComponent('Lists/dev.team')}`);
+    assert.deepEqual(inside.messages.map((m) => m.subject), ['In a dotted folder']);
+    const paths = (await api('alice', 'GET', '/folders')).json.folders.map((f) => f.path);
+    for (const path of ['c.d.e', 'Lists/dev.team', 'v1.2.3']) assert.ok(paths.includes(path), `${path} in ${paths}`);
+    assert.equal(paths.includes('a.b'), false);
+    // The Maildir's own directory names stay reserved.
+    assert.equal((await api('alice', 'POST', '/folders', { json: { path: 'new' } })).status, 400);
+    for (const path of ['c.d.e', 'Lists/dev.team', 'Lists', 'v1.2.3']) {
+      const del = await api('alice', 'POST', '/folders/delete', { json: { path } });
+      assert.equal(del.status, 204, `${path}: ${del.body}`);
+    }
+  });
+
+  test('delete with permanent:true expunges in place, in any folder, without Trash', async () => {
+    const trashPath = (await api('alice', 'GET', '/folders')).json.folders.find((f) => f.special_use === 'trash').path;
+    const trashBefore = (await list('alice', `folder=${encodeURIComponent(trashPath)}`)).total;
+    const old = await api('alice', 'POST', '/append?folder=Drafts&flags=%5CDraft,%5CSeen',
+      rfc822(message({ from: 'alice@localhost', to: 'bob@localhost', subject: 'Draft v1', id: uniqueId('d1') })));
+    const kept = await api('alice', 'POST', '/append?folder=Drafts&flags=%5CDraft,%5CSeen',
+      rfc822(message({ from: 'alice@localhost', to: 'bob@localhost', subject: 'Draft v2', id: uniqueId('d2') })));
+    assert.equal(old.status, 201, old.body);
+    assert.equal(kept.status, 201, kept.body);
+    assert.equal((await api('alice', 'POST', '/delete', { json: { folder: 'Drafts', uids: [old.json.uid], permanent: 'yes' } })).status, 400);
+    const gone = await api('alice', 'POST', '/delete', { json: { folder: 'Drafts', uids: [old.json.uid], permanent: true } });
+    assert.equal(gone.status, 204, gone.body);
+    const drafts = (await list('alice', 'folder=Drafts')).messages.map((m) => m.uid);
+    assert.equal(drafts.includes(old.json.uid), false, 'the old draft is expunged');
+    assert.ok(drafts.includes(kept.json.uid), 'the other draft stays');
+    assert.equal((await list('alice', `folder=${encodeURIComponent(trashPath)}`)).total, trashBefore, 'nothing went to Trash');
+
+    await dovecot.deliver({ from: 'zed@example.org', to: ['alice@localhost'], raw: message({ from: 'zed@example.org', to: 'alice@localhost', subject: 'Gone for good', id: uniqueId('p') }) });
+    const [inboxMsg] = (await list('alice', 'folder=INBOX&subject=gone%20for%20good')).messages;
+    assert.ok(inboxMsg);
+    assert.equal((await api('alice', 'POST', '/delete', { json: { folder: 'INBOX', uids: [inboxMsg.uid], permanent: true } })).status, 204);
+    assert.equal((await list('alice', 'folder=INBOX&subject=gone%20for%20good')).total, 0);
+    assert.equal((await list('alice', `folder=${encodeURIComponent(trashPath)}`)).total, trashBefore);
+    await api('alice', 'POST', '/delete', { json: { folder: 'Drafts', uids: [kept.json.uid], permanent: true } });
+  });
+
   test('send delivers to a local user over LMTP, files it in Sent and removes the draft', async () => {
     const raw = message({ from: 'Alice <alice@localhost>', to: 'bob@localhost', subject: '=?UTF-8?Q?Caf=C3=A9?= plans', id: uniqueId('send') });
     const draft = await api('alice', 'POST', '/append?folder=Drafts&flags=%5CDraft,%5CSeen', rfc822(raw));
@@ -375,6 +425,33 @@ describe('mail API with Dovecot', () => {
       assert.equal(event.folder, 'INBOX');
       assert.ok(event.exists >= 2, JSON.stringify(event));
       assert.ok(event.unseen >= 1, JSON.stringify(event));
+    } finally {
+      ws.ws.close();
+      await ws.closed;
+    }
+  });
+
+  test('mail_status on the WebSocket: "error" when the mail server is cut off, "connected" once back', async () => {
+    assert.equal((await api('carol', 'GET', '/status')).json.connection, 'connected');
+    const ws = await openWebSocket(server, { cookie: cookies.carol });
+    try {
+      await sleep(1000); // the mailbox enters IDLE once the socket is counted
+      await relay.close();
+      let lost;
+      try {
+        lost = await ws.next('mail_status', 10_000);
+      } finally {
+        await sleep(500);
+        await relay.open();
+      }
+      assert.equal(lost.connection, 'error', JSON.stringify(lost));
+      assert.equal(lost.error?.code, 'mail_unavailable', JSON.stringify(lost));
+      // No request of the page: the server reconnects by itself while a socket watches.
+      const back = await ws.next('mail_status', 20_000);
+      assert.deepEqual({ ...back }, { type: 'mail_status', connection: 'connected', error: null });
+      const raw = message({ from: 'zed@example.org', to: 'carol@localhost', subject: 'After the outage', id: uniqueId('back') });
+      await dovecot.deliver({ from: 'zed@example.org', to: ['carol@localhost'], raw });
+      assert.equal((await ws.next('mail_new', 10_000)).folder, 'INBOX', 'push works again');
     } finally {
       ws.ws.close();
       await ws.closed;
