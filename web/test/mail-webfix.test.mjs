@@ -318,3 +318,29 @@ test('the unencrypted-send confirmation names the reason per recipient', () => {
   // An answer without reasons (older controller) still names each recipient as without a key.
   assert.deepEqual(unencryptedReasons({ missing: ['a@x'] }).map((entry) => entry.reason), ['no_key']);
 });
+
+// ---- 8. less work on the page's main thread when sending ----------------------------------------
+
+test('the Worker gives the armor as CRLF bytes (moved, not a string the page re-encodes); the message is unchanged', async () => {
+  const asked = [];
+  const connection = { request: async (request) => { asked.push(request); return meCrypto.request(request); } };
+  const raw = await composeEncrypted({ crypto: connection, ...draftFields, recipientKeys: [], sign: true });
+  assert.equal(asked[0].payload.output, 'crlf-bytes');
+  const source = text(raw);
+  assert.doesNotMatch(source.replace(/\r\n/g, ''), /[\r\n]/, 'every line end is CRLF');
+  assert.match(source, /-----BEGIN PGP MESSAGE-----\r\n/);
+  const opened = await openMessage({ raw, crypto: meCrypto });
+  assert.equal(opened.headers.subject, 'draft');
+  assert.equal(opened.security.signature, 'verified');
+  const { armoredBytes } = await meCrypto.request({ type: 'mail.encrypt', payload: { data: new TextEncoder().encode('x\n'), recipientKeys: [], output: 'crlf-bytes' } });
+  assert.ok(armoredBytes instanceof Uint8Array);
+  await assert.rejects(meCrypto.request({ type: 'mail.encrypt', payload: { data: new Uint8Array(1), recipientKeys: [], output: 'html' } }), (error) => error.code === 'invalid_request');
+});
+
+test('attachments are base64-encoded straight into bytes, identical to the string route', async () => {
+  const { base64Lines, base64LineBytes } = await import('../src/mail/mime-build.js');
+  for (const size of [0, 1, 2, 3, 56, 57, 58, 114, 1000, 57 * 1024 + 5]) {
+    const data = Uint8Array.from({ length: size }, (_, index) => (index * 131 + 7) & 255);
+    assert.equal(text(base64LineBytes(data)), base64Lines(data).join(''), `size ${size}`);
+  }
+});

@@ -218,19 +218,21 @@ function checkKeyList(callName, name, value) {
 /**
  * Encrypts (and signs) the inner MIME entity of a PGP/MIME message to the recipients' keys and
  * the own key. Options: { connection, data: Uint8Array, recipientKeys: [armored], sign: bool,
- * job? (names the progress events) } → { armored }. The data's buffer is moved to the Worker
- * (the caller must not use `data` afterwards).
+ * job? (names the progress events), output?: 'armored' | 'crlf-bytes' } → { armored } or, for
+ * 'crlf-bytes', { armoredBytes } (the armor as CRLF ASCII bytes made in the Worker, its buffer
+ * moved here). The data's buffer is moved to the Worker (the caller must not use `data` afterwards).
  */
 export async function mailEncrypt(options) {
-  checkOptions('mailEncrypt', options, ['connection', 'data', 'recipientKeys', 'sign', 'job'], ['connection', 'data', 'recipientKeys']);
-  const { connection, data, recipientKeys, sign = true, job } = options;
+  checkOptions('mailEncrypt', options, ['connection', 'data', 'recipientKeys', 'sign', 'job', 'output'], ['connection', 'data', 'recipientKeys']);
+  const { connection, data, recipientKeys, sign = true, job, output } = options;
+  if (output !== undefined && output !== 'armored' && output !== 'crlf-bytes') throw new TypeError('mailEncrypt: "output" must be \'armored\' or \'crlf-bytes\'');
   checkMailBytes('mailEncrypt', 'data', data);
   checkKeyList('mailEncrypt', 'recipientKeys', recipientKeys);
-  const payload = { data, recipientKeys, sign, ...(job === undefined ? {} : { job }) };
+  const payload = { data, recipientKeys, sign, ...(job === undefined ? {} : { job }), ...(output === undefined ? {} : { output }) };
   // Moved rather than copied only when the view is its whole buffer (nothing else shares it).
   const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  const { armored } = await connection.request({ type: 'mail.encrypt', payload, transfer: whole ? [data.buffer] : [], timeoutMs: mailTimeoutMs(data.byteLength) });
-  return { armored };
+  const reply = await connection.request({ type: 'mail.encrypt', payload, transfer: whole ? [data.buffer] : [], timeoutMs: mailTimeoutMs(data.byteLength) });
+  return reply.armoredBytes instanceof Uint8Array ? { armoredBytes: reply.armoredBytes } : { armored: reply.armored };
 }
 
 /** Detached signature over the canonical bytes of a multipart/signed part: { connection, data } → { armoredSignature, micalg }. */

@@ -290,7 +290,10 @@ const handlers = Object.freeze({
   },
 
   // Mail: payload limits (32 MiB) and key checks are in mail-crypto.js.
-  'mail.encrypt': (payload) => mail.encrypt(fields(payload, ['data', 'recipientKeys', 'sign', 'job'])),
+  async 'mail.encrypt'(payload) {
+    const result = await mail.encrypt(fields(payload, ['data', 'recipientKeys', 'sign', 'job', 'output']));
+    return result.armoredBytes ? withTransfer(result, [result.armoredBytes.buffer]) : result;
+  },
   'mail.sign': (payload) => mail.sign(fields(payload, ['data'])),
   async 'mail.decrypt'(payload) {
     const result = await mail.decrypt(fields(payload, ['data', 'verificationKeys', 'job']));

@@ -45,8 +45,10 @@ export async function composeEncrypted({ crypto, recipientKeys, sign = true, job
   const { inner, outerHeaders } = protectHeaders({
     entity: buildBodyEntity(fields), headerFields, encrypted: true, extraInnerHeaders: gossipHeaders,
   });
-  const { armored } = await mailEncrypt({
-    connection: crypto, data: entityBytes(inner), recipientKeys, sign, ...(job === undefined ? {} : { job }),
+  // The Worker answers with the armor already as CRLF bytes: the page only copies them once into
+  // the message (no regular expression or encoding over tens of MiB of string on the main thread).
+  const { armored, armoredBytes } = await mailEncrypt({
+    connection: crypto, data: entityBytes(inner), recipientKeys, sign, output: 'crlf-bytes', ...(job === undefined ? {} : { job }),
   });
   const control = {
     headers: [
@@ -61,7 +63,9 @@ export async function composeEncrypted({ crypto, recipientKeys, sign = true, job
       ['Content-Description', 'OpenPGP encrypted message'],
       ['Content-Disposition', 'inline; filename="encrypted.asc"'],
     ],
-    body: [crlf(armored)],
+    // Armor (base64, '=' only as the checksum's first character) can never hold the "=_secms_"
+    // boundary, which multipartEntity checks in string chunks only.
+    body: [armoredBytes ?? crlf(armored)],
   };
   const outer = multipartEntity('encrypted', [control, payload], ['protocol="application/pgp-encrypted"']);
   return entityBytes(withMessageHeaders(outer, [...outerHeaders, ...(fields.extraHeaders ?? []), ...autocryptHeaders(fields, autocryptKey)]));
