@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -595,6 +596,9 @@ int main(int argc, char** argv) {
     invocation inv;
     int code = parse_command_line(argc, argv, inv);
     if (code >= 0) return code;
+    // libetpan writes to its IMAP/LMTP/SMTP sockets with write(): a peer that closed its end
+    // must give EPIPE (an error of that command), not SIGPIPE, which would end the server.
+    std::signal(SIGPIPE, SIG_IGN);
     secms::core::init_logging(inv.settings.log_level, inv.settings.log_format == "json"
                                                           ? secms::core::log_format::json
                                                           : secms::core::log_format::text);

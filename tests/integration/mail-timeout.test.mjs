@@ -1,0 +1,116 @@
+// The overall deadline of a mailbox job (docs/api.md "Mail", limits): every IMAP command answers
+// within mail_timeout_s, but a job of many commands still has to end within 2 × mail_timeout_s
+// (504 timeout, for the running request and for one queued behind it), and the mailbox opens a
+// new connection for the next request.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { startDovecot } from '../helpers/dovecot.mjs';
+import {
+  freePort, login, loopbackRateLimits, register, request, runServerCommand, startServer,
+} from '../helpers/secms-server.mjs';
+
+const PASSWORD = 'correct horse battery staple';
+
+// A TCP relay in front of Dovecot's IMAP port that holds every answer of Dovecot back for
+// `delayMs` (in order): each command stays under the command timeout, a job of many commands
+// does not.
+async function slowRelay(targetPort) {
+  const port = await freePort();
+  const relay = { port, delayMs: 0, connections: 0 };
+  const server = net.createServer((client) => {
+    relay.connections += 1;
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    let last = 0;
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.on('data', (chunk) => {
+      const at = Math.max(last, Date.now() + relay.delayMs);
+      last = at;
+      setTimeout(() => client.writable && client.write(chunk), at - Date.now());
+    });
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  relay.close = () => new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+  return relay;
+}
+
+describe('mail job deadline', () => {
+  let dataDir;
+  let dovecot;
+  let relay;
+  let server;
+  let cookie;
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-timeout-'));
+    const init = await runServerCommand(['--data-dir', dataDir, 'init']);
+    assert.equal(init.code, 0, init.stderr);
+    const secret = await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8');
+    dovecot = await startDovecot({ masterSecret: secret });
+    relay = await slowRelay(dovecot.imapPort);
+    server = await startServer({
+      dataDir,
+      extraArgs: [
+        ...loopbackRateLimits,
+        '--mail-imap-port', String(relay.port),
+        '--mail-lmtp-port', String(dovecot.lmtpPort),
+        '--mail-timeout-s', '1',
+        '--mail-per-user-burst', '10000', '--mail-per-user-per-minute', '10000',
+      ],
+    });
+    assert.equal((await register(server, 'alice', PASSWORD)).status, 201);
+    ({ cookie } = await login(server, 'alice', PASSWORD));
+  });
+
+  after(async () => {
+    await server?.stop();
+    await relay?.close();
+    await dovecot?.stop();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const folders = () => request(server, 'GET', '/api/v1/mail/folders', { cookie });
+
+  test('a job of many slow commands ends with 504 within 2 × mail_timeout_s; the next one reconnects', async () => {
+    const fast = await folders();
+    assert.equal(fast.status, 200, fast.body);
+    // LIST, LSUB and a STATUS for each of the 6 folders: about 8 answers.
+    assert.ok(fast.json.folders.length >= 6, fast.body);
+    const connectionsBefore = relay.connections;
+
+    relay.delayMs = 700;
+    const started = Date.now();
+    const [running, queued] = await Promise.all([folders(), folders()]);
+    const elapsed = Date.now() - started;
+    relay.delayMs = 0;
+    for (const res of [running, queued]) {
+      assert.equal(res.status, 504, res.body);
+      assert.equal(res.json.error.code, 'timeout');
+    }
+    // 2 s deadline; the aborted command returns at once. Without the deadline the first request
+    // alone takes 8 × 0.7 s.
+    assert.ok(elapsed < 4_500, `answered after ${elapsed} ms`);
+
+    const again = await folders();
+    assert.equal(again.status, 200, again.body);
+    assert.ok(relay.connections > connectionsBefore, 'a new IMAP connection after the timeout');
+    const status = await request(server, 'GET', '/api/v1/mail/status', { cookie });
+    assert.equal(status.json.connection, 'connected', status.body);
+  });
+});
