@@ -32,9 +32,9 @@ const CSP_REQUIRED = {
   'form-action': "'self'",
   'object-src': "'none'",
   'require-trusted-types-for': "'script'",
-  // Exactly the policies the front end creates (Lit's and the Worker URL's): no "default"
-  // policy, no 'allow-duplicates', no wildcard.
-  'trusted-types': 'lit-html secms-crypto-worker',
+  // Exactly the policies the front end creates (Lit's, the Worker URL's and the mail reader's
+  // parser policy for DOMPurify): no "default" policy, no 'allow-duplicates', no wildcard.
+  'trusted-types': 'lit-html secms-crypto-worker secms-mail-sanitize',
 };
 
 function parseCsp(value) {
@@ -153,13 +153,38 @@ describe('security headers on every response', () => {
     const directives = parseCsp(res.headers['content-security-policy']);
     assert.equal(directives.get('script-src'), "'self' 'wasm-unsafe-eval'");
     for (const [name, sources] of Object.entries(CSP_REQUIRED)) {
-      if (name !== 'script-src') assert.equal(directives.get(name), sources, `worker CSP ${name}`);
+      if (name !== 'script-src' && name !== 'trusted-types') assert.equal(directives.get(name), sources, `worker CSP ${name}`);
     }
+    // The Worker creates no mail reader policy: only Lit's and its own URL policy.
+    assert.equal(directives.get('trusted-types'), 'lit-html secms-crypto-worker');
     assert.doesNotMatch(res.headers['content-security-policy'], /'unsafe-eval'|unsafe-inline|\*/);
     // Not widened by a query or by another path.
     for (const target of [`/assets/${worker}?x`, '/app.html', '/']) {
       const other = await request(server, 'GET', target);
       assert.doesNotMatch(other.headers['content-security-policy'] ?? '', /wasm-unsafe-eval/, target);
+    }
+  });
+
+  test('the mail frame script may be read by the sandboxed (opaque-origin) frame: CORS *', async () => {
+    requireWebBuilt();
+    const page = readFileSync(path.join(webRoot, 'mail-frame.html'), 'utf8');
+    // The script the frame page really loads (web/build.mjs names it /assets/mail-frame-<hash>.js).
+    const src = page.match(/<script\b[^>]*\bsrc="([^"]+)"/)?.[1];
+    assert.match(src ?? '', /^\/assets\/mail-frame-[A-Za-z0-9]+\.js$/, 'the frame page loads /assets/mail-frame-*.js');
+    assert.ok(readFileSync(path.join(webRoot, 'mail-frame-remote.html'), 'utf8').includes(`src="${src}"`));
+    // As Chromium asks for a module script of a sandboxed frame: CORS mode, Origin: null.
+    const res = await request(server, 'GET', src, { headers: { Origin: 'null' } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers['content-type'], /^text\/javascript/);
+    assert.equal(res.headers['access-control-allow-origin'], '*');
+    assert.equal(res.headers['access-control-allow-credentials'], undefined, 'never with credentials');
+    assertSecurityHeaders(res, src);
+    // Only that bundle: the app's scripts, the Worker and the pages stay same-origin only.
+    const others = readdirSync(path.join(webRoot, 'assets')).filter((f) => f.endsWith('.js') && !f.startsWith('mail-frame-'));
+    assert.ok(others.length >= 2, 'other bundles to compare with');
+    for (const target of [...others.map((f) => `/assets/${f}`), '/mail-frame.html', '/', `${src}?x`]) {
+      const other = await request(server, 'GET', target, { headers: { Origin: 'null' } });
+      assert.equal(other.headers['access-control-allow-origin'], undefined, target);
     }
   });
 
