@@ -93,9 +93,10 @@ export async function waitForRow(app, text, timeoutMs = 20_000) {
   return row;
 }
 
-/** Opens the row containing `text` and waits for the reader to show the message. */
+/** Opens the row containing `text` (null: the first row) and waits for the reader to show the message. */
 export async function openRow(app, text, { timeoutMs = 20_000 } = {}) {
-  const row = await waitForRow(app, text, timeoutMs);
+  const row = text === null ? messageRows(app).first() : await waitForRow(app, text, timeoutMs);
+  if (text === null) await row.waitFor({ timeout: timeoutMs });
   const uid = await row.getAttribute('data-uid');
   await row.click();
   await app.locator(`[data-testid=mail-reader][data-uid="${uid}"], [data-testid=mail-reader-error]`).first().waitFor({ timeout: timeoutMs });
