@@ -4,7 +4,8 @@
 // allow-same-origin: its origin is opaque (no cookies, no storage, no access to the page), and
 // its CSP allows no script but this file. It takes HTML only from the window that embeds it,
 // and only when that window is the app's origin (the frame's own URL origin), sanitises it
-// with DOMPurify here (the page sanitised it once already), shows it, and reports its height.
+// with DOMPurify here (the only sanitising pass: the page hands the mail's HTML over unparsed),
+// shows it, and reports its height and how many remote references it dropped.
 
 import DOMPurify from 'dompurify';
 import { sanitizeMailHtml } from './sanitize.js';
@@ -17,7 +18,14 @@ const embeddedByApp = window.parent !== window && (ancestor === undefined || anc
 
 // DOMPurify parses through this policy; what comes out is the sanitised fragment, never a string
 // handed to a sink. The frame CSP names only this policy (trusted-types secms-mail-frame).
-const policy = globalThis.trustedTypes?.createPolicy('secms-mail-frame', { createHTML: (text) => text }) ?? null;
+// DOMPurify also asks the policy for a TrustedScriptURL when it meets a script-URL attribute
+// (<script src>, <embed src>…) before the element is dropped; without createScriptURL the policy
+// throws, the render fails and the frame stays blank. Such elements are forbidden anyway, so
+// the URL becomes the empty string.
+const policy = globalThis.trustedTypes?.createPolicy('secms-mail-frame', {
+  createHTML: (text) => text,
+  createScriptURL: () => '',
+}) ?? null;
 
 const baseCss = `
   html { color-scheme: light dark; }
