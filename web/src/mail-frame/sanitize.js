@@ -1,7 +1,7 @@
-// The HTML mail sanitiser, shared by the sandboxed mail frame (the real boundary: it runs
-// there, in an opaque origin under its own CSP) and the page (a second pass before the HTML is
-// posted to the frame, defence in depth). DOMPurify needs a DOM; the URL and CSS rules below
-// are pure and tested in Node (web/test/mail-ui.test.mjs).
+// The HTML mail sanitiser of the sandboxed mail frame (the boundary: it runs there, in an
+// opaque origin under the frame's own CSP; the page does not parse mail HTML at all).
+// DOMPurify needs a DOM; the URL and CSS rules below are pure and tested in Node
+// (web/test/mail-ui.test.mjs, web/test/mail-frame-css.test.mjs).
 //
 // Rules: no script, frame, object, form, input, meta, base, link element; no event handler
 // (DOMPurify); links open a new top-level context with no opener and no referrer; remote URLs
@@ -72,15 +72,39 @@ export function rewriteSrcset(srcset, options) {
 }
 
 /**
- * CSS text (a style attribute or a <style> element) with url(…) references checked, @import
- * rules removed (they fetch a stylesheet), and expression()/behavior/-moz-binding gone.
+ * CSS text with its escapes decoded (CSS Syntax 3, "consume an escaped code point"): `\72` and
+ * `\r` are both "r", so `u\72l(` is `url(` to the browser and must be to the checks below.
+ * A decoded backslash is dropped: the result holds no backslash at all, so the browser reads
+ * exactly the text that was checked (no escape survives to be decoded a second time).
+ */
+export function cssUnescape(css) {
+  return String(css).replace(/\\(?:([0-9a-fA-F]{1,6})(?:\r\n|[ \t\n\r\f])?|(\r\n|[\n\r\f])|([^]))?/g, (whole, hex, newline, other) => {
+    if (hex !== undefined) {
+      const code = Number.parseInt(hex, 16);
+      if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return '\ufffd';
+      const decoded = String.fromCodePoint(code);
+      return decoded === '\\' ? '' : decoded;
+    }
+    if (newline !== undefined) return '';       // an escaped newline continues a string
+    if (other !== undefined) return other === '\\' ? '' : other;
+    return '';                                  // a backslash at the end of the text
+  });
+}
+
+/**
+ * CSS text (a style attribute or a <style> element) with its escapes decoded first (see
+ * cssUnescape), url(…) references checked, @import rules removed (they fetch a stylesheet),
+ * image-set() disabled (it takes bare strings as URLs), and expression()/behavior/-moz-binding
+ * gone.
  */
 export function rewriteCss(css, options) {
-  return String(css)
+  return cssUnescape(css)
+    .replace(/(?:-webkit-)?image-set\s*\(/gi, 'blocked-image-set(')
     .replace(/@import[^;]*;?/gi, '')
     .replace(/expression\s*\(|behavior\s*:|-moz-binding\s*:/gi, 'blocked-')
-    .replace(/url\(\s*(['"]?)(.*?)\1\s*\)/gi, (whole, quote, url) => {
-      const rewritten = rewriteResourceUrl(url.replace(/\\/g, ''), options);
+    // A url( left open at the end of the text is still a URL to the browser (EOF closes it).
+    .replace(/url\(\s*(['"]?)(.*?)\1\s*(?:\)|$)/gi, (whole, quote, url) => {
+      const rewritten = rewriteResourceUrl(url, options);
       return rewritten ? `url("${rewritten.replace(/["\\\n\r]/g, '')}")` : 'none';
     });
 }
