@@ -23,7 +23,7 @@ export class MailCryptoError extends Error {
     super(`mail-crypto: ${MailCryptoErrorCode[code] ?? code}`, { cause });
     this.name = 'MailCryptoError';
     this.code = code;
-    this.reason = reason; // decrypt_failed: 'not_for_me'|'corrupt'|'no_key'|'locked'
+    this.reason = reason; // decrypt_failed: 'not_for_me'|'corrupt'|'no_key'|'locked'|'too_large' (decompresses past the limit)
     this.index = index;   // bad_recipient_key: which recipient key
   }
 }
@@ -35,7 +35,14 @@ const MAX_KEYS = 200;
 // Only v4 output, and SEIPDv1 (RFC 4880 §5.13) so GnuPG 2.2 and librnp read it. SHA-256 is
 // asked for, but the signing key's own hash preferences win in OpenPGP.js, so sign() reports
 // the hash it used as the micalg of multipart/signed (RFC 3156 §5).
-const mailConfig = Object.freeze({ v6Keys: false, aeadProtect: false, preferredHashAlgorithm: openpgp.enums.hash.sha256 });
+// maxDecompressedMessageSize: a compressed data packet of a few hundred kilobytes can inflate
+// to gigabytes (a "compression bomb" that takes the Worker and the tab down on every open);
+// no mail plaintext is allowed past twice the largest message.
+export const MAX_DECOMPRESSED_BYTES = 2 * MAX_MAIL_DATA_BYTES;
+const mailConfig = Object.freeze({
+  v6Keys: false, aeadProtect: false, preferredHashAlgorithm: openpgp.enums.hash.sha256, maxDecompressedMessageSize: MAX_DECOMPRESSED_BYTES,
+});
+const decompressedTooLarge = (cause) => /decompressed message size exceeded/i.test(String(cause?.message ?? ''));
 
 function checkData(data, { allowString = false } = {}) {
   if (allowString && typeof data === 'string') {
@@ -74,13 +81,19 @@ function progressStream(data, progress) {
   });
 }
 
-async function readAll(value) {
+async function readAll(value, limit = Infinity) {
   if (!(value instanceof ReadableStream)) return value;
   const reader = value.getReader();
   const pieces = [];
+  let total = 0;
   for (;;) {
     const { done, value: piece } = await reader.read();
     if (done) break;
+    total += piece.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new MailCryptoError('too_large');
+    }
     pieces.push(piece);
   }
   if (pieces.every((piece) => typeof piece === 'string')) return pieces.join('');
@@ -266,10 +279,12 @@ export function createMailCrypto({ identity, emit = () => {} }) {
           : await openpgp.readMessage({ binaryMessage: progressStream(data, progressFor(job)) });
       }
       const result = await openpgp.decrypt({ message, decryptionKeys: privateKey, verificationKeys: keys, format: 'binary', config: mailConfig });
-      const plaintext = await readAll(result.data);
+      const plaintext = await readAll(result.data, MAX_DECOMPRESSED_BYTES);
+      if (plaintext.length > MAX_DECOMPRESSED_BYTES) throw new MailCryptoError('too_large');
       return { data: plaintext, signatures: await describeSignatures(result.signatures, keys) };
     } catch (cause) {
-      throw new MailCryptoError('decrypt_failed', { reason: 'corrupt', cause });
+      const tooLarge = cause instanceof MailCryptoError ? cause.code === 'too_large' : decompressedTooLarge(cause);
+      throw new MailCryptoError('decrypt_failed', { reason: tooLarge ? 'too_large' : 'corrupt', cause });
     }
   }
 
