@@ -66,3 +66,147 @@ test('F5: an ordinary compressed message still opens', async () => {
   const { data } = await mail.decrypt({ data: armored, verificationKeys: [] });
   assert.equal(data.length, 6000);
 });
+
+// ---- the victim's Email tab: real controller, store, key directory, mime-read -----------------
+
+const { openMessage } = await import('../src/mail/mime-read.js');
+const { composeEncrypted, composeSigned, composePlain } = await import('../src/mail/pgp-mime.js');
+const { createKeyDirectory } = await import('../src/mail/key-directory.js');
+const { readCertificateFacts } = await import('../src/crypto/certificate-facts.js');
+const { createMailStore } = await import('../src/state/mail-store.js');
+const { createMailController } = await import('../src/app/mail-controller.js');
+const { securitySummary } = await import('../src/ui/mail/mail-security.js');
+const { signatureTrust } = await import('../src/mail/signer-trust.js');
+
+function memoryStorage() {
+  const map = new Map();
+  return { getItem: (k) => (map.has(k) ? map.get(k) : null), setItem: (k, v) => map.set(k, String(v)), removeItem: (k) => map.delete(k) };
+}
+const keyDirectory = () => createKeyDirectory({ storage: memoryStorage(), account: 'bob', readKeyFacts: (armored) => readCertificateFacts({ armored }) });
+const wire = (value) => (typeof value === 'string' ? new TextEncoder().encode(value) : value);
+const asText = (value) => new TextDecoder().decode(value);
+
+function victim({ keys, addressBook = null, privateKey = bob.privateKey }) {
+  const mailbox = new Map();
+  const sent = [];
+  const api = {
+    status: async () => ({ enabled: true, address: 'bob@localhost', domain: 'localhost', account: 'local', external: null, smarthost: false, max_message_bytes: 25 << 20, connection: 'connected', error: null }),
+    folders: async () => ({ folders: [{ path: 'INBOX', name: 'INBOX', special_use: 'inbox', total: mailbox.size, unseen: 0 }, { path: 'Drafts', special_use: 'drafts' }, { path: 'Sent', special_use: 'sent' }] }),
+    messages: async (p) => ({ folder: 'INBOX', uidvalidity: 1, total: mailbox.size, offset: p.offset, messages: [...mailbox.keys()].map((uid) => ({ uid, flags: ['\\Seen'], subject: '', from: [] })) }),
+    setFlags: async () => null,
+    rawMessage: async (folder, uid) => mailbox.get(uid),
+    send: async (body) => { sent.push(body); return { sent: true, sent_uid: 1, refused: [] }; },
+    append: async () => ({ uid: 9 }),
+  };
+  const store = createMailStore();
+  const controller = createMailController({
+    api, store, crypto: () => localCrypto(privateKey), mime: { openMessage, composeEncrypted, composeSigned, composePlain }, keys, addressBook,
+    setTimeout: () => 0, clearTimeout: () => {}, account: 'bob',
+  });
+  let next = 1;
+  const deliver = (raw) => { const uid = next++; mailbox.set(uid, wire(raw)); return uid; };
+  const banner = (message) => securitySummary(message.security, store.get().keys, message.headers.from[0]?.address ?? null);
+  return { store, actions: controller.actions, sent, deliver, banner, keys };
+}
+
+const saysVerified = (summary) => summary.lines.some((line) => /signature verified/.test(line));
+
+// ---- F1 / F1b / F2: who signed is decided by the key directory, for the From address ---------
+
+test('F1: a key learnt for another address that names the boss in its user ID does not verify mail From: boss', async () => {
+  const boss = await makeKey('Boss', 'boss@localhost');
+  const mallory = await makeKey('Boss', 'boss@localhost');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'boss@localhost', armored: boss.armoredPublic, source: 'pinned' });
+  const v = victim({ keys });
+  await v.actions.start();
+  await v.actions.open(v.deliver(composePlain({ from: { address: 'mallory@evil.example' }, to: [{ address: 'bob@localhost' }], subject: 'hello', text: 'hi', autocryptKey: mallory.armoredPublic })));
+  assert.equal(keys.keyFor('mallory@evil.example')?.fingerprint, mallory.fingerprint);
+  const message = await v.actions.open(v.deliver(await composeEncrypted({
+    crypto: localCrypto(mallory.privateKey), recipientKeys: [bob.armoredPublic],
+    from: { name: 'Boss', address: 'boss@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'Wire 40k today', text: 'Pay today.',
+  })));
+  assert.notEqual(signatureTrust(message.security), 'verified');
+  assert.equal(signatureTrust(message.security), 'other_address');
+  const summary = v.banner(message);
+  assert.ok(!saysVerified(summary), summary.lines.join(' | '));
+  assert.notEqual(summary.tone, 'ok');
+  assert.ok(summary.lines.some((line) => line.includes('Signed by mallory@evil.example, not by the sender boss@localhost')), summary.lines.join(' | '));
+  // The boss's real key still verifies the boss (and is green when encrypted).
+  const genuine = await v.actions.open(v.deliver(await composeEncrypted({
+    crypto: localCrypto(boss.privateKey), recipientKeys: [bob.armoredPublic], from: { address: 'boss@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't',
+  })));
+  assert.equal(signatureTrust(genuine.security), 'verified');
+  assert.equal(v.banner(genuine).tone, 'ok');
+  assert.ok(v.banner(genuine).lines.some((line) => line.includes('Signed by boss@localhost')));
+});
+
+test('F1b: a key verified for mallory whose user IDs also say boss is not the boss', async () => {
+  const boss = await makeKey('Boss', 'boss@localhost');
+  const twoFaced = await makeKey('Boss', 'boss@localhost', ['mallory@localhost']);
+  const keys = keyDirectory();
+  await keys.learn({ address: 'boss@localhost', armored: boss.armoredPublic, source: 'pinned' });
+  await keys.learn({ address: 'mallory@localhost', armored: twoFaced.armoredPublic, source: 'verified' });
+  const v = victim({ keys });
+  await v.actions.start();
+  const message = await v.actions.open(v.deliver(await composeEncrypted({
+    crypto: localCrypto(twoFaced.privateKey), recipientKeys: [bob.armoredPublic], from: { address: 'boss@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't',
+  })));
+  assert.equal(message.security.signer.from_matches, false);
+  assert.equal(signatureTrust(message.security), 'other_address');
+  assert.ok(!saysVerified(v.banner(message)));
+  // Even with no key at all for the boss, the user ID does not bind it.
+  const keys2 = keyDirectory();
+  await keys2.learn({ address: 'mallory@localhost', armored: twoFaced.armoredPublic, source: 'verified' });
+  const v2 = victim({ keys: keys2 });
+  await v2.actions.start();
+  const again = await v2.actions.open(v2.deliver(await composeSigned({ crypto: localCrypto(twoFaced.privateKey), from: { address: 'boss@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't' })));
+  assert.equal(signatureTrust(again.security), 'other_address');
+});
+
+test('F2: a key learnt from an Autocrypt header is "learnt, not verified"; a changed key not accepted verifies nothing', async () => {
+  const fakeCarol = await makeKey('Carol', 'carol@localhost');
+  const dave = await makeKey('Dave', 'dave@localhost');
+  const fakeDave = await makeKey('Dave', 'dave@localhost');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'dave@localhost', armored: dave.armoredPublic, source: 'verified' });
+  const v = victim({ keys });
+  await v.actions.start();
+  // (a) spoofed From: carol with an Autocrypt header, then a signed mail "from carol".
+  await v.actions.open(v.deliver(composePlain({ from: { address: 'carol@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'phone', text: 'hi', autocryptKey: fakeCarol.armoredPublic })));
+  let message = await v.actions.open(v.deliver(await composeSigned({ crypto: localCrypto(fakeCarol.privateKey), from: { address: 'carol@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'bank', text: 'IBAN XX00 EVIL' })));
+  assert.equal(signatureTrust(message.security), 'learnt');
+  let summary = v.banner(message);
+  assert.ok(!saysVerified(summary));
+  assert.ok(summary.lines.some((line) => /learned from this sender's mail .*not verified/.test(line)), summary.lines.join(' | '));
+  // Encrypted + learnt key: not green either.
+  message = await v.actions.open(v.deliver(await composeEncrypted({ crypto: localCrypto(fakeCarol.privateKey), recipientKeys: [bob.armoredPublic], from: { address: 'carol@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't' })));
+  assert.notEqual(v.banner(message).tone, 'ok');
+  // (b) spoofed From: dave with another key → pending change; a mail signed with that key.
+  await v.actions.open(v.deliver(composePlain({ from: { address: 'dave@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'x', text: 'x', autocryptKey: fakeDave.armoredPublic })));
+  assert.equal(keys.keyFor('dave@localhost').state, 'changed');
+  assert.ok(!keys.verificationKeys().some((armored) => armored.trim() === fakeDave.armoredPublic.trim()), 'a pending key is no verification key');
+  message = await v.actions.open(v.deliver(await composeSigned({ crypto: localCrypto(fakeDave.privateKey), from: { address: 'dave@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'y', text: 'y' })));
+  assert.equal(message.security.signature, 'unknown_key');
+  summary = v.banner(message);
+  assert.ok(!saysVerified(summary));
+  assert.equal(summary.tone, 'danger');
+  assert.ok(summary.lines.some((line) => /key of dave@localhost has changed/.test(line)), summary.lines.join(' | '));
+  // Dave's real (verified) key while the change is unsettled: not green, a warning.
+  message = await v.actions.open(v.deliver(await composeEncrypted({ crypto: localCrypto(dave.privateKey), recipientKeys: [bob.armoredPublic], from: { address: 'dave@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'z', text: 'z' })));
+  assert.equal(signatureTrust(message.security), 'changed');
+  assert.notEqual(v.banner(message).tone, 'ok');
+  keys.rejectChange('dave@localhost');
+  message = await v.actions.open(v.deliver(await composeEncrypted({ crypto: localCrypto(dave.privateKey), recipientKeys: [bob.armoredPublic], from: { address: 'dave@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'z', text: 'z' })));
+  assert.equal(signatureTrust(message.security), 'verified');
+});
+
+test('F1: the own key verifies mail from the own address only', async () => {
+  const keys = keyDirectory();
+  const v = victim({ keys });
+  await v.actions.start();
+  const mine = await v.actions.open(v.deliver(await composeEncrypted({ crypto: localCrypto(bob.privateKey), recipientKeys: [], from: { address: 'bob@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't' })));
+  assert.equal(signatureTrust(mine.security), 'verified');
+  const spoof = await v.actions.open(v.deliver(await composeSigned({ crypto: localCrypto(bob.privateKey), from: { address: 'boss@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't' })));
+  assert.equal(signatureTrust(spoof.security), 'other_address');
+});

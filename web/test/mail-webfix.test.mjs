@@ -289,9 +289,9 @@ test('a key whose user IDs do not have the From address: a warning naming the ot
   // The server-verified channel certificate of ann@x whose user ID has another e-mail: bound by the directory.
   const channel = annotateSigner(signedBy({ email: 'ann@home', emails: ['ann@home'] }), directory([{ address: 'ann@x', fingerprint: FP, source: 'verified', state: 'ok' }]));
   assert.equal(signatureTrust(channel.security, 'ann@x'), 'verified');
-  // …but an Autocrypt binding does not vouch for a key of another address.
+  // …and an Autocrypt binding is the directory's too (the key's user IDs never decide), but only "learnt".
   const learnt = annotateSigner(signedBy({ email: 'ann@home', emails: ['ann@home'] }), directory([{ address: 'ann@x', fingerprint: FP, source: 'autocrypt', state: 'ok' }]));
-  assert.equal(signatureTrust(learnt.security, 'ann@x'), 'other_address');
+  assert.equal(signatureTrust(learnt.security, 'ann@x'), 'learnt');
 });
 
 test('the controller annotates the opened message with the signer source', async () => {

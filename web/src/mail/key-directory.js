@@ -190,8 +190,12 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
     importKey,
     keyFor,
     list: () => Object.entries(readAll()).map(([address, entry]) => view(address, entry)).sort((a, b) => a.address.localeCompare(b.address)),
-    /** Every stored key (and pending ones): mime-read's keyring, to tell 'verified' from 'unknown_key'. */
-    verificationKeys: () => Object.values(readAll()).flatMap((entry) => [entry.armored, entry.pending?.armored].filter(Boolean)),
+    /**
+     * Every stored key: mime-read's keyring, to tell 'verified' from 'unknown_key'. A pending
+     * (changed, not accepted) key is NOT among them: its signatures read 'unknown_key' and the
+     * banner warns of the change — an unaccepted key never verifies anything.
+     */
+    verificationKeys: () => Object.values(readAll()).map((entry) => entry.armored).filter(Boolean),
     /** The user accepts the changed key: it replaces the old one (as 'imported', a user decision). */
     acceptChange(address) {
       const name = normaliseAddress(address);

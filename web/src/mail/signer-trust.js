@@ -1,20 +1,24 @@
 // How far a valid signature can be trusted (pure; page and node). mime-read.js says whether a
 // signature checks out against the keys it was given ('verified'); that alone does not say who
-// vouches for the key: a key learnt from an Autocrypt header or gossip came with mail anyone
-// could have sent. This adds to the model's security.signer:
-//   source: 'verified' | 'pinned' (the server verified it for a user met in a channel / pinned
-//           in the chat trust store), 'imported' (the user gave it), 'autocrypt' | 'gossip'
-//           (learnt from mail, not verified), 'own' (the user's own key: the only key the
-//           Worker checks with that the key directory does not hold);
+// the signer is: anyone can write any user ID into a key, so the key's own user IDs never decide
+// the address. The signer is bound to the From address only through the key directory: the key
+// the directory holds FOR the From address must be this very key. This adds to security.signer:
+//   address: the directory address that holds this key (the From address when bound; the own
+//           address for the own key; null for a key the directory holds for nobody);
+//   source: the source of that binding — 'verified' | 'pinned' (the server verified it for a user
+//           met in a channel / pinned in the chat trust store), 'imported' (the user gave it),
+//           'autocrypt' | 'gossip' (learnt from mail, not verified), 'own' (the user's own key:
+//           the only key the Worker checks with that the key directory does not hold);
 //   pending: true when the signing key is a CHANGED key the user has not accepted;
-//   from_matches: whether the key belongs to the From address (a user ID of the key has it, or
-//           the key directory holds this very key for that address from a source the user chose).
+//   from_matches: the directory holds this key for the From address (or it is the own key and
+//           From is an own address);
+//   from_key_changed: the From address's entry has a changed key the user has not settled.
 // The status values of the contracts ('verified'…) are not changed; the reader's banner words
-// only verified/pinned/own signatures whose key matches From as "verified".
+// as "verified" only a signature by the From address's own verified/pinned key (or the own key
+// for an own address) whose entry is not 'changed'.
 
 export const TRUSTED_SIGNER_SOURCES = Object.freeze(['verified', 'pinned', 'own']);
 const sourceRank = ['verified', 'pinned', 'imported', 'autocrypt', 'gossip'];
-const userChosen = new Set(['verified', 'pinned', 'imported']);
 const lower = (value) => String(value ?? '').trim().toLowerCase();
 
 /**
@@ -27,37 +31,57 @@ export function annotateSigner(message, keys, { ownAddresses = [] } = {}) {
   if (!signer?.fingerprint) return message;
   const fingerprint = String(signer.fingerprint).toUpperCase();
   const entries = keys?.list?.() ?? [];
-  const best = (sources) => sources.reduce((found, candidate) => (found === null || sourceRank.indexOf(candidate) < sourceRank.indexOf(found) ? candidate : found), null);
-  const holding = entries.filter((entry) => entry.fingerprint === fingerprint).map((entry) => entry.source);
-  const waiting = entries.filter((entry) => entry.pending?.fingerprint === fingerprint).map((entry) => entry.pending.source);
-  // The Worker checks signatures with the directory's keys (pending ones included) and the own
-  // key only: a valid signature by a key the directory does not hold is the user's own.
-  const source = holding.length ? best(holding) : waiting.length ? best(waiting) : keys ? 'own' : null;
-  const pending = holding.length === 0 && waiting.length > 0;
+  const rank = (source) => (sourceRank.includes(source) ? sourceRank.indexOf(source) : sourceRank.length);
+  const holding = entries.filter((entry) => entry.fingerprint === fingerprint).sort((a, b) => rank(a.source) - rank(b.source));
+  const waiting = entries.filter((entry) => entry.pending?.fingerprint === fingerprint);
   const from = lower(message.headers?.from?.[0]?.address);
+  const own = ownAddresses.map(lower).filter(Boolean);
+  const bound = from ? keys?.keyFor?.(from) ?? null : null;
+  // The Worker checks signatures with the directory's current keys and the own key only: a valid
+  // signature by a key the directory does not hold (nor has pending) is the user's own.
+  const isOwn = keys ? holding.length === 0 && waiting.length === 0 : false;
+  const fromMatches = Boolean(from) && ((bound?.fingerprint === fingerprint) || (isOwn && own.includes(from)));
+  let source = null;
+  let address = null;
+  if (fromMatches && !isOwn) {
+    source = bound.source;
+    address = from;
+  } else if (isOwn) {
+    source = 'own';
+    address = own.includes(from) ? from : own[0] ?? null;
+  } else if (holding.length) {
+    source = holding[0].source;
+    address = holding[0].address;
+  } else if (waiting.length) {
+    source = waiting[0].pending.source;
+    address = waiting[0].address;
+  }
+  const pending = holding.length === 0 && waiting.length > 0;
   const emails = [...new Set([...(signer.emails ?? []), signer.email].filter(Boolean).map(lower))];
-  const bound = keys?.keyFor?.(from) ?? null;
-  const fromMatches = Boolean(from) && (
-    emails.includes(from)
-    || (bound?.fingerprint === fingerprint && userChosen.has(bound.source))
-    || (source === 'own' && ownAddresses.map(lower).includes(from)));
   return {
     ...message,
-    security: { ...message.security, signer: Object.freeze({ ...signer, emails, source, pending, from_matches: fromMatches }) },
+    security: {
+      ...message.security,
+      signer: Object.freeze({ ...signer, emails, address, source, pending, from_matches: fromMatches, from_key_changed: bound?.state === 'changed' }),
+    },
   };
 }
 
 /**
- * What the banner may say of a signature: 'verified' (trusted source, From matches),
- * 'imported', 'learnt' (autocrypt/gossip), 'pending' (an unaccepted changed key),
- * 'other_address' (the key is not From's), or the plain status ('unknown_key', 'bad', 'none').
+ * What the banner may say of a signature: 'verified' (the From address's own verified/pinned key,
+ * or the own key, and no unsettled change), 'imported', 'learnt' (autocrypt/gossip), 'pending'
+ * (an unaccepted changed key), 'changed' (From's key has an unsettled change), 'other_address'
+ * (the key is not the one the directory holds for From), or the plain status ('unknown_key',
+ * 'bad', 'none'). A model that was never annotated is never 'verified'.
  */
-export function signatureTrust(security, fromAddress = null) {
+export function signatureTrust(security) {
   const status = security?.signature ?? 'none';
   if (status !== 'verified') return status;
   const signer = security.signer ?? {};
-  if (signer.from_matches === false || (signer.from_matches === undefined && fromAddress && signer.email && lower(signer.email) !== lower(fromAddress))) return 'other_address';
+  if (signer.from_matches === undefined) return 'learnt';
   if (signer.pending) return 'pending';
-  if (!signer.source || TRUSTED_SIGNER_SOURCES.includes(signer.source)) return signer.source ? 'verified' : 'learnt';
+  if (signer.from_matches !== true) return 'other_address';
+  if (signer.from_key_changed) return 'changed';
+  if (TRUSTED_SIGNER_SOURCES.includes(signer.source)) return 'verified';
   return signer.source === 'imported' ? 'imported' : 'learnt';
 }

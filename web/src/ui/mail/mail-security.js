@@ -1,53 +1,61 @@
 // The reader's security banner as data (pure: t() and no DOM, tested in node): encryption,
 // decryption errors, and how far the signature can be trusted (web/src/mail/signer-trust.js).
-// "Verified" is said only of a key the server verified or the user pinned (or the own key) that
-// belongs to the From address; a key learnt from mail (Autocrypt, gossip) or imported is named
-// as such, and a key of another address is a warning.
+// "Verified" is said only of the key the key directory holds for the From address, from a source
+// the server verified or the user pinned (or the own key for an own address); a key learnt from
+// mail (Autocrypt, gossip) or imported is named as such, and a key of another address is a
+// warning. Green only for encrypted AND verified; encrypted but unsigned says the sender is not
+// proven.
 
 import { t } from '../../i18n/index.js';
 import { signatureTrust } from '../../mail/signer-trust.js';
 
-/** → { tone: 'ok'|'info'|'warning'|'danger', lines: [text] }. */
+/**
+ * → { tone: 'ok'|'info'|'warning'|'danger', lines: [text] }. 'ok' (green) only for a message
+ * that is encrypted AND signed by the From address's verified/pinned key (or the own key).
+ */
 export function securitySummary(security, keys = [], fromAddress = null) {
   const lines = [];
   let tone = 'info';
   if (!security) return { tone, lines: [t('mail.security.none')] };
+  const warn = () => { if (tone !== 'danger') tone = 'warning'; };
+  const trust = signatureTrust(security);
   if (security.decryption_error) {
     tone = 'danger';
     lines.push(t(`mail.security.decrypt_${security.decryption_error}`) === `mail.security.decrypt_${security.decryption_error}`
       ? t('mail.security.decrypt_failed') : t(`mail.security.decrypt_${security.decryption_error}`));
   } else if (security.encrypted) {
-    tone = 'ok';
+    if (trust === 'verified') tone = 'ok';
     lines.push(t('mail.security.encrypted'));
   } else {
     lines.push(t('mail.security.not_encrypted'));
   }
   const signer = security.signer;
-  const who = signer ? (signer.username || signer.email || signer.fingerprint || '') : '';
+  // The name is the directory's address for the key, never the key's self-written user ID.
   const fingerprint = signer?.fingerprint ?? '';
-  const lessThanVerified = () => { if (tone === 'ok') tone = 'info'; };
-  switch (signatureTrust(security, fromAddress)) {
+  const who = signer ? (signer.username || signer.address || fingerprint) : '';
+  switch (trust) {
     case 'verified':
       lines.push(t('mail.security.verified', { name: who, fingerprint }));
       break;
     case 'imported':
-      lessThanVerified();
       lines.push(t('mail.security.signed_imported', { name: who, fingerprint }));
       break;
     case 'learnt':
-      lessThanVerified();
       lines.push(t('mail.security.signed_learnt', { fingerprint }));
       break;
     case 'pending':
-      if (tone !== 'danger') tone = 'warning';
-      lines.push(t('mail.security.signed_pending', { name: who, fingerprint }));
+      warn();
+      lines.push(t('mail.security.signed_pending', { name: signer?.address || fromAddress || fingerprint, fingerprint }));
+      break;
+    case 'changed':
+      warn();
+      lines.push(t('mail.security.signed_changed', { name: who, fingerprint }));
       break;
     case 'other_address':
-      if (tone !== 'danger') tone = 'warning';
-      lines.push(t('mail.security.signed_other_address', { email: signer?.emails?.[0] ?? signer?.email ?? fingerprint, from: fromAddress ?? '' }));
+      warn();
+      lines.push(t('mail.security.signed_other_address', { email: signer?.address || fingerprint, from: fromAddress ?? '' }));
       break;
     case 'unknown_key':
-      lessThanVerified();
       lines.push(t('mail.security.unknown_key'));
       break;
     case 'bad':
@@ -55,12 +63,28 @@ export function securitySummary(security, keys = [], fromAddress = null) {
       lines.push(t('mail.security.bad_signature'));
       break;
     default:
-      lines.push(t('mail.security.not_signed'));
+      if (security.encrypted && !security.decryption_error) {
+        warn();
+        lines.push(t('mail.security.encrypted_unsigned'));
+      } else lines.push(t('mail.security.not_signed'));
   }
-  const changed = signer?.email && keys.find((key) => key.address === String(signer.email).toLowerCase() && key.state === 'changed');
-  if (changed) {
+  if (security.unproven_from) {
+    warn();
+    lines.push(t('mail.security.from_unproven', { inner: security.unproven_from, outer: fromAddress ?? '' }));
+  }
+  if (security.inline_partial) {
+    warn();
+    lines.push(t(security.encrypted ? 'mail.security.inline_partial_encrypted' : 'mail.security.inline_partial_signed'));
+  }
+  if (Array.isArray(security.outer_ignored) && security.outer_ignored.length) {
+    lines.push(t('mail.security.outer_ignored', { names: security.outer_ignored.join(', ') }));
+  }
+  // A changed key of the sender (or of the signer's address) the user has not settled.
+  const changedFor = [fromAddress, signer?.address].filter(Boolean).map((address) => String(address).toLowerCase())
+    .find((address) => keys.some((key) => key.address === address && key.state === 'changed'));
+  if (changedFor) {
     tone = 'danger';
-    lines.push(t('mail.security.key_changed', { address: signer.email }));
+    lines.push(t('mail.security.key_changed', { address: changedFor }));
   }
   return { tone, lines };
 }
