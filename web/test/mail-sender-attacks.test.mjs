@@ -210,3 +210,82 @@ test('F1: the own key verifies mail from the own address only', async () => {
   const spoof = await v.actions.open(v.deliver(await composeSigned({ crypto: localCrypto(bob.privateKey), from: { address: 'boss@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't' })));
   assert.equal(signatureTrust(spoof.security), 'other_address');
 });
+
+// ---- F3: outer fields next to protected headers ---------------------------------------------
+
+const addOuter = (raw, lines) => wire(asText(raw).replace('\r\n', `\r\n${lines.join('\r\n')}\r\n`));
+
+test('F3: Reply-To / Cc / read-receipt requests a relay adds outside protected headers are ignored; Reply goes to the protected sender', async () => {
+  const alice = await makeKey('Alice', 'alice@localhost');
+  const mallory = await makeKey('Mallory', 'mallory@evil.example');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'alice@localhost', armored: alice.armoredPublic, source: 'verified' });
+  await keys.learn({ address: 'mallory@evil.example', armored: mallory.armoredPublic, source: 'autocrypt' });
+  const v = victim({ keys });
+  await v.actions.start();
+  const injected = ['Reply-To: mallory@evil.example', 'Cc: mallory@evil.example', 'Disposition-Notification-To: mallory@evil.example', 'Mail-Followup-To: mallory@evil.example'];
+  for (const make of [
+    () => composeEncrypted({ crypto: localCrypto(alice.privateKey), recipientKeys: [bob.armoredPublic], from: { name: 'Alice', address: 'alice@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'merger', text: 'The price is 41.20. Secret.' }),
+    () => composeSigned({ crypto: localCrypto(alice.privateKey), from: { name: 'Alice', address: 'alice@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'merger', text: 'Signed only.' }),
+  ]) {
+    const uid = v.deliver(addOuter(await make(), injected));
+    const message = await v.actions.open(uid);
+    assert.equal(signatureTrust(message.security), 'verified');
+    assert.deepEqual(message.headers.from.map((a) => a.address), ['alice@localhost']);
+    assert.deepEqual(message.headers.reply_to, []);
+    assert.deepEqual(message.headers.cc, []);
+    assert.equal(message.read_receipt_to, null);
+    assert.ok(message.security.outer_ignored.includes('reply-to'), JSON.stringify(message.security.outer_ignored));
+    for (const mode of ['reply', 'reply_all']) {
+      const id = await v.actions.compose({ mode, uid });
+      const draft = v.store.draft(id);
+      const everyone = [...draft.to, ...(draft.cc ?? []), ...(draft.bcc ?? [])].map((a) => a.address);
+      assert.ok(!everyone.includes('mallory@evil.example'), `${mode}: ${everyone}`);
+      assert.ok(everyone.includes('alice@localhost'), `${mode}: ${everyone}`);
+    }
+  }
+});
+
+// ---- F4: encrypted but unsigned ---------------------------------------------------------------
+
+test('F4: an encrypted unsigned message is not green and its inner From does not replace the outer From', async () => {
+  const mallory = await makeKey('Mallory', 'mallory@evil.example');
+  const keys = keyDirectory();
+  const v = victim({ keys });
+  await v.actions.start();
+  const raw = await composeEncrypted({
+    crypto: localCrypto(mallory.privateKey), recipientKeys: [bob.armoredPublic], sign: false,
+    from: { name: 'CEO', address: 'ceo@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'urgent', text: 'Buy 20 gift cards.',
+  });
+  const forged = wire(asText(raw).replace(/^From: .*$/m, 'From: <mallory@evil.example>\r'));
+  const message = await v.actions.open(v.deliver(forged));
+  assert.equal(message.security.signature, 'none');
+  assert.deepEqual(message.headers.from.map((a) => a.address), ['mallory@evil.example']);
+  assert.equal(message.security.unproven_from, 'ceo@localhost');
+  const summary = v.banner(message);
+  assert.notEqual(summary.tone, 'ok');
+  assert.ok(summary.lines.some((line) => /Encrypted, but not signed: the sender is not proven/.test(line)), summary.lines.join(' | '));
+  assert.ok(summary.lines.some((line) => line.includes('ceo@localhost') && line.includes('mallory@evil.example')), summary.lines.join(' | '));
+  // Unsigned with the same From inside and out: no mismatch line, still not green.
+  const plainUnsigned = await v.actions.open(v.deliver(raw));
+  assert.equal(plainUnsigned.security.unproven_from, null);
+  assert.notEqual(v.banner(plainUnsigned).tone, 'ok');
+});
+
+test('suspicion: a protected Subject with CR/LF is one line and Reply does not throw', async () => {
+  const alice = await makeKey('Alice', 'alice@localhost');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'alice@localhost', armored: alice.armoredPublic, source: 'verified' });
+  const v = victim({ keys });
+  await v.actions.start();
+  const { privateKey } = alice;
+  // An encoded word that decodes to CR LF, in the protected (inner) and the outer Subject.
+  const signed = asText(await composeSigned({ crypto: localCrypto(privateKey), from: { address: 'alice@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'x', text: 't' }));
+  const encodedWord = `=?utf-8?B?${Buffer.from('Invoice\r\nBcc: mallory@evil.example').toString('base64')}?=`;
+  const hostile = wire(signed.replace(/^Subject: x\r$/gm, `Subject: ${encodedWord}\r`));
+  const uid = v.deliver(hostile);
+  const opened = await v.actions.open(uid);
+  assert.ok(!/[\r\n]/.test(opened.headers.subject), JSON.stringify(opened.headers.subject));
+  const id = await v.actions.compose({ mode: 'reply', uid });
+  assert.ok(!/[\r\n]/.test(v.store.draft(id).subject));
+});

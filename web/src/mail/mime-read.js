@@ -11,7 +11,7 @@
 
 import PostalMime, { addressParser, decodeWords } from 'postal-mime';
 import { gossipFrom, senderAutocrypt } from './autocrypt.js';
-import { hasProtectedHeaders, isLegacyDisplayPart, mergeProtectedHeaders } from './protected-headers.js';
+import { hasProtectedHeaders, isLegacyDisplayPart, protectedView } from './protected-headers.js';
 import { mailDecrypt, mailVerify } from '../crypto/crypto-client.js';
 
 export const MAIL_READ_LIMITS = Object.freeze({
@@ -235,7 +235,8 @@ function headerModel(fields) {
   const value = (name) => fieldValue(fields, name);
   const date = value('date') ? new Date(value('date')) : null;
   return {
-    subject: value('subject') !== null ? decodeWords(value('subject')) : '',
+    // An encoded word may carry CR/LF: a subject is one line (Reply/Forward reuse it in a header).
+    subject: value('subject') !== null ? decodeWords(value('subject')).replace(/[\r\n]+/g, ' ') : '',
     from: addresses(value('from')),
     to: addresses(fields.filter(([name]) => name.toLowerCase() === 'to').map(([, v]) => v).join(', ')),
     cc: addresses(fields.filter(([name]) => name.toLowerCase() === 'cc').map(([, v]) => v).join(', ')),
@@ -259,6 +260,10 @@ function emptyModel(raw) {
     security: {
       encrypted: false, encrypted_to_me: false, decryption_error: null, signature: 'none', signer: null,
       protected_subject: false, kind: 'plain',
+      // unproven_from: the inner From of protected headers no valid signature covers (the outer
+      // From is shown); outer_ignored: outer addressing fields dropped next to protected
+      // headers; inline_partial: inline PGP covers only part of the text, never the attachments.
+      unproven_from: null, outer_ignored: [], inline_partial: false,
     },
     autocrypt: null,
     gossip: [],
@@ -443,7 +448,20 @@ export async function openMessage({ raw, crypto = null, keyring = {} }) {
     const shown = await unwrap(raw, root, state, context);
     let effective = outerFields;
     if (shown && shown.node !== root && hasProtectedHeaders(shown.node.params)) {
-      effective = mergeProtectedHeaders(outerFields, shown.node.fields);
+      // RFC 9788: the protected fields are authoritative; outer Reply-To, Cc, read-receipt
+      // requests… a relay could add are ignored (protectedView).
+      const view = protectedView(outerFields, shown.node.fields);
+      effective = view.fields;
+      model.security.outer_ignored = view.ignored;
+      if (signatureStatus(state.signatures) !== 'verified') {
+        // Anyone can encrypt to the user's public key: an inner From no valid signature covers
+        // proves nothing, so the outer From (the one the servers checked) stays, with a warning.
+        const isFrom = ([name]) => name.toLowerCase() === 'from';
+        const innerFrom = addresses(fieldValue(shown.node.fields, 'from'))[0]?.address ?? null;
+        const outerFrom = addresses(fieldValue(outerFields, 'from'))[0]?.address ?? null;
+        effective = [...effective.filter((field) => !isFrom(field)), ...outerFields.filter(isFrom)];
+        if (innerFrom && innerFrom.toLowerCase() !== String(outerFrom ?? '').toLowerCase()) model.security.unproven_from = innerFrom;
+      }
       model.security.protected_subject = state.encrypted && fieldValue(shown.node.fields, 'subject') !== null;
     }
     model.headers = headerModel(effective);

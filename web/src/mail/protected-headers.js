@@ -8,8 +8,8 @@
 // reader can tell what the transport saw. An encrypted message's outer Subject is the
 // obscured value "[...]" (RFC 9788 hcp_baseline, the baseline Header Confidentiality Policy).
 //
-// Reading: when the inner entity carries either marker its header fields win over the outer
-// ones; legacy-display parts (text/rfc822-headers with protected-headers, or text/plain with
+// Reading: when the inner entity carries either marker its header fields are the only source of
+// the protected and addressing fields (outer ones are ignored, see protectedView); legacy-display parts (text/rfc822-headers with protected-headers, or text/plain with
 // hp-legacy-display="1" of RFC 9788) are not shown.
 
 import { addContentTypeParams } from './mime-build.js';
@@ -58,16 +58,38 @@ export function isLegacyDisplayPart(type, params) {
   return type === 'text/plain' && params?.get?.('hp-legacy-display') === '1';
 }
 
+// Addressing fields that only ever come from the protected part when there is one (RFC 9788
+// §4.10: the protected header fields are authoritative, the outer ones serve the transport):
+// an outer Reply-To / Cc / Disposition-Notification-To a relay added outside the signature and
+// the encryption must never redirect a reply or a read receipt.
+const ADDRESSING_FIELDS = Object.freeze(['from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'disposition-notification-to', 'followup-to', 'mail-followup-to', 'mail-reply-to', 'return-receipt-to']);
+// Transport facts kept from outside when the inner part lacks them (threading, sorting): harmless.
+const OUTER_FALLBACK = new Set(['date', 'message-id', 'in-reply-to', 'references']);
+
 /**
- * The effective header fields: the inner entity's protected fields replace the outer ones of
- * the same name; the outer section keeps the rest (Received, Autocrypt…). HP-Outer fields are
- * bookkeeping and are dropped.
+ * The effective header fields of a message whose inner entity has protected headers: every
+ * protected or addressing field comes from the inner part only (absent inside = absent), the
+ * outer section keeps the transport fields (Received, Autocrypt…) and the Date / Message-ID /
+ * threading fields the inner part does not carry. HP-Outer fields are bookkeeping and are dropped.
+ * → { fields, ignored: [lower-case names of outer addressing/protected fields dropped that the
+ * inner part does not have (a relay may have added them)] }.
  */
-export function mergeProtectedHeaders(outerFields, innerFields) {
-  const innerNames = new Set(innerFields.map(([name]) => name.toLowerCase()).filter((name) => PROTECTED_FIELDS.includes(name)));
-  const merged = outerFields.filter(([name]) => !innerNames.has(name.toLowerCase()));
-  for (const field of innerFields) {
-    if (innerNames.has(field[0].toLowerCase())) merged.push(field);
+export function protectedView(outerFields, innerFields) {
+  const authoritative = new Set([...PROTECTED_FIELDS, ...ADDRESSING_FIELDS]);
+  const innerNames = new Set(innerFields.map(([name]) => name.toLowerCase()).filter((name) => authoritative.has(name)));
+  const fields = [];
+  const ignored = new Set();
+  for (const field of outerFields) {
+    const name = field[0].toLowerCase();
+    if (!authoritative.has(name)) fields.push(field);
+    else if (!innerNames.has(name) && OUTER_FALLBACK.has(name)) fields.push(field);
+    else if (!innerNames.has(name) && name !== 'subject') ignored.add(name);
   }
-  return merged;
+  for (const field of innerFields) if (innerNames.has(field[0].toLowerCase())) fields.push(field);
+  return { fields, ignored: [...ignored] };
+}
+
+/** The effective header fields (protectedView without the list of ignored ones). */
+export function mergeProtectedHeaders(outerFields, innerFields) {
+  return protectedView(outerFields, innerFields).fields;
 }
