@@ -73,3 +73,38 @@ bool is_resource_exhaustion(const boost::system::error_code& ec) {
 }
 
 }  // namespace secms::net
+
+namespace secms::net {
+
+large_body_budget::ticket large_body_budget::try_take(std::int64_t userid, std::uint64_t bytes,
+                                                      refusal& why) {
+    std::lock_guard lock(mutex_);
+    auto& mine = per_user_[userid];
+    if (mine >= max_per_user_) {
+        if (mine == 0) per_user_.erase(userid);
+        why = refusal::user_busy;
+        return {};
+    }
+    if (bytes > max_bytes_ || in_flight_ > max_bytes_ - bytes) {
+        if (mine == 0) per_user_.erase(userid);
+        why = refusal::server_busy;
+        return {};
+    }
+    ++mine;
+    in_flight_ += bytes;
+    return ticket(this, userid, bytes);
+}
+
+std::uint64_t large_body_budget::bytes_in_flight() const {
+    std::lock_guard lock(mutex_);
+    return in_flight_;
+}
+
+void large_body_budget::give_back(std::int64_t userid, std::uint64_t bytes) {
+    std::lock_guard lock(mutex_);
+    in_flight_ -= bytes;
+    auto it = per_user_.find(userid);
+    if (it != per_user_.end() && --it->second == 0) per_user_.erase(it);
+}
+
+}  // namespace secms::net

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <utility>
 
 namespace secms::net {
 
@@ -100,5 +101,74 @@ class accept_backoff {
 
 // Whether an accept failed because the process or system ran out of descriptors or memory.
 bool is_resource_exhaustion(const boost::system::error_code& ec);
+
+}  // namespace secms::net
+
+namespace secms::net {
+
+// The request bodies of the two mail paths may be a whole message (mail_max_message_bytes):
+// bytes held by the server until the request is answered. This budget caps them in all (bytes)
+// and per account (requests at once); a place is taken after the header is read and the login
+// checked, before any of the body is, and given back when the answer has been written.
+// Thread-safe.
+class large_body_budget {
+  public:
+    enum class refusal {
+        server_busy,  // the global byte budget is used up: 503, try again later
+        user_busy,    // this account has max_per_user large bodies in flight: 429
+    };
+
+    large_body_budget(std::uint64_t max_bytes, std::size_t max_per_user)
+        : max_bytes_(max_bytes), max_per_user_(max_per_user) {}
+
+    // A held place; releases on destruction. Move-only.
+    class ticket {
+      public:
+        ticket() = default;
+        ticket(large_body_budget* owner, std::int64_t userid, std::uint64_t bytes)
+            : owner_(owner), userid_(userid), bytes_(bytes) {}
+        ticket(ticket&& other) noexcept
+            : owner_(std::exchange(other.owner_, nullptr)),
+              userid_(other.userid_),
+              bytes_(other.bytes_) {}
+        ticket& operator=(ticket&& other) noexcept {
+            if (this != &other) {
+                release();
+                owner_ = std::exchange(other.owner_, nullptr);
+                userid_ = other.userid_;
+                bytes_ = other.bytes_;
+            }
+            return *this;
+        }
+        ticket(const ticket&) = delete;
+        ticket& operator=(const ticket&) = delete;
+        ~ticket() { release(); }
+        bool held() const { return owner_ != nullptr; }
+
+      private:
+        void release() {
+            if (owner_ != nullptr) owner_->give_back(userid_, bytes_);
+            owner_ = nullptr;
+        }
+        large_body_budget* owner_ = nullptr;
+        std::int64_t userid_ = 0;
+        std::uint64_t bytes_ = 0;
+    };
+
+    // A place for a body of `bytes` (the Content-Length, or the limit when chunked) for
+    // `userid`; `refusal` set and an empty ticket when there is none.
+    ticket try_take(std::int64_t userid, std::uint64_t bytes, refusal& why);
+
+    std::uint64_t bytes_in_flight() const;
+
+  private:
+    void give_back(std::int64_t userid, std::uint64_t bytes);
+
+    std::uint64_t max_bytes_;
+    std::size_t max_per_user_;
+    mutable std::mutex mutex_;
+    std::uint64_t in_flight_ = 0;
+    std::map<std::int64_t, std::size_t> per_user_;
+};
 
 }  // namespace secms::net

@@ -97,9 +97,9 @@ bool takes_mail_body(const bhttp::request_parser<bhttp::string_body>::value_type
     return path && (*path == "/api/v1/mail/append" || *path == "/api/v1/mail/send");
 }
 
-// Reads and discards what the client is still sending, up to 1 MiB or 2 seconds.
-asio::awaitable<void> drain_input(tls_stream& stream) {
-    constexpr std::size_t max_drain_bytes = 1024 * 1024;
+// Reads and discards what the client is still sending, up to `max_drain_bytes` or 2 seconds
+// (16 KiB of memory whatever the amount).
+asio::awaitable<void> drain_input(tls_stream& stream, std::uint64_t max_drain_bytes = 1024 * 1024) {
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
     std::array<char, 16 * 1024> sink{};
     std::size_t drained = 0;
@@ -108,6 +108,51 @@ asio::awaitable<void> drain_input(tls_stream& stream) {
         if (ec) break;
         drained += n;
     }
+}
+
+// Writes a refusal of a request whose body is not read, then closes: keep-alive off, and what
+// the client is still sending of its declared body (at most `body_bytes`, 2 seconds) is read
+// and discarded, so that the answer is not lost to a reset while a client that sends before it
+// reads is still uploading.
+asio::awaitable<void> refuse_unread_request(tls_stream& stream, http::response res,
+                                            std::uint64_t body_bytes, shared_state& state) {
+    http::apply_security_headers(res);
+    res.keep_alive(false);
+    state.http.metrics.count_response(res.result_int());
+    beast::get_lowest_layer(stream).expires_after(state.limits.write_timeout);
+    auto [write_ec, written] = co_await bhttp::async_write(stream, res, as_tuple(use_awaitable));
+    if (!write_ec) co_await drain_input(stream, std::max<std::uint64_t>(body_bytes, 1024 * 1024));
+}
+
+// Before the body of a mail message (POST /api/v1/mail/send or /append, up to
+// mail_max_message_bytes) is read: only from our Origin, only with a live login, and only within
+// the budget of large bodies (global bytes, per-account count). The answer on refusal, or
+// nullopt with `ticket` held until the request has been answered.
+std::optional<http::response> admit_mail_body(const http::request& req, std::uint64_t length,
+                                              shared_state& state, large_body_budget& budget,
+                                              large_body_budget::ticket& ticket) {
+    if (!http::origin_allowed(state.http.settings, req[bhttp::field::origin])) {
+        return http::error_response(bhttp::status::forbidden, "forbidden_origin",
+                                    "Requests that change state must come from this site.",
+                                    req.version());
+    }
+    auto login = http::authenticate_request(req, state.http);
+    if (!login) return http::error_response(auth::auth_error::not_authenticated, req.version());
+    large_body_budget::refusal why{};
+    ticket = budget.try_take(login->userid, length, why);
+    if (ticket.held()) return std::nullopt;
+    http::response res =
+        why == large_body_budget::refusal::user_busy
+            ? http::error_response(bhttp::status::too_many_requests, "rate_limited",
+                                   "Too many messages are being uploaded at once for this "
+                                   "account; wait for one to finish.",
+                                   req.version())
+            : http::error_response(bhttp::status::service_unavailable, "server_busy",
+                                   "The server is receiving too many messages at once; try "
+                                   "again in a few seconds.",
+                                   req.version());
+    res.set(bhttp::field::retry_after, "5");
+    return res;
 }
 
 // Checks an upgrade to /ws: our Origin, a live login, the secms.v1 subprotocol, and a free place
@@ -137,6 +182,7 @@ std::optional<http::response> refuse_upgrade(const http::request& req, shared_st
 
 // `slot` (held, unused) keeps the connection counted until the coroutine ends.
 asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
+                                        large_body_budget& large_bodies,
                                         [[maybe_unused]] connection_slot slot) {
     connection_guard guard(state.http.metrics);
     http::client_info client = client_of(socket);
@@ -165,14 +211,22 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
         // checks a Content-Length against the limit while it parses the header, so the header
         // is read under the bigger limit and every other request gets the normal one back (a
         // longer Content-Length is refused as before; chunked bodies are counted as they come).
+        // The Origin, the login and the large-body budget are checked on the header, before a
+        // byte of such a body is read: nobody without a login makes the server hold megabytes.
         const bool mail_bodies = state.limits.max_mail_body_bytes > state.limits.max_body_bytes;
         if (mail_bodies) parser.body_limit(state.limits.max_mail_body_bytes);
+        large_body_budget::ticket body_ticket;
         auto [read_ec, n] =
             co_await bhttp::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
         if (!read_ec && mail_bodies) {
             if (takes_mail_body(parser.get())) {
                 auto length = parser.content_length().value_or(state.limits.max_mail_body_bytes);
                 length = std::min(length, state.limits.max_mail_body_bytes);
+                if (auto refusal =
+                        admit_mail_body(parser.get(), length, state, large_bodies, body_ticket)) {
+                    co_await refuse_unread_request(stream, std::move(*refusal), length, state);
+                    break;
+                }
                 lowest.expires_after(state.limits.read_timeout +
                                      std::chrono::seconds(length / (1024 * 1024)));
             } else if (parser.content_length().value_or(0) > state.limits.max_body_bytes) {
@@ -298,6 +352,8 @@ struct server::impl {
     // and stop(), called from whatever thread, posts its work to it.
     asio::strand<asio::io_context::executor_type> strand;
     per_network_counter per_network;
+    // At most four whole messages' bytes in flight at once, two per account.
+    large_body_budget large_bodies;
     std::unique_ptr<listener> https;
     std::unique_ptr<listener> plain;
 
@@ -305,7 +361,8 @@ struct server::impl {
         : io(context),
           state(s),
           strand(asio::make_strand(context)),
-          per_network(s.limits.max_connections_per_ip) {}
+          per_network(s.limits.max_connections_per_ip),
+          large_bodies(4 * s.limits.max_mail_body_bytes, 2) {}
 
     bool open(std::unique_ptr<listener>& l, const tcp::endpoint& ep, std::size_t max_open,
               const char* name, std::string& error) {
@@ -409,8 +466,11 @@ bool server::start(const endpoints& where, std::string& error) {
                      impl_->state.limits.max_redirect_connections, "http redirect", error)) {
         return false;
     }
-    asio::co_spawn(impl_->strand, impl_->accept_loop(*impl_->https, run_https_session),
-                   asio::detached);
+    auto https_session = [budget = &impl_->large_bodies](tcp::socket socket, shared_state& state,
+                                                         connection_slot slot) {
+        return run_https_session(std::move(socket), state, *budget, std::move(slot));
+    };
+    asio::co_spawn(impl_->strand, impl_->accept_loop(*impl_->https, https_session), asio::detached);
     if (impl_->plain) {
         asio::co_spawn(impl_->strand, impl_->accept_loop(*impl_->plain, run_redirect_session),
                        asio::detached);

@@ -1,0 +1,169 @@
+// Limits of the mail paths that take a whole message as the body (POST /api/v1/mail/send and
+// /append): the Origin and the login are checked on the header, before any of the body is read
+// (no login: 401 at once, the server holds nothing); at most two such bodies per account
+// (429) and four messages' worth of bytes in all (503 with Retry-After) are read at once.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+
+import { startDovecot } from '../helpers/dovecot.mjs';
+import { login, loopbackRateLimits, register, request, runServerCommand, startServer } from '../helpers/secms-server.mjs';
+
+const PASSWORD = 'correct horse battery staple';
+const MiB = 1024 * 1024;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function startMail({ maxMessageBytes, users }) {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-limits-'));
+  const init = await runServerCommand(['--data-dir', dataDir, 'init']);
+  assert.equal(init.code, 0, init.stderr);
+  const secret = await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8');
+  const dovecot = await startDovecot({ masterSecret: secret });
+  const server = await startServer({
+    dataDir, logLevel: 'warn', extraArgs: [...loopbackRateLimits,
+      '--mail-imap-port', String(dovecot.imapPort), '--mail-lmtp-port', String(dovecot.lmtpPort),
+      '--mail-timeout-s', '5', ...(maxMessageBytes ? ['--mail-max-message-bytes', String(maxMessageBytes)] : [])],
+  });
+  const cookies = {};
+  for (const user of users) {
+    assert.equal((await register(server, user, PASSWORD)).status, 201);
+    cookies[user] = (await login(server, user, PASSWORD)).cookie;
+  }
+  const stop = async () => {
+    await server.stop().catch(() => {});
+    await dovecot.stop().catch(() => {});
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  return { server, dovecot, cookies, stop };
+}
+
+function rssMiB(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
+}
+
+// Opens a TLS connection, sends the header of a POST with a `size`-byte body and then the body
+// (all but the last KiB unless `complete`), as fast as the server reads it. Resolves once the
+// body is written or the server closed; `reply()` is the status line received so far.
+function upload(server, urlPath, { size, cookie, origin = server.origin, complete = false }) {
+  return new Promise((resolve) => {
+    let received = '';
+    let closed = false;
+    const socket = tls.connect({ host: '127.0.0.1', port: server.httpsPort, servername: 'localhost', rejectUnauthorized: false }, async () => {
+      const head = [`POST ${urlPath} HTTP/1.1`, 'Host: localhost', 'Content-Type: message/rfc822', `Content-Length: ${size}`];
+      if (origin) head.push(`Origin: ${origin}`);
+      if (cookie) head.push(`Cookie: __Host-sid=${cookie}`);
+      socket.write(`${head.join('\r\n')}\r\n\r\n`);
+      const chunk = Buffer.alloc(MiB, 0x41);
+      let left = complete ? size : size - 1024;
+      // Like curl and browsers, stop sending once the server has answered early.
+      while (left > 0 && !closed && received === '') {
+        const part = chunk.subarray(0, Math.min(left, chunk.length));
+        left -= part.length;
+        if (!socket.write(part)) {
+          await new Promise((r) => { socket.once('drain', r); socket.once('close', r); });
+        }
+      }
+      resolve(handle);
+    });
+    const handle = {
+      socket,
+      reply: () => received.split('\r\n')[0],
+      text: () => received,
+      finish: () => { if (!closed) socket.write(Buffer.alloc(1024, 0x41)); },
+      waitReply: async (ms = 15_000) => {
+        const end = Date.now() + ms;
+        while (!received.includes('\r\n\r\n') && !closed && Date.now() < end) await sleep(20);
+        return received.split('\r\n')[0];
+      },
+    };
+    socket.on('data', (d) => { received += d.toString('latin1'); });
+    socket.on('error', () => {});
+    socket.on('close', () => { closed = true; resolve(handle); });
+  });
+}
+
+describe('mail bodies before authentication', () => {
+  let ctx;
+  before(async () => { ctx = await startMail({ users: [] }); });
+  after(async () => { await ctx?.stop(); });
+
+  test('40 connections posting 25 MiB without a login: each gets 401 on the header, the server holds no bodies', async () => {
+    const pid = ctx.server.process.pid;
+    const before = rssMiB(pid);
+    let peak = before;
+    const sampler = setInterval(() => { peak = Math.max(peak, rssMiB(pid)); }, 50);
+    try {
+      const size = 25 * MiB - 1024;
+      const uploads = await Promise.all(Array.from({ length: 40 }, (_, i) => upload(ctx.server,
+        i % 2 ? '/api/v1/mail/send?to=x%40localhost' : '/api/v1/mail/append?folder=Drafts', { size })));
+      await sleep(1000);
+      peak = Math.max(peak, rssMiB(pid));
+      const replies = await Promise.all(uploads.map((u) => u.waitReply()));
+      for (const u of uploads) u.socket.destroy();
+      assert.deepEqual(new Set(replies), new Set(['HTTP/1.1 401 Unauthorized']), JSON.stringify(replies));
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(peak - before < 100, `server RSS grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MiB`);
+  });
+
+  test('no Origin: 403 forbidden_origin on the header, before the body', async () => {
+    const u = await upload(ctx.server, '/api/v1/mail/send?to=x%40localhost', { size: 25 * MiB - 1024, origin: null });
+    assert.equal(await u.waitReply(), 'HTTP/1.1 403 Forbidden');
+    assert.match(u.text(), /forbidden_origin/);
+    assert.match(u.text(), /Connection: close/i);
+    u.socket.destroy();
+  });
+});
+
+describe('large mail bodies in flight', () => {
+  let ctx;
+  before(async () => { ctx = await startMail({ maxMessageBytes: 2 * MiB, users: ['alice', 'bob', 'carol'] }); });
+  after(async () => { await ctx?.stop(); });
+
+  test('two per account (429), four messages of bytes in all (503 with Retry-After); places come back', async () => {
+    const size = 2 * MiB;
+    const held = [];
+    const hold = async (user) => {
+      const u = await upload(ctx.server, '/api/v1/mail/append?folder=Drafts', { size, cookie: ctx.cookies[user] });
+      held.push(u);
+      return u;
+    };
+    try {
+      await hold('alice');
+      await hold('alice');
+      const third = await request(ctx.server, 'POST', '/api/v1/mail/append?folder=Drafts', {
+        cookie: ctx.cookies.alice, body: 'x'.repeat(1000), headers: { 'Content-Type': 'message/rfc822' } });
+      assert.equal(third.status, 429, third.body);
+      assert.equal(third.headers['retry-after'], '5');
+      await hold('bob');
+      await hold('bob');
+      // Four bodies of 2 MiB + the 64 KiB allowance are in flight: a fifth of 2 MiB does not fit.
+      const fifth = await upload(ctx.server, '/api/v1/mail/append?folder=Drafts', { size, cookie: ctx.cookies.carol });
+      assert.equal(await fifth.waitReply(), 'HTTP/1.1 503 Service Unavailable', fifth.text());
+      assert.match(fifth.text(), /Retry-After: 5/i);
+      fifth.socket.destroy();
+      for (const u of held) assert.equal(u.reply(), '', 'held uploads are still being read');
+      // Bodies that end get their places back (the request is answered, the upload was no message).
+      held[0].finish();
+      const answered = await held[0].waitReply();
+      assert.match(answered, /^HTTP\/1\.1 (400|201)/, held[0].text());
+      const small = await request(ctx.server, 'POST', '/api/v1/mail/append?folder=Drafts', {
+        cookie: ctx.cookies.carol, headers: { 'Content-Type': 'message/rfc822' },
+        body: 'From: carol@localhost\r\nTo: carol@localhost\r\nSubject: fits\r\n\r\nHello.\r\n' });
+      assert.equal(small.status, 201, small.body);
+    } finally {
+      for (const u of held) u.socket.destroy();
+    }
+    await sleep(200);
+    const again = await request(ctx.server, 'POST', '/api/v1/mail/append?folder=Drafts', {
+      cookie: ctx.cookies.alice, headers: { 'Content-Type': 'message/rfc822' },
+      body: 'From: alice@localhost\r\nTo: alice@localhost\r\nSubject: again\r\n\r\nHello.\r\n' });
+    assert.equal(again.status, 201, again.body);
+  });
+});
