@@ -289,3 +289,61 @@ test('suspicion: a protected Subject with CR/LF is one line and Reply does not t
   const id = await v.actions.compose({ mode: 'reply', uid });
   assert.ok(!/[\r\n]/.test(v.store.draft(id).subject));
 });
+
+// ---- F9: keys in vCards ------------------------------------------------------------------------
+
+test('F9: a vCard key is stored only for addresses its own user IDs name and never replaces a pinned key silently', async () => {
+  const { createAddressBook } = await import('../src/mail/address-book.js');
+  const boss = await makeKey('Boss', 'boss@localhost');
+  const mallory = await makeKey('Mallory', 'mallory@evil.example');
+  const bossNew = await makeKey('Boss', 'boss@localhost');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'boss@localhost', armored: boss.armoredPublic, source: 'pinned' });
+  const v = victim({ keys, addressBook: createAddressBook({ storage: memoryStorage(), account: 'bob' }) });
+  const card = (name, email, armored) => `BEGIN:VCARD\r\nVERSION:4.0\r\nFN:${name}\r\nEMAIL:${email}\r\nKEY:${armored.replace(/\n/g, '\\n')}\r\nEND:VCARD\r\n`;
+  // Mallory's key (user ID mallory only) in a card for boss: refused for boss.
+  const first = await v.actions.importVCard(card('Boss', 'boss@localhost', mallory.armoredPublic));
+  assert.deepEqual(first.keys, [{ address: 'boss@localhost', result: 'address_not_in_key' }]);
+  assert.equal(keys.keyFor('boss@localhost').fingerprint, boss.fingerprint);
+  // A key that does name boss, but boss's key is pinned: a pending change, the pinned key stays in use.
+  const v2 = victim({ keys, addressBook: createAddressBook({ storage: memoryStorage(), account: 'bob' }) });
+  const second = await v2.actions.importVCard(card('Boss 2', 'boss@localhost', bossNew.armoredPublic));
+  assert.deepEqual(second.keys, [{ address: 'boss@localhost', result: 'changed' }]);
+  const entry = keys.keyFor('boss@localhost');
+  assert.equal(entry.fingerprint, boss.fingerprint);
+  assert.equal(entry.state, 'changed');
+  // For an address without a key, a matching card key is stored as imported.
+  const third = await v.actions.importVCard(card('Mallory', 'mallory@evil.example', mallory.armoredPublic));
+  assert.deepEqual(third.keys, [{ address: 'mallory@evil.example', result: 'added' }]);
+  assert.equal(keys.keyFor('mallory@evil.example').source, 'imported');
+});
+
+// ---- gossip ------------------------------------------------------------------------------------
+
+test('gossip keys are learnt only from a verified signer and only for the message recipients', async () => {
+  const alice = await makeKey('Alice', 'alice@localhost');
+  const mallory = await makeKey('Mallory', 'mallory@evil.example');
+  const carolKey = await makeKey('Carol', 'carol@localhost');
+  const daveKey = await makeKey('Dave', 'dave@localhost');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'alice@localhost', armored: alice.armoredPublic, source: 'verified' });
+  await keys.learn({ address: 'mallory@evil.example', armored: mallory.armoredPublic, source: 'autocrypt' });
+  const v = victim({ keys });
+  await v.actions.start();
+  const gossip = [{ addr: 'carol@localhost', armored: carolKey.armoredPublic }, { addr: 'dave@localhost', armored: daveKey.armoredPublic }];
+  // Mallory (a key learnt from mail) gossips carol's and dave's keys: nothing learnt.
+  await v.actions.open(v.deliver(await composeEncrypted({
+    crypto: localCrypto(mallory.privateKey), recipientKeys: [bob.armoredPublic, carolKey.armoredPublic], gossip,
+    from: { address: 'mallory@evil.example' }, to: [{ address: 'bob@localhost' }, { address: 'carol@localhost' }], subject: 's', text: 't',
+  })));
+  assert.equal(keys.keyFor('carol@localhost'), null);
+  assert.equal(keys.keyFor('dave@localhost'), null);
+  // Alice (verified) to bob and carol, gossiping carol and dave (not a recipient): only carol.
+  await v.actions.open(v.deliver(await composeEncrypted({
+    crypto: localCrypto(alice.privateKey), recipientKeys: [bob.armoredPublic, carolKey.armoredPublic], gossip,
+    from: { address: 'alice@localhost' }, to: [{ address: 'bob@localhost' }, { address: 'carol@localhost' }], subject: 's', text: 't',
+  })));
+  assert.equal(keys.keyFor('carol@localhost')?.fingerprint, carolKey.fingerprint);
+  assert.equal(keys.keyFor('carol@localhost')?.source, 'gossip');
+  assert.equal(keys.keyFor('dave@localhost'), null);
+});

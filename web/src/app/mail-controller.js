@@ -9,7 +9,7 @@
 import { emptyQuery, findSummary, loadedRows, mailPrefCheckers, mailSortKeys, defaultMailPrefs } from '../state/mail-store.js';
 import { createComposer } from './mail-compose.js';
 import { buildReadReceipt, MDN_SENT_FLAG, readReceiptWanted } from '../mail/mdn.js';
-import { annotateSigner } from '../mail/signer-trust.js';
+import { annotateSigner, signatureTrust } from '../mail/signer-trust.js';
 
 const MAX_PAGE = 200;
 const prefsKeyPrefix = 'secms.mail.prefs.';
@@ -342,15 +342,23 @@ export function createMailController(options) {
     return message;
   }
 
-  /** Autocrypt keys of the sender and gossip keys (mime-read already filtered who may speak for whom). */
+  /**
+   * Autocrypt keys of the sender and gossip keys. Gossip (Autocrypt §2.7) is someone else's
+   * word about a third party's key: taken only from a message whose signature is verified (the
+   * From address's verified/pinned key) and only for addresses among its recipients.
+   */
   async function learnKeys(message) {
     if (!keys) return;
     const learnt = [];
     if (message?.autocrypt?.addr && message.autocrypt.keydata) {
       learnt.push(keys.learn({ address: message.autocrypt.addr, armored: message.autocrypt.keydata, source: 'autocrypt', preferEncrypt: message.autocrypt.prefer_encrypt === 'mutual' }));
     }
-    for (const gossip of message?.gossip ?? []) {
-      if (gossip?.addr && gossip.keydata) learnt.push(keys.learn({ address: gossip.addr, armored: gossip.keydata, source: 'gossip' }));
+    const recipients = new Set([...(message?.headers?.to ?? []), ...(message?.headers?.cc ?? [])].map((entry) => String(entry?.address ?? '').toLowerCase()));
+    const gossipTrusted = signatureTrust(message?.security) === 'verified';
+    for (const gossip of gossipTrusted ? message?.gossip ?? [] : []) {
+      if (gossip?.addr && gossip.keydata && recipients.has(String(gossip.addr).toLowerCase())) {
+        learnt.push(keys.learn({ address: gossip.addr, armored: gossip.keydata, source: 'gossip' }));
+      }
     }
     if (learnt.length === 0) return;
     await Promise.allSettled(learnt);
@@ -498,10 +506,24 @@ export function createMailController(options) {
   const syncContacts = () => store.setContacts(addressBook.list());
   const syncKeys = () => store.setKeys(keys.list());
 
+  /**
+   * A contact's KEY → the key directory, per address: only for addresses the key's own user IDs
+   * name, and never silently over a verified/pinned/imported key (a card may come from anyone).
+   * → [{ address, result: 'added'|'updated'|'same'|'changed'|'ignored'|<error code> }].
+   */
   async function contactKey(contact) {
-    if (!contact?.key || !keys) return;
-    for (const address of contact.emails ?? []) await keys.learn({ address, armored: contact.key, source: 'imported' }).catch(() => {});
+    if (!contact?.key || !keys) return [];
+    const results = [];
+    for (const address of contact.emails ?? []) {
+      try {
+        const { result } = await keys.learn({ address, armored: contact.key, source: 'imported', fromFile: true });
+        results.push({ address, result });
+      } catch (error) {
+        results.push({ address, result: typeof error?.code === 'string' ? error.code : 'not_a_key' });
+      }
+    }
     syncKeys();
+    return results;
   }
 
   async function addContact(fields) {
@@ -520,12 +542,16 @@ export function createMailController(options) {
     addressBook.remove(id);
     syncContacts();
   }
-  /** vCard text → { added, skipped }; keys found in KEY properties go to the key directory as 'imported'. */
+  /**
+   * vCard text → { added, skipped, keys: [{ address, result }] }; keys found in KEY properties go
+   * to the key directory as 'imported' under contactKey's rules (results per address).
+   */
   async function importVCard(text) {
     const { added, skipped } = addressBook.importVCard(text);
     syncContacts();
-    for (const contact of added) await contactKey(contact);
-    return { added: added.length, skipped };
+    const keyResults = [];
+    for (const contact of added) keyResults.push(...await contactKey(contact));
+    return { added: added.length, skipped, keys: keyResults };
   }
   const exportVCard = () => addressBook.exportVCard();
 

@@ -28,7 +28,7 @@ export class KeyDirectoryError extends Error {
   constructor(code, message = code) {
     super(message);
     this.name = 'KeyDirectoryError';
-    this.code = code;   // not_a_key | private_key | too_large | too_many | no_address | bad_address | unusable_key
+    this.code = code;   // not_a_key | private_key | too_large | too_many | no_address | bad_address | unusable_key | address_not_in_key
   }
 }
 
@@ -100,12 +100,16 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
   /**
    * Learns a key for an address. → { result: 'added' | 'updated' | 'same' | 'changed' | 'ignored', entry }.
    * Throws KeyDirectoryError for what is not a usable public key.
+   * fromFile: the key came inside something a sender can write (a vCard's KEY): it is stored only
+   * for an address among the key's own user IDs (else address_not_in_key), and a different key
+   * never replaces a verified, pinned or imported one silently (it waits as a 'changed' key).
    */
-  async function learn({ address, armored, source, preferEncrypt = false }) {
+  async function learn({ address, armored, source, preferEncrypt = false, fromFile = false }) {
     if (!keySources.includes(source)) throw new TypeError(`key directory: unknown source ${source}`);
     const name = normaliseAddress(address);
     if (!addressPattern.test(name)) throw new KeyDirectoryError('bad_address');
-    const { fingerprint } = await parse(armored);
+    const { fingerprint, emails } = await parse(armored);
+    if (fromFile && !emails.includes(name)) throw new KeyDirectoryError('address_not_in_key', 'The key does not name this address in its user IDs.');
     const map = readAll();
     const existing = map[name];
     const fresh = { armored, fingerprint, source, preferEncrypt: Boolean(preferEncrypt), lastSeen: now(), pending: null };
@@ -124,8 +128,9 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
     }
     // A different key.
     if (source === 'verified' || source === 'imported' || source === 'pinned') {
-      if (userGiven.has(existing.source) && source !== 'imported') {
-        // A channel certificate that differs from a key the user already relied on: warn.
+      if (userGiven.has(existing.source) && (source !== 'imported' || fromFile)) {
+        // A channel certificate (or a card's key) that differs from a key the user already relied on: warn.
+        if (existing.pending?.fingerprint === fingerprint) return { result: 'changed', entry: view(name, existing) };
         map[name] = { ...existing, pending: { armored, fingerprint, source } };
         writeAll(map);
         return { result: 'changed', entry: view(name, map[name]) };
