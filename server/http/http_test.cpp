@@ -81,7 +81,10 @@ TEST(SecurityHeaders, EveryHeaderOfTheDesign) {
           "trusted-types lit-html secms-crypto-worker"}) {
         EXPECT_NE(csp.find(directive), std::string::npos) << directive;
     }
-    // Only the named policies: no "default" policy, no duplicates, no wildcard.
+    // Only the named policies: no "default" policy, no duplicates, no wildcard, and none that
+    // blesses mail HTML in the page (only the sandboxed mail frame parses it, under its own).
+    EXPECT_TRUE(csp.ends_with("trusted-types lit-html secms-crypto-worker")) << csp;
+    EXPECT_EQ(csp.find("secms-mail"), std::string::npos);
     EXPECT_EQ(csp.find("'allow-duplicates'"), std::string::npos);
     EXPECT_EQ(csp.find("default;"), std::string::npos);
     EXPECT_EQ(csp.find('*'), std::string::npos);

@@ -14,12 +14,13 @@ inline constexpr std::string_view content_security_policy =
     "font-src 'self'; connect-src 'self'; worker-src 'self'; manifest-src 'self'; "
     "media-src 'self' blob:; frame-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'; object-src 'none'; require-trusted-types-for 'script'; "
-    // The only Trusted Types policies the front end creates (grep createPolicy in web/src and
-    // its bundled Lit): lit-html's template policy, the crypto Worker URL policy and the mail
-    // reader's parser policy for DOMPurify (web/src/ui/mail/mail-frame.js). Named, so an
-    // injected script cannot create a "default" policy that would bless every string; no
-    // 'allow-duplicates', so a second policy with one of these names is refused too.
-    "trusted-types lit-html secms-crypto-worker secms-mail-sanitize";
+    // The only Trusted Types policies the app's pages create (grep createPolicy in web/src
+    // outside web/src/mail-frame/, and its bundled Lit): lit-html's template policy and the
+    // crypto Worker URL policy. The pages never parse mail HTML (the sandboxed mail frame does,
+    // under its own policy below). Named, so an injected script cannot create a "default" policy
+    // that would bless every string; no 'allow-duplicates', so a second policy with one of these
+    // names is refused too.
+    "trusted-types lit-html secms-crypto-worker";
 
 // The crypto Worker's own script (web/build.mjs names it /assets/worker-<hash>.js): a Worker
 // takes its policy from its script's response, so it gets the page policy plus

@@ -32,9 +32,10 @@ const CSP_REQUIRED = {
   'form-action': "'self'",
   'object-src': "'none'",
   'require-trusted-types-for': "'script'",
-  // Exactly the policies the front end creates (Lit's, the Worker URL's and the mail reader's
-  // parser policy for DOMPurify): no "default" policy, no 'allow-duplicates', no wildcard.
-  'trusted-types': 'lit-html secms-crypto-worker secms-mail-sanitize',
+  // Exactly the policies the app's pages create (Lit's and the Worker URL's; mail HTML is parsed
+  // only in the sandboxed mail frame, under its own policy): no "default" policy, no
+  // 'allow-duplicates', no wildcard.
+  'trusted-types': 'lit-html secms-crypto-worker',
 };
 
 function parseCsp(value) {

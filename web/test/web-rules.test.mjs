@@ -97,21 +97,57 @@ test('message and room inputs keep mobile keyboards from learning their text', a
   }
 });
 
-test('the CSP names exactly the Trusted Types policies the front end creates', async () => {
-  const header = await readFile(join(webDir, '..', 'server', 'http', 'security_headers.hpp'), 'utf8');
-  const start = header.search(/ content_security_policy =/);
+/** The text of a string constant of security_headers.hpp (its adjacent literals joined). */
+function cspConstant(header, name) {
+  const start = header.search(new RegExp(` ${name} =`));
+  assert.ok(start >= 0, `security_headers.hpp defines ${name}`);
   const constant = header.slice(start, header.indexOf('";\n', start) + 2);
-  const policy = [...constant.matchAll(/^\s*"([^"]*)"/gm)].map((match) => match[1]).join('');
+  return [...constant.matchAll(/^\s*"([^"]*)"/gm)].map((match) => match[1]).join('');
+}
+
+/** The trusted-types names of a CSP, checked to be named ones only (no default, no duplicates). */
+function trustedTypesOf(policy, label) {
   const directive = /(?:^|;\s*)trusted-types ([^;]+)/.exec(policy)?.[1];
-  assert.ok(directive, 'the CSP has a trusted-types directive');
-  assert.match(policy, /require-trusted-types-for 'script'/);
+  assert.ok(directive, `${label} has a trusted-types directive`);
+  assert.match(policy, /require-trusted-types-for 'script'/, label);
   const allowed = directive.trim().split(/\s+/).sort();
-  assert.ok(!allowed.includes("'allow-duplicates'") && !allowed.includes('*') && !allowed.includes('default'), directive);
-  // Every policy created in the sources, and the one Lit creates (lit-html).
+  assert.ok(!allowed.includes("'allow-duplicates'") && !allowed.includes('*') && !allowed.includes('default'), `${label}: ${directive}`);
+  return allowed;
+}
+
+/** Every createPolicy name in these files. */
+async function policiesCreatedIn(files) {
   const created = new Set();
-  for (const file of [...await filesUnder(join(webDir, 'src'), '.js'), join(webDir, '..', 'node_modules', 'lit-html', 'lit-html.js')]) {
+  for (const file of files) {
     for (const match of (await readFile(file, 'utf8')).matchAll(/createPolicy\(\s*['"]([^'"]+)['"]/g)) created.add(match[1]);
   }
-  assert.ok(created.has('lit-html') && created.has('secms-crypto-worker'), [...created].join(' '));
-  assert.deepEqual(allowed, [...created].sort());
+  return [...created].sort();
+}
+
+// Each document has its own policy: the app's pages (app CSP) and the sandboxed mail frame, whose
+// script is web/src/mail-frame/ (mail-frame CSP, both variants). A policy is compared with the
+// CSP of the document that creates it, so a page-side policy the app CSP does not name, or a
+// frame policy leaking into the app CSP, both fail.
+test('each CSP names exactly the Trusted Types policies its document creates', async () => {
+  const header = await readFile(join(webDir, '..', 'server', 'http', 'security_headers.hpp'), 'utf8');
+  const frameDir = join(webDir, 'src', 'mail-frame');
+  const sources = await filesUnder(join(webDir, 'src'), '.js');
+  const frameSources = sources.filter((file) => file.startsWith(`${frameDir}/`));
+  const appSources = sources.filter((file) => !file.startsWith(`${frameDir}/`));
+  assert.ok(frameSources.length > 0, 'the mail frame has its own sources');
+
+  // The app's pages: every policy created outside the frame's sources, and the one Lit creates.
+  const appCreated = await policiesCreatedIn([...appSources, join(webDir, '..', 'node_modules', 'lit-html', 'lit-html.js')]);
+  assert.ok(appCreated.includes('lit-html') && appCreated.includes('secms-crypto-worker'), appCreated.join(' '));
+  assert.deepEqual(trustedTypesOf(cspConstant(header, 'content_security_policy'), 'app CSP'), appCreated);
+  // The Worker's script gets the page policy plus WebAssembly compilation: the same names.
+  assert.deepEqual(trustedTypesOf(cspConstant(header, 'worker_content_security_policy'), 'Worker CSP'), appCreated);
+
+  // The mail frame: only its own policy, in both variants; none of the app's.
+  const frameCreated = await policiesCreatedIn(frameSources);
+  assert.deepEqual(frameCreated, ['secms-mail-frame']);
+  for (const name of ['mail_frame_content_security_policy', 'mail_frame_remote_content_security_policy']) {
+    assert.deepEqual(trustedTypesOf(cspConstant(header, name), name), frameCreated, name);
+  }
+  assert.deepEqual(appCreated.filter((policy) => frameCreated.includes(policy)), [], 'no policy name shared by the two documents');
 });

@@ -1,31 +1,19 @@
 // <secms-mail-frame .html .cidUrls .remote>: shows HTML mail in the sandboxed frame
 // (/mail-frame.html, or /mail-frame-remote.html once the reader allowed remote content). The
-// HTML is sanitised here first (defence in depth) and again inside the frame, which is the
-// boundary: no allow-same-origin, so it is an opaque origin without cookies, storage or access
-// to this page; its own CSP allows no script but its own. allow-modals is there for print()
-// only (the frame runs no script of the mail's).
+// frame is the boundary, and the only place the mail's HTML is parsed: no allow-same-origin, so
+// it is an opaque origin without cookies, storage or access to this page; its own CSP allows no
+// script but its own (web/src/mail-frame/frame.js), which sanitises the HTML with DOMPurify
+// under the frame's Trusted Types policy. The page does NOT parse the mail's HTML: a page-side
+// DOMPurify pass would run the hostile markup through a parser under the app's CSP (every
+// <style>, handler or <base> of the mail then shows up as a violation report of the app's
+// policy) and needed a page policy that blesses strings as HTML, for no gain over the frame.
+// allow-modals is there for print() only (the frame runs no script of the mail's).
 
 import { LitElement, html, css } from 'lit';
-import DOMPurify from 'dompurify';
 import { t } from '../../i18n/index.js';
-import { sanitizeMailHtml } from '../../mail-frame/sanitize.js';
 
 export const mailFrameSandbox = 'allow-scripts allow-popups allow-popups-to-escape-sandbox allow-modals';
 const maxFrameHeight = 20000;
-
-let pagePolicy;
-/** The page's policy for DOMPurify's parser (the app CSP names it: trusted-types … secms-mail-sanitize). */
-function sanitizePolicy() {
-  if (pagePolicy === undefined) {
-    pagePolicy = globalThis.trustedTypes?.createPolicy('secms-mail-sanitize', { createHTML: (text) => text }) ?? null;
-  }
-  return pagePolicy;
-}
-
-/** The page's pass: → { html (string), blockedRemote }. */
-export function sanitizeInPage(source, { remote = false, cidUrls = {} } = {}) {
-  return sanitizeMailHtml(DOMPurify, source, { remote, cidUrls, policy: sanitizePolicy(), output: 'string' });
-}
 
 export class MailFrame extends LitElement {
   static properties = {
@@ -74,18 +62,21 @@ export class MailFrame extends LitElement {
     } else if (data?.type === 'height' && Number.isFinite(data.height)) {
       frame.style.height = `${Math.min(maxFrameHeight, Math.max(40, Math.ceil(data.height)))}px`;
     } else if (data?.type === 'rendered') {
-      this.dispatchEvent(new CustomEvent('mail-frame-rendered', { detail: { blockedRemote: Number(data.blockedRemote) || 0 }, bubbles: true, composed: true }));
+      // The frame counted the remote references its sanitiser dropped (the reader offers
+      // "Load remote content" for them).
+      const blockedRemote = Math.max(0, Math.trunc(Number(data.blockedRemote) || 0));
+      this.dispatchEvent(new CustomEvent('mail-frame-rendered', { detail: { blockedRemote }, bubbles: true, composed: true }));
+      this.dispatchEvent(new CustomEvent('mail-frame-remote', { detail: { blockedRemote }, bubbles: true, composed: true }));
     }
   }
 
   post() {
     const frame = this.frame;
     if (!frame?.contentWindow || !this.ready) return;
-    const { html: clean, blockedRemote } = sanitizeInPage(this.html ?? '', { remote: this.remote, cidUrls: this.cidUrls ?? {} });
-    this.dispatchEvent(new CustomEvent('mail-frame-remote', { detail: { blockedRemote }, bubbles: true, composed: true }));
+    // The unsanitised HTML goes to the frame as a string; it is parsed and sanitised there.
     // The frame's origin is opaque: '*' is the only target origin that reaches it; the window
     // is ours (its src is our page and its sandbox keeps the mail from navigating it).
-    frame.contentWindow.postMessage({ type: 'render', html: clean, cidUrls: this.cidUrls ?? {} }, '*');
+    frame.contentWindow.postMessage({ type: 'render', html: String(this.html ?? ''), cidUrls: this.cidUrls ?? {} }, '*');
   }
 
   print() {
