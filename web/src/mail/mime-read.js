@@ -65,19 +65,69 @@ function splitHead(bytes, start, end) {
   return { headEnd: end, bodyStart: end };
 }
 
-/** Header block text → [[name, value]] with folding undone (RFC 5322 §2.2.3). */
-export function parseHeaderFields(text) {
+// RFC 5322 §3.6.8: field-name = 1*ftext, ftext = %d33-57 / %d59-126 (printable ASCII but ':').
+const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/**
+ * Header block text → { fields: [[name, value]] with folding undone (RFC 5322 §2.2.3),
+ * malformed: [the name part of every line that is not a header field] }. A name is ftext
+ * exactly: nothing is trimmed from it but ASCII space and tab before the colon (obs-optional,
+ * §4.5.8), so `From\u00a0:` (a Unicode space, which JS trim() would remove) or an 8-bit name is
+ * NOT a From field. Such a line, its continuation lines and a line without a colon are dropped
+ * from the fields and listed in `malformed`: the sender check below treats a From-like one as
+ * a sign that different readers see different senders (the server, Dovecot and other clients
+ * parse these lines each their own way).
+ */
+export function readHeaderFields(text) {
   const fields = [];
+  const malformed = [];
+  let current = null;   // the field a continuation line extends (null after a dropped line)
   for (const line of text.split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && fields.length) {
-      fields[fields.length - 1][1] += ` ${line.trim()}`;
+    if (/^[ \t]/.test(line)) {
+      if (current) current[1] += ` ${line.trim()}`;
       continue;
     }
+    current = null;
+    if (line === '') continue;
     const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    fields.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+    const name = colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '') : '';
+    if (!FIELD_NAME.test(name)) {
+      malformed.push(colon > 0 ? line.slice(0, colon) : line.slice(0, 80));
+      continue;
+    }
+    current = [name, line.slice(colon + 1).trim()];
+    fields.push(current);
   }
-  return fields;
+  return { fields, malformed };
+}
+
+/** Header block text → [[name, value]] (readHeaderFields without the malformed lines). */
+export function parseHeaderFields(text) {
+  return readHeaderFields(text).fields;
+}
+
+/** A malformed line's name as a reader that is lax about it might see it (NFKC, non-ftext gone). */
+const laxFieldName = (name) => String(name).normalize('NFKC').replace(/[^\x21-\x39\x3b-\x7e]/g, '').toLowerCase();
+// An address written inside a display name ("carol@localhost" <alice@localhost>).
+const ADDRESS_IN_NAME = /[^\s<>()"',;:@]+@[^\s<>()"',;:@]+/g;
+
+/**
+ * Whether the sender shown can be trusted to be the one From field every reader sees →
+ * null | 'ambiguous' (no From, several From fields, or a malformed line that a lax reader would
+ * take as From: the sender cannot be determined) | 'display_name_address' (a display name
+ * carries another address than the real one: the real address must be the one shown).
+ */
+export function senderProblem(fields, malformed = []) {
+  const froms = fields.filter(([name]) => name.toLowerCase() === 'from');
+  if (froms.length !== 1 || malformed.some((name) => laxFieldName(name) === 'from')) return 'ambiguous';
+  const authors = addresses(froms[0][1]);
+  if (authors.length === 0) return 'ambiguous';
+  for (const { name, address } of authors) {
+    for (const claimed of String(name ?? '').match(ADDRESS_IN_NAME) ?? []) {
+      if (claimed.toLowerCase() !== String(address).toLowerCase()) return 'display_name_address';
+    }
+  }
+  return null;
 }
 
 function fieldValue(fields, name) {
@@ -157,10 +207,10 @@ function walkEntity(bytes, start, end, depth, budget) {
   budget.parts += 1;
   if (budget.parts > MAIL_READ_LIMITS.maxParts) throw new MimeLimitError('too_many_parts');
   const { headEnd, bodyStart } = splitHead(bytes, start, end);
-  const fields = parseHeaderFields(utf8.decode(bytes.subarray(start, headEnd)));
+  const { fields, malformed } = readHeaderFields(utf8.decode(bytes.subarray(start, headEnd)));
   const { type, params } = parseContentType(fieldValue(fields, 'content-type'));
   const encoding = (fieldValue(fields, 'content-transfer-encoding') ?? '7bit').toLowerCase();
-  const node = { start, end, bodyStart, fields, type, params, encoding, children: [] };
+  const node = { start, end, bodyStart, fields, malformed, type, params, encoding, children: [] };
   if (type.startsWith('multipart/') && params.get('boundary')) {
     for (const range of splitMultipart(bytes, bodyStart, end, params.get('boundary'))) {
       const child = walkEntity(bytes, range.start, range.end, depth + 1, budget);
@@ -259,7 +309,7 @@ function emptyModel(raw) {
     attachments: [],
     security: {
       encrypted: false, encrypted_to_me: false, decryption_error: null, signature: 'none', signer: null,
-      protected_subject: false, kind: 'plain',
+      protected_subject: false, kind: 'plain', sender_problem: null,
       // unproven_from: the inner From of protected headers no valid signature covers (the outer
       // From is shown); outer_ignored: outer addressing fields dropped next to protected
       // headers; inline_partial: inline PGP covers only part of the text, never the attachments.
@@ -467,10 +517,17 @@ export async function openMessage({ raw, crypto = null, keyring = {} }) {
     model.headers = headerModel(effective);
     if (shown) Object.assign(model, await readContent(shown.bytes, shown.node));
     if (!state.encrypted && state.kind === 'plain') await openInline(model, state, context);
+    // The sender is read from these header fields only, never from postal-mime's `from` (its
+    // header parser is more lenient: it trims names and takes any From it meets). When the From
+    // is ambiguous no sender is shown (and no Autocrypt key is taken for one).
+    const senderMalformed = [...root.malformed, ...(shown && shown.node !== root ? shown.node.malformed : [])];
+    model.security.sender_problem = senderProblem(effective, senderMalformed);
+    if (model.security.sender_problem === 'ambiguous') model.headers.from = [];
     const fromAddress = model.headers.from[0]?.address ?? null;
     // The sender's key is taken only from the outer header and only for the From address
     // (Autocrypt Level 1 §2.3); gossip only from inside a decrypted, signed message (§2.7).
-    model.autocrypt = senderAutocrypt(outerFields, fromAddress);
+    // Autocrypt only when the outer header has exactly one unambiguous From, too.
+    model.autocrypt = senderProblem(outerFields, root.malformed) === 'ambiguous' ? null : senderAutocrypt(outerFields, fromAddress);
     const status = signatureStatus(state.signatures);
     if (state.decryptedRoot && state.encrypted_to_me && status !== 'none' && status !== 'bad') {
       model.gossip = gossipFrom([...state.decryptedRoot.fields, ...(shown && shown.node !== state.decryptedRoot ? shown.node.fields : [])]);

@@ -148,6 +148,22 @@ export class MailReader extends LitElement {
       ? html`<a href=${segment.href} target="_blank" rel="noopener noreferrer">${segment.text}</a>` : segment.text))}${'\n'}</span>`)}</div>`;
   }
 
+  /**
+   * The From line. A sender that cannot be determined (several or malformed From fields) is
+   * said so instead of picking one; a display name holding another address shows the real
+   * address first and strong, the name after it as a claim.
+   */
+  renderFrom(message) {
+    const from = message.headers?.from ?? [];
+    const problem = message.security?.sender_problem;
+    if (problem === 'ambiguous' || from.length === 0) return html`<span class="sender-warning">${mailIcons.alert}${t('mail.reader.sender_unknown')}</span>`;
+    if (problem === 'display_name_address') {
+      return from.map((entry, index) => html`${index ? ', ' : ''}<strong data-testid="mail-from-address">${entry.address}</strong>${entry.name
+        ? html` <span class="muted">(${t('mail.reader.name_claims', { name: entry.name })})</span>` : nothing}`);
+    }
+    return from.map(addressText).join(', ');
+  }
+
   renderHeaders(message, state) {
     const headers = message.headers ?? {};
     const list = (entries) => (entries ?? []).map(addressText).join(', ');
@@ -156,7 +172,7 @@ export class MailReader extends LitElement {
         <tbody>${(headers.list ?? []).map(([name, value]) => html`<tr><th scope="row">${name}</th><td>${value}</td></tr>`)}</tbody></table>`;
     }
     return html`<dl class="headers" data-testid="mail-headers">
-      <dt>${t('mail.header.from')}</dt><dd data-testid="mail-from">${list(headers.from)}</dd>
+      <dt>${t('mail.header.from')}</dt><dd data-testid="mail-from" data-sender-problem=${message.security?.sender_problem ?? 'none'}>${this.renderFrom(message)}</dd>
       ${headers.to?.length ? html`<dt>${t('mail.header.to')}</dt><dd>${list(headers.to)}</dd>` : nothing}
       ${headers.cc?.length ? html`<dt>${t('mail.header.cc')}</dt><dd>${list(headers.cc)}</dd>` : nothing}
       ${headers.date ? html`<dt>${t('mail.header.date')}</dt><dd>${formatFullDate(headers.date, getLanguage())}</dd>` : nothing}

@@ -72,6 +72,13 @@ export function securitySummary(security, keys = [], fromAddress = null) {
     warn();
     lines.push(t('mail.security.from_unproven', { inner: security.unproven_from, outer: fromAddress ?? '' }));
   }
+  if (security.sender_problem === 'ambiguous') {
+    tone = 'danger';
+    lines.push(t('mail.security.sender_ambiguous'));
+  } else if (security.sender_problem === 'display_name_address') {
+    warn();
+    lines.push(t('mail.security.sender_name_address', { address: fromAddress ?? '' }));
+  }
   if (security.inline_partial) {
     warn();
     lines.push(t(security.encrypted ? 'mail.security.inline_partial_encrypted' : 'mail.security.inline_partial_signed'));
