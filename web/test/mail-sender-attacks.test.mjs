@@ -347,3 +347,44 @@ test('gossip keys are learnt only from a verified signer and only for the messag
   assert.equal(keys.keyFor('carol@localhost')?.source, 'gossip');
   assert.equal(keys.keyFor('dave@localhost'), null);
 });
+
+// ---- F6: inline PGP covers only its block ---------------------------------------------------
+
+test('F6: a reused cleartext-signed block next to an unsigned attachment: "only part is signed", attachments not covered', async () => {
+  const alice = await makeKey('Alice', 'alice@localhost');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'alice@localhost', armored: alice.armoredPublic, source: 'verified' });
+  const v = victim({ keys });
+  await v.actions.start();
+  const signed = await openpgp.sign({ message: await openpgp.createCleartextMessage({ text: 'Please find my invoice attached.' }), signingKeys: alice.privateKey });
+  const head = ['From: Alice <alice@localhost>', 'To: bob@localhost', 'Subject: invoice', 'MIME-Version: 1.0'];
+  const hostile = [...head, 'Content-Type: multipart/mixed; boundary="b"', '',
+    '--b', 'Content-Type: text/plain; charset=utf-8', '', signed.trim(), '',
+    '--b', 'Content-Type: application/x-msdownload', 'Content-Disposition: attachment; filename="invoice.exe"', 'Content-Transfer-Encoding: base64', '', 'TVqQAAMAAAAEAAAA', '',
+    '--b--', ''].join('\r\n');
+  const message = await v.actions.open(v.deliver(hostile));
+  assert.equal(message.security.kind, 'inline-pgp');
+  assert.equal(message.security.inline_partial, true);
+  assert.equal(message.attachments.length, 1);
+  assert.equal(message.attachments[0].covered, false);
+  const summary = v.banner(message);
+  assert.ok(summary.lines.some((line) => /Only part of this message is signed/.test(line)), summary.lines.join(' | '));
+  assert.equal(summary.tone, 'warning');
+  // Text around the signed block: partial too.
+  const around = await v.actions.open(v.deliver([...head, 'Content-Type: text/plain; charset=utf-8', '', 'PS: new IBAN XX00 EVIL', signed.trim(), ''].join('\r\n')));
+  assert.equal(around.security.inline_partial, true);
+  // Exactly the signed text, nothing else: the whole message is signed.
+  const whole = await v.actions.open(v.deliver([...head, 'Content-Type: text/plain; charset=utf-8', '', signed.trim(), ''].join('\r\n')));
+  assert.equal(whole.security.inline_partial, false);
+  assert.equal(signatureTrust(whole.security), 'verified');
+  assert.ok(!v.banner(whole).lines.some((line) => /Only part/.test(line)));
+  // Inline-encrypted with a plain attachment: the attachment was never encrypted.
+  const encrypted = await openpgp.encrypt({ message: await openpgp.createMessage({ text: 'secret' }), encryptionKeys: bob.privateKey.toPublic(), signingKeys: alice.privateKey });
+  const mixed = await v.actions.open(v.deliver([...head, 'Content-Type: multipart/mixed; boundary="b"', '',
+    '--b', 'Content-Type: text/plain; charset=utf-8', '', encrypted.trim(), '',
+    '--b', 'Content-Type: application/pdf', 'Content-Disposition: attachment; filename="a.pdf"', 'Content-Transfer-Encoding: base64', '', 'JVBERi0=', '',
+    '--b--', ''].join('\r\n')));
+  assert.equal(mixed.security.inline_partial, true);
+  assert.ok(v.banner(mixed).lines.some((line) => /Only part of this message was encrypted/.test(line)));
+  assert.notEqual(v.banner(mixed).tone, 'ok');
+});

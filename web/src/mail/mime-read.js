@@ -453,6 +453,11 @@ async function openInline(model, state, context) {
   if (!message && !signed) return;
   state.kind = 'inline-pgp';
   model.html = null; // the HTML alternative would only repeat the armor
+  // An inline block covers only itself: text around it and every attachment were added by
+  // whoever assembled the message (a signed text is easy to reuse under a new attachment).
+  const block = (message ?? signed)[0];
+  if (text.trim() !== block.trim() || model.attachments.length > 0) state.inline_partial = true;
+  model.attachments = model.attachments.map((attachment) => ({ ...attachment, covered: false }));
   if (message) {
     state.encrypted = true;
     if (!context.crypto) {
@@ -541,6 +546,7 @@ export async function openMessage({ raw, crypto = null, keyring = {} }) {
       signature: status,
       signer: signerOf(state.signatures, keyring?.usernames),
       kind: state.kind,
+      inline_partial: state.inline_partial === true,
     });
   } catch (error) {
     model.parse_error = error instanceof MimeLimitError ? error.code : 'unreadable';
