@@ -157,7 +157,11 @@ test('the corpus delivered over LMTP and opened in the Email tab: nothing runs, 
   // Still working: the list answers and a plain mail opens.
   await stack.deliver(htmlMail({ from: 'friend@example.org', to: bob.address, subject: 'still fine', html: '<p id="fine">all good</p>' }), { to: bob.address });
   await findAndOpen(bob.app, 'still fine');
-  const frame = bob.app.frames().find((candidate) => /\/mail-frame\.html/.test(candidate.url()));
+  // The reader reads the message before it shows the frame: wait for the frame to be there.
+  const frameShown = Date.now();
+  let frame;
+  while (!(frame = bob.app.frames().find((candidate) => /\/mail-frame\.html/.test(candidate.url()))) && Date.now() - frameShown < 10_000) await bob.app.waitForTimeout(100);
+  assert.ok(frame, 'the plain mail is shown in the mail frame');
   await frame.locator('#fine').waitFor({ timeout: 5_000 });
   await bob.app.getByTestId('mail-quick-search').fill('');
   await bob.app.getByTestId('mail-quick-search').press('Enter');
