@@ -125,8 +125,11 @@ export function createSecureChannelController({
   }
 
   const identityActions = Object.freeze({
-    async create({ name, email, passphrase, remember }) {
-      return afterIdentityChange(await ask('identity.create', { name, email, passphrase: passphrase || undefined, remember: Boolean(remember) }, { timeoutMs: GENERATE_TIMEOUT_MS }));
+    /** localDomain: the server's mail domain, accepted in `email` even without a dot. */
+    async create({ name, email, passphrase, remember, localDomain }) {
+      return afterIdentityChange(await ask('identity.create', {
+        name, email, passphrase: passphrase || undefined, remember: Boolean(remember), ...(localDomain ? { localDomain: String(localDomain) } : {}),
+      }, { timeoutMs: GENERATE_TIMEOUT_MS }));
     },
     async import({ armoredKey, passphrase, remember }) {
       return afterIdentityChange(await ask('identity.import', { armoredKey, passphrase: passphrase || undefined, remember: Boolean(remember) }, { timeoutMs: GENERATE_TIMEOUT_MS }));

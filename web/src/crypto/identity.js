@@ -46,9 +46,24 @@ function checkName(name) {
   return name.trim();
 }
 
-function checkEmail(email) {
-  if (typeof email !== 'string' || email.length > 254 || !emailPattern.test(email.trim())) throw new IdentityError('invalid_email');
-  return email.trim();
+// One DNS label: the server's mail domain may be dotless ("localhost", the default).
+const dotlessDomainPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * An address with a dotted domain, or with exactly `localDomain` (the server's own mail domain,
+ * GET /api/v1/mail/status) when that is one dotless label: user@localhost is the user's real
+ * mailbox when the server's mail domain is localhost, while any other dotless domain is a typo.
+ */
+export function checkEmail(email, { localDomain = null } = {}) {
+  if (typeof email !== 'string' || email.length > 254) throw new IdentityError('invalid_email');
+  const trimmed = email.trim();
+  if (emailPattern.test(trimmed)) return trimmed;
+  const at = trimmed.lastIndexOf('@');
+  const local = trimmed.slice(0, at);
+  const domain = trimmed.slice(at + 1);
+  if (at > 0 && typeof localDomain === 'string' && dotlessDomainPattern.test(localDomain)
+      && domain.toLowerCase() === localDomain.toLowerCase() && /^[^\s<>@]+$/.test(local)) return trimmed;
+  throw new IdentityError('invalid_email');
 }
 
 function checkUsableKey(key) {
@@ -63,10 +78,10 @@ function checkUsableKey(key) {
 }
 
 /** Creates a v4 Ed25519/Cv25519 key pair; returns the unlocked private key object. */
-export async function generateIdentity({ name, email }) {
+export async function generateIdentity({ name, email, localDomain = null }) {
   const { privateKey } = await openpgp.generateKey({
     type: 'ecc', curve: 'curve25519Legacy',
-    userIDs: [{ name: checkName(name), email: checkEmail(email) }],
+    userIDs: [{ name: checkName(name), email: checkEmail(email, { localDomain }) }],
     format: 'object', config: v4Config,
   });
   return privateKey;

@@ -168,11 +168,11 @@ const handlers = Object.freeze({
   },
 
   async 'identity.create'(payload) {
-    const { name, email, passphrase, remember } = fields(payload, ['name', 'email', 'passphrase', 'remember']);
+    const { name, email, passphrase, remember, localDomain } = fields(payload, ['name', 'email', 'passphrase', 'remember', 'localDomain']);
     requireAccount();
     if (remember && !passphrase) throw new IdentityError('remember_needs_passphrase');
     if (remember && !estimatePassphrase(passphrase).acceptable) throw new IdentityError('weak_passphrase');
-    return becomeIdentity(await generateIdentity({ name, email }), { remember, passphrase });
+    return becomeIdentity(await generateIdentity({ name, email, localDomain: typeof localDomain === 'string' ? localDomain : null }), { remember, passphrase });
   },
 
   async 'identity.import'(payload) {

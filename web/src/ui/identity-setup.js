@@ -10,6 +10,7 @@ import { icons } from './icons.js';
 import { privateInput } from './private-input.js';
 import { identityErrorKey } from './identity-errors.js';
 import { MIN_PASSPHRASE_LENGTH, estimatePassphrase } from '../crypto/passphrase-strength.js';
+import { fetchMailboxIdentityDefaults } from './identity-mailbox.js';
 
 export class IdentitySetup extends LitElement {
   static properties = {
@@ -53,6 +54,31 @@ export class IdentitySetup extends LitElement {
     this.busy = false;
     this.error = null;
     this.strength = null;
+    this.mailbox = null;          // { address, localDomain } of the user's mailbox, or null
+    this.mailboxPrefilled = false;
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    // The key's address is best the user's own mailbox: pre-fill it, and let its domain be
+    // dotless when that is the server's mail domain (user@localhost by default).
+    fetchMailboxIdentityDefaults().then((mailbox) => {
+      this.mailbox = mailbox;
+      this.prefillEmail();
+    });
+  }
+
+  updated() {
+    this.prefillEmail();
+  }
+
+  /** The mailbox address into an empty email field, once. */
+  prefillEmail() {
+    if (this.mailboxPrefilled || !this.mailbox?.address) return;
+    const field = this.renderRoot?.querySelector?.('#identity-email');
+    if (!field) return;
+    this.mailboxPrefilled = true;
+    if (!field.value) field.value = this.mailbox.address;
   }
 
   onPassphraseInput(event) {
@@ -109,7 +135,7 @@ export class IdentitySetup extends LitElement {
       this.error = this.rememberError(passphrase);
       return;
     }
-    this.run(() => this.actions.identity.create({ name, email, passphrase, remember }), form);
+    this.run(() => this.actions.identity.create({ name, email, passphrase, remember, localDomain: this.mailbox?.localDomain ?? null }), form);
   }
 
   onImport(event) {
