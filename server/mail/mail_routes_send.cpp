@@ -1,6 +1,8 @@
 // Send, append, the external account and the status: the mail routes that take message bytes
 // or credentials.
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 
 #include "server/core/offload.hpp"
@@ -53,9 +55,18 @@ route_result send(call& c) {
     auto headers = read_outgoing_headers(raw);
     if (!headers) co_return error_response(headers.error(), c.version());
     const std::string own = own_address(c);
+    auto is_own = [&](const std::optional<mail_address>& a) {
+        return !a || same_address(a->address, own);
+    };
     if (headers->from.size() != 1 || !same_address(headers->from.front().address, own) ||
-        (headers->sender && !same_address(headers->sender->address, own))) {
+        !is_own(headers->sender) || !is_own(headers->resent_sender) ||
+        !std::all_of(headers->resent_from.begin(), headers->resent_from.end(),
+                     [&](const mail_address& a) { return same_address(a.address, own); })) {
         co_return error_response(mail_error::from_not_allowed, c.version());
+    }
+    if (headers->sender_text_holds_address) {
+        co_return error_response(mail_error::from_not_allowed, c.version(),
+                                 "The display name may not contain an address.");
     }
 
     auto external_smtp = c.service.external_smtp(c.login.id);

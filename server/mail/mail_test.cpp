@@ -113,6 +113,69 @@ TEST(outgoing_headers, size_and_field_count_limits) {
     EXPECT_TRUE(read_outgoing_headers(big_body));
 }
 
+// Field names that other readers parse differently (a Unicode space trimmed before the colon,
+// a line that stops mailimf) could show them another From than the one checked.
+TEST(outgoing_headers, refuses_names_that_are_not_ftext_and_lines_without_colon) {
+    const std::string tail = "From: alice@localhost\r\nTo: bob@localhost\r\n";
+    for (std::string bad : {
+             "From\xc2\xa0: carol@localhost\r\n" + tail,      // U+00A0 before the colon
+             "From\xef\xbb\xbf: carol@localhost\r\n" + tail,  // U+FEFF
+             "\xef\xbb\xbf"
+             "From: carol@localhost\r\n" +
+                 tail,                                               // BOM in front
+             "From\xe3\x80\x80: carol@localhost\r\n" + tail,         // U+3000
+             "From : carol@localhost\r\n" + tail,                    // space before colon
+             "From\t: carol@localhost\r\n" + tail,                   // tab before colon
+             tail + "X-Bad header: x\r\nFROM :carol@localhost\r\n",  // name with a space
+             tail + "this line has no colon\r\nFrom : carol@localhost\r\n",
+             tail + "no colon here\r\nSender: carol@localhost\r\n",  // mailimf would stop
+             ": x\r\n" + tail,                                       // empty name
+             " X: folded first\r\n" + tail,                          // continuation first
+             tail + " \r\nFrom: carol@localhost\r\n",                // a second From
+         }) {
+        auto h = read_outgoing_headers(bad + "\r\nbody\r\n");
+        ASSERT_FALSE(h) << bad;
+        EXPECT_EQ(h.error(), mail_error::bad_request) << bad;
+    }
+    // 8-bit bytes in a value are fine; only names are ftext.
+    EXPECT_TRUE(read_outgoing_headers(tail + "Subject: caf\xc3\xa9\r\n\r\nbody"));
+    EXPECT_TRUE(read_outgoing_headers("From:\r\n alice@localhost\r\nX-Y: a\r\n b\r\n\r\nx"));
+}
+
+TEST(outgoing_headers, flags_addresses_in_sender_text) {
+    auto flagged = [](const std::string& from_line) {
+        auto h = read_outgoing_headers(from_line + "\r\nTo: bob@localhost\r\n\r\nbody");
+        return h ? h->sender_text_holds_address : true;  // refused outright also counts
+    };
+    EXPECT_TRUE(flagged("From: \"carol@localhost\" <alice@localhost>"));
+    EXPECT_TRUE(flagged("From: carol@localhost <alice@localhost>"));
+    EXPECT_TRUE(flagged("From: =?utf-8?q?carol=40localhost?= <alice@localhost>"));
+    EXPECT_TRUE(flagged("From: alice@localhost (carol@localhost)"));
+    EXPECT_TRUE(flagged("From: <@carol.example:alice@localhost>"));
+    EXPECT_TRUE(flagged("From: alice@localhost\r\nSender: \"x@y\" <alice@localhost>"));
+    EXPECT_TRUE(flagged("From: alice@localhost\r\nResent-From: \"x@y\" <alice@localhost>"));
+    EXPECT_FALSE(flagged("From: Alice Example <alice@localhost>"));
+    EXPECT_FALSE(flagged("From: =?utf-8?q?Alice_=C3=89?= <alice@localhost>"));
+    EXPECT_FALSE(flagged("From: alice@localhost"));
+}
+
+TEST(outgoing_headers, reads_resent_from_and_refuses_unread_sender_fields) {
+    auto h = read_outgoing_headers(
+        "From: alice@localhost\r\nResent-Date: Mon, 30 Nov 2026 10:00:00 +0000\r\n"
+        "Resent-From: carol@localhost\r\n\r\nbody");
+    ASSERT_TRUE(h);
+    ASSERT_EQ(h->resent_from.size(), 1u);
+    EXPECT_EQ(h->resent_from[0].address, "carol@localhost");
+    // mailimf (1.9.4) keeps Resent-Sender, and a Sender it cannot read, as unread optional
+    // fields: refused rather than passed on unchecked.
+    for (const char* bad : {"From: alice@localhost\r\nResent-Sender: dave@localhost\r\n\r\nx",
+                            "From: alice@localhost\r\nSender: ,,,\r\n\r\nbody"}) {
+        auto refused = read_outgoing_headers(bad);
+        ASSERT_FALSE(refused) << bad;
+        EXPECT_EQ(refused.error(), mail_error::bad_request);
+    }
+}
+
 TEST(addresses, valid_address_table) {
     for (const char* good : {"alice@localhost", "a.b-c+tag@example.org", "x@a-b.c.d",
                              "o'neil@example.com", "UPPER@Example.ORG"}) {

@@ -56,6 +56,30 @@ bool starts_with_field(std::string_view line, std::string_view name) {
     return true;
 }
 
+// RFC 5322 §3.6.8 ftext: %d33-57 / %d59-126.
+bool is_ftext(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 33 && u <= 126 && u != ':';
+}
+
+// The fields whose text names the sender.
+bool names_sender(std::string_view name) {
+    static constexpr std::string_view names[] = {"from", "sender", "resent-from", "resent-sender"};
+    for (auto n : names) {
+        if (name.size() != n.size()) continue;
+        bool same = true;
+        for (std::size_t i = 0; i < n.size() && same; ++i) {
+            same = std::tolower(static_cast<unsigned char>(name[i])) == n[i];
+        }
+        if (same) return true;
+    }
+    return false;
+}
+
+bool name_holds_address(const mail_address& a) {
+    return a.name.find('@') != std::string::npos;
+}
+
 bool is_atext(char c) {
     if (std::isalnum(static_cast<unsigned char>(c))) return true;
     return std::string_view("!#$%&'*+/=?^_`{|}~-").find(c) != std::string_view::npos;
@@ -117,6 +141,34 @@ core::result<outgoing_headers, mail_error> read_outgoing_headers(std::string_vie
     if (from_lines != 1) return core::fail(mail_error::bad_request);
     if (header.size() < 2 || header.substr(header.size() - 2) != "\r\n") header += "\r\n";
 
+    outgoing_headers out;
+    std::size_t sender_fields = 0;
+    // Every field: a name of ftext, a colon, and the value with its folded lines. The text of
+    // the fields that name the sender may hold one '@' (the address) only.
+    for (std::size_t pos = 0; pos < header.size();) {
+        const std::size_t colon = header.find(':', pos);
+        const std::size_t eol = header.find("\r\n", pos);
+        if (colon == std::string::npos || colon > eol || colon == pos) {
+            return core::fail(mail_error::bad_request);
+        }
+        for (std::size_t i = pos; i < colon; ++i) {
+            if (!is_ftext(header[i])) return core::fail(mail_error::bad_request);
+        }
+        std::size_t field_end = eol;
+        while (field_end + 2 < header.size() &&
+               (header[field_end + 2] == ' ' || header[field_end + 2] == '\t')) {
+            field_end = header.find("\r\n", field_end + 2);
+        }
+        const std::string_view name(header.data() + pos, colon - pos);
+        const std::string_view value(header.data() + colon + 1, field_end - colon - 1);
+        if (names_sender(name)) {
+            ++sender_fields;
+            if (std::count(value.begin(), value.end(), '@') > 1)
+                out.sender_text_holds_address = true;
+        }
+        pos = field_end + 2;
+    }
+
     std::size_t index = 0;
     mailimf_fields* parsed_raw = nullptr;
     if (mailimf_fields_parse(header.data(), header.size(), &index, &parsed_raw) !=
@@ -125,11 +177,23 @@ core::result<outgoing_headers, mail_error> read_outgoing_headers(std::string_vie
         return core::fail(mail_error::bad_request);
     }
     const std::unique_ptr<mailimf_fields, fields_deleter> parsed(parsed_raw);
+    // mailimf stops at what it cannot read; whatever follows is not checked, so refused.
+    if (index != header.size()) return core::fail(mail_error::bad_request);
 
-    outgoing_headers out;
     bool saw_from = false;
+    std::size_t sender_fields_read = 0;
     for (clistiter* it = clist_begin(parsed->fld_list); it != nullptr; it = clist_next(it)) {
         const auto* field = static_cast<const mailimf_field*>(clist_content(it));
+        switch (field->fld_type) {
+            case MAILIMF_FIELD_FROM:
+            case MAILIMF_FIELD_SENDER:
+            case MAILIMF_FIELD_RESENT_FROM:
+            case MAILIMF_FIELD_RESENT_SENDER:
+                ++sender_fields_read;
+                break;
+            default:
+                break;
+        }
         switch (field->fld_type) {
             case MAILIMF_FIELD_FROM:
                 saw_from = true;
@@ -138,6 +202,13 @@ core::result<outgoing_headers, mail_error> read_outgoing_headers(std::string_vie
             case MAILIMF_FIELD_SENDER:
                 if (out.sender) return core::fail(mail_error::bad_request);
                 out.sender = to_address(field->fld_data.fld_sender->snd_mb);
+                break;
+            case MAILIMF_FIELD_RESENT_FROM:
+                add_mailbox_list(out.resent_from, field->fld_data.fld_resent_from->frm_mb_list);
+                break;
+            case MAILIMF_FIELD_RESENT_SENDER:
+                if (out.resent_sender) return core::fail(mail_error::bad_request);
+                out.resent_sender = to_address(field->fld_data.fld_resent_sender->snd_mb);
                 break;
             case MAILIMF_FIELD_TO:
                 add_address_list(out.to, field->fld_data.fld_to->to_addr_list);
@@ -158,10 +229,20 @@ core::result<outgoing_headers, mail_error> read_outgoing_headers(std::string_vie
                 break;
         }
     }
-    // A From line that mailimf could not read as a mailbox list is kept as an optional field.
-    if (!saw_from || out.from.empty()) return core::fail(mail_error::bad_request);
+    // A From line that mailimf could not read as a mailbox list is kept as an optional field;
+    // so is a Sender or Resent-* field outside a resent block: unchecked, so refused.
+    if (!saw_from || out.from.empty() || sender_fields_read != sender_fields) {
+        return core::fail(mail_error::bad_request);
+    }
     for (const auto& a : out.from) {
         if (a.address.empty()) return core::fail(mail_error::bad_request);
+        if (name_holds_address(a)) out.sender_text_holds_address = true;
+    }
+    for (const auto& a : out.resent_from) {
+        if (name_holds_address(a)) out.sender_text_holds_address = true;
+    }
+    for (const auto* a : {&out.sender, &out.resent_sender}) {
+        if (*a && name_holds_address(**a)) out.sender_text_holds_address = true;
     }
     return out;
 }
