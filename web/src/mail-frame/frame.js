@@ -1,6 +1,7 @@
 // The script of the sandboxed mail frame (web/src/pages/mail-frame.html, served as
 // /mail-frame.html and /mail-frame-remote.html). The frame is embedded with sandbox
-// "allow-scripts allow-popups allow-popups-to-escape-sandbox allow-modals" and no
+// "allow-scripts allow-popups allow-popups-to-escape-sandbox" (no allow-modals: the page prints,
+// and no page that got into the frame could raise alert()/prompt() over the app) and no
 // allow-same-origin: its origin is opaque (no cookies, no storage, no access to the page), and
 // its CSP allows no script but this file. It takes HTML only from the window that embeds it,
 // and only when that window is the app's origin (the frame's own URL origin), sanitises it
@@ -64,12 +65,29 @@ function onMessage(event) {
   const data = event.data;
   if (!data || typeof data !== 'object') return;
   if (data.type === 'render') render(data);
-  else if (data.type === 'print') window.print();
+}
+
+/**
+ * The frame never navigates itself: a click on anything but an HTML link the sanitiser made
+ * target=_blank (http/https/mailto) does nothing; such a link opens a new window (allow-popups),
+ * never this frame. A second guard behind sanitize.js's link rule.
+ */
+function onClick(event) {
+  const path = typeof event.composedPath === 'function' ? event.composedPath() : [];
+  const link = path.find((node) => node?.nodeType === 1 && (node.hasAttribute('href') || node.hasAttribute('xlink:href')));
+  if (!link) return;
+  const html = link.namespaceURI === 'http://www.w3.org/1999/xhtml';
+  const name = String(link.localName).toLowerCase();
+  const href = String(link.getAttribute('href') ?? '').trim();
+  const opensElsewhere = html && (name === 'a' || name === 'area') && link.getAttribute('target') === '_blank' && /^(https?:|mailto:)/i.test(href);
+  if (!opensElsewhere) event.preventDefault();
 }
 
 if (embeddedByApp) {
   addBaseStyle();
   window.addEventListener('message', onMessage);
+  document.addEventListener('click', onClick, true);
+  document.addEventListener('auxclick', onClick, true);
   new ResizeObserver(reportHeight).observe(document.documentElement);
   post({ type: 'ready' });
 }

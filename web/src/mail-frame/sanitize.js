@@ -150,13 +150,26 @@ export function sanitizeMailHtml(purify, html, { remote = false, cidUrls = {}, p
     }
     // Through the CSSOM (the browser re-parses the declarations and drops what it does not know).
     if (node.hasAttribute?.('style') && node.style) node.style.cssText = rewriteCss(node.getAttribute('style'), options);
-    if (node.tagName === 'A' || node.tagName === 'AREA') {
+    // By localName, whatever the namespace and case: an SVG <a> has tagName "a" (not "A") and
+    // would otherwise keep an https: href without target, and a click would navigate the mail
+    // frame itself to the sender's page (whose script then runs in the reader's frame).
+    const localName = String(node.localName ?? '').toLowerCase();
+    const isHtml = node.namespaceURI === 'http://www.w3.org/1999/xhtml';
+    if ((localName === 'a' || localName === 'area') && !isHtml) {
+      // A link in SVG/MathML: no link at all (a same-document "#id" stays).
+      node.removeAttribute?.('target');
+      for (const name of ['href', 'xlink:href']) {
+        const value = node.getAttribute?.(name);
+        if (value !== null && value !== undefined && !value.trim().startsWith('#')) node.removeAttribute(name);
+      }
+    } else if (localName === 'a' || localName === 'area') {
       const href = node.getAttribute('href') ?? '';
       if (/^(https?:|mailto:)/i.test(href.trim())) {
         node.setAttribute('target', '_blank');
         node.setAttribute('rel', 'noopener noreferrer');
-      } else if (!href.startsWith('#')) {
+      } else if (!href.trim().startsWith('#')) {
         node.removeAttribute('href');
+        node.removeAttribute('target');
       }
     } else {
       node.removeAttribute?.('target');

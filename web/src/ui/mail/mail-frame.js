@@ -7,12 +7,14 @@
 // DOMPurify pass would run the hostile markup through a parser under the app's CSP (every
 // <style>, handler or <base> of the mail then shows up as a violation report of the app's
 // policy) and needed a page policy that blesses strings as HTML, for no gain over the frame.
-// allow-modals is there for print() only (the frame runs no script of the mail's).
 
 import { LitElement, html, css } from 'lit';
 import { t } from '../../i18n/index.js';
 
-export const mailFrameSandbox = 'allow-scripts allow-popups allow-popups-to-escape-sandbox allow-modals';
+// No allow-modals: a page that got into the frame could otherwise raise alert()/prompt() over
+// the app (phishing for the passphrase); printing is the page's (print() below). No
+// allow-top-navigation, no allow-same-origin.
+export const mailFrameSandbox = 'allow-scripts allow-popups allow-popups-to-escape-sandbox';
 const maxFrameHeight = 20000;
 
 export class MailFrame extends LitElement {
@@ -79,8 +81,9 @@ export class MailFrame extends LitElement {
     frame.contentWindow.postMessage({ type: 'render', html: String(this.html ?? ''), cidUrls: this.cidUrls ?? {} }, '*');
   }
 
+  /** Prints from the page: the frame's sandbox has no allow-modals (print() there is blocked). */
   print() {
-    this.frame?.contentWindow?.postMessage({ type: 'print' }, '*');
+    window.print();
   }
 
   willUpdate(changed) {
