@@ -388,3 +388,25 @@ test('F6: a reused cleartext-signed block next to an unsigned attachment: "only 
   assert.ok(v.banner(mixed).lines.some((line) => /Only part of this message was encrypted/.test(line)));
   assert.notEqual(v.banner(mixed).tone, 'ok');
 });
+
+// ---- attachment names ------------------------------------------------------------------------
+
+test('suspicion: an attachment name with bidi or control characters is downloaded under a plain name', async () => {
+  const { downloadName } = await import('../src/app/mail-controller.js');
+  assert.equal(downloadName('invoice\u202Egpj.exe'), 'invoice_gpj.exe');
+  assert.equal(downloadName('a\u2066b\u2069c\u200F.pdf'), 'a_b_c_.pdf');
+  assert.equal(downloadName('line\r\nbreak.txt'), 'line__break.txt');
+  assert.ok(!/[/\\]/.test(downloadName('../../etc/passwd')));
+  assert.equal(downloadName('\u202E'), '');
+  assert.equal(downloadName('report.pdf'), 'report.pdf');
+  const keys = keyDirectory();
+  const v = victim({ keys });
+  await v.actions.start();
+  const raw = ['From: <mallory@evil.example>', 'To: bob@localhost', 'Subject: s', 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+    '--b', 'Content-Type: text/plain', '', 'hi', '',
+    '--b', 'Content-Type: application/octet-stream', `Content-Disposition: attachment; filename*=utf-8''invoice%E2%80%AEgpj.exe`, 'Content-Transfer-Encoding: base64', '', 'TVqQ', '',
+    '--b--', ''].join('\r\n');
+  const message = await v.actions.open(v.deliver(raw));
+  const download = v.actions.downloadAttachment(message.attachments[0].index);
+  assert.equal(download.filename, 'invoice_gpj.exe');
+});

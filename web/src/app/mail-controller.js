@@ -12,6 +12,15 @@ import { buildReadReceipt, MDN_SENT_FLAG, readReceiptWanted } from '../mail/mdn.
 import { annotateSigner, signatureTrust } from '../mail/signer-trust.js';
 
 const MAX_PAGE = 200;
+
+// Bidi controls (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C) and other control characters
+// make "invoice\u202Egpj.exe" look like "invoiceexe.jpg": a download name is plain, without them
+// or path separators, and not empty or dot-only.
+const unsafeNameCharacters = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff/\\:*?"<>|]/g;
+export function downloadName(name) {
+  const clean = String(name ?? '').replace(unsafeNameCharacters, '_').replace(/^[\s.]+|[\s.]+$/g, '').slice(0, 200);
+  return /[^_]/.test(clean) ? clean : '';
+}
 const prefsKeyPrefix = 'secms.mail.prefs.';
 
 const errorOf = (error) => ({
@@ -384,7 +393,7 @@ export function createMailController(options) {
     const contentType = /^[\w.+-]+\/[\w.+-]+$/.test(attachment.content_type ?? '') ? attachment.content_type : 'application/octet-stream';
     const blob = new Blob([attachment.data], { type: contentType });
     const url = typeof URL.createObjectURL === 'function' ? URL.createObjectURL(blob) : null;
-    return { blob, url, filename: attachment.filename || `attachment-${index}`, contentType };
+    return { blob, url, filename: downloadName(attachment.filename) || `attachment-${index}`, contentType };
   }
 
   // --- flags, moves, folders ----------------------------------------------------------------

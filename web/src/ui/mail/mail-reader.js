@@ -110,10 +110,12 @@ export class MailReader extends LitElement {
       if (!url) return;
       const link = document.createElement('a');
       link.href = url;
-      link.download = attachment.filename || 'attachment';
+      // The controller's name: bidi and control characters, path separators removed.
+      link.download = result?.filename || 'attachment';
       link.rel = 'noopener';
       link.click();
-      if (!result?.url) setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      // Whoever made the object URL, it is released once the download has started.
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
     } catch (error) {
       this.actionError = errorText(error);
     }
