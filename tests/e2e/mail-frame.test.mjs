@@ -77,7 +77,7 @@ after(async () => {
 async function renderInFrame(page, html, { remote = false, settleMs = 700 } = {}) {
   return page.evaluate(async ({ html, remote, settleMs }) => {
     const frame = document.createElement('iframe');
-    frame.setAttribute('sandbox', 'allow-scripts allow-popups allow-popups-to-escape-sandbox allow-modals');
+    frame.setAttribute('sandbox', 'allow-scripts allow-popups allow-popups-to-escape-sandbox');
     frame.title = 'message';
     const messages = [];
     const rendered = new Promise((resolve, reject) => {
