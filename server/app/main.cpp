@@ -359,6 +359,11 @@ int serve(const config& c) {
         mail_routes = std::make_unique<mail::mail_routes>(*mail_service);
         channels.add_extension(*mail_events);
         mail_service->start();
+        // A deleted account's mail is erased, and so is whatever a name still holds when it is
+        // registered (docs/operations.md "Mail").
+        accounts.set_name_eraser([svc = mail_service.get()](std::int64_t id, std::string_view n) {
+            (void)svc->erase_mailbox(id, n);
+        });
     }
     sessions.on_ended([&channels, &mail_service](const std::string& id) {
         channels.end_login_session(id);

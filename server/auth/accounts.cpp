@@ -31,6 +31,15 @@ core::result<store::user_record, auth_error> account_service::register_user(
     if (auto ok = check_password(password.reveal()); !ok) return core::fail(ok.error());
     auto hashed = hasher_.hash(password);
     if (!hashed) return core::fail(hashed.error());
+    if (eraser_) {
+        // Only a free name: an existing account's data is never touched by a registration.
+        auto existing = users_.find_by_name(username);
+        if (existing) return core::fail(auth_error::username_taken);
+        if (existing.error() != store::store_error::not_found) {
+            return core::fail(from_store(existing.error()));
+        }
+        eraser_(0, username);
+    }
     store::new_user user{std::string(username), std::move(hashed->encoded), hashed->pepper_version,
                          role, clock_.unix_now()};
     auto created = users_.create(user);
@@ -98,6 +107,7 @@ core::status<auth_error> account_service::delete_account(std::int64_t userid,
     if (!*matches) return core::fail(auth_error::invalid_credentials);
     auto removed = users_.remove(userid);
     if (!removed) return core::fail(from_store(removed.error()));
+    if (eraser_) eraser_(userid, user->username);
     return core::ok;
 }
 
@@ -148,6 +158,7 @@ core::result<store::user_record, auth_error> account_service::admin_delete(
     if (auto removed = users_.remove(user->userid); !removed) {
         return core::fail(from_store(removed.error()));
     }
+    if (eraser_) eraser_(user->userid, user->username);
     return std::move(user).value();
 }
 

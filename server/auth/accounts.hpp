@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string_view>
 #include <vector>
 
@@ -17,8 +18,18 @@ namespace secms::auth {
 
 class account_service {
   public:
+    // Erases what another service keeps under a user name (the mailbox <name>@<mail domain>),
+    // blocking. Called with (0, name) before a name that no account holds is registered, so a
+    // deleted account's leftovers (a crash or an outage after its deletion, or `user delete`)
+    // never reach the next owner; and with (userid, name) after an account is deleted. Its
+    // failures are its own to log: registration and deletion go on.
+    using name_eraser = std::function<void(std::int64_t userid, std::string_view username)>;
+
     account_service(store::user_store& users, const password_hasher& hasher,
                     const core::clock& clock);
+
+    // Set once at start-up, before requests are served.
+    void set_name_eraser(name_eraser eraser) { eraser_ = std::move(eraser); }
 
     core::result<store::user_record, auth_error> register_user(
         std::string_view username, const core::secret_string& password,
@@ -55,6 +66,7 @@ class account_service {
     store::user_store& users_;
     const password_hasher& hasher_;
     const core::clock& clock_;
+    name_eraser eraser_;
 };
 
 }  // namespace secms::auth

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
+#include <span>
 
 #include "server/mail/mail_request.hpp"
 
@@ -75,17 +77,87 @@ std::size_t mail_service::open_mailboxes() const {
     return local_.size() + external_.size();
 }
 
-std::shared_ptr<mailbox> mail_service::make_local(std::int64_t userid,
-                                                  const std::string& username) {
+mailbox_login mail_service::master_login(std::string_view username) const {
     mailbox_login login;
     login.imap = settings_.imap;
     // Dovecot's master user mechanism: "<user>*<master>" with the master secret.
-    std::string user = username;
+    std::string user(username);
     for (char& ch : user) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     login.user = user + "*" + settings_.master_user;
     login.password = core::secret_string(std::string(settings_.master_secret.reveal()));
-    return std::make_shared<mailbox>(pool_, std::move(login), userid, notifier_, metrics_,
+    return login;
+}
+
+std::shared_ptr<mailbox> mail_service::make_local(std::int64_t userid,
+                                                  const std::string& username) {
+    return std::make_shared<mailbox>(pool_, master_login(username), userid, notifier_, metrics_,
                                      settings_.idle_refresh);
+}
+
+namespace {
+
+// Every message of the selected folder flagged \Deleted and expunged, 500 UIDs a command.
+core::status<mail_error> expunge_all(imap_session& session, std::string_view path) {
+    if (auto selected = session.select(path); !selected) return core::fail(selected.error());
+    auto uids = session.sorted_uids(sort_key::arrival, false, {});
+    if (!uids) return core::fail(uids.error());
+    static const std::vector<std::string> deleted{"\\Deleted"};
+    constexpr std::size_t batch = 500;
+    for (std::size_t i = 0; i < uids->size(); i += batch) {
+        std::span<const std::uint32_t> part(uids->data() + i, std::min(batch, uids->size() - i));
+        if (auto stored = session.store_flags(part, deleted, {}); !stored) return stored;
+        if (auto gone = session.expunge(part); !gone) return gone;
+    }
+    return core::ok;
+}
+
+}  // namespace
+
+core::status<mail_error> mail_service::erase_mailbox(std::int64_t userid,
+                                                     std::string_view username) {
+    std::shared_ptr<mailbox> open_box;
+    {
+        std::lock_guard lock(mutex_);
+        if (userid != 0) {
+            if (auto it = local_.find(userid); it != local_.end()) {
+                open_box = std::move(it->second);
+                local_.erase(it);
+            }
+        }
+    }
+    if (open_box) open_box->close();
+    const auto login = master_login(username);
+    auto fail = [&](mail_error e, const char* step) -> core::status<mail_error> {
+        spdlog::error("mail: erasing the mailbox of userid={} failed ({}): {}", userid, step,
+                      code(e));
+        return core::fail(e);
+    };
+    auto session = imap_session::open(login.imap, login.user, login.password);
+    if (!session) return fail(session.error(), "login");
+    auto folders = session->folders();
+    if (!folders) return fail(folders.error(), "list");
+    // Children before their parents.
+    std::sort(folders->begin(), folders->end(), [](const folder_info& a, const folder_info& b) {
+        return a.path.size() > b.path.size();
+    });
+    std::size_t deleted = 0;
+    std::size_t emptied = 0;
+    for (const auto& folder : *folders) {
+        if (folder.use == special_use::none) {
+            if (auto gone = session->delete_folder(folder.path); !gone) {
+                return fail(gone.error(), "delete folder");
+            }
+            ++deleted;
+        } else if (folder.selectable) {
+            if (auto empty = expunge_all(*session, folder.path); !empty) {
+                return fail(empty.error(), "expunge");
+            }
+            ++emptied;
+        }
+    }
+    spdlog::info("mail: mailbox of userid={} erased ({} folders deleted, {} emptied)", userid,
+                 deleted, emptied);
+    return core::ok;
 }
 
 core::result<std::shared_ptr<mailbox>, mail_error> mail_service::mailbox_for(

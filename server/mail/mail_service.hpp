@@ -79,6 +79,13 @@ class mail_service {
 
     std::size_t open_mailboxes() const;
 
+    // Blocking (IMAP; call on the work pool): empties the local mailbox of `username` (its
+    // open mailbox closed first): every folder but INBOX and the special-use ones deleted,
+    // every message of those expunged. After an account is deleted, and before a name is
+    // registered (a deleted account's mail must not go to the next owner of the name). Logged
+    // by userid (0 before registration); failures are logged and returned.
+    core::status<mail_error> erase_mailbox(std::int64_t userid, std::string_view username);
+
   private:
     struct external_entry {
         external_account account;
@@ -87,6 +94,7 @@ class mail_service {
     void sweep();
     void schedule_sweep();
     std::shared_ptr<mailbox> make_local(std::int64_t userid, const std::string& username);
+    mailbox_login master_login(std::string_view username) const;
 
     service_settings settings_;
     boost::asio::thread_pool& pool_;
