@@ -249,10 +249,13 @@ bool has_filename(const mailimap_body_fld_param* params, const char* name) {
 }
 
 // A part counts as an attachment when its disposition says so or it names a file; the OpenPGP
-// structure parts (version, signature) do not.
+// structure parts (version, signature) do not. Whether an encrypted message (RFC 3156
+// multipart/encrypted, whose second part is always "encrypted.asc") has attachments is known
+// only once the page decrypts it: not reported.
 bool has_attachment(const mailimap_body* body, int depth = 0) {
     if (body == nullptr || depth > 32) return false;
     if (body->bd_type == MAILIMAP_BODY_MPART) {
+        if (content_type_of(body) == "multipart/encrypted") return false;
         const auto* mpart = body->bd_data.bd_body_mpart;
         for (clistiter* it = clist_begin(mpart->bd_list); it != nullptr; it = clist_next(it)) {
             if (has_attachment(static_cast<const mailimap_body*>(clist_content(it)), depth + 1)) {
