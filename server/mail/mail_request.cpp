@@ -241,6 +241,23 @@ bool acceptable_folder(std::string_view path) {
     return valid_folder_path(path, '/');
 }
 
+bool reserved_folder_name(std::string_view path) {
+    static constexpr std::string_view exact[] = {"cur", "new", "tmp", "subscriptions",
+                                                 "maildirfolder"};
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string_view::npos) end = path.size();
+        const std::string segment = lower(path.substr(start, end - start));
+        if (segment.starts_with('.') || segment.starts_with("dovecot")) return true;
+        for (auto name : exact) {
+            if (segment == name) return true;
+        }
+        start = end + 1;
+    }
+    return false;
+}
+
 std::string address_of(std::string_view username, std::string_view domain) {
     return lower(username) + "@" + lower(domain);
 }
@@ -285,10 +302,39 @@ bool public_address(const boost::asio::ip::address& address) {
         if (v6.is_link_local() || v6.is_site_local()) return false;
         auto b = v6.to_bytes();
         if ((b[0] & 0xfe) == 0xfc) return false;  // fc00::/7 unique local
+        auto embedded = [&b](std::size_t at) {
+            return boost::asio::ip::address_v4(
+                boost::asio::ip::address_v4::bytes_type{b[at], b[at + 1], b[at + 2], b[at + 3]});
+        };
+        auto zero = [&b](std::size_t from, std::size_t to) {
+            return std::all_of(b.begin() + static_cast<std::ptrdiff_t>(from),
+                               b.begin() + static_cast<std::ptrdiff_t>(to),
+                               [](unsigned char x) { return x == 0; });
+        };
+        // ::/96 IPv4-compatible (deprecated, RFC 4291 §2.5.5.1): never a real host.
+        if (zero(0, 12)) return false;
+        // ::ffff:0:0/96 IPv4-translated (RFC 2765): the embedded address decides.
+        if (zero(0, 8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0) {
+            return public_address(embedded(12));
+        }
+        // 64:ff9b::/96 NAT64 (RFC 6052): the embedded address decides; 64:ff9b:1::/48 is
+        // local-use NAT64 (RFC 8215), refused.
+        if (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b) {
+            if (zero(4, 12)) return public_address(embedded(12));
+            return false;
+        }
+        // 2002::/16 6to4 (RFC 3056): the embedded address decides.
+        if (b[0] == 0x20 && b[1] == 0x02) return public_address(embedded(2));
+        // 2001::/32 Teredo (RFC 4380): the server address is embedded, the client's obfuscated.
+        if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0) return false;
         return true;
     }
     auto b = address.to_v4().to_bytes();
     if (b[0] == 10 || b[0] == 0 || b[0] == 127) return false;
+    if (b[0] == 198 && (b[1] & 0xfe) == 18) return false;  // 198.18/15 benchmarking
+    if (b[0] == 192 && b[1] == 0 && (b[2] == 0 || b[2] == 2)) return false;  // IETF, TEST-NET-1
+    if (b[0] == 198 && b[1] == 51 && b[2] == 100) return false;              // TEST-NET-2
+    if (b[0] == 203 && b[1] == 0 && b[2] == 113) return false;               // TEST-NET-3
     if (b[0] == 172 && (b[1] & 0xf0) == 16) return false;
     if (b[0] == 192 && b[1] == 168) return false;
     if (b[0] == 169 && b[1] == 254) return false;

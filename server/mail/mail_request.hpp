@@ -66,6 +66,13 @@ core::result<std::vector<std::string>, mail_error> flag_list(const boost::json::
 core::result<std::vector<std::uint32_t>, mail_error> uid_list(const boost::json::value* v);
 // A folder path given by a client: the rules of valid_folder_path.
 bool acceptable_folder(std::string_view path);
+// A new folder name (create, rename target) with a segment that Dovecot's Maildir LAYOUT=fs
+// would put beside the parent folder's own files: "cur", "new", "tmp", "subscriptions",
+// "maildirfolder", or one starting with "dovecot" or "." (any case).
+bool reserved_folder_name(std::string_view path);
+inline constexpr std::string_view reserved_folder_message =
+    "Folder names may not be cur, new, tmp, subscriptions or maildirfolder, nor begin with "
+    "\"dovecot\" or a dot.";
 
 // alice → "alice@<domain>" (lower case).
 std::string address_of(std::string_view username, std::string_view domain);

@@ -226,6 +226,9 @@ route_result create_folder(call& c) {
     auto path = string_field(*body, "path");
     if (!path || !acceptable_folder(*path))
         co_return error_response(mail_error::bad_request, c.version());
+    if (reserved_folder_name(*path)) {
+        co_return error_response(mail_error::bad_request, c.version(), reserved_folder_message);
+    }
     auto box = c.box;
     auto made = co_await box->run([&](imap_session& s) -> core::result<folder_info, mail_error> {
         box->invalidate();
@@ -255,6 +258,9 @@ route_result rename_folder(call& c) {
     auto next = string_field(*body, "new_path");
     if (!path || !next || !acceptable_folder(*path) || !acceptable_folder(*next) || is_inbox(*next))
         co_return error_response(mail_error::bad_request, c.version());
+    if (reserved_folder_name(*next)) {
+        co_return error_response(mail_error::bad_request, c.version(), reserved_folder_message);
+    }
     auto box = c.box;
     auto done = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
         auto allowed = check_changeable(*box, s, *path);

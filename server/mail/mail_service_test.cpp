@@ -168,6 +168,54 @@ TEST(ExternalHosts, PrivateAddressesAreRefused) {
     }
 }
 
+// With Maildir LAYOUT=fs a folder is a directory beside its parent's own files and directories.
+TEST(FolderNames, NamesOfMaildirFilesAreReserved) {
+    for (const char* bad : {"cur", "NEW", "Tmp", "a/cur", "cur/b", "dovecot.index",
+                            "Dovecot-uidlist", "x/dovecot.index.cache", ".hidden", "a/.b",
+                            "maildirfolder", "Subscriptions", "dovecot"}) {
+        EXPECT_TRUE(reserved_folder_name(bad)) << bad;
+    }
+    for (const char* good : {"Archive/2024", "current", "news", "a.b", "tmpl", "x/my.dovecot",
+                             "Projects/new plan", "INBOX/Sub"}) {
+        EXPECT_FALSE(reserved_folder_name(good)) << good;
+    }
+}
+
+// Ranges that reach an IPv4 address through IPv6 (the embedded address decides), and IPv4 ranges
+// that are not the public internet.
+TEST(ExternalHosts, EmbeddedAndSpecialRangesAreRefused) {
+    using boost::asio::ip::make_address;
+    for (const char* a : {"::127.0.0.1",
+                          "::8.8.8.8",
+                          "::ffff:0:127.0.0.1",
+                          "::ffff:0:10.0.0.1",
+                          "64:ff9b::7f00:1",
+                          "64:ff9b::a00:1",
+                          "64:ff9b::c0a8:101",
+                          "64:ff9b:1::808:808",
+                          "2002:7f00:1::1",
+                          "2002:a00:1::1",
+                          "2002:c0a8:101::1",
+                          "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+                          "198.18.0.1",
+                          "198.19.255.255",
+                          "100.64.0.1",
+                          "100.127.255.255",
+                          "0.1.2.3",
+                          "240.0.0.1",
+                          "255.255.255.255",
+                          "192.0.0.1",
+                          "192.0.2.1",
+                          "198.51.100.1",
+                          "203.0.113.1"}) {
+        EXPECT_FALSE(public_address(make_address(a))) << a;
+    }
+    for (const char* a : {"::ffff:0:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1", "198.20.0.1",
+                          "100.128.0.1", "198.17.255.255", "192.0.1.1"}) {
+        EXPECT_TRUE(public_address(make_address(a))) << a;
+    }
+}
+
 TEST(ErrorMapping, EveryErrorHasItsStatus) {
     using s = http::beast_http::status;
     EXPECT_EQ(status_for(mail_error::not_enabled), s::not_found);
