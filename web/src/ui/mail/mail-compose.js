@@ -253,6 +253,33 @@ export class MailCompose extends LitElement {
     if (editor && this.draft?.format === 'rich') this.patchDraft({ html: editor.innerHTML, text: editor.innerText });
   }
 
+  /**
+   * The rich editor's content belongs to the DOM, not to Lit: the template has no child part in
+   * it (a Lit text binding there lost track of its nodes once execCommand and typing moved them,
+   * and every re-render after a blur inserted the whole text again beside the edits). A new
+   * editor element (rich format chosen, another draft) is filled once, from the draft's text,
+   * with text nodes and <br> (built, never parsed: no HTML sink, Trusted Types stay strict);
+   * afterwards it is only read (syncRich).
+   */
+  fillRichEditor() {
+    const editor = this.renderRoot.querySelector('.rich');
+    if (!editor || (this.richEditor === editor && this.richEditorDraft === this.draftId)) return;
+    this.richEditor = editor;
+    this.richEditorDraft = this.draftId;
+    const lines = String(this.draft?.text ?? '').split(/\r?\n/);
+    const nodes = [];
+    lines.forEach((line, index) => {
+      if (index) nodes.push(document.createElement('br'));
+      if (line) nodes.push(document.createTextNode(line));
+    });
+    editor.replaceChildren(...nodes);
+  }
+
+  updated(changed) {
+    super.updated?.(changed);
+    this.fillRichEditor();
+  }
+
   richCommand(command) {
     const editor = this.renderRoot.querySelector('.rich');
     editor?.focus();
@@ -275,7 +302,7 @@ export class MailCompose extends LitElement {
           <button type="button" class="tool" @click=${() => this.richCommand('link')}>${t('mail.compose.link')}</button>
         </div>
         <div class="rich" contenteditable="true" role="textbox" aria-multiline="true" aria-label=${t('mail.compose.body')} spellcheck="true"
-          data-testid="compose-body" @input=${() => { this.dirtyRich = true; }} @blur=${this.syncRich}>${draft.text ?? ''}</div>`;
+          data-testid="compose-body" @input=${() => { this.dirtyRich = true; }} @blur=${this.syncRich}></div>`;
     }
     return html`<label class="visually-hidden" for="compose-body">${t('mail.compose.body')}</label>
       <textarea id="compose-body" class="body" .value=${draft.text ?? ''} data-testid="compose-body"
