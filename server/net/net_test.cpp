@@ -3,6 +3,12 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <array>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <string_view>
+
+#include "server/net/buffer_wipe.hpp"
 #include "server/net/connection_limits.hpp"
 #include "server/net/websocket_session.hpp"
 
@@ -16,6 +22,27 @@ TEST(WebSocketSubprotocol, FindsOursInAList) {
     EXPECT_FALSE(offers_subprotocol(""));
     EXPECT_FALSE(offers_subprotocol("secms.v2"));
     EXPECT_FALSE(offers_subprotocol("secms.v1x"));
+}
+
+// The password of a parsed request is gone from the buffer's storage; what follows it stays.
+TEST(ReadBufferWipe, WipesParsedBytesAndKeepsTheUnread) {
+    boost::beast::flat_buffer buffer;
+    const std::string_view request =
+        "PUT /api/v1/mail/account HTTP/1.1\r\n\r\n{\"password\":\"Xq7-SENTINEL\"}";
+    const std::string_view next = "GET /next HTTP/1.1\r\n";
+    buffer.commit(
+        boost::asio::buffer_copy(buffer.prepare(request.size() + next.size()),
+                                 std::array{boost::asio::buffer(request.data(), request.size()),
+                                            boost::asio::buffer(next.data(), next.size())}));
+    buffer.consume(request.size());
+    const char* begin_before = static_cast<const char*>(buffer.data().data()) - request.size();
+    ASSERT_NE(std::string_view(begin_before, request.size()).find("SENTINEL"),
+              std::string_view::npos);
+    wipe_read_buffer(buffer);
+    EXPECT_EQ(boost::beast::buffers_to_string(buffer.data()), next);
+    // Same storage (capacity suffices): the place the request was in holds no secret any more.
+    EXPECT_EQ(std::string_view(begin_before, request.size()).find("SENTINEL"),
+              std::string_view::npos);
 }
 
 boost::asio::ip::address ip(const char* text) {

@@ -21,6 +21,7 @@
 #include "server/http/responses.hpp"
 #include "server/http/router.hpp"
 #include "server/http/security_headers.hpp"
+#include "server/net/buffer_wipe.hpp"
 #include "server/net/connection_limits.hpp"
 #include "server/net/websocket_session.hpp"
 
@@ -155,6 +156,18 @@ std::optional<http::response> admit_mail_body(const http::request& req, std::uin
     return res;
 }
 
+// Requests whose body holds a password: the connection's read buffer is wiped after them.
+bool carries_password(const http::request& req) {
+    auto path = http::normalise_request_path(req.target());
+    if (!path) return false;
+    const auto method = req.method();
+    return (method == bhttp::verb::put && *path == "/api/v1/mail/account") ||
+           (method == bhttp::verb::post &&
+            (*path == "/api/v1/session" || *path == "/api/v1/accounts")) ||
+           (method == bhttp::verb::put && *path == "/api/v1/me/password") ||
+           (method == bhttp::verb::delete_ && *path == "/api/v1/me");
+}
+
 // Checks an upgrade to /ws: our Origin, a live login, the secms.v1 subprotocol, and a free place
 // among the account's WebSockets (`ticket`, held by the connection until it ends).
 std::optional<http::response> refuse_upgrade(const http::request& req, shared_state& state,
@@ -258,6 +271,7 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
             break;
         }
         http::request req = parser.release();
+        if (carries_password(req)) wipe_read_buffer(buffer);
 
         if (beast::websocket::is_upgrade(req)) {
             auto path = http::normalise_request_path(req.target());
