@@ -102,6 +102,8 @@ function victim({ keys, addressBook = null, privateKey = bob.privateKey }) {
   const controller = createMailController({
     api, store, crypto: () => localCrypto(privateKey), mime: { openMessage, composeEncrypted, composeSigned, composePlain }, keys, addressBook,
     setTimeout: () => 0, clearTimeout: () => {}, account: 'bob',
+    // What the Worker reports for the unlocked identity (identity.status).
+    ownFingerprint: async () => privateKey.getFingerprint().toUpperCase(),
   });
   let next = 1;
   const deliver = (raw) => { const uid = next++; mailbox.set(uid, wire(raw)); return uid; };
@@ -312,10 +314,10 @@ test('F9: a vCard key is stored only for addresses its own user IDs name and nev
   const entry = keys.keyFor('boss@localhost');
   assert.equal(entry.fingerprint, boss.fingerprint);
   assert.equal(entry.state, 'changed');
-  // For an address without a key, a matching card key is stored as imported.
+  // For an address without a key, a matching card key is stored as a card's key (r4 G4: not 'imported').
   const third = await v.actions.importVCard(card('Mallory', 'mallory@evil.example', mallory.armoredPublic));
   assert.deepEqual(third.keys, [{ address: 'mallory@evil.example', result: 'added' }]);
-  assert.equal(keys.keyFor('mallory@evil.example').source, 'imported');
+  assert.equal(keys.keyFor('mallory@evil.example').source, 'vcard');
 });
 
 // ---- gossip ------------------------------------------------------------------------------------
@@ -409,4 +411,197 @@ test('suspicion: an attachment name with bidi or control characters is downloade
   const message = await v.actions.open(v.deliver(raw));
   const download = v.actions.downloadAttachment(message.attachments[0].index);
   assert.equal(download.filename, 'invoice_gpj.exe');
+});
+
+// ---- review r4 ---------------------------------------------------------------------------------
+
+/** A message Mallory built: `plaintext` encrypted to Bob's public key, signed by nobody, as PGP/MIME. */
+async function encryptedByMallory(outerHeader, plaintext) {
+  const armored = await openpgp.encrypt({ message: await openpgp.createMessage({ binary: wire(plaintext) }), encryptionKeys: bob.privateKey.toPublic(), config: { aeadProtect: false } });
+  return `${outerHeader}\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b1"\r\n\r\n`
+    + `--b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\nContent-Type: application/octet-stream\r\n\r\n${armored}\r\n--b1--\r\n`;
+}
+
+test('r4 G1: gossip in the header of a multipart/signed wrapper under an unsigned encryption is not learnt, and the banner says who encrypted', async () => {
+  const { buildGossipHeader } = await import('../src/mail/autocrypt.js');
+  const alice = await makeKey('Alice', 'alice@localhost');
+  const mallory = await makeKey('Carol', 'carol@localhost');   // Mallory's key, user ID naming carol
+  const carol = await makeKey('Carol', 'carol@localhost');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'alice@localhost', armored: alice.armoredPublic, source: 'verified' });
+  const v = victim({ keys });
+  await v.actions.start();
+  // Alice's genuine signed-only mail to bob and carol, captured on the wire.
+  const signedOnly = asText(await composeSigned({
+    crypto: localCrypto(alice.privateKey), from: { name: 'Alice', address: 'alice@localhost' },
+    to: [{ address: 'bob@localhost' }, { address: 'carol@localhost' }], subject: 'lunch', text: 'Lunch at 12?',
+  }));
+  const sep = signedOnly.indexOf('\r\n\r\n');
+  const head = signedOnly.slice(0, sep).split(/\r\n(?![ \t])/);
+  const contentType = head.filter((line) => /^(content-type|mime-version):/i.test(line)).join('\r\n');
+  const gossip = `Autocrypt-Gossip: ${buildGossipHeader({ addr: 'carol@localhost', armored: mallory.armoredPublic })}`;
+  const outer = head.filter((line) => !/^(content-type|mime-version|autocrypt):/i.test(line)).join('\r\n');
+  const rewrapped = await encryptedByMallory(outer, `${contentType}\r\n${gossip}\r\n\r\n${signedOnly.slice(sep + 4)}`);
+  const message = await v.actions.open(v.deliver(rewrapped));
+  assert.equal(message.text.trim(), 'Lunch at 12?');
+  assert.equal(keys.keyFor('carol@localhost'), null, 'no key planted for carol');
+  assert.deepEqual(message.gossip, []);
+  assert.equal(message.security.signature, 'verified');
+  assert.equal(message.security.signed_inside_encryption, false);
+  const summary = v.banner(message);
+  assert.notEqual(summary.tone, 'ok', summary.lines.join(' | '));
+  assert.ok(!summary.lines.includes('Encrypted to you end to end.'), summary.lines.join(' | '));
+  assert.ok(summary.lines.some((line) => /by an unknown party/.test(line)), summary.lines.join(' | '));
+  assert.ok(summary.lines.some((line) => /Signed by alice@localhost/.test(line)), summary.lines.join(' | '));
+  // The same wrapper gossip inside an encryption Alice signed herself (sign-then-encrypt) is hers.
+  const genuine = await v.actions.open(v.deliver(await composeEncrypted({
+    crypto: localCrypto(alice.privateKey), recipientKeys: [bob.armoredPublic, carol.armoredPublic], gossip: [{ addr: 'bob@localhost', armored: bob.armoredPublic }, { addr: 'carol@localhost', armored: carol.armoredPublic }],
+    from: { address: 'alice@localhost' }, to: [{ address: 'bob@localhost' }, { address: 'carol@localhost' }], subject: 's', text: 't',
+  })));
+  assert.equal(genuine.security.signed_inside_encryption, true);
+  assert.equal(v.banner(genuine).tone, 'ok');
+  assert.equal(keys.keyFor('carol@localhost')?.fingerprint, carol.fingerprint);
+});
+
+test('r4 G2: no key is ever learnt for an own address; mail to oneself is encrypted to the own key only', async () => {
+  const { decideSend } = await import('../src/app/mail-compose.js');
+  const carol = await makeKey('Carol', 'carol@localhost');
+  const mallory = await makeKey('Bob', 'bob@localhost');   // Mallory's key, user ID copying Bob's
+  const keys = keyDirectory();
+  await keys.learn({ address: 'carol@localhost', armored: carol.armoredPublic, source: 'verified' });
+  // A key planted before the rule existed is dropped when the tab starts.
+  await keys.learn({ address: 'bob@localhost', armored: mallory.armoredPublic, source: 'autocrypt' });
+  const v = victim({ keys });
+  await v.actions.start();
+  assert.equal(keys.keyFor('bob@localhost'), null);
+  assert.ok(!keys.list().some((entry) => entry.address === 'bob@localhost'));
+  // Anyone can deliver "From: bob@localhost" with an Autocrypt header.
+  await v.actions.open(v.deliver(composePlain({ from: { address: 'bob@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'note', text: 'x', autocryptKey: mallory.armoredPublic })));
+  assert.equal(keys.keyFor('bob@localhost'), null);
+  assert.ok(!keys.list().some((entry) => entry.address === 'bob@localhost'));
+  await assert.rejects(keys.learn({ address: 'BOB@localhost', armored: mallory.armoredPublic, source: 'gossip' }), (error) => error.code === 'own_address');
+  assert.deepEqual((await keys.importKey(mallory.armoredPublic)).map((entry) => entry.result), ['own_address']);
+  // Bob writes to carol with a Cc to himself: encrypted, to carol's key and his own only.
+  const id = await v.actions.compose({ mode: 'new' });
+  v.actions.updateDraft(id, { to: [{ address: 'carol@localhost' }], cc: [{ address: 'bob@localhost' }], subject: 's', text: 'secret plan' });
+  assert.deepEqual(v.store.draft(id).keyStatus.map((entry) => [entry.address, entry.state, entry.source]), [['carol@localhost', 'known', 'verified'], ['bob@localhost', 'known', 'own']]);
+  const result = await v.actions.send(id);
+  assert.equal(result.state, 'sent');
+  assert.equal(result.encrypted, true);
+  const armored = /-----BEGIN PGP MESSAGE-----[\s\S]*?-----END PGP MESSAGE-----/.exec(asText(v.sent[0].raw))[0].replace(/\r/g, '');
+  const recipients = (await openpgp.readMessage({ armoredMessage: armored })).getEncryptionKeyIDs().map((keyId) => keyId.toHex());
+  const malloryIds = mallory.privateKey.getKeyIDs().map((keyId) => keyId.toHex());
+  assert.ok(!recipients.some((keyId) => malloryIds.includes(keyId)), 'not encrypted to the planted key');
+  const { data } = await openpgp.decrypt({ message: await openpgp.readMessage({ armoredMessage: armored }), decryptionKeys: bob.privateKey, format: 'binary' });
+  assert.ok(!/Autocrypt-Gossip: addr=bob@localhost/i.test(asText(data)), 'no gossip for the own address');
+  // The pure decision: an own address is never looked up nor missing.
+  const lookups = [];
+  const decision = decideSend({ recipients: ['bob@localhost'], keyFor: (address) => { lookups.push(address); return null; }, ownAddresses: ['bob@localhost'] });
+  assert.equal(decision.kind, 'encrypted');
+  assert.deepEqual(lookups, []);
+});
+
+test('r4 G3: without protected headers an outer Reply-To / read-receipt request is set aside; Reply goes to the signed From', async () => {
+  const alice = await makeKey('Alice', 'alice@localhost');
+  const mallory = await makeKey('Mallory', 'mallory@evil.example');
+  const keys = keyDirectory();
+  await keys.learn({ address: 'alice@localhost', armored: alice.armoredPublic, source: 'verified' });
+  await keys.learn({ address: 'mallory@evil.example', armored: mallory.armoredPublic, source: 'autocrypt' });
+  const v = victim({ keys });
+  await v.actions.start();
+  // Alice's client: RFC 3156 encrypted+signed, inner part without protected headers.
+  const inner = 'Content-Type: text/plain; charset=utf-8\r\n\r\nThe merger price is 41.20 per share. Keep it secret.\r\n';
+  const armored = await openpgp.encrypt({ message: await openpgp.createMessage({ binary: wire(inner) }), encryptionKeys: bob.privateKey.toPublic(), signingKeys: alice.privateKey, config: { aeadProtect: false } });
+  const genuine = `From: Alice <alice@localhost>\r\nTo: bob@localhost\r\nSubject: merger\r\nMIME-Version: 1.0\r\nContent-Type: multipart/encrypted; protocol="application/pgp-encrypted"; boundary="b1"\r\n\r\n`
+    + `--b1\r\nContent-Type: application/pgp-encrypted\r\n\r\nVersion: 1\r\n\r\n--b1\r\nContent-Type: application/octet-stream\r\n\r\n${armored}\r\n--b1--\r\n`;
+  const uid = v.deliver(addOuter(wire(genuine), ['Reply-To: mallory@evil.example', 'Disposition-Notification-To: mallory@evil.example']));
+  const message = await v.actions.open(uid);
+  assert.equal(signatureTrust(message.security), 'verified');
+  assert.deepEqual(message.headers.reply_to, []);
+  assert.equal(message.read_receipt_to, null);
+  assert.equal(message.security.headers_unprotected, true);
+  assert.deepEqual(message.security.unprotected_reply_to.map((entry) => entry.address), ['mallory@evil.example']);
+  assert.equal(message.read_receipt_to, null);
+  assert.equal(message.security.unprotected_receipt_to, 'mallory@evil.example');
+  const summary = v.banner(message);
+  assert.notEqual(summary.tone, 'ok', summary.lines.join(' | '));
+  assert.ok(summary.lines.some((line) => /header fields .* are not protected/.test(line)), summary.lines.join(' | '));
+  assert.ok(summary.lines.some((line) => line.includes('mallory@evil.example') && /not covered by the signature/.test(line)), summary.lines.join(' | '));
+  const reply = v.store.draft(await v.actions.compose({ mode: 'reply', uid }));
+  assert.deepEqual(reply.to.map((entry) => entry.address), ['alice@localhost']);
+  assert.equal(reply.encrypt, 'on');
+  // Only the user's explicit choice answers the Reply-To, and the draft carries the warning.
+  const chosen = v.store.draft(await v.actions.compose({ mode: 'reply', uid, unprotectedReplyTo: true }));
+  assert.deepEqual(chosen.to.map((entry) => entry.address), ['mallory@evil.example']);
+  assert.equal(chosen.warning, 'unprotected_reply_to');
+  // The same message without the added fields: still "not protected", but no warning tone.
+  const clean = await v.actions.open(v.deliver(genuine));
+  assert.equal(clean.security.headers_unprotected, true);
+  assert.equal(v.banner(clean).tone, 'ok');
+});
+
+test('r4 G4: a card\'s key is a weak "vcard" key: a verified key replaces it without a prompt, it never replaces another key silently', async () => {
+  const { createAddressBook } = await import('../src/mail/address-book.js');
+  const boss = await makeKey('Boss', 'boss@localhost');
+  const mallory = await makeKey('Boss', 'boss@localhost');   // Mallory's key with boss's user ID
+  const dave = await makeKey('Dave', 'dave@localhost');
+  const fakeDave = await makeKey('Dave', 'dave@localhost');
+  const keys = keyDirectory();
+  const v = victim({ keys, addressBook: createAddressBook({ storage: memoryStorage(), account: 'bob' }) });
+  await v.actions.start();
+  const card = (name, email, armored) => `BEGIN:VCARD\r\nVERSION:4.0\r\nFN:${name}\r\nEMAIL:${email}\r\nKEY:${armored.replace(/\n/g, '\\n')}\r\nEND:VCARD\r\n`;
+  assert.deepEqual((await v.actions.importVCard(card('Boss', 'boss@localhost', mallory.armoredPublic))).keys, [{ address: 'boss@localhost', result: 'added' }]);
+  assert.equal(keys.keyFor('boss@localhost').source, 'vcard');
+  assert.equal(v.store.get().contacts[0].keySource, 'vcard');
+  // Mail signed with the card's key: named as a card's key, never "verified".
+  const byCard = await v.actions.open(v.deliver(await composeSigned({ crypto: localCrypto(mallory.privateKey), from: { address: 'boss@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'x', text: 'x' })));
+  assert.equal(signatureTrust(byCard.security), 'vcard');
+  assert.ok(!saysVerified(v.banner(byCard)));
+  assert.ok(v.banner(byCard).lines.some((line) => /contact card/.test(line)), v.banner(byCard).lines.join(' | '));
+  // Bob meets boss in a secure channel: the verified key replaces the card's key, no prompt.
+  assert.equal((await keys.learn({ address: 'boss@localhost', armored: boss.armoredPublic, source: 'verified' })).result, 'updated');
+  assert.deepEqual([keys.keyFor('boss@localhost').fingerprint, keys.keyFor('boss@localhost').state], [boss.fingerprint, 'ok']);
+  const real = await v.actions.open(v.deliver(await composeSigned({ crypto: localCrypto(boss.privateKey), from: { address: 'boss@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'x', text: 'real boss' })));
+  assert.equal(signatureTrust(real.security), 'verified');
+  // A card never replaces a key learnt from mail silently: it waits as a change.
+  await v.actions.open(v.deliver(composePlain({ from: { address: 'dave@localhost' }, to: [{ address: 'bob@localhost' }], subject: 'x', text: 'x', autocryptKey: dave.armoredPublic })));
+  assert.equal(keys.keyFor('dave@localhost').source, 'autocrypt');
+  assert.deepEqual((await v.actions.importVCard(card('Dave', 'dave@localhost', fakeDave.armoredPublic))).keys, [{ address: 'dave@localhost', result: 'changed' }]);
+  assert.deepEqual([keys.keyFor('dave@localhost').fingerprint, keys.keyFor('dave@localhost').state], [dave.fingerprint, 'changed']);
+  // An explicit import by the user stays 'imported'.
+  const erin = await makeKey('Erin', 'erin@localhost');
+  await v.actions.importKey(erin.armoredPublic);
+  assert.equal(keys.keyFor('erin@localhost').source, 'imported');
+});
+
+test('r4 suspicion: the own key is recognised by the fingerprint the Worker reports, never inferred from absence', async () => {
+  const mallory = await makeKey('Bob', 'bob@localhost');
+  const directory = keyDirectory();
+  // The race: the Worker checked with a learnt key that is gone from the directory by the time
+  // the signer is annotated (evicted by a concurrent learn in this or another tab).
+  const keys = { ...directory, verificationKeys: () => [...directory.verificationKeys(), mallory.armoredPublic] };
+  const v = victim({ keys });
+  await v.actions.start();
+  const forged = await v.actions.open(v.deliver(await composeEncrypted({
+    crypto: localCrypto(mallory.privateKey), recipientKeys: [bob.armoredPublic], from: { address: 'bob@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't',
+  })));
+  assert.equal(forged.security.signature, 'verified');
+  assert.notEqual(forged.security.signer.source, 'own');
+  assert.notEqual(signatureTrust(forged.security), 'verified');
+  assert.notEqual(v.banner(forged).tone, 'ok');
+  // The real own key still is the own key.
+  const mine = await v.actions.open(v.deliver(await composeEncrypted({ crypto: localCrypto(bob.privateKey), recipientKeys: [], from: { address: 'bob@localhost' }, to: [{ address: 'bob@localhost' }], subject: 's', text: 't' })));
+  assert.equal(mine.security.signer.source, 'own');
+  assert.equal(signatureTrust(mine.security), 'verified');
+});
+
+test('r4 suspicion: the attachment list writes bidi and control characters out and marks attachments outside an inline signature', async () => {
+  const { visibleFileName } = await import('../src/ui/mail/mail-security.js');
+  assert.equal(visibleFileName('invoice\u202Egpj.exe'), 'invoice⟨U+202E⟩gpj.exe');
+  assert.equal(visibleFileName('a\u2066b\u200Fc\u0007.pdf'), 'a⟨U+2066⟩b⟨U+200F⟩c⟨U+0007⟩.pdf');
+  assert.equal(visibleFileName('report.pdf'), 'report.pdf');
+  const { readFile } = await import('node:fs/promises');
+  const reader = await readFile(new URL('../src/ui/mail/mail-reader.js', import.meta.url), 'utf8');
+  assert.match(reader, /visibleFileName\(attachment\.filename\)/, 'the list shows the escaped name');
+  assert.match(reader, /attachment\.covered === false[^\n]*mail\.attachment\.not_covered/, 'uncovered attachments are marked');
 });

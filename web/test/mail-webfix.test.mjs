@@ -240,7 +240,7 @@ test('start() is idempotent: the panel and app.js both calling it start once; af
 const FP = 'A'.repeat(40);
 const signedBy = (extra = {}) => ({
   headers: { from: [{ name: '', address: 'ann@x' }] },
-  security: { encrypted: true, encrypted_to_me: true, signature: 'verified', signer: { fingerprint: FP, email: 'ann@x', emails: ['ann@x'], ...extra } },
+  security: { encrypted: true, encrypted_to_me: true, signature: 'verified', signed_inside_encryption: true, signer: { fingerprint: FP, email: 'ann@x', emails: ['ann@x'], ...extra } },
 });
 const directory = (entries) => ({
   list: () => entries,

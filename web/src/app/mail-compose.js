@@ -43,9 +43,11 @@ export function envelopeOf(draft) {
   return [...new Set([...(draft.to ?? []), ...(draft.cc ?? []), ...(draft.bcc ?? [])].map((entry) => lower(entry.address)).filter(Boolean))];
 }
 
-/** Per-address key state for the compose form: known | missing | changed. */
-export function keyStatusOf(addresses, keyFor) {
+/** Per-address key state for the compose form: known | missing | changed (an own address: known, source 'own'). */
+export function keyStatusOf(addresses, keyFor, ownAddresses = []) {
+  const own = new Set(ownAddresses.map(lower));
   return addresses.map((address) => {
+    if (own.has(lower(address))) return Object.freeze({ address, state: 'known', source: 'own' });
     const entry = keyFor(address);
     if (!entry) return Object.freeze({ address, state: 'missing', source: null });
     return Object.freeze({ address, state: entry.state === 'changed' ? 'changed' : 'known', source: entry.source });
@@ -58,11 +60,15 @@ export function keyStatusOf(addresses, keyFor) {
  *   (key_changed: the address has only a changed key the user has not accepted, and no accepted one).
  * encrypt: the draft's choice 'auto' | 'on' | 'off'. A key in state 'changed' is still the OLD,
  * accepted key (the new one is not used until the user accepts it).
+ * ownAddresses: the user's own addresses. Their key is the own key, which the Worker always adds
+ * (mail.encrypt): they are never looked up in the key directory (a key planted there for an own
+ * address would get the mail), never missing, never gossiped.
  */
-export function decideSend({ recipients, keyFor, encrypt = 'auto', encryptByDefault = true, sign = true, confirmUnencrypted = false }) {
+export function decideSend({ recipients, keyFor, encrypt = 'auto', encryptByDefault = true, sign = true, confirmUnencrypted = false, ownAddresses = [] }) {
   const unencrypted = () => ({ kind: sign ? 'signed' : 'plain' });
   if (encrypt === 'off') return unencrypted();
-  const found = recipients.map((address) => [address, keyFor(address)]);
+  const own = new Set(ownAddresses.map(lower));
+  const found = recipients.filter((address) => !own.has(lower(address))).map((address) => [address, keyFor(address)]);
   const missing = found.filter(([, entry]) => !entry?.armored).map(([address]) => address);
   const wanted = encrypt === 'on' || encryptByDefault;
   if (missing.length === 0) {
@@ -90,7 +96,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
   const ownAddress = () => ownAddresses()[0] ?? null;
 
   function withKeyStatus(draft) {
-    return { ...draft, keyStatus: Object.freeze(keyStatusOf(envelopeOf(draft), keyFor)) };
+    return { ...draft, keyStatus: Object.freeze(keyStatusOf(envelopeOf(draft), keyFor, ownAddresses())) };
   }
 
   async function ownPublicKey() {
@@ -113,7 +119,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     return {
       id, mode, from: ownAddress(), to: [], cc: [], bcc: [], subject: '', text: signature, html: null,
       format: prefs.composeFormat, attachments: [], inReplyTo: null, references: [], readReceipt: false,
-      encrypt: 'auto', sign: prefs.signByDefault, keyStatus: [], savedUid: null, saving: false, sending: false,
+      encrypt: 'auto', sign: prefs.signByDefault, keyStatus: [], warning: null, savedUid: null, saving: false, sending: false,
       sendProgress: null, encryptProgress: null, error: null, dirty: false, revision: 0, lastSavedAt: null, source: null,
     };
   }
@@ -121,9 +127,11 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
   /**
    * Opens a compose form. { mode: 'new'|'reply'|'reply_all'|'forward_inline'|'forward_attachment'|'draft',
    * uid? (the message replied to / forwarded / the saved draft to edit), folder? (default: the list's),
-   * to? (prefill: string or [{name,address}]) } → the draft id.
+   * to? (prefill: string or [{name,address}]), unprotectedReplyTo? (reply: the user chose to answer
+   * the Reply-To that no signature covers; the draft carries the warning 'unprotected_reply_to') }
+   * → the draft id.
    */
-  async function compose({ mode = 'new', uid = null, folder = store.get().list.folder, to = null } = {}) {
+  async function compose({ mode = 'new', uid = null, folder = store.get().list.folder, to = null, unprotectedReplyTo = false } = {}) {
     if (!composeModes.includes(mode)) throw new RangeError(`mail: unknown compose mode ${JSON.stringify(mode)}`);
     const id = newId();
     const draft = baseDraft(id, mode);
@@ -144,6 +152,13 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
           const { to: replyTo, cc } = replyRecipients(headers, { all: mode === 'reply_all', self: ownAddresses() });
           draft.to = replyTo;
           draft.cc = cc;
+          // mime-read set an unprotected Reply-To aside (Reply goes to the signed-for From); only
+          // the user's explicit choice sends to it, and the draft says it is not covered.
+          const setAside = message?.security?.unprotected_reply_to ?? [];
+          if (unprotectedReplyTo && setAside.length) {
+            draft.to = uniqueAddresses(setAside);
+            draft.warning = 'unprotected_reply_to';
+          }
           draft.subject = replySubject(headers.subject);
           draft.text = replyBody({ text, date: headers.date, from: headers.from }) + draft.text;
           draft.inReplyTo = headers.message_id ?? null;
@@ -347,7 +362,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     if (draft.attachments.some((attachment) => !attachment.data)) return fail('attachments_loading');
 
     const { prefs } = store.get();
-    const decision = decideSend({ recipients, keyFor, encrypt: draft.encrypt, encryptByDefault: prefs.encryptByDefault, sign: draft.sign, confirmUnencrypted });
+    const decision = decideSend({ recipients, keyFor, encrypt: draft.encrypt, encryptByDefault: prefs.encryptByDefault, sign: draft.sign, confirmUnencrypted, ownAddresses: ownAddresses() });
     if (decision.kind === 'needs_confirmation') return { state: 'needs_confirmation', missing: decision.missing, reasons: decision.reasons };
 
     disarm(id);

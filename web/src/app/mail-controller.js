@@ -86,6 +86,8 @@ export function groupThreads(messages) {
  *   self: () → { username } | null,
  *   storage: localStorage-like for the mail preferences (or null), account: own username,
  *   notify({ title, body, tag }): the page's desktop notification (never given a subject),
+ *   ownFingerprint () → Promise<string|null>: the unlocked identity's fingerprint (default: asked
+ *     of the crypto Worker, identity.status),
  *   now, setTimeout, clearTimeout (injectable for tests), newId () → string
  * }
  * Returns the actions object (frozen) plus handleServerMessage(message) → boolean.
@@ -93,7 +95,7 @@ export function groupThreads(messages) {
 export function createMailController(options) {
   const {
     api, store, mime, keys, addressBook, presence = null, self = () => null, storage = null, account = '',
-    notify = () => {}, now = () => Date.now(),
+    notify = () => {}, now = () => Date.now(), ownFingerprint: ownFingerprintOption = null,
     setTimeout: schedule = (fn, ms) => setTimeout(fn, ms), clearTimeout: unschedule = (handle) => clearTimeout(handle),
     newId = () => Math.random().toString(36).slice(2, 10) + Date.now().toString(36),
   } = options;
@@ -133,9 +135,16 @@ export function createMailController(options) {
   const showError = (error, action) => store.setNotice({ kind: 'error', action, ...errorOf(error) });
 
   // --- status and folders ------------------------------------------------------------------
+  const ownAddressList = () => {
+    const { status } = store.get();
+    return [status.address, status.external?.email].filter(Boolean);
+  };
+
   async function refreshStatus() {
     try {
       store.setStatus(statusFromApi(await api.status()));
+      // The key directory never learns (nor serves) a key for an own address.
+      keys?.setOwnAddresses?.(ownAddressList());
     } catch (error) {
       store.setStatus({ connection: error?.code === 'not_enabled' ? 'off' : 'error', enabled: error?.code !== 'not_enabled', error: errorOf(error) });
       throw error;
@@ -324,14 +333,29 @@ export function createMailController(options) {
   // --- reading ---------------------------------------------------------------------------------
   const verificationKeys = () => keys?.verificationKeys() ?? [];
 
+  /** The own key's fingerprint as the Worker reports it (null when locked or unknown). */
+  async function ownFingerprint() {
+    try {
+      const value = ownFingerprintOption
+        ? await ownFingerprintOption()
+        : (await cryptoOf()?.request({ type: 'identity.status', payload: {} }))?.identity?.fingerprint;
+      return typeof value === 'string' && value ? value.toUpperCase() : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Opens a message: raw bytes → mime-read (decrypt/verify in the Worker) → reading; then \Seen and learnt keys. */
   async function open(uid, { folder = store.get().list.folder } = {}) {
     openToken += 1;
     const token = openToken;
     store.setReading({ uid, folder, state: 'loading', message: null, error: null, remoteContentAllowed: false, source: null, flags: Object.freeze([]) });
     let message;
+    let ownKeyFingerprint = null;
     try {
       const raw = await api.rawMessage(folder, uid);
+      // Asked before the Worker checks the signatures with the own key of that moment.
+      ownKeyFingerprint = await ownFingerprint();
       message = await mime.openMessage({ raw, crypto: cryptoOf(), keyring: { verificationKeys: verificationKeys() } });
     } catch (error) {
       if (token === openToken) store.setReading({ state: 'error', error: errorOf(error) });
@@ -339,7 +363,7 @@ export function createMailController(options) {
     }
     if (token !== openToken) return null;   // another message was opened meanwhile
     // Who signed, as far as the key directory knows: verified/pinned vs learnt from mail (signer.source).
-    message = annotateSigner(message, keys, { ownAddresses: [store.get().status.address, store.get().status.external?.email].filter(Boolean) });
+    message = annotateSigner(message, keys, { ownAddresses: ownAddressList(), ownFingerprint: ownKeyFingerprint });
     const flags = findSummary(store.get().list, uid)?.flags ?? [];
     store.setReading({ state: 'ready', message, flags: Object.freeze([...flags]) });
     if (message?.security?.encrypted && message.headers) store.rememberDecrypted(folder, uid, message.headers);
@@ -354,18 +378,21 @@ export function createMailController(options) {
   /**
    * Autocrypt keys of the sender and gossip keys. Gossip (Autocrypt §2.7) is someone else's
    * word about a third party's key: taken only from a message whose signature is verified (the
-   * From address's verified/pinned key) and only for addresses among its recipients.
+   * From address's verified/pinned key) AND was made inside the encryption (mime-read takes
+   * gossip only from what that signature covers), and only for addresses among its recipients.
+   * Never for an own address (a forged "From: <own address>" would plant a key for the user).
    */
   async function learnKeys(message) {
     if (!keys) return;
     const learnt = [];
-    if (message?.autocrypt?.addr && message.autocrypt.keydata) {
+    const own = new Set(ownAddressList().map((address) => address.toLowerCase()));
+    if (message?.autocrypt?.addr && message.autocrypt.keydata && !own.has(String(message.autocrypt.addr).toLowerCase())) {
       learnt.push(keys.learn({ address: message.autocrypt.addr, armored: message.autocrypt.keydata, source: 'autocrypt', preferEncrypt: message.autocrypt.prefer_encrypt === 'mutual' }));
     }
     const recipients = new Set([...(message?.headers?.to ?? []), ...(message?.headers?.cc ?? [])].map((entry) => String(entry?.address ?? '').toLowerCase()));
-    const gossipTrusted = signatureTrust(message?.security) === 'verified';
+    const gossipTrusted = signatureTrust(message?.security) === 'verified' && message?.security?.signed_inside_encryption === true;
     for (const gossip of gossipTrusted ? message?.gossip ?? [] : []) {
-      if (gossip?.addr && gossip.keydata && recipients.has(String(gossip.addr).toLowerCase())) {
+      if (gossip?.addr && gossip.keydata && recipients.has(String(gossip.addr).toLowerCase()) && !own.has(String(gossip.addr).toLowerCase())) {
         learnt.push(keys.learn({ address: gossip.addr, armored: gossip.keydata, source: 'gossip' }));
       }
     }
@@ -517,15 +544,17 @@ export function createMailController(options) {
 
   /**
    * A contact's KEY → the key directory, per address: only for addresses the key's own user IDs
-   * name, and never silently over a verified/pinned/imported key (a card may come from anyone).
+   * name. source 'vcard' for a card's key (a card may come from anyone: a weak key that never
+   * replaces another silently and gives way to a verified/pinned one), 'imported' for a key the
+   * user pasted into the contact form.
    * → [{ address, result: 'added'|'updated'|'same'|'changed'|'ignored'|<error code> }].
    */
-  async function contactKey(contact) {
+  async function contactKey(contact, source = 'vcard') {
     if (!contact?.key || !keys) return [];
     const results = [];
     for (const address of contact.emails ?? []) {
       try {
-        const { result } = await keys.learn({ address, armored: contact.key, source: 'imported', fromFile: true });
+        const { result } = await keys.learn({ address, armored: contact.key, source, fromFile: true });
         results.push({ address, result });
       } catch (error) {
         results.push({ address, result: typeof error?.code === 'string' ? error.code : 'not_a_key' });
@@ -538,13 +567,16 @@ export function createMailController(options) {
   async function addContact(fields) {
     const contact = addressBook.add(fields);
     syncContacts();
-    await contactKey(contact);
+    await contactKey(contact, 'imported');
     return contact;
   }
   async function updateContact(id, fields) {
+    const before = addressBook.list().find((contact) => contact.id === id) ?? null;
     const contact = addressBook.update(id, fields);
     syncContacts();
-    await contactKey(contact);
+    // Only a key the user typed in now is theirs; a card's key kept through an edit stays a card's.
+    const typedKey = typeof fields?.key === 'string' && fields.key && fields.key !== before?.key;
+    await contactKey(contact, typedKey ? 'imported' : (contact.keySource === 'imported' ? 'imported' : 'vcard'));
     return contact;
   }
   function removeContact(id) {
@@ -553,7 +585,7 @@ export function createMailController(options) {
   }
   /**
    * vCard text → { added, skipped, keys: [{ address, result }] }; keys found in KEY properties go
-   * to the key directory as 'imported' under contactKey's rules (results per address).
+   * to the key directory as 'vcard' under contactKey's rules (results per address).
    */
   async function importVCard(text) {
     const { added, skipped } = addressBook.importVCard(text);

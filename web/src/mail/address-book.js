@@ -3,7 +3,8 @@
 // logout with everything else of the origin. vCard import/export via vcard.js.
 //
 // A contact: { id, name, emails: [lower-case addresses], key: armored | null, fingerprint: null
-// (filled by the key directory's view), keySource: 'imported' | null }.
+// (filled by the key directory's view), keySource: 'imported' (typed in by the user) | 'vcard'
+// (from an imported card: anyone can write one) | null }.
 
 import { formatVCards, parseVCards } from './vcard.js';
 
@@ -22,7 +23,7 @@ export class AddressBookError extends Error {
   }
 }
 
-function clean(fields) {
+function clean(fields, keySource = 'imported') {
   const name = String(fields?.name ?? '').trim().slice(0, MAX_NAME_CHARS);
   const list = Array.isArray(fields?.emails) ? fields.emails : String(fields?.emails ?? '').split(/[,;\s]+/);
   const emails = [...new Set(list.map((email) => String(email).trim().toLowerCase()).filter(Boolean))];
@@ -31,7 +32,7 @@ function clean(fields) {
   if (!emails.every((email) => emailPattern.test(email))) throw new AddressBookError('bad_email');
   const key = fields?.key ? String(fields.key) : null;
   if (key && (key.length > MAX_KEY_CHARS || !/-----BEGIN PGP PUBLIC KEY BLOCK-----/.test(key))) throw new AddressBookError('bad_key');
-  return { name, emails, key, keySource: key ? 'imported' : null };
+  return { name, emails, key, keySource: key ? keySource : null };
 }
 
 /** Options: { storage | null, account (own username), newId () → string }. */
@@ -75,7 +76,8 @@ export function createAddressBook({ storage = null, account, newId = () => Math.
     const index = contacts.findIndex((contact) => contact.id === id);
     if (index < 0) throw new AddressBookError('not_found');
     const current = contacts[index];
-    const merged = clean({ name: current.name, emails: current.emails, key: current.key, ...fields });
+    const keptKey = !('key' in (fields ?? {})) || fields.key === current.key;
+    const merged = clean({ name: current.name, emails: current.emails, key: current.key, ...fields }, keptKey ? current.keySource ?? 'imported' : 'imported');
     contacts[index] = { ...current, ...merged };
     writeAll(contacts);
     return view(contacts[index]);
@@ -98,7 +100,8 @@ export function createAddressBook({ storage = null, account, newId = () => Math.
       const existing = contacts.find((contact) => contact.emails.some((email) => card.emails.includes(email)));
       try {
         if (existing) {
-          const merged = clean({ name: existing.name || card.name, emails: [...new Set([...existing.emails, ...card.emails])].slice(0, MAX_EMAILS_PER_CONTACT), key: existing.key ?? card.key });
+          const merged = clean({ name: existing.name || card.name, emails: [...new Set([...existing.emails, ...card.emails])].slice(0, MAX_EMAILS_PER_CONTACT), key: existing.key ?? card.key },
+            existing.key ? existing.keySource ?? 'imported' : 'vcard');
           Object.assign(existing, merged);
           touched.push(existing);
         } else {
@@ -106,7 +109,7 @@ export function createAddressBook({ storage = null, account, newId = () => Math.
             skipped += 1;
             continue;
           }
-          const contact = { id: newId(), fingerprint: null, ...clean(card) };
+          const contact = { id: newId(), fingerprint: null, ...clean(card, 'vcard') };
           contacts.push(contact);
           touched.push(contact);
         }

@@ -5,9 +5,12 @@
 //   verified  — the certificate the server verified for a user met in a secure channel whose
 //               username@<mail domain> is the address (the user accepted that channel);
 //   pinned    — the same, and remembered in the chat trust store;
-//   imported  — pasted / loaded / from a vCard by the user;
+//   imported  — pasted / loaded by the user (an explicit import);
 //   autocrypt — the Autocrypt header of a message from that address (Autocrypt Level 1);
+//   vcard     — the KEY of a contact card (a card can come from anyone: never user-given, never
+//               replaces another key silently, replaced without a prompt by a verified/pinned key);
 //   gossip    — an Autocrypt-Gossip header inside an encrypted and signed message.
+// The user's own addresses (setOwnAddresses) never get an entry: their key is the own key.
 // A DIFFERENT key for an address whose key is verified, pinned or imported never replaces it
 // silently: it is kept as `pending` and the entry's state is 'changed' (the compose form warns,
 // the old key stays in use) until the user accepts or rejects it — as the chat trust store does
@@ -19,7 +22,7 @@
 const keyPrefix = 'secms.mail.keys.';
 export const MAX_KEYS = 200;
 export const MAX_ARMORED_CHARS = 64 * 1024;
-export const keySources = Object.freeze(['verified', 'pinned', 'imported', 'autocrypt', 'gossip']);
+export const keySources = Object.freeze(['verified', 'pinned', 'imported', 'autocrypt', 'vcard', 'gossip']);
 const userGiven = new Set(['verified', 'pinned', 'imported']);
 const fingerprintPattern = /^[0-9A-F]{40}$|^[0-9A-F]{64}$/;
 const addressPattern = /^[^\s@<>]{1,64}@[^\s@<>]{1,253}$/;
@@ -28,7 +31,7 @@ export class KeyDirectoryError extends Error {
   constructor(code, message = code) {
     super(message);
     this.name = 'KeyDirectoryError';
-    this.code = code;   // not_a_key | private_key | too_large | too_many | no_address | bad_address | unusable_key | address_not_in_key
+    this.code = code;   // not_a_key | private_key | too_large | too_many | no_address | bad_address | unusable_key | address_not_in_key | own_address
   }
 }
 
@@ -47,6 +50,7 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
   if (typeof readKeyFacts !== 'function') throw new TypeError('createKeyDirectory: readKeyFacts required');
   const storageKey = `${keyPrefix}${account.toLowerCase()}`;
   let memory = null;   // when storage is absent or failing
+  let ownAddresses = new Set();   // lower case; set by the controller from the mail status
 
   function readAll() {
     if (memory) return memory;
@@ -108,6 +112,9 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
     if (!keySources.includes(source)) throw new TypeError(`key directory: unknown source ${source}`);
     const name = normaliseAddress(address);
     if (!addressPattern.test(name)) throw new KeyDirectoryError('bad_address');
+    // A mail "From: <own address>" with an Autocrypt header (anyone can send one) must not give
+    // the user's own address a key: mail to oneself would be encrypted, and gossiped, to it.
+    if (ownAddresses.has(name)) throw new KeyDirectoryError('own_address', 'This is one of your own addresses: its key is your own key.');
     const { fingerprint, emails } = await parse(armored);
     if (fromFile && !emails.includes(name)) throw new KeyDirectoryError('address_not_in_key', 'The key does not name this address in its user IDs.');
     const map = readAll();
@@ -118,6 +125,13 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
       map[name] = fresh;
       writeAll(map);
       return { result: 'added', entry: view(name, fresh) };
+    }
+    if (source === 'vcard' && existing.fingerprint !== fingerprint) {
+      // A card's key never replaces another key silently, not even one learnt from mail.
+      if (existing.pending?.fingerprint === fingerprint) return { result: 'changed', entry: view(name, existing) };
+      map[name] = { ...existing, pending: { armored, fingerprint, source } };
+      writeAll(map);
+      return { result: 'changed', entry: view(name, map[name]) };
     }
     if (existing.fingerprint === fingerprint) {
       const stronger = keySources.indexOf(source) < keySources.indexOf(existing.source);
@@ -176,6 +190,10 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
       const { fingerprint, emails } = await parse(armored);
       if (emails.length === 0) throw new KeyDirectoryError('no_address', 'The key has no e-mail address in its user IDs.');
       for (const address of emails) {
+        if (ownAddresses.has(address)) {
+          results.push({ address, fingerprint, result: 'own_address' });
+          continue;
+        }
         const { result } = await learn({ address, armored, source: 'imported' });
         results.push({ address, fingerprint, result });
       }
@@ -186,6 +204,7 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
   /** The usable key of an address: { address, armored, fingerprint, source, state: 'ok'|'changed', pending } or null. */
   function keyFor(address) {
     const name = normaliseAddress(address);
+    if (ownAddresses.has(name)) return null;
     const entry = readAll()[name];
     return entry?.armored ? view(name, entry) : null;
   }
@@ -200,7 +219,20 @@ export function createKeyDirectory({ storage = null, account, readKeyFacts, now 
      * (changed, not accepted) key is NOT among them: its signatures read 'unknown_key' and the
      * banner warns of the change — an unaccepted key never verifies anything.
      */
-    verificationKeys: () => Object.values(readAll()).map((entry) => entry.armored).filter(Boolean),
+    verificationKeys: () => Object.entries(readAll()).filter(([address]) => !ownAddresses.has(address)).map(([, entry]) => entry.armored).filter(Boolean),
+    /**
+     * The user's own addresses (the mail status: local address, external e-mail). An entry one
+     * of them already has (planted before this rule) is dropped.
+     */
+    setOwnAddresses(addresses) {
+      ownAddresses = new Set((addresses ?? []).map(normaliseAddress).filter((address) => addressPattern.test(address)));
+      const map = readAll();
+      const planted = Object.keys(map).filter((address) => ownAddresses.has(address));
+      if (planted.length === 0) return;
+      for (const address of planted) delete map[address];
+      writeAll(map);
+    },
+    isOwnAddress: (address) => ownAddresses.has(normaliseAddress(address)),
     /** The user accepts the changed key: it replaces the old one (as 'imported', a user decision). */
     acceptChange(address) {
       const name = normaliseAddress(address);

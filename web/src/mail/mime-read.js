@@ -314,6 +314,14 @@ function emptyModel(raw) {
       // From is shown); outer_ignored: outer addressing fields dropped next to protected
       // headers; inline_partial: inline PGP covers only part of the text, never the attachments.
       unproven_from: null, outer_ignored: [], inline_partial: false,
+      // signed_inside_encryption: the signature that counts was made inside the encryption by
+      // the signer (sign-then-encrypt as one OpenPGP message): only then is "end to end" said;
+      // a multipart/signed under an encryption layer nobody signed may have been encrypted by
+      // anyone (a signed mail re-wrapped for the user). headers_unprotected: a signed or
+      // encrypted message without protected headers (RFC 9788): its outer addressing fields are
+      // covered by nothing; unprotected_reply_to: the outer Reply-To then set aside (Reply goes
+      // to From unless the user picks it); unprotected_receipt_to: likewise for the read receipt.
+      signed_inside_encryption: false, headers_unprotected: false, unprotected_reply_to: [], unprotected_receipt_to: null,
     },
     autocrypt: null,
     gossip: [],
@@ -336,6 +344,23 @@ function signerOf(signatures, usernames) {
   const username = usernames?.[valid.fingerprint];
   // emails: every address of the key's user IDs (the banner checks From against them).
   return { fingerprint: valid.fingerprint, email: valid.emails?.[0] ?? null, emails: [...(valid.emails ?? [])], ...(username ? { username } : {}) };
+}
+
+/**
+ * The signatures that decide the message's status, never pooled across layers: a signature
+ * speaks only for what its own layer covers. The encryption layer's signatures (sign-then-encrypt)
+ * when it has any, else the innermost signed part (multipart/signed or inline). → { layer, signatures }
+ * or null. `bad`: some signature of any layer is invalid (a bad signature anywhere is reported).
+ */
+function countingLayer(layerSignatures) {
+  const signedLayers = layerSignatures.filter((entry) => entry.signatures.length > 0);
+  const encryption = signedLayers.find((entry) => entry.layer === 'encryption');
+  return encryption ?? signedLayers[signedLayers.length - 1] ?? null;
+}
+
+function statusOfLayers(layerSignatures) {
+  if (layerSignatures.some((entry) => entry.signatures.some((signature) => signature.status === 'invalid'))) return 'bad';
+  return signatureStatus(countingLayer(layerSignatures)?.signatures ?? []);
 }
 
 /**
@@ -364,7 +389,9 @@ async function unwrap(bytes, node, state, context) {
       return null;
     }
     state.encrypted_to_me = true;
-    state.signatures.push(...(result.signatures ?? []));
+    // Signatures made inside this encryption (one OpenPGP message, signed then encrypted): they
+    // cover the whole decrypted entity, header included.
+    state.layerSignatures.push({ layer: 'encryption', signatures: [...(result.signatures ?? [])] });
     const inner = result.data;
     if (inner.length > MAIL_READ_LIMITS.maxRawBytes) throw new MimeLimitError('too_large');
     const innerNode = walkEntity(inner, 0, inner.length, node.depth ?? 0, { parts: 0 });
@@ -377,13 +404,16 @@ async function unwrap(bytes, node, state, context) {
     const [signedNode, signatureNode] = node.children;
     const signed = bytes.subarray(signedNode.start, signedNode.end);
     if (crypto) {
+      // Covers the first child only: never the multipart/signed entity's own header fields.
+      const entry = { layer: 'signed_part', signatures: [] };
+      state.layerSignatures.push(entry);
       try {
         const { signatures } = await mailVerify({
           connection: crypto, data: canonicalCrlf(signed), signature: latin1.decode(decodedBody(bytes, signatureNode)), verificationKeys,
         });
-        state.signatures.push(...(signatures.length ? signatures : [{ status: 'invalid' }]));
+        entry.signatures.push(...(signatures.length ? signatures : [{ status: 'invalid' }]));
       } catch {
-        state.signatures.push({ status: 'invalid' }); // an unreadable signature is a bad one
+        entry.signatures.push({ status: 'invalid' }); // an unreadable signature is a bad one
       }
     }
     const shown = walkEntity(signed, 0, signed.length, 0, { parts: 0 });
@@ -467,7 +497,7 @@ async function openInline(model, state, context) {
     try {
       const result = await mailDecrypt({ connection: context.crypto, data: message[0], verificationKeys: context.verificationKeys });
       state.encrypted_to_me = true;
-      state.signatures.push(...(result.signatures ?? []));
+      state.layerSignatures.push({ layer: 'encryption', signatures: [...(result.signatures ?? [])] });
       model.text = utf8.decode(result.data);
     } catch (error) {
       state.decryption_error = typeof error?.reason === 'string' ? error.reason : 'corrupt';
@@ -477,10 +507,10 @@ async function openInline(model, state, context) {
   if (!context.crypto) return;
   try {
     const result = await mailVerify({ connection: context.crypto, cleartext: signed[0], verificationKeys: context.verificationKeys });
-    state.signatures.push(...(result.signatures.length ? result.signatures : [{ status: 'invalid' }]));
+    state.layerSignatures.push({ layer: 'inline_signed', signatures: result.signatures.length ? [...result.signatures] : [{ status: 'invalid' }] });
     model.text = result.text;
   } catch {
-    state.signatures.push({ status: 'invalid' });
+    state.layerSignatures.push({ layer: 'inline_signed', signatures: [{ status: 'invalid' }] });
   }
 }
 
@@ -492,7 +522,9 @@ async function openInline(model, state, context) {
  */
 export async function openMessage({ raw, crypto = null, keyring = {} }) {
   const model = emptyModel(raw);
-  const state = { encrypted: false, encrypted_to_me: false, decryption_error: null, signatures: [], kind: 'plain', layers: 0, decryptedRoot: null };
+  // layerSignatures: [{ layer: 'encryption' | 'signed_part' | 'inline_signed', signatures }] in
+  // the order the layers were peeled (outermost first).
+  const state = { encrypted: false, encrypted_to_me: false, decryption_error: null, layerSignatures: [], kind: 'plain', layers: 0, decryptedRoot: null };
   const context = { crypto, verificationKeys: Array.isArray(keyring?.verificationKeys) ? keyring.verificationKeys : [] };
   try {
     if (!(raw instanceof Uint8Array)) throw new MimeLimitError('unreadable');
@@ -502,13 +534,15 @@ export async function openMessage({ raw, crypto = null, keyring = {} }) {
     model.headers = headerModel(outerFields);
     const shown = await unwrap(raw, root, state, context);
     let effective = outerFields;
+    let headersProtected = false;
     if (shown && shown.node !== root && hasProtectedHeaders(shown.node.params)) {
+      headersProtected = true;
       // RFC 9788: the protected fields are authoritative; outer Reply-To, Cc, read-receipt
       // requests… a relay could add are ignored (protectedView).
       const view = protectedView(outerFields, shown.node.fields);
       effective = view.fields;
       model.security.outer_ignored = view.ignored;
-      if (signatureStatus(state.signatures) !== 'verified') {
+      if (statusOfLayers(state.layerSignatures) !== 'verified') {
         // Anyone can encrypt to the user's public key: an inner From no valid signature covers
         // proves nothing, so the outer From (the one the servers checked) stays, with a warning.
         const isFrom = ([name]) => name.toLowerCase() === 'from';
@@ -519,9 +553,21 @@ export async function openMessage({ raw, crypto = null, keyring = {} }) {
       }
       model.security.protected_subject = state.encrypted && fieldValue(shown.node.fields, 'subject') !== null;
     }
-    model.headers = headerModel(effective);
     if (shown) Object.assign(model, await readContent(shown.bytes, shown.node));
     if (!state.encrypted && state.kind === 'plain') await openInline(model, state, context);
+    const status = statusOfLayers(state.layerSignatures);
+    const counting = countingLayer(state.layerSignatures);
+    if (!headersProtected && (state.encrypted || status !== 'none')) {
+      // No protected headers: the signature and the encryption cover the body only. Reply-To
+      // and the read-receipt address are anyone's word (a relay can add them to a genuine
+      // signed mail): they are set aside, shown as such, and Reply goes to From.
+      model.security.headers_unprotected = true;
+      const isSetAside = ([name]) => ['reply-to', 'disposition-notification-to'].includes(name.toLowerCase());
+      model.security.unprotected_reply_to = addresses(fieldValue(effective, 'reply-to'));
+      model.security.unprotected_receipt_to = addresses(fieldValue(effective, 'disposition-notification-to'))[0]?.address ?? null;
+      effective = effective.filter((field) => !isSetAside(field));
+    }
+    model.headers = headerModel(effective);
     // The sender is read from these header fields only, never from postal-mime's `from` (its
     // header parser is more lenient: it trims names and takes any From it meets). When the From
     // is ambiguous no sender is shown (and no Autocrypt key is taken for one).
@@ -533,8 +579,11 @@ export async function openMessage({ raw, crypto = null, keyring = {} }) {
     // (Autocrypt Level 1 §2.3); gossip only from inside a decrypted, signed message (§2.7).
     // Autocrypt only when the outer header has exactly one unambiguous From, too.
     model.autocrypt = senderProblem(outerFields, root.malformed) === 'ambiguous' ? null : senderAutocrypt(outerFields, fromAddress);
-    const status = signatureStatus(state.signatures);
-    if (state.decryptedRoot && state.encrypted_to_me && status !== 'none' && status !== 'bad') {
+    // Gossip only from header fields inside an encryption layer that is itself signed
+    // (sign-then-encrypt): never from the header of a multipart/signed wrapper, which no
+    // signature covers, nor from a signed part someone else may have encrypted.
+    const signedInsideEncryption = counting?.layer === 'encryption' && status === 'verified';
+    if (state.decryptedRoot && state.encrypted_to_me && signedInsideEncryption) {
       model.gossip = gossipFrom([...state.decryptedRoot.fields, ...(shown && shown.node !== state.decryptedRoot ? shown.node.fields : [])]);
     }
     const receipt = addresses(fieldValue(effective, 'disposition-notification-to'));
@@ -544,7 +593,8 @@ export async function openMessage({ raw, crypto = null, keyring = {} }) {
       encrypted_to_me: state.encrypted_to_me,
       decryption_error: state.decryption_error,
       signature: status,
-      signer: signerOf(state.signatures, keyring?.usernames),
+      signer: signerOf(counting?.signatures ?? [], keyring?.usernames),
+      signed_inside_encryption: signedInsideEncryption,
       kind: state.kind,
       inline_partial: state.inline_partial === true,
     });

@@ -7,8 +7,10 @@
 //           address for the own key; null for a key the directory holds for nobody);
 //   source: the source of that binding — 'verified' | 'pinned' (the server verified it for a user
 //           met in a channel / pinned in the chat trust store), 'imported' (the user gave it),
-//           'autocrypt' | 'gossip' (learnt from mail, not verified), 'own' (the user's own key:
-//           the only key the Worker checks with that the key directory does not hold);
+//           'autocrypt' | 'gossip' (learnt from mail, not verified), 'vcard' (from a contact
+//           card, not verified), 'own' (the user's own key: its fingerprint is the one the
+//           Worker reports for the unlocked identity — said explicitly, never inferred from the
+//           key being absent from the directory);
 //   pending: true when the signing key is a CHANGED key the user has not accepted;
 //   from_matches: the directory holds this key for the From address (or it is the own key and
 //           From is an own address);
@@ -18,15 +20,17 @@
 // for an own address) whose entry is not 'changed'.
 
 export const TRUSTED_SIGNER_SOURCES = Object.freeze(['verified', 'pinned', 'own']);
-const sourceRank = ['verified', 'pinned', 'imported', 'autocrypt', 'gossip'];
+const sourceRank = ['verified', 'pinned', 'imported', 'autocrypt', 'vcard', 'gossip'];
 const lower = (value) => String(value ?? '').trim().toLowerCase();
 
 /**
  * message: the mime-read model; keys: the key directory ({ list(), keyFor(address) }) or null;
- * ownAddresses: the user's own addresses. → the model with security.signer annotated (a new
- * object; the input is not changed). Without a signer the model is returned as is.
+ * ownAddresses: the user's own addresses; ownFingerprint: the own key's fingerprint as the Worker
+ * reports it (null when unknown: then no signature counts as the own one). → the model with
+ * security.signer annotated (a new object; the input is not changed). Without a signer the
+ * model is returned as is.
  */
-export function annotateSigner(message, keys, { ownAddresses = [] } = {}) {
+export function annotateSigner(message, keys, { ownAddresses = [], ownFingerprint = null } = {}) {
   const signer = message?.security?.signer;
   if (!signer?.fingerprint) return message;
   const fingerprint = String(signer.fingerprint).toUpperCase();
@@ -37,9 +41,10 @@ export function annotateSigner(message, keys, { ownAddresses = [] } = {}) {
   const from = lower(message.headers?.from?.[0]?.address);
   const own = ownAddresses.map(lower).filter(Boolean);
   const bound = from ? keys?.keyFor?.(from) ?? null : null;
-  // The Worker checks signatures with the directory's current keys and the own key only: a valid
-  // signature by a key the directory does not hold (nor has pending) is the user's own.
-  const isOwn = keys ? holding.length === 0 && waiting.length === 0 : false;
+  // The own key is recognised by its fingerprint only. Inferring it from absence (a valid
+  // signature by a key the directory does not hold) would make a learnt key evicted between the
+  // Worker's check and this annotation read as the user's own.
+  const isOwn = typeof ownFingerprint === 'string' && ownFingerprint !== '' && ownFingerprint.toUpperCase() === fingerprint;
   const fromMatches = Boolean(from) && ((bound?.fingerprint === fingerprint) || (isOwn && own.includes(from)));
   let source = null;
   let address = null;
@@ -69,7 +74,8 @@ export function annotateSigner(message, keys, { ownAddresses = [] } = {}) {
 
 /**
  * What the banner may say of a signature: 'verified' (the From address's own verified/pinned key,
- * or the own key, and no unsettled change), 'imported', 'learnt' (autocrypt/gossip), 'pending'
+ * or the own key, and no unsettled change), 'imported', 'learnt' (autocrypt/gossip), 'vcard'
+ * (a key from a contact card), 'pending'
  * (an unaccepted changed key), 'changed' (From's key has an unsettled change), 'other_address'
  * (the key is not the one the directory holds for From), or the plain status ('unknown_key',
  * 'bad', 'none'). A model that was never annotated is never 'verified'.
@@ -83,5 +89,6 @@ export function signatureTrust(security) {
   if (signer.from_matches !== true) return 'other_address';
   if (signer.from_key_changed) return 'changed';
   if (TRUSTED_SIGNER_SOURCES.includes(signer.source)) return 'verified';
+  if (signer.source === 'vcard') return 'vcard';
   return signer.source === 'imported' ? 'imported' : 'learnt';
 }

@@ -12,7 +12,7 @@ import { mailStyles } from './mail-styles.js';
 import { mailIcons } from './mail-icons.js';
 import { addressText, formatBytes, formatFullDate, linkSegments, textBlocks } from './mail-view.js';
 import { errorText } from './mail-folders.js';
-import { securitySummary } from './mail-security.js';
+import { securitySummary, visibleFileName } from './mail-security.js';
 import { readReceiptWanted } from '../../mail/mdn.js';
 import './mail-frame.js';
 
@@ -132,6 +132,20 @@ export class MailReader extends LitElement {
     }
   }
 
+  /**
+   * A Reply-To no signature covers was set aside (Reply goes to From): answering it is the
+   * user's explicit choice, asked of the panel (mail-compose-request) with the warning in its name.
+   */
+  renderUnprotectedReplyTo(message, reading) {
+    const from = String(message.headers?.from?.[0]?.address ?? '').toLowerCase();
+    const replyTo = (message.security?.unprotected_reply_to ?? []).map((entry) => entry.address).filter((address) => String(address).toLowerCase() !== from);
+    if (!replyTo.length) return nothing;
+    return html`<div class="notice message warning" data-testid="mail-unprotected-reply-to">
+      <button type="button" class="button secondary" @click=${() => this.dispatchEvent(new CustomEvent('mail-compose-request', {
+        detail: { mode: 'reply', uid: reading.uid, unprotectedReplyTo: true }, bubbles: true, composed: true,
+      }))}>${t('mail.reader.reply_unprotected', { address: replyTo.join(', ') })}</button></div>`;
+  }
+
   /** data: URLs of inline parts by Content-ID, for cid: references in the HTML. */
   cidUrls(message) {
     const urls = {};
@@ -213,6 +227,7 @@ export class MailReader extends LitElement {
         <span>${t('mail.reader.receipt_asked', { address: message.read_receipt_to })}</span>
         <button type="button" class="button secondary" @click=${() => this.answerReceipt(true)}>${t('mail.reader.receipt_send')}</button>
         <button type="button" class="button secondary" @click=${() => this.answerReceipt(false)}>${t('mail.reader.receipt_ignore')}</button></div>` : nothing}
+      ${this.renderUnprotectedReplyTo(message, reading)}
       ${showHtml && this.blockedRemote > 0 && !reading.remoteContentAllowed ? html`<div class="notice message info" data-testid="mail-remote-offer">
         <span>${t('mail.reader.remote_blocked', { count: this.blockedRemote })}</span>
         <button type="button" class="button secondary" data-testid="mail-remote-load" @click=${() => this.mailActions?.allowRemoteContent()}>${t('mail.reader.remote_load')}</button></div>` : nothing}
@@ -223,8 +238,9 @@ export class MailReader extends LitElement {
         : this.renderText(message.text ?? '')}
       ${attachments.length ? html`<h3 class="small">${t('mail.reader.attachments', { count: attachments.length })}</h3>
         <ul class="attachments" data-testid="mail-attachments">${attachments.map((attachment) => html`<li>
-          ${mailIcons.attachment}<span>${attachment.filename || t('mail.reader.unnamed')}</span><span class="muted small">${formatBytes(attachment.size, getLanguage())}</span>
-          <button type="button" class="tool" aria-label=${t('mail.reader.download', { name: attachment.filename || t('mail.reader.unnamed') })} data-testid="mail-attachment-download"
+          ${mailIcons.attachment}<span data-testid="mail-attachment-name">${visibleFileName(attachment.filename) || t('mail.reader.unnamed')}</span><span class="muted small">${formatBytes(attachment.size, getLanguage())}</span>
+          ${attachment.covered === false ? html`<span class="muted small" data-testid="mail-attachment-not-covered">${t('mail.attachment.not_covered')}</span>` : nothing}
+          <button type="button" class="tool" aria-label=${t('mail.reader.download', { name: visibleFileName(attachment.filename) || t('mail.reader.unnamed') })} data-testid="mail-attachment-download"
             @click=${() => this.download(attachment)}>${mailIcons.download}</button></li>`)}</ul>` : nothing}
       <dialog class="source" aria-labelledby="source-title" data-testid="mail-source-dialog">
         <h2 id="source-title">${t('mail.action.view_source')}</h2>

@@ -3,8 +3,10 @@
 // "Verified" is said only of the key the key directory holds for the From address, from a source
 // the server verified or the user pinned (or the own key for an own address); a key learnt from
 // mail (Autocrypt, gossip) or imported is named as such, and a key of another address is a
-// warning. Green only for encrypted AND verified; encrypted but unsigned says the sender is not
-// proven.
+// warning. Green only for encrypted AND verified with the signature made inside the encryption
+// (sign-then-encrypt): a signed part under an encryption layer nobody signed may have been
+// encrypted by anyone ("encrypted by an unknown party"). Encrypted but unsigned says the sender
+// is not proven. Without protected headers the banner says the header fields are not protected.
 
 import { t } from '../../i18n/index.js';
 import { signatureTrust } from '../../mail/signer-trust.js';
@@ -24,8 +26,12 @@ export function securitySummary(security, keys = [], fromAddress = null) {
     lines.push(t(`mail.security.decrypt_${security.decryption_error}`) === `mail.security.decrypt_${security.decryption_error}`
       ? t('mail.security.decrypt_failed') : t(`mail.security.decrypt_${security.decryption_error}`));
   } else if (security.encrypted) {
-    if (trust === 'verified') tone = 'ok';
-    lines.push(t('mail.security.encrypted'));
+    if (security.signature === 'verified' && security.signed_inside_encryption !== true) {
+      lines.push(t('mail.security.encrypted_unknown_party'));
+    } else {
+      if (trust === 'verified' && security.signed_inside_encryption === true) tone = 'ok';
+      lines.push(t('mail.security.encrypted'));
+    }
   } else {
     lines.push(t('mail.security.not_encrypted'));
   }
@@ -42,6 +48,9 @@ export function securitySummary(security, keys = [], fromAddress = null) {
       break;
     case 'learnt':
       lines.push(t('mail.security.signed_learnt', { fingerprint }));
+      break;
+    case 'vcard':
+      lines.push(t('mail.security.signed_vcard', { fingerprint }));
       break;
     case 'pending':
       warn();
@@ -83,6 +92,16 @@ export function securitySummary(security, keys = [], fromAddress = null) {
     warn();
     lines.push(t(security.encrypted ? 'mail.security.inline_partial_encrypted' : 'mail.security.inline_partial_signed'));
   }
+  if (security.headers_unprotected) {
+    lines.push(t('mail.security.headers_unprotected'));
+    const from = String(fromAddress ?? '').toLowerCase();
+    const replyTo = (security.unprotected_reply_to ?? []).map((entry) => entry.address).filter((address) => String(address).toLowerCase() !== from);
+    if (replyTo.length) {
+      warn();
+      lines.push(t('mail.security.reply_to_unprotected', { address: replyTo.join(', '), from: fromAddress ?? '' }));
+    }
+    if (security.unprotected_receipt_to) lines.push(t('mail.security.receipt_unprotected', { address: security.unprotected_receipt_to }));
+  }
   if (Array.isArray(security.outer_ignored) && security.outer_ignored.length) {
     lines.push(t('mail.security.outer_ignored', { names: security.outer_ignored.join(', ') }));
   }
@@ -94,6 +113,15 @@ export function securitySummary(security, keys = [], fromAddress = null) {
     lines.push(t('mail.security.key_changed', { address: changedFor }));
   }
   return { tone, lines };
+}
+
+// Bidi controls (U+202A–U+202E, U+2066–U+2069, U+200E/F, U+061C), other control and invisible
+// format characters: in a file name they make "invoice\u202Egpj.exe" read as "invoiceexe.jpg".
+const hiddenNameCharacters = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+
+/** An attachment name as shown in the list: every such character written out as ⟨U+202E⟩. */
+export function visibleFileName(name) {
+  return String(name ?? '').replace(hiddenNameCharacters, (char) => t('mail.reader.control_character', { code: char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0') }));
 }
 
 /**
