@@ -10,6 +10,7 @@ import { emptyQuery, findSummary, loadedRows, mailPrefCheckers, mailSortKeys, de
 import { createComposer } from './mail-compose.js';
 import { buildReadReceipt, MDN_SENT_FLAG, readReceiptWanted } from '../mail/mdn.js';
 import { annotateSigner, signatureTrust } from '../mail/signer-trust.js';
+import { createSettingsSync, isSettingsFolder } from '../mail/settings-store.js';
 
 const MAX_PAGE = 200;
 
@@ -155,7 +156,8 @@ export function createMailController(options) {
   async function refreshFolders() {
     try {
       const { folders } = await api.folders();
-      store.setFolders(Array.isArray(folders) ? folders : []);
+      // The settings folder (settings-store.js) is the app's own: not in the tree, nor a move target.
+      store.setFolders(Array.isArray(folders) ? folders.filter((folder) => !isSettingsFolder(folder?.path)) : []);
     } catch (error) {
       store.setFoldersError(errorOf(error));
     }
@@ -184,6 +186,7 @@ export function createMailController(options) {
       return store.get().status;
     }
     if (!store.get().status.enabled) return store.get().status;
+    settingsSync?.start();
     await refreshFolders();
     const { threads } = store.get().prefs;
     await openFolder(store.get().currentFolder || 'INBOX', { threads });
@@ -194,6 +197,8 @@ export function createMailController(options) {
   function stop() {
     running = false;
     starting = null;
+    // Before the store is emptied: an emptied store is no change to save.
+    settingsSync?.stop();
     composer.stop();
     inFlight.clear();
     store.clear();
@@ -293,7 +298,7 @@ export function createMailController(options) {
       const matches = (query.from && !query.quick ? fromText.includes(needle) : false)
         || (query.subject && !query.quick ? subject.includes(needle) : false)
         || ((query.quick || query.text) ? subject.includes(needle) || fromText.includes(needle) : false);
-      if (matches) results.push(Object.freeze({ folder, uid: Number(uid), subject: headers.subject, from: headers.from }));
+      if (matches) results.push(Object.freeze({ folder, uid: Number(uid), subject: headers.subject, from: headers.from, date: headers.date ?? null }));
     }
     return { query, results: Object.freeze(results) };
   }
@@ -648,6 +653,21 @@ export function createMailController(options) {
       if (/^(sent|drafts)$/i.test(store.get().list.folder) || store.get().folders.some((folder) => folder.path === store.get().list.folder && ['sent', 'drafts'].includes(folder.special_use))) await reloadList();
     },
     onError: showError,
+  });
+
+  // --- settings kept on the mail server (address book, keys, preferences; r3 F4) ------------
+  // Off when told so (settingsSync: false) or without storage; it acts only once the own key is
+  // unlocked (it decrypts and signs with it).
+  const settingsSync = options.settingsSync === false || !storage || typeof api?.append !== 'function' ? null : createSettingsSync({
+    api, store, storage, account, crypto: cryptoOf, ownFingerprint,
+    ownAddress: () => store.get().status.address,
+    setTimeout: schedule, clearTimeout: unschedule, now,
+    onLoaded: () => {
+      store.setContacts(addressBook?.list() ?? []);
+      store.setKeys(keys?.list() ?? []);
+      loadPrefs();
+      if (store.get().prefs.threads !== store.get().list.threads) setThreads(store.get().prefs.threads).catch(() => {});
+    },
   });
 
   // --- read receipts (RFC 8098) ------------------------------------------------------------

@@ -70,7 +70,7 @@ const initialReading = Object.freeze({
  *   selection: { uids: Set, anchor: uid|null, focused: uid|null },
  *   reading: { uid, folder, state: 'idle'|'loading'|'ready'|'error', message (mime-read model), error,
  *              remoteContentAllowed, source: null|string (raw text when "view source") },
- *   decrypted: Map "folder\nuid" → { subject, from } (headers of encrypted mail once opened; memory only),
+ *   decrypted: Map "folder\nuid" → { subject, from, date } (headers of encrypted mail once opened; memory only),
  *   drafts: Map id → draft (see the controller's compose()),
  *   contacts: [{ id, name, emails, key, fingerprint, keySource }],
  *   keys: [{ address, fingerprint, source, preferEncrypt, lastSeen, state: 'ok'|'changed', pending: null|{fingerprint, source} }],
@@ -113,6 +113,23 @@ export function summaryView(state, folder, summary) {
   if (known) return { subject: known.subject ?? '', from: known.from ?? summary.from ?? [], encrypted, subjectKnown: true };
   if (encrypted) return { subject: encryptedSubjectPlaceholder, from: summary.from ?? [], encrypted, subjectKnown: false };
   return { subject: summary.subject ?? '', from: summary.from ?? [], encrypted, subjectKnown: true };
+}
+
+/**
+ * The local search's results the list shows beside the server's rows (r3 F2): encrypted mail of
+ * the list's folder whose decrypted headers match the search (the server searched only the
+ * outer "[...]"), without the uids the server's answer already holds. → [{ folder, uid, subject, from, date }].
+ */
+export function localSearchRows(state) {
+  const results = state.searchResults?.results ?? [];
+  if (results.length === 0) return [];
+  const listed = new Set([...state.list.rows.values()].map((summary) => summary.uid));
+  const seen = new Set();
+  return results.filter((result) => {
+    if (result.folder !== state.list.folder || listed.has(result.uid) || seen.has(result.uid)) return false;
+    seen.add(result.uid);
+    return true;
+  });
 }
 
 /** The summaries of the window, in offset order: [[offset, summary]…]. */
@@ -224,7 +241,7 @@ export function createMailStore() {
     clearReading: () => update({ reading: initialReading }),
     rememberDecrypted(folder, uid, headers) {
       const decrypted = new Map(store.get().decrypted);
-      decrypted.set(decryptedKey(folder, uid), Object.freeze({ subject: headers.subject ?? '', from: headers.from ?? [] }));
+      decrypted.set(decryptedKey(folder, uid), Object.freeze({ subject: headers.subject ?? '', from: headers.from ?? [], date: headers.date ?? null }));
       update({ decrypted });
     },
 

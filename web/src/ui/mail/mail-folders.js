@@ -10,6 +10,7 @@ import { controlStyles } from '../shared-styles.js';
 import { mailStyles } from './mail-styles.js';
 import { mailIcons, folderIcon } from './mail-icons.js';
 import { folderTree, folderLeafName, mailDragType, parseMailDrag } from './mail-view.js';
+import { isSettingsFolder } from '../../mail/settings-store.js';
 
 /** The name a folder is shown with: the localised special-use name, else its last path segment. */
 export const folderLabel = (folder, use) => (use ? t(`mail.folder.${use}`) : folderLeafName(folder));
@@ -94,10 +95,13 @@ export class MailFolders extends LitElement {
       if (kind === 'create') {
         if (!value) { this.dialogError = t('mail.folders.name_required'); return; }
         const parent = folder?.path && folder.delimiter ? `${folder.path}${folder.delimiter}` : '';
+        // The app's hidden settings folder (settings-store.js) is not a name for the user's mail.
+        if (isSettingsFolder(`${parent}${value}`)) { this.dialogError = t('mail.folders.reserved'); return; }
         await this.mailActions.createFolder(`${parent}${value}`);
       } else if (kind === 'rename') {
         if (!value) { this.dialogError = t('mail.folders.name_required'); return; }
         const prefix = folder.delimiter && folder.path.includes(folder.delimiter) ? folder.path.slice(0, folder.path.lastIndexOf(folder.delimiter) + 1) : '';
+        if (isSettingsFolder(`${prefix}${value}`)) { this.dialogError = t('mail.folders.reserved'); return; }
         await this.mailActions.renameFolder(folder.path, `${prefix}${value}`);
       } else if (kind === 'delete') {
         await this.mailActions.deleteFolder(folder.path);
