@@ -201,12 +201,27 @@ export async function composeAndSend(app, fields) {
 /** Reply / reply all / forward / forward as attachment on the open message (toolbar). */
 export async function replyToOpen(app, mode = 'reply') {
   const testid = { reply: 'mail-reply', reply_all: 'mail-reply-all', forward: 'mail-forward', 'forward-attachment': 'mail-forward-attachment' }[mode];
-  await app.getByTestId(testid).click();
+  await toolbarAction(app, testid.slice('mail-'.length));
   await composeForm(app).waitFor();
 }
 
 /** Toolbar actions on the selection. */
 export const toolbarButton = (app, name) => app.getByTestId(`mail-${name}`);
+
+/**
+ * Runs a toolbar action by name ('mark-all-read', 'empty', 'archive', …): its button when the
+ * toolbar shows one, else the item of the "More actions" menu (the less-used actions, and on a
+ * narrow window all but the first few).
+ */
+export async function toolbarAction(app, name) {
+  const button = app.locator(`[role=toolbar] > [data-testid="mail-${name}"]`);
+  if (await button.isVisible()) {
+    await button.click();
+    return;
+  }
+  await app.getByTestId('mail-more').click();
+  await app.locator(`#mail-more-menu [data-testid="mail-${name}"]`).click();
+}
 
 /** The status line (connection state and errors). */
 export const statusLine = (app) => app.getByTestId('mail-status');

@@ -31,6 +31,10 @@ export class MailPanel extends LitElement {
     searchOpen: { state: true },
     actionError: { state: true },
     announcement: { state: true },
+    narrow: { state: true },          // the 600 px breakpoint: one pane at a time, compact toolbar
+    menuOpen: { state: true },        // the toolbar's "More actions" menu
+    folderPick: { state: true },      // 'move' | 'copy': the folder dialog's purpose
+    foldersCollapsed: { state: true, attribute: 'folders-collapsed', reflect: true },
   };
 
   static styles = [controlStyles, mailStyles, css`
@@ -40,10 +44,14 @@ export class MailPanel extends LitElement {
     .search input { flex: 1; min-height: 34px; border: 1px solid var(--color-border); border-radius: var(--radius-m); background: var(--color-surface-2); padding: 0 var(--space-2); }
     .status { padding: var(--space-1) var(--space-3); font-size: 0.82rem; color: var(--color-text-muted); display: flex; gap: var(--space-2); }
     .status[data-connection="error"] { color: var(--color-danger); }
-    .body { flex: 1; display: grid; grid-template-columns: 14rem minmax(18rem, 2fr) minmax(18rem, 3fr); min-height: 0; }
-    :host([reading="bottom"]) .body { grid-template-columns: 14rem 1fr; grid-template-rows: 1fr 1fr; }
+    /* The folder pane is narrow and can be hidden; the list keeps room for a two-line row
+       (mail-list.js switches to it below 30rem) and the reader shares the rest. */
+    .body { --folders-width: 12rem; flex: 1; display: grid; grid-template-columns: var(--folders-width) minmax(18rem, 1fr) minmax(18rem, 1.2fr); min-height: 0; }
+    :host([folders-collapsed]) .body { --folders-width: 0; }
+    :host([folders-collapsed]) .folders { display: none; }
+    :host([reading="bottom"]) .body { grid-template-columns: var(--folders-width) 1fr; grid-template-rows: 1fr 1fr; }
     :host([reading="bottom"]) .reading { grid-column: 2; }
-    :host([reading="off"]) .body { grid-template-columns: 14rem 1fr; }
+    :host([reading="off"]) .body { grid-template-columns: var(--folders-width) 1fr; }
     :host([reading="off"]:not([pane="message"])) .reading { display: none; }
     :host([reading="off"][pane="message"]) .list { display: none; }
     .folders { border-right: 1px solid var(--color-border); background: var(--color-surface); display: flex; flex-direction: column; min-height: 0; }
@@ -51,7 +59,22 @@ export class MailPanel extends LitElement {
     .reading { display: flex; flex-direction: column; min-height: 0; min-width: 0; }
     .views { display: flex; gap: var(--space-1); padding: var(--space-2); border-top: 1px solid var(--color-border); }
     form.extended { padding: var(--space-3); border-bottom: 1px solid var(--color-border); background: var(--color-surface); }
-    .back { display: none; }
+    .toolbar { flex-wrap: nowrap; min-width: 0; }
+    .toolbar select.tool { max-width: 9rem; }
+    .more { position: relative; }
+    .menu {
+      position: absolute; right: 0; top: calc(100% + 4px); z-index: 20; min-width: 14rem; display: flex; flex-direction: column;
+      padding: var(--space-1); border: 1px solid var(--color-border); border-radius: var(--radius-m); background: var(--color-surface);
+      box-shadow: 0 6px 24px rgb(0 0 0 / 0.18);
+    }
+    .menu[hidden] { display: none; }
+    .menu-item {
+      display: flex; align-items: center; gap: var(--space-2); min-height: 36px; padding: 0 var(--space-3); border: 0; border-radius: var(--radius-s);
+      background: transparent; color: var(--color-text); font: inherit; font-size: 0.9rem; text-align: left; cursor: pointer;
+    }
+    .menu-item:hover, .menu-item:focus { background: var(--color-surface-hover); }
+    .menu-item[aria-disabled="true"] { color: var(--color-text-muted); cursor: default; }
+    .menu-item[aria-checked="true"]::after { content: "✓"; margin-left: auto; }
     .page { flex: 1; overflow: auto; padding: var(--space-4); }
     .alert { margin: var(--space-2) var(--space-3) 0; }
     @media (max-width: 600px) {
@@ -59,8 +82,10 @@ export class MailPanel extends LitElement {
       .folders, .list, .reading { display: none; border: 0; }
       :host([pane="folders"]) .folders, :host([pane="list"]) .list, :host([pane="message"]) .reading { display: flex; grid-column: 1; grid-row: 1; }
       :host([reading="off"][pane="message"]) .reading { display: flex; }
-      .back { display: inline-flex; }
-      .wide-only { display: none; }
+      header { padding: var(--space-1) var(--space-2); }
+      .toolbar { gap: 0; }
+      /* Reading a message, the search row gives its height to the message. */
+      :host([pane="message"]) .search { display: none; }
     }
   `];
 
@@ -77,16 +102,24 @@ export class MailPanel extends LitElement {
     this.started = false;
     this.lastUnseen = null;
     this.onKeydown = this.onKeydown.bind(this);
+    this.narrowQuery = window.matchMedia('(max-width: 600px)');
+    this.narrow = this.narrowQuery.matches;
+    this.onNarrowChange = () => { this.narrow = this.narrowQuery.matches; this.menuOpen = false; };
+    this.menuOpen = false;
+    this.folderPick = 'move';
+    this.foldersCollapsed = false;
   }
 
   connectedCallback() {
     super.connectedCallback();
     this.addEventListener('keydown', this.onKeydown);
+    this.narrowQuery.addEventListener('change', this.onNarrowChange);
   }
 
   disconnectedCallback() {
     super.disconnectedCallback();
     this.removeEventListener('keydown', this.onKeydown);
+    this.narrowQuery.removeEventListener('change', this.onNarrowChange);
   }
 
   willUpdate() {
@@ -179,6 +212,14 @@ export class MailPanel extends LitElement {
 
   onKeydown(event) {
     if (this.view !== 'mail') return;
+    // Escape leaves an open message for the list where the list is hidden (reading pane off, or
+    // one pane at a time), unless a dialog, the compose form or a text field has it.
+    if (event.key === 'Escape' && this.showsBack() && this.pane === 'message' && this.draftId === null
+      && !event.composedPath().some((node) => node.tagName === 'DIALOG' || node.tagName === 'INPUT' || node.tagName === 'SELECT' || node.tagName === 'TEXTAREA')) {
+      event.preventDefault();
+      this.goBack();
+      return;
+    }
     const action = shortcutAction(event, event.composedPath());
     if (!action || !this.mailActions) return;
     const state = this.snapshot.value;
@@ -229,42 +270,183 @@ export class MailPanel extends LitElement {
     this.pane = 'list';
   }
 
-  renderToolbar(state) {
+  /**
+   * The toolbar's actions, in order. `place`: 'bar' (always a button), 'menu' (always in the
+   * "More actions" menu), 'wide' (a button on wide windows, in the menu when narrow). Buttons
+   * show their icon; the name is the label text (visually hidden for icon-only buttons).
+   */
+  toolbarActions(state) {
     const uids = this.targetUids();
     const none = uids.length === 0;
     const current = state.reading?.uid ?? (uids.length === 1 ? uids[0] : null);
-    const summaryFlagged = [...state.list.rows.values()].some((summary) => uids.includes(summary.uid) && hasFlag(summary, '\\Flagged'));
+    const flagged = [...state.list.rows.values()].some((summary) => uids.includes(summary.uid) && hasFlag(summary, '\\Flagged'));
+    const noMessage = state.reading?.uid === null || state.reading?.uid === undefined;
+    const emptiable = ['trash', 'junk'].includes(state.folders.find((folder) => folder.path === state.currentFolder)?.special_use);
+    return [
+      { id: 'compose', label: 'mail.action.compose', icon: mailIcons.compose, place: 'bar', primary: true, text: !this.narrow, run: () => this.compose('new') },
+      { id: 'reply', label: 'mail.action.reply', icon: mailIcons.reply, place: 'bar', text: !this.narrow, disabled: current === null, run: () => this.compose('reply', current) },
+      { id: 'reply-all', label: 'mail.action.reply_all', icon: mailIcons.replyAll, place: 'bar', disabled: current === null, run: () => this.compose('reply_all', current) },
+      { id: 'forward', label: 'mail.action.forward', icon: mailIcons.forward, place: 'bar', disabled: current === null, run: () => this.compose('forward_inline', current) },
+      { id: 'delete', label: 'mail.action.delete', icon: mailIcons.trash, place: 'bar', disabled: none, run: () => this.run(() => this.mailActions.remove(uids)) },
+      { id: 'archive', label: 'mail.action.archive', icon: mailIcons.archive, place: 'wide', disabled: none || !this.special('archive'), run: () => this.moveTo(this.special('archive')) },
+      { id: 'junk', label: 'mail.action.junk', icon: mailIcons.junk, place: 'wide', disabled: none || !this.special('junk'), run: () => this.moveTo(this.special('junk')) },
+      { id: 'flag', label: 'mail.action.flag', icon: mailIcons.star, place: 'wide', disabled: none, pressed: flagged, run: () => this.run(() => this.mailActions.toggleFlag(uids)) },
+      // Wide: the Move select of renderMoveSelect; narrow: a menu item that opens the folder dialog.
+      ...(this.narrow ? [{ id: 'move', label: 'mail.action.move', place: 'menu', disabled: none, run: () => this.pickFolder('move') }] : []),
+      { id: 'copy', label: 'mail.action.copy', place: 'menu', disabled: none, run: () => this.pickFolder('copy') },
+      { id: 'forward-attachment', label: 'mail.action.forward_attachment', place: 'menu', disabled: current === null, run: () => this.compose('forward_attachment', current) },
+      { id: 'mark-read', label: 'mail.action.mark_read', place: 'menu', disabled: none, run: () => this.flagUnread(false) },
+      { id: 'mark-unread', label: 'mail.action.mark_unread', place: 'menu', disabled: none, run: () => this.flagUnread(true) },
+      { id: 'download', label: 'mail.action.download', place: 'menu', disabled: noMessage, run: () => this.download() },
+      { id: 'threads', label: 'mail.action.threads', place: 'menu', pressed: Boolean(state.list.threads), run: () => this.run(() => this.mailActions.setThreads(!state.list.threads)) },
+      ...(emptiable ? [{ id: 'empty', label: 'mail.action.empty', place: 'menu', run: () => window.confirm(t('mail.action.empty_confirm')) && this.run(() => this.mailActions.emptyFolder(state.currentFolder)) }] : []),
+      { id: 'mark-all-read', label: 'mail.action.mark_all_read', place: 'menu', run: () => this.run(() => this.mailActions.markAllRead(state.currentFolder)) },
+      { id: 'help', label: 'mail.keys.title', place: 'menu', run: () => this.renderRoot.querySelector('dialog.help')?.showModal() },
+    ];
+  }
+
+  inMenu(action) {
+    return action.place === 'menu' || (action.place === 'wide' && this.narrow);
+  }
+
+  /** Back: narrow, one pane up (message → list → folders); wide, from a full-width message (reading pane off) to the list. */
+  showsBack() {
+    if (this.narrow) return this.pane !== 'folders';
+    return this.snapshot.value?.prefs?.readingPane === 'off' && this.pane === 'message';
+  }
+
+  goBack() {
+    const toList = this.pane === 'message';
+    this.pane = toList ? 'list' : 'folders';
+    if (toList) this.updateComplete.then(() => this.renderRoot.querySelector('secms-mail-list')?.focusGrid());
+  }
+
+  renderMoveSelect(state) {
     const folders = folderTree(state.folders).filter(({ folder }) => folder.selectable !== false && folder.path !== state.currentFolder);
-    return html`<div class="toolbar" role="toolbar" aria-label=${t('mail.toolbar')}>
-      <button type="button" class="tool back" data-testid="mail-back" @click=${() => { this.pane = this.pane === 'message' ? 'list' : 'folders'; }}>${mailIcons.back}${t('mail.back')}</button>
-      <button type="button" class="tool primary" data-testid="mail-compose" @click=${() => this.compose('new')}>${mailIcons.compose}${t('mail.action.compose')}</button>
-      <button type="button" class="tool" ?disabled=${current === null} data-testid="mail-reply" @click=${() => this.compose('reply', current)}>${mailIcons.reply}${t('mail.action.reply')}</button>
-      <button type="button" class="tool" ?disabled=${current === null} data-testid="mail-reply-all" @click=${() => this.compose('reply_all', current)}>${mailIcons.replyAll}<span class="wide-only">${t('mail.action.reply_all')}</span></button>
-      <button type="button" class="tool" ?disabled=${current === null} data-testid="mail-forward" @click=${() => this.compose('forward_inline', current)}>${mailIcons.forward}<span class="wide-only">${t('mail.action.forward')}</span></button>
-      <button type="button" class="tool" ?disabled=${current === null} data-testid="mail-forward-attachment" @click=${() => this.compose('forward_attachment', current)}><span>${t('mail.action.forward_attachment')}</span></button>
-      <button type="button" class="tool" ?disabled=${none} data-testid="mail-delete" aria-label=${t('mail.action.delete')} @click=${() => this.run(() => this.mailActions.remove(uids))}>${mailIcons.trash}</button>
-      <button type="button" class="tool" ?disabled=${none || !this.special('archive')} data-testid="mail-archive" @click=${() => this.moveTo(this.special('archive'))}>${mailIcons.archive}<span class="wide-only">${t('mail.action.archive')}</span></button>
-      <button type="button" class="tool" ?disabled=${none || !this.special('junk')} data-testid="mail-junk" @click=${() => this.moveTo(this.special('junk'))}>${mailIcons.junk}<span class="wide-only">${t('mail.action.junk')}</span></button>
-      <button type="button" class="tool" ?disabled=${none} data-testid="mail-mark-read" @click=${() => this.flagUnread(false)}>${t('mail.action.mark_read')}</button>
-      <button type="button" class="tool" ?disabled=${none} data-testid="mail-mark-unread" @click=${() => this.flagUnread(true)}>${t('mail.action.mark_unread')}</button>
-      <button type="button" class="tool" ?disabled=${none} aria-pressed=${String(summaryFlagged)} data-testid="mail-flag" @click=${() => this.run(() => this.mailActions.toggleFlag(uids))}>${mailIcons.star}<span class="wide-only">${t('mail.action.flag')}</span></button>
-      <label class="visually-hidden" for="mail-move">${t('mail.action.move')}</label>
-      <select id="mail-move" class="tool" ?disabled=${none} data-testid="mail-move" @change=${(event) => { this.moveTo(event.target.value); event.target.value = ''; }}>
+    return html`<label class="visually-hidden" for="mail-move">${t('mail.action.move')}</label>
+      <select id="mail-move" class="tool" ?disabled=${this.targetUids().length === 0} data-testid="mail-move" @change=${(event) => { this.moveTo(event.target.value); event.target.value = ''; }}>
         <option value="">${t('mail.action.move')}</option>
         ${folders.map(({ folder, use }) => html`<option value=${folder.path}>${folderLabel(folder, use)}</option>`)}
-      </select>
-      <label class="visually-hidden" for="mail-copy">${t('mail.action.copy')}</label>
-      <select id="mail-copy" class="tool" ?disabled=${none} data-testid="mail-copy" @change=${(event) => { this.moveTo(event.target.value, true); event.target.value = ''; }}>
-        <option value="">${t('mail.action.copy')}</option>
-        ${folders.map(({ folder, use }) => html`<option value=${folder.path}>${folderLabel(folder, use)}</option>`)}
-      </select>
-      <button type="button" class="tool" ?disabled=${state.reading?.uid === null || state.reading?.uid === undefined} data-testid="mail-download" @click=${this.download}>${mailIcons.download}<span class="wide-only">${t('mail.action.download')}</span></button>
-      <button type="button" class="tool" aria-pressed=${String(Boolean(state.list.threads))} data-testid="mail-threads" @click=${() => this.run(() => this.mailActions.setThreads(!state.list.threads))}>${t('mail.action.threads')}</button>
-      ${['trash', 'junk'].includes(state.folders.find((folder) => folder.path === state.currentFolder)?.special_use)
-        ? html`<button type="button" class="tool" data-testid="mail-empty" @click=${() => window.confirm(t('mail.action.empty_confirm')) && this.run(() => this.mailActions.emptyFolder(state.currentFolder))}>${t('mail.action.empty')}</button>` : nothing}
-      <button type="button" class="tool" data-testid="mail-mark-all-read" @click=${() => this.run(() => this.mailActions.markAllRead(state.currentFolder))}>${t('mail.action.mark_all_read')}</button>
-      <button type="button" class="tool" aria-label=${t('mail.keys.title')} data-testid="mail-help" @click=${() => this.renderRoot.querySelector('dialog.help')?.showModal()}>?</button>
+      </select>`;
+  }
+
+  renderToolbar(state) {
+    const actions = this.toolbarActions(state);
+    const button = (action) => html`<button type="button" class=${action.primary ? 'tool primary' : 'tool'} ?disabled=${action.disabled}
+        aria-pressed=${action.pressed === undefined ? nothing : String(action.pressed)} title=${action.text ? nothing : t(action.label)}
+        data-testid=${`mail-${action.id}`} @click=${action.run}>${action.icon}<span class=${action.text ? '' : 'visually-hidden'}>${t(action.label)}</span></button>`;
+    return html`<div class="toolbar" role="toolbar" aria-label=${t('mail.toolbar')}>
+      ${this.showsBack() ? html`<button type="button" class="tool" data-testid="mail-back" @click=${this.goBack}>${mailIcons.back}${t('mail.back')}</button>` : nothing}
+      ${this.narrow ? nothing : html`<button type="button" class="tool" aria-expanded=${String(!this.foldersCollapsed)} aria-controls="mail-folder-pane"
+        title=${t('mail.folders.toggle')} data-testid="mail-folders-toggle" @click=${() => { this.foldersCollapsed = !this.foldersCollapsed; }}>${mailIcons.folder}<span class="visually-hidden">${t('mail.folders.toggle')}</span></button>`}
+      ${actions.filter((action) => !this.inMenu(action)).map(button)}
+      ${this.narrow ? nothing : this.renderMoveSelect(state)}
+      ${this.renderMoreMenu(actions.filter((action) => this.inMenu(action)))}
     </div>`;
+  }
+
+  // --- the "More actions" menu button (WAI-ARIA APG menu button pattern) ----------------------
+
+  menuItems() {
+    return [...this.renderRoot.querySelectorAll('#mail-more-menu [role^="menuitem"]')];
+  }
+
+  async openMenu(focus = 'first') {
+    this.menuOpen = true;
+    await this.updateComplete;
+    const items = this.menuItems();
+    (focus === 'last' ? items[items.length - 1] : items[0])?.focus();
+  }
+
+  closeMenu({ restoreFocus = true } = {}) {
+    if (!this.menuOpen) return;
+    this.menuOpen = false;
+    if (restoreFocus) this.renderRoot.querySelector('#mail-more-button')?.focus();
+  }
+
+  onMenuButtonKeydown(event) {
+    const where = { ArrowDown: 'first', Enter: 'first', ' ': 'first', ArrowUp: 'last' }[event.key];
+    if (!where) return;
+    event.preventDefault();
+    event.stopPropagation();
+    this.openMenu(where);
+  }
+
+  onMenuKeydown(event) {
+    if (event.key === 'Tab') { this.closeMenu({ restoreFocus: false }); return; }
+    // Every other key belongs to the menu: none reaches the list's single-key shortcuts.
+    event.stopPropagation();
+    const items = this.menuItems();
+    const index = items.indexOf(this.renderRoot.activeElement);
+    const focusAt = (position) => items[(position + items.length) % items.length]?.focus();
+    if (event.key === 'ArrowDown') focusAt(index + 1);
+    else if (event.key === 'ArrowUp') focusAt(index - 1);
+    else if (event.key === 'Home') focusAt(0);
+    else if (event.key === 'End') focusAt(items.length - 1);
+    else if (event.key === 'Escape') this.closeMenu();
+    else if (event.key.length === 1 && /\S/.test(event.key)) {
+      // Type-ahead: the next item whose label starts with the character.
+      const key = event.key.toLocaleLowerCase();
+      for (let step = 1; step <= items.length; step += 1) {
+        const item = items[(index + step) % items.length];
+        if (item.textContent.trim().toLocaleLowerCase().startsWith(key)) { item.focus(); break; }
+      }
+    } else return;
+    event.preventDefault();
+  }
+
+  activateMenuItem(action) {
+    if (action.disabled) return;
+    this.closeMenu({ restoreFocus: !['move', 'copy', 'help'].includes(action.id) });
+    action.run();
+  }
+
+  renderMoreMenu(actions) {
+    return html`<div class="more" @focusout=${(event) => { if (!event.currentTarget.contains(event.relatedTarget)) this.closeMenu({ restoreFocus: false }); }}>
+      <button type="button" class="tool" id="mail-more-button" aria-haspopup="menu" aria-expanded=${String(this.menuOpen)} aria-controls="mail-more-menu"
+        title=${this.narrow ? t('mail.action.more') : nothing} data-testid="mail-more"
+        @click=${() => (this.menuOpen ? this.closeMenu() : this.openMenu())} @keydown=${this.onMenuButtonKeydown}>
+        ${mailIcons.more}<span class=${this.narrow ? 'visually-hidden' : ''}>${t('mail.action.more')}</span></button>
+      <div class="menu" role="menu" id="mail-more-menu" aria-labelledby="mail-more-button" ?hidden=${!this.menuOpen} @keydown=${this.onMenuKeydown}>
+        ${this.menuOpen ? actions.map((action) => html`<button type="button" tabindex="-1" class="menu-item"
+          role=${action.pressed === undefined ? 'menuitem' : 'menuitemcheckbox'} aria-checked=${action.pressed === undefined ? nothing : String(action.pressed)}
+          aria-disabled=${action.disabled ? 'true' : nothing} data-testid=${`mail-${action.id}`} @click=${() => this.activateMenuItem(action)}>
+          ${action.icon ?? nothing}<span>${t(action.label)}</span></button>`) : nothing}
+      </div>
+    </div>`;
+  }
+
+  // --- Move to / Copy to a folder chosen in a dialog (narrow windows, and Copy) -------------------
+
+  async pickFolder(mode) {
+    this.folderPick = mode;
+    await this.updateComplete;
+    this.renderRoot.querySelector('dialog.folder-pick')?.showModal();
+  }
+
+  renderFolderPick(state) {
+    const folders = folderTree(state.folders).filter(({ folder }) => folder.selectable !== false && folder.path !== state.currentFolder);
+    const copy = this.folderPick === 'copy';
+    const submit = (event) => {
+      event.preventDefault();
+      const path = new FormData(event.target).get('folder')?.toString();
+      event.target.closest('dialog').close();
+      this.moveTo(path, copy);
+    };
+    return html`<dialog class="folder-pick" aria-labelledby="folder-pick-title" data-testid="mail-folder-pick"
+        @close=${() => this.renderRoot.querySelector('#mail-more-button')?.focus()}>
+      <form @submit=${submit}>
+        <h2 id="folder-pick-title">${t(copy ? 'mail.action.copy' : 'mail.action.move')}</h2>
+        <div class="field"><label for="folder-pick-select">${t('mail.folders.label')}</label>
+          <select id="folder-pick-select" name="folder" data-testid="mail-folder-pick-select">
+            ${folders.map(({ folder, use }) => html`<option value=${folder.path}>${folderLabel(folder, use)}</option>`)}
+          </select></div>
+        <div class="dialog-actions">
+          <button type="button" class="button secondary" @click=${(event) => event.target.closest('dialog').close()}>${t('mail.cancel')}</button>
+          <button type="submit" class="button" data-testid="mail-folder-pick-submit">${t(copy ? 'mail.action.copy_submit' : 'mail.action.move_submit')}</button>
+        </div>
+      </form>
+    </dialog>`;
   }
 
   renderSearch(state) {
@@ -337,7 +519,7 @@ export class MailPanel extends LitElement {
       ${this.view === 'contacts' ? html`<div class="page"><secms-mail-contacts .mail=${this.mail} .mailActions=${this.mailActions}></secms-mail-contacts></div>` : nothing}
       ${this.view === 'settings' ? html`<div class="page"><secms-mail-settings .mail=${this.mail} .mailActions=${this.mailActions}></secms-mail-settings></div>` : nothing}
       <div class="body" ?hidden=${this.view !== 'mail'}>
-        <div class="folders">
+        <div class="folders" id="mail-folder-pane">
           <secms-mail-folders .mail=${this.mail} .mailActions=${this.mailActions} @mail-folder-opened=${() => { this.pane = 'list'; }}></secms-mail-folders>
           <div class="views">
             <button type="button" class="tool" data-testid="mail-contacts" @click=${() => { this.view = 'contacts'; }}>${mailIcons.contacts}${t('mail.contacts.title')}</button>
@@ -353,7 +535,8 @@ export class MailPanel extends LitElement {
             : html`<secms-mail-reader .mail=${this.mail} .mailActions=${this.mailActions}></secms-mail-reader>`}
         </section>
       </div>
-      ${this.renderHelp()}`;
+      ${this.renderHelp()}
+      ${this.view === 'mail' ? this.renderFolderPick(state) : nothing}`;
   }
 }
 
