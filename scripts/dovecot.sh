@@ -40,6 +40,9 @@ DOVECOT_PATH_RE='^/[A-Za-z0-9._/+,=@~-]*$'
 # Unix socket paths are at most 107 bytes; the longest Dovecot makes below base_dir is
 # "token-login/tokenlogin" (22) plus slack for the ones of other versions.
 DOVECOT_BASE_DIR_MAX=72
+# 1 GiB a mailbox unless DOVECOT_QUOTA_MB says otherwise; at most 16 TiB (Dovecot counts in KiB).
+DOVECOT_QUOTA_MB_DEFAULT=1024
+DOVECOT_QUOTA_MB_MAX=16777216
 
 # Renders the template into "$1"/dovecot.conf (mode 0600, written atomically), with beside it
 # master-users (the master user's SHA512-CRYPT hash, 0600), users (empty: no user has a password
@@ -50,7 +53,9 @@ DOVECOT_BASE_DIR_MAX=72
 #   DOVECOT_MASTER_SECRET_FILE (one line of 64 lower-case hex characters),
 #   optional DOVECOT_BASE_DIR (Dovecot's sockets and pid file; default "$1"/run),
 #   optional DOVECOT_MAIL_ACCOUNT (root only: the account owning the mail; default Debian's mail),
-#   optional DOVECOT_MAIL_DEBUG=1 (mail_debug and auth_debug, never the passwords).
+#   optional DOVECOT_MAIL_DEBUG=1 (mail_debug and auth_debug, never the passwords),
+#   optional DOVECOT_QUOTA_MB (the storage quota of each mailbox in MiB, default
+#   DOVECOT_QUOTA_MB_DEFAULT; 0: no limit).
 # Run as an ordinary account, every process and file is that account's. Run as root, Dovecot's
 # own processes are Debian's dovecot and dovenull accounts, and the mail belongs to
 # DOVECOT_MAIL_ACCOUNT: Dovecot never accesses mail as root ("Mail access not allowed for
@@ -68,6 +73,12 @@ dovecot_render() {
   dovecot_check "base directory" "$base_dir" "$DOVECOT_PATH_RE" || return 1
   dovecot_check "mail directory" "${DOVECOT_MAIL_DIR:-}" "$DOVECOT_PATH_RE" || return 1
   dovecot_check "master secret file" "${DOVECOT_MASTER_SECRET_FILE:-}" '^/[^[:cntrl:]]*$' || return 1
+  local quota_mb="${DOVECOT_QUOTA_MB:-$DOVECOT_QUOTA_MB_DEFAULT}"
+  dovecot_check "mailbox quota (MiB)" "$quota_mb" '^[0-9]{1,8}$' || return 1
+  if [ "$((10#$quota_mb))" -gt "$DOVECOT_QUOTA_MB_MAX" ]; then
+    echo "dovecot: mailbox quota $quota_mb MiB is above $DOVECOT_QUOTA_MB_MAX MiB" >&2
+    return 1
+  fi
   local port
   for port in "$DOVECOT_IMAP_PORT" "$DOVECOT_LMTP_PORT"; do
     if [ "$((10#$port))" -lt 1 ] || [ "$((10#$port))" -gt 65535 ]; then
@@ -181,6 +192,7 @@ dovecot_render() {
   text="${text//@AUTH_USER@/"$auth_user"}"
   text="${text//@LOGIN_CHROOT@/"$login_chroot"}"
   text="${text//@ANVIL_CHROOT@/"$anvil_chroot"}"
+  text="${text//@QUOTA_MB@/"$((10#$quota_mb))"}"
   local extra_lines=""
   [ "${#extra[@]}" -eq 0 ] || extra_lines="$(printf '%s\n' "${extra[@]}")"
   text="${text//@EXTRA_LINES@/"$extra_lines"}"

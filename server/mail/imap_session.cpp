@@ -458,8 +458,15 @@ struct imap_connection {
             case MAILIMAP_ERROR_MEMORY:
                 return mail_error::unavailable;
             default:
-                return on_no;
+                return over_quota() ? mail_error::quota_exceeded : on_no;
         }
+    }
+
+    // The last tagged answer was NO [OVERQUOTA] (RFC 9208 §4.3; Dovecot's quota plugin for
+    // APPEND, COPY and MOVE into a full mailbox). libetpan keeps an unknown response code's atom.
+    bool over_quota() const {
+        const auto* info = imap ? imap->imap_response_info : nullptr;
+        return info != nullptr && info->rsp_atom != nullptr && upper(info->rsp_atom) == "OVERQUOTA";
     }
 
     void load_capabilities() {
@@ -1114,6 +1121,36 @@ core::result<std::uint32_t, mail_error> imap_session::unseen_count(std::string_v
         if (info->st_att == MAILIMAP_STATUS_ATT_UNSEEN) return info->st_value;
     }
     return core::fail(mail_error::protocol);
+}
+
+core::result<std::optional<quota_usage>, mail_error> imap_session::quota() {
+    if (!alive()) return core::fail(mail_error::unavailable);
+    if (!has_capability("QUOTA")) return std::optional<quota_usage>{};
+    auto& c = *connection_;
+    mailimap_quota_complete_data* raw = nullptr;
+    c.start();
+    const int r = mailimap_quota_getquotaroot(c.imap.get(), "INBOX", &raw);
+    const std::unique_ptr<
+        mailimap_quota_complete_data,
+        c_deleter<mailimap_quota_complete_data, mailimap_quota_complete_data_free>>
+        data(raw);
+    if (r != MAILIMAP_NO_ERROR) return core::fail(c.failure(r));
+    if (!data || data->quota_list == nullptr) return std::optional<quota_usage>{};
+    for (clistiter* it = clist_begin(data->quota_list); it != nullptr; it = clist_next(it)) {
+        const auto* root = static_cast<const mailimap_quota_quota_data*>(clist_content(it));
+        if (root == nullptr || root->quota_list == nullptr) continue;
+        for (clistiter* at = clist_begin(root->quota_list); at != nullptr; at = clist_next(at)) {
+            const auto* resource =
+                static_cast<const mailimap_quota_quota_resource*>(clist_content(at));
+            if (resource == nullptr || resource->resource_name == nullptr ||
+                upper(resource->resource_name) != "STORAGE") {
+                continue;
+            }
+            return std::optional<quota_usage>{quota_usage{std::uint64_t{resource->usage} * 1024,
+                                                          std::uint64_t{resource->limit} * 1024}};
+        }
+    }
+    return std::optional<quota_usage>{};
 }
 
 core::status<mail_error> imap_session::idle_start() {

@@ -74,6 +74,12 @@ struct select_info {
     std::uint32_t uidnext = 0;
 };
 
+// The storage of a quota root (RFC 2087 STORAGE, counted by the server in KiB).
+struct quota_usage {
+    std::uint64_t used_bytes = 0;
+    std::uint64_t limit_bytes = 0;
+};
+
 enum class idle_event { none, changed /* EXISTS/EXPUNGE/FETCH/RECENT seen */, closed };
 
 struct imap_connection;  // libetpan state, defined in imap_session.cpp
@@ -119,6 +125,9 @@ class imap_session {  // one IMAP connection; not thread-safe; movable, not copy
     core::result<std::optional<std::uint32_t>, mail_error> append(
         std::string_view folder, std::string_view raw, std::span<const std::string> flags);
     core::result<std::uint32_t, mail_error> unseen_count(std::string_view folder);  // STATUS
+    // GETQUOTAROOT INBOX: the STORAGE resource of INBOX's quota root; none when the server has
+    // no QUOTA capability or sets no storage limit.
+    core::result<std::optional<quota_usage>, mail_error> quota();
 
     // IDLE, split so the caller can wait on the socket with Asio instead of a thread:
     core::status<mail_error> idle_start();  // sends IDLE, waits for "+"

@@ -38,6 +38,8 @@ std::string_view code(mail_error e) noexcept {
             return "login_failed";
         case mail_error::protocol:
             return "protocol";
+        case mail_error::quota_exceeded:
+            return "quota_exceeded";
     }
     return "mail_unavailable";
 }
@@ -78,6 +80,8 @@ std::string_view message(mail_error e) noexcept {
             return "The mail server refused the username or password.";
         case mail_error::protocol:
             return "The mail server gave an answer that could not be understood.";
+        case mail_error::quota_exceeded:
+            return "The mailbox is full; delete mail or empty the Trash.";
     }
     return "The mail server is not reachable; nothing was changed.";
 }

@@ -23,6 +23,7 @@ enum class mail_error {
     external_refused,   // an external server's address is private, or its certificate is bad
     login_failed,       // the server refused the credentials
     protocol,           // the server answered something the client cannot use
+    quota_exceeded,     // the mailbox is full (the server answered NO [OVERQUOTA])
 };
 
 // Stable machine code for the API ("folder_not_found", …; unavailable is "mail_unavailable").

@@ -43,6 +43,8 @@ status status_for(mail_error e) noexcept {
             return status::service_unavailable;
         case mail_error::timeout:
             return status::gateway_timeout;
+        case mail_error::quota_exceeded:
+            return status::insufficient_storage;
     }
     return status::service_unavailable;
 }
@@ -505,6 +507,7 @@ route_result move_messages(call& c) {
         if (auto selected = s.select(body->folder); !selected) return core::fail(selected.error());
         return s.move(body->uids, *to, copying);
     });
+    if (!done && done.error() == mail_error::quota_exceeded) co_return co_await quota_error(c);
     if (!done) co_return answer_error(done, c);
     co_return no_content(c);
 }
@@ -542,6 +545,7 @@ route_result delete_messages(call& c) {
         if (*trash && **trash != body->folder) return s.move(body->uids, **trash, false);
         return expunge_all(s, body->uids);
     });
+    if (!done && done.error() == mail_error::quota_exceeded) co_return co_await quota_error(c);
     if (!done) co_return answer_error(done, c);
     co_return no_content(c);
 }

@@ -43,5 +43,7 @@ route_result append(call& c);
 route_result put_account(call& c);
 route_result delete_account(call& c);
 route_result status_of(call& c);
+// 507 quota_exceeded naming how full the mailbox is (a GETQUOTAROOT after the refusal).
+route_result quota_error(call& c);
 
 }  // namespace secms::mail::detail

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
+#include <cstdio>
+#include <iterator>
 
 #include "server/core/offload.hpp"
 #include "server/mail/mail_routes_internal.hpp"
@@ -194,6 +196,7 @@ route_result append(call& c) {
             return s.append(request->folder, raw, request->flags);
         },
         mailbox::transfer_time(raw.size()));
+    if (!uid && uid.error() == mail_error::quota_exceeded) co_return co_await quota_error(c);
     if (!uid) co_return error_response(uid.error(), c.version());
     json::object out;
     if (*uid) {
@@ -301,13 +304,59 @@ route_result delete_account(call& c) {
     co_return http::empty_response(status::no_content, c.version());
 }
 
+namespace {
+
+// "3.2 MiB": one decimal, in the largest binary unit that keeps the number at least 1.
+std::string size_text(std::uint64_t bytes) {
+    static constexpr const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double value = static_cast<double>(bytes);
+    std::size_t unit = 0;
+    while (value >= 1024 && unit + 1 < std::size(units)) {
+        value /= 1024;
+        ++unit;
+    }
+    char text[32];
+    if (unit == 0) {
+        std::snprintf(text, sizeof text, "%llu bytes", static_cast<unsigned long long>(bytes));
+    } else {
+        std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+    }
+    return text;
+}
+
+json::value quota_json(const std::optional<quota_usage>& quota) {
+    if (!quota) return nullptr;
+    json::object q;
+    q["used_bytes"] = quota->used_bytes;
+    q["limit_bytes"] = quota->limit_bytes;
+    return q;
+}
+
+}  // namespace
+
+route_result quota_error(call& c) {
+    auto box = c.box;
+    auto quota = co_await box->run([](imap_session& s) { return s.quota(); });
+    std::string text = "The mailbox is full";
+    if (quota && *quota) {
+        text += " (" + size_text((*quota)->used_bytes) + " of " + size_text((*quota)->limit_bytes) +
+                " used)";
+    }
+    text += "; delete mail or empty the Trash.";
+    co_return error_response(mail_error::quota_exceeded, c.version(), text);
+}
+
 route_result status_of(call& c) {
     const auto& settings = c.service.settings();
     external_account external;
     const bool has_external = c.service.external_summary(c.login.id, external);
     auto box = c.box;
-    auto reached =
-        co_await box->run([](imap_session&) -> core::status<mail_error> { return core::ok; });
+    std::optional<quota_usage> quota;
+    auto reached = co_await box->run([&](imap_session& s) -> core::status<mail_error> {
+        // A server without QUOTA, or a failed GETQUOTAROOT, leaves the quota unknown (null).
+        if (auto q = s.quota(); q) quota = *q;
+        return core::ok;
+    });
     json::object out;
     out["enabled"] = true;
     out["address"] = own_address(c);
@@ -332,6 +381,7 @@ route_result status_of(call& c) {
     }
     out["smarthost"] = has_external || settings.smarthost.has_value();
     out["max_message_bytes"] = settings.max_message_bytes;
+    out["quota"] = quota_json(quota);
     if (reached) {
         out["connection"] = "connected";
         out["error"] = nullptr;

@@ -73,7 +73,8 @@ function listening(port) {
 
 /**
  * Starts Dovecot with the master user `masterUser` whose password is `masterSecret` (the text
- * of secms-server's <data_dir>/mail/master-secret; a random one when absent). Resolves to
+ * of secms-server's <data_dir>/mail/master-secret; a random one when absent), each mailbox
+ * limited to `quotaMb` MiB (scripts/dovecot.sh's default when absent). Resolves to
  * { host, imapPort, lmtpPort, domain, masterUser, masterSecret, dir, mailDir, configPath, logPath,
  *   maildirOf(user), log(), login(user), deliver({from, to, raw}), stop() }.
  * Run as root, the mail belongs to Debian's `mail` account (Dovecot never accesses mail as root):
@@ -82,6 +83,7 @@ function listening(port) {
  */
 export async function startDovecot({
   masterSecret = randomBytes(32).toString('hex'), domain = 'localhost', masterUser = 'secms', mailDebug = false,
+  quotaMb,
 } = {}) {
   assertDovecotInstalled();
   const secret = String(masterSecret).trim();
@@ -102,7 +104,7 @@ export async function startDovecot({
   const rendered = renderDovecotConfig(confDir, {
     LISTEN_IP: '127.0.0.1', IMAP_PORT: imapPort, LMTP_PORT: lmtpPort, DOMAIN: domain, MAIL_DIR: mailDir,
     MASTER_USER: masterUser, MASTER_SECRET_FILE: secretFile, BASE_DIR: path.join(dir, 'run'),
-    MAIL_DEBUG: mailDebug ? 1 : 0,
+    MAIL_DEBUG: mailDebug ? 1 : 0, ...(quotaMb === undefined ? {} : { QUOTA_MB: quotaMb }),
   });
   if (rendered.status !== 0) {
     await rm(dir, { recursive: true, force: true });

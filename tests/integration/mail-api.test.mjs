@@ -124,6 +124,8 @@ describe('mail API with Dovecot', () => {
       {
         enabled: true, address: 'alice@localhost', domain: 'localhost', account: 'local', external: null,
         smarthost: false, max_message_bytes: 256 * 1024, connection: 'connected', error: null,
+        // Dovecot's default quota of scripts/dovecot.sh (1024 MiB); nothing stored yet.
+        quota: { used_bytes: 0, limit_bytes: 1024 * 1024 * 1024 },
       },
     );
     const anonymous = await request(server, 'GET', '/api/v1/mail/status');
