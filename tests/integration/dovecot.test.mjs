@@ -185,6 +185,7 @@ describe('dovecot_render refuses values that would change the configuration', ()
     const text = await readFile(path.join(conf, 'dovecot.conf'), 'utf8');
     assert.doesNotMatch(text, /@[A-Z_]+@/);
     assert.match(text, /^\s*port = 1143$/m);
+    assert.match(text, /^\s*quota_rule = \*:storage=1024M$/m); // scripts/dovecot.sh's default
     assert.match(text, /^mail_location = maildir:.*\/mail\/localhost\/%Ln:LAYOUT=fs$/m);
     assert.equal((await stat(path.join(conf, 'dovecot.conf'))).mode & 0o777, 0o600);
     // doveconf parses it (a template error would show here, not only at start).
@@ -202,6 +203,9 @@ describe('dovecot_render refuses values that would change the configuration', ()
     ['a mail directory with a Dovecot variable', { MAIL_DIR: '/tmp/%u' }, /invalid mail directory/],
     ['a relative mail directory', { MAIL_DIR: 'mail' }, /invalid mail directory/],
     ['a missing secret file', { MASTER_SECRET_FILE: '/nonexistent/secret' }, /is missing/],
+    ['a quota with a setting', { QUOTA_MB: '1\nquota = none' }, /invalid mailbox quota/],
+    ['a quota with a unit', { QUOTA_MB: '1G' }, /invalid mailbox quota/],
+    ['a quota above 16 TiB', { QUOTA_MB: '99999999' }, /above 16777216 MiB/],
   ];
   for (const [name, change, message] of refusals) {
     test(`refuses ${name}`, async () => {
