@@ -4,30 +4,11 @@
 
 COTURN_TEMPLATE="$ROOT/server/calls/turnserver.conf.in"
 
-# Debian's coturn package enables its system service (and starts it where systemd runs), which
-# would take 3478 from the instance run.sh starts. Called by install-deps.sh only right after it
-# installed coturn, so an operator's own coturn is never touched.
-stop_system_coturn() {
-  command -v systemctl >/dev/null 2>&1 || return 0
-  if [ -d /run/systemd/system ] && systemctl is-active --quiet coturn 2>/dev/null; then
-    as_root systemctl stop coturn
-    say "stopped the coturn system service the package started (scripts/run.sh starts its own)"
-  fi
-  if systemctl is-enabled --quiet coturn 2>/dev/null; then
-    as_root systemctl disable --quiet coturn 2>/dev/null || true
-    say "disabled the coturn system service the package enabled (scripts/run.sh starts its own)"
-  fi
-}
+# Debian's coturn package starts its own system service, which would take 3478.
+stop_system_coturn() { stop_system_service coturn; }
 
-# Fails with a message unless "$2" matches the extended regex "$3"; "$1" names the value.
-# Every rendered value is checked so that none can add a line to the configuration. Callers
-# add `|| return 1`: set -e does not act inside a function called from an && list.
-coturn_check() {
-  if ! [[ "$2" =~ $3 ]]; then
-    echo "coturn: invalid $1: '$2'" >&2
-    return 1
-  fi
-}
+# render_check for this renderer: coturn_check NAME VALUE REGEX (callers add `|| return 1`).
+coturn_check() { render_check coturn "$@"; }
 
 COTURN_IPV4_RE='^[0-9]{1,3}(\.[0-9]{1,3}){3}$'
 COTURN_IP_RE='^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$'

@@ -4,30 +4,11 @@
 
 DOVECOT_TEMPLATE="$ROOT/server/mail/dovecot.conf.in"
 
-# Debian's dovecot-core package enables and starts its own system service (IMAP on 143 and the
-# rest of /etc/dovecot), which run.sh does not use. Called by install-deps.sh only right after it
-# installed dovecot, so an operator's own Dovecot is never touched.
-stop_system_dovecot() {
-  command -v systemctl >/dev/null 2>&1 || return 0
-  if [ -d /run/systemd/system ] && systemctl is-active --quiet dovecot 2>/dev/null; then
-    as_root systemctl stop dovecot
-    say "stopped the dovecot system service the package started (scripts/run.sh starts its own)"
-  fi
-  if systemctl is-enabled --quiet dovecot 2>/dev/null; then
-    as_root systemctl disable --quiet dovecot 2>/dev/null || true
-    say "disabled the dovecot system service the package enabled (scripts/run.sh starts its own)"
-  fi
-}
+# Debian's dovecot-core package starts its own system service (IMAP on 143, /etc/dovecot).
+stop_system_dovecot() { stop_system_service dovecot; }
 
-# Fails with a message unless "$2" matches the extended regex "$3"; "$1" names the value. Every
-# rendered value is checked so that none can add a line or a setting to the configuration.
-# Callers add `|| return 1`: set -e does not act inside a function called from an && list.
-dovecot_check() {
-  if ! [[ "$2" =~ $3 ]]; then
-    echo "dovecot: invalid $1: '$2'" >&2
-    return 1
-  fi
-}
+# render_check for this renderer: dovecot_check NAME VALUE REGEX (callers add `|| return 1`).
+dovecot_check() { render_check dovecot "$@"; }
 
 DOVECOT_IP_RE='^([0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$'
 DOVECOT_PORT_RE='^[0-9]{1,5}$'
