@@ -57,7 +57,8 @@ export class MailPanel extends LitElement {
     .folders { border-right: 1px solid var(--color-border); background: var(--color-surface); display: flex; flex-direction: column; min-height: 0; }
     .list { display: flex; flex-direction: column; min-height: 0; min-width: 0; border-right: 1px solid var(--color-border); }
     .reading { display: flex; flex-direction: column; min-height: 0; min-width: 0; }
-    .views { display: flex; gap: var(--space-1); padding: var(--space-2); border-top: 1px solid var(--color-border); }
+    .views { display: flex; flex-wrap: wrap; gap: var(--space-1); padding: var(--space-2); border-top: 1px solid var(--color-border); }
+    .views .tool { white-space: nowrap; }
     form.extended { padding: var(--space-3); border-bottom: 1px solid var(--color-border); background: var(--color-surface); }
     .toolbar { flex-wrap: nowrap; min-width: 0; }
     .toolbar select.tool { max-width: 9rem; }
