@@ -76,7 +76,7 @@ bool is_resource_exhaustion(const boost::system::error_code& ec) {
 
 namespace secms::net {
 
-large_body_budget::ticket large_body_budget::try_take(std::int64_t userid, std::uint64_t bytes,
+large_body_budget::ticket large_body_budget::try_take(std::int64_t userid, std::uint64_t declared,
                                                       refusal& why) {
     std::lock_guard lock(mutex_);
     auto& mine = per_user_[userid];
@@ -85,14 +85,25 @@ large_body_budget::ticket large_body_budget::try_take(std::int64_t userid, std::
         why = refusal::user_busy;
         return {};
     }
-    if (bytes > max_bytes_ || in_flight_ > max_bytes_ - bytes) {
+    const bool small = declared <= small_body_bytes;
+    const std::uint64_t first = std::min(declared, first_charge_bytes);
+    const std::uint64_t cap = cap_for(small);
+    if (first > cap || in_flight_ > cap - first) {
         if (mine == 0) per_user_.erase(userid);
         why = refusal::server_busy;
         return {};
     }
     ++mine;
-    in_flight_ += bytes;
-    return ticket(this, userid, bytes);
+    in_flight_ += first;
+    return ticket(this, userid, first, small);
+}
+
+bool large_body_budget::grow(std::uint64_t more, bool small) {
+    std::lock_guard lock(mutex_);
+    const std::uint64_t cap = cap_for(small);
+    if (more > cap || in_flight_ > cap - more) return false;
+    in_flight_ += more;
+    return true;
 }
 
 std::uint64_t large_body_budget::bytes_in_flight() const {

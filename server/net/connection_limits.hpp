@@ -108,35 +108,48 @@ namespace secms::net {
 
 // The request bodies of the two mail paths may be a whole message (mail_max_message_bytes):
 // bytes held by the server until the request is answered. This budget caps them in all (bytes)
-// and per account (requests at once); a place is taken after the header is read and the login
+// and per account (requests at once). A place is taken after the header is read and the login
 // checked, before any of the body is, and given back when the answer has been written.
-// Thread-safe.
+// A body is charged for the bytes that have arrived, not for its declared length, so an upload
+// that trickles holds next to nothing (and the reader ends it for slowness, see
+// min_body_rate). Bodies declared larger than small_body_bytes (or chunked) may use the budget
+// only up to max_bytes - small_share: the rest is kept for small messages, which no number of
+// large uploads can then lock out. Thread-safe.
 class large_body_budget {
   public:
     enum class refusal {
         server_busy,  // the global byte budget is used up: 503, try again later
         user_busy,    // this account has max_per_user large bodies in flight: 429
     };
+    // A body declared at most this long is a small message: it may use the kept share.
+    static constexpr std::uint64_t small_body_bytes = 1024 * 1024;
+    // Charged when the place is taken, before any byte has arrived: room for the first reads.
+    static constexpr std::uint64_t first_charge_bytes = 64 * 1024;
 
-    large_body_budget(std::uint64_t max_bytes, std::size_t max_per_user)
-        : max_bytes_(max_bytes), max_per_user_(max_per_user) {}
+    // `small_share` (at most max_bytes) is kept for small bodies.
+    large_body_budget(std::uint64_t max_bytes, std::size_t max_per_user, std::uint64_t small_share)
+        : max_bytes_(max_bytes),
+          max_per_user_(max_per_user),
+          small_share_(std::min(small_share, max_bytes)) {}
 
     // A held place; releases on destruction. Move-only.
     class ticket {
       public:
         ticket() = default;
-        ticket(large_body_budget* owner, std::int64_t userid, std::uint64_t bytes)
-            : owner_(owner), userid_(userid), bytes_(bytes) {}
+        ticket(large_body_budget* owner, std::int64_t userid, std::uint64_t bytes, bool small)
+            : owner_(owner), userid_(userid), bytes_(bytes), small_(small) {}
         ticket(ticket&& other) noexcept
             : owner_(std::exchange(other.owner_, nullptr)),
               userid_(other.userid_),
-              bytes_(other.bytes_) {}
+              bytes_(other.bytes_),
+              small_(other.small_) {}
         ticket& operator=(ticket&& other) noexcept {
             if (this != &other) {
                 release();
                 owner_ = std::exchange(other.owner_, nullptr);
                 userid_ = other.userid_;
                 bytes_ = other.bytes_;
+                small_ = other.small_;
             }
             return *this;
         }
@@ -144,6 +157,17 @@ class large_body_budget {
         ticket& operator=(const ticket&) = delete;
         ~ticket() { release(); }
         bool held() const { return owner_ != nullptr; }
+        std::uint64_t charged() const { return bytes_; }
+
+        // Raises the charge to `received` bytes (never lowers it); false, charging nothing more,
+        // when the budget has no room for them: the body is then refused with 503.
+        bool charge(std::uint64_t received) {
+            if (owner_ == nullptr) return false;
+            if (received <= bytes_) return true;
+            if (!owner_->grow(received - bytes_, small_)) return false;
+            bytes_ = received;
+            return true;
+        }
 
       private:
         void release() {
@@ -153,19 +177,27 @@ class large_body_budget {
         large_body_budget* owner_ = nullptr;
         std::int64_t userid_ = 0;
         std::uint64_t bytes_ = 0;
+        bool small_ = false;
     };
 
-    // A place for a body of `bytes` (the Content-Length, or the limit when chunked) for
-    // `userid`; `refusal` set and an empty ticket when there is none.
-    ticket try_take(std::int64_t userid, std::uint64_t bytes, refusal& why);
+    // A place for a body declared `declared` bytes long (the Content-Length, or the limit when
+    // chunked) for `userid`, charged first_charge_bytes (at most `declared`); `refusal` set and
+    // an empty ticket when there is none.
+    ticket try_take(std::int64_t userid, std::uint64_t declared, refusal& why);
 
     std::uint64_t bytes_in_flight() const;
 
   private:
+    // The bytes a body of this kind may use in all.
+    std::uint64_t cap_for(bool small) const {
+        return small ? max_bytes_ : max_bytes_ - small_share_;
+    }
+    bool grow(std::uint64_t more, bool small);
     void give_back(std::int64_t userid, std::uint64_t bytes);
 
     std::uint64_t max_bytes_;
     std::size_t max_per_user_;
+    std::uint64_t small_share_;
     mutable std::mutex mutex_;
     std::uint64_t in_flight_ = 0;
     std::map<std::int64_t, std::size_t> per_user_;

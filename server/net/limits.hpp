@@ -21,6 +21,11 @@ struct net_limits {
     // too); the WebSocket handshake; a whole request on the redirect port.
     std::chrono::seconds handshake_timeout{5};
     std::chrono::seconds read_timeout{30};  // one whole request, once it started
+    // A mail body (the two paths above) that, after min_body_rate_grace, has arrived slower on
+    // average than min_body_rate_bytes_per_s is ended (408, or closed when nothing arrives):
+    // a trickling upload cannot hold its place in the large-body budget for the whole timeout.
+    std::uint64_t min_body_rate_bytes_per_s = 64 * 1024;
+    std::chrono::seconds min_body_rate_grace{10};
     std::chrono::seconds idle_timeout{60};  // keep-alive wait between requests
     std::chrono::seconds write_timeout{30};
     std::size_t ws_max_message_bytes = 64 * 1024;

@@ -129,5 +129,42 @@ TEST(AcceptBackoff, DescriptorAndMemoryExhaustionAreRecognised) {
     EXPECT_FALSE(is_resource_exhaustion(boost::asio::error::connection_aborted));
 }
 
+TEST(LargeBodyBudget, ChargesBytesAsTheyArriveAndKeepsAShareForSmallBodies) {
+    constexpr std::uint64_t MiB = 1024 * 1024;
+    // 10 MiB in all, 2 MiB of it kept for bodies of at most 1 MiB; two per account.
+    large_body_budget budget(10 * MiB, 2, 2 * MiB);
+    large_body_budget::refusal why{};
+    // Places are charged the first reads only, whatever the declared length.
+    auto a1 = budget.try_take(1, 8 * MiB, why);
+    auto a2 = budget.try_take(1, 8 * MiB, why);
+    ASSERT_TRUE(a1.held() && a2.held());
+    EXPECT_EQ(budget.bytes_in_flight(), 2 * large_body_budget::first_charge_bytes);
+    EXPECT_FALSE(budget.try_take(1, 100, why).held());
+    EXPECT_EQ(why, large_body_budget::refusal::user_busy);
+    // Large bodies grow up to the budget less the kept share (8 MiB) ...
+    EXPECT_TRUE(a1.charge(5 * MiB));
+    EXPECT_TRUE(a1.charge(4 * MiB));  // never lowered
+    EXPECT_EQ(a1.charged(), 5 * MiB);
+    EXPECT_FALSE(a2.charge(4 * MiB));  // 5 + 4 > 8
+    EXPECT_TRUE(a2.charge(3 * MiB));
+    EXPECT_EQ(budget.bytes_in_flight(), 8 * MiB);
+    auto b1 = budget.try_take(2, 8 * MiB, why);
+    EXPECT_FALSE(b1.held());
+    EXPECT_EQ(why, large_body_budget::refusal::server_busy);
+    // ... while small bodies still find the kept share.
+    auto s1 = budget.try_take(3, 1 * MiB, why);
+    auto s2 = budget.try_take(4, 900 * 1024, why);
+    ASSERT_TRUE(s1.held() && s2.held());
+    EXPECT_TRUE(s1.charge(1 * MiB));
+    EXPECT_TRUE(s2.charge(900 * 1024));
+    EXPECT_EQ(budget.bytes_in_flight(), 8 * MiB + 1 * MiB + 900 * 1024);
+    // Given back when the tickets end.
+    a1 = large_body_budget::ticket{};
+    s1 = large_body_budget::ticket{};
+    EXPECT_EQ(budget.bytes_in_flight(), 3 * MiB + 900 * 1024);
+    auto b2 = budget.try_take(2, 8 * MiB, why);
+    EXPECT_TRUE(b2.held());
+}
+
 }  // namespace
 }  // namespace secms::net

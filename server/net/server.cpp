@@ -156,6 +156,58 @@ std::optional<http::response> admit_mail_body(const http::request& req, std::uin
     return res;
 }
 
+// Reads the body of a mail message admitted by admit_mail_body: the budget is charged for the
+// bytes as they arrive; a body that, after min_body_rate_grace, has come slower on average than
+// min_body_rate_bytes_per_s is ended (408 when it still trickles; when nothing comes, the
+// stream's deadline, set to the moment the average would fall below the rate, closes it).
+// `read_ec` set on a read error; the answer when the body is refused, nullopt when it is read.
+asio::awaitable<std::optional<http::response>> read_mail_body(
+    tls_stream& stream, beast::flat_buffer& buffer,
+    bhttp::request_parser<bhttp::string_body>& parser, large_body_budget::ticket& ticket,
+    std::chrono::steady_clock::time_point deadline, const net_limits& limits,
+    beast::error_code& read_ec) {
+    using clock = std::chrono::steady_clock;
+    auto& lowest = beast::get_lowest_layer(stream);
+    const auto start = clock::now();
+    const std::uint64_t rate = std::max<std::uint64_t>(limits.min_body_rate_bytes_per_s, 1);
+    const auto version = parser.get().version();
+    auto received = [&] { return parser.get().body().size() + buffer.size(); };
+    while (!parser.is_done()) {
+        // With no more bytes, the average falls below the rate at this moment.
+        const auto rate_point =
+            start + std::max<clock::duration>(limits.min_body_rate_grace,
+                                              std::chrono::milliseconds(received() * 1000 / rate));
+        lowest.expires_at(std::min(deadline, rate_point + std::chrono::milliseconds(500)));
+        auto [ec, n] =
+            co_await bhttp::async_read_some(stream, buffer, parser, as_tuple(use_awaitable));
+        if (ec) {
+            read_ec = ec;
+            co_return std::nullopt;
+        }
+        if (!ticket.charge(received())) {
+            http::response res =
+                http::error_response(bhttp::status::service_unavailable, "server_busy",
+                                     "The server is receiving too many messages at once; try "
+                                     "again in a few seconds.",
+                                     version);
+            res.set(bhttp::field::retry_after, "5");
+            co_return res;
+        }
+        const auto elapsed = clock::now() - start;
+        if (!parser.is_done() && elapsed > limits.min_body_rate_grace &&
+            received() * 1000 <
+                rate *
+                    static_cast<std::uint64_t>(
+                        std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count())) {
+            co_return http::error_response(bhttp::status::request_timeout, "request_timeout",
+                                           "The message arrived too slowly; try again on a "
+                                           "faster connection.",
+                                           version);
+        }
+    }
+    co_return std::nullopt;
+}
+
 // Requests whose body holds a password: the connection's read buffer is wiped after them.
 bool carries_password(const http::request& req) {
     auto path = http::normalise_request_path(req.target());
@@ -240,8 +292,17 @@ asio::awaitable<void> run_https_session(tcp::socket socket, shared_state& state,
                     co_await refuse_unread_request(stream, std::move(*refusal), length, state);
                     break;
                 }
-                lowest.expires_after(state.limits.read_timeout +
-                                     std::chrono::seconds(length / (1024 * 1024)));
+                const auto deadline = std::chrono::steady_clock::now() + state.limits.read_timeout +
+                                      std::chrono::seconds(length / (1024 * 1024));
+                if (!parser.is_done()) {
+                    if (auto refusal = co_await read_mail_body(stream, buffer, parser, body_ticket,
+                                                               deadline, state.limits, read_ec)) {
+                        const std::uint64_t got = parser.get().body().size();
+                        co_await refuse_unread_request(stream, std::move(*refusal),
+                                                       length > got ? length - got : 0, state);
+                        break;
+                    }
+                }
             } else if (parser.content_length().value_or(0) > state.limits.max_body_bytes) {
                 read_ec = bhttp::error::body_limit;
             } else {
@@ -366,7 +427,8 @@ struct server::impl {
     // and stop(), called from whatever thread, posts its work to it.
     asio::strand<asio::io_context::executor_type> strand;
     per_network_counter per_network;
-    // At most four whole messages' bytes in flight at once, two per account.
+    // Four whole messages' bytes in flight at once (charged as they arrive) for large bodies,
+    // two per account, and one more message's worth that only messages of at most 1 MiB use.
     large_body_budget large_bodies;
     std::unique_ptr<listener> https;
     std::unique_ptr<listener> plain;
@@ -376,7 +438,7 @@ struct server::impl {
           state(s),
           strand(asio::make_strand(context)),
           per_network(s.limits.max_connections_per_ip),
-          large_bodies(4 * s.limits.max_mail_body_bytes, 2) {}
+          large_bodies(5 * s.limits.max_mail_body_bytes, 2, s.limits.max_mail_body_bytes) {}
 
     bool open(std::unique_ptr<listener>& l, const tcp::endpoint& ep, std::size_t max_open,
               const char* name, std::string& error) {

@@ -1,7 +1,9 @@
 // Limits of the mail paths that take a whole message as the body (POST /api/v1/mail/send and
 // /append): the Origin and the login are checked on the header, before any of the body is read
 // (no login: 401 at once, the server holds nothing); at most two such bodies per account
-// (429) and four messages' worth of bytes in all (503 with Retry-After) are read at once.
+// (429) and four messages' worth of bytes in all (503 with Retry-After) are read at once,
+// charged as they arrive, with one more message's worth kept for bodies of at most 1 MiB; a
+// body that comes slower than 64 KiB/s on average after 10 s is ended (408).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -165,5 +167,50 @@ describe('large mail bodies in flight', () => {
       cookie: ctx.cookies.alice, headers: { 'Content-Type': 'message/rfc822' },
       body: 'From: alice@localhost\r\nTo: alice@localhost\r\nSubject: again\r\n\r\nHello.\r\n' });
     assert.equal(again.status, 201, again.body);
+  });
+
+  // r5 F1: the budget was charged the declared length for the whole read timeout, so two
+  // accounts trickling four uploads at 1 byte a second refused every other /send and /append.
+  test('trickling uploads hold no budget: a small send and a 1.5 MiB append go through; the slow uploads end after ~10 s', async () => {
+    const size = 2 * MiB + 64 * 1024; // the whole limit: four of them were the whole budget
+    const slow = (user, trickle) => new Promise((resolve) => {
+      const h = { received: '', closedAt: 0, openedAt: Date.now() };
+      const socket = tls.connect({ host: '127.0.0.1', port: ctx.server.httpsPort, servername: 'localhost', rejectUnauthorized: false }, () => {
+        socket.write(['POST /api/v1/mail/append?folder=Drafts HTTP/1.1', 'Host: localhost', `Origin: ${ctx.server.origin}`,
+          `Cookie: __Host-sid=${ctx.cookies[user]}`, 'Content-Type: message/rfc822', `Content-Length: ${size}`, '', ''].join('\r\n'));
+        if (trickle) h.timer = setInterval(() => socket.write('X'), 1000);
+        resolve(h);
+      });
+      h.socket = socket;
+      socket.on('data', (d) => { h.received += d.toString('latin1'); });
+      socket.on('error', () => {});
+      socket.on('close', () => { clearInterval(h.timer); h.closedAt = Date.now(); });
+    });
+    const holders = [await slow('alice', true), await slow('alice', true), await slow('bob', true), await slow('bob', false)];
+    try {
+      await sleep(1500);
+      for (const h of holders) assert.equal(h.closedAt, 0, 'the slow uploads are being read');
+      const small = await request(ctx.server, 'POST', '/api/v1/mail/send?to=carol%40localhost', {
+        cookie: ctx.cookies.carol, headers: { 'Content-Type': 'message/rfc822' },
+        body: 'From: carol@localhost\r\nTo: carol@localhost\r\nSubject: small\r\n\r\nHello.\r\n' });
+      assert.equal(small.status, 200, small.body);
+      const larger = await request(ctx.server, 'POST', '/api/v1/mail/append?folder=Drafts', {
+        cookie: ctx.cookies.carol, headers: { 'Content-Type': 'message/rfc822' }, timeoutMs: 20_000,
+        body: `From: carol@localhost\r\nTo: carol@localhost\r\nSubject: larger\r\n\r\n${'y'.repeat(76) + '\r\n'}`.padEnd(1.5 * MiB, 'z') + '\r\n' });
+      assert.equal(larger.status, 201, larger.body);
+      // The throughput rule (64 KiB/s on average after 10 s) ends them: 408 for the trickling
+      // ones, a closed connection for the silent one.
+      const end = Date.now() + 20_000;
+      while (holders.some((h) => !h.closedAt) && Date.now() < end) await sleep(100);
+      for (const h of holders) {
+        assert.ok(h.closedAt, 'a slow upload was not ended');
+        const lasted = (h.closedAt - h.openedAt) / 1000;
+        assert.ok(lasted >= 9 && lasted < 14, `a slow upload lasted ${lasted} s`);
+      }
+      for (const h of holders.slice(0, 3)) assert.match(h.received, /^HTTP\/1\.1 408 /, h.received);
+      assert.equal(holders[3].received, '');
+    } finally {
+      for (const h of holders) { clearInterval(h.timer); h.socket.destroy(); }
+    }
   });
 });
