@@ -10,7 +10,7 @@ import { LanguageController, StoreController } from '../controllers.js';
 import { controlStyles } from '../shared-styles.js';
 import { mailStyles } from './mail-styles.js';
 import { mailIcons } from './mail-icons.js';
-import { summaryView } from '../../state/mail-store.js';
+import { summaryView, localSearchRows } from '../../state/mail-store.js';
 import {
   rowHeights, virtualWindow, missingRuns, scrollToRow, senderLabel, formatListDate, formatBytes, hasFlag, mailDragType,
 } from './mail-view.js';
@@ -54,6 +54,21 @@ export class MailList extends LitElement {
     .subject.encrypted { font-style: italic; }
     .depth-1 { padding-left: 1rem; } .depth-2 { padding-left: 2rem; } .depth-3 { padding-left: 3rem; } .depth-4 { padding-left: 4rem; }
     .empty, .state { padding: var(--space-4); color: var(--color-text-muted); }
+    .local-results { border-bottom: 2px solid var(--color-border); max-height: 40%; overflow: auto; flex: none; }
+    .local-results h3 { margin: 0; padding: var(--space-1) var(--space-2); font-size: 0.82rem; font-weight: 600; color: var(--color-text-muted); }
+    .local-results ul { list-style: none; margin: 0; padding: 0; }
+    .local-result {
+      display: grid; grid-template-columns: 4.5rem minmax(6rem, 12rem) minmax(8rem, 1fr) 6rem; gap: var(--space-2); align-items: center;
+      width: 100%; min-height: 40px; padding: 0 var(--space-2); border: 0; border-top: 1px solid var(--color-border);
+      background: transparent; text-align: left; cursor: pointer; font: inherit; color: inherit;
+    }
+    .local-result:hover { background: var(--color-surface-hover); }
+    .local-result[aria-current="true"] { background: var(--color-accent-soft); }
+    .local-result .badge-local { font-size: 0.75rem; color: var(--color-text-muted); display: flex; gap: 2px; align-items: center; }
+    .local-result .badge-local svg { width: 14px; height: 14px; }
+    :host([layout="stacked"]) .local-result { grid-template-columns: 2rem minmax(0, 1fr) 5.5rem; padding-block: var(--space-1); }
+    :host([layout="stacked"]) .local-result .badge-local { grid-row: 1 / 3; }
+    :host([layout="stacked"]) .local-result .subject { grid-column: 2 / 4; grid-row: 2; }
     @media (max-width: 600px) {
       .row { grid-template-columns: 3.5rem minmax(0, 1fr) 5rem; }
       .row .size, .row .subject-header, .header .size-header { display: none; }
@@ -235,16 +250,42 @@ export class MailList extends LitElement {
     </div>`;
   }
 
+  /**
+   * Encrypted mail found by the local search over the decrypted headers of opened messages (the
+   * server searched only their "[...]" subject): listed above the server's rows, each named as such.
+   */
+  renderLocalResults(state, rows) {
+    if (rows.length === 0) return nothing;
+    return html`<section class="local-results" aria-labelledby="local-results-title" data-testid="mail-local-results">
+      <h3 id="local-results-title">${t('mail.list.local_results')}</h3>
+      <ul>${rows.map((result) => {
+        const subject = result.subject || t('mail.no_subject');
+        const sender = senderLabel(result.from) || t('mail.unknown_sender');
+        return html`<li><button type="button" class="local-result" data-testid="mail-local-result" data-uid=${result.uid}
+            aria-current=${String(state.reading.uid === result.uid && state.reading.folder === result.folder)}
+            aria-label=${t('mail.list.local_result_label', { subject, sender })}
+            @click=${() => this.dispatchEvent(new CustomEvent('mail-open', { detail: { uid: result.uid }, bubbles: true, composed: true }))}>
+          <span class="cell badge-local" title=${t('mail.list.local_results')}>${mailIcons.lock}</span>
+          <span class="cell sender">${sender}</span>
+          <span class="cell subject" data-testid="mail-local-result-subject">${subject}</span>
+          <span class="cell date">${result.date ? formatListDate(result.date, { language: getLanguage() }) : ''}</span>
+        </button></li>`;
+      })}</ul>
+    </section>`;
+  }
+
   render() {
     const state = this.snapshot.value;
     if (!state) return html`<p class="state">${t('mail.loading')}</p>`;
     const { list, selection } = state;
+    const localRows = localSearchRows(state);
     const { first, end } = virtualWindow({ scrollTop: Math.max(0, this.scrollTop - headerHeight), viewportHeight: this.viewportHeight, rowHeight: this.rowHeight, total: list.total });
     const offsets = [];
     for (let offset = first; offset < end; offset += 1) offsets.push(offset);
     const ariaSort = (key) => (list.sort === key ? (list.order === 'asc' ? 'ascending' : 'descending') : 'none');
     const focusedId = selection.focused !== null && this.offsetOf(selection.focused) >= first ? `mail-row-${selection.focused}` : nothing;
     return html`
+      ${this.renderLocalResults(state, localRows)}
       <div class="scroller" @scroll=${this.onScroll}>
         <div role="grid" tabindex="0" aria-label=${t('mail.list.label')} aria-rowcount=${list.total + 1} aria-multiselectable="true"
           aria-activedescendant=${focusedId} aria-busy=${String(list.loading)} data-testid="mail-list" data-total=${list.total}
@@ -256,7 +297,7 @@ export class MailList extends LitElement {
           </div>
           <div class="rows" role="rowgroup">${offsets.map((offset) => this.renderRow(state, offset))}</div>
         </div>
-        ${list.total === 0 && !list.loading ? html`<p class="empty" data-testid="mail-list-empty">${list.error ? '' : t('mail.list.empty')}</p>` : nothing}
+        ${list.total === 0 && !list.loading && localRows.length === 0 ? html`<p class="empty" data-testid="mail-list-empty">${list.error ? '' : t('mail.list.empty')}</p>` : nothing}
         ${list.error ? html`<p class="message error" role="alert" data-testid="mail-list-error">${t('mail.error.list', { message: list.error.message ?? list.error.code ?? '' })}</p>` : nothing}
       </div>`;
   }
