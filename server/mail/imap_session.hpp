@@ -82,7 +82,7 @@ struct quota_usage {
 
 enum class idle_event { none, changed /* EXISTS/EXPUNGE/FETCH/RECENT seen */, closed };
 
-struct imap_connection;  // libetpan state, defined in imap_session.cpp
+struct imap_connection;  // libetpan state, defined in imap_internal.hpp
 
 class imap_session {  // one IMAP connection; not thread-safe; movable, not copyable
   public:
