@@ -16,6 +16,8 @@ import {
 } from './mail-view.js';
 
 const headerHeight = 36;
+// Below this width (px) of the list, rows take two lines (see the styles).
+const stackedBelow = 480;
 const sortColumns = Object.freeze([['from', 'mail.list.sender'], ['subject', 'mail.list.subject'], ['date', 'mail.list.date'], ['size', 'mail.list.size']]);
 
 export class MailList extends LitElement {
@@ -69,13 +71,14 @@ export class MailList extends LitElement {
     :host([layout="stacked"]) .local-result { grid-template-columns: 2rem minmax(0, 1fr) 5.5rem; padding-block: var(--space-1); }
     :host([layout="stacked"]) .local-result .badge-local { grid-row: 1 / 3; }
     :host([layout="stacked"]) .local-result .subject { grid-column: 2 / 4; grid-row: 2; }
-    @media (max-width: 600px) {
-      .row { grid-template-columns: 3.5rem minmax(0, 1fr) 5rem; }
-      .row .size, .row .subject-header, .header .size-header { display: none; }
-      .row.item .subject { grid-column: 2 / 4; grid-row: 2; }
-      .row.item { height: 56px; grid-template-rows: 1fr 1fr; }
-      .row.item .flags { grid-row: 1 / 3; }
-    }
+    /* A list narrower than stackedBelow (a phone, or a wide window's middle column): two lines
+       per message, sender and date above the subject; no Size column. */
+    :host([layout="stacked"]) .row { grid-template-columns: 2.25rem minmax(0, 1fr) auto; column-gap: var(--space-2); }
+    :host([layout="stacked"]) .row.item .flags { flex-wrap: wrap; align-content: center; }
+    :host([layout="stacked"]) .row .size, :host([layout="stacked"]) .header .subject-header, :host([layout="stacked"]) .header .size-header { display: none; }
+    :host([layout="stacked"]) .row.item .subject { grid-column: 2 / 4; grid-row: 2; }
+    :host([layout="stacked"]) .row.item { height: 56px; grid-template-rows: 1fr 1fr; }
+    :host([layout="stacked"]) .row.item .flags { grid-row: 1 / 3; }
   `];
 
   constructor() {
@@ -91,7 +94,11 @@ export class MailList extends LitElement {
     const scroller = this.renderRoot.querySelector('.scroller');
     // Capped by the window: should a layout leave the scroller unbounded, the list still renders
     // only a window's worth of rows.
-    this.resizeObserver = new ResizeObserver(() => { this.viewportHeight = Math.min(scroller.clientHeight, window.innerHeight); });
+    this.resizeObserver = new ResizeObserver(() => {
+      this.viewportHeight = Math.min(scroller.clientHeight, window.innerHeight);
+      const layout = scroller.clientWidth > 0 && scroller.clientWidth < stackedBelow ? 'stacked' : 'columns';
+      if (this.getAttribute('layout') !== layout) { this.setAttribute('layout', layout); this.requestUpdate(); }
+    });
     this.resizeObserver.observe(scroller);
   }
 
@@ -102,7 +109,7 @@ export class MailList extends LitElement {
 
   get rowHeight() {
     const density = this.snapshot.value?.prefs?.density;
-    return window.matchMedia?.('(max-width: 600px)').matches ? 56 : (rowHeights[density] ?? rowHeights.comfortable);
+    return this.getAttribute('layout') === 'stacked' ? rowHeights.comfortable : (rowHeights[density] ?? rowHeights.comfortable);
   }
 
   /** The ordered uids of the loaded rows (for ranges and j/k). */
