@@ -252,3 +252,21 @@ test('stop forgets everything (decrypted headers included)', async () => {
   assert.equal(store.get().decrypted.size, 0);
   assert.equal(store.get().list.rows.size, 0);
 });
+
+test('status: the server quota is kept as {usedBytes, limitBytes}; a missing or malformed one is null', async () => {
+  const answers = [
+    [{ used_bytes: 1024, limit_bytes: 1048576 }, { usedBytes: 1024, limitBytes: 1048576 }],
+    [null, null],
+    [{ used_bytes: -1, limit_bytes: 10 }, null],
+    [{ used_bytes: 5, limit_bytes: 0 }, null],
+    [{ used_bytes: '5', limit_bytes: 10 }, null],
+  ];
+  for (const [quota, expected] of answers) {
+    const api = fakeApi();
+    const status = await api.status();
+    api.status = async () => ({ ...status, quota });
+    const { store, actions } = setup({ api });
+    await actions.start();
+    assert.deepEqual(store.get().status.quota === null ? null : { ...store.get().status.quota }, expected);
+  }
+});

@@ -42,7 +42,17 @@ function statusFromApi(body) {
     maxMessageBytes: Number.isSafeInteger(body?.max_message_bytes) && body.max_message_bytes > 0 ? body.max_message_bytes : 25 * 1024 * 1024,
     connection: body?.enabled === false ? 'off' : connection,
     error: body?.error && typeof body.error === 'object' ? { code: String(body.error.code ?? ''), message: String(body.error.message ?? '') } : null,
+    quota: quotaFromApi(body?.quota),
   };
+}
+
+/** GET /status quota {used_bytes, limit_bytes} → {usedBytes, limitBytes}, or null when unknown. */
+function quotaFromApi(quota) {
+  if (!quota || typeof quota !== 'object') return null;
+  const used = quota.used_bytes;
+  const limit = quota.limit_bytes;
+  if (!Number.isSafeInteger(used) || !Number.isSafeInteger(limit) || used < 0 || limit <= 0) return null;
+  return Object.freeze({ usedBytes: used, limitBytes: limit });
 }
 
 /** The list query → GET /messages parameters (empty fields left out). */

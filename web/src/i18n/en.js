@@ -669,6 +669,7 @@ export default Object.freeze({
   "mail.connection.connecting": "Connecting to the mail server…",
   "mail.connection.connected": "Connected",
   "mail.connection.error": "The mail server is not reachable",
+  "mail.quota.used": "{used} of {limit} used",
   "mail.action.compose": "Compose",
   "mail.action.reply": "Reply",
   "mail.action.reply_all": "Reply all",

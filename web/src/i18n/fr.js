@@ -668,6 +668,7 @@ export default Object.freeze({
   "mail.connection.connecting": "Connexion au serveur de messagerie…",
   "mail.connection.connected": "Connecté",
   "mail.connection.error": "Le serveur de messagerie est injoignable",
+  "mail.quota.used": "{used} utilisés sur {limit}",
   "mail.action.compose": "Nouveau message",
   "mail.action.reply": "Répondre",
   "mail.action.reply_all": "Répondre à tous",

@@ -42,7 +42,7 @@ export const emptyQuery = Object.freeze({ quick: '', from: '', to: '', subject: 
 
 const initialStatus = Object.freeze({
   connection: 'off', enabled: false, address: null, domain: null, smarthost: false,
-  maxMessageBytes: 25 * 1024 * 1024, account: 'local', external: null, error: null,
+  maxMessageBytes: 25 * 1024 * 1024, account: 'local', external: null, error: null, quota: null,
 });
 
 function initialList({ folder = 'INBOX', sort = 'date', order = 'desc', threads = false, query = emptyQuery, version = 0 } = {}) {
@@ -61,7 +61,8 @@ const initialReading = Object.freeze({
  * Snapshot (all frozen):
  * {
  *   status: { connection: 'off'|'connecting'|'connected'|'error', enabled, address, domain, smarthost,
- *             maxMessageBytes, account: 'local'|'external', external: null|{email, imap_host, …}, error: null|{code,message} },
+ *             maxMessageBytes, account: 'local'|'external', external: null|{email, imap_host, …}, error: null|{code,message},
+ *             quota: null|{usedBytes, limitBytes} },
  *   folders: [API folder objects {path, name, delimiter, special_use, subscribed, selectable, total, unseen}],
  *   foldersError: null|{code,message},
  *   currentFolder: 'INBOX',

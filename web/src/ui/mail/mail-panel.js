@@ -5,13 +5,13 @@
 // Keyboard shortcuts: ./mail-shortcuts.js (help dialog with "?").
 
 import { LitElement, html, css, nothing } from 'lit';
-import { t } from '../../i18n/index.js';
+import { getLanguage, t } from '../../i18n/index.js';
 import { LanguageController, StoreController } from '../controllers.js';
 import { controlStyles } from '../shared-styles.js';
 import { mailStyles } from './mail-styles.js';
 import { mailIcons } from './mail-icons.js';
 import { mailShortcuts, shortcutAction } from './mail-shortcuts.js';
-import { folderTree, hasFlag } from './mail-view.js';
+import { folderTree, formatBytes, hasFlag } from './mail-view.js';
 import { folderLabel, errorText } from './mail-folders.js';
 import './mail-folders.js';
 import './mail-list.js';
@@ -164,9 +164,10 @@ export class MailPanel extends LitElement {
     this.renderRoot.querySelector('secms-mail-reader')?.focusHeading();
   }
 
-  async compose(mode, uid) {
+  /** `unprotectedReplyTo`: the reader's explicit "reply to the Reply-To no signature covers". */
+  async compose(mode, uid, { unprotectedReplyTo = false } = {}) {
     if (!this.mailActions) return;
-    const id = await this.run(() => this.mailActions.compose({ mode, uid }));
+    const id = await this.run(() => this.mailActions.compose(unprotectedReplyTo ? { mode, uid, unprotectedReplyTo } : { mode, uid }));
     if (id === null || id === undefined) return;
     this.draftId = id;
     this.view = 'mail';
@@ -486,6 +487,8 @@ export class MailPanel extends LitElement {
       <span>${t(`mail.connection.${status.connection}`)}</span>
       ${status.address ? html`<span>${status.account === 'external' ? status.external?.email : status.address}</span>` : nothing}
       ${status.error ? html`<span>${errorText(status.error)}</span>` : nothing}
+      ${status.quota ? html`<span data-testid="mail-quota">${t('mail.quota.used', {
+        used: formatBytes(status.quota.usedBytes, getLanguage()), limit: formatBytes(status.quota.limitBytes, getLanguage()) })}</span>` : nothing}
       <span class="visually-hidden" aria-live="polite" data-testid="mail-announcement">${this.announcement}</span>
     </div>`;
   }
@@ -533,7 +536,8 @@ export class MailPanel extends LitElement {
         <section class="reading" aria-label=${this.draftId !== null ? t('mail.compose.title_new') : t('mail.reader.label')}>
           ${this.draftId !== null
             ? html`<secms-mail-compose .mail=${this.mail} .mailActions=${this.mailActions} .draftId=${this.draftId} @mail-compose-closed=${this.composeClosed}></secms-mail-compose>`
-            : html`<secms-mail-reader .mail=${this.mail} .mailActions=${this.mailActions}></secms-mail-reader>`}
+            : html`<secms-mail-reader .mail=${this.mail} .mailActions=${this.mailActions}
+                @mail-compose-request=${(event) => this.compose(event.detail.mode, event.detail.uid, { unprotectedReplyTo: event.detail.unprotectedReplyTo === true })}></secms-mail-reader>`}
         </section>
       </div>
       ${this.renderHelp()}
