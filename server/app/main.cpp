@@ -360,10 +360,14 @@ int serve(const config& c) {
         channels.add_extension(*mail_events);
         mail_service->start();
         // A deleted account's mail is erased, and so is whatever a name still holds when it is
-        // registered (docs/operations.md "Mail").
-        accounts.set_name_eraser([svc = mail_service.get()](std::int64_t id, std::string_view n) {
-            (void)svc->erase_mailbox(id, n);
-        });
+        // registered (docs/operations.md "Mail"); a registration whose erase fails is refused.
+        // A deleted account's logins end first, so none of them stores mail behind the erase
+        // (erase_mailbox then refuses the userid a mailbox and waits for its running job).
+        accounts.set_name_eraser(
+            [svc = mail_service.get(), &sessions](std::int64_t id, std::string_view n) {
+                if (id != 0) sessions.end_all_for_user(id);
+                return static_cast<bool>(svc->erase_mailbox(id, n));
+            });
     }
     sessions.on_ended([&channels, &mail_service](const std::string& id) {
         channels.end_login_session(id);
@@ -529,6 +533,26 @@ int administer(const invocation& inv) {
     core::system_clock clock;
     auth::password_hasher hasher(*opened->keys, argon2_of(c));
     auth::account_service accounts(*opened->users, hasher, clock);
+    // With mail on, `user add` and `user delete` erase the name's mailbox as the HTTP paths do
+    // (over IMAP as the master user; the server itself need not run).
+    std::optional<mail::service_settings> mail_login;
+    if (c.mail_enabled && (inv.what == command::user_add || inv.what == command::user_delete)) {
+        if (!check_mail_settings(c, error)) return refuse(error);
+        auto secret =
+            load_or_create_hex_secret(c.mail_master_secret_path(), "mail master secret", error);
+        if (!secret) return refuse(error);
+        mail_login.emplace();
+        mail_login->imap = {c.mail_imap_host, c.mail_imap_port,
+                            *mail::parse_tls_mode(c.mail_imap_tls),
+                            std::chrono::seconds(c.mail_timeout_s)};
+        mail_login->master_user = c.mail_master_user;
+        mail_login->master_secret = std::move(*secret);
+        accounts.set_name_eraser([&mail_login](std::int64_t id, std::string_view n) {
+            return static_cast<bool>(mail::erase_local_mailbox(*mail_login, id, n));
+        });
+    }
+    const std::string mail_server =
+        "the mail server (IMAP " + c.mail_imap_host + ":" + std::to_string(c.mail_imap_port) + ")";
     auto report = [](auth::auth_error e) {
         std::cerr << "secms-server: " << auth::message(e) << "\n";
         return 1;
@@ -543,6 +567,13 @@ int administer(const invocation& inv) {
             if (!role) return refuse("unknown role '" + inv.role + "' (user, moderator, admin)");
             auto pw = read_password("Password: ");
             auto made = accounts.register_user(inv.username, pw, *role);
+            if (!made && made.error() == auth::auth_error::mail_unavailable) {
+                return refuse("no account created: " + mail_server +
+                              " is not reachable, so the mailbox a former account of this name "
+                              "may have left could not be erased. Start Dovecot (scripts/"
+                              "dovecot.sh) and try again, or set mail_enabled = false when "
+                              "this server has no mail.");
+            }
             if (!made) return report(made.error());
             std::cout << "created " << made->username << " (userid " << made->userid << ", "
                       << store::to_string(made->role) << ")\n";
@@ -572,9 +603,16 @@ int administer(const invocation& inv) {
             return 0;
         }
         case command::user_delete: {
-            auto done = accounts.admin_delete(inv.username);
+            bool mail_erased = true;
+            auto done = accounts.admin_delete(inv.username, &mail_erased);
             if (!done) return report(done.error());
             std::cout << "deleted " << done->username << "\n";
+            if (mail_login && mail_erased) std::cout << "mailbox erased\n";
+            if (!mail_erased) {
+                std::cerr << "secms-server: " << mail_server
+                          << " is not reachable: the mailbox was not erased now; it will be "
+                             "erased when the name is registered again\n";
+            }
             return 0;
         }
         case command::user_list: {

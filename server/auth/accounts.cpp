@@ -38,7 +38,7 @@ core::result<store::user_record, auth_error> account_service::register_user(
         if (existing.error() != store::store_error::not_found) {
             return core::fail(from_store(existing.error()));
         }
-        eraser_(0, username);
+        if (!eraser_(0, username)) return core::fail(auth_error::mail_unavailable);
     }
     store::new_user user{std::string(username), std::move(hashed->encoded), hashed->pepper_version,
                          role, clock_.unix_now()};
@@ -107,7 +107,7 @@ core::status<auth_error> account_service::delete_account(std::int64_t userid,
     if (!*matches) return core::fail(auth_error::invalid_credentials);
     auto removed = users_.remove(userid);
     if (!removed) return core::fail(from_store(removed.error()));
-    if (eraser_) eraser_(userid, user->username);
+    if (eraser_) (void)eraser_(userid, user->username);
     return core::ok;
 }
 
@@ -152,13 +152,14 @@ core::result<store::user_record, auth_error> account_service::admin_set_disabled
 }
 
 core::result<store::user_record, auth_error> account_service::admin_delete(
-    std::string_view username) {
+    std::string_view username, bool* mail_erased) {
     auto user = users_.find_by_name(username);
     if (!user) return core::fail(from_store(user.error()));
     if (auto removed = users_.remove(user->userid); !removed) {
         return core::fail(from_store(removed.error()));
     }
-    if (eraser_) eraser_(user->userid, user->username);
+    const bool erased = !eraser_ || eraser_(user->userid, user->username);
+    if (mail_erased != nullptr) *mail_erased = erased;
     return std::move(user).value();
 }
 

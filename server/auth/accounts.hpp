@@ -19,11 +19,13 @@ namespace secms::auth {
 class account_service {
   public:
     // Erases what another service keeps under a user name (the mailbox <name>@<mail domain>),
-    // blocking. Called with (0, name) before a name that no account holds is registered, so a
-    // deleted account's leftovers (a crash or an outage after its deletion, or `user delete`)
-    // never reach the next owner; and with (userid, name) after an account is deleted. Its
-    // failures are its own to log: registration and deletion go on.
-    using name_eraser = std::function<void(std::int64_t userid, std::string_view username)>;
+    // blocking; false when it could not. Called with (0, name) before a name that no account
+    // holds is registered, so a deleted account's leftovers (a crash or an outage after its
+    // deletion) never reach the next owner: when that fails the registration is refused
+    // (mail_unavailable); and with (userid, name) after an account is deleted, which goes on
+    // whatever the answer (the erase is then made at the next registration of the name). Its
+    // failures are its own to log.
+    using name_eraser = std::function<bool(std::int64_t userid, std::string_view username)>;
 
     account_service(store::user_store& users, const password_hasher& hasher,
                     const core::clock& clock);
@@ -56,7 +58,9 @@ class account_service {
                                                                 store::role role);
     core::result<store::user_record, auth_error> admin_set_disabled(std::string_view username,
                                                                     bool disabled);
-    core::result<store::user_record, auth_error> admin_delete(std::string_view username);
+    // `mail_erased` (when given): whether the eraser, if any, erased the name's data.
+    core::result<store::user_record, auth_error> admin_delete(std::string_view username,
+                                                              bool* mail_erased = nullptr);
     core::result<std::vector<store::user_record>, auth_error> list();
 
   private:

@@ -20,6 +20,8 @@ std::string_view code(auth_error e) noexcept {
             return "not_authenticated";
         case auth_error::unavailable:
             return "unavailable";
+        case auth_error::mail_unavailable:
+            return "mail_unavailable";
     }
     return "unavailable";
 }
@@ -43,6 +45,8 @@ std::string_view message(auth_error e) noexcept {
             return "Please log in.";
         case auth_error::unavailable:
             return "The service is temporarily unavailable.";
+        case auth_error::mail_unavailable:
+            return "The mail server is unreachable; try again in a few minutes.";
     }
     return "The service is temporarily unavailable.";
 }

@@ -14,6 +14,7 @@ enum class auth_error {
     rate_limited,         // too many attempts from this address or for this account
     not_authenticated,    // no valid login session
     unavailable,          // the user database or the key store failed
+    mail_unavailable,     // a free name's mailbox could not be erased: registration refused
 };
 
 // Stable machine code for the API ("invalid_username", …).

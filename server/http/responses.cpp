@@ -45,6 +45,7 @@ beast_http::status status_for(auth::auth_error e) noexcept {
         case auth_error::rate_limited:
             return beast_http::status::too_many_requests;
         case auth_error::unavailable:
+        case auth_error::mail_unavailable:
             return beast_http::status::service_unavailable;
     }
     return beast_http::status::internal_server_error;

@@ -77,15 +77,23 @@ std::size_t mail_service::open_mailboxes() const {
     return local_.size() + external_.size();
 }
 
-mailbox_login mail_service::master_login(std::string_view username) const {
+namespace {
+
+mailbox_login master_login_of(const service_settings& settings, std::string_view username) {
     mailbox_login login;
-    login.imap = settings_.imap;
+    login.imap = settings.imap;
     // Dovecot's master user mechanism: "<user>*<master>" with the master secret.
     std::string user(username);
     for (char& ch : user) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    login.user = user + "*" + settings_.master_user;
-    login.password = core::secret_string(std::string(settings_.master_secret.reveal()));
+    login.user = user + "*" + settings.master_user;
+    login.password = core::secret_string(std::string(settings.master_secret.reveal()));
     return login;
+}
+
+}  // namespace
+
+mailbox_login mail_service::master_login(std::string_view username) const {
+    return master_login_of(settings_, username);
 }
 
 std::shared_ptr<mailbox> mail_service::make_local(std::int64_t userid,
@@ -119,14 +127,22 @@ core::status<mail_error> mail_service::erase_mailbox(std::int64_t userid,
     {
         std::lock_guard lock(mutex_);
         if (userid != 0) {
+            deleted_users_.insert(userid);
             if (auto it = local_.find(userid); it != local_.end()) {
                 open_box = std::move(it->second);
                 local_.erase(it);
             }
         }
     }
-    if (open_box) open_box->close();
-    const auto login = master_login(username);
+    // No job of the old mailbox may store anything after the erase: queued ones are refused,
+    // the running one is waited for (it has its own deadline; past it the erase goes on).
+    if (open_box) open_box->retire().wait_for(open_box->job_time(std::chrono::seconds(0)));
+    return erase_local_mailbox(settings_, userid, username);
+}
+
+core::status<mail_error> erase_local_mailbox(const service_settings& settings, std::int64_t userid,
+                                             std::string_view username) {
+    const auto login = master_login_of(settings, username);
     auto fail = [&](mail_error e, const char* step) -> core::status<mail_error> {
         spdlog::error("mail: erasing the mailbox of userid={} failed ({}): {}", userid, step,
                       code(e));
@@ -166,7 +182,8 @@ core::result<std::shared_ptr<mailbox>, mail_error> mail_service::mailbox_for(
     bool watch = false;
     {
         std::lock_guard lock(mutex_);
-        if (stopped_) return core::fail(mail_error::unavailable);
+        if (stopped_ || deleted_users_.contains(s.userid))
+            return core::fail(mail_error::unavailable);
         logins_of_user_[s.userid].insert(s.id);
         user_of_login_[s.id] = s.userid;
         if (auto ext = external_.find(s.id); ext != external_.end()) return ext->second.box;

@@ -79,11 +79,13 @@ class mail_service {
 
     std::size_t open_mailboxes() const;
 
-    // Blocking (IMAP; call on the work pool): empties the local mailbox of `username` (its
-    // open mailbox closed first): every folder but INBOX and the special-use ones deleted,
-    // every message of those expunged. After an account is deleted, and before a name is
-    // registered (a deleted account's mail must not go to the next owner of the name). Logged
-    // by userid (0 before registration); failures are logged and returned.
+    // Blocking (IMAP; call on the work pool): empties the local mailbox of `username`: every
+    // folder but INBOX and the special-use ones deleted, every message of those expunged. After
+    // an account is deleted, and before a name is registered (a deleted account's mail must not
+    // go to the next owner of the name). For a deleted account (userid not 0) the userid gets no
+    // mailbox any more (mailbox_for refuses it), and its open mailbox is closed and its running
+    // job waited for before the erase, so nothing is stored behind it. Logged by userid (0
+    // before registration); failures are logged and returned.
     core::status<mail_error> erase_mailbox(std::int64_t userid, std::string_view username);
 
   private:
@@ -111,9 +113,16 @@ class mail_service {
     std::unordered_map<std::string, std::int64_t> user_of_login_;
     std::unordered_map<std::int64_t, std::size_t> sockets_;
     bool stopped_ = false;
+    // Deleted accounts (userids are never reused): no mailbox is opened for them again.
+    std::set<std::int64_t> deleted_users_;
 
     boost::asio::strand<boost::asio::thread_pool::executor_type> sweep_strand_;
     boost::asio::steady_timer sweep_timer_;
 };
+
+// Blocking (IMAP): erase_mailbox's work without a mail_service, over the master login of
+// `settings` (imap, master_user, master_secret): for the `user` administration commands.
+core::status<mail_error> erase_local_mailbox(const service_settings& settings, std::int64_t userid,
+                                             std::string_view username);
 
 }  // namespace secms::mail

@@ -92,6 +92,7 @@ void mailbox::set_state(connection_state s, std::optional<mail_error> e) {
 }
 
 core::status<mail_error> mailbox::prepare() {
+    if (retired_) return core::fail(mail_error::unavailable);
     {
         std::lock_guard lock(state_mutex_);
         last_used_ = std::chrono::steady_clock::now();
@@ -195,6 +196,21 @@ void mailbox::close() {
         self->leave_idle();
         self->drop_session();
     });
+}
+
+std::future<void> mailbox::retire() {
+    retired_ = true;
+    watched_ = false;
+    auto done = std::make_shared<std::promise<void>>();
+    auto ready = done->get_future();
+    // Behind the running job on the strand: when this runs, that job has ended.
+    asio::post(strand_, [self = shared_from_this(), done] {
+        self->reconnect_timer_.cancel();
+        self->leave_idle();
+        self->drop_session();
+        done->set_value();
+    });
+    return ready;
 }
 
 void mailbox::enter_idle() {

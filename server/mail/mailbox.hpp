@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -132,6 +133,10 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
     void set_watched(bool watched);
     // Ends IDLE and logs out; later jobs reopen. Thread-safe, asynchronous.
     void close();
+    // For good (the account is deleted): queued and later jobs fail (unavailable) and nothing
+    // reopens the connection; the future is ready once the running job, if any, has ended and
+    // the connection is closed. Thread-safe.
+    std::future<void> retire();
 
     std::int64_t userid() const noexcept { return userid_; }
     bool watched() const noexcept { return watched_; }
@@ -186,6 +191,7 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
 
     std::atomic<int> pending_{0};
     std::atomic<bool> watched_{false};
+    std::atomic<bool> retired_{false};
     mutable std::mutex state_mutex_;
     connection_state state_ = connection_state::connecting;
     std::optional<mail_error> last_error_;

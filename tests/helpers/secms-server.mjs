@@ -93,6 +93,9 @@ export async function startServer({ extraArgs = [], env = {}, dataDir, logLevel 
     '--public-origin', origin,
     '--web-root', webRoot,
     '--log-level', logLevel,
+    // Mail is on by default, and a registration is refused when the mailbox of the new name
+    // cannot be erased: a server started without any --mail-… option (no Dovecot) runs without mail.
+    ...(extraArgs.some((a) => String(a).startsWith('--mail-')) ? [] : ['--mail-enabled', 'false']),
     ...extraArgs,
   ];
   const child = spawn(serverBinary, args, {

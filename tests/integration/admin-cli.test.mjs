@@ -20,7 +20,8 @@ async function withServer(fn) {
 }
 
 function cli(args, input) {
-  return runServerCommand(['--data-dir', dataDir, '--log-level', 'warn', ...args], { input });
+  // No Dovecot here: mail off (the mailbox erase of `user add`/`delete` is tested in mail-erase).
+  return runServerCommand(['--data-dir', dataDir, '--log-level', 'warn', '--mail-enabled', 'false', ...args], { input });
 }
 
 async function listUsers() {
