@@ -35,11 +35,44 @@ core::result<std::optional<std::string>, mail_error> special_folder(mailbox& box
                                                                     special_use use);
 core::result<std::vector<folder_info>, mail_error> cached_folders(mailbox& box, imap_session& s);
 
+// The folder at path from the (cached) folder list, or folder_not_found.
+core::result<folder_info, mail_error> find_folder(mailbox& box, imap_session& s,
+                                                  std::string_view path);
+
 // The user's own address: the external account's email, or <username>@<domain>.
 std::string own_address(const call& c);
 
+inline http::response no_content(const call& c) {
+    return http::empty_response(status::no_content, c.version());
+}
+template <class R>
+http::response answer_error(const R& r, const call& c) {
+    return error_response(r.error(), c.version());
+}
+// 204 when done, else the error's answer.
+inline http::response no_content_or_error(const core::status<mail_error>& done, const call& c) {
+    return done ? no_content(c) : answer_error(done, c);
+}
+
+// mail_routes_folders.cpp
+route_result list_folders(call& c);
+route_result create_folder(call& c);
+route_result rename_folder(call& c);
+route_result delete_folder(call& c);
+route_result subscribe_folder(call& c);
+// mail_routes_messages.cpp
+route_result list_messages(call& c);
+route_result raw_message(call& c);
+route_result set_flags(call& c);
+route_result move_messages(call& c);
+route_result delete_messages(call& c);
+route_result empty_folder(call& c);
+route_result mark_read(call& c);
+
+// mail_routes_send.cpp
 route_result send(call& c);
 route_result append(call& c);
+// mail_routes_account.cpp
 route_result put_account(call& c);
 route_result delete_account(call& c);
 route_result status_of(call& c);
