@@ -8,26 +8,24 @@
 //   assert.ok(turn.allocations() > 0);
 //   await turn.stop();
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import dgram from 'node:dgram';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnCompanion } from './companion-process.mjs';
 import { freePort, repoRoot } from './secms-server.mjs';
 
 export const coturnTemplate = path.join(repoRoot, 'server', 'calls', 'turnserver.conf.in');
 export const turnserverBinary = process.env.SECMS_TURNSERVER ?? 'turnserver';
 
-const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 // scripts/coturn.sh's COTURN_BPS_CAPACITY_DEFAULT and the template's max-bps (bytes/s).
 export const BPS_CAPACITY_DEFAULT = 125_000_000;
 export const MAX_BPS = 750_000;
 const RELAY_PORTS = 8; // two peer connections, UDP and TCP candidates, and room for a restart
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Throws unless turnserver can be run. */
 export function assertTurnserverInstalled() {
@@ -157,22 +155,8 @@ export async function startCoturn({ secret, realm = 'localhost', extraLines = []
   });
   await writeFile(configPath, text, { mode: 0o600 });
 
-  const child = spawn(turnserverBinary, ['-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  let exitInfo = null;
-  const exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => resolve((exitInfo = { code, signal })));
-    child.on('error', (error) => resolve((exitInfo = { code: null, signal: null, error })));
-  });
-  const log = () => {
-    try {
-      return readFileSync(logPath, 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const companion = spawnCompanion({ binary: turnserverBinary, args: ['-c', configPath], dir, logPath });
+  const { log } = companion;
 
   const turn = {
     urls: [`turn:127.0.0.1:${port}?transport=udp`, `turn:127.0.0.1:${port}?transport=tcp`],
@@ -181,31 +165,14 @@ export async function startCoturn({ secret, realm = 'localhost', extraLines = []
     dir,
     configPath,
     logPath,
-    process: child,
+    process: companion.process,
     log,
     allocations: () => log().match(/: new, realm=</g)?.length ?? 0,
     /** SIGTERM, wait up to 5 s, then SIGKILL; removes the directory. */
-    async stop() {
-      if (exitInfo === null) {
-        child.kill('SIGTERM');
-        const timeout = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
-        if ((await Promise.race([exited, timeout])) === 'timeout') child.kill('SIGKILL');
-      }
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: companion.stop,
   };
 
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await listening(port))) {
-    if (exitInfo !== null || Date.now() > deadline) {
-      const why = exitInfo ? `exited (${JSON.stringify(exitInfo)})` : `not listening after ${START_TIMEOUT_MS} ms`;
-      const tail = `${output}\n${log()}`.split('\n').slice(-20).join('\n');
-      await turn.stop();
-      throw new Error(`turnserver ${why} on 127.0.0.1:${port}:\n${tail}`);
-    }
-    await sleep(50);
-  }
+  await companion.waitReady({ name: 'turnserver', port, ready: () => listening(port), notReady: 'not listening' });
   return turn;
 }
 

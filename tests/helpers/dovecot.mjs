@@ -11,24 +11,21 @@
 //   await imap.logout();
 //   await dovecot.stop();
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnCompanion } from './companion-process.mjs';
 import { freePort, repoRoot } from './secms-server.mjs';
 
 export const dovecotTemplate = path.join(repoRoot, 'server', 'mail', 'dovecot.conf.in');
 export const dovecotScript = path.join(repoRoot, 'scripts', 'dovecot.sh');
 export const dovecotBinary = process.env.SECMS_DOVECOT ?? 'dovecot';
 
-const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 5_000;
 const IO_TIMEOUT_MS = 10_000;
 const MAX_LINE = 1 << 20; // a response line or literal longer than this is a broken server
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Throws unless dovecot can be run. */
 export function assertDovecotInstalled() {
@@ -113,22 +110,8 @@ export async function startDovecot({
   const configPath = path.join(confDir, 'dovecot.conf');
   const logPath = path.join(confDir, 'dovecot.log');
 
-  const child = spawn(dovecotBinary, ['-F', '-c', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (d) => (output += d));
-  child.stderr.on('data', (d) => (output += d));
-  let exitInfo = null;
-  const exited = new Promise((resolve) => {
-    child.on('exit', (code, signal) => resolve((exitInfo = { code, signal })));
-    child.on('error', (error) => resolve((exitInfo = { code: null, signal: null, error })));
-  });
-  const log = () => {
-    try {
-      return readFileSync(logPath, 'utf8');
-    } catch {
-      return '';
-    }
-  };
+  const companion = spawnCompanion({ binary: dovecotBinary, args: ['-F', '-c', configPath], dir, logPath });
+  const { log } = companion;
 
   const dovecot = {
     host: '127.0.0.1',
@@ -141,7 +124,7 @@ export async function startDovecot({
     mailDir,
     configPath,
     logPath,
-    process: child,
+    process: companion.process,
     log,
     /** The Maildir of `user` (the local part, lower case): INBOX's new/ and cur/ are in it. */
     maildirOf: (user) => path.join(mailDir, String(user).toLowerCase().replace(/@.*$/, '')),
@@ -150,27 +133,10 @@ export async function startDovecot({
     /** Delivers `raw` over LMTP; resolves to the reply of each recipient. */
     deliver: ({ from, to, raw }) => deliverLmtp({ port: lmtpPort, from, to, raw }),
     /** SIGTERM, wait up to 5 s, then SIGKILL; removes the directory. */
-    async stop() {
-      if (exitInfo === null) {
-        child.kill('SIGTERM');
-        const timeout = sleep(STOP_TIMEOUT_MS).then(() => 'timeout');
-        if ((await Promise.race([exited, timeout])) === 'timeout') child.kill('SIGKILL');
-      }
-      await exited;
-      await rm(dir, { recursive: true, force: true });
-    },
+    stop: companion.stop,
   };
 
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await listening(imapPort))) {
-    if (exitInfo !== null || Date.now() > deadline) {
-      const why = exitInfo ? `exited (${JSON.stringify(exitInfo)})` : `no IMAP greeting after ${START_TIMEOUT_MS} ms`;
-      const tail = `${output}\n${log()}`.split('\n').slice(-20).join('\n');
-      await dovecot.stop();
-      throw new Error(`dovecot ${why} on 127.0.0.1:${imapPort}:\n${tail}`);
-    }
-    await sleep(50);
-  }
+  await companion.waitReady({ name: 'dovecot', port: imapPort, ready: () => listening(imapPort), notReady: 'no IMAP greeting' });
   return dovecot;
 }
 

@@ -4,14 +4,14 @@
 // unreachable and returning Dovecot, isolation between users, rate limits and logout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-import { startDovecot } from '../helpers/dovecot.mjs';
+import { startMailServer } from '../helpers/mail-server.mjs';
 import {
-  freePort, login, loopbackRateLimits, openWebSocket, register, request, runServerCommand, startServer,
+  freePort, login, loopbackRateLimits, openWebSocket, register, request, startServer,
 } from '../helpers/secms-server.mjs';
 
 const PASSWORD = 'correct horse battery staple';
@@ -61,11 +61,12 @@ function message({ from, to, subject, body = 'Hello.', date = 'Mon, 30 Nov 2026 
 }
 
 describe('mail API with Dovecot', () => {
+  let mail;
   let dataDir;
   let dovecot;
   let relay;
   let server;
-  const cookies = {};
+  let cookies;
   let seq = 0;
   const uniqueId = (what) => `${what}-${Date.now()}-${++seq}@test.invalid`;
 
@@ -84,36 +85,24 @@ describe('mail API with Dovecot', () => {
   };
 
   before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-api-'));
-    const init = await runServerCommand(['--data-dir', dataDir, 'init']);
-    assert.equal(init.code, 0, init.stderr);
-    const secret = await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8');
-    assert.match(secret, /^[0-9a-f]{64}\n$/);
-    dovecot = await startDovecot({ masterSecret: secret });
-    relay = await imapRelay(dovecot.imapPort);
-    server = await startServer({
-      dataDir,
-      extraArgs: [
-        ...loopbackRateLimits,
-        '--mail-imap-port', String(relay.port),
-        '--mail-lmtp-port', String(dovecot.lmtpPort),
+    mail = await startMailServer({
+      users: ['alice', 'bob', 'carol', 'dave'],
+      logLevel: 'info',
+      imapPort: async (d) => (relay = await imapRelay(d.imapPort)).port,
+      serverArgs: [
         '--mail-max-message-bytes', String(256 * 1024),
         '--mail-timeout-s', '5',
         // The per-user limit has its own test (a server of its own below).
         '--mail-per-user-burst', '10000', '--mail-per-user-per-minute', '10000',
       ],
     });
-    for (const user of ['alice', 'bob', 'carol', 'dave']) {
-      assert.equal((await register(server, user, PASSWORD)).status, 201);
-      cookies[user] = (await login(server, user, PASSWORD)).cookie;
-    }
+    ({ server, dovecot, dataDir, cookies } = mail);
+    assert.match(await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8'), /^[0-9a-f]{64}\n$/);
   });
 
   after(async () => {
-    await server?.stop();
+    await mail?.stop();
     await relay?.close();
-    await dovecot?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   test('status names the own address and a working connection', async () => {

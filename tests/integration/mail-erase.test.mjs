@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { deliverLmtp, startDovecot } from '../helpers/dovecot.mjs';
+import { startMailServer } from '../helpers/mail-server.mjs';
 import { login, loopbackRateLimits, register, request, runServerCommand, startServer } from '../helpers/secms-server.mjs';
 
 const PASSWORD = 'correct horse battery staple';
@@ -23,23 +24,16 @@ function messageFiles(dir) {
 }
 
 describe('mailbox erasure', () => {
-  let dataDir;
+  let mail;
   let dovecot;
   let server;
   before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-erase-'));
-    const init = await runServerCommand(['--data-dir', dataDir, 'init']);
-    assert.equal(init.code, 0, init.stderr);
-    dovecot = await startDovecot({ masterSecret: await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8') });
-    server = await startServer({
-      dataDir, extraArgs: [...loopbackRateLimits,
-        '--mail-imap-port', String(dovecot.imapPort), '--mail-lmtp-port', String(dovecot.lmtpPort), '--mail-timeout-s', '5'],
-    });
+    // info: the erasure's log line is asserted below.
+    mail = await startMailServer({ logLevel: 'info', serverArgs: ['--mail-timeout-s', '5'] });
+    ({ server, dovecot } = mail);
   });
   after(async () => {
-    await server?.stop().catch(() => {});
-    await dovecot?.stop().catch(() => {});
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await mail?.stop();
   });
 
   test('DELETE /api/v1/me erases the mailbox; the next owner of the name finds it empty', async () => {

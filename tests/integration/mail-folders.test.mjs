@@ -3,37 +3,22 @@
 // second part is always "encrypted.asc") is not listed as having attachments.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 
-import { startDovecot } from '../helpers/dovecot.mjs';
-import { login, loopbackRateLimits, register, request, runServerCommand, startServer } from '../helpers/secms-server.mjs';
-
-const PASSWORD = 'correct horse battery staple';
+import { startMailServer } from '../helpers/mail-server.mjs';
+import { request } from '../helpers/secms-server.mjs';
 
 describe('folder names and attachment flags', () => {
-  let dataDir;
-  let dovecot;
+  let mail;
   let server;
   let cookie;
   const api = (method, p, options = {}) => request(server, method, `/api/v1/mail${p}`, { cookie, timeoutMs: 30_000, ...options });
   before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-folders-'));
-    const init = await runServerCommand(['--data-dir', dataDir, 'init']);
-    assert.equal(init.code, 0, init.stderr);
-    dovecot = await startDovecot({ masterSecret: await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8') });
-    server = await startServer({
-      dataDir, logLevel: 'warn', extraArgs: [...loopbackRateLimits,
-        '--mail-imap-port', String(dovecot.imapPort), '--mail-lmtp-port', String(dovecot.lmtpPort), '--mail-timeout-s', '5'],
-    });
-    assert.equal((await register(server, 'alice', PASSWORD)).status, 201);
-    cookie = (await login(server, 'alice', PASSWORD)).cookie;
+    mail = await startMailServer({ users: ['alice'], serverArgs: ['--mail-timeout-s', '5'] });
+    ({ server } = mail);
+    cookie = mail.cookies.alice;
   });
   after(async () => {
-    await server?.stop().catch(() => {});
-    await dovecot?.stop().catch(() => {});
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await mail?.stop();
   });
 
   test('reserved Maildir names are refused on create and rename, any case, any segment', async () => {

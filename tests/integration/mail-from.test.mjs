@@ -4,14 +4,10 @@
 // delivered, and bob's INBOX receives only the honest messages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 
-import { startDovecot } from '../helpers/dovecot.mjs';
-import { login, loopbackRateLimits, register, request, runServerCommand, startServer } from '../helpers/secms-server.mjs';
+import { startMailServer } from '../helpers/mail-server.mjs';
+import { request } from '../helpers/secms-server.mjs';
 
-const PASSWORD = 'correct horse battery staple';
 const head = (lines, body = 'hi') => `${lines.join('\r\n')}\r\n\r\n${body}\r\n`;
 const rest = (name) => ['To: bob@localhost', `Subject: V-${name}`];
 
@@ -48,29 +44,19 @@ const variants = {
 };
 
 describe('the From check of /send', () => {
-  let dataDir;
-  let dovecot;
+  let mail;
   let server;
-  const cookies = {};
+  let cookies;
   before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-from-'));
-    const init = await runServerCommand(['--data-dir', dataDir, 'init']);
-    assert.equal(init.code, 0, init.stderr);
-    dovecot = await startDovecot({ masterSecret: await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8') });
-    server = await startServer({
-      dataDir, logLevel: 'warn', extraArgs: [...loopbackRateLimits,
-        '--mail-imap-port', String(dovecot.imapPort), '--mail-lmtp-port', String(dovecot.lmtpPort), '--mail-timeout-s', '5',
+    mail = await startMailServer({
+      users: ['alice', 'bob', 'carol'],
+      serverArgs: ['--mail-timeout-s', '5',
         '--mail-per-user-burst', '1000', '--mail-per-user-per-minute', '1000', '--mail-send-per-user-per-minute', '1000'],
     });
-    for (const user of ['alice', 'bob', 'carol']) {
-      assert.equal((await register(server, user, PASSWORD)).status, 201);
-      cookies[user] = (await login(server, user, PASSWORD)).cookie;
-    }
+    ({ server, cookies } = mail);
   });
   after(async () => {
-    await server?.stop().catch(() => {});
-    await dovecot?.stop().catch(() => {});
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    await mail?.stop();
   });
 
   test('every variant is answered as expected, and only honest messages reach bob', async () => {

@@ -7,40 +7,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import tls from 'node:tls';
 
-import { startDovecot } from '../helpers/dovecot.mjs';
-import { login, loopbackRateLimits, register, request, runServerCommand, startServer } from '../helpers/secms-server.mjs';
+import { startMailServer } from '../helpers/mail-server.mjs';
+import { request } from '../helpers/secms-server.mjs';
 
-const PASSWORD = 'correct horse battery staple';
 const MiB = 1024 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function startMail({ maxMessageBytes, users }) {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-limits-'));
-  const init = await runServerCommand(['--data-dir', dataDir, 'init']);
-  assert.equal(init.code, 0, init.stderr);
-  const secret = await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8');
-  const dovecot = await startDovecot({ masterSecret: secret });
-  const server = await startServer({
-    dataDir, logLevel: 'warn', extraArgs: [...loopbackRateLimits,
-      '--mail-imap-port', String(dovecot.imapPort), '--mail-lmtp-port', String(dovecot.lmtpPort),
-      '--mail-timeout-s', '5', ...(maxMessageBytes ? ['--mail-max-message-bytes', String(maxMessageBytes)] : [])],
+function startMail({ maxMessageBytes, users }) {
+  return startMailServer({
+    users,
+    serverArgs: ['--mail-timeout-s', '5', ...(maxMessageBytes ? ['--mail-max-message-bytes', String(maxMessageBytes)] : [])],
   });
-  const cookies = {};
-  for (const user of users) {
-    assert.equal((await register(server, user, PASSWORD)).status, 201);
-    cookies[user] = (await login(server, user, PASSWORD)).cookie;
-  }
-  const stop = async () => {
-    await server.stop().catch(() => {});
-    await dovecot.stop().catch(() => {});
-    await rm(dataDir, { recursive: true, force: true });
-  };
-  return { server, dovecot, cookies, stop };
 }
 
 function rssMiB(pid) {

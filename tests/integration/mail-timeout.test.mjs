@@ -4,17 +4,10 @@
 // new connection for the next request.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 
-import { startDovecot } from '../helpers/dovecot.mjs';
-import {
-  freePort, login, loopbackRateLimits, register, request, runServerCommand, startServer,
-} from '../helpers/secms-server.mjs';
-
-const PASSWORD = 'correct horse battery staple';
+import { startMailServer } from '../helpers/mail-server.mjs';
+import { freePort, request } from '../helpers/secms-server.mjs';
 
 // A TCP relay in front of Dovecot's IMAP port that holds every answer of Dovecot back for
 // `delayMs` (in order): each command stays under the command timeout, a job of many commands
@@ -51,38 +44,25 @@ async function slowRelay(targetPort) {
 }
 
 describe('mail job deadline', () => {
-  let dataDir;
-  let dovecot;
+  let mail;
   let relay;
   let server;
   let cookie;
 
   before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'secms-mail-timeout-'));
-    const init = await runServerCommand(['--data-dir', dataDir, 'init']);
-    assert.equal(init.code, 0, init.stderr);
-    const secret = await readFile(path.join(dataDir, 'mail', 'master-secret'), 'utf8');
-    dovecot = await startDovecot({ masterSecret: secret });
-    relay = await slowRelay(dovecot.imapPort);
-    server = await startServer({
-      dataDir,
-      extraArgs: [
-        ...loopbackRateLimits,
-        '--mail-imap-port', String(relay.port),
-        '--mail-lmtp-port', String(dovecot.lmtpPort),
-        '--mail-timeout-s', '1',
-        '--mail-per-user-burst', '10000', '--mail-per-user-per-minute', '10000',
-      ],
+    mail = await startMailServer({
+      users: ['alice'],
+      logLevel: 'info',
+      imapPort: async (dovecot) => (relay = await slowRelay(dovecot.imapPort)).port,
+      serverArgs: ['--mail-timeout-s', '1', '--mail-per-user-burst', '10000', '--mail-per-user-per-minute', '10000'],
     });
-    assert.equal((await register(server, 'alice', PASSWORD)).status, 201);
-    ({ cookie } = await login(server, 'alice', PASSWORD));
+    ({ server } = mail);
+    cookie = mail.cookies.alice;
   });
 
   after(async () => {
-    await server?.stop();
+    await mail?.stop();
     await relay?.close();
-    await dovecot?.stop();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   const folders = () => request(server, 'GET', '/api/v1/mail/folders', { cookie });
