@@ -2,9 +2,12 @@
 // capabilities and the mapping of libetpan errors, timeouts among them.
 #include "server/mail/imap_internal.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <cstring>
 
+#include "server/mail/mail_transport.hpp"
 #include "server/mail/tls_verify.hpp"
 
 namespace secms::mail {
@@ -137,7 +140,23 @@ core::result<imap_session, mail_error> imap_session::open(const imap_endpoint& e
     std::string host = endpoint.host;
     c->start();
     int r = MAILIMAP_NO_ERROR;
-    if (endpoint.tls == tls_mode::tls) {
+    if (endpoint.address_allowed) {
+        // An external server: the name resolved once and checked, the connection made to the
+        // checked address, the name used for SNI and the certificate only.
+        auto fd = connect_tcp(host, endpoint.port, endpoint.address_allowed, endpoint.timeout);
+        if (!fd) return core::fail(fd.error());
+        const auto seconds = static_cast<time_t>(endpoint.timeout.count());
+        mailstream* stream = endpoint.tls == tls_mode::tls
+                                 ? mailstream_ssl_open_with_callback_timeout(
+                                       *fd, seconds, detail::set_server_name, &host)
+                                 : mailstream_socket_open_timeout(*fd, seconds);
+        if (stream == nullptr) {
+            ::close(*fd);
+            return core::fail(endpoint.tls == tls_mode::tls ? mail_error::external_refused
+                                                            : mail_error::unavailable);
+        }
+        r = mailimap_connect(c->imap.get(), stream);  // owns the stream from here on
+    } else if (endpoint.tls == tls_mode::tls) {
         r = mailimap_ssl_connect_with_callback(c->imap.get(), host.c_str(), endpoint.port,
                                                detail::set_server_name, &host);
     } else {

@@ -3,8 +3,11 @@
 // them on its work pool and never uses one instance from two threads at once.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
+
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -25,6 +28,10 @@ struct imap_endpoint {
     std::uint16_t port = 0;
     tls_mode tls = tls_mode::none;
     std::chrono::seconds timeout{30};
+    // Set for an external account's server (the SSRF guard, public_address): every
+    // connection resolves the name once, is refused when any address fails this check, and goes
+    // to a checked address (the name only for SNI and the certificate check); resolve_checked.
+    std::function<bool(const boost::asio::ip::address&)> address_allowed = nullptr;
 };
 
 struct mail_address {

@@ -233,11 +233,18 @@ std::optional<transport_endpoint> mail_service::external_smtp(const std::string&
     copy.timeout = smtp.timeout;
     copy.username = smtp.username;
     copy.password = core::secret_string(std::string(smtp.password.reveal()));
+    copy.address_allowed = smtp.address_allowed;
     return copy;
 }
 
 void mail_service::set_external(const auth::login_session& s, external_account account,
                                 core::secret_string password) {
+    // Every later connection of the account (each reconnect, each /send) goes to an address
+    // checked then, not to wherever the name points by then.
+    if (!settings_.external_allow_private) {
+        account.imap.address_allowed = public_address;
+        account.smtp.address_allowed = public_address;
+    }
     mailbox_login login;
     login.imap = account.imap;
     login.user = account.username;

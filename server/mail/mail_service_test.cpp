@@ -1,12 +1,17 @@
 // Pure parts of the mail service: threads, request parsing, error mapping, recipient split,
 // the external-server address check and the settings checks.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 
 #include "server/mail/mail_request.hpp"
 #include "server/mail/mail_routes.hpp"
 #include "server/mail/mail_settings.hpp"
+#include "server/mail/mail_transport.hpp"
 #include "server/mail/thread_index.hpp"
 
 namespace secms::mail {
@@ -250,6 +255,86 @@ TEST(Settings, WordsDomainsAndLoopback) {
     EXPECT_TRUE(is_loopback_host("::1"));
     EXPECT_FALSE(is_loopback_host("10.0.0.1"));
     EXPECT_FALSE(is_loopback_host("smtp.example.org"));
+}
+
+// A loopback listener that counts the connections it was offered (r5 F4: nothing may reach an
+// internal address through an external account's host name).
+class loopback_listener {
+  public:
+    loopback_listener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 8) != 0 ||
+            ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+            ADD_FAILURE() << "cannot listen on 127.0.0.1";
+        }
+        port_ = ntohs(a.sin_port);
+    }
+    ~loopback_listener() { ::close(fd_); }
+    std::uint16_t port() const { return port_; }
+    int accepted() {
+        int n = 0;
+        for (int c; (c = ::accept(fd_, nullptr, nullptr)) >= 0; ++n) ::close(c);
+        return n;
+    }
+
+  private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+};
+
+TEST(ResolveChecked, EveryAddressIsCheckedOnceAndReturned) {
+    auto loopback = resolve_checked("127.0.0.1", public_address);
+    ASSERT_FALSE(loopback);
+    EXPECT_EQ(loopback.error(), mail_error::external_refused);
+    auto localhost = resolve_checked("localhost", public_address);
+    ASSERT_FALSE(localhost);
+    EXPECT_EQ(localhost.error(), mail_error::external_refused);
+    auto mapped = resolve_checked("::ffff:10.0.0.1", public_address);
+    ASSERT_FALSE(mapped);
+    EXPECT_EQ(mapped.error(), mail_error::external_refused);
+    auto public_v4 = resolve_checked("8.8.8.8", public_address);
+    ASSERT_TRUE(public_v4);
+    ASSERT_EQ(public_v4->size(), 1u);
+    EXPECT_EQ((*public_v4)[0].to_string(), "8.8.8.8");
+    auto unknown = resolve_checked("no-such-name.invalid", public_address);
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error(), mail_error::unavailable);
+    // No check given: nothing is allowed (the guard is never skipped by an empty function).
+    EXPECT_FALSE(resolve_checked("8.8.8.8", address_check{}));
+}
+
+TEST(ResolveChecked, GuardedConnectionsNeverReachARefusedAddress) {
+    loopback_listener internal;
+    auto refused =
+        connect_tcp("localhost", internal.port(), public_address, std::chrono::seconds(2));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error(), mail_error::external_refused);
+    imap_endpoint imap{"localhost", internal.port(), tls_mode::tls, std::chrono::seconds(2),
+                       public_address};
+    auto session = imap_session::open(imap, "user", core::secret_string(std::string("pw")));
+    ASSERT_FALSE(session);
+    EXPECT_EQ(session.error(), mail_error::external_refused);
+    transport_endpoint smtp;
+    smtp.host = "127.0.0.1";
+    smtp.port = internal.port();
+    smtp.tls = tls_mode::tls;
+    smtp.timeout = std::chrono::seconds(2);
+    smtp.username = "user";
+    smtp.password = core::secret_string(std::string("pw"));
+    smtp.address_allowed = public_address;
+    auto checked = check_smtp_login(smtp);
+    ASSERT_FALSE(checked);
+    EXPECT_EQ(checked.error(), mail_error::external_refused);
+    EXPECT_EQ(internal.accepted(), 0);
+    // Without a guard (the local Dovecot, a smarthost) the name is used as it resolves.
+    auto local = connect_tcp("127.0.0.1", internal.port(), nullptr, std::chrono::seconds(2));
+    ASSERT_TRUE(local);
+    ::close(*local);
+    EXPECT_EQ(internal.accepted(), 1);
 }
 
 }  // namespace

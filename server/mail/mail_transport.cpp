@@ -4,6 +4,9 @@
 #include <libetpan/libetpan.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <memory>
 
 #include "server/mail/message_headers.hpp"
@@ -13,6 +16,47 @@
 extern "C" int mail_tcp_connect_timeout(const char* server, std::uint16_t port, time_t timeout);
 
 namespace secms::mail {
+
+core::result<std::vector<boost::asio::ip::address>, mail_error> resolve_checked(
+    std::string_view host, const address_check& allowed) {
+    if (host.empty() || host.size() > 253) return core::fail(mail_error::bad_request);
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::resolver resolver(io);
+    boost::system::error_code ec;
+    auto found = resolver.resolve(std::string(host), "0", ec);
+    if (ec || found.empty()) return core::fail(mail_error::unavailable);
+    std::vector<boost::asio::ip::address> addresses;
+    for (const auto& entry : found) {
+        const auto address = entry.endpoint().address();
+        if (!allowed || !allowed(address)) return core::fail(mail_error::external_refused);
+        if (std::find(addresses.begin(), addresses.end(), address) == addresses.end())
+            addresses.push_back(address);
+    }
+    return addresses;
+}
+
+core::result<int, mail_error> connect_tcp(const std::string& host, std::uint16_t port,
+                                          const address_check& allowed,
+                                          std::chrono::seconds timeout) {
+    const auto seconds = static_cast<time_t>(timeout.count());
+    if (!allowed) {
+        const int fd = mail_tcp_connect_timeout(host.c_str(), port, seconds);
+        if (fd < 0) return core::fail(mail_error::unavailable);
+        return fd;
+    }
+    auto addresses = resolve_checked(host, allowed);
+    if (!addresses) return core::fail(addresses.error());
+    // A numeric address is parsed, not looked up, by libetpan's getaddrinfo: the connection goes
+    // to the address checked above. At most three are tried (each within the timeout).
+    constexpr std::size_t max_tried = 3;
+    for (std::size_t i = 0; i < addresses->size() && i < max_tried; ++i) {
+        const std::string numeric = (*addresses)[i].to_string();
+        const int fd = mail_tcp_connect_timeout(numeric.c_str(), port, seconds);
+        if (fd >= 0) return fd;
+    }
+    return core::fail(mail_error::unavailable);
+}
+
 namespace {
 
 struct smtp_deleter {
@@ -87,10 +131,13 @@ class smtp_client {
         // so the stream is opened here with it.
         start();
         const auto timeout = static_cast<time_t>(endpoint_.timeout.count());
-        const int fd = mail_tcp_connect_timeout(host_.c_str(), endpoint_.port, timeout);
-        if (fd < 0) {
+        auto connected =
+            connect_tcp(host_, endpoint_.port, endpoint_.address_allowed, endpoint_.timeout);
+        if (!connected) {
+            if (connected.error() != mail_error::unavailable) return core::fail(connected.error());
             return core::fail(failure(MAILSMTP_ERROR_CONNECTION_REFUSED, mail_error::unavailable));
         }
+        const int fd = *connected;
         mailstream* stream = tls ? mailstream_ssl_open_with_callback_timeout(
                                        fd, timeout, detail::set_server_name, &host_)
                                  : mailstream_socket_open_timeout(fd, timeout);
