@@ -12,6 +12,7 @@ import { useMailStack } from './helpers/mail-stack.mjs';
 import { malformedMails, manyHeadersMail, mailOfSize, plainMail } from './helpers/mime.mjs';
 import { violationsOf } from '../e2e/helpers/browser.mjs';
 import { mailUser, waitForRow, findAndOpen, messageRows, openFolder, startCompose, fillCompose, composeForm, composeSubject, composeBody,
+  waitForListLoaded, waitForMailConnected,
 } from './helpers/mail-app.mjs';
 
 // A 3 MiB maximum keeps the "maximum size" case quick; the rule is the same at 25 MiB.
@@ -81,6 +82,10 @@ test('Dovecot down: a clear error, the draft kept; Dovecot back: the tab reconne
   // Back without a reload: the list loads again and new mail arrives.
   await openFolder(carol.app, 'INBOX');
   await waitForRow(carol.app, 'before the outage', 30_000);
+  // The push needs the mailbox's IMAP connection back: delivered once the tab says connected
+  // and its list has settled.
+  await waitForMailConnected(carol.app, 30_000);
+  await waitForListLoaded(carol.app);
   await stack.deliver(plainMail({ from: 'friend@example.org', to: carol.address, subject: 'after the outage', text: 'y' }), { to: carol.address });
   await waitForRow(carol.app, 'after the outage', 30_000);
   assert.equal(await composeBody(carol.app).inputValue(), 'keep me');

@@ -17,8 +17,8 @@ import { register } from '../helpers/secms-server.mjs';
 import { strongPassword, uniqueName } from '../e2e/helpers/app-flows.mjs';
 import {
   mailUser, exchangeKeysByChannel, composeAndSend, openRow, securityOf, readerSubject, readerBody, attachmentEntries,
-  downloadAttachment, replyToOpen, fillCompose, pressSend, startCompose, composeForm, waitForRow, openFolder, messageRows,
-  composeSubject, composeBody,
+  downloadAttachment, replyToOpen, fillCompose, pressSend, startCompose, composeForm, openFolder, messageRows,
+  composeSubject, composeBody, openThisRow, eventually,
 } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();
@@ -85,15 +85,15 @@ test('encrypted mail with an attachment, a reply and two forwards between two br
   await fillCompose(alice.app, { to: [bob.address] });
   assert.equal(await pressSend(alice.app), 'sent');
   await stack.waitForMaildir(bob.username, 'INBOX', 3);
-  // Bob opens both forwards: the inline one quotes the reply; the other carries it as .eml.
-  await waitForRow(bob.app, `Fwd: Re: ${subject}`, 30_000).catch(() => {});
-  const forwards = messageRows(bob.app).filter({ hasText: alice.username });
-  assert.ok(await forwards.count() >= 3);
+  // Bob's list shows the three messages from Alice (the original and both forwards: their
+  // subjects are encrypted, the rows name the sender) once the pushes have reloaded it.
+  const fromAlice = messageRows(bob.app).filter({ hasText: alice.username });
+  await eventually(async () => (await fromAlice.count()) >= 3 || `${await fromAlice.count()} rows from Alice`, 'both forwards listed', 30_000);
+  // Bob opens each: the inline forward quotes the reply; the other carries it as .eml.
   const seen = { inline: false, attached: false };
   for (let index = 0; index < 3; index += 1) {
-    await forwards.nth(index).click();
-    await bob.app.getByTestId('mail-reader').waitFor();
-    await bob.app.waitForTimeout(300);
+    await openThisRow(bob.app, fromAlice.nth(index));
+    // The reader shows this message (its uid): body and attachments are rendered with it.
     const body = await readerBody(bob.app).textContent().catch(() => '');
     if (/Forwarded message/.test(body) && body.includes(replyText)) seen.inline = true;
     if (await attachmentEntries(bob.app).filter({ hasText: '.eml' }).count() > 0) seen.attached = true;
@@ -137,6 +137,9 @@ test('a failed send keeps the draft; a recipient without a key is named before a
   const drafts = await stack.maildirMessages(alice.username, 'Drafts');
   assert.ok(drafts.length >= 1, 'the draft is kept in Drafts');
   assert.equal((await stack.maildirMessages(alice.username, 'Sent')).length, 0, 'nothing in Sent');
+  // openFolder waits for the Drafts list to be loaded: its rows are the server's answer.
   await openFolder(alice.app, 'Drafts');
+  assert.ok(Number(await alice.app.getByTestId('mail-list').getAttribute('data-total')) >= 1, 'Drafts lists the draft');
+  await messageRows(alice.app).first().waitFor({ timeout: 10_000 });
   assert.ok(await messageRows(alice.app).count() >= 1);
 });

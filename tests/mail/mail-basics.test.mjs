@@ -21,6 +21,7 @@ import { gnupgHome } from './helpers/gnupg.mjs';
 import {
   mailUser, waitForRow, openRow, messageRow, messageRows, folderEntry, openFolder, composeForm, folderAction,
   composeSubject, composeBody, toolbarAction, exportOwnKey, importContactKey, securityOf, readerBody, startCompose,
+  waitForListLoaded, waitForMailConnected,
 } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();
@@ -110,12 +111,16 @@ test('folders, moves, flags, Trash, mark all read, search, push and shortcuts', 
   // Quick search (sender or subject).
   await bob.app.getByTestId('mail-quick-search').fill('zed');
   await bob.app.getByTestId('mail-quick-search').press('Enter');
-  await eventually(async () => (await messageRows(bob.app).count()) === 1 || await messageRows(bob.app).count(), 'search → 1 row');
+  await waitForListLoaded(bob.app);
+  assert.equal(await messageRows(bob.app).count(), 1, 'search → 1 row');
   assert.match(await messageRows(bob.app).first().textContent(), /Zulu from zed/);
   await bob.app.getByTestId('mail-quick-search').fill('');
   await bob.app.getByTestId('mail-quick-search').press('Enter');
 
-  // New mail arrives by push: no reload, announced.
+  // New mail arrives by push: no reload, announced. Delivered once the cleared search's list
+  // has loaded and the connection is up, so the delivery does not race the app's own request.
+  await waitForListLoaded(bob.app);
+  await waitForMailConnected(bob.app);
   await send('Pushed while watching');
   await waitForRow(bob.app, 'Pushed while watching', 15_000);
   await bob.app.getByTestId('mail-announcement').filter({ hasText: /new (mail|message)/i }).waitFor({ state: 'attached', timeout: 5_000 });

@@ -67,18 +67,58 @@ export async function exchangeKeysByChannel(a, b) {
   for (const user of [a, b]) await openEmailTab(user.app);
 }
 
+/**
+ * Opens the Email tab and waits until it has settled: the folders are listed, the list has
+ * loaded and the mail connection is up. Mail delivered after this reaches the open list by push
+ * (mail_new); mail delivered while the tab's first requests still run may only be seen by the
+ * server's re-SELECT before IDLE and never pushed (see the report of the mail browser suite).
+ */
 export async function openEmailTab(app) {
   await app.getByTestId('tab-email').click();
   await app.locator('[data-testid=panel-email] [data-testid=mail-folder][data-path=INBOX]').waitFor({ timeout: 15_000 });
+  await waitForListLoaded(app);
+  await waitForMailConnected(app);
 }
 
 // --- folders ---------------------------------------------------------------------------------
 
 export const folderEntry = (app, path) => app.locator(`[data-testid=mail-folder][data-path="${path}"]`);
 
+/**
+ * Opens a folder and waits until its list has loaded: the folder is the current one and the
+ * list is no longer busy (the store's loading flag, aria-busy), so its rows and data-total are
+ * the server's answer for this folder, not the empty list of the moment the folder was chosen.
+ */
 export async function openFolder(app, path) {
   await folderEntry(app, path).first().click();
   await app.locator(`[data-testid=mail-folder][data-path="${path}"][aria-current=true]`).waitFor({ timeout: 10_000 });
+  await waitForListLoaded(app);
+}
+
+/**
+ * Waits until the message list has no fetch in flight (aria-busy="false"). A search, a folder
+ * change or a pushed reload sets it busy in the same task that starts the fetch, so after the
+ * action that started one, this waits for its answer.
+ */
+export async function waitForListLoaded(app, timeoutMs = 20_000) {
+  await app.locator('[data-testid=mail-list][aria-busy=false]').waitFor({ timeout: timeoutMs });
+}
+
+/** Waits until the status line says the mail server connection is up (mail_status connected). */
+export async function waitForMailConnected(app, timeoutMs = 20_000) {
+  await app.locator('[data-testid=mail-status][data-connection=connected]').waitFor({ timeout: timeoutMs });
+}
+
+/** Polls `check` (→ true, or a value that describes what is still wrong) until it is true. */
+export async function eventually(check, what, timeoutMs = 10_000, everyMs = 150) {
+  const started = Date.now();
+  let last;
+  for (;;) {
+    last = await check();
+    if (last === true) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: ${JSON.stringify(last)}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }
 
 // --- the message list ------------------------------------------------------------------------
@@ -97,6 +137,11 @@ export async function waitForRow(app, text, timeoutMs = 20_000) {
 export async function openRow(app, text, { timeoutMs = 20_000 } = {}) {
   const row = text === null ? messageRows(app).first() : await waitForRow(app, text, timeoutMs);
   if (text === null) await row.waitFor({ timeout: timeoutMs });
+  return openThisRow(app, row, { timeoutMs });
+}
+
+/** Clicks a row (a locator) and waits until the reader shows that message (its uid) or an error. */
+export async function openThisRow(app, row, { timeoutMs = 20_000 } = {}) {
   const uid = await row.getAttribute('data-uid');
   await row.click();
   await app.locator(`[data-testid=mail-reader][data-uid="${uid}"], [data-testid=mail-reader-error]`).first().waitFor({ timeout: timeoutMs });
@@ -108,6 +153,7 @@ export async function findAndOpen(app, query, text = query, options = {}) {
   const search = app.getByTestId('mail-quick-search');
   await search.fill(query);
   await search.press('Enter');
+  await waitForListLoaded(app);
   return openRow(app, text, options);
 }
 
