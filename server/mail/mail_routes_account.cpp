@@ -13,20 +13,20 @@ namespace secms::mail::detail {
 namespace {
 
 // Resolves `host`; refused when any address is not public (unless private ones are allowed).
-// The check and libetpan's own resolution are separate lookups: a name that changes between
-// them is not caught (documented in docs/api.md).
+// Only an early answer: every connection to the account's servers, these first ones included,
+// resolves and checks again and goes to the checked address (imap_endpoint::address_allowed).
 core::status<mail_error> check_host(std::string_view host, std::uint16_t port, bool allow_private) {
     if (host.empty() || host.size() > 253 || port == 0) return core::fail(mail_error::bad_request);
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::resolver resolver(io);
-    boost::system::error_code ec;
-    auto found = resolver.resolve(std::string(host), std::to_string(port), ec);
-    if (ec || found.empty()) return core::fail(mail_error::unavailable);
-    if (allow_private) return core::ok;
-    for (const auto& entry : found) {
-        if (!public_address(entry.endpoint().address()))
-            return core::fail(mail_error::external_refused);
+    if (allow_private) {
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::resolver resolver(io);
+        boost::system::error_code ec;
+        auto found = resolver.resolve(std::string(host), std::to_string(port), ec);
+        if (ec || found.empty()) return core::fail(mail_error::unavailable);
+        return core::ok;
     }
+    auto checked = resolve_checked(host, public_address);
+    if (!checked) return core::fail(checked.error());
     return core::ok;
 }
 
@@ -89,6 +89,10 @@ route_result put_account(call& c) {
     account.smtp.username = *username;
     account.smtp.password = core::secret_string(std::string(password.reveal()));
     account.username = *username;
+    if (!allow_private) {
+        account.imap.address_allowed = public_address;
+        account.smtp.address_allowed = public_address;
+    }
     auto logged_in = co_await core::offload(c.service.pool(), [&]() -> core::status<mail_error> {
         auto session = imap_session::open(account.imap, account.username, password);
         if (!session) return core::fail(session.error());
