@@ -157,6 +157,18 @@ TEST(outgoing_headers, flags_addresses_in_sender_text) {
     EXPECT_FALSE(flagged("From: Alice Example <alice@localhost>"));
     EXPECT_FALSE(flagged("From: =?utf-8?q?Alice_=C3=89?= <alice@localhost>"));
     EXPECT_FALSE(flagged("From: alice@localhost"));
+    // r5 F5: an encoded '@' in a comment, and the characters NFKC makes '@' (U+FF20, U+FE6B),
+    // raw or encoded, in a name or a comment.
+    EXPECT_TRUE(flagged("From: alice@localhost (=?utf-8?Q?carol=40localhost?=)"));
+    EXPECT_TRUE(flagged("From: alice@localhost (=?utf-8?B?Y2Fyb2xAbG9jYWxob3N0?=)"));
+    EXPECT_TRUE(flagged("From: alice@localhost (a (nested carol=?utf-8?Q?=40?=x) b)"));
+    EXPECT_TRUE(flagged("From: \"carol\xEF\xBC\xA0localhost\" <alice@localhost>"));
+    EXPECT_TRUE(flagged("From: \"carol\xEF\xB9\xABlocalhost\" <alice@localhost>"));
+    EXPECT_TRUE(flagged("From: =?utf-8?Q?carol=EF=BC=A0localhost?= <alice@localhost>"));
+    EXPECT_TRUE(flagged("From: alice@localhost (=?utf-8?Q?carol=EF=B9=ABlocalhost?=)"));
+    EXPECT_TRUE(flagged("From: alice@localhost\r\nSender: alice@localhost (=?utf-8?Q?x=40y?=)"));
+    EXPECT_FALSE(flagged("From: alice@localhost (Alice at work)"));
+    EXPECT_FALSE(flagged("From: \"Alice (in the quoted name)\" <alice@localhost> (work)"));
 }
 
 TEST(outgoing_headers, reads_resent_from_and_refuses_unread_sender_fields) {

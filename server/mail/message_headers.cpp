@@ -76,8 +76,49 @@ bool names_sender(std::string_view name) {
     return false;
 }
 
+// Whether UTF-8 text holds '@' or a character NFKC normalises to one: U+FE6B SMALL COMMERCIAL
+// AT and U+FF20 FULLWIDTH COMMERCIAL AT are the only two (Unicode 15 compatibility mappings), so
+// the text is checked for their bytes rather than normalised whole. A reader may show either as
+// an address.
+bool holds_at_sign(std::string_view text) {
+    return text.find('@') != std::string_view::npos ||
+           text.find("\xEF\xB9\xAB") != std::string_view::npos ||  // U+FE6B
+           text.find("\xEF\xBC\xA0") != std::string_view::npos;    // U+FF20
+}
+
 bool name_holds_address(const mail_address& a) {
-    return a.name.find('@') != std::string::npos;
+    return holds_at_sign(a.name);
+}
+
+// Whether a comment (RFC 5322 §3.2.2, nested, outside quoted strings) of a field value holds an
+// '@' or its NFKC look-alikes, its encoded words decoded: a reader may show a comment as the
+// sender's name ("alice@x (=?utf-8?Q?carol=40x?=)" reads as "carol@x").
+bool comment_holds_address(std::string_view value) {
+    bool quoted = false;
+    int depth = 0;
+    std::string comment;
+    for (std::size_t i = 0; i < value.size(); ++i) {
+        const char c = value[i];
+        if (c == '\\' && i + 1 < value.size()) {
+            if (depth > 0) comment += value[i + 1];
+            ++i;
+            continue;
+        }
+        if (depth == 0) {
+            if (c == '"') quoted = !quoted;
+            if (c == '(' && !quoted) depth = 1;
+            continue;
+        }
+        if (c == '(') ++depth;
+        if (c == ')' && --depth == 0) {
+            if (holds_at_sign(comment) || holds_at_sign(decode_words(comment))) return true;
+            comment.clear();
+            continue;
+        }
+        comment += c;
+    }
+    // An unclosed comment is checked as it stands.
+    return depth > 0 && (holds_at_sign(comment) || holds_at_sign(decode_words(comment)));
 }
 
 bool is_atext(char c) {
@@ -163,8 +204,11 @@ core::result<outgoing_headers, mail_error> read_outgoing_headers(std::string_vie
         const std::string_view value(header.data() + colon + 1, field_end - colon - 1);
         if (names_sender(name)) {
             ++sender_fields;
-            if (std::count(value.begin(), value.end(), '@') > 1)
+            if (std::count(value.begin(), value.end(), '@') > 1 || comment_holds_address(value) ||
+                value.find("\xEF\xB9\xAB") != std::string_view::npos ||
+                value.find("\xEF\xBC\xA0") != std::string_view::npos) {
                 out.sender_text_holds_address = true;
+            }
         }
         pos = field_end + 2;
     }

@@ -33,6 +33,12 @@ const variants = {
   quotedName: [['From: "carol@localhost" <alice@localhost>', ...rest('quotedName')], 403, 'from_not_allowed'],
   encodedName: [['From: =?utf-8?q?carol=40localhost_=3Ccarol=40localhost=3E?= <alice@localhost>', ...rest('encodedName')], 403, 'from_not_allowed'],
   commentAddress: [['From: alice@localhost (carol@localhost)', ...rest('commentAddress')], 403, 'from_not_allowed'],
+  // r5 F5: an encoded '@' in a comment; the characters NFKC makes '@' (U+FF20, U+FE6B).
+  commentEncoded: [['From: alice@localhost (=?utf-8?Q?carol=40localhost?=)', ...rest('commentEncoded')], 403, 'from_not_allowed'],
+  fullwidthAt: [['From: "carol\uFF20localhost" <alice@localhost>', ...rest('fullwidthAt')], 403, 'from_not_allowed'],
+  smallAt: [['From: carol\uFE6Blocalhost <alice@localhost>', ...rest('smallAt')], 403, 'from_not_allowed'],
+  encodedFullwidthAt: [['From: =?utf-8?Q?carol=EF=BC=A0localhost?= <alice@localhost>', ...rest('encodedFullwidthAt')], 403, 'from_not_allowed'],
+  commentPlain: [['From: alice@localhost (Alice at work)', ...rest('commentPlain')], 200],
   route: [['From: <@carol.example:alice@localhost>', ...rest('route')], 400, 'bad_request'], // mailimf reads no obs-route
   senderOther: [['From: alice@localhost', 'Sender: carol@localhost', ...rest('senderOther')], 403, 'from_not_allowed'],
   senderName: [['From: alice@localhost', 'Sender: "carol@localhost" <alice@localhost>', ...rest('senderName')], 403, 'from_not_allowed'],

@@ -83,3 +83,13 @@ test('a display name carrying another address: the real address is the sender, w
   }
   assert.equal(senderProblem([['From', 'Carol Smith <alice@localhost>']]), null);
 });
+
+test('a display name or comment whose address is written with a look-alike of @ (NFKC): warned the same (r5 F5)', async () => {
+  for (const from of ['"carol\uFF20localhost" <alice@localhost>', 'carol\uFE6Blocalhost <alice@localhost>',
+    '=?utf-8?Q?carol=EF=BC=A0localhost?= <alice@localhost>', 'alice@localhost (=?utf-8?Q?carol=40localhost?=)']) {
+    const model = await openMessage({ raw: raw([`From: ${from}`, 'To: bob@localhost']) });
+    assert.equal(model.headers.from[0]?.address, 'alice@localhost', from);
+    assert.equal(model.security.sender_problem, 'display_name_address', from);
+  }
+  assert.equal(senderProblem([['From', '"alice\uFF20localhost" <alice@localhost>']]), null, 'the real address in full width is no other address');
+});

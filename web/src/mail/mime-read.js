@@ -123,7 +123,9 @@ export function senderProblem(fields, malformed = []) {
   const authors = addresses(froms[0][1]);
   if (authors.length === 0) return 'ambiguous';
   for (const { name, address } of authors) {
-    for (const claimed of String(name ?? '').match(ADDRESS_IN_NAME) ?? []) {
+    // NFKC first: U+FF20 and U+FE6B become '@', so "carol＠localhost" is read as the address it
+    // looks like (the server refuses such names on /send; other senders are not so checked).
+    for (const claimed of String(name ?? '').normalize('NFKC').match(ADDRESS_IN_NAME) ?? []) {
       if (claimed.toLowerCase() !== String(address).toLowerCase()) return 'display_name_address';
     }
   }
