@@ -50,6 +50,9 @@ std::string metrics::render() const {
     gauge("secms_mail_errors_total", "Mail API requests answered with an error.", "counter",
           mail_errors_total);
     gauge("secms_mail_sessions_open", "IMAP connections open now.", "gauge", mail_sessions_open);
+    gauge("secms_mail_body_bytes_in_flight",
+          "Bytes of /mail/send and /mail/append bodies read and held now (the large-body budget).",
+          "gauge", mail_body_bytes_in_flight);
     gauge("secms_mail_sent_total", "Messages sent.", "counter", mail_sent_total);
     gauge("secms_logins_ok_total", "Successful logins.", "counter", logins_ok);
     gauge("secms_logins_failed_total", "Failed logins.", "counter", logins_failed);

@@ -27,6 +27,7 @@ class metrics {
     std::atomic<std::int64_t> mail_errors_total{0};         // of those, answered with an error
     std::atomic<std::int64_t> mail_sessions_open{0};        // IMAP connections held now
     std::atomic<std::int64_t> mail_sent_total{0};           // messages sent (one per send request)
+    std::atomic<std::int64_t> mail_body_bytes_in_flight{0};  // large mail bodies being read
 
     void count_response(unsigned status) noexcept;
     std::int64_t responses(unsigned status) const noexcept;

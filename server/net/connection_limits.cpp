@@ -95,6 +95,7 @@ large_body_budget::ticket large_body_budget::try_take(std::int64_t userid, std::
     }
     ++mine;
     in_flight_ += first;
+    publish_locked();
     return ticket(this, userid, first, small);
 }
 
@@ -103,7 +104,18 @@ bool large_body_budget::grow(std::uint64_t more, bool small) {
     const std::uint64_t cap = cap_for(small);
     if (more > cap || in_flight_ > cap - more) return false;
     in_flight_ += more;
+    publish_locked();
     return true;
+}
+
+void large_body_budget::report_to(std::atomic<std::int64_t>* gauge) {
+    std::lock_guard lock(mutex_);
+    gauge_ = gauge;
+    publish_locked();
+}
+
+void large_body_budget::publish_locked() const {
+    if (gauge_ != nullptr) gauge_->store(static_cast<std::int64_t>(in_flight_));
 }
 
 std::uint64_t large_body_budget::bytes_in_flight() const {
@@ -114,6 +126,7 @@ std::uint64_t large_body_budget::bytes_in_flight() const {
 void large_body_budget::give_back(std::int64_t userid, std::uint64_t bytes) {
     std::lock_guard lock(mutex_);
     in_flight_ -= bytes;
+    publish_locked();
     auto it = per_user_.find(userid);
     if (it != per_user_.end() && --it->second == 0) per_user_.erase(it);
 }

@@ -186,6 +186,8 @@ class large_body_budget {
     ticket try_take(std::int64_t userid, std::uint64_t declared, refusal& why);
 
     std::uint64_t bytes_in_flight() const;
+    // Mirrors bytes_in_flight() into `gauge` (the metric secms_mail_body_bytes_in_flight).
+    void report_to(std::atomic<std::int64_t>* gauge);
 
   private:
     // The bytes a body of this kind may use in all.
@@ -195,9 +197,12 @@ class large_body_budget {
     bool grow(std::uint64_t more, bool small);
     void give_back(std::int64_t userid, std::uint64_t bytes);
 
+    void publish_locked() const;
+
     std::uint64_t max_bytes_;
     std::size_t max_per_user_;
     std::uint64_t small_share_;
+    std::atomic<std::int64_t>* gauge_ = nullptr;
     mutable std::mutex mutex_;
     std::uint64_t in_flight_ = 0;
     std::map<std::int64_t, std::size_t> per_user_;

@@ -438,7 +438,9 @@ struct server::impl {
           state(s),
           strand(asio::make_strand(context)),
           per_network(s.limits.max_connections_per_ip),
-          large_bodies(5 * s.limits.max_mail_body_bytes, 2, s.limits.max_mail_body_bytes) {}
+          large_bodies(5 * s.limits.max_mail_body_bytes, 2, s.limits.max_mail_body_bytes) {
+        large_bodies.report_to(&s.http.metrics.mail_body_bytes_in_flight);
+    }
 
     bool open(std::unique_ptr<listener>& l, const tcp::endpoint& ep, std::size_t max_open,
               const char* name, std::string& error) {

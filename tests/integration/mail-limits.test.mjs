@@ -30,6 +30,18 @@ function rssMiB(pid) {
 // Opens a TLS connection, sends the header of a POST with a `size`-byte body and then the body
 // (all but the last KiB unless `complete`), as fast as the server reads it. Resolves once the
 // body is written or the server closed; `reply()` is the status line received so far.
+/** Waits until the bytes of mail bodies the server holds (secms_mail_body_bytes_in_flight) pass `ok`. */
+async function waitForBodiesInFlight(server, ok, what) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const metrics = await request(server, 'GET', '/metrics');
+    const held = Number(/^secms_mail_body_bytes_in_flight (\d+)$/m.exec(metrics.body)?.[1] ?? -1);
+    if (held >= 0 && ok(held)) return;
+    if (Date.now() > deadline) throw new Error(`the server holds ${held} body bytes; expected ${what}`);
+    await sleep(50);
+  }
+}
+
 function upload(server, urlPath, { size, cookie, origin = server.origin, complete = false }) {
   return new Promise((resolve) => {
     let received = '';
@@ -124,12 +136,19 @@ describe('large mail bodies in flight', () => {
       assert.equal(third.headers['retry-after'], '5');
       await hold('bob');
       await hold('bob');
+      // Bodies are charged as the server reads them: wait until it has read the four held ones,
+      // or the fifth's first bytes could take room a held one still needs.
+      const heldBytes = 4 * (size - 1024);
+      await waitForBodiesInFlight(ctx.server, (n) => n >= heldBytes, `at least ${heldBytes}`);
       // Four bodies of 2 MiB + the 64 KiB allowance are in flight: a fifth of 2 MiB does not fit.
       const fifth = await upload(ctx.server, '/api/v1/mail/append?folder=Drafts', { size, cookie: ctx.cookies.carol });
       assert.equal(await fifth.waitReply(), 'HTTP/1.1 503 Service Unavailable', fifth.text());
       assert.match(fifth.text(), /Retry-After: 5/i);
       fifth.socket.destroy();
       for (const u of held) assert.equal(u.reply(), '', 'held uploads are still being read');
+      // The refused fifth gives its first charge back once its answer is written: then the held
+      // bodies' last bytes fit again.
+      await waitForBodiesInFlight(ctx.server, (n) => n <= heldBytes, `at most ${heldBytes}`);
       // Bodies that end get their places back (the request is answered, the upload was no message).
       held[0].finish();
       const answered = await held[0].waitReply();
