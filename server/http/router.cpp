@@ -398,6 +398,15 @@ route_result dispatch(request& req, const client_info& client, server_context& c
         }
         if (path->starts_with("/api/v1/mail/")) {
             if (ctx.mail != nullptr) co_return co_await ctx.mail->handle(req, *path, ctx);
+            // The page asks the status of every login: with mail off it learns so from a 200
+            // (and shows the Email tab as off) instead of a 404 in its console.
+            if (*path == "/api/v1/mail/status" && method == verb::get) {
+                if (!authenticate_request(req, ctx))
+                    co_return error_response(auth::auth_error::not_authenticated, req.version());
+                json::object out;
+                out["enabled"] = false;
+                co_return json_response(status::ok, out, req.version());
+            }
             co_return error_response(status::not_found, "not_enabled",
                                      "Mail is not enabled on this server.", req.version());
         }
