@@ -112,6 +112,11 @@ core::status<mail_error> mailbox::prepare() {
     ++metrics_.mail_sessions_open;
     reconnect_delay_ = std::chrono::seconds(2);
     invalidate();
+    if (!inbox_view_ && watched_) {
+        // The baseline for the first IDLE: mail that comes while the page's first requests
+        // run is then pushed too. A failure here is the job's to meet and report.
+        if (auto inbox = session_->select("INBOX")) (void)inbox_has_news(*inbox);
+    }
     set_state(connection_state::connected, std::nullopt);
     return core::ok;
 }
@@ -222,10 +227,15 @@ void mailbox::enter_idle() {
             return;
         }
     }
-    if (auto selected = session_->select("INBOX"); !selected) {
+    auto selected = session_->select("INBOX");
+    if (!selected) {
         after_failure(selected.error());
         if (!session_) schedule_reconnect();
         return;
+    }
+    if (inbox_has_news(*selected)) {
+        invalidate();
+        notify_new();
     }
     if (auto started = session_->idle_start(); !started) {
         after_failure(started.error());
@@ -246,13 +256,26 @@ void mailbox::enter_idle() {
     }
     idling_ = true;
     const auto generation = ++idle_generation_;
-    wait_idle(generation);
     idle_timer_.expires_after(idle_refresh_);
     idle_timer_.async_wait([self = shared_from_this(), generation](boost::system::error_code e) {
         if (e || generation != self->idle_generation_ || !self->idling_) return;
         // RFC 2177: re-issue IDLE at least every 29 minutes.
         self->leave_idle();
         self->enter_idle();
+    });
+    // Untagged answers read with the continuation are in the selection's counts (INBOX stays
+    // selected, so this sends no command).
+    if (auto started = session_->select("INBOX"); started && inbox_has_news(*started)) {
+        on_inbox_changed();
+        return;
+    }
+    // The server reports what changed since the last command right after "+ idling"; libetpan
+    // may have read those lines ahead with the continuation, and then the socket never turns
+    // readable for them: the first poll does not wait for it. Posted, not called: a push
+    // from it enters IDLE again, and a stream of deliveries must not deepen the stack.
+    asio::post(strand_, [self = shared_from_this(), generation] {
+        if (generation != self->idle_generation_ || !self->idling_) return;
+        self->on_idle_readable(generation);
     });
 }
 
@@ -276,12 +299,43 @@ void mailbox::on_idle_readable(std::uint64_t generation) {
             schedule_reconnect();
             return;
         case idle_event::changed:
-            leave_idle();
-            invalidate();
-            notify_new();
-            enter_idle();
+            on_inbox_changed();
             return;
     }
+}
+
+void mailbox::on_inbox_changed() {
+    leave_idle();
+    invalidate();
+    notify_new();
+    enter_idle();
+}
+
+bool mailbox::inbox_has_news(const select_info& view) {
+    if (!inbox_view_) {
+        inbox_view_ = view;
+        inbox_reported_exists_ = view.exists;
+        inbox_uidnext_current_ = true;
+        return false;
+    }
+    const select_info before = *inbox_view_;
+    if (view.uidvalidity == before.uidvalidity && view.exists == before.exists &&
+        view.uidnext == before.uidnext) {
+        return false;  // nothing seen since the last check (or since the page was told)
+    }
+    inbox_view_ = view;
+    // UIDNEXT changes only with a SELECT's answer: a fresh value.
+    const bool uidnext_refreshed = view.uidnext != before.uidnext;
+    const bool news = view.uidvalidity != before.uidvalidity ||
+                      view.exists > inbox_reported_exists_ ||
+                      (inbox_uidnext_current_ && uidnext_refreshed);
+    if (!news) {
+        // Fewer messages (expunged, by the page itself or another client) or a stale view
+        // catching up with what the page was told: the baseline moves, nothing is pushed.
+        inbox_reported_exists_ = view.exists;
+        if (uidnext_refreshed) inbox_uidnext_current_ = true;
+    }
+    return news;
 }
 
 void mailbox::schedule_reconnect() {
@@ -309,6 +363,10 @@ void mailbox::leave_idle() {
 
 void mailbox::notify_new() {
     if (notifier_ == nullptr || !session_) return;
+    // Whatever comes of it, the counts of the push are what the page knows; the connection's
+    // view of INBOX may lag them (see inbox_uidnext_current_).
+    inbox_uidnext_current_ = false;
+    if (inbox_view_) inbox_reported_exists_ = inbox_view_->exists;
     // STATUS through the folder list: the selected folder's EXISTS as SELECT cached it may lag.
     auto list = session_->folders();
     if (!list) return;
@@ -316,6 +374,7 @@ void mailbox::notify_new() {
     for (const auto& f : *folders_) {
         if (f.use != special_use::inbox && f.path != "INBOX") continue;
         boost::json::object o;
+        inbox_reported_exists_ = f.total;
         o["type"] = "mail_new";
         o["folder"] = "INBOX";
         o["exists"] = f.total;

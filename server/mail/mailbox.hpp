@@ -177,6 +177,14 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
     void wait_idle(std::uint64_t generation);
     void on_idle_readable(std::uint64_t generation);
     void notify_new();
+    // Strand: after IDLE reported a change: leaves IDLE, pushes the counts, IDLE again.
+    void on_inbox_changed();
+    // Strand: whether INBOX as `view` shows (the connection's view of it after SELECT or the
+    // untagged answers of later commands) has mail the page was not told about: mail that
+    // came while no IDLE ran (during jobs, between a push's STATUS and the next IDLE, while
+    // reconnecting) is in those counts and never in an IDLE report. The first view is the
+    // baseline.
+    bool inbox_has_news(const select_info& view);
     void drop_session();
     // While watched: the connection lost or not opened, IDLE is tried again later (2 s, then
     // doubling up to 60 s), so push and the mail_status "connected" come back by themselves.
@@ -213,6 +221,14 @@ class mailbox : public std::enable_shared_from_this<mailbox> {
     std::chrono::seconds reconnect_delay_{2};
     std::map<std::string, cached_list> lists_;
     std::optional<std::vector<folder_info>> folders_;
+    // INBOX as last compared (kept across reconnects): the connection's view at the last
+    // check, the message count the page was last told (or that came with its own changes),
+    // and whether the view's UIDNEXT matches what the page knows. It does not after a push:
+    // the counts came from STATUS and the EXISTS lines read during IDLE never reach the
+    // connection's view, so UIDNEXT counts again only once a SELECT has refreshed it.
+    std::optional<select_info> inbox_view_;
+    std::uint32_t inbox_reported_exists_ = 0;
+    bool inbox_uidnext_current_ = false;
 };
 
 }  // namespace secms::mail
