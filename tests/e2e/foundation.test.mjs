@@ -119,7 +119,7 @@ test('tabs switch by click and by keyboard, and their panels show', { skip }, as
 
   await app.keyboard.press('ArrowRight');
   assert.deepEqual(await selected(), { tab: 'tab-email', visible: 'panel-email' });
-  await expectText(app.getByTestId('panel-email'), 'Email is not available yet');
+  await expectText(app.getByTestId('panel-email'), 'Email is turned off on this server.');
   await app.keyboard.press('ArrowRight');
   assert.deepEqual(await selected(), { tab: 'tab-chat', visible: 'panel-chat' });
   await app.keyboard.press('End');

@@ -270,3 +270,15 @@ test('status: the server quota is kept as {usedBytes, limitBytes}; a missing or 
     assert.deepEqual(store.get().status.quota === null ? null : { ...store.get().status.quota }, expected);
   }
 });
+
+test('mail off on the server: status {enabled:false} → connection "disabled", nothing else is asked', async () => {
+  const api = fakeApi();
+  api.status = async () => ({ enabled: false });
+  let foldersAsked = 0;
+  api.folders = async () => { foldersAsked += 1; return { folders: [] }; };
+  const { store, actions } = setup({ api });
+  await actions.start();
+  assert.equal(store.get().status.connection, 'disabled');
+  assert.equal(store.get().status.enabled, false);
+  assert.equal(foldersAsked, 0);
+});

@@ -40,7 +40,7 @@ function statusFromApi(body) {
     external: body?.external && typeof body.external === 'object' ? Object.freeze({ ...body.external }) : null,
     smarthost: body?.smarthost === true,
     maxMessageBytes: Number.isSafeInteger(body?.max_message_bytes) && body.max_message_bytes > 0 ? body.max_message_bytes : 25 * 1024 * 1024,
-    connection: body?.enabled === false ? 'off' : connection,
+    connection: body?.enabled === false ? 'disabled' : connection,
     error: body?.error && typeof body.error === 'object' ? { code: String(body.error.code ?? ''), message: String(body.error.message ?? '') } : null,
     quota: quotaFromApi(body?.quota),
   };
@@ -157,7 +157,7 @@ export function createMailController(options) {
       // The key directory never learns (nor serves) a key for an own address.
       keys?.setOwnAddresses?.(ownAddressList());
     } catch (error) {
-      store.setStatus({ connection: error?.code === 'not_enabled' ? 'off' : 'error', enabled: error?.code !== 'not_enabled', error: errorOf(error) });
+      store.setStatus({ connection: error?.code === 'not_enabled' ? 'disabled' : 'error', enabled: error?.code !== 'not_enabled', error: errorOf(error) });
       throw error;
     }
     return store.get().status;

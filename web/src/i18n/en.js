@@ -315,8 +315,6 @@ export default Object.freeze({
   'channel.call.need_secure': 'Calls need a secure channel',
   'users.call_audio_with': 'Audio call with {username}',
   'users.call_video_with': 'Video call with {username}',
-  'email.later.title': 'Email is not available yet',
-  'email.later.body': 'Encrypted email arrives with a later release.',
 
   'users.title': 'Online',
   'users.count': '{count} online',

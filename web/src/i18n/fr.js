@@ -314,8 +314,6 @@ export default Object.freeze({
   'channel.call.need_secure': 'Les appels nécessitent un canal sécurisé',
   'users.call_audio_with': 'Appel audio avec {username}',
   'users.call_video_with': 'Appel vidéo avec {username}',
-  'email.later.title': "Le courriel n'est pas encore disponible",
-  'email.later.body': 'Le courriel chiffré arrive dans une prochaine version.',
 
   'users.title': 'En ligne',
   'users.count': '{count} en ligne',

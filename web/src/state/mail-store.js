@@ -60,7 +60,7 @@ const initialReading = Object.freeze({
 /**
  * Snapshot (all frozen):
  * {
- *   status: { connection: 'off'|'connecting'|'connected'|'error', enabled, address, domain, smarthost,
+ *   status: { connection: 'off'|'disabled'|'connecting'|'connected'|'error' (disabled: mail off on the server), enabled, address, domain, smarthost,
  *             maxMessageBytes, account: 'local'|'external', external: null|{email, imap_host, …}, error: null|{code,message},
  *             quota: null|{usedBytes, limitBytes} },
  *   folders: [API folder objects {path, name, delimiter, special_use, subscribed, selectable, total, unseen}],

@@ -507,7 +507,7 @@ export class MailPanel extends LitElement {
     if (!state || !this.mailActions) {
       return html`<p class="page muted" data-testid="mail-unavailable">${t('mail.unavailable')}</p>`;
     }
-    if (state.status.enabled === false && state.status.connection !== 'off') {
+    if (state.status.connection === 'disabled') {
       return html`<p class="page muted" data-testid="mail-disabled">${t('mail.disabled')}</p>`;
     }
     const notice = state.notice;
