@@ -113,7 +113,7 @@ test('video call from the VoIP tab: ring, accept, encrypted media both ways, in-
     await until(() => mediaFrames(page), (now) => now.encrypted > first.encrypted + 20 && now.decrypted > first.decrypted + 20,
       'SFrame frames encrypted and decrypted rising');
     await page.getByTestId('call-stats-toggle').click();
-    await until(async () => Number.parseFloat(await page.getByTestId('call-stats-receive').textContent().catch(() => '')),
+    await until(async () => Number.parseFloat(await page.getByTestId('call-stats-receive').textContent({ timeout: 1000 }).catch(() => '')),
       (kbps) => kbps > 0, 'receive bitrate in the quality panel');
     assert.equal((await page.getByTestId('call-stats-path').textContent()).trim(), 'Direct');
     await page.getByTestId('call-stats-toggle').click();

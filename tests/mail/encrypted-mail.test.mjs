@@ -94,7 +94,7 @@ test('encrypted mail with an attachment, a reply and two forwards between two br
   for (let index = 0; index < 3; index += 1) {
     await openThisRow(bob.app, fromAlice.nth(index));
     // The reader shows this message (its uid): body and attachments are rendered with it.
-    const body = await readerBody(bob.app).textContent().catch(() => '');
+    const body = await readerBody(bob.app).textContent({ timeout: 5000 }).catch(() => '');
     if (/Forwarded message/.test(body) && body.includes(replyText)) seen.inline = true;
     if (await attachmentEntries(bob.app).filter({ hasText: '.eml' }).count() > 0) seen.attached = true;
   }
