@@ -24,7 +24,7 @@
 #   SECMS_MAIL_STORE (/var/lib/secms-mail) run as root only: where the Maildirs and Dovecot's
 #                                        sockets go (Dovecot never accesses mail as root, and no
 #                                        other account may enter the 0700 data directory)
-#   SECMS_MAIL=0                         no Dovecot (an existing IMAP/LMTP server, or no mail)
+#   SECMS_MAIL=0                         no Dovecot: an existing IMAP/LMTP server (the [mail] keys), or no mail (then set mail_enabled = false, or registrations are refused while no IMAP server answers)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coturn.sh"
 source "$(dirname "$0")/dovecot.sh"

@@ -28,7 +28,7 @@ const { skip } = suite;
 /** A moderator account made with the admin CLI, logged in through the landing page. */
 async function moderator(t, prefix) {
   const username = uniqueName(prefix);
-  const made = await runServerCommand(['--data-dir', suite.server.dataDir, '--log-level', 'warn', 'user', 'add', username, '--role', 'moderator'], { input: `${strongPassword}\n` });
+  const made = await runServerCommand(['--data-dir', suite.server.dataDir, '--log-level', 'warn', '--mail-enabled', 'false', 'user', 'add', username, '--role', 'moderator'], { input: `${strongPassword}\n` });
   assert.equal(made.code, 0, made.stderr);
   const entry = await newContext(suite.browser);
   t.after(() => entry.context.close().catch(() => {}));
