@@ -6,45 +6,12 @@
 // a push (the server reads the folder counts) and the next IDLE.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 
 import { startMailServer } from '../helpers/mail-server.mjs';
-import { freePort, openWebSocket, request } from '../helpers/secms-server.mjs';
+import { slowRelay } from '../helpers/slow-relay.mjs';
+import { openWebSocket, request } from '../helpers/secms-server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// A TCP relay in front of Dovecot's IMAP port that holds every answer of Dovecot back for
-// `delayMs` (in order), so that a request keeps the mailbox out of IDLE long enough for a
-// delivery to land in the middle of it.
-async function slowRelay(targetPort) {
-  const port = await freePort();
-  const relay = { port, delayMs: 0 };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    let last = 0;
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.on('data', (chunk) => {
-      const at = Math.max(last, Date.now() + relay.delayMs);
-      last = at;
-      setTimeout(() => client.writable && client.write(chunk), at - Date.now());
-    });
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  relay.close = () => new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
-  return relay;
-}
 
 const ROUNDS = 10; // the old code missed about a third of the rounds: ten catch it, and keep the suite short
 

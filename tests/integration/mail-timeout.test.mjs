@@ -4,45 +4,14 @@
 // new connection for the next request.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 
 import { startMailServer } from '../helpers/mail-server.mjs';
-import { freePort, request } from '../helpers/secms-server.mjs';
+import { slowRelay } from '../helpers/slow-relay.mjs';
+import { request } from '../helpers/secms-server.mjs';
 
 // A TCP relay in front of Dovecot's IMAP port that holds every answer of Dovecot back for
 // `delayMs` (in order): each command stays under the command timeout, a job of many commands
 // does not.
-async function slowRelay(targetPort) {
-  const port = await freePort();
-  const relay = { port, delayMs: 0, connections: 0 };
-  const server = net.createServer((client) => {
-    relay.connections += 1;
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    let last = 0;
-    const drop = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', drop).on('close', drop);
-    upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream);
-    upstream.on('data', (chunk) => {
-      const at = Math.max(last, Date.now() + relay.delayMs);
-      last = at;
-      setTimeout(() => client.writable && client.write(chunk), at - Date.now());
-    });
-  });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  relay.close = () => new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
-  return relay;
-}
-
 describe('mail job deadline', () => {
   let mail;
   let relay;
