@@ -527,9 +527,10 @@ export function createMailController(options) {
   const setSubscribed = (path, on) => folderAction('subscribe', () => api.subscribe(path, Boolean(on)));
 
   // --- external account ---------------------------------------------------------------------
-  async function setExternalAccount(fields) {
+  /** Switches the mailbox (PUT/DELETE /account), then reloads the tab on the new one. */
+  async function switchAccount(change) {
     try {
-      await api.setAccount(fields);
+      await change();
     } catch (error) {
       showError(error, 'account');
       throw error;
@@ -540,18 +541,8 @@ export function createMailController(options) {
     await starting;
   }
 
-  async function clearExternalAccount() {
-    try {
-      await api.clearAccount();
-    } catch (error) {
-      showError(error, 'account');
-      throw error;
-    }
-    store.resetList({ folder: 'INBOX' });
-    store.clearReading();
-    starting = load();
-    await starting;
-  }
+  const setExternalAccount = (fields) => switchAccount(() => api.setAccount(fields));
+  const clearExternalAccount = () => switchAccount(() => api.clearAccount());
 
   // --- contacts and keys --------------------------------------------------------------------
   const syncContacts = () => store.setContacts(addressBook.list());

@@ -1,66 +1,14 @@
 // Autocrypt Level 1 (https://autocrypt.org/level1.html): the Autocrypt header a sender puts on
 // every message (§2.1) and the Autocrypt-Gossip headers inside encrypted messages (§2.7). Pure
 // module (page, Worker, node). Keys travel as base64 of the binary key; the page's key
-// directory stores them armored, so this module armors and dearmors itself (RFC 4880 §6).
+// directory stores them armored (key-armor.js armors and dearmors them, RFC 9580 §6).
+
+import { armorPublicKey, base64ToBytes, bytesToBase64, dearmorPublicKey } from './key-armor.js';
+
+export { armorPublicKey, dearmorPublicKey };
 
 export const MAX_KEYDATA_BYTES = 64 * 1024;
 const MAX_HEADER_CHARS = 100 * 1024;
-
-function base64ToBytes(text) {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let index = 0; index < binary.length; index += 1) bytes[index] = binary.charCodeAt(index);
-  return bytes;
-}
-
-function bytesToBase64(bytes) {
-  let binary = '';
-  for (let offset = 0; offset < bytes.length; offset += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(offset, offset + 0x8000));
-  return btoa(binary);
-}
-
-/** CRC-24 of RFC 4880 §6.1 (the armor checksum). */
-function crc24(bytes) {
-  let crc = 0xb704ce;
-  for (const byte of bytes) {
-    crc ^= byte << 16;
-    for (let bit = 0; bit < 8; bit += 1) {
-      crc <<= 1;
-      if (crc & 0x1000000) crc ^= 0x1864cfb;
-    }
-  }
-  return crc & 0xffffff;
-}
-
-/** Binary public key → "-----BEGIN PGP PUBLIC KEY BLOCK-----" armor. */
-export function armorPublicKey(bytes) {
-  const body = bytesToBase64(bytes).replace(/.{1,64}/g, '$&\n');
-  const crc = crc24(bytes);
-  const checksum = bytesToBase64(Uint8Array.of(crc >> 16, (crc >> 8) & 255, crc & 255));
-  return `-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n${body}=${checksum}\n-----END PGP PUBLIC KEY BLOCK-----\n`;
-}
-
-/** Armored public key → its binary bytes (checksum checked when present), or null. */
-export function dearmorPublicKey(armored) {
-  const match = /-----BEGIN PGP PUBLIC KEY BLOCK-----\r?\n([\s\S]*?)-----END PGP PUBLIC KEY BLOCK-----/.exec(String(armored ?? ''));
-  if (!match) return null;
-  const lines = match[1].split(/\r?\n/);
-  const blank = lines.findIndex((line) => line.trim() === '');
-  const data = lines.slice(blank + 1).map((line) => line.trim()).filter(Boolean);
-  const checksumLine = data.length && /^=[A-Za-z0-9+/]{4}$/.test(data[data.length - 1]) ? data.pop() : null;
-  let bytes;
-  try {
-    bytes = base64ToBytes(data.join(''));
-  } catch {
-    return null;
-  }
-  if (checksumLine) {
-    const expected = base64ToBytes(checksumLine.slice(1));
-    const crc = crc24(bytes);
-    if (expected[0] !== crc >> 16 || expected[1] !== ((crc >> 8) & 255) || expected[2] !== (crc & 255)) return null;
-  }
-  return bytes.length ? bytes : null;
-}
 
 const ADDRESS = /^[^\s<>()[\]\\,;:"@]+@[^\s<>()[\]\\,;:"@]+$/;
 
@@ -98,12 +46,8 @@ export function parseAutocrypt(value, { gossip = false } = {}) {
   const keydata = attributes.get('keydata')?.replace(/\s+/g, '');
   if (!addr || !ADDRESS.test(addr) || !keydata || !/^[A-Za-z0-9+/]+={0,2}$/.test(keydata)) return null;
   if (keydata.length > Math.ceil(MAX_KEYDATA_BYTES / 3) * 4) return null;
-  let keyBytes;
-  try {
-    keyBytes = base64ToBytes(keydata);
-  } catch {
-    return null;
-  }
+  const keyBytes = base64ToBytes(keydata);
+  if (!keyBytes) return null;
   // A public-key packet (tag 6) must come first: old format 0x98–0x9b or new format 0xc6.
   if (!keyBytes.length || keyBytes.length > MAX_KEYDATA_BYTES || !((keyBytes[0] & 0xfc) === 0x98 || keyBytes[0] === 0xc6)) return null;
   return { addr, prefer_encrypt: prefer, keydata: armorPublicKey(keyBytes), keyBytes };

@@ -3,6 +3,10 @@
 // armored text). Lines are unfolded (RFC 6350 §3.2) and folded at 75 octets on export; text
 // values are escaped (§3.4). Anything else is ignored. Limits keep a hostile file harmless.
 
+import { armorPublicKey, base64ToBytes } from './key-armor.js';
+
+export { armorPublicKey };
+
 export const vcardLimits = Object.freeze({ maxChars: 8 * 1024 * 1024, maxCards: 2000, maxEmails: 20, maxKeyChars: 96 * 1024, maxNameChars: 256 });
 
 export class VCardError extends Error {
@@ -16,37 +20,6 @@ export class VCardError extends Error {
 /** RFC 6350 §3.4 text unescaping: \n \, \; \\ . */
 const unescapeText = (value) => value.replace(/\\([nN,;\\])/g, (whole, char) => (char === 'n' || char === 'N' ? '\n' : char));
 const escapeText = (value) => String(value).replace(/\\/g, '\\\\').replace(/,/g, '\\,').replace(/;/g, '\\;').replace(/\r?\n/g, '\\n');
-
-function base64ToBytes(text) {
-  const clean = text.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) return null;
-  const binary = atob(clean);
-  const bytes = new Uint8Array(binary.length);
-  for (let index = 0; index < binary.length; index += 1) bytes[index] = binary.charCodeAt(index);
-  return bytes;
-}
-
-function bytesToBase64(bytes) {
-  let binary = '';
-  for (let index = 0; index < bytes.length; index += 0x8000) binary += String.fromCharCode(...bytes.subarray(index, index + 0x8000));
-  return btoa(binary);
-}
-
-/** Binary OpenPGP key bytes → ASCII armor (RFC 9580 §6.2), with the CRC-24 checksum line. */
-export function armorPublicKey(bytes) {
-  let crc = 0xb704ce;
-  for (const byte of bytes) {
-    crc ^= byte << 16;
-    for (let bit = 0; bit < 8; bit += 1) {
-      crc <<= 1;
-      if (crc & 0x1000000) crc ^= 0x1864cfb;
-    }
-  }
-  crc &= 0xffffff;
-  const body = bytesToBase64(bytes).match(/.{1,64}/g)?.join('\n') ?? '';
-  const checksum = bytesToBase64(new Uint8Array([crc >> 16, (crc >> 8) & 0xff, crc & 0xff]));
-  return `-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n${body}\n=${checksum}\n-----END PGP PUBLIC KEY BLOCK-----\n`;
-}
 
 /** Armored key → the base64 of its binary packets (without the checksum), or null. */
 function armorToBase64(armored) {
