@@ -18,11 +18,7 @@ import { plainMail, htmlMail, innerEntity, pgpMimeMail, messageId } from './help
 import { violationsOf } from '../e2e/helpers/browser.mjs';
 import { axeViolations, describeViolations } from './helpers/axe.mjs';
 import { gnupgHome } from './helpers/gnupg.mjs';
-import {
-  mailUser, waitForRow, openRow, messageRow, messageRows, folderEntry, openFolder, composeForm, folderAction,
-  composeSubject, composeBody, toolbarAction, exportOwnKey, importContactKey, securityOf, readerBody, startCompose,
-  waitForListLoaded, waitForMailConnected,
-} from './helpers/mail-app.mjs';
+import { composeBody, composeForm, composeSubject, eventually, exportOwnKey, folderAction, folderEntry, importContactKey, mailUser, messageRow, messageRows, openFolder, openRow, readerBody, securityOf, startCompose, toolbarAction, waitForListLoaded, waitForMailConnected, waitForRow } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();
 
@@ -30,17 +26,6 @@ const suite = await useMailStack();
 async function diskFlags(stack, username, folder) {
   const files = await stack.maildirFiles(username, folder);
   return files.map((file) => /:2,([A-Za-z]*)$/.exec(path.basename(file))?.[1] ?? '');
-}
-
-async function eventually(check, what, timeoutMs = 10_000) {
-  const started = Date.now();
-  let last;
-  for (;;) {
-    last = await check();
-    if (last === true) return;
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-  }
 }
 
 /** Fails with every axe-core violation (WCAG 2.0/2.1 A+AA) of the Email tab and its mail frames. */

@@ -12,7 +12,7 @@ import * as openpgp from 'openpgp';
 import { useMailStack } from './helpers/mail-stack.mjs';
 import { headerOf } from './helpers/mime.mjs';
 import { logInAndOpenApp, logOutFromApp, ownReportFingerprint, storageOf } from '../e2e/helpers/app-flows.mjs';
-import { mailUser, openEmailTab, folderEntry } from './helpers/mail-app.mjs';
+import { eventually, folderEntry, mailUser, openEmailTab } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();
 const passphrase = 'settings kept on the mail server 7';
@@ -24,17 +24,6 @@ async function importIdentity(app, privateKey) {
   await app.locator('#identity-import-passphrase').fill(passphrase);
   await app.getByTestId('identity-import-submit').click();
   return ownReportFingerprint(app);
-}
-
-async function eventually(check, what, timeoutMs = 20_000) {
-  const started = Date.now();
-  let last;
-  for (;;) {
-    last = await check();
-    if (last === true) return;
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 const contactNames = (app) => app.getByTestId('contact').allTextContents();
@@ -67,7 +56,7 @@ test('a contact and a preference survive logout and login (encrypted copy in the
     if (messages.length !== 1) return `${messages.length} copies`;
     const raw = messages[0].toString('latin1');
     return headerOf(raw, 'X-Secms-Store') === 'mail-settings-v1' || 'no marker header';
-  }, 'the settings copy on the mail server');
+  }, 'the settings copy on the mail server', 20_000);
   // Both changes are in the latest copy: wait for the debounced save of the preference too
   // (a second save replaces the first: still one message).
   await alice.app.waitForTimeout(3_000);
@@ -88,7 +77,7 @@ test('a contact and a preference survive logout and login (encrypted copy in the
   await eventually(async () => {
     const names = await contactNames(app);
     return names.some((text) => text.includes('Carol Keeper')) || names;
-  }, 'the contact after logging in again');
+  }, 'the contact after logging in again', 20_000);
   await app.getByTestId('mail-back-to-mail').click();
   await app.getByTestId('mail-settings').click();
   assert.equal(await app.getByTestId('pref-density').inputValue(), 'compact', 'the preference came back');
