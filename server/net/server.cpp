@@ -177,7 +177,9 @@ asio::awaitable<std::optional<http::response>> read_mail_body(
         const auto rate_point =
             start + std::max<clock::duration>(limits.min_body_rate_grace,
                                               std::chrono::milliseconds(received() * 1000 / rate));
-        lowest.expires_at(std::min(deadline, rate_point + std::chrono::milliseconds(500)));
+        // Two seconds past that point: a body that still trickles (a byte a second) sends one
+        // more byte in it and gets its 408; a silent one is closed at the deadline.
+        lowest.expires_at(std::min(deadline, rate_point + std::chrono::seconds(2)));
         auto [ec, n] =
             co_await bhttp::async_read_some(stream, buffer, parser, as_tuple(use_awaitable));
         if (ec) {
