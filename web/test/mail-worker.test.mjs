@@ -4,33 +4,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeIdentity } from './helpers/mail-parties.mjs';
+import { loadCryptoWorker } from './helpers/worker-harness.mjs';
 
-const posted = [];
-const awaiting = new Map();
-let listener;
-globalThis.self = {
-  addEventListener: (type, fn) => { if (type === 'message') listener = fn; },
-  postMessage: (message) => {
-    posted.push(message);
-    awaiting.get(message.id)?.(message);
-  },
-};
-await import('../src/crypto/worker.js');
-
-let nextId = 1;
-async function request(type, payload) {
-  const id = nextId++;
-  const reply = new Promise((resolve) => awaiting.set(id, resolve));
-  listener({ data: { id, type, ...(payload === undefined ? {} : { payload }) } });
-  let timer;
-  const expired = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no reply to ${type}`)), 60_000); });
-  try {
-    return await Promise.race([reply, expired]);
-  } finally {
-    clearTimeout(timer);
-    awaiting.delete(id);
-  }
-}
+// Encryption of a few MiB may take long on a slow machine: a minute per request.
+const { posted, request: send } = await loadCryptoWorker();
+const request = (type, payload) => send(type, payload, { deadlineMs: 60_000 });
 
 const alice = await makeIdentity('alice');
 const bob = await makeIdentity('bob');

@@ -3,44 +3,9 @@
 // streams whose options are not exactly {session, call, direction, kind}.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { loadCryptoWorker } from './helpers/worker-harness.mjs';
 
-const posted = [];
-const awaiting = new Map(); // request id → resolve of its reply
-let listener;
-globalThis.self = {
-  addEventListener: (type, fn) => { if (type === 'message') listener = fn; },
-  postMessage: (message) => {
-    posted.push(message);
-    awaiting.get(message.id)?.(message);
-  },
-};
-await import('../src/crypto/worker.js');
-const worker = globalThis.self;
-
-let nextId = 1;
-/**
- * Resolves with `promise`, or fails once `what` has not happened within the deadline (a hang
- * turns into a failure; a slow machine only makes the test slower).
- */
-function within(promise, what, deadlineMs = 20_000) {
-  let timer;
-  const expired = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${deadlineMs} ms`)), deadlineMs);
-  });
-  return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
-}
-
-/** Sends one request to the real handler; resolves with the reply posted for its id. */
-async function request(type, payload) {
-  const id = nextId++;
-  const reply = new Promise((resolve) => awaiting.set(id, resolve));
-  listener({ data: { id, type, ...(payload === undefined ? {} : { payload }) } });
-  try {
-    return await within(reply, `reply to ${type}`);
-  } finally {
-    awaiting.delete(id);
-  }
-}
+const { worker, request, within, lastRequestId } = await loadCryptoWorker();
 
 const call = '0123456789abcdef0123456789abcdef';
 const session = 'ab'.repeat(16);
@@ -59,7 +24,7 @@ test('call.media_stats answers the counters of a call (no keys), call.media_end 
   assert.deepEqual(Object.keys(stats.stats).sort(), ['call', 'keyId', 'receive', 'receiveActive', 'send', 'sendActive']);
   assert.equal(stats.stats.call, call);
   assert.equal(stats.stats.sendActive, false);
-  assert.deepEqual(await request('call.media_end', { call }), { type: 'call.media_end', call, id: nextId - 1 });
+  assert.deepEqual(await request('call.media_end', { call }), { type: 'call.media_end', call, id: lastRequestId() });
   for (const bad of [{ call: call.toUpperCase() }, { call: 'x' }, { call, session }, {}]) {
     assert.equal((await request('call.media_stats', bad)).error?.code, 'invalid_request', JSON.stringify(bad));
     assert.equal((await request('call.media_end', bad)).error?.code, 'invalid_request', JSON.stringify(bad));
