@@ -67,6 +67,11 @@ test('a contact and a preference survive logout and login (encrypted copy in the
   assert.equal((await stack.maildirMessages(alice.username, 'Security.MS')).length, 1, 'the superseded copy was expunged');
   assert.equal(await folderEntry(alice.app, 'Security.MS').count(), 0, 'the folder is not in the tree');
 
+  // A change made just before logging out (inside the 2 s debounce) is saved by the logout.
+  await alice.app.getByTestId('mail-settings').click();
+  await alice.app.getByTestId('pref-readingPane').selectOption('bottom');
+  await alice.app.getByTestId('mail-back-to-mail').click();
+
   // Log out: the browser forgets everything; log in again and unlock the same key.
   await logOutFromApp(alice.app);
   assert.equal((await storageOf(alice.landing)).localStorage, 0, 'localStorage wiped at logout');
@@ -81,5 +86,6 @@ test('a contact and a preference survive logout and login (encrypted copy in the
   await app.getByTestId('mail-back-to-mail').click();
   await app.getByTestId('mail-settings').click();
   assert.equal(await app.getByTestId('pref-density').inputValue(), 'compact', 'the preference came back');
+  assert.equal(await app.getByTestId('pref-readingPane').inputValue(), 'bottom', 'the change made just before logout came back');
   assert.equal(await folderEntry(app, 'Security.MS').count(), 0);
 });

@@ -244,6 +244,17 @@ test('preferences are checked and kept per account', async () => {
   assert.equal(other.get().prefs.density, 'compact');
 });
 
+test('a preference is stored before the store tells its subscribers (the settings sync reads the stored copy)', () => {
+  const saved = new Map();
+  const storage = { getItem: (key) => saved.get(key) ?? null, setItem: (key, value) => saved.set(key, value), removeItem: (key) => saved.delete(key) };
+  const store = createMailStore();
+  const { actions } = createMailController({ api: fakeApi(), store, crypto: {}, mime: {}, keys: null, addressBook: null, storage, account: 'alice', settingsSync: false });
+  const storedWhenNotified = [];
+  store.subscribe((state) => storedWhenNotified.push([state.prefs.readingPane, JSON.parse(saved.get('secms.mail.prefs.alice') ?? '{}').readingPane]));
+  actions.setPref('readingPane', 'bottom');
+  assert.deepEqual(storedWhenNotified.at(-1), ['bottom', 'bottom']);
+});
+
 test('stop forgets everything (decrypted headers included)', async () => {
   const { store, actions } = setup();
   await actions.start();

@@ -137,6 +137,8 @@ mirrorCall(callStore.get());
 callStore.subscribe(mirrorCall);
 createCallAlerts({ callStore, preferences, channelStore: channels, roomStore: rooms });   // ringtone, ringback, notification, title blink
 
+const SETTINGS_FLUSH_MS = 5000;
+
 // Stops everything this window runs; used by every way out of the session.
 function stopServices() {
   calls.stop();
@@ -173,9 +175,13 @@ const actions = Object.freeze({
   preferences,
   enableNotifications: () => alerts.enableNotifications(),
   testSound: (kind) => alerts.play(kind),
-  // Stopped first (the Worker holds the unlocked key, and keeps the key database open); the
-  // window leaves only when the server ended the session, else it says so and offers a retry.
+  // Stopped first, once a pending mail settings save is done (the Worker holds the unlocked key,
+  // and keeps the key database open); the window leaves only when the server ended the
+  // session, else it says so and offers a retry.
   async logout() {
+    // A mail settings change made in the last seconds is still waiting for its debounced save:
+    // save it now (it needs the Worker and the session), for at most SETTINGS_FLUSH_MS.
+    await Promise.race([mail?.actions.flushSettings().catch(() => {}), new Promise((resolve) => setTimeout(resolve, SETTINGS_FLUSH_MS))]);
     stopServices();
     const result = await logOutAndWipe({ api });
     if (result.loggedOut) {

@@ -6,7 +6,7 @@
 //
 // Nothing here logs message content; decrypted subjects and bodies stay in the store (memory).
 
-import { emptyQuery, findSummary, loadedRows, mailPrefCheckers, mailSortKeys, defaultMailPrefs } from '../state/mail-store.js';
+import { emptyQuery, findSummary, listLayout, loadedRows, mailPrefCheckers, mailSortKeys, defaultMailPrefs, threadIdOf, threadReplies } from '../state/mail-store.js';
 import { createComposer } from './mail-compose.js';
 import { buildReadReceipt, MDN_SENT_FLAG, readReceiptWanted } from '../mail/mdn.js';
 import { annotateSigner, signatureTrust } from '../mail/signer-trust.js';
@@ -133,12 +133,14 @@ export function createMailController(options) {
     const check = mailPrefCheckers[name];
     if (!check) throw new RangeError(`mail preferences: unknown preference ${JSON.stringify(name)}`);
     if (!check(value)) throw new RangeError(`mail preferences: bad value for ${name}`);
-    store.setPrefs({ [name]: value });
+    // Stored before the store changes: the settings sync, a store subscriber, reads the stored
+    // copy to decide whether anything is left to save.
     try {
-      storage?.setItem(prefsKey, JSON.stringify(store.get().prefs));
+      storage?.setItem(prefsKey, JSON.stringify({ ...store.get().prefs, [name]: value }));
     } catch {
       // Storage full or disabled: the choice holds for this page.
     }
+    store.setPrefs({ [name]: value });
     if (name === 'threads' && store.get().list.threads !== value) return setThreads(value);
     return undefined;
   }
@@ -314,7 +316,8 @@ export function createMailController(options) {
   }
 
   // --- selection -------------------------------------------------------------------------------
-  const orderedUids = () => loadedRows(store.get().list).map(([, summary]) => summary.uid);
+  // The rows the user sees, in order (a collapsed conversation's replies are not among them).
+  const orderedUids = () => listLayout(store.get().list).order;
 
   /** Click: select only uid; toggle (Ctrl/Cmd): add or remove it; extend (Shift): the range from the anchor. */
   function select(uid, { extend = false, toggle = false } = {}) {
@@ -341,6 +344,27 @@ export function createMailController(options) {
     store.setSelection({ uids: new Set([uid]), anchor: uid, focused: uid });
   }
 
+  /**
+   * Collapses or expands a conversation (threadId: its root's thread id). Collapsing takes its
+   * hidden replies out of the selection and moves the focus from a hidden reply to the root:
+   * what is selected is what is seen, so Delete, Move and drag act on a collapsed thread's root
+   * only, never on replies the user cannot see.
+   */
+  function setThreadCollapsed(threadId, collapsed) {
+    const { list, selection } = store.get();
+    store.setThreadCollapsed(threadId, collapsed);
+    if (!collapsed) return;
+    let root = null;
+    for (const summary of list.rows.values()) if (threadIdOf(summary) === threadId) root = summary;
+    if (!root) return;
+    const hidden = new Set(threadReplies(root).map((reply) => reply.uid));
+    if (![...selection.uids].some((uid) => hidden.has(uid)) && !hidden.has(selection.focused) && !hidden.has(selection.anchor)) return;
+    store.setSelection({
+      uids: new Set([...selection.uids].filter((uid) => !hidden.has(uid))),
+      focused: hidden.has(selection.focused) ? root.uid : selection.focused,
+      anchor: hidden.has(selection.anchor) ? root.uid : selection.anchor,
+    });
+  }
   function selectAll() {
     store.setSelection({ uids: new Set(orderedUids()) });
   }
@@ -742,7 +766,7 @@ export function createMailController(options) {
   const actions = Object.freeze({
     start, stop, refreshStatus, refreshFolders, openFolder: (path) => openFolder(path), loadRange: (offset, count) => loadRange(offset, count), reloadList,
     setSort, setThreads, search, clearSearch,
-    select, selectAll, clearSelection: () => store.clearSelection(),
+    select, selectAll, clearSelection: () => store.clearSelection(), setThreadCollapsed,
     open, setFlags: (uids, change) => setFlags(uids, change), toggleSeen, toggleFlag, move, remove, emptyFolder, markAllRead,
     createFolder, renameFolder, deleteFolder, setSubscribed,
     allowRemoteContent, viewSource, downloadAttachment, sendReadReceipt,
@@ -752,6 +776,8 @@ export function createMailController(options) {
     importKey, keyFor, acceptKeyChange, rejectKeyChange, removeKey,
     setExternalAccount, clearExternalAccount, setPref, completeAddress,
     dismissNotice: () => store.setNotice(null),
+    // Saves a settings change still waiting for its debounce (logout calls it before stopping).
+    flushSettings: () => settingsSync?.flush() ?? Promise.resolve(),
   });
 
   return Object.freeze({ actions, handleServerMessage, handleWorkerEvent });
