@@ -20,7 +20,7 @@ export const encryptedSubjectPlaceholder = '[...]';
 
 export const defaultMailPrefs = Object.freeze({
   density: 'comfortable', readingPane: 'right', composeFormat: 'plain',
-  signature: '', autoSaveSeconds: 30, encryptByDefault: true, signByDefault: true,
+  signature: '', signatures: Object.freeze({}), autoSaveSeconds: 30, encryptByDefault: true, signByDefault: true,
   attachOwnKey: false, showLongHeaders: false, threads: false,
 });
 
@@ -30,6 +30,10 @@ export const mailPrefCheckers = Object.freeze({
   readingPane: (value) => readingPanes.includes(value),
   composeFormat: (value) => composeFormats.includes(value),
   signature: (value) => typeof value === 'string' && value.length <= 4000,
+  // One signature per identity (the mailbox address, the external account's address); the old
+  // single `signature` still counts as the mailbox address's when that has no entry.
+  signatures: (value) => Boolean(value) && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length <= 8
+    && Object.entries(value).every(([address, text]) => /^[^\s@<>]{1,64}@[^\s@<>]{1,253}$/.test(address) && typeof text === 'string' && text.length <= 4000),
   autoSaveSeconds: (value) => Number.isSafeInteger(value) && value >= 5 && value <= 3600,
   encryptByDefault: (value) => typeof value === 'boolean',
   signByDefault: (value) => typeof value === 'boolean',
@@ -48,7 +52,7 @@ const initialStatus = Object.freeze({
 function initialList({ folder = 'INBOX', sort = 'date', order = 'desc', threads = false, query = emptyQuery, version = 0 } = {}) {
   return Object.freeze({
     folder, sort, order, threads, query, total: 0, pageSize: 50, uidvalidity: null,
-    rows: new Map(), loading: false, error: null, version,
+    rows: new Map(), loading: false, error: null, version, collapsed: new Set(),
   });
 }
 
@@ -67,7 +71,9 @@ const initialReading = Object.freeze({
  *   foldersError: null|{code,message},
  *   currentFolder: 'INBOX',
  *   list: { folder, sort, order, threads, query, total, pageSize, uidvalidity, rows: Map offset → summary
- *           (the API's message objects; sparse), loading, error, version (bumps on every reload) },
+ *           (the API's message objects; sparse; in conversation view one per thread, with
+ *           thread_messages), loading, error, version (bumps on every reload),
+ *           collapsed: Set of thread ids whose replies are hidden (conversations start expanded) },
  *   selection: { uids: Set, anchor: uid|null, focused: uid|null },
  *   reading: { uid, folder, state: 'idle'|'loading'|'ready'|'error', message (mime-read model), error,
  *              remoteContentAllowed, source: null|string (raw text when "view source") },
@@ -138,10 +144,90 @@ export function loadedRows(list) {
   return [...list.rows.entries()].sort((a, b) => a[0] - b[0]);
 }
 
-/** The loaded summary with this uid, or null. */
+/** The loaded summary with this uid (a thread's reply included), or null. */
 export function findSummary(list, uid) {
-  for (const summary of list.rows.values()) if (summary.uid === uid) return summary;
+  for (const summary of list.rows.values()) {
+    if (summary.uid === uid) return summary;
+    for (const message of summary.thread_messages ?? []) if (message.uid === uid) return message;
+  }
   return null;
+}
+
+// --- conversation view: collapsible threads -------------------------------------------------
+// In conversation view a row of the store is a thread (its root, with every message of it in
+// thread_messages, root first) and `total` counts threads; the list shows the root and, unless
+// the thread is collapsed, its replies under it. The layout below maps the list's display rows
+// (what the virtual list scrolls over, all of one height) to store offsets and replies. Threads
+// not loaded yet count one row each: their size is known once their page arrives.
+
+/** The id of a row's thread (the uid of its oldest message; the row's own uid outside threads). */
+export const threadIdOf = (summary) => summary?.thread?.id ?? summary?.uid;
+
+/** A thread row's replies: its messages other than the row's own, in thread order. */
+export const threadReplies = (summary) => (summary?.thread_messages ?? []).filter((message) => message.uid !== summary.uid);
+
+/** Whether any reply of a thread row is unread (a collapsed root says so). */
+export const hasUnreadReplies = (summary) => threadReplies(summary).some((message) => !(message.flags ?? []).includes('\\Seen'));
+
+const layouts = new WeakMap();
+
+/**
+ * The display layout of a list snapshot (memoised per snapshot) → {
+ *   total: display rows (threads + visible replies; unloaded threads one row each),
+ *   threads: [{ offset, start, replies }] loaded threads with visible replies, by offset
+ *            (start: display index of the root, replies: how many rows follow it),
+ *   order: the uids of the loaded visible rows in display order (j/k, Shift ranges, Ctrl+A),
+ *   indexOf: Map uid → display index }.
+ */
+export function listLayout(list) {
+  const cached = layouts.get(list);
+  if (cached) return cached;
+  const collapsed = list.collapsed ?? new Set();
+  const threads = [];
+  const order = [];
+  const indexOf = new Map();
+  let extra = 0;
+  for (const [offset, summary] of loadedRows(list)) {
+    const start = offset + extra;
+    order.push(summary.uid);
+    indexOf.set(summary.uid, start);
+    const replies = list.threads && !collapsed.has(threadIdOf(summary)) ? threadReplies(summary) : [];
+    replies.forEach((reply, index) => {
+      order.push(reply.uid);
+      indexOf.set(reply.uid, start + 1 + index);
+    });
+    if (replies.length) {
+      threads.push(Object.freeze({ offset, start, replies: replies.length }));
+      extra += replies.length;
+    }
+  }
+  const layout = Object.freeze({ total: Math.max(0, list.total) + extra, threads: Object.freeze(threads), order: Object.freeze(order), indexOf });
+  layouts.set(list, layout);
+  return layout;
+}
+
+/**
+ * What display row `index` of a layout shows → { offset, reply } (reply: -1 for the thread's
+ * root or a plain row, else the index among the thread's replies).
+ */
+export function layoutRowAt(layout, index) {
+  const { threads } = layout;
+  // The last thread with visible replies that starts at or before `index` (binary search).
+  let low = 0;
+  let high = threads.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (threads[middle].start <= index) {
+      found = middle;
+      low = middle + 1;
+    } else high = middle - 1;
+  }
+  if (found < 0) return { offset: index, reply: -1 };
+  const thread = threads[found];
+  if (index <= thread.start + thread.replies) return { offset: thread.offset, reply: index - thread.start - 1 };
+  // Past that thread: every earlier thread's replies come before.
+  return { offset: index - (thread.start - thread.offset) - thread.replies, reply: -1 };
 }
 
 export function createMailStore() {
@@ -201,19 +287,31 @@ export function createMailStore() {
       merge('list', { loading, error });
       return true;
     },
-    /** Changes the flags of loaded summaries in place (optimistic update). */
+    /** Changes the flags of loaded summaries in place (optimistic update), a thread's messages included. */
     patchSummaries(uids, change) {
       const wanted = new Set(uids);
       const list = store.get().list;
       let changed = false;
       const rows = new Map();
       for (const [offset, summary] of list.rows) {
-        if (wanted.has(summary.uid)) {
-          changed = true;
-          rows.set(offset, Object.freeze({ ...summary, ...change(summary) }));
-        } else rows.set(offset, summary);
+        let next = summary;
+        if (wanted.has(summary.uid)) next = { ...summary, ...change(summary) };
+        if (summary.thread_messages?.some((message) => wanted.has(message.uid))) {
+          next = { ...next, thread_messages: Object.freeze(summary.thread_messages.map((message) => (wanted.has(message.uid) ? Object.freeze({ ...message, ...change(message) }) : message))) };
+        }
+        if (next !== summary) changed = true;
+        rows.set(offset, next === summary ? summary : Object.freeze(next));
       }
       if (changed) merge('list', { rows });
+    },
+    /** Hides (collapsed) or shows a conversation's replies; kept across reloads of the same list. */
+    setThreadCollapsed(threadId, collapsed) {
+      const list = store.get().list;
+      if (list.collapsed.has(threadId) === Boolean(collapsed)) return;
+      const next = new Set(list.collapsed);
+      if (collapsed) next.add(threadId);
+      else next.delete(threadId);
+      merge('list', { collapsed: next });
     },
     /** Drops summaries (moved or deleted): the window closes the gap and the total shrinks. */
     dropSummaries(uids) {

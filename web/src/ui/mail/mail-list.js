@@ -3,6 +3,18 @@
 // Columns: flags, sender, subject, date, size; sortable headers with aria-sort. Selection by
 // click, Shift+click (range), Ctrl/Cmd+click (toggle), arrows, Space, Ctrl+A; Enter opens.
 // Rows can be dragged onto a folder (mail-folders.js).
+//
+// Conversation view (threads): the grid becomes a treegrid; each thread's root comes first
+// (aria-level 1) with its replies under it, indented by depth (aria-level depth + 1). A root of
+// more than one message carries a toggle button (aria-expanded) that hides or shows the
+// replies; Right arrow expands the focused thread (or, already expanded, goes to its first
+// reply), Left arrow collapses it (or, on a reply, goes to its root). Conversations start
+// expanded, as Roundcube's thread view does: nothing is hidden until the user asks. A
+// collapsed root shows its message count and says, in words, when a reply is unread. Selection
+// follows what is visible: collapsing drops the hidden replies from the selection, so Delete,
+// Move and drag of a collapsed thread act on its root only (mail-controller setThreadCollapsed).
+// The virtual list scrolls over display rows of one height (listLayout in mail-store.js), so
+// hidden replies take no room and the positions stay exact.
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t, getLanguage } from '../../i18n/index.js';
@@ -10,7 +22,7 @@ import { LanguageController, StoreController } from '../controllers.js';
 import { controlStyles } from '../shared-styles.js';
 import { mailStyles } from './mail-styles.js';
 import { mailIcons } from './mail-icons.js';
-import { summaryView, localSearchRows } from '../../state/mail-store.js';
+import { summaryView, localSearchRows, listLayout, layoutRowAt, threadIdOf, threadReplies, hasUnreadReplies } from '../../state/mail-store.js';
 import {
   rowHeights, virtualWindow, missingRuns, scrollToRow, senderLabel, formatListDate, formatBytes, hasFlag, mailDragType,
 } from './mail-view.js';
@@ -54,6 +66,11 @@ export class MailList extends LitElement {
     .flags .unread-dot { width: 8px; height: 8px; border-radius: 50%; background: var(--color-accent); }
     .date, .size { text-align: right; color: var(--color-text-muted); font-size: 0.85rem; }
     .subject.encrypted { font-style: italic; }
+    .thread-toggle {
+      display: inline-flex; align-items: center; gap: 2px; border: 1px solid var(--color-border); border-radius: 4px;
+      background: transparent; color: inherit; font: inherit; font-size: 0.8rem; padding: 0 4px; margin-right: var(--space-1); cursor: pointer;
+    }
+    .thread-unread { font-size: 0.78rem; font-weight: 600; margin-left: var(--space-1); }
     .depth-1 { padding-left: 1rem; } .depth-2 { padding-left: 2rem; } .depth-3 { padding-left: 3rem; } .depth-4 { padding-left: 4rem; }
     .empty, .state { padding: var(--space-4); color: var(--color-text-muted); }
     .local-results { border-bottom: 2px solid var(--color-border); max-height: 40%; overflow: auto; flex: none; }
@@ -112,15 +129,47 @@ export class MailList extends LitElement {
     return this.getAttribute('layout') === 'stacked' ? rowHeights.comfortable : (rowHeights[density] ?? rowHeights.comfortable);
   }
 
-  /** The ordered uids of the loaded rows (for ranges and j/k). */
+  /** The ordered uids of the loaded visible rows (for ranges and j/k). */
   loadedUids() {
     const list = this.snapshot.value?.list;
-    return list ? [...list.rows.entries()].sort((a, b) => a[0] - b[0]).map(([, summary]) => summary.uid) : [];
+    return list ? [...listLayout(list).order] : [];
   }
 
+  /** The display row of a uid (a visible reply included), or -1. */
   offsetOf(uid) {
-    for (const [offset, summary] of this.snapshot.value?.list?.rows ?? []) if (summary.uid === uid) return offset;
-    return -1;
+    const list = this.snapshot.value?.list;
+    return list ? (listLayout(list).indexOf.get(uid) ?? -1) : -1;
+  }
+
+  /** The loaded thread row (root) whose conversation holds uid, or null. */
+  threadRowOf(uid) {
+    for (const summary of this.snapshot.value?.list?.rows.values() ?? []) {
+      if (summary.uid === uid || summary.thread_messages?.some((message) => message.uid === uid)) return summary;
+    }
+    return null;
+  }
+
+  toggleThread(root, collapsed) {
+    this.mailActions?.setThreadCollapsed(threadIdOf(root), collapsed);
+  }
+
+  /** Right/Left arrows in conversation view (the treegrid keys); true when handled. */
+  threadKey(key, focused) {
+    const list = this.snapshot.value?.list;
+    if (!list?.threads || focused === null) return false;
+    const root = this.threadRowOf(focused);
+    if (!root) return false;
+    const replies = threadReplies(root);
+    const collapsed = list.collapsed.has(threadIdOf(root));
+    if (key === 'ArrowRight') {
+      if (focused !== root.uid || replies.length === 0) return true;
+      if (collapsed) this.toggleThread(root, false);
+      else { this.mailActions.select(replies[0].uid); this.revealUid(replies[0].uid); }
+      return true;
+    }
+    if (focused !== root.uid) { this.mailActions.select(root.uid); this.revealUid(root.uid); }
+    else if (replies.length > 0 && !collapsed) this.toggleThread(root, true);
+    return true;
   }
 
   /** Moves the focus (and the selection) by `step` rows; extend with Shift. */
@@ -143,7 +192,7 @@ export class MailList extends LitElement {
   }
 
   focusGrid() {
-    this.renderRoot.querySelector('[role="grid"]')?.focus();
+    this.renderRoot.querySelector('[data-testid="mail-list"]')?.focus();
   }
 
   onScroll(event) {
@@ -157,7 +206,9 @@ export class MailList extends LitElement {
     const focused = state.selection.focused;
     const page = Math.max(1, Math.floor(this.viewportHeight / this.rowHeight) - 1);
     const moves = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
-    if (event.key in moves) {
+    if ((event.key === 'ArrowRight' || event.key === 'ArrowLeft') && !event.shiftKey && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      if (this.threadKey(event.key, focused)) event.preventDefault();
+    } else if (event.key in moves) {
       event.preventDefault();
       const step = moves[event.key];
       if (Number.isFinite(step)) this.moveFocus(step, { extend: event.shiftKey });
@@ -204,7 +255,8 @@ export class MailList extends LitElement {
     if (!state || !this.mailActions) return;
     this.setAttribute('density', state.prefs?.density ?? 'comfortable');
     const { list } = state;
-    const { first, end, padTop, fullHeight } = virtualWindow({ scrollTop: Math.max(0, this.scrollTop - headerHeight), viewportHeight: this.viewportHeight, rowHeight: this.rowHeight, total: list.total });
+    const layout = listLayout(list);
+    const { first, end, padTop, fullHeight } = virtualWindow({ scrollTop: Math.max(0, this.scrollTop - headerHeight), viewportHeight: this.viewportHeight, rowHeight: this.rowHeight, total: layout.total });
     // Sizes through the CSSOM (the CSP allows no style attribute).
     const rows = this.renderRoot.querySelector('.rows');
     if (rows) {
@@ -212,7 +264,10 @@ export class MailList extends LitElement {
       rows.style.paddingTop = `${padTop}px`;
     }
     if (list.loading) return;
-    for (const [offset, count] of missingRuns(list.rows, first, end)) {
+    // The store offsets the window shows (display rows of a thread's replies share its offset).
+    const firstOffset = layoutRowAt(layout, first).offset;
+    const endOffset = end > first ? layoutRowAt(layout, end - 1).offset + 1 : firstOffset;
+    for (const [offset, count] of missingRuns(list.rows, firstOffset, endOffset)) {
       const key = `${list.version}:${offset}:${count}`;
       if (this.requested.has(key)) continue;
       this.requested.add(key);
@@ -232,26 +287,41 @@ export class MailList extends LitElement {
     </span>`;
   }
 
-  renderRow(state, offset) {
-    const summary = state.list.rows.get(offset);
-    if (!summary) {
-      return html`<div class="row item" role="row" aria-rowindex=${offset + 2} aria-busy="true" data-testid="mail-row-loading">
+  /** Display row `index`: a placeholder, a thread's root (or a plain message), or one of its replies. */
+  renderRow(state, index, layout) {
+    const { list } = state;
+    const { offset, reply } = layoutRowAt(layout, index);
+    const row = list.rows.get(offset);
+    const threaded = list.threads;
+    if (!row) {
+      return html`<div class="row item" role="row" aria-rowindex=${index + 2} aria-level=${threaded ? 1 : nothing} aria-busy="true" data-testid="mail-row-loading">
         <span class="cell" role="gridcell"></span><span class="cell muted" role="gridcell">${t('mail.list.loading_row')}</span>
         <span class="cell" role="gridcell"></span><span class="cell" role="gridcell"></span><span class="cell" role="gridcell"></span></div>`;
     }
-    const view = summaryView(state, state.list.folder, summary);
+    const summary = reply < 0 ? row : threadReplies(row)[reply];
+    const view = summaryView(state, list.folder, summary);
     const selected = state.selection.uids.has(summary.uid);
     const focused = state.selection.focused === summary.uid;
-    const depth = Math.min(4, summary.thread?.depth ?? 0);
+    const depth = Math.max(0, Math.min(4, summary.thread?.depth ?? (reply < 0 ? 0 : 1)));
     const unread = !hasFlag(summary, '\\Seen');
     const subject = view.subjectKnown ? (view.subject || t('mail.no_subject')) : t('mail.encrypted_subject');
     const classes = ['row', 'item', unread ? 'unread' : '', focused ? 'focused' : '', view.subjectKnown ? '' : 'placeholder'].join(' ');
-    return html`<div class=${classes} role="row" id=${`mail-row-${summary.uid}`} aria-rowindex=${offset + 2} aria-selected=${String(selected)}
-        data-testid="mail-row" data-uid=${summary.uid} data-unread=${String(unread)} draggable="true"
+    // The toggle: on a root of more than one message in conversation view.
+    const count = threaded && reply < 0 ? (row.thread_messages?.length ?? 1) : 1;
+    const expanded = count > 1 ? !list.collapsed.has(threadIdOf(row)) : null;
+    const toggle = expanded === null ? nothing : html`<button type="button" class="thread-toggle" tabindex="-1" data-testid="mail-thread-toggle"
+        aria-expanded=${String(expanded)} aria-label=${t(expanded ? 'mail.list.thread_collapse' : 'mail.list.thread_expand', { count })}
+        @click=${(event) => { event.stopPropagation(); this.toggleThread(row, expanded); }}><span aria-hidden="true">${expanded ? '▾' : '▸'} ${count}</span></button>`;
+    const unreadReplies = expanded === false && hasUnreadReplies(row)
+      ? html`<span class="thread-unread" data-testid="mail-thread-unread">${t('mail.list.thread_unread_replies')}</span>` : nothing;
+    return html`<div class=${classes} role="row" id=${`mail-row-${summary.uid}`} aria-rowindex=${index + 2} aria-selected=${String(selected)}
+        aria-level=${threaded ? depth + 1 : nothing} aria-expanded=${expanded === null ? nothing : String(expanded)}
+        data-testid="mail-row" data-uid=${summary.uid} data-unread=${String(unread)} data-depth=${threaded ? depth : nothing}
+        data-thread=${threaded ? threadIdOf(row) : nothing} draggable="true"
         @click=${(event) => this.onRowClick(event, summary.uid)} @dragstart=${(event) => this.onDragStart(event, summary.uid)}>
       ${this.renderFlags(summary, view)}
       <span class="cell sender" role="gridcell">${senderLabel(view.from) || t('mail.unknown_sender')}</span>
-      <span class=${`cell subject depth-${depth} ${view.subjectKnown ? '' : 'encrypted'}`} role="gridcell" data-testid="mail-row-subject">${subject}</span>
+      <span class=${`cell subject depth-${depth} ${view.subjectKnown ? '' : 'encrypted'}`} role="gridcell" data-testid="mail-row-subject">${toggle}<span data-testid="mail-row-subject-text">${subject}</span>${unreadReplies}</span>
       <span class="cell date" role="gridcell">${formatListDate(summary.date, { language: getLanguage() })}</span>
       <span class="cell size" role="gridcell">${formatBytes(summary.size, getLanguage())}</span>
     </div>`;
@@ -286,15 +356,17 @@ export class MailList extends LitElement {
     if (!state) return html`<p class="state">${t('mail.loading')}</p>`;
     const { list, selection } = state;
     const localRows = localSearchRows(state);
-    const { first, end } = virtualWindow({ scrollTop: Math.max(0, this.scrollTop - headerHeight), viewportHeight: this.viewportHeight, rowHeight: this.rowHeight, total: list.total });
-    const offsets = [];
-    for (let offset = first; offset < end; offset += 1) offsets.push(offset);
+    const layout = listLayout(list);
+    const { first, end } = virtualWindow({ scrollTop: Math.max(0, this.scrollTop - headerHeight), viewportHeight: this.viewportHeight, rowHeight: this.rowHeight, total: layout.total });
+    const indexes = [];
+    for (let index = first; index < end; index += 1) indexes.push(index);
     const ariaSort = (key) => (list.sort === key ? (list.order === 'asc' ? 'ascending' : 'descending') : 'none');
-    const focusedId = selection.focused !== null && this.offsetOf(selection.focused) >= first ? `mail-row-${selection.focused}` : nothing;
+    const focusedIndex = selection.focused === null ? -1 : this.offsetOf(selection.focused);
+    const focusedId = focusedIndex >= first && focusedIndex < end ? `mail-row-${selection.focused}` : nothing;
     return html`
       ${this.renderLocalResults(state, localRows)}
       <div class="scroller" @scroll=${this.onScroll}>
-        <div role="grid" tabindex="0" aria-label=${t('mail.list.label')} aria-rowcount=${list.total + 1} aria-multiselectable="true"
+        <div role=${list.threads ? 'treegrid' : 'grid'} tabindex="0" aria-label=${t('mail.list.label')} aria-rowcount=${layout.total + 1} aria-multiselectable="true"
           aria-activedescendant=${focusedId} aria-busy=${String(list.loading)} data-testid="mail-list" data-total=${list.total}
           @keydown=${this.onKeydown}>
           <div class="row header" role="row" aria-rowindex="1">
@@ -302,7 +374,7 @@ export class MailList extends LitElement {
             ${sortColumns.map(([key, label]) => html`<span class=${`cell ${key}-header`} role="columnheader" aria-sort=${ariaSort(key)}>
               <button type="button" data-testid=${`mail-sort-${key}`} @click=${() => this.sort(key)}>${t(label)}${list.sort === key ? (list.order === 'asc' ? ' ▲' : ' ▼') : ''}</button></span>`)}
           </div>
-          <div class="rows" role="rowgroup">${offsets.map((offset) => this.renderRow(state, offset))}</div>
+          <div class="rows" role="rowgroup">${indexes.map((index) => this.renderRow(state, index, layout))}</div>
         </div>
         ${list.total === 0 && !list.loading && localRows.length === 0 ? html`<p class="empty" data-testid="mail-list-empty">${list.error ? '' : t('mail.list.empty')}</p>` : nothing}
         ${list.error ? html`<p class="message error" role="alert" data-testid="mail-list-error">${t('mail.error.list', { message: list.error.message ?? list.error.code ?? '' })}</p>` : nothing}
