@@ -2,7 +2,7 @@
 // same envelopes fetched from Dovecot directly by an IMAP client (the reference).
 //
 //   node bench/mail/list.mjs [--count 10000] [--page 50] [--rounds 2] [--server-bin PATH]
-//                            [--json FILE] [--dovecot-imap-port P --dovecot-lmtp-port Q
+//                            [--json FILE] [--no-browser] [--dovecot-imap-port P --dovecot-lmtp-port Q
 //                             --dovecot-secret-file F]   (an already running Dovecot instead of a fresh one)
 //
 // Steps: start Dovecot (tests/helpers/dovecot.mjs, the template scripts/run.sh uses) with the
@@ -22,6 +22,9 @@
 //  messages listed per second through secms-server / direct = the ratio.
 // Rounds alternate reference and secms-server paging (Dovecot's cache is filled by whichever
 // comes first; the first reference round runs before secms-server's first).
+// Then, unless --no-browser, the browser phase (browser-list.mjs): the Email tab in Chromium on
+// the same folder, `rounds` rounds, each a fresh login after the mailbox was closed: click to the
+// first rows (cold and warm), scroll to the last message, the page's heap and DOM.
 
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -30,6 +33,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatBrowserReport, runBrowserList } from './browser-list.mjs';
 import { makeCorpus } from './corpus.mjs';
 import { ImapClient } from './imap-client.mjs';
 import { fillOverLmtp } from './lmtp-fill.mjs';
@@ -37,7 +41,8 @@ import { fillOverLmtp } from './lmtp-fill.mjs';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const USER = 'alice';
 const PASSWORD = 'bench-mail-password-1';
-const DOMAIN = 'localhost';
+// With a dot: the app's identity form refuses an address at a dotless domain (user@localhost).
+const DOMAIN = 'mail.test';
 const MASTER_USER = 'secms';
 // What secms-server's imap_session::summaries() asks Dovecot for each listed message
 // (server/mail/imap_session.cpp); the reference asks for the same so both pay Dovecot alike.
@@ -200,6 +205,7 @@ export async function runListBench({
   page = 50,
   rounds = 2,
   warmRepeats = 5,
+  browser = true,
   serverBin,
   existingDovecot = null,
   log = (line) => process.stderr.write(`${line}\n`),
@@ -297,6 +303,25 @@ export async function runListBench({
     const threadPaging = await pageThroughServer(api, { limit: page, threads: 1 });
     const memoryAfter = await memoryOf(pid);
 
+    let browserRounds = null;
+    if (browser) {
+      // The page is web/dist as the tests serve it: built first, as tests/mail/helpers/mail-stack.mjs does.
+      const { build } = await import('../../web/build.mjs');
+      await build();
+      // This client's session ends, so the browser's first login finds the mailbox closed.
+      const out = await helper.request(server, 'DELETE', '/api/v1/session', { cookie });
+      if (out.status !== 204) throw new Error(`logout: HTTP ${out.status}`);
+      browserRounds = await runBrowserList({
+        origin: server.origin, username: USER, password: PASSWORD, identityEmail: `${USER}@${DOMAIN}`,
+        rounds, warmRepeats, log,
+        logoutSession: async (sid) => {
+          const res = await helper.request(server, 'DELETE', '/api/v1/session', { cookie: sid });
+          if (res.status !== 204) throw new Error(`logout: HTTP ${res.status}`);
+        },
+        serverMemory: () => memoryOf(pid),
+      });
+    }
+
     // Checks: every page complete, every message once, the same order as Dovecot's own SORT.
     const bestPaging = paging.reduce((a, b) => (b.ms < a.ms ? b : a));
     const bestReference = reference.reduce((a, b) => (b.ms < a.ms ? b : a));
@@ -331,6 +356,7 @@ export async function runListBench({
         pages: threadPaging.pages,
       },
       memory: { before: memoryBefore, afterList: memoryAfterList, after: memoryAfter },
+      browser: browserRounds,
       rate: { serverPerSecond: serverRate, referencePerSecond: referenceRate, ratio: serverRate / referenceRate },
       check,
     };
@@ -358,6 +384,7 @@ function parseArgs(argv) {
     else if (key === '--rounds') opts.rounds = number();
     else if (key === '--server-bin') (opts.serverBin = value), (i += 1);
     else if (key === '--json') (opts.json = value), (i += 1);
+    else if (key === '--no-browser') opts.browser = false;
     else if (key === '--dovecot-imap-port') ((opts.existingDovecot ??= {}).imapPort = number());
     else if (key === '--dovecot-lmtp-port') ((opts.existingDovecot ??= {}).lmtpPort = number());
     else if (key === '--dovecot-secret-file') ((opts.existingDovecot ??= {}).secretFile = value), (i += 1);
@@ -396,6 +423,10 @@ export function formatReport(r) {
   lines.push('');
   lines.push(`ratio secms-server / direct (best round of each): **${r.rate.ratio.toFixed(2)}** (${f0(r.rate.serverPerSecond)} vs ${f0(r.rate.referencePerSecond)} messages/s)`);
   lines.push(`secms-server memory (VmRSS): ${mib(r.memory.before.rssKiB)} MiB before, ${mib(r.memory.afterList.rssKiB)} MiB after listing, ${mib(r.memory.after.rssKiB)} MiB after threads; peak (VmHWM) ${mib(r.memory.after.hwmKiB)} MiB`);
+  if (r.browser) {
+    lines.push('');
+    lines.push(formatBrowserReport(r.browser));
+  }
   lines.push(`checks: ${r.check.listed} listed, ${r.check.distinct} distinct, total ${r.check.total}; same order as Dovecot's UID SORT: ${r.check.sameOrderAsDirectSort ? 'yes' : 'no'}; threads: ${r.check.threadMessagesListed} messages in ${r.check.threadsTotal} threads`);
   return lines.join('\n');
 }
