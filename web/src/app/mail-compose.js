@@ -80,6 +80,40 @@ export function decideSend({ recipients, keyFor, encrypt = 'auto', encryptByDefa
   return confirmUnencrypted ? unencrypted() : { kind: 'needs_confirmation', missing, reasons };
 }
 
+// --- signatures per identity ------------------------------------------------------------------
+// prefs.signatures maps an identity (the mailbox address, the external account's address) to its
+// signature; the older single prefs.signature is the mailbox address's when it has no entry.
+
+/** The signature text of the identity `address` (mailboxAddress: status.address). */
+export function signatureFor(prefs, address, mailboxAddress) {
+  const wanted = lower(address);
+  if (!wanted) return '';
+  for (const [identity, text] of Object.entries(prefs?.signatures ?? {})) if (lower(identity) === wanted) return String(text ?? '');
+  return wanted === lower(mailboxAddress) ? String(prefs?.signature ?? '') : '';
+}
+
+/** A signature as the body carries it: below the "-- " separator line (RFC 3676 §4.3). */
+export const signatureBlock = (signature) => (signature ? `\n\n-- \n${signature}` : '');
+
+/**
+ * The body after the From identity changed (as Thunderbird does): the old identity's signature
+ * block, when the body still holds it unchanged (its last copy), becomes the new one's; a body
+ * without the old signature (none, or the user edited it) is left alone, except that a new
+ * signature is added at the end when the old identity had none.
+ */
+export function swapSignature(text, oldSignature, newSignature) {
+  const body = String(text ?? '');
+  const oldBlock = signatureBlock(oldSignature);
+  const newBlock = signatureBlock(newSignature);
+  if (oldBlock === newBlock) return body;
+  if (!oldBlock) return body + newBlock;
+  // The last copy that ends a line: "Sig" inside an edited "Sig, edited" is not the signature.
+  let at = body.lastIndexOf(oldBlock);
+  while (at >= 0 && !/^(?:\r?\n|$)/.test(body.slice(at + oldBlock.length))) at = at > 0 ? body.lastIndexOf(oldBlock, at - 1) : -1;
+  if (at < 0) return body;
+  return body.slice(0, at) + newBlock + body.slice(at + oldBlock.length);
+}
+
 const attachmentOverhead = (size) => Math.ceil(size / 3) * 4 * (78 / 76) + 512;   // base64 lines + part headers
 
 /**
@@ -115,7 +149,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
 
   function baseDraft(id, mode) {
     const { prefs } = store.get();
-    const signature = prefs.signature ? `\n\n-- \n${prefs.signature}` : '';
+    const signature = signatureBlock(signatureFor(prefs, ownAddress(), ownAddress()));
     return {
       id, mode, from: ownAddress(), to: [], cc: [], bcc: [], subject: '', text: signature, html: null,
       format: prefs.composeFormat, attachments: [], inReplyTo: null, references: [], readReceipt: false,
@@ -175,7 +209,11 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
           draft.cc = uniqueAddresses(headers.cc ?? []);
           draft.bcc = uniqueAddresses(headers.bcc ?? []);
           draft.subject = headers.subject ?? '';
+          // The identity the draft was written from, when it is still one of the user's.
+          const savedFrom = lower(headers.from?.[0]?.address);
+          draft.from = ownAddresses().find((address) => lower(address) === savedFrom) ?? draft.from;
           draft.text = text;
+          // A rich draft reopens rich: the compose form sanitises this HTML before its editor shows it.
           draft.html = message?.html ?? null;
           draft.format = message?.html ? 'rich' : 'plain';
           draft.inReplyTo = headers.in_reply_to ?? null;
@@ -212,6 +250,12 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     }
     if ('encrypt' in changes && !['auto', 'on', 'off'].includes(changes.encrypt)) throw new RangeError('mail: encrypt is auto, on or off');
     if ('format' in changes && !['plain', 'rich'].includes(changes.format)) throw new RangeError('mail: format is plain or rich');
+    // A new From identity brings its signature into a plain body; the rich editor's content is
+    // the compose form's DOM, which swaps it there and sends text and html with the change.
+    if ('from' in changes && !('text' in changes) && draft.format !== 'rich') {
+      const { prefs } = store.get();
+      changes.text = swapSignature(draft.text, signatureFor(prefs, draft.from, ownAddress()), signatureFor(prefs, changes.from, ownAddress()));
+    }
     const next = withKeyStatus({ ...draft, ...changes, dirty: true, error: null, revision: (draft.revision ?? 0) + 1 });
     store.putDraft(id, next);
     armAutoSave(id);

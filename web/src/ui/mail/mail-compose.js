@@ -14,6 +14,8 @@ import { mailIcons } from './mail-icons.js';
 import { formatBytes } from './mail-view.js';
 import { unencryptedReasons } from './mail-security.js';
 import { errorText } from './mail-folders.js';
+import DOMPurify from 'dompurify';
+import { signatureFor, signatureBlock } from '../../app/mail-compose.js';
 
 const addressPattern = /^[^\s@<>()",;]+@[^\s@<>()",;]+$/;
 
@@ -23,6 +25,73 @@ export function parseAddressInput(text) {
     const angle = /<([^>]+)>/.exec(part);
     return (angle ? angle[1] : part).trim();
   }).filter((address) => addressPattern.test(address));
+}
+
+// --- a reopened rich draft -----------------------------------------------------------------------
+// A draft's HTML comes back from the Drafts folder, where anyone able to write to the mailbox
+// can put a message encrypted to the user's public key: it is untrusted like any mail. The page
+// never hands a string to an HTML sink (Trusted Types: only Lit's and the Worker URL's policies
+// exist): the Sanitizer API's Document.parseHTML parses it into an inert document (a safe parse,
+// scripts and handlers already dropped, no Trusted Types sink), DOMPurify then cleans that tree
+// in place down to the editor's own markup, and the result is imported node by node.
+
+/** What the rich editor makes (execCommand bold/italic/list/link, line breaks, its signature block). */
+const editorElements = Object.freeze(['b', 'strong', 'i', 'em', 'u', 'ul', 'ol', 'li', 'a', 'br', 'div', 'p', 'span']);
+/** The class of the signature block in the rich editor (the one class a draft keeps). */
+const signatureClass = 'signature';
+// DOMPurify would create a Trusted Types policy of its own ("dompurify"), which the page's CSP
+// does not name; it gets this one, which blesses nothing (it never parses a string here).
+const noTrustedStrings = Object.freeze({ createHTML: () => '', createScriptURL: () => '' });
+let draftPurifier = null;
+
+function purifier() {
+  if (draftPurifier) return draftPurifier;
+  draftPurifier = DOMPurify(window);
+  draftPurifier.addHook('uponSanitizeAttribute', (node, data) => {
+    if (data.attrName === 'class' && data.attrValue !== signatureClass) data.keepAttr = false;
+  });
+  return draftPurifier;
+}
+
+/**
+ * A draft's HTML → the nodes of the rich editor (imported into `target`), or null when this
+ * browser cannot parse HTML safely (no Document.parseHTML): the draft then opens as its text.
+ */
+export function draftHtmlNodes(htmlText, target = document) {
+  if (typeof Document.parseHTML !== 'function') return null;
+  const parsed = Document.parseHTML(String(htmlText ?? ''));
+  const root = parsed.createElement('div');
+  root.append(...parsed.body.childNodes);
+  purifier().sanitize(root, {
+    IN_PLACE: true, ALLOWED_TAGS: [...editorElements], ALLOWED_ATTR: ['href', 'class'],
+    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i, TRUSTED_TYPES_POLICY: noTrustedStrings,
+  });
+  return [...root.childNodes].map((node) => target.importNode(node, true));
+}
+
+/** Lines of text → text nodes separated by <br> (built, never parsed). */
+function textNodes(text) {
+  const nodes = [];
+  String(text ?? '').split(/\r?\n/).forEach((line, index) => {
+    if (index) nodes.push(document.createElement('br'));
+    if (line) nodes.push(document.createTextNode(line));
+  });
+  return nodes;
+}
+
+/** The rich editor's signature block: "-- " and the signature's lines. */
+function signatureElement(signature) {
+  const block = document.createElement('div');
+  block.className = signatureClass;
+  block.replaceChildren(...textNodes(`-- \n${signature}`));
+  return block;
+}
+
+/** The text of an editor subtree as the signature comparison needs it (<br> → newline). */
+function editorText(node) {
+  if (node.nodeType === Node.TEXT_NODE) return node.data;
+  if (node.nodeName === 'BR') return '\n';
+  return [...node.childNodes].map(editorText).join('');
 }
 
 export class MailCompose extends LitElement {
@@ -247,6 +316,37 @@ export class MailCompose extends LitElement {
     this.dispatchEvent(new CustomEvent('mail-compose-closed', { detail: { sent: false }, bubbles: true, composed: true }));
   }
 
+  /** The signature text of an identity (prefs.signatures, the older prefs.signature for the mailbox). */
+  signatureOf(address) {
+    const state = this.snapshot.value;
+    return signatureFor(state?.prefs, address, state?.status?.address);
+  }
+
+  /**
+   * Another From identity. A plain body's signature is swapped by the composer (updateDraft); the
+   * rich editor's is swapped here in its DOM: the signature block, when it still holds the old
+   * identity's signature unchanged, gets the new one's (none yet: the new one is added).
+   */
+  changeIdentity(address) {
+    const draft = this.draft;
+    const editor = this.renderRoot.querySelector('.rich');
+    if (!draft || draft.format !== 'rich' || !editor) {
+      this.patchDraft({ from: address });
+      return;
+    }
+    const before = this.signatureOf(draft.from?.address ?? draft.from);
+    const after = this.signatureOf(address);
+    const blocks = editor.querySelectorAll(`div.${signatureClass}`);
+    const block = blocks[blocks.length - 1] ?? null;
+    if (block && before && editorText(block) === `-- \n${before}`) {
+      if (after) block.replaceWith(signatureElement(after));
+      else block.remove();
+    } else if (!block && !before && after) {
+      editor.append(signatureElement(after));
+    }
+    this.patchDraft({ from: address, html: editor.innerHTML, text: editor.innerText });
+  }
+
   /** The rich editor's HTML goes to the draft (the controller sanitises it before the MIME build). */
   syncRich() {
     const editor = this.renderRoot.querySelector('.rich');
@@ -257,22 +357,32 @@ export class MailCompose extends LitElement {
    * The rich editor's content belongs to the DOM, not to Lit: the template has no child part in
    * it (a Lit text binding there lost track of its nodes once execCommand and typing moved them,
    * and every re-render after a blur inserted the whole text again beside the edits). A new
-   * editor element (rich format chosen, another draft) is filled once, from the draft's text,
-   * with text nodes and <br> (built, never parsed: no HTML sink, Trusted Types stay strict);
-   * afterwards it is only read (syncRich).
+   * editor element (rich format chosen, another draft) is filled once: from the draft's HTML
+   * when it has one (a rich draft reopened: sanitised, see draftHtmlNodes), else from its text
+   * with text nodes and <br>, the signature of the From identity as its own block (built, never
+   * parsed: no HTML sink, Trusted Types stay strict); afterwards it is only read (syncRich).
    */
   fillRichEditor() {
     const editor = this.renderRoot.querySelector('.rich');
     if (!editor || (this.richEditor === editor && this.richEditorDraft === this.draftId)) return;
     this.richEditor = editor;
     this.richEditorDraft = this.draftId;
-    const lines = String(this.draft?.text ?? '').split(/\r?\n/);
-    const nodes = [];
-    lines.forEach((line, index) => {
-      if (index) nodes.push(document.createElement('br'));
-      if (line) nodes.push(document.createTextNode(line));
-    });
-    editor.replaceChildren(...nodes);
+    const draft = this.draft;
+    const fromHtml = draft?.html ? draftHtmlNodes(draft.html) : null;
+    if (fromHtml) {
+      editor.replaceChildren(...fromHtml);
+      return;
+    }
+    const text = String(draft?.text ?? '');
+    const signature = this.signatureOf(draft?.from?.address ?? draft?.from);
+    const block = signatureBlock(signature);
+    const at = block ? text.lastIndexOf(block) : -1;
+    if (at < 0) {
+      editor.replaceChildren(...textNodes(text));
+      return;
+    }
+    const after = text.slice(at + block.length);
+    editor.replaceChildren(...textNodes(text.slice(0, at)), document.createElement('br'), signatureElement(signature), ...textNodes(after));
   }
 
   updated(changed) {
@@ -323,7 +433,7 @@ export class MailCompose extends LitElement {
         data-testid="mail-compose" data-draft=${draft.id}>
       <h2 id="compose-title">${t(titleKey)}</h2>
       <div class="row"><label for="compose-from">${t('mail.header.from')}</label>
-        <select id="compose-from" data-testid="compose-from" @change=${(event) => this.patchDraft({ from: event.target.value })}>
+        <select id="compose-from" data-testid="compose-from" @change=${(event) => this.changeIdentity(event.target.value)}>
           ${identities.map((address) => html`<option value=${address} ?selected=${(draft.from?.address ?? draft.from) === address}>${address}</option>`)}
         </select></div>
       ${this.renderRecipients('to', t('mail.header.to'))}
@@ -348,7 +458,7 @@ export class MailCompose extends LitElement {
         </select></label>
         <label><input type="checkbox" .checked=${draft.sign !== false} data-testid="compose-sign" @change=${(event) => this.patchDraft({ sign: event.target.checked })}>${t('mail.compose.sign')}</label>
         <label><input type="checkbox" .checked=${Boolean(draft.readReceipt)} data-testid="compose-receipt" @change=${(event) => this.patchDraft({ readReceipt: event.target.checked })}>${t('mail.compose.read_receipt')}</label>
-        <label><input type="checkbox" .checked=${draft.format === 'rich'} data-testid="compose-rich" @change=${(event) => { this.syncRich(); this.patchDraft({ format: event.target.checked ? 'rich' : 'plain' }); }}>${t('mail.compose.rich')}</label>
+        <label><input type="checkbox" .checked=${draft.format === 'rich'} data-testid="compose-rich" @change=${(event) => { this.syncRich(); this.patchDraft(event.target.checked ? { format: 'rich' } : { format: 'plain', html: null }); }}>${t('mail.compose.rich')}</label>
       </div>
       ${draft.error || this.sendError ? html`<p class="message error" role="alert" data-testid="compose-error">${this.sendError ?? errorText(draft.error)}</p>` : nothing}
       ${draft.sending && draft.sendProgress ? html`<progress max="1" .value=${draft.sendProgress} aria-label=${t('mail.compose.sending')}></progress>` : nothing}

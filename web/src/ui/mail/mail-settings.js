@@ -10,6 +10,7 @@ import { controlStyles } from '../shared-styles.js';
 import { mailStyles } from './mail-styles.js';
 import { errorText } from './mail-folders.js';
 import { privateInput } from '../private-input.js';
+import { signatureFor } from '../../app/mail-compose.js';
 
 export class MailSettings extends LitElement {
   static properties = {
@@ -24,6 +25,8 @@ export class MailSettings extends LitElement {
     :host { display: flex; flex-direction: column; gap: var(--space-4); }
     .field select, .field input[type="number"] { max-width: 20rem; }
     textarea { width: 100%; box-sizing: border-box; }
+    fieldset.signatures { border: 0; padding: 0; margin: 0; display: flex; flex-direction: column; gap: var(--space-2); }
+    fieldset.signatures legend { font-weight: 600; padding: 0; margin-bottom: var(--space-1); }
   `];
 
   constructor() {
@@ -66,6 +69,27 @@ export class MailSettings extends LitElement {
 
   check(name, current) {
     return html`<label class="checkbox"><input type="checkbox" .checked=${Boolean(current)} data-testid=${`pref-${name}`} @change=${(event) => this.setPref(name, event.target.checked)}>${t(`mail.settings.${name}`)}</label>`;
+  }
+
+  /**
+   * One signature per identity: the mailbox address and, once added, the external account's
+   * address. The older single signature shows as the mailbox address's until that has its own.
+   */
+  renderSignatures(status, prefs) {
+    const identities = [status?.address, status?.external?.email].filter(Boolean)
+      .filter((address, index, all) => all.findIndex((other) => other.toLowerCase() === address.toLowerCase()) === index);
+    const textOf = (address) => signatureFor(prefs, address, status?.address);
+    const save = (address, text) => {
+      const signatures = { ...(prefs.signatures ?? {}) };
+      for (const identity of Object.keys(signatures)) if (identity.toLowerCase() === address.toLowerCase()) delete signatures[identity];
+      signatures[address] = text;
+      this.setPref('signatures', signatures);
+    };
+    return html`<fieldset class="signatures" data-testid="pref-signatures"><legend>${t('mail.settings.signature')}</legend>
+      ${identities.map((address, index) => html`<div class="field"><label for=${`pref-signature-${index}`}>${t('mail.settings.signature_for', { address })}</label>
+        <textarea id=${`pref-signature-${index}`} rows="4" maxlength="4000" data-testid="pref-signature" data-address=${address}
+          .value=${textOf(address)} @change=${(event) => save(address, event.target.value)}></textarea></div>`)}
+    </fieldset>`;
   }
 
   renderAccount(status) {
@@ -119,8 +143,7 @@ export class MailSettings extends LitElement {
         ${this.check('encryptByDefault', prefs.encryptByDefault)}
         ${this.check('signByDefault', prefs.signByDefault)}
         ${this.check('attachOwnKey', prefs.attachOwnKey)}
-        <div class="field"><label for="pref-signature">${t('mail.settings.signature')}</label>
-          <textarea id="pref-signature" rows="4" maxlength="4000" .value=${prefs.signature ?? ''} @change=${(event) => this.setPref('signature', event.target.value)}></textarea></div>
+        ${this.renderSignatures(state?.status, prefs)}
       </section>
       ${state?.status && state.status.external !== undefined ? this.renderAccount(state.status) : nothing}`;
   }
