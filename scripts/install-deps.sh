@@ -19,6 +19,9 @@ PACKAGES=(
   libetpan-dev libsasl2-modules
   # Email: Dovecot as the mailbox store (IMAP, and LMTP for deliveries; docs/operations.md).
   dovecot-core dovecot-imapd dovecot-lmtpd
+  # Email: Postfix for the internet-facing layout's test (tests/integration/mail-postfix.test.mjs
+  # runs a private instance; docs/operations.md).
+  postfix
 )
 
 # Node.js may come from elsewhere than Debian (the machine image ships Node 20 with npm 11);
@@ -33,6 +36,11 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
+  # Debian's postfix asks which configuration to make: none (its system instance then has no
+  # main.cf and does not start; the test runs its own instance).
+  if [[ " ${missing[*]} " == *" postfix "* ]]; then
+    echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   # Debian's coturn package may enable and start its own system service on 3478, which would
   # collide with the instance scripts/run.sh starts beside secms-server: stop and disable the one
@@ -43,6 +51,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Likewise Debian's dovecot-core starts its system service (IMAP on 143): run.sh starts its own.
   if [[ " ${missing[*]} " == *" dovecot-core "* ]]; then
     stop_system_dovecot
+  fi
+  # And Postfix's (SMTP on 25), should the package have started or enabled it.
+  if [[ " ${missing[*]} " == *" postfix "* ]]; then
+    stop_system_service postfix
   fi
 fi
 
