@@ -134,10 +134,31 @@ export async function runBrowserCrypto({ mib = 10, rounds = 3, log = () => {} } 
     await page.goto(`${site.origin}/`);
     await page.waitForFunction(() => window.mailCryptoBench !== undefined);
     await page.evaluate((o) => window.mailCryptoBench.start(o), { workerUrl: '/worker.js' });
+    // The page's JS heap polled over CDP while each round runs: V8's used size plus ArrayBuffer
+    // backing stores (where a file's bytes, a MIME entity or an armored answer would sit), i.e.
+    // what the page's main thread holds at once; the Worker's and Blob storage are not counted.
+    const cdp = await page.context().newCDPSession(page);
+    const heapUsed = async () => {
+      const usage = await cdp.send('Runtime.getHeapUsage');
+      return usage.usedSize + (usage.backingStorageSize ?? 0);
+    };
     const out = [];
     for (let round = 0; round < rounds; round += 1) {
       log(`chromium: round ${round + 1}`);
-      out.push(await page.evaluate((o) => window.mailCryptoBench.run(o), { size: mib * MIB, recipientKey: bob.toPublic().armor() }));
+      await cdp.send('HeapProfiler.collectGarbage');
+      const heapBefore = await heapUsed();
+      let heapPeak = heapBefore;
+      let running = true;
+      const sampler = (async () => {
+        while (running) {
+          heapPeak = Math.max(heapPeak, await heapUsed());
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      const figures = await page.evaluate((o) => window.mailCryptoBench.run(o), { size: mib * MIB, recipientKey: bob.toPublic().armor() });
+      running = false;
+      await sampler;
+      out.push({ ...figures, heap: { beforeBytes: heapBefore, peakBytes: heapPeak } });
     }
     if (problems.length) throw new Error(`page errors: ${problems.join('; ')}`);
     const pick = (f) => median(out.map(f));
@@ -153,6 +174,8 @@ export async function runBrowserCrypto({ mib = 10, rounds = 3, log = () => {} } 
         longTaskTotalMs: pick((r) => r.compose.longTasks.totalMs),
         longestTaskMs: pick((r) => r.compose.longTasks.longestMs),
         maxTimerGapMs: pick((r) => r.compose.maxTimerGapMs),
+        heapPeakMiB: pick((r) => r.heap.peakBytes / MIB),
+        heapGrowthMiB: pick((r) => (r.heap.peakBytes - r.heap.beforeBytes) / MIB),
       },
     };
   } finally {
@@ -188,6 +211,7 @@ export function formatReport({ node, browser }) {
     browser.rounds.forEach((r, i) => lines.push(`| ${i + 1} | ${f0(r.compose.ms)} | ${f1((browser.mib * 1000) / r.compose.ms)} | ${r.compose.longTasks.count} | ${f0(r.compose.longTasks.totalMs)} | ${f0(r.compose.longTasks.longestMs)} | ${f0(r.compose.maxTimerGapMs)} | ${f0(r.build.ms)} / ${f0(r.build.maxTimerGapMs)} |`));
     lines.push(`progress events from the Worker per send: ${browser.rounds.map((r) => r.progressEvents).join(', ')}; multipart/encrypted: ${browser.rounds.every((r) => r.multipartEncrypted) ? 'yes' : 'NO'}; subject absent from the raw bytes: ${browser.rounds.every((r) => r.subjectHidden) ? 'yes' : 'NO'}`);
     lines.push(`median: ${f0(m.composeMs)} ms (${f1(m.composeMiBps)} MiB/s), main thread blocked ${f0(m.longTaskTotalMs)} ms in ${m.longTaskCount} long tasks, longest ${f0(m.longestTaskMs)} ms`);
+    lines.push(`page JS heap + ArrayBuffers (CDP Runtime.getHeapUsage every 20 ms, after a GC): peak ${f1(m.heapPeakMiB)} MiB, ${f1(m.heapGrowthMiB)} MiB above the start of the round (median); per round: ${browser.rounds.map((r) => f1((r.heap.peakBytes - r.heap.beforeBytes) / MIB)).join(', ')} MiB`);
   }
   return lines.join('\n');
 }

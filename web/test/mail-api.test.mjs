@@ -72,3 +72,29 @@ test('upload progress through XMLHttpRequest when asked', async () => {
   assert.deepEqual(answer, { uid: 5 });
   assert.deepEqual(progress, [[5, 10], [10, 10]]);
 });
+
+test('a Blob message is uploaded as it is (fetch body, XHR body), progress against its size', async () => {
+  const { fetch, requests } = fakeFetch(() => json(200, { sent: true, sent_uid: 4, refused: [] }));
+  const api = createMailApi({ fetch });
+  const raw = new Blob([new Uint8Array(7)], { type: 'message/rfc822' });
+  assert.equal((await api.send({ raw, to: ['a@x'] })).sent_uid, 4);
+  assert.equal(requests[0].init.body, raw, 'the Blob itself, not a copy of its bytes');
+  const progress = [];
+  const sent = [];
+  class FakeXhr {
+    constructor() { this.upload = {}; }
+    open() {}
+    setRequestHeader() {}
+    send(body) {
+      sent.push(body);
+      this.upload.onprogress({ loaded: 3, lengthComputable: false });
+      this.status = 200;
+      this.responseText = '{"sent":true}';
+      this.onload();
+    }
+  }
+  const withProgress = createMailApi({ fetch: async () => { throw new Error('not used'); }, XMLHttpRequest: FakeXhr });
+  await withProgress.send({ raw, to: ['a@x'], onProgress: (done, total) => progress.push([done, total]) });
+  assert.equal(sent[0], raw);
+  assert.deepEqual(progress, [[3, 7]]);
+});

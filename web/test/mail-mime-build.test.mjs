@@ -4,8 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import PostalMime, { decodeWords } from 'postal-mime';
 import {
-  MimeBuildError, base64Lines, buildMessage, encodeHeader, filenameParameters, foldHeader, formatAddress, formatDate, multipartEntity,
-  quotedPrintable, textEntity,
+  Base64OfBlob, MimeBuildError, base64LineBytes, base64LineStream, base64Lines, buildBodyEntity, buildMessage, concatChunks, encodeHeader,
+  entityBlob, entityBytes, entityHasBlobs, filenameParameters, foldHeader, formatAddress, formatDate, multipartEntity, quotedPrintable,
+  textEntity,
 } from '../src/mail/mime-build.js';
 import { openMessage } from '../src/mail/mime-read.js';
 import { buildAutocryptHeader, buildGossipHeader } from '../src/mail/autocrypt.js';
@@ -55,6 +56,44 @@ test('base64: 76-column CRLF lines, exact bytes back', () => {
   const lines = joined.split('\r\n').filter(Boolean);
   assert.ok(lines.slice(0, -1).every((line) => line.length === 76));
   assert.deepEqual(Uint8Array.from(atob(lines.join('')), (c) => c.charCodeAt(0)), data);
+});
+
+test('streamed base64: any chunking of the input gives the bytes of base64LineBytes', async () => {
+  const data = Uint8Array.from({ length: 200_003 }, (_, i) => (i * 31 + (i >> 8)) & 255);
+  const expected = base64LineBytes(data);
+  for (const sizes of [[1], [56, 58], [57], [4096, 1], [65536], [200_003]]) {
+    const chunks = [];
+    for (let offset = 0, turn = 0; offset < data.length; turn += 1) {
+      const end = Math.min(data.length, offset + sizes[turn % sizes.length]);
+      chunks.push(data.slice(offset, end));
+      offset = end;
+    }
+    const source = new ReadableStream({ pull(controller) { if (chunks.length) controller.enqueue(chunks.shift()); else controller.close(); } });
+    const out = new Uint8Array(await new Response(source.pipeThrough(base64LineStream())).arrayBuffer());
+    assert.deepEqual(out, expected, `chunks of ${sizes.join('/')}`);
+  }
+  const empty = new Uint8Array(await new Response(new Blob([]).stream().pipeThrough(base64LineStream())).arrayBuffer());
+  assert.equal(empty.length, 0);
+});
+
+test('a Blob attachment: the message is made as a Blob with the same bytes as from the attachment bytes', async () => {
+  const data = Uint8Array.from({ length: 3 * 1024 * 1024 + 11 }, (_, i) => (i * 7 + (i >> 12)) & 255);
+  const file = new File([data], 'report.bin', { type: 'application/octet-stream' });
+  const entity = buildBodyEntity({ text: 'see attached', attachments: [{ filename: 'report.bin', contentType: 'application/octet-stream', data: file }] });
+  assert.ok(entityHasBlobs(entity));
+  const chunk = entity.parts[1].body[0];
+  assert.ok(chunk instanceof Base64OfBlob && chunk.blob === file, 'the File itself is kept, not its bytes');
+  assert.equal(chunk.size, base64LineBytes(data).length);
+  assert.throws(() => entityBytes(entity), MimeBuildError);
+  assert.throws(() => concatChunks(['a', file]), MimeBuildError);
+  const blob = await entityBlob(entity);
+  assert.ok(blob instanceof Blob);
+  // The same entity with the attachment's base64 made in memory: the very same bytes.
+  const inMemory = { ...entity, parts: [entity.parts[0], { ...entity.parts[1], body: [base64LineBytes(data)] }] };
+  assert.deepEqual(new Uint8Array(await blob.arrayBuffer()), entityBytes(inMemory));
+  const message = await PostalMime.parse(new Uint8Array(await blob.arrayBuffer()));
+  assert.equal(message.attachments.length, 1);
+  assert.deepEqual(new Uint8Array(message.attachments[0].content), data);
 });
 
 test('RFC 2231 filenames: UTF-8 percent-encoded in continuations; read back by postal-mime', async () => {

@@ -151,6 +151,47 @@ test('a 3 MiB attachment is encrypted with progress events and decrypted to equa
   assert.ok(receiver.events.length > 0, 'progress events while decrypting');
 });
 
+test('a File attachment streams: encrypted, signed and plain messages are Blobs that read back exact', async () => {
+  const big = new Uint8Array(3 * 1024 * 1024 + 5);
+  for (let offset = 0; offset < big.length; offset += 65536) globalThis.crypto.getRandomValues(big.subarray(offset, Math.min(big.length, offset + 65536)));
+  const file = new File([big], 'big.bin', { type: 'application/octet-stream' });
+  const withFile = { ...fields, attachments: [{ filename: 'big.bin', contentType: 'application/octet-stream', data: file }] };
+  const blobBytes = async (blob) => {
+    assert.ok(blob instanceof Blob, 'a message with a Blob attachment is made as a Blob');
+    return new Uint8Array(await blob.arrayBuffer());
+  };
+
+  const sender = localCrypto(alice.privateKey);
+  const encrypted = await composeEncrypted({ ...withFile, crypto: sender, recipientKeys: [bob.armoredPublic], job: 'job-2', autocryptKey: alice.armoredPublic });
+  const encryptedRaw = await blobBytes(encrypted);
+  const wire = text(encryptedRaw);
+  assert.ok(!wire.includes('Quarterly'), 'the subject must not appear in the transported bytes');
+  assert.doesNotMatch(wire, /(^|[^\r])\n/, 'CRLF line ends only');
+  assert.match(wire, /Content-Type: multipart\/encrypted; protocol="application\/pgp-encrypted";/);
+  assert.ok(sender.events.length >= 4 && sender.events.every((event) => event.job === 'job-2'), 'progress events while the Blob streams');
+  assert.equal(sender.events.at(-1).done, sender.events.at(-1).total);
+  const opened = await openMessage({ raw: encryptedRaw, crypto: localCrypto(bob.privateKey), keyring: { verificationKeys: [alice.armoredPublic] } });
+  assert.equal(opened.security.signature, 'verified');
+  assert.equal(opened.headers.subject, secretSubject);
+  assert.deepEqual(opened.attachments[0].data, big);
+
+  const signed = await blobBytes(await composeSigned({ ...withFile, crypto: aliceCrypto }));
+  const verified = await openMessage({ raw: signed, crypto: bobCrypto, keyring: { verificationKeys: [alice.armoredPublic] } });
+  assert.equal(verified.security.kind, 'signed');
+  assert.equal(verified.security.signature, 'verified');
+  assert.deepEqual(verified.attachments[0].data, big);
+
+  const plain = await blobBytes(await composePlain(withFile));
+  const read = await openMessage({ raw: plain, crypto: bobCrypto, keyring: { verificationKeys: [] } });
+  assert.deepEqual(read.attachments[0].data, big);
+
+  // A draft: encrypted to the own key only, Bcc kept inside.
+  const draft = await blobBytes(await composeEncrypted({ ...withFile, bcc: [{ address: carol.address }], crypto: aliceCrypto, recipientKeys: [], sign: false, keepBcc: true }));
+  const reopened = await openMessage({ raw: draft, crypto: aliceCrypto, keyring: { verificationKeys: [] } });
+  assert.deepEqual(reopened.headers.bcc.map((entry) => entry.address), [carol.address]);
+  assert.deepEqual(reopened.attachments[0].data, big);
+});
+
 test('a bad recipient key is refused naming its index', async () => {
   await assert.rejects(
     composeEncrypted({ ...fields, crypto: aliceCrypto, recipientKeys: [bob.armoredPublic, alice.privateKey.armor()] }),

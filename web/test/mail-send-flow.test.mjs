@@ -181,11 +181,14 @@ test('attachments beyond the server limit are refused', async () => {
   const { store, actions } = setup();
   await actions.start();
   const id = await actions.compose({ mode: 'new' });
-  const file = (name, size) => ({ name, type: 'application/octet-stream', size, arrayBuffer: async () => new ArrayBuffer(size) });
+  const file = (name, size) => new File([new Uint8Array(size)], name, { type: 'application/octet-stream' });
   const result = await actions.addAttachments(id, [file('small.bin', 100), file('big.bin', 20_000)]);
   assert.equal(result.added.length, 1);
   assert.deepEqual(result.refused, [{ filename: 'big.bin', code: 'too_large' }]);
   assert.equal(store.get().drafts.get(id).attachments[0].progress, 1);
+  assert.ok(store.get().drafts.get(id).attachments[0].data instanceof File, 'the File is kept, not read into the page');
+  const notABlob = await actions.addAttachments(id, [{ name: 'fake.bin', type: '', size: 3, arrayBuffer: async () => new ArrayBuffer(3) }]);
+  assert.deepEqual(notABlob.refused, [{ filename: 'fake.bin', code: 'unreadable' }]);
 });
 
 test('quote helpers', () => {

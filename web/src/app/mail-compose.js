@@ -234,7 +234,9 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
 
   const safeName = (text) => String(text ?? '').replace(/[^\p{L}\p{N} ._-]+/gu, '').trim().slice(0, 80);
 
-  function attachmentEntry({ filename, contentType, data, size = data?.byteLength ?? 0 }) {
+  // data: a Uint8Array (forwarded or reopened parts) or a Blob (a File the user picked: kept as
+  // the File, streamed when the message is made, never read whole into the page).
+  function attachmentEntry({ filename, contentType, data, size = data?.byteLength ?? data?.size ?? 0 }) {
     return Object.freeze({ id: newId(), filename: filename || 'attachment', contentType: contentType || 'application/octet-stream', size, data: data ?? null, progress: data ? 1 : 0 });
   }
 
@@ -283,8 +285,10 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
   }
 
   /**
-   * Adds files (a FileList or File-like objects with name, type, size, arrayBuffer()). A file
-   * that would make the message larger than the server accepts is refused:
+   * Adds files (a FileList or Files). Each is kept as its File: the message is made from it by
+   * streaming when it is saved or sent (mime-build.js Base64OfBlob), so a large file is never a
+   * whole copy in the page. A file that would make the message larger than the server accepts
+   * is refused, and one whose first byte cannot be read (or that is not a Blob):
    * → { added: [attachment ids], refused: [{ filename, code: 'too_large' | 'unreadable' }] }.
    */
   async function addAttachments(id, files) {
@@ -301,10 +305,12 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
       const entry = attachmentEntry({ filename: file.name, contentType: file.type, data: null, size: file.size });
       store.putDraft(id, { attachments: Object.freeze([...draft.attachments, entry]), dirty: true, revision: (draft.revision ?? 0) + 1 });
       try {
-        const data = new Uint8Array(await file.arrayBuffer());
+        if (!(file instanceof Blob)) throw new TypeError('mail: an attachment is a File or Blob');
+        // Reading one byte finds a file that cannot be read (a folder, a file gone) now, not at send.
+        await file.slice(0, 1).arrayBuffer();
         const current = store.draft(id);
         if (!current) break;
-        store.putDraft(id, { attachments: Object.freeze(current.attachments.map((attachment) => (attachment.id === entry.id ? Object.freeze({ ...attachment, data, size: data.byteLength, progress: 1 }) : attachment))) });
+        store.putDraft(id, { attachments: Object.freeze(current.attachments.map((attachment) => (attachment.id === entry.id ? Object.freeze({ ...attachment, data: file, size: file.size, progress: 1 }) : attachment))) });
         added.push(entry.id);
       } catch {
         const current = store.draft(id);
@@ -440,7 +446,19 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     disarm(id);
     store.removeDraft(id);
     await afterSend().catch(() => {});
-    return { state: 'sent', sentUid: answer?.sent_uid ?? null, refused: Array.isArray(answer?.refused) ? answer.refused : [], encrypted: decision.kind === 'encrypted' };
+    const refused = Array.isArray(answer?.refused) ? answer.refused.filter((entry) => typeof entry?.address === 'string') : [];
+    const copyError = answer?.sent_copy_error && typeof answer.sent_copy_error.code === 'string' ? answer.sent_copy_error : null;
+    reportSendProblems(refused, copyError);
+    return { state: 'sent', sentUid: answer?.sent_uid ?? null, refused, sentCopyError: copyError, encrypted: decision.kind === 'encrypted' };
+  }
+
+  // The mail went out, but not to everyone, or without its copy in Sent: the user is told (the
+  // compose form is closed by then, so it is the panel's notice).
+  function reportSendProblems(refused, copyError) {
+    if (!refused.length && !copyError) return;
+    const addresses = refused.map((entry) => (entry.code ? `${entry.address} (${entry.code})` : entry.address)).join(', ');
+    const code = refused.length ? (copyError ? 'sent_not_delivered_no_copy' : 'sent_not_delivered') : 'sent_no_copy';
+    store.setNotice({ kind: 'error', code, params: { addresses }, cause: copyError ? { code: copyError.code, message: String(copyError.message ?? '') } : null });
   }
 
   /** Closes the form; a saved copy in Drafts is expunged (not moved to Trash). */

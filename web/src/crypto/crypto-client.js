@@ -225,21 +225,25 @@ function checkKeyList(callName, name, value) {
 export async function mailEncrypt(options) {
   checkOptions('mailEncrypt', options, ['connection', 'data', 'recipientKeys', 'sign', 'job', 'output'], ['connection', 'data', 'recipientKeys']);
   const { connection, data, recipientKeys, sign = true, job, output } = options;
-  if (output !== undefined && output !== 'armored' && output !== 'crlf-bytes') throw new TypeError('mailEncrypt: "output" must be \'armored\' or \'crlf-bytes\'');
-  checkMailBytes('mailEncrypt', 'data', data);
+  if (output !== undefined && output !== 'armored' && output !== 'crlf-bytes' && output !== 'blob') throw new TypeError('mailEncrypt: "output" must be \'armored\', \'crlf-bytes\' or \'blob\'');
+  // A Blob (a message with a large attachment) is cloned by reference: the Worker streams it.
+  const blob = data instanceof Blob;
+  if (!blob) checkMailBytes('mailEncrypt', 'data', data);
   checkKeyList('mailEncrypt', 'recipientKeys', recipientKeys);
   const payload = { data, recipientKeys, sign, ...(job === undefined ? {} : { job }), ...(output === undefined ? {} : { output }) };
   // Moved rather than copied only when the view is its whole buffer (nothing else shares it).
-  const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
-  const reply = await connection.request({ type: 'mail.encrypt', payload, transfer: whole ? [data.buffer] : [], timeoutMs: mailTimeoutMs(data.byteLength) });
+  const whole = !blob && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength;
+  const reply = await connection.request({ type: 'mail.encrypt', payload, transfer: whole ? [data.buffer] : [], timeoutMs: mailTimeoutMs(blob ? data.size : data.byteLength) });
+  if (reply.armoredBlob instanceof Blob) return { armoredBlob: reply.armoredBlob };
   return reply.armoredBytes instanceof Uint8Array ? { armoredBytes: reply.armoredBytes } : { armored: reply.armored };
 }
 
 /** Detached signature over the canonical bytes of a multipart/signed part: { connection, data } → { armoredSignature, micalg }. */
 export async function mailSign(options) {
   checkOptions('mailSign', options, ['connection', 'data'], ['connection', 'data']);
-  checkMailBytes('mailSign', 'data', options.data);
-  const { armoredSignature, micalg } = await options.connection.request({ type: 'mail.sign', payload: { data: options.data }, timeoutMs: mailTimeoutMs(options.data.byteLength) });
+  const blob = options.data instanceof Blob;   // a Blob is streamed through the signature in the Worker
+  if (!blob) checkMailBytes('mailSign', 'data', options.data);
+  const { armoredSignature, micalg } = await options.connection.request({ type: 'mail.sign', payload: { data: options.data }, timeoutMs: mailTimeoutMs(blob ? options.data.size : options.data.byteLength) });
   return { armoredSignature, micalg };
 }
 

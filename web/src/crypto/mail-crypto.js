@@ -54,6 +54,14 @@ function checkData(data, { allowString = false } = {}) {
   return data;
 }
 
+const isBlob = (data) => typeof Blob !== 'undefined' && data instanceof Blob;
+
+/** A Blob of mail data (a message with a large attachment, streamed from the page's File). */
+function checkBlob(data) {
+  if (data.size > MAX_MAIL_DATA_BYTES) throw new MailCryptoError('too_large');
+  return data;
+}
+
 function checkKeyList(list) {
   if (list === undefined) return [];
   if (!Array.isArray(list) || list.length > MAX_KEYS || !list.every((item) => typeof item === 'string')) throw new MailCryptoError('invalid_request');
@@ -81,6 +89,50 @@ function progressStream(data, progress) {
   });
 }
 
+/** blob.stream() with progress(done, total) as OpenPGP.js pulls it. */
+function blobProgressStream(blob, progress) {
+  let done = 0;
+  return blob.stream().pipeThrough(new TransformStream({
+    transform(chunk, controller) {
+      done += chunk.length;
+      controller.enqueue(chunk);
+      progress(done, blob.size);
+    },
+  }));
+}
+
+// The armored answer to a Blob is gathered in Blob parts of about this size (never one string).
+const ARMOR_PART_BYTES = 1024 * 1024;
+
+/**
+ * An armored stream (strings) → a Blob of its ASCII bytes with CRLF line ends (RFC 3156 §3),
+ * made part by part: the Worker never holds the whole armor as one string or buffer.
+ */
+async function crlfBlob(armored) {
+  if (typeof armored === 'string') return new Blob([crlfBytes(armored)]);
+  const reader = armored.getReader();
+  const parts = [];
+  let pending = [];
+  let pendingBytes = 0;
+  let previous = 0;   // last character code of the previous chunk (a CRLF may span two chunks)
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (!value.length) continue;
+    const bytes = crlfBytes(value, previous);
+    previous = value.charCodeAt(value.length - 1);
+    pending.push(bytes);
+    pendingBytes += bytes.length;
+    if (pendingBytes >= ARMOR_PART_BYTES) {
+      parts.push(new Blob(pending));
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (pending.length) parts.push(new Blob(pending));
+  return new Blob(parts);
+}
+
 async function readAll(value, limit = Infinity) {
   if (!(value instanceof ReadableStream)) return value;
   const reader = value.getReader();
@@ -106,15 +158,19 @@ async function readAll(value, limit = Infinity) {
   return bytes;
 }
 
-/** ASCII text → bytes with every line end as CRLF (RFC 3156 §3 canonical form of a MIME part). */
-function crlfBytes(text) {
+/**
+ * ASCII text → bytes with every line end as CRLF (RFC 3156 §3 canonical form of a MIME part).
+ * before: the character code just before the text (a piece of a longer text), 0 at its start.
+ */
+function crlfBytes(text, before = 0) {
+  const codeBefore = (index) => (index === 0 ? before : text.charCodeAt(index - 1));
   let bare = 0;
-  for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) if (text.charCodeAt(index - 1) !== 13) bare += 1;
+  for (let index = text.indexOf('\n'); index !== -1; index = text.indexOf('\n', index + 1)) if (codeBefore(index) !== 13) bare += 1;
   const bytes = new Uint8Array(text.length + bare);
   let at = 0;
   for (let index = 0; index < text.length; index += 1) {
     const code = text.charCodeAt(index);
-    if (code === 10 && (index === 0 || text.charCodeAt(index - 1) !== 13)) bytes[at++] = 13;
+    if (code === 10 && codeBefore(index) !== 13) bytes[at++] = 13;
     bytes[at++] = code;
   }
   return bytes;
@@ -205,21 +261,28 @@ export function createMailCrypto({ identity, emit = () => {} }) {
    * output 'crlf-bytes' → {armoredBytes}: the armor as ASCII bytes with CRLF line ends, ready to
    * be the body of the PGP/MIME part — converted here, off the page's main thread (for a 25 MiB
    * message that is tens of MiB of string work the page would otherwise do).
+   * output 'blob' → {armoredBlob}: the same CRLF armor as a Blob made part by part.
+   * data may be a Blob (a message with a large attachment): it is streamed from blob.stream()
+   * through OpenPGP.js (with progress), never read whole.
    */
   async function encrypt({ data, recipientKeys, sign = true, job, output = 'armored' }) {
-    checkData(data);
+    const blob = isBlob(data);
+    if (blob) checkBlob(data);
+    else checkData(data);
     if (typeof sign !== 'boolean' || (job !== undefined && typeof job !== 'string')) throw new MailCryptoError('invalid_request');
-    if (output !== 'armored' && output !== 'crlf-bytes') throw new MailCryptoError('invalid_request');
+    if (output !== 'armored' && output !== 'crlf-bytes' && output !== 'blob') throw new MailCryptoError('invalid_request');
     const privateKey = ownKey();
     const recipients = await readRecipientKeys(checkKeyList(recipientKeys));
     const own = privateKey.toPublic();
     const encryptionKeys = [own, ...recipients.filter((key) => key.getFingerprint() !== own.getFingerprint())];
-    const big = data.length > STREAM_THRESHOLD_BYTES;
+    const big = blob || data.length > STREAM_THRESHOLD_BYTES;
     try {
-      const message = await openpgp.createMessage({ binary: big ? progressStream(data, progressFor(job)) : data });
+      const input = blob ? blobProgressStream(data, progressFor(job)) : big ? progressStream(data, progressFor(job)) : data;
+      const message = await openpgp.createMessage({ binary: input });
       const armored = await openpgp.encrypt({
         message, encryptionKeys, signingKeys: sign ? privateKey : undefined, format: 'armored', config: mailConfig,
       });
+      if (output === 'blob') return { armoredBlob: await crlfBlob(armored) };
       const text = await readAll(armored);
       return output === 'crlf-bytes' ? { armoredBytes: crlfBytes(text) } : { armored: text };
     } catch (cause) {
@@ -227,13 +290,19 @@ export function createMailCrypto({ identity, emit = () => {} }) {
     }
   }
 
-  /** {data} (the canonical CRLF bytes of the signed part) → {armoredSignature, micalg}. */
+  /**
+   * {data} (the canonical CRLF bytes of the signed part: bytes, or a Blob streamed through the
+   * signature) → {armoredSignature, micalg}.
+   */
   async function sign({ data }) {
-    checkData(data);
+    const blob = isBlob(data);
+    if (blob) checkBlob(data);
+    else checkData(data);
     const privateKey = ownKey();
-    const armoredSignature = await openpgp.sign({
-      message: await openpgp.createMessage({ binary: data }), signingKeys: privateKey, detached: true, format: 'armored', config: mailConfig,
+    const signed = await openpgp.sign({
+      message: await openpgp.createMessage({ binary: blob ? data.stream() : data }), signingKeys: privateKey, detached: true, format: 'armored', config: mailConfig,
     });
+    const armoredSignature = await readAll(signed);
     const signature = await openpgp.readSignature({ armoredSignature });
     const micalg = `pgp-${openpgp.enums.read(openpgp.enums.hash, signature.packets[0].hashAlgorithm)}`;
     return { armoredSignature, micalg };

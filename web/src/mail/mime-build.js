@@ -2,10 +2,13 @@
 // Pure module: runs in the page, the crypto Worker and node (the tests). Nothing here touches
 // keys; pgp-mime.js wraps what this builds.
 //
-// An entity is { headers: [[name, value]…], body: [string chunks] } or, for a multipart,
-// { headers, boundary, parts: [entity…] }. Everything produced is ASCII, so the final bytes are
-// one concatenation of the chunks (a 25 MiB attachment is base64'd in blocks, never re-copied
-// line by line).
+// An entity is { headers: [[name, value]…], body: [chunks] } or, for a multipart,
+// { headers, boundary, parts: [entity…] }. A chunk is an ASCII string, ASCII bytes, a Blob of
+// ASCII bytes (inserted as it is: an armored answer of the Worker) or a Base64OfBlob (an
+// attachment kept as its File/Blob, base64'd only while the message Blob is made). Everything
+// produced is ASCII, so the final bytes are one concatenation of the chunks: entityBytes() when
+// every chunk is in memory, entityBlob() when some are Blobs — a large attachment then never
+// exists whole on the page, it is streamed from its File through base64 into Blob parts.
 
 const encoder = new TextEncoder();
 const MAX_LINE = 78;            // RFC 5322 §2.1.1: SHOULD be ≤ 78 characters
@@ -205,6 +208,46 @@ export function base64LineBytes(bytes) {
   return out.subarray(0, at);
 }
 
+/**
+ * A TransformStream of bytes → base64 in 76-column CRLF lines (the bytes of base64LineBytes over
+ * the whole input), for any chunking of the input: what does not fill a 57-byte line waits for
+ * the next chunk.
+ */
+export function base64LineStream() {
+  let pending = new Uint8Array(0);
+  return new TransformStream({
+    transform(chunk, controller) {
+      const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
+      const joined = pending.length ? new Uint8Array(pending.length + bytes.length) : bytes;
+      if (pending.length) {
+        joined.set(pending);
+        joined.set(bytes, pending.length);
+      }
+      const whole = joined.length - (joined.length % BASE64_LINE_BYTES);
+      if (whole > 0) controller.enqueue(base64LineBytes(joined.subarray(0, whole)));
+      pending = joined.slice(whole);
+    },
+    flush(controller) {
+      if (pending.length) controller.enqueue(base64LineBytes(pending));
+    },
+  });
+}
+
+/** A body chunk: the base64 lines of a Blob, made when the message Blob is made (entityBlob). */
+export class Base64OfBlob {
+  constructor(blob) {
+    if (!(blob instanceof Blob)) throw new MimeBuildError('Base64OfBlob takes a Blob');
+    this.blob = blob;
+    Object.freeze(this);
+  }
+
+  /** The size of the base64 lines, without making them. */
+  get size() {
+    const size = this.blob.size;
+    return Math.ceil(size / 3) * 4 + Math.ceil(size / BASE64_LINE_BYTES) * 2;
+  }
+}
+
 const HEX = '0123456789ABCDEF';
 const hexByte = (byte) => `=${HEX[byte >> 4]}${HEX[byte & 15]}`;
 
@@ -286,9 +329,13 @@ export function textEntity(text, { subtype = 'plain', extraParams = [] } = {}) {
   };
 }
 
-/** An attachment part (base64, RFC 2231 names). */
+/**
+ * An attachment part (base64, RFC 2231 names). data: a Uint8Array, or a Blob (a File the user
+ * picked): its base64 is made by streaming it when the message Blob is made (entityBlob).
+ */
 export function attachmentEntity({ filename, contentType, data, disposition = 'attachment', contentId }) {
-  if (!(data instanceof Uint8Array)) throw new MimeBuildError('attachment data must be a Uint8Array');
+  const blob = typeof Blob !== 'undefined' && data instanceof Blob;
+  if (!(data instanceof Uint8Array) && !blob) throw new MimeBuildError('attachment data must be a Uint8Array or a Blob');
   const type = typeof contentType === 'string' && MEDIA_TYPE.test(contentType) ? contentType.toLowerCase() : 'application/octet-stream';
   const name = typeof filename === 'string' && filename ? filename : 'attachment';
   const headers = [
@@ -297,7 +344,7 @@ export function attachmentEntity({ filename, contentType, data, disposition = 'a
     ['Content-Disposition', contentTypeValue(disposition === 'inline' ? 'inline' : 'attachment', filenameParameters('filename', name))],
   ];
   if (contentId) headers.push(['Content-ID', checkMessageId(contentId)]);
-  return { headers, body: [base64LineBytes(data)] };
+  return { headers, body: [blob ? new Base64OfBlob(data) : base64LineBytes(data)] };
 }
 
 /** A multipart entity with a fresh boundary checked absent from its parts. */
@@ -311,7 +358,8 @@ export function multipartEntity(subtype, parts, extraParams = []) {
   };
 }
 
-function entityContains(entity, needle) {
+/** Whether a header value, boundary or string chunk of the entity holds `needle` (base64 and armor never hold "=_"). */
+export function entityContains(entity, needle) {
   if (entity.headers.some(([, value]) => value.includes(needle))) return true;
   if (entity.parts) return entity.boundary.includes(needle) || entity.parts.some((part) => entityContains(part, needle));
   return entity.body.some((chunk) => typeof chunk === 'string' && chunk.includes(needle));
@@ -353,8 +401,60 @@ export function serializeEntity(entity, out = []) {
   return out;
 }
 
+const isBlobChunk = (chunk) => chunk instanceof Base64OfBlob || (typeof Blob !== 'undefined' && chunk instanceof Blob);
+
+/** Whether an entity has a chunk that is a Blob (so it is made with entityBlob, not entityBytes). */
+export function entityHasBlobs(entity) {
+  if (entity.parts) return entity.parts.some(entityHasBlobs);
+  return entity.body.some(isBlobChunk);
+}
+
+/** Whether any chunk is a Blob (then the chunks are made into a Blob with chunksBlob). */
+export const chunksHaveBlobs = (chunks) => chunks.some(isBlobChunk);
+
+// Base64 of a large attachment is gathered in Blob parts of about this size: the page holds one
+// part's bytes at a time, the browser keeps the parts (out of the page's heap, on disk if large).
+const BLOB_PART_BYTES = 1024 * 1024;
+
+/**
+ * One Blob of all chunks (strings ASCII; Uint8Arrays and Blobs as they are; a Base64OfBlob
+ * streamed from its Blob through base64LineStream in ~1 MiB Blob parts). A Blob that cannot be
+ * read (a File removed from the disk) rejects with the stream's error.
+ */
+export async function chunksBlob(chunks) {
+  const parts = [];
+  for (const chunk of chunks) {
+    if (!(chunk instanceof Base64OfBlob)) {
+      parts.push(chunk);
+      continue;
+    }
+    const reader = chunk.blob.stream().pipeThrough(base64LineStream()).getReader();
+    let pending = [];
+    let pendingBytes = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      pending.push(value);
+      pendingBytes += value.length;
+      if (pendingBytes >= BLOB_PART_BYTES) {
+        parts.push(new Blob(pending));
+        pending = [];
+        pendingBytes = 0;
+      }
+    }
+    if (pending.length) parts.push(new Blob(pending));
+  }
+  return new Blob(parts, { type: 'message/rfc822' });
+}
+
+/** The serialised entity as a Blob (for an entity with Blob chunks; see chunksBlob). */
+export function entityBlob(entity) {
+  return chunksBlob(serializeEntity(entity));
+}
+
 /** One Uint8Array of all chunks (strings must be ASCII; Uint8Arrays are copied as they are). */
 export function concatChunks(chunks) {
+  if (chunksHaveBlobs(chunks)) throw new MimeBuildError('chunks with a Blob are made with chunksBlob');
   const pieces = chunks.map((chunk) => (typeof chunk === 'string' ? encoder.encode(chunk) : chunk));
   const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
   const bytes = new Uint8Array(total);
@@ -414,8 +514,9 @@ export function withMessageHeaders(entity, headers) {
 /**
  * A complete message → Uint8Array (CRLF, 7bit). Fields: from {name, address}, to/cc/bcc/replyTo
  * [{name, address}], subject, date, messageId, inReplyTo, references [msgid], text, html,
- * attachments [{filename, contentType, data}], extraHeaders [[name, value]], readReceiptTo.
- * Bcc is written only when given (drafts); the sender leaves it out of what it sends.
+ * attachments [{filename, contentType, data: Uint8Array}], extraHeaders [[name, value]],
+ * readReceiptTo. Bcc is written only when given (drafts); the sender leaves it out of what it
+ * sends. (With Blob attachments use pgp-mime.js, which makes a Blob.)
  */
 export function buildMessage(fields) {
   const normal = normaliseFields(fields);

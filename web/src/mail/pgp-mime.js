@@ -9,10 +9,14 @@
 // `crypto` is the crypto-client connection (its request()); the own key stays in the Worker.
 // None of these write Bcc into what is sent; only a draft (encrypted to the own key alone) keeps
 // its Bcc, inside the encryption (composeEncrypted keepBcc).
+// Each returns a Uint8Array, or a Blob when an attachment is a Blob (a File the user picked):
+// then the message is made of Blob parts — the attachment streamed through base64, the inner
+// entity handed to the Worker as a Blob and the armored answer returned as one — so no copy of
+// a large file is ever whole in the page's memory.
 
 import {
-  buildBodyEntity, concatChunks, entityBytes, messageHeaderFields, multipartEntity, normaliseFields, serializeEntity,
-  withMessageHeaders,
+  buildBodyEntity, chunksBlob, concatChunks, entityBlob, entityBytes, entityContains, entityHasBlobs, messageHeaderFields, multipartEntity,
+  normaliseFields, serializeEntity, withMessageHeaders,
 } from './mime-build.js';
 import { protectHeaders } from './protected-headers.js';
 import { buildAutocryptHeader, buildGossipHeader } from './autocrypt.js';
@@ -47,8 +51,11 @@ export async function composeEncrypted({ crypto, recipientKeys, sign = true, job
   });
   // The Worker answers with the armor already as CRLF bytes: the page only copies them once into
   // the message (no regular expression or encoding over tens of MiB of string on the main thread).
-  const { armored, armoredBytes } = await mailEncrypt({
-    connection: crypto, data: entityBytes(inner), recipientKeys, sign, output: 'crlf-bytes', ...(job === undefined ? {} : { job }),
+  // With Blob attachments the inner entity goes as a Blob and the armor comes back as one.
+  const streamed = entityHasBlobs(inner);
+  const { armored, armoredBytes, armoredBlob } = await mailEncrypt({
+    connection: crypto, data: streamed ? await entityBlob(inner) : entityBytes(inner), recipientKeys, sign,
+    output: streamed ? 'blob' : 'crlf-bytes', ...(job === undefined ? {} : { job }),
   });
   const control = {
     headers: [
@@ -65,10 +72,11 @@ export async function composeEncrypted({ crypto, recipientKeys, sign = true, job
     ],
     // Armor (base64, '=' only as the checksum's first character) can never hold the "=_secms_"
     // boundary, which multipartEntity checks in string chunks only.
-    body: [armoredBytes ?? crlf(armored)],
+    body: [armoredBlob ?? armoredBytes ?? crlf(armored)],
   };
   const outer = multipartEntity('encrypted', [control, payload], ['protocol="application/pgp-encrypted"']);
-  return entityBytes(withMessageHeaders(outer, [...outerHeaders, ...(fields.extraHeaders ?? []), ...autocryptHeaders(fields, autocryptKey)]));
+  const message = withMessageHeaders(outer, [...outerHeaders, ...(fields.extraHeaders ?? []), ...autocryptHeaders(fields, autocryptKey)]);
+  return streamed ? entityBlob(message) : entityBytes(message);
 }
 
 /**
@@ -80,7 +88,9 @@ export async function composeSigned({ crypto, autocryptKey, ...messageFields }) 
   const fields = normaliseFields(messageFields);
   const headerFields = messageHeaderFields({ ...fields, extraHeaders: [] }, { includeBcc: false });
   const { inner, outerHeaders } = protectHeaders({ entity: buildBodyEntity(fields), headerFields, encrypted: false });
-  const signedBytes = entityBytes(inner);
+  const streamed = entityHasBlobs(inner);
+  // A Blob (Blob attachments) is signed as it streams through the Worker; its bytes are the same.
+  const signedBytes = streamed ? await entityBlob(inner) : entityBytes(inner);
   // What is signed is the part exactly as it stands between the boundaries, without the CRLF
   // that belongs to the next delimiter (RFC 3156 §5, RFC 2046 §5.1.1).
   const { armoredSignature, micalg } = await mailSign({ connection: crypto, data: signedBytes });
@@ -93,8 +103,9 @@ export async function composeSigned({ crypto, autocryptKey, ...messageFields }) 
     body: [crlf(armoredSignature)],
   };
   let outer = multipartEntity('signed', [signature], [`micalg=${micalg ?? 'pgp-sha256'}`, 'protocol="application/pgp-signature"']);
-  const signedText = new TextDecoder().decode(signedBytes);
-  while (signedText.includes(outer.boundary)) outer = multipartEntity('signed', [signature], [`micalg=${micalg ?? 'pgp-sha256'}`, 'protocol="application/pgp-signature"']);
+  // The signed part's Blob chunks are base64 (never "=_"): its strings are what could hold the boundary.
+  const holds = (boundary) => (streamed ? entityContains(inner, boundary) : new TextDecoder().decode(signedBytes).includes(boundary));
+  while (holds(outer.boundary)) outer = multipartEntity('signed', [signature], [`micalg=${micalg ?? 'pgp-sha256'}`, 'protocol="application/pgp-signature"']);
   const top = withMessageHeaders(outer, [...outerHeaders, ...(fields.extraHeaders ?? []), ...autocryptHeaders(fields, autocryptKey)]);
   // The signed part goes in as its bytes: re-serialising could change them.
   const chunks = [];
@@ -103,7 +114,7 @@ export async function composeSigned({ crypto, autocryptKey, ...messageFields }) 
   chunks.push(`${head}\r\n`, `--${outer.boundary}\r\n`, signedBytes, `\r\n--${outer.boundary}\r\n`);
   serializeEntity(signature, chunks);
   chunks.push(`\r\n--${outer.boundary}--\r\n`);
-  return concatChunks(chunks);
+  return streamed ? chunksBlob(chunks) : concatChunks(chunks);
 }
 
 // Serialising one header through mime-build keeps one folding rule for every message.
@@ -112,10 +123,14 @@ function foldLine(name, value) {
   return first.slice(0, -2); // serializeEntity ends the header block with an empty line
 }
 
-/** → raw Uint8Array of an unencrypted message with the sender's Autocrypt header. */
+/**
+ * → raw Uint8Array of an unencrypted message with the sender's Autocrypt header (a Promise of a
+ * Blob when an attachment is a Blob).
+ */
 export function composePlain({ autocryptKey, ...messageFields }) {
   const fields = normaliseFields(messageFields);
   const body = buildBodyEntity(fields);
   const headers = [...messageHeaderFields({ ...fields, extraHeaders: [] }, { includeBcc: false }), ...(fields.extraHeaders ?? []), ...autocryptHeaders(fields, autocryptKey)];
-  return entityBytes(withMessageHeaders(body, headers));
+  const message = withMessageHeaders(body, headers);
+  return entityHasBlobs(message) ? entityBlob(message) : entityBytes(message);
 }

@@ -1,7 +1,8 @@
 // Client of the server's mail API (/api/v1/mail, docs/api.md "Email"): one function per
-// endpoint. Same-origin, cookies only; JSON bodies, raw messages as message/rfc822. Every
-// failure is a MailApiError {code, message, status}; the uploads of big messages (append, send)
-// report progress through XMLHttpRequest's upload events when a progress callback is given.
+// endpoint. Same-origin, cookies only; JSON bodies, raw messages (bytes or a Blob) as
+// message/rfc822. Every failure is a MailApiError {code, message, status}; the uploads of big
+// messages (append, send) report progress through XMLHttpRequest's upload events when a
+// progress callback is given.
 
 const base = '/api/v1/mail';
 /** Largest raw message read back (a bit above the server's 25 MiB default plus its encoding). */
@@ -30,6 +31,8 @@ function errorFromBody(status, body) {
   const address = typeof error?.address === 'string' ? error.address : null;
   return new MailApiError({ status, code, message, address });
 }
+
+const rawSize = (raw) => (raw instanceof Uint8Array ? raw.byteLength : raw.size);
 
 function query(params) {
   const search = new URLSearchParams();
@@ -98,7 +101,7 @@ export function createMailApi(options = {}) {
       xhr.open('POST', `${baseUrl}${base}${path}`);
       xhr.setRequestHeader('Content-Type', 'message/rfc822');
       xhr.setRequestHeader('Accept', 'application/json');
-      xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : raw.byteLength);
+      xhr.upload.onprogress = (event) => onProgress(event.loaded, event.lengthComputable ? event.total : rawSize(raw));
       xhr.onerror = () => reject(new MailApiError({ status: 0, code: 'network' }));
       xhr.ontimeout = () => reject(new MailApiError({ status: 0, code: 'network' }));
       xhr.onload = () => {
@@ -125,8 +128,10 @@ export function createMailApi(options = {}) {
     }
   }
 
+  // A Blob (a message with a large attachment, made of Blob parts) is sent as it is: XHR and
+  // fetch read it from the browser's Blob storage, the page never copies it.
   const checkRaw = (raw) => {
-    if (!(raw instanceof Uint8Array)) throw new TypeError('mail API: the message must be a Uint8Array');
+    if (!(raw instanceof Uint8Array) && !(typeof Blob !== 'undefined' && raw instanceof Blob)) throw new TypeError('mail API: the message must be a Uint8Array or a Blob');
   };
 
   return Object.freeze({
