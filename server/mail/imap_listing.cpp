@@ -256,6 +256,18 @@ core::result<select_info, mail_error> imap_session::select(std::string_view path
     return select_info{info->sel_uidvalidity, info->sel_exists, info->sel_uidnext};
 }
 
+core::result<select_info, mail_error> imap_session::refresh_selected() {
+    if (!alive()) return core::fail(mail_error::unavailable);
+    auto& c = *connection_;
+    if (!c.selected) return core::fail(mail_error::protocol);
+    c.start();
+    const int r = mailimap_noop(c.imap.get());
+    if (r != MAILIMAP_NO_ERROR) return core::fail(c.failure(r, mail_error::protocol));
+    const auto* info = c.imap->imap_selection_info;
+    if (info == nullptr) return core::fail(mail_error::protocol);
+    return select_info{info->sel_uidvalidity, info->sel_exists, info->sel_uidnext};
+}
+
 core::result<std::vector<message_summary>, mail_error> imap_session::summaries(
     std::span<const std::uint32_t> uids) {
     if (const auto e = not_ready(connection_.get(), true)) return core::fail(*e);

@@ -112,6 +112,9 @@ class imap_session {  // one IMAP connection; not thread-safe; movable, not copy
     core::status<mail_error> subscribe(std::string_view path, bool on);
     // Cached: no-op if already selected.
     core::result<select_info, mail_error> select(std::string_view path);
+    // NOOP on the selected folder: the server reports arrivals and expunges since the last
+    // command, so the counts returned are current (select's may be from before them).
+    core::result<select_info, mail_error> refresh_selected();
     // UIDs of the selected folder in the order asked (UID SORT; falls back to UID SEARCH + sort
     // by fetched keys if SORT is missing), filtered by the query.
     core::result<std::vector<std::uint32_t>, mail_error> sorted_uids(sort_key key, bool descending,

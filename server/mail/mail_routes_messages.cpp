@@ -45,10 +45,18 @@ core::result<page, mail_error> read_page(mailbox& box, imap_session& s, const li
     const auto key = list_key(r);
     auto& lists = box.lists();
     auto it = lists.find(key);
+    if (it != lists.end()) {
+        // The push from IDLE may still be on its way: ask the server for its counts now.
+        selected = s.refresh_selected();
+        if (!selected) return core::fail(selected.error());
+    }
     if (it == lists.end() || it->second.uidvalidity != selected->uidvalidity ||
+        it->second.exists != selected->exists || it->second.uidnext != selected->uidnext ||
         now - it->second.made > ttl) {
         cached_list fresh;
         fresh.uidvalidity = selected->uidvalidity;
+        fresh.exists = selected->exists;
+        fresh.uidnext = selected->uidnext;
         fresh.made = now;
         auto uids = s.sorted_uids(r.sort, r.descending, r.query);
         if (!uids) return core::fail(uids.error());

@@ -148,6 +148,8 @@ route_result send(call& c) {
 
     auto box = c.box;
     const auto draft = request->draft_uid;
+    // Why the copy in Sent is missing (the mail went out all the same): the page says so.
+    std::optional<mail_error> copy_failure;
     auto sent_uid = co_await box->run(
         [&](imap_session& s) -> core::result<std::optional<std::uint32_t>, mail_error> {
             box->invalidate();
@@ -156,7 +158,13 @@ route_result send(call& c) {
             if (sent && *sent) {
                 static const std::vector<std::string> seen{"\\Seen"};
                 auto appended = s.append(**sent, raw, seen);
-                if (appended) uid = *appended;
+                if (appended) {
+                    uid = *appended;
+                } else {
+                    copy_failure = appended.error();
+                }
+            } else {
+                copy_failure = sent ? mail_error::folder_not_found : sent.error();
             }
             if (draft) {
                 if (auto removed = remove_draft(*box, s, *draft); !removed) {
@@ -173,6 +181,15 @@ route_result send(call& c) {
         out["sent_uid"] = **sent_uid;
     } else {
         out["sent_uid"] = nullptr;
+    }
+    if (!sent_uid) copy_failure = sent_uid.error();
+    if (copy_failure) {
+        json::object why;
+        why["code"] = code(*copy_failure);
+        why["message"] = message(*copy_failure);
+        out["sent_copy_error"] = std::move(why);
+    } else {
+        out["sent_copy_error"] = nullptr;
     }
     out["refused"] = std::move(refused);
     co_return http::json_response(status::ok, out, c.version());

@@ -49,7 +49,9 @@ struct mailbox_login {
 // A cached, sorted and filtered list of one folder: what paging reads from.
 struct cached_list {
     std::uint32_t uidvalidity = 0;
-    std::vector<std::uint32_t> uids;          // threads=0: the sorted uids
+    std::uint32_t exists = 0;         // the folder's counts when the list was made: a list made
+    std::uint32_t uidnext = 0;        // before an arrival or an expunge is made again
+    std::vector<std::uint32_t> uids;  // threads=0: the sorted uids
     std::vector<conversation> conversations;  // threads=1
     std::chrono::steady_clock::time_point made;
 };

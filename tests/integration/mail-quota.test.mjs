@@ -65,6 +65,18 @@ describe('mailbox quota (1 MiB)', () => {
     const carol = await request(mail.server, 'GET', '/api/v1/mail/messages?folder=INBOX', { cookie: mail.cookies.carol });
     assert.deepEqual(carol.json.messages.map((m) => m.subject), ['Hello both']);
 
+    assert.equal(sent.json.sent_copy_error, null, sent.body);
+
+    // bob, whose mailbox is full, can still send: the mail goes out, the copy in Sent cannot be
+    // kept, and the answer says why (the page tells the user).
+    const fromFull = await post(mail, 'bob', '/api/v1/mail/send?to=carol%40localhost', message('bob@localhost', 'carol@localhost', 'From a full mailbox', 200 * KiB));
+    assert.equal(fromFull.status, 200, fromFull.body);
+    assert.equal(fromFull.json.sent, true);
+    assert.equal(fromFull.json.sent_uid, null);
+    assert.equal(fromFull.json.sent_copy_error?.code, 'quota_exceeded', fromFull.body);
+    const carolAgain = await request(mail.server, 'GET', '/api/v1/mail/messages?folder=INBOX', { cookie: mail.cookies.carol });
+    assert.ok(carolAgain.json.messages.some((m) => m.subject === 'From a full mailbox'));
+
     // To bob alone: nobody accepted it, so the send fails and says why.
     const alone = await post(mail, 'alice', '/api/v1/mail/send?to=bob%40localhost', message('alice@localhost', 'bob@localhost', 'Only bob', 200 * KiB));
     assert.equal(alone.status, 502, alone.body);

@@ -11,7 +11,7 @@ import { replySubject, forwardSubject, quoteLines, replyRecipients, replyReferen
 const { publicKey: ownArmored } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ email: 'me@localhost' }], format: 'armored' });
 const keyOf = (armored, state = 'ok') => ({ armored, fingerprint: 'F'.repeat(40), source: 'imported', state });
 
-function setup({ keys = {}, sendError = null } = {}) {
+function setup({ keys = {}, sendError = null, sendAnswer = { sent: true, sent_uid: 7, refused: [] } } = {}) {
   const sent = [];
   const appended = [];
   const removed = [];
@@ -24,7 +24,7 @@ function setup({ keys = {}, sendError = null } = {}) {
     async send(request) {
       if (sendError) throw sendError;
       sent.push(request);
-      return { sent: true, sent_uid: 7, refused: [] };
+      return sendAnswer;
     },
     async append(folder, raw, flags) {
       appended.push({ folder, raw, flags });
@@ -201,4 +201,30 @@ test('quote helpers', () => {
   assert.equal(chain.length, 50);
   assert.equal(chain[0], '<0@x>');
   assert.equal(chain.at(-1), '<new@x>');
+});
+
+test('sent, but refused for some recipients or without a Sent copy: the panel notice says so', async () => {
+  const cases = [
+    [{ sent: true, sent_uid: 7, refused: [], sent_copy_error: null }, null],
+    [{ sent: true, sent_uid: 7, refused: [{ address: 'b@x', code: '552', message: '' }] }, { code: 'sent_not_delivered', addresses: 'b@x (552)', cause: null }],
+    [{ sent: true, sent_uid: null, refused: [], sent_copy_error: { code: 'quota_exceeded', message: 'The mailbox is full' } }, { code: 'sent_no_copy', addresses: '', cause: 'quota_exceeded' }],
+    [{ sent: true, sent_uid: null, refused: [{ address: 'b@x', code: '552' }], sent_copy_error: { code: 'quota_exceeded', message: 'full' } }, { code: 'sent_not_delivered_no_copy', addresses: 'b@x (552)', cause: 'quota_exceeded' }],
+  ];
+  for (const [sendAnswer, expected] of cases) {
+    const { actions, store } = setup({ sendAnswer });
+    await actions.start();
+    const id = await actions.compose({ mode: 'new' });
+    actions.updateDraft(id, { to: 'a@x, b@x', subject: 'hello', text: 'hi' });
+    const result = await actions.send(id, { confirmUnencrypted: true });
+    assert.equal(result.state, 'sent');
+    const notice = store.get().notice;
+    if (!expected) {
+      assert.equal(notice, null);
+      continue;
+    }
+    assert.equal(notice.kind, 'error');
+    assert.equal(notice.code, expected.code);
+    assert.equal(notice.params.addresses, expected.addresses);
+    assert.equal(notice.cause?.code ?? null, expected.cause);
+  }
 });

@@ -171,8 +171,9 @@ export class MailFolders extends LitElement {
 export function errorText(error) {
   const code = error?.code ?? 'unknown';
   const key = `mail.error.${code}`;
-  const text = t(key);
-  return text === key ? (error?.message ? String(error.message) : t('mail.error.unknown')) : text;
+  const text = t(key, error?.params);
+  const said = text === key ? (error?.message ? String(error.message) : t('mail.error.unknown')) : text;
+  return error?.cause ? `${said} ${errorText(error.cause)}` : said;
 }
 
 customElements.define('secms-mail-folders', MailFolders);
