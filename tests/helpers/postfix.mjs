@@ -67,7 +67,7 @@ export function renderTemplate(text, values) {
 /**
  * Starts a private Postfix for `domain` that delivers to Dovecot's LMTP on 127.0.0.1:`lmtpPort`
  * (the template's lines, and the private instance's after them). Resolves to { host, smtpPort, dir,
- * configDir, usersTable, log(), postconf(name), refreshUsersTable(dataDir), queue(), stop() }.
+ * configDir, usersTable, log(), postconf(name), refreshUsersTable(dataDir), reload(), queue(), stop() }.
  * The certificate is a self-signed one for `hostname` made by openssl.
  */
 export async function startPostfix({ domain, lmtpPort, hostname = `mail.${domain}` }) {
@@ -115,6 +115,8 @@ export async function startPostfix({ domain, lmtpPort, hostname = `mail.${domain
         '> "$4.new" && mv "$4.new" "$4" && postmap -c "$5" "$4"';
       run('bash', ['-o', 'pipefail', '-c', script, 'users', serverBinary, serverDataDir, domain, usersTable, configDir], 'the users table');
     },
+    /** `postfix reload`: every daemon re-reads main.cf and its tables after its current session. */
+    reload: () => run(postfixBinary, ['-c', configDir, 'reload'], 'postfix reload'),
     /** The queue as JSON objects (postqueue -j), one per queued message. */
     queue: () =>
       run('postqueue', ['-c', configDir, '-j'], 'postqueue')
