@@ -89,16 +89,32 @@ function progressStream(data, progress) {
   });
 }
 
-/** blob.stream() with progress(done, total) as OpenPGP.js pulls it. */
+/**
+ * blob.stream() in pieces of at most STREAM_CHUNK_BYTES (views, not copies: a browser may hand
+ * over megabytes at once) with progress(done, total) as OpenPGP.js pulls each piece.
+ */
 function blobProgressStream(blob, progress) {
+  const reader = blob.stream().getReader();
+  let pending = new Uint8Array(0);
   let done = 0;
-  return blob.stream().pipeThrough(new TransformStream({
-    transform(chunk, controller) {
-      done += chunk.length;
-      controller.enqueue(chunk);
+  return new ReadableStream({
+    async pull(controller) {
+      if (pending.length === 0) {
+        const next = await reader.read();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        pending = next.value;
+      }
+      const piece = pending.subarray(0, STREAM_CHUNK_BYTES);
+      pending = pending.subarray(piece.length);
+      done += piece.length;
+      controller.enqueue(piece);
       progress(done, blob.size);
     },
-  }));
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 // The armored answer to a Blob is gathered in Blob parts of about this size (never one string).
