@@ -6,7 +6,8 @@
 //
 // Conversation view (threads): the grid becomes a treegrid; each thread's root comes first
 // (aria-level 1) with its replies under it, indented by depth (aria-level depth + 1). A root of
-// more than one message carries a toggle button (aria-expanded) that hides or shows the
+// more than one message carries a toggle button (aria-expanded; its name, "Collapse conversation
+// (3 messages)", is its own hidden text, not an aria-label the visible "▾ 3" would not match) that hides or shows the
 // replies; Right arrow expands the focused thread (or, already expanded, goes to its first
 // reply), Left arrow collapses it (or, on a reply, goes to its root). Conversations start
 // expanded, as Roundcube's thread view does: nothing is hidden until the user asks. A
@@ -310,8 +311,8 @@ export class MailList extends LitElement {
     const count = threaded && reply < 0 ? (row.thread_messages?.length ?? 1) : 1;
     const expanded = count > 1 ? !list.collapsed.has(threadIdOf(row)) : null;
     const toggle = expanded === null ? nothing : html`<button type="button" class="thread-toggle" tabindex="-1" data-testid="mail-thread-toggle"
-        aria-expanded=${String(expanded)} aria-label=${t(expanded ? 'mail.list.thread_collapse' : 'mail.list.thread_expand', { count })}
-        @click=${(event) => { event.stopPropagation(); this.toggleThread(row, expanded); }}><span aria-hidden="true">${expanded ? '▾' : '▸'} ${count}</span></button>`;
+        aria-expanded=${String(expanded)} @click=${(event) => { event.stopPropagation(); this.toggleThread(row, expanded); }}>
+        <span aria-hidden="true">${expanded ? '▾' : '▸'} ${count}</span><span class="visually-hidden">${t(expanded ? 'mail.list.thread_collapse' : 'mail.list.thread_expand', { count })}</span></button>`;
     const unreadReplies = expanded === false && hasUnreadReplies(row)
       ? html`<span class="thread-unread" data-testid="mail-thread-unread">${t('mail.list.thread_unread_replies')}</span>` : nothing;
     return html`<div class=${classes} role="row" id=${`mail-row-${summary.uid}`} aria-rowindex=${index + 2} aria-selected=${String(selected)}
