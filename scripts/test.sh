@@ -18,14 +18,17 @@ trap 'rm -f "$step_log"' EXIT
 run() {
   local name="$1"; shift
   say "$name"
-  local ok=1
+  local ok=1 started=$SECONDS
   if ! "$@" 2>&1 | tee "$step_log"; then
     say "FAILED: $name"
     status=1
     ok=0
   fi
   tally "$step_log" "$ok"
+  timings+="$(printf '%5d s  %s' $((SECONDS - started)) "$name")"$'\n'
 }
+# How long each step took, printed at the end: the whole suite must stay well under 30 minutes.
+timings=""
 # Adds the counts of one suite's log to the totals; $2 is 0 when the suite's command failed.
 tally() {
   local step_log="$1" ok="$2" p f
@@ -69,5 +72,7 @@ if [ "$bench_ok" = 0 ]; then
 fi
 tally "$bench_log" "$bench_ok"
 say "all suites"
+printf '%s' "$timings"
+printf '%5d s  in all (install and build included)\n' "$SECONDS"
 echo "${passed} passed, ${failed} failed"
 exit "$status"
