@@ -73,7 +73,8 @@ function listening(port) {
  * of secms-server's <data_dir>/mail/master-secret; a random one when absent), each mailbox
  * limited to `quotaMb` MiB (scripts/dovecot.sh's default when absent). Resolves to
  * { host, imapPort, lmtpPort, domain, masterUser, masterSecret, dir, mailDir, configPath, logPath,
- *   maildirOf(user), log(), login(user), deliver({from, to, raw}), stop() }.
+ *   maildirOf(user), log(), login(user), deliver({from, to, raw}), appendMany(user, folder, raws),
+ *   stop() }.
  * Run as root, the mail belongs to Debian's `mail` account (Dovecot never accesses mail as root):
  * the temporary directory is then 0711 so that account reaches mail/, and everything secret
  * (configuration, master user's hash, log) stays in its 0700 dovecot/.
@@ -132,6 +133,26 @@ export async function startDovecot({
     login: (user) => imapLogin({ port: imapPort, user: `${user}*${masterUser}`, password: secret }),
     /** Delivers `raw` over LMTP; resolves to the reply of each recipient. */
     deliver: ({ from, to, raw }) => deliverLmtp({ port: lmtpPort, from, to, raw }),
+    /**
+     * Puts many messages (strings) into `folder` of `user` with IMAP MULTIAPPEND (RFC 3502, one
+     * transaction per `chunk`, LITERAL+): a 10 000-message folder in seconds, where LMTP
+     * delivers a few hundred a second. UIDs follow the order given. → { appended, ms }.
+     */
+    async appendMany(user, folder, raws, { chunk = 1000 } = {}) {
+      const started = performance.now();
+      const client = await imapLogin({ port: imapPort, user: `${user}*${masterUser}`, password: secret });
+      try {
+        for (let start = 0; start < raws.length; start += chunk) {
+          const literals = raws.slice(start, start + chunk).map((raw) => ` () {${Buffer.byteLength(raw)}+}\r\n${raw}`);
+          const answer = await client.command(`APPEND ${quoted(folder)}${literals.join('')}`, { timeoutMs: 120_000 });
+          if (answer.status !== 'OK') throw new Error(`IMAP APPEND refused: ${answer.text}`);
+        }
+        await client.logout();
+      } finally {
+        client.close();
+      }
+      return { appended: raws.length, ms: performance.now() - started };
+    },
     /** SIGTERM, wait up to 5 s, then SIGKILL; removes the directory. */
     stop: companion.stop,
   };
