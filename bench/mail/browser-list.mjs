@@ -135,11 +135,12 @@ async function scrollToEnd() {
   };
 }
 
-/** The app page's resource timings of the mail API, in its own clock. */
+/** The app page's first /status, /folders and INBOX /messages requests (resource timing, its own clock). */
 function mailResourceTimings() {
-  return performance.getEntriesByType('resource')
-    .filter((entry) => entry.name.includes('/api/v1/mail/'))
-    .map((entry) => ({ path: new URL(entry.name).pathname, startTime: entry.startTime, responseEnd: entry.responseEnd }));
+  const entries = performance.getEntriesByType('resource').map((entry) => ({ url: new URL(entry.name), startTime: entry.startTime, responseEnd: entry.responseEnd }));
+  const first = (path, folder) => entries.find((e) => e.url.pathname === path && (!folder || e.url.searchParams.get('folder') === folder));
+  return [first('/api/v1/mail/status'), first('/api/v1/mail/folders'), first('/api/v1/mail/messages', 'INBOX')]
+    .filter(Boolean).map((e) => ({ path: e.url.pathname, startTime: e.startTime, responseEnd: e.responseEnd }));
 }
 
 // --- node side -----------------------------------------------------------------------------------
@@ -173,10 +174,20 @@ export async function runBrowserList({
       try {
         const landing = await context.newPage();
         await openLanding(landing, origin);
-        // Counts the list requests of the app page (the pop-up) from its first request on.
+        // The INBOX list requests of the app page (the pop-up), from its first request on (the
+        // settings sync of settings-store.js also lists its own folder: not counted).
         const listRequests = [];
         context.on('request', (request) => {
-          if (request.url().includes('/api/v1/mail/messages')) listRequests.push(request.url());
+          const url = new URL(request.url());
+          if (url.pathname === '/api/v1/mail/messages' && url.searchParams.get('folder') === 'INBOX') listRequests.push(url.searchParams.get('offset'));
+        });
+        // Which request an error answer was for (the console says only "Failed to load resource").
+        const failed = [];
+        context.on('response', (response) => {
+          if (response.status() >= 400) {
+            const url = new URL(response.url());
+            failed.push(`${response.status()} ${response.request().method()} ${url.pathname}${url.search}`);
+          }
         });
         const app = await logInAndOpenApp(landing, { username, password });
         await app.evaluate(installPageProbe);
@@ -203,6 +214,8 @@ export async function runBrowserList({
         const requestsBefore = listRequests.length;
         const scroll = await app.evaluate(scrollToEnd);
         scroll.listRequests = listRequests.length - requestsBefore;
+        const offsets = listRequests.slice(requestsBefore);
+        scroll.repeatedOffsets = offsets.filter((offset, i) => offsets.indexOf(offset) !== i);
         const memoryEnd = await pageMemory(app, cdp);
         const server = await serverMemory();
         const unexpected = problems.filter((text) => !/status of (400|401|409)/.test(text));
@@ -213,12 +226,13 @@ export async function runBrowserList({
             clickedAtMs: cold.clickedAt,
             rows: cold.rows,
             total: cold.total,
-            requests: coldTimings.slice(0, 3),
+            requests: coldTimings,
           },
           warm: { clickToRowMs: warm.map((w) => w.ms), median: median(warm.map((w) => w.ms)) },
           scroll,
           memory: { firstScreen: memoryFirstScreen, end: memoryEnd, server },
           problems: unexpected,
+          failedRequests: failed,
         });
       } finally {
         const session = (await context.cookies()).find((cookie) => cookie.name === '__Host-sid');
@@ -245,7 +259,8 @@ export function formatBrowserReport(rounds) {
   });
   const last = rounds.at(-1);
   if (last) {
-    lines.push(`last row rendered: ${last.scroll.lastRowRendered} (uid ${last.scroll.lastUid}, total ${last.scroll.total}); row height ${last.scroll.rowHeight} px, screen ${last.scroll.screenPx} px; page problems: ${rounds.flatMap((r) => r.problems).length}`);
+    lines.push(`last row rendered: ${last.scroll.lastRowRendered} (uid ${last.scroll.lastUid}, total ${last.scroll.total}); row height ${last.scroll.rowHeight} px, screen ${last.scroll.screenPx} px; offsets asked twice while scrolling: ${JSON.stringify(last.scroll.repeatedOffsets)}`);
+    lines.push(`page problems: ${rounds.flatMap((r) => r.problems).length}; error answers: ${JSON.stringify(rounds.flatMap((r) => r.failedRequests))}`);
     lines.push(`cold requests (app clock, start → end ms): ${last.cold.requests.map((q) => `${q.path.replace('/api/v1/mail/', '')} ${f1(q.startTime)} → ${f1(q.responseEnd)}`).join('; ')}`);
   }
   return lines.join('\n');

@@ -335,6 +335,8 @@ export async function runListBench({
       threadMessagesListed: threadPaging.uids.length,
       threadMessagesDistinct: new Set(threadPaging.uids).size,
       threadsTotal: threadPaging.total,
+      lastUid: reference[0].uids.at(-1), // the oldest message in Dovecot's SORT: the list's last row
+      browserLastRowIsLastUid: browserRounds ? browserRounds.every((b) => b.scroll.lastUid === reference[0].uids.at(-1)) : null,
     };
     const serverRate = (count / bestPaging.ms) * 1000;
     const referenceRate = (count / bestReference.ms) * 1000;
@@ -427,7 +429,7 @@ export function formatReport(r) {
     lines.push('');
     lines.push(formatBrowserReport(r.browser));
   }
-  lines.push(`checks: ${r.check.listed} listed, ${r.check.distinct} distinct, total ${r.check.total}; same order as Dovecot's UID SORT: ${r.check.sameOrderAsDirectSort ? 'yes' : 'no'}; threads: ${r.check.threadMessagesListed} messages in ${r.check.threadsTotal} threads`);
+  lines.push(`checks: ${r.check.listed} listed, ${r.check.distinct} distinct, total ${r.check.total}; same order as Dovecot's UID SORT: ${r.check.sameOrderAsDirectSort ? 'yes' : 'no'}; threads: ${r.check.threadMessagesListed} messages in ${r.check.threadsTotal} threads${r.browser ? `; the Email tab's last row is Dovecot's last: ${r.check.browserLastRowIsLastUid ? 'yes' : 'no'}` : ''}`);
   return lines.join('\n');
 }
 
@@ -436,5 +438,5 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const figures = await runListBench(opts);
   if (opts.json) await writeFile(opts.json, `${JSON.stringify(figures, null, 2)}\n`);
   process.stdout.write(`${formatReport(figures)}\n`);
-  if (figures.check.listed !== figures.count || figures.check.distinct !== figures.count) process.exitCode = 1;
+  if (figures.check.listed !== figures.count || figures.check.distinct !== figures.count || figures.check.browserLastRowIsLastUid === false) process.exitCode = 1;
 }
