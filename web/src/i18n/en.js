@@ -885,6 +885,7 @@ export default Object.freeze({
   "mail.settings.attachOwnKey": "Attach my public key",
   "mail.settings.signature": "Signature",
   "mail.settings.signature_for": "Signature for {address}",
+  "mail.reader.edit_draft": "Edit draft",
   "mail.account.title": "External mail account",
   "mail.account.local": "Using your mailbox {address} on this server.",
   "mail.account.using": "Using the external account {email} for this session.",

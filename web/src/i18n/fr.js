@@ -884,6 +884,7 @@ export default Object.freeze({
   "mail.settings.attachOwnKey": "Joindre ma clé publique",
   "mail.settings.signature": "Signature",
   "mail.settings.signature_for": "Signature pour {address}",
+  "mail.reader.edit_draft": "Modifier le brouillon",
   "mail.account.title": "Compte de messagerie externe",
   "mail.account.local": "Vous utilisez votre boîte {address} sur ce serveur.",
   "mail.account.using": "Vous utilisez le compte externe {email} pour cette session.",

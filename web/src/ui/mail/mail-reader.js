@@ -146,6 +146,12 @@ export class MailReader extends LitElement {
       }))}>${t('mail.reader.reply_unprotected', { address: replyTo.join(', ') })}</button></div>`;
   }
 
+  /** A message of the Drafts folder reopens in the compose form (its own format, its own From). */
+  isDraft(state, reading) {
+    const drafts = state?.folders?.find((folder) => folder.special_use === 'drafts')?.path ?? 'Drafts';
+    return reading.folder === drafts;
+  }
+
   /** data: URLs of inline parts by Content-ID, for cid: references in the HTML. */
   cidUrls(message) {
     const urls = {};
@@ -215,6 +221,9 @@ export class MailReader extends LitElement {
         <button type="button" class="tool" aria-pressed=${String(Boolean(state.prefs?.showLongHeaders))} data-testid="mail-long-toggle"
           @click=${() => this.mailActions?.setPref('showLongHeaders', !state.prefs?.showLongHeaders)}>${t('mail.reader.long_headers')}</button>
         ${hasText && hasHtml ? html`<button type="button" class="tool" aria-pressed=${String(this.showHtml)} data-testid="mail-html-toggle" @click=${() => { this.showHtml = !this.showHtml; }}>${t('mail.reader.show_html')}</button>` : nothing}
+        ${this.isDraft(state, reading) ? html`<button type="button" class="tool" data-testid="mail-edit-draft" @click=${() => this.dispatchEvent(new CustomEvent('mail-compose-request', {
+          detail: { mode: 'draft', uid: reading.uid }, bubbles: true, composed: true,
+        }))}>${mailIcons.compose}${t('mail.reader.edit_draft')}</button>` : nothing}
         <button type="button" class="tool" data-testid="mail-view-source" @click=${this.viewSource}>${t('mail.action.view_source')}</button>
         <button type="button" class="tool" data-testid="mail-print" @click=${this.print}>${mailIcons.print}${t('mail.action.print')}</button>
       </div>
