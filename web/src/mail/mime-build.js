@@ -208,6 +208,21 @@ export function base64LineBytes(bytes) {
   return out.subarray(0, at);
 }
 
+const BASE64_SLICE_BYTES = BASE64_LINE_BYTES * 4096;   // ~228 KiB in, ~304 KiB of lines out
+
+/** Resolves in a later task (scheduler.yield where there is one; a message, which no timer clamps). */
+function nextTask() {
+  if (typeof globalThis.scheduler?.yield === 'function') return globalThis.scheduler.yield();
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    port1.onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
+
 /**
  * A TransformStream of bytes → base64 in 76-column CRLF lines (the bytes of base64LineBytes over
  * the whole input), for any chunking of the input: what does not fill a 57-byte line waits for
@@ -216,7 +231,7 @@ export function base64LineBytes(bytes) {
 export function base64LineStream() {
   let pending = new Uint8Array(0);
   return new TransformStream({
-    transform(chunk, controller) {
+    async transform(chunk, controller) {
       const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk);
       const joined = pending.length ? new Uint8Array(pending.length + bytes.length) : bytes;
       if (pending.length) {
@@ -224,7 +239,12 @@ export function base64LineStream() {
         joined.set(bytes, pending.length);
       }
       const whole = joined.length - (joined.length % BASE64_LINE_BYTES);
-      if (whole > 0) controller.enqueue(base64LineBytes(joined.subarray(0, whole)));
+      // A browser may hand over megabytes at once: encoded a slice per task, so the page's main
+      // thread is never held for the whole chunk.
+      for (let at = 0; at < whole; at += BASE64_SLICE_BYTES) {
+        if (at > 0) await nextTask();
+        controller.enqueue(base64LineBytes(joined.subarray(at, Math.min(whole, at + BASE64_SLICE_BYTES))));
+      }
       pending = joined.slice(whole);
     },
     flush(controller) {
