@@ -1,7 +1,8 @@
 // The compose pane of one draft (mailActions.compose → draftId): From, To/Cc/Bcc as address
 // chips with completion (a WAI-ARIA APG combobox with a listbox popup), a key badge per
 // recipient (lock: key known; warning: missing or changed), Subject, plain text or rich text
-// (contenteditable; its HTML is sanitised by the controller's MIME build), attachments (file
+// (contenteditable; a reopened rich draft's HTML is sanitised before it shows, see draftHtmlNodes; the
+// From identity's signature is its own block, swapped with the identity), attachments (file
 // input and drop zone, progress), encrypt / sign / read-receipt toggles, Send, Save, Discard,
 // the auto-save indicator, and the "send unencrypted?" confirmation.
 
