@@ -143,7 +143,7 @@ export async function runBrowserCrypto({ mib = 10, rounds = 3, log = () => {} } 
       return usage.usedSize + (usage.backingStorageSize ?? 0);
     };
     // collect: a GC before each sample, so the peak is of what the page still holds (live), not
-    // of garbage V8 has not collected yet (that round's timings are not used).
+    // of garbage V8 has not collected yet (those rounds' timings are not used).
     const measuredRound = async ({ collect }) => {
       await cdp.send('HeapProfiler.collectGarbage');
       const heapBefore = await heapUsed();
@@ -159,15 +159,19 @@ export async function runBrowserCrypto({ mib = 10, rounds = 3, log = () => {} } 
       const figures = await page.evaluate((o) => window.mailCryptoBench.run(o), { size: mib * MIB, recipientKey: bob.toPublic().armor() });
       running = false;
       await sampler;
-      return { ...figures, heap: { beforeBytes: heapBefore, peakBytes: heapPeak } };
+      const { subjectHidden } = await page.evaluate(() => window.mailCryptoBench.checkLast());
+      return { ...figures, subjectHidden, heap: { beforeBytes: heapBefore, peakBytes: heapPeak } };
     };
     const out = [];
     for (let round = 0; round < rounds; round += 1) {
       log(`chromium: round ${round + 1}`);
       out.push(await measuredRound({ collect: false }));
     }
-    log('chromium: live-heap round');
-    const live = (await measuredRound({ collect: true })).heap;
+    const live = [];
+    for (let round = 0; round < rounds; round += 1) {
+      log(`chromium: live-heap round ${round + 1}`);
+      live.push((await measuredRound({ collect: true })).heap);
+    }
     if (problems.length) throw new Error(`page errors: ${problems.join('; ')}`);
     const pick = (f) => median(out.map(f));
     return {
@@ -221,7 +225,7 @@ export function formatReport({ node, browser }) {
     lines.push(`progress events from the Worker per send: ${browser.rounds.map((r) => r.progressEvents).join(', ')}; multipart/encrypted: ${browser.rounds.every((r) => r.multipartEncrypted) ? 'yes' : 'NO'}; subject absent from the raw bytes: ${browser.rounds.every((r) => r.subjectHidden) ? 'yes' : 'NO'}`);
     lines.push(`median: ${f0(m.composeMs)} ms (${f1(m.composeMiBps)} MiB/s), main thread blocked ${f0(m.longTaskTotalMs)} ms in ${m.longTaskCount} long tasks, longest ${f0(m.longestTaskMs)} ms`);
     lines.push(`page JS heap + ArrayBuffers (CDP Runtime.getHeapUsage every 20 ms, the round started after a GC): peak ${f1(m.heapPeakMiB)} MiB, ${f1(m.heapGrowthMiB)} MiB above the start of the round (median; garbage not yet collected included); per round: ${browser.rounds.map((r) => f1((r.heap.peakBytes - r.heap.beforeBytes) / MIB)).join(', ')} MiB`);
-    if (browser.liveHeap) lines.push(`live page heap (a GC before each sample, one more round): peak ${f1(browser.liveHeap.peakBytes / MIB)} MiB, ${f1((browser.liveHeap.peakBytes - browser.liveHeap.beforeBytes) / MIB)} MiB above the start`);
+    if (browser.liveHeap) lines.push(`live page heap (a GC before each sample, ${browser.liveHeap.length} more rounds): MiB above the start of each round: ${browser.liveHeap.map((h) => f1((h.peakBytes - h.beforeBytes) / MIB)).join(', ')}`);
   }
   return lines.join('\n');
 }
