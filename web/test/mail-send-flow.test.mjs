@@ -132,7 +132,7 @@ test('send refuses no recipients and malformed addresses before composing', asyn
   assert.equal(composed.length, 0);
 });
 
-test('drafts: saved encrypted to self only into Drafts with \\Draft; the previous copy expunged (not to Trash); auto-save armed while dirty', async () => {
+test('drafts: saved encrypted to self only and signed by the own key into Drafts with \\Draft; the previous copy expunged (not to Trash); auto-save armed while dirty', async () => {
   const { actions, appended, removed, composed, timers, store } = setup();
   await actions.start();
   const id = await actions.compose({ mode: 'new' });
@@ -142,7 +142,7 @@ test('drafts: saved encrypted to self only into Drafts with \\Draft; the previou
   timers[0].fn();
   await new Promise((resolve) => setImmediate(resolve));
   await actions.saveDraft(id);
-  assert.deepEqual(composed.map((entry) => [entry.kind, entry.options.recipientKeys.length, entry.options.sign]), [['encrypted', 0, false], ['encrypted', 0, false]]);
+  assert.deepEqual(composed.map((entry) => [entry.kind, entry.options.recipientKeys.length, entry.options.sign]), [['encrypted', 0, true], ['encrypted', 0, true]]);
   assert.deepEqual(appended.map((entry) => [entry.folder, entry.flags.join(',')]), [['Drafts', '\\Draft,\\Seen'], ['Drafts', '\\Draft,\\Seen']]);
   assert.deepEqual(removed, [{ folder: 'Drafts', uids: [41], permanent: true }]);
   assert.equal(store.get().drafts.get(id).savedUid, 42);

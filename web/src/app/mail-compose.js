@@ -1,5 +1,6 @@
 // The compose and send flow of the Email tab (used by mail-controller.js): drafts in the store,
-// reply/forward construction, attachments, auto-save (drafts are encrypted to the own key only),
+// reply/forward construction, attachments, auto-save (drafts are encrypted to the own key only
+// and signed with it, so a reopened draft can be told from one planted in Drafts: see isOwnDraft),
 // and the send decision (Proton/Mailvelope behaviour):
 //   - every recipient (To, Cc, Bcc) has a usable key and encryption is on (by default or for
 //     this draft) → PGP/MIME encrypted and signed (RFC 3156, protected headers RFC 9788);
@@ -114,13 +115,33 @@ export function swapSignature(text, oldSignature, newSignature) {
   return body.slice(0, at) + newBlock + body.slice(at + oldBlock.length);
 }
 
+// --- reopening a draft ------------------------------------------------------------------------
+// Drafts is a folder like any other: the mail server (or anyone able to append to the mailbox)
+// can put a message there, and encrypting one to the user's public key proves nothing (the key
+// is public). Only the own key's signature inside the encryption shows the draft was saved by
+// the user's own composer; only such a draft gets its HTML back into the rich editor.
+
+/**
+ * Whether an opened message (the mime-read model) is a draft this user saved: encrypted to the
+ * own key, decrypted, and signed inside the encryption by the own key (its fingerprint as the
+ * Worker reports it). Drafts saved before drafts were signed are not: they reopen as plain text.
+ */
+export function isOwnDraft(message, ownFingerprint) {
+  const security = message?.security;
+  if (!security || typeof ownFingerprint !== 'string' || !ownFingerprint) return false;
+  return security.encrypted === true && security.encrypted_to_me === true && !security.decryption_error
+    && security.signature === 'verified' && security.signed_inside_encryption === true
+    && String(security.signer?.fingerprint ?? '').toUpperCase() === ownFingerprint.toUpperCase();
+}
+
 const attachmentOverhead = (size) => Math.ceil(size / 3) * 4 * (78 / 76) + 512;   // base64 lines + part headers
 
 /**
  * Options: { api, store, mime, keys, crypto () → Worker connection, now, schedule, unschedule, newId,
- *            ownAddresses () → [own address, external email?], afterSend (), onError(error, action) }.
+ *            ownAddresses () → [own address, external email?], afterSend (), onError(error, action),
+ *            ownFingerprint () → Promise<string|null> (default: asked of the Worker, identity.status) }.
  */
-export function createComposer({ api, store, mime, keys, crypto, now, schedule, unschedule, newId, ownAddresses, afterSend = async () => {}, onError = () => {} }) {
+export function createComposer({ api, store, mime, keys, crypto, now, schedule, unschedule, newId, ownAddresses, afterSend = async () => {}, onError = () => {}, ownFingerprint: ownFingerprintOption = null }) {
   const timers = new Map();     // draft id → auto-save timer
   const saving = new Map();     // draft id → the running save (saves of one draft never overlap)
   let ownKey = null;
@@ -140,6 +161,18 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     return ownKey;
   }
 
+  /** The own key's fingerprint as the Worker reports it (null when locked or unknown). */
+  async function ownFingerprint() {
+    try {
+      const value = ownFingerprintOption
+        ? await ownFingerprintOption()
+        : (await crypto()?.request({ type: 'identity.status', payload: {} }))?.identity?.fingerprint;
+      return typeof value === 'string' && value ? value.toUpperCase() : null;
+    } catch {
+      return null;
+    }
+  }
+
   async function messageFor(uid, folder) {
     const { reading } = store.get();
     if (reading.uid === uid && reading.folder === folder && reading.state === 'ready' && reading.message) return reading.message;
@@ -155,6 +188,8 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
       format: prefs.composeFormat, attachments: [], inReplyTo: null, references: [], readReceipt: false,
       encrypt: 'auto', sign: prefs.signByDefault, keyStatus: [], warning: null, savedUid: null, saving: false, sending: false,
       sendProgress: null, encryptProgress: null, error: null, dirty: false, revision: 0, lastSavedAt: null, source: null,
+      // notice: 'formatting_dropped' when a reopened draft's HTML was not taken (not the user's own).
+      notice: null,
     };
   }
 
@@ -205,6 +240,8 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
           draft.attachments = (message?.attachments ?? []).map((attachment) => attachmentEntry({ filename: attachment.filename, contentType: attachment.content_type, data: attachment.data }));
           if (message?.security?.encrypted) draft.encrypt = 'on';
         } else if (mode === 'draft') {
+          // Asked before the check, as the reader does: the own key of this moment.
+          const own = isOwnDraft(message, await ownFingerprint());
           draft.to = uniqueAddresses(headers.to ?? []);
           draft.cc = uniqueAddresses(headers.cc ?? []);
           draft.bcc = uniqueAddresses(headers.bcc ?? []);
@@ -213,9 +250,12 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
           const savedFrom = lower(headers.from?.[0]?.address);
           draft.from = ownAddresses().find((address) => lower(address) === savedFrom) ?? draft.from;
           draft.text = text;
-          // A rich draft reopens rich: the compose form sanitises this HTML before its editor shows it.
-          draft.html = message?.html ?? null;
-          draft.format = message?.html ? 'rich' : 'plain';
+          // A rich draft reopens rich only when it is the user's own (signed by the own key inside
+          // the encryption); the compose form still sanitises its HTML before the editor shows it.
+          // Anything else opens as its plain text, and the form says the formatting was dropped.
+          draft.html = own ? message?.html ?? null : null;
+          draft.format = draft.html ? 'rich' : 'plain';
+          draft.notice = message?.html && !own ? 'formatting_dropped' : null;
           draft.inReplyTo = headers.in_reply_to ?? null;
           draft.references = headers.references ?? [];
           draft.attachments = (message?.attachments ?? []).map((attachment) => attachmentEntry({ filename: attachment.filename, contentType: attachment.content_type, data: attachment.data }));
@@ -347,6 +387,9 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
       inReplyTo: draft.inReplyTo ?? undefined,
       references: draft.references?.length ? draft.references : undefined,
       text: draft.text ?? '',
+      // The rich editor's HTML as the compose form put it in the draft: cleaned there to the
+      // editor's own markup each time it syncs (ui/mail/mail-compose.js editorHtml), so nothing
+      // pasted (remote images, forms, styles, handlers) reaches the recipients.
       html: draft.format === 'rich' && draft.html ? draft.html : undefined,
       attachments,
       readReceiptTo: draft.readReceipt ? from : undefined,
@@ -354,7 +397,8 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
   }
 
   /**
-   * Saves the draft into Drafts, encrypted to the own key only; the previous saved copy is
+   * Saves the draft into Drafts, encrypted to the own key only and signed with it (what lets
+   * a reopened draft be told from one planted in Drafts: isOwnDraft); the previous saved copy is
    * expunged at once (never to Trash). → the new uid or null. The Bcc field is kept inside the
    * encryption only (keepBcc: the outer header never has it), so reopening restores it; what
    * send() composes never has it.
@@ -368,7 +412,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
       store.putDraft(id, { saving: true, error: null });
       try {
         const fields = await messageFields(draft, { withBcc: true });
-        const raw = await mime.composeEncrypted({ crypto: crypto(), ...fields, recipientKeys: [], sign: false, keepBcc: true });
+        const raw = await mime.composeEncrypted({ crypto: crypto(), ...fields, recipientKeys: [], sign: true, keepBcc: true });
         const folder = draftsFolder();
         const answer = await api.append(folder, raw, ['\\Draft', '\\Seen']);
         const previous = store.draft(id)?.savedUid ?? null;

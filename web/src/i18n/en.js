@@ -805,6 +805,7 @@ export default Object.freeze({
   "mail.compose.save": "Save draft",
   "mail.compose.saving": "Saving…",
   "mail.compose.saved_at": "Saved {time}",
+  "mail.compose.formatting_dropped": "This draft was not saved by you here; its formatting was dropped.",
   "mail.compose.discard": "Discard",
   "mail.compose.confirm_title": "Send without encryption?",
   "mail.compose.confirm_body": "The message cannot be encrypted for these recipients (the reason is beside each). Sent unencrypted, it can be read by the servers on the way:",

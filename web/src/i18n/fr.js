@@ -804,6 +804,7 @@ export default Object.freeze({
   "mail.compose.save": "Enregistrer le brouillon",
   "mail.compose.saving": "Enregistrement…",
   "mail.compose.saved_at": "Enregistré à {time}",
+  "mail.compose.formatting_dropped": "Ce brouillon n’a pas été enregistré par vous ici ; sa mise en forme a été retirée.",
   "mail.compose.discard": "Abandonner",
   "mail.compose.confirm_title": "Envoyer sans chiffrement ?",
   "mail.compose.confirm_body": "Le message ne peut pas être chiffré pour ces destinataires (la raison est indiquée pour chacun). Envoyé en clair, il peut être lu par les serveurs en chemin :",

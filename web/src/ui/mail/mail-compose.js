@@ -1,8 +1,10 @@
 // The compose pane of one draft (mailActions.compose → draftId): From, To/Cc/Bcc as address
 // chips with completion (a WAI-ARIA APG combobox with a listbox popup), a key badge per
 // recipient (lock: key known; warning: missing or changed), Subject, plain text or rich text
-// (contenteditable; a reopened rich draft's HTML is sanitised before it shows, see draftHtmlNodes; the
-// From identity's signature is its own block, swapped with the identity), attachments (file
+// (contenteditable; a reopened rich draft's HTML is sanitised before it shows, see draftHtmlNodes,
+// and only the user's own signed drafts reopen rich; what the editor holds is cleaned the same
+// way before it reaches the draft, see editorHtml; the From identity's signature is its own
+// block, swapped with the identity), attachments (file
 // input and drop zone, progress), encrypt / sign / read-receipt toggles, Send, Save, Discard,
 // the auto-save indicator, and the "send unencrypted?" confirmation.
 
@@ -28,9 +30,11 @@ export function parseAddressInput(text) {
   }).filter((address) => addressPattern.test(address));
 }
 
-// --- a reopened rich draft -----------------------------------------------------------------------
+// --- a reopened rich draft, and the editor's HTML going out --------------------------------------
 // A draft's HTML comes back from the Drafts folder, where anyone able to write to the mailbox
-// can put a message encrypted to the user's public key: it is untrusted like any mail. The page
+// can put a message encrypted to the user's public key. The composer gives the editor only the
+// HTML of a draft signed by the user's own key (app/mail-compose.js isOwnDraft); it is still
+// cleaned here as any mail would be (defence in depth, should that check ever be wrong). The page
 // never hands a string to an HTML sink (Trusted Types: only Lit's and the Worker URL's policies
 // exist): the Sanitizer API's Document.parseHTML parses it into an inert document (a safe parse,
 // scripts and handlers already dropped, no Trusted Types sink), DOMPurify then cleans that tree
@@ -55,6 +59,17 @@ function purifier() {
 }
 
 /**
+ * Cleans `root` (in an inert document) in place down to the editor's own markup: its elements,
+ * href (http, https, mailto only) and the signature class; no other attribute, no style.
+ */
+function cleanInPlace(root) {
+  purifier().sanitize(root, {
+    IN_PLACE: true, ALLOWED_TAGS: [...editorElements], ALLOWED_ATTR: ['href', 'class'], ALLOW_DATA_ATTR: false, ALLOW_ARIA_ATTR: false,
+    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i, TRUSTED_TYPES_POLICY: noTrustedStrings,
+  });
+}
+
+/**
  * A draft's HTML → the nodes of the rich editor (imported into `target`), or null when this
  * browser cannot parse HTML safely (no Document.parseHTML): the draft then opens as its text.
  */
@@ -63,12 +78,27 @@ export function draftHtmlNodes(htmlText, target = document) {
   const parsed = Document.parseHTML(String(htmlText ?? ''));
   const root = parsed.createElement('div');
   root.append(...parsed.body.childNodes);
-  purifier().sanitize(root, {
-    IN_PLACE: true, ALLOWED_TAGS: [...editorElements], ALLOWED_ATTR: ['href', 'class'],
-    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:)/i, TRUSTED_TYPES_POLICY: noTrustedStrings,
-  });
+  cleanInPlace(root);
   return [...root.childNodes].map((node) => target.importNode(node, true));
 }
+
+/**
+ * The editor's content as the HTML that goes into the draft and the sent text/html part, cleaned
+ * with the same allowlist as a reopened draft: what a paste brought in (remote images that would
+ * tell the sender when the mail is read, forms, styles, handlers, scripts) never reaches the
+ * recipients. The nodes are copied into an inert document (no browsing context: nothing loads or
+ * runs there) and DOMPurify cleans that copy in place; the live editor is left as it is.
+ */
+export function editorHtml(editor) {
+  const inert = document.implementation.createHTMLDocument('');
+  const root = inert.createElement('div');
+  root.append(...[...editor.childNodes].map((node) => inert.importNode(node, true)));
+  cleanInPlace(root);
+  return root.innerHTML;
+}
+
+/** How long typing in the rich editor waits before its content goes to the draft (auto-save sees it). */
+const RICH_SYNC_DELAY_MS = 500;
 
 /** Lines of text → text nodes separated by <br> (built, never parsed). */
 function textNodes(text) {
@@ -345,13 +375,48 @@ export class MailCompose extends LitElement {
     } else if (!block && !before && after) {
       editor.append(signatureElement(after));
     }
-    this.patchDraft({ from: address, html: editor.innerHTML, text: editor.innerText });
+    this.cancelRichSync();
+    this.patchDraft({ from: address, html: editorHtml(editor), text: editor.innerText });
   }
 
-  /** The rich editor's HTML goes to the draft (the controller sanitises it before the MIME build). */
-  syncRich() {
+  /**
+   * The rich editor's content goes to draft `draftId` (default: the shown one), its HTML cleaned
+   * (editorHtml): on blur, RICH_SYNC_DELAY_MS after typing stops (so the auto-save, which reads
+   * the draft, has edits made while the focus stays in the editor), and before Save and Send.
+   */
+  syncRich(draftId = this.draftId) {
+    this.cancelRichSync();
     const editor = this.renderRoot.querySelector('.rich');
-    if (editor && this.draft?.format === 'rich') this.patchDraft({ html: editor.innerHTML, text: editor.innerText });
+    const draft = this.snapshot.value?.drafts?.get(draftId) ?? null;
+    if (!editor || draft?.format !== 'rich' || this.richEditorDraft !== draftId) return;
+    try {
+      this.mailActions?.updateDraft(draftId, { html: editorHtml(editor), text: editor.innerText });
+    } catch {
+      // The draft was sent or discarded meanwhile: nothing left to sync into.
+    }
+  }
+
+  scheduleRichSync() {
+    this.cancelRichSync();
+    const draftId = this.draftId;
+    this.richSyncTimer = setTimeout(() => { this.richSyncTimer = null; this.syncRich(draftId); }, RICH_SYNC_DELAY_MS);
+  }
+
+  cancelRichSync() {
+    if (this.richSyncTimer) clearTimeout(this.richSyncTimer);
+    this.richSyncTimer = null;
+  }
+
+  willUpdate(changed) {
+    super.willUpdate?.(changed);
+    // Another draft in this form: edits still waiting go to the draft they were made in.
+    if (changed.has('draftId') && this.richSyncTimer && changed.get('draftId') !== undefined) this.syncRich(changed.get('draftId'));
+  }
+
+  disconnectedCallback() {
+    // The form goes away (another folder, another view) with edits still waiting: keep them.
+    if (this.richSyncTimer) this.syncRich();
+    super.disconnectedCallback();
   }
 
   /**
@@ -413,7 +478,7 @@ export class MailCompose extends LitElement {
           <button type="button" class="tool" @click=${() => this.richCommand('link')}>${t('mail.compose.link')}</button>
         </div>
         <div class="rich" contenteditable="true" role="textbox" aria-multiline="true" aria-label=${t('mail.compose.body')} spellcheck="true"
-          data-testid="compose-body" @input=${() => { this.dirtyRich = true; }} @blur=${this.syncRich}></div>`;
+          data-testid="compose-body" @input=${this.scheduleRichSync} @blur=${() => this.syncRich()}></div>`;
     }
     return html`<label class="visually-hidden" for="compose-body">${t('mail.compose.body')}</label>
       <textarea id="compose-body" class="body" .value=${draft.text ?? ''} data-testid="compose-body"
@@ -443,6 +508,7 @@ export class MailCompose extends LitElement {
       <div class="row"><label for="compose-subject">${t('mail.header.subject')}</label>
         <input id="compose-subject" type="text" maxlength="998" .value=${draft.subject ?? ''} data-testid="compose-subject"
           autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="true" @input=${(event) => this.patchDraft({ subject: event.target.value })}></div>
+      ${draft.notice === 'formatting_dropped' ? html`<p class="message info" role="status" data-testid="compose-notice">${t('mail.compose.formatting_dropped')}</p>` : nothing}
       ${this.renderBody(draft)}
       <div class=${`drop ${this.dragging ? 'over' : ''}`}>
         <label class="tool" for="compose-files">${mailIcons.attachment}${t('mail.compose.attach')}</label>
