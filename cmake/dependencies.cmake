@@ -21,7 +21,10 @@ set_target_properties(rnp::rnp PROPERTIES IMPORTED_LOCATION ${RNP_LIBRARY}
 # Boost.Asio/Beast are header-only here; coroutines need C++20, which the project sets.
 add_library(secms_boost INTERFACE)
 target_link_libraries(secms_boost INTERFACE Boost::headers Boost::json Boost::url OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
-target_compile_definitions(secms_boost INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+# Beast's string_view is boost::core::string_view, which converts to and from std::string_view;
+# BOOST_BEAST_USE_STD_STRING_VIEW no longer changes that (Boost 1.81 only prints a deprecation
+# note for it), so it is not set.
+target_compile_definitions(secms_boost INTERFACE BOOST_ASIO_NO_DEPRECATED)
 
 # secms_module(NAME SOURCES... [DEPS ...]) makes library secms_NAME; secms_module_test(NAME SOURCES... DEPS ...)
 # makes a GoogleTest binary NAME_test registered with CTest.
