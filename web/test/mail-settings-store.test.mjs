@@ -259,6 +259,25 @@ test('stop() forgets the schedule: an emptied store after logout saves nothing',
   assert.deepEqual(readLocalSettings(storage, 'alice').contacts, []);
 });
 
+test('a save answered after logout (stop, storage wiped) writes nothing back to the storage', async () => {
+  const api = fakeApi();
+  api.box.set(SETTINGS_FOLDER, []);
+  const { store, api: held, addressBook, sync, storage } = setup({ api });
+  await sync.start();
+  let release;
+  const append = held.append;
+  held.append = (...args) => new Promise((resolve) => { release = () => resolve(append(...args)); });
+  addressBook.add({ name: 'Late', emails: ['late@example.org'] });
+  store.setContacts(addressBook.list());
+  const flushed = sync.flush();
+  while (!release) await new Promise((resolve) => setImmediate(resolve));
+  sync.stop();
+  storage.map.clear();
+  release();
+  await flushed;
+  assert.deepEqual([...storage.map.keys()], [], 'nothing written after the wipe');
+});
+
 test('the controller hides the settings folder and loads the copy at start', async () => {
   const crypto = fakeCrypto();
   const api = fakeApi();

@@ -349,6 +349,8 @@ export function createSettingsSync(options) {
       await api.createFolder(SETTINGS_FOLDER).catch((cause) => { if (cause?.code !== 'folder_exists') throw cause; });
       answer = await api.append(SETTINGS_FOLDER, raw, ['\\Seen']);
     }
+    // Stopped meanwhile (logout wiped the storage): nothing more is written.
+    if (!running) return;
     lastDigest = digest;
     writeMarker(false);
     const replaced = knownCopies.filter((uid) => uid !== answer?.uid);
