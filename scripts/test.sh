@@ -47,17 +47,27 @@ tally() {
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 }
+# The AddressSanitizer build is only needed by the shutdown step: it is made in the background,
+# at the lowest CPU priority, while the first suites (mostly waiting on sockets) run.
+asan_build_log="$(mktemp)"
+trap 'rm -f "$step_log" "$asan_build_log"' EXIT
+say "building secms-server under AddressSanitizer (asan preset, in the background)"
+( cmake --preset asan >/dev/null && nice -n 19 cmake --build --preset asan --target secms-server -j"$(nproc)" ) >"$asan_build_log" 2>&1 &
+asan_build_pid=$!
 run "C++ unit tests (CTest)" ctest --preset dev -j"$(nproc)"
 run "JavaScript unit tests" node --test web/test/
 run "integration tests (real server)" node --test --test-concurrency=1 tests/integration/
-run "shutdown under AddressSanitizer (asan preset)" bash -c 'cmake --preset asan >/dev/null && cmake --build --preset asan --target secms-server -j"$(nproc)" && SECMS_SERVER_BIN="$PWD/build/asan/server/app/secms-server" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 node --test --test-concurrency=1 tests/integration/shutdown.test.mjs'
+asan_built=0
+wait "$asan_build_pid" || asan_built=$?
+tail -n 5 "$asan_build_log"
+run "shutdown under AddressSanitizer (asan preset)" bash -c '[ "$1" = 0 ] || { echo "the asan build failed (exit $1)"; exit 1; }; SECMS_SERVER_BIN="$PWD/build/asan/server/app/secms-server" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 node --test --test-concurrency=1 tests/integration/shutdown.test.mjs' asan-step "$asan_built"
 run "browser end-to-end tests (Chromium)" node --test --test-concurrency=1 tests/e2e/
 # WebRTC needs loopback ICE and must not reach a real interface: its own network namespace.
 run "call tests (Chromium, WebRTC in a loopback-only network namespace)" bash scripts/loopback-netns.sh node --test --test-concurrency=1 tests/calls/ bench/calls/smoke.test.mjs
 # The relay smoke run uses no browser and asserts no timing: it runs beside the mail tests, its
 # output shown and counted after them.
 bench_log="$(mktemp)"
-trap 'rm -f "$step_log" "$bench_log"' EXIT
+trap 'rm -f "$step_log" "$asan_build_log" "$bench_log"' EXIT
 say "relay benchmark smoke run (in the background, beside the mail tests)"
 node --test bench/relay/smoke.test.mjs >"$bench_log" 2>&1 &
 bench_pid=$!
