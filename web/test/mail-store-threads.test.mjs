@@ -124,3 +124,23 @@ test('controller: collapsing drops hidden replies from the selection and moves t
   assert.equal(store.get().selection.focused, 10, 'focus on a hidden reply moves to the root');
   assert.deepEqual([...store.get().selection.uids], []);
 });
+
+test('controller: a reload that puts a selected message under a collapsed conversation drops it from the selection (review R1)', async () => {
+  const store = createMailStore();
+  const pages = [
+    [message(10, 10, 0), message(11, 10, 1), message(20, 20, 0)],
+    // New mail whose References name both 10's and 20's Message-IDs: 20 is now a reply in 10.
+    [message(10, 10, 0), message(11, 10, 1), message(20, 10, 1), message(40, 10, 2)],
+  ];
+  const api = { messages: async (params) => ({ folder: 'INBOX', offset: params.offset, total: 1, uidvalidity: 1, messages: pages.shift() }) };
+  const { actions } = createMailController({ api, store, crypto: {}, mime: {}, keys: null, addressBook: null, setTimeout: () => 0, clearTimeout: () => {} });
+  store.resetList({ folder: 'INBOX', threads: true });
+  await actions.loadRange(0, 50);
+  actions.setThreadCollapsed(10, true);
+  actions.select(20);
+  assert.deepEqual([...store.get().selection.uids], [20]);
+  await actions.reloadList();
+  assert.deepEqual(listLayout(store.get().list).order, [10], 'only the collapsed root is visible');
+  assert.deepEqual([...store.get().selection.uids], [], 'the hidden message left the selection');
+  assert.equal(store.get().selection.focused, 10, 'focus moved to its root');
+});

@@ -237,6 +237,7 @@ export function createMailController(options) {
         const messages = Array.isArray(answer?.messages) ? answer.messages : [];
         const rows = list.threads ? groupThreads(messages) : messages;
         store.putRows(version, { offset: Number.isSafeInteger(answer?.offset) ? answer.offset : pageStart, messages: rows, total: answer?.total, uidvalidity: answer?.uidvalidity ?? null });
+        pruneHiddenSelection();
         store.setListLoading(version, [...inFlight.keys()].some((other) => other !== key && other.startsWith(`${version}:`)));
       } catch (error) {
         store.setListLoading(version, false, errorOf(error));
@@ -351,18 +352,25 @@ export function createMailController(options) {
    * only, never on replies the user cannot see.
    */
   function setThreadCollapsed(threadId, collapsed) {
-    const { list, selection } = store.get();
     store.setThreadCollapsed(threadId, collapsed);
-    if (!collapsed) return;
-    let root = null;
-    for (const summary of list.rows.values()) if (threadIdOf(summary) === threadId) root = summary;
-    if (!root) return;
-    const hidden = new Set(threadReplies(root).map((reply) => reply.uid));
-    if (![...selection.uids].some((uid) => hidden.has(uid)) && !hidden.has(selection.focused) && !hidden.has(selection.anchor)) return;
+    if (collapsed) pruneHiddenSelection(new Set([threadId]));
+  }
+  // Delete, Move and drag act on what the user sees: replies hidden under a collapsed
+  // conversation leave the selection, and focus and anchor move to their root. Run when a
+  // thread is collapsed and when rows arrive (a reload may put a selected message under one).
+  function pruneHiddenSelection(threadIds = store.get().list.collapsed) {
+    const { list, selection } = store.get();
+    if (!list.threads || !threadIds?.size) return;
+    const rootOfHidden = new Map();
+    for (const summary of list.rows.values()) {
+      if (!threadIds.has(threadIdOf(summary))) continue;
+      for (const reply of threadReplies(summary)) rootOfHidden.set(reply.uid, summary.uid);
+    }
+    if (![...selection.uids].some((uid) => rootOfHidden.has(uid)) && !rootOfHidden.has(selection.focused) && !rootOfHidden.has(selection.anchor)) return;
     store.setSelection({
-      uids: new Set([...selection.uids].filter((uid) => !hidden.has(uid))),
-      focused: hidden.has(selection.focused) ? root.uid : selection.focused,
-      anchor: hidden.has(selection.anchor) ? root.uid : selection.anchor,
+      uids: new Set([...selection.uids].filter((uid) => !rootOfHidden.has(uid))),
+      focused: rootOfHidden.get(selection.focused) ?? selection.focused,
+      anchor: rootOfHidden.get(selection.anchor) ?? selection.anchor,
     });
   }
   function selectAll() {
