@@ -16,10 +16,12 @@ inline constexpr std::string_view content_security_policy =
     "form-action 'self'; object-src 'none'; require-trusted-types-for 'script'; "
     // The only Trusted Types policies the app's pages create (grep createPolicy in web/src
     // outside web/src/mail-frame/, and its bundled Lit): lit-html's template policy and the
-    // crypto Worker URL policy. The pages never parse mail HTML (the sandboxed mail frame does,
-    // under its own policy below). Named, so an injected script cannot create a "default" policy
-    // that would bless every string; no 'allow-duplicates', so a second policy with one of these
-    // names is refused too.
+    // crypto Worker URL policy. The pages never turn a string into HTML through a sink: received
+    // mail HTML is parsed only in the sandboxed mail frame (its own policy below); the one HTML
+    // the app page parses, the user's own signed rich draft reopened for editing, goes through
+    // Document.parseHTML (no Trusted Types sink) and DOMPurify. Named, so an injected script
+    // cannot create a "default" policy that would bless every string; no 'allow-duplicates', so
+    // a second policy with one of these names is refused too.
     "trusted-types lit-html secms-crypto-worker";
 
 // The crypto Worker's own script (web/build.mjs names it /assets/worker-<hash>.js): a Worker

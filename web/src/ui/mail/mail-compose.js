@@ -389,8 +389,12 @@ export class MailCompose extends LitElement {
     const editor = this.renderRoot.querySelector('.rich');
     const draft = this.snapshot.value?.drafts?.get(draftId) ?? null;
     if (!editor || draft?.format !== 'rich' || this.richEditorDraft !== draftId) return;
+    const html = editorHtml(editor);
+    const text = editor.innerText;
+    // A blur or a keystroke that changed nothing (arrows, a selection) is not an edit: no new save.
+    if (html === draft.html && text === draft.text) return;
     try {
-      this.mailActions?.updateDraft(draftId, { html: editorHtml(editor), text: editor.innerText });
+      this.mailActions?.updateDraft(draftId, { html, text });
     } catch {
       // The draft was sent or discarded meanwhile: nothing left to sync into.
     }
