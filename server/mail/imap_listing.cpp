@@ -260,12 +260,46 @@ core::result<select_info, mail_error> imap_session::refresh_selected() {
     if (!alive()) return core::fail(mail_error::unavailable);
     auto& c = *connection_;
     if (!c.selected) return core::fail(mail_error::protocol);
+    // NOOP first: it brings this session's view of the folder up to date (until then a FETCH
+    // still answers for a message another client expunged). Then STATUS: NOOP reports EXISTS
+    // and EXPUNGE but never UIDNEXT, so one expunge plus one arrival would look like no change.
+    const auto encoded = c.encode_mailbox(*c.selected);
+    if (!encoded) return core::fail(encoded.error());
     c.start();
-    const int r = mailimap_noop(c.imap.get());
-    if (r != MAILIMAP_NO_ERROR) return core::fail(c.failure(r, mail_error::protocol));
-    const auto* info = c.imap->imap_selection_info;
-    if (info == nullptr) return core::fail(mail_error::protocol);
-    return select_info{info->sel_uidvalidity, info->sel_exists, info->sel_uidnext};
+    if (const int r = mailimap_noop(c.imap.get()); r != MAILIMAP_NO_ERROR)
+        return core::fail(c.failure(r, mail_error::protocol));
+    status_list_ptr attributes(mailimap_status_att_list_new_empty());
+    mailimap_status_att_list_add(attributes.get(), MAILIMAP_STATUS_ATT_MESSAGES);
+    mailimap_status_att_list_add(attributes.get(), MAILIMAP_STATUS_ATT_UIDNEXT);
+    mailimap_status_att_list_add(attributes.get(), MAILIMAP_STATUS_ATT_UIDVALIDITY);
+    mailimap_mailbox_data_status* status_raw = nullptr;
+    c.start();
+    const int r = mailimap_status(c.imap.get(), encoded->c_str(), attributes.get(), &status_raw);
+    const status_ptr status(status_raw);
+    if (r != MAILIMAP_NO_ERROR) return core::fail(c.failure(r, mail_error::folder_not_found));
+    select_info out;
+    int seen = 0;
+    for (clistiter* it = clist_begin(status->st_info_list); it != nullptr; it = clist_next(it)) {
+        const auto* info = static_cast<const mailimap_status_info*>(clist_content(it));
+        switch (info->st_att) {
+            case MAILIMAP_STATUS_ATT_MESSAGES:
+                out.exists = info->st_value;
+                ++seen;
+                break;
+            case MAILIMAP_STATUS_ATT_UIDNEXT:
+                out.uidnext = info->st_value;
+                ++seen;
+                break;
+            case MAILIMAP_STATUS_ATT_UIDVALIDITY:
+                out.uidvalidity = info->st_value;
+                ++seen;
+                break;
+            default:
+                break;
+        }
+    }
+    if (seen != 3) return core::fail(mail_error::protocol);
+    return out;
 }
 
 core::result<std::vector<message_summary>, mail_error> imap_session::summaries(

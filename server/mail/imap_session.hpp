@@ -112,8 +112,9 @@ class imap_session {  // one IMAP connection; not thread-safe; movable, not copy
     core::status<mail_error> subscribe(std::string_view path, bool on);
     // Cached: no-op if already selected.
     core::result<select_info, mail_error> select(std::string_view path);
-    // NOOP on the selected folder: the server reports arrivals and expunges since the last
-    // command, so the counts returned are current (select's may be from before them).
+    // NOOP, then STATUS (MESSAGES UIDNEXT UIDVALIDITY) of the selected folder: the session's view
+    // brought up to date and the counts as they are now (select's may be from before an arrival
+    // or an expunge that IDLE has not reported yet).
     core::result<select_info, mail_error> refresh_selected();
     // UIDs of the selected folder in the order asked (UID SORT; falls back to UID SEARCH + sort
     // by fetched keys if SORT is missing), filtered by the query.

@@ -46,7 +46,8 @@ core::result<page, mail_error> read_page(mailbox& box, imap_session& s, const li
     auto& lists = box.lists();
     auto it = lists.find(key);
     if (it != lists.end()) {
-        // The push from IDLE may still be on its way: ask the server for its counts now.
+        // The push from IDLE may still be on its way: ask the server for its counts now (a
+        // list made before an arrival or an expunge is made again).
         selected = s.refresh_selected();
         if (!selected) return core::fail(selected.error());
     }

@@ -359,6 +359,28 @@ describe('mail API with Dovecot', () => {
     assert.equal((await api('dave', 'GET', '/message?folder=INBOX&uid=abc')).status, 400);
   });
 
+  test('a cached list is made again after another client expunged one message and one arrived (review R2)', async () => {
+    assert.equal((await api('dave', 'POST', '/folders', { json: { path: 'Cached' } })).status, 201);
+    for (const subject of ['One', 'Two', 'Three']) {
+      const raw = message({ from: 'zed@example.org', to: 'dave@localhost', subject, body: subject, id: uniqueId('cache') });
+      assert.equal((await api('dave', 'POST', '/append?folder=Cached', rfc822(raw))).status, 201);
+    }
+    const first = await list('dave', 'folder=Cached&sort=arrival');
+    assert.deepEqual(first.messages.map((m) => m.subject).sort(), ['One', 'Three', 'Two']);
+    // Another client (a phone on the same mailbox) expunges the oldest and appends one: the
+    // count is 3 again, only UIDNEXT moved.
+    const imap = await dovecot.login('dave');
+    assert.equal((await imap.command('SELECT Cached')).status, 'OK');
+    assert.equal((await imap.command(`UID STORE ${Math.min(...first.messages.map((m) => m.uid))} +FLAGS (\\Deleted)`)).status, 'OK');
+    assert.equal((await imap.command('EXPUNGE')).status, 'OK');
+    const fresh = message({ from: 'zed@example.org', to: 'dave@localhost', subject: 'Fresh', body: 'new', id: uniqueId('cache') });
+    assert.equal((await imap.command(`APPEND Cached {${Buffer.byteLength(fresh)}+}\r\n${fresh}`)).status, 'OK');
+    await imap.logout();
+    const second = await list('dave', 'folder=Cached&sort=arrival');
+    assert.equal(second.total, 3);
+    assert.deepEqual(second.messages.map((m) => m.subject).sort(), ['Fresh', 'Three', 'Two']);
+  });
+
   test('a user reaches only their own mailbox, whatever the parameters', async () => {
     const secret = message({ from: 'zed@example.org', to: 'bob@localhost', subject: 'For bob only', id: uniqueId('iso') });
     await dovecot.deliver({ from: 'zed@example.org', to: ['bob@localhost'], raw: secret });
