@@ -36,7 +36,9 @@ DOVECOT_QUOTA_MB_MAX=16777216
 #   optional DOVECOT_MAIL_ACCOUNT (root only: the account owning the mail; default Debian's mail),
 #   optional DOVECOT_MAIL_DEBUG=1 (mail_debug and auth_debug, never the passwords),
 #   optional DOVECOT_QUOTA_MB (the storage quota of each mailbox in MiB, default
-#   DOVECOT_QUOTA_MB_DEFAULT; 0: no limit).
+#   DOVECOT_QUOTA_MB_DEFAULT; 0: no limit),
+#   optional DOVECOT_QUOTA_STATUS_PORT (a port on DOVECOT_LISTEN_IP for Dovecot's quota-status
+#   policy service, which a Postfix in front asks before accepting mail; none when empty).
 # Run as an ordinary account, every process and file is that account's. Run as root, Dovecot's
 # own processes are Debian's dovecot and dovenull accounts, and the mail belongs to
 # DOVECOT_MAIL_ACCOUNT: Dovecot never accesses mail as root ("Mail access not allowed for
@@ -60,8 +62,18 @@ dovecot_render() {
     echo "dovecot: mailbox quota $quota_mb MiB is above $DOVECOT_QUOTA_MB_MAX MiB" >&2
     return 1
   fi
+  local quota_status_port="${DOVECOT_QUOTA_STATUS_PORT:-}"
+  if [ -n "$quota_status_port" ]; then
+    dovecot_check "quota-status port" "$quota_status_port" "$DOVECOT_PORT_RE" || return 1
+    quota_status_port="$((10#$quota_status_port))"
+    if [ "$quota_status_port" -eq "$((10#$DOVECOT_IMAP_PORT))" ] ||
+      [ "$quota_status_port" -eq "$((10#$DOVECOT_LMTP_PORT))" ]; then
+      echo "dovecot: the quota-status port $quota_status_port is also the IMAP or LMTP port" >&2
+      return 1
+    fi
+  fi
   local port
-  for port in "$DOVECOT_IMAP_PORT" "$DOVECOT_LMTP_PORT"; do
+  for port in "$DOVECOT_IMAP_PORT" "$DOVECOT_LMTP_PORT" $quota_status_port; do
     if [ "$((10#$port))" -lt 1 ] || [ "$((10#$port))" -gt 65535 ]; then
       echo "dovecot: port $port out of range" >&2
       return 1
@@ -174,6 +186,16 @@ dovecot_render() {
   text="${text//@LOGIN_CHROOT@/"$login_chroot"}"
   text="${text//@ANVIL_CHROOT@/"$anvil_chroot"}"
   text="${text//@QUOTA_MB@/"$((10#$quota_mb))"}"
+  # One process a connection (client_limit 1, as Dovecot's documentation gives it): each
+  # check opens the recipient's mailbox as the mail account.
+  local quota_status_service=""
+  if [ -n "$quota_status_port" ]; then
+    quota_status_service="$(printf '%s\n' "service quota-status {" \
+      "  executable = quota-status -p postfix" "  client_limit = 1" \
+      "  inet_listener quota-status {" "    address = $DOVECOT_LISTEN_IP" \
+      "    port = $quota_status_port" "  }" "}")"
+  fi
+  text="${text//@QUOTA_STATUS_SERVICE@/"$quota_status_service"}"
   local extra_lines=""
   [ "${#extra[@]}" -eq 0 ] || extra_lines="$(printf '%s\n' "${extra[@]}")"
   text="${text//@EXTRA_LINES@/"$extra_lines"}"

@@ -71,17 +71,18 @@ function listening(port) {
 /**
  * Starts Dovecot with the master user `masterUser` whose password is `masterSecret` (the text
  * of secms-server's <data_dir>/mail/master-secret; a random one when absent), each mailbox
- * limited to `quotaMb` MiB (scripts/dovecot.sh's default when absent). Resolves to
- * { host, imapPort, lmtpPort, domain, masterUser, masterSecret, dir, mailDir, configPath, logPath,
- *   maildirOf(user), log(), login(user), deliver({from, to, raw}), appendMany(user, folder, raws),
- *   stop() }.
+ * limited to `quotaMb` MiB (scripts/dovecot.sh's default when absent), with the quota-status
+ * policy service for a Postfix in front on a free port when `quotaStatus` is true. Resolves to
+ * { host, imapPort, lmtpPort, quotaStatusPort (null without it), domain, masterUser, masterSecret,
+ *   dir, mailDir, configPath, logPath, maildirOf(user), log(), login(user), deliver({from, to, raw}),
+ *   appendMany(user, folder, raws), stop() }.
  * Run as root, the mail belongs to Debian's `mail` account (Dovecot never accesses mail as root):
  * the temporary directory is then 0711 so that account reaches mail/, and everything secret
  * (configuration, master user's hash, log) stays in its 0700 dovecot/.
  */
 export async function startDovecot({
   masterSecret = randomBytes(32).toString('hex'), domain = 'localhost', masterUser = 'secms', mailDebug = false,
-  quotaMb,
+  quotaMb, quotaStatus = false,
 } = {}) {
   assertDovecotInstalled();
   const secret = String(masterSecret).trim();
@@ -99,10 +100,16 @@ export async function startDovecot({
   const imapPort = await freePort();
   let lmtpPort = await freePort();
   while (lmtpPort === imapPort) lmtpPort = await freePort();
+  let quotaStatusPort = null;
+  if (quotaStatus) {
+    do quotaStatusPort = await freePort();
+    while (quotaStatusPort === imapPort || quotaStatusPort === lmtpPort);
+  }
   const rendered = renderDovecotConfig(confDir, {
     LISTEN_IP: '127.0.0.1', IMAP_PORT: imapPort, LMTP_PORT: lmtpPort, DOMAIN: domain, MAIL_DIR: mailDir,
     MASTER_USER: masterUser, MASTER_SECRET_FILE: secretFile, BASE_DIR: path.join(dir, 'run'),
     MAIL_DEBUG: mailDebug ? 1 : 0, ...(quotaMb === undefined ? {} : { QUOTA_MB: quotaMb }),
+    ...(quotaStatusPort === null ? {} : { QUOTA_STATUS_PORT: quotaStatusPort }),
   });
   if (rendered.status !== 0) {
     await rm(dir, { recursive: true, force: true });
@@ -118,6 +125,7 @@ export async function startDovecot({
     host: '127.0.0.1',
     imapPort,
     lmtpPort,
+    quotaStatusPort,
     domain: domain.toLowerCase(),
     masterUser,
     masterSecret: secret,

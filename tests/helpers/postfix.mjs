@@ -7,8 +7,9 @@
 // root (its queue belongs to the postfix account): not root, or no postfix, is an error, never a
 // skip (CI runs as root; scripts/install-deps.sh installs Debian's postfix).
 //
-//   const postfix = await startPostfix({ domain: 'secms.test', lmtpPort: dovecot.lmtpPort });
-//   postfix.refreshUsersTable(dataDir);            // the doc's `user list | awk` and postmap
+//   const postfix = await startPostfix({ domain: 'secms.test', lmtpPort: dovecot.lmtpPort,
+//     quotaStatusPort: dovecot.quotaStatusPort });   // startDovecot({ quotaStatus: true })
+//   postfix.refreshUsersTable(dataDir);            // scripts/postfix-users.sh, as the doc's cron job
 //   const smtp = await smtpConnect({ port: postfix.smtpPort, localAddress: '127.0.0.2' });
 //   await smtp.command('EHLO client.test');
 //   await postfix.stop();
@@ -22,6 +23,7 @@ import path from 'node:path';
 import { freePort, repoRoot, serverBinary } from './secms-server.mjs';
 
 export const postfixTemplateDir = path.join(repoRoot, 'server', 'mail', 'postfix');
+export const postfixUsersScript = path.join(repoRoot, 'scripts', 'postfix-users.sh');
 const postfixBinary = process.env.SECMS_POSTFIX ?? 'postfix';
 const postconfBinary = process.env.SECMS_POSTCONF ?? 'postconf';
 
@@ -66,12 +68,16 @@ export function renderTemplate(text, values) {
 
 /**
  * Starts a private Postfix for `domain` that delivers to Dovecot's LMTP on 127.0.0.1:`lmtpPort`
- * (the template's lines, and the private instance's after them). Resolves to { host, smtpPort, dir,
- * configDir, usersTable, log(), postconf(name), refreshUsersTable(dataDir), reload(), queue(), stop() }.
- * The certificate is a self-signed one for `hostname` made by openssl.
+ * and asks Dovecot's quota-status service on 127.0.0.1:`quotaStatusPort` (the template's lines,
+ * and the private instance's after them). Resolves to { host, smtpPort, dir, configDir,
+ * usersTable, log(), postconf(name), usersScript(dataDir, { args, as }), refreshUsersTable(dataDir),
+ * usersTableLines(), reload(), queue(), stop() }. The certificate is a self-signed one for `hostname` made by openssl.
  */
-export async function startPostfix({ domain, lmtpPort, hostname = `mail.${domain}` }) {
+export async function startPostfix({ domain, lmtpPort, quotaStatusPort, hostname = `mail.${domain}` }) {
   assertPostfixUsable();
+  if (!Number.isInteger(quotaStatusPort)) {
+    throw new Error("startPostfix needs Dovecot's quota-status port (startDovecot({ quotaStatus: true }))");
+  }
   const dir = await mkdtemp(path.join(os.tmpdir(), 'secms-postfix-'));
   // Postfix's daemons run as the postfix account and enter the queue directory below this one.
   await chmod(dir, 0o755);
@@ -106,15 +112,26 @@ export async function startPostfix({ domain, lmtpPort, hostname = `mail.${domain
     /** The value of a main.cf parameter as this instance sees it (postconf -c <dir> -h). */
     postconf: (name) => run(postconfBinary, ['-c', configDir, '-h', name], 'postconf').trim(),
     /**
-     * Writes the table of accounts with the command docs/operations.md gives (secms-server's
-     * `user list`, awk, postmap), for the server whose data directory is `dataDir`.
+     * Runs scripts/postfix-users.sh (the doc's cron job) for this instance with `args` before its
+     * DATA_DIR DOMAIN TABLE and `serverDataDir`; resolves to { status, stdout, stderr }, never
+     * throws for a refusal (the tests check those). `as` runs it through setpriv as that uid.
      */
-    refreshUsersTable(serverDataDir) {
-      const script =
-        '"$1" --data-dir "$2" user list | awk -F\'\\t\' -v domain="$3" \'{print tolower($2) "@" domain " OK"}\' ' +
-        '> "$4.new" && mv "$4.new" "$4" && postmap -c "$5" "$4"';
-      run('bash', ['-o', 'pipefail', '-c', script, 'users', serverBinary, serverDataDir, domain, usersTable, configDir], 'the users table');
+    usersScript(serverDataDir, { args = [], as } = {}) {
+      const command = [postfixUsersScript, '--server', serverBinary, '--postfix-config', configDir, ...args,
+        serverDataDir, domain, usersTable];
+      const result = as === undefined
+        ? spawnSync(command[0], command.slice(1), { encoding: 'utf8', timeout: 60_000 })
+        : spawnSync('setpriv', [`--reuid=${as}`, `--regid=${as}`, '--clear-groups', ...command], { encoding: 'utf8', timeout: 60_000 });
+      if (result.error) throw result.error;
+      return { status: result.status, stdout: result.stdout, stderr: result.stderr };
     },
+    /** The table of accounts of the server whose data directory is `dataDir`; throws on failure. */
+    refreshUsersTable(serverDataDir) {
+      const result = postfix.usersScript(serverDataDir);
+      if (result.status !== 0) throw new Error(`scripts/postfix-users.sh failed (exit ${result.status}): ${result.stderr}`);
+    },
+    /** The lines of the table's source file. */
+    usersTableLines: () => readFileSync(usersTable, 'utf8').split('\n').filter((line) => line !== ''),
     /** `postfix reload`: every daemon re-reads main.cf and its tables after its current session. */
     reload: () => run(postfixBinary, ['-c', configDir, 'reload'], 'postfix reload'),
     /** The queue as JSON objects (postqueue -j), one per queued message. */
@@ -146,8 +163,8 @@ export async function startPostfix({ domain, lmtpPort, hostname = `mail.${domain
     await chmod(keyFile, 0o600);
 
     const main = renderTemplate(await readFile(path.join(postfixTemplateDir, 'main.cf.in'), 'utf8'), {
-      MAIL_DOMAIN: domain, HOSTNAME: hostname, LMTP_PORT: lmtpPort, USERS_MAP: usersTable,
-      TLS_CERT: certFile, TLS_KEY: keyFile,
+      MAIL_DOMAIN: domain, HOSTNAME: hostname, LMTP_PORT: lmtpPort, QUOTA_STATUS_PORT: quotaStatusPort,
+      USERS_MAP: usersTable, TLS_CERT: certFile, TLS_KEY: keyFile,
     });
     // The private instance: its own directories, loopback only, its own log file (no syslog
     // here), and Debian's files of the package (postfix-files, dynamicmaps.cf) from /etc/postfix.
@@ -161,9 +178,6 @@ export async function startPostfix({ domain, lmtpPort, hostname = `mail.${domain
       'inet_protocols = ipv4',
       `maillog_file_prefixes = ${dir}`,
       `maillog_file = ${logPath}`,
-      // Debian's default alias_maps asks NIS; nothing here is delivered to local accounts.
-      'alias_maps =',
-      'alias_database =',
       '',
     ].join('\n');
     await writeFile(path.join(configDir, 'main.cf'), main + instance, { mode: 0o644 });
