@@ -1,8 +1,17 @@
 #!/usr/bin/env bash
 # Installs every Debian package and npm module the project needs, and nothing when all are there.
+# With --tests (scripts/test.sh) also the packages only the tests need: Postfix, which scripts/run.sh
+# never installs (it would replace the host's own mail server).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coturn.sh"
 source "$(dirname "$0")/dovecot.sh"
+
+for_tests=0
+case "${1:-}" in
+  --tests) for_tests=1 ;;
+  "") ;;
+  *) echo "usage: install-deps.sh [--tests]" >&2; exit 2 ;;
+esac
 
 # Build and runtime (DESIGN.md §3), test tools, and the browser for end-to-end tests.
 PACKAGES=(
@@ -19,10 +28,27 @@ PACKAGES=(
   libetpan-dev libsasl2-modules
   # Email: Dovecot as the mailbox store (IMAP, and LMTP for deliveries; docs/operations.md).
   dovecot-core dovecot-imapd dovecot-lmtpd
-  # Email: Postfix for the internet-facing layout's test (tests/integration/mail-postfix.test.mjs
-  # runs a private instance; docs/operations.md).
-  postfix
 )
+
+# The installed packages other than postfix that provide mail-transport-agent (exim4-daemon-*,
+# nullmailer, msmtp-mta, dma, sendmail-bin, opensmtpd, …): Debian's postfix conflicts with them
+# and apt would remove them to install it.
+other_mail_servers() {
+  dpkg-query -W -f='${Package}\t${Status}\t${Provides}\n' 2>/dev/null |
+    awk -F'\t' '$1 != "postfix" && $2 ~ /install ok installed/ && $3 ~ /(^|, )mail-transport-agent( |,|$)/ {print $1}'
+}
+if [ "$for_tests" -eq 1 ]; then
+  # Email: Postfix for the internet-facing layout's test (tests/integration/mail-postfix.test.mjs
+  # runs a private instance; docs/operations.md). Never in place of another mail server.
+  if ! dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok installed"; then
+    others="$(other_mail_servers | tr '\n' ' ')"
+    if [ -n "$others" ]; then
+      echo "install-deps.sh: the tests need Debian's postfix, which would replace the mail server installed here (${others% }); not installing it. Run the tests on a machine without another mail server (tests/integration/mail-postfix.test.mjs then fails saying Postfix is missing)." >&2
+      exit 1
+    fi
+  fi
+  PACKAGES+=(postfix)
+fi
 
 # Node.js may come from elsewhere than Debian (the machine image ships Node 20 with npm 11);
 # Debian's nodejs/npm are installed only when there is no node at all.
@@ -41,7 +67,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [[ " ${missing[*]} " == *" postfix "* ]]; then
     echo "postfix postfix/main_mailer_type select No configuration" | as_root debconf-set-selections
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # --no-remove: apt stops rather than remove an installed package to make room for these.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends --no-remove "${missing[@]}"
   # Debian's coturn package may enable and start its own system service on 3478, which would
   # collide with the instance scripts/run.sh starts beside secms-server: stop and disable the one
   # this run installed, and only that one.

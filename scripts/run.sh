@@ -21,6 +21,8 @@
 #   SECMS_IMAP_PORT (1143)               Dovecot's IMAP port on 127.0.0.1 (plain: loopback only)
 #   SECMS_LMTP_PORT (2424)               Dovecot's LMTP port on 127.0.0.1
 #   SECMS_MAIL_QUOTA_MB (1024)           storage quota of each mailbox in MiB (0: no limit)
+#   SECMS_QUOTA_STATUS_PORT (none)       port on 127.0.0.1 of Dovecot's quota-status service, for
+#                                        a Postfix in front (server/mail/postfix/main.cf.in)
 #   SECMS_MAIL_STORE (/var/lib/secms-mail) run as root only: where the Maildirs and Dovecot's
 #                                        sockets go (Dovecot never accesses mail as root, and no
 #                                        other account may enter the 0700 data directory)
@@ -102,6 +104,7 @@ if [ "${SECMS_MAIL:-1}" != 0 ]; then
   DOVECOT_DOMAIN="${DOVECOT_DOMAIN,,}"
   DOVECOT_MASTER_USER=secms
   DOVECOT_QUOTA_MB="${SECMS_MAIL_QUOTA_MB:-$DOVECOT_QUOTA_MB_DEFAULT}"
+  DOVECOT_QUOTA_STATUS_PORT="${SECMS_QUOTA_STATUS_PORT:-}"
   DOVECOT_DIR="$DATA_DIR/mail/dovecot"
   if [ "$(id -u)" -eq 0 ]; then
     mail_store="${SECMS_MAIL_STORE:-/var/lib/secms-mail}"

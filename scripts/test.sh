@@ -3,7 +3,7 @@
 # against the real server binary, and browser end-to-end tests in Debian's Chromium.
 # Exits non-zero on any failure.
 source "$(dirname "$0")/lib.sh"
-"$ROOT/scripts/install-deps.sh"
+"$ROOT/scripts/install-deps.sh" --tests
 "$ROOT/scripts/build.sh" dev
 cd "$ROOT"
 export SECMS_SERVER_BIN="$ROOT/build/dev/server/app/secms-server"
