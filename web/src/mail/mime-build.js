@@ -437,9 +437,29 @@ export const chunksHaveBlobs = (chunks) => chunks.some(isBlobChunk);
 const BLOB_PART_BYTES = 1024 * 1024;
 
 /**
- * One Blob of all chunks (strings ASCII; Uint8Arrays and Blobs as they are; a Base64OfBlob
- * streamed from its Blob through base64LineStream in ~1 MiB Blob parts). A Blob that cannot be
- * read (a File removed from the disk) rejects with the stream's error.
+ * The bytes of a Blob read 1 MiB slice by 1 MiB slice, at most one ahead. Not blob.stream():
+ * Chromium's reads ahead in chunks of up to 2 MiB, as fast as it can, so a whole 10 MiB File
+ * ended up queued on the page while its base64 was made.
+ */
+function blobSliceStream(blob) {
+  let offset = 0;
+  return new ReadableStream({
+    async pull(controller) {
+      if (offset >= blob.size) {
+        controller.close();
+        return;
+      }
+      const end = Math.min(blob.size, offset + BLOB_PART_BYTES);
+      controller.enqueue(new Uint8Array(await blob.slice(offset, end).arrayBuffer()));
+      offset = end;
+    },
+  }, { highWaterMark: 1 });   // one slice read ahead while the previous one is encoded
+}
+
+/**
+ * One Blob of all chunks (strings ASCII; Uint8Arrays and Blobs as they are; a Base64OfBlob read
+ * from its Blob in slices through base64LineStream into ~1 MiB Blob parts). A Blob that cannot
+ * be read (a File removed from the disk) rejects with the read's error.
  */
 export async function chunksBlob(chunks) {
   const parts = [];
@@ -448,7 +468,7 @@ export async function chunksBlob(chunks) {
       parts.push(chunk);
       continue;
     }
-    const reader = chunk.blob.stream().pipeThrough(base64LineStream()).getReader();
+    const reader = blobSliceStream(chunk.blob).pipeThrough(base64LineStream()).getReader();
     let pending = [];
     let pendingBytes = 0;
     for (;;) {
