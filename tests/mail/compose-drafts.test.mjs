@@ -80,12 +80,30 @@ test('auto-save at the shortest interval puts the draft in Drafts unasked, and a
 test('a rich draft with bold text, saved and closed, reopens from Drafts as rich text with the bold kept', { timeout: 180_000 }, async (t) => {
   const { stack, browser } = suite;
   const alice = await mailUser(t, stack, browser, 'alice');
+  // Rich by default, with a signature: the editor starts with its signature block, which must
+  // come back as that block (a From switch finds it by its class; review R1).
+  await inSettings(alice.app, async (app) => {
+    await app.getByTestId('pref-composeFormat').selectOption('rich');
+    const field = app.locator(`[data-testid=pref-signature][data-address="${alice.address}"]`);
+    await field.fill('Alice signs');
+    await field.press('Tab');
+  });
   await startCompose(alice.app);
   await composeSubject(alice.app).fill('Rich draft');
   await alice.app.getByTestId('compose-rich').check();
   const editor = alice.app.locator('div.rich[data-testid=compose-body]');
   await editor.waitFor();
-  await editor.click();
+  await editor.locator('div.signature').waitFor({ timeout: 10_000 });
+  // Type before the signature block: at the start of the editor.
+  await editor.evaluate((element) => {
+    element.focus();
+    const range = document.createRange();
+    range.setStart(element, 0);
+    range.collapse(true);
+    const selection = element.getRootNode().getSelection?.() ?? document.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  });
   await alice.app.keyboard.type('plain start ');
   await composeForm(alice.app).locator('[role=toolbar] button').first().click();   // Bold on
   await alice.app.keyboard.type('Strongly');
@@ -112,6 +130,9 @@ test('a rich draft with bold text, saved and closed, reopens from Drafts as rich
   assert.equal(await bold.count(), 1, `one bold run: ${await reopened.innerHTML()}`);
   assert.equal((await bold.textContent()).trim(), 'Strongly');
   assert.match((await reopened.innerText()).replace(/\s+/g, ' '), /plain start Strongly plain end/);
+  const signatureBlock = reopened.locator('div.signature');
+  assert.equal(await signatureBlock.count(), 1, `the signature block came back: ${await reopened.innerHTML()}`);
+  assert.match(await signatureBlock.innerText(), /Alice signs/);
   // The reopened HTML went through the sanitiser, not an HTML sink: no Trusted Types or CSP complaint.
   assert.deepEqual(scriptProblems(alice), []);
 });

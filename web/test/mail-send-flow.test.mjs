@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMailStore } from '../src/state/mail-store.js';
 import { createMailController } from '../src/app/mail-controller.js';
-import { decideSend, envelopeOf, parseRecipients } from '../src/app/mail-compose.js';
+import { attachmentCapacity, decideSend, envelopeOf, parseRecipients } from '../src/app/mail-compose.js';
 import { buildMessage } from '../src/mail/mime-build.js';
 import { composePlain } from '../src/mail/pgp-mime.js';
 import * as openpgp from 'openpgp';
@@ -182,9 +182,13 @@ test('attachments beyond the server limit are refused', async () => {
   await actions.start();
   const id = await actions.compose({ mode: 'new' });
   const file = (name, size) => new File([new Uint8Array(size)], name, { type: 'application/octet-stream' });
-  const result = await actions.addAttachments(id, [file('small.bin', 100), file('big.bin', 20_000)]);
+  // The limit is 10 000 bytes. 6 000 bytes fit in base64 (≈ 8 700) but not once the draft is
+  // encrypted and armored (≈ 14 000): refused when added, not at the first save with a 413.
+  const result = await actions.addAttachments(id, [file('small.bin', 100), file('big.bin', 20_000), file('armored.bin', 6_000)]);
   assert.equal(result.added.length, 1);
-  assert.deepEqual(result.refused, [{ filename: 'big.bin', code: 'too_large' }]);
+  assert.deepEqual(result.refused, [{ filename: 'big.bin', code: 'too_large', capacity: attachmentCapacity(10_000) }, { filename: 'armored.bin', code: 'too_large', capacity: attachmentCapacity(10_000) }]);
+  assert.ok(attachmentCapacity(10_000) > 3_000 && attachmentCapacity(10_000) < 5_000, String(attachmentCapacity(10_000)));
+  assert.ok(Math.abs(attachmentCapacity(25 * 1024 * 1024) / (1024 * 1024) - 13.3) < 0.5, 'about 13 MiB of files under the default 25 MiB');
   assert.equal(store.get().drafts.get(id).attachments[0].progress, 1);
   assert.ok(store.get().drafts.get(id).attachments[0].data instanceof File, 'the File is kept, not read into the page');
   const notABlob = await actions.addAttachments(id, [{ name: 'fake.bin', type: '', size: 3, arrayBuffer: async () => new ArrayBuffer(3) }]);

@@ -135,6 +135,13 @@ export function isOwnDraft(message, ownFingerprint) {
 }
 
 const attachmentOverhead = (size) => Math.ceil(size / 3) * 4 * (78 / 76) + 512;   // base64 lines + part headers
+// Drafts are always encrypted (to the own key), and PGP/MIME armors the OpenPGP message: the
+// message on the server is the MIME entity in base64 again, 64-column lines, plus the wrapper.
+const armoredSize = (size) => Math.ceil(size / 3) * 4 * (66 / 64) + 2048;
+/** About how many bytes of files one message can carry under the server's limit (for the user). */
+export function attachmentCapacity(limitBytes) {
+  return Math.max(0, Math.floor(((limitBytes - 2048) * (64 / 66) * (3 / 4) - 512) * (3 / 4) * (76 / 78)));
+}
 
 /**
  * Options: { api, store, mime, keys, crypto () → Worker connection, now, schedule, unschedule, newId,
@@ -329,7 +336,8 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
    * streaming when it is saved or sent (mime-build.js Base64OfBlob), so a large file is never a
    * whole copy in the page. A file that would make the message larger than the server accepts
    * is refused, and one whose first byte cannot be read (or that is not a Blob):
-   * → { added: [attachment ids], refused: [{ filename, code: 'too_large' | 'unreadable' }] }.
+   * → { added: [attachment ids], refused: [{ filename, code: 'too_large' | 'unreadable', capacity? }] }
+   * (capacity: about how many bytes of files fit, for the message to the user).
    */
   async function addAttachments(id, files) {
     const limit = store.get().status.maxMessageBytes;
@@ -338,8 +346,8 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     for (const file of Array.from(files ?? [])) {
       const draft = store.draft(id);
       if (!draft) break;
-      if (totalSize(draft) + attachmentOverhead(file.size) > limit) {
-        refused.push({ filename: file.name, code: 'too_large' });
+      if (armoredSize(totalSize(draft) + attachmentOverhead(file.size)) > limit) {
+        refused.push({ filename: file.name, code: 'too_large', capacity: attachmentCapacity(limit) });
         continue;
       }
       const entry = attachmentEntry({ filename: file.name, contentType: file.type, data: null, size: file.size });

@@ -908,6 +908,8 @@ export default Object.freeze({
   "mail.error.sent_not_delivered": "The message was sent, but these recipients did not get it: {addresses}.",
   "mail.error.sent_not_delivered_no_copy": "The message was sent, but these recipients did not get it: {addresses}; and no copy could be kept in Sent:",
   "mail.error.sent_no_copy": "The message was sent, but no copy could be kept in Sent:",
+  "mail.compose.attachment_too_large": "{filename} was not attached: one message carries at most about {size} of files (the server’s limit, once encrypted).",
+  "mail.compose.attachment_unreadable": "{filename} was not attached: it could not be read.",
   "mail.error.unknown": "Something went wrong.",
   "mail.error.settings_unverified": "A copy of your mail settings on the server is not signed by your key: it was ignored.",
   "mail.error.settings_not_saved": "Your address book and mail settings could not be saved on the mail server; they are kept on this device until you log out.",

@@ -907,6 +907,8 @@ export default Object.freeze({
   "mail.error.sent_not_delivered": "Le message est parti, mais ces destinataires ne l’ont pas reçu : {addresses}.",
   "mail.error.sent_not_delivered_no_copy": "Le message est parti, mais ces destinataires ne l’ont pas reçu : {addresses} ; et aucune copie n’a pu être gardée dans Envoyés :",
   "mail.error.sent_no_copy": "Le message est parti, mais aucune copie n’a pu être gardée dans Envoyés :",
+  "mail.compose.attachment_too_large": "{filename} n’a pas été joint : un message emporte au plus environ {size} de fichiers (la limite du serveur, une fois chiffré).",
+  "mail.compose.attachment_unreadable": "{filename} n’a pas été joint : il n’a pas pu être lu.",
   "mail.error.unknown": "Une erreur est survenue.",
   "mail.error.settings_unverified": "Une copie de vos réglages de courrier sur le serveur n’est pas signée par votre clé : elle a été ignorée.",
   "mail.error.settings_not_saved": "Votre carnet d’adresses et vos réglages de courrier n’ont pas pu être enregistrés sur le serveur de courrier ; ils sont gardés sur cet appareil jusqu’à la déconnexion.",

@@ -75,7 +75,9 @@ function cleanInPlace(root) {
  */
 export function draftHtmlNodes(htmlText, target = document) {
   if (typeof Document.parseHTML !== 'function') return null;
-  const parsed = Document.parseHTML(String(htmlText ?? ''));
+  // The safe parse keeps only the attributes named here (its default drops class, and with it
+  // the signature block a From switch looks for); DOMPurify below decides what survives.
+  const parsed = Document.parseHTML(String(htmlText ?? ''), { sanitizer: { attributes: ['class', 'href'] } });
   const root = parsed.createElement('div');
   root.append(...parsed.body.childNodes);
   cleanInPlace(root);
@@ -297,7 +299,11 @@ export class MailCompose extends LitElement {
   async addFiles(files) {
     if (!files?.length) return;
     try {
-      await this.mailActions.addAttachments(this.draftId, files);
+      const { refused = [] } = (await this.mailActions.addAttachments(this.draftId, files)) ?? {};
+      // A file not added is said, with why (the size the server accepts, once encrypted).
+      this.sendError = refused.length
+        ? refused.map(({ filename, code, capacity }) => t(`mail.compose.attachment_${code === 'too_large' ? 'too_large' : 'unreadable'}`, { filename, size: formatBytes(capacity ?? 0, getLanguage()) })).join(' ')
+        : null;
     } catch (error) {
       this.sendError = errorText(error);
     }
