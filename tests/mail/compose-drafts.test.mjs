@@ -14,7 +14,7 @@ import * as openpgp from 'openpgp';
 import { multipartEntity, partEntity, pgpMimeMail } from './helpers/mime.mjs';
 import {
   addRecipients, composeBody, composeForm, composeSubject, eventually, exportOwnKey, fillCompose, mailUser, messageRows, openFolder,
-  mailTrapsOf, openThisRow, pressSend, startCompose,
+  mailTrapsOf, openThisRow, sendConfirmingUnencrypted, startCompose,
 } from './helpers/mail-app.mjs';
 
 const suite = await useMailStack();
@@ -293,15 +293,7 @@ test('outgoing rich HTML is cleaned to the editor\'s markup: remote image, form,
   // The editor hears about it as it would about a paste.
   await editor.evaluate((element) => element.dispatchEvent(new Event('input', { bubbles: true })));
 
-  let outcome = await pressSend(alice.app);
-  if (outcome === 'confirm') {
-    await alice.app.getByTestId('compose-confirm-send').click();
-    outcome = await Promise.race([
-      composeForm(alice.app).waitFor({ state: 'detached', timeout: 30_000 }).then(() => 'sent'),
-      alice.app.getByTestId('compose-error').waitFor({ timeout: 30_000 }).then(() => 'error'),
-    ]);
-  }
-  if (outcome !== 'sent') assert.fail(await alice.app.getByTestId('compose-error').textContent({ timeout: 1000 }).catch(() => outcome));
+  await sendConfirmingUnencrypted(alice.app);
   const [received] = await stack.waitForMaildir(bob.username, 'INBOX', 1);
   const sentHtml = htmlPartOf(received);
   assert.match(sentHtml, /Typed first/);
@@ -327,15 +319,7 @@ test('Bcc: carol gets the mail; neither bob\'s nor carol\'s delivered copy names
   const carol = await mailUser(t, stack, browser, 'carol', { identity: false });
   await startCompose(alice.app);
   await fillCompose(alice.app, { to: [bob.address], bcc: [carol.address], subject: 'Blind copy', text: 'Hello Bob' });
-  let outcome = await pressSend(alice.app);
-  if (outcome === 'confirm') {
-    await alice.app.getByTestId('compose-confirm-send').click();
-    outcome = await Promise.race([
-      composeForm(alice.app).waitFor({ state: 'detached', timeout: 30_000 }).then(() => 'sent'),
-      alice.app.getByTestId('compose-error').waitFor({ timeout: 30_000 }).then(() => 'error'),
-    ]);
-  }
-  if (outcome !== 'sent') assert.fail(await alice.app.getByTestId('compose-error').textContent({ timeout: 1000 }).catch(() => outcome));
+  await sendConfirmingUnencrypted(alice.app);
 
   const [toBob] = await stack.waitForMaildir(bob.username, 'INBOX', 1);
   const [toCarol] = await stack.waitForMaildir(carol.username, 'INBOX', 1);

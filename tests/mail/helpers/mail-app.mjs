@@ -233,6 +233,23 @@ export async function pressSend(app, timeoutMs = 30_000) {
   ]);
 }
 
+/**
+ * Send, confirming the unencrypted send when asked; throws with the form's error unless the
+ * form closed (sent).
+ */
+export async function sendConfirmingUnencrypted(app, timeoutMs = 30_000) {
+  let outcome = await pressSend(app, timeoutMs);
+  if (outcome === 'confirm') {
+    await app.getByTestId('compose-confirm-send').click();
+    outcome = await Promise.race([
+      composeForm(app).waitFor({ state: 'detached', timeout: timeoutMs }).then(() => 'sent'),
+      app.getByTestId('compose-error').waitFor({ timeout: timeoutMs }).then(() => 'error'),
+    ]);
+  }
+  // The error text is read only when there is one: textContent() on a missing element waits.
+  if (outcome !== 'sent') throw new Error(`send ended as ${outcome}: ${await app.getByTestId('compose-error').textContent({ timeout: 1000 }).catch(() => '')}`);
+}
+
 export async function composeAndSend(app, fields) {
   await startCompose(app);
   await fillCompose(app, fields);

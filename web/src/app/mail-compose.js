@@ -144,6 +144,19 @@ export function attachmentCapacity(limitBytes) {
 }
 
 /**
+ * The own key's fingerprint in upper case: from `ask` () when given, else as the Worker reports it
+ * (cryptoOf () → the Worker connection; identity.status); null when locked, unknown or failing.
+ */
+export async function ownKeyFingerprint(ask, cryptoOf) {
+  try {
+    const value = ask ? await ask() : (await cryptoOf()?.request({ type: 'identity.status', payload: {} }))?.identity?.fingerprint;
+    return typeof value === 'string' && value ? value.toUpperCase() : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * Options: { api, store, mime, keys, crypto () → Worker connection, now, schedule, unschedule, newId,
  *            ownAddresses () → [own address, external email?], afterSend (), onError(error, action),
  *            ownFingerprint () → Promise<string|null> (default: asked of the Worker, identity.status) }.
@@ -168,17 +181,7 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
     return ownKey;
   }
 
-  /** The own key's fingerprint as the Worker reports it (null when locked or unknown). */
-  async function ownFingerprint() {
-    try {
-      const value = ownFingerprintOption
-        ? await ownFingerprintOption()
-        : (await crypto()?.request({ type: 'identity.status', payload: {} }))?.identity?.fingerprint;
-      return typeof value === 'string' && value ? value.toUpperCase() : null;
-    } catch {
-      return null;
-    }
-  }
+  const ownFingerprint = () => ownKeyFingerprint(ownFingerprintOption, crypto);
 
   async function messageFor(uid, folder) {
     const { reading } = store.get();

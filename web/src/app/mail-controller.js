@@ -7,7 +7,7 @@
 // Nothing here logs message content; decrypted subjects and bodies stay in the store (memory).
 
 import { emptyQuery, findSummary, listLayout, loadedRows, mailPrefCheckers, mailSortKeys, defaultMailPrefs, threadIdOf, threadReplies } from '../state/mail-store.js';
-import { createComposer } from './mail-compose.js';
+import { createComposer, ownKeyFingerprint } from './mail-compose.js';
 import { buildReadReceipt, MDN_SENT_FLAG, readReceiptWanted } from '../mail/mdn.js';
 import { annotateSigner, signatureTrust } from '../mail/signer-trust.js';
 import { createSettingsSync, isSettingsFolder } from '../mail/settings-store.js';
@@ -381,16 +381,7 @@ export function createMailController(options) {
   const verificationKeys = () => keys?.verificationKeys() ?? [];
 
   /** The own key's fingerprint as the Worker reports it (null when locked or unknown). */
-  async function ownFingerprint() {
-    try {
-      const value = ownFingerprintOption
-        ? await ownFingerprintOption()
-        : (await cryptoOf()?.request({ type: 'identity.status', payload: {} }))?.identity?.fingerprint;
-      return typeof value === 'string' && value ? value.toUpperCase() : null;
-    } catch {
-      return null;
-    }
-  }
+  const ownFingerprint = () => ownKeyFingerprint(ownFingerprintOption, cryptoOf);
 
   /** Opens a message: raw bytes → mime-read (decrypt/verify in the Worker) → reading; then \Seen and learnt keys. */
   async function open(uid, { folder = store.get().list.folder } = {}) {
@@ -398,11 +389,11 @@ export function createMailController(options) {
     const token = openToken;
     store.setReading({ uid, folder, state: 'loading', message: null, error: null, remoteContentAllowed: false, source: null, flags: Object.freeze([]) });
     let message;
-    let ownKeyFingerprint = null;
+    let ownFingerprintNow = null;
     try {
       const raw = await api.rawMessage(folder, uid);
       // Asked before the Worker checks the signatures with the own key of that moment.
-      ownKeyFingerprint = await ownFingerprint();
+      ownFingerprintNow = await ownFingerprint();
       message = await mime.openMessage({ raw, crypto: cryptoOf(), keyring: { verificationKeys: verificationKeys() } });
     } catch (error) {
       if (token === openToken) store.setReading({ state: 'error', error: errorOf(error) });
@@ -410,7 +401,7 @@ export function createMailController(options) {
     }
     if (token !== openToken) return null;   // another message was opened meanwhile
     // Who signed, as far as the key directory knows: verified/pinned vs learnt from mail (signer.source).
-    message = annotateSigner(message, keys, { ownAddresses: ownAddressList(), ownFingerprint: ownKeyFingerprint });
+    message = annotateSigner(message, keys, { ownAddresses: ownAddressList(), ownFingerprint: ownFingerprintNow });
     const flags = findSummary(store.get().list, uid)?.flags ?? [];
     store.setReading({ state: 'ready', message, flags: Object.freeze([...flags]) });
     if (message?.security?.encrypted && message.headers) store.rememberDecrypted(folder, uid, message.headers);

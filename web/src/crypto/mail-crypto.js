@@ -7,6 +7,7 @@
 // Only error codes leave this module (MailCryptoError): a message could quote secret input.
 
 import * as openpgp from 'openpgp';
+import { readIntoBlobParts } from '../mail/blob-parts.js';
 
 export const MailCryptoErrorCode = Object.freeze({
   locked: 'no unlocked own key: unlock the identity first',
@@ -126,26 +127,15 @@ const ARMOR_PART_BYTES = 1024 * 1024;
  */
 async function crlfBlob(armored) {
   if (typeof armored === 'string') return new Blob([crlfBytes(armored)]);
-  const reader = armored.getReader();
-  const parts = [];
-  let pending = [];
-  let pendingBytes = 0;
   let previous = 0;   // last character code of the previous chunk (a CRLF may span two chunks)
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (!value.length) continue;
-    const bytes = crlfBytes(value, previous);
-    previous = value.charCodeAt(value.length - 1);
-    pending.push(bytes);
-    pendingBytes += bytes.length;
-    if (pendingBytes >= ARMOR_PART_BYTES) {
-      parts.push(new Blob(pending));
-      pending = [];
-      pendingBytes = 0;
-    }
-  }
-  if (pending.length) parts.push(new Blob(pending));
+  const parts = await readIntoBlobParts(armored.getReader(), {
+    partBytes: ARMOR_PART_BYTES,
+    toBytes(value) {
+      const bytes = crlfBytes(value, previous);
+      previous = value.charCodeAt(value.length - 1);
+      return bytes;
+    },
+  });
   return new Blob(parts);
 }
 

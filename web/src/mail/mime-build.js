@@ -10,6 +10,8 @@
 // every chunk is in memory, entityBlob() when some are Blobs — a large attachment then never
 // exists whole on the page, it is streamed from its File through base64 into Blob parts.
 
+import { readIntoBlobParts } from './blob-parts.js';
+
 const encoder = new TextEncoder();
 const MAX_LINE = 78;            // RFC 5322 §2.1.1: SHOULD be ≤ 78 characters
 const QP_LINE = 76;             // RFC 2045 §6.7 rule 5
@@ -468,21 +470,7 @@ export async function chunksBlob(chunks) {
       parts.push(chunk);
       continue;
     }
-    const reader = blobSliceStream(chunk.blob).pipeThrough(base64LineStream()).getReader();
-    let pending = [];
-    let pendingBytes = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      pending.push(value);
-      pendingBytes += value.length;
-      if (pendingBytes >= BLOB_PART_BYTES) {
-        parts.push(new Blob(pending));
-        pending = [];
-        pendingBytes = 0;
-      }
-    }
-    if (pending.length) parts.push(new Blob(pending));
+    parts.push(...await readIntoBlobParts(blobSliceStream(chunk.blob).pipeThrough(base64LineStream()).getReader(), { partBytes: BLOB_PART_BYTES }));
   }
   return new Blob(parts, { type: 'message/rfc822' });
 }
