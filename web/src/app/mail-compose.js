@@ -136,11 +136,13 @@ export function isOwnDraft(message, ownFingerprint) {
 
 const attachmentOverhead = (size) => Math.ceil(size / 3) * 4 * (78 / 76) + 512;   // base64 lines + part headers
 // Drafts are always encrypted (to the own key), and PGP/MIME armors the OpenPGP message: the
-// message on the server is the MIME entity in base64 again, 64-column lines, plus the wrapper.
-const armoredSize = (size) => Math.ceil(size / 3) * 4 * (66 / 64) + 2048;
+// message on the server is the MIME entity in base64 again (OpenPGP.js writes 60-column lines,
+// 62 bytes with CRLF), plus the OpenPGP packets (signature, session keys) and the wrapper.
+const ARMOR_EXTRA = 8192;
+const armoredSize = (size) => Math.ceil(size / 3) * 4 * (62 / 60) + ARMOR_EXTRA;
 /** About how many bytes of files one message can carry under the server's limit (for the user). */
 export function attachmentCapacity(limitBytes) {
-  return Math.max(0, Math.floor(((limitBytes - 2048) * (64 / 66) * (3 / 4) - 512) * (3 / 4) * (76 / 78)));
+  return Math.max(0, Math.floor(((limitBytes - ARMOR_EXTRA) * (60 / 62) * (3 / 4) - 512) * (3 / 4) * (76 / 78)));
 }
 
 /**
@@ -266,8 +268,12 @@ export function createComposer({ api, store, mime, keys, crypto, now, schedule, 
           draft.html = own ? message?.html ?? null : null;
           draft.format = draft.html ? 'rich' : 'plain';
           draft.notice = message?.html && !own ? 'formatting_dropped' : null;
-          draft.inReplyTo = headers.in_reply_to ?? null;
-          draft.references = headers.references ?? [];
+          // Threading fields only from inside the signed encryption: an outer In-Reply-To or
+          // References (no signature covers them) would make the sent mail a reply in a thread
+          // the mail server chose.
+          const outer = new Set(message?.security?.outer_fallback ?? []);
+          draft.inReplyTo = outer.has('in-reply-to') ? null : headers.in_reply_to ?? null;
+          draft.references = outer.has('references') ? [] : headers.references ?? [];
           draft.attachments = (message?.attachments ?? []).map((attachment) => attachmentEntry({ filename: attachment.filename, contentType: attachment.content_type, data: attachment.data }));
           draft.savedUid = folder === draftsFolder() ? uid : null;
         }

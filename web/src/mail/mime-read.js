@@ -315,7 +315,9 @@ function emptyModel(raw) {
       // unproven_from: the inner From of protected headers no valid signature covers (the outer
       // From is shown); outer_ignored: outer addressing fields dropped next to protected
       // headers; inline_partial: inline PGP covers only part of the text, never the attachments.
-      unproven_from: null, outer_ignored: [], inline_partial: false,
+      // outer_fallback: the Date / Message-ID / threading fields taken from the outer header
+      // because the protected part lacks them (no signature covers them).
+      unproven_from: null, outer_ignored: [], outer_fallback: [], inline_partial: false,
       // signed_inside_encryption: the signature that counts was made inside the encryption by
       // the signer (sign-then-encrypt as one OpenPGP message): only then is "end to end" said;
       // a multipart/signed under an encryption layer nobody signed may have been encrypted by
@@ -544,6 +546,7 @@ export async function openMessage({ raw, crypto = null, keyring = {} }) {
       const view = protectedView(outerFields, shown.node.fields);
       effective = view.fields;
       model.security.outer_ignored = view.ignored;
+      model.security.outer_fallback = view.fromOuter;
       if (statusOfLayers(state.layerSignatures) !== 'verified') {
         // Anyone can encrypt to the user's public key: an inner From no valid signature covers
         // proves nothing, so the outer From (the one the servers checked) stays, with a warning.

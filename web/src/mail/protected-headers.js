@@ -72,21 +72,25 @@ const OUTER_FALLBACK = new Set(['date', 'message-id', 'in-reply-to', 'references
  * outer section keeps the transport fields (Received, Autocrypt…) and the Date / Message-ID /
  * threading fields the inner part does not carry. HP-Outer fields are bookkeeping and are dropped.
  * → { fields, ignored: [lower-case names of outer addressing/protected fields dropped that the
- * inner part does not have (a relay may have added them)] }.
+ * inner part does not have (a relay may have added them)], fromOuter: [lower-case names of the
+ * Date / Message-ID / threading fields taken from outside, which no signature covers] }.
  */
 export function protectedView(outerFields, innerFields) {
   const authoritative = new Set([...PROTECTED_FIELDS, ...ADDRESSING_FIELDS]);
   const innerNames = new Set(innerFields.map(([name]) => name.toLowerCase()).filter((name) => authoritative.has(name)));
   const fields = [];
   const ignored = new Set();
+  const fromOuter = new Set();
   for (const field of outerFields) {
     const name = field[0].toLowerCase();
     if (!authoritative.has(name)) fields.push(field);
-    else if (!innerNames.has(name) && OUTER_FALLBACK.has(name)) fields.push(field);
-    else if (!innerNames.has(name) && name !== 'subject') ignored.add(name);
+    else if (!innerNames.has(name) && OUTER_FALLBACK.has(name)) {
+      fields.push(field);
+      fromOuter.add(name);
+    } else if (!innerNames.has(name) && name !== 'subject') ignored.add(name);
   }
   for (const field of innerFields) if (innerNames.has(field[0].toLowerCase())) fields.push(field);
-  return { fields, ignored: [...ignored] };
+  return { fields, ignored: [...ignored], fromOuter: [...fromOuter] };
 }
 
 /** The effective header fields (protectedView without the list of ignored ones). */
