@@ -3,7 +3,6 @@
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
@@ -424,20 +423,6 @@ int parse_command_line(int argc, char** argv, invocation& out) {
     if (list->parsed()) out.what = command::user_list;
     if (remove->parsed()) out.what = command::user_delete;
     (void)serve;
-    // The user commands work on an existing data directory only: opening a missing one would
-    // make a new, empty one (database, token), and `user list` would then list nobody and exit
-    // 0, so a job building Postfix's table of accounts from a mistyped path would empty it.
-    if (user->parsed()) {
-        std::error_code ec;
-        const auto database = out.settings.data_path() / "users.db";
-        if (!std::filesystem::is_regular_file(database, ec)) {
-            std::cerr << "secms-server: " << out.settings.data_path().string()
-                      << " is not an initialised data directory (no readable users.db"
-                      << (ec ? ": " + ec.message() : std::string()) << "); run 'secms-server "
-                      << "--data-dir <dir> init' first, or name the right one with --data-dir\n";
-            return 2;
-        }
-    }
     return -1;
 }
 

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -527,6 +528,19 @@ core::secret_string read_password(const char* prompt) {
 
 int administer(const invocation& inv) {
     const config& c = inv.settings;
+    // The user commands work on an existing data directory only: opening a missing one would
+    // make a new, empty one (database, token), and `user list` would then list nobody and exit
+    // 0, so a job building Postfix's table of accounts from a mistyped path would empty it.
+    {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(c.data_path() / "users.db", ec)) {
+            std::cerr << "secms-server: " << c.data_path().string()
+                      << " is not an initialised data directory (no readable users.db"
+                      << (ec ? ": " + ec.message() : std::string()) << "); run 'secms-server "
+                      << "--data-dir <dir> init' first, or name the right one with --data-dir\n";
+            return 2;
+        }
+    }
     std::string error;
     auto opened = open_backends(c, error);
     if (!opened) return refuse(error);
