@@ -47,16 +47,47 @@ tally() {
   passed=$((passed + ${p:-0}))
   failed=$((failed + ${f:-0}))
 }
-# The AddressSanitizer build is only needed by the shutdown step: it is made in the background,
-# at the lowest CPU priority, while the first suites (mostly waiting on sockets) run.
+# Suites run in the background beside a foreground one: their output goes to a log of their
+# own, shown and counted when they are collected (collect_background).
+background_logs=()
+trap 'rm -f "$step_log" "${background_logs[@]}"' EXIT
+declare -A background_pid background_log background_started
+start_background() {
+  local name="$1"; shift
+  local log
+  log="$(mktemp)"
+  background_logs+=("$log")
+  say "$name (in the background)"
+  background_log["$name"]="$log"
+  background_started["$name"]=$SECONDS
+  "$@" >"$log" 2>&1 &
+  background_pid["$name"]=$!
+}
+collect_background() {
+  local name="$1" ok=1
+  wait "${background_pid[$name]}" || ok=0
+  say "$name"
+  cat "${background_log[$name]}"
+  if [ "$ok" = 0 ]; then
+    say "FAILED: $name"
+    status=1
+  fi
+  tally "${background_log[$name]}" "$ok"
+  timings+="$(printf '%5d s  %s (in the background)' $((SECONDS - background_started[$name])) "$name")"$'\n'
+}
+
+# The AddressSanitizer build (only the shutdown step needs it) and the JavaScript unit tests (CPU
+# only) run at the lowest CPU priority beside CTest and the integration tests, which mostly wait
+# on sockets and keep the CPU they need.
 asan_build_log="$(mktemp)"
-trap 'rm -f "$step_log" "$asan_build_log"' EXIT
+background_logs+=("$asan_build_log")
 say "building secms-server under AddressSanitizer (asan preset, in the background)"
 ( cmake --preset asan >/dev/null && nice -n 19 cmake --build --preset asan --target secms-server -j"$(nproc)" ) >"$asan_build_log" 2>&1 &
 asan_build_pid=$!
+start_background "JavaScript unit tests" nice -n 19 node --test web/test/
 run "C++ unit tests (CTest)" ctest --preset dev -j"$(nproc)"
-run "JavaScript unit tests" node --test web/test/
 run "integration tests (real server)" node --test --test-concurrency=1 tests/integration/
+collect_background "JavaScript unit tests"
 asan_built=0
 wait "$asan_build_pid" || asan_built=$?
 tail -n 5 "$asan_build_log"
@@ -64,23 +95,10 @@ run "shutdown under AddressSanitizer (asan preset)" bash -c '[ "$1" = 0 ] || { e
 run "browser end-to-end tests (Chromium)" node --test --test-concurrency=1 tests/e2e/
 # WebRTC needs loopback ICE and must not reach a real interface: its own network namespace.
 run "call tests (Chromium, WebRTC in a loopback-only network namespace)" bash scripts/loopback-netns.sh node --test --test-concurrency=1 tests/calls/ bench/calls/smoke.test.mjs
-# The relay smoke run uses no browser and asserts no timing: it runs beside the mail tests, its
-# output shown and counted after them.
-bench_log="$(mktemp)"
-trap 'rm -f "$step_log" "$asan_build_log" "$bench_log"' EXIT
-say "relay benchmark smoke run (in the background, beside the mail tests)"
-node --test bench/relay/smoke.test.mjs >"$bench_log" 2>&1 &
-bench_pid=$!
+# The relay smoke run uses no browser and asserts no timing: it runs beside the mail tests.
+start_background "relay benchmark smoke run" node --test bench/relay/smoke.test.mjs
 run "mail tests (real Dovecot, Chromium)" node --test --test-concurrency=1 tests/mail/ bench/mail/smoke.test.mjs
-bench_ok=1
-wait "$bench_pid" || bench_ok=0
-say "relay benchmark smoke run"
-cat "$bench_log"
-if [ "$bench_ok" = 0 ]; then
-  say "FAILED: relay benchmark smoke run"
-  status=1
-fi
-tally "$bench_log" "$bench_ok"
+collect_background "relay benchmark smoke run"
 say "all suites"
 printf '%s' "$timings"
 printf '%5d s  in all (install and build included)\n' "$SECONDS"
