@@ -322,6 +322,7 @@ export default Object.freeze({
   'users.empty': 'Nobody is online.',
   'users.waiting': 'Waiting for the connection…',
 
+  'account.menu_trigger': ', account menu',
   'account.menu': 'Account menu for {username}',
   'account.change_password': 'Change password',
   'account.delete': 'Delete account',

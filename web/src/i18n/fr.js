@@ -321,6 +321,7 @@ export default Object.freeze({
   'users.empty': "Personne n'est en ligne.",
   'users.waiting': 'En attente de la connexion…',
 
+  'account.menu_trigger': ', menu du compte',
   'account.menu': 'Menu du compte {username}',
   'account.change_password': 'Changer le mot de passe',
   'account.delete': 'Supprimer le compte',

@@ -256,10 +256,10 @@ export class AccountMenu extends LitElement {
     const username = this.user?.username ?? '';
     return html`
       <button class="trigger" type="button" aria-haspopup="menu" aria-expanded=${String(this.open)}
-        aria-controls="account-menu" aria-label=${t('account.menu', { username })} data-testid="account-menu"
+        aria-controls="account-menu" data-testid="account-menu"
         @click=${() => this.toggleMenu()} @keydown=${this.onTriggerKeydown}>
         <span class="avatar" aria-hidden="true">${username.slice(0, 1)}</span>
-        <span class="username">${username}</span>
+        <span class="username">${username}</span><span class="visually-hidden">${t('account.menu_trigger')}</span>
         ${icons.chevronDown}
       </button>
       <div id="account-menu" role="menu" aria-label=${t('account.menu', { username })} ?hidden=${!this.open} @keydown=${this.onMenuKeydown}>

@@ -116,7 +116,7 @@ export class OnlineUsers extends LitElement {
               <li data-testid="online-user" data-username=${user.username} data-self=${String(user.isSelf)} data-certified=${String(Boolean(user.fingerprint))}>
                 <span class="avatar" aria-hidden="true">${user.username.slice(0, 1)}</span>
                 <span class="name">${user.username}</span>
-                ${user.fingerprint ? html`<span class="certified" title=${t('users.certified')} aria-label=${t('users.certified')}>${icons.shield}</span>` : nothing}
+                ${user.fingerprint ? html`<span class="certified" role="img" title=${t('users.certified')} aria-label=${t('users.certified')}>${icons.shield}</span>` : nothing}
                 ${user.isSelf ? html`<span class="you">${t('users.you')}</span>` : nothing}
                 ${this.renderChannelButton(user)}
                 ${this.renderCallButtons(user)}
