@@ -10,7 +10,7 @@ import { startServer } from './helpers/server.mjs';
 import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser } from './helpers/browser.mjs';
 import { registeredUser, createIdentityInApp, waitForOnline } from './helpers/app-flows.mjs';
-import { axeViolations, describeViolations } from '../mail/helpers/axe.mjs';
+import { axeViolations, describeViolations } from '../helpers/axe.mjs';
 
 let server;
 let browser;

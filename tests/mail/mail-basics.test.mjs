@@ -16,7 +16,7 @@ import path from 'node:path';
 import { useMailStack } from './helpers/mail-stack.mjs';
 import { plainMail, htmlMail, innerEntity, pgpMimeMail, messageId } from './helpers/mime.mjs';
 import { violationsOf } from '../e2e/helpers/browser.mjs';
-import { axeViolations, describeViolations } from './helpers/axe.mjs';
+import { axeViolations, describeViolations } from '../helpers/axe.mjs';
 import { gnupgHome } from './helpers/gnupg.mjs';
 import { composeBody, composeForm, composeSubject, eventually, exportOwnKey, folderAction, folderEntry, importContactKey, mailUser, messageRow, messageRows, openFolder, openRow, readerBody, securityOf, startCompose, toolbarAction, waitForListLoaded, waitForMailConnected, waitForRow } from './helpers/mail-app.mjs';
 

@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useMailStack } from './helpers/mail-stack.mjs';
 import { plainMail, messageId } from './helpers/mime.mjs';
-import { axeViolations, describeViolations } from './helpers/axe.mjs';
+import { axeViolations, describeViolations } from '../helpers/axe.mjs';
 import { registeredUser } from '../e2e/helpers/app-flows.mjs';
 import { eventually, mailTraps, mailUser, messageRow, messageRows, openEmailTab, openFolder, toolbarAction, waitForListLoaded, waitForRow } from './helpers/mail-app.mjs';
 
