@@ -1,6 +1,7 @@
 // WCAG 2.1 AA contrast (1.4.3 text 4.5:1, 1.4.11 graphics 3:1) of the colour pairs the call UI
-// uses, in every theme of web/src/styles/tokens.css, and a guard that the security indicator does
-// not paint its words in the colours that fall short on their soft backgrounds.
+// uses, in every theme of web/src/styles/tokens.css. (The light theme's green and amber now reach
+// 4.5:1 on their soft backgrounds too, web/test/tokens-contrast.test.mjs, so indicator words may
+// be written in them.)
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,15 +67,4 @@ test('the call UI colour pairs meet WCAG 2.1 AA in every theme', () => {
   assert.deepEqual(failures, []);
   // White text on the call stage and its badges (fixed colours, not themed).
   assert.ok(contrast('#ffffff', '#101318') >= 4.5);
-});
-
-test('the indicator words are not written in green or amber (under 4.5:1 on their soft backgrounds)', async () => {
-  assert.ok(contrast(light['color-success'], light['color-success-soft']) < 4.5, 'the premise of this guard');
-  for (const name of ['call-security.js', 'call-view.js', 'voip-panel.js', 'incoming-call.js']) {
-    const source = await readFile(join(webDir, 'src', 'ui', name), 'utf8');
-    // A rule that colours text (not an svg) with --color-success or --color-warning.
-    const offending = [...source.matchAll(/([^{}\n]+)\{[^}]*\bcolor:\s*var\(--color-(?:success|warning)\)/g)]
-      .map((match) => match[1].trim()).filter((selector) => !/\bsvg\s*$/.test(selector));
-    assert.deepEqual(offending, [], name);
-  }
 });
