@@ -28,6 +28,11 @@ PACKAGES=(
   libetpan-dev libsasl2-modules
   # Email: Dovecot as the mailbox store (IMAP, and LMTP for deliveries; docs/operations.md).
   dovecot-core dovecot-imapd dovecot-lmtpd
+  # SIP phone (DESIGN.md §11): Kamailio as proxy/registrar (WebSocket and TLS for browsers and
+  # phones, auth_ephemeral credentials, SQLite to check accounts and devices) and rtpengine as the
+  # media bridge between WebRTC and plain RTP.
+  kamailio kamailio-autheph-modules kamailio-websocket-modules kamailio-tls-modules
+  kamailio-sqlite-modules rtpengine-daemon
 )
 
 # The installed packages other than postfix that provide mail-transport-agent (exim4-daemon-*,
@@ -48,6 +53,8 @@ if [ "$for_tests" -eq 1 ]; then
     fi
   fi
   PACKAGES+=(postfix)
+  # SIP tests: sipp (registrations, calls, floods, malformed SIP) and baresip (a real softphone).
+  PACKAGES+=(sip-tester baresip-core)
 fi
 
 # Node.js may come from elsewhere than Debian (the machine image ships Node 20 with npm 11);
@@ -78,6 +85,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   # Likewise Debian's dovecot-core starts its system service (IMAP on 143): run.sh starts its own.
   if [[ " ${missing[*]} " == *" dovecot-core "* ]]; then
     stop_system_dovecot
+  fi
+  # Kamailio's (SIP on 5060) and rtpengine's: run.sh starts its own of both.
+  if [[ " ${missing[*]} " == *" kamailio "* ]]; then
+    stop_system_service kamailio
+  fi
+  if [[ " ${missing[*]} " == *" rtpengine-daemon "* ]]; then
+    stop_system_service rtpengine-daemon
   fi
   # And Postfix's (SMTP on 25), should the package have started or enabled it.
   if [[ " ${missing[*]} " == *" postfix "* ]]; then
