@@ -353,19 +353,21 @@ TEST_F(SqliteStore, DataSurvivesCloseAndReopen) {
     EXPECT_EQ(next->userid, 2);
 }
 
-// Version 2 (migration 2 added the chat's bans): users and bans, nothing else.
-TEST_F(SqliteStore, SchemaVersionIsTwoWithWalAndOnlyTheUsersAndBansTables) {
+// Version 3 (migration 2 added the chat's bans, 3 the SIP devices): nothing else.
+TEST_F(SqliteStore, SchemaVersionIsThreeWithWalAndOnlyTheUsersBansAndSipDevicesTables) {
     { ASSERT_NE(open(), nullptr); }
     raw_db db(db_path());
-    EXPECT_EQ(db.scalar("PRAGMA user_version"), 2);
+    EXPECT_EQ(db.scalar("PRAGMA user_version"), 3);
     // The WAL mode is persistent in the file; a check through a second connection sees it.
     EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
     // users, plus sqlite_sequence that AUTOINCREMENT needs: no keys, sessions or messages.
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT IN "
-                        "('users', 'bans', 'sqlite_sequence')"),
+                        "('users', 'bans', 'sip_devices', 'sqlite_sequence')"),
               0);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'users'"), 1);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'bans'"), 1);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'sip_devices'"), 1);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'sip_devices_userid'"), 1);
 }
 
 // A database an earlier version made (schema 1) is migrated in place, its users kept.
@@ -389,8 +391,9 @@ TEST_F(SqliteStore, VersionOneDatabaseIsMigratedKeepingItsUsers) {
     ASSERT_TRUE(old);
     EXPECT_EQ(old->role, role::moderator);
     raw_db db(db_path());
-    EXPECT_EQ(db.scalar("PRAGMA user_version"), 2);
+    EXPECT_EQ(db.scalar("PRAGMA user_version"), 3);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM bans"), 0);
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM sip_devices"), 0);
 }
 
 TEST_F(SqliteStore, NewerSchemaIsRefusedAsCorrupt) {
@@ -408,7 +411,7 @@ TEST_F(SqliteStore, NewerSchemaIsRefusedAsCorrupt) {
 TEST_F(SqliteStore, CurrentVersionWithWrongTablesIsCorrupt) {
     {
         raw_db db(db_path());
-        ASSERT_EQ(db.exec("CREATE TABLE users(x); PRAGMA user_version = 2;"), SQLITE_OK);
+        ASSERT_EQ(db.exec("CREATE TABLE users(x); PRAGMA user_version = 3;"), SQLITE_OK);
     }
     auto s = open_sqlite_store(db_path());
     ASSERT_FALSE(s);

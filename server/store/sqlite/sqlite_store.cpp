@@ -24,7 +24,7 @@ namespace secms::store {
 namespace {
 
 // The schema version this code writes and understands (PRAGMA user_version).
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 // migrations[i] takes the schema from version i to version i + 1. Each script is a fixed literal
 // run inside one transaction, and ends by recording its version, so a crash mid-migration
@@ -54,6 +54,19 @@ CREATE TABLE bans(
 CREATE UNIQUE INDEX bans_userid ON bans(userid);
 CREATE INDEX bans_until ON bans(until);
 PRAGMA user_version = 2;
+)sql",
+    // 3: the SIP phones a user registered (device credentials). No secret is stored: the SIP
+    // edge reads this table (read-only) to check that a device credential is not revoked.
+    R"sql(
+CREATE TABLE sip_devices(
+    device_id TEXT PRIMARY KEY,
+    userid INTEGER NOT NULL REFERENCES users(userid) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX sip_devices_userid ON sip_devices(userid);
+PRAGMA user_version = 3;
 )sql",
 };
 
