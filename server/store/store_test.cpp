@@ -13,6 +13,7 @@
 
 #include "server/core/testing/temp_dir.hpp"
 #include "server/store/ban_store.hpp"
+#include "server/store/sip_device_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "server/store/user_store.hpp"
 
@@ -601,6 +602,136 @@ TEST_F(SqliteStore, BansSurviveReopenAndGoWithTheUser) {
     EXPECT_EQ((*list)[0].username, "ann");
     ASSERT_TRUE(users->remove(2));
     EXPECT_TRUE((*bans)->active(500, 10)->empty());  // ON DELETE CASCADE
+}
+
+// --- SIP devices (both implementations) -----------------------------------------------------
+
+struct memory_sip_devices {
+    std::unique_ptr<user_store> users = make_memory_store();
+    std::unique_ptr<sip_device_store> open() { return make_memory_sip_device_store(); }
+};
+
+struct sqlite_sip_devices {
+    temp_dir dir;
+    std::unique_ptr<user_store> users;
+    std::unique_ptr<sip_device_store> open() {
+        if (!users) users = std::move(open_sqlite_store(dir.path() / "users.db")).value();
+        auto s = open_sqlite_sip_device_store(dir.path() / "users.db");
+        if (!s) {
+            ADD_FAILURE() << "open_sqlite_sip_device_store: " << message(s.error());
+            return nullptr;
+        }
+        return std::move(s).value();
+    }
+};
+
+template <class Backend>
+class SipDeviceStore : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        devices_ = backend_.open();
+        ASSERT_NE(devices_, nullptr);
+        for (const char* name : {"ann", "bob"}) {
+            ASSERT_TRUE(backend_.users->create(make_user(name)));
+        }
+    }
+    static sip_device_record device(std::string id, std::int64_t userid, std::int64_t created) {
+        return {std::move(id), userid, "Desk phone " + std::to_string(created), created,
+                created + 1000};
+    }
+    Backend backend_;
+    std::unique_ptr<sip_device_store> devices_;
+};
+
+struct sip_device_backend_names {
+    template <class T>
+    static std::string GetName(int) {
+        return std::is_same_v<T, memory_sip_devices> ? "Memory" : "Sqlite";
+    }
+};
+
+using sip_device_backends = ::testing::Types<memory_sip_devices, sqlite_sip_devices>;
+TYPED_TEST_SUITE(SipDeviceStore, sip_device_backends, sip_device_backend_names);
+
+TYPED_TEST(SipDeviceStore, CreateListsTheUsersDevicesOldestFirst) {
+    auto& d = this->devices_;
+    ASSERT_EQ(*d->create(this->device("00000000000000a1", 1, 10), 5), sip_device_creation::created);
+    ASSERT_EQ(*d->create(this->device("00000000000000b1", 2, 11), 5), sip_device_creation::created);
+    ASSERT_EQ(*d->create(this->device("00000000000000a2", 1, 12), 5), sip_device_creation::created);
+    auto list = d->list(1);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ((*list)[0].device_id, "00000000000000a1");
+    EXPECT_EQ((*list)[0].userid, 1);
+    EXPECT_EQ((*list)[0].label, "Desk phone 10");
+    EXPECT_EQ((*list)[0].created_at, 10);
+    EXPECT_EQ((*list)[0].expires_at, 1010);
+    EXPECT_EQ((*list)[1].device_id, "00000000000000a2");
+    EXPECT_EQ(*d->count(1), 2u);
+    EXPECT_EQ(*d->count(2), 1u);
+    EXPECT_TRUE(d->list(3)->empty());
+}
+
+TYPED_TEST(SipDeviceStore, TheLimitIsPerUserAndStoresNothing) {
+    auto& d = this->devices_;
+    ASSERT_EQ(*d->create(this->device("00000000000000a1", 1, 10), 2), sip_device_creation::created);
+    ASSERT_EQ(*d->create(this->device("00000000000000a2", 1, 11), 2), sip_device_creation::created);
+    EXPECT_EQ(*d->create(this->device("00000000000000a3", 1, 12), 2),
+              sip_device_creation::limit_reached);
+    EXPECT_EQ(*d->count(1), 2u);
+    // Another user's devices do not count toward this one's limit.
+    EXPECT_EQ(*d->create(this->device("00000000000000b1", 2, 13), 2), sip_device_creation::created);
+    // A removed device makes room again.
+    ASSERT_TRUE(d->remove(1, "00000000000000a1"));
+    EXPECT_EQ(*d->create(this->device("00000000000000a3", 1, 14), 2), sip_device_creation::created);
+}
+
+TYPED_TEST(SipDeviceStore, RemoveOnlyByTheOwner) {
+    auto& d = this->devices_;
+    ASSERT_EQ(*d->create(this->device("00000000000000a1", 1, 10), 5), sip_device_creation::created);
+    EXPECT_EQ(d->remove(2, "00000000000000a1").error(), store_error::not_found);
+    EXPECT_EQ(*d->count(1), 1u);
+    EXPECT_EQ(d->remove(1, "00000000000000ff").error(), store_error::not_found);
+    ASSERT_TRUE(d->remove(1, "00000000000000a1"));
+    EXPECT_EQ(d->remove(1, "00000000000000a1").error(), store_error::not_found);
+    EXPECT_EQ(*d->count(1), 0u);
+}
+
+TEST_F(SqliteStore, SipDevicesSurviveReopenAndGoWithTheUser) {
+    {
+        auto users = open();
+        ASSERT_NE(users, nullptr);
+        ASSERT_TRUE(users->create(make_user("ann")));
+        ASSERT_TRUE(users->create(make_user("bob")));
+        auto devices = open_sqlite_sip_device_store(db_path());
+        ASSERT_TRUE(devices);
+        sip_device_record d{"0123456789abcdef", 2, "Desk phone", 10, 1'000};
+        ASSERT_EQ(*(*devices)->create(d, 10), sip_device_creation::created);
+        d.device_id = "0123456789abcdee";
+        d.userid = 42;  // no such user
+        EXPECT_EQ((*devices)->create(d, 10).error(), store_error::not_found);
+    }
+    auto users = open();
+    ASSERT_NE(users, nullptr);
+    auto devices = open_sqlite_sip_device_store(db_path());
+    ASSERT_TRUE(devices);
+    auto list = (*devices)->list(2);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 1u);
+    EXPECT_EQ((*list)[0].device_id, "0123456789abcdef");
+    EXPECT_EQ((*list)[0].label, "Desk phone");
+    {
+        // What the SIP edge reads: the row, by device id, with its owner's name.
+        raw_db db(db_path());
+        EXPECT_EQ(db.scalar("SELECT count(*) FROM sip_devices d JOIN users u ON u.userid = "
+                            "d.userid WHERE d.device_id = '0123456789abcdef' AND "
+                            "u.username_key = 'bob' AND u.disabled = 0"),
+                  1);
+    }
+    ASSERT_TRUE(users->remove(2));
+    EXPECT_TRUE((*devices)->list(2)->empty());  // ON DELETE CASCADE
+    raw_db db(db_path());
+    EXPECT_EQ(db.scalar("SELECT count(*) FROM sip_devices"), 0);
 }
 
 }  // namespace

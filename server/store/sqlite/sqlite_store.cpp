@@ -568,6 +568,119 @@ class sqlite_ban_store final : public ban_store {
     statement put_, remove_, active_, expired_;
 };
 
+// The SIP devices, on a connection of their own to the same file.
+class sqlite_sip_device_store final : public sip_device_store {
+  public:
+    static core::result<std::unique_ptr<sip_device_store>, store_error> open(
+        const std::filesystem::path& path) {
+        auto db = open_database(path);
+        if (!db) return core::fail(db.error());
+        std::unique_ptr<sqlite_sip_device_store> store(
+            new sqlite_sip_device_store(std::move(db).value()));
+        std::pair<statement*, const char*> all[] = {
+            {&store->list_,
+             "SELECT device_id, userid, label, created_at, expires_at FROM sip_devices "
+             "WHERE userid = ?1 ORDER BY created_at, rowid"},
+            {&store->count_, "SELECT count(*) FROM sip_devices WHERE userid = ?1"},
+            // One statement: the count and the insert cannot be split by another writer.
+            {&store->insert_,
+             "INSERT INTO sip_devices(device_id, userid, label, created_at, expires_at) "
+             "SELECT ?1, ?2, ?3, ?4, ?5 "
+             "WHERE (SELECT count(*) FROM sip_devices WHERE userid = ?2) < ?6"},
+            {&store->remove_, "DELETE FROM sip_devices WHERE userid = ?1 AND device_id = ?2"},
+        };
+        for (auto& [st, sql] : all) {
+            sqlite3_stmt* raw = nullptr;
+            int rc = sqlite3_prepare_v3(store->db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw,
+                                        nullptr);
+            *st = statement(raw);
+            if (rc != SQLITE_OK) {
+                const store_error e =
+                    fail_with(store->db_.get(), rc, "preparing SIP device statements");
+                return core::fail((rc & 0xff) == SQLITE_ERROR ? store_error::corrupt : e);
+            }
+        }
+        return std::unique_ptr<sip_device_store>(std::move(store));
+    }
+
+    ~sqlite_sip_device_store() override {
+        std::lock_guard lock(mutex_);
+        if (db_)
+            sqlite3_exec(db_.get(), "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+    }
+
+    core::result<std::vector<sip_device_record>, store_error> list(std::int64_t userid) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(list_);
+        int rc = list_.bind_int64(1, userid);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a userid"));
+        std::vector<sip_device_record> out;
+        for (;;) {
+            rc = list_.step();
+            if (rc == SQLITE_DONE) return out;
+            if (rc != SQLITE_ROW)
+                return core::fail(fail_with(db_.get(), rc, "listing SIP devices"));
+            sip_device_record d;
+            d.device_id = list_.column_text(0);
+            d.userid = list_.column_int64(1);
+            d.label = list_.column_text(2);
+            d.created_at = list_.column_int64(3);
+            d.expires_at = list_.column_int64(4);
+            out.push_back(std::move(d));
+        }
+    }
+
+    core::result<std::size_t, store_error> count(std::int64_t userid) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(count_);
+        int rc = count_.bind_int64(1, userid);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a userid"));
+        rc = count_.step();
+        if (rc != SQLITE_ROW) return core::fail(fail_with(db_.get(), rc, "counting SIP devices"));
+        return static_cast<std::size_t>(count_.column_int64(0));
+    }
+
+    core::result<sip_device_creation, store_error> create(const sip_device_record& device,
+                                                          std::size_t max_per_user) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(insert_);
+        const auto capped = static_cast<std::int64_t>(
+            std::min<std::size_t>(max_per_user, static_cast<std::size_t>(INT64_MAX)));
+        int rc = insert_.bind_text(1, device.device_id);
+        if (rc == SQLITE_OK) rc = insert_.bind_int64(2, device.userid);
+        if (rc == SQLITE_OK) rc = insert_.bind_text(3, device.label);
+        if (rc == SQLITE_OK) rc = insert_.bind_int64(4, device.created_at);
+        if (rc == SQLITE_OK) rc = insert_.bind_int64(5, device.expires_at);
+        if (rc == SQLITE_OK) rc = insert_.bind_int64(6, capped);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a SIP device"));
+        rc = insert_.step();
+        // The only foreign key is the owner: a violation means there is no such user.
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) return core::fail(store_error::not_found);
+        if (rc != SQLITE_DONE) return core::fail(fail_with(db_.get(), rc, "saving a SIP device"));
+        if (sqlite3_changes(db_.get()) == 0) return sip_device_creation::limit_reached;
+        return sip_device_creation::created;
+    }
+
+    core::status<store_error> remove(std::int64_t userid, std::string_view device_id) override {
+        std::lock_guard lock(mutex_);
+        statement_use use(remove_);
+        int rc = remove_.bind_int64(1, userid);
+        if (rc == SQLITE_OK) rc = remove_.bind_text(2, device_id);
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a SIP device"));
+        rc = remove_.step();
+        if (rc != SQLITE_DONE) return core::fail(fail_with(db_.get(), rc, "removing a SIP device"));
+        if (sqlite3_changes(db_.get()) == 0) return core::fail(store_error::not_found);
+        return core::ok;
+    }
+
+  private:
+    explicit sqlite_sip_device_store(connection db) : db_(std::move(db)) {}
+
+    std::mutex mutex_;
+    connection db_;  // declared first: destroyed after the statements
+    statement list_, count_, insert_, remove_;
+};
+
 }  // namespace
 
 core::result<std::unique_ptr<user_store>, store_error> open_sqlite_store(
@@ -578,6 +691,11 @@ core::result<std::unique_ptr<user_store>, store_error> open_sqlite_store(
 core::result<std::unique_ptr<ban_store>, store_error> open_sqlite_ban_store(
     const std::filesystem::path& path) {
     return sqlite_ban_store::open(path);
+}
+
+core::result<std::unique_ptr<sip_device_store>, store_error> open_sqlite_sip_device_store(
+    const std::filesystem::path& path) {
+    return sqlite_sip_device_store::open(path);
 }
 
 }  // namespace secms::store

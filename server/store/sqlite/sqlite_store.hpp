@@ -1,5 +1,5 @@
-// SQLite implementations of user_store and ban_store: WAL, foreign keys on, schema migrations by
-// user_version.
+// SQLite implementations of user_store, ban_store and sip_device_store: WAL, foreign keys on,
+// schema migrations by user_version.
 #pragma once
 
 #include <filesystem>
@@ -7,6 +7,7 @@
 
 #include "server/core/result.hpp"
 #include "server/store/ban_store.hpp"
+#include "server/store/sip_device_store.hpp"
 #include "server/store/user_store.hpp"
 
 namespace secms::store {
@@ -17,6 +18,10 @@ core::result<std::unique_ptr<user_store>, store_error> open_sqlite_store(
 
 // Opens the bans of the same database file (its own connection; migrates like the above).
 core::result<std::unique_ptr<ban_store>, store_error> open_sqlite_ban_store(
+    const std::filesystem::path& path);
+
+// Opens the SIP devices of the same database file (its own connection; migrates like the above).
+core::result<std::unique_ptr<sip_device_store>, store_error> open_sqlite_sip_device_store(
     const std::filesystem::path& path);
 
 }  // namespace secms::store
