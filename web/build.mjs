@@ -47,7 +47,17 @@ function outputsByEntry(metafile, entryPoints) {
 
 async function bundle(entryPoints, options = {}) {
   const result = await esbuild.build({ ...shared, entryPoints, ...options });
-  return outputsByEntry(result.metafile, entryPoints);
+  const outputs = outputsByEntry(result.metafile, entryPoints);
+  // An entry must not import a chunk statically: the page's SRI hash covers the entry file
+  // only, so every line run at page load has to be inside it. (Chunks loaded by import() run
+  // later, on demand, from content-hashed names under the CSP's script-src 'self'.)
+  for (const path of Object.values(outputs)) {
+    const output = result.metafile.outputs[relative(process.cwd(), join(distDir, path)).split(sep).join('/')];
+    if (!output) throw new Error(`build: no metafile entry for ${path}`);
+    const statics = output.imports.filter((item) => item.kind === 'import-statement' && !item.external);
+    if (statics.length > 0) throw new Error(`build: ${path} imports ${statics.map((item) => item.path).join(', ')} statically; keep modules shared with a lazy chunk out of it`);
+  }
+  return outputs;
 }
 
 async function sriHash(distPath) {
@@ -96,10 +106,12 @@ export async function build() {
   await mkdir(assetsDir, { recursive: true });
 
   const worker = await bundle({ worker: join(srcDir, 'crypto', 'worker.js') });
-  const scripts = await bundle(
-    { landing: join(srcDir, 'app', 'landing.js'), app: join(srcDir, 'app', 'app.js') },
-    { define: { __SECMS_WORKER_URL__: JSON.stringify(`/${worker.worker}`) } },
-  );
+  const define = { __SECMS_WORKER_URL__: JSON.stringify(`/${worker.worker}`) };
+  const landing = await bundle({ landing: join(srcDir, 'app', 'landing.js') }, { define });
+  // The app is split: what it loads on demand with import() (the SIP phone and SIP.js, the first
+  // time the VoIP tab is shown) becomes a chunk of its own, fetched from 'self' (CSP).
+  const app = await bundle({ app: join(srcDir, 'app', 'app.js') }, { define, splitting: true, chunkNames: 'chunk-[name]-[hash]' });
+  const scripts = { ...landing, ...app };
   const styles = await bundle({ landing: join(srcDir, 'styles', 'landing.css'), app: join(srcDir, 'styles', 'app.css') });
 
   await writePage('index.html', await assetTags({ script: scripts.landing, style: styles.landing }));

@@ -27,7 +27,10 @@ import { openMessage } from '../mail/mime-read.js';
 import { composeEncrypted, composePlain, composeSigned } from '../mail/pgp-mime.js';
 import { t } from '../i18n/index.js';
 import { listenForAnnouncements, logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
+import { createSipService, createSipStore } from '../sip/sip-service.js';
+import { createSipApi } from '../sip/sip-api.js';
 import '../ui/app-root.js';
+import '../ui/sip/sip-incoming.js';
 
 // Injected by web/build.mjs: the content-hashed path of the crypto worker bundle.
 const cryptoWorkerUrl = __SECMS_WORKER_URL__;
@@ -135,13 +138,56 @@ const mirrorCall = ({ call }) => {
 };
 mirrorCall(callStore.get());
 callStore.subscribe(mirrorCall);
-createCallAlerts({ callStore, preferences, channelStore: channels, roomStore: rooms });   // ringtone, ringback, notification, title blink
+// --- SIP phone (issue 12): SIP.js is imported the first time the VoIP tab is shown ------------
+
+const sipStore = createSipStore();
+const sip = createSipService({
+  store: sipStore,
+  api: createSipApi(),
+  loadPhone: () => import('../sip/sip-phone.js'),
+  // One call at a time: a SIP call coming in during an end-to-end call is answered busy.
+  otherCallActive: () => Boolean(callStore.get().call && callStore.get().call.phase !== 'ended'),
+  selectedDevices: () => callStore.get().devices?.selected ?? {},
+  env: Object.freeze({
+    now: () => Date.now(),
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (handle) => clearTimeout(handle),
+    createAudioElement: () => new Audio(),
+  }),
+});
+// The phone's elements (in the VoIP tab, and the ringing dialog) ask for the store and actions.
+document.addEventListener('secms-sip-context', (event) => {
+  event.detail.store = sipStore;
+  event.detail.actions = sip.actions;
+});
+root.addEventListener('service-change', (event) => {
+  if (event.detail?.service === 'voip') sip.actions.start();
+});
+let sipOutput = callStore.get().devices?.selected?.audiooutput ?? null;
+callStore.subscribe(({ devices }) => {
+  if ((devices?.selected?.audiooutput ?? null) === sipOutput) return;
+  sipOutput = devices?.selected?.audiooutput ?? null;
+  sip.actions.outputChanged();
+});
+const sipIncoming = document.createElement('secms-sip-incoming');
+sipIncoming.onAccepted = () => root.dispatchEvent(new CustomEvent('secms-show-call'));
+document.body.append(sipIncoming);
+// The end-to-end tests read the registration and the SIP call's phase here.
+sipStore.subscribe(({ registration, call }) => {
+  document.documentElement.dataset.sipRegistration = registration.state;
+  document.documentElement.dataset.sipCallPhase = call?.phase ?? 'none';
+});
+window.addEventListener('pagehide', () => sip.actions.stop());
+
+createCallAlerts({ callStore, preferences, channelStore: channels, roomStore: rooms, sipStore });   // ringtone, ringback, notification, title blink
 
 const SETTINGS_FLUSH_MS = 5000;
+const SIP_STOP_WAIT_MS = 2000;
 
 // Stops everything this window runs; used by every way out of the session.
 function stopServices() {
   calls.stop();
+  sip.actions.stop().catch(() => {});
   mail?.actions.stop();
   mail = null;
   socket?.stop('session over');
@@ -182,6 +228,8 @@ const actions = Object.freeze({
     // A mail settings change made in the last seconds is still waiting for its debounced save:
     // save it now (it needs the Worker and the session), for at most SETTINGS_FLUSH_MS.
     await Promise.race([mail?.actions.flushSettings().catch(() => {}), new Promise((resolve) => setTimeout(resolve, SETTINGS_FLUSH_MS))]);
+    // Unregister while the session still exists (the SIP edge would keep the binding until it expires).
+    await Promise.race([sip.actions.stop().catch(() => {}), new Promise((resolve) => setTimeout(resolve, SIP_STOP_WAIT_MS))]);
     stopServices();
     const result = await logOutAndWipe({ api });
     if (result.loggedOut) {

@@ -29,7 +29,17 @@ export function toneFor(snapshot) {
   return null;
 }
 
-export function createCallAlerts({ callStore, preferences, channelStore = null, roomStore = null, titleKey = 'app.title' }) {
+/**
+ * The snapshot the alerts follow: the end-to-end call while one is on, else the SIP phone's
+ * (web/src/sip/sip-service.js, whose call has the same phase names), so a SIP call rings too.
+ */
+export function alertingSnapshot(callSnapshot, sipSnapshot) {
+  const call = callSnapshot?.call;
+  if ((call && call.phase !== 'ended') || !sipSnapshot) return callSnapshot;
+  return sipSnapshot;
+}
+
+export function createCallAlerts({ callStore, preferences, channelStore = null, roomStore = null, titleKey = 'app.title', sipStore = null }) {
   let audio = null;
   let tone = null;           // the tone playing now
   let toneTimer = null;
@@ -124,8 +134,14 @@ export function createCallAlerts({ callStore, preferences, channelStore = null, 
   }
 
   document.documentElement.dataset.callTone = 'none';
-  const unsubscribe = callStore.subscribe(onCalls);
-  onCalls(callStore.get());
+  const follow = () => onCalls(alertingSnapshot(callStore.get(), sipStore?.get()));
+  const unsubscribeCalls = callStore.subscribe(follow);
+  const unsubscribeSip = sipStore ? sipStore.subscribe(follow) : () => {};
+  const unsubscribe = () => {
+    unsubscribeCalls();
+    unsubscribeSip();
+  };
+  follow();
 
   return Object.freeze({
     /** The tone playing now ('ring' | 'ringback' | null), for tests and the UI. */

@@ -12,6 +12,7 @@ import { icons } from './icons.js';
 import { formatCallDuration, renderDevicePickers, devicePickerStyles } from './call-view.js';
 import './call-view.js';
 import './notice-card.js';
+import './sip/sip-phone-panel.js';   // the "Phone (SIP)" part; SIP.js itself loads on first use
 
 const emptySupport = Object.freeze({ webrtc: false, transform: null, missing: Object.freeze([]) });
 
@@ -248,6 +249,7 @@ export class VoipPanel extends LitElement {
       <div class="sections">
         ${this.renderPeople(snapshot)}
         ${this.renderLog(snapshot)}
+        <secms-sip-phone></secms-sip-phone>
         ${this.renderSettings(snapshot)}
       </div>`;
   }

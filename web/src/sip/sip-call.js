@@ -1,0 +1,307 @@
+// One SIP call at a time on SIP.js sessions (Inviter for outgoing, Invitation for incoming):
+// ringing, answer, refusal (486 Busy Here / 603 Decline), hang-up, mute, hold/resume by
+// re-INVITE, DTMF, blind transfer (REFER), remote audio playback. SIP.js classes and browser
+// objects are injected (`sip`, `env`) so the logic runs in Node tests with small fakes.
+//
+// A second call while one is on (a SIP call or an end-to-end call of the VoIP tab) is refused
+// with 486 Busy Here and noted in the history, as a one-line phone does.
+
+import { callPhaseOf, displayAddressOf, endReasonOf, outcomeOf, rejectStatusOf } from './sip-states.js';
+
+/** Length of one DTMF tone, for RFC 4733 events and for the SIP INFO body (ms). */
+export const DTMF_DURATION_MS = 160;
+export const DTMF_GAP_MS = 70;
+const dtmfTonePattern = /^[0-9A-D*#]$/;
+
+/** Whether the peer's SDP announces RFC 4733 telephone-event (then DTMF goes in the RTP). */
+export function peerHasTelephoneEvent(session) {
+  const sdp = session?.sessionDescriptionHandler?.peerConnection?.remoteDescription?.sdp ?? '';
+  return /^a=rtpmap:\d+ telephone-event\/\d+/im.test(sdp);
+}
+
+/**
+ * Sends one DTMF tone: RFC 4733 through the session description handler when the peer
+ * announced telephone-event and the sender accepted it, else SIP INFO (application/dtmf-relay,
+ * the form Asterisk, FreeSWITCH and most phones read). → 'rtp' | 'info'.
+ */
+export function sendDtmfTone(session, tone) {
+  if (!dtmfTonePattern.test(tone)) throw new RangeError(`DTMF: not a tone: ${tone}`);
+  const handler = session.sessionDescriptionHandler;
+  if (peerHasTelephoneEvent(session) && handler?.sendDtmf?.(tone, { duration: DTMF_DURATION_MS, interToneGap: DTMF_GAP_MS })) return 'rtp';
+  session.info({
+    requestOptions: {
+      body: { contentDisposition: 'render', contentType: 'application/dtmf-relay', content: `Signal=${tone}\r\nDuration=${DTMF_DURATION_MS}\r\n` },
+    },
+  });
+  return 'info';
+}
+
+/** Mutes or unmutes this end's microphone (and camera) without renegotiation. */
+export function setSessionMuted(session, muted) {
+  const senders = session?.sessionDescriptionHandler?.peerConnection?.getSenders?.() ?? [];
+  for (const sender of senders) if (sender.track) sender.track.enabled = !muted;
+}
+
+/**
+ * Puts the call on hold or resumes it with a re-INVITE: SIP.js's session description handler
+ * offers sendonly (hold) or sendrecv (resume) when `hold` is set in the re-INVITE options.
+ * Resolves true when the peer accepted, false when it refused (the call stays as it was).
+ */
+export function setSessionHeld(session, held) {
+  const previous = session.sessionDescriptionHandlerOptionsReInvite ?? {};
+  session.sessionDescriptionHandlerOptionsReInvite = { ...previous, hold: held };
+  return new Promise((resolve, reject) => {
+    session.invite({
+      requestDelegate: {
+        onAccept: () => resolve(true),
+        onReject: () => {
+          session.sessionDescriptionHandlerOptionsReInvite = { ...previous, hold: !held };
+          resolve(false);
+        },
+      },
+    }).catch(reject);
+  });
+}
+
+/** Whether the INVITE's SDP offers video (an incoming call may then be answered with video). */
+export function offersVideo(body) {
+  return /^m=video [1-9]/m.test(String(body ?? ''));
+}
+
+/** Media constraints for the chosen devices (the VoIP tab's device pickers). */
+export function constraintsFor({ video, selected = {} }) {
+  const pick = (deviceId) => (deviceId ? { deviceId: { exact: deviceId } } : true);
+  return { audio: pick(selected.audioinput), video: video ? pick(selected.videoinput) : false };
+}
+
+/**
+ * Options:
+ *   sip: { Inviter, makeURI } (SIP.js), userAgent(): the UserAgent,
+ *   publish(call | null): the call snapshot for the store,
+ *   history: ./sip-history.js instance,
+ *   otherCallActive(): true while an end-to-end call is on,
+ *   selectedDevices(): { audioinput, videoinput, audiooutput } device ids (or null),
+ *   env: { now, createAudioElement?() }.
+ */
+export function createSipCallManager({ sip, userAgent, publish, history, otherCallActive = () => false, selectedDevices = () => ({}), env }) {
+  let current = null;   // { session, direction, call (snapshot), historyId, audio }
+
+  function snapshot(patch) {
+    current.call = Object.freeze({ ...current.call, ...patch });
+    publish(current.call);
+  }
+
+  function playRemote(entry) {
+    const stream = entry.session.sessionDescriptionHandler?.remoteMediaStream;
+    if (!stream || !env.createAudioElement) return;
+    entry.audio ??= env.createAudioElement();
+    entry.audio.srcObject = stream;
+    const sinkId = selectedDevices().audiooutput;
+    if (sinkId && typeof entry.audio.setSinkId === 'function') entry.audio.setSinkId(sinkId).catch(() => {});
+    Promise.resolve(entry.audio.play?.()).catch(() => {});
+  }
+
+  function mediaState(entry) {
+    const handler = entry.session.sessionDescriptionHandler;
+    const remote = handler?.remoteMediaStream ?? null;
+    const local = handler?.localMediaStream ?? null;
+    return { remoteStream: remote, localStream: local, remoteVideo: Boolean(remote?.getVideoTracks?.().length), localVideo: Boolean(local?.getVideoTracks?.().length) };
+  }
+
+  function finish(entry) {
+    if (entry.finished) return;
+    entry.finished = true;
+    const connected = entry.call.connectedAt !== null;
+    const outcome = outcomeOf({ direction: entry.direction, connected, endReason: entry.call.endReason });
+    history.finish(entry.historyId, { outcome, durationMs: connected ? env.now() - entry.call.connectedAt : 0 });
+    if (entry.audio) {
+      entry.audio.pause?.();
+      entry.audio.srcObject = null;
+    }
+    entry.call = Object.freeze({ ...entry.call, phase: 'ended', outcome, remoteStream: null, localStream: null });
+    if (current === entry) {
+      current = null;
+      publish(entry.call);
+    }
+  }
+
+  function attach(session, direction, peerUri, media) {
+    const entry = {
+      session, direction, finished: false, audio: null, answered: false,
+      historyId: history.add({ direction, peer: displayAddressOf(peerUri), media }),
+      call: Object.freeze({
+        id: `sip-${session.id ?? env.now()}`, direction, phase: direction === 'incoming' ? 'incoming' : 'ringing',
+        peer: Object.freeze({ uri: peerUri, username: displayAddressOf(peerUri), displayName: '' }),
+        media, offersVideo: media === 'video', muted: false, held: false, holdPending: false, connectedAt: null, endReason: null,
+        dtmfSent: '', dtmfMethod: null, transfer: null, remoteStream: null, localStream: null, remoteVideo: false, localVideo: false,
+      }),
+    };
+    current = entry;
+    session.stateChange.addListener((state) => {
+      const phase = callPhaseOf(state, { direction, answered: entry.answered });
+      if (phase === 'ended') return finish(entry);
+      if (current !== entry) return;
+      if (phase === 'connected' && entry.call.connectedAt === null) {
+        playRemote(entry);
+        const remote = session.sessionDescriptionHandler?.remoteMediaStream;
+        // A track added later (video after a re-INVITE) shows without a new state change.
+        remote?.addEventListener?.('addtrack', () => current === entry && snapshot(mediaState(entry)));
+        snapshot({ phase, connectedAt: env.now(), ...mediaState(entry) });
+        return;
+      }
+      snapshot({ phase });
+    });
+    publish(entry.call);
+    return entry;
+  }
+
+  function requireCall() {
+    if (!current) throw Object.assign(new Error('no SIP call'), { code: 'no_call' });
+    return current;
+  }
+
+  const busy = () => Boolean(current) || otherCallActive();
+
+  const manager = Object.freeze({
+    busy,
+    current: () => current?.call ?? null,
+
+    /** An incoming INVITE (UserAgent delegate onInvite). */
+    incoming(invitation) {
+      const peerUri = String(invitation.remoteIdentity?.uri ?? 'sip:unknown@invalid');
+      const media = offersVideo(invitation.body ?? invitation.request?.body) ? 'video' : 'audio';
+      if (busy()) {
+        const id = history.add({ direction: 'incoming', peer: displayAddressOf(peerUri), media });
+        history.finish(id, { outcome: 'busy' });
+        Promise.resolve(invitation.reject({ statusCode: rejectStatusOf('busy') })).catch(() => {});
+        return 'busy';
+      }
+      const entry = attach(invitation, 'incoming', peerUri, media);
+      const name = invitation.remoteIdentity?.displayName;
+      if (name) snapshot({ peer: Object.freeze({ ...entry.call.peer, displayName: String(name).slice(0, 64) }) });
+      return 'ringing';
+    },
+
+    /** Places a call to `uri` (already checked by sip-address.js). → 'calling' | 'busy' */
+    dial(uri, { video = false } = {}) {
+      if (busy()) return 'busy';
+      const target = sip.makeURI(uri);
+      if (!target) throw Object.assign(new Error('bad SIP URI'), { code: 'bad_address' });
+      const constraints = constraintsFor({ video, selected: selectedDevices() });
+      const inviter = new sip.Inviter(userAgent(), target, { sessionDescriptionHandlerOptions: { constraints }, earlyMedia: true });
+      const entry = attach(inviter, 'outgoing', uri, video ? 'video' : 'audio');
+      inviter.sessionDescriptionHandlerOptionsReInvite = { constraints };
+      inviter.invite({
+        requestDelegate: {
+          onReject: (response) => {
+            if (current === entry) snapshot({ endReason: endReasonOf(response?.message?.statusCode) });
+            entry.call = Object.freeze({ ...entry.call, endReason: endReasonOf(response?.message?.statusCode) });
+          },
+        },
+      }).catch(() => {
+        entry.call = Object.freeze({ ...entry.call, endReason: 'failed' });
+        finish(entry);
+      });
+      return 'calling';
+    },
+
+    async accept({ video = false } = {}) {
+      const entry = requireCall();
+      if (entry.direction !== 'incoming' || entry.answered) return;
+      entry.answered = true;
+      const constraints = constraintsFor({ video: video && entry.call.offersVideo, selected: selectedDevices() });
+      entry.session.sessionDescriptionHandlerOptionsReInvite = { constraints };
+      snapshot({ phase: 'connecting', media: constraints.video ? 'video' : 'audio' });
+      try {
+        await entry.session.accept({ sessionDescriptionHandlerOptions: { constraints } });
+      } catch {
+        entry.call = Object.freeze({ ...entry.call, endReason: 'no_media' });
+        finish(entry);
+      }
+    },
+
+    /** Refuses the ringing incoming call: 603 Decline. */
+    decline() {
+      const entry = requireCall();
+      if (entry.direction !== 'incoming' || entry.answered) return;
+      entry.call = Object.freeze({ ...entry.call, endReason: 'declined' });
+      Promise.resolve(entry.session.reject({ statusCode: rejectStatusOf('decline') })).catch(() => finish(entry));
+    },
+
+    /** Ends the call whatever its state: CANCEL while ringing out, 603 while ringing in, else BYE. */
+    hangUp() {
+      if (!current) return;
+      const entry = current;
+      const { session } = entry;
+      const state = session.state;
+      let ending;
+      if (state === 'Established') ending = session.bye();
+      else if (entry.direction === 'outgoing' && (state === 'Initial' || state === 'Establishing')) {
+        entry.call = Object.freeze({ ...entry.call, endReason: 'cancelled' });
+        ending = session.cancel();
+      } else if (entry.direction === 'incoming' && !entry.answered) {
+        entry.call = Object.freeze({ ...entry.call, endReason: 'declined' });
+        ending = session.reject({ statusCode: rejectStatusOf('decline') });
+      } else if (state === 'Establishing') ending = session.bye?.();
+      Promise.resolve(ending).catch(() => finish(entry));
+    },
+
+    mute(muted) {
+      const entry = requireCall();
+      setSessionMuted(entry.session, muted);
+      snapshot({ muted: Boolean(muted) });
+    },
+
+    async hold(held) {
+      const entry = requireCall();
+      if (entry.call.phase !== 'connected' || entry.call.holdPending || entry.call.held === held) return false;
+      snapshot({ holdPending: true });
+      let accepted = false;
+      try {
+        accepted = await setSessionHeld(entry.session, held);
+      } catch {
+        accepted = false;
+      }
+      if (current === entry) snapshot({ holdPending: false, held: accepted ? held : entry.call.held });
+      return accepted;
+    },
+
+    sendDtmf(tones) {
+      const entry = requireCall();
+      if (entry.call.phase !== 'connected') return null;
+      let method = null;
+      for (const tone of String(tones)) method = sendDtmfTone(entry.session, tone);
+      snapshot({ dtmfSent: `${entry.call.dtmfSent}${tones}`.slice(-64), dtmfMethod: method });
+      return method;
+    },
+
+    /** Blind transfer: REFER the peer to `uri`; once the peer took the REFER (202), hang up. */
+    transfer(uri) {
+      const entry = requireCall();
+      if (entry.call.phase !== 'connected') return;
+      const target = sip.makeURI(uri);
+      if (!target) throw Object.assign(new Error('bad SIP URI'), { code: 'bad_address' });
+      snapshot({ transfer: 'pending' });
+      entry.session.refer(target, {
+        requestDelegate: {
+          onAccept: () => {
+            if (current === entry) snapshot({ transfer: 'accepted' });
+            Promise.resolve(entry.session.bye()).catch(() => finish(entry));
+          },
+          onReject: () => current === entry && snapshot({ transfer: 'refused' }),
+        },
+      }).catch(() => current === entry && snapshot({ transfer: 'refused' }));
+    },
+
+    /** The output device changed (the VoIP tab's speaker picker): follow it. */
+    outputChanged() {
+      if (current?.audio) playRemote(current);
+    },
+
+    /** Ends any call (logout, page unload). */
+    stop() {
+      manager.hangUp();
+    },
+  });
+  return manager;
+}

@@ -1,0 +1,106 @@
+// The browser's own SIP credentials (GET /api/v1/sip, docs/api.md): short-lived, derived by the
+// server (Kamailio auth_ephemeral), renewed when 2/3 of their lifetime has passed so a refresh
+// REGISTER never carries an expired one. The keeper only fetches and schedules; the phone
+// re-REGISTERs with what it hands over. Clock and fetch are injected (unit tests use fakes).
+
+/** Shortest wait before a renewal, whatever the lifetime says (a loop guard). */
+export const MIN_RENEWAL_MS = 5_000;
+/** Waits between failed renewals: doubled from the first to the last, then kept there. */
+export const RETRY_FIRST_MS = 5_000;
+export const RETRY_MAX_MS = 60_000;
+
+const aorPattern = /^sips?:[^\s@]{1,64}@[^\s@]{1,253}$/;
+const wsUrlPattern = /^wss?:\/\/[^\s/]{1,260}(?:\/[^\s]{0,200})?$/;
+
+class SipCredentialError extends Error {
+  constructor(code) {
+    super(`SIP credentials: ${code}`);
+    this.name = 'SipCredentialError';
+    this.code = code;
+  }
+}
+
+/** The /api/v1/sip answer, checked and frozen; throws { code: 'bad_response' } when malformed. */
+export function checkSipCredentials(body) {
+  const ok = body && typeof body === 'object'
+    && typeof body.aor === 'string' && aorPattern.test(body.aor)
+    && typeof body.user === 'string' && /^[a-z0-9._-]{1,64}$/.test(body.user)
+    && typeof body.domain === 'string' && body.domain.length > 0 && body.domain.length <= 253
+    && typeof body.websocketUrl === 'string' && wsUrlPattern.test(body.websocketUrl)
+    && typeof body.authorizationUsername === 'string' && body.authorizationUsername.length <= 200 && body.authorizationUsername.includes(':')
+    && typeof body.password === 'string' && body.password.length > 0 && body.password.length <= 200
+    && Number.isSafeInteger(body.ttl) && body.ttl > 0
+    && Number.isSafeInteger(body.expiresAt);
+  if (!ok) throw new SipCredentialError('bad_response');
+  return Object.freeze({
+    aor: body.aor, user: body.user, domain: body.domain, websocketUrl: body.websocketUrl,
+    authorizationUsername: body.authorizationUsername, password: body.password, ttl: body.ttl, expiresAt: body.expiresAt,
+  });
+}
+
+/** Milliseconds from receiving credentials of lifetime `ttl` seconds to their renewal. */
+export function renewalDelayMs(ttl) {
+  return Math.max(MIN_RENEWAL_MS, Math.floor((ttl * 1000 * 2) / 3));
+}
+
+/**
+ * Keeps fresh credentials. Options:
+ *   fetchCredentials(): Promise<body of /api/v1/sip>
+ *   onRenewed(credentials): called with each renewal (not the first fetch, which start() returns)
+ *   onRenewalFailed(error): called when a renewal failed (it is retried)
+ *   clock: { setTimeout, clearTimeout }
+ * → { start(initial?): Promise<credentials>, stop(), current() }; start() fetches unless it is
+ * given the credentials just fetched (the page fetched them to learn whether SIP is on).
+ */
+export function createSipCredentialKeeper({ fetchCredentials, onRenewed = () => {}, onRenewalFailed = () => {}, clock }) {
+  let current = null;
+  let timer = null;
+  let generation = 0;      // bumped by stop(): answers of an older generation are dropped
+  let retryMs = RETRY_FIRST_MS;
+
+  function schedule(delay) {
+    clock.clearTimeout(timer);
+    const mine = generation;
+    timer = clock.setTimeout(() => {
+      timer = null;
+      if (mine === generation) renew(mine);
+    }, delay);
+  }
+
+  async function renew(mine) {
+    try {
+      const fresh = checkSipCredentials(await fetchCredentials());
+      if (mine !== generation) return;
+      current = fresh;
+      retryMs = RETRY_FIRST_MS;
+      schedule(renewalDelayMs(fresh.ttl));
+      onRenewed(fresh);
+    } catch (error) {
+      if (mine !== generation) return;
+      onRenewalFailed(error);
+      // A 404 (SIP turned off) or 401 (logged out) will not heal by retrying.
+      if (error?.status === 401 || error?.status === 404) return;
+      schedule(retryMs);
+      retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+    }
+  }
+
+  return Object.freeze({
+    async start(initial = null) {
+      const mine = ++generation;
+      const fresh = checkSipCredentials(initial ?? await fetchCredentials());
+      if (mine !== generation) throw new SipCredentialError('stopped');
+      current = fresh;
+      retryMs = RETRY_FIRST_MS;
+      schedule(renewalDelayMs(fresh.ttl));
+      return fresh;
+    },
+    stop() {
+      generation += 1;
+      clock.clearTimeout(timer);
+      timer = null;
+      current = null;
+    },
+    current: () => current,
+  });
+}
