@@ -103,6 +103,18 @@ TEST(SecurityHeaders, EveryHeaderOfTheDesign) {
     EXPECT_TRUE(res["Cache-Control"].starts_with("no-store"));
 }
 
+// With SIP on, the pages may also connect to the SIP WebSocket's origin, and to nothing else;
+// the Worker and the mail frames keep their own policies.
+TEST(SecurityHeaders, SipWebSocketOriginIsAddedToConnectSrcOnly) {
+    EXPECT_EQ(page_content_security_policy(""), content_security_policy);
+    const std::string policy = page_content_security_policy("wss://localhost:7443");
+    std::string expected(content_security_policy);
+    const std::string from = "connect-src 'self';";
+    expected.replace(expected.find(from), from.size(), "connect-src 'self' wss://localhost:7443;");
+    EXPECT_EQ(policy, expected);
+    EXPECT_EQ(policy.find("wss://localhost:7443"), policy.rfind("wss://localhost:7443"));
+}
+
 TEST(RequestPath, Normalises) {
     EXPECT_EQ(*normalise_request_path("/"), "/");
     EXPECT_EQ(*normalise_request_path("/assets/app-1A2b.js?v=1#x"), "/assets/app-1A2b.js");
@@ -318,6 +330,26 @@ TEST_F(RouterTest, PasswordChangeEndsOtherSessions) {
                                 R"({"password":"another good one"})", a));
     EXPECT_EQ(del.result_int(), 204u);
     EXPECT_EQ(run(json_request(beast_http::verb::get, "/api/v1/me", "", a)).result_int(), 401u);
+}
+
+// SIP off (no module): its paths answer 404 not_enabled, and the page policy is the built-in one;
+// a configured policy replaces it on every response except the Worker's and the mail frames'.
+TEST_F(RouterTest, SipOffIsNotEnabledAndTheConfiguredPolicyIsUsed) {
+    for (const char* target : {"/api/v1/sip", "/api/v1/sip/devices", "/api/v1/sip/devices/x"}) {
+        auto res = run(json_request(beast_http::verb::get, target, ""));
+        EXPECT_EQ(res.result_int(), 404u) << target;
+        EXPECT_EQ(error_code(res), "not_enabled") << target;
+        EXPECT_EQ(res["Content-Security-Policy"], content_security_policy);
+    }
+    EXPECT_EQ(error_code(run(json_request(beast_http::verb::get, "/api/v1/sipx", ""))),
+              "not_found");
+    ctx_.settings.content_security_policy = page_content_security_policy("wss://sip.example:7443");
+    auto page = run(json_request(beast_http::verb::get, "/api/v1/me", ""));
+    EXPECT_EQ(page["Content-Security-Policy"], ctx_.settings.content_security_policy);
+    auto worker = run(json_request(beast_http::verb::get, "/assets/worker-ABC.js", ""));
+    EXPECT_EQ(worker["Content-Security-Policy"], worker_content_security_policy);
+    auto frame = run(json_request(beast_http::verb::get, "/mail-frame.html", ""));
+    EXPECT_EQ(frame["Content-Security-Policy"], mail_frame_content_security_policy);
 }
 
 }  // namespace

@@ -410,6 +410,11 @@ route_result dispatch(request& req, const client_info& client, server_context& c
             co_return error_response(status::not_found, "not_enabled",
                                      "Mail is not enabled on this server.", req.version());
         }
+        if (*path == "/api/v1/sip" || path->starts_with("/api/v1/sip/")) {
+            if (ctx.sip != nullptr) co_return co_await ctx.sip->handle(req, *path, ctx);
+            co_return error_response(status::not_found, "not_enabled",
+                                     "SIP is not enabled on this server.", req.version());
+        }
         if (*path == "/api/v1/turn" && ctx.turn != nullptr && ctx.turn_per_user != nullptr) {
             if (method == verb::get) co_return co_await turn_credentials(req, ctx);
             co_return method_not_allowed("GET", req.version());
@@ -451,6 +456,8 @@ boost::asio::awaitable<response> handle_request(request req, client_info client,
         res.content_length(size);
     }
     apply_security_headers(res);
+    if (!ctx.settings.content_security_policy.empty())
+        res.set("Content-Security-Policy", ctx.settings.content_security_policy);
     apply_worker_script_policy(res, std::string_view(req.target().data(), req.target().size()));
     apply_mail_frame_policy(res, std::string_view(req.target().data(), req.target().size()));
     res.keep_alive(req.keep_alive());

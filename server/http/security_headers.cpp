@@ -19,6 +19,18 @@ void apply_security_headers(beast_http::response_header<>& h) {
     h.set(beast_http::field::server, "secms");
 }
 
+static_assert(content_security_policy.find("connect-src 'self';") != std::string_view::npos,
+              "page_content_security_policy extends connect-src 'self'");
+
+std::string page_content_security_policy(std::string_view connect_origin) {
+    std::string policy(content_security_policy);
+    if (connect_origin.empty()) return policy;
+    constexpr std::string_view directive = "connect-src 'self'";
+    const auto at = policy.find(directive);
+    policy.insert(at + directive.size(), " " + std::string(connect_origin));
+    return policy;
+}
+
 bool is_worker_script(std::string_view target) {
     if (!target.starts_with(worker_script_prefix) || !target.ends_with(".js")) return false;
     const auto name = target.substr(worker_script_prefix.size());

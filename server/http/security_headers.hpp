@@ -2,6 +2,7 @@
 // API answers, errors and redirects alike.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "server/http/types.hpp"
@@ -64,6 +65,11 @@ inline constexpr std::string_view permissions_policy =
 inline constexpr std::string_view clear_site_data = "\"cache\", \"cookies\", \"storage\"";
 
 void apply_security_headers(beast_http::response_header<>& header);
+
+/// The page policy with `connect_origin` added to connect-src (the SIP WebSocket the VoIP tab's
+/// SIP.js connects to, e.g. "wss://sip.example.org:7443"). The caller passes an origin it has
+/// validated (scheme, host and port only): the text is inserted as it is.
+std::string page_content_security_policy(std::string_view connect_origin);
 
 /// True for the crypto Worker's script: /assets/worker-<name>.js, no query, no other path.
 bool is_worker_script(std::string_view target);

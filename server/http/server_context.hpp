@@ -26,6 +26,9 @@ struct http_settings {
     std::vector<std::string> allowed_origins;
     // Whether /metrics answers non-loopback clients.
     bool metrics_public = false;
+    // The pages' Content-Security-Policy when it is not the built-in one: with SIP on, connect-src
+    // also names the SIP WebSocket's origin (page_content_security_policy). Empty: built-in.
+    std::string content_security_policy = {};
 };
 
 struct rate_limiters {
@@ -62,6 +65,8 @@ struct server_context {
     auth::rate_limiter* turn_per_user = nullptr;
     // /api/v1/mail/…: the mail service's routes (absent: mail is off, 404 not_enabled).
     api_module* mail = nullptr;
+    // /api/v1/sip and /api/v1/sip/…: the SIP phone's routes (absent: SIP is off, 404 not_enabled).
+    api_module* sip = nullptr;
 };
 
 bool origin_allowed(const http_settings& settings, std::string_view origin);
