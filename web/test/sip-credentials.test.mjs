@@ -1,0 +1,102 @@
+// The browser's SIP credentials: checked, renewed when 2/3 of their lifetime has passed (fake
+// clock), retried with growing waits after a failure, never renewed after stop().
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { checkSipCredentials, createSipCredentialKeeper, renewalDelayMs, RETRY_FIRST_MS, MIN_RENEWAL_MS } from '../src/sip/sip-credentials.js';
+
+const answer = (n, ttl = 3600) => ({
+  aor: 'sip:alice@localhost', user: 'alice', domain: 'localhost', websocketUrl: 'wss://localhost:7443',
+  authorizationUsername: `${1767225600 + n}:alice`, password: `pw${n}==`, expiresAt: 1767225600 + n, ttl,
+});
+
+function fakeClock() {
+  const timers = new Map();
+  let now = 0;
+  let next = 1;
+  return {
+    setTimeout(fn, ms) { const id = next++; timers.set(id, { fn, at: now + ms }); return id; },
+    clearTimeout(id) { timers.delete(id); },
+    pending: () => [...timers.values()].map((timer) => timer.at - now),
+    async advance(ms) {
+      const until = now + ms;
+      for (;;) {
+        const due = [...timers.entries()].filter(([, timer]) => timer.at <= until).sort((a, b) => a[1].at - b[1].at)[0];
+        if (!due) break;
+        timers.delete(due[0]);
+        now = due[1].at;
+        due[1].fn();
+        for (let i = 0; i < 5; i += 1) await Promise.resolve();
+      }
+      now = until;
+    },
+  };
+}
+
+test('renewal comes at 2/3 of the lifetime, never sooner than the floor', () => {
+  assert.equal(renewalDelayMs(3600), 2400 * 1000);
+  assert.equal(renewalDelayMs(60), 40 * 1000);
+  assert.equal(renewalDelayMs(3), MIN_RENEWAL_MS);
+});
+
+test('malformed answers are refused', () => {
+  assert.throws(() => checkSipCredentials({ ...answer(0), websocketUrl: 'https://x' }), { code: 'bad_response' });
+  assert.throws(() => checkSipCredentials({ ...answer(0), ttl: 0 }), { code: 'bad_response' });
+  assert.throws(() => checkSipCredentials({ ...answer(0), aor: 'alice' }), { code: 'bad_response' });
+  assert.equal(checkSipCredentials(answer(1)).password, 'pw1==');
+});
+
+test('the keeper renews at 2/3 of the lifetime and hands over each new credential', async () => {
+  const clock = fakeClock();
+  let fetched = 0;
+  const renewed = [];
+  const keeper = createSipCredentialKeeper({ fetchCredentials: async () => answer(++fetched, 60), onRenewed: (c) => renewed.push(c.authorizationUsername), clock });
+  const first = await keeper.start();
+  assert.equal(first.authorizationUsername, `${1767225601}:alice`);
+  assert.deepEqual(clock.pending(), [40_000]);
+  await clock.advance(39_999);
+  assert.equal(fetched, 1, 'not renewed before 2/3 of the lifetime');
+  await clock.advance(1);
+  assert.equal(fetched, 2);
+  assert.deepEqual(renewed, [`${1767225602}:alice`]);
+  assert.equal(keeper.current().password, 'pw2==');
+  await clock.advance(40_000);
+  assert.equal(fetched, 3);
+  keeper.stop();
+  await clock.advance(200_000);
+  assert.equal(fetched, 3, 'nothing is fetched after stop()');
+  assert.equal(keeper.current(), null);
+});
+
+test('start() can take the answer the page already has; failures are retried, 401 is not', async () => {
+  const clock = fakeClock();
+  let calls = 0;
+  let mode = 'fail';
+  const failures = [];
+  const keeper = createSipCredentialKeeper({
+    fetchCredentials: async () => {
+      calls += 1;
+      if (mode === 'fail') throw Object.assign(new Error('down'), { status: 503 });
+      if (mode === 'logout') throw Object.assign(new Error('gone'), { status: 401 });
+      return answer(calls, 90);
+    },
+    onRenewalFailed: (error) => failures.push(error.status),
+    clock,
+  });
+  await keeper.start(answer(0, 90));
+  assert.equal(calls, 0, 'the given answer is used as it is');
+  await clock.advance(60_000);
+  assert.equal(calls, 1);
+  assert.deepEqual(clock.pending(), [RETRY_FIRST_MS]);
+  await clock.advance(RETRY_FIRST_MS);
+  assert.equal(calls, 2);
+  assert.deepEqual(clock.pending(), [RETRY_FIRST_MS * 2], 'the wait doubles');
+  mode = 'ok';
+  await clock.advance(RETRY_FIRST_MS * 2);
+  assert.equal(calls, 3);
+  assert.deepEqual(clock.pending(), [60_000]);
+  mode = 'logout';
+  await clock.advance(60_000);
+  assert.deepEqual(failures, [503, 503, 401]);
+  assert.deepEqual(clock.pending(), [], 'no retry once logged out');
+});
