@@ -134,14 +134,12 @@ export async function startSipPhone({ credentials: fetched, fetchCredentials, up
   });
   update({ account: Object.freeze({ aor: credentials.aor, user: credentials.user, domain: credentials.domain }) });
   showRegistration();
-  try {
-    await userAgent.start();
-    register();
-  } catch (error) {
+  // Connected in the background: the section shows "registering…" meanwhile, not a spinner.
+  userAgent.start().then(register, (error) => {
     failure = failureReasonOf(error);
     showRegistration();
     scheduleReconnect();
-  }
+  });
 
   async function stop() {
     if (!wanted) return;
