@@ -27,9 +27,25 @@
 #                                        sockets go (Dovecot never accesses mail as root, and no
 #                                        other account may enter the 0700 data directory)
 #   SECMS_MAIL=0                         no Dovecot: an existing IMAP/LMTP server (the [mail] keys), or no mail (then set mail_enabled = false, or registrations are refused while no IMAP server answers)
+# The SIP edge, Kamailio and rtpengine (docs/operations.md "SIP edge (Kamailio and rtpengine)"):
+#   SECMS_SIP_LISTEN (127.0.0.1)         address Kamailio listens on and rtpengine relays media on
+#   SECMS_SIP_PORT (5060)                SIP over UDP and TCP (phones)
+#   SECMS_SIP_TLS_PORT (5061)            SIP over TLS (phones), the app's certificate and key
+#   SECMS_SIP_WSS_PORT (7443)            SIP over secure WebSocket (the browsers' VoIP tab)
+#   SECMS_SIP_DOMAIN (localhost)         SIP domain: user alice is sip:alice@<domain>
+#   SECMS_SIP_PUBLIC_HOST (localhost)    host name put in the URLs given to browsers and phones
+#   SECMS_SIP_EXTERNAL_IP (none)         public IPv4 address when behind NAT (Kamailio's advertise,
+#                                        rtpengine's SDP address)
+#   SECMS_RTP_PORTS (30000-30199)        UDP port range of rtpengine's media relays
+#   SECMS_RTPENGINE_NG_PORT (22223)      rtpengine's control port on 127.0.0.1
+#   SECMS_SIP_TRUNK (none)               outbound trunk "host:port": without it only local users
+#                                        are reachable
+#   SECMS_SIP=0                          no Kamailio and no rtpengine (secms-server's [sip] keys then
+#                                        point at the operator's own, or set sip_enabled = false)
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/coturn.sh"
 source "$(dirname "$0")/dovecot.sh"
+source "$(dirname "$0")/sip.sh"
 "$ROOT/scripts/install-deps.sh"
 "$ROOT/scripts/build.sh" release
 cd "$ROOT"
@@ -129,6 +145,53 @@ if [ "${SECMS_MAIL:-1}" != 0 ]; then
   fi
 fi
 
+KAMAILIO_PID=""
+RTPENGINE_PID=""
+if [ "${SECMS_SIP:-1}" != 0 ]; then
+  sip_secret_file="$DATA_DIR/sip/secret"
+  if [ ! -s "$sip_secret_file" ]; then
+    # Made by `secms-server init` unless sip_secret_file points elsewhere: the SIP edge is then
+    # the operator's own (SECMS_SIP=0).
+    echo "run.sh: $sip_secret_file is missing (a secms-server whose init makes it is needed, or sip_secret_file is set elsewhere: run with SECMS_SIP=0 and an existing Kamailio)" >&2
+    exit 1
+  fi
+  SIP_SECRET="$(tr -d '[:space:]' <"$sip_secret_file")"
+  SIP_LISTEN_IP="${SECMS_SIP_LISTEN:-127.0.0.1}"
+  SIP_PORT="${SECMS_SIP_PORT:-5060}"
+  SIP_TLS_PORT="${SECMS_SIP_TLS_PORT:-5061}"
+  SIP_WSS_PORT="${SECMS_SIP_WSS_PORT:-7443}"
+  SIP_DOMAIN="${SECMS_SIP_DOMAIN:-localhost}"
+  SIP_DOMAIN="${SIP_DOMAIN,,}"
+  SIP_NG_PORT="${SECMS_RTPENGINE_NG_PORT:-22223}"
+  SIP_TRUNK="${SECMS_SIP_TRUNK:-}"
+  SIP_ADVERTISE_IP="${SECMS_SIP_EXTERNAL_IP:-}"
+  SIP_RTP_EXTERNAL_IP="${SECMS_SIP_EXTERNAL_IP:-}"
+  SIP_CERT="$DATA_DIR/tls/cert.pem"
+  SIP_KEY="$DATA_DIR/tls/key.pem"
+  SIP_USERS_DB="$DATA_DIR/users.db"
+  rtp_ports="${SECMS_RTP_PORTS:-30000-30199}"
+  [[ "$rtp_ports" =~ ^([0-9]+)-([0-9]+)$ ]] || {
+    echo "run.sh: SECMS_RTP_PORTS must be MIN-MAX, not '$rtp_ports'" >&2
+    exit 1
+  }
+  SIP_RTP_MIN="${BASH_REMATCH[1]}"
+  SIP_RTP_MAX="${BASH_REMATCH[2]}"
+  sip_public_host="${SECMS_SIP_PUBLIC_HOST:-localhost}"
+  sip_check "public host" "$sip_public_host" '^[A-Za-z0-9.-]{1,253}$' || exit 1
+  SIP_DIR="$DATA_DIR/sip"
+  # init refuses a symlinked sip/ already; never chmod through one.
+  [ ! -L "$SIP_DIR" ] || { echo "run.sh: $SIP_DIR is a symbolic link" >&2; exit 1; }
+  sip_render "$SIP_DIR"
+  # The flags exist in a secms-server with the VoIP tab; an older one is left as it was.
+  if "$BIN" --help 2>/dev/null | grep -q -- '--sip-domain'; then
+    server_args+=(--sip-domain "$SIP_DOMAIN" --sip-websocket-url "wss://$sip_public_host:$SIP_WSS_PORT"
+      --sip-phone-proxy "$sip_public_host:$SIP_PORT" --sip-phone-tls-proxy "$sip_public_host:$SIP_TLS_PORT")
+  fi
+elif "$BIN" --help 2>/dev/null | grep -q -- '--no-sip' && [[ " $* " != *" --sip-"* && " $* " != *" --config"* ]]; then
+  # No SIP edge and no [sip] settings of the operator's own given: the VoIP tab is off.
+  server_args+=(--no-sip)
+fi
+
 # The processes stay in this script's process group. The server runs as a child this shell
 # waits for (not exec, not a plain foreground command: bash runs a trap only after a foreground
 # command ends, so a SIGTERM to this script would leave the server running); the trap stops the
@@ -137,7 +200,7 @@ SERVER_PID=""
 stop_all() {
   trap - INT TERM HUP
   local pid
-  for pid in "$SERVER_PID" "$COTURN_PID" "$DOVECOT_PID"; do
+  for pid in "$SERVER_PID" "$KAMAILIO_PID" "$RTPENGINE_PID" "$COTURN_PID" "$DOVECOT_PID"; do
     [ -n "$pid" ] || continue
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true  # its status is not ours (set -e)
@@ -154,6 +217,11 @@ fi
 if [ "${SECMS_MAIL:-1}" != 0 ]; then
   dovecot_start "$DOVECOT_DIR/dovecot.conf" "$DOVECOT_IMAP_PORT" "$DOVECOT_DIR/dovecot.log" "$DOVECOT_LMTP_PORT"
   say "Dovecot serves $DOVECOT_DOMAIN: IMAP on $DOVECOT_LISTEN_IP:$DOVECOT_IMAP_PORT, LMTP on $DOVECOT_LISTEN_IP:$DOVECOT_LMTP_PORT (Maildirs $DOVECOT_MAIL_DIR, log $DOVECOT_DIR/dovecot.log)"
+fi
+if [ "${SECMS_SIP:-1}" != 0 ]; then
+  sip_start_rtpengine "$SIP_DIR/rtpengine.log"
+  sip_start_kamailio "$SIP_DIR"
+  say "Kamailio serves sip:*@$SIP_DOMAIN on $SIP_LISTEN_IP: UDP/TCP $SIP_PORT, TLS $SIP_TLS_PORT, WSS $SIP_WSS_PORT; rtpengine relays media on ports $SIP_RTP_MIN-$SIP_RTP_MAX (logs $SIP_DIR/kamailio.log, $SIP_DIR/rtpengine.log)"
 fi
 say "serving https://localhost:8443 (plain http://localhost:8080 redirects there); Ctrl-C stops"
 "$BIN" "${server_args[@]}" "$@" &
