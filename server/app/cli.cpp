@@ -53,6 +53,11 @@ std::filesystem::path config::mail_master_secret_path() const {
                                            : std::filesystem::path(mail_master_secret_file);
 }
 
+std::filesystem::path config::sip_secret_path() const {
+    return sip_secret_file.empty() ? data_path() / "sip" / "secret"
+                                   : std::filesystem::path(sip_secret_file);
+}
+
 namespace {
 
 using field_ptr = std::variant<std::string*, std::uint16_t*, std::uint32_t*, bool*, double*>;
@@ -266,6 +271,29 @@ std::vector<option_entry> option_table(config& c) {
         {"mail", "mail_send_per_user_per_minute", &c.mail_send_per_user_per_minute,
          "Messages one user may send per minute"},
         {"mail", "mail_max_recipients", &c.mail_max_recipients, "Most recipients of one message"},
+        {"sip", "sip_enabled", &c.sip_enabled,
+         "Serve the SIP phone's API (/api/v1/sip); --no-sip turns it off"},
+        {"sip", "sip_domain", &c.sip_domain, "SIP domain: user alice is sip:alice@<sip_domain>"},
+        {"sip", "sip_websocket_url", &c.sip_websocket_url,
+         "WebSocket URL the browser's SIP client connects to (wss://host[:port]; the pages' "
+         "connect-src names its origin)"},
+        {"sip", "sip_secret_file", &c.sip_secret_file,
+         "Secret shared with Kamailio's auth_ephemeral (default <data_dir>/sip/secret, made on "
+         "first run)"},
+        {"sip", "sip_credential_ttl_s", &c.sip_credential_ttl_s,
+         "Lifetime of a browser's SIP credential, 60 to 86400 seconds (also --sip-credential-ttl)"},
+        {"sip", "sip_device_ttl_days", &c.sip_device_ttl_days,
+         "Lifetime of a phone's SIP credential, 1 to 3650 days"},
+        {"sip", "sip_max_devices_per_user", &c.sip_max_devices_per_user,
+         "Phones one user may register, 1 to 1000"},
+        {"sip", "sip_phone_proxy", &c.sip_phone_proxy,
+         "host:port phones use for SIP over UDP and TCP"},
+        {"sip", "sip_phone_tls_proxy", &c.sip_phone_tls_proxy,
+         "host:port phones use for SIP over TLS (empty: TLS not offered)"},
+        {"sip", "sip_per_user_burst", &c.sip_per_user_burst,
+         "SIP credential requests and phone additions one user may make at once"},
+        {"sip", "sip_per_user_per_minute", &c.sip_per_user_per_minute,
+         "SIP credential requests and phone additions per user per minute (refill)"},
     };
 }
 
@@ -362,20 +390,25 @@ int parse_command_line(int argc, char** argv, invocation& out) {
     for (auto& entry : table) {
         std::string flag = flag_of(entry.key);
         std::string help = std::string(entry.help) + "  [" + entry.section + "]";
+        // The SIP credential lifetime also answers to the shorter name run scripts use.
+        const std::string names =
+            flag == "sip-credential-ttl-s" ? "--" + flag + ",--sip-credential-ttl" : "--" + flag;
         CLI::Option* opt = std::visit(
-            [&](auto* ptr) {
-                return cli.add_option("--" + flag, *ptr, help)->capture_default_str();
-            },
+            [&](auto* ptr) { return cli.add_option(names, *ptr, help)->capture_default_str(); },
             entry.field);
         options[flag] = opt;
     }
+
+    bool no_sip = false;
+    cli.add_flag("--no-sip", no_sip, "Turn the SIP phone off (as --sip-enabled=false)")
+        ->excludes(options.at("sip-enabled"));
 
     cli.require_subcommand(0, 1);
     auto* serve = cli.add_subcommand("serve", "Serve HTTPS (the default when no command is given)");
     auto* init = cli.add_subcommand(
         "init",
         "Set up the data directory as serve would (database, HSM token, TLS certificate, TURN "
-        "secret, mail master secret), print where things are and exit");
+        "secret, mail master secret, SIP secret), print where things are and exit");
     auto* user = cli.add_subcommand("user", "Administer user accounts");
     user->require_subcommand(1);
     auto* add =
@@ -406,12 +439,16 @@ int parse_command_line(int argc, char** argv, invocation& out) {
         std::stringstream text;
         text << in.rdbuf();
         std::string error;
-        auto given = [&](const std::string& flag) { return options.at(flag)->count() > 0; };
+        auto given = [&](const std::string& flag) {
+            return options.at(flag)->count() > 0 || (no_sip && flag == "sip-enabled");
+        };
         if (!apply_toml(text.str(), out.settings, given, error)) {
             std::cerr << "secms-server: " << error << "\n";
             return 2;
         }
     }
+
+    if (no_sip) out.settings.sip_enabled = false;
 
     out.what = command::serve;
     if (init->parsed()) out.what = command::init;

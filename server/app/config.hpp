@@ -139,6 +139,18 @@ struct config {
     double mail_per_user_per_minute = 600;
     double mail_send_per_user_per_minute = 30;
     std::uint32_t mail_max_recipients = 100;
+    // [sip] the VoIP tab's SIP phone: Kamailio + rtpengine (docs/api.md "SIP")
+    bool sip_enabled = true;
+    std::string sip_domain = "localhost";
+    std::string sip_websocket_url = "wss://localhost:7443";  // the page's connect-src names it
+    std::string sip_secret_file;                // default <data_dir>/sip/secret (made on first run)
+    std::uint32_t sip_credential_ttl_s = 3600;  // 60..86400
+    std::uint32_t sip_device_ttl_days = 365;    // 1..3650
+    std::uint32_t sip_max_devices_per_user = 10;
+    std::string sip_phone_proxy = "localhost:5060";      // host:port for UDP and TCP phones
+    std::string sip_phone_tls_proxy = "localhost:5061";  // empty: TLS not offered
+    double sip_per_user_burst = 10;
+    double sip_per_user_per_minute = 20;
 
     std::filesystem::path data_path() const { return data_dir; }
     std::string effective_public_origin() const;
@@ -148,6 +160,7 @@ struct config {
     std::filesystem::path pin_file_path() const;
     std::filesystem::path turn_secret_path() const;
     std::filesystem::path mail_master_secret_path() const;
+    std::filesystem::path sip_secret_path() const;
 };
 
 // A configuration problem, said plainly.

@@ -31,12 +31,14 @@
 #include "server/core/metrics.hpp"
 #include "server/hsm/key_store.hpp"
 #include "server/hsm/softhsm.hpp"
+#include "server/http/security_headers.hpp"
 #include "server/http/server_context.hpp"
 #include "server/mail/mail_extension.hpp"
 #include "server/mail/mail_routes.hpp"
 #include "server/mail/mail_settings.hpp"
 #include "server/net/server.hpp"
 #include "server/net/tls_context.hpp"
+#include "server/sip/sip_routes.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 
 namespace secms::app {
@@ -173,11 +175,56 @@ bool check_mail_settings(const config& c, std::string& error) {
     return true;
 }
 
+// The [sip] settings as the SIP routes take them.
+sip::sip_settings sip_settings_of(const config& c) {
+    sip::sip_settings s;
+    s.domain = c.sip_domain;
+    s.websocket_url = c.sip_websocket_url;
+    s.credential_ttl = std::chrono::seconds(c.sip_credential_ttl_s);
+    s.device_ttl_days = c.sip_device_ttl_days;
+    s.max_devices_per_user = c.sip_max_devices_per_user;
+    s.phone_proxy = c.sip_phone_proxy;
+    s.phone_tls_proxy = c.sip_phone_tls_proxy;
+    s.per_user_burst = c.sip_per_user_burst;
+    s.per_user_per_minute = c.sip_per_user_per_minute;
+    s.limiter_max_keys = std::max<std::size_t>(1, c.limiter_max_keys);
+    return s;
+}
+
+// The [sip] settings: refused before anything is made in the data directory.
+bool check_sip_settings(const config& c, std::string& error) {
+    if (!c.sip_enabled) return true;
+    auto checked = sip::check_settings(sip_settings_of(c));
+    if (checked) return true;
+    std::string keys;
+    switch (checked.error()) {
+        case sip::sip_error::invalid_domain:
+            keys = "sip_domain '" + c.sip_domain + "'";
+            break;
+        case sip::sip_error::invalid_websocket_url:
+            keys = "sip_websocket_url '" + c.sip_websocket_url + "'";
+            break;
+        case sip::sip_error::invalid_proxy:
+            keys = "sip_phone_proxy '" + c.sip_phone_proxy + "', sip_phone_tls_proxy '" +
+                   c.sip_phone_tls_proxy + "'";
+            break;
+        case sip::sip_error::invalid_ttl:
+            keys = "sip_credential_ttl_s, sip_device_ttl_days";
+            break;
+        default:
+            keys = "sip_max_devices_per_user, sip_per_user_burst, sip_per_user_per_minute";
+            break;
+    }
+    error = "sip." + keys + ": " + std::string(sip::message(checked.error()));
+    return false;
+}
+
 // What the first run makes in the data directory and every later run reuses.
 struct data_directory {
     backends opened;
     calls::turn_secret turn_secret;
-    core::secret_string mail_master_secret;  // empty when mail is off
+    core::secret_string mail_master_secret;     // empty when mail is off
+    std::optional<sip::sip_secret> sip_secret;  // absent when SIP is off
 };
 
 // The set-up shared by `serve` and `init`: the user database and the token, the TLS certificate
@@ -197,8 +244,21 @@ std::optional<data_directory> prepare_data_directory(const config& c, std::strin
         if (!secret) return std::nullopt;
         mail_master_secret = std::move(*secret);
     }
+    // Kamailio's auth_ephemeral secret (scripts/sip.sh renders it into its configuration).
+    std::optional<sip::sip_secret> sip_secret;
+    if (c.sip_enabled) {
+        auto text = load_or_create_hex_secret(c.sip_secret_path(), "SIP secret", error);
+        if (!text) return std::nullopt;
+        auto parsed = sip::parse_sip_secret(text->reveal());
+        if (!parsed) {
+            error = "the SIP secret file " + c.sip_secret_path().string() + ": " +
+                    std::string(sip::message(parsed.error()));
+            return std::nullopt;
+        }
+        sip_secret.emplace(std::move(*parsed));
+    }
     return data_directory{std::move(*opened), std::move(*turn_secret),
-                          std::move(mail_master_secret)};
+                          std::move(mail_master_secret), std::move(sip_secret)};
 }
 
 // Raises the soft limit on open descriptors to the hard limit (systemd's default soft limit,
@@ -244,6 +304,7 @@ int serve(const config& c) {
     auto turn_settings = check_settings(c, error);
     if (!turn_settings) return refuse(error);
     if (!check_mail_settings(c, error)) return refuse(error);
+    if (!check_sip_settings(c, error)) return refuse(error);
     auto prepared = prepare_data_directory(c, error);
     if (!prepared) return refuse(error);
     backends* opened = &prepared->opened;
@@ -375,6 +436,27 @@ int serve(const config& c) {
         if (mail_service) mail_service->end_login_session(id);
     });
 
+    // SIP (docs/api.md "SIP"): credentials for Kamailio's auth_ephemeral, and the user's phones in
+    // the database (a connection of its own), which Kamailio reads to refuse a revoked phone.
+    std::unique_ptr<store::sip_device_store> sip_devices;
+    std::unique_ptr<sip::sip_routes> sip_routes;
+    std::string page_policy;
+    if (c.sip_enabled) {
+        auto devices = store::open_sqlite_sip_device_store(c.data_path() / "users.db");
+        if (!devices) {
+            return refuse("cannot open the SIP devices of the user database: " +
+                          std::string(store::message(devices.error())));
+        }
+        sip_devices = std::move(*devices);
+        auto routes = sip::sip_routes::make(sip_settings_of(c), std::move(*prepared->sip_secret),
+                                            *sip_devices, clock);
+        if (!routes) return refuse("sip: " + std::string(sip::message(routes.error())));
+        sip_routes = std::move(*routes);
+        // check_sip_settings accepted the URL, so it has an origin.
+        page_policy =
+            http::page_content_security_policy(*sip::websocket_origin(c.sip_websocket_url));
+    }
+
     // Chat rooms: volatile rooms in memory, bans in the database (a second connection to it).
     auto bans = store::open_sqlite_ban_store(c.data_path() / "users.db");
     if (!bans) {
@@ -400,7 +482,7 @@ int serve(const config& c) {
     raise_descriptor_limit(c);
     serve_io_context io(static_cast<int>(threads_or_cores(c.io_threads)));
     http::server_context http_ctx{
-        {c.effective_public_origin(), c.allowed_origins(), c.metrics_public},
+        {c.effective_public_origin(), c.allowed_origins(), c.metrics_public, page_policy},
         accounts,
         sessions,
         {login_ip, login_account, register_ip},
@@ -411,6 +493,7 @@ int serve(const config& c) {
     http_ctx.turn = &*turn;
     http_ctx.turn_per_user = &turn_per_user;
     http_ctx.mail = mail_routes.get();
+    http_ctx.sip = sip_routes.get();
     net::net_limits limits;
     limits.max_connections = c.max_connections;
     limits.max_connections_per_ip = c.max_connections_per_ip;
@@ -488,6 +571,7 @@ int init(const config& c) {
     auto turn_settings = check_settings(c, error);
     if (!turn_settings) return refuse(error);
     if (!check_mail_settings(c, error)) return refuse(error);
+    if (!check_sip_settings(c, error)) return refuse(error);
     auto prepared = prepare_data_directory(c, error);
     if (!prepared) return refuse(error);
     std::cout << "data directory:   " << fs::absolute(c.data_path()).string() << "\n"
@@ -500,6 +584,9 @@ int init(const config& c) {
     if (c.mail_enabled) {
         std::cout << "mail secret file: " << fs::absolute(c.mail_master_secret_path()).string()
                   << "\n";
+    }
+    if (c.sip_enabled) {
+        std::cout << "SIP secret file:  " << fs::absolute(c.sip_secret_path()).string() << "\n";
     }
     spdlog::info("data directory {} is ready", c.data_dir);
     return 0;
