@@ -107,6 +107,31 @@ function ngPing(port) {
   });
 }
 
+// Kamailio answers an OPTIONS to itself over UDP: its workers are up (its sockets are bound
+// before they are, so a listening port alone is too early).
+function sipOptionsAnswered(port) {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    const done = (ok) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 500);
+    socket.on('message', (msg) => done(msg.toString().startsWith('SIP/2.0 200')));
+    socket.on('error', () => done(false));
+    socket.bind(0, '127.0.0.1', () => {
+      const local = socket.address().port;
+      const id = Math.random().toString(16).slice(2);
+      socket.send([
+        `OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-ready-${id};rport`,
+        'Max-Forwards: 70', `From: <sip:ready@127.0.0.1>;tag=${id}`, 'To: <sip:127.0.0.1>', `Call-ID: ready-${id}`,
+        'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
+      ].join('\r\n'), port, '127.0.0.1');
+    });
+  });
+}
+
 // Runs a function of scripts/sip.sh with `vars` in the environment; resolves to its stdout.
 async function sipShell(script, vars) {
   const lib = path.join(repoRoot, 'scripts', 'lib.sh');
@@ -175,7 +200,9 @@ export async function startSipEdge({
   try {
     await kamailio.waitReady({
       name: 'kamailio', port: sipPort, notReady: 'not listening',
-      ready: async () => (await tcpListening(sipPort)) && (await tcpListening(tlsPort)) && (await tcpListening(wssPort)),
+      ready: async () =>
+        (await tcpListening(sipPort)) && (await tcpListening(tlsPort)) && (await tcpListening(wssPort)) &&
+        (await sipOptionsAnswered(sipPort)),
     });
   } catch (error) {
     await rtpengine.stop();

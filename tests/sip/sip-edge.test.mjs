@@ -286,3 +286,9 @@ test('a flood from one address is throttled; another address is still served', a
   assert.equal(fromElsewhere.length, 1);
   assert.match(fromElsewhere[0], /^SIP\/2\.0 200 /);
 });
+
+test("Kamailio's log never holds the SIP secret", () => {
+  assert.ok(edge.log().length > 0);
+  assert.ok(!edge.log().includes(secret), 'the secret is in kamailio.log');
+  assert.ok(!edge.rtpengineLog().includes(secret));
+});
