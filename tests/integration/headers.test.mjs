@@ -21,12 +21,15 @@ const EXACT = {
   'x-frame-options': 'DENY',
 };
 
+// connect-src: 'self', and on the pages also the SIP WebSocket's origin (SIP is on by default,
+// sip_websocket_url; sip-api.test.mjs checks a configured origin and its absence with SIP off).
+const CONNECT_SRC_ALLOWED = new Set(["'self'", "'self' wss://localhost:7443"]);
+
 // CSP directives that must be present with exactly these sources.
 const CSP_REQUIRED = {
   'default-src': "'none'",
   'script-src': "'self'",
   'style-src': "'self'",
-  'connect-src': "'self'",
   'frame-ancestors': "'none'",
   'base-uri': "'none'",
   'form-action': "'self'",
@@ -59,6 +62,8 @@ function assertSecurityHeaders(res, what) {
   for (const [name, sources] of Object.entries(CSP_REQUIRED)) {
     assert.equal(directives.get(name), sources, `${what}: CSP ${name}`);
   }
+  assert.ok(CONNECT_SRC_ALLOWED.has(directives.get('connect-src')),
+    `${what}: CSP connect-src ${directives.get('connect-src')}`);
   assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval|unsafe-hashes|\*/, `${what}: CSP must not loosen itself`);
 
   const pp = res.headers['permissions-policy'];
