@@ -200,7 +200,7 @@ SERVER_PID=""
 stop_all() {
   trap - INT TERM HUP
   local pid
-  for pid in "$SERVER_PID" "$KAMAILIO_PID" "$RTPENGINE_PID" "$COTURN_PID" "$DOVECOT_PID"; do
+  for pid in "$SERVER_PID" "$RTPENGINE_PID" "$KAMAILIO_PID" "$COTURN_PID" "$DOVECOT_PID"; do
     [ -n "$pid" ] || continue
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true  # its status is not ours (set -e)

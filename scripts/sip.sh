@@ -205,7 +205,8 @@ sip_start_kamailio() {
       return 1
     fi
   done
-  if ! kamailio -c -Y "$dir/run" -f "$dir/kamailio.cfg" >"$log" 2>&1; then
+  # umask 077: the log is 0600 like every file of the data directory.
+  if ! (umask 077 && exec kamailio -c -Y "$dir/run" -f "$dir/kamailio.cfg" >"$log" 2>&1); then
     echo "sip: Kamailio refuses $dir/kamailio.cfg; the end of $log:" >&2
     tail -n 20 "$log" >&2
     return 1
