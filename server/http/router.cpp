@@ -412,6 +412,16 @@ route_result dispatch(request& req, const client_info& client, server_context& c
         }
         if (*path == "/api/v1/sip" || path->starts_with("/api/v1/sip/")) {
             if (ctx.sip != nullptr) co_return co_await ctx.sip->handle(req, *path, ctx);
+            // As for mail: the page asks on the first view of the VoIP tab, and with SIP off
+            // learns so from a 200 (the phone section says SIP is off) instead of a 404 in its
+            // console.
+            if (*path == "/api/v1/sip" && method == verb::get) {
+                if (!authenticate_request(req, ctx))
+                    co_return error_response(auth::auth_error::not_authenticated, req.version());
+                json::object out;
+                out["enabled"] = false;
+                co_return json_response(status::ok, out, req.version());
+            }
             co_return error_response(status::not_found, "not_enabled",
                                      "SIP is not enabled on this server.", req.version());
         }

@@ -113,6 +113,7 @@ core::result<json::object, sip_error> sip_routes::browser_credentials(
         make_browser_credential(secret_, account_name, clock_.unix_now(), settings_.credential_ttl);
     if (!made) return core::fail(made.error());
     json::object out;
+    out["enabled"] = true;
     out["aor"] = "sip:" + made->user + "@" + settings_.domain;
     out["user"] = made->user;
     out["domain"] = settings_.domain;

@@ -80,7 +80,7 @@ export function runServerCommand(args, { input, env = {}, timeoutMs = 30_000 } =
  * Starts secms-server with a fresh data directory (or `dataDir` to reuse one) at `logLevel` and
  * waits for /healthz. Resolves to { origin, httpsPort, httpPort, dataDir, process, logs(), exited, stop() }.
  */
-export async function startServer({ extraArgs = [], env = {}, dataDir, logLevel = 'info' } = {}) {
+export async function startServer({ extraArgs = [], env = {}, dataDir, logLevel = 'info', sipDefaults = false } = {}) {
   const [httpsPort, httpPort] = await twoDistinctPorts();
   const ownDir = !dataDir;
   dataDir ??= await mkdtemp(path.join(os.tmpdir(), 'secms-test-'));
@@ -96,6 +96,10 @@ export async function startServer({ extraArgs = [], env = {}, dataDir, logLevel 
     // Mail is on by default, and a registration is refused when the mailbox of the new name
     // cannot be erased: a server started without any --mail-… option (no Dovecot) runs without mail.
     ...(extraArgs.some((a) => String(a).startsWith('--mail-')) ? [] : ['--mail-enabled', 'false']),
+    // SIP is on by default too, and a page that shows the VoIP tab would then connect to a
+    // Kamailio the test did not start: off unless the test sets a --sip… option, a configuration
+    // file, or asks for the binary's defaults (sipDefaults).
+    ...(sipDefaults || extraArgs.some((a) => /^--(no-)?sip|^--config/.test(String(a))) ? [] : ['--sip-enabled', 'false']),
     ...extraArgs,
   ];
   const child = spawn(serverBinary, args, {

@@ -97,7 +97,7 @@ describe('SIP on, with a small device limit and per-user limit', () => {
     assert.match(res.headers['cache-control'], /(^|, )no-store(,|$)/);
     const body = res.json;
     assert.deepEqual(Object.keys(body).sort(),
-      ['aor', 'authorizationUsername', 'domain', 'expiresAt', 'password', 'ttl', 'user', 'websocketUrl']);
+      ['aor', 'authorizationUsername', 'domain', 'enabled', 'expiresAt', 'password', 'ttl', 'user', 'websocketUrl']);
     assert.equal(body.user, 'alice');
     assert.equal(body.domain, 'voip.example.test');
     assert.equal(body.aor, 'sip:alice@voip.example.test');
@@ -218,7 +218,7 @@ describe('SIP on, with a small device limit and per-user limit', () => {
 
 describe('SIP defaults, and `user delete` on the command line', () => {
   test('default origin wss://localhost:7443 in connect-src; a deleted user\'s phones are gone', async () => {
-    const server = await startServer({ extraArgs: [...loopbackRateLimits] });
+    const server = await startServer({ extraArgs: [...loopbackRateLimits], sipDefaults: true });
     let stopped = false;
     try {
       const res = await request(server, 'GET', '/');
@@ -247,7 +247,12 @@ describe('SIP defaults, and `user delete` on the command line', () => {
 describe('SIP off', () => {
   async function assertOff(server) {
     const { cookie } = await loggedIn(server, 'gina');
-    for (const [method, target] of [['GET', '/api/v1/sip'], ['GET', '/api/v1/sip/devices'],
+    // The page asks /api/v1/sip on the first view of the VoIP tab: a 200 that says SIP is off.
+    const asked = await request(server, 'GET', '/api/v1/sip', { cookie });
+    assert.equal(asked.status, 200, asked.body);
+    assert.deepEqual(asked.json, { enabled: false });
+    assert.equal((await request(server, 'GET', '/api/v1/sip')).status, 401);
+    for (const [method, target] of [['GET', '/api/v1/sip/devices'],
       ['POST', '/api/v1/sip/devices'], ['DELETE', '/api/v1/sip/devices/0123456789abcdef']]) {
       const res = await request(server, method, target, { cookie, json: method === 'POST' ? { label: 'x' } : undefined });
       assert.equal(res.status, 404, `${method} ${target}: ${res.body}`);

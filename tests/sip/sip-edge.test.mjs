@@ -29,7 +29,7 @@ let secret;
 let work;
 
 before(async () => {
-  server = await startServer({ extraArgs: [...loopbackRateLimits] });
+  server = await startServer({ extraArgs: [...loopbackRateLimits], sipDefaults: true });
   const secretFile = path.join(server.dataDir, 'sip', 'secret');
   assert.ok(existsSync(secretFile), `secms-server init did not make ${secretFile} (the SIP shared secret)`);
   secret = (await readFile(secretFile, 'utf8')).trim();

@@ -37,6 +37,11 @@ export function createSipService({ store, api, loadPhone, otherCallActive, selec
     let credentials;
     try {
       credentials = await api.credentials();
+      // SIP turned off on the server: a 200 {"enabled":false} (an older server: a 404).
+      if (credentials?.enabled === false) {
+        update({ status: 'not_enabled' });
+        return;
+      }
     } catch (error) {
       if (error?.status === 404) update({ status: 'not_enabled' });
       else update({ status: 'failed', error: error?.code ?? 'failed' });
