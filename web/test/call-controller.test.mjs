@@ -114,6 +114,19 @@ test('a callee already in a call answers busy automatically and logs a missed ca
   assert.ok(bob.kinds().includes('busy'));
 });
 
+test('during a SIP call an end-to-end invite is answered busy, and no end-to-end call can be placed', async () => {
+  const { alice, bob } = pair();
+  bob.otherCall = true;  // the SIP phone has a call
+  await alice.controller.actions.call({ username: 'bob', video: false });
+  await settle();
+  assert.equal(alice.call().phase, 'ended');
+  assert.equal(alice.store.get().log[0].outcome, 'busy');
+  assert.equal(bob.call(), null, 'nothing rings beside the SIP call');
+  assert.equal(bob.store.get().log[0].outcome, 'missed');
+  assert.ok(bob.kinds().includes('busy'));
+  assert.deepEqual(await bob.controller.actions.call({ username: 'alice', video: false }), { error: { code: 'busy' } });
+});
+
 test('decline ends both sides; the caller sees declined', async () => {
   const { alice, bob } = pair();
   await alice.controller.actions.call({ username: 'bob', video: false });

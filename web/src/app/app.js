@@ -124,6 +124,12 @@ const calls = createCallController({
     attachEncodedStreams: (options) => secureChannels.actions.attachCallStreams(options),
   },
   turnCredentials: () => api.turnCredentials(),
+  // One call at a time: an end-to-end invite during a SIP call is answered busy (sipStore is
+  // made below; this runs only once calls happen).
+  otherCallActive: () => {
+    const sipCall = sipStore.get().call;
+    return Boolean(sipCall && sipCall.phase !== 'ended');
+  },
   preferences,
   devices: createMediaDevices({ env: callEnv }),
   env: callEnv,

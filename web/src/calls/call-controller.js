@@ -56,9 +56,10 @@ export function formatDuration(ms) {
  *   transforms: {createScriptTransform, attachEncodedStreams}, turnCredentials() → Promise,
  *   preferences: {get() → {hideIp}, setHideIp(bool)}, devices (media-devices.js),
  *   env: {RTCPeerConnection, RTCRtpReceiver, MediaStream, now, setTimeout, clearTimeout,
- *         setInterval, clearInterval, randomBytes}, timeouts? }.
+ *         setInterval, clearInterval, randomBytes}, timeouts?,
+ *   otherCallActive? () → bool (a call of another kind, the SIP phone's, is on: one call at a time) }.
  */
-export function createCallController({ store, channelStore, openPrivate, sendSignal, mediaStats, endMedia, transforms, turnCredentials, preferences, devices, env, timeouts = {}, signalLimits = {} }) {
+export function createCallController({ store, channelStore, openPrivate, sendSignal, mediaStats, endMedia, transforms, turnCredentials, preferences, devices, env, timeouts = {}, signalLimits = {}, otherCallActive = () => false }) {
   const limits = { ...CallTimeouts, ...timeouts };
   const bounds = { ...CallSignalLimits, ...signalLimits };
   const busyBuckets = new Map();  // channel session → {tokens, at}: its automatic busy/decline answers
@@ -305,7 +306,7 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
 
   async function placeCall({ username, video }) {
     if (!support.webrtc) return { error: { code: 'unsupported' } };
-    if (active) return { error: { code: 'busy' } };
+    if (active || otherCallActive()) return { error: { code: 'busy' } };
     if (typeof username !== 'string' || !username || username === channelStore.get().self) return { error: { code: 'invalid_peer' } };
     const media = video ? 'video' : 'audio';
     const call = newActive({ id: newCallId(env.randomBytes), peer: username, direction: 'outgoing', media });
@@ -368,8 +369,8 @@ export function createCallController({ store, channelStore, openPrivate, sendSig
     }
     const quiet = (quietUntil.get(peer) ?? -Infinity) > env.now();
     if (!quiet) quietUntil.delete(peer);
-    if (active || !support.webrtc || quiet) {
-      // One call at a time: the second caller hears busy, this user sees a missed call. A peer
+    if (active || otherCallActive() || !support.webrtc || quiet) {
+      // One call at a time (a SIP call counts): the second caller hears busy, this user sees a missed call. A peer
       // that kept cancelling its invites does not ring for a while either.
       answerAutomatically(session, parsed.call, 'busy');
       logMissed(session, peer, parsed.media, env.now());

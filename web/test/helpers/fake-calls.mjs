@@ -289,7 +289,7 @@ function mediaStatsOf(active) {
  * `deliver(signalText, session)` is set by `connect` to hand a signal to the other side.
  */
 export function callSide({ self, peer, role, clock, webrtc, support = { webrtc: true, transform: 'script', missing: [] }, mediaActive = { sendActive: true, receiveActive: true }, devices = fakeDevices(), turn = null, hideIp = false, channels = null }) {
-  const side = { self, sent: [], ended: [], transforms: [], mediaActive, hideIp, deliver: null, opened: [] };
+  const side = { self, sent: [], ended: [], transforms: [], mediaActive, hideIp, deliver: null, opened: [], otherCall: false };
   side.channels = channels ?? secureChannelStore({ self, peer, role });
   side.store = createCallStore({ support });
   side.devices = devices;
@@ -320,6 +320,7 @@ export function callSide({ self, peer, role, clock, webrtc, support = { webrtc: 
     turnCredentials: async () => turn ?? { iceServers: [], iceTransportPolicy: 'all' },
     preferences: { get: () => ({ hideIp: side.hideIp }), setHideIp: (on) => { side.hideIp = on; } },
     devices,
+    otherCallActive: () => side.otherCall,
     env: {
       RTCPeerConnection: SidePeerConnection, RTCRtpReceiver: webrtc.RTCRtpReceiver, MediaStream: FakeStream,
       now: clock.now, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout, setInterval: clock.setInterval, clearInterval: clock.clearInterval,
