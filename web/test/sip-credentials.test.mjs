@@ -3,11 +3,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkSipCredentials, createSipCredentialKeeper, renewalDelayMs, RETRY_FIRST_MS, MIN_RENEWAL_MS } from '../src/sip/sip-credentials.js';
+import { checkSipCredentials, createSipCredentialKeeper, renewalDelayMs, RETRY_FIRST_MS, MIN_RENEWAL_MS, MAX_TIMER_MS } from '../src/sip/sip-credentials.js';
+
+// Expiries an hour from now: an answer whose expiry is already past is refused.
+const base = Math.floor(Date.now() / 1000) + 3600;
 
 const answer = (n, ttl = 3600) => ({
   aor: 'sip:alice@localhost', user: 'alice', domain: 'localhost', websocketUrl: 'wss://localhost:7443',
-  authorizationUsername: `${1767225600 + n}:alice`, password: `pw${n}==`, expiresAt: 1767225600 + n, ttl,
+  authorizationUsername: `${base + n}:alice`, password: `pw${n}==`, expiresAt: base + n, ttl,
 });
 
 function fakeClock() {
@@ -46,19 +49,49 @@ test('malformed answers are refused', () => {
   assert.equal(checkSipCredentials(answer(1)).password, 'pw1==');
 });
 
+test('lifetimes outside 60..86400 s, past expiries and clear ws: URLs are refused', () => {
+  for (const ttl of [59, 86_401, 4e6, -1, 3600.5]) {
+    assert.throws(() => checkSipCredentials(answer(0, ttl)), { code: 'bad_response' }, `ttl ${ttl}`);
+  }
+  assert.equal(checkSipCredentials(answer(0, 60)).ttl, 60);
+  assert.equal(checkSipCredentials(answer(0, 86_400)).ttl, 86_400);
+  const now = Date.now();
+  assert.throws(() => checkSipCredentials({ ...answer(0), expiresAt: Math.floor(now / 1000) }, now), { code: 'bad_response' }, 'expiry now');
+  assert.throws(() => checkSipCredentials({ ...answer(0), expiresAt: -5 }), { code: 'bad_response' }, 'negative expiry');
+  assert.throws(() => checkSipCredentials({ ...answer(0), websocketUrl: 'ws://localhost:7443' }), { code: 'bad_response' }, 'clear WebSocket');
+  assert.equal(checkSipCredentials(answer(0)).websocketUrl, 'wss://localhost:7443');
+});
+
+test('the renewal delay never exceeds what a timer keeps (2^31-1 ms), so a huge ttl cannot loop', () => {
+  assert.equal(MAX_TIMER_MS, 2 ** 31 - 1);
+  assert.ok(renewalDelayMs(4e6) <= MAX_TIMER_MS);
+  assert.ok(renewalDelayMs(Number.MAX_SAFE_INTEGER) <= MAX_TIMER_MS);
+  assert.equal(renewalDelayMs(86_400), 57_600_000);
+});
+
+test('a keeper given a huge ttl refuses it instead of fetching in a loop', async () => {
+  const clock = fakeClock();
+  let fetched = 0;
+  const keeper = createSipCredentialKeeper({ fetchCredentials: async () => { fetched += 1; return answer(fetched, 4e6); }, clock });
+  await assert.rejects(keeper.start(), { code: 'bad_response' });
+  await clock.advance(1000);
+  assert.equal(fetched, 1);
+  assert.deepEqual(clock.pending(), []);
+});
+
 test('the keeper renews at 2/3 of the lifetime and hands over each new credential', async () => {
   const clock = fakeClock();
   let fetched = 0;
   const renewed = [];
   const keeper = createSipCredentialKeeper({ fetchCredentials: async () => answer(++fetched, 60), onRenewed: (c) => renewed.push(c.authorizationUsername), clock });
   const first = await keeper.start();
-  assert.equal(first.authorizationUsername, `${1767225601}:alice`);
+  assert.equal(first.authorizationUsername, `${base + 1}:alice`);
   assert.deepEqual(clock.pending(), [40_000]);
   await clock.advance(39_999);
   assert.equal(fetched, 1, 'not renewed before 2/3 of the lifetime');
   await clock.advance(1);
   assert.equal(fetched, 2);
-  assert.deepEqual(renewed, [`${1767225602}:alice`]);
+  assert.deepEqual(renewed, [`${base + 2}:alice`]);
   assert.equal(keeper.current().password, 'pw2==');
   await clock.advance(40_000);
   assert.equal(fetched, 3);

@@ -8,7 +8,7 @@ import { alertingSnapshot, toneFor } from '../src/app/call-alerts.js';
 
 const credentials = {
   aor: 'sip:alice@localhost', user: 'alice', domain: 'localhost', websocketUrl: 'wss://localhost:7443',
-  authorizationUsername: '1767225600:alice', password: 'cHc=', expiresAt: 1767225600, ttl: 3600,
+  authorizationUsername: `${Math.floor(Date.now() / 1000) + 3600}:alice`, password: 'cHc=', expiresAt: Math.floor(Date.now() / 1000) + 3600, ttl: 3600,
 };
 
 test('SIP off on the server: the section says so and SIP.js is never loaded', async () => {

@@ -6,7 +6,7 @@
 // A second call while one is on (a SIP call or an end-to-end call of the VoIP tab) is refused
 // with 486 Busy Here and noted in the history, as a one-line phone does.
 
-import { callPhaseOf, displayAddressOf, endReasonOf, outcomeOf, rejectStatusOf } from './sip-states.js';
+import { callPhaseOf, displayAddressOf, displayNameOf, endReasonOf, outcomeOf, rejectStatusOf } from './sip-states.js';
 
 /** Length of one DTMF tone, for RFC 4733 events and for the SIP INFO body (ms). */
 export const DTMF_DURATION_MS = 160;
@@ -68,6 +68,51 @@ export function offersVideo(body) {
   return /^m=video [1-9]/m.test(String(body ?? ''));
 }
 
+/**
+ * SDP modifier that refuses video: every m=video section gets port 0 (RFC 3264 §6: a rejected
+ * stream). Applied to the peer's offer and to this end's answer of an audio-only call, so a
+ * caller's video is neither received nor shown when the user answered with audio only, and a
+ * re-INVITE that adds video to an audio call is answered without it.
+ */
+export function refuseVideo(description) {
+  const sdp = String(description?.sdp ?? '').replace(/^m=video [0-9]+/gm, 'm=video 0');
+  return Promise.resolve({ ...description, sdp });
+}
+
+/**
+ * Gives a SIP.js session the delegate this phone needs before any request can reach it. Without
+ * one, SIP.js accepts an in-dialog REFER by itself and places a new call to the Refer-To target
+ * with the user's identity and microphone, a call the page would never show nor end. This phone
+ * only transfers calls (it sends REFER), it never follows a peer's REFER: 603 Decline.
+ */
+export function guardSession(session) {
+  session.delegate = Object.freeze({
+    onRefer: (referral) => {
+      Promise.resolve(referral.reject({ statusCode: 603 })).catch(() => {});
+    },
+  });
+  return session;
+}
+
+/** Stops every track of the session's media and closes its peer connection (idempotent). */
+export function closeSessionMedia(session) {
+  let handler;
+  try {
+    handler = session?.sessionDescriptionHandler;
+  } catch {
+    return;
+  }
+  const peerConnection = handler?.peerConnection;
+  try {
+    for (const sender of peerConnection?.getSenders?.() ?? []) sender.track?.stop?.();
+    for (const receiver of peerConnection?.getReceivers?.() ?? []) receiver.track?.stop?.();
+  } catch {
+    // A closed peer connection: its tracks are stopped already.
+  }
+  for (const track of handler?.localMediaStream?.getTracks?.() ?? []) track.stop?.();
+  if (peerConnection && peerConnection.signalingState !== 'closed') peerConnection.close?.();
+}
+
 /** Media constraints for the chosen devices (the VoIP tab's device pickers). */
 export function constraintsFor({ video, selected = {} }) {
   const pick = (deviceId) => (deviceId ? { deviceId: { exact: deviceId } } : true);
@@ -81,9 +126,11 @@ export function constraintsFor({ video, selected = {} }) {
  *   history: ./sip-history.js instance,
  *   otherCallActive(): true while an end-to-end call is on,
  *   selectedDevices(): { audioinput, videoinput, audiooutput } device ids (or null),
+ *   sessions(): every session the UserAgent holds (a guard: any the manager does not know is
+ *     ended when a call ends, so no hidden call can keep the microphone),
  *   env: { now, createAudioElement?() }.
  */
-export function createSipCallManager({ sip, userAgent, publish, history, otherCallActive = () => false, selectedDevices = () => ({}), env }) {
+export function createSipCallManager({ sip, userAgent, publish, history, otherCallActive = () => false, selectedDevices = () => ({}), sessions = () => [], env }) {
   let current = null;   // { session, direction, call (snapshot), historyId, audio }
 
   function snapshot(patch) {
@@ -105,7 +152,18 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
     const handler = entry.session.sessionDescriptionHandler;
     const remote = handler?.remoteMediaStream ?? null;
     const local = handler?.localMediaStream ?? null;
-    return { remoteStream: remote, localStream: local, remoteVideo: Boolean(remote?.getVideoTracks?.().length), localVideo: Boolean(local?.getVideoTracks?.().length) };
+    // The peer's video shows only in a call the user took (or placed) with video.
+    const video = entry.call.media === 'video';
+    return { remoteStream: remote, localStream: local, remoteVideo: video && Boolean(remote?.getVideoTracks?.().length), localVideo: Boolean(local?.getVideoTracks?.().length) };
+  }
+
+  /** Ends every session of the UserAgent that is not the visible call (none should exist). */
+  function endStraySessions() {
+    for (const session of sessions()) {
+      if (session === current?.session) continue;
+      closeSessionMedia(session);
+      Promise.resolve().then(() => session.dispose?.()).catch(() => {});
+    }
   }
 
   function finish(entry) {
@@ -118,14 +176,21 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
       entry.audio.pause?.();
       entry.audio.srcObject = null;
     }
+    // SIP.js closes the media when it disposes the session; this makes sure of it, so no
+    // microphone or camera stays live once the call is shown as ended.
+    closeSessionMedia(entry.session);
     entry.call = Object.freeze({ ...entry.call, phase: 'ended', outcome, remoteStream: null, localStream: null });
     if (current === entry) {
       current = null;
       publish(entry.call);
     }
+    endStraySessions();
   }
 
   function attach(session, direction, peerUri, media) {
+    guardSession(session);
+    // An audio call stays audio: a peer's re-INVITE adding video is answered without it.
+    if (media === 'audio') session.sessionDescriptionHandlerModifiersReInvite = [refuseVideo];
     const entry = {
       session, direction, finished: false, audio: null, answered: false,
       historyId: history.add({ direction, peer: displayAddressOf(peerUri), media }),
@@ -168,6 +233,7 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
 
     /** An incoming INVITE (UserAgent delegate onInvite). */
     incoming(invitation) {
+      guardSession(invitation);
       const peerUri = String(invitation.remoteIdentity?.uri ?? 'sip:unknown@invalid');
       const media = offersVideo(invitation.body ?? invitation.request?.body) ? 'video' : 'audio';
       if (busy()) {
@@ -177,8 +243,8 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
         return 'busy';
       }
       const entry = attach(invitation, 'incoming', peerUri, media);
-      const name = invitation.remoteIdentity?.displayName;
-      if (name) snapshot({ peer: Object.freeze({ ...entry.call.peer, displayName: String(name).slice(0, 64) }) });
+      const name = displayNameOf(invitation.remoteIdentity?.displayName);
+      if (name) snapshot({ peer: Object.freeze({ ...entry.call.peer, displayName: name }) });
       return 'ringing';
     },
 
@@ -211,9 +277,12 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
       entry.answered = true;
       const constraints = constraintsFor({ video: video && entry.call.offersVideo, selected: selectedDevices() });
       entry.session.sessionDescriptionHandlerOptionsReInvite = { constraints };
+      // Answered with audio only: the offered video is refused (port 0), not received muted.
+      const modifiers = constraints.video ? [] : [refuseVideo];
+      entry.session.sessionDescriptionHandlerModifiersReInvite = modifiers;
       snapshot({ phase: 'connecting', media: constraints.video ? 'video' : 'audio' });
       try {
-        await entry.session.accept({ sessionDescriptionHandlerOptions: { constraints } });
+        await entry.session.accept({ sessionDescriptionHandlerOptions: { constraints }, sessionDescriptionHandlerModifiers: modifiers });
       } catch {
         entry.call = Object.freeze({ ...entry.call, endReason: 'no_media' });
         finish(entry);

@@ -8,9 +8,15 @@ export const MIN_RENEWAL_MS = 5_000;
 /** Waits between failed renewals: doubled from the first to the last, then kept there. */
 export const RETRY_FIRST_MS = 5_000;
 export const RETRY_MAX_MS = 60_000;
+/** Credential lifetimes the server may give (the contract's sip_credential_ttl_s range). */
+export const MIN_TTL_S = 60;
+export const MAX_TTL_S = 86_400;
+/** Longest delay a browser timer keeps: beyond 2^31-1 ms it fires at once (a fetch loop). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const aorPattern = /^sips?:[^\s@]{1,64}@[^\s@]{1,253}$/;
-const wsUrlPattern = /^wss?:\/\/[^\s/]{1,260}(?:\/[^\s]{0,200})?$/;
+// TLS only: the SIP password and the calls' signalling never go over a clear WebSocket.
+const wsUrlPattern = /^wss:\/\/[^\s/]{1,260}(?:\/[^\s]{0,200})?$/;
 
 class SipCredentialError extends Error {
   constructor(code) {
@@ -20,8 +26,11 @@ class SipCredentialError extends Error {
   }
 }
 
-/** The /api/v1/sip answer, checked and frozen; throws { code: 'bad_response' } when malformed. */
-export function checkSipCredentials(body) {
+/**
+ * The /api/v1/sip answer, checked and frozen; throws { code: 'bad_response' } when malformed:
+ * a lifetime outside 60..86400 s, an expiry already past, a WebSocket URL that is not wss:.
+ */
+export function checkSipCredentials(body, nowMs = Date.now()) {
   const ok = body && typeof body === 'object'
     && typeof body.aor === 'string' && aorPattern.test(body.aor)
     && typeof body.user === 'string' && /^[a-z0-9._-]{1,64}$/.test(body.user)
@@ -29,8 +38,8 @@ export function checkSipCredentials(body) {
     && typeof body.websocketUrl === 'string' && wsUrlPattern.test(body.websocketUrl)
     && typeof body.authorizationUsername === 'string' && body.authorizationUsername.length <= 200 && body.authorizationUsername.includes(':')
     && typeof body.password === 'string' && body.password.length > 0 && body.password.length <= 200
-    && Number.isSafeInteger(body.ttl) && body.ttl > 0
-    && Number.isSafeInteger(body.expiresAt);
+    && Number.isSafeInteger(body.ttl) && body.ttl >= MIN_TTL_S && body.ttl <= MAX_TTL_S
+    && Number.isSafeInteger(body.expiresAt) && body.expiresAt > Math.floor(nowMs / 1000);
   if (!ok) throw new SipCredentialError('bad_response');
   return Object.freeze({
     aor: body.aor, user: body.user, domain: body.domain, websocketUrl: body.websocketUrl,
@@ -40,7 +49,7 @@ export function checkSipCredentials(body) {
 
 /** Milliseconds from receiving credentials of lifetime `ttl` seconds to their renewal. */
 export function renewalDelayMs(ttl) {
-  return Math.max(MIN_RENEWAL_MS, Math.floor((ttl * 1000 * 2) / 3));
+  return Math.min(MAX_TIMER_MS, Math.max(MIN_RENEWAL_MS, Math.floor((ttl * 1000 * 2) / 3)));
 }
 
 /**

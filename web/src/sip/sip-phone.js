@@ -100,6 +100,8 @@ export async function startSipPhone({ credentials: fetched, fetchCredentials, up
     history,
     otherCallActive,
     selectedDevices,
+    // SIP.js keeps its sessions in a private map; read defensively (a guard, not the logic).
+    sessions: () => Object.values(userAgent?._sessions ?? {}),
     env,
   });
 

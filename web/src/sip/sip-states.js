@@ -76,7 +76,27 @@ export function outcomeOf({ direction, connected, endReason }) {
   return endReason ?? 'failed';
 }
 
-/** The short form shown for a URI in the history and the call view: "user@host". */
+/** Longest caller address and name shown (the full URI is kept for calling back). */
+export const MAX_DISPLAY_ADDRESS = 96;
+export const MAX_DISPLAY_NAME = 64;
+
+// C0/C1 controls, and the bidi and invisible format characters that reorder or hide text: a
+// caller's name "Alice\u202E" followed by its address would otherwise show a reversed, forged
+// address ("Alice (alice@localhost)" for sip:tsohlacol@ecila).
+const controlsPattern = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/** `text` without control and bidi characters, cut to `max` characters ("…" marks the cut). */
+export function displayTextOf(text, max) {
+  const clean = [...String(text ?? '').replace(controlsPattern, '')];
+  return clean.length > max ? `${clean.slice(0, max - 1).join('')}…` : clean.join('');
+}
+
+/** The short form shown for a URI in the history and the call view: "user@host", capped. */
 export function displayAddressOf(uri) {
-  return String(uri ?? '').replace(/^sips?:/i, '').replace(/;.*$/, '');
+  return displayTextOf(String(uri ?? '').replace(/^sips?:/i, '').replace(/;.*$/, ''), MAX_DISPLAY_ADDRESS);
+}
+
+/** A caller's display name as shown: no controls, no bidi overrides, capped, trimmed. */
+export function displayNameOf(name) {
+  return displayTextOf(String(name ?? '').trim(), MAX_DISPLAY_NAME).trim();
 }
