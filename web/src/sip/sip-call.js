@@ -204,7 +204,15 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
     current = entry;
     session.stateChange.addListener((state) => {
       const phase = callPhaseOf(state, { direction, answered: entry.answered });
-      if (phase === 'ended') return finish(entry);
+      if (phase === 'ended') {
+        // SIP.js ends a refused Inviter before it calls invite()'s onReject with the final
+        // response: wait that synchronous call out, so the history says busy, declined…
+        if (direction === 'outgoing' && entry.call.connectedAt === null && entry.call.endReason === null) {
+          queueMicrotask(() => finish(entry));
+          return undefined;
+        }
+        return finish(entry);
+      }
       if (current !== entry) return;
       if (phase === 'connected' && entry.call.connectedAt === null) {
         playRemote(entry);

@@ -73,8 +73,8 @@ export class DialPad extends LitElement {
           ${keys.map(([digit, letters]) => {
             const id = digit === '*' ? 'star' : digit === '#' ? 'hash' : digit;
             return html`<button type="button" data-testid=${`dtmf-${id}`} ?disabled=${this.disabled}
-              aria-label=${t('call.keypad.key', { key: digit === '*' ? t('call.keypad.star') : digit === '#' ? t('call.keypad.hash') : digit })}
-              @click=${() => this.press(digit)}><span class="digit" aria-hidden="true">${digit}</span><span class="letters" aria-hidden="true">${letters}</span></button>`;
+              aria-label=${`${t('call.keypad.key', { key: digit === '*' ? t('call.keypad.star') : digit === '#' ? t('call.keypad.hash') : digit })}${letters ? ` ${letters}` : ''}`}
+              @click=${() => this.press(digit)}><span class="digit" aria-hidden="true">${digit}</span> <span class="letters" aria-hidden="true">${letters}</span></button>`;
           })}
         </div>
       </div>`;
