@@ -29,6 +29,7 @@ import { t } from '../i18n/index.js';
 import { listenForAnnouncements, logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
 import { createSipService, createSipStore } from '../sip/sip-service.js';
 import { createSipApi } from '../sip/sip-api.js';
+import { loadSipPhone } from '../sip/sip-loader.js';
 import '../ui/app-root.js';
 import '../ui/sip/sip-incoming.js';
 
@@ -150,7 +151,7 @@ const sipStore = createSipStore();
 const sip = createSipService({
   store: sipStore,
   api: createSipApi(),
-  loadPhone: () => import('../sip/sip-phone.js'),
+  loadPhone: loadSipPhone,   // SIP.js's chunk, checked against its SRI hash before it runs
   // One call at a time: a SIP call coming in during an end-to-end call is answered busy.
   otherCallActive: () => Boolean(callStore.get().call && callStore.get().call.phase !== 'ended'),
   selectedDevices: () => callStore.get().devices?.selected ?? {},
