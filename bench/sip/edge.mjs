@@ -1,0 +1,257 @@
+// The SIP edge for the benchmark: Kamailio rendered from server/sip/kamailio.cfg.in by
+// scripts/sip.sh (the configuration run.sh deploys: auth_ephemeral + the users.db check), a
+// second Kamailio whose configuration differs only in the authentication part (the "static"
+// reference: auth with plaintext test passwords in an htable, no database), and rtpengine with
+// run.sh's flags. Every process is spawned here directly, so its pid (and its workers' CPU time,
+// from /proc) is known; stopAll() ends them.
+
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { openSync, closeSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import dgram from 'node:dgram';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from '../../tests/helpers/secms-server.mjs';
+
+const execFileAsync = promisify(execFile);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs a function of scripts/sip.sh with `vars` in the environment; resolves to its stdout. */
+export async function sipShell(script, vars) {
+  const lib = path.join(repoRoot, 'scripts', 'lib.sh');
+  const sip = path.join(repoRoot, 'scripts', 'sip.sh');
+  try {
+    const { stdout } = await execFileAsync('bash', ['-c', `source "${lib}" && source "${sip}" && ${script}`], {
+      env: { ...process.env, ...vars },
+    });
+    return stdout;
+  } catch (error) {
+    throw new Error(`scripts/sip.sh failed: ${error.stderr || error.message}`);
+  }
+}
+
+function replaceOnce(text, from, to, what) {
+  const first = text.indexOf(from);
+  if (first < 0 || text.indexOf(from, first + from.length) >= 0) {
+    throw new Error(`static configuration: "${what}" is not exactly once in the rendered kamailio.cfg (did the template change?)`);
+  }
+  return text.slice(0, first) + to + text.slice(first + from.length);
+}
+
+/**
+ * The static reference: the rendered configuration with auth_ephemeral and the account check
+ * replaced by auth's pv_www_authenticate/pv_proxy_authenticate against an htable of plaintext
+ * passwords filled at start. Everything else (listeners, children, registrar, pike, sanity,
+ * NAT handling, nonce settings) is the same text. `users` is [{ user, password }].
+ */
+export function staticConfiguration(rendered, { domain, users }) {
+  let text = rendered;
+  text = replaceOnce(text, 'loadmodule "auth_ephemeral.so"', 'loadmodule "htable.so"', 'auth_ephemeral module');
+  text = text.replace(/^modparam\("auth_ephemeral".*\n/gm, '');
+  text = replaceOnce(text, 'modparam("auth", "nonce_expire"',
+    'modparam("htable", "htable", "sipusers=>size=14;autoexpire=0;")\nmodparam("auth", "nonce_expire"', 'auth modparams');
+  // Without credentials the password variable is a placeholder, so that auth answers "no
+  // credentials" (-5: challenge) as auth_ephemeral does; an unknown user's is unset (-1: 403).
+  const lookup = (header) => `if (is_present_hf("${header}")) { $var(static_pw) = $sht(sipusers=>$(au{s.tolower})); } else { $var(static_pw) = "-"; }\n\t`;
+  text = replaceOnce(text, `autheph_www("${domain}");`,
+    `${lookup('Authorization')}pv_www_authenticate("${domain}", "$var(static_pw)", "0");`, 'autheph_www');
+  text = replaceOnce(text, `autheph_proxy("${domain}");`,
+    `${lookup('Proxy-Authorization')}pv_proxy_authenticate("${domain}", "$var(static_pw)", "0");`, 'autheph_proxy');
+  // The account route: the credential's user is the From user; no database.
+  const start = text.indexOf('route[ACCOUNT] {');
+  const end = text.indexOf('\n}\n', start);
+  if (start < 0 || end < 0) throw new Error('static configuration: route[ACCOUNT] not found');
+  text = `${text.slice(0, start)}route[ACCOUNT] {
+	$var(auth_user) = $(au{s.tolower});
+	if ($(fU{s.tolower}) != $var(auth_user)) {
+		sl_send_reply("403", "Forbidden");
+		exit;
+	}
+}
+${text.slice(end + 3)}`;
+  const fill = users.map(({ user, password }) => `\t$sht(sipusers=>${user}) = "${password}";`).join('\n');
+  text += `\nevent_route[htable:mod-init] {\n${fill}\n}\n`;
+  return text;
+}
+
+function udpPortFree(port) {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+  });
+}
+
+/** `count` consecutive free UDP ports (also free for TCP by chance: checked by the binder). */
+export async function freeUdpRange(count, taken = new Set()) {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const min = 20_000 + 2 * Math.floor(Math.random() * ((40_000 - count) / 2));
+    const range = Array.from({ length: count }, (_, i) => min + i);
+    if (range.some((p) => taken.has(p))) continue;
+    if ((await Promise.all(range.map(udpPortFree))).every(Boolean)) {
+      range.forEach((p) => taken.add(p));
+      return min;
+    }
+  }
+  throw new Error('no free run of UDP ports found');
+}
+
+function optionsAnswered(port) {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    const done = (ok) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 500);
+    socket.on('message', (msg) => done(msg.toString().startsWith('SIP/2.0 200')));
+    socket.on('error', () => done(false));
+    socket.bind(0, '127.0.0.1', () => {
+      const local = socket.address().port;
+      const id = Math.random().toString(16).slice(2);
+      socket.send([
+        `OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-b${id};rport`,
+        'Max-Forwards: 70', `From: <sip:ready@127.0.0.1>;tag=${id}`, 'To: <sip:127.0.0.1>', `Call-ID: ready-${id}`,
+        'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
+      ].join('\r\n'), port, '127.0.0.1');
+    });
+  });
+}
+
+function ngPong(port) {
+  return new Promise((resolve) => {
+    const socket = dgram.createSocket('udp4');
+    const done = (ok) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 300);
+    socket.on('message', (msg) => done(msg.toString().includes('pong')));
+    socket.on('error', () => done(false));
+    socket.send('probe d7:command4:pinge', port, '127.0.0.1');
+  });
+}
+
+const started = new Set();
+
+function spawnLogged(binary, args, logPath) {
+  const fd = openSync(logPath, 'a', 0o600);
+  const child = spawn(binary, args, { stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const entry = { child, exited: new Promise((resolve) => child.on('exit', resolve)), alive: true };
+  entry.exited.then(() => (entry.alive = false));
+  started.add(entry);
+  return entry;
+}
+
+async function waitFor(entry, name, logPath, probe, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!entry.alive) break;
+    if (await probe()) return;
+    await sleep(100);
+  }
+  const tail = (() => { try { return readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } })();
+  throw new Error(`${name} is not ready (${entry.alive ? 'timeout' : 'exited'}); the end of ${logPath}:\n${tail}`);
+}
+
+async function stopEntry(entry) {
+  if (!entry.alive) return;
+  entry.child.kill('SIGTERM');
+  const timeout = sleep(5000).then(() => 'timeout');
+  if ((await Promise.race([entry.exited, timeout])) === 'timeout') entry.child.kill('SIGKILL');
+  await entry.exited;
+  started.delete(entry);
+}
+
+/** Stops every process this module started (rtpengine and Kamailio instances). */
+export async function stopAll() {
+  await Promise.all([...started].map(stopEntry));
+}
+
+function baseVars({ dataDir, secret, domain, ports, children }) {
+  return {
+    SIP_SECRET: secret, SIP_DOMAIN: domain, SIP_LISTEN_IP: '127.0.0.1',
+    SIP_PORT: String(ports.sip), SIP_TLS_PORT: String(ports.tls), SIP_WSS_PORT: String(ports.wss),
+    SIP_NG_PORT: String(ports.ng), SIP_CERT: path.join(dataDir, 'tls', 'cert.pem'),
+    SIP_KEY: path.join(dataDir, 'tls', 'key.pem'), SIP_USERS_DB: path.join(dataDir, 'users.db'),
+    // The flood guard is the deployed one but with a budget no benchmark load reaches: every
+    // request comes from one address here.
+    SIP_PIKE_DENSITY: '99999', SIP_PIKE_UNIT: '1', SIP_CHILDREN: String(children),
+  };
+}
+
+/**
+ * A diagnostic between the two: the deployed configuration without the users.db query (the
+ * HMAC, the expiry and the From check stay), to tell what the query costs.
+ */
+export function withoutAccountQuery(rendered) {
+  const from = '\t$var(account_ok) = 0;\n';
+  const to = '\t# A failed query';
+  const start = rendered.indexOf(from);
+  const end = rendered.indexOf(to, start);
+  if (start < 0 || end < 0) throw new Error('hmac-only configuration: the account query block is not in the rendered kamailio.cfg');
+  return `${rendered.slice(0, start)}\t$var(account_ok) = 1;\n${rendered.slice(end)}`;
+}
+
+/**
+ * Renders and starts one Kamailio in `dir` (mode 'ephemeral': the deployed configuration;
+ * 'static': staticConfiguration of it with `users`; 'hmac-only': withoutAccountQuery of it). ngPort: the rtpengine it talks to.
+ * Resolves to { port, pid, mode, stop() }.
+ */
+export async function startKamailio({ dir, mode, dataDir, secret, domain = 'localhost', ngPort, users = [], children = 4 }) {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const base = await freeUdpRange(3);
+  const ports = { sip: base, tls: base + 1, wss: base + 2, ng: ngPort };
+  const vars = baseVars({ dataDir, secret, domain, ports, children });
+  await sipShell(`sip_render "${dir}"`, vars);
+  const cfg = path.join(dir, 'kamailio.cfg');
+  if (mode === 'static') {
+    writeFileSync(cfg, staticConfiguration(readFileSync(cfg, 'utf8'), { domain, users }), { mode: 0o600 });
+  } else if (mode === 'hmac-only') {
+    writeFileSync(cfg, withoutAccountQuery(readFileSync(cfg, 'utf8')), { mode: 0o600 });
+  } else if (mode !== 'ephemeral') {
+    throw new Error(`unknown Kamailio mode ${mode}`);
+  }
+  chmodSync(cfg, 0o600);
+  const run = path.join(dir, 'run');
+  const logPath = path.join(dir, 'kamailio.log');
+  const check = spawnSync('kamailio', ['-c', '-Y', run, '-f', cfg], { encoding: 'utf8' });
+  if (check.status !== 0) {
+    throw new Error(`Kamailio refuses the ${mode} configuration:\n${`${check.stdout}\n${check.stderr}`.split('\n').slice(-20).join('\n')}`);
+  }
+  // -DD: foreground with its workers (all children of this pid); -E: log to stderr (the file).
+  const entry = spawnLogged('kamailio', ['-DD', '-E', '-m', '256', '-M', '8', '-Y', run, '-f', cfg], logPath);
+  await waitFor(entry, `kamailio (${mode})`, logPath, () => optionsAnswered(ports.sip));
+  return { port: ports.sip, pid: entry.child.pid, mode, logPath, stop: () => stopEntry(entry) };
+}
+
+/** Starts rtpengine with scripts/sip.sh's flags (userspace) on `rtpPorts` ports. */
+export async function startRtpengine({ dir, rtpPorts = 2000 }) {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const ngPort = await freeUdpRange(1);
+  const taken = new Set([ngPort]);
+  const rtpMin = await freeUdpRange(rtpPorts, taken);
+  const vars = {
+    SIP_LISTEN_IP: '127.0.0.1', SIP_NG_PORT: String(ngPort), SIP_RTP_MIN: String(rtpMin),
+    SIP_RTP_MAX: String(rtpMin + rtpPorts - 1),
+  };
+  const args = (await sipShell(`sip_rtpengine_args && printf '%s\\0' "\${RTPENGINE_ARGS[@]}"`, vars))
+    .split('\0').filter(Boolean);
+  const logPath = path.join(dir, 'rtpengine.log');
+  const entry = spawnLogged('rtpengine', args, logPath);
+  await waitFor(entry, 'rtpengine', logPath, () => ngPong(ngPort));
+  return { ngPort, pid: entry.child.pid, args, logPath, stop: () => stopEntry(entry) };
+}
+
+/** Throws unless kamailio, rtpengine and sipp can be run. */
+export function assertToolsInstalled() {
+  for (const [binary, args] of [['kamailio', ['-v']], ['rtpengine', ['--version']], ['sipp', ['-v']]]) {
+    const probe = spawnSync(binary, args, { encoding: 'utf8' });
+    if (probe.error) {
+      throw new Error(`${binary} is needed for bench/sip (${probe.error.message}); scripts/install-deps.sh installs it`);
+    }
+  }
+}
