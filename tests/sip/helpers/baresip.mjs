@@ -1,0 +1,182 @@
+// baresip (Debian's baresip-core) as a SIP phone for the interop tests: its own HOME and
+// configuration in a temporary directory, one account registered over UDP with a phone
+// credential made by POST /api/v1/sip/devices, a generated sine wave as its microphone (aufile),
+// what it hears written to WAV files (sndfile), and its ctrl_tcp module to drive it: netstring
+// JSON commands (menu commands: dial, accept, hangup, hold, resume, sndcode) and events
+// (CALL_INCOMING, CALL_ESTABLISHED, CALL_CLOSED, CALL_DTMF_START, REGISTER_OK…).
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../helpers/secms-server.mjs';
+
+const MODULES = '/usr/lib/baresip/modules';
+const SAMPLE_RATE = 8000;   // G.711, the codec baresip is given
+
+/** A mono 16-bit PCM WAV of a sine wave. */
+export function sineWav({ seconds = 30, hz = 440, rate = SAMPLE_RATE } = {}) {
+  const samples = seconds * rate;
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i += 1) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)), i * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);          // PCM
+  header.writeUInt16LE(1, 22);          // mono
+  header.writeUInt32LE(rate, 24);
+  header.writeUInt32LE(rate * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  return Buffer.concat([header, data]);
+}
+
+/** Throws unless baresip can be run. */
+export function assertBaresipInstalled() {
+  const probe = spawnSync('baresip', ['-h'], { encoding: 'utf8' });
+  if (probe.error) throw new Error(`baresip is needed for the SIP interop tests (${probe.error.message}); scripts/install-deps.sh installs it`);
+}
+
+// One netstring out of `buffer` ("<len>:<payload>,"), or null when incomplete.
+function takeNetstring(state) {
+  const colon = state.buffer.indexOf(':');
+  if (colon < 0) return null;
+  const length = Number(state.buffer.subarray(0, colon).toString());
+  if (state.buffer.length < colon + 1 + length + 1) return null;
+  const payload = state.buffer.subarray(colon + 1, colon + 1 + length).toString();
+  state.buffer = state.buffer.subarray(colon + 1 + length + 1);
+  return payload;
+}
+
+/**
+ * Starts baresip with the account `credentials` (the `credentials` of a POST
+ * /api/v1/sip/devices answer) registering to the edge's UDP port. Resolves
+ * { aor, events, waitEvent(type, accept?), command(cmd, params), decodedBytes(), log(), stop() }.
+ */
+export async function startBaresip({ credentials, edgeUdpPort }) {
+  assertBaresipInstalled();
+  const home = await mkdtemp(path.join(os.tmpdir(), 'secms-baresip-'));
+  const dumps = path.join(home, 'dumps');
+  await (await import('node:fs/promises')).mkdir(dumps);
+  const wav = path.join(home, 'sine.wav');
+  await writeFile(wav, sineWav());
+  const sipPort = await freePort();
+  const ctrlPort = await freePort();
+  const config = [
+    `sip_listen\t127.0.0.1:${sipPort}`,
+    'sip_trans_def\tudp',
+    'net_interface\t127.0.0.1',   // the test's namespace has only loopback, which baresip skips otherwise
+    `audio_source\taufile,${wav}`,
+    'audio_player\taubridge,nowhere',
+    'audio_alert\taubridge,nowhere',
+    'audio_srate\t8000',
+    'audio_channels\t1',
+    'rtp_stats\tyes',
+    `module_path\t${MODULES}`,
+    'module\tg711.so',
+    'module\taufile.so',
+    'module\taubridge.so',
+    'module\tsndfile.so',
+    `snd_path\t${dumps}`,
+    'module_app\taccount.so',
+    'module_app\tmenu.so',
+    'module_app\tctrl_tcp.so',
+    `ctrl_tcp_listen\t127.0.0.1:${ctrlPort}`,
+    '',
+  ].join('\n');
+  await writeFile(path.join(home, 'config'), config, { mode: 0o600 });
+  const account = `<${credentials.aor};transport=udp>;auth_user=${credentials.username};auth_pass=${credentials.password}` +
+    `;outbound="sip:127.0.0.1:${edgeUdpPort};transport=udp";regint=300;answermode=manual;audio_codecs=PCMU,PCMA\n`;
+  await writeFile(path.join(home, 'accounts'), account, { mode: 0o600 });
+  await writeFile(path.join(home, 'contacts'), '', { mode: 0o600 });
+
+  let output = '';
+  const child = spawn('baresip', ['-f', home], { cwd: home, env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+
+  // ctrl_tcp: connect once it listens.
+  let socket = null;
+  for (let attempt = 0; attempt < 100 && !socket; attempt += 1) {
+    socket = await new Promise((resolve) => {
+      const s = net.connect({ port: ctrlPort, host: '127.0.0.1' });
+      s.once('connect', () => resolve(s));
+      s.once('error', () => resolve(null));
+    });
+    if (!socket) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!socket) {
+    child.kill('SIGKILL');
+    throw new Error(`baresip's ctrl_tcp did not listen:\n${output.slice(-2000)}`);
+  }
+  const events = [];
+  const responses = new Map();
+  const state = { buffer: Buffer.alloc(0) };
+  socket.on('data', (chunk) => {
+    state.buffer = Buffer.concat([state.buffer, chunk]);
+    for (let payload = takeNetstring(state); payload !== null; payload = takeNetstring(state)) {
+      let message;
+      try {
+        message = JSON.parse(payload);
+      } catch {
+        continue;
+      }
+      if (message.event) events.push(message);
+      else if (message.response && message.token) responses.get(message.token)?.(message);
+    }
+  });
+  let nextToken = 1;
+
+  const phone = {
+    aor: credentials.aor,
+    events,
+    log: () => output,
+    /** Sends a menu command; resolves its response { ok, data }. */
+    command(command, params = '') {
+      const token = String(nextToken++);
+      const json = JSON.stringify({ command, params, token });
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`baresip: no answer to ${command}`)), 10_000);
+        responses.set(token, (message) => {
+          clearTimeout(timer);
+          responses.delete(token);
+          resolve(message);
+        });
+        socket.write(`${Buffer.byteLength(json)}:${json},`);
+      });
+    },
+    /** Waits for an event of `type` (and accept(event)) seen since the start. */
+    async waitEvent(type, accept = () => true, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const found = events.find((e) => e.type === type && accept(e));
+        if (found) return found;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`baresip: no ${type} event; events: ${JSON.stringify(events.map((e) => [e.type, e.param]))}\n${output.slice(-1500)}`);
+    },
+    /** Bytes of the decoded audio baresip wrote (what it heard). */
+    async decodedBytes() {
+      let total = 0;
+      for (const name of await readdir(dumps)) if (name.includes('dec')) total += (await stat(path.join(dumps, name))).size;
+      return total;
+    },
+    async stop() {
+      socket.destroy();
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timeout = new Promise((r) => setTimeout(() => r('timeout'), 5000));
+        if ((await Promise.race([exited, timeout])) === 'timeout') child.kill('SIGKILL');
+      }
+      await exited;
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+  return phone;
+}

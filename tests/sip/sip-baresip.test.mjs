@@ -1,0 +1,93 @@
+// Interop of the browser's SIP phone with a real softphone: baresip registers over UDP with a
+// phone credential made through the API, the app user (headless Chromium, SIP.js over the
+// edge's WebSocket) calls it and it calls the app user; media through rtpengine (DTLS-SRTP
+// toward the browser, plain RTP toward baresip). Run inside a loopback-only network namespace:
+//
+//   SECMS_SERVER_BIN=… bash scripts/loopback-netns.sh node --test --test-concurrency=1 tests/sip/sip-baresip.test.mjs
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { launchCallBrowser } from '../calls/helpers/browser.mjs';
+import { login, register, request } from '../helpers/secms-server.mjs';
+import { startBaresip } from './helpers/baresip.mjs';
+import {
+  acceptIncoming, audioArrives, audioStats, dial, lastHistoryIs, phoneUser, sipCallOver, sipPhaseIs, startSipStack, until,
+} from './helpers/sip-app.mjs';
+
+const PASSWORD = 'correct horse battery staple 42';
+let stack;
+let browser;
+
+before(async () => {
+  stack = await startSipStack();
+  browser = await launchCallBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const directionIs = (page, direction, what) =>
+  until(() => audioStats(page), (s) => s?.direction === direction, `${what}: audio direction ${direction}`);
+
+test('baresip with a phone credential: called by the browser and calling it, audio both ways, DTMF, hold, hang-up from each side', async (t) => {
+  const user = await phoneUser(t, browser, stack.server.origin, 'ivan');
+  // The phone's owner: another account, whose only registered contact is baresip, with its
+  // credential made through the real API.
+  const owner = `judy${Date.now().toString(36)}`;
+  assert.equal((await register(stack.server, owner, PASSWORD)).status, 201);
+  const { cookie } = await login(stack.server, owner, PASSWORD);
+  const created = await request(stack.server, 'POST', '/api/v1/sip/devices', { cookie, json: { label: 'baresip' } });
+  assert.equal(created.status, 201, created.body);
+  const { credentials } = created.json;
+  const phone = await startBaresip({ credentials, edgeUdpPort: stack.edge.udpPort });
+  t.after(() => phone.stop());
+  await phone.waitEvent('REGISTER_OK');
+
+  // The browser calls the phone's owner by name; baresip rings and answers.
+  await dial(user.app, owner);
+  const incoming = await phone.waitEvent('CALL_INCOMING');
+  assert.ok(incoming, 'baresip rings');
+  await phone.command('accept');
+  await sipPhaseIs(user.app, 'connected');
+  await phone.waitEvent('CALL_ESTABLISHED');
+
+  // Audio both ways: Chromium's inbound bytes grow; baresip writes what it decodes.
+  await audioArrives(user.app, 'browser from baresip');
+  const decodedAtStart = await phone.decodedBytes();
+  await until(() => phone.decodedBytes(), (n) => n > decodedAtStart + 8000, 'baresip decodes audio from the browser');
+
+  // DTMF from the browser's keypad reaches baresip.
+  await user.app.getByTestId('sip-keypad').click();
+  await user.app.getByTestId('dtmf-5').click();
+  const dtmf = await phone.waitEvent('CALL_DTMF_START', (e) => String(e.param).includes('5'));
+  assert.ok(dtmf);
+
+  // Hold and resume from the browser; baresip keeps the call.
+  await user.app.getByTestId('sip-hold').click();
+  await directionIs(user.app, 'sendonly', 'browser holds');
+  await user.app.getByTestId('sip-hold').click();
+  await directionIs(user.app, 'sendrecv', 'browser resumes');
+  await audioArrives(user.app, 'browser after resume');
+
+  // baresip hangs up.
+  await phone.command('hangup');
+  await sipCallOver(user.app);
+  await lastHistoryIs(user.app, 'answered', 'outgoing');
+  await phone.waitEvent('CALL_CLOSED');
+
+  // baresip calls the browser user; the browser accepts; audio; the browser hangs up.
+  const closedBefore = phone.events.filter((e) => e.type === 'CALL_CLOSED').length;
+  await phone.command('dial', user.sipUser);
+  await sipPhaseIs(user.app, 'incoming');
+  await acceptIncoming(user.app);
+  await sipPhaseIs(user.app, 'connected');
+  await audioArrives(user.app, 'browser, called by baresip');
+  const decoded = await phone.decodedBytes();
+  await until(() => phone.decodedBytes(), (n) => n > decoded + 8000, 'baresip decodes audio, second call');
+  await user.app.getByTestId('sip-hang-up').click();
+  await sipCallOver(user.app);
+  await until(async () => phone.events.filter((e) => e.type === 'CALL_CLOSED').length, (n) => n > closedBefore, 'baresip sees the BYE');
+  await lastHistoryIs(user.app, 'answered', 'incoming');
+});
