@@ -90,9 +90,17 @@ export function createCallAlerts({ callStore, preferences, channelStore = null, 
     toneTimer = setInterval(() => playCycle(kind), callTones[kind].cycleMs);
   }
 
-  function setBlink(call) {
+  // A SIP call says so (the caller is a SIP address, not a Security.MS contact).
+  const ringingTitle = (call, sip) => (sip
+    ? t('sip.title.ringing', { peer: call.peer?.username ?? '' })
+    : t('call.title.ringing', { username: call.peer?.username ?? '' }));
+  const notificationTitle = (call, sip) => (sip
+    ? t('sip.notify.incoming', { peer: call.peer?.username ?? '' })
+    : t('call.notify.incoming', { username: call.peer?.username ?? '' }));
+
+  function setBlink(call, sip = false) {
     if (call) {
-      const ringing = t('call.title.ringing', { username: call.peer?.username ?? '' });
+      const ringing = ringingTitle(call, sip);
       if (!blink) {
         blink = setInterval(() => {
           blinkOn = !blinkOn;
@@ -108,25 +116,25 @@ export function createCallAlerts({ callStore, preferences, channelStore = null, 
     }
   }
 
-  function notify(call) {
+  function notify(call, sip = false) {
     if (notifiedCall === call.id) return;
     notifiedCall = call.id;
     if (!preferences.get().notify || !hidden() || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
     try {
       // The caller's name only, which the user already sees in the online list.
-      notification = new Notification(t('call.notify.incoming', { username: call.peer?.username ?? '' }), { tag: 'secms-call', requireInteraction: true });
+      notification = new Notification(notificationTitle(call, sip), { tag: 'secms-call', requireInteraction: true });
       notification.onclick = () => window.focus();
     } catch {
       // Some browsers allow notifications only from a service worker.
     }
   }
 
-  function onCalls(snapshot) {
+  function onCalls(snapshot, sip = false) {
     const call = snapshot?.call ?? null;
     setTone(toneFor(snapshot));
     const incoming = call?.phase === 'incoming' ? call : null;
-    setBlink(incoming);
-    if (incoming) notify(incoming);
+    setBlink(incoming, sip);
+    if (incoming) notify(incoming, sip);
     else if (notification) {
       notification.close();
       notification = null;
@@ -134,7 +142,11 @@ export function createCallAlerts({ callStore, preferences, channelStore = null, 
   }
 
   document.documentElement.dataset.callTone = 'none';
-  const follow = () => onCalls(alertingSnapshot(callStore.get(), sipStore?.get()));
+  const follow = () => {
+    const sipSnapshot = sipStore?.get();
+    const snapshot = alertingSnapshot(callStore.get(), sipSnapshot);
+    onCalls(snapshot, Boolean(sipSnapshot) && snapshot === sipSnapshot);
+  };
   const unsubscribeCalls = callStore.subscribe(follow);
   const unsubscribeSip = sipStore ? sipStore.subscribe(follow) : () => {};
   const unsubscribe = () => {

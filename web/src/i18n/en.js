@@ -1020,6 +1020,7 @@ export default Object.freeze({
   'sip.incoming.accept_video': 'Accept with video',
   'sip.incoming.decline': 'Decline',
   'sip.notify.incoming': 'Incoming SIP call from {peer}',
+  'sip.title.ringing': '📞 SIP call from {peer}',
   'sip.history.title': 'SIP calls of this login',
   'sip.history.empty': 'No SIP calls yet. This list is kept in memory only and is gone when you log out.',
   'sip.history.incoming': 'Incoming',

@@ -1019,6 +1019,7 @@ export default Object.freeze({
   'sip.incoming.accept_video': 'Accepter avec la vidéo',
   'sip.incoming.decline': 'Refuser',
   'sip.notify.incoming': 'Appel SIP entrant de {peer}',
+  'sip.title.ringing': '📞 Appel SIP de {peer}',
   'sip.history.title': 'Appels SIP de cette connexion',
   'sip.history.empty': 'Aucun appel SIP pour l’instant. Cette liste n’est gardée qu’en mémoire et disparaît à la déconnexion.',
   'sip.history.incoming': 'Entrant',

@@ -10,6 +10,7 @@ import { LanguageController, StoreController } from '../controllers.js';
 import { controlStyles } from '../shared-styles.js';
 import { icons } from '../icons.js';
 import { deepActiveElement, requestSipContext } from './sip-context.js';
+import { textWithPeer } from './sip-peer.js';
 
 export const ACCEPT_DELAY_MS = 1000;
 
@@ -101,12 +102,11 @@ export class SipIncoming extends LitElement {
   render() {
     const call = this.ringing();
     const armed = this.armed();
-    const name = call ? (call.peer.displayName ? `${call.peer.displayName} (${call.peer.username})` : call.peer.username) : '';
     return html`
       <dialog role="alertdialog" aria-modal="true" aria-labelledby="sip-incoming-title" aria-describedby="sip-incoming-body"
         data-testid="sip-incoming" @cancel=${(event) => event.preventDefault()}>
         ${call ? html`
-          <h2 id="sip-incoming-title" data-testid="sip-incoming-title">${t('sip.incoming.title', { peer: name })}</h2>
+          <h2 id="sip-incoming-title" data-testid="sip-incoming-title">${textWithPeer('sip.incoming.title', call.peer)}</h2>
           <div id="sip-incoming-body">
             <p class="muted">${t(call.offersVideo ? 'sip.incoming.video' : 'sip.incoming.audio')}</p>
             <p class="muted">${t('sip.call.security')}</p>

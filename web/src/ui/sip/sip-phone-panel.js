@@ -8,6 +8,7 @@ import { t, getLanguage } from '../../i18n/index.js';
 import { LanguageController, StoreController } from '../controllers.js';
 import { controlStyles } from '../shared-styles.js';
 import { icons } from '../icons.js';
+import { peerLabel } from './sip-peer.js';
 import { formatCallDuration } from '../call-view.js';
 import { requestSipContext } from './sip-context.js';
 import '../dial-pad.js';
@@ -203,11 +204,10 @@ export class SipPhonePanel extends LitElement {
 
   renderCall(call) {
     const connected = call.phase === 'connected';
-    const name = call.peer.displayName ? `${call.peer.displayName} (${call.peer.username})` : call.peer.username;
     return html`
       <div data-testid="sip-call" data-phase=${call.phase} data-direction=${call.direction}>
         <p class="indicator" data-testid="sip-call-security">${icons.lockOpen ?? nothing}${t('sip.call.security')}</p>
-        <p class="peer" data-testid="sip-call-peer">${name}</p>
+        <p class="peer" data-testid="sip-call-peer">${peerLabel(call.peer)}</p>
         <p class="phase" data-testid="sip-call-phase">
           ${t(`sip.phase.${call.held ? 'held' : call.phase}`)}
           ${connected && call.connectedAt ? html` · <span class="timer" data-testid="sip-call-timer" role="timer">${formatCallDuration(Date.now() - call.connectedAt)}</span>` : nothing}
@@ -251,7 +251,7 @@ export class SipPhonePanel extends LitElement {
         <ul data-testid="sip-history" aria-labelledby="sip-history-title">
           ${history.map((entry) => html`
             <li data-testid="sip-history-entry" data-outcome=${entry.outcome} data-direction=${entry.direction}>
-              <span class="who">${entry.peer}</span>
+              <span class="who"><bdi>${entry.peer}</bdi></span>
               <span class="outcome">${t(`sip.history.${entry.direction}`)} · ${t(`sip.outcome.${entry.outcome}`)}${entry.outcome === 'answered' && entry.durationMs > 0 ? ` · ${formatCallDuration(entry.durationMs)}` : ''}</span>
               <span class="hint"><time datetime=${new Date(entry.at).toISOString()}>${this.formatTime(entry.at)}</time></span>
             </li>`)}
