@@ -44,13 +44,32 @@ export function onLanguageChange(listener) {
   return () => listeners.delete(listener);
 }
 
+const pluralRules = new Map();
+
+/** The CLDR plural category of `count` in `language` ('one', 'other', 'many', …). */
+export function pluralCategory(language, count) {
+  if (!pluralRules.has(language)) pluralRules.set(language, new Intl.PluralRules(language));
+  return pluralRules.get(language).select(count);
+}
+
+// Plural forms are sibling keys named by CLDR category: 'room.members_count.one',
+// 'room.members_count.other'. A numeric `count` parameter picks the form (French puts 0 with
+// 1, English does not); a form a language lacks falls back to its '.other'.
+function lookup(language, key, params) {
+  const catalogue = catalogues[language];
+  if (!(`${key}.other` in catalogue)) return catalogue[key];
+  const count = params?.count;
+  const form = typeof count === 'number' && Number.isFinite(count) ? catalogue[`${key}.${pluralCategory(language, count)}`] : undefined;
+  return form ?? catalogue[`${key}.other`];
+}
+
 /**
  * Translates a key, filling {placeholders} from params. A key missing from the current
  * catalogue falls back to English, then to the key itself, so a gap shows up visibly
- * instead of as an empty string.
+ * instead of as an empty string. Keys with plural forms are chosen by params.count.
  */
 export function t(key, params) {
-  const template = catalogues[currentLanguage][key] ?? catalogues[defaultLanguage][key] ?? key;
+  const template = lookup(currentLanguage, key, params) ?? lookup(defaultLanguage, key, params) ?? key;
   if (!params) return template;
   return template.replace(/\{([a-z_]+)\}/g, (whole, name) =>
     Object.hasOwn(params, name) ? String(params[name]) : whole);

@@ -71,17 +71,21 @@ export class ChatCompose extends LitElement {
     return this.maxLength ? { maxLength: this.maxLength } : {};
   }
 
+  // The counter is seen as "0/1040" and heard as "0 of 1040 characters", the input's description
+  // (with the error of the last line first, when there is one); it is not live: read on demand.
   render() {
     const length = messageLength(this.draft, this.limit());
     return html`
       <form autocomplete="off" novalidate @submit=${this.onSend}>
         <input name="message-text" type="text" autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="false" maxlength="4096" aria-label=${t('channel.message_label')}
-          placeholder=${this.placeholder ?? t('channel.message_placeholder')} data-testid="message-input" aria-describedby="message-counter"
+          placeholder=${this.placeholder ?? t('channel.message_placeholder')} data-testid="message-input"
+          aria-describedby=${this.inputError ? 'message-error message-counter-text' : 'message-counter-text'} aria-invalid=${this.inputError || length.over ? 'true' : nothing}
           @input=${(event) => { this.draft = event.target.value; this.inputError = null; }}>
         <button class="button" type="submit" ?disabled=${this.sending || length.over} data-testid="message-send">${t('channel.send')}</button>
         <div class="under">
-          <span class="counter" id="message-counter" data-testid="message-counter" ?data-over=${length.over} aria-label=${t('chat.counter_label')}>${length.counterText}</span>
-          ${this.inputError ? html`<span class="input-error" role="alert" data-testid="chat-input-error" data-code=${this.inputError.code}>${t(this.inputError.messageKey, this.inputError.params)}</span>` : nothing}
+          <span class="counter" aria-hidden="true" data-testid="message-counter" ?data-over=${length.over}>${length.counterText}</span>
+          <span class="visually-hidden" id="message-counter-text" data-testid="message-counter-text">${t('chat.counter_text', { length: length.length, max: length.max })}</span>
+          ${this.inputError ? html`<span class="input-error" id="message-error" role="alert" data-testid="chat-input-error" data-code=${this.inputError.code}>${t(this.inputError.messageKey, this.inputError.params)}</span>` : nothing}
         </div>
       </form>`;
   }
