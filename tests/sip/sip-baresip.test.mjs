@@ -11,7 +11,7 @@ import { launchCallBrowser } from '../calls/helpers/browser.mjs';
 import { login, register, request } from '../helpers/secms-server.mjs';
 import { startBaresip } from './helpers/baresip.mjs';
 import {
-  acceptIncoming, audioArrives, audioStats, dial, lastHistoryIs, phoneUser, sipCallOver, sipPhaseIs, startSipStack, until,
+  acceptIncoming, audioArrives, audioStats, dial, inboundSoundArrives, lastHistoryIs, phoneUser, sipCallOver, sipPhaseIs, startSipStack, until,
 } from './helpers/sip-app.mjs';
 
 const PASSWORD = 'correct horse battery staple 42';
@@ -43,7 +43,7 @@ test('baresip with a phone credential: called by the browser and calling it, aud
   const { credentials } = created.json;
   const phone = await startBaresip({ credentials, edgeUdpPort: stack.edge.udpPort });
   t.after(() => phone.stop());
-  await phone.waitEvent('REGISTER_OK');
+  await phone.waitRegistered();
 
   // The browser calls the phone's owner by name; baresip rings and answers.
   await dial(user.app, owner);
@@ -53,10 +53,13 @@ test('baresip with a phone credential: called by the browser and calling it, aud
   await sipPhaseIs(user.app, 'connected');
   await phone.waitEvent('CALL_ESTABLISHED');
 
-  // Audio both ways: Chromium's inbound bytes grow; baresip writes what it decodes.
+  // Audio both ways: Chromium's inbound bytes and level grow (baresip's sine wave); baresip
+  // decodes packets from the browser, and they carry sound (Chromium's fake microphone beeps).
   await audioArrives(user.app, 'browser from baresip');
+  await inboundSoundArrives(user.app, 'browser hears baresip');
   const decodedAtStart = await phone.decodedBytes();
   await until(() => phone.decodedBytes(), (n) => n > decodedAtStart + 8000, 'baresip decodes audio from the browser');
+  await until(() => phone.decodedPeak(), (peak) => peak > 1000, 'baresip hears sound from the browser');
 
   // DTMF from the browser's keypad reaches baresip.
   await user.app.getByTestId('sip-keypad').click();
@@ -84,8 +87,11 @@ test('baresip with a phone credential: called by the browser and calling it, aud
   await acceptIncoming(user.app);
   await sipPhaseIs(user.app, 'connected');
   await audioArrives(user.app, 'browser, called by baresip');
+  await inboundSoundArrives(user.app, 'browser hears baresip, second call');
   const decoded = await phone.decodedBytes();
   await until(() => phone.decodedBytes(), (n) => n > decoded + 8000, 'baresip decodes audio, second call');
+  // The growth above is in this call's dump, now the newest file.
+  await until(() => phone.decodedPeak(), (peak) => peak > 1000, 'baresip hears sound, second call');
   await user.app.getByTestId('sip-hang-up').click();
   await sipCallOver(user.app);
   await until(async () => phone.events.filter((e) => e.type === 'CALL_CLOSED').length, (n) => n > closedBefore, 'baresip sees the BYE');

@@ -6,7 +6,7 @@
 // (CALL_INCOMING, CALL_ESTABLISHED, CALL_CLOSED, CALL_DTMF_START, REGISTER_OK…).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,7 +62,7 @@ export async function startBaresip({ credentials, edgeUdpPort }) {
   assertBaresipInstalled();
   const home = await mkdtemp(path.join(os.tmpdir(), 'secms-baresip-'));
   const dumps = path.join(home, 'dumps');
-  await (await import('node:fs/promises')).mkdir(dumps);
+  await mkdir(dumps);
   const wav = path.join(home, 'sine.wav');
   await writeFile(wav, sineWav());
   const sipPort = await freePort();
@@ -151,6 +151,21 @@ export async function startBaresip({ credentials, edgeUdpPort }) {
         socket.write(`${Buffer.byteLength(json)}:${json},`);
       });
     },
+    /**
+     * Waits until the account is registered, read from the `reginfo` command: baresip registers as
+     * it starts, often before ctrl_tcp has a client, so its REGISTER_OK event may go to no one.
+     */
+    async waitRegistered(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last = '';
+      while (Date.now() < deadline) {
+        // Status words are coloured with ANSI escapes ("\x1b[32mOK \x1b[;m").
+        last = String((await phone.command('reginfo')).data ?? '').replace(/\x1b\[[0-9;]*m/g, '');
+        if (/\bOK\b/.test(last)) return last;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`baresip did not register: ${JSON.stringify(last)}\n${output.slice(-1500)}`);
+    },
     /** Waits for an event of `type` (and accept(event)) seen since the start. */
     async waitEvent(type, accept = () => true, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
@@ -166,6 +181,21 @@ export async function startBaresip({ credentials, edgeUdpPort }) {
       let total = 0;
       for (const name of await readdir(dumps)) if (name.includes('dec')) total += (await stat(path.join(dumps, name))).size;
       return total;
+    },
+    /**
+     * The loudest 16-bit sample baresip decoded in the newest call (each call has its own dump
+     * file): tells sound from silence.
+     */
+    async decodedPeak() {
+      const names = (await readdir(dumps)).filter((name) => name.includes('dec'));
+      if (names.length === 0) return 0;
+      const dated = await Promise.all(names.map(async (name) => ({ name, mtime: (await stat(path.join(dumps, name))).mtimeMs })));
+      dated.sort((a, b) => b.mtime - a.mtime);
+      const wav = await readFile(path.join(dumps, dated[0].name));
+      const data = wav.indexOf('data', 12);   // libsndfile's header may carry more chunks than 44 bytes
+      let peak = 0;
+      for (let i = data + 8; i + 1 < wav.length; i += 2) peak = Math.max(peak, Math.abs(wav.readInt16LE(i)));
+      return peak;
     },
     async stop() {
       socket.destroy();

@@ -166,3 +166,23 @@ export const sipHistory = (page) =>
 export const lastHistoryIs = (page, outcome, direction) =>
   until(() => sipHistory(page), (list) => list[0]?.outcome === outcome && (!direction || list[0]?.direction === direction),
     `history entry ${direction ?? ''} ${outcome}`);
+
+// Sum of the inbound audio energy of the page's newest open peer connection (grows while sound,
+// not just packets, arrives).
+const inboundAudioEnergy = (page) => page.evaluate(async () => {
+  const open = window.__secmsPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  let energy = 0;
+  for (const report of (await open[open.length - 1].getStats()).values()) {
+    if (report.type === 'inbound-rtp' && report.kind === 'audio') energy += report.totalAudioEnergy ?? 0;
+  }
+  return energy;
+});
+
+/** Waits until the page's inbound audio energy grows over a second (sound is heard). */
+export async function inboundSoundArrives(page, what) {
+  await until(async () => {
+    const first = await inboundAudioEnergy(page);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return (await inboundAudioEnergy(page)) - first;
+  }, (delta) => delta > 1e-3, `${what}: inbound audio energy grows`);
+}
