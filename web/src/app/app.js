@@ -12,6 +12,7 @@ import { createTrustStore } from '../state/trust-store.js';
 import { openCryptoWorker } from '../crypto/crypto-client.js';
 import { createSecureChannelController } from './secure-channels.js';
 import { createChatAlerts } from './chat-alerts.js';
+import { createChannelRequests } from './channel-requests.js';
 import { createCallAlerts } from './call-alerts.js';
 import { createPreferences } from '../state/preferences.js';
 import { createCallStore } from '../state/call-store.js';
@@ -31,6 +32,7 @@ import { createSipService, createSipStore } from '../sip/sip-service.js';
 import { createSipApi } from '../sip/sip-api.js';
 import { loadSipPhone } from '../sip/sip-loader.js';
 import '../ui/app-root.js';
+import '../ui/announcer.js';
 import '../ui/sip/sip-incoming.js';
 
 // Injected by web/build.mjs: the content-hashed path of the crypto worker bundle.
@@ -66,7 +68,24 @@ try {
   // Storage disabled: preferences hold for this page only.
 }
 const preferences = createPreferences({ storage });
-const alerts = createChatAlerts({ channelStore: channels, roomStore: rooms, preferences });
+// The polite live region of the window: incoming requests are said without moving focus.
+const announcer = document.createElement('secms-announcer');
+document.body.append(announcer);
+const channelRequests = createChannelRequests({
+  channelStore: channels,
+  roomStore: rooms,
+  isVisible: () => document.visibilityState !== 'hidden',
+  onRequest(offer) {
+    announcer.announce(t('announce.channel_request', { username: offer.peer.username }));
+    alerts.onChannelRequest();
+  },
+});
+document.addEventListener('visibilitychange', () => channelRequests.refresh());
+// The Chat tab's badge asks for the unseen requests (as the SIP elements ask for their store).
+document.addEventListener('secms-requests-context', (event) => {
+  event.detail.store = channelRequests;
+});
+const alerts = createChatAlerts({ channelStore: channels, roomStore: rooms, preferences, requests: channelRequests });
 
 const secureChannels = createSecureChannelController({
   getSocket: () => socket,

@@ -1,5 +1,5 @@
 // Page-side alerts of the conversations (private ones and rooms): the window title with the unread count
-// (blinking while the window is hidden), event sounds made with WebAudio oscillators, desktop
+// and the unseen secure-channel requests (blinking while the window is hidden), event sounds made with WebAudio oscillators, desktop
 // notifications without content ("New encrypted message"), and the theme class of <html>.
 // Nothing here sees message text.
 
@@ -10,14 +10,16 @@ import { eventTones, unreadTitle } from '../state/preferences.js';
 
 const BLINK_MS = 1000;
 
-export function createChatAlerts({ channelStore, roomStore = null, preferences, titleKey = 'app.title' }) {
+export function createChatAlerts({ channelStore, roomStore = null, preferences, titleKey = 'app.title', requests = null }) {
   let audio = null;
   let blink = null;
   let blinkOn = false;
   const phases = new Map();
 
   const hidden = () => document.visibilityState === 'hidden';
-  const unread = () => unreadTotal(channelStore.get()) + (roomStore ? roomUnreadTotal(roomStore.get()) : 0);
+  // Unread lines plus the channel requests not yet seen (app/channel-requests.js): "(1) …" until seen.
+  const unread = () => unreadTotal(channelStore.get()) + (roomStore ? roomUnreadTotal(roomStore.get()) : 0)
+    + (requests ? requests.get().pending.length : 0);
 
   function applyTheme() {
     document.documentElement.dataset.theme = preferences.get().theme;
@@ -46,11 +48,11 @@ export function createChatAlerts({ channelStore, roomStore = null, preferences, 
     }
   }
 
-  function notify() {
+  function notify(bodyKey = 'chat.notify.body', tag = 'secms-message') {
     if (!preferences.get().notify || !hidden() || typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
     try {
       // The body never carries content or sender: the OS notification centre keeps it.
-      const notification = new Notification(t(titleKey), { body: t('chat.notify.body'), tag: 'secms-message' });
+      const notification = new Notification(t(titleKey), { body: t(bodyKey), tag });
       notification.onclick = () => window.focus();
     } catch {
       // Some browsers allow notifications only from a service worker.
@@ -97,6 +99,7 @@ export function createChatAlerts({ channelStore, roomStore = null, preferences, 
   });
   channelStore.subscribe(onChannels);
   roomStore?.subscribe(updateTitle);
+  requests?.subscribe(updateTitle);
   preferences.subscribe(applyTheme);
   onLanguageChange(updateTitle);
   applyTheme();
@@ -106,6 +109,11 @@ export function createChatAlerts({ channelStore, roomStore = null, preferences, 
     onChatEvent(kind) {
       play(kind);
       if (kind === 'message' || kind === 'private') notify();
+    },
+    /** A peer asks for a secure channel: a sound, and a notification (without the name) when hidden. */
+    onChannelRequest() {
+      play('private');
+      notify('announce.notify_request', 'secms-channel-request');
     },
     isVisible: () => !hidden(),
     /** Asks the browser for notification permission; call from a click only. */

@@ -1081,4 +1081,13 @@ export default Object.freeze({
   'sip.devices.error.too_many_devices': 'You have the most phones allowed. Revoke one first.',
   'sip.devices.error.not_enabled': 'The SIP phone is turned off on this server.',
   'sip.devices.error.copy_failed': 'Copying failed: select the text and copy it.',
+  // Announcements and focus (issue 15): incoming requests, tab badges, the status bar's channel details.
+  'announce.channel_request': '{username} wants a secure channel',
+  'announce.requests_badge': 'secure channel requests: {count}',
+  'announce.call_badge': 'incoming call',
+  'announce.notify_request': 'Someone wants a secure channel',
+  'announce.channel_details': 'Details',
+  'announce.channel_details_label': 'Details: fingerprint and safety code',
+  'announce.channel_peer': 'With',
+  'announce.channel_suite': 'Encryption',
 });

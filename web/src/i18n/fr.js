@@ -1080,4 +1080,13 @@ export default Object.freeze({
   'sip.devices.error.too_many_devices': 'Vous avez le maximum de téléphones permis. Révoquez-en un d’abord.',
   'sip.devices.error.not_enabled': 'Le téléphone SIP est désactivé sur ce serveur.',
   'sip.devices.error.copy_failed': 'La copie a échoué : sélectionnez le texte et copiez-le.',
+  // Annonces et focus (issue 15) : demandes entrantes, pastilles des onglets, détails du canal.
+  'announce.channel_request': '{username} vous demande un canal sécurisé',
+  'announce.requests_badge': 'demandes de canal sécurisé : {count}',
+  'announce.call_badge': 'appel entrant',
+  'announce.notify_request': "Quelqu'un vous demande un canal sécurisé",
+  'announce.channel_details': 'Détails',
+  'announce.channel_details_label': 'Détails : empreinte et code de sécurité',
+  'announce.channel_peer': 'Avec',
+  'announce.channel_suite': 'Chiffrement',
 });

@@ -174,6 +174,13 @@ export class AccountMenu extends LitElement {
     dialog.showModal();
   }
 
+  // A dialog closed (Cancel, Escape, done): focus goes back to the menu button that led to it
+  // (its menu item is gone with the menu), unless another dialog followed it.
+  onDialogClose() {
+    this.error = null;
+    if (!this.renderRoot.querySelector('dialog[open]')) this.renderRoot.querySelector('.trigger')?.focus();
+  }
+
   closeDialog(event) {
     event.target.closest('dialog')?.close();
     this.error = null;
@@ -273,7 +280,7 @@ export class AccountMenu extends LitElement {
           @click=${this.onLogout}>${icons.logout}${this.busy ? t('account.logging_out') : t('account.logout')}</button>
       </div>
 
-      <dialog id="password-dialog" aria-labelledby="password-title" @close=${() => { this.error = null; }}>
+      <dialog id="password-dialog" aria-labelledby="password-title" @close=${() => { this.error = null; this.onDialogClose(); }}>
         <h2 id="password-title">${t('account.change_password')}</h2>
         ${this.renderError('password-dialog')}
         <form autocomplete="off" novalidate @submit=${this.onChangePassword}>
@@ -290,7 +297,7 @@ export class AccountMenu extends LitElement {
         </form>
       </dialog>
 
-      <dialog id="delete-dialog" aria-labelledby="delete-title" @close=${() => { this.error = null; }}>
+      <dialog id="delete-dialog" aria-labelledby="delete-title" @close=${() => { this.error = null; this.onDialogClose(); }}>
         <h2 id="delete-title">${t('account.delete')}</h2>
         <p class="warning">${t('account.delete.warning')}</p>
         ${this.renderError('delete-dialog')}
@@ -304,7 +311,7 @@ export class AccountMenu extends LitElement {
         </form>
       </dialog>
 
-      <dialog id="notice-dialog" aria-labelledby="notice-text">
+      <dialog id="notice-dialog" aria-labelledby="notice-text" @close=${this.onDialogClose}>
         ${this.notice ? html`<p class="message success" id="notice-text" role="status" data-testid="account-notice">${t(this.notice.key, this.notice.params)}</p>` : nothing}
         <div class="dialog-actions"><button class="button" type="button" @click=${this.closeDialog}>${t('account.close')}</button></div>
       </dialog>`;

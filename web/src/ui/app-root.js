@@ -87,6 +87,13 @@ export class AppRoot extends LitElement {
       </div>`;
   }
 
+  // The session ended or a logout failed: the shell (and the focus in it) is gone, so the notice's
+  // first action takes focus (a retry, or the way back to the start page).
+  updated(changed) {
+    if (!changed.has('phase') || ['loading', 'ready'].includes(this.phase)) return;
+    this.renderRoot.querySelector('.center .button')?.focus();
+  }
+
   render() {
     if (this.phase === 'logout-failed') return this.renderLogoutFailed();
     if (this.phase === 'no-session') return this.renderBackToStart('app.no_session.title', 'app.no_session.body');

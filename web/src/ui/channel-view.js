@@ -8,10 +8,11 @@ import { t } from '../i18n/index.js';
 import { LanguageController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
-import { channelStatusOf, isIgnored, peerDisplayName } from '../state/channel-store.js';
+import { channelStatusOf, isIgnored, isLivePhase, peerDisplayName } from '../state/channel-store.js';
 import { groupFingerprint, suiteNames } from './format.js';
 import { channelReasonText } from './channel-text.js';
 import { callRefusal, callErrorText } from './voip-panel.js';
+import { focusIsLost, focusIsOurs, moveFocus, takeConversationFocus } from './focus.js';
 import './certificate-report.js';
 import './chat-log.js';
 import './chat-compose.js';
@@ -58,6 +59,63 @@ export class ChannelView extends LitElement {
     super();
     new LanguageController(this);
     this.callError = null;
+    // Focus steering (ui/focus.js): the session whose next action takes focus as it appears,
+    // and the elements focus may be taken from meanwhile (ours, or the button that asked).
+    this.steerSession = null;
+    this.steerFrom = [];
+  }
+
+  /** The conversation's next action: the offer's decision, the state while waiting, the input once secure. */
+  async focusTarget(channel, requested) {
+    const root = this.renderRoot;
+    if (channel.phase === 'offered') {
+      // A changed or foreign certificate: the warning first, never a button that accepts it.
+      const warning = root.querySelector('[data-testid="fingerprint-warning"] h3, [data-testid="fingerprint-other-user"] h3');
+      if (warning) return warning;
+      const accept = root.querySelector('[data-testid="channel-accept"]');
+      // Accept is the next action only of a channel this user asked for; an offer that came in
+      // unasked starts at its heading (no stray Enter accepts it).
+      if (requested && channel.role === 'initiator') return accept && !accept.disabled ? accept : null;
+      return root.querySelector('header h2');
+    }
+    if (channel.phase === 'secure' || channel.phase === 'rekeying') {
+      const compose = root.querySelector('secms-chat-compose');
+      await compose?.updateComplete;
+      return compose?.renderRoot?.querySelector('[data-testid="message-input"]') ?? null;
+    }
+    return root.querySelector('[data-focus-step]') ?? root.querySelector('header h2');
+  }
+
+  updated(changed) {
+    const channel = this.channel;
+    if (!channel) return;
+    if (changed.has('channel') && changed.get('channel')?.session !== channel.session) {
+      this.steerSession = null;
+      this.steerFrom = [];
+    }
+    // Only a live channel answers the request (an old, ended one with the same peer may be on screen).
+    const intent = isLivePhase(channel.phase) ? takeConversationFocus(channel.peer.username) : null;
+    if (intent) {
+      this.steerSession = channel.session;
+      this.steerFrom = [intent.origin];
+    }
+    this.steerFocus(channel);
+  }
+
+  async steerFocus(channel) {
+    const steering = this.steerSession === channel.session;
+    // Focus lost inside this view (a button that disappeared): back to the next action.
+    if (!steering && !(focusIsLost() && this.checkVisibility?.() !== false)) return;
+    if (steering && !focusIsOurs(this.steerFrom)) {
+      this.steerSession = null;   // the user went elsewhere: focus is theirs
+      return;
+    }
+    const target = await this.focusTarget(channel, steering);
+    if (!target || this.channel?.session !== channel.session) return;
+    if (!steering && !focusIsLost()) return;
+    if (moveFocus(target)) this.steerFrom = [...this.steerFrom, target];
+    // Once at the input the conversation is under way: nothing more to steer.
+    if (target.dataset?.testid === 'message-input' && steering) this.steerSession = null;
   }
 
   // The request goes up as an event; app-root puts the call action's answer in its detail. A
@@ -73,6 +131,9 @@ export class ChannelView extends LitElement {
 
   accept() {
     const remember = this.renderRoot.querySelector('[data-testid="remember-certificate"]')?.checked ?? false;
+    // The button goes away with the offer: focus follows the channel to its input.
+    this.steerSession = this.channel.session;
+    this.steerFrom = [this.renderRoot.querySelector('[data-testid="channel-accept"]')];
     this.actions.acceptChannel(this.channel.session, { remember });
   }
 
@@ -93,12 +154,12 @@ export class ChannelView extends LitElement {
     return html`
       ${otherUser ? html`
         <div class="warning" role="alert" data-testid="fingerprint-other-user">
-          <h3>${icons.alert}${t('channel.other_user.title', { username: channel.peer.username, other: channel.trust.otherUsername })}</h3>
+          <h3 tabindex="-1">${icons.alert}${t('channel.other_user.title', { username: channel.peer.username, other: channel.trust.otherUsername })}</h3>
           <p>${t('channel.other_user.body', { username: channel.peer.username, other: channel.trust.otherUsername })}</p>
           <dl><dt>${t('channel.changed.new')}</dt><dd data-testid="fingerprint-new">${groupFingerprint(channel.report.fingerprint)}</dd></dl>
         </div>` : changed ? html`
         <div class="warning" role="alert" data-testid="fingerprint-warning">
-          <h3>${icons.alert}${t('channel.changed.title', { username: channel.peer.username })}</h3>
+          <h3 tabindex="-1">${icons.alert}${t('channel.changed.title', { username: channel.peer.username })}</h3>
           <p>${t('channel.changed.body', { username: channel.peer.username })}</p>
           <dl>
             <dt>${t('channel.changed.old')}</dt><dd data-testid="fingerprint-old">${groupFingerprint(channel.trust.knownFingerprint)}</dd>
@@ -150,7 +211,7 @@ export class ChannelView extends LitElement {
     const hidden = isIgnored({ ignored: this.ignored ?? [] }, channel);
     return html`
       <header>
-        <h2>${t('channel.with', { username: peerDisplayName(channel) })}</h2>
+        <h2 tabindex="-1" data-testid="channel-heading">${t('channel.with', { username: peerDisplayName(channel) })}</h2>
         <span class="badge" data-state=${status.state} data-testid="channel-state" role="status">
           ${status.state === 'secure' ? icons.shield : status.state === 'compromised' ? icons.alert : icons.lockOpen}${t(`channel.status.${status.state}`)}
         </span>
@@ -171,8 +232,8 @@ export class ChannelView extends LitElement {
         .hide=${(message) => message.from === 'peer' && hidden}
         .onDelete=${(message) => this.actions.deleteMessage(channel.session, message.key)}>
         ${channel.phase === 'offered' ? this.renderOffer(channel) : nothing}
-        ${channel.phase === 'waiting_peer' ? html`<p class="lead" data-testid="channel-waiting">${t('channel.waiting', { username: channel.peer.username })}</p>` : nothing}
-        ${channel.phase === 'key_exchange' ? html`<p class="lead">${t('channel.key_exchange')}</p>` : nothing}
+        ${channel.phase === 'waiting_peer' ? html`<p class="lead" tabindex="-1" data-focus-step data-testid="channel-waiting">${t('channel.waiting', { username: channel.peer.username })}</p>` : nothing}
+        ${channel.phase === 'key_exchange' ? html`<p class="lead" tabindex="-1" data-focus-step data-testid="channel-key-exchange">${t('channel.key_exchange')}</p>` : nothing}
         ${canSend || channel.messages.length ? html`<p class="history" data-testid="chat-history-note">${t('chat.history_note')}</p>` : nothing}
       </secms-chat-log>
       ${canSend ? html`<secms-chat-compose .submit=${(text) => this.actions.submitChatLine(channel.session, text)}></secms-chat-compose>` : nothing}`;

@@ -11,6 +11,7 @@ import { privateInput } from './private-input.js';
 import { identityErrorKey } from './identity-errors.js';
 import { MIN_PASSPHRASE_LENGTH, estimatePassphrase } from '../crypto/passphrase-strength.js';
 import { fetchMailboxIdentityDefaults } from './identity-mailbox.js';
+import { focusIsLost, moveFocus } from './focus.js';
 
 export class IdentitySetup extends LitElement {
   static properties = {
@@ -70,6 +71,16 @@ export class IdentitySetup extends LitElement {
 
   updated() {
     this.prefillEmail();
+    // Shown with focus nowhere (the app window just opened, a task ended with an error): the
+    // first field of the step takes it.
+    if (focusIsLost() && this.checkVisibility?.() !== false) moveFocus(this.firstField());
+  }
+
+  firstField() {
+    const root = this.renderRoot;
+    if (this.busy) return root.querySelector('[data-testid="identity-busy"]');
+    if (this.snapshot.value?.stored) return root.querySelector('#identity-unlock-passphrase');
+    return root.querySelector(this.mode === 'create' ? '#identity-name' : '#identity-armored');
   }
 
   /** The mailbox address into an empty email field, once. */
@@ -108,6 +119,9 @@ export class IdentitySetup extends LitElement {
   async run(task, form) {
     this.busy = true;
     this.error = null;
+    // The submit button is disabled while the Worker works: focus waits on the progress line
+    // (read as it appears: its status region was there before).
+    this.updateComplete.then(() => moveFocus(this.renderRoot.querySelector('[data-testid="identity-busy"]')));
     try {
       await task();
     } catch (error) {
@@ -178,7 +192,8 @@ export class IdentitySetup extends LitElement {
   }
 
   renderProgress(key) {
-    return this.busy ? html`<p class="progress" role="status" data-testid="identity-busy"><span class="spinner" aria-hidden="true"></span>${t(key)}</p>` : nothing;
+    return html`<div role="status">${this.busy
+      ? html`<p class="progress" tabindex="-1" data-testid="identity-busy"><span class="spinner" aria-hidden="true"></span>${t(key)}</p>` : nothing}</div>`;
   }
 
   renderStored(stored) {

@@ -100,6 +100,8 @@ export class LandingPage extends LitElement {
     this.error = null;
     this.popupBlocked = false;
     this.notice = { key: 'landing.logged_out', params: {}, kind: 'success' };
+    // The form is back: focus on its first field, where the next action is (not left on <body>).
+    this.updateComplete.then(() => this.renderRoot.querySelector('#username')?.focus());
   }
 
   /**
@@ -157,6 +159,8 @@ export class LandingPage extends LitElement {
       form.reset();
       this.phase = 'signed-in';
       this.popupBlocked = !this.openAppWindow();
+      // The form is gone: this page's next action is opening the app (again).
+      this.updateComplete.then(() => this.renderRoot.querySelector('[data-testid="open-app"]')?.focus());
     } catch (error) {
       this.error = errorMessageKey(error);
       // Clear the passwords after a failure: the user retypes them anyway.

@@ -8,6 +8,7 @@ import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { isLivePhase } from '../state/channel-store.js';
 import { callRefusal, callErrorText } from './voip-panel.js';
+import { requestConversationFocus } from './focus.js';
 
 export class OnlineUsers extends LitElement {
   static properties = {
@@ -72,6 +73,13 @@ export class OnlineUsers extends LitElement {
     this.callError = code ? { username, code } : null;
   }
 
+  // The new conversation takes focus once shown (ui/focus.js); a room on screen makes way for it.
+  requestChannel(user) {
+    requestConversationFocus(user.username);
+    this.actions.selectChannel(null);
+    this.actions.requestChannel(user.userid);
+  }
+
   renderChannelButton(user) {
     if (user.isSelf || !user.fingerprint || !this.actions) return nothing;
     const certified = this.identitySnapshot.value?.certificate?.state === 'accepted';
@@ -79,7 +87,7 @@ export class OnlineUsers extends LitElement {
     return html`<button class="button secondary open-channel" type="button" data-testid="request-channel"
       ?disabled=${!certified || busy} title=${certified ? t('users.open_channel_hint') : t('users.need_certificate')}
       aria-label=${t('users.open_channel_with', { username: user.username })}
-      @click=${() => this.actions.requestChannel(user.userid)}>${icons.shield}${t('users.open_channel')}</button>`;
+      @click=${() => this.requestChannel(user)}>${icons.shield}${t('users.open_channel')}</button>`;
   }
 
   // Audio and video call buttons (icon only, labelled): a verified peer, one's own certificate

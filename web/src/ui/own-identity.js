@@ -9,6 +9,7 @@ import { icons } from './icons.js';
 import { certificateErrorText, identityErrorKey } from './identity-errors.js';
 import { groupFingerprint } from './format.js';
 import './certificate-report.js';
+import { focusIsLost, moveFocus } from './focus.js';
 
 export class OwnIdentity extends LitElement {
   static properties = {
@@ -36,6 +37,12 @@ export class OwnIdentity extends LitElement {
     this.exported = null;
     this.error = null;
     this.copied = false;
+  }
+
+  updated() {
+    // Shown with focus nowhere (the key was just created or unlocked: the form that had focus is
+    // gone): the heading of the user's identity takes it.
+    if (focusIsLost() && this.checkVisibility?.() !== false) moveFocus(this.renderRoot.querySelector('h2'));
   }
 
   async onExport() {
@@ -94,7 +101,7 @@ export class OwnIdentity extends LitElement {
     if (!own) return nothing;
     const certificate = snapshot.certificate;
     return html`
-      <h2>${t('identity.yours')}</h2>
+      <h2 tabindex="-1" data-testid="own-identity-heading">${t('identity.yours')}</h2>
       <p>${own.userId} · <span class="mono" data-testid="own-fingerprint">${groupFingerprint(own.fingerprint)}</span></p>
       ${this.renderState(certificate)}
       ${certificate.state === 'accepted' && certificate.report

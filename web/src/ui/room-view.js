@@ -12,6 +12,7 @@ import { icons } from './icons.js';
 import { canModerate, roomLabel } from '../state/room-store.js';
 import './chat-log.js';
 import './chat-compose.js';
+import { requestConversationFocus } from './focus.js';
 
 export class RoomView extends LitElement {
   static properties = {
@@ -66,7 +67,7 @@ export class RoomView extends LitElement {
                 : !room.public && room.owner === member ? html`<span class="role">${t('room.owner')}</span>` : nothing}
               ${room.waitingFor.includes(member) ? html`<span class="waiting">${t('room.no_channel')}</span>` : nothing}
               ${this.offers?.[member] ? html`<button type="button" data-testid="room-member-review" @click=${() => this.actions.selectChannel(this.offers[member])}>${t('room.review')}</button>` : nothing}
-              ${member !== this.self ? html`<button type="button" data-testid="room-member-private" @click=${() => this.actions.openPrivate(member)}>${t('room.private')}</button>` : nothing}
+              ${member !== this.self ? html`<button type="button" data-testid="room-member-private" @click=${() => { requestConversationFocus(member); this.actions.openPrivate(member); }}>${t('room.private')}</button>` : nothing}
             </li>`)}
         </ul>
       </aside>`;

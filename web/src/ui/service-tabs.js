@@ -34,6 +34,7 @@ export class ServiceTabs extends LitElement {
     preferences: { attribute: false },   // preferences (state/preferences.js): the VoIP tab's ringing setting
     mail: { attribute: false },          // mail store (state/mail-store.js)
     mailActions: { attribute: false },   // mail actions (app/mail-controller.js)
+    requests: { attribute: false },      // unseen secure-channel requests (app/channel-requests.js), asked for with an event
   };
 
   static styles = [controlStyles, css`
@@ -65,7 +66,43 @@ export class ServiceTabs extends LitElement {
     this.channelSnapshot = new StoreController(this, 'channels');
     this.roomSnapshot = new StoreController(this, 'rooms');
     this.callSnapshot = new StoreController(this, 'calls');
+    this.requestSnapshot = new StoreController(this, 'requests');
     this.shownCall = null;   // the call the VoIP tab was brought forward for
+    // A conversation the user asked for from the online list is in the Chat tab (ui/focus.js).
+    this.onConversationRequested = () => {
+      if (this.selected !== 'chat') this.select('chat');
+    };
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    const detail = {};
+    this.dispatchEvent(new CustomEvent('secms-requests-context', { detail, bubbles: true, composed: true }));
+    if (detail.store) this.requests = detail.store;
+    document.addEventListener('secms-conversation-requested', this.onConversationRequested);
+  }
+
+  disconnectedCallback() {
+    document.removeEventListener('secms-conversation-requested', this.onConversationRequested);
+    super.disconnectedCallback();
+  }
+
+  /** The tab's badge: the number shown, and words read as part of the tab's name. */
+  renderBadge(count, words, testid) {
+    return html`<span class="unread" aria-hidden="true" data-testid=${testid}>${count}</span><span class="visually-hidden">, ${words}</span>`;
+  }
+
+  /** Badges of a tab: unread lines and unseen channel requests on Chat, a ringing call on VoIP. */
+  renderBadges(id, unread) {
+    if (id === 'chat') {
+      const requests = this.requestSnapshot.value?.pending.length ?? 0;
+      return html`${unread ? html`<span class="unread" data-testid="chat-unread-total" aria-label=${t('chat.unread', { count: unread })}>${unread}</span>` : ''}${requests
+        ? this.renderBadge(requests, t('announce.requests_badge', { count: requests }), 'chat-requests') : ''}`;
+    }
+    if (id === 'voip' && this.callSnapshot.value?.call?.phase === 'incoming') {
+      return this.renderBadge(1, t('announce.call_badge'), 'voip-incoming');
+    }
+    return '';
   }
 
   /** Unread lines over every conversation, shown on the Chat tab's label. */
@@ -123,8 +160,7 @@ export class ServiceTabs extends LitElement {
         ${services.map(({ id, icon }) => html`
           <button role="tab" type="button" id=${`tab-${id}`} aria-controls=${`panel-${id}`}
             aria-selected=${String(this.selected === id)} tabindex=${this.selected === id ? 0 : -1}
-            data-testid=${`tab-${id}`} @click=${() => this.select(id)}>${icons[icon]}${t(`tabs.${id}`)}${id === 'chat' && unread
-              ? html`<span class="unread" data-testid="chat-unread-total" aria-label=${t('chat.unread', { count: unread })}>${unread}</span>` : ''}</button>`)}
+            data-testid=${`tab-${id}`} @click=${() => this.select(id)}>${icons[icon]}${t(`tabs.${id}`)}${this.renderBadges(id, unread)}</button>`)}
       </div>
       ${services.map(({ id }) => html`
         <section role="tabpanel" id=${`panel-${id}`} aria-labelledby=${`tab-${id}`} tabindex="0"

@@ -21,6 +21,7 @@ export class StatusBar extends LitElement {
     channels: { attribute: false },     // channel store: the pill shows the selected channel
     rooms: { attribute: false },        // room store: … or the selected room
     calls: { attribute: false },        // call store: the call-security indicator while a call exists
+    detailsFor: { state: true },        // session whose fingerprint and safety code are shown as text, or null
   };
 
   static styles = [controlStyles, css`
@@ -55,6 +56,18 @@ export class StatusBar extends LitElement {
     .channel[data-state="compromised"] { color: var(--color-danger); background: var(--color-danger-soft); border-color: var(--color-danger); font-weight: 600; }
     .spacer { flex: 1; }
     .call-link { border: 0; padding: 0; background: none; border-radius: 999px; cursor: pointer; min-width: 0; }
+    .bar { position: relative; }
+    .details-toggle { height: 30px; padding: 0 var(--space-3); border-radius: 999px; border: 1px solid var(--color-border); background: var(--color-surface-2); font-size: 0.85rem; cursor: pointer; }
+    .details-toggle[aria-expanded="true"] { background: var(--color-accent-soft); border-color: var(--color-accent); }
+    .details {
+      position: absolute; top: 100%; left: var(--space-4); z-index: 20; max-width: min(40rem, calc(100vw - 2 * var(--space-4)));
+      padding: var(--space-3) var(--space-4); background: var(--color-surface); color: var(--color-text);
+      border: 1px solid var(--color-border); border-radius: var(--radius-l); box-shadow: 0 6px 20px rgb(0 0 0 / 18%);
+    }
+    .details dl { display: grid; grid-template-columns: max-content 1fr; gap: var(--space-1) var(--space-3); margin: 0; }
+    .details dt { font-weight: 600; }
+    .details dd { margin: 0; overflow-wrap: anywhere; }
+    .details .mono { font-family: var(--font-mono); }
     @media (max-width: 640px) {
       .brand .name { display: none; }
     }
@@ -73,11 +86,11 @@ export class StatusBar extends LitElement {
   renderRoom(room) {
     const state = room.joined ? (room.waitingFor.length ? 'key_exchange' : 'secure') : 'ended';
     const label = room.joined ? t('room.encrypted') : t(`room.ended.${room.endReason ?? 'left'}`);
+    // A live region: the state changes are read where the user is.
     return html`
-      <span class="pill channel" data-testid="channel-status" data-state=${state} data-room=${room.room}
-        title=${room.waitingFor.length ? `${t('room.no_channel')}: ${room.waitingFor.join(', ')}` : nothing}
-        aria-label=${`${t('status.channel')}: ${label} · ${roomLabel(room)}`}>
-        ${room.joined ? icons.shield : icons.lockOpen}<span class="text" data-testid="status-channel-state">${label} · ${roomLabel(room)}</span>
+      <span class="pill channel" role="status" data-testid="channel-status" data-state=${state} data-room=${room.room}
+        title=${room.waitingFor.length ? `${t('room.no_channel')}: ${room.waitingFor.join(', ')}` : nothing}>
+        ${room.joined ? icons.shield : icons.lockOpen}<span class="visually-hidden">${t('status.channel')}: </span><span class="text" data-testid="status-channel-state">${label} · ${roomLabel(room)}</span>
       </span>`;
   }
 
@@ -96,13 +109,45 @@ export class StatusBar extends LitElement {
         `${t('report.fingerprint')}: ${groupFingerprint(channel.report.fingerprint)}`, `${t('channel.sas')}: ${channel.sas.emojiText} ${channel.sas.decimalText}`].join('\n')
       : channel ? t('channel.with', { username: channel.peer.username }) : '';
     const icon = status.state === 'secure' ? icons.shield : status.state === 'compromised' ? icons.alert : icons.lockOpen;
+    // A live region (its state changes are read), and what users compare out of band as text
+    // behind a disclosure button, not only in the hover title.
     return html`
-      <span class="pill channel" data-testid="channel-status" data-state=${status.state} title=${details || nothing}
-        aria-label=${`${t('status.channel')}: ${label}${reason ? ` — ${reason}` : ''}`}>
-        ${icon}<span class="text" data-testid="status-channel-state">${label}${channel ? ` · ${channel.peer.username}` : ''}</span>
+      <span class="pill channel" role="status" data-testid="channel-status" data-state=${status.state} title=${details || nothing}>
+        ${icon}<span class="visually-hidden">${t('status.channel')}: </span><span class="text" data-testid="status-channel-state">${label}${channel ? ` · ${channel.peer.username}` : ''}</span>
         ${reason ? html`<span class="text" data-testid="status-channel-reason" data-reason=${status.reason}>— ${reason}</span>` : nothing}
-        ${details && channel.sas ? html`<span class="text" data-testid="status-channel-sas">${channel.sas.emojiText}</span>` : nothing}
-      </span>`;
+        ${details && channel.sas ? html`<span class="text" aria-hidden="true" data-testid="status-channel-sas">${channel.sas.emojiText}</span>` : nothing}
+      </span>
+      ${channel && channel.sas && (status.state === 'secure' || status.state === 'rekeying') ? this.renderChannelDetails(channel) : nothing}`;
+  }
+
+  toggleDetails(session) {
+    this.detailsFor = this.detailsFor === session ? null : session;
+  }
+
+  closeDetails(event) {
+    if (event.key !== 'Escape' || !this.detailsFor) return;
+    event.preventDefault();
+    this.detailsFor = null;
+    this.renderRoot.querySelector('[data-testid="status-channel-details-toggle"]')?.focus();
+  }
+
+  // The peer's fingerprint and the safety code (emoji with their names, and the digits), as text.
+  renderChannelDetails(channel) {
+    const open = this.detailsFor === channel.session;
+    return html`
+      <button class="details-toggle" type="button" aria-expanded=${String(open)} aria-controls="channel-details"
+        aria-label=${t('announce.channel_details_label')} data-testid="status-channel-details-toggle"
+        @click=${() => this.toggleDetails(channel.session)} @keydown=${this.closeDetails}>${t('announce.channel_details')}</button>
+      <div class="details" id="channel-details" role="region" aria-label=${t('announce.channel_details_label')} ?hidden=${!open}
+        data-testid="status-channel-details" @keydown=${this.closeDetails}>
+        ${open ? html`<dl>
+          <dt>${t('announce.channel_peer')}</dt><dd>${channel.peer.username}</dd>
+          <dt>${t('report.fingerprint')}</dt><dd class="mono" data-testid="status-channel-fingerprint">${groupFingerprint(channel.report.fingerprint)}</dd>
+          <dt>${t('channel.sas')}</dt><dd data-testid="status-channel-sas-text"><span aria-hidden="true">${channel.sas.emojiText}</span>
+            ${channel.sas.emoji.map((item) => item.name).join(', ')} · <span class="mono">${channel.sas.decimalText}</span></dd>
+          <dt>${t('announce.channel_suite')}</dt><dd>${suiteNames[channel.suite] ?? ''}</dd>
+        </dl>` : nothing}
+      </div>`;
   }
 
   // The compact call-security indicator, for as long as a call is shown (web/src/ui/call-security.js).
