@@ -127,9 +127,9 @@ export async function ownReportFingerprint(appPage, timeoutMs = 20_000) {
   return fingerprint.getAttribute('data-fingerprint');
 }
 
-/** Clicks "Secure channel" beside `username` in the online list once that user is certified. */
+/** Clicks "Secure channel" beside `username` in the online list once it is usable (aria-disabled while not). */
 export async function requestChannelWith(appPage, username) {
-  const button = appPage.locator(`[data-testid=online-user][data-username="${username}"] [data-testid=request-channel]:not([disabled])`);
+  const button = appPage.locator(`[data-testid=online-user][data-username="${username}"] [data-testid=request-channel]:not([aria-disabled=true])`);
   await button.waitFor({ timeout: 15_000 });
   await button.click();
 }

@@ -10,6 +10,14 @@ import { themes } from '../state/preferences.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { privateInput } from './private-input.js';
+import { describedBy, fieldError, focusFirstInvalid } from './field-errors.js';
+
+// The fields of each dialog in order (the first invalid one takes focus), and the server errors
+// that are about one of them.
+const passwordFields = Object.freeze(['current-password', 'new-password', 'repeat-password']);
+const deleteFields = Object.freeze(['delete-password', 'delete-confirm']);
+const passwordFieldOfError = Object.freeze({ invalid_credentials: 'current-password', invalid_password: 'new-password' });
+const deleteFieldOfError = Object.freeze({ invalid_credentials: 'delete-password' });
 
 export class AccountMenu extends LitElement {
   static properties = {
@@ -17,7 +25,8 @@ export class AccountMenu extends LitElement {
     actions: { attribute: false },   // { logout(), changePassword({currentPassword,newPassword}), deleteAccount({password}) }
     open: { state: true },
     busy: { state: true },
-    error: { state: true },
+    error: { state: true },          // { key, params } about the whole dialog (network, rate limit)
+    fieldErrors: { state: true },    // { [field id]: { key, params } } (field-errors.js)
     notice: { state: true },
     activeDialog: { state: true },   // id of the open dialog: only it shows the error
   };
@@ -46,13 +55,16 @@ export class AccountMenu extends LitElement {
       padding: var(--space-2) var(--space-3); border: 0; border-radius: var(--radius-s);
       background: transparent; text-align: left; cursor: pointer;
     }
-    [role="menuitem"]:hover, [role="menuitem"]:focus-visible { background: var(--color-surface-hover); outline: none; }
+    [role="menuitem"]:hover, [role="menuitem"]:focus-visible { background: var(--color-surface-hover); }
     [role="menuitemradio"], [role="menuitemcheckbox"] {
       display: flex; align-items: center; gap: var(--space-3); width: 100%;
       padding: var(--space-1) var(--space-3); border: 0; border-radius: var(--radius-s);
       background: transparent; text-align: left; cursor: pointer; font-size: 0.92rem;
     }
-    [role="menuitemradio"]:hover, [role="menuitemradio"]:focus-visible, [role="menuitemcheckbox"]:hover, [role="menuitemcheckbox"]:focus-visible { background: var(--color-surface-hover); outline: none; }
+    [role="menuitemradio"]:hover, [role="menuitemradio"]:focus-visible, [role="menuitemcheckbox"]:hover, [role="menuitemcheckbox"]:focus-visible { background: var(--color-surface-hover); }
+    /* The focus token as a ring inside the item (the menu's edge would clip one outside): at least
+       3:1 against the menu in every theme, unlike the hover background alone. */
+    [role="menuitem"]:focus-visible, [role="menuitemradio"]:focus-visible, [role="menuitemcheckbox"]:focus-visible { outline: 2px solid var(--color-focus); outline-offset: -2px; }
     .mark { width: 1em; flex: none; text-align: center; }
     .group-label { padding: var(--space-1) var(--space-3); font-size: 0.75rem; text-transform: uppercase; letter-spacing: 0.05em; color: var(--color-text-muted); }
     [role="menuitem"].danger { color: var(--color-danger); }
@@ -74,6 +86,7 @@ export class AccountMenu extends LitElement {
     this.open = false;
     this.busy = false;
     this.error = null;
+    this.fieldErrors = {};
     this.notice = null;
     this.activeDialog = null;
     this.preferenceSnapshot = new StoreController(this, 'preferences');
@@ -169,6 +182,7 @@ export class AccountMenu extends LitElement {
     this.error = null;
     this.notice = null;
     this.activeDialog = id;
+    this.fieldErrors = {};
     const dialog = this.renderRoot.querySelector(`#${id}`);
     dialog.querySelector('form')?.reset();
     dialog.showModal();
@@ -184,15 +198,36 @@ export class AccountMenu extends LitElement {
   closeDialog(event) {
     event.target.closest('dialog')?.close();
     this.error = null;
+    this.fieldErrors = {};
+  }
+
+  /** Shows `errors` under their fields and focuses the first; → whether there were any. */
+  showFieldErrors(errors, order) {
+    this.fieldErrors = errors;
+    if (!Object.keys(errors).length) return false;
+    focusFirstInvalid(this, order, errors);
+    return true;
+  }
+
+  /** A server error: under the field it is about, or above the form. */
+  showServerError(fieldOfError, order) {
+    const field = fieldOfError[this.failureCode];
+    if (field && this.error) {
+      this.showFieldErrors({ [field]: this.error }, order);
+      this.error = null;
+    }
   }
 
   async runAction(action) {
     this.busy = true;
     this.error = null;
+    this.fieldErrors = {};
+    this.failureCode = null;
     try {
       return await action();
     } catch (error) {
       this.error = errorMessageKey(error);
+      this.failureCode = error?.code;
       return undefined;
     } finally {
       this.busy = false;
@@ -205,19 +240,22 @@ export class AccountMenu extends LitElement {
     const currentPassword = form.elements['current-password'].value;
     const newPassword = form.elements['new-password'].value;
     const repeat = form.elements['repeat-password'].value;
-    if (!currentPassword || !newPassword || !repeat) {
-      this.error = { key: 'form.required', params: {} };
-      return;
-    }
-    if (newPassword !== repeat) {
-      this.error = { key: 'form.password_mismatch', params: {} };
-      return;
-    }
+    this.error = null;
+    const missing = {};
+    if (!currentPassword) missing['current-password'] = { key: 'form.required.current_password', params: {} };
+    if (!newPassword) missing['new-password'] = { key: 'form.required.new_password', params: {} };
+    if (!repeat) missing['repeat-password'] = { key: 'form.required.repeat_new_password', params: {} };
+    else if (newPassword && newPassword !== repeat) missing['repeat-password'] = { key: 'form.password_mismatch', params: {} };
+    if (this.showFieldErrors(missing, passwordFields)) return;
     const done = await this.runAction(async () => {
       await this.actions.changePassword({ currentPassword, newPassword });
       return true;
     });
     form.reset();
+    if (!done) {
+      this.showServerError(passwordFieldOfError, passwordFields);
+      if (this.error) focusFirstInvalid(this, passwordFields, { 'current-password': true });
+    }
     if (done) {
       form.closest('dialog').close();
       this.notice = { key: 'account.password_changed', params: {} };
@@ -230,17 +268,16 @@ export class AccountMenu extends LitElement {
     event.preventDefault();
     const form = event.target;
     const password = form.elements['delete-password'].value;
-    if (!password) {
-      this.error = { key: 'form.required', params: {} };
-      return;
-    }
-    if (!form.elements.confirm.checked) {
-      this.error = { key: 'account.delete.confirm_required', params: {} };
-      return;
-    }
+    this.error = null;
+    const missing = {};
+    if (!password) missing['delete-password'] = { key: 'form.required.password', params: {} };
+    if (!form.elements.confirm.checked) missing['delete-confirm'] = { key: 'account.delete.confirm_required', params: {} };
+    if (this.showFieldErrors(missing, deleteFields)) return;
     // On success the page wipes itself and leaves; nothing to render afterwards.
     await this.runAction(() => this.actions.deleteAccount({ password }));
     form.elements['delete-password'].value = '';
+    this.showServerError(deleteFieldOfError, deleteFields);
+    if (this.error) focusFirstInvalid(this, deleteFields, { 'delete-password': true });
   }
 
   async onLogout() {
@@ -257,6 +294,18 @@ export class AccountMenu extends LitElement {
     return this.error && this.activeDialog === dialogId
       ? html`<p class="message error" role="alert" data-testid="account-error">${t(this.error.key, this.error.params)}</p>`
       : nothing;
+  }
+
+  /** A credential field of a dialog with its error under it (tied by aria-invalid / aria-describedby). */
+  renderField(id, labelKey, hint = null) {
+    const errors = this.fieldErrors;
+    return html`
+      <div class="field">
+        <label for=${id}>${t(labelKey)}</label>
+        ${privateInput({ id, describedBy: describedBy(id, errors, hint ? `${id}-hint` : null), invalid: Boolean(errors[id]), disabled: this.busy })}
+        ${fieldError(id, errors, { testId: 'account-error' })}
+        ${hint ? html`<span class="hint" id=${`${id}-hint`}>${t(hint)}</span>` : nothing}
+      </div>`;
   }
 
   render() {
@@ -280,16 +329,13 @@ export class AccountMenu extends LitElement {
           @click=${this.onLogout}>${icons.logout}${this.busy ? t('account.logging_out') : t('account.logout')}</button>
       </div>
 
-      <dialog id="password-dialog" aria-labelledby="password-title" @close=${() => { this.error = null; this.onDialogClose(); }}>
+      <dialog id="password-dialog" aria-labelledby="password-title" @close=${() => { this.error = null; this.fieldErrors = {}; this.onDialogClose(); }}>
         <h2 id="password-title">${t('account.change_password')}</h2>
         ${this.renderError('password-dialog')}
         <form autocomplete="off" novalidate @submit=${this.onChangePassword}>
-          <div class="field"><label for="current-password">${t('account.current_password')}</label>${privateInput({ id: 'current-password', disabled: this.busy })}</div>
-          <div class="field">
-            <label for="new-password">${t('account.new_password')}</label>${privateInput({ id: 'new-password', disabled: this.busy })}
-            <span class="hint">${t('landing.password.hint')}</span>
-          </div>
-          <div class="field"><label for="repeat-password">${t('account.repeat_new_password')}</label>${privateInput({ id: 'repeat-password', disabled: this.busy })}</div>
+          ${this.renderField('current-password', 'account.current_password')}
+          ${this.renderField('new-password', 'account.new_password', 'landing.password.hint')}
+          ${this.renderField('repeat-password', 'account.repeat_new_password')}
           <div class="dialog-actions">
             <button class="button secondary" type="button" @click=${this.closeDialog}>${t('account.cancel')}</button>
             <button class="button" type="submit" ?disabled=${this.busy} data-testid="change-password-submit">${t('account.save')}</button>
@@ -297,13 +343,15 @@ export class AccountMenu extends LitElement {
         </form>
       </dialog>
 
-      <dialog id="delete-dialog" aria-labelledby="delete-title" @close=${() => { this.error = null; this.onDialogClose(); }}>
+      <dialog id="delete-dialog" aria-labelledby="delete-title" @close=${() => { this.error = null; this.fieldErrors = {}; this.onDialogClose(); }}>
         <h2 id="delete-title">${t('account.delete')}</h2>
         <p class="warning">${t('account.delete.warning')}</p>
         ${this.renderError('delete-dialog')}
         <form autocomplete="off" novalidate @submit=${this.onDeleteAccount}>
-          <div class="field"><label for="delete-password">${t('account.delete.password')}</label>${privateInput({ id: 'delete-password', disabled: this.busy })}</div>
-          <label class="checkbox"><input type="checkbox" name="confirm" data-testid="delete-confirm" ?disabled=${this.busy}><span>${t('account.delete.confirm')}</span></label>
+          ${this.renderField('delete-password', 'account.delete.password')}
+          <label class="checkbox"><input type="checkbox" id="delete-confirm" name="confirm" data-testid="delete-confirm" ?disabled=${this.busy}
+            aria-invalid=${this.fieldErrors['delete-confirm'] ? 'true' : nothing} aria-describedby=${describedBy('delete-confirm', this.fieldErrors) ?? nothing}><span>${t('account.delete.confirm')}</span></label>
+          ${fieldError('delete-confirm', this.fieldErrors, { testId: 'account-error' })}
           <div class="dialog-actions">
             <button class="button secondary" type="button" @click=${this.closeDialog}>${t('account.cancel')}</button>
             <button class="button danger" type="submit" ?disabled=${this.busy} data-testid="delete-submit">${t('account.delete.submit')}</button>

@@ -12,6 +12,16 @@ import './online-users.js';
 import './service-tabs.js';
 import './incoming-call.js';
 
+/** The first element matching `selector` that is shown, searched through open shadow roots. */
+function findShown(root, selector) {
+  for (const element of root.querySelectorAll('*')) {
+    if (element.matches(selector) && element.checkVisibility()) return element;
+    const inner = element.shadowRoot && findShown(element.shadowRoot, selector);
+    if (inner) return inner;
+  }
+  return null;
+}
+
 export class AppRoot extends LitElement {
   static properties = {
     phase: {},                         // 'loading' | 'ready' | 'no-session' | 'session-ended' | 'unreachable' | 'logout-failed'
@@ -39,6 +49,10 @@ export class AppRoot extends LitElement {
       background: var(--color-surface); border-right: 1px solid var(--color-border);
     }
     main { display: flex; flex-direction: column; min-height: 0; min-width: 0; }
+    main:focus { outline: none; }
+    /* Off screen until focused: then over the status bar's top-left corner. */
+    .skip-link { position: absolute; top: var(--space-2); left: var(--space-2); z-index: 100; transform: translateY(-300%); }
+    .skip-link:focus { transform: none; }
     secms-service-tabs { flex: 1; }
     .center { flex: 1; display: flex; }
     @media (max-width: 760px) {
@@ -64,6 +78,19 @@ export class AppRoot extends LitElement {
         ? Promise.resolve().then(() => this.callActions.call({ username: detail.username, video: Boolean(detail.video) }))
         : Promise.resolve({ error: { code: 'unsupported' } });
     });
+  }
+
+  /**
+   * The skip link's target: the conversation shown in the Chat tab (its message input, else its
+   * heading), or the main content when there is none.
+   */
+  skipToConversation(event) {
+    event.preventDefault();
+    const view = findShown(this.renderRoot, 'secms-channel-view, secms-room-view');
+    const input = view?.shadowRoot && findShown(view.shadowRoot, '[data-testid="message-input"]');
+    const heading = view?.shadowRoot?.querySelector('header h2, h2');
+    if (heading && !heading.hasAttribute('tabindex')) heading.setAttribute('tabindex', '-1');
+    (input ?? heading ?? this.renderRoot.querySelector('main')).focus();
   }
 
   renderBackToStart(titleKey, bodyKey) {
@@ -102,11 +129,15 @@ export class AppRoot extends LitElement {
     if (this.phase !== 'ready') {
       return html`<div class="center"><secms-notice-card icon="shield" heading=${t('app.loading')}></secms-notice-card></div>`;
     }
+    // The skip link is the window's first focusable element; the <h1> names the window (hidden:
+    // the status bar shows the brand).
     return html`
+      <a class="button skip-link" href="#main-content" data-testid="skip-link" @click=${this.skipToConversation}>${t('app.skip_to_conversation')}</a>
+      <h1 class="visually-hidden">${t('app.name')}</h1>
       <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions} .channels=${this.channels} .rooms=${this.rooms} .calls=${this.calls}></secms-status-bar>
       <div class="layout" data-testid="app-shell">
         <aside><secms-online-users .presence=${this.presence} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions} .calls=${this.calls} .callActions=${this.callActions}></secms-online-users></aside>
-        <main><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}
+        <main id="main-content" tabindex="-1"><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}
           .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence} .preferences=${this.actions?.preferences}
           .mail=${this.mail} .mailActions=${this.mailActions}></secms-service-tabs></main>
       </div>

@@ -10,6 +10,7 @@ import { icons } from './icons.js';
 import { channelStatusOf } from '../state/channel-store.js';
 import { roomLabel } from '../state/room-store.js';
 import { serverErrorText } from '../app/server-errors.js';
+import { focusFirstInvalid } from './field-errors.js';
 import './identity-setup.js';
 import './room-view.js';
 import './own-identity.js';
@@ -64,21 +65,28 @@ export class ChatPanel extends LitElement {
     event.preventDefault();
     const input = event.target.elements['room-name'];
     const name = input.value.trim();
-    if (!name) return;
+    if (!name) {
+      this.joinError = { code: 'required', messageKey: 'form.required.room_name', params: {} };
+      focusFirstInvalid(this, ['room-join-name'], { 'room-join-name': true });
+      return;
+    }
     const result = await this.actions.joinRoom(name);
     this.joinError = result?.error ?? null;
     if (!this.joinError) input.value = '';
+    else focusFirstInvalid(this, ['room-join-name'], { 'room-join-name': true });
   }
 
   renderRooms(roomSnapshot) {
     return html`
       <h2>${t('room.list')}</h2>
       <form class="join" @submit=${this.onJoin} novalidate>
-        <input name="room-name" type="text" maxlength="64" autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="false" placeholder="lobby"
-          aria-label=${t('room.join_label')} data-testid="room-join-name">
+        <input id="room-join-name" name="room-name" type="text" maxlength="64" autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="false" placeholder="lobby"
+          aria-label=${t('room.join_label')} data-testid="room-join-name"
+          aria-invalid=${this.joinError ? 'true' : nothing} aria-describedby=${this.joinError ? 'room-join-error' : nothing}
+          @input=${() => { if (this.joinError?.code === 'required') this.joinError = null; }}>
         <button class="button secondary" type="submit" data-testid="room-join">${t('room.join')}</button>
       </form>
-      ${this.joinError ? html`<p class="message error" role="alert" data-testid="room-join-error" data-code=${this.joinError.code}>${t(this.joinError.messageKey, this.joinError.params)}</p>` : nothing}
+      ${this.joinError ? html`<p class="message error" role="alert" id="room-join-error" data-testid="room-join-error" data-code=${this.joinError.code}>${t(this.joinError.messageKey, this.joinError.params)}</p>` : nothing}
       <button type="button" class="new-room" data-testid="room-create-private" @click=${() => this.actions.joinRoom(null)}>${t('room.create_private')}</button>
       ${roomSnapshot.invitations.map((invitation) => html`
         <div class="invitation" data-testid="room-invitation" data-room=${invitation.room}>
@@ -117,7 +125,7 @@ export class ChatPanel extends LitElement {
     const selected = selectedRoom ? null : snapshot.channels.find((channel) => channel.session === snapshot.selected) ?? null;
     return html`
       <div class="layout">
-        <nav aria-label=${t('channel.list')}>
+        <nav aria-label=${t('chat.conversations')}>
           <button type="button" aria-current=${String(!selected && !selectedRoom)} data-testid="own-identity-entry" @click=${() => this.actions.selectChannel(null)}>
             ${icons.key}<span class="entry"><span class="name">${t('identity.yours')}</span></span>
           </button>

@@ -9,7 +9,13 @@ import { LanguageController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { privateInput } from './private-input.js';
+import { describedBy, fieldError, focusFirstInvalid } from './field-errors.js';
 import './language-switcher.js';
+
+// The form's fields in order (the first invalid one takes focus), and the server errors that are
+// about one of them.
+const authFields = Object.freeze(['username', 'password', 'repeat']);
+const fieldOfError = Object.freeze({ username_taken: 'username', invalid_username: 'username', invalid_password: 'password' });
 
 export class LandingPage extends LitElement {
   static properties = {
@@ -19,7 +25,8 @@ export class LandingPage extends LitElement {
     mode: { state: true },                 // 'login' | 'register'
     phase: { state: true },                // 'checking' | 'form' | 'signed-in'
     busy: { state: true },
-    error: { state: true },                // { key, params } | null
+    error: { state: true },                // { key, params } | null: about the whole form (wrong credentials, network)
+    fieldErrors: { state: true },          // { username?, password?, repeat? : { key, params } } (field-errors.js)
     notice: { state: true },               // { key, params, kind } | null
     user: { state: true },
     popupBlocked: { state: true },
@@ -74,6 +81,7 @@ export class LandingPage extends LitElement {
     this.phase = 'checking';
     this.busy = false;
     this.error = null;
+    this.fieldErrors = {};
     this.notice = null;
     this.user = null;
     this.popupBlocked = false;
@@ -98,6 +106,7 @@ export class LandingPage extends LitElement {
     this.mode = 'login';
     this.busy = false;
     this.error = null;
+    this.fieldErrors = {};
     this.popupBlocked = false;
     this.notice = { key: 'landing.logged_out', params: {}, kind: 'success' };
     // The form is back: focus on its first field, where the next action is (not left on <body>).
@@ -120,6 +129,7 @@ export class LandingPage extends LitElement {
     if (this.busy) return;
     this.mode = mode;
     this.error = null;
+    this.fieldErrors = {};
     this.notice = null;
   }
 
@@ -141,12 +151,14 @@ export class LandingPage extends LitElement {
     const repeat = form.elements.repeat?.value;
     this.error = null;
     this.notice = null;
-    if (!username || !password || (this.mode === 'register' && !repeat)) {
-      this.error = { key: 'form.required', params: {} };
-      return;
-    }
-    if (this.mode === 'register' && password !== repeat) {
-      this.error = { key: 'form.password_mismatch', params: {} };
+    const missing = {};
+    if (!username) missing.username = { key: 'form.required.username', params: {} };
+    if (!password) missing.password = { key: 'form.required.password', params: {} };
+    if (this.mode === 'register' && !repeat) missing.repeat = { key: 'form.required.repeat', params: {} };
+    else if (this.mode === 'register' && password && password !== repeat) missing.repeat = { key: 'form.password_mismatch', params: {} };
+    this.fieldErrors = missing;
+    if (Object.keys(missing).length) {
+      focusFirstInvalid(this, authFields, missing);
       return;
     }
     this.busy = true;
@@ -162,12 +174,20 @@ export class LandingPage extends LitElement {
       // The form is gone: this page's next action is opening the app (again).
       this.updateComplete.then(() => this.renderRoot.querySelector('[data-testid="open-app"]')?.focus());
     } catch (error) {
-      this.error = errorMessageKey(error);
+      // An error about one field is said under it; others (wrong credentials, network) above the form.
+      const message = errorMessageKey(error);
+      const field = fieldOfError[error?.code];
+      if (field) this.fieldErrors = { [field]: message };
+      else this.error = message;
       // Clear the passwords after a failure: the user retypes them anyway.
       form.elements.password.value = '';
       if (form.elements.repeat) form.elements.repeat.value = '';
     } finally {
       this.busy = false;
+    }
+    // Fields are enabled again once rendered: focus the field to fix, or the password to retype.
+    if (this.phase === 'form' && (this.error || Object.keys(this.fieldErrors).length)) {
+      focusFirstInvalid(this, authFields, Object.keys(this.fieldErrors).length ? this.fieldErrors : { password: true });
     }
   }
 
@@ -188,47 +208,58 @@ export class LandingPage extends LitElement {
     else this.showLoggedOut();
   }
 
+  // Notices go to a status region that stays in the card whatever it shows (a live region added
+  // together with its text is often not read, and the card itself is not live); errors about the
+  // whole form are alerts.
+  renderStatus() {
+    return html`<div role="status" data-testid="landing-status">${this.notice
+      ? html`<p class="message ${this.notice.kind}" data-testid="notice">${t(this.notice.key, this.notice.params)}</p>` : nothing}</div>`;
+  }
+
   renderMessages() {
-    return html`
-      ${this.notice ? html`<p class="message ${this.notice.kind}" role="status" data-testid="notice">${t(this.notice.key, this.notice.params)}</p>` : nothing}
-      ${this.error ? html`<p class="message error" role="alert" data-testid="error">${t(this.error.key, this.error.params)}</p>` : nothing}`;
+    return this.error ? html`<p class="message error" role="alert" id="form-error" data-testid="error">${t(this.error.key, this.error.params)}</p>` : nothing;
   }
 
   renderForm() {
     const registering = this.mode === 'register';
+    const errors = this.fieldErrors;
     // autocomplete="off" on the form, "new-password"/"off" on each field (privateInput), plus the
     // ignore hints that common password managers honour; spellcheck off so typed text stays local.
     return html`
       <div class="switch" role="tablist" aria-label=${t('app.name')} @keydown=${this.onModeKeydown}>
         <button id="mode-login" role="tab" type="button" aria-selected=${String(!registering)}
-          aria-controls="auth-form" tabindex=${registering ? -1 : 0}
+          aria-controls="auth-panel" tabindex=${registering ? -1 : 0}
           @click=${() => this.selectMode('login')}>${t('landing.tab.login')}</button>
         <button id="mode-register" role="tab" type="button" aria-selected=${String(registering)}
-          aria-controls="auth-form" tabindex=${registering ? 0 : -1}
+          aria-controls="auth-panel" tabindex=${registering ? 0 : -1}
           @click=${() => this.selectMode('register')}>${t('landing.tab.register')}</button>
       </div>
       ${this.renderMessages()}
-      <form id="auth-form" role="tabpanel" aria-labelledby=${registering ? 'mode-register' : 'mode-login'}
-        autocomplete="off" novalidate data-testid="auth-form" @submit=${this.onSubmit}>
+      <div id="auth-panel" role="tabpanel" aria-labelledby=${registering ? 'mode-register' : 'mode-login'}>
+      <form id="auth-form" autocomplete="off" novalidate data-testid="auth-form" aria-describedby=${this.error ? 'form-error' : nothing} @submit=${this.onSubmit}>
         <div class="field">
           <label for="username">${t('landing.username')}</label>
-          ${privateInput({ id: 'username', type: 'text', maxlength: 64, describedBy: registering ? 'username-hint' : undefined, disabled: this.busy })}
+          ${privateInput({ id: 'username', type: 'text', maxlength: 64, describedBy: describedBy('username', errors, registering ? 'username-hint' : null), invalid: Boolean(errors.username), disabled: this.busy })}
+          ${fieldError('username', errors)}
           ${registering ? html`<span class="hint" id="username-hint">${t('landing.username.hint')}</span>` : nothing}
         </div>
         <div class="field">
           <label for="password">${t('landing.password')}</label>
-          ${privateInput({ id: 'password', describedBy: registering ? 'password-hint' : undefined, disabled: this.busy })}
+          ${privateInput({ id: 'password', describedBy: describedBy('password', errors, registering ? 'password-hint' : null), invalid: Boolean(errors.password), disabled: this.busy })}
+          ${fieldError('password', errors)}
           ${registering ? html`<span class="hint" id="password-hint">${t('landing.password.hint')}</span>` : nothing}
         </div>
         ${registering ? html`
           <div class="field">
             <label for="repeat">${t('landing.password.repeat')}</label>
-            ${privateInput({ id: 'repeat', disabled: this.busy })}
+            ${privateInput({ id: 'repeat', describedBy: describedBy('repeat', errors), invalid: Boolean(errors.repeat), disabled: this.busy })}
+            ${fieldError('repeat', errors)}
           </div>` : nothing}
         <button class="button full" type="submit" ?disabled=${this.busy} data-testid="submit">
           ${this.busy ? t('landing.busy') : t(registering ? 'landing.submit.register' : 'landing.submit.login')}
         </button>
-      </form>`;
+      </form>
+      </div>`;
   }
 
   renderSignedIn() {
@@ -260,7 +291,8 @@ export class LandingPage extends LitElement {
           <h1>${t('app.name')}</h1>
           <p class="tagline">${t('app.tagline')}</p>
         </div>
-        <section class="card" aria-live="polite">
+        <section class="card">
+          ${this.renderStatus()}
           ${this.phase === 'checking' ? html`<p>${t('app.loading')}</p>`
             : this.phase === 'signed-in' ? this.renderSignedIn() : this.renderForm()}
         </section>

@@ -55,6 +55,8 @@ export class OnlineUsers extends LitElement {
     .call svg { width: 15px; height: 15px; }
     li { flex-wrap: wrap; }
     .call-error { flex-basis: 100%; margin: 0; font-size: 0.82rem; }
+    .reason { flex-basis: 100%; margin: 0; font-size: 0.8rem; color: var(--color-text-muted); }
+    .need-certificate { margin: 0 var(--space-4) var(--space-2); }
   `];
 
   constructor() {
@@ -80,14 +82,19 @@ export class OnlineUsers extends LitElement {
     this.actions.requestChannel(user.userid);
   }
 
+  // While a channel cannot be asked for, the button stays focusable (aria-disabled, not disabled)
+  // and its description is the visible reason: keyboard and screen-reader users find it and hear
+  // why. Without a certificate the reason is said once, under the heading, for every row.
   renderChannelButton(user) {
     if (user.isSelf || !user.fingerprint || !this.actions) return nothing;
     const certified = this.identitySnapshot.value?.certificate?.state === 'accepted';
     const busy = (this.channelSnapshot.value?.channels ?? []).some((channel) => channel.peer.userid === user.userid && isLivePhase(channel.phase));
+    const reasonId = !certified ? 'channel-need-certificate' : busy ? `channel-open-${user.userid}` : null;
     return html`<button class="button secondary open-channel" type="button" data-testid="request-channel"
-      ?disabled=${!certified || busy} title=${certified ? t('users.open_channel_hint') : t('users.need_certificate')}
+      aria-disabled=${reasonId ? 'true' : nothing} aria-describedby=${reasonId ?? nothing} title=${reasonId ? nothing : t('users.open_channel_hint')}
       aria-label=${t('users.open_channel_with', { username: user.username })}
-      @click=${() => this.requestChannel(user)}>${icons.shield}${t('users.open_channel')}</button>`;
+      @click=${() => { if (!reasonId) this.requestChannel(user); }}>${icons.shield}${t('users.open_channel')}</button>
+      ${certified && busy ? html`<p class="reason" id=${reasonId} data-testid="request-channel-reason">${t('users.channel_already_open', { username: user.username })}</p>` : nothing}`;
   }
 
   // Audio and video call buttons (icon only, labelled): a verified peer, one's own certificate
@@ -108,6 +115,12 @@ export class OnlineUsers extends LitElement {
         data-code=${this.callError.code}>${callErrorText(this.callError.code)}</p>` : nothing}`;
   }
 
+  /** Whether some row's "Secure channel" button waits for the user's own certificate. */
+  needsCertificateNote(users) {
+    return Boolean(this.actions) && this.identitySnapshot.value?.certificate?.state !== 'accepted'
+      && users.some((user) => !user.isSelf && user.fingerprint);
+  }
+
   render() {
     const presence = this.snapshot.value;
     const users = presence?.users ?? [];
@@ -116,6 +129,7 @@ export class OnlineUsers extends LitElement {
         <span>${t('users.title')}</span>
         ${presence?.known ? html`<span class="count">${t('users.count', { count: users.length })}</span>` : nothing}
       </h2>
+      ${this.needsCertificateNote(users) ? html`<p class="reason need-certificate" id="channel-need-certificate" data-testid="request-channel-reason">${t('users.need_certificate')}</p>` : nothing}
       ${!presence?.known ? html`<p class="empty">${t('users.waiting')}</p>`
         : users.length === 0 ? html`<p class="empty">${t('users.empty')}</p>`
         : html`

@@ -9,9 +9,12 @@
 
 import { html, nothing } from 'lit';
 
-/** Options: { id, type = 'password', describedBy, disabled, maxlength = 1024, onInput }. The name equals the id. */
-export function privateInput({ id, type = 'password', describedBy, disabled = false, maxlength = 1024, onInput }) {
+/**
+ * Options: { id, type = 'password', describedBy, invalid, disabled, maxlength = 1024, onInput }. The name equals the id;
+ * `invalid` sets aria-invalid (the error text is then the first id of `describedBy`, see field-errors.js).
+ */
+export function privateInput({ id, type = 'password', describedBy, invalid = false, disabled = false, maxlength = 1024, onInput }) {
   return html`<input id=${id} name=${id} type=${type} autocomplete=${type === 'password' ? 'new-password' : 'off'} autocapitalize="none" autocorrect="off"
     spellcheck="false" data-lpignore="true" data-1p-ignore data-form-type="other" maxlength=${maxlength}
-    aria-describedby=${describedBy ?? nothing} ?disabled=${disabled} @input=${onInput ?? nothing}>`;
+    aria-describedby=${describedBy ?? nothing} aria-invalid=${invalid ? 'true' : nothing} ?disabled=${disabled} @input=${onInput ?? nothing}>`;
 }

@@ -4,7 +4,10 @@
 import { css } from 'lit';
 
 export const controlStyles = css`
-  :host { font-family: var(--font-sans); color: var(--color-text); }
+  :host { font-family: var(--font-sans); color: var(--color-text); box-sizing: border-box; }
+  /* The page's global box-sizing does not reach into shadow roots: without this, width: 100%
+     plus padding overflows a 320 px screen. */
+  *, *::before, *::after { box-sizing: border-box; }
 
   [hidden] { display: none !important; }
 
@@ -27,6 +30,8 @@ export const controlStyles = css`
   }
   .button:hover { background: var(--color-accent-hover); }
   .button[disabled] { opacity: 0.6; cursor: progress; }
+  /* Unavailable but still focusable, so keyboard users reach it and hear why (its description). */
+  .button[aria-disabled="true"] { opacity: 0.6; cursor: not-allowed; }
   .button.secondary {
     background: var(--color-surface); color: var(--color-text); border-color: var(--color-border);
   }
@@ -46,6 +51,8 @@ export const controlStyles = css`
     background: var(--color-surface-2);
   }
   .field input:focus-visible { outline: 2px solid var(--color-focus); outline-offset: 0; border-color: transparent; }
+  .field input[aria-invalid="true"] { border-color: var(--color-danger); }
+  .field-error { margin: 0; color: var(--color-danger); font-size: 0.85rem; font-weight: 600; }
   .checkbox { display: flex; gap: var(--space-2); align-items: flex-start; margin-bottom: var(--space-4); }
   .checkbox input { margin-top: 3px; }
 

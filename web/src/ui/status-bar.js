@@ -1,4 +1,5 @@
-// Top status bar: brand, connection state, secure-channel slot, language, account menu.
+// Top status bar: brand, connection state, secure-channel slot, language, account menu. It is
+// the window's banner landmark, so screen-reader users can jump to it (and past it).
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
@@ -165,7 +166,7 @@ export class StatusBar extends LitElement {
   render() {
     const state = this.connectionState.value ?? 'connecting';
     return html`
-      <div class="bar">
+      <header class="bar" role="banner" aria-label=${t('app.status_bar')} data-testid="status-bar">
         <div class="brand"><span class="logo">${icons.shield}</span><span class="name">${t('app.name')}</span></div>
         <span class="pill" role="status" data-state=${state} data-testid="connection-status"
           aria-label=${`${t('status.connection')}: ${t(`status.${state}`)}`}>
@@ -176,7 +177,7 @@ export class StatusBar extends LitElement {
         <span class="spacer"></span>
         <secms-language-switcher></secms-language-switcher>
         <secms-account-menu .user=${this.user} .actions=${this.actions}></secms-account-menu>
-      </div>`;
+      </header>`;
   }
 }
 
