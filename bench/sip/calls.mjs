@@ -88,11 +88,12 @@ async function snapshot(ng, callIds, rtpenginePid) {
 }
 
 /**
- * One step: `calls` simultaneous calls through Kamailio, held long enough for a measured window
+ * One step: `calls` simultaneous calls through Kamailio, each from its own caller (the lines of
+ * the injection file `callers`: register.mjs's writeInjectionFile), held long enough for a measured window
  * of `windowS` seconds once all are up. Resolves to { calls, up, windowS, callerPps,
  * calleePps, expectedPps, loss, rtpengineCores, cpuMsPerCallSecond, failedCalls }.
  */
-export async function callStep({ calls, windowS, kamailioPort, rtpengine, ng, caller, callee, audioFile, workDir, domain, tag }) {
+export async function callStep({ calls, windowS, kamailioPort, rtpengine, ng, callers, callee, audioFile, workDir, domain, tag }) {
   // sipp starts 100 calls per second; each call lasts the ramp, the streams' start (1.5 s), the
   // window and a margin for the snapshots, so that every call is up during the window.
   const rampS = Math.ceil(calls / 100);
@@ -106,8 +107,7 @@ export async function callStep({ calls, windowS, kamailioPort, rtpengine, ng, ca
   const scenario = path.join(workDir, 'call-uac.xml');
   writeFileSync(scenario, readFileSync(path.join(scenarios, 'call-uac.xml'), 'utf8').replace('rtp_stream="[audio],', `rtp_stream="${audioFile},`));
   const uac = spawnSipp([`127.0.0.1:${kamailioPort}`, '-sf', scenario,
-    '-key', 'user', caller.user, '-key', 'callee', callee, '-key', 'domain', domain,
-    '-au', caller.credential.username, '-ap', caller.credential.password,
+    '-inf', callers, '-key', 'callee', callee, '-key', 'domain', domain,
     '-i', '127.0.0.1', '-p', String(sipPort), '-m', String(calls), '-l', String(calls), '-r', '100',
     '-d', String(Math.round(holdMs)), '-mp', String(rtpMin), '-rtp_threadtasks', '50',
     '-timeout', `${Math.ceil(holdMs / 1000) + 20}s`, '-trace_stat', '-stf', path.join(workDir, `${tag}-stat.csv`), '-fd', '1'],

@@ -58,17 +58,14 @@ export function staticConfiguration(rendered, { domain, users }) {
   text = replaceOnce(text, `autheph_proxy("${domain}");`,
     `${lookup('Proxy-Authorization')}pv_proxy_authenticate("${domain}", "$var(static_pw)", "0");`, 'autheph_proxy');
   // The account route: the credential's user is the From user; no database.
-  const start = text.indexOf('route[ACCOUNT] {');
-  const end = text.indexOf('\n}\n', start);
-  if (start < 0 || end < 0) throw new Error('static configuration: route[ACCOUNT] not found');
-  text = `${text.slice(0, start)}route[ACCOUNT] {
-	$var(auth_user) = $(au{s.tolower});
-	if ($(fU{s.tolower}) != $var(auth_user)) {
-		sl_send_reply("403", "Forbidden");
-		exit;
-	}
-}
-${text.slice(end + 3)}`;
+  text = replaceRouteBody(text, 'ACCOUNT', [
+    '\t$var(auth_user) = $(au{s.tolower});',
+    '\t$var(auth_device) = "";',
+    '\tif ($(fU{s.tolower}) != $var(auth_user)) {',
+    '\t\tsl_send_reply("403", "Forbidden");',
+    '\t\texit;',
+    '\t}',
+  ].join('\n'), 'static configuration');
   const fill = users.map(({ user, password }) => `\t$sht(sipusers=>${user}) = "${password}";`).join('\n');
   text += `\nevent_route[htable:mod-init] {\n${fill}\n}\n`;
   return text;
@@ -146,7 +143,7 @@ function spawnLogged(binary, args, logPath) {
   return entry;
 }
 
-async function waitFor(entry, name, logPath, probe, timeoutMs = 15_000) {
+async function waitFor(entry, name, logPath, probe, timeoutMs = 45_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!entry.alive) break;
@@ -188,12 +185,16 @@ function baseVars({ dataDir, secret, domain, ports, children }) {
  * HMAC, the expiry and the From check stay), to tell what the query costs.
  */
 export function withoutAccountQuery(rendered) {
-  const from = '\t$var(account_ok) = 0;\n';
-  const to = '\t# A failed query';
-  const start = rendered.indexOf(from);
-  const end = rendered.indexOf(to, start);
-  if (start < 0 || end < 0) throw new Error('hmac-only configuration: the account query block is not in the rendered kamailio.cfg');
-  return `${rendered.slice(0, start)}\t$var(account_ok) = 1;\n${rendered.slice(end)}`;
+  return replaceRouteBody(rendered, 'ACCOUNT_VALID', '\t$var(account_ok) = 1;', 'hmac-only configuration');
+}
+
+// Replaces the body of route[name] (up to its closing brace at the start of a line).
+function replaceRouteBody(text, name, body, what) {
+  const head = `route[${name}] {`;
+  const start = text.indexOf(head);
+  const end = text.indexOf('\n}\n', start);
+  if (start < 0 || end < 0) throw new Error(`${what}: route[${name}] is not in the rendered kamailio.cfg (did the template change?)`);
+  return `${text.slice(0, start)}${head}\n${body}\n}\n${text.slice(end + 3)}`;
 }
 
 /**
@@ -223,7 +224,7 @@ export async function startKamailio({ dir, mode, dataDir, secret, domain = 'loca
     throw new Error(`Kamailio refuses the ${mode} configuration:\n${`${check.stdout}\n${check.stderr}`.split('\n').slice(-20).join('\n')}`);
   }
   // -DD: foreground with its workers (all children of this pid); -E: log to stderr (the file).
-  const entry = spawnLogged('kamailio', ['-DD', '-E', '-m', '256', '-M', '8', '-Y', run, '-f', cfg], logPath);
+  const entry = spawnLogged('kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-Y', run, '-f', cfg], logPath);
   await waitFor(entry, `kamailio (${mode})`, logPath, () => optionsAnswered(ports.sip));
   return { port: ports.sip, pid: entry.child.pid, mode, logPath, stop: () => stopEntry(entry) };
 }

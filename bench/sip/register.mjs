@@ -51,30 +51,31 @@ function runSipp({ args, tag, workDir }) {
 }
 
 /**
- * One saturation run: `clients` sipp processes, each from its own loopback address (127.0.0.2,
- * .3, …: Kamailio's flood guard counts per address, and one sipp process is a bottleneck of
- * its own), each with at most `limit` registrations in flight and `rate`/s offered, for
- * `seconds`, against 127.0.0.1:`port`. Kamailio's CPU (its process and workers) and sipp's
- * are read from /proc over the run. Resolves to { registrations, requests, failed,
- * retransmissions, seconds, perSecond, requestsPerSecond, kamailioCpuS, kamailioCores,
+ * One saturation run: one sipp process per entry of `clients` ({ address, port,
+ * injectionFile }: its own loopback address, since Kamailio's flood guard counts per address
+ * and one sipp process is a bottleneck of its own; a fixed port and its own share of the users,
+ * so that every run refreshes the same contact of each user instead of adding one — the
+ * registrar keeps at most a few per account), each with at most `limit` registrations in flight
+ * and `rate`/s offered, for `seconds`, against 127.0.0.1:`port`. Kamailio's CPU (its process and
+ * workers) and sipp's are read from /proc over the run. Resolves to { registrations, requests,
+ * failed, retransmissions, seconds, perSecond, requestsPerSecond, kamailioCpuS, kamailioCores,
  * cpuPer1000Requests, sippCores }.
  */
-export async function registerRun({ port, kamailioPid, injectionFile, workDir, tag, seconds, rate, limit, domain, clients = 2 }) {
+export async function registerRun({ port, kamailioPid, clients, workDir, tag, seconds, rate, limit, domain }) {
   const runs = [];
   const kamBefore = processTreeTicks(kamailioPid);
   const startedAt = process.hrtime.bigint();
-  for (let i = 0; i < clients; i += 1) {
-    const localPort = await freeUdpRange(1);
+  clients.forEach((client, i) => {
     const name = `${tag}-c${i}`;
     const args = [
-      `127.0.0.1:${port}`, '-sf', path.join(scenarios, 'register-csv.xml'), '-inf', injectionFile,
-      '-key', 'domain', domain, '-i', `127.0.0.${2 + i}`, '-p', String(localPort), '-nostdin',
+      `127.0.0.1:${port}`, '-sf', path.join(scenarios, 'register-csv.xml'), '-inf', client.injectionFile,
+      '-key', 'domain', domain, '-i', client.address, '-p', String(client.port), '-nostdin',
       '-r', String(rate), '-l', String(limit), '-timeout', `${seconds}s`,
       '-trace_stat', '-stf', path.join(workDir, `${name}-stat.csv`), '-fd', '1',
       '-trace_err', '-error_file', path.join(workDir, `${name}-err.log`),
     ];
     runs.push(runSipp({ args, tag: name, workDir }));
-  }
+  });
   const results = await Promise.all(runs);
   const elapsed = Number(process.hrtime.bigint() - startedAt) / 1e9;
   const kamCpu = (processTreeTicks(kamailioPid) - kamBefore) / ticksPerSecond;

@@ -5,7 +5,7 @@
 //   2. Concurrent calls bridged by rtpengine (userspace): loss and rtpengine CPU per call.
 //
 //   node bench/sip/run.mjs [--quick] [--users 500] [--reps 3] [--seconds 5] [--clients 3]
-//     [--limit 100] [--calls 10,25,50,100,200,300,400] [--window 5] [--json FILE] [--keep]
+//     [--limit 30] [--calls 10,25,50,100,200,300,400] [--window 5] [--json FILE] [--keep]
 //
 // Tables on stdout (Markdown), progress on stderr. Every process it starts is stopped at the end.
 
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loopbackRateLimits, register, serverBinary, startServer } from '../../tests/helpers/secms-server.mjs';
 import { callStep, startCallee, writeSilence } from './calls.mjs';
-import { assertToolsInstalled, startKamailio, startRtpengine, stopAll } from './edge.mjs';
+import { assertToolsInstalled, freeUdpRange, startKamailio, startRtpengine, stopAll } from './edge.mjs';
 import { ngClient } from './ng.mjs';
 import { registerRun, writeInjectionFile } from './register.mjs';
 
@@ -27,7 +27,7 @@ const { values: opts } = parseArgs({
     reps: { type: 'string' },
     seconds: { type: 'string' },
     clients: { type: 'string', default: '3' },
-    limit: { type: 'string', default: '100' },
+    limit: { type: 'string', default: '30' },
     calls: { type: 'string' },
     window: { type: 'string' },
     json: { type: 'string' },
@@ -36,7 +36,7 @@ const { values: opts } = parseArgs({
 });
 const quick = opts.quick;
 const settings = {
-  users: Number(opts.users ?? (quick ? 10 : 500)),
+  users: Number(opts.users ?? (quick ? 12 : 500)),
   reps: Number(opts.reps ?? (quick ? 1 : 3)),
   seconds: Number(opts.seconds ?? (quick ? 1 : 5)),
   clients: Number(opts.clients),
@@ -46,7 +46,8 @@ const settings = {
 };
 const domain = 'localhost';
 const PASSWORD = 'correct horse battery staple 42';
-const log = (...a) => console.error('[bench/sip]', ...a);
+const t0 = Date.now();
+const log = (...a) => console.error(`[bench/sip ${((Date.now() - t0) / 1000).toFixed(1)} s]`, ...a);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -74,13 +75,15 @@ try {
       if (res.status !== 201) throw new Error(`registering ${name}: ${res.status} ${res.body}`);
     }));
   }
-  for (const name of ['alice', 'bob']) {
+  for (const name of ['bob']) {
     const res = await register(server, name, PASSWORD);
     if (res.status !== 201) throw new Error(`registering ${name}: ${res.status} ${res.body}`);
   }
-  log(`${users.length + 2} accounts created through the API in ${Date.now() - started} ms`);
+  log(`${users.length + 1} accounts created through the API in ${Date.now() - started} ms`);
 
   const maxCalls = Math.max(...settings.calls);
+  // One caller account per call: Kamailio limits the concurrent calls of each account.
+  if (maxCalls > users.length) throw new Error(`--calls up to ${maxCalls} needs at least as many --users (${users.length})`);
   const rtpengine = await startRtpengine({ dir: path.join(work, 'rtpengine'), rtpPorts: 4 * maxCalls + 200 });
   ng = ngClient(rtpengine.ngPort);
   const expiry = Math.floor(Date.now() / 1000) + 86400;
@@ -88,22 +91,32 @@ try {
   // plaintext passwords (random, test-only) for the static one.
   const sipUsers = users.map((u) => u.toLowerCase());
   const staticUsers = sipUsers.map((user) => ({ user, password: createHmac('sha256', 'static').update(user).digest('hex').slice(0, 24) }));
-  const injection = {
-    ephemeral: path.join(work, 'ephemeral.csv'),
-    'hmac-only': path.join(work, 'ephemeral.csv'),
-    static: path.join(work, 'static.csv'),
-  };
-  writeInjectionFile(injection.ephemeral, sipUsers.map((user) => ({ user, ...renameCredential(sipCredential(`${expiry}:${user}`)) })));
-  writeInjectionFile(injection.static, staticUsers.map(({ user, password }) => ({ user, authUser: user, password })));
+  const ephemeralRows = sipUsers.map((user) => ({ user, ...renameCredential(sipCredential(`${expiry}:${user}`)) }));
+  const staticRows = staticUsers.map(({ user, password }) => ({ user, authUser: user, password }));
+  const injection = { ephemeral: path.join(work, 'ephemeral.csv') };
+  writeInjectionFile(injection.ephemeral, ephemeralRows);
+  // The REGISTER clients: each its own loopback address, fixed port and share of the users.
+  const clients = { ephemeral: [], static: [] };
+  for (let i = 0; i < settings.clients; i += 1) {
+    const address = `127.0.0.${2 + i}`;
+    const port = await freeUdpRange(1);
+    for (const [kind, rows] of [['ephemeral', ephemeralRows], ['static', staticRows]]) {
+      const injectionFile = path.join(work, `${kind}-c${i}.csv`);
+      writeInjectionFile(injectionFile, rows.filter((_, j) => j % settings.clients === i));
+      clients[kind].push({ address, port, injectionFile });
+    }
+  }
+  clients['hmac-only'] = clients.ephemeral;
   const modes = ['ephemeral', 'static', 'hmac-only'];
   const kamailios = {};
-  for (const mode of modes) {
+  // Started together: each takes seconds until its workers answer.
+  await Promise.all(modes.map(async (mode) => {
     kamailios[mode] = await startKamailio({
       dir: path.join(work, `kamailio-${mode}`), mode, dataDir: server.dataDir, secret, domain, ngPort: rtpengine.ngPort,
       users: mode === 'static' ? staticUsers : [],
     });
     log(`Kamailio (${mode}) on udp 127.0.0.1:${kamailios[mode].port}, pid ${kamailios[mode].pid}`);
-  }
+  }));
 
   // Part 1, interleaved: each repetition runs the three configurations one after the other,
   // in an order rotated each time.
@@ -113,8 +126,8 @@ try {
     for (const mode of order) {
       const k = kamailios[mode];
       const r = await registerRun({
-        port: k.port, kamailioPid: k.pid, injectionFile: injection[mode], workDir: work, tag: `reg-${mode}-${rep}`,
-        seconds: settings.seconds, rate: 50_000, limit: settings.limit, domain, clients: settings.clients,
+        port: k.port, kamailioPid: k.pid, clients: clients[mode], workDir: work, tag: `reg-${mode}-${rep}`,
+        seconds: settings.seconds, rate: 50_000, limit: settings.limit, domain,
       });
       results.register.push({ rep, mode, ...r });
       log(`REGISTER ${mode} #${rep + 1}: ${fmt(r.requestsPerSecond)} requests/s, ${fmt(r.cpuPer1000Requests, 4)} CPU-s per 1000, Kamailio ${fmt(r.kamailioCores, 2)} cores, sipp ${fmt(r.sippCores, 2)} cores, ${r.failed} failed`);
@@ -134,7 +147,7 @@ try {
   for (const calls of settings.calls) {
     const r = await callStep({
       calls, windowS: settings.window, kamailioPort: kamailios.ephemeral.port, rtpengine, ng,
-      caller: { user: 'alice', credential: sipCredential(`${expiry}:alice`) }, callee: 'bob', audioFile: audio,
+      callers: injection.ephemeral, callee: 'bob', audioFile: audio,
       workDir: work, domain, tag: `calls-${calls}`,
     });
     results.calls.push(r);
@@ -142,6 +155,7 @@ try {
     if (r.loss > 0.01) break;
   }
 
+  log('done; stopping');
   printTables(results);
   if (opts.json) await writeFile(opts.json, `${JSON.stringify(results, null, 2)}\n`);
 } finally {
