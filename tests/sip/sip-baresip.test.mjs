@@ -45,55 +45,77 @@ test('baresip with a phone credential: called by the browser and calling it, aud
   t.after(() => phone.stop());
   await phone.waitRegistered();
 
-  // The browser calls the phone's owner by name; baresip rings and answers.
-  await dial(user.app, owner);
-  const incoming = await phone.waitEvent('CALL_INCOMING');
-  assert.ok(incoming, 'baresip rings');
-  await phone.command('accept');
-  await sipPhaseIs(user.app, 'connected');
-  await phone.waitEvent('CALL_ESTABLISHED');
+  try {
+    // The browser calls the phone's owner by name; baresip rings and answers.
+    await dial(user.app, owner);
+    const incoming = await phone.waitEvent('CALL_INCOMING');
+    assert.ok(incoming, 'baresip rings');
+    await phone.command('accept');
+    await sipPhaseIs(user.app, 'connected');
+    await phone.waitEvent('CALL_ESTABLISHED');
 
-  // Audio both ways: Chromium's inbound bytes and level grow (baresip's sine wave); baresip
-  // decodes packets from the browser, and they carry sound (Chromium's fake microphone beeps).
-  await audioArrives(user.app, 'browser from baresip');
-  await inboundSoundArrives(user.app, 'browser hears baresip');
-  const decodedAtStart = await phone.decodedBytes();
-  await until(() => phone.decodedBytes(), (n) => n > decodedAtStart + 8000, 'baresip decodes audio from the browser');
-  await until(() => phone.decodedPeak(), (peak) => peak > 1000, 'baresip hears sound from the browser');
+    // Audio both ways: Chromium's inbound bytes and level grow (baresip's sine wave); baresip
+    // decodes packets from the browser, and they carry sound (Chromium's fake microphone beeps).
+    await audioArrives(user.app, 'browser from baresip');
+    await inboundSoundArrives(user.app, 'browser hears baresip');
+    const decodedAtStart = await phone.decodedBytes();
+    await until(() => phone.decodedBytes(), (n) => n > decodedAtStart + 8000, 'baresip decodes audio from the browser');
+    await until(() => phone.decodedPeak(), (peak) => peak > 1000, 'baresip hears sound from the browser');
 
-  // DTMF from the browser's keypad reaches baresip.
-  await user.app.getByTestId('sip-keypad').click();
-  await user.app.getByTestId('dtmf-5').click();
-  const dtmf = await phone.waitEvent('CALL_DTMF_START', (e) => String(e.param).includes('5'));
-  assert.ok(dtmf);
+    // DTMF from the browser's keypad reaches baresip.
+    await user.app.getByTestId('sip-keypad').click();
+    await user.app.getByTestId('dtmf-5').click();
+    const dtmf = await phone.waitEvent('CALL_DTMF_START', (e) => String(e.param).includes('5'));
+    assert.ok(dtmf);
 
-  // Hold and resume from the browser; baresip keeps the call.
-  await user.app.getByTestId('sip-hold').click();
-  await directionIs(user.app, 'sendonly', 'browser holds');
-  await user.app.getByTestId('sip-hold').click();
-  await directionIs(user.app, 'sendrecv', 'browser resumes');
-  await audioArrives(user.app, 'browser after resume');
+    // Hold and resume from the browser; baresip answers the re-INVITEs (the browser's direction
+    // is what baresip's answer allowed).
+    await user.app.getByTestId('sip-hold').click();
+    await directionIs(user.app, 'sendonly', 'browser holds');
+    await user.app.getByTestId('sip-hold').click();
+    await directionIs(user.app, 'sendrecv', 'browser resumes');
+    await audioArrives(user.app, 'browser after resume');
 
-  // baresip hangs up.
-  await phone.command('hangup');
-  await sipCallOver(user.app);
-  await lastHistoryIs(user.app, 'answered', 'outgoing');
-  await phone.waitEvent('CALL_CLOSED');
+    // Hold and resume from baresip, the callee (its re-INVITEs, through the edge, to the
+    // browser), then the call goes on: the edge still routes baresip's ACKs and later requests.
+    await phone.command('hold');
+    await directionIs(user.app, 'recvonly', 'baresip holds');
+    await phone.command('resume');
+    await directionIs(user.app, 'sendrecv', 'baresip resumes');
+    await audioArrives(user.app, 'browser after baresip resumes');
 
-  // baresip calls the browser user; the browser accepts; audio; the browser hangs up.
-  const closedBefore = phone.events.filter((e) => e.type === 'CALL_CLOSED').length;
-  await phone.command('dial', user.sipUser);
-  await sipPhaseIs(user.app, 'incoming');
-  await acceptIncoming(user.app);
-  await sipPhaseIs(user.app, 'connected');
-  await audioArrives(user.app, 'browser, called by baresip');
-  await inboundSoundArrives(user.app, 'browser hears baresip, second call');
-  const decoded = await phone.decodedBytes();
-  await until(() => phone.decodedBytes(), (n) => n > decoded + 8000, 'baresip decodes audio, second call');
-  // The growth above is in this call's dump, now the newest file.
-  await until(() => phone.decodedPeak(), (peak) => peak > 1000, 'baresip hears sound, second call');
-  await user.app.getByTestId('sip-hang-up').click();
-  await sipCallOver(user.app);
-  await until(async () => phone.events.filter((e) => e.type === 'CALL_CLOSED').length, (n) => n > closedBefore, 'baresip sees the BYE');
-  await lastHistoryIs(user.app, 'answered', 'incoming');
+    // baresip hangs up.
+    await phone.command('hangup');
+    await sipCallOver(user.app);
+    await lastHistoryIs(user.app, 'answered', 'outgoing');
+    await phone.waitEvent('CALL_CLOSED');
+
+    // baresip calls the browser user; the browser accepts; audio; the browser hangs up.
+    const closedBefore = phone.events.filter((e) => e.type === 'CALL_CLOSED').length;
+    await phone.command('dial', user.sipUser);
+    await sipPhaseIs(user.app, 'incoming');
+    await acceptIncoming(user.app);
+    await sipPhaseIs(user.app, 'connected');
+    await audioArrives(user.app, 'browser, called by baresip');
+    await inboundSoundArrives(user.app, 'browser hears baresip, second call');
+    const decoded = await phone.decodedBytes();
+    await until(() => phone.decodedBytes(), (n) => n > decoded + 8000, 'baresip decodes audio, second call');
+    // The growth above is in this call's dump, now the newest file.
+    await until(() => phone.decodedPeak(), (peak) => peak > 1000, 'baresip hears sound, second call');
+    // The called browser holds and resumes (a re-INVITE from the callee this time), then hangs
+    // up: the edge still knows both parties of the call after the callee's re-INVITE.
+    await user.app.getByTestId('sip-hold').click();
+    await directionIs(user.app, 'sendonly', 'called browser holds');
+    await user.app.getByTestId('sip-hold').click();
+    await directionIs(user.app, 'sendrecv', 'called browser resumes');
+    await audioArrives(user.app, 'called browser after resume');
+    await user.app.getByTestId('sip-hang-up').click();
+    await sipCallOver(user.app);
+    await until(async () => phone.events.filter((e) => e.type === 'CALL_CLOSED').length, (n) => n > closedBefore, 'baresip sees the BYE');
+    await lastHistoryIs(user.app, 'answered', 'incoming');
+  } catch (error) {
+    // What baresip (with its SIP trace) and the edge said, to tell which side went wrong.
+    error.message += `\n--- baresip ---\n${phone.log().slice(-6000)}\n--- kamailio ---\n${(await stack.edge.log()).slice(-6000)}`;
+    throw error;
+  }
 });

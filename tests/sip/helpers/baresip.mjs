@@ -1,7 +1,7 @@
 // baresip (Debian's baresip-core) as a SIP phone for the interop tests: its own HOME and
 // configuration in a temporary directory, one account registered over UDP with a phone
 // credential made by POST /api/v1/sip/devices, a generated sine wave as its microphone (aufile),
-// what it hears written to WAV files (sndfile), and its ctrl_tcp module to drive it: netstring
+// what it hears written to WAV files (sndfile), its SIP trace (-s) in log(), and its ctrl_tcp module to drive it: netstring
 // JSON commands (menu commands: dial, accept, hangup, hold, resume, sndcode) and events
 // (CALL_INCOMING, CALL_ESTABLISHED, CALL_CLOSED, CALL_DTMF_START, REGISTER_OK…).
 
@@ -64,7 +64,9 @@ export async function startBaresip({ credentials, edgeUdpPort }) {
   const dumps = path.join(home, 'dumps');
   await mkdir(dumps);
   const wav = path.join(home, 'sine.wav');
-  await writeFile(wav, sineWav());
+  // aufile does not loop: at the file's end baresip hangs up ("audio error (0,end of file)"),
+  // so the tone outlasts any call of a test.
+  await writeFile(wav, sineWav({ seconds: 600 }));
   const sipPort = await freePort();
   const ctrlPort = await freePort();
   const config = [
@@ -96,7 +98,7 @@ export async function startBaresip({ credentials, edgeUdpPort }) {
   await writeFile(path.join(home, 'contacts'), '', { mode: 0o600 });
 
   let output = '';
-  const child = spawn('baresip', ['-f', home], { cwd: home, env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('baresip', ['-f', home, '-s'], { cwd: home, env: { ...process.env, HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => (output += d));
   child.stderr.on('data', (d) => (output += d));
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
