@@ -4,7 +4,8 @@
 # so the tests run the configuration run.sh runs. docs/operations.md "SIP edge (Kamailio and
 # rtpengine)" explains every value.
 
-SIP_KAMAILIO_TEMPLATE="$ROOT/server/sip/kamailio.cfg.in"
+# SIP_KAMAILIO_TEMPLATE may name another template (the tests check a rule against an older one).
+SIP_KAMAILIO_TEMPLATE="${SIP_KAMAILIO_TEMPLATE:-$ROOT/server/sip/kamailio.cfg.in}"
 SIP_TLS_TEMPLATE="$ROOT/server/sip/tls.cfg.in"
 
 # render_check for this renderer: sip_check NAME VALUE REGEX (callers add `|| return 1`).
@@ -61,7 +62,9 @@ sip_write() {
 #   (rtpengine's control port on 127.0.0.1), optional SIP_TRUNK ("host:port[;transport=…]"),
 #   SIP_ADVERTISE_IP (public address put in Via/Record-Route when behind NAT),
 #   SIP_PIKE_DENSITY (30) requests per SIP_PIKE_UNIT (2) seconds per source address,
-#   SIP_CHILDREN (4) worker processes per listener.
+#   SIP_CHILDREN (4) worker processes per listener, SIP_TCP_IDLE (60) seconds after which a
+#   TCP/TLS/WebSocket connection that carried nothing is closed (a registered client's lives as
+#   long as its registration), SIP_MAX_CALLS (4) concurrent calls per account.
 sip_render() {
   local dir="$1"
   sip_check secret "${SIP_SECRET:-}" '^[0-9a-f]{64}$' || return 1
@@ -83,10 +86,25 @@ sip_render() {
   sip_check "flood density" "$density" '^[1-9][0-9]{0,4}$' || return 1
   sip_check "flood sampling unit" "$unit" '^[1-9][0-9]?$' || return 1
   sip_check "children" "$children" '^([1-9]|[1-5][0-9]|6[0-4])$' || return 1
-  local trunk_uri="" advertise=""
+  local tcp_idle="${SIP_TCP_IDLE:-60}" max_calls="${SIP_MAX_CALLS:-4}"
+  sip_check "TCP idle lifetime" "$tcp_idle" '^([2-9]|[1-9][0-9]|[1-5][0-9][0-9]|600)$' || return 1
+  sip_check "calls per account" "$max_calls" '^([1-9]|[1-9][0-9])$' || return 1
+  local trunk_uri="" trunk_ip="" advertise=""
   if [ -n "${SIP_TRUNK:-}" ]; then
     sip_check trunk "$SIP_TRUNK" "$SIP_HOSTPORT_RE" || return 1
     trunk_uri="sip:$SIP_TRUNK"
+    # The trunk's address, the only source whose requests are not challenged: resolved now
+    # (the proxy itself resolves no names), an address as it is.
+    local trunk_host="${SIP_TRUNK%%:*}"
+    if [[ "$trunk_host" =~ $SIP_IPV4_RE ]]; then
+      trunk_ip="$trunk_host"
+    else
+      trunk_ip="$(getent ahostsv4 "$trunk_host" 2>/dev/null | awk 'NR == 1 { print $1 }')"
+    fi
+    sip_check "trunk address" "$trunk_ip" "$SIP_IPV4_RE" || {
+      echo "sip: the trunk host $trunk_host does not resolve to an IPv4 address" >&2
+      return 1
+    }
   fi
   if [ -n "${SIP_ADVERTISE_IP:-}" ]; then
     sip_check "advertised address" "$SIP_ADVERTISE_IP" "$SIP_IPV4_RE" || return 1
@@ -113,7 +131,8 @@ sip_render() {
     [WSS_PORT]="$((10#$SIP_WSS_PORT))" [NG_PORT]="$((10#$SIP_NG_PORT))" [ADVERTISE]="$advertise"
     [USERS_DB]="$SIP_USERS_DB" [TLS_CFG]="$dir/tls.cfg"
     [MODULES_DIR]="$modules" [TRUNK_URI]="$trunk_uri" [PIKE_DENSITY]="$((10#$density))"
-    [PIKE_UNIT]="$((10#$unit))" [CHILDREN]="$((10#$children))"
+    [PIKE_UNIT]="$((10#$unit))" [CHILDREN]="$((10#$children))" [TRUNK_IP]="$trunk_ip"
+    [TCP_IDLE_S]="$((10#$tcp_idle))" [MAX_CALLS]="$((10#$max_calls))"
   )
   local text
   text="$(sip_fill tls_values "$(<"$SIP_TLS_TEMPLATE")")" || return 1
@@ -126,7 +145,9 @@ sip_render() {
 # optional SIP_RTP_EXTERNAL_IP (the public address put in SDP when behind NAT), SIP_RTP_MIN,
 # SIP_RTP_MAX, SIP_NG_PORT. Userspace forwarding only (--table=-1: no kernel module needed), in
 # the foreground (its parent stops it), logging on stderr (sip_start_rtpengine sends it to a
-# file), no system configuration file read.
+# file), no system configuration file read. Log level 6 (info) gives each call's final packet
+# counts, but also whole ng messages (SDP, and any SDES key in them) on protocol errors: the log
+# is written 0600 (sip_start_rtpengine's umask), like every file of the data directory.
 sip_rtpengine_args() {
   sip_check "listening address" "${SIP_LISTEN_IP:-}" "$SIP_IPV4_RE" || return 1
   sip_check "RTP port range start" "${SIP_RTP_MIN:-}" "$SIP_PORT_RE" || return 1

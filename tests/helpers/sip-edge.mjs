@@ -150,12 +150,15 @@ async function sipShell(script, vars) {
  * Renders and starts rtpengine then Kamailio. `dataDir` is secms-server's (its users.db is read),
  * `secret` the text of <data_dir>/sip/secret, certFile/keyFile the app's TLS pair (default
  * <dataDir>/tls/cert.pem and key.pem). Options: domain ('localhost'), pikeDensity and pikeUnit
- * (flood guard), trunk ('host:port'). Resolves to { udpPort, tcpPort, tlsPort, wssPort, wssUrl,
+ * (flood guard), trunk ('host:port'), tcpIdleSeconds (60: an idle TCP/TLS/WSS connection's
+ * lifetime), maxCalls (4 per account). SECMS_SIP_KAMAILIO_TEMPLATE in the environment renders
+ * another template than server/sip/kamailio.cfg.in (to see a test fail against an older one).
+ * Resolves to { udpPort, tcpPort, tlsPort, wssPort, wssUrl,
  * ngPort, rtpPorts:[min,max], domain, dir, log(), rtpengineLog(), stop() }.
  */
 export async function startSipEdge({
   dataDir, secret, certFile = path.join(dataDir, 'tls', 'cert.pem'), keyFile = path.join(dataDir, 'tls', 'key.pem'),
-  domain = 'localhost', pikeDensity = 30, pikeUnit = 2, trunk = '',
+  domain = 'localhost', pikeDensity = 30, pikeUnit = 2, trunk = '', tcpIdleSeconds = 60, maxCalls = 4,
 } = {}) {
   assertSipToolsInstalled();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'secms-sip-'));
@@ -174,13 +177,16 @@ export async function startSipEdge({
     SIP_NG_PORT: String(ngPort), SIP_RTP_MIN: String(rtpMin), SIP_RTP_MAX: String(rtpMax),
     SIP_CERT: certFile, SIP_KEY: keyFile, SIP_USERS_DB: path.join(dataDir, 'users.db'),
     SIP_PIKE_DENSITY: String(pikeDensity), SIP_PIKE_UNIT: String(pikeUnit), SIP_TRUNK: trunk, SIP_CHILDREN: '2',
+    SIP_TCP_IDLE: String(tcpIdleSeconds), SIP_MAX_CALLS: String(maxCalls),
+    ...(process.env.SECMS_SIP_KAMAILIO_TEMPLATE ? { SIP_KAMAILIO_TEMPLATE: process.env.SECMS_SIP_KAMAILIO_TEMPLATE } : {}),
   };
   await sipShell(`sip_render "${dir}"`, vars);
   const rtpArgs = (await sipShell(`sip_rtpengine_args && printf '%s\\0' "\${RTPENGINE_ARGS[@]}"`, vars))
     .split('\0').filter(Boolean);
 
   // Both log on stderr; a shell that execs them sends it to the file log() reads.
-  const redirect = (logPath) => ['-c', `exec "$0" "$@" >>"${logPath}" 2>&1`];
+  // umask 077: the logs are 0600 (rtpengine's may hold SDP, Kamailio's names users).
+  const redirect = (logPath) => ['-c', `umask 077; exec "$0" "$@" >>"${logPath}" 2>&1`];
   const rtpLog = path.join(rtpDir, 'rtpengine.log');
   const rtpengine = spawnCompanion({ binary: 'sh', args: [...redirect(rtpLog), 'rtpengine', ...rtpArgs], dir: rtpDir, logPath: rtpLog });
   await rtpengine.waitReady({ name: 'rtpengine', port: ngPort, ready: () => ngPing(ngPort), notReady: 'no ng pong' });
