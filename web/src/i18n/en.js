@@ -353,6 +353,10 @@ export default Object.freeze({
   'form.required.new_password': 'Enter a new password.',
   'form.required.repeat_new_password': 'Repeat the new password.',
   'form.required.room_name': 'Enter a room name.',
+  'form.required.name': 'Enter your name.',
+  'form.required.email': 'Enter your email address.',
+  'form.required.key': 'Paste your private key.',
+  'form.required.passphrase': 'Enter your passphrase.',
   'form.error_prefix': 'Error:',
 
   'error.invalid_username': 'This username is not allowed. Use 3 to 32 letters, digits, dots, underscores or hyphens, starting with a letter or digit.',

@@ -352,6 +352,10 @@ export default Object.freeze({
   'form.required.new_password': 'Saisissez un nouveau mot de passe.',
   'form.required.repeat_new_password': 'Répétez le nouveau mot de passe.',
   'form.required.room_name': 'Saisissez un nom de salon.',
+  'form.required.name': 'Saisissez votre nom.',
+  'form.required.email': 'Saisissez votre adresse électronique.',
+  'form.required.key': 'Collez votre clé privée.',
+  'form.required.passphrase': 'Saisissez votre phrase secrète.',
   'form.error_prefix': 'Erreur :',
 
   'error.invalid_username': "Ce nom d'utilisateur n'est pas permis. Utilisez 3 à 32 lettres, chiffres, points, tirets bas ou tirets, en commençant par une lettre ou un chiffre.",

@@ -8,6 +8,7 @@ import { LanguageController, StoreController } from './controllers.js';
 import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { privateInput } from './private-input.js';
+import { describedBy, fieldError, focusFirstInvalid } from './field-errors.js';
 import { identityErrorKey } from './identity-errors.js';
 import { MIN_PASSPHRASE_LENGTH, estimatePassphrase } from '../crypto/passphrase-strength.js';
 import { fetchMailboxIdentityDefaults } from './identity-mailbox.js';
@@ -20,6 +21,7 @@ export class IdentitySetup extends LitElement {
     mode: { state: true },            // 'create' | 'import'
     busy: { state: true },
     error: { state: true },
+    fieldErrors: { state: true },     // { [field id]: { key, params } }: what to fix, under its field (field-errors.js)
     strength: { state: true },        // estimatePassphrase() of the passphrase being typed, or null
   };
 
@@ -54,6 +56,7 @@ export class IdentitySetup extends LitElement {
     this.mode = 'create';
     this.busy = false;
     this.error = null;
+    this.fieldErrors = {};
     this.strength = null;
     this.mailbox = null;          // { address, localDomain } of the user's mailbox, or null
     this.mailboxPrefilled = false;
@@ -116,9 +119,19 @@ export class IdentitySetup extends LitElement {
     return estimatePassphrase(passphrase).acceptable ? null : 'identity.error.weak_passphrase';
   }
 
+  /** Shows `errors` under their fields, focuses the first of `order`; → whether there were any. */
+  showFieldErrors(errors, order) {
+    this.error = null;
+    this.fieldErrors = errors;
+    if (!Object.keys(errors).length) return false;
+    focusFirstInvalid(this, order, errors);
+    return true;
+  }
+
   async run(task, form) {
     this.busy = true;
     this.error = null;
+    this.fieldErrors = {};
     // The submit button is disabled while the Worker works: focus waits on the progress line
     // (read as it appears: its status region was there before).
     this.updateComplete.then(() => moveFocus(this.renderRoot.querySelector('[data-testid="identity-busy"]')));
@@ -141,14 +154,11 @@ export class IdentitySetup extends LitElement {
     const email = form.elements['identity-email'].value.trim();
     const passphrase = form.elements['identity-passphrase'].value;
     const remember = form.elements['identity-remember'].checked;
-    if (!name || !email) {
-      this.error = 'form.required';
-      return;
-    }
-    if (remember && this.rememberError(passphrase)) {
-      this.error = this.rememberError(passphrase);
-      return;
-    }
+    const errors = {};
+    if (!name) errors['identity-name'] = { key: 'form.required.name', params: {} };
+    if (!email) errors['identity-email'] = { key: 'form.required.email', params: {} };
+    if (remember && this.rememberError(passphrase)) errors['identity-passphrase'] = { key: this.rememberError(passphrase), params: {} };
+    if (this.showFieldErrors(errors, ['identity-name', 'identity-email', 'identity-passphrase'])) return;
     this.run(() => this.actions.identity.create({ name, email, passphrase, remember, localDomain: this.mailbox?.localDomain ?? null }), form);
   }
 
@@ -158,14 +168,10 @@ export class IdentitySetup extends LitElement {
     const armoredKey = form.elements['identity-armored'].value;
     const passphrase = form.elements['identity-import-passphrase'].value;
     const remember = form.elements['identity-import-remember'].checked;
-    if (!armoredKey.trim()) {
-      this.error = 'form.required';
-      return;
-    }
-    if (remember && this.rememberError(passphrase)) {
-      this.error = this.rememberError(passphrase);
-      return;
-    }
+    const errors = {};
+    if (!armoredKey.trim()) errors['identity-armored'] = { key: 'form.required.key', params: {} };
+    if (remember && this.rememberError(passphrase)) errors['identity-import-passphrase'] = { key: this.rememberError(passphrase), params: {} };
+    if (this.showFieldErrors(errors, ['identity-armored', 'identity-import-passphrase'])) return;
     this.run(() => this.actions.identity.import({ armoredKey, passphrase, remember }), form);
   }
 
@@ -173,10 +179,7 @@ export class IdentitySetup extends LitElement {
     event.preventDefault();
     const form = event.target;
     const passphrase = form.elements['identity-unlock-passphrase'].value;
-    if (!passphrase) {
-      this.error = 'form.required';
-      return;
-    }
+    if (this.showFieldErrors(passphrase ? {} : { 'identity-unlock-passphrase': { key: 'form.required.passphrase', params: {} } }, ['identity-unlock-passphrase'])) return;
     this.run(() => this.actions.identity.unlock({ passphrase }), form);
   }
 
@@ -191,6 +194,13 @@ export class IdentitySetup extends LitElement {
     }
   }
 
+  /** A field's input with its error (if any) tied to it and shown under it. */
+  input(id, { type = 'password', maxlength, hint = null, onInput } = {}) {
+    const errors = this.fieldErrors;
+    return html`${privateInput({ id, type, maxlength, onInput, disabled: this.busy, describedBy: describedBy(id, errors, hint), invalid: Boolean(errors[id]) })}
+      ${fieldError(id, errors, { testId: 'identity-error' })}`;
+  }
+
   renderProgress(key) {
     return html`<div role="status">${this.busy
       ? html`<p class="progress" tabindex="-1" data-testid="identity-busy"><span class="spinner" aria-hidden="true"></span>${t(key)}</p>` : nothing}</div>`;
@@ -202,7 +212,7 @@ export class IdentitySetup extends LitElement {
         <h3>${t('identity.stored.title')}</h3>
         <p class="lead">${stored.userId} · <span class="mono">${stored.fingerprint}</span></p>
         <form autocomplete="off" novalidate @submit=${this.onUnlock}>
-          <div class="field"><label for="identity-unlock-passphrase">${t('identity.passphrase')}</label>${privateInput({ id: 'identity-unlock-passphrase', disabled: this.busy })}</div>
+          <div class="field"><label for="identity-unlock-passphrase">${t('identity.passphrase')}</label>${this.input('identity-unlock-passphrase')}</div>
           ${this.renderProgress('identity.unlocking')}
           <button class="button" type="submit" ?disabled=${this.busy} data-testid="identity-unlock-submit">${icons.key}${t('identity.unlock')}</button>
           <button class="button secondary" type="button" ?disabled=${this.busy} data-testid="identity-forget-stored" @click=${this.onForgetStored}>${t('identity.forget_stored')}</button>
@@ -223,16 +233,16 @@ export class IdentitySetup extends LitElement {
         ${snapshot?.stored ? this.renderStored(snapshot.stored) : nothing}
         <div class="switch" role="group" aria-label=${t('identity.title')}>
           <button class="button secondary" type="button" aria-pressed=${String(this.mode === 'create')} data-testid="identity-mode-create"
-            @click=${() => { this.mode = 'create'; this.error = null; this.strength = null; }}>${t('identity.create')}</button>
+            @click=${() => { this.mode = 'create'; this.error = null; this.fieldErrors = {}; this.strength = null; }}>${t('identity.create')}</button>
           <button class="button secondary" type="button" aria-pressed=${String(this.mode === 'import')} data-testid="identity-mode-import"
-            @click=${() => { this.mode = 'import'; this.error = null; this.strength = null; }}>${t('identity.import')}</button>
+            @click=${() => { this.mode = 'import'; this.error = null; this.fieldErrors = {}; this.strength = null; }}>${t('identity.import')}</button>
         </div>
         ${this.mode === 'create' ? html`
           <form autocomplete="off" novalidate @submit=${this.onCreate} data-testid="identity-create-form">
-            <div class="field"><label for="identity-name">${t('identity.name')}</label>${privateInput({ id: 'identity-name', type: 'text', disabled: this.busy, maxlength: 128 })}</div>
-            <div class="field"><label for="identity-email">${t('identity.email')}</label>${privateInput({ id: 'identity-email', type: 'text', disabled: this.busy, maxlength: 254 })}</div>
+            <div class="field"><label for="identity-name">${t('identity.name')}</label>${this.input('identity-name', { type: 'text', maxlength: 128 })}</div>
+            <div class="field"><label for="identity-email">${t('identity.email')}</label>${this.input('identity-email', { type: 'text', maxlength: 254 })}</div>
             <div class="field">
-              <label for="identity-passphrase">${t('identity.passphrase_optional')}</label>${privateInput({ id: 'identity-passphrase', disabled: this.busy, describedBy: 'passphrase-hint', onInput: (event) => this.onPassphraseInput(event) })}
+              <label for="identity-passphrase">${t('identity.passphrase_optional')}</label>${this.input('identity-passphrase', { hint: 'passphrase-hint', onInput: (event) => this.onPassphraseInput(event) })}
               <span class="hint" id="passphrase-hint">${t('identity.passphrase.hint')}</span>
               ${this.renderStrength('identity-passphrase')}
             </div>
@@ -245,10 +255,12 @@ export class IdentitySetup extends LitElement {
               <label for="identity-armored">${t('identity.armored')}</label>
               <textarea id="identity-armored" name="identity-armored" autocomplete="off" autocapitalize="none" autocorrect="off" spellcheck="false"
                 data-lpignore="true" data-1p-ignore data-form-type="other" maxlength="65536" ?disabled=${this.busy}
+                aria-invalid=${this.fieldErrors['identity-armored'] ? 'true' : nothing} aria-describedby=${describedBy('identity-armored', this.fieldErrors) ?? nothing}
                 placeholder="-----BEGIN PGP PRIVATE KEY BLOCK-----"></textarea>
+              ${fieldError('identity-armored', this.fieldErrors, { testId: 'identity-error' })}
               <span class="hint">${t('identity.armored.hint')}</span>
             </div>
-            <div class="field"><label for="identity-import-passphrase">${t('identity.passphrase')}</label>${privateInput({ id: 'identity-import-passphrase', disabled: this.busy, onInput: (event) => this.onPassphraseInput(event) })}
+            <div class="field"><label for="identity-import-passphrase">${t('identity.passphrase')}</label>${this.input('identity-import-passphrase', { onInput: (event) => this.onPassphraseInput(event) })}
               ${this.renderStrength('identity-import-passphrase')}</div>
             <label class="checkbox"><input type="checkbox" name="identity-import-remember" data-testid="identity-import-remember" ?disabled=${this.busy}><span>${t('identity.remember')}</span></label>
             ${this.renderProgress('identity.importing')}
