@@ -67,10 +67,11 @@ export async function startBaresip({ credentials, edgeUdpPort }) {
   // aufile does not loop: at the file's end baresip hangs up ("audio error (0,end of file)"),
   // so the tone outlasts any call of a test.
   await writeFile(wav, sineWav({ seconds: 600 }));
-  const sipPort = await freePort();
   const ctrlPort = await freePort();
   const config = [
-    `sip_listen\t127.0.0.1:${sipPort}`,
+    // Port 0: baresip binds UDP and TCP to the port given and TLS to the one after it, which a
+    // free-port probe does not reserve; the kernel's choice for each cannot collide.
+    'sip_listen\t127.0.0.1:0',
     'sip_trans_def\tudp',
     'net_interface\t127.0.0.1',   // the test's namespace has only loopback, which baresip skips otherwise
     `audio_source\taufile,${wav}`,
