@@ -9,6 +9,7 @@ import { execFile, spawn, spawnSync } from 'node:child_process';
 import { openSync, closeSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../../tests/helpers/secms-server.mjs';
@@ -79,8 +80,8 @@ function udpPortFree(port) {
   });
 }
 
-/** `count` consecutive free UDP ports (also free for TCP by chance: checked by the binder). */
-export async function freeUdpRange(count, taken = new Set()) {
+/** `count` consecutive free UDP ports, none handed out before by this process. */
+export async function freeUdpRange(count, taken = handedOut) {
   for (let attempt = 0; attempt < 100; attempt += 1) {
     const min = 20_000 + 2 * Math.floor(Math.random() * ((40_000 - count) / 2));
     const range = Array.from({ length: count }, (_, i) => min + i);
@@ -91,6 +92,26 @@ export async function freeUdpRange(count, taken = new Set()) {
     }
   }
   throw new Error('no free run of UDP ports found');
+}
+
+function tcpPortFree(port) {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+// Ports handed out by this process (instances started together must not pick the same ones).
+const handedOut = new Set();
+
+// Three consecutive ports free for UDP and TCP: SIP (UDP and TCP), TLS, WSS.
+async function freeSipPorts() {
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const base = await freeUdpRange(3, handedOut);
+    if ((await Promise.all([base, base + 1, base + 2].map(tcpPortFree))).every(Boolean)) return base;
+  }
+  throw new Error('no three free consecutive TCP and UDP ports found');
 }
 
 function optionsAnswered(port) {
@@ -143,7 +164,9 @@ function spawnLogged(binary, args, logPath) {
   return entry;
 }
 
-async function waitFor(entry, name, logPath, probe, timeoutMs = 45_000) {
+// Kamailio 5.6 spends seconds of CPU at start (its default qm allocator, in the TLS module's
+// set-up of each worker), tens of seconds on a loaded 2-core machine: a generous deadline.
+async function waitFor(entry, name, logPath, probe, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!entry.alive) break;
@@ -204,7 +227,7 @@ function replaceRouteBody(text, name, body, what) {
  */
 export async function startKamailio({ dir, mode, dataDir, secret, domain = 'localhost', ngPort, users = [], children = 4 }) {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const base = await freeUdpRange(3);
+  const base = await freeSipPorts();
   const ports = { sip: base, tls: base + 1, wss: base + 2, ng: ngPort };
   const vars = baseVars({ dataDir, secret, domain, ports, children });
   await sipShell(`sip_render "${dir}"`, vars);
@@ -233,8 +256,7 @@ export async function startKamailio({ dir, mode, dataDir, secret, domain = 'loca
 export async function startRtpengine({ dir, rtpPorts = 2000 }) {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const ngPort = await freeUdpRange(1);
-  const taken = new Set([ngPort]);
-  const rtpMin = await freeUdpRange(rtpPorts, taken);
+  const rtpMin = await freeUdpRange(rtpPorts);
   const vars = {
     SIP_LISTEN_IP: '127.0.0.1', SIP_NG_PORT: String(ngPort), SIP_RTP_MIN: String(rtpMin),
     SIP_RTP_MAX: String(rtpMin + rtpPorts - 1),
