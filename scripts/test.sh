@@ -92,12 +92,17 @@ asan_built=0
 wait "$asan_build_pid" || asan_built=$?
 tail -n 5 "$asan_build_log"
 run "shutdown under AddressSanitizer (asan preset)" bash -c '[ "$1" = 0 ] || { echo "the asan build failed (exit $1)"; exit 1; }; SECMS_SERVER_BIN="$PWD/build/asan/server/app/secms-server" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 node --test --test-concurrency=1 tests/integration/shutdown.test.mjs' asan-step "$asan_built"
+# The SIP edge's own tests (real Kamailio, rtpengine and sipp; no browser, light on CPU) run
+# beside the browser suite: they use free ports of their own.
+start_background "SIP edge tests (Kamailio, rtpengine, sipp)" node --test --test-concurrency=1 tests/sip/sip-edge.test.mjs tests/sip/sip-edge-attacks.test.mjs
 run "browser end-to-end tests (Chromium)" node --test --test-concurrency=1 tests/e2e/
+collect_background "SIP edge tests (Kamailio, rtpengine, sipp)"
 # WebRTC needs loopback ICE and must not reach a real interface: its own network namespace.
 run "call tests (Chromium, WebRTC in a loopback-only network namespace)" bash scripts/loopback-netns.sh node --test --test-concurrency=1 tests/calls/ bench/calls/smoke.test.mjs
+run "SIP phone tests (Chromium and baresip through Kamailio and rtpengine, in a loopback-only network namespace)" bash scripts/loopback-netns.sh node --test --test-concurrency=1 tests/sip/sip-browser.test.mjs tests/sip/sip-baresip.test.mjs
 run "mail tests (real Dovecot, Chromium)" node --test --test-concurrency=1 tests/mail/ bench/mail/smoke.test.mjs
-# The relay smoke run takes a few seconds: on its own, not beside a browser suite's load.
-run "relay benchmark smoke run" node --test bench/relay/smoke.test.mjs
+# The benchmark smoke runs take a few seconds each: on their own, not beside a browser suite's load.
+run "benchmark smoke runs (relay, SIP edge)" node --test --test-concurrency=1 bench/relay/smoke.test.mjs tests/sip/sip-bench-smoke.test.mjs
 say "all suites"
 printf '%s' "$timings"
 printf '%5d s  in all (install and build included)\n' "$SECONDS"
