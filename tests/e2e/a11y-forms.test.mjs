@@ -149,7 +149,7 @@ test('landing page: each empty field says what to enter, is invalid and describe
   assert.equal((await fieldFacts(page, 'secms-landing-page', 'form')).description, 'Wrong username or password.');
 });
 
-test('landing page: no <form role=tabpanel>, the card is not a live region, notices go to a status region', { timeout: 30_000 }, async (t) => {
+test('landing page: no <form role=tabpanel>, the card is not a live region, notices go to a status region', { timeout: 60_000 }, async (t) => {
   const page = await landingPage(t);
   const facts = await page.evaluate(() => {
     const root = document.querySelector('secms-landing-page').shadowRoot;

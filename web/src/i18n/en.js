@@ -344,7 +344,6 @@ export default Object.freeze({
   'account.close': 'Close',
   'account.logging_out': 'Logging out…',
 
-  'form.required': 'Fill in every field.',
   'form.password_mismatch': 'The two passwords differ.',
   'form.required.username': 'Enter your username.',
   'form.required.password': 'Enter your password.',

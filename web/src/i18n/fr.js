@@ -343,7 +343,6 @@ export default Object.freeze({
   'account.close': 'Fermer',
   'account.logging_out': 'Déconnexion…',
 
-  'form.required': 'Remplissez tous les champs.',
   'form.password_mismatch': 'Les deux mots de passe diffèrent.',
   'form.required.username': 'Saisissez votre nom d’utilisateur.',
   'form.required.password': 'Saisissez votre mot de passe.',
