@@ -223,9 +223,9 @@ function replaceRouteBody(text, name, body, what) {
 /**
  * Renders and starts one Kamailio in `dir` (mode 'ephemeral': the deployed configuration;
  * 'static': staticConfiguration of it with `users`; 'hmac-only': withoutAccountQuery of it). ngPort: the rtpengine it talks to.
- * Resolves to { port, pid, mode, stop() }.
+ * memoryManager: see below. Resolves to { port, pid, mode, stop() }.
  */
-export async function startKamailio({ dir, mode, dataDir, secret, domain = 'localhost', ngPort, users = [], children = 4 }) {
+export async function startKamailio({ dir, mode, dataDir, secret, domain = 'localhost', ngPort, users = [], children = 4, memoryManager = '' }) {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const base = await freeSipPorts();
   const ports = { sip: base, tls: base + 1, wss: base + 2, ng: ngPort };
@@ -247,7 +247,10 @@ export async function startKamailio({ dir, mode, dataDir, secret, domain = 'loca
     throw new Error(`Kamailio refuses the ${mode} configuration:\n${`${check.stdout}\n${check.stderr}`.split('\n').slice(-20).join('\n')}`);
   }
   // -DD: foreground with its workers (all children of this pid); -E: log to stderr (the file).
-  const entry = spawnLogged('kamailio', ['-DD', '-E', '-m', '64', '-M', '8', '-Y', run, '-f', cfg], logPath);
+  // memoryManager (diagnostic, not what run.sh does): Kamailio's allocator for shared (-x) and
+  // private (-X) memory, e.g. 'tlsf' instead of the default 'qm'.
+  const memory = memoryManager ? ['-x', memoryManager, '-X', memoryManager] : [];
+  const entry = spawnLogged('kamailio', [...memory, '-DD', '-E', '-m', '64', '-M', '8', '-Y', run, '-f', cfg], logPath);
   await waitFor(entry, `kamailio (${mode})`, logPath, () => optionsAnswered(ports.sip));
   return { port: ports.sip, pid: entry.child.pid, mode, logPath, stop: () => stopEntry(entry) };
 }

@@ -6,6 +6,7 @@
 //
 //   node bench/sip/run.mjs [--quick] [--users 500] [--reps 3] [--seconds 5] [--clients 3]
 //     [--limit 30] [--calls 10,25,50,100,200,300,400] [--window 5] [--json FILE] [--keep]
+//     [--parts register,calls] [--kamailio-memory qm|fm|tlsf]
 //
 // Tables on stdout (Markdown), progress on stderr. Every process it starts is stopped at the end.
 
@@ -32,6 +33,8 @@ const { values: opts } = parseArgs({
     window: { type: 'string' },
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    parts: { type: 'string', default: 'register,calls' },
+    'kamailio-memory': { type: 'string', default: '' },
   },
 });
 const quick = opts.quick;
@@ -43,7 +46,11 @@ const settings = {
   limit: Number(opts.limit),
   calls: (opts.calls ?? (quick ? '4' : '10,25,50,100,200,300,400')).split(',').map(Number),
   window: Number(opts.window ?? (quick ? 1 : 5)),
+  parts: opts.parts.split(','),
+  // Diagnostic: Kamailio's allocator (-x/-X), e.g. tlsf; empty = run.sh's command line (qm).
+  kamailioMemory: opts['kamailio-memory'],
 };
+if (settings.kamailioMemory && !/^(qm|fm|tlsf)$/.test(settings.kamailioMemory)) throw new Error('--kamailio-memory: qm, fm or tlsf');
 const domain = 'localhost';
 const PASSWORD = 'correct horse battery staple 42';
 const t0 = Date.now();
@@ -83,7 +90,7 @@ try {
 
   const maxCalls = Math.max(...settings.calls);
   // One caller account per call: Kamailio limits the concurrent calls of each account.
-  if (maxCalls > users.length) throw new Error(`--calls up to ${maxCalls} needs at least as many --users (${users.length})`);
+  if (settings.parts.includes('calls') && maxCalls > users.length) throw new Error(`--calls up to ${maxCalls} needs at least as many --users (${users.length})`);
   const rtpengine = await startRtpengine({ dir: path.join(work, 'rtpengine'), rtpPorts: 4 * maxCalls + 200 });
   ng = ngClient(rtpengine.ngPort);
   const expiry = Math.floor(Date.now() / 1000) + 86400;
@@ -113,7 +120,7 @@ try {
   await Promise.all(modes.map(async (mode) => {
     kamailios[mode] = await startKamailio({
       dir: path.join(work, `kamailio-${mode}`), mode, dataDir: server.dataDir, secret, domain, ngPort: rtpengine.ngPort,
-      users: mode === 'static' ? staticUsers : [],
+      users: mode === 'static' ? staticUsers : [], memoryManager: settings.kamailioMemory,
     });
     log(`Kamailio (${mode}) on udp 127.0.0.1:${kamailios[mode].port}, pid ${kamailios[mode].pid}`);
   }));
@@ -121,7 +128,7 @@ try {
   // Part 1, interleaved: each repetition runs the three configurations one after the other,
   // in an order rotated each time.
   results.register = [];
-  for (let rep = 0; rep < settings.reps; rep += 1) {
+  for (let rep = 0; settings.parts.includes('register') && rep < settings.reps; rep += 1) {
     const order = modes.map((_, i) => modes[(i + rep) % modes.length]);
     for (const mode of order) {
       const k = kamailios[mode];
@@ -139,12 +146,12 @@ try {
   // Part 2: calls through the deployed Kamailio and rtpengine.
   const audio = path.join(work, 'silence.ulaw');
   writeSilence(audio);
-  callee = await startCallee({
+  if (settings.parts.includes('calls')) callee = await startCallee({
     kamailioPort: kamailios.ephemeral.port, user: 'bob', credential: sipCredential(`${expiry}:bob`),
     injectionFile: path.join(work, 'callee.csv'), workDir: work, domain,
   });
   results.calls = [];
-  for (const calls of settings.calls) {
+  for (const calls of settings.parts.includes('calls') ? settings.calls : []) {
     const r = await callStep({
       calls, windowS: settings.window, kamailioPort: kamailios.ephemeral.port, rtpengine, ng,
       callers: injection.ephemeral, callee: 'bob', audioFile: audio,
@@ -171,8 +178,15 @@ function renameCredential({ username, password }) {
 }
 
 function printTables({ register: reg, calls }) {
-  const label = { ephemeral: 'deployed (auth_ephemeral + users.db)', static: 'static reference (htable)', 'hmac-only': 'diagnostic: auth_ephemeral without the users.db query' };
   const out = [];
+  if (settings.kamailioMemory) out.push(`Kamailio's allocator: ${settings.kamailioMemory} (-x/-X; run.sh uses the default, qm).`, '');
+  if (reg.length > 0) printRegister(reg, out);
+  if (calls.length > 0) printCalls(calls, out);
+  console.log(out.join('\n'));
+}
+
+function printRegister(reg, out) {
+  const label = { ephemeral: 'deployed (auth_ephemeral + users.db)', static: 'static reference (htable)', 'hmac-only': 'diagnostic: auth_ephemeral without the users.db query' };
   out.push(`REGISTER with digest (2 requests per registration: challenged, then authenticated), ${settings.clients} sipp clients × ${settings.limit} in flight, ${settings.seconds} s per run, ${settings.reps} interleaved repetitions, ${settings.users} accounts; medians:`, '');
   out.push('| configuration | REGISTER requests/s | registrations/s | Kamailio CPU-s per 1000 REGISTERs | Kamailio cores | sipp cores | failed registrations |');
   out.push('|---|---|---|---|---|---|---|');
@@ -191,6 +205,9 @@ function printTables({ register: reg, calls }) {
   out.push(`| REGISTER requests/s | ${fmt(ratio('ephemeral', 'static', (a, b) => a.requestsPerSecond / b.requestsPerSecond), 2)} |`);
   out.push(`| CPU efficiency (static CPU per 1000 / deployed CPU per 1000) | ${fmt(ratio('ephemeral', 'static', (a, b) => b.cpuPer1000Requests / a.cpuPer1000Requests), 2)} |`);
   out.push(`| CPU efficiency, diagnostic without the query (static / hmac-only) | ${fmt(ratio('hmac-only', 'static', (a, b) => b.cpuPer1000Requests / a.cpuPer1000Requests), 2)} |`);
+}
+
+function printCalls(calls, out) {
   out.push('', 'Concurrent calls through Kamailio and rtpengine (userspace), G.711 20 ms (50 packets/s per direction), loss = 1 − packets rtpengine got back from the far end ÷ packets it got from the callers, over the window:', '');
   out.push('| calls | up in the window | caller packets/s | expected | far-end packets/s | loss % | rtpengine cores | rtpengine CPU-ms per call-second | failed calls (sipp) |');
   out.push('|---|---|---|---|---|---|---|---|---|');
@@ -199,5 +216,4 @@ function printTables({ register: reg, calls }) {
   }
   const over = calls.find((c) => c.loss > 0.01);
   out.push('', over ? `Loss above 1 % from ${over.calls} calls.` : `Loss stayed at or below 1 % up to ${calls.at(-1).calls} calls (the largest step).`);
-  console.log(out.join('\n'));
 }
