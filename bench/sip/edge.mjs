@@ -6,7 +6,7 @@
 // from /proc) is known; stopAll() ends them.
 
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -174,15 +174,54 @@ async function waitFor(entry, name, logPath, probe, timeoutMs = 120_000) {
     await sleep(100);
   }
   const tail = (() => { try { return readFileSync(logPath, 'utf8').split('\n').slice(-20).join('\n'); } catch { return ''; } })();
-  throw new Error(`${name} is not ready (${entry.alive ? 'timeout' : 'exited'}); the end of ${logPath}:\n${tail}`);
+  const wasAlive = entry.alive;
+  await stopEntry(entry);
+  throw new Error(`${name} is not ready (${wasAlive ? 'timeout' : 'exited'}); the end of ${logPath}:\n${tail}`);
 }
 
+// The pids below `root` (Kamailio's workers are children of its main process).
+function descendants(root) {
+  const parents = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parents.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const out = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const pid = stack.pop();
+    for (const [child, parent] of parents) {
+      if (parent === pid) {
+        out.push(child);
+        stack.push(child);
+      }
+    }
+  }
+  return out;
+}
+
+// SIGTERM, SIGKILL after 5 s; then SIGKILL whatever of its process tree is left (a main process
+// killed before it could stop its workers leaves them behind).
 async function stopEntry(entry) {
-  if (!entry.alive) return;
-  entry.child.kill('SIGTERM');
-  const timeout = sleep(5000).then(() => 'timeout');
-  if ((await Promise.race([entry.exited, timeout])) === 'timeout') entry.child.kill('SIGKILL');
-  await entry.exited;
+  const tree = descendants(entry.child.pid);
+  if (entry.alive) {
+    entry.child.kill('SIGTERM');
+    const timeout = sleep(5000).then(() => 'timeout');
+    if ((await Promise.race([entry.exited, timeout])) === 'timeout') entry.child.kill('SIGKILL');
+    await entry.exited;
+  }
+  for (const pid of tree) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
   started.delete(entry);
 }
 

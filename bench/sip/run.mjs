@@ -116,14 +116,17 @@ try {
   clients['hmac-only'] = clients.ephemeral;
   const modes = ['ephemeral', 'static', 'hmac-only'];
   const kamailios = {};
-  // Started together: each takes seconds until its workers answer.
-  await Promise.all(modes.map(async (mode) => {
+  // Started together: each takes seconds until its workers answer. All settle before a failure
+  // is thrown, so that every started instance is stopped by stopAll().
+  const starts = await Promise.allSettled(modes.map(async (mode) => {
     kamailios[mode] = await startKamailio({
       dir: path.join(work, `kamailio-${mode}`), mode, dataDir: server.dataDir, secret, domain, ngPort: rtpengine.ngPort,
       users: mode === 'static' ? staticUsers : [], memoryManager: settings.kamailioMemory,
     });
     log(`Kamailio (${mode}) on udp 127.0.0.1:${kamailios[mode].port}, pid ${kamailios[mode].pid}`);
   }));
+  const failedStart = starts.find((s) => s.status === 'rejected');
+  if (failedStart) throw failedStart.reason;
 
   // Part 1, interleaved: each repetition runs the three configurations one after the other,
   // in an order rotated each time.
