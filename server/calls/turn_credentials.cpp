@@ -7,9 +7,10 @@
 #include <boost/json/array.hpp>
 
 #include <array>
-#include <charconv>
 #include <memory>
 #include <ostream>
+
+#include "server/core/host_syntax.hpp"
 
 namespace secms::calls {
 
@@ -105,43 +106,6 @@ core::result<turn_credential, turn_error> make_turn_credential(const turn_secret
     return out;
 }
 
-namespace {
-
-bool valid_port(std::string_view text) {
-    if (text.empty() || text.size() > 5) return false;
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    return ec == std::errc() && end == text.data() + text.size() && port >= 1 && port <= 65535;
-}
-
-// A DNS name or an IPv4 address (RFC 3986 reg-name restricted to letters, digits, '-' and '.').
-bool valid_host_name(std::string_view host) {
-    if (host.empty() || host.size() > 253 || host.front() == '.' || host.front() == '-') {
-        return false;
-    }
-    for (char c : host) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-// An IPv6 literal between brackets (RFC 3986 §3.2.2); hex digits, ':' and '.' only.
-bool valid_ip_literal(std::string_view host) {
-    if (host.size() < 4 || host.front() != '[' || host.back() != ']') return false;
-    std::string_view inner = host.substr(1, host.size() - 2);
-    if (inner.find(':') == std::string_view::npos) return false;
-    for (char c : inner) {
-        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-                  c == ':' || c == '.';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-}  // namespace
-
 bool valid_ice_url(std::string_view url) {
     std::string_view rest;
     bool turn = false;
@@ -162,8 +126,8 @@ bool valid_ice_url(std::string_view url) {
     auto colon = rest.rfind(':');
     if (colon == std::string_view::npos) return false;
     std::string_view host = rest.substr(0, colon);
-    if (!valid_port(rest.substr(colon + 1))) return false;
-    return host.starts_with('[') ? valid_ip_literal(host) : valid_host_name(host);
+    if (!core::valid_port(rest.substr(colon + 1))) return false;
+    return core::valid_host(host);
 }
 
 core::result<std::vector<std::string>, turn_error> parse_ice_urls(std::string_view list) {

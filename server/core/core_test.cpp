@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <string>
 
+#include "server/core/host_syntax.hpp"
 #include "server/core/log.hpp"
 #include "server/core/result.hpp"
 #include "server/core/secure_bytes.hpp"
@@ -132,3 +134,26 @@ TEST(Offload, QueueDepthCountsJobsWaitingForAWorker) {
 
 }  // namespace
 }  // namespace secms::core
+
+namespace {
+
+TEST(host_syntax, ports) {
+    EXPECT_TRUE(secms::core::valid_port("1"));
+    EXPECT_TRUE(secms::core::valid_port("65535"));
+    for (const char* bad : {"", "0", "65536", "-1", "+80", " 80", "80 ", "0x50", "123456"}) {
+        EXPECT_FALSE(secms::core::valid_port(bad)) << bad;
+    }
+}
+
+TEST(host_syntax, hosts) {
+    for (const char* good : {"localhost", "turn.example.org", "127.0.0.1", "[::1]", "[fe80::1]"}) {
+        EXPECT_TRUE(secms::core::valid_host(good)) << good;
+    }
+    for (const char* bad : {"", ".example", "-example", "a..b", "ex ample", "exa/mple", "[]",
+                            "[::1", "[g::1]", "[127.0.0.1]", "user@host"}) {
+        EXPECT_FALSE(secms::core::valid_host(bad)) << bad;
+    }
+    EXPECT_FALSE(secms::core::valid_host_name(std::string(254, 'a')));
+}
+
+}  // namespace

@@ -3,8 +3,8 @@
 #include <openssl/evp.h>
 
 #include <array>
-#include <charconv>
 
+#include "server/core/host_syntax.hpp"
 #include "server/core/secure_bytes.hpp"
 
 namespace secms::sip {
@@ -41,44 +41,6 @@ constexpr std::size_t device_id_chars = 16;
 
 bool lower_hex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-bool valid_port(std::string_view text) {
-    if (text.empty() || text.size() > 5) return false;
-    unsigned port = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-    return ec == std::errc() && end == text.data() + text.size() && port >= 1 && port <= 65535;
-}
-
-// A DNS name or an IPv4 address: letters, digits, '-' and '.', no leading '.' or '-', no "..".
-bool valid_host_name(std::string_view host) {
-    if (host.empty() || host.size() > 253 || host.front() == '.' || host.front() == '-' ||
-        host.find("..") != std::string_view::npos) {
-        return false;
-    }
-    for (char c : host) {
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '.';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-// An IPv6 literal between brackets (RFC 3986 §3.2.2); hex digits, ':' and '.' only.
-bool valid_ip_literal(std::string_view host) {
-    if (host.size() < 4 || host.front() != '[' || host.back() != ']') return false;
-    std::string_view inner = host.substr(1, host.size() - 2);
-    if (inner.find(':') == std::string_view::npos) return false;
-    for (char c : inner) {
-        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
-                  c == ':' || c == '.';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-bool valid_host(std::string_view host) {
-    return host.starts_with('[') ? valid_ip_literal(host) : valid_host_name(host);
 }
 
 std::string lower_ascii(std::string_view text) {
@@ -233,9 +195,9 @@ core::result<std::string, sip_error> websocket_origin(std::string_view url) {
     if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
         host = rest.substr(0, colon);
         port = rest.substr(colon + 1);
-        if (!valid_port(port)) return core::fail(sip_error::invalid_websocket_url);
+        if (!core::valid_port(port)) return core::fail(sip_error::invalid_websocket_url);
     }
-    if (!valid_host(host)) return core::fail(sip_error::invalid_websocket_url);
+    if (!core::valid_host(host)) return core::fail(sip_error::invalid_websocket_url);
     std::string origin = std::string(scheme) + lower_ascii(host);
     if (!port.empty()) origin += ":" + std::string(port);
     return origin;
@@ -246,11 +208,11 @@ bool valid_host_port(std::string_view text) {
     if (colon == std::string_view::npos) return false;
     std::string_view host = text.substr(0, colon);
     if (!host.starts_with('[') && host.find(':') != std::string_view::npos) return false;
-    return valid_port(text.substr(colon + 1)) && valid_host(host);
+    return core::valid_port(text.substr(colon + 1)) && core::valid_host(host);
 }
 
 bool valid_domain(std::string_view domain) {
-    return !domain.starts_with('[') && valid_host_name(domain) && !domain.ends_with('.') &&
+    return !domain.starts_with('[') && core::valid_host_name(domain) && !domain.ends_with('.') &&
            !domain.ends_with('-');
 }
 
