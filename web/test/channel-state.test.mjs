@@ -95,7 +95,7 @@ test('trust store: remember, recognise, detect a changed fingerprint; per accoun
   const trust = createTrustStore({ storage, account: 'alice' });
   assert.deepEqual(trust.check({ username: 'bob', fingerprint: FP_OLD }), { status: 'unknown', knownFingerprint: null });
   trust.remember({ username: 'Bob', fingerprint: FP_OLD.toLowerCase() });
-  assert.deepEqual(trust.check({ username: 'bob', fingerprint: FP_OLD }), { status: 'trusted', knownFingerprint: FP_OLD });
+  assert.deepEqual(trust.check({ username: 'bob', fingerprint: FP_OLD }), { status: 'trusted', knownFingerprint: FP_OLD, verified: false });
   assert.deepEqual(trust.check({ username: 'BOB', fingerprint: FP_NEW }), { status: 'changed', knownFingerprint: FP_OLD });
   assert.equal(createTrustStore({ storage, account: 'carol' }).check({ username: 'bob', fingerprint: FP_OLD }).status, 'unknown');
   trust.remember({ username: 'bob', fingerprint: FP_NEW });
