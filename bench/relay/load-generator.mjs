@@ -208,6 +208,19 @@ export async function startSecmsTarget({ binary = defaultServerBinary(), extraAr
       }
     },
     closePairs: (pairs) => closeClients(pairs.flatMap((p) => [p.initiator, p.responder])),
+    // Idle authenticated sockets of one account (memory mode): TLS, upgrade, hello and
+    // presence read, certificate submitted and proved, then nothing. The server must be started
+    // with room for them (memory.mjs passes the limits).
+    async connectIdle(n, { parallel = 16 } = {}) {
+      await ensureUsers(1);
+      const clients = [];
+      await inBatches(range(n), parallel, async (i) => {
+        clients[i] = await connectCertified(users[0]);
+      });
+      for (const c of clients) c.ws.removeAllListeners('message'); // no queue grows meanwhile
+      return clients;
+    },
+    closeClients,
     async stop() {
       const info = await server.stop();
       return { ...info, logs: server.logs() };
@@ -268,6 +281,15 @@ export async function startReferenceTarget({ certFile, keyFile } = {}) {
       }
     },
     closePairs: (pairs) => closeClients(pairs.flatMap((p) => [p.initiator, p.responder])),
+    // Idle sockets (memory mode): TLS and the upgrade, then nothing (it has no login to make).
+    async connectIdle(n, { parallel = 16 } = {}) {
+      const clients = [];
+      await inBatches(range(n), parallel, async (i) => {
+        clients[i] = await helper.openWebSocket(endpoint); // resolves once open
+      });
+      return clients;
+    },
+    closeClients,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const timeout = sleep(3_000).then(() => 'timeout');

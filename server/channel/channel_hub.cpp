@@ -156,7 +156,7 @@ channel_hub::connection* channel_hub::find_connection_locked(const peer* p) {
 }
 
 channel_hub::session* channel_hub::find_member_session_locked(const peer* p, std::string_view id) {
-    auto it = sessions_.find(std::string(id));
+    auto it = sessions_.find(id);
     if (it == sessions_.end() || !it->second->has_member(p)) return nullptr;
     return it->second.get();
 }

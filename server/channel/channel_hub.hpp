@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -217,7 +219,14 @@ class channel_hub {
     std::vector<extension*> extensions_;  // fixed before serving: read without the lock
     mutable std::mutex mutex_;
     std::unordered_map<const peer*, std::unique_ptr<connection>> connections_;
-    std::unordered_map<std::string, std::unique_ptr<session>> sessions_;
+    // Looked up by the frame's session id as a string_view: no allocation per relayed frame.
+    struct id_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view id) const noexcept {
+            return std::hash<std::string_view>{}(id);
+        }
+    };
+    std::unordered_map<std::string, std::unique_ptr<session>, id_hash, std::equal_to<>> sessions_;
     std::uint64_t certify_counter_ = 0;
     std::unordered_map<std::int64_t, std::size_t> users_connected_;  // userid → joined connections
     mutable std::mutex sockets_mutex_;

@@ -33,13 +33,20 @@ bool offers_subprotocol(std::string_view header) {
 
 namespace {
 
+constexpr std::size_t idle_read_buffer_bytes = 4096;
+
 // Relayed frames are ciphertext, but the buffers are still wiped once the last queue drops them:
 // nothing of a session outlives it in server memory.
+// A string wiped when destroyed; made with make_shared, the copy and its count are one allocation.
+struct wiped_string : std::string {
+    using std::string::string;
+    wiped_string(const wiped_string&) = delete;
+    wiped_string& operator=(const wiped_string&) = delete;
+    ~wiped_string() { core::wipe(data(), size()); }
+};
+
 channel::message_ptr wiped_copy(std::string_view data) {
-    return channel::message_ptr(new std::string(data), [](const std::string* s) {
-        core::wipe(const_cast<char*>(s->data()), s->size());
-        delete s;
-    });
+    return std::make_shared<const wiped_string>(data);
 }
 
 }  // namespace
@@ -52,6 +59,9 @@ websocket_session::websocket_session(tls_stream stream, shared_state& state,
       login_(std::move(login)),
       remote_address_(std::move(remote_address)),
       ticket_(std::move(ticket)) {
+    if (auto* strand = ws_.get_executor().target<asio::strand<asio::io_context::executor_type>>()) {
+        strand_ = *strand;
+    }
     ++state_.http.metrics.websockets_open;
 }
 
@@ -61,6 +71,7 @@ websocket_session::~websocket_session() {
 }
 
 asio::awaitable<void> websocket_session::run(http::request upgrade) {
+    ws_.next_layer().keep_alive_with(weak_from_this());
     // The tcp_stream's own timer is replaced by the WebSocket's timeouts from here on.
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{};
@@ -110,11 +121,14 @@ asio::awaitable<void> websocket_session::run(http::request upgrade) {
         if (ws_.got_text()) {
             co_await channel::handle_client_message(state_.channels, self, data,
                                                     state_.http.work_pool, state_.clock);
-        } else {
-            co_await relay(data);
+        } else if (auto congested_receiver = relay(data)) {
+            co_await wait_while_congested(congested_receiver);
         }
         core::wipe(buffer.data().data(), buffer.size());
         buffer.consume(buffer.size());
+        // Relay frames fit the buffer as it is; one large message (a certificate, a file chunk)
+        // does not leave an idle connection holding its size.
+        if (buffer.capacity() > idle_read_buffer_bytes) buffer.shrink_to_fit();
         // A login that ends (logout, password change, expiry found by the sweep) closes this
         // socket through login_sessions::on_ended. Traffic here is use of the login: refresh its
         // idle timer, at most once a minute to keep the hot path free of the sessions lock.
@@ -129,22 +143,28 @@ asio::awaitable<void> websocket_session::run(http::request upgrade) {
     state_.channels.leave(this);
 }
 
-asio::awaitable<void> websocket_session::relay(std::string_view frame) {
+std::shared_ptr<channel::peer> websocket_session::relay(std::string_view frame) {
+    // The hub checks the header, looks up the route and enqueues to the peer.
     auto routed = state_.channels.relay(this, wiped_copy(frame));
     if (!routed) {
         auto header = channel::parse_relay_header(frame);
         enqueue({std::make_shared<const std::string>(channel::error_message(
                      routed.error(), header ? header->session_id : std::string_view{})),
                  false});
-        co_return;
+        return nullptr;
     }
-    // Backpressure: while the receiver has much unsent, stop reading from this sender, so TCP
-    // slows it down instead of the server buffering without bound. A receiver that stays stuck is
-    // dropped by its own queue limit.
-    asio::steady_timer wait(ws_.get_executor());
     // (A chat room frame names a receiver only when one of its receivers is congested.)
-    if (!routed->receiver) co_return;
-    for (int i = 0; i < 500 && routed->receiver->congested(); ++i) {
+    if (!routed->receiver || !routed->receiver->congested()) return nullptr;
+    return std::move(routed->receiver);
+}
+
+// Backpressure: while the receiver has much unsent, stop reading from this sender, so TCP slows
+// it down instead of the server buffering without bound. A receiver that stays stuck is dropped by
+// its own queue limit.
+asio::awaitable<void> websocket_session::wait_while_congested(
+    const std::shared_ptr<channel::peer>& receiver) {
+    asio::steady_timer wait(ws_.get_executor());
+    for (int i = 0; i < 500 && receiver->congested(); ++i) {
         wait.expires_after(std::chrono::milliseconds(10));
         co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
     }
@@ -160,22 +180,30 @@ void websocket_session::publish_queue_size() {
     queued_count_shared_ = queue_.size();
 }
 
+template <class F>
+void websocket_session::post_to_strand(F&& f) {
+    if (strand_) {
+        asio::post(*strand_, std::forward<F>(f));
+    } else {
+        asio::post(ws_.get_executor(), std::forward<F>(f));
+    }
+}
+
 void websocket_session::send_text(channel::message_ptr message) {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
-        self->enqueue({message, false});
+    post_to_strand([self = shared_from_this(), message = std::move(message)]() mutable {
+        self->enqueue({std::move(message), false});
     });
 }
 
 void websocket_session::send_binary(channel::message_ptr message) {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), message = std::move(message)] {
-        self->enqueue({message, true});
+    post_to_strand([self = shared_from_this(), message = std::move(message)]() mutable {
+        self->enqueue({std::move(message), true});
     });
 }
 
 void websocket_session::close(channel::close_reason code, std::string_view reason) {
-    asio::post(ws_.get_executor(), [self = shared_from_this(), code, r = std::string(reason)] {
-        self->start_close(code, r);
-    });
+    post_to_strand(
+        [self = shared_from_this(), code, r = std::string(reason)] { self->start_close(code, r); });
 }
 
 void websocket_session::enqueue(outgoing message) {
@@ -196,6 +224,7 @@ void websocket_session::enqueue(outgoing message) {
 void websocket_session::write_next() {
     if (queue_.empty()) {
         writing_ = false;
+        ws_.next_layer().flush();  // the batch ends with the queue
         if (pending_close_) {
             auto reason = *pending_close_;
             pending_close_.reset();
@@ -204,6 +233,8 @@ void websocket_session::write_next() {
         return;
     }
     writing_ = true;
+    // Frames queued behind this one join its batch; the last one sends it (one TLS write).
+    ws_.next_layer().gather(queue_.size() > 1);
     ws_.binary(queue_.front().binary);
     ws_.async_write(asio::buffer(*queue_.front().data),
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {

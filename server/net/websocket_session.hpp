@@ -3,6 +3,8 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/stream.hpp>
@@ -16,6 +18,7 @@
 #include "server/channel/peer.hpp"
 #include "server/http/types.hpp"
 #include "server/net/server.hpp"
+#include "server/net/write_coalescing_stream.hpp"
 
 namespace secms::net {
 
@@ -48,14 +51,24 @@ class websocket_session final : public channel::peer,
         channel::message_ptr data;
         bool binary = false;
     };
-    boost::asio::awaitable<void> relay(std::string_view frame);
+    // Routes one binary frame; returns the receiver to wait for when it is congested.
+    std::shared_ptr<channel::peer> relay(std::string_view frame);
+    boost::asio::awaitable<void> wait_while_congested(
+        const std::shared_ptr<channel::peer>& receiver);
+    // Runs `f` on this connection's strand (from any thread).
+    template <class F>
+    void post_to_strand(F&& f);
     void enqueue(outgoing message);
     void write_next();
     void publish_queue_size();
     void start_close(channel::close_reason code, std::string reason);
     void drop();
 
-    boost::beast::websocket::stream<tls_stream> ws_;
+    // Frames this connection writes gather below the WebSocket and leave in batches.
+    boost::beast::websocket::stream<write_coalescing_stream<tls_stream>> ws_;
+    // The connection's strand as its concrete type: posting a frame to it then costs no
+    // type-erased executor copies (null if the socket was made without a strand).
+    std::optional<boost::asio::strand<boost::asio::io_context::executor_type>> strand_;
     shared_state& state_;
     auth::login_session login_;
     std::string remote_address_;
