@@ -264,7 +264,7 @@ function replaceRouteBody(text, name, body, what) {
  * 'static': staticConfiguration of it with `users`; 'hmac-only': withoutAccountQuery of it). ngPort: the rtpengine it talks to.
  * memoryManager: see below. Resolves to { port, pid, mode, stop() }.
  */
-export async function startKamailio({ dir, mode, dataDir, secret, domain = 'localhost', ngPort, users = [], children = 4, memoryManager = '' }) {
+export async function startKamailio({ dir, mode, dataDir, secret, domain = 'localhost', ngPort, users = [], children = 4, memoryManager = 'tlsf' }) {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const base = await freeSipPorts();
   const ports = { sip: base, tls: base + 1, wss: base + 2, ng: ngPort };
@@ -286,8 +286,8 @@ export async function startKamailio({ dir, mode, dataDir, secret, domain = 'loca
     throw new Error(`Kamailio refuses the ${mode} configuration:\n${`${check.stdout}\n${check.stderr}`.split('\n').slice(-20).join('\n')}`);
   }
   // -DD: foreground with its workers (all children of this pid); -E: log to stderr (the file).
-  // memoryManager (diagnostic, not what run.sh does): Kamailio's allocator for shared (-x) and
-  // private (-X) memory, e.g. 'tlsf' instead of the default 'qm'.
+  // memoryManager: Kamailio's allocator for shared (-x) and private (-X) memory; scripts/sip.sh
+  // runs 'tlsf' (the default here too); 'qm' is Kamailio's own default.
   const memory = memoryManager ? ['-x', memoryManager, '-X', memoryManager] : [];
   const entry = spawnLogged('kamailio', [...memory, '-DD', '-E', '-m', '64', '-M', '8', '-Y', run, '-f', cfg], logPath);
   await waitFor(entry, `kamailio (${mode})`, logPath, () => optionsAnswered(ports.sip));

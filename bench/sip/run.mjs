@@ -34,7 +34,7 @@ const { values: opts } = parseArgs({
     json: { type: 'string' },
     keep: { type: 'boolean', default: false },
     parts: { type: 'string', default: 'register,calls' },
-    'kamailio-memory': { type: 'string', default: '' },
+    'kamailio-memory': { type: 'string', default: 'tlsf' },
   },
 });
 const quick = opts.quick;

@@ -200,7 +200,7 @@ export async function startSipEdge({
   }
   const kamailio = spawnCompanion({
     binary: 'sh',
-    args: [...redirect(kamLog), 'kamailio', '-DD', '-E', '-m', '64', '-M', '8', '-Y', path.join(dir, 'run'), '-f', cfg],
+    args: [...redirect(kamLog), 'kamailio', '-x', 'tlsf', '-X', 'tlsf', '-DD', '-E', '-m', '64', '-M', '8', '-Y', path.join(dir, 'run'), '-f', cfg],
     dir, logPath: kamLog,
   });
   try {
