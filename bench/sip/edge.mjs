@@ -5,31 +5,14 @@
 // run.sh's flags. Every process is spawned here directly, so its pid (and its workers' CPU time,
 // from /proc) is known; stopAll() ends them.
 
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { repoRoot } from '../../tests/helpers/secms-server.mjs';
+import { ngPing, sipOptionsAnswered, sipShell, udpPortFree } from '../../tests/helpers/sip-edge.mjs';
 
-const execFileAsync = promisify(execFile);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Runs a function of scripts/sip.sh with `vars` in the environment; resolves to its stdout. */
-export async function sipShell(script, vars) {
-  const lib = path.join(repoRoot, 'scripts', 'lib.sh');
-  const sip = path.join(repoRoot, 'scripts', 'sip.sh');
-  try {
-    const { stdout } = await execFileAsync('bash', ['-c', `source "${lib}" && source "${sip}" && ${script}`], {
-      env: { ...process.env, ...vars },
-    });
-    return stdout;
-  } catch (error) {
-    throw new Error(`scripts/sip.sh failed: ${error.stderr || error.message}`);
-  }
-}
 
 function replaceOnce(text, from, to, what) {
   const first = text.indexOf(from);
@@ -72,14 +55,6 @@ export function staticConfiguration(rendered, { domain, users }) {
   return text;
 }
 
-function udpPortFree(port) {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', () => resolve(false));
-    socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
-  });
-}
-
 /** `count` consecutive free UDP ports, none handed out before by this process. */
 export async function freeUdpRange(count, taken = handedOut) {
   for (let attempt = 0; attempt < 100; attempt += 1) {
@@ -112,44 +87,6 @@ async function freeSipPorts() {
     if ((await Promise.all([base, base + 1, base + 2].map(tcpPortFree))).every(Boolean)) return base;
   }
   throw new Error('no three free consecutive TCP and UDP ports found');
-}
-
-function optionsAnswered(port) {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    const done = (ok) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 500);
-    socket.on('message', (msg) => done(msg.toString().startsWith('SIP/2.0 200')));
-    socket.on('error', () => done(false));
-    socket.bind(0, '127.0.0.1', () => {
-      const local = socket.address().port;
-      const id = Math.random().toString(16).slice(2);
-      socket.send([
-        `OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-b${id};rport`,
-        'Max-Forwards: 70', `From: <sip:ready@127.0.0.1>;tag=${id}`, 'To: <sip:127.0.0.1>', `Call-ID: ready-${id}`,
-        'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
-      ].join('\r\n'), port, '127.0.0.1');
-    });
-  });
-}
-
-function ngPong(port) {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    const done = (ok) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 300);
-    socket.on('message', (msg) => done(msg.toString().includes('pong')));
-    socket.on('error', () => done(false));
-    socket.send('probe d7:command4:pinge', port, '127.0.0.1');
-  });
 }
 
 const started = new Set();
@@ -290,7 +227,7 @@ export async function startKamailio({ dir, mode, dataDir, secret, domain = 'loca
   // runs 'tlsf' (the default here too); 'qm' is Kamailio's own default.
   const memory = memoryManager ? ['-x', memoryManager, '-X', memoryManager] : [];
   const entry = spawnLogged('kamailio', [...memory, '-DD', '-E', '-m', '64', '-M', '8', '-Y', run, '-f', cfg], logPath);
-  await waitFor(entry, `kamailio (${mode})`, logPath, () => optionsAnswered(ports.sip));
+  await waitFor(entry, `kamailio (${mode})`, logPath, () => sipOptionsAnswered(ports.sip));
   return { port: ports.sip, pid: entry.child.pid, mode, logPath, stop: () => stopEntry(entry) };
 }
 
@@ -307,7 +244,7 @@ export async function startRtpengine({ dir, rtpPorts = 2000 }) {
     .split('\0').filter(Boolean);
   const logPath = path.join(dir, 'rtpengine.log');
   const entry = spawnLogged('rtpengine', args, logPath);
-  await waitFor(entry, 'rtpengine', logPath, () => ngPong(ngPort));
+  await waitFor(entry, 'rtpengine', logPath, () => ngPing(ngPort));
   return { ngPort, pid: entry.child.pid, args, logPath, stop: () => stopEntry(entry) };
 }
 

@@ -48,7 +48,8 @@ export function deviceCredential(secret, user, deviceId, { expiresAt = Math.floo
   return { username, password: sipPassword(secret, username) };
 }
 
-function udpPortFree(port) {
+/** True when UDP port `port` of 127.0.0.1 can be bound. */
+export function udpPortFree(port) {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
     socket.once('error', () => resolve(false));
@@ -92,7 +93,7 @@ function tcpListening(port) {
 }
 
 // rtpengine answers an ng "ping" (bencoded, after a cookie) with "pong".
-function ngPing(port) {
+export function ngPing(port) {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
     const done = (ok) => {
@@ -109,7 +110,7 @@ function ngPing(port) {
 
 // Kamailio answers an OPTIONS to itself over UDP: its workers are up (its sockets are bound
 // before they are, so a listening port alone is too early).
-function sipOptionsAnswered(port) {
+export function sipOptionsAnswered(port) {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
     const done = (ok) => {
@@ -132,8 +133,8 @@ function sipOptionsAnswered(port) {
   });
 }
 
-// Runs a function of scripts/sip.sh with `vars` in the environment; resolves to its stdout.
-async function sipShell(script, vars) {
+/** Runs a function of scripts/sip.sh with `vars` in the environment; resolves to its stdout. */
+export async function sipShell(script, vars) {
   const lib = path.join(repoRoot, 'scripts', 'lib.sh');
   const sip = path.join(repoRoot, 'scripts', 'sip.sh');
   try {
