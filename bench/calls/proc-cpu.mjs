@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
-const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+export const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 function statOf(pid) {
   try {
@@ -19,8 +19,8 @@ function statOf(pid) {
   }
 }
 
-/** Map pid → CPU ticks of every process below `root` (not `root` itself). */
-export function treeTicks(root = process.pid) {
+/** Map pid → CPU ticks of every process below `root` (and of `root` itself with includeRoot). */
+export function treeTicks(root = process.pid, { includeRoot = false } = {}) {
   const all = readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(statOf).filter(Boolean);
   const children = new Map();
   for (const stat of all) {
@@ -28,6 +28,8 @@ export function treeTicks(root = process.pid) {
     children.get(stat.ppid).push(stat);
   }
   const out = new Map();
+  const rootStat = includeRoot ? all.find((stat) => stat.pid === root) : undefined;
+  if (rootStat) out.set(rootStat.pid, rootStat.ticks);
   const stack = [...(children.get(root) ?? [])];
   while (stack.length > 0) {
     const stat = stack.pop();
