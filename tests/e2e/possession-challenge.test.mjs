@@ -61,7 +61,7 @@ test('the app certifies through the v2 challenge; challenges injected outside it
   await app.waitForTimeout(3000);
   assert.equal(proofs(), 1, 'no certificate_proof for an injected challenge');
   // The certificate stays verified; no error from the server's text is shown.
-  await app.locator('[data-testid=own-report] [data-testid=report-fingerprint]').waitFor();
+  await app.locator('[data-testid=own-report] [data-testid=report-fingerprint]').waitFor({ state: 'attached' });
   assert.equal(await app.getByTestId('certificate-error').count(), 0);
   assert.deepEqual(await violationsOf(app), []);
   assert.deepEqual(unexpectedProblems(problems), []);

@@ -68,6 +68,8 @@ test('a report rewritten to name "Carol Jones" is refused: the certificate\'s ow
 
   // Positive control: Alice's offer was not touched; its facts agree and Accept is enabled.
   const alicePanel = alice.app.locator('[data-testid=peer-report] [data-testid=certificate-report]');
+  // An agreeing report is behind the offer's disclosure; a refused one opens by itself (below).
+  await alice.app.getByTestId('peer-report-toggle').click();
   await alice.app.locator('[data-testid=peer-report] [data-testid=certificate-report][data-check=agrees]').waitFor({ timeout: 15_000 });
   assert.equal((await alicePanel.getByTestId('report-name').textContent()).trim(), 'bob Example');
   assert.equal(await alice.app.getByTestId('channel-accept').isEnabled(), true);
@@ -200,6 +202,6 @@ test('remembering a key refuses a weak passphrase; the meter says why', { skip, 
   await gail.app.locator('#identity-passphrase').fill('seven quiet lanterns over the harbour');
   assert.equal(await meter.getAttribute('data-acceptable'), 'true');
   await gail.app.getByTestId('identity-create-submit').click();
-  await gail.app.locator('[data-testid=own-report] [data-testid=report-fingerprint]').waitFor({ timeout: 30_000 });
+  await gail.app.locator('[data-testid=own-report] [data-testid=report-fingerprint]').waitFor({ state: 'attached', timeout: 30_000 });
   assert.deepEqual(unexpected(gail.problems), []);
 });

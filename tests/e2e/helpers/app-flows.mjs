@@ -123,7 +123,8 @@ export async function createIdentityInApp(appPage, { name, email, passphrase = '
 /** Waits for the own "verified" report panel and resolves its fingerprint (40 hex, no spaces). */
 export async function ownReportFingerprint(appPage, timeoutMs = 20_000) {
   const fingerprint = appPage.locator('[data-testid=own-report] [data-testid=report-fingerprint]');
-  await fingerprint.waitFor({ timeout: timeoutMs });
+  // The report is behind a disclosure ("Full certificate report"): present, not necessarily shown.
+  await fingerprint.waitFor({ state: 'attached', timeout: timeoutMs });
   return fingerprint.getAttribute('data-fingerprint');
 }
 

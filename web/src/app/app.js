@@ -8,7 +8,7 @@ import { createStore } from '../state/store.js';
 import { createIdentityStore } from '../state/identity-store.js';
 import { createChannelStore } from '../state/channel-store.js';
 import { createRoomStore } from '../state/room-store.js';
-import { createTrustStore } from '../state/trust-store.js';
+import { createTrustStore, emptyContacts } from '../state/trust-store.js';
 import { openCryptoWorker } from '../crypto/crypto-client.js';
 import { createSecureChannelController } from './secure-channels.js';
 import { createChatAlerts } from './chat-alerts.js';
@@ -60,6 +60,13 @@ document.body.append(root);
 let cryptoWorker = null;
 let socket = null;
 let trustStore = null;
+// The pins and verified contacts as the UI shows them (badges, offers); filled once logged in.
+const contacts = createStore(emptyContacts);
+document.addEventListener('secms-contacts-context', (event) => {
+  event.detail.store = contacts;
+});
+// Another window of this origin pinned or verified someone: show it here too.
+window.addEventListener('storage', () => trustStore?.reload());
 
 let storage = null;
 try {
@@ -406,7 +413,7 @@ async function main() {
   root.phase = 'ready';
   channels.setSelf(root.user.username);
   try {
-    trustStore = createTrustStore({ storage: localStorage, account: root.user.username });
+    trustStore = createTrustStore({ storage: localStorage, account: root.user.username, onChange: (snapshot) => contacts.set(snapshot) });
   } catch {
     trustStore = null;   // storage disabled: trust decisions hold for one channel only
   }

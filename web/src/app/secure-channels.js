@@ -224,6 +224,32 @@ export function createSecureChannelController({
     ask('channel.close', { session }).catch(() => {}).finally(() => send({ type: 'channel_end', session }));
   }
 
+  // --- the safety code compared (docs/protocol.md §8) ----------------------------------------
+
+  /** "Codes match": the peer's certificate is pinned and marked verified. → true when stored. */
+  function markVerified(session) {
+    const channel = channelStore.find(session);
+    const trust = getTrustStore();
+    if (!channel || !trust || (channel.phase !== 'secure' && channel.phase !== 'rekeying')) return false;
+    return trust.markVerified({ username: channel.peer.username, fingerprint: channel.report.fingerprint });
+  }
+
+  /**
+   * "Codes differ": someone may be in the middle. The channel ends at once (no close record:
+   * nothing more goes through it) with the reason `sas_mismatch`, which the server passes to
+   * the peer; the pin is forgotten and a local report kept (trust-store.js).
+   */
+  function reportSasMismatch(session) {
+    const channel = channelStore.find(session);
+    if (!channel || (channel.phase !== 'secure' && channel.phase !== 'rekeying')) return;
+    getTrustStore()?.reportMismatch({ username: channel.peer.username, fingerprint: channel.report.fingerprint, session });
+    reportEnded(session, 'sas_mismatch');
+    channelStore.compromised(session, 'sas_mismatch');
+    channelStore.addSystem(session, { messageKey: 'verify.reported_line', params: { username: channel.peer.username }, level: 'error' });
+    ask('channel.drop', { session }).catch(() => {});
+    send({ type: 'channel_end', session, reason: 'sas_mismatch' });
+  }
+
   // --- conversations: private (one per channel) and rooms --------------------------------------
 
   const serverCommands = createServerCommands({ sendControl: send, onError: () => onChatEvent?.('error') });
@@ -469,7 +495,7 @@ export function createSecureChannelController({
     handleServerMessage, handleBinary, handleWorkerEvent, handleSocketStatus, submitCertificate, presenceChanged,
     actions: Object.freeze({
       identity: identityActions,
-      requestChannel, acceptChannel, rejectChannel, endChannel, sendMessage,
+      requestChannel, acceptChannel, rejectChannel, endChannel, sendMessage, markVerified, reportSasMismatch,
       submitChatLine: privateChat.submit,
       deleteMessage: privateChat.deleteOwn,
       toggleIgnore: (username) => channelStore.toggleIgnore(username),

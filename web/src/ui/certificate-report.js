@@ -39,6 +39,13 @@ export class CertificateReport extends LitElement {
     table { width: 100%; border-collapse: collapse; font-size: 0.86rem; }
     th, td { text-align: left; padding: var(--space-1) var(--space-2); border-bottom: 1px solid var(--color-border); vertical-align: top; overflow-wrap: anywhere; }
     th { color: var(--color-text-muted); font-weight: 600; }
+    /* Headers are single words: never broken inside one ("Usag e"); a table wider than the
+       panel scrolls sideways in its own focusable region instead of squeezing the words. */
+    th { white-space: nowrap; overflow-wrap: normal; word-break: normal; }
+    .table-scroll { overflow-x: auto; max-width: 100%; }
+    .table-scroll:focus-visible { outline: 2px solid var(--color-focus, var(--color-accent)); outline-offset: 2px; }
+    td { min-width: 4.5em; }
+    td.mono { min-width: 9em; }
     .mono { font-family: var(--font-mono, monospace); }
     .status-verified { color: var(--color-success); }
     .status-invalid, .status-expired { color: var(--color-danger); }
@@ -60,7 +67,8 @@ export class CertificateReport extends LitElement {
   renderSubkeys(subkeys) {
     if (!Array.isArray(subkeys) || subkeys.length === 0) return nothing;
     return html`
-      <h3>${t('report.subkeys')}</h3>
+      <h3 id="report-subkeys-heading">${t('report.subkeys')}</h3>
+      <div class="table-scroll" tabindex="0" role="region" aria-labelledby="report-subkeys-heading">
       <table data-testid="report-subkeys">
         <thead><tr><th>${t('report.key_id')}</th><th>${t('report.algorithm')}</th><th>${t('report.usage')}</th><th>${t('report.created')}</th><th>${t('report.expires')}</th><th>${t('report.status')}</th></tr></thead>
         <tbody>${subkeys.map((subkey) => html`
@@ -72,13 +80,15 @@ export class CertificateReport extends LitElement {
             <td>${formatUnixTime(subkey.expires) ?? t('report.never')}</td>
             <td>${subkey.revoked ? t('report.revoked') : subkey.valid ? t('report.valid') : t('report.not_valid')}</td>
           </tr>`)}</tbody>
-      </table>`;
+      </table>
+      </div>`;
   }
 
   renderSignatures(signatures) {
     if (!Array.isArray(signatures) || signatures.length === 0) return nothing;
     return html`
-      <h3>${t('report.signatures')}</h3>
+      <h3 id="report-signatures-heading">${t('report.signatures')}</h3>
+      <div class="table-scroll" tabindex="0" role="region" aria-labelledby="report-signatures-heading">
       <table data-testid="report-signatures">
         <thead><tr><th>${t('report.issuer')}</th><th>${t('report.signature_type')}</th><th>${t('report.created')}</th><th>${t('report.status')}</th></tr></thead>
         <tbody>${signatures.map((signature) => html`
@@ -88,7 +98,8 @@ export class CertificateReport extends LitElement {
             <td>${formatUnixTime(signature.created) ?? '—'}</td>
             <td class=${`status-${String(signature.status ?? '')}`}>${t(`report.signature_status.${signature.status}`)}</td>
           </tr>`)}</tbody>
-      </table>`;
+      </table>
+      </div>`;
   }
 
   /** The panel of an offer: the certificate's own facts; the server's claims labelled as such. */

@@ -13,6 +13,8 @@ import { groupFingerprint, suiteNames } from './format.js';
 import { channelReasonText } from './channel-text.js';
 import { callRefusal, callErrorText } from './voip-panel.js';
 import { focusIsLost, focusIsOurs, moveFocus, takeConversationFocus } from './focus.js';
+import { StoreController } from './controllers.js';
+import { isVerifiedContact, requestContactsContext, sasWord, sasWords, verifiedBadge, verifiedBadgeStyles } from './contact-badge.js';
 import './certificate-report.js';
 import './chat-log.js';
 import './chat-compose.js';
@@ -24,9 +26,11 @@ export class ChannelView extends LitElement {
     ignored: { attribute: false },
     self: { attribute: false },      // this user's username (own actions read "* name text")
     callError: { state: true },      // { session, code } of a call refused from this header, or null
+    contacts: { attribute: false },  // pins and verified contacts (trust-store.js snapshot store), asked for when connected
+    codesDiffer: { state: true },    // session whose user said the safety codes differ (the warning is shown), or null
   };
 
-  static styles = [controlStyles, css`
+  static styles = [controlStyles, verifiedBadgeStyles, css`
     :host { display: flex; flex-direction: column; min-height: 0; min-width: 0; flex: 1; }
     header { display: flex; align-items: center; gap: var(--space-3); flex-wrap: wrap; padding: var(--space-3) var(--space-4); border-bottom: 1px solid var(--color-border); }
     header h2 { margin: 0; font-size: 1.05rem; }
@@ -53,6 +57,25 @@ export class ChannelView extends LitElement {
     .call svg { width: 16px; height: 16px; }
     @media (max-width: 480px) { .call span { display: none; } }
     .history { color: var(--color-text-muted); font-size: 0.8rem; margin: 0 0 var(--space-3); }
+    .offer-decision { border: 1px solid var(--color-border); border-radius: var(--radius-l); padding: var(--space-4); margin-bottom: var(--space-3); background: var(--color-surface); }
+    .offer-decision h3 { margin: 0 0 var(--space-2); font-size: 1rem; }
+    .offer-decision .compare { margin: 0 0 var(--space-2); }
+    .offer-decision .fingerprint { font-family: var(--font-mono); font-size: 1rem; font-weight: 700; overflow-wrap: anywhere; margin: 0 0 var(--space-2); }
+    .offer-decision .decision { margin-top: var(--space-3); }
+    details.report > summary { cursor: pointer; padding: var(--space-2) 0; font-weight: 600; color: var(--color-accent); }
+    details.report > summary:focus-visible { outline: 2px solid var(--color-focus, var(--color-accent)); outline-offset: 2px; }
+    .sas { flex-direction: column; align-items: stretch; }
+    .sas h3 { margin: 0; font-size: 1rem; display: flex; align-items: center; gap: var(--space-2); flex-wrap: wrap; }
+    .sas-words { display: flex; flex-wrap: wrap; gap: var(--space-2); list-style: none; margin: 0; padding: 0; }
+    .sas-words li { display: flex; flex-direction: column; align-items: center; min-width: 4.2rem; padding: var(--space-1) var(--space-2); border-radius: var(--radius-m); background: var(--color-surface); border: 1px solid var(--color-border); }
+    .sas-words .glyph { font-size: 1.6rem; line-height: 1.2; }
+    .sas-words .word { font-size: 0.8rem; font-weight: 600; }
+    .sas .how { margin: 0; }
+    .sas .actions { display: flex; flex-wrap: wrap; gap: var(--space-2); }
+    .sas .done { margin: 0; color: var(--color-success); font-weight: 600; }
+    .sas .warning { margin: 0; }
+    .mismatch { margin: var(--space-3) var(--space-4) 0; }
+    .mismatch ol { margin: var(--space-2) 0 0; padding-left: var(--space-5); }
   `];
 
   constructor() {
@@ -63,6 +86,18 @@ export class ChannelView extends LitElement {
     // and the elements focus may be taken from meanwhile (ours, or the button that asked).
     this.steerSession = null;
     this.steerFrom = [];
+    this.codesDiffer = null;
+    this.contactSnapshot = new StoreController(this, 'contacts');
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    requestContactsContext(this);
+  }
+
+  /** Whether this channel's peer is a contact verified for the certificate of this channel. */
+  verified(channel) {
+    return isVerifiedContact(this.contactSnapshot.value, channel.peer.username, channel.report?.fingerprint);
   }
 
   /** The conversation's next action: the offer's decision, the state while waiting, the input once secure. */
@@ -147,10 +182,25 @@ export class ChannelView extends LitElement {
     return channel.ownNick && this.self && channel.ownNick !== this.self ? `${channel.ownNick} (${this.self})` : this.self || t('channel.me');
   }
 
+  /** What to compare before accepting: first contact, a remembered one, or a verified one. */
+  renderOfferGuide(channel) {
+    const username = channel.peer.username;
+    if (channel.trust?.status === 'trusted') {
+      const verified = channel.trust.verified === true;
+      return html`<p class="known" data-testid="fingerprint-known" data-verified=${String(verified)}>${t(verified ? 'verify.offer.verified_before' : 'verify.offer.known', { username })}</p>`;
+    }
+    return html`
+      <h3 data-testid="offer-first-contact">${t('verify.offer.first_contact', { username })}</h3>
+      <p class="compare">${t(channel.role === 'initiator' ? 'verify.offer.compare_initiator' : 'verify.offer.compare_responder', { username })}</p>`;
+  }
+
   renderOffer(channel) {
     const changed = channel.trust?.status === 'changed';
     // A certificate remembered for another user, offered under this name.
     const otherUser = channel.trust?.status === 'other_user';
+    const check = channel.certificateCheck;
+    // The full report is a disclosure under the decision; a refused report is opened (its problem must be seen).
+    const reportOpen = check?.state === 'disagrees' || check?.state === 'unreadable';
     return html`
       ${otherUser ? html`
         <div class="warning" role="alert" data-testid="fingerprint-other-user">
@@ -165,28 +215,110 @@ export class ChannelView extends LitElement {
             <dt>${t('channel.changed.old')}</dt><dd data-testid="fingerprint-old">${groupFingerprint(channel.trust.knownFingerprint)}</dd>
             <dt>${t('channel.changed.new')}</dt><dd data-testid="fingerprint-new">${groupFingerprint(channel.report.fingerprint)}</dd>
           </dl>
-        </div>` : channel.trust?.status === 'trusted'
-        ? html`<p class="known" data-testid="fingerprint-known">${t('channel.trusted_before')}</p>`
-        : html`<p class="lead">${t(channel.role === 'initiator' ? 'channel.offer.initiator' : 'channel.offer.responder', { username: channel.peer.username })}</p>`}
-      <secms-certificate-report data-testid="peer-report" .report=${channel.report} .check=${channel.certificateCheck}></secms-certificate-report>
-      <div class="decision">
-        <label class="checkbox"><input type="checkbox" data-testid="remember-certificate" ?checked=${changed}><span>${t('channel.remember')}</span></label>
-        <span class="spacer"></span>
-        <button class="button secondary" type="button" data-testid="channel-reject" @click=${() => this.actions.rejectChannel(channel.session)}>${t('channel.reject')}</button>
-        ${channel.certificateCheck?.state === 'agrees' || channel.certificateCheck?.state === 'pending' ? html`
-          <button class=${changed || otherUser ? 'button danger' : 'button'} type="button" data-testid="channel-accept" ?disabled=${channel.certificateCheck.state !== 'agrees'}
-            @click=${this.accept}>${icons.shield}${t(otherUser ? 'channel.accept_other_user' : changed ? 'channel.accept_changed' : 'channel.accept')}</button>` : nothing}
-      </div>`;
+        </div>` : nothing}
+      <section class="offer-decision" aria-label=${t('verify.offer.decision_label', { username: channel.peer.username })} data-testid="offer-decision"
+        data-contact=${changed ? 'changed' : otherUser ? 'other_user' : channel.trust?.status === 'trusted' ? (channel.trust.verified ? 'verified' : 'known') : 'first'}>
+        ${changed || otherUser ? nothing : this.renderOfferGuide(channel)}
+        <p class="hint">${t('verify.offer.fingerprint_label', { username: channel.peer.username })}</p>
+        <p class="fingerprint" data-testid="offer-fingerprint">${groupFingerprint(channel.report.fingerprint)}</p>
+        <div class="decision">
+          <label class="checkbox"><input type="checkbox" data-testid="remember-certificate" ?checked=${changed}><span>${t('channel.remember')}</span></label>
+          <span class="spacer"></span>
+          <button class="button secondary" type="button" data-testid="channel-reject" @click=${() => this.actions.rejectChannel(channel.session)}>${t('channel.reject')}</button>
+          ${check?.state === 'agrees' || check?.state === 'pending' ? html`
+            <button class=${changed || otherUser ? 'button danger' : 'button'} type="button" data-testid="channel-accept" ?disabled=${check.state !== 'agrees'}
+              @click=${this.accept}>${icons.shield}${t(otherUser ? 'channel.accept_other_user' : changed ? 'channel.accept_changed' : 'channel.accept')}</button>` : nothing}
+        </div>
+      </section>
+      <details class="report" data-testid="peer-report" ?open=${reportOpen}>
+        <summary data-testid="peer-report-toggle">${t('verify.report_toggle')}</summary>
+        <secms-certificate-report .report=${channel.report} .check=${check}></secms-certificate-report>
+      </details>`;
+  }
+
+  /** The code: each emoji with its word (read by screen readers, legible without emoji fonts), then the digits. */
+  renderSasCode(sas) {
+    return html`
+      <ul class="sas-words" data-testid="channel-sas-emoji" aria-label=${t('verify.words_label')} data-words=${sasWords(sas)}>
+        ${sas.emoji.map((item) => html`<li><span class="glyph" aria-hidden="true">${item.emoji}</span><span class="word" data-testid="sas-word">${sasWord(item)}</span></li>`)}
+      </ul>
+      <p class="how"><span>${t('verify.digits_label')}</span> <span class="decimal" data-testid="channel-sas-decimal">${sas.decimalText}</span></p>`;
   }
 
   renderSas(channel) {
     if (!channel.sas || (channel.phase !== 'secure' && channel.phase !== 'rekeying')) return nothing;
+    const username = channel.peer.username;
+    const verified = this.verified(channel);
+    const differ = this.codesDiffer === channel.session;
     return html`
-      <div class="sas" data-testid="channel-sas" data-sas=${`${channel.sas.emojiText} ${channel.sas.decimalText}`}>
-        <strong>${t('channel.sas')}</strong>
-        <span class="emoji" role="img" aria-label=${channel.sas.emoji.map((item) => item.name).join(', ')} data-testid="channel-sas-emoji">${channel.sas.emojiText}</span>
-        <span class="decimal" data-testid="channel-sas-decimal">${channel.sas.decimalText}</span>
-        <span class="hint">${t('channel.sas.hint')} · ${suiteNames[channel.suite] ?? ''}</span>
+      <section class="sas" data-testid="channel-sas" data-sas=${`${channel.sas.emojiText} ${channel.sas.decimalText}`} data-verified=${String(verified)}
+        aria-labelledby="sas-heading">
+        <h3 id="sas-heading" tabindex="-1">${t('verify.heading')}${verified ? verifiedBadge({ username, testid: 'sas-verified-badge' }) : nothing}</h3>
+        ${this.renderSasCode(channel.sas)}
+        ${verified
+          ? html`<p class="done" role="status" data-testid="sas-verified">${t('verify.done', { username })}</p>`
+          : differ ? html`
+            <div class="warning" role="alert" data-testid="sas-differ-warning">
+              <h3 tabindex="-1">${icons.alert}${t('verify.differ.title')}</h3>
+              <p>${t('verify.differ.body', { username })}</p>
+              <div class="actions">
+                <button class="button danger" type="button" data-testid="sas-end-report" @click=${() => this.endAndReport(channel)}>${t('verify.differ.end_report')}</button>
+                <button class="button secondary" type="button" data-testid="sas-differ-back" @click=${() => this.backToCompare()}>${t('verify.differ.back')}</button>
+              </div>
+            </div>`
+          : html`
+            <p class="how hint" data-testid="sas-how">${t('verify.how', { username })}</p>
+            <div class="actions">
+              <button class="button" type="button" data-testid="sas-match" @click=${() => this.codesMatch(channel)}>${icons.shield}${t('verify.match')}</button>
+              <button class="button secondary" type="button" data-testid="sas-differ" @click=${() => this.codesDiffered(channel)}>${t('verify.differ')}</button>
+            </div>`}
+        <span class="hint">${suiteNames[channel.suite] ?? ''}</span>
+      </section>`;
+  }
+
+  // The buttons pressed go away: focus goes first to an element that stays (the code's heading,
+  // the conversation's), so it is never lost to <body>, then to what the user reads next.
+  codesMatch(channel) {
+    moveFocus(this.renderRoot.querySelector('#sas-heading'));
+    this.actions.markVerified?.(channel.session);
+  }
+
+  async codesDiffered(channel) {
+    moveFocus(this.renderRoot.querySelector('#sas-heading'));
+    this.codesDiffer = channel.session;
+    await this.updateComplete;
+    moveFocus(this.renderRoot.querySelector('[data-testid="sas-differ-warning"] h3'));
+  }
+
+  async backToCompare() {
+    moveFocus(this.renderRoot.querySelector('#sas-heading'));
+    this.codesDiffer = null;
+    await this.updateComplete;
+    moveFocus(this.renderRoot.querySelector('[data-testid="sas-differ"]'));
+  }
+
+  async endAndReport(channel) {
+    moveFocus(this.renderRoot.querySelector('header h2'));
+    this.codesDiffer = null;
+    this.actions.reportSasMismatch?.(channel.session);
+    await this.updateComplete;
+    moveFocus(this.renderRoot.querySelector('[data-testid="sas-mismatch"] h3'));
+  }
+
+  /** After codes that differed (said here or by the peer): what happened and what to do now. */
+  renderMismatch(channel) {
+    if (channel.endReason !== 'sas_mismatch') return nothing;
+    const byPeer = channel.endBy === 'peer' || channel.endBy === 'server';
+    const username = channel.peer.username;
+    return html`
+      <div class="warning mismatch" role="alert" data-testid="sas-mismatch" data-by=${byPeer ? 'peer' : 'you'}>
+        <h3 tabindex="-1">${icons.alert}${t(byPeer ? 'verify.mismatch.title_peer' : 'verify.mismatch.title', { username })}</h3>
+        <p>${t(byPeer ? 'verify.mismatch.body_peer' : 'verify.mismatch.body', { username })}</p>
+        <ol>
+          <li>${t('verify.mismatch.step_contact', { username })}</li>
+          <li>${t('verify.mismatch.step_fingerprint', { username })}</li>
+          <li>${t('verify.mismatch.step_admin')}</li>
+        </ol>
       </div>`;
   }
 
@@ -212,6 +344,7 @@ export class ChannelView extends LitElement {
     return html`
       <header>
         <h2 tabindex="-1" data-testid="channel-heading">${t('channel.with', { username: peerDisplayName(channel) })}</h2>
+        ${this.verified(channel) ? verifiedBadge({ username: channel.peer.username, testid: 'channel-verified-badge' }) : nothing}
         <span class="badge" data-state=${status.state} data-testid="channel-state" role="status">
           ${status.state === 'secure' ? icons.shield : status.state === 'compromised' ? icons.alert : icons.lockOpen}${t(`channel.status.${status.state}`)}
         </span>
@@ -222,6 +355,7 @@ export class ChannelView extends LitElement {
           : !live ? html`<button class="button secondary" type="button" data-testid="channel-remove" @click=${() => this.actions.removeChannel(channel.session)}>${t('channel.remove')}</button>` : nothing}
       </header>
       ${this.renderSas(channel)}
+      ${this.renderMismatch(channel)}
       ${this.callError?.session === channel.session ? html`<p class="message ended error" role="alert" data-testid="channel-call-error"
           data-code=${this.callError.code}>${callErrorText(this.callError.code)}</p>` : nothing}
       ${status.reason ? html`<p class=${`message ended ${status.state === 'compromised' ? 'error' : 'info'}`} role="alert" data-testid="channel-teardown-reason" data-reason=${status.reason}>

@@ -9,6 +9,7 @@ import { icons } from './icons.js';
 import { isLivePhase } from '../state/channel-store.js';
 import { callRefusal, callErrorText } from './voip-panel.js';
 import { requestConversationFocus } from './focus.js';
+import { isVerifiedContact, requestContactsContext, verifiedBadge, verifiedBadgeStyles } from './contact-badge.js';
 
 export class OnlineUsers extends LitElement {
   static properties = {
@@ -19,9 +20,10 @@ export class OnlineUsers extends LitElement {
     calls: { attribute: false },        // call store: one call at a time
     callActions: { attribute: false },
     callError: { state: true },         // { username, code } of the last refused call, or null
+    contacts: { attribute: false },     // pins and verified contacts (asked for when connected: contact-badge.js)
   };
 
-  static styles = [controlStyles, css`
+  static styles = [controlStyles, verifiedBadgeStyles, css`
     :host { display: flex; flex-direction: column; min-height: 0; }
     h2 {
       display: flex; justify-content: space-between; align-items: baseline;
@@ -66,7 +68,13 @@ export class OnlineUsers extends LitElement {
     this.identitySnapshot = new StoreController(this, 'identity');
     this.channelSnapshot = new StoreController(this, 'channels');
     this.callSnapshot = new StoreController(this, 'calls');
+    this.contactSnapshot = new StoreController(this, 'contacts');
     this.callError = null;
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    requestContactsContext(this);
   }
 
   async call(username, video) {
@@ -139,6 +147,8 @@ export class OnlineUsers extends LitElement {
                 <span class="avatar" aria-hidden="true">${user.username.slice(0, 1)}</span>
                 <span class="name">${user.username}</span>
                 ${user.fingerprint ? html`<span class="certified" role="img" title=${t('users.certified')} aria-label=${t('users.certified')}>${icons.shield}</span>` : nothing}
+                ${!user.isSelf && user.fingerprint && isVerifiedContact(this.contactSnapshot.value, user.username, user.fingerprint)
+                  ? verifiedBadge({ username: user.username, testid: 'online-verified-badge' }) : nothing}
                 ${user.isSelf ? html`<span class="you">${t('users.you')}</span>` : nothing}
                 ${this.renderChannelButton(user)}
                 ${this.renderCallButtons(user)}

@@ -1,5 +1,7 @@
-// The user's own identity once it exists: certificate submission state, the server's report
-// panel, export of the public key, and deletion of the identity (and of the stored key).
+// The user's own identity once it exists: what to do next (a short "what now" card for people
+// who just made or imported a key), certificate submission state, the server's full report one
+// click away (a disclosure), export of the public key, and deletion of the identity (and of
+// the stored key).
 
 import { LitElement, html, css, nothing } from 'lit';
 import { t } from '../i18n/index.js';
@@ -28,6 +30,13 @@ export class OwnIdentity extends LitElement {
     textarea { width: 100%; box-sizing: border-box; min-height: 8rem; font-family: var(--font-mono); font-size: 0.75rem;
       border: 1px solid var(--color-border); border-radius: var(--radius-m); background: var(--color-surface-2); color: inherit; }
     .mono { font-family: var(--font-mono); }
+    .what-now { border: 1px solid var(--color-accent); background: var(--color-accent-soft); border-radius: var(--radius-l); padding: var(--space-4); margin: 0 0 var(--space-4); }
+    .what-now h3 { margin: 0 0 var(--space-2); font-size: 1.05rem; }
+    .what-now ol { margin: 0; padding-left: var(--space-5); display: grid; gap: var(--space-2); }
+    .what-now p { margin: var(--space-3) 0 0; }
+    details.report > summary { cursor: pointer; padding: var(--space-2) 0; font-weight: 600; color: var(--color-accent); }
+    details.report > summary:focus-visible { outline: 2px solid var(--color-focus, var(--color-accent)); outline-offset: 2px; }
+    details.report[open] > summary { margin-bottom: var(--space-2); }
   `];
 
   constructor() {
@@ -95,6 +104,20 @@ export class OwnIdentity extends LitElement {
     return html`<p class="state" role="status" data-testid="certificate-state" data-state=${certificate.state}>${t(`certificate.state.${certificate.state}`)}</p>`;
   }
 
+  /** The next steps, in the words of the screens they lead to ("Secure channel", the safety code). */
+  renderWhatNow(certificate) {
+    return html`
+      <section class="what-now" aria-labelledby="what-now-heading" data-testid="what-now">
+        <h3 id="what-now-heading">${t('firstrun.heading')}</h3>
+        <ol>
+          <li data-testid="what-now-step">${t('firstrun.step_pick')}</li>
+          <li data-testid="what-now-step">${t('firstrun.step_compare')}</li>
+          <li data-testid="what-now-step">${t('firstrun.step_verify')}</li>
+        </ol>
+        ${certificate.state === 'accepted' ? nothing : html`<p class="hint">${t('firstrun.wait_certificate')}</p>`}
+      </section>`;
+  }
+
   render() {
     const snapshot = this.snapshot.value;
     const own = snapshot?.identity;
@@ -102,10 +125,14 @@ export class OwnIdentity extends LitElement {
     const certificate = snapshot.certificate;
     return html`
       <h2 tabindex="-1" data-testid="own-identity-heading">${t('identity.yours')}</h2>
-      <p>${own.userId} · <span class="mono" data-testid="own-fingerprint">${groupFingerprint(own.fingerprint)}</span></p>
+      <p>${own.userId} · <span class="visually-hidden">${t('firstrun.your_fingerprint')} </span><span class="mono" data-testid="own-fingerprint">${groupFingerprint(own.fingerprint)}</span></p>
+      ${this.renderWhatNow(certificate)}
       ${this.renderState(certificate)}
-      ${certificate.state === 'accepted' && certificate.report
-        ? html`<secms-certificate-report data-testid="own-report" .report=${certificate.report}></secms-certificate-report>` : nothing}
+      ${certificate.state === 'accepted' && certificate.report ? html`
+        <details class="report" data-testid="own-report-details">
+          <summary data-testid="own-report-toggle">${t('firstrun.report_toggle')}</summary>
+          <secms-certificate-report data-testid="own-report" .report=${certificate.report}></secms-certificate-report>
+        </details>` : nothing}
       ${this.error ? html`<p class="message error" role="alert">${t(this.error)}</p>` : nothing}
       <div class="actions">
         <button class="button secondary" type="button" data-testid="identity-export" @click=${this.onExport}>${icons.key}${t('identity.export')}</button>

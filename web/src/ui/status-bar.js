@@ -13,6 +13,7 @@ import { groupFingerprint, suiteNames } from './format.js';
 import './language-switcher.js';
 import './account-menu.js';
 import { callSecurityState } from './call-security.js';
+import { isVerifiedContact, requestContactsContext, sasWords, verifiedBadge, verifiedBadgeStyles } from './contact-badge.js';
 
 export class StatusBar extends LitElement {
   static properties = {
@@ -23,9 +24,10 @@ export class StatusBar extends LitElement {
     rooms: { attribute: false },        // room store: … or the selected room
     calls: { attribute: false },        // call store: the call-security indicator while a call exists
     detailsFor: { state: true },        // session whose fingerprint and safety code are shown as text, or null
+    contacts: { attribute: false },     // pins and verified contacts (asked for when connected: contact-badge.js)
   };
 
-  static styles = [controlStyles, css`
+  static styles = [controlStyles, verifiedBadgeStyles, css`
     :host { display: block; background: var(--color-surface); border-bottom: 1px solid var(--color-border); }
     .bar {
       display: flex; align-items: center; gap: var(--space-3);
@@ -81,6 +83,12 @@ export class StatusBar extends LitElement {
     this.channelSnapshot = new StoreController(this, 'channels');
     this.roomSnapshot = new StoreController(this, 'rooms');
     this.callSnapshot = new StoreController(this, 'calls');
+    this.contactSnapshot = new StoreController(this, 'contacts');
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    requestContactsContext(this);
   }
 
   // A room: encrypted with sender keys while joined; who cannot read yet is named.
@@ -118,6 +126,8 @@ export class StatusBar extends LitElement {
         ${reason ? html`<span class="text" data-testid="status-channel-reason" data-reason=${status.reason}>— ${reason}</span>` : nothing}
         ${details && channel.sas ? html`<span class="text" aria-hidden="true" data-testid="status-channel-sas">${channel.sas.emojiText}</span>` : nothing}
       </span>
+      ${channel && status.state !== 'compromised' && isVerifiedContact(this.contactSnapshot.value, channel.peer.username, channel.report?.fingerprint)
+        ? verifiedBadge({ username: channel.peer.username, testid: 'status-verified-badge' }) : nothing}
       ${channel && channel.sas && (status.state === 'secure' || status.state === 'rekeying') ? this.renderChannelDetails(channel) : nothing}`;
   }
 
@@ -145,7 +155,7 @@ export class StatusBar extends LitElement {
           <dt>${t('announce.channel_peer')}</dt><dd>${channel.peer.username}</dd>
           <dt>${t('report.fingerprint')}</dt><dd class="mono" data-testid="status-channel-fingerprint">${groupFingerprint(channel.report.fingerprint)}</dd>
           <dt>${t('channel.sas')}</dt><dd data-testid="status-channel-sas-text"><span aria-hidden="true">${channel.sas.emojiText}</span>
-            ${channel.sas.emoji.map((item) => item.name).join(', ')} · <span class="mono">${channel.sas.decimalText}</span></dd>
+            ${sasWords(channel.sas)} · <span class="mono">${channel.sas.decimalText}</span></dd>
           <dt>${t('announce.channel_suite')}</dt><dd>${suiteNames[channel.suite] ?? ''}</dd>
         </dl>` : nothing}
       </div>`;
