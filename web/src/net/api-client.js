@@ -86,18 +86,11 @@ export function checkTurnCredentials(body) {
 }
 
 /**
- * Creates the API client. Options: { baseUrl = '', fetchImpl = globalThis.fetch }.
- * Unknown options are rejected so a typo does not silently change behaviour.
+ * The JSON request function of the API clients: same-origin with the session cookie, no cache;
+ * resolves to the parsed body (null for 204); a failure is an ApiError with the server's code.
  */
-export function createApiClient(options = {}) {
-  const allowed = ['baseUrl', 'fetchImpl'];
-  for (const name of Object.keys(options)) {
-    if (!allowed.includes(name)) throw new TypeError(`createApiClient: unknown option ${name}`);
-  }
-  const baseUrl = options.baseUrl ?? '';
-  const fetchImpl = options.fetchImpl ?? globalThis.fetch.bind(globalThis);
-
-  async function request(method, path, body) {
+export function createJsonRequest({ baseUrl = '', fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
+  return async function request(method, path, body) {
     const init = {
       method,
       credentials: 'same-origin',
@@ -129,7 +122,22 @@ export function createApiClient(options = {}) {
       serverMessage: parsed?.message ?? '',
       retryAfterSeconds: parseRetryAfter(response.headers?.get?.('Retry-After') ?? null),
     });
+  };
+}
+
+/**
+ * Creates the API client. Options: { baseUrl = '', fetchImpl = globalThis.fetch }.
+ * Unknown options are rejected so a typo does not silently change behaviour.
+ */
+export function createApiClient(options = {}) {
+  const allowed = ['baseUrl', 'fetchImpl'];
+  for (const name of Object.keys(options)) {
+    if (!allowed.includes(name)) throw new TypeError(`createApiClient: unknown option ${name}`);
   }
+  const baseUrl = options.baseUrl ?? '';
+  const fetchImpl = options.fetchImpl ?? globalThis.fetch.bind(globalThis);
+
+  const request = createJsonRequest({ baseUrl, fetchImpl });
 
   return Object.freeze({
     register: ({ username, password }) =>

@@ -2,7 +2,7 @@
 // credentials and the user's phone (device) credentials. Same-origin, cookie session, JSON;
 // failures are ApiError with the server's code (not_enabled, invalid_label, too_many_devices…).
 
-import { ApiError, networkErrorCode, parseRetryAfter } from '../net/api-client.js';
+import { ApiError, createJsonRequest } from '../net/api-client.js';
 
 const deviceIdPattern = /^[0-9a-f]{16}$/;
 
@@ -30,36 +30,7 @@ function checkDeviceCredentials(credentials) {
 
 /** Options: { baseUrl = '', fetchImpl = globalThis.fetch }. */
 export function createSipApi({ baseUrl = '', fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
-  async function request(method, path, body) {
-    const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { Accept: 'application/json' } };
-    if (body !== undefined) {
-      init.headers['Content-Type'] = 'application/json';
-      init.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetchImpl(`${baseUrl}${path}`, init);
-    } catch (cause) {
-      throw new ApiError({ status: 0, code: networkErrorCode, cause });
-    }
-    if (response.status === 204) return null;
-    let parsed = null;
-    try {
-      parsed = await response.json();
-    } catch {
-      parsed = null;
-    }
-    if (response.ok) {
-      if (parsed === null) throw new ApiError({ status: response.status, code: 'bad_response' });
-      return parsed;
-    }
-    const code = typeof parsed?.error === 'string' ? parsed.error : parsed?.error?.code;
-    throw new ApiError({
-      status: response.status,
-      code: typeof code === 'string' && /^[a-z_]{1,64}$/.test(code) ? code : `http_${response.status}`,
-      retryAfterSeconds: parseRetryAfter(response.headers?.get?.('Retry-After') ?? null),
-    });
-  }
+  const request = createJsonRequest({ baseUrl, fetchImpl });
 
   return Object.freeze({
     /** The raw /api/v1/sip answer (checked by sip-credentials.js where it is used). */
