@@ -272,6 +272,24 @@ test('malformed SIP gets 400 or nothing, and Kamailio and secms-server still ser
   assert.equal(health.status, 200);
 });
 
+test('malformed SIP sent by sipp (bad CSeq, negative Content-Length, Via without host or branch, folded garbage) gets 400 or nothing; both servers still serve', async () => {
+  // Each request waits 2 s for a 400; any other answer ends the scenario early (so the later
+  // requests go unsent, which the checks below see), and sipp's message trace must hold no
+  // answer but 400. A silent drop is fine too.
+  const messageFile = path.join(work, `malformed-${Math.random().toString(16).slice(2)}.msg`);
+  const r = await sipp('malformed.xml', { keys: { user: 'alice' }, extra: ['-trace_msg', '-message_file', messageFile] });
+  const exchanged = await readFile(messageFile, 'utf8').catch(() => '');
+  assert.equal(r.code, 0, `${r.out}\n${exchanged}`);
+  // sipp sent all four as written (it computes no header of its own here).
+  for (const sent of ['CSeq: one REGISTER', 'Content-Length: -42', 'Via: SIP/2.0/UDP :', '\r\n\t>>;;;@@<sip:;==;branch']) {
+    assert.ok(exchanged.includes(sent), `sipp sent ${JSON.stringify(sent)}:\n${exchanged}`);
+  }
+  assert.doesNotMatch(exchanged, /^SIP\/2\.0 (?!400 )\d{3} /m, `no answer but 400:\n${exchanged}`);
+  const still = await registerAs('alice', browserCredential(secret, 'alice'));
+  assert.equal(still.code, 0, still.out);
+  assert.equal((await request(server, 'GET', '/healthz')).status, 200);
+});
+
 test('a flood from one address is throttled; another address is still served', async () => {
   const count = 400;
   const answers = await udpExchange(
