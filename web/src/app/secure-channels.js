@@ -245,7 +245,7 @@ export function createSecureChannelController({
     getTrustStore()?.reportMismatch({ username: channel.peer.username, fingerprint: channel.report.fingerprint, session });
     reportEnded(session, 'sas_mismatch');
     channelStore.compromised(session, 'sas_mismatch');
-    channelStore.addSystem(session, { messageKey: 'verify.reported_line', params: { username: channel.peer.username }, level: 'error' });
+    channelStore.addSystem(session, { messageKey: 'verify.reported_line', params: { username: channel.peer.username }, level: 'info' });   // the view's warning is the alert
     ask('channel.drop', { session }).catch(() => {});
     send({ type: 'channel_end', session, reason: 'sas_mismatch' });
   }

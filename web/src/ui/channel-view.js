@@ -64,7 +64,7 @@ export class ChannelView extends LitElement {
     .offer-decision .decision { margin-top: var(--space-3); }
     details.report > summary { cursor: pointer; padding: var(--space-2) 0; font-weight: 600; color: var(--color-accent); }
     details.report > summary:focus-visible { outline: 2px solid var(--color-focus, var(--color-accent)); outline-offset: 2px; }
-    .sas { flex-direction: column; align-items: stretch; }
+    .sas { flex-direction: column; align-items: stretch; border: 1px solid var(--color-border); border-radius: var(--radius-l); margin-bottom: var(--space-3); }
     .sas h3 { margin: 0; font-size: 1rem; display: flex; align-items: center; gap: var(--space-2); flex-wrap: wrap; }
     .sas-words { display: flex; flex-wrap: wrap; gap: var(--space-2); list-style: none; margin: 0; padding: 0; }
     .sas-words li { display: flex; flex-direction: column; align-items: center; min-width: 4.2rem; padding: var(--space-1) var(--space-2); border-radius: var(--radius-m); background: var(--color-surface); border: 1px solid var(--color-border); }
@@ -354,7 +354,6 @@ export class ChannelView extends LitElement {
           ? html`<button class="button secondary" type="button" data-testid="channel-end" @click=${() => this.actions.endChannel(channel.session)}>${t('channel.end')}</button>`
           : !live ? html`<button class="button secondary" type="button" data-testid="channel-remove" @click=${() => this.actions.removeChannel(channel.session)}>${t('channel.remove')}</button>` : nothing}
       </header>
-      ${this.renderSas(channel)}
       ${this.renderMismatch(channel)}
       ${this.callError?.session === channel.session ? html`<p class="message ended error" role="alert" data-testid="channel-call-error"
           data-code=${this.callError.code}>${callErrorText(this.callError.code)}</p>` : nothing}
@@ -366,6 +365,7 @@ export class ChannelView extends LitElement {
         .hide=${(message) => message.from === 'peer' && hidden}
         .onDelete=${(message) => this.actions.deleteMessage(channel.session, message.key)}>
         ${channel.phase === 'offered' ? this.renderOffer(channel) : nothing}
+        ${this.renderSas(channel)}
         ${channel.phase === 'waiting_peer' ? html`<p class="lead" tabindex="-1" data-focus-step data-testid="channel-waiting">${t('channel.waiting', { username: channel.peer.username })}</p>` : nothing}
         ${channel.phase === 'key_exchange' ? html`<p class="lead" tabindex="-1" data-focus-step data-testid="channel-key-exchange">${t('channel.key_exchange')}</p>` : nothing}
         ${canSend || channel.messages.length ? html`<p class="history" data-testid="chat-history-note">${t('chat.history_note')}</p>` : nothing}
