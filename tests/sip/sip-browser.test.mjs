@@ -245,3 +245,80 @@ test('logout unregisters: a call to the logged-out user finds no contact', async
   assert.ok(['unavailable', 'not_found'].includes(last.outcome), `call to a logged-out user: ${last.outcome}`);
   await registrationIs(heidi.app, 'registered');
 });
+
+// Inbound video of the page's newest open peer connection: frames decoded, and the port of the
+// m=video line of each description (0: the video stream was refused).
+const videoStats = (page) => page.evaluate(async () => {
+  const open = window.__secmsPeerConnections.filter((pc) => pc.connectionState !== 'closed');
+  const pc = open[open.length - 1];
+  if (!pc) return null;
+  let framesDecoded = 0;
+  for (const report of (await pc.getStats()).values()) {
+    if (report.type === 'inbound-rtp' && report.kind === 'video') framesDecoded += report.framesDecoded ?? 0;
+  }
+  const videoPort = (description) => {
+    const match = /^m=video (\d+)/m.exec(description?.sdp ?? '');
+    return match ? Number(match[1]) : null;
+  };
+  return { framesDecoded, localVideoPort: videoPort(pc.localDescription), remoteVideoPort: videoPort(pc.remoteDescription) };
+});
+
+// Waits until the page's decoded inbound video frames grow by more than `frames` from now.
+async function videoArrives(page, what, frames = 10) {
+  const start = await until(() => videoStats(page), (s) => s !== null, `${what}: a peer connection`);
+  return until(() => videoStats(page), (s) => s !== null && s.framesDecoded > start.framesDecoded + frames, `${what}: inbound video frames grow`);
+}
+
+// The remote video element of the call view (Playwright's locator reaches into the shadow
+// roots), as the page shows it: its track count and size once frames play; null when absent.
+async function remoteVideoShown(page) {
+  const video = page.locator('video[data-stream="remote"]');
+  if ((await video.count()) === 0) return null;
+  return video.first().evaluate((v) => ({ width: v.videoWidth, height: v.videoHeight, tracks: v.srcObject?.getVideoTracks?.().length ?? 0 }));
+}
+
+test('a video call between two browsers: video both ways when accepted with video; none for the callee who takes audio only', async (t) => {
+  const [ivy, judd] = await Promise.all([phoneUser(t, browser, origin(), 'ivy'), phoneUser(t, browser, origin(), 'judd')]);
+
+  // Ivy calls with video; Judd is offered video and accepts with video.
+  await ivy.app.getByTestId('sip-address').fill(judd.username);
+  await ivy.app.getByTestId('sip-call-video').click();
+  await sipPhaseIs(judd.app, 'incoming');
+  const accept = judd.app.getByTestId('sip-accept-video');
+  await accept.waitFor({ timeout: 30_000 });
+  await judd.app.waitForFunction(() => document.querySelector('secms-sip-incoming')?.shadowRoot
+    ?.querySelector('[data-testid="sip-accept-video"]')?.getAttribute('aria-disabled') === 'false', null, { timeout: 10_000 });
+  await accept.click();
+  await Promise.all([sipPhaseIs(ivy.app, 'connected'), sipPhaseIs(judd.app, 'connected')]);
+
+  // Frames decoded on both sides (through rtpengine), and each view shows the other's picture.
+  await Promise.all([videoArrives(ivy.app, 'Ivy'), videoArrives(judd.app, 'Judd')]);
+  await Promise.all([audioArrives(ivy.app, 'Ivy, video call'), audioArrives(judd.app, 'Judd, video call')]);
+  for (const [user, name] of [[ivy, 'Ivy'], [judd, 'Judd']]) {
+    await until(() => remoteVideoShown(user.app), (v) => v !== null && v.tracks > 0 && v.width > 0 && v.height > 0, `${name}: the remote video plays`);
+    // A video call is still a SIP call: encrypted to the server only, never end-to-end.
+    assert.equal((await user.app.getByTestId('sip-call-security').innerText()).trim(), 'SIP call: encrypted to the server only');
+    assert.doesNotMatch(await user.app.getByTestId('sip-call').innerText(), /end-to-end/i);
+  }
+  await ivy.app.getByTestId('sip-hang-up').click();
+  await Promise.all([sipCallOver(ivy.app), sipCallOver(judd.app)]);
+
+  // Again with video; this time Judd accepts with audio only: the video is refused in his answer
+  // (port 0), no frame reaches him, and his call view shows no video.
+  await ivy.app.getByTestId('sip-address').fill(judd.username);
+  await ivy.app.getByTestId('sip-call-video').click();
+  await sipPhaseIs(judd.app, 'incoming');
+  await judd.app.getByTestId('sip-accept-video').waitFor({ timeout: 30_000 });   // video was offered
+  await acceptIncoming(judd.app);                                                  // "accept audio only"
+  await Promise.all([sipPhaseIs(ivy.app, 'connected'), sipPhaseIs(judd.app, 'connected')]);
+  await Promise.all([audioArrives(ivy.app, 'Ivy, audio-only answer'), audioArrives(judd.app, 'Judd, audio only')]);
+  await new Promise((resolve) => setTimeout(resolve, 2000));   // time for any video to have arrived
+  const juddVideo = await videoStats(judd.app);
+  assert.equal(juddVideo.framesDecoded, 0, `Judd decoded no video: ${JSON.stringify(juddVideo)}`);
+  assert.ok(juddVideo.localVideoPort === null || juddVideo.localVideoPort === 0, `Judd's answer refuses video: ${JSON.stringify(juddVideo)}`);
+  assert.equal(await remoteVideoShown(judd.app), null, 'Judd shows no remote video');
+  assert.equal((await videoStats(ivy.app)).framesDecoded, 0, 'nor does Ivy receive any');
+  assert.equal((await judd.app.getByTestId('sip-call-security').innerText()).trim(), 'SIP call: encrypted to the server only');
+  await judd.app.getByTestId('sip-hang-up').click();
+  await Promise.all([sipCallOver(ivy.app), sipCallOver(judd.app)]);
+});
