@@ -80,7 +80,7 @@ export class ChatPanel extends LitElement {
     return html`
       <h2>${t('room.list')}</h2>
       <form class="join" @submit=${this.onJoin} novalidate>
-        <input id="room-join-name" name="room-name" type="text" maxlength="64" autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="false" placeholder="lobby"
+        <input name="room-name" id="room-join-name" type="text" maxlength="64" autocomplete="off" autocapitalize="off" autocorrect="off" spellcheck="false" placeholder="lobby"
           aria-label=${t('room.join_label')} data-testid="room-join-name"
           aria-invalid=${this.joinError ? 'true' : nothing} aria-describedby=${this.joinError ? 'room-join-error' : nothing}
           @input=${() => { if (this.joinError?.code === 'required') this.joinError = null; }}>
