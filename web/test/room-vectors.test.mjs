@@ -128,14 +128,22 @@ test('the vectors open through a room key manager, bound to the user the key cam
     // Each key arrives over its owner's channel (the channel's peer and accepted fingerprint).
     manager.receiveSenderKey({ peerUser: owner, peerFingerprint: ownerFingerprint.toUpperCase(), plaintext: new TextEncoder().encode(vector.expected.senderKeyPlaintext) });
   }
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  // Keys and frames are opened asynchronously (WebCrypto): wait for the events, not a fixed time
+  // (a loaded machine takes longer than any fixed wait).
+  const settled = async (type, count) => {
+    for (let waited = 0; events.filter((e) => e.type === type).length < count && waited < 10_000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 30));  // and anything more than expected
+  };
+  await settled('room.key_received', 2);
   // Vectors 0 and 1 share a key id: the second delivery of the same id is ignored.
   assert.equal(events.filter((e) => e.type === 'room.key_received').length, 2);
   for (const [i, vector] of file.vectors.entries()) {
     const frame = encodeRoomFrame({ frameType: vector.inputs.frameType, room: vector.inputs.room, sequence: i, body: bodyOf(vector) });
     assert.deepEqual(manager.receiveFrame({ frame: frame.buffer }), { accepted: true });
   }
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await settled('room.message', file.vectors.length);
   // Each room has its own queue: compare as sets across rooms.
   const byText = (a, b) => (a.text < b.text ? -1 : 1);
   assert.deepEqual(events.filter((e) => e.type === 'room.message').sort(byText),
