@@ -8,6 +8,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
+#include <array>
+
 #include "server/auth/login_binding.hpp"
 #include "server/channel/client_messages.hpp"
 #include "server/core/secure_bytes.hpp"
@@ -72,6 +74,7 @@ websocket_session::~websocket_session() {
 
 asio::awaitable<void> websocket_session::run(http::request upgrade) {
     ws_.next_layer().keep_alive_with(weak_from_this());
+    ws_.next_layer().on_room([this] { write_queued(); });  // runs while a batch holds `self`
     // The tcp_stream's own timer is replaced by the WebSocket's timeouts from here on.
     beast::get_lowest_layer(ws_).expires_never();
     websocket::stream_base::timeout timeouts{};
@@ -217,53 +220,56 @@ void websocket_session::enqueue(outgoing message) {
     }
     queued_bytes_ += message.data->size();
     queue_.push_back(std::move(message));
-    publish_queue_size();
-    if (!writing_) write_next();
+    write_queued();
 }
 
-void websocket_session::write_next() {
-    if (queue_.empty()) {
-        writing_ = false;
-        ws_.next_layer().flush();  // the batch ends with the queue
-        if (pending_close_) {
-            auto reason = *pending_close_;
-            pending_close_.reset();
-            ws_.async_close(reason, [self = shared_from_this()](beast::error_code) {});
-        }
-        return;
+namespace {
+
+// The header of one unmasked, unfragmented WebSocket frame (RFC 6455 §5.2) as a server sends it.
+std::string_view frame_header(std::array<char, 10>& out, bool binary, std::size_t length) {
+    out[0] = static_cast<char>(0x80 | (binary ? 0x2 : 0x1));  // FIN, opcode
+    if (length < 126) {
+        out[1] = static_cast<char>(length);
+        return {out.data(), 2};
     }
-    writing_ = true;
-    // Frames queued behind this one join its batch; the last one sends it (one TLS write).
-    ws_.next_layer().gather(queue_.size() > 1);
-    ws_.binary(queue_.front().binary);
-    ws_.async_write(asio::buffer(*queue_.front().data),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec || self->queue_.empty()) {  // failed, or dropped meanwhile
-                            self->writing_ = false;
-                            if (ec) self->drop();
-                            return;
-                        }
-                        self->queued_bytes_ -= self->queue_.front().data->size();
-                        self->queue_.pop_front();
-                        self->publish_queue_size();
-                        self->write_next();
-                    });
+    if (length <= 0xffff) {
+        out[1] = 126;
+        out[2] = static_cast<char>(length >> 8);
+        out[3] = static_cast<char>(length & 0xff);
+        return {out.data(), 4};
+    }
+    out[1] = 127;
+    for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<char>(length >> (56 - 8 * i));
+    return {out.data(), 10};
+}
+
+}  // namespace
+
+// Queued messages go, in order, into the outgoing batch while it has room (it calls back when it
+// has more). Each is framed here: Beast's write would cost an operation per message.
+void websocket_session::write_queued() {
+    std::array<char, 10> header{};
+    while (!queue_.empty()) {
+        const outgoing& next = queue_.front();
+        if (!ws_.next_layer().try_append(frame_header(header, next.binary, next.data->size()),
+                                         *next.data)) {
+            break;
+        }
+        queued_bytes_ -= next.data->size();
+        queue_.pop_front();  // a relayed copy is wiped here, when its last holder lets go
+    }
+    publish_queue_size();
 }
 
 void websocket_session::start_close(channel::close_reason code, std::string reason) {
     if (closing_) return;
     closing_ = true;
+    // What is in the outgoing batch goes before the close frame; what still waits for room is
+    // not sent.
+    queue_.clear();
+    queued_bytes_ = 0;
+    publish_queue_size();
     websocket::close_reason why(static_cast<websocket::close_code>(code), std::move(reason));
-    if (writing_) {
-        pending_close_ = why;  // after the write in flight
-        // Whatever is still queued behind it is not sent.
-        while (queue_.size() > 1) {
-            queued_bytes_ -= queue_.back().data->size();
-            queue_.pop_back();
-        }
-        publish_queue_size();
-        return;
-    }
     ws_.async_close(why, [self = shared_from_this()](beast::error_code) {});
 }
 

@@ -1,5 +1,6 @@
 // One application WebSocket (subprotocol secms.v1): reads control messages, writes through a
-// bounded queue with one write in flight, and is dropped when the client cannot keep up.
+// bounded queue into batches (write_coalescing_stream), and is dropped when the client cannot keep
+// up.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -59,7 +60,7 @@ class websocket_session final : public channel::peer,
     template <class F>
     void post_to_strand(F&& f);
     void enqueue(outgoing message);
-    void write_next();
+    void write_queued();
     void publish_queue_size();
     void start_close(channel::close_reason code, std::string reason);
     void drop();
@@ -79,9 +80,7 @@ class websocket_session final : public channel::peer,
     std::atomic<std::size_t> queued_bytes_shared_{0};
     std::atomic<std::size_t> queued_count_shared_{0};
     std::chrono::steady_clock::time_point last_login_refresh_ = std::chrono::steady_clock::now();
-    bool writing_ = false;
     bool closing_ = false;
-    std::optional<boost::beast::websocket::close_reason> pending_close_;
 };
 
 }  // namespace secms::net

@@ -1,17 +1,18 @@
-// A stream layer between the WebSocket and TLS that gathers what the WebSocket writes into one
-// buffer and hands it to TLS in one write. Beast writes one message per async_write; with this
-// layer below it, the frames a session has queued leave together — one TLS record and one send()
-// for the batch instead of one of each per frame, which is most of the relay's cost per frame.
+// A stream layer between the WebSocket and TLS that gathers what is written into one buffer and
+// hands it to TLS in one write: the frames a connection sends in a burst leave together — one TLS
+// record and one send() for the batch instead of one of each per frame, which was most of the
+// relay's cost per frame.
 //
-// The layer above says where a batch ends: while `gather(true)` is set, writes are only copied
-// (until max_batch bytes, then flushed anyway); a write made with gather off, or flush(), sends
-// everything gathered — from a handler posted to the connection's strand, so that frames already
-// waiting there join the batch (as Node sends what one tick wrote). While frames keep arriving that
-// send is put off a few more turns (at most max_deferrals), never beyond max_batch bytes.
-// Beast's own frames (ping, pong, close) written with gather off go the same way.
-// Writes complete as soon as their bytes are copied; while a full batch is being sent, the next
-// write waits for it, so memory stays bounded (max_batch gathered + one batch in flight).
-// The gathered bytes are plaintext frames: they are wiped when sent or dropped.
+// Two ways in: the WebSocket's own writes (handshake answer, ping, pong, close) through
+// async_write_some, and whole frames the connection framed itself through try_append (Beast
+// writes one message per operation, with its allocations and two posts; a relayed frame needs
+// none of that). Bytes are sent from a handler posted to the connection's strand, so frames
+// already on their way there join the batch (as Node sends what one tick wrote); while more keep
+// arriving the send is put off a few more turns (at most max_deferrals), never beyond max_batch.
+// The WebSocket's own writes are sent at once (behind a batch already on its way).
+// Memory is bounded: max_batch gathered (or one larger message) plus one batch being sent; a
+// write that finds the batch full waits, and try_append refuses, until the send completes (then
+// on_room is called). The gathered bytes are plaintext frames: they are wiped when sent or dropped.
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
@@ -25,8 +26,10 @@
 #include <boost/beast/websocket/teardown.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -58,10 +61,29 @@ class write_coalescing_stream {
     // What keeps the layer (and the stream below it) alive while a batch is being sent: the
     // owning connection. Set once, before the first write.
     void keep_alive_with(std::weak_ptr<void> owner) { owner_ = std::move(owner); }
-    // While on, writes gather; a write made with it off sends the batch.
-    void gather(bool on) noexcept { gather_ = on; }
-    // Sends whatever is gathered (nothing when a batch is already on its way: its end does).
-    void flush() { schedule_flush(); }
+    // Called (on the strand) when a batch was sent and try_append may take more.
+    void on_room(std::function<void()> callback) { room_ = std::move(callback); }
+
+    // Appends one whole frame framed by the layer above if it can go now: not while one of the
+    // WebSocket's own writes is half taken or waiting (frames never interleave), and within
+    // max_batch unless the batch is empty (a large message then makes a batch of its own).
+    bool try_append(std::string_view header, std::string_view body) {
+        if (failed_ || partial_ || waiting_) return false;
+        const std::size_t size = header.size() + body.size();
+        if (!pending_.empty() && pending_.size() + size > max_batch) {
+            maybe_flush(true);
+            return false;
+        }
+        pending_.insert(pending_.end(), header.begin(), header.end());
+        pending_.insert(pending_.end(), body.begin(), body.end());
+        appended_ = true;
+        if (pending_.size() >= max_batch || drain_) {
+            maybe_flush(true);
+        } else {
+            schedule_flush();
+        }
+        return true;
+    }
 
     // Completes once everything written so far has been handed to the next layer (the closing
     // handshake's last frame must leave before TLS closes).
@@ -133,12 +155,11 @@ class write_coalescing_stream {
         pending_.resize(at + n);
         boost::asio::buffer_copy(boost::asio::buffer(pending_.data() + at, n), request.data);
         appended_ = true;
+        partial_ = n < size;  // the rest follows in the next call: nothing may come between
         complete(std::move(request.handler), {}, n);
-        if (pending_.size() >= max_batch || drain_) {
-            maybe_flush(true);
-        } else if (!gather_) {
-            schedule_flush();
-        }
+        // The WebSocket's own frames (the handshake answer, pong, close) are few: they go at once.
+        maybe_flush(true);
+        if (!partial_ && room_) room_();
     }
 
     void finish_drain(boost::beast::error_code ec) {
@@ -194,20 +215,20 @@ class write_coalescing_stream {
             return;
         }
         discard(in_flight_);
-        if (waiting_) {
+        if (waiting_) {  // the WebSocket's own write first
             auto request = std::move(*waiting_);
             waiting_.reset();
             accept(std::move(request));
-            return;
+        } else if (room_) {
+            room_();
         }
-        // What was gathered meanwhile goes now unless its batch is still being gathered.
         if (drain_) {
             maybe_flush(true);
-            if (!flushing_) finish_drain({});
-        } else if (!gather_) {
+            if (!flushing_ && pending_.empty()) finish_drain({});
+        } else {
             schedule_flush();
         }
-        if (pending_.empty() && !flushing_) {
+        if (pending_.empty() && !flushing_) {  // idle: keep no batch memory
             discard_and_free(in_flight_);
             discard_and_free(pending_);
         }
@@ -220,7 +241,8 @@ class write_coalescing_stream {
     std::optional<write_request> waiting_;
     std::optional<drain_handler> drain_;
     boost::beast::error_code failed_;
-    bool gather_ = false;
+    std::function<void()> room_;
+    bool partial_ = false;  // a WebSocket write was taken in part
     bool flushing_ = false;
     bool flush_posted_ = false;
     bool appended_ = false;  // bytes came in since the flush turn was posted
