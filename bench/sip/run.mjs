@@ -182,7 +182,7 @@ function renameCredential({ username, password }) {
 
 function printTables({ register: reg, calls }) {
   const out = [];
-  if (settings.kamailioMemory) out.push(`Kamailio's allocator: ${settings.kamailioMemory} (-x/-X; run.sh uses the default, qm).`, '');
+  if (settings.kamailioMemory) out.push(`Kamailio's allocator: ${settings.kamailioMemory} (-x/-X; scripts/sip.sh uses tlsf).`, '');
   if (reg.length > 0) printRegister(reg, out);
   if (calls.length > 0) printCalls(calls, out);
   console.log(out.join('\n'));
