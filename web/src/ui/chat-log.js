@@ -41,6 +41,7 @@ export class ChatLog extends LitElement {
   static styles = [chatMarkupStyles, css`
     :host { display: flex; flex-direction: column; flex: 1; min-height: 0; }
     .scroll { flex: 1; overflow: auto; padding: var(--space-4); }
+    .scroll:focus-visible { outline: 2px solid var(--color-focus); outline-offset: -2px; }
     ol { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: var(--space-2); }
     li { max-width: 75%; padding: var(--space-2) var(--space-3); border-radius: var(--radius-m); background: var(--color-surface-2); border: 1px solid var(--color-border); align-self: flex-start; }
     li[data-from="me"] { align-self: flex-end; background: var(--color-accent-soft); border-color: transparent; }
@@ -111,7 +112,7 @@ export class ChatLog extends LitElement {
   renderSystem(message) {
     return html`
       <li class="system" data-testid="chat-system" data-level=${message.level} data-key=${message.messageKey}
-        data-value=${message.text || nothing} role=${message.level === 'error' ? 'alert' : nothing}>
+        data-value=${message.text || nothing}>
         <span class="meta">${formatClock(message.at)}</span>
         <span class="text">${this.systemText(message)}</span>
         ${message.level === 'help' ? html`<ul data-testid="chat-help">
@@ -137,11 +138,14 @@ export class ChatLog extends LitElement {
       </li>`;
   }
 
+  // The scroll box is a named, focusable region: older lines scroll with the keyboard even when no
+  // line holds a button (WCAG 2.1.1). The list is a polite live region that reads each line added,
+  // error lines included (an <li> cannot be an alert).
   render() {
     return html`
-      <div class="scroll">
+      <div class="scroll" role="region" aria-label=${t('channel.messages')} tabindex="0">
         <slot></slot>
-        <ol aria-label=${t('channel.messages')} aria-live="polite" aria-relevant="additions" data-testid="channel-messages"
+        <ol aria-live="polite" aria-relevant="additions" data-testid="channel-messages"
           @click=${this.onLinkEvent} @auxclick=${this.onLinkEvent} @contextmenu=${this.onLinkEvent} @dragstart=${this.onLinkEvent}>
           ${(this.messages ?? []).filter((message) => !this.hide(message)).map((message) => this.renderMessage(message))}
         </ol>

@@ -36,7 +36,7 @@ export const controlStyles = css`
     background: var(--color-surface); color: var(--color-text); border-color: var(--color-border);
   }
   .button.secondary:hover { background: var(--color-surface-hover); }
-  .button.danger { background: var(--color-danger); color: #fff; }
+  .button.danger { background: var(--color-danger); color: var(--color-danger-text); }
   .button.danger:hover { background: var(--color-danger-hover); }
   .button.full { width: 100%; }
 
