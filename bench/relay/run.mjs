@@ -30,6 +30,7 @@ const { values: o } = parseArgs({
     'latency-duration': { type: 'string', default: '5' },
     'server-bin': { type: 'string' },
     'server-env': { type: 'string', multiple: true, default: [] }, // KEY=VALUE for secms-server
+    'server-arg': { type: 'string', multiple: true, default: [] }, // extra secms-server flag(s), e.g. --server-arg=--io-threads --server-arg=1
     json: { type: 'string' }, // also write every result to this file
     deadline: { type: 'string', default: '600' },
   },
@@ -63,7 +64,7 @@ try {
   const maxPairs = Math.max(...pairsList, latencyPairs);
   log(`generating ${2 * maxPairs} OpenPGP keys`);
   const keys = await generateKeys(2 * maxPairs);
-  secms = await startSecmsTarget({ binary: o['server-bin'] ?? defaultServerBinary(), env: serverEnv, keys });
+  secms = await startSecmsTarget({ binary: o['server-bin'] ?? defaultServerBinary(), env: serverEnv, extraArgs: o['server-arg'], keys });
   log(`secms-server ${secms.binary} pid ${secms.pid}`);
   reference = await startReferenceTarget(secms.tlsFiles); // same certificate for both
   log(`reference relay pid ${reference.pid}`);
