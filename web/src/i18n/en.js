@@ -604,6 +604,10 @@ export default Object.freeze({
   'room.leave': "Leave",
   'room.history_note': "History lives only in this window’s memory: the server keeps no message, and it is gone when you close the window.",
   'room.review': 'Review their certificate',
+  'layout.back_to_conversations': 'Back to conversations',
+  'layout.back_to_conversation': 'Back to conversation',
+  'layout.members.one': 'Members ({count})',
+  'layout.members.other': 'Members ({count})',
   // Stored-key passphrase strength, certificate facts, logout failure, server error codes.
   'identity.error.weak_passphrase': "This passphrase is too weak to protect the key stored on this device: use at least 12 characters, several unrelated words or a mix of letters, digits and symbols, and no common password.",
   'identity.strength.label': "Passphrase strength",

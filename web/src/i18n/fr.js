@@ -603,6 +603,10 @@ export default Object.freeze({
   'room.leave': "Quitter",
   'room.history_note': "L’historique ne vit que dans la mémoire de cette fenêtre : le serveur ne garde aucun message, et tout disparaît à sa fermeture.",
   'room.review': 'Vérifier son certificat',
+  'layout.back_to_conversations': 'Retour aux conversations',
+  'layout.back_to_conversation': 'Retour à la conversation',
+  'layout.members.one': 'Membres ({count})',
+  'layout.members.other': 'Membres ({count})',
   // Solidité de la phrase secrète, faits du certificat, échec de déconnexion, codes d’erreur du serveur.
   'identity.error.weak_passphrase': "Cette phrase secrète est trop faible pour protéger la clé gardée sur cet appareil : au moins 12 caractères, plusieurs mots sans rapport ou un mélange de lettres, chiffres et symboles, et pas de mot de passe courant.",
   'identity.strength.label': "Solidité de la phrase secrète",

@@ -11,6 +11,7 @@ import './status-bar.js';
 import './online-users.js';
 import './service-tabs.js';
 import './incoming-call.js';
+import { trackVisualViewport } from './phone-layout.js';
 
 /** The first element matching `selector` that is shown, searched through open shadow roots. */
 function findShown(root, selector) {
@@ -39,6 +40,8 @@ export class AppRoot extends LitElement {
     callActions: { attribute: false },     // call actions (calls/)
     mail: { attribute: false },            // mail store (state/mail-store.js)
     mailActions: { attribute: false },     // mail actions (app/mail-controller.js), set after login
+    service: { state: true },              // the tab shown: 'chat' | 'voip' | 'email'
+    chatPane: { state: true },             // the Chat tab's pane on phones: 'lists' | 'conversation' | 'details'
   };
 
   static styles = [controlStyles, css`
@@ -55,9 +58,17 @@ export class AppRoot extends LitElement {
     .skip-link:focus { transform: none; }
     secms-service-tabs { flex: 1; }
     .center { flex: 1; display: flex; }
+    /* Phones (phone-layout.js): one pane at a time. The Chat tab's lists scroll as one column
+       (the online users, then the tabs and the conversations); a conversation takes the whole
+       window, its input at the bottom (the status bar and the tabs are one "Back" away); the
+       VoIP and Email tabs take the window under the status bar and the tabs. */
     @media (max-width: 760px) {
-      .layout { grid-template-columns: 1fr; grid-template-rows: auto 1fr; }
-      aside { max-height: 30vh; border-right: 0; border-bottom: 1px solid var(--color-border); }
+      .layout { grid-template-columns: minmax(0, 1fr); }
+      aside { border-right: 0; border-bottom: 1px solid var(--color-border); }
+      .layout[data-view="lists"] { display: block; overflow-y: auto; }
+      .layout:not([data-view="lists"]) aside { display: none; }
+      secms-status-bar[data-view="conversation"] { display: none; }
+      secms-service-tabs[data-view="conversation"]::part(tablist) { display: none; }
     }
   `];
 
@@ -66,6 +77,10 @@ export class AppRoot extends LitElement {
     new LanguageController(this);
     this.phase = 'loading';
     this.webRtcAvailable = true;
+    this.service = 'chat';
+    this.chatPane = 'lists';
+    this.addEventListener('service-change', (event) => { this.service = event.detail?.service ?? 'chat'; });
+    this.addEventListener('secms-chat-pane', (event) => { this.chatPane = event.detail?.pane ?? 'lists'; });
     // Call buttons deep in the chat views (channel-view) ask for a call with an event, so the
     // call actions need not be threaded through every view in between. The answer goes back in
     // the event's detail (`result`, a promise of the call action's result), so the button can
@@ -78,6 +93,22 @@ export class AppRoot extends LitElement {
         ? Promise.resolve().then(() => this.callActions.call({ username: detail.username, video: Boolean(detail.video) }))
         : Promise.resolve({ error: { code: 'unsupported' } });
     });
+  }
+
+  connectedCallback() {
+    super.connectedCallback();
+    this.stopViewportTracking = trackVisualViewport(document);
+  }
+
+  disconnectedCallback() {
+    this.stopViewportTracking?.();
+    super.disconnectedCallback();
+  }
+
+  /** What the window shows on a phone: the Chat tab's lists, a conversation, or another tab. */
+  phoneView() {
+    if (this.service !== 'chat') return 'service';
+    return this.chatPane === 'lists' ? 'lists' : 'conversation';
   }
 
   /**
@@ -131,13 +162,14 @@ export class AppRoot extends LitElement {
     }
     // The skip link is the window's first focusable element; the <h1> names the window (hidden:
     // the status bar shows the brand).
+    const view = this.phoneView();
     return html`
       <a class="button skip-link" href="#main-content" data-testid="skip-link" @click=${this.skipToConversation}>${t('app.skip_to_conversation')}</a>
       <h1 class="visually-hidden">${t('app.name')}</h1>
-      <secms-status-bar .connection=${this.connection} .user=${this.user} .actions=${this.actions} .channels=${this.channels} .rooms=${this.rooms} .calls=${this.calls}></secms-status-bar>
-      <div class="layout" data-testid="app-shell">
+      <secms-status-bar data-view=${view} .connection=${this.connection} .user=${this.user} .actions=${this.actions} .channels=${this.channels} .rooms=${this.rooms} .calls=${this.calls}></secms-status-bar>
+      <div class="layout" data-testid="app-shell" data-view=${view}>
         <aside><secms-online-users .presence=${this.presence} .identity=${this.identity} .channels=${this.channels} .actions=${this.channelActions} .calls=${this.calls} .callActions=${this.callActions}></secms-online-users></aside>
-        <main id="main-content" tabindex="-1"><secms-service-tabs .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}
+        <main id="main-content" tabindex="-1"><secms-service-tabs data-view=${view} .webRtcAvailable=${this.webRtcAvailable} .identity=${this.identity} .channels=${this.channels} .rooms=${this.rooms} .actions=${this.channelActions}
           .calls=${this.calls} .callActions=${this.callActions} .presence=${this.presence} .preferences=${this.actions?.preferences}
           .mail=${this.mail} .mailActions=${this.mailActions}></secms-service-tabs></main>
       </div>

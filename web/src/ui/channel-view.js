@@ -153,6 +153,16 @@ export class ChannelView extends LitElement {
     if (target.dataset?.testid === 'message-input' && steering) this.steerSession = null;
   }
 
+  /**
+   * Phones: the conversation became the pane shown while focus was lost with the pane that went
+   * (chat-panel). Its heading takes focus; a focus steered to the next action (the offer's
+   * Accept, the input) goes on from there.
+   */
+  focusPaneStart() {
+    const heading = this.renderRoot.querySelector('header h2');
+    if (moveFocus(heading) && this.steerSession === this.channel?.session) this.steerFrom = [...this.steerFrom, heading];
+  }
+
   // The request goes up as an event; app-root puts the call action's answer in its detail. A
   // refusal is said as the conversation's notice; nobody listening is a refusal too.
   async call(video) {

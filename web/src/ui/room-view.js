@@ -12,11 +12,12 @@ import { icons } from './icons.js';
 import { canModerate, roomLabel } from '../state/room-store.js';
 import './chat-log.js';
 import './chat-compose.js';
-import { requestConversationFocus } from './focus.js';
+import { moveFocus, requestConversationFocus } from './focus.js';
 
 export class RoomView extends LitElement {
   static properties = {
     room: { attribute: false },
+    pane: { attribute: false },      // on phones (phone-layout.js): 'conversation', or 'details' for the members alone
     actions: { attribute: false },
     ignored: { attribute: false },
     self: { attribute: false },
@@ -42,12 +43,38 @@ export class RoomView extends LitElement {
     aside button { align-self: flex-start; border: 0; background: transparent; color: var(--color-accent); text-decoration: underline; cursor: pointer; padding: 0; font-size: 0.75rem; }
     .history { color: var(--color-text-muted); font-size: 0.8rem; margin: 0 0 var(--space-3); }
     .ended { margin: var(--space-3) var(--space-4) 0; }
-    @media (max-width: 760px) { .body { grid-template-columns: 1fr; } aside { display: none; } }
+    .members-show { display: none; }
+    /* Phones (phone-layout.js): the conversation, or its members as a pane of their own (from the
+       "Members" button; chat-panel's "Back" returns), so every member's actions stay reachable. */
+    @media (max-width: 760px) {
+      .body { grid-template-columns: minmax(0, 1fr); }
+      .members-show { display: inline-flex; }
+      .body:not([data-pane="details"]) aside { display: none; }
+      .body[data-pane="details"] .main, header[data-pane="details"] { display: none; }
+      aside { border-left: 0; padding: var(--space-4); font-size: 0.95rem; }
+      aside ul { gap: var(--space-3); }
+      aside li { gap: var(--space-1); }
+      aside button { min-height: 44px; font-size: 0.9rem; }
+      aside h3 { font-size: 0.9rem; }
+    }
   `];
 
   constructor() {
     super();
     new LanguageController(this);
+  }
+
+  // Phones: the members as a pane of their own (chat-panel shows it and moves focus there).
+  showMembers() {
+    this.dispatchEvent(new CustomEvent('secms-pane-request', { detail: { pane: 'details' } }));
+  }
+
+  /** Focus on entering a pane (phones): the members' heading, else the button that opened them, else the room's name. */
+  focusPaneStart(pane, from) {
+    const target = pane === 'details' ? this.renderRoot.querySelector('[data-testid="room-members-heading"]')
+      : from === 'details' ? this.renderRoot.querySelector('[data-testid="room-members-show"]')
+        : this.renderRoot.querySelector('header h2');
+    moveFocus(target);
   }
 
   nameOf(user) {
@@ -58,7 +85,7 @@ export class RoomView extends LitElement {
   renderMembers(room) {
     return html`
       <aside aria-label=${t('room.members')}>
-        <h3>${t('room.members_count', { count: room.members.length })}</h3>
+        <h3 tabindex="-1" data-testid="room-members-heading">${t('room.members_count', { count: room.members.length })}</h3>
         <ul data-testid="room-members">
           ${room.members.map((member) => html`
             <li data-testid="room-member" data-username=${member} data-waiting=${String(room.waitingFor.includes(member))}>
@@ -79,16 +106,17 @@ export class RoomView extends LitElement {
     const ignored = new Set(this.ignored ?? []);
     const moderator = canModerate(room, this.self);
     return html`
-      <header>
-        <h2 data-testid="room-title">${roomLabel(room)}</h2>
+      <header data-pane=${this.pane ?? 'conversation'}>
+        <h2 tabindex="-1" data-testid="room-title">${roomLabel(room)}</h2>
         <span class="badge" data-testid="room-state" data-state=${room.joined ? 'joined' : 'ended'} role="status">
           ${room.joined ? icons.shield : icons.lockOpen}${t(room.joined ? 'room.encrypted' : `room.ended.${room.endReason ?? 'left'}`)}</span>
         <span class="spacer"></span>
+        <button class="button secondary members-show" type="button" data-testid="room-members-show" @click=${this.showMembers}>${t('layout.members', { count: room.members.length })}</button>
         ${room.joined
           ? html`<button class="button secondary" type="button" data-testid="room-leave" @click=${() => this.actions.leaveRoom(room.room)}>${t('room.leave')}</button>`
           : html`<button class="button secondary" type="button" data-testid="room-remove" @click=${() => this.actions.removeRoom(room.room)}>${t('channel.remove')}</button>`}
       </header>
-      <div class="body">
+      <div class="body" data-pane=${this.pane ?? 'conversation'}>
         <div class="main">
           <secms-chat-log .messages=${room.messages} .conversation=${room.room}
             .nameOf=${(message) => (message.from === 'me' ? t('channel.me') : this.nameOf(message.user))}

@@ -156,7 +156,7 @@ export class ServiceTabs extends LitElement {
   render() {
     const unread = this.chatUnread();
     return html`
-      <div role="tablist" aria-label=${t('tabs.label')} @keydown=${this.onKeydown}>
+      <div role="tablist" part="tablist" aria-label=${t('tabs.label')} @keydown=${this.onKeydown}>
         ${services.map(({ id, icon }) => html`
           <button role="tab" type="button" id=${`tab-${id}`} aria-controls=${`panel-${id}`}
             aria-selected=${String(this.selected === id)} tabindex=${this.selected === id ? 0 : -1}
