@@ -277,7 +277,9 @@ test('the call UI: VoIP tab, incoming dialog, call view controls, security indic
   assert.equal((await refusal.textContent()).trim(), 'A call is already in progress.');
   await actionsOf(app);
 
-  // The same refusal from the online list's call buttons: said under the person's row.
+  // The same refusal from the online list's call buttons: said under the person's row. A wide
+  // window again: on a phone the online list is in the Chat tab's lists, not beside the VoIP tab.
+  await app.setViewportSize({ width: 1100, height: 760 });
   await app.evaluate(() => {
     const list = document.querySelector('secms-app-root').shadowRoot.querySelector('secms-online-users');
     const fixed = (value) => ({ get: () => value, subscribe: () => () => {} });
