@@ -61,7 +61,8 @@ websocket_session::websocket_session(tls_stream stream, shared_state& state,
       login_(std::move(login)),
       remote_address_(std::move(remote_address)),
       ticket_(std::move(ticket)) {
-    if (auto* strand = ws_.get_executor().target<asio::strand<asio::io_context::executor_type>>()) {
+    const auto executor = ws_.get_executor();  // target() points into this object
+    if (const auto* strand = executor.target<asio::strand<asio::io_context::executor_type>>()) {
         strand_ = *strand;
     }
     ++state_.http.metrics.websockets_open;

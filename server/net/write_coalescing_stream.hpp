@@ -25,6 +25,7 @@
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -74,6 +75,7 @@ class write_coalescing_stream {
             maybe_flush(true);
             return false;
         }
+        reserve_wiped(pending_, pending_.size() + size);
         pending_.insert(pending_.end(), header.begin(), header.end());
         pending_.insert(pending_.end(), body.begin(), body.end());
         appended_ = true;
@@ -129,6 +131,15 @@ class write_coalescing_stream {
         core::wipe(bytes.data(), bytes.size());
         bytes.clear();
     }
+    // Grows the batch without leaving a copy of its bytes behind in freed memory.
+    static void reserve_wiped(std::vector<char>& bytes, std::size_t needed) {
+        if (bytes.capacity() >= needed) return;
+        std::vector<char> bigger;
+        bigger.reserve(std::max(needed, max_batch));
+        bigger.assign(bytes.begin(), bytes.end());
+        discard(bytes);
+        bytes.swap(bigger);
+    }
     // Idle connections keep no batch memory (thousands of them are mostly idle).
     static void discard_and_free(std::vector<char>& bytes) {
         discard(bytes);
@@ -152,6 +163,7 @@ class write_coalescing_stream {
         }
         std::size_t n = std::min(room, size);
         std::size_t at = pending_.size();
+        reserve_wiped(pending_, at + n);
         pending_.resize(at + n);
         boost::asio::buffer_copy(boost::asio::buffer(pending_.data() + at, n), request.data);
         appended_ = true;
