@@ -4,7 +4,8 @@
 // - at 390×800 in a secure conversation the message input is wholly inside the window (also at
 //   390×450, about what an on-screen keyboard leaves), and a typed message reaches the peer;
 // - "Back to conversations" is a button by that name; focus goes into the pane shown (the
-//   conversation left, the room's members heading, the Members button on the way back);
+//   conversation left, the room's members heading, the Members button on the way back); the
+//   skip link shows the conversation hidden behind the lists;
 // - in a room the members pane opens and "Private conversation" and "Review their certificate"
 //   work; the VoIP and Email tabs are reachable from the lists;
 // - no sideways scroll in any of these states (and at 320×640); axe finds no serious or
@@ -51,13 +52,21 @@ async function noSidewaysScroll(page, state) {
   assert.equal(await sidewaysOverflow(page), 0, `no sideways scroll: ${state}`);
 }
 
-/** The element's box, asserted wholly inside the window (no scrolling needed to see it). */
-async function assertInWindow(page, locator, what) {
+/**
+ * The element's box, asserted wholly inside the window (no scrolling needed to see it). Polled
+ * until a deadline: after a resize the window's height follows the visual viewport's resize event.
+ */
+async function assertInWindow(page, locator, what, timeoutMs = 5_000) {
   const viewport = page.viewportSize();
-  const box = await locator.boundingBox();
+  const inside = (box) => Boolean(box) && box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width + 0.5 && box.y + box.height <= viewport.height + 0.5;
+  const deadline = Date.now() + timeoutMs;
+  let box = await locator.boundingBox();
+  while (!inside(box) && Date.now() < deadline) {
+    await page.waitForTimeout(100);
+    box = await locator.boundingBox();
+  }
   assert.ok(box, `${what} is rendered`);
-  assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width + 0.5 && box.y + box.height <= viewport.height + 0.5,
-    `${what} is inside the ${viewport.width}×${viewport.height} window: ${JSON.stringify(box)}`);
+  assert.ok(inside(box), `${what} is inside the ${viewport.width}×${viewport.height} window: ${JSON.stringify(box)}`);
   return box;
 }
 
@@ -118,6 +127,12 @@ test('390×800: lists → secure conversation (input in view, a message sent) �
   await entry.waitFor();
   await waitForFocus(alice.app, { testid: 'channel-entry' });
   assert.equal(await alice.app.getByTestId('message-input').isVisible(), false, 'the conversation is hidden in the lists');
+  // The skip link shows the conversation again, focus on its input.
+  await alice.app.getByTestId('skip-link').focus();
+  await alice.app.keyboard.press('Enter');
+  await waitForFocus(alice.app, { testid: 'message-input' });
+  await back(alice.app, 'Back to conversations');
+  await waitForFocus(alice.app, { testid: 'channel-entry' });
 
   // The VoIP and Email tabs from the lists: shown, no sideways scroll, their actions in the window.
   await alice.app.getByTestId('tab-voip').click();

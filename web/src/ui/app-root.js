@@ -11,7 +11,7 @@ import './status-bar.js';
 import './online-users.js';
 import './service-tabs.js';
 import './incoming-call.js';
-import { trackVisualViewport } from './phone-layout.js';
+import { isPhoneLayout, trackVisualViewport } from './phone-layout.js';
 
 /** The first element matching `selector` that is shown, searched through open shadow roots. */
 function findShown(root, selector) {
@@ -115,8 +115,17 @@ export class AppRoot extends LitElement {
    * The skip link's target: the conversation shown in the Chat tab (its message input, else its
    * heading), or the main content when there is none.
    */
-  skipToConversation(event) {
+  async skipToConversation(event) {
     event.preventDefault();
+    // On a phone the Chat tab's lists hide the conversation: it is shown first.
+    const chatPanel = this.renderRoot.querySelector('secms-service-tabs')?.renderRoot?.querySelector('secms-chat-panel');
+    if (isPhoneLayout() && this.service === 'chat' && chatPanel?.pane === 'lists' && chatPanel.hasSelection?.()) {
+      chatPanel.showPane('conversation');
+      await chatPanel.updateComplete;
+      const shown = chatPanel.renderRoot.querySelector('secms-channel-view, secms-room-view');
+      await shown?.updateComplete;
+      await shown?.renderRoot?.querySelector('secms-chat-compose')?.updateComplete;
+    }
     const view = findShown(this.renderRoot, 'secms-channel-view, secms-room-view');
     const input = view?.shadowRoot && findShown(view.shadowRoot, '[data-testid="message-input"]');
     const heading = view?.shadowRoot?.querySelector('header h2, h2');

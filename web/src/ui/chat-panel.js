@@ -154,6 +154,11 @@ export class ChatPanel extends LitElement {
     }
   }
 
+  /** Whether a room or a channel is selected (a conversation to show, not the own certificate). */
+  hasSelection() {
+    return Boolean(this.shownSelection);
+  }
+
   /** "Back": from a room's members to the room, from a conversation to the lists. */
   back() {
     this.showPane(this.pane === 'details' ? 'conversation' : 'lists', { force: true });
