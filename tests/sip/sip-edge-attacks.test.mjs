@@ -310,9 +310,11 @@ test('a call rtpengine cannot anchor fails; it is never relayed with the caller\
       method: 'INVITE', ruri: `sip:bob@${edge.domain}`, from: aor('alice'), to: aor('bob'), body: sdp('127.0.0.1', 43000, 12),
     }, cred('alice'), { minStatus: 180, ms: 8000 });
     assert.match(firstLine(reply), /^SIP\/2\.0 [3-6]\d\d /, `the call was not refused: ${firstLine(reply)}`);
+    // Whatever refused it, the reason names no product (sl_reply_error's texts do) (L2).
+    assert.doesNotMatch(firstLine(reply), /sorry|\/SL\)|kamailio/i, firstLine(reply));
     const invites = bob.received.filter((t) => t.startsWith('INVITE'));
     assert.deepEqual(invites.filter((t) => /m=audio 43000 /.test(t)).map(firstLine), [], 'the callee got the caller\'s own SDP');
-    assert.match(edge.log(), /rtpengine refused the offer/);
+    assert.match(edge.log(), /rtpengine refused the offer|SDP with 12 media streams refused/);
   } finally {
     await bob.unregister('bob', cred('bob'));
     bob.close();
@@ -470,5 +472,304 @@ test('a message larger than 12 KiB is refused (513), and the automatic 100 names
     }
   } finally {
     stranger.close();
+  }
+});
+
+// The route set, remote target and To tag of a dialog from its 18x/2xx (RFC 3261 §12.1.2).
+function dialogOf(reply) {
+  return {
+    routeSet: [...reply.matchAll(/^Record-Route: (.*)$/gm)].map((m) => m[1]).reverse(),
+    target: reply.match(/^Contact: <([^>]+)>/m)[1],
+    toTag: reply.match(/^To: .*;tag=([^;\r\n]+)/m)[1],
+  };
+}
+
+// An answered call from `caller` (credential of `user`) to `callee`, acknowledged; resolves to
+// what in-dialog requests need.
+async function establishCall(caller, user, callee, body = sdp('127.0.0.1', 41000)) {
+  const { reply, sent } = await caller.request({
+    method: 'INVITE', ruri: `sip:${callee}@${edge.domain}`, from: aor(user), to: aor(callee), body,
+  }, cred(user), { ms: 8000 });
+  assert.match(firstLine(reply), /^SIP\/2\.0 200 /, `call ${user} -> ${callee}: ${firstLine(reply)}`);
+  const dialog = { ...dialogOf(reply), callId: sent.callId, fromTag: sent.fromTag, cseq: sent.cseq, reply, user, callee };
+  await caller.send(inDialog(caller, dialog, 'ACK', { cseq: sent.cseq }).text);
+  return dialog;
+}
+
+function inDialog(caller, dialog, method, { cseq, ruri = dialog.target, body = '', contentType, extra = [] } = {}) {
+  return caller.build({
+    method, ruri, from: aor(dialog.user), to: aor(dialog.callee), toTag: dialog.toTag, callId: dialog.callId,
+    fromTag: dialog.fromTag, cseq, extra: [`Route: ${dialog.routeSet.join(', ')}`, ...extra], body, contentType,
+  });
+}
+
+const multipartSdp = (ip, port) => {
+  const part = sdp(ip, port);
+  return ['--b1', 'Content-Type: application/sdp', '', part, '--b1--', ''].join('\r\n');
+};
+
+test('only early-offer SDP bodies pass: no late offer, no multipart, in a call or setting one up (I1)', async () => {
+  const bob = await phone('bob', cred('bob'), { answer: true });
+  const alice = await new Endpoint({ user: 'alice' }).open();
+  const invitesToBob = () => bob.received.filter((t) => t.startsWith('INVITE'));
+  try {
+    // A late offer: the callee's own SDP would come back unanchored in its 200.
+    const late = await alice.request({ method: 'INVITE', ruri: `sip:bob@${edge.domain}`, from: aor('alice'), to: aor('bob') },
+      cred('alice'), { ms: 8000 });
+    assert.match(firstLine(late.reply), /^SIP\/2\.0 488 /, `late offer: ${firstLine(late.reply)}`);
+    assert.doesNotMatch(late.reply ?? '', /m=audio 40000/, 'the callee\'s own media address reached the caller');
+    assert.equal(invitesToBob().length, 0, 'the callee received a late-offer INVITE');
+
+    // SDP inside multipart: rtpengine never saw it, the callee would send media where it says.
+    const mixed = await alice.request({
+      method: 'INVITE', ruri: `sip:bob@${edge.domain}`, from: aor('alice'), to: aor('bob'),
+      body: multipartSdp('192.0.2.99', 5004), contentType: 'multipart/mixed;boundary=b1',
+    }, cred('alice'), { ms: 8000 });
+    assert.match(firstLine(mixed.reply), /^SIP\/2\.0 415 /, `multipart INVITE: ${firstLine(mixed.reply)}`);
+    assert.equal(invitesToBob().length, 0, 'the callee received a multipart INVITE');
+
+    // The same in a re-INVITE of an anchored call.
+    const call = await establishCall(alice, 'alice', 'bob');
+    assert.equal(invitesToBob().length, 1);
+    assert.doesNotMatch(call.reply, /m=audio 40000/, 'the callee\'s answer reached the caller unanchored');
+    const reinvite = inDialog(alice, call, 'INVITE', {
+      cseq: call.cseq + 1, body: multipartSdp('192.0.2.99', 5004), contentType: 'multipart/mixed;boundary=b1',
+    });
+    await alice.send(reinvite.text);
+    const answer = await alice.waitFor((t) => t.includes(call.callId) && t.includes(`CSeq: ${call.cseq + 1} `) && !t.startsWith('SIP/2.0 100'));
+    assert.match(firstLine(answer), /^SIP\/2\.0 415 /, `multipart re-INVITE: ${firstLine(answer)}`);
+    await sleep(300);
+    assert.deepEqual(invitesToBob().filter((t) => t.includes('192.0.2.99')).map(firstLine), [], 'the callee got the caller\'s written address');
+    await alice.send(inDialog(alice, call, 'BYE', { cseq: call.cseq + 2 }).text);
+    await alice.waitFor((t) => t.includes(call.callId) && t.includes(`CSeq: ${call.cseq + 2} `));
+  } finally {
+    await bob.unregister('bob', cred('bob'));
+    bob.close();
+    alice.close();
+  }
+});
+
+test('a 200 whose answer rtpengine refuses reaches the caller without the callee\'s media address, and the call is ended (I1)', async () => {
+  // An answer rtpengine cannot parse (no valid connection address), from a host the caller must not learn.
+  const brokenAnswer = ['v=0', 'o=- 1 1 IN IP4 127.0.0.3', 's=-', 'c=IN IP4 999.0.0.3', 't=0 0', 'm=audio 40000 RTP/AVP 0', ''].join('\r\n');
+  const bob = await phone('bob', cred('bob'), { answer: true, answerSdp: brokenAnswer });
+  const alice = await new Endpoint({ user: 'alice' }).open();
+  try {
+    const { reply, sent } = await alice.request({
+      method: 'INVITE', ruri: `sip:bob@${edge.domain}`, from: aor('alice'), to: aor('bob'), body: sdp('127.0.0.1', 41000),
+    }, cred('alice'), { ms: 8000 });
+    assert.ok(reply, 'no final answer');
+    assert.doesNotMatch(reply, /127\.0\.0\.3|999\.0\.0\.3/, `the callee's own SDP reached the caller:\n${reply}`);
+    if (/^SIP\/2\.0 200 /.test(reply)) {
+      const call = { ...dialogOf(reply), callId: sent.callId, fromTag: sent.fromTag, cseq: sent.cseq, user: 'alice', callee: 'bob' };
+      await alice.send(inDialog(alice, call, 'ACK', { cseq: sent.cseq }).text);
+      const deadline = Date.now() + 8000;
+      while (!bob.received.some((t) => t.startsWith('BYE')) && Date.now() < deadline) await sleep(100);
+      assert.ok(bob.received.some((t) => t.startsWith('BYE')), 'the callee got no BYE: the call stayed up without media relay');
+    }
+  } finally {
+    await bob.unregister('bob', cred('bob'));
+    bob.close();
+    alice.close();
+  }
+});
+
+test('an offer with more than 2 media streams or too many ICE candidates is refused before rtpengine (B1, D1)', async () => {
+  const bob = await phone('bob', cred('bob'));
+  const mallory = await new Endpoint({ user: 'mallory' }).open();
+  try {
+    const { reply } = await mallory.request({
+      method: 'INVITE', ruri: `sip:bob@${edge.domain}`, from: aor('mallory'), to: aor('bob'), body: sdp('127.0.0.1', 43000, 3),
+    }, cred('mallory'), { ms: 8000 });
+    assert.match(firstLine(reply), /^SIP\/2\.0 488 /, `3 streams: ${firstLine(reply)}`);
+    const candidates = Array.from({ length: 40 }, (_, i) => `a=candidate:${i} 1 udp 2130706431 127.0.0.2 ${20000 + i} typ host`);
+    const iceSdp = sdp('127.0.0.1', 43000).replace('a=rtpmap:0 PCMU/8000', ['a=rtpmap:0 PCMU/8000', 'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx', ...candidates].join('\r\n'));
+    const ice = await mallory.request({
+      method: 'INVITE', ruri: `sip:bob@${edge.domain}`, from: aor('mallory'), to: aor('bob'), body: iceSdp,
+    }, cred('mallory'), { ms: 8000 });
+    assert.match(firstLine(ice.reply), /^SIP\/2\.0 488 /, `40 candidates: ${firstLine(ice.reply)}`);
+    await sleep(300);
+    assert.deepEqual(bob.received.filter((t) => t.startsWith('INVITE')).map(firstLine), [], 'the callee was dialled');
+  } finally {
+    await bob.unregister('bob', cred('bob'));
+    bob.close();
+    mallory.close();
+  }
+});
+
+test('a phone caller\'s ICE candidates never make rtpengine send STUN to the hosts they name (D1)', async () => {
+  const victim = dgram.createSocket('udp4');
+  let victimPackets = 0;
+  victim.on('message', () => { victimPackets += 1; });
+  await new Promise((r) => victim.bind(0, '127.0.0.2', r));
+  const bob = await phone('bob', cred('bob'), { answer: true });
+  const carol = await new Endpoint({ user: 'carol' }).open();
+  try {
+    const iceSdp = sdp('127.0.0.1', 43000).replace('a=rtpmap:0 PCMU/8000', [
+      'a=rtpmap:0 PCMU/8000', 'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx',
+      `a=candidate:1 1 udp 2130706431 127.0.0.2 ${victim.address().port} typ host`,
+      `a=candidate:2 2 udp 2130706430 127.0.0.2 ${victim.address().port} typ host`,
+    ].join('\r\n'));
+    const call = await establishCall(carol, 'carol', 'bob', iceSdp);
+    const offered = bob.received.find((t) => t.startsWith('INVITE'));
+    assert.doesNotMatch(offered, /a=candidate|a=ice-/, 'the phone callee got ICE lines');
+    await sleep(3000);
+    assert.equal(victimPackets, 0, `the host named in a candidate received ${victimPackets} packets`);
+    await carol.send(inDialog(carol, call, 'BYE', { cseq: call.cseq + 1 }).text);
+    await carol.waitFor((t) => t.includes(call.callId) && t.includes(`CSeq: ${call.cseq + 1} `));
+  } finally {
+    victim.close();
+    await bob.unregister('bob', cred('bob'));
+    bob.close();
+    carol.close();
+  }
+});
+
+// A REGISTER over its own TCP connection (answering the challenge); resolves to the socket and the
+// final reply.
+async function registerOverTcp(user, { contact, expires = '300' } = {}) {
+  const socket = net.connect({ port: edge.tcpPort, host: '127.0.0.1' });
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => {});
+  let buffer = '';
+  socket.on('data', (d) => { buffer += d.toString(); });
+  const local = socket.localPort;
+  const callId = `tcp-${token()}`;
+  const send = (cseq, authorization) => socket.write([
+    `REGISTER sip:${edge.domain} SIP/2.0`, `Via: SIP/2.0/TCP 127.0.0.1:${local};branch=z9hG4bK${token()};rport`, 'Max-Forwards: 70',
+    `From: ${aor(user)};tag=${token()}`, `To: ${aor(user)}`, `Call-ID: ${callId}`, `CSeq: ${cseq} REGISTER`,
+    ...(contact ? [`Contact: ${contact}`] : []), ...(expires ? [`Expires: ${expires}`] : []),
+    ...(authorization ? [`Authorization: ${authorization}`] : []), 'Content-Length: 0', '', '',
+  ].join('\r\n'));
+  const waitReply = async (cseq) => {
+    const deadline = Date.now() + 4000;
+    while (Date.now() < deadline) {
+      const m = buffer.split(/(?=SIP\/2\.0 )/).find((r) => r.includes(`CSeq: ${cseq} REGISTER`) && !r.startsWith('SIP/2.0 100'));
+      if (m) return m;
+      await sleep(50);
+    }
+    return null;
+  };
+  send(1);
+  const challenge = await waitReply(1);
+  assert.match(firstLine(challenge), /^SIP\/2\.0 401 /);
+  send(2, digest(challenge.match(/^WWW-Authenticate: (.*)$/m)[1], 'REGISTER', `sip:${edge.domain}`, cred(user)));
+  return { socket, reply: await waitReply(2) };
+}
+
+test('only a REGISTER that binds a contact keeps its connection open, for at most 5 connections per account (E2)', async () => {
+  const sockets = [];
+  try {
+    const query = await registerOverTcp('mallory');
+    const unregister = await registerOverTcp('mallory', { contact: '*', expires: '0' });
+    sockets.push(query.socket, unregister.socket);
+    assert.match(firstLine(query.reply), /^SIP\/2\.0 200 /, firstLine(query.reply));
+    assert.match(firstLine(unregister.reply), /^SIP\/2\.0 200 /, firstLine(unregister.reply));
+    const binding = [];
+    for (let i = 0; i < 6; i += 1) {
+      const r = await registerOverTcp('mallory', { contact: '<sip:mallory@127.0.0.1:5999;transport=tcp>' });
+      assert.match(firstLine(r.reply), /^SIP\/2\.0 200 /, firstLine(r.reply));
+      binding.push(r.socket);
+      sockets.push(r.socket);
+    }
+    const closed = await Promise.all([query.socket, unregister.socket, ...binding]
+      .map((s) => closedWithin(s, (TCP_IDLE_S + 20) * 1000)));
+    assert.deepEqual(closed, [true, true, false, false, false, false, false, true],
+      'a query or un-registration kept its connection, or a sixth connection of one account was kept');
+  } finally {
+    for (const s of sockets) s.destroy();
+    const cleanup = await new Endpoint({ user: 'mallory' }).open();
+    await cleanup.unregister('mallory', cred('mallory'));
+    cleanup.close();
+  }
+});
+
+test('an in-dialog request keeps the transport of the party it goes to (L1)', async () => {
+  const bob = await phone('bob', cred('bob'), { answer: true });
+  const alice = await new Endpoint({ user: 'alice' }).open();
+  const closeLater = [];
+  try {
+    // A TCP listener on the callee's UDP port number: the edge must not open TCP toward it.
+    const tcpHits = [];
+    const tcp = net.createServer((s) => s.on('data', (d) => tcpHits.push(firstLine(d.toString()))));
+    await new Promise((r) => tcp.listen(bob.port, '127.0.0.1', r));
+    closeLater.push(tcp);
+    const call = await establishCall(alice, 'alice', 'bob');
+    const forged = alice.build({
+      method: 'INFO', ruri: `sip:bob@127.0.0.1:${bob.port};transport=tcp`, from: aor('alice'), to: aor('bob'), toTag: call.toTag,
+      callId: call.callId, fromTag: call.fromTag, cseq: call.cseq + 1, extra: call.routeSet.map((r) => `Route: ${r}`),
+      body: 'x', contentType: 'text/plain',
+    });
+    await alice.send(forged.text);
+    const answer = await alice.waitFor((t) => t.includes(call.callId) && t.includes(`CSeq: ${call.cseq + 1} `) && !t.startsWith('SIP/2.0 100'), 8000);
+    assert.deepEqual(tcpHits, [], 'the callee was reached over TCP');
+    assert.match(firstLine(answer), /^SIP\/2\.0 403 /, `INFO toward TCP: ${firstLine(answer)}`);
+    await alice.send(inDialog(alice, call, 'BYE', { cseq: call.cseq + 2 }).text);
+    const bye = await alice.waitFor((t) => t.includes(call.callId) && t.includes(`CSeq: ${call.cseq + 2} `));
+    assert.match(firstLine(bye), /^SIP\/2\.0 200 /, `BYE: ${firstLine(bye)}`);
+  } finally {
+    for (const server of closeLater) server.close();
+    await bob.unregister('bob', cred('bob'));
+    bob.close();
+    alice.close();
+  }
+});
+
+test('the display name of an authenticated sender is not passed on (L3)', async () => {
+  // mallory: carol still has the contact of the phone revoked above (F7).
+  const mallory = await phone('mallory', cred('mallory'));
+  const alice = await new Endpoint({ user: 'alice' }).open();
+  try {
+    const { reply } = await alice.request({
+      method: 'MESSAGE', ruri: `sip:mallory@${edge.domain}`, from: `"bob" ${aor('alice')}`, to: aor('mallory'), body: 'hi', contentType: 'text/plain',
+    }, cred('alice'));
+    assert.match(firstLine(reply), /^SIP\/2\.0 200 /, firstLine(reply));
+    const message = mallory.received.find((t) => t.startsWith('MESSAGE'));
+    const from = message.match(/^(?:From|f): *(.*)$/mi)[1];
+    assert.doesNotMatch(from, /bob/, `the callee sees the sender's chosen name: ${from}`);
+    assert.match(from, /<sip:alice@/);
+  } finally {
+    await mallory.unregister('mallory', cred('mallory'));
+    mallory.close();
+    alice.close();
+  }
+});
+
+test('a caller that vanished without BYE is found by the keep-alives: its calls end and its call cap frees (J1)', async () => {
+  const bob = await phone('bob', cred('bob'), { answer: true });
+  const gone = [];
+  const carol = await new Endpoint({ user: 'carol' }).open();
+  try {
+    for (let i = 0; i < 4; i += 1) {
+      const caller = await new Endpoint({ user: 'carol' }).open();
+      await establishCall(caller, 'carol', 'bob');
+      caller.close();
+      gone.push(caller);
+    }
+    const call = () => carol.request({
+      method: 'INVITE', ruri: `sip:bob@${edge.domain}`, from: aor('carol'), to: aor('bob'), body: sdp('127.0.0.1', 41000),
+    }, cred('carol'), { ms: 8000 });
+    assert.match(firstLine((await call()).reply), /^SIP\/2\.0 486 /, 'the fifth call was not refused');
+    const deadline = Date.now() + 150_000;
+    let last;
+    do {
+      await sleep(5000);
+      last = await carol.request({
+        method: 'INVITE', ruri: `sip:bob@${edge.domain}`, from: aor('carol'), to: aor('bob'), body: sdp('127.0.0.1', 41000),
+      }, cred('carol'), { ms: 8000 });
+    } while (/^SIP\/2\.0 486 /.test(last.reply ?? '') && Date.now() < deadline);
+    assert.match(firstLine(last.reply), /^SIP\/2\.0 200 /, `the calls of the vanished caller still count: ${firstLine(last.reply)}`);
+    assert.ok(bob.received.filter((t) => t.startsWith('BYE')).length >= 4, 'the callee was not told the calls ended');
+    const live = { ...dialogOf(last.reply), callId: last.sent.callId, fromTag: last.sent.fromTag, cseq: last.sent.cseq, user: 'carol', callee: 'bob' };
+    await carol.send(inDialog(carol, live, 'ACK', { cseq: live.cseq }).text);
+    await carol.send(inDialog(carol, live, 'BYE', { cseq: live.cseq + 1 }).text);
+    await carol.waitFor((t) => t.includes(live.callId) && t.includes(`CSeq: ${live.cseq + 1} `));
+  } finally {
+    await bob.unregister('bob', cred('bob'));
+    bob.close();
+    carol.close();
   }
 });
