@@ -36,7 +36,7 @@
 #   SECMS_SIP_PUBLIC_HOST (localhost)    host name put in the URLs given to browsers and phones
 #   SECMS_SIP_EXTERNAL_IP (none)         public IPv4 address when behind NAT (Kamailio's advertise,
 #                                        rtpengine's SDP address)
-#   SECMS_RTP_PORTS (30000-30199)        UDP port range of rtpengine's media relays
+#   SECMS_RTP_PORTS (30000-31999)        UDP port range of rtpengine's media relays
 #   SECMS_RTPENGINE_NG_PORT (22223)      rtpengine's control port on 127.0.0.1
 #   SECMS_SIP_TRUNK (none)               outbound trunk "host:port": without it only local users
 #                                        are reachable
@@ -169,7 +169,7 @@ if [ "${SECMS_SIP:-1}" != 0 ]; then
   SIP_CERT="$DATA_DIR/tls/cert.pem"
   SIP_KEY="$DATA_DIR/tls/key.pem"
   SIP_USERS_DB="$DATA_DIR/users.db"
-  rtp_ports="${SECMS_RTP_PORTS:-30000-30199}"
+  rtp_ports="${SECMS_RTP_PORTS:-30000-31999}"
   [[ "$rtp_ports" =~ ^([0-9]+)-([0-9]+)$ ]] || {
     echo "run.sh: SECMS_RTP_PORTS must be MIN-MAX, not '$rtp_ports'" >&2
     exit 1
