@@ -56,6 +56,8 @@ export class ChannelView extends LitElement {
     .call { min-height: 36px; padding: 0 var(--space-3); }
     .call svg { width: 16px; height: 16px; }
     @media (max-width: 480px) { .call span { display: none; } }
+    /* Phones (phone-layout.js): a tighter header, so the state and the call buttons share a line at 320 px. */
+    @media (max-width: 760px) { header { gap: var(--space-2); padding: var(--space-2) var(--space-3); } }
     .history { color: var(--color-text-muted); font-size: 0.8rem; margin: 0 0 var(--space-3); }
     .offer-decision { border: 1px solid var(--color-border); border-radius: var(--radius-l); padding: var(--space-4); margin-bottom: var(--space-3); background: var(--color-surface); }
     .offer-decision h3 { margin: 0 0 var(--space-2); font-size: 1rem; }

@@ -47,6 +47,7 @@ export class RoomView extends LitElement {
     /* Phones (phone-layout.js): the conversation, or its members as a pane of their own (from the
        "Members" button; chat-panel's "Back" returns), so every member's actions stay reachable. */
     @media (max-width: 760px) {
+      header { gap: var(--space-2); padding: var(--space-2) var(--space-3); }
       .body { grid-template-columns: minmax(0, 1fr); }
       .members-show { display: inline-flex; }
       .body:not([data-pane="details"]) aside { display: none; }
