@@ -144,8 +144,8 @@ test('"accept (audio only)" refuses the offered video and never shows the peer\'
   manager.incoming(invitation);
   await manager.accept({ video: false });
   const [, options] = invitation.sent.find(([what]) => what === 'accept');
-  assert.deepEqual(options.sessionDescriptionHandlerModifiers, [refuseVideo], 'the answer refuses video');
-  assert.deepEqual(invitation.sessionDescriptionHandlerModifiersReInvite, [refuseVideo], 'a re-INVITE cannot bring it back');
+  assert.ok(options.sessionDescriptionHandlerModifiers.includes(refuseVideo), 'the answer refuses video');
+  assert.ok(invitation.sessionDescriptionHandlerModifiersReInvite.includes(refuseVideo), 'a re-INVITE cannot bring it back');
   assert.equal(manager.current().media, 'audio');
   assert.equal(manager.current().remoteVideo, false, 'the remote video track is not shown');
   const refused = await refuseVideo({ type: 'offer', sdp: audioVideoOffer });
@@ -160,12 +160,12 @@ test('accepting with video keeps it; an outgoing audio call refuses video in re-
   manager.incoming(invitation);
   await manager.accept({ video: true });
   const [, options] = invitation.sent.find(([what]) => what === 'accept');
-  assert.deepEqual(options.sessionDescriptionHandlerModifiers, []);
+  assert.ok(!options.sessionDescriptionHandlerModifiers.includes(refuseVideo));
   assert.equal(manager.current().remoteVideo, true);
   manager.hangUp();
   await flush();
   manager.dial('sip:carol@localhost');
-  assert.deepEqual(inviters[0].sessionDescriptionHandlerModifiersReInvite, [refuseVideo]);
+  assert.ok(inviters[0].sessionDescriptionHandlerModifiersReInvite.includes(refuseVideo));
 });
 
 test('a caller\'s display name loses bidi and control characters; name and address are capped', () => {

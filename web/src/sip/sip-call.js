@@ -42,10 +42,17 @@ export function setSessionMuted(session, muted) {
   for (const sender of senders) if (sender.track) sender.track.enabled = !muted;
 }
 
+/** Plays or silences what the peer sends (its tracks stay, only their output stops). */
+export function setSessionReceiving(session, receiving) {
+  const receivers = session?.sessionDescriptionHandler?.peerConnection?.getReceivers?.() ?? [];
+  for (const receiver of receivers) if (receiver.track) receiver.track.enabled = receiving;
+}
+
 /**
  * Puts the call on hold or resumes it with a re-INVITE: SIP.js's session description handler
  * offers sendonly (hold) or sendrecv (resume) when `hold` is set in the re-INVITE options.
- * Resolves true when the peer accepted, false when it refused (the call stays as it was).
+ * "sendonly" is the SIP meaning of hold (the holder may play music), so it does not silence the
+ * microphone by itself: the call manager switches the tracks off (see `hold`). Resolves true when the peer accepted, false when it refused (the call stays as it was).
  */
 export function setSessionHeld(session, held) {
   const previous = session.sessionDescriptionHandlerOptionsReInvite ?? {};
@@ -187,12 +194,34 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
     endStraySessions();
   }
 
+  /**
+   * Switches this end's tracks on or off as the call's state wants: the microphone (and camera)
+   * send only once the call is answered (an early-media 183 must not open the room to a callee
+   * that never answers), never while held or held pending (a sendonly hold keeps the RTP
+   * flowing), never while muted; the peer's media plays except while held.
+   */
+  function applyMediaState(entry) {
+    const holding = entry.holdWanted;
+    setSessionMuted(entry.session, !entry.connected || holding || entry.call.muted);
+    setSessionReceiving(entry.session, !holding);
+  }
+
+  /**
+   * SDP modifier that re-applies the media state: SIP.js runs the modifiers after it has got the
+   * local media and added (or replaced) the sender tracks, before any description is set, so new
+   * tracks (the first offer, a re-INVITE with new constraints) start switched off when they should.
+   */
+  function mediaGate(entry) {
+    return (description) => {
+      if (!entry.finished) applyMediaState(entry);
+      return Promise.resolve(description);
+    };
+  }
+
   function attach(session, direction, peerUri, media) {
     guardSession(session);
-    // An audio call stays audio: a peer's re-INVITE adding video is answered without it.
-    if (media === 'audio') session.sessionDescriptionHandlerModifiersReInvite = [refuseVideo];
     const entry = {
-      session, direction, finished: false, audio: null, answered: false,
+      session, direction, finished: false, audio: null, answered: false, connected: false, holdWanted: false, gate: null,
       historyId: history.add({ direction, peer: displayAddressOf(peerUri), media }),
       call: Object.freeze({
         id: `sip-${session.id ?? env.now()}`, direction, phase: direction === 'incoming' ? 'incoming' : 'ringing',
@@ -201,6 +230,9 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
         dtmfSent: '', dtmfMethod: null, transfer: null, remoteStream: null, localStream: null, remoteVideo: false, localVideo: false,
       }),
     };
+    entry.gate = mediaGate(entry);
+    // An audio call stays audio: a peer's re-INVITE adding video is answered without it.
+    session.sessionDescriptionHandlerModifiersReInvite = media === 'audio' ? [entry.gate, refuseVideo] : [entry.gate];
     current = entry;
     session.stateChange.addListener((state) => {
       const phase = callPhaseOf(state, { direction, answered: entry.answered });
@@ -215,6 +247,8 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
       }
       if (current !== entry) return;
       if (phase === 'connected' && entry.call.connectedAt === null) {
+        entry.connected = true;
+        applyMediaState(entry);
         playRemote(entry);
         const remote = session.sessionDescriptionHandler?.remoteMediaStream;
         // A track added later (video after a re-INVITE) shows without a new state change.
@@ -262,8 +296,15 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
       const target = sip.makeURI(uri);
       if (!target) throw Object.assign(new Error('bad SIP URI'), { code: 'bad_address' });
       const constraints = constraintsFor({ video, selected: selectedDevices() });
-      const inviter = new sip.Inviter(userAgent(), target, { sessionDescriptionHandlerOptions: { constraints }, earlyMedia: true });
+      let gate = () => Promise.resolve();
+      // The gate keeps the new tracks off until the callee answers (early media or not).
+      const inviter = new sip.Inviter(userAgent(), target, {
+        sessionDescriptionHandlerOptions: { constraints },
+        sessionDescriptionHandlerModifiers: [(description) => gate(description)],
+        earlyMedia: true,
+      });
       const entry = attach(inviter, 'outgoing', uri, video ? 'video' : 'audio');
+      gate = entry.gate;
       inviter.sessionDescriptionHandlerOptionsReInvite = { constraints };
       inviter.invite({
         requestDelegate: {
@@ -286,7 +327,7 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
       const constraints = constraintsFor({ video: video && entry.call.offersVideo, selected: selectedDevices() });
       entry.session.sessionDescriptionHandlerOptionsReInvite = { constraints };
       // Answered with audio only: the offered video is refused (port 0), not received muted.
-      const modifiers = constraints.video ? [] : [refuseVideo];
+      const modifiers = constraints.video ? [entry.gate] : [entry.gate, refuseVideo];
       entry.session.sessionDescriptionHandlerModifiersReInvite = modifiers;
       snapshot({ phase: 'connecting', media: constraints.video ? 'video' : 'audio' });
       try {
@@ -323,15 +364,23 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
       Promise.resolve(ending).catch(() => finish(entry));
     },
 
+    /** Mutes or unmutes; while held (or before the answer) the microphone stays off either way. */
     mute(muted) {
       const entry = requireCall();
-      setSessionMuted(entry.session, muted);
       snapshot({ muted: Boolean(muted) });
+      applyMediaState(entry);
     },
 
     async hold(held) {
       const entry = requireCall();
       if (entry.call.phase !== 'connected' || entry.call.holdPending || entry.call.held === held) return false;
+      const wasHeld = entry.call.held;
+      // Silenced before the hold re-INVITE leaves; on resume, the tracks come back only once
+      // the peer accepted it.
+      if (held) {
+        entry.holdWanted = true;
+        applyMediaState(entry);
+      }
       snapshot({ holdPending: true });
       let accepted = false;
       try {
@@ -339,6 +388,8 @@ export function createSipCallManager({ sip, userAgent, publish, history, otherCa
       } catch {
         accepted = false;
       }
+      entry.holdWanted = accepted ? held : wasHeld;
+      if (!entry.finished) applyMediaState(entry);
       if (current === entry) snapshot({ holdPending: false, held: accepted ? held : entry.call.held });
       return accepted;
     },
