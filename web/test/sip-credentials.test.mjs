@@ -133,3 +133,46 @@ test('start() can take the answer the page already has; failures are retried, 40
   assert.deepEqual(failures, [503, 503, 401]);
   assert.deepEqual(clock.pending(), [], 'no retry once logged out');
 });
+
+test('each field that reaches a SIP header or the WebSocket address is held to what the server makes', () => {
+  const bad = {
+    'authorizationUsername with CRLF and a header': { authorizationUsername: `${base}:alice"\r\nX-Injected: yes\r\nFoo: "` },
+    'authorizationUsername with a quote': { authorizationUsername: `${base}:ali"ce` },
+    'authorizationUsername of another user': { authorizationUsername: `${base}:bob` },
+    'authorizationUsername without expiry': { authorizationUsername: ':alice' },
+    'authorizationUsername with a device part': { authorizationUsername: `${base}:alice:0123456789abcdef` },
+    'user with upper case': { user: 'Alice', aor: 'sip:Alice@localhost', authorizationUsername: `${base}:Alice` },
+    'user too short': { user: 'al', aor: 'sip:al@localhost', authorizationUsername: `${base}:al` },
+    'user with a quote': { user: 'al"ice', aor: 'sip:al"ice@localhost', authorizationUsername: `${base}:al"ice` },
+    'domain with CRLF and markup': { domain: 'localhost\r\nX-Injected: yes<img src=x>', aor: 'sip:alice@localhost\r\nX-Injected: yes<img src=x>' },
+    'domain with a space': { domain: 'local host', aor: 'sip:alice@local host' },
+    'domain with a port': { domain: 'localhost:5060', aor: 'sip:alice@localhost:5060' },
+    'aor of another user': { aor: 'sip:bob@localhost' },
+    'aor with markup': { aor: 'sip:al"<b>ice@local>host' },
+    'aor with another domain': { aor: 'sip:alice@evil.example' },
+    'aor sips: while the others say sip:': { aor: 'sips:alice@localhost' },
+    'websocketUrl with userinfo': { websocketUrl: 'wss://admin:pw@evil.example/' },
+    'websocketUrl with user only': { websocketUrl: 'wss://admin@localhost:7443' },
+    'websocketUrl with the backslash host trick': { websocketUrl: 'wss://evil.example\\@localhost/sip' },
+    'websocketUrl with a path': { websocketUrl: 'wss://localhost:7443/sip' },
+    'websocketUrl with a query': { websocketUrl: 'wss://localhost:7443/?x=1' },
+    'websocketUrl with a hash': { websocketUrl: 'wss://localhost:7443/#x' },
+    'websocketUrl with a newline': { websocketUrl: 'wss://local\nhost:7443' },
+    'websocketUrl with a tab': { websocketUrl: 'wss://localhost:7443\t' },
+    'websocketUrl ws:': { websocketUrl: 'ws://localhost:7443' },
+    'websocketUrl https:': { websocketUrl: 'https://localhost:7443' },
+    'websocketUrl without host': { websocketUrl: 'wss:///' },
+  };
+  for (const [what, patch] of Object.entries(bad)) {
+    assert.throws(() => checkSipCredentials({ ...answer(0), ...patch }), { code: 'bad_response' }, what);
+  }
+  const good = [
+    {},
+    { websocketUrl: 'wss://127.0.0.1:7443' },
+    { websocketUrl: 'wss://sip.example.org/' },
+    { websocketUrl: 'wss://[::1]:7443' },
+    { user: 'a.b-c_9', aor: 'sip:a.b-c_9@sip.example.org', domain: 'sip.example.org', authorizationUsername: `${base}:a.b-c_9` },
+    { domain: '[::1]', aor: 'sip:alice@[::1]' },
+  ];
+  for (const patch of good) assert.doesNotThrow(() => checkSipCredentials({ ...answer(0), ...patch }), JSON.stringify(patch));
+});

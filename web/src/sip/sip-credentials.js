@@ -14,9 +14,37 @@ export const MAX_TTL_S = 86_400;
 /** Longest delay a browser timer keeps: beyond 2^31-1 ms it fires at once (a fetch loop). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
-const aorPattern = /^sips?:[^\s@]{1,64}@[^\s@]{1,253}$/;
-// TLS only: the SIP password and the calls' signalling never go over a clear WebSocket.
-const wsUrlPattern = /^wss:\/\/[^\s/]{1,260}(?:\/[^\s]{0,200})?$/;
+// Every field below is written into SIP headers (SIP.js does not escape the digest username) or
+// into the address the phone connects to, so each is held to exactly what the server makes
+// (docs/api.md): a CR/LF, quote or userinfo trick in the answer is refused, not passed on.
+const userPattern = /^[a-z0-9._-]{3,32}$/;
+const authorizationUsernamePattern = /^\d{1,12}:[a-z0-9._-]{3,32}$/;
+const hostNamePattern = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const bracketedIpv6Pattern = /^\[[0-9A-Fa-f:.]{2,45}\]$/;
+const printableAsciiPattern = /^[\x21-\x7e]{1,300}$/;
+
+/** A host name, IPv4 address, or bracketed IPv6 address. */
+function isHost(text) {
+  return typeof text === 'string' && (hostNamePattern.test(text) || bracketedIpv6Pattern.test(text));
+}
+
+/**
+ * The WebSocket URL the phone connects to: wss: only (the SIP password and the signalling never
+ * go over a clear WebSocket), no userinfo, a plain host, and nothing after it but a port and "/".
+ * The raw text is checked too: URL() drops tabs and newlines and reads "\" as "/".
+ */
+function isWebsocketUrl(text) {
+  if (typeof text !== 'string' || !printableAsciiPattern.test(text) || text.includes('\\')) return false;
+  let url;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'wss:' && url.username === '' && url.password === '' && isHost(url.hostname)
+    && (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === ''
+    && !text.includes('?') && !text.includes('#') && !text.includes('@');
+}
 
 class SipCredentialError extends Error {
   constructor(code) {
@@ -28,15 +56,18 @@ class SipCredentialError extends Error {
 
 /**
  * The /api/v1/sip answer, checked and frozen; throws { code: 'bad_response' } when malformed:
- * a lifetime outside 60..86400 s, an expiry already past, a WebSocket URL that is not wss:.
+ * a user outside [a-z0-9._-]{3,32}, a domain that is not a host, an AOR other than
+ * sip:<user>@<domain>, an authorization username other than <expiry>:<user>, a WebSocket URL
+ * that is not a plain wss://host[:port][/], a lifetime outside 60..86400 s, an expiry already past.
  */
 export function checkSipCredentials(body, nowMs = Date.now()) {
   const ok = body && typeof body === 'object'
-    && typeof body.aor === 'string' && aorPattern.test(body.aor)
-    && typeof body.user === 'string' && /^[a-z0-9._-]{1,64}$/.test(body.user)
-    && typeof body.domain === 'string' && body.domain.length > 0 && body.domain.length <= 253
-    && typeof body.websocketUrl === 'string' && wsUrlPattern.test(body.websocketUrl)
-    && typeof body.authorizationUsername === 'string' && body.authorizationUsername.length <= 200 && body.authorizationUsername.includes(':')
+    && typeof body.user === 'string' && userPattern.test(body.user)
+    && isHost(body.domain)
+    && body.aor === `sip:${body.user}@${body.domain}`
+    && isWebsocketUrl(body.websocketUrl)
+    && typeof body.authorizationUsername === 'string' && authorizationUsernamePattern.test(body.authorizationUsername)
+    && body.authorizationUsername.endsWith(`:${body.user}`)
     && typeof body.password === 'string' && body.password.length > 0 && body.password.length <= 200
     && Number.isSafeInteger(body.ttl) && body.ttl >= MIN_TTL_S && body.ttl <= MAX_TTL_S
     && Number.isSafeInteger(body.expiresAt) && body.expiresAt > Math.floor(nowMs / 1000);
