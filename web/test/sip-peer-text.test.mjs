@@ -9,6 +9,7 @@ import { createCallAlerts } from '../src/app/call-alerts.js';
 import { createPreferences } from '../src/state/preferences.js';
 import { createStore } from '../src/state/store.js';
 import { setLanguage } from '../src/i18n/index.js';
+import { displayNameOf } from '../src/sip/sip-states.js';
 
 /** The markup and texts of a Lit template, flattened (values that are templates are expanded). */
 function flatten(result) {
@@ -18,17 +19,32 @@ function flatten(result) {
   return `«${String(result)}»`;   // a text binding: escaped by Lit, never markup
 }
 
-test('name and address are isolated in separate <bdi>, bound as text', () => {
+test('the address comes first, in bold; the name follows as the caller\'s claim; each in its own <bdi>, bound as text', () => {
   setLanguage('en');
   const peer = { displayName: 'Alice', username: 'tsohlacol@ecila' };
+  const address = '<strong><bdi class="peer-address" data-testid="sip-peer-address">«tsohlacol@ecila»</bdi></strong>';
   assert.equal(flatten(peerLabel(peer)),
-    '<bdi class="peer-name" data-testid="sip-peer-name">«Alice»</bdi> (<bdi class="peer-address" data-testid="sip-peer-address">«tsohlacol@ecila»</bdi>)');
-  assert.equal(flatten(peerLabel({ displayName: '', username: 'bob@localhost' })), '<bdi class="peer-address" data-testid="sip-peer-address">«bob@localhost»</bdi>');
+    `${address} <span class="peer-claimed">(«calls itself »<bdi class="peer-name" data-testid="sip-peer-name">«Alice»</bdi>«»)</span>`);
+  assert.equal(flatten(peerLabel({ displayName: '', username: 'bob@localhost' })), '<strong><bdi class="peer-address" data-testid="sip-peer-address">«bob@localhost»</bdi></strong>');
   const title = flatten(textWithPeer('sip.incoming.title', peer));
-  assert.match(title, /^«Incoming SIP call from »<bdi class="peer-name"[^>]*>«Alice»<\/bdi> \(<bdi class="peer-address"[^>]*>«tsohlacol@ecila»<\/bdi>\)«»$/);
+  assert.match(title, /^«Incoming SIP call from »<strong><bdi class="peer-address"[^>]*>«tsohlacol@ecila»<\/bdi><\/strong> <span class="peer-claimed">\(«calls itself »<bdi class="peer-name"[^>]*>«Alice»<\/bdi>«»\)<\/span>«»$/);
   setLanguage('fr');
-  assert.match(flatten(textWithPeer('sip.incoming.title', peer)), /^«Appel SIP entrant de »<bdi/);
+  assert.match(flatten(textWithPeer('sip.incoming.title', peer)), /^«Appel SIP entrant de »<strong><bdi class="peer-address"/);
+  assert.match(flatten(peerLabel(peer)), /«se présente comme »<bdi class="peer-name"/);
   setLanguage('en');
+});
+
+test('a display name cannot pose as an address: @ < > ( ) : are dropped', () => {
+  setLanguage('en');
+  assert.equal(displayNameOf('Alice (alice@localhost)'), 'Alice alice localhost');
+  assert.equal(displayNameOf('"<sip:alice@localhost>"'), '" sip alice localhost "');
+  assert.equal(displayNameOf('bob\uff20localhost\uff08x\uff09'), 'bob localhost x', 'full-width look-alikes too');
+  assert.equal(displayNameOf('\u00a0Alice\u202E\u00a0'), 'Alice');
+  assert.equal(displayNameOf('Front desk'), 'Front desk');
+  const peer = { displayName: displayNameOf('Alice (alice@localhost)'), username: 'x@evil.example' };
+  const text = flatten(textWithPeer('sip.incoming.title', peer)).replace(/<[^>]*>|«|»/g, '');
+  assert.equal(text, 'Incoming SIP call from x@evil.example (calls itself Alice alice localhost)');
+  assert.doesNotMatch(text, /alice@localhost/);
 });
 
 test('a ringing SIP call blinks and notifies with the SIP wording', (t) => {

@@ -1031,6 +1031,7 @@ export default Object.freeze({
   'sip.transfer.pending': 'Transferring…',
   'sip.transfer.accepted': 'The other side accepted the transfer.',
   'sip.transfer.refused': 'The transfer was refused.',
+  'sip.peer.calls_itself': 'calls itself {name}',
   'sip.incoming.title': 'Incoming SIP call from {peer}',
   'sip.incoming.audio': 'Audio call.',
   'sip.incoming.video': 'The caller offers video.',

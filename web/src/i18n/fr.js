@@ -1030,6 +1030,7 @@ export default Object.freeze({
   'sip.transfer.pending': 'Transfert en cours…',
   'sip.transfer.accepted': 'Le correspondant a accepté le transfert.',
   'sip.transfer.refused': 'Le transfert a été refusé.',
+  'sip.peer.calls_itself': 'se présente comme {name}',
   'sip.incoming.title': 'Appel SIP entrant de {peer}',
   'sip.incoming.audio': 'Appel audio.',
   'sip.incoming.video': 'L’appelant propose la vidéo.',

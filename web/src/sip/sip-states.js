@@ -96,7 +96,15 @@ export function displayAddressOf(uri) {
   return displayTextOf(String(uri ?? '').replace(/^sips?:/i, '').replace(/;.*$/, ''), MAX_DISPLAY_ADDRESS);
 }
 
-/** A caller's display name as shown: no controls, no bidi overrides, capped, trimmed. */
+// What makes a name read as an address ("Alice (alice@localhost)" from sip:x@evil.example):
+// the name is the caller's own claim, only the address says who calls.
+const addressLikePattern = /[@<>():\uff20\ufe6b\uff1c\uff1e\uff08\uff09\uff1a]/g;
+
+/**
+ * A caller's display name as shown: no controls, no bidi overrides, none of @ < > ( ) : (so it
+ * cannot pose as an address), spaces collapsed, capped, trimmed.
+ */
 export function displayNameOf(name) {
-  return displayTextOf(String(name ?? '').trim(), MAX_DISPLAY_NAME).trim();
+  const plain = String(name ?? '').replace(controlsPattern, '').replace(addressLikePattern, ' ').replace(/\s+/g, ' ').trim();
+  return displayTextOf(plain, MAX_DISPLAY_NAME).trim();
 }
