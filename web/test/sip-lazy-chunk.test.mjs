@@ -38,8 +38,31 @@ test('a refused chunk, or any of its chunks, is never imported', async () => {
   const doc = fakeDocument((link) => (link.href.includes('bad') ? 'error' : 'load'));
   let imported = 0;
   const chunks = [{ href: '/assets/chunk-sip-phone-ABC.js', integrity }, { href: '/assets/chunk-bad-XYZ.js', integrity }];
-  await assert.rejects(importVerified(chunks, () => { imported += 1; }, doc), { code: 'chunk_integrity' });
+  const tampered = { fetchImpl: async () => new Response('alert(1)'), subtle: crypto.subtle };
+  await assert.rejects(importVerified(chunks, () => { imported += 1; }, doc, tampered), { code: 'chunk_integrity' });
   assert.equal(imported, 0);
+});
+
+test('a chunk the network failed to deliver is reported as unavailable, not as tampered', async () => {
+  const good = 'export const phone = 1;\n';
+  const goodIntegrity = `sha384-${Buffer.from(await crypto.subtle.digest('SHA-384', new TextEncoder().encode(good))).toString('base64')}`;
+  const chunks = [{ href: '/assets/chunk-sip-phone-ABC.js', integrity: goodIntegrity }];
+  const cases = [
+    ['404', async () => new Response('not found', { status: 404 }), 'chunk_unavailable'],
+    ['connection reset', async () => { throw new TypeError('Failed to fetch'); }, 'chunk_unavailable'],
+    ['good bytes now (the first fetch failed on the way)', async () => new Response(good), 'chunk_unavailable'],
+    ['other bytes', async () => new Response(`${good}steal();\n`), 'chunk_integrity'],
+  ];
+  for (const [what, fetchImpl, code] of cases) {
+    const doc = fakeDocument(() => 'error');
+    let imported = 0;
+    const fetched = [];
+    const env = { fetchImpl: (href, options) => { fetched.push([href, options]); return fetchImpl(); }, subtle: crypto.subtle };
+    await assert.rejects(importVerified(chunks, () => { imported += 1; }, doc, env), { code }, what);
+    assert.equal(imported, 0, what);
+    assert.deepEqual(fetched.map(([href]) => href), ['/assets/chunk-sip-phone-ABC.js'], what);
+    assert.equal(fetched[0][1].cache, 'no-store', what);
+  }
 });
 
 test('no hash, a malformed hash or a foreign path is refused before any fetch', async () => {

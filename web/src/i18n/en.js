@@ -982,6 +982,7 @@ export default Object.freeze({
   'sip.loading': 'Starting the phone…',
   'sip.not_enabled': 'The SIP phone is turned off on this server.',
   'sip.stopped': 'The phone is stopped.',
+  'sip.chunk_unavailable': 'The phone could not be loaded. Try again.',
   'sip.failed': 'The phone could not start ({code}).',
   'sip.retry': 'Try again',
   'sip.account.address': 'Your SIP address:',

@@ -981,6 +981,7 @@ export default Object.freeze({
   'sip.loading': 'Démarrage du téléphone…',
   'sip.not_enabled': 'Le téléphone SIP est désactivé sur ce serveur.',
   'sip.stopped': 'Le téléphone est arrêté.',
+  'sip.chunk_unavailable': 'Le téléphone n’a pas pu être chargé. Réessayez.',
   'sip.failed': 'Le téléphone n’a pas pu démarrer ({code}).',
   'sip.retry': 'Réessayer',
   'sip.account.address': 'Votre adresse SIP :',

@@ -263,7 +263,7 @@ export class SipPhonePanel extends LitElement {
     if (snapshot.status === 'not_enabled') return html`<p data-testid="sip-not-enabled">${t('sip.not_enabled')}</p>`;
     if (snapshot.status === 'stopped') return html`<p class="hint">${t('sip.stopped')}</p>`;
     if (snapshot.status === 'failed') {
-      return html`<p class="error-text" data-testid="sip-failed" data-code=${snapshot.error ?? ''}>${t('sip.failed', { code: snapshot.error ?? '' })}</p>
+      return html`<p class="error-text" data-testid="sip-failed" data-code=${snapshot.error ?? ''}>${snapshot.error === 'chunk_unavailable' ? t('sip.chunk_unavailable') : t('sip.failed', { code: snapshot.error ?? '' })}</p>
         <button class="button secondary" type="button" data-testid="sip-retry" @click=${() => this.sipActions?.retry()}>${t('sip.retry')}</button>`;
     }
     const call = snapshot.call && snapshot.call.phase !== 'ended' ? snapshot.call : null;
