@@ -19,7 +19,8 @@ import { launchBrowser, newContext } from './helpers/browser.mjs';
 import {
   registeredUser, openLanding, createIdentityInApp, waitForOnline, joinRoom, uniqueName, strongPassword, registerAndOpenApp,
 } from './helpers/app-flows.mjs';
-import { axeViolations, describeViolations } from '../helpers/axe.mjs';
+import { assertNoSeriousViolations } from '../helpers/axe.mjs';
+import { until } from '../helpers/until.mjs';
 
 let server;
 let browser;
@@ -33,18 +34,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-/** Polls `read()` until `accept(value)` holds; fails with the last value after `timeoutMs`. */
-async function until(read, accept, what, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  let value;
-  for (;;) {
-    value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) assert.fail(`${what}: last seen ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 /**
  * The focused element, followed through shadow roots: { id, testid, tag, text }, plus the
@@ -295,8 +284,7 @@ test('320 px wide: no sideways scroll on the landing page and the app window, an
   await page.getByTestId('submit').click();
   await page.locator('[data-testid=error][data-field=username]').waitFor();
   assert.equal(await overflow(), 0, 'landing page (register, with errors)');
-  const landingViolations = (await axeViolations(page, { frames: false })).filter((violation) => ['serious', 'critical'].includes(violation.impact));
-  assert.deepEqual(describeViolations(landingViolations), []);
+  await assertNoSeriousViolations(page, 'landing page at 320 px');
 
   const popup = page.waitForEvent('popup');
   await page.locator('#username').fill(uniqueName('narrow'));
@@ -309,8 +297,7 @@ test('320 px wide: no sideways scroll on the landing page and the app window, an
   await app.locator('[data-testid=online-user][data-self=true]').waitFor();
   const appOverflow = await until(() => app.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth), (value) => value === 0, 'app window sideways overflow', 5_000);
   assert.equal(appOverflow, 0);
-  const appViolations = (await axeViolations(app, { frames: false })).filter((violation) => ['serious', 'critical'].includes(violation.impact));
-  assert.deepEqual(describeViolations(appViolations), []);
+  await assertNoSeriousViolations(app, 'app window at 320 px');
 });
 
 /** WCAG contrast ratio of two CSS rgb()/rgba() colours (alpha ignored: both are opaque here). */

@@ -20,7 +20,7 @@ import { launchBrowser } from './helpers/browser.mjs';
 import {
   registeredUser, createIdentityInApp, waitForOnline, requestChannelWith, waitForChannelState, unexpectedProblems,
 } from './helpers/app-flows.mjs';
-import { axeViolations, describeViolations } from '../helpers/axe.mjs';
+import { assertNoSeriousViolations } from '../helpers/axe.mjs';
 
 let server;
 let browser;
@@ -34,11 +34,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function noSeriousViolations(page, state) {
-  const violations = (await axeViolations(page, { frames: false })).filter((violation) => ['serious', 'critical'].includes(violation.impact));
-  assert.deepEqual(describeViolations(violations), [], `axe: ${state}`);
-}
 
 /** Table headers whose text wraps onto more than one line (a word broken: "Usag e"). */
 const brokenHeaders = (page) => page.evaluate(() => {
@@ -101,14 +96,14 @@ test('key made → what now → first contact → codes match → verified badge
   assert.equal(await alice.app.getByTestId('what-now-step').count(), 3);
   assert.equal(await alice.app.locator('[data-testid=own-report] [data-testid=report-fingerprint]').isVisible(), false, 'the report is one click away, not on screen');
   assert.ok(await inViewport(whatNow), 'the card is in view at 1100×760');
-  await noSeriousViolations(alice.app, 'what-now card (1100 px)');
+  await assertNoSeriousViolations(alice.app, 'what-now card (1100 px)');
   await alice.app.getByTestId('own-report-toggle').click();
   await alice.app.locator('[data-testid=own-report] [data-testid=report-subkeys]').waitFor();
   assert.deepEqual(await brokenHeaders(alice.app), [], 'no header broken inside a word at 1100 px');
-  await noSeriousViolations(alice.app, 'own report open (1100 px)');
+  await assertNoSeriousViolations(alice.app, 'own report open (1100 px)');
   await alice.app.setViewportSize({ width: 390, height: 800 });
   assert.deepEqual(await brokenHeaders(alice.app), [], 'no header broken inside a word at 390 px');
-  await noSeriousViolations(alice.app, 'own report open (390 px)');
+  await assertNoSeriousViolations(alice.app, 'own report open (390 px)');
   await alice.app.setViewportSize({ width: 1100, height: 760 });
 
   // First contact: what to compare; the decision in view.
@@ -123,7 +118,7 @@ test('key made → what now → first contact → codes match → verified badge
   await accept.waitFor();
   assert.ok(await inViewport(accept), '"Accept and connect" is in view at 1100×760');
   assert.equal(await alice.app.locator('[data-testid=peer-report] [data-testid=certificate-report]').isVisible(), false, 'the full report is collapsed');
-  await noSeriousViolations(alice.app, 'first-contact offer');
+  await assertNoSeriousViolations(alice.app, 'first-contact offer');
 
   await acceptBoth(alice, bob);
 
@@ -135,7 +130,7 @@ test('key made → what now → first contact → codes match → verified badge
   assert.equal(await alice.app.locator('[data-testid=channel-sas-emoji] .glyph[aria-hidden=true]').count(), 7, 'the emoji glyphs are hidden from screen readers; the words are read');
   assert.equal(await alice.app.getByTestId('channel-sas').getAttribute('data-verified'), 'false');
   assert.match(await alice.app.getByTestId('sas-how').textContent(), /by voice or in person/);
-  await noSeriousViolations(alice.app, 'safety code to compare');
+  await assertNoSeriousViolations(alice.app, 'safety code to compare');
 
   // Codes match → verified: badges in the header, the status bar, the online list.
   await alice.app.getByTestId('sas-match').click();
@@ -146,7 +141,7 @@ test('key made → what now → first contact → codes match → verified badge
   await alice.app.locator(`${row} [data-testid=online-verified-badge]`).waitFor();
   assert.equal(await bob.app.getByTestId('channel-verified-badge').count(), 0, 'only the one who compared marks it');
   assert.equal(await alice.app.locator(`[data-testid=online-user][data-username="${alice.username}"] [data-testid=online-verified-badge]`).count(), 0);
-  await noSeriousViolations(alice.app, 'verified');
+  await assertNoSeriousViolations(alice.app, 'verified');
 
   // A reload keeps it (the pins' storage): the online list's badge is back.
   await alice.app.reload();
@@ -162,7 +157,7 @@ test('key made → what now → first contact → codes match → verified badge
   assert.equal(await alice.app.getByTestId('offer-decision').getAttribute('data-contact'), 'verified');
   assert.match(await alice.app.getByTestId('fingerprint-known').textContent(), /You verified .* before/);
   assert.equal(await alice.app.getByTestId('offer-first-contact').count(), 0);
-  await noSeriousViolations(alice.app, 'remembered (verified) contact offer');
+  await assertNoSeriousViolations(alice.app, 'remembered (verified) contact offer');
   assert.deepEqual(unexpectedProblems([...alice.problems, ...bob.problems]), []);
 });
 
@@ -217,7 +212,7 @@ test('codes differ → warning → "End channel and report": the channel ends on
   await warning.waitFor();
   assert.equal(await warning.getAttribute('role'), 'alert');
   assert.match(await warning.textContent(), /someone may be in the middle/i);
-  await noSeriousViolations(alice.app, 'codes differ warning');
+  await assertNoSeriousViolations(alice.app, 'codes differ warning');
   // "Back" undoes a misclick; then the real report.
   await alice.app.getByTestId('sas-differ-back').click();
   await alice.app.getByTestId('sas-differ').click();
@@ -243,8 +238,8 @@ test('codes differ → warning → "End channel and report": the channel ends on
   assert.equal(stored.reports.length, 1);
   assert.equal(stored.reports[0].username, bob.username.toLowerCase());
   assert.equal(stored.pins[bob.username.toLowerCase()], undefined);
-  await noSeriousViolations(alice.app, 'after the report');
-  await noSeriousViolations(bob.app, 'the peer after the report');
+  await assertNoSeriousViolations(alice.app, 'after the report');
+  await assertNoSeriousViolations(bob.app, 'the peer after the report');
 
   await requestChannelWith(alice.app, bob.username);
   await alice.app.locator('[data-testid=offer-decision][data-contact=first]').waitFor();
@@ -255,7 +250,7 @@ test('French: the what-now card, the offer and the safety code words', { timeout
   const { alice, bob } = await twoCertifiedUsers(t, 'ff');
   for (const user of [alice, bob]) await user.app.getByTestId('language').selectOption('fr');
   await alice.app.locator('[data-testid=what-now]', { hasText: 'Et maintenant' }).waitFor();
-  await noSeriousViolations(alice.app, 'what-now card (fr)');
+  await assertNoSeriousViolations(alice.app, 'what-now card (fr)');
   await offer(alice, bob);
   assert.match(await alice.app.getByTestId('offer-first-contact').textContent(), /Premier contact/);
   await acceptBoth(alice, bob);
@@ -263,5 +258,5 @@ test('French: the what-now card, the offer and the safety code words', { timeout
   assert.equal(words.length, 7);
   assert.deepEqual(words, await bob.app.getByTestId('sas-word').allTextContents());
   assert.match(await alice.app.getByTestId('sas-match').textContent(), /marquer comme vérifié/);
-  await noSeriousViolations(alice.app, 'safety code (fr)');
+  await assertNoSeriousViolations(alice.app, 'safety code (fr)');
 });

@@ -19,7 +19,8 @@ import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { launchBrowser, violationsOf } from './helpers/browser.mjs';
 import { registeredUser, createIdentityInApp, logOutFromApp, ownReportFingerprint, waitForChannelState } from './helpers/app-flows.mjs';
 import { focusedElement, focusLog, recordFocus, waitForFocus } from './helpers/focus.mjs';
-import { axeViolations, describeViolations } from '../helpers/axe.mjs';
+import { assertNoSeriousViolations } from '../helpers/axe.mjs';
+import { until } from '../helpers/until.mjs';
 
 let server;
 let browser;
@@ -33,23 +34,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-async function assertNoSeriousViolations(page, state) {
-  const violations = (await axeViolations(page, { frames: false })).filter((violation) => ['serious', 'critical'].includes(violation.impact));
-  assert.deepEqual(describeViolations(violations), [], `axe: ${state}`);
-}
-
-/** Polls `read` until it returns a value `accept` takes; fails with the last value. */
-async function eventually(read, accept, what, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (accept(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`${what}: last seen ${JSON.stringify(last)}`);
-}
 
 const announcerText = (page) => page.getByTestId('announcer').evaluate((region) => region.textContent.trim());
 
@@ -89,17 +73,17 @@ test('focus follows sign-in, key creation and a secure channel; an incoming requ
   await waitForFocus(alice.app, (element) => element?.testid === 'channel-accept' && !element.disabled, { what: 'Accept and connect' });
 
   // Bob hears it, sees a badge in the Chat tab's name, and a count in the title.
-  await eventually(() => announcerText(bob.app), (text) => text === `${alice.username} wants a secure channel`, 'live region');
+  await until(() => announcerText(bob.app), (text) => text === `${alice.username} wants a secure channel`, 'live region');
   assert.equal(await bob.app.getByTestId('announcer').getAttribute('role'), 'status');
   await bob.app.getByRole('tab', { name: /^Chat\b.*secure channel requests: 1$/ }).waitFor();
-  await eventually(() => bob.app.title(), (title) => title === '(1) Security.MS', 'title while unseen');
+  await until(() => bob.app.title(), (title) => title === '(1) Security.MS', 'title while unseen');
   assert.deepEqual(await focusedElement(bob.app).then((element) => element?.testid), 'tab-voip', 'the request does not take focus');
   await assertNoSeriousViolations(bob.app, 'incoming request badge');
 
   // Seen: the Chat tab shows it; badge and title count go.
   await bob.app.getByTestId('tab-chat').click();
   await bob.app.getByTestId('peer-report').waitFor();
-  await eventually(() => bob.app.title(), (title) => title === 'Security.MS', 'title once seen');
+  await until(() => bob.app.title(), (title) => title === 'Security.MS', 'title once seen');
   assert.equal(await bob.app.getByTestId('chat-requests').count(), 0);
   assert.equal(await bob.app.getByRole('tab', { name: /^Chat$/ }).count(), 1);
 

@@ -23,7 +23,7 @@ import {
   joinRoom, unexpectedProblems,
 } from './helpers/app-flows.mjs';
 import { waitForFocus } from './helpers/focus.mjs';
-import { axeViolations, describeViolations } from '../helpers/axe.mjs';
+import { assertNoSeriousViolations } from '../helpers/axe.mjs';
 
 let server;
 let browser;
@@ -39,11 +39,6 @@ after(async () => {
 });
 
 const phone = { width: 390, height: 800 };
-
-async function noSeriousViolations(page, state) {
-  const violations = (await axeViolations(page, { frames: false })).filter((violation) => ['serious', 'critical'].includes(violation.impact));
-  assert.deepEqual(describeViolations(violations), [], `axe: ${state}`);
-}
 
 /** Pixels the page scrolls sideways (0: none). */
 const sidewaysOverflow = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -95,7 +90,7 @@ test('390×800: lists → secure conversation (input in view, a message sent) �
   await alice.app.locator(`[data-testid=online-user][data-username="${bob.username}"]`).waitFor();
   await alice.app.getByTestId('tab-chat').waitFor();
   await noSidewaysScroll(alice.app, 'lists');
-  await noSeriousViolations(alice.app, 'lists (390 px)');
+  await assertNoSeriousViolations(alice.app, 'lists (390 px)');
 
   // "Secure channel" from the online list: the conversation takes the window.
   await requestChannelWith(alice.app, bob.username);
@@ -115,7 +110,7 @@ test('390×800: lists → secure conversation (input in view, a message sent) �
   await alice.app.keyboard.press('Enter');
   await waitForPeerMessage(bob.app, 'hello from a phone');
   await noSidewaysScroll(alice.app, 'secure conversation');
-  await noSeriousViolations(alice.app, 'secure conversation (390 px)');
+  await assertNoSeriousViolations(alice.app, 'secure conversation (390 px)');
   // About what an on-screen keyboard leaves of the window: the input is still in it.
   await alice.app.setViewportSize({ width: 390, height: 450 });
   await assertInWindow(alice.app, input, 'the message input at 390×450');
@@ -144,7 +139,7 @@ test('390×800: lists → secure conversation (input in view, a message sent) �
   await alice.app.getByTestId('tab-email').click();
   await alice.app.getByTestId('panel-email').waitFor();
   await noSidewaysScroll(alice.app, 'Email tab');
-  await noSeriousViolations(alice.app, 'Email tab (390 px)');
+  await assertNoSeriousViolations(alice.app, 'Email tab (390 px)');
   await alice.app.getByTestId('tab-chat').click();
   await entry.waitFor();
 
@@ -158,7 +153,7 @@ test('390×800: lists → secure conversation (input in view, a message sent) �
   const membersButton = alice.app.getByRole('button', { name: 'Members (3)' });
   await membersButton.waitFor();
   await assertInWindow(alice.app, alice.app.getByTestId('message-input'), 'the room\'s message input');
-  await noSeriousViolations(alice.app, 'room (390 px)');
+  await assertNoSeriousViolations(alice.app, 'room (390 px)');
   await membersButton.click();
   await waitForFocus(alice.app, { testid: 'room-members-heading' });
   assert.equal(await alice.app.getByTestId('room-title').isVisible(), false, 'the members take the pane');
@@ -171,7 +166,7 @@ test('390×800: lists → secure conversation (input in view, a message sent) �
     await assertInWindow(alice.app, button, what);
   }
   await noSidewaysScroll(alice.app, 'members pane');
-  await noSeriousViolations(alice.app, 'members pane (390 px)');
+  await assertNoSeriousViolations(alice.app, 'members pane (390 px)');
 
   // "Back to conversation" returns to the room, focus on the Members button.
   await back(alice.app, 'Back to conversation');
@@ -185,7 +180,7 @@ test('390×800: lists → secure conversation (input in view, a message sent) �
   await decision.waitFor();
   assert.match(await alice.app.getByTestId('channel-heading').textContent(), new RegExp(carol.username));
   await assertInWindow(alice.app, alice.app.getByTestId('channel-reject'), 'Reject of Carol\'s offer');
-  await noSeriousViolations(alice.app, 'certificate review (390 px)');
+  await assertNoSeriousViolations(alice.app, 'certificate review (390 px)');
 
   // "Private conversation" with Bob from the room's members: the secure conversation again.
   await back(alice.app, 'Back to conversations');

@@ -7,6 +7,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
 
 const require = createRequire(import.meta.url);
 let axeSource = null;
@@ -70,3 +71,9 @@ export async function axeViolations(page, { scope = null, exclude = [], frames =
 export const describeViolations = (violations) => violations.flatMap((violation) =>
   violation.nodes.length === 0 ? [`[${violation.frame}] ${violation.id}: ${violation.help}`]
     : violation.nodes.map((node) => `[${violation.frame}] ${violation.id} (${violation.impact}): ${JSON.stringify(node.target)} ${node.html} — ${node.summary?.replace(/\s+/g, ' ')}`));
+
+/** Fails when axe finds a serious or critical violation on `page` (its own document, not frames). */
+export async function assertNoSeriousViolations(page, state = 'page') {
+  const violations = (await axeViolations(page, { frames: false })).filter((violation) => ['serious', 'critical'].includes(violation.impact));
+  assert.deepEqual(describeViolations(violations), [], `axe: ${state}`);
+}

@@ -16,6 +16,7 @@ import { loopbackRateLimits, runServerCommand, startServer } from '../../helpers
 import { serverBinaryAvailable, serverBinary, startServer as startAppServer } from '../../e2e/helpers/server.mjs';
 import { registeredUser, createIdentityInApp, requestChannelWith, waitForChannelState } from '../../e2e/helpers/app-flows.mjs';
 import { launchCallBrowser } from './browser.mjs';
+import { until } from '../../helpers/until.mjs';
 
 let webBuilt = null;
 
@@ -167,17 +168,7 @@ export const decodedFrames = (page, ms = 1500) => page.evaluate(async (wait) => 
   return after - before;
 }, ms);
 
-/** Polls `read` until `accept(value)`; resolves the value, or fails naming `what`. */
-export async function until(read, accept, what, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (accept(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
+export { until };
 
 /** Waits until the remote video element has presented more than `after` frames. */
 export const remoteVideoRisesAbove = (page, after, timeoutMs = 15_000) =>

@@ -17,6 +17,7 @@ import { build } from '../../../web/build.mjs';
 import { serverBinaryAvailable, serverBinary } from '../../e2e/helpers/server.mjs';
 import { loopbackRateLimits, runServerCommand, startServer } from '../../helpers/secms-server.mjs';
 import { startSipEdge } from '../../helpers/sip-edge.mjs';
+import { until as untilCondition } from '../../helpers/until.mjs';
 
 export const SIP_DOMAIN = 'localhost';
 let webBuilt = null;
@@ -140,17 +141,8 @@ export const audioStats = (page) => page.evaluate(async () => {
   return { received, sent, direction: transceiver?.currentDirection ?? null, state: pc.connectionState };
 });
 
-/** Polls `read` until `accept(value)`; resolves the value, or fails naming `what`. */
-export async function until(read, accept, what, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  while (Date.now() < deadline) {
-    last = await read();
-    if (accept(last)) return last;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  assert.fail(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
-}
+/** Polls `read` until `accept(value)` (every 200 ms, 30 s by default: SIP set-up through the edge is slow on a loaded machine). */
+export const until = (read, accept, what, timeoutMs = 30_000) => untilCondition(read, accept, what, timeoutMs, 200);
 
 /** Waits until the page's inbound audio bytes grow by more than `bytes` from now. */
 export async function audioArrives(page, what, bytes = 2000) {
