@@ -340,6 +340,21 @@ response not_found(unsigned version) {
     return error_response(status::not_found, "not_found", "Nothing here.", version);
 }
 
+// A service turned off on this server (mail, SIP). The one route the page asks at every login or
+// first view (`status_route`, GET) answers a logged-in page 200 {"enabled":false}, so the page
+// shows the service as off without a 404 in its console; every other route is 404 not_enabled.
+response feature_off(const request& req, server_context& ctx, bool status_route,
+                     std::string_view message) {
+    if (status_route && req.method() == verb::get) {
+        if (!authenticate_request(req, ctx))
+            return error_response(auth::auth_error::not_authenticated, req.version());
+        json::object out;
+        out["enabled"] = false;
+        return json_response(status::ok, out, req.version());
+    }
+    return error_response(status::not_found, "not_enabled", message, req.version());
+}
+
 route_result dispatch(request& req, const client_info& client, server_context& ctx) {
     auto path = normalise_request_path(req.target());
     if (!path) {
@@ -398,32 +413,15 @@ route_result dispatch(request& req, const client_info& client, server_context& c
         }
         if (path->starts_with("/api/v1/mail/")) {
             if (ctx.mail != nullptr) co_return co_await ctx.mail->handle(req, *path, ctx);
-            // The page asks the status of every login: with mail off it learns so from a 200
-            // (and shows the Email tab as off) instead of a 404 in its console.
-            if (*path == "/api/v1/mail/status" && method == verb::get) {
-                if (!authenticate_request(req, ctx))
-                    co_return error_response(auth::auth_error::not_authenticated, req.version());
-                json::object out;
-                out["enabled"] = false;
-                co_return json_response(status::ok, out, req.version());
-            }
-            co_return error_response(status::not_found, "not_enabled",
-                                     "Mail is not enabled on this server.", req.version());
+            // The page asks the status of every login (the Email tab is then shown as off).
+            co_return feature_off(req, ctx, *path == "/api/v1/mail/status",
+                                  "Mail is not enabled on this server.");
         }
         if (*path == "/api/v1/sip" || path->starts_with("/api/v1/sip/")) {
             if (ctx.sip != nullptr) co_return co_await ctx.sip->handle(req, *path, ctx);
-            // As for mail: the page asks on the first view of the VoIP tab, and with SIP off
-            // learns so from a 200 (the phone section says SIP is off) instead of a 404 in its
-            // console.
-            if (*path == "/api/v1/sip" && method == verb::get) {
-                if (!authenticate_request(req, ctx))
-                    co_return error_response(auth::auth_error::not_authenticated, req.version());
-                json::object out;
-                out["enabled"] = false;
-                co_return json_response(status::ok, out, req.version());
-            }
-            co_return error_response(status::not_found, "not_enabled",
-                                     "SIP is not enabled on this server.", req.version());
+            // The page asks on the first view of the VoIP tab (the phone section then says so).
+            co_return feature_off(req, ctx, *path == "/api/v1/sip",
+                                  "SIP is not enabled on this server.");
         }
         if (*path == "/api/v1/turn" && ctx.turn != nullptr && ctx.turn_per_user != nullptr) {
             if (method == verb::get) co_return co_await turn_credentials(req, ctx);
