@@ -397,8 +397,6 @@ function startMail(username) {
     storage: storageForMail,
     account: username,
     notify: notifyMail,
-    // The settings copy also holds the certificate pins and verified marks (trust-store.js).
-    onSettingsLoaded: () => trustStore?.reload(),
   });
   root.mailActions = mail.actions;
   mail.actions.start().then(learnChannelKeys).catch(() => {});
@@ -415,10 +413,7 @@ async function main() {
   root.phase = 'ready';
   channels.setSelf(root.user.username);
   try {
-    trustStore = createTrustStore({ storage: localStorage, account: root.user.username, onChange: (snapshot) => {
-      contacts.set(snapshot);
-      mail?.actions.noteTrustChange();
-    } });
+    trustStore = createTrustStore({ storage: localStorage, account: root.user.username, onChange: (snapshot) => contacts.set(snapshot) });
   } catch {
     trustStore = null;   // storage disabled: trust decisions hold for one channel only
   }

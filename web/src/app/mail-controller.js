@@ -99,8 +99,6 @@ export function groupThreads(messages) {
  *   notify({ title, body, tag }): the page's desktop notification (never given a subject),
  *   ownFingerprint () → Promise<string|null>: the unlocked identity's fingerprint (default: asked
  *     of the crypto Worker, identity.status),
- *   onSettingsLoaded (): a settings copy was loaded into the storage (the page reloads its trust
- *     store, whose pins the copy also holds),
  *   now, setTimeout, clearTimeout (injectable for tests), newId () → string
  * }
  * Returns the actions object (frozen) plus handleServerMessage(message) → boolean.
@@ -693,11 +691,6 @@ export function createMailController(options) {
       store.setKeys(keys?.list() ?? []);
       loadPrefs();
       if (store.get().prefs.threads !== store.get().list.threads) setThreads(store.get().prefs.threads).catch(() => {});
-      try {
-        options.onSettingsLoaded?.();
-      } catch {
-        // the page's listener failing does not undo the load
-      }
     },
   });
 
@@ -784,8 +777,6 @@ export function createMailController(options) {
     dismissNotice: () => store.setNotice(null),
     // Saves a settings change still waiting for its debounce (logout calls it before stopping).
     flushSettings: () => settingsSync?.flush() ?? Promise.resolve(),
-    // The chat's trust store changed: its pins are part of the settings copy.
-    noteTrustChange: () => settingsSync?.noteTrustChange(),
   });
 
   return Object.freeze({ actions, handleServerMessage, handleWorkerEvent });

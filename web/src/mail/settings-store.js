@@ -4,10 +4,7 @@
 // own OpenPGP key and signed with it (PGP/MIME, RFC 3156): the server stores only ciphertext.
 //
 // The message: header `X-Secms-Store: mail-settings-v1`, body multipart/encrypted whose inner
-// entity is one application/json part: { version: 1, saved_at, contacts, keys, prefs, trust }.
-// `trust` (issue 15) holds the certificate pins and the verified marks of the chat's trust store
-// (state/trust-store.js): [{ username, fingerprint, verified, changed_at }], at most MAX_TRUST;
-// a copy without it (older versions) leaves the local pins as they are.
+// entity is one application/json part: { version: 1, saved_at, contacts, keys, prefs }.
 // - Load (at start, once the own key is unlocked): the newest copy whose signature verifies with
 //   the own key wins; a copy that does not verify (unsigned, signed by another key, altered,
 //   unreadable) is ignored with a warning (status error settings_unverified).
@@ -16,14 +13,11 @@
 //   come back). Nothing is saved before the first load finished: an empty cache after a logout
 //   must never replace the server's copy.
 // localStorage stays the working cache: the address book and the key directory read it, and a
-// loaded copy is written back into it (their storage formats, see address-book.js,
-// key-directory.js and trust-store.js; a test round-trips through them). The trust entries merge
-// by time: the copy wins for the names it has, except where this device changed (or forgot) a
-// name after the copy was saved; such a change is saved with the next copy.
+// loaded copy is written back into it (their storage formats, see address-book.js and
+// key-directory.js; a test round-trips through both).
 
 import { attachmentEntity, entityBytes, formatAddress, formatDate, multipartEntity, newMessageId, withMessageHeaders } from './mime-build.js';
 import { mailDecrypt, mailEncrypt } from '../crypto/crypto-client.js';
-import { trustStorageKeys } from '../state/trust-store.js';
 
 export const SETTINGS_FOLDER = 'Security.MS';
 export const SETTINGS_HEADER = 'X-Secms-Store';
@@ -34,11 +28,6 @@ const MAX_RAW_BYTES = Math.ceil(MAX_SETTINGS_BYTES * 1.9) + 64 * 1024;
 const MAX_COPIES_READ = 20;
 const MAX_CONTACTS = 2000;
 const MAX_KEYS = 200;
-/** Pinned contacts kept in a copy (the newest changes first when there are more). */
-export const MAX_TRUST = 1000;
-const trustUsernamePattern = /^[a-z0-9][a-z0-9._-]{2,31}$/;
-/** An ISO date from 2000 to 9999 (a changed_at); garbage and absurd dates are refused. */
-const isoDatePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 const keySources = new Set(['verified', 'pinned', 'imported', 'autocrypt', 'vcard', 'gossip']);
 const addressPattern = /^[^\s@<>]{1,64}@[^\s@<>]{1,253}$/;
 const fingerprintPattern = /^[0-9A-F]{40}$|^[0-9A-F]{64}$/;
@@ -95,34 +84,6 @@ function cleanKeyEntry(entry) {
   };
 }
 
-const timeOf = (date) => {
-  const ms = typeof date === 'string' && isoDatePattern.test(date) ? Date.parse(date) : NaN;
-  return Number.isFinite(ms) && ms >= Date.UTC(2000, 0, 1) ? ms : null;
-};
-
-/** One trust entry → { username, fingerprint, verified, changed_at } or null (dropped). */
-function cleanTrustEntry(entry) {
-  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return null;
-  const { username, fingerprint, verified, changed_at: changedAt } = entry;
-  if (typeof username !== 'string' || !trustUsernamePattern.test(username)) return null;
-  if (typeof fingerprint !== 'string' || !fingerprintPattern.test(fingerprint)) return null;
-  if (typeof verified !== 'boolean' || timeOf(changedAt) === null) return null;
-  return { username, fingerprint, verified, changed_at: changedAt };
-}
-
-/** A trust list → the checked entries, one per username (the first wins), at most MAX_TRUST. */
-function cleanTrust(list) {
-  const seen = new Set();
-  const trust = [];
-  for (const entry of list.slice(0, MAX_TRUST)) {
-    const clean = cleanTrustEntry(entry);
-    if (!clean || seen.has(clean.username)) continue;
-    seen.add(clean.username);
-    trust.push(clean);
-  }
-  return trust;
-}
-
 /**
  * A parsed settings JSON → { version, saved_at, contacts: [contact], keys: [{address, …entry}],
  * prefs: {} } with every field checked (unknown or bad entries dropped); throws malformed.
@@ -138,9 +99,7 @@ export function cleanSettings(json) {
     if (clean) keys.push({ address, ...clean, state: clean.pending ? 'changed' : 'ok' });
   }
   const prefs = json.prefs && typeof json.prefs === 'object' && !Array.isArray(json.prefs) ? { ...json.prefs } : {};
-  // null: a copy made before the trust entries were kept (not "no pins").
-  const trust = Array.isArray(json.trust) ? cleanTrust(json.trust) : null;
-  return { version: 1, saved_at: isString(json.saved_at, 40) ? json.saved_at : null, contacts, keys, prefs, trust };
+  return { version: 1, saved_at: isString(json.saved_at, 40) ? json.saved_at : null, contacts, keys, prefs };
 }
 
 function readJson(storage, key, fallback) {
@@ -159,67 +118,11 @@ export function readLocalSettings(storage, account) {
   const keyMap = readJson(storage, names.keys, {});
   const prefs = readJson(storage, names.prefs, {});
   return cleanSettings({
-    trust: readLocalTrust(storage, account),
     version: 1,
     contacts: Array.isArray(contacts) ? contacts : [],
     keys: keyMap && typeof keyMap === 'object' && !Array.isArray(keyMap) ? Object.entries(keyMap).map(([address, entry]) => ({ ...entry, address })) : [],
     prefs: prefs && typeof prefs === 'object' && !Array.isArray(prefs) ? prefs : {},
   });
-}
-
-const plainObject = (value) => (value && typeof value === 'object' && !Array.isArray(value) ? value : {});
-
-/** The trust store's pins (trust-store.js format) as trust entries, the newest changes first. */
-function readLocalTrust(storage, account) {
-  const names = trustStorageKeys(account);
-  const pins = plainObject(readJson(storage, names.pins, {}));
-  const verified = plainObject(readJson(storage, names.verified, {}));
-  const times = plainObject(readJson(storage, names.times, {}));
-  const entries = Object.entries(pins).filter(([, fingerprint]) => typeof fingerprint === 'string').map(([username, fingerprint]) => {
-    const at = Number.isSafeInteger(times[username]) && times[username] >= Date.UTC(2000, 0, 1) ? times[username] : Date.UTC(2000, 0, 1);
-    return { username, fingerprint, verified: verified[username] === fingerprint, changed_at: new Date(at).toISOString() };
-  });
-  return entries.sort((a, b) => (a.changed_at < b.changed_at ? 1 : a.changed_at > b.changed_at ? -1 : a.username.localeCompare(b.username)));
-}
-
-/** The names this device changed (or forgot) after `savedAt` (ms) → true when pinned here, false when forgotten. */
-function localTrustChanges(storage, account, savedAt) {
-  const names = trustStorageKeys(account);
-  const pins = plainObject(readJson(storage, names.pins, {}));
-  const times = plainObject(readJson(storage, names.times, {}));
-  const changes = new Map();
-  for (const [username, at] of Object.entries(times)) if (Number.isSafeInteger(at) && at > savedAt) changes.set(username, typeof pins[username] === 'string');
-  return changes;
-}
-
-/**
- * The copy's trust entries and the local ones → the merged list. The copy wins for the names it
- * has; a name this device changed after the copy was saved keeps its local state (a pin, or no
- * pin when it was forgotten here); local names the copy lacks and that are older than it were
- * forgotten elsewhere. A copy without trust (older versions) keeps the local entries.
- */
-export function mergeTrust(copy, localTrust, changes) {
-  if (!Array.isArray(copy.trust)) return localTrust.slice(0, MAX_TRUST);
-  const local = new Map(localTrust.map((entry) => [entry.username, entry]));
-  const merged = copy.trust.filter((entry) => !changes.has(entry.username));
-  for (const [username, pinned] of changes) if (pinned && local.has(username)) merged.push(local.get(username));
-  return cleanTrust(merged.sort((a, b) => (a.changed_at < b.changed_at ? 1 : a.changed_at > b.changed_at ? -1 : 0)));
-}
-
-/** Trust entries → the trust store's storage (pins, verified marks, change times). */
-function writeLocalTrust(storage, account, trust, keptTimes = {}) {
-  const names = trustStorageKeys(account);
-  const pins = {};
-  const verified = {};
-  const times = { ...keptTimes };
-  for (const entry of trust) {
-    pins[entry.username] = entry.fingerprint;
-    if (entry.verified) verified[entry.username] = entry.fingerprint;
-    times[entry.username] = Math.max(times[entry.username] ?? 0, Date.parse(entry.changed_at));
-  }
-  storage.setItem(names.pins, JSON.stringify(pins));
-  storage.setItem(names.verified, JSON.stringify(verified));
-  storage.setItem(names.times, JSON.stringify(times));
 }
 
 /** Writes settings into the local caches (their formats). */
@@ -230,13 +133,12 @@ export function writeLocalSettings(storage, account, settings) {
   storage.setItem(names.contacts, JSON.stringify(settings.contacts));
   storage.setItem(names.keys, JSON.stringify(keyMap));
   storage.setItem(names.prefs, JSON.stringify(settings.prefs));
-  if (Array.isArray(settings.trust)) writeLocalTrust(storage, account, settings.trust, settings.trustTimes);
 }
 
 /** What counts as a change (lastSeen moves at every opened mail: not worth a new copy). */
-const digestOf = (settings) => JSON.stringify([settings.contacts, settings.keys.map(({ lastSeen, ...entry }) => entry), settings.prefs, settings.trust ?? []]);
+const digestOf = (settings) => JSON.stringify([settings.contacts, settings.keys.map(({ lastSeen, ...entry }) => entry), settings.prefs]);
 
-const isEmpty = (settings) => settings.contacts.length === 0 && settings.keys.length === 0 && Object.keys(settings.prefs).length === 0 && (settings.trust ?? []).length === 0;
+const isEmpty = (settings) => settings.contacts.length === 0 && settings.keys.length === 0 && Object.keys(settings.prefs).length === 0;
 
 /**
  * Server copy + local cache. The copy wins for what both have; what only the cache has (made in
@@ -401,11 +303,7 @@ export function createSettingsSync(options) {
     }
     // A cache this page synced before (a reload, no logout) and changed since is the newer one.
     const merged = marker?.dirty === true ? mergeSettings(cache, copy) : mergeSettings(copy, marker ? { ...cache, contacts: [], keys: [] } : cache);
-    // The pins merge by time (mergeTrust); the times of this device's later changes are kept.
-    const changes = localTrustChanges(storage, account, Array.isArray(copy.trust) ? (Date.parse(copy.saved_at ?? '') || 0) : 0);
-    const keptTimes = readJson(storage, trustStorageKeys(account).times, {});
-    const trustTimes = Object.fromEntries([...changes.keys()].map((username) => [username, keptTimes[username]]));
-    writeLocalSettings(storage, account, { ...merged, trust: mergeTrust(copy, cache.trust, changes), trustTimes });
+    writeLocalSettings(storage, account, merged);
     lastDigest = digestOf(copy);
     loaded = true;
     writeMarker(false);
@@ -473,14 +371,6 @@ export function createSettingsSync(options) {
     saveTimer = schedule(runSave, delay);
   }
 
-  /** The trust store changed (a pin, a verification, a forgotten pin): saved like the rest. */
-  function noteTrustChange() {
-    if (!running || !storage || !loaded) return;   // before the load: merged by its change time
-    if (digestOf(local()) === lastDigest) return;
-    writeMarker(true);
-    scheduleSave();
-  }
-
   function onStore(state) {
     const current = [state.contacts, state.keys, state.prefs];
     const changed = seen && current.some((value, index) => value !== seen[index]);
@@ -523,6 +413,5 @@ export function createSettingsSync(options) {
     },
     loaded: () => loaded,
     tryLoad,
-    noteTrustChange,
   });
 }

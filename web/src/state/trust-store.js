@@ -2,12 +2,8 @@
 // → fingerprint, local only. Pure: the storage (localStorage in the page) is injected.
 //
 // Lifetime: logout wipes it with everything else of the origin (the client wipe and the
-// server's Clear-Site-Data "storage" both do). With mail on, the mail settings copy in the own
-// mailbox (mail/settings-store.js, encrypted to and signed by the own key) also holds the pins
-// and the verifications and fills this storage again after the next login; the time of the last
-// change of every name (also of a forgotten one) is kept beside them so that a decision made
-// here after that copy was saved wins over it. Without mail the pins stay on this device until
-// logout. A fingerprint that differs from the remembered one is reported as `changed`, and
+// server's Clear-Site-Data "storage" both do), so the UI says "kept on this device until you
+// log out". A fingerprint that differs from the remembered one is reported as `changed`, and
 // the page blocks the channel until the user decides. A fingerprint remembered for ANOTHER
 // username is reported as `other_user` (the server presenting Alice's real
 // certificate under the name "carol"); it takes precedence over everything else, is shown as a
@@ -23,16 +19,8 @@
 const keyPrefix = 'secms.trust.';
 const verifiedPrefix = 'secms.verified.';
 const reportPrefix = 'secms.sas-reports.';
-const timesPrefix = 'secms.trust-times.';
-const MAX_TIMES = 2000;
 const MAX_REPORTS = 20;
 const fingerprintPattern = /^[0-9A-F]{40}$|^[0-9A-F]{64}$/;
-
-/** localStorage keys of one account's pins, verifications and change times (settings-store.js reads them). */
-export const trustStorageKeys = (account) => {
-  const name = String(account).toLowerCase();
-  return { pins: `${keyPrefix}${name}`, verified: `${verifiedPrefix}${name}`, times: `${timesPrefix}${name}` };
-};
 
 export const TrustStatus = Object.freeze({ unknown: 'unknown', trusted: 'trusted', changed: 'changed', otherUser: 'other_user' });
 
@@ -65,7 +53,6 @@ export function createTrustStore({ storage, account, now = () => Date.now(), onC
   const storageKey = `${keyPrefix}${account.toLowerCase()}`;
   const verifiedKey = `${verifiedPrefix}${account.toLowerCase()}`;
   const reportKey = `${reportPrefix}${account.toLowerCase()}`;
-  const timesKey = trustStorageKeys(account).times;
 
   function readMap(key) {
     try {
@@ -83,17 +70,6 @@ export function createTrustStore({ storage, account, now = () => Date.now(), onC
     } catch {
       return false;   // storage full or disabled: the decision still holds for this channel
     }
-  }
-
-  /** When `name`'s entry last changed here (ms); the newest MAX_TIMES names are kept. */
-  function touch(name) {
-    const times = readMap(timesKey);
-    delete times[name];
-    times[name] = now();
-    const names = Object.keys(times).filter((entry) => Number.isSafeInteger(times[entry])).sort((a, b) => times[b] - times[a]);
-    const kept = {};
-    for (const entry of names.slice(0, MAX_TIMES)) kept[entry] = times[entry];
-    writeMap(timesKey, kept);
   }
 
   const readAll = () => readMap(storageKey);
@@ -157,7 +133,6 @@ export function createTrustStore({ storage, account, now = () => Date.now(), onC
       map[String(username).toLowerCase()] = value;
       const written = writeAll(map);
       pruneVerified();   // a new certificate for this name is not the one compared
-      touch(String(username).toLowerCase());
       changed();
       return written;
     },
@@ -166,7 +141,6 @@ export function createTrustStore({ storage, account, now = () => Date.now(), onC
       delete map[String(username).toLowerCase()];
       const written = writeAll(map);
       pruneVerified();
-      touch(String(username).toLowerCase());
       changed();
       return written;
     },
@@ -183,7 +157,6 @@ export function createTrustStore({ storage, account, now = () => Date.now(), onC
       const verified = readMap(verifiedKey);
       verified[name] = value;
       const written = writeAll(map) && writeMap(verifiedKey, verified);
-      touch(name);
       changed();
       return written;
     },
@@ -197,7 +170,6 @@ export function createTrustStore({ storage, account, now = () => Date.now(), onC
       delete map[name];
       writeAll(map);
       pruneVerified();
-      touch(name);
       let reports = [];
       try {
         const parsed = JSON.parse(storage.getItem(reportKey) ?? '[]');
