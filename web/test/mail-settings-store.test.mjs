@@ -202,6 +202,18 @@ test('at start the newest verified copy fills the empty caches (contacts, keys w
   sync.stop();
 });
 
+test('the copy signed as saved last wins, whatever order the server lists the copies in', async () => {
+  const crypto = fakeCrypto();
+  const api = fakeApi();
+  api.put(SETTINGS_FOLDER, await copyWith(crypto, { saved_at: '2026-12-01T10:00:00.000Z', contacts: [contact('c2', 'New', 'new@example.org')] }));
+  // Appended after it, so listed first (newest arrival): an older copy a server kept back.
+  api.put(SETTINGS_FOLDER, await copyWith(crypto, { saved_at: '2026-11-01T10:00:00.000Z', contacts: [contact('c1', 'Old', 'old@example.org')] }));
+  const { store, sync } = setup({ crypto, api });
+  assert.equal(await sync.start(), 'loaded');
+  assert.deepEqual(store.get().contacts.map((entry) => entry.name), ['New']);
+  sync.stop();
+});
+
 test('a copy not signed by the own key (other signer, unsigned, altered) is ignored with a warning; nothing is saved over it', async () => {
   for (const forge of ['other signer', 'unsigned', 'altered']) {
     const crypto = fakeCrypto();

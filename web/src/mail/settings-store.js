@@ -230,6 +230,8 @@ export async function openSettingsMessage({ connection, raw, ownFingerprint }) {
  * → { start(), stop(), flush() → Promise (the pending save now; tests), loaded () → bool }.
  * Only the local account is synced (an external account is for one session).
  */
+const savedAtOf = (settings) => Date.parse(settings?.saved_at ?? '') || 0;
+
 export function createSettingsSync(options) {
   const {
     api, store, storage, account, ownFingerprint, ownAddress, onLoaded = () => {},
@@ -290,7 +292,10 @@ export function createSettingsSync(options) {
         continue;
       }
       verified.push(summary.uid);
-      copy ??= settings;
+      // The newest by the date signed inside the copy, not by the server's order: a server that
+      // lists an older copy first must not roll the settings back with it. (One that withholds
+      // the newest copy still can: docs/threat-model.md "Mail".)
+      if (!copy || savedAtOf(settings) > savedAtOf(copy)) copy = settings;
     }
     if (warned) warn('settings_unverified');
     knownCopies = verified;
