@@ -143,3 +143,26 @@ test('teardown text: an old-version peer, a username mismatch and a bad commitme
     assert.ok(Object.hasOwn(catalogues.fr, `channel.reason.${reason}`), `fr: ${reason}`);
   }
 });
+
+test('an offer names its peer by a valid username only (no markup, bidi, control or look-alike characters, at most 32)', () => {
+  const store = createChannelStore();
+  for (const username of ['<b>bob</b>', 'bob\u202e', 'bob\u200b', 'bob\nYour session expired', 'b'.repeat(33), '', 42]) {
+    assert.equal(store.applyOffer(offer({ peer: { userid: 2, username } }), { trust: unknownTrust }), null, JSON.stringify(username));
+  }
+  assert.ok(store.applyOffer(offer(), { trust: unknownTrust }));
+});
+
+test('an offer that claims the initiator role takes the view from a live conversation only when this user asked for that peer', () => {
+  const store = createChannelStore();
+  store.applyOffer(offer({ role: 'responder' }), { trust: unknownTrust });
+  assert.equal(store.get().selected, session, 'nothing was selected: the first offer is shown');
+  // An initiator offer the user never asked for (the role is the server's word).
+  const unasked = 'e'.repeat(32);
+  store.applyOffer(offer({ session: unasked, peer: { userid: 3, username: 'carol' } }), { trust: unknownTrust });
+  assert.equal(store.get().selected, session, 'the live conversation keeps the view');
+  // The user asks for dave; the offer that answers it is shown.
+  store.noteRequest(4);
+  const asked = 'd'.repeat(32);
+  store.applyOffer(offer({ session: asked, peer: { userid: 4, username: 'dave' } }), { trust: unknownTrust });
+  assert.equal(store.get().selected, asked);
+});

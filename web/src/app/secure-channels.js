@@ -158,6 +158,7 @@ export function createSecureChannelController({
 
   function requestChannel(userid) {
     channelStore.notify(null);
+    channelStore.noteRequest(userid);
     if (!send({ type: 'channel_request', peer: userid })) channelStore.notify({ code: 'offline' });
   }
 

@@ -11,11 +11,17 @@
 //   compromised   – a protocol check failed or the handshake timed out (reason says which)
 
 import { createStore } from './store.js';
+import { isUsername } from '../chat/commands.js';
 
 export const ChannelPhase = Object.freeze({
   offered: 'offered', waiting_peer: 'waiting_peer', key_exchange: 'key_exchange', secure: 'secure',
   rekeying: 'rekeying', ended: 'ended', compromised: 'compromised',
 });
+
+// How long an offer may follow the user's request and still be taken as its answer, and how
+// many requests are remembered.
+const REQUEST_ANSWER_MS = 60_000;
+const MAX_PENDING_REQUESTS = 64;
 
 const livePhases = new Set(['offered', 'waiting_peer', 'key_exchange', 'secure', 'rekeying']);
 export const isLivePhase = (phase) => livePhases.has(phase);
@@ -88,10 +94,26 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
     store.set(Object.freeze({ ...store.get(), ...changes }));
   }
 
+  // The peers (user ids) this user asked for a channel with, and when: an offer answering one
+  // within REQUEST_ANSWER_MS may take the view (applyOffer). Bounded; old entries expire.
+  const requests = new Map();
+  function takeRequest(userid) {
+    const at = requests.get(userid);
+    requests.delete(userid);
+    return at !== undefined && now() - at <= REQUEST_ANSWER_MS;
+  }
+
   return Object.freeze({
     get: store.get,
     subscribe: store.subscribe,
     find,
+    /** The user asked for a channel with `userid` (channel_request sent). */
+    noteRequest(userid) {
+      if (!Number.isSafeInteger(userid)) return;
+      requests.delete(userid);
+      requests.set(userid, now());
+      while (requests.size > MAX_PENDING_REQUESTS) requests.delete(requests.keys().next().value);
+    },
     selected: () => find(store.get().selected),
 
     /** channel_offer: validated here; returns the new channel or null if malformed. `quiet`: never selected (a room is shown). */
@@ -99,7 +121,9 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       const { session, role, peer, certificate } = message ?? {};
       if (typeof session !== 'string' || !sessionPattern.test(session) || find(session)) return null;
       if (role !== 'initiator' && role !== 'responder') return null;
-      if (!peer || !Number.isSafeInteger(peer.userid) || typeof peer.username !== 'string') return null;
+      // The name is shown, announced and compared with pins: only a name the server could have
+      // registered (no markup, bidi, control or look-alike characters, at most 32).
+      if (!peer || !Number.isSafeInteger(peer.userid) || !isUsername(peer.username)) return null;
       if (!certificate || typeof certificate.fingerprint !== 'string' || typeof certificate.armored !== 'string') return null;
       const channel = Object.freeze({
         session, role, peer: Object.freeze({ userid: peer.userid, username: peer.username }), report: certificate,
@@ -113,7 +137,11 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       // The requester sees the new channel at once; an incoming offer does not steal the
       // selection from a conversation in progress.
       const current = find(snapshot.selected);
-      const select = !quiet && (role === 'initiator' || !current || !isLivePhase(current.phase));
+      // "The requester" is this user only if it asked for a channel with that peer (the role is
+      // the server's word): an offer the user did not ask for never takes the view from a live
+      // conversation, whatever role it claims.
+      const asked = role === 'initiator' && takeRequest(peer.userid);
+      const select = !quiet && (asked || !current || !isLivePhase(current.phase));
       store.set(Object.freeze({ ...snapshot, channels: Object.freeze([...snapshot.channels, channel]), selected: select ? session : snapshot.selected }));
       return channel;
     },
