@@ -423,12 +423,14 @@ int serve(const config& c) {
         mail_service->start();
         // A deleted account's mail is erased, and so is whatever a name still holds when it is
         // registered (docs/operations.md "Mail"); a registration whose erase fails is refused.
-        // A deleted account's logins end first, so none of them stores mail behind the erase
-        // (erase_mailbox then refuses the userid a mailbox and waits for its running job).
+        // A deleted account's logins end once the userid is refused a mailbox and before its
+        // running job is waited for, so none of them stores mail behind the erase (ending them
+        // first closed the mailbox without waiting for that job).
         accounts.set_name_eraser(
             [svc = mail_service.get(), &sessions](std::int64_t id, std::string_view n) {
-                if (id != 0) sessions.end_all_for_user(id);
-                return static_cast<bool>(svc->erase_mailbox(id, n));
+                return static_cast<bool>(svc->erase_mailbox(id, n, [&sessions, id] {
+                    if (id != 0) sessions.end_all_for_user(id);
+                }));
             });
     }
     sessions.on_ended([&channels, &mail_service](const std::string& id) {

@@ -121,8 +121,8 @@ core::status<mail_error> expunge_all(imap_session& session, std::string_view pat
 
 }  // namespace
 
-core::status<mail_error> mail_service::erase_mailbox(std::int64_t userid,
-                                                     std::string_view username) {
+core::status<mail_error> mail_service::erase_mailbox(std::int64_t userid, std::string_view username,
+                                                     const std::function<void()>& once_refused) {
     std::shared_ptr<mailbox> open_box;
     {
         std::lock_guard lock(mutex_);
@@ -134,6 +134,7 @@ core::status<mail_error> mail_service::erase_mailbox(std::int64_t userid,
             }
         }
     }
+    if (once_refused) once_refused();
     // No job of the old mailbox may store anything after the erase: queued ones are refused,
     // the running one is waited for (it has its own deadline; past it the erase goes on).
     if (open_box) open_box->retire().wait_for(open_box->job_time(std::chrono::seconds(0)));

@@ -84,9 +84,13 @@ class mail_service {
     // an account is deleted, and before a name is registered (a deleted account's mail must not
     // go to the next owner of the name). For a deleted account (userid not 0) the userid gets no
     // mailbox any more (mailbox_for refuses it), and its open mailbox is closed and its running
-    // job waited for before the erase, so nothing is stored behind it. Logged by userid (0
-    // before registration); failures are logged and returned.
-    core::status<mail_error> erase_mailbox(std::int64_t userid, std::string_view username);
+    // job waited for before the erase, so nothing is stored behind it. `once_refused` runs
+    // right after the userid is refused a mailbox and before the wait (the caller ends the
+    // account's logins there: ending the last one first would close the mailbox without
+    // waiting for its running job, and a request between the two could open a new one).
+    // Logged by userid (0 before registration); failures are logged and returned.
+    core::status<mail_error> erase_mailbox(std::int64_t userid, std::string_view username,
+                                           const std::function<void()>& once_refused = {});
 
   private:
     struct external_entry {
