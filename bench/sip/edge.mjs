@@ -30,7 +30,9 @@ function replaceOnce(text, from, to, what) {
  */
 export function staticConfiguration(rendered, { domain, users }) {
   let text = rendered;
-  text = replaceOnce(text, 'loadmodule "auth_ephemeral.so"', 'loadmodule "htable.so"', 'auth_ephemeral module');
+  // htable: loaded by the deployed configuration already (its per-account tables), else here.
+  const htable = text.includes('loadmodule "htable.so"') ? '' : 'loadmodule "htable.so"';
+  text = replaceOnce(text, 'loadmodule "auth_ephemeral.so"', htable, 'auth_ephemeral module');
   text = text.replace(/^modparam\("auth_ephemeral".*\n/gm, '');
   text = replaceOnce(text, 'modparam("auth", "nonce_expire"',
     'modparam("htable", "htable", "sipusers=>size=14;autoexpire=0;")\nmodparam("auth", "nonce_expire"', 'auth modparams');
