@@ -92,8 +92,11 @@ function tcpListening(port) {
   });
 }
 
-// rtpengine answers an ng "ping" (bencoded, after a cookie) with "pong".
-export function ngPing(port) {
+/**
+ * Sends one UDP datagram from 127.0.0.1 (`message(localPort)` → its text) to `port` and resolves
+ * to whether an answer that `accept(text)` takes comes within `timeoutMs`.
+ */
+function udpAnswered(port, message, accept, timeoutMs) {
   return new Promise((resolve) => {
     const socket = dgram.createSocket('udp4');
     const done = (ok) => {
@@ -101,36 +104,26 @@ export function ngPing(port) {
       socket.close();
       resolve(ok);
     };
-    const timer = setTimeout(() => done(false), 300);
-    socket.on('message', (msg) => done(msg.toString().includes('pong')));
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.on('message', (msg) => done(accept(msg.toString())));
     socket.on('error', () => done(false));
-    socket.send('probe d7:command4:pinge', port, '127.0.0.1');
+    socket.bind(0, '127.0.0.1', () => socket.send(message(socket.address().port), port, '127.0.0.1'));
   });
 }
+
+// rtpengine answers an ng "ping" (bencoded, after a cookie) with "pong".
+export const ngPing = (port) => udpAnswered(port, () => 'probe d7:command4:pinge', (text) => text.includes('pong'), 300);
 
 // Kamailio answers an OPTIONS to itself over UDP: its workers are up (its sockets are bound
 // before they are, so a listening port alone is too early).
 export function sipOptionsAnswered(port) {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    const done = (ok) => {
-      clearTimeout(timer);
-      socket.close();
-      resolve(ok);
-    };
-    const timer = setTimeout(() => done(false), 500);
-    socket.on('message', (msg) => done(msg.toString().startsWith('SIP/2.0 200')));
-    socket.on('error', () => done(false));
-    socket.bind(0, '127.0.0.1', () => {
-      const local = socket.address().port;
-      const id = Math.random().toString(16).slice(2);
-      socket.send([
-        `OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-ready-${id};rport`,
-        'Max-Forwards: 70', `From: <sip:ready@127.0.0.1>;tag=${id}`, 'To: <sip:127.0.0.1>', `Call-ID: ready-${id}`,
-        'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
-      ].join('\r\n'), port, '127.0.0.1');
-    });
-  });
+  const id = Math.random().toString(16).slice(2);
+  const options = (local) => [
+    `OPTIONS sip:127.0.0.1:${port} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=z9hG4bK-ready-${id};rport`,
+    'Max-Forwards: 70', `From: <sip:ready@127.0.0.1>;tag=${id}`, 'To: <sip:127.0.0.1>', `Call-ID: ready-${id}`,
+    'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
+  ].join('\r\n');
+  return udpAnswered(port, options, (text) => text.startsWith('SIP/2.0 200'), 500);
 }
 
 /** Runs a function of scripts/sip.sh with `vars` in the environment; resolves to its stdout. */
