@@ -22,6 +22,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium openssl curl
   clang-format
+  # TLS graded by its own tool (tests/integration/testssl.test.mjs).
+  testssl.sh
   # Calls (DESIGN.md §11): the TURN relay, and ip/unshare for the loopback-only test namespace.
   coturn iproute2 util-linux
   # Email: the IMAP/SMTP/LMTP client library and SASL's PLAIN/LOGIN for SMTP AUTH.
@@ -103,6 +105,14 @@ cd "$ROOT"
 # npm ci is exact and repeatable; skip it when node_modules already matches the lock file.
 if [ ! -f node_modules/.package-lock.json ] || ! cmp -s package-lock.json node_modules/.secms-lock 2>/dev/null; then
   say "installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # No install scripts: the MDN HTTP Observatory's dependencies download a CA bundle and build a
+  # PostgreSQL client (its API server's, not its scanner's) from theirs, and the build machines
+  # reach no host but the package registries. esbuild runs from its platform package without its own.
+  npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
   cp package-lock.json node_modules/.secms-lock
 fi
+# The Observatory's install script would download Chromium's HSTS preload list, which its scanner
+# reads for every scan. The tests scan localhost, which is in no preload list: an empty list
+# answers the same.
+observatory_preload=node_modules/@mdn/mdn-http-observatory/conf/hsts-preload.json
+[ -f "$observatory_preload" ] || echo '{}' >"$observatory_preload"
