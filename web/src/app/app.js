@@ -20,6 +20,7 @@ import { createCallController } from '../calls/call-controller.js';
 import { createMediaDevices } from '../calls/media-devices.js';
 import { startPageLanguage } from './page-language.js';
 import { createMailApi } from '../net/mail-api.js';
+import { createAdminApi } from '../net/admin-api.js';
 import { createMailStore } from '../state/mail-store.js';
 import { createMailController } from './mail-controller.js';
 import { createKeyDirectory } from '../mail/key-directory.js';
@@ -273,6 +274,9 @@ const actions = Object.freeze({
     root.phase = 'logout-failed';
   },
   changePassword: ({ currentPassword, newPassword }) => api.changePassword({ currentPassword, newPassword }),
+  // The administration panel (admin logins only; the server checks the role on every call).
+  admin: createAdminApi(),
+  announce: (sentence) => announcer.announce(sentence),
   async deleteAccount({ password }) {
     // Throws (wrong password…) before anything is stopped, so the dialog can say why.
     // The server ends the session with the account: no logout request is needed.

@@ -1,5 +1,6 @@
 // Account menu (WAI-ARIA menu button): theme, event sounds, desktop notifications, change
-// password, delete account, log out.
+// password, delete account, log out; for logins with the admin role, the administration panel
+// (ui/admin/admin-panel.js).
 // The two forms live in modal <dialog>s; like the landing page, no field is remembered.
 
 import { LitElement, html, css, nothing } from 'lit';
@@ -11,6 +12,7 @@ import { controlStyles } from './shared-styles.js';
 import { icons } from './icons.js';
 import { privateInput } from './private-input.js';
 import { describedBy, fieldError, focusFirstInvalid } from './field-errors.js';
+import './admin/admin-panel.js';
 
 // The fields of each dialog in order (the first invalid one takes focus), and the server errors
 // that are about one of them.
@@ -22,7 +24,7 @@ const deleteFieldOfError = Object.freeze({ invalid_credentials: 'delete-password
 export class AccountMenu extends LitElement {
   static properties = {
     user: { attribute: false },
-    actions: { attribute: false },   // { logout(), changePassword({currentPassword,newPassword}), deleteAccount({password}) }
+    actions: { attribute: false },   // { logout(), changePassword({currentPassword,newPassword}), deleteAccount({password}), admin (net/admin-api.js), announce(sentence) }
     open: { state: true },
     busy: { state: true },
     error: { state: true },          // { key, params } about the whole dialog (network, rate limit)
@@ -280,6 +282,16 @@ export class AccountMenu extends LitElement {
     if (this.error) focusFirstInvalid(this, deleteFields, { 'delete-password': true });
   }
 
+  // The panel is shown to admin logins only; the server refuses the API to any other (403).
+  get isAdmin() {
+    return this.user?.role === 'admin' && Boolean(this.actions?.admin);
+  }
+
+  openAdminPanel() {
+    this.open = false;
+    this.renderRoot.querySelector('secms-admin-panel')?.show();
+  }
+
   async onLogout() {
     this.open = false;
     this.busy = true;
@@ -324,6 +336,9 @@ export class AccountMenu extends LitElement {
           @click=${() => this.openDialog('password-dialog')}>${icons.key}${t('account.change_password')}</button>
         <button role="menuitem" type="button" tabindex="-1" class="danger" data-testid="menu-delete-account"
           @click=${() => this.openDialog('delete-dialog')}>${icons.trash}${t('account.delete')}</button>
+        ${this.isAdmin ? html`<div class="separator" role="separator"></div>
+          <button role="menuitem" type="button" tabindex="-1" data-testid="menu-admin"
+            @click=${this.openAdminPanel}>${icons.shield}${t('admin.menu')}</button>` : nothing}
         <div class="separator" role="separator"></div>
         <button role="menuitem" type="button" tabindex="-1" data-testid="menu-logout" ?disabled=${this.busy}
           @click=${this.onLogout}>${icons.logout}${this.busy ? t('account.logging_out') : t('account.logout')}</button>
@@ -358,6 +373,9 @@ export class AccountMenu extends LitElement {
           </div>
         </form>
       </dialog>
+
+      ${this.isAdmin ? html`<secms-admin-panel .api=${this.actions.admin} .self=${username} .announce=${this.actions.announce}
+        @admin-panel-close=${this.onDialogClose}></secms-admin-panel>` : nothing}
 
       <dialog id="notice-dialog" aria-labelledby="notice-text" @close=${this.onDialogClose}>
         ${this.notice ? html`<p class="message success" id="notice-text" role="status" data-testid="account-notice">${t(this.notice.key, this.notice.params)}</p>` : nothing}
