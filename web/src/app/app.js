@@ -29,6 +29,7 @@ import { openMessage } from '../mail/mime-read.js';
 import { composeEncrypted, composePlain, composeSigned } from '../mail/pgp-mime.js';
 import { t } from '../i18n/index.js';
 import { listenForAnnouncements, logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
+import { createLoginCheck } from './login-check.js';
 import { createSipService, createSipStore } from '../sip/sip-service.js';
 import { createSipApi } from '../sip/sip-api.js';
 import { loadSipPhone } from '../sip/sip-loader.js';
@@ -319,16 +320,9 @@ function startSocket() {
       if (status !== 'online') presence.clear();
     },
     onSessionEnded: () => onSessionGone('session-ended'),
-    async onConnectFailure({ consecutiveFailures }) {
-      // A refused upgrade looks like a network failure from here; ask the API whether
-      // the login is still valid, but not on every retry.
-      if (consecutiveFailures !== 1 && consecutiveFailures % 5 !== 0) return;
-      try {
-        await api.me();
-      } catch (error) {
-        if (error.status === 401) onSessionGone('session-ended');
-      }
-    },
+    // A refused upgrade looks like a network failure from here (after a server restart every
+    // login is gone): ask the API whether the login is still valid (./login-check.js).
+    onConnectFailure: createLoginCheck({ me: () => api.me(), onLoginGone: () => onSessionGone('session-ended') }),
   });
   socket.start();
 }

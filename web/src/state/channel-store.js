@@ -30,6 +30,16 @@ const sessionPattern = /^[0-9a-f]{32}$/;
 const reasonPattern = /^[a-z_]{1,40}$/;
 const MAX_MESSAGES = 500;
 
+const awaitingReceipt = (entry) => entry.from === 'me' && entry.status === 'sent';
+/**
+ * The lines of a channel that just ended: an own line still without the peer's receipt may never
+ * have arrived (its frame goes out after the Worker sealed it, maybe into a socket already gone)
+ * and no receipt can come any more, so it becomes 'unconfirmed' instead of staying 'sent'.
+ */
+const withUnconfirmedLines = (messages) => (messages.some(awaitingReceipt)
+  ? Object.freeze(messages.map((entry) => (awaitingReceipt(entry) ? Object.freeze({ ...entry, status: 'unconfirmed' }) : entry)))
+  : messages);
+
 /**
  * The status-bar state of a channel (or of none): { state, reason } where state is one of
  * none, verifying, waiting, key_exchange, secure, rekeying, ended, compromised — the i18n key
@@ -71,7 +81,8 @@ const emptySnapshot = (self = null) => Object.freeze({ channels: Object.freeze([
  * notice: {code, message} | null, ignored: [lower-case usernames], self: this user's username | null,
  * viewing: whether the Chat tab is the one shown }.
  * A channel's messages: { id (local counter), key (envelope id or null), from: 'me' | 'peer' |
- * 'system', kind: 'message' | 'action' | 'system', text, at, status: 'sent' | 'delivered' | null,
+ * 'system', kind: 'message' | 'action' | 'system', text, at, status: 'sent' | 'delivered' | 'unconfirmed'
+ * (ended before the receipt) | null,
  * deleted, level ('info' | 'error', system lines), messageKey + params (system lines) }.
  */
 export function createChannelStore({ now = () => Date.now() } = {}) {
@@ -84,6 +95,11 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
     const snapshot = store.get();
     const channels = snapshot.channels.map((channel) => (channel.session === session ? Object.freeze({ ...channel, ...changes }) : channel));
     store.set(Object.freeze({ ...snapshot, channels: Object.freeze(channels) }));
+  }
+
+  /** The channel stops being live: `changes` give its end; lines awaiting a receipt become unconfirmed. */
+  function end(channel, changes) {
+    replace(channel.session, { ...changes, messages: withUnconfirmedLines(channel.messages) });
   }
 
   function markRead(session) {
@@ -168,14 +184,14 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       if (!channel || !isLivePhase(channel.phase)) return;
       if (state === 'secure') replace(session, { phase: 'secure', suite: suite ?? channel.suite, epoch: epoch ?? channel.epoch, sas: sas ?? channel.sas });
       else if (state === 'rekeying') replace(session, { phase: 'rekeying' });
-      else if (state === 'closed') replace(session, { phase: 'ended', endReason: 'ended', endBy: 'peer' });
+      else if (state === 'closed') end(channel, { phase: 'ended', endReason: 'ended', endBy: 'peer' });
     },
 
     /** A protocol failure found by this side's Worker. */
     compromised(session, reason) {
       const channel = find(session);
       if (!channel || channel.phase === 'compromised') return;
-      replace(session, { phase: 'compromised', endReason: reasonPattern.test(reason) ? reason : 'compromised' });
+      end(channel, { phase: 'compromised', endReason: reasonPattern.test(reason) ? reason : 'compromised' });
     },
 
     /** channel_ended from the server. */
@@ -183,16 +199,16 @@ export function createChannelStore({ now = () => Date.now() } = {}) {
       const channel = find(session);
       if (!channel || channel.phase === 'compromised') return;
       if (reason === 'compromised') {
-        replace(session, { phase: 'compromised', endReason: typeof detail === 'string' && reasonPattern.test(detail) ? detail : 'compromised', endBy: by ?? null });
+        end(channel, { phase: 'compromised', endReason: typeof detail === 'string' && reasonPattern.test(detail) ? detail : 'compromised', endBy: by ?? null });
       } else if (channel.phase !== 'ended') {
-        replace(session, { phase: 'ended', endReason: typeof reason === 'string' && reasonPattern.test(reason) ? reason : 'ended', endBy: by ?? null });
+        end(channel, { phase: 'ended', endReason: typeof reason === 'string' && reasonPattern.test(reason) ? reason : 'ended', endBy: by ?? null });
       }
     },
 
     /** The socket dropped: every live channel ended with it. */
     connectionLost() {
       for (const channel of store.get().channels) {
-        if (isLivePhase(channel.phase)) replace(channel.session, { phase: 'ended', endReason: 'connection_lost', endBy: 'you' });
+        if (isLivePhase(channel.phase)) end(channel, { phase: 'ended', endReason: 'connection_lost', endBy: 'you' });
       }
     },
 

@@ -9,6 +9,7 @@
 // { floodPerMinute, maxMessageChars } as the server enforces them (room_joined) }.
 // A message: { id, key (envelope id) | null, from: 'me' | 'peer' | 'system', user (the author's
 // username), kind: 'message' | 'action' | 'system', text, at, status: 'sent' | 'delivered' |
+// 'unconfirmed' (this user left the room, or the connection dropped, before every receipt) |
 // null, recipients [usernames a sent message was meant for], deliveredTo [usernames], deleted,
 // deletedBy | null, messageKey + params + level (system lines) }.
 
@@ -18,6 +19,16 @@ import { isUsername } from '../chat/commands.js';
 
 const roomIdPattern = /^[0-9a-f]{32}$/;
 const MAX_MESSAGES = 500;
+
+const awaitingReceipts = (message) => message.from === 'me' && message.status === 'sent' && message.deliveredTo.length < message.recipients.length;
+/**
+ * The lines of a room this user is no longer in: receipts can no longer reach this page, and an
+ * own line not yet delivered to everyone may have been lost with the connection (its frame still
+ * queued or unacknowledged), so it becomes 'unconfirmed' instead of staying 'sent'.
+ */
+const withUnconfirmedLines = (messages) => (messages.some(awaitingReceipts)
+  ? Object.freeze(messages.map((message) => (awaitingReceipts(message) ? Object.freeze({ ...message, status: 'unconfirmed' }) : message)))
+  : messages);
 
 const usernames = (value) => (Array.isArray(value) ? value.filter(isUsername) : []);
 const sortedFrozen = (items) => Object.freeze([...new Set(items)].sort());
@@ -129,11 +140,14 @@ export function createRoomStore({ now = () => Date.now() } = {}) {
 
     /** This user is no longer in the room (left, removed, kicked, or the connection dropped). */
     ended(room, reason) {
-      if (find(room)?.joined) replace(room, { joined: false, endReason: reason, waitingFor: Object.freeze([]) });
+      const entry = find(room);
+      if (entry?.joined) replace(room, { joined: false, endReason: reason, waitingFor: Object.freeze([]), messages: withUnconfirmedLines(entry.messages) });
     },
 
     connectionLost() {
-      for (const entry of store.get().rooms) if (entry.joined) replace(entry.room, { joined: false, endReason: 'connection_lost', waitingFor: Object.freeze([]) });
+      for (const entry of store.get().rooms) {
+        if (entry.joined) replace(entry.room, { joined: false, endReason: 'connection_lost', waitingFor: Object.freeze([]), messages: withUnconfirmedLines(entry.messages) });
+      }
     },
 
     /** Members who do not have this user's current sender key (no secure channel with them yet). */
@@ -168,7 +182,7 @@ export function createRoomStore({ now = () => Date.now() } = {}) {
       const wanted = new Set(keys);
       return updateMessages(room, (message) => message.from === 'me' && wanted.has(message.key) && message.recipients.includes(user) && !message.deliveredTo.includes(user), (message) => {
         const deliveredTo = Object.freeze([...message.deliveredTo, user]);
-        return { deliveredTo, status: deliveredTo.length >= message.recipients.length ? 'delivered' : 'sent' };
+        return { deliveredTo, status: deliveredTo.length >= message.recipients.length ? 'delivered' : message.status };
       });
     },
 

@@ -50,6 +50,7 @@ export class ChatLog extends LitElement {
     li[data-deleted] .text { font-style: italic; color: var(--color-text-muted); }
     li .status { margin-left: var(--space-1); }
     li .status[data-status="delivered"] { color: var(--color-success); }
+    li .status[data-status="unconfirmed"] { color: var(--color-danger); }
     li .delete { margin-left: var(--space-2); border: 0; background: transparent; color: var(--color-text-muted); cursor: pointer; font-size: 0.75rem; text-decoration: underline; padding: 0; }
     li.system { max-width: 100%; align-self: stretch; background: transparent; border-style: dashed; color: var(--color-text-muted); font-size: 0.88rem; overflow-wrap: anywhere; }
     li.system[data-level="error"] { color: var(--color-danger); border-color: var(--color-danger); }
