@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { repoRoot, request, startServer } from '../helpers/secms-server.mjs';
 
 const INSTALL_HINT = 'run scripts/install-deps.sh (it installs @mdn/mdn-http-observatory and its HSTS preload list)';
@@ -81,10 +81,16 @@ function assertAplus(result, what) {
 
 let server;
 let dir;
+// A setup failure (the Observatory missing) fails every test below rather than cancelling them.
+let setupError;
 
 before(async () => {
-  dir = observatoryDir();
-  server = await startServer();
+  try {
+    dir = observatoryDir();
+    server = await startServer();
+  } catch (error) {
+    setupError = error;
+  }
 });
 
 after(async () => {
@@ -92,6 +98,10 @@ after(async () => {
 });
 
 describe('MDN HTTP Observatory', () => {
+  beforeEach(() => {
+    if (setupError) throw setupError;
+  });
+
   const grade = (pagePath) => runScanner(server, [
     path.join(repoRoot, 'tests', 'helpers', 'observatory-grade.mjs'),
     'localhost', String(server.httpsPort), String(server.httpPort), pagePath,
