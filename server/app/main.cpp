@@ -17,6 +17,8 @@
 #include <iostream>
 #include <thread>
 
+#include "server/admin/account_watch.hpp"
+#include "server/admin/admin_routes.hpp"
 #include "server/app/cli.hpp"
 #include "server/app/data_dir.hpp"
 #include "server/auth/accounts.hpp"
@@ -481,6 +483,13 @@ int serve(const config& c) {
     chat::chat_extension chat_rooms(rooms, work_pool);
     channels.add_extension(chat_rooms);
 
+    // Administration (docs/api.md "Admin"): the API for admin logins, and the account watch that
+    // makes the `user` subcommands' changes reach this running server (docs/operations.md).
+    admin::admin_settings admin_settings;
+    admin_settings.limiter_max_keys = c.limiter_max_keys;
+    admin::admin_routes admin_routes(admin_settings, *opened->users, clock);
+    admin::account_watch account_watch(*opened->users, sessions);
+
     raise_descriptor_limit(c);
     serve_io_context io(static_cast<int>(threads_or_cores(c.io_threads)));
     http::server_context http_ctx{
@@ -496,6 +505,7 @@ int serve(const config& c) {
     http_ctx.turn_per_user = &turn_per_user;
     http_ctx.mail = mail_routes.get();
     http_ctx.sip = sip_routes.get();
+    http_ctx.admin = &admin_routes;
     net::net_limits limits;
     limits.max_connections = c.max_connections;
     limits.max_connections_per_ip = c.max_connections_per_ip;
@@ -536,6 +546,7 @@ int serve(const config& c) {
         });
     };
     schedule_sweep();
+    account_watch.start();
 
     asio::signal_set signals(control, SIGINT, SIGTERM);
     asio::steady_timer grace(control);
@@ -558,6 +569,7 @@ int serve(const config& c) {
     for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& t : threads) t.join();
+    account_watch.stop();
     work_pool.join();
     // Connections still open (a client that never answered the close frame) are destroyed
     // now, before the server and the HTTP context their sessions refer to.

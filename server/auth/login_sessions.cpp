@@ -166,7 +166,7 @@ bool login_sessions::end(std::string_view cookie_token) {
     return true;
 }
 
-void login_sessions::end_all_for_user(std::int64_t userid, std::string_view keep_id) {
+std::size_t login_sessions::end_all_for_user(std::int64_t userid, std::string_view keep_id) {
     std::vector<std::string> ended;
     {
         std::lock_guard lock(mutex_);
@@ -179,6 +179,7 @@ void login_sessions::end_all_for_user(std::int64_t userid, std::string_view keep
         for (const auto& id : ended) erase_locked(sessions_.find(id));
     }
     notify(ended);
+    return ended.size();
 }
 
 void login_sessions::update_role(std::int64_t userid, store::role role) {
@@ -186,6 +187,26 @@ void login_sessions::update_role(std::int64_t userid, store::role role) {
     auto mine = by_user_.find(userid);
     if (mine == by_user_.end()) return;
     for (const auto& id : mine->second) sessions_.at(id).role = role;
+}
+
+std::size_t login_sessions::count_for_user(std::int64_t userid) const {
+    auto now = clock_.now();
+    std::lock_guard lock(mutex_);
+    auto mine = by_user_.find(userid);
+    if (mine == by_user_.end()) return 0;
+    return static_cast<std::size_t>(
+        std::count_if(mine->second.begin(), mine->second.end(),
+                      [&](const std::string& id) { return !expired(sessions_.at(id), now); }));
+}
+
+std::vector<std::pair<std::int64_t, store::role>> login_sessions::users_logged_in() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<std::int64_t, store::role>> out;
+    out.reserve(by_user_.size());
+    for (const auto& [userid, ids] : by_user_) {
+        if (!ids.empty()) out.emplace_back(userid, sessions_.at(ids.front()).role);
+    }
+    return out;
 }
 
 void login_sessions::sweep() {

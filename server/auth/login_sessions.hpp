@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "server/core/clock.hpp"
@@ -93,10 +94,15 @@ class login_sessions {
     // Ends one session; true if it existed.
     bool end(std::string_view cookie_token);
     // Ends every session of a user except `keep_id` (if given), and every login of the user still
-    // in flight (see login_ticket).
-    void end_all_for_user(std::int64_t userid, std::string_view keep_id = {});
+    // in flight (see login_ticket); returns how many sessions ended.
+    std::size_t end_all_for_user(std::int64_t userid, std::string_view keep_id = {});
     // Updates the role shown in live sessions after an administrator changes it.
     void update_role(std::int64_t userid, store::role role);
+    // How many live sessions a user holds (the admin user list).
+    std::size_t count_for_user(std::int64_t userid) const;
+    // Every user holding a session, with the role its sessions carry (the account watch re-reads
+    // them when the store changes behind the server).
+    std::vector<std::pair<std::int64_t, store::role>> users_logged_in() const;
     // Drops expired sessions; the app calls it periodically.
     void sweep();
 

@@ -423,6 +423,8 @@ route_result dispatch(request& req, const client_info& client, server_context& c
             co_return feature_off(req, ctx, *path == "/api/v1/sip",
                                   "SIP is not enabled on this server.");
         }
+        if (path->starts_with("/api/v1/admin/") && ctx.admin != nullptr)
+            co_return co_await ctx.admin->handle(req, *path, ctx);
         if (*path == "/api/v1/turn" && ctx.turn != nullptr && ctx.turn_per_user != nullptr) {
             if (method == verb::get) co_return co_await turn_credentials(req, ctx);
             co_return method_not_allowed("GET", req.version());

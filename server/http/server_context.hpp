@@ -67,6 +67,8 @@ struct server_context {
     api_module* mail = nullptr;
     // /api/v1/sip and /api/v1/sip/…: the SIP phone's routes (absent: SIP is off, 404 not_enabled).
     api_module* sip = nullptr;
+    // /api/v1/admin/…: the administration API (absent: 404).
+    api_module* admin = nullptr;
 };
 
 bool origin_allowed(const http_settings& settings, std::string_view origin);

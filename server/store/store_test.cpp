@@ -233,6 +233,49 @@ TYPED_TEST(UserStore, ListIsOrderedByUserid) {
     EXPECT_EQ((*all)[2].username, "bob");
 }
 
+TYPED_TEST(UserStore, PagesAreOrderedByNameIgnoringCaseWithTheTotal) {
+    for (const char* name : {"zed", "amy", "Mike", "bob", "Carol"}) {
+        ASSERT_TRUE(this->store_->create(make_user(name)));
+    }
+    auto first = this->store_->list_page(0, 2);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->total, 5);
+    ASSERT_EQ(first->users.size(), 2u);
+    EXPECT_EQ(first->users[0].username, "amy");
+    EXPECT_EQ(first->users[1].username, "bob");
+    auto second = this->store_->list_page(2, 2);
+    ASSERT_TRUE(second);
+    ASSERT_EQ(second->users.size(), 2u);
+    EXPECT_EQ(second->users[0].username, "Carol");
+    EXPECT_EQ(second->users[1].username, "Mike");
+    auto last = this->store_->list_page(4, 100);
+    ASSERT_TRUE(last);
+    ASSERT_EQ(last->users.size(), 1u);
+    EXPECT_EQ(last->users[0].username, "zed");
+    auto beyond = this->store_->list_page(9, 10);
+    ASSERT_TRUE(beyond);
+    EXPECT_TRUE(beyond->users.empty());
+    EXPECT_EQ(beyond->total, 5);
+    auto none = this->store_->list_page(0, 0);
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->users.empty());
+    EXPECT_EQ(none->total, 5);
+}
+
+TYPED_TEST(UserStore, EmptyPageOfAnEmptyStore) {
+    auto page = this->store_->list_page(0, 50);
+    ASSERT_TRUE(page);
+    EXPECT_TRUE(page->users.empty());
+    EXPECT_EQ(page->total, 0);
+}
+
+TYPED_TEST(UserStore, DataVersionCanBeRead) {
+    auto first = this->store_->data_version();
+    ASSERT_TRUE(first);
+    auto again = this->store_->data_version();
+    ASSERT_TRUE(again);
+}
+
 TYPED_TEST(UserStore, EmptyListIsEmpty) {
     auto all = this->store_->list();
     ASSERT_TRUE(all);
@@ -309,6 +352,29 @@ class SqliteStore : public ::testing::Test {
     }
     temp_dir dir_;
 };
+
+TEST_F(SqliteStore, DataVersionChangesOnlyWithAnotherConnectionsCommit) {
+    auto server = open();
+    auto cli = open();
+    ASSERT_NE(server, nullptr);
+    ASSERT_NE(cli, nullptr);
+    auto made = server->create(make_user("alice"));
+    ASSERT_TRUE(made);
+    auto before = server->data_version();
+    ASSERT_TRUE(before);
+    // Its own write does not move its own mark: the server acts on those itself.
+    ASSERT_TRUE(server->set_role(made->userid, role::moderator));
+    auto own = server->data_version();
+    ASSERT_TRUE(own);
+    EXPECT_EQ(*own, *before);
+    ASSERT_TRUE(cli->set_disabled(made->userid, true));
+    auto after = server->data_version();
+    ASSERT_TRUE(after);
+    EXPECT_NE(*after, *before);
+    auto seen = server->find_by_id(made->userid);
+    ASSERT_TRUE(seen);
+    EXPECT_TRUE(seen->disabled);
+}
 
 TEST_F(SqliteStore, FilesAreOwnerOnlyWhateverTheUmask) {
     const mode_t old = ::umask(022);

@@ -36,6 +36,12 @@ struct user_record {
     bool disabled = false;
 };
 
+// One page of the user list, and how many users there are in all.
+struct user_page {
+    std::vector<user_record> users;
+    std::int64_t total = 0;
+};
+
 struct new_user {
     std::string username;
     std::string password_hash;
@@ -45,7 +51,7 @@ struct new_user {
 };
 
 class user_store {
-public:
+  public:
     virtual ~user_store() = default;
 
     virtual core::result<user_record, store_error> create(const new_user& user) = 0;
@@ -57,6 +63,14 @@ public:
     virtual core::status<store_error> set_disabled(std::int64_t userid, bool disabled) = 0;
     virtual core::status<store_error> remove(std::int64_t userid) = 0;
     virtual core::result<std::vector<user_record>, store_error> list() = 0;
+    // At most `limit` users from the `offset`-th, ordered by name (case-insensitively, then by
+    // userid), with the number of users in all.
+    virtual core::result<user_page, store_error> list_page(std::int64_t offset,
+                                                           std::int64_t limit) = 0;
+    // A number that changes whenever a change was committed to the store by someone other than
+    // this handle (the `user` commands, another connection: SQLite's PRAGMA data_version); the
+    // running server polls it to notice them. The memory store counts its own changes instead.
+    virtual core::result<std::int64_t, store_error> data_version() = 0;
 };
 
 // In-memory implementation for unit tests of other modules.

@@ -1,5 +1,6 @@
 // In-memory user_store for unit tests of other modules: same rules as the SQLite store
 // (case-insensitive names, ids from 1 never reused), nothing persisted.
+#include <algorithm>
 #include <map>
 #include <mutex>
 
@@ -25,6 +26,7 @@ class memory_store final : public user_store {
         record.created_at = user.created_at;
         ids_by_key_.emplace(std::move(key), record.userid);
         users_.emplace(record.userid, record);
+        ++version_;
         return record;
     }
 
@@ -64,6 +66,7 @@ class memory_store final : public user_store {
         if (it == users_.end()) return core::fail(store_error::not_found);
         ids_by_key_.erase(detail::username_key(it->second.username));
         users_.erase(it);
+        ++version_;
         return core::ok;
     }
 
@@ -75,6 +78,27 @@ class memory_store final : public user_store {
         return out;
     }
 
+    core::result<user_page, store_error> list_page(std::int64_t offset,
+                                                   std::int64_t limit) override {
+        std::lock_guard lock(mutex_);
+        user_page page;
+        page.total = static_cast<std::int64_t>(users_.size());
+        // ids_by_key_ is ordered by the case-folded name, which is unique: the SQLite order.
+        std::int64_t index = 0;
+        for (const auto& [key, id] : ids_by_key_) {
+            if (static_cast<std::int64_t>(page.users.size()) >= std::max<std::int64_t>(0, limit))
+                break;
+            if (index++ < offset) continue;
+            page.users.push_back(users_.at(id));
+        }
+        return page;
+    }
+
+    core::result<std::int64_t, store_error> data_version() override {
+        std::lock_guard lock(mutex_);
+        return version_;
+    }
+
   private:
     template <class F>
     core::status<store_error> update(std::int64_t userid, F&& change) {
@@ -82,11 +106,13 @@ class memory_store final : public user_store {
         auto it = users_.find(userid);
         if (it == users_.end()) return core::fail(store_error::not_found);
         change(it->second);
+        ++version_;
         return core::ok;
     }
 
     std::mutex mutex_;
     std::int64_t next_id_ = 1;
+    std::int64_t version_ = 0;
     std::map<std::int64_t, user_record> users_;
     std::map<std::string, std::int64_t, std::less<>> ids_by_key_;
 };

@@ -289,6 +289,38 @@ class sqlite_store final : public user_store {
         }
     }
 
+    core::result<user_page, store_error> list_page(std::int64_t offset,
+                                                   std::int64_t limit) override {
+        std::lock_guard lock(mutex_);
+        user_page page;
+        {
+            statement_use use(count_);
+            const int rc = count_.step();
+            if (rc != SQLITE_ROW) return core::fail(fail_with(db_.get(), rc, "counting users"));
+            page.total = count_.column_int64(0);
+        }
+        statement_use use(page_);
+        int rc = page_.bind_int64(1, std::max<std::int64_t>(0, offset));
+        if (rc == SQLITE_OK) rc = page_.bind_int64(2, std::max<std::int64_t>(0, limit));
+        if (rc != SQLITE_OK) return core::fail(fail_with(db_.get(), rc, "binding a page"));
+        for (;;) {
+            rc = page_.step();
+            if (rc == SQLITE_DONE) return page;
+            if (rc != SQLITE_ROW) return core::fail(fail_with(db_.get(), rc, "listing users"));
+            auto r = read_user(page_);
+            if (!r) return core::fail(r.error());
+            page.users.push_back(std::move(r).value());
+        }
+    }
+
+    core::result<std::int64_t, store_error> data_version() override {
+        std::lock_guard lock(mutex_);
+        statement_use use(data_version_);
+        const int rc = data_version_.step();
+        if (rc != SQLITE_ROW) return core::fail(fail_with(db_.get(), rc, "reading data_version"));
+        return data_version_.column_int64(0);
+    }
+
   private:
     explicit sqlite_store(connection db) : db_(std::move(db)) {}
 
@@ -309,6 +341,9 @@ class sqlite_store final : public user_store {
             {&by_name_, columns + "WHERE username_key = ?1"},
             {&by_id_, columns + "WHERE userid = ?1"},
             {&list_, columns + "ORDER BY userid"},
+            {&page_, columns + "ORDER BY username_key LIMIT ?2 OFFSET ?1"},
+            {&count_, "SELECT COUNT(*) FROM users"},
+            {&data_version_, "PRAGMA data_version"},
             {&set_password_,
              "UPDATE users SET password_hash = ?2, pepper_version = ?3 WHERE userid = ?1"},
             {&set_role_, "UPDATE users SET role = ?2 WHERE userid = ?1"},
@@ -341,6 +376,7 @@ class sqlite_store final : public user_store {
     std::mutex mutex_;
     connection db_;  // declared first: destroyed after the statements
     statement insert_, by_name_, by_id_, list_, set_password_, set_role_, set_disabled_, remove_;
+    statement page_, count_, data_version_;
 };
 
 // Runs one PRAGMA and returns its first column as text ("" when it returns no row).
