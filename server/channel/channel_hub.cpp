@@ -211,13 +211,13 @@ void channel_hub::send_all_locked(const std::string& text, const peer* except) {
 }
 
 void channel_hub::announce_locked(const std::optional<online_user>& before,
-                                  const std::optional<online_user>& after) {
+                                  const std::optional<online_user>& after, const peer* except) {
     if (!before && after) {
-        send_all_locked(presence_delta_message("presence_joined", *after));
+        send_all_locked(presence_delta_message("presence_joined", *after), except);
     } else if (before && !after) {
-        send_all_locked(presence_delta_message("presence_left", *before));
+        send_all_locked(presence_delta_message("presence_left", *before), except);
     } else if (before && after && before->fingerprint != after->fingerprint) {
-        send_all_locked(presence_delta_message("presence_changed", *after));
+        send_all_locked(presence_delta_message("presence_changed", *after), except);
     }
     metrics_.users_online = static_cast<std::int64_t>(users_connected_.size());
 }
@@ -266,29 +266,55 @@ extension* channel_hub::extension_for_frame(std::uint8_t type) const noexcept {
 }
 
 void channel_hub::join(const std::shared_ptr<peer>& p, member_info info) {
+    // Declared first, so released last: a superseded peer whose last reference this is may leave
+    // the hub from its destructor, which takes the locks below.
+    std::vector<std::shared_ptr<peer>> superseded;
     {
-        std::lock_guard lock(mutex_);
-        if (connections_.contains(p.get())) return;
-        auto before = user_view_locked(info.userid);
-        auto c = std::make_unique<connection>();
-        c->handle = p;
-        c->info = info;
-        connections_[p.get()] = std::move(c);
-        ++users_connected_[info.userid];
-        // The newcomer gets the whole list (others' deltas follow it in order); the others hear
-        // of this user only when it was not here before.
-        p->send_text(std::make_shared<const std::string>(presence_message(online_locked())));
-        if (!before) {
-            send_all_locked(
-                presence_delta_message("presence_joined", *user_view_locked(info.userid)), p.get());
+        std::lock_guard membership(membership_mutex_);
+        std::vector<const peer*> left;
+        {
+            std::lock_guard lock(mutex_);
+            if (connections_.contains(p.get())) return;
+            auto before = user_view_locked(info.userid);
+            // The account's older connections leave in the same step as this one joins: whatever
+            // their order, two racing joins leave exactly one connection of the account here.
+            std::vector<const peer*> older;
+            for (auto& [q, c] : connections_) {
+                if (c->info.userid != info.userid) continue;
+                older.push_back(q);
+                if (auto alive = c->handle.lock()) superseded.push_back(std::move(alive));
+            }
+            for (const peer* q : older) {
+                if (leave_locked(q, false)) left.push_back(q);
+            }
+            auto c = std::make_unique<connection>();
+            c->handle = p;
+            c->info = info;
+            connections_[p.get()] = std::move(c);
+            ++users_connected_[info.userid];
+            // The newcomer gets the whole list (others' deltas follow it in order); the others
+            // hear of this user only when it was not here before or its certificate changed.
+            p->send_text(std::make_shared<const std::string>(presence_message(online_locked())));
+            announce_locked(before, user_view_locked(info.userid), p.get());
         }
-        metrics_.users_online = static_cast<std::int64_t>(users_connected_.size());
+        // Outside the hub's lock (an extension has its own), and in the hub's order: the old
+        // connections are gone from the rooms before the new one arrives.
+        for (const peer* q : left) {
+            for (auto* ext : extensions_) ext->disconnected(q);
+        }
+        for (auto* ext : extensions_) ext->connected(p, info);
     }
-    // Outside the lock: an extension has its own.
-    for (auto* ext : extensions_) ext->connected(p, info);
+    for (auto& q : superseded) q->close(close_reason::superseded, "superseded");
 }
 
 void channel_hub::leave(const peer* p) {
+    {
+        // A connection that left already (its read loop ended, then its destructor calls again)
+        // costs no wait on the membership lock.
+        std::lock_guard lock(mutex_);
+        if (!connections_.contains(p)) return;
+    }
+    std::lock_guard membership(membership_mutex_);
     {
         std::lock_guard lock(mutex_);
         if (!leave_locked(p)) return;
@@ -296,7 +322,7 @@ void channel_hub::leave(const peer* p) {
     for (auto* ext : extensions_) ext->disconnected(p);
 }
 
-bool channel_hub::leave_locked(const peer* p) {
+bool channel_hub::leave_locked(const peer* p, bool announce) {
     auto* c = find_connection_locked(p);
     if (c == nullptr) return false;
     certificate_per_connection_.reset(connection_key(p));
@@ -311,13 +337,14 @@ bool channel_hub::leave_locked(const peer* p) {
     if (auto it = users_connected_.find(userid); it != users_connected_.end()) {
         if (--it->second == 0) users_connected_.erase(it);
     }
-    announce_locked(before, user_view_locked(userid));
+    if (announce) announce_locked(before, user_view_locked(userid));
     return true;
 }
 
 template <class Match>
 void channel_hub::end_connections(Match which, std::string_view reason) {
-    std::vector<std::shared_ptr<peer>> to_close;
+    std::vector<std::shared_ptr<peer>> to_close;  // released after the locks (see join)
+    std::lock_guard membership(membership_mutex_);
     std::vector<const peer*> left;
     {
         std::lock_guard lock(mutex_);

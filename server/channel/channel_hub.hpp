@@ -133,9 +133,13 @@ class channel_hub {
     std::size_t sockets_of(std::int64_t userid) const;
 
     // Presence ---------------------------------------------------------------------------------
-    // Others hear of a user only when its first connection joins (presence_joined), its last
-    // leaves (presence_left) or its shown certificate changes (presence_changed); the joining
-    // connection alone gets the full list. A user's further tabs cost the others nothing.
+    // One app window per account: the joining connection takes over from the account's
+    // connections already here, which leave (their sessions end as on a close, extensions hear
+    // of it before the newcomer) and are closed with close_reason::superseded. Others hear of a
+    // user only when it comes (presence_joined), goes (presence_left) or its shown certificate
+    // changes (presence_changed, e.g. the newcomer has not proven its certificate yet); the
+    // joining connection alone gets the full list. A takeover is one step: others never see the
+    // user leave and come back, and of two connections joining at once exactly one stays.
     void join(const std::shared_ptr<peer>& p, member_info info);
     // A connection went away: its sessions end (the peer is told) and presence is updated.
     void leave(const peer* p);
@@ -193,11 +197,13 @@ class channel_hub {
     void send_all_locked(const std::string& text, const peer* except = nullptr);
     // Tells everyone what changed between two views of one user, if anything did.
     void announce_locked(const std::optional<online_user>& before,
-                         const std::optional<online_user>& after);
+                         const std::optional<online_user>& after, const peer* except = nullptr);
     // Ends connections matching `which` as end_login_session/end_user do.
     template <class Match>
     void end_connections(Match which, std::string_view reason);
-    bool leave_locked(const peer* p);  // false when the connection was not (or no longer) here
+    // False when the connection was not (or no longer) here. `announce`: tell the others what
+    // changed (a takeover announces once, for the leaving and the joining connection together).
+    bool leave_locked(const peer* p, bool announce = true);
     // The known set counts the connections holding each fingerprint (several tabs of one user
     // share one certificate); the last one to let go removes it.
     void hold_certificate_locked(const pgp::certificate_report& report);
@@ -217,6 +223,11 @@ class channel_hub {
     auth::rate_limiter certificate_per_connection_;
     auth::rate_limiter certificate_per_account_;
     std::vector<extension*> extensions_;  // fixed before serving: read without the lock
+    // Held around a join, leave or end of connections *and* the extension calls that follow it
+    // (outside mutex_), so extensions hear of connections leaving and joining in the order the
+    // hub saw them: a connection superseded by another never reaches an extension after its
+    // successor, nor after it was told to forget it. Taken before mutex_, never under it.
+    std::mutex membership_mutex_;
     mutable std::mutex mutex_;
     std::unordered_map<const peer*, std::unique_ptr<connection>> connections_;
     // Looked up by the frame's session id as a string_view: no allocation per relayed frame.

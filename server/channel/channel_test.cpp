@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
+#include <thread>
 
 #include "server/channel/channel_hub.hpp"
 #include "server/channel/client_messages.hpp"
@@ -109,17 +111,133 @@ TEST_F(HubTest, PresenceJoinsAndLeaves) {
     EXPECT_EQ(online_names(*alice_), (std::vector<std::string>{"alice"}));
 }
 
-TEST_F(HubTest, SeveralTabsCountOnce) {
+// One app window per account: a second connection of an account (another tab, or another login
+// of it) takes over; the first is closed with 4409 superseded and the others never see the user
+// leave.
+TEST_F(HubTest, ANewerConnectionOfAnAccountTakesOver) {
     auto alice2 = std::make_shared<recording_peer>();
     hub_.join(alice_, {1, "alice", "s1"});
-    hub_.join(alice2, {1, "alice", "s1b"});
     hub_.join(bob_, {2, "bob", "s2"});
+    hub_.join(alice2, {1, "alice", "s1b"});
+    EXPECT_EQ(alice_->closed_with, close_reason::superseded);
+    EXPECT_EQ(static_cast<int>(close_reason::superseded), 4409);
+    EXPECT_FALSE(alice2->closed_with);
+    EXPECT_FALSE(bob_->closed_with);
     EXPECT_EQ(hub_.online().size(), 2u);
+    EXPECT_EQ(metrics_.users_online.load(), 2);
+    EXPECT_EQ(online_names(*alice2), (std::vector<std::string>{"alice", "bob"}));
     EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"alice", "bob"}));
+    EXPECT_EQ(bob_->count("presence_left"), 0u);
+    EXPECT_EQ(bob_->count("presence_joined"), 0u);  // alice was here before bob came
+    // The superseded socket's read loop ends later: that changes nothing.
     hub_.leave(alice_.get());
     EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"alice", "bob"}));
+    // What the superseded connection asks for after the takeover is refused: it is not here.
+    EXPECT_FALSE(hub_.request_channel(alice_.get(), 2));
     hub_.leave(alice2.get());
     EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"bob"}));
+}
+
+// The superseded connection's secure channels end as on a close (the peer hears "disconnected");
+// its certificate is no longer shown until the new connection proves one.
+TEST_F(HubTest, ATakeoverEndsTheOldConnectionsChannelsAndShownCertificate) {
+    auto id = open_channel();
+    auto alice2 = std::make_shared<recording_peer>();
+    hub_.join(alice2, {1, "alice", "s1"});
+    EXPECT_EQ(alice_->closed_with, close_reason::superseded);
+    auto ended = bob_->last("channel_ended");
+    EXPECT_EQ(ended.at("session").as_string(), id);
+    EXPECT_EQ(ended.at("reason").as_string(), "disconnected");
+    EXPECT_EQ(hub_.session_count(), 0u);
+    EXPECT_EQ(hub_.known().size(), 1u);  // bob's; alice's went with her superseded connection
+    EXPECT_EQ(presence_view(*bob_).at(1).count("fingerprint"), 0u);
+    EXPECT_EQ(presence_view(*alice2).at(1).count("fingerprint"), 0u);
+    certify(alice2, std::string(40, 'A'), "Alice");
+    EXPECT_EQ(presence_view(*bob_).at(1).at("fingerprint").as_string(), std::string(40, 'A'));
+    // The new connection opens channels as any other.
+    auto again = hub_.request_channel(alice2.get(), 2);
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(hub_.accept(alice2.get(), *again));
+    EXPECT_TRUE(hub_.accept(bob_.get(), *again));
+}
+
+// Extensions (the chat rooms) hear of the superseded connection leaving before the new one
+// arrives, and of every connection exactly once each way, even when the account's connections
+// join at the same time from several threads: exactly one stays, the others are closed.
+TEST_F(HubTest, RacingJoinsOfOneAccountLeaveExactlyOne) {
+    struct recording_extension final : extension {
+        std::mutex mutex;
+        std::vector<std::pair<bool, const peer*>> events;  // true: connected
+        void connected(const std::shared_ptr<peer>& p, const member_info&) override {
+            std::lock_guard lock(mutex);
+            events.emplace_back(true, p.get());
+        }
+        void disconnected(const peer* p) override {
+            std::lock_guard lock(mutex);
+            events.emplace_back(false, p);
+        }
+        bool handles_message(std::string_view) const noexcept override { return false; }
+        boost::asio::awaitable<void> handle_message(const std::shared_ptr<peer>&, std::string_view,
+                                                    const boost::json::object&) override {
+            co_return;
+        }
+        bool handles_frame(std::uint8_t) const noexcept override { return false; }
+        relay_target relay(const std::shared_ptr<peer>&, message_ptr) override { return {}; }
+    } rooms;
+    hub_.add_extension(rooms);
+    hub_.join(bob_, {2, "bob", "s2"});
+    constexpr int rounds = 200;
+    constexpr int racers = 4;
+    std::vector<std::shared_ptr<recording_peer>> all;
+    for (int round = 0; round < rounds; ++round) {
+        std::vector<std::shared_ptr<recording_peer>> tabs;
+        for (int i = 0; i < racers; ++i) tabs.push_back(std::make_shared<recording_peer>());
+        std::vector<std::thread> threads;
+        for (int i = 0; i < racers; ++i) {
+            threads.emplace_back([&, i] { hub_.join(tabs[i], {1, "alice", "s1"}); });
+        }
+        for (auto& t : threads) t.join();
+        all.insert(all.end(), tabs.begin(), tabs.end());
+        // Exactly one of every connection the account ever opened is still open, and it is in
+        // the hub: the one every other was closed for.
+        std::size_t open = 0;
+        const recording_peer* survivor = nullptr;
+        for (auto& p : all) {
+            if (!p->closed_with) {
+                ++open;
+                survivor = p.get();
+            } else {
+                EXPECT_EQ(*p->closed_with, close_reason::superseded);
+            }
+        }
+        ASSERT_EQ(open, 1u) << "round " << round;
+        ASSERT_EQ(hub_.online().size(), 2u);
+        // Only the survivor is the account's connection: a request from another is refused.
+        EXPECT_TRUE(hub_.issue_challenge(survivor, report_of(std::string(40, 'A'), "Alice")));
+        EXPECT_FALSE(hub_.issue_challenge(
+            all.front().get() == survivor ? all.back().get() : all.front().get(),
+            report_of(std::string(40, 'A'), "Alice")));
+    }
+    // The extension saw each connection come then go (the survivor only come), in that order,
+    // and never two of the account's connections at once.
+    std::map<const peer*, int> state;  // 1 connected, 2 disconnected
+    std::size_t connected_now = 0;
+    for (auto [came, p] : rooms.events) {
+        if (p == bob_.get()) continue;
+        if (came) {
+            EXPECT_EQ(state[p], 0);
+            state[p] = 1;
+            EXPECT_EQ(++connected_now, 1u);
+        } else {
+            EXPECT_EQ(state[p], 1);
+            state[p] = 2;
+            --connected_now;
+        }
+    }
+    EXPECT_EQ(connected_now, 1u);
+    EXPECT_EQ(state.size(), all.size());
+    EXPECT_EQ(bob_->count("presence_left"), 0u);
+    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"alice", "bob"}));
 }
 
 // A user's further tabs opening and closing cost the others nothing; only the first connection
@@ -140,17 +258,20 @@ TEST_F(HubTest, PresenceSendsDeltasOnlyWhenAUserAppearsLeavesOrChanges) {
     hub_.join(alice_, {1, "alice", "s1"});
     EXPECT_EQ(watcher.count("presence_joined"), 50u);  // 49 listeners after it, then alice
     const std::size_t before = watcher.texts.size();
-    // Alice's second, third… tabs come and go: nobody else hears of it.
+    // Alice's further tabs take over one after another: nobody else hears of it.
+    std::shared_ptr<recording_peer> newest = alice_;
     for (int i = 0; i < 20; ++i) {
         auto tab = std::make_shared<recording_peer>();
         hub_.join(tab, {1, "alice", "s1"});
         EXPECT_EQ(presence_view(*tab).size(), 51u);  // the new tab itself gets the full list
-        hub_.leave(tab.get());
+        EXPECT_EQ(newest->closed_with, close_reason::superseded);
+        hub_.leave(newest.get());  // the superseded socket's read loop ends
+        newest = tab;
     }
     EXPECT_EQ(watcher.texts.size(), before);
 
     // Her only connection cycling: two small deltas per cycle, whatever the number online.
-    hub_.leave(alice_.get());
+    hub_.leave(newest.get());
     const std::size_t bytes_before = text_bytes(watcher);
     for (int i = 0; i < 10; ++i) {
         auto tab = std::make_shared<recording_peer>();
@@ -171,14 +292,15 @@ TEST_F(HubTest, PresenceChangedOnlyWhenTheShownCertificateChanges) {
     EXPECT_EQ(presence_view(*bob_).at(1).at("fingerprint").as_string(), std::string(40, 'A'));
     certify(alice_, std::string(40, 'A'), "Alice");  // the same certificate again: no news
     EXPECT_EQ(bob_->count("presence_changed"), 1u);
-    // A second tab with a new certificate is shown (the newest wins); when it goes, the first
-    // tab's certificate is shown again.
+    // A second tab takes over: no certificate is shown until it proves one (one change), then
+    // its new certificate is (another).
     auto alice2 = std::make_shared<recording_peer>();
     hub_.join(alice2, {1, "alice", "s1"});
+    EXPECT_EQ(presence_view(*bob_).at(1).count("fingerprint"), 0u);
     certify(alice2, std::string(40, 'C'), "Alice");
     EXPECT_EQ(presence_view(*bob_).at(1).at("fingerprint").as_string(), std::string(40, 'C'));
-    hub_.leave(alice2.get());
-    EXPECT_EQ(presence_view(*bob_).at(1).at("fingerprint").as_string(), std::string(40, 'A'));
+    hub_.leave(alice_.get());  // the superseded tab's read loop ends: no news
+    EXPECT_EQ(presence_view(*bob_).at(1).at("fingerprint").as_string(), std::string(40, 'C'));
     EXPECT_EQ(bob_->count("presence_changed"), 3u);
     EXPECT_EQ(bob_->count("presence_left"), 0u);
 }
@@ -188,21 +310,21 @@ TEST_F(HubTest, PresenceChangedOnlyWhenTheShownCertificateChanges) {
 // answers the close frame does not.
 TEST_F(HubTest, EndingALoginLeavesPresenceAtOnce) {
     auto id = open_channel();
-    auto alice2 = std::make_shared<recording_peer>();
-    hub_.join(alice2, {1, "alice", "s1b"});
     hub_.end_login_session("s1");
     EXPECT_EQ(alice_->closed_with, close_reason::login_ended);
     EXPECT_EQ(bob_->last("channel_ended").at("session").as_string(), id);
     EXPECT_EQ(hub_.session_count(), 0u);
-    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"alice", "bob"}));  // tab s1b stays
-    hub_.end_user(1);
-    EXPECT_EQ(alice2->closed_with, close_reason::login_ended);
     EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"bob"}));
     EXPECT_EQ(hub_.online().size(), 1u);
     EXPECT_EQ(metrics_.users_online.load(), 1);
+    auto alice2 = std::make_shared<recording_peer>();
+    hub_.join(alice2, {1, "alice", "s1b"});
+    hub_.end_user(1);
+    EXPECT_EQ(alice2->closed_with, close_reason::login_ended);
+    EXPECT_EQ(online_names(*bob_), (std::vector<std::string>{"bob"}));
     hub_.leave(alice_.get());  // the read loop ending later changes nothing
     hub_.leave(alice2.get());
-    EXPECT_EQ(bob_->count("presence_left"), 1u);
+    EXPECT_EQ(bob_->count("presence_left"), 2u);
 }
 
 TEST_F(HubTest, WebSocketsPerAccountAreCapped) {
@@ -226,12 +348,14 @@ TEST_F(HubTest, WebSocketsPerAccountAreCapped) {
 TEST_F(HubTest, EndingALoginClosesItsConnectionsOnly) {
     auto other = std::make_shared<recording_peer>();
     hub_.join(alice_, {1, "alice", "s1"});
-    hub_.join(other, {1, "alice", "s9"});
+    hub_.join(bob_, {2, "bob", "s2"});
     hub_.end_login_session("s1");
     EXPECT_EQ(alice_->closed_with, close_reason::login_ended);
-    EXPECT_FALSE(other->closed_with);
+    EXPECT_FALSE(bob_->closed_with);
+    hub_.join(other, {1, "alice", "s9"});
     hub_.end_user(1);
     EXPECT_EQ(other->closed_with, close_reason::login_ended);
+    EXPECT_FALSE(bob_->closed_with);
 }
 
 TEST_F(HubTest, ChallengeNamesServiceUserAndCertificateAndIsSingleUse) {
@@ -420,10 +544,11 @@ TEST_F(HubTest, SupersededCertificatesAreForgotten) {
     EXPECT_EQ(hub_.known().size(), 0u);
 }
 
+// (One connection per account: the connections sharing a certificate are of different accounts.)
 TEST_F(HubTest, ASharedFingerprintStaysUntilItsLastConnectionLetsGo) {
     auto alice2 = std::make_shared<recording_peer>();
     hub_.join(alice_, {1, "alice", "s1"});
-    hub_.join(alice2, {1, "alice", "s1b"});
+    hub_.join(alice2, {3, "alice-shared", "s3"});
     certify(alice_, std::string(40, 'A'), "Alice");
     certify(alice2, std::string(40, 'A'), "Alice");
     certify(alice_, std::string(40, 'A'), "Alice");  // the same certificate proved again
@@ -460,14 +585,8 @@ TEST(HubOffers, PendingOffersArePerOffererAndExpire) {
     ASSERT_TRUE(hub.request_channel(attacker, 2));
     ASSERT_TRUE(hub.request_channel(attacker, 2));
     EXPECT_EQ(hub.request_channel(attacker, 2).error(), channel_error::too_many_offers);
-    // A second tab of the same user counts with the first.
-    auto tab = std::make_shared<recording_peer>();
-    hub.join(tab, {1, "user1", "s1b"});
-    hub.issue_challenge(tab.get(), report_of(std::string(40, 'B'), "U"));
-    hub.certify(tab.get(), std::move(hub.take_challenge(tab.get())->report));
-    EXPECT_EQ(hub.request_channel(tab.get(), 2).error(), channel_error::too_many_offers);
     ASSERT_TRUE(hub.request_channel(attacker, 3));
-    ASSERT_TRUE(hub.request_channel(tab.get(), 4));
+    ASSERT_TRUE(hub.request_channel(attacker, 4));
     EXPECT_EQ(hub.request_channel(attacker, 5).error(), channel_error::too_many_offers);
     // Others can still offer to the same peer.
     EXPECT_TRUE(hub.request_channel(peers[5].get(), 2));
@@ -500,8 +619,9 @@ void send_control(channel_hub& hub, const std::shared_ptr<recording_peer>& from,
     pool.join();
 }
 
-// Every control message type is paid for from a per-user budget shared by the user's tabs; a
-// refused one is answered with rate_limited and retry_after, and does nothing else.
+// Every control message type is paid for from a per-user budget shared by the user's
+// connections (a new window taking over starts with what the old one left); a refused one is
+// answered with rate_limited and retry_after, and does nothing else.
 TEST(HubControlLimits, PerUserAcrossTabsThenRefilled) {
     core::manual_clock clock;
     core::metrics metrics;
@@ -512,15 +632,15 @@ TEST(HubControlLimits, PerUserAcrossTabsThenRefilled) {
     auto tab1 = std::make_shared<recording_peer>();
     auto tab2 = std::make_shared<recording_peer>();
     auto bob = std::make_shared<recording_peer>();
-    hub.join(tab1, {1, "alice", "s1"});
     hub.join(tab2, {1, "alice", "s2"});
     hub.join(bob, {2, "bob", "s3"});
-    send_control(hub, tab1, R"({"type":"ping"})", clock);
     send_control(hub, tab2, R"({"type":"ping"})", clock);
-    send_control(hub, tab1, R"({"type":"ping"})", clock);
     send_control(hub, tab2, R"({"type":"ping"})", clock);
+    hub.join(tab1, {1, "alice", "s1"});  // takes over from tab2
+    send_control(hub, tab1, R"({"type":"ping"})", clock);
+    send_control(hub, tab1, R"({"type":"ping"})", clock);
     EXPECT_EQ(tab1->count("pong") + tab2->count("pong"), 3u);
-    auto refused = tab2->last("error");
+    auto refused = tab1->last("error");
     EXPECT_EQ(refused.at("error").at("code").as_string(), "rate_limited");
     EXPECT_EQ(refused.at("error").at("retry_after").as_int64(), 1);
     EXPECT_EQ(refused.at("request").as_string(), "ping");
@@ -593,27 +713,27 @@ TEST(ChannelMessages, ErrorsAndPresenceAreJson) {
 // (5 and 5), taken before any certificate work is queued.
 TEST_F(HubTest, CertificateSubmissionsAreLimitedPerConnectionAndPerAccount) {
     auto alice2 = std::make_shared<recording_peer>();
-    auto alice3 = std::make_shared<recording_peer>();
     hub_.join(alice_, {1, "alice", "s1"});
-    hub_.join(alice2, {1, "alice", "s2"});
-    hub_.join(alice3, {1, "alice", "s3"});
     hub_.join(bob_, {2, "bob", "s4"});
     for (int i = 0; i < 3; ++i) EXPECT_FALSE(hub_.admit_certificate_submission(alice_.get())) << i;
     auto wait = hub_.admit_certificate_submission(alice_.get());
     ASSERT_TRUE(wait);
     EXPECT_EQ(*wait, 20);  // one token at 3 a minute
+    // A new window takes over: it has all of its own, but the account's five are shared.
+    hub_.join(alice2, {1, "alice", "s2"});
+    EXPECT_TRUE(hub_.admit_certificate_submission(alice_.get()));  // superseded: refused
     EXPECT_FALSE(hub_.admit_certificate_submission(alice2.get()));
     EXPECT_FALSE(hub_.admit_certificate_submission(alice2.get()));
-    // alice3 has all of its own, but the account's five are used.
-    wait = hub_.admit_certificate_submission(alice3.get());
+    wait = hub_.admit_certificate_submission(alice2.get());
     ASSERT_TRUE(wait);
     EXPECT_EQ(*wait, 12);                                         // one token at 5 a minute
     EXPECT_FALSE(hub_.admit_certificate_submission(bob_.get()));  // another account
-    clock_.advance(12s);
-    EXPECT_FALSE(hub_.admit_certificate_submission(alice3.get()));
+    // (the refused third took the connection's token: its next is 20 s away)
+    clock_.advance(20s);
+    EXPECT_FALSE(hub_.admit_certificate_submission(alice2.get()));
     // A connection that left is forgotten: the next one at that address starts with a full bucket.
     clock_.advance(60s);
-    hub_.leave(alice_.get());
+    hub_.leave(alice2.get());
     hub_.join(alice_, {1, "alice", "s5"});
     for (int i = 0; i < 3; ++i) EXPECT_FALSE(hub_.admit_certificate_submission(alice_.get())) << i;
     // A connection that is not joined gets nothing.

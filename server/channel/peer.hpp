@@ -20,6 +20,7 @@ enum class close_reason : std::uint16_t {
     too_big = 1009,
     login_ended = 4401,  // logout, password change, expiry or account deletion
     too_slow = 4408,     // the client did not read fast enough; its queue overflowed
+    superseded = 4409,   // a newer app WebSocket of the same account took over
 };
 
 // Messages are shared, immutable and may be queued for many peers at once.
