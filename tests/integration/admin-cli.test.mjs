@@ -1,10 +1,13 @@
 // The `secms-server user …` administration commands, run against the data directory of a stopped
-// server (never beside a running one: two processes must not share the SoftHSM2 token), then
-// checked through the HTTP API of a server started again on the same directory.
+// server and checked through the HTTP API of a server started again on the same directory; then
+// run beside a running server, whose live logins and WebSockets they reach at once.
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { login, request, runServerCommand, startServer } from '../helpers/secms-server.mjs';
+import {
+  login, loopbackRateLimits, openWebSocket, register, request, runServerCommand, startServer,
+} from '../helpers/secms-server.mjs';
+import { until } from '../helpers/until.mjs';
 
 let dataDir;
 
@@ -138,5 +141,80 @@ describe('user administration', () => {
       assert.equal(res.status, 401);
       assert.equal(res.json.error.code, 'invalid_credentials');
     });
+  });
+});
+
+// The same commands run while the server runs: the server notices the change in its database
+// (docs/operations.md "Administration") and acts on the live logins at once.
+describe('user commands reach a running server', () => {
+  const pw = 'a running server password';
+  let server;
+
+  before(async () => {
+    server = await startServer({ dataDir, extraArgs: [...loopbackRateLimits] });
+    for (const name of ['frank', 'grace', 'heidi']) {
+      assert.equal((await register(server, name, pw)).status, 201);
+    }
+  });
+
+  after(async () => {
+    if (server) assert.equal((await server.stop({ keepDataDir: true })).code, 0);
+  });
+
+  async function connected(name) {
+    const { res, cookie } = await login(server, name, pw);
+    assert.equal(res.status, 200, res.body);
+    const socket = await openWebSocket(server, { cookie });
+    await socket.next('hello');
+    return { cookie, socket };
+  }
+
+  const meStatus = async (cookie) => (await request(server, 'GET', '/api/v1/me', { cookie })).status;
+
+  test('user disable: the open WebSocket closes and the cookie is refused', async () => {
+    const { cookie, socket } = await connected('frank');
+    const r = await cli(['user', 'disable', 'frank']);
+    assert.equal(r.code, 0, r.stderr);
+    // A deadline of a few seconds for the server to notice (it polls every 250 ms).
+    const closed = await socket.closedWithin(10_000);
+    assert.equal(closed.code, 4401, JSON.stringify(closed));
+    await until(() => meStatus(cookie), (s) => s === 401, 'the disabled login refused', 10_000);
+    const again = await login(server, 'frank', pw);
+    assert.equal(again.res.status, 403, again.res.body);
+    assert.equal(again.res.json.error.code, 'account_disabled');
+  });
+
+  test('user delete: the open WebSocket closes and the cookie is refused', async () => {
+    const { cookie, socket } = await connected('grace');
+    const r = await cli(['user', 'delete', 'grace']);
+    assert.equal(r.code, 0, r.stderr);
+    const closed = await socket.closedWithin(10_000);
+    assert.equal(closed.code, 4401, JSON.stringify(closed));
+    await until(() => meStatus(cookie), (s) => s === 401, 'the deleted login refused', 10_000);
+    assert.equal((await login(server, 'grace', pw)).res.status, 401);
+  });
+
+  test('user role: /api/v1/me of the live login shows the new role; its socket stays', async () => {
+    const { cookie, socket } = await connected('heidi');
+    const r = await cli(['user', 'role', 'heidi', 'moderator']);
+    assert.equal(r.code, 0, r.stderr);
+    const me = await until(
+      () => request(server, 'GET', '/api/v1/me', { cookie }),
+      (res) => res.status === 200 && res.json.user.role === 'moderator',
+      'heidi shown as moderator',
+      10_000,
+    );
+    assert.equal(me.json.user.username, 'heidi');
+    // An admin role given on the command line opens the admin API to the live login.
+    assert.equal((await cli(['user', 'role', 'heidi', 'admin'])).code, 0);
+    await until(
+      () => request(server, 'GET', '/api/v1/admin/users', { cookie }),
+      (res) => res.status === 200,
+      'the admin API open to heidi',
+      10_000,
+    );
+    socket.send({ type: 'ping' });
+    await socket.next('pong');
+    await socket.close();
   });
 });
