@@ -36,6 +36,7 @@ import { loadSipPhone } from '../sip/sip-loader.js';
 import '../ui/app-root.js';
 import '../ui/announcer.js';
 import '../ui/sip/sip-incoming.js';
+import '../ui/superseded-notice.js';
 
 // Injected by web/build.mjs: the content-hashed path of the crypto worker bundle.
 const cryptoWorkerUrl = __SECMS_WORKER_URL__;
@@ -320,6 +321,10 @@ function startSocket() {
       if (status !== 'online') presence.clear();
     },
     onSessionEnded: () => onSessionGone('session-ended'),
+    // A newer window of this account took the connection (close 4409): no reconnect; the notice
+    // offers to take it back. The Worker and its keys stay; channels and rooms ended with the
+    // socket (handleSocketStatus above).
+    onSuperseded: () => { supersededNotice.open = true; },
     // A refused upgrade looks like a network failure from here (after a server restart every
     // login is gone): ask the API whether the login is still valid (./login-check.js).
     onConnectFailure: createLoginCheck({ me: () => api.me(), onLoginGone: () => onSessionGone('session-ended') }),
@@ -327,8 +332,15 @@ function startSocket() {
   socket.start();
 }
 
+// One app window per account: shown when another window took the connection over.
+const supersededNotice = document.createElement('secms-superseded-notice');
+supersededNotice.onUseHere = () => socket?.start();
+document.body.append(supersededNotice);
+
 window.addEventListener('offline', () => socket?.stop('browser offline'));
-window.addEventListener('online', () => socket?.start());
+// A window another one took over stays disconnected until "Use here", even when the network
+// comes back.
+window.addEventListener('online', () => { if (!supersededNotice.open) socket?.start(); });
 
 // --- email (issue 11): the mail tab's controller, its key directory and address book ---------------
 

@@ -41,6 +41,9 @@ export default Object.freeze({
   'app.unreachable.title': 'The server cannot be reached',
   'app.unreachable.body': 'Check your connection, then reload this window.',
   'app.back_to_start': 'Go to the start page',
+  'superseded.title': 'Opened in another window',
+  'superseded.body': 'Security.MS is now open in another window or tab with this account, and only one window can be connected at a time. This window is disconnected; its secure channels and rooms have ended.',
+  'superseded.use_here': 'Use here',
 
   'status.connection': 'Connection',
   'status.connecting': 'Connecting',

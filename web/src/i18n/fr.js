@@ -40,6 +40,9 @@ export default Object.freeze({
   'app.unreachable.title': 'Le serveur est injoignable',
   'app.unreachable.body': 'Vérifiez votre connexion, puis rechargez cette fenêtre.',
   'app.back_to_start': "Aller à la page d'accueil",
+  'superseded.title': 'Ouvert dans une autre fenêtre',
+  'superseded.body': 'Security.MS est maintenant ouvert avec ce compte dans une autre fenêtre ou un autre onglet, et une seule fenêtre peut être connectée à la fois. Cette fenêtre est déconnectée ; ses canaux sécurisés et ses salons sont terminés.',
+  'superseded.use_here': 'Utiliser ici',
 
   'status.connection': 'Connexion',
   'status.connecting': 'Connexion en cours',

@@ -7,7 +7,8 @@
 //   online       – socket open
 //   reconnecting – the socket dropped; waiting for, or trying, the next attempt
 //   offline      – stopped: by the app (logout), by the browser going offline,
-//                  or by the server ending the login session (close code 4401)
+//                  by the server ending the login session (close code 4401),
+//                  or by a newer app window of the account taking over (4409)
 
 import { reconnectDelayMs, defaultBackoff } from './reconnect-backoff.js';
 
@@ -15,9 +16,15 @@ export const wsSubprotocol = 'secms.v1';
 /** Close code the server uses when the login session behind the socket ends. */
 export const sessionEndedCloseCode = 4401;
 export const normalCloseCode = 1000;
+/**
+ * Close code the server uses when a newer app WebSocket of the same account took over (one app
+ * window per account). Not retried: reconnecting would take the socket back from the newer
+ * window, which would do the same, each closing the other for ever. start() takes over again.
+ */
+export const supersededCloseCode = 4409;
 
 const allowedOptions = [
-  'url', 'protocol', 'onMessage', 'onBinary', 'onStatus', 'onSessionEnded', 'onConnectFailure',
+  'url', 'protocol', 'onMessage', 'onBinary', 'onStatus', 'onSessionEnded', 'onSuperseded', 'onConnectFailure',
   'WebSocketImpl', 'setTimer', 'clearTimer', 'now', 'random', 'backoff', 'keepAliveMs',
 ];
 
@@ -35,6 +42,7 @@ export function createWebSocketClient(options) {
     onBinary = () => {},
     onStatus = () => {},
     onSessionEnded = () => {},
+    onSuperseded = () => {},
     onConnectFailure = () => {},
     WebSocketImpl = globalThis.WebSocket,
     setTimer = globalThis.setTimeout.bind(globalThis),
@@ -145,6 +153,13 @@ export function createWebSocketClient(options) {
       running = false;
       setStatus('offline');
       onSessionEnded();
+      return;
+    }
+    if (event.code === supersededCloseCode) {
+      running = false;
+      attempt = 0;
+      setStatus('offline');
+      onSuperseded();
       return;
     }
     if (!opened) {
