@@ -64,6 +64,34 @@ bool uses_softhsm(const config& c) {
     return c.hsm_module.find("softhsm") != std::string::npos;
 }
 
+// What the operator does about a token that cannot be used at start, appended to the error.
+std::string token_fix(hsm::hsm_error e, const config& c, bool own_softhsm, bool has_accounts) {
+    switch (e) {
+        case hsm::hsm_error::token_not_found:
+            if (!has_accounts)
+                return ". Prepare a token with that label (or set --hsm-token-label to yours), or "
+                       "let a first run make one with --hsm-initialise true";
+            return ". The user database holds accounts whose password hashes need this token's "
+                   "pepper key, so no new token is made (it would lock every account out): "
+                   "restore the token" +
+                   (own_softhsm ? " directory " + (c.data_path() / "hsm" / "tokens").string() +
+                                      " from a backup"
+                                : std::string()) +
+                   ", or point --hsm-module, --hsm-token-label or SOFTHSM2_CONF at it";
+        case hsm::hsm_error::login_failed:
+            return ". Put the token's user PIN in " + c.pin_file_path().string() +
+                   " (--hsm-pin-file); a token locked after wrong PINs needs its user PIN set "
+                   "again with the Security Officer PIN" +
+                   (own_softhsm ? " (kept in " + (c.data_path() / "hsm" / "so.pin").string() + ")"
+                                : std::string());
+        case hsm::hsm_error::module_load_failed:
+            return ". Install the PKCS#11 module (Debian: softhsm2) or point --hsm-module at it";
+        default:
+            break;
+    }
+    return {};
+}
+
 // Opens the user database and the key store, creating what a first run needs.
 std::optional<backends> open_backends(const config& c, std::string& error) {
     if (!ensure_private_directory(c.data_path(), error)) return std::nullopt;
@@ -73,10 +101,19 @@ std::optional<backends> open_backends(const config& c, std::string& error) {
                 std::string(store::message(users.error()));
         return std::nullopt;
     }
+    // A missing token is made (first run) only while no account exists: the password hashes
+    // are peppered by the token's key, and a new token would lock every account out for good.
+    auto accounts = (*users)->list_page(0, 1);
+    if (!accounts) {
+        error = "cannot read the user database " + (c.data_path() / "users.db").string() + ": " +
+                std::string(store::message(accounts.error()));
+        return std::nullopt;
+    }
+    const bool has_accounts = accounts->total > 0;
     hsm::token_config token;
     token.module_path = c.hsm_module;
     token.token_label = c.hsm_token_label;
-    token.initialise_if_missing = c.hsm_initialise;
+    token.initialise_if_missing = c.hsm_initialise && !has_accounts;
     bool own_softhsm = uses_softhsm(c) && std::getenv("SOFTHSM2_CONF") == nullptr;
     if (own_softhsm) {
         // The embedded default: a SoftHSM2 token kept inside the data directory.
@@ -96,7 +133,8 @@ std::optional<backends> open_backends(const config& c, std::string& error) {
     auto keys = hsm::open_pkcs11_key_store(token);
     if (!keys) {
         error = "cannot use the PKCS#11 token '" + c.hsm_token_label + "' of module " +
-                c.hsm_module + ": " + std::string(hsm::message(keys.error()));
+                c.hsm_module + ": " + std::string(hsm::message(keys.error())) +
+                token_fix(keys.error(), c, own_softhsm, has_accounts);
         return std::nullopt;
     }
     return backends{std::move(*users), std::move(*keys)};

@@ -15,6 +15,8 @@ auth_error from_store(store::store_error e) {
         case store::store_error::unavailable:
         case store::store_error::corrupt:
             return auth_error::unavailable;
+        case store::store_error::full:
+            return auth_error::storage_full;
     }
     return auth_error::unavailable;
 }

@@ -22,6 +22,8 @@ std::string_view code(auth_error e) noexcept {
             return "unavailable";
         case auth_error::mail_unavailable:
             return "mail_unavailable";
+        case auth_error::storage_full:
+            return "storage_full";
     }
     return "unavailable";
 }
@@ -47,6 +49,9 @@ std::string_view message(auth_error e) noexcept {
             return "The service is temporarily unavailable.";
         case auth_error::mail_unavailable:
             return "The mail server is unreachable; try again in a few minutes.";
+        case auth_error::storage_full:
+            return "The server is out of disk space and cannot save anything new; existing "
+                   "accounts can still log in.";
     }
     return "The service is temporarily unavailable.";
 }

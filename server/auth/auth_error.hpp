@@ -15,6 +15,7 @@ enum class auth_error {
     not_authenticated,    // no valid login session
     unavailable,          // the user database or the key store failed
     mail_unavailable,     // a free name's mailbox could not be erased: registration refused
+    storage_full,         // the disk under the user database is full: nothing new is saved
 };
 
 // Stable machine code for the API ("invalid_username", …).

@@ -47,6 +47,8 @@ beast_http::status status_for(auth::auth_error e) noexcept {
         case auth_error::unavailable:
         case auth_error::mail_unavailable:
             return beast_http::status::service_unavailable;
+        case auth_error::storage_full:
+            return beast_http::status::insufficient_storage;
     }
     return beast_http::status::internal_server_error;
 }

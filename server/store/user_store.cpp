@@ -33,6 +33,8 @@ std::string_view message(store_error e) noexcept {
             return "the user database could not be opened, read or written";
         case store_error::corrupt:
             return "the user database is not in a form this version understands";
+        case store_error::full:
+            return "the disk holding the user database is full";
     }
     return "unknown user store error";
 }

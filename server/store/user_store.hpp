@@ -22,6 +22,7 @@ enum class store_error {
     username_taken,  // the name is used already (case-insensitively)
     unavailable,     // the database could not be opened, read or written
     corrupt,         // a row or the schema is not what this version expects
+    full,            // the disk holding the database is full: nothing new can be written
 };
 
 std::string_view message(store_error e) noexcept;

@@ -155,7 +155,8 @@ store_error fail_with(sqlite3* db, int rc, std::string_view what) {
     const int primary = rc & 0xff;
     const store_error e = (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
                               ? store_error::corrupt
-                              : store_error::unavailable;
+                          : primary == SQLITE_FULL ? store_error::full
+                                                   : store_error::unavailable;
     spdlog::error("user database: {} failed: {} ({})", what, sqlite3_errstr(rc),
                   db != nullptr ? sqlite3_errmsg(db) : "no connection");
     return e;
