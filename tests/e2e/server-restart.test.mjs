@@ -80,7 +80,10 @@ async function restartServer() {
   restarted = spawn(serverBinary, first.args, { stdio: ['ignore', 'pipe', 'pipe'] });
   restarted.stdout.on('data', (data) => (restartedOutput += data));
   restarted.stderr.on('data', (data) => (restartedOutput += data));
+  let spawnError = null;
+  restarted.on('error', (error) => { spawnError = error; });
   await until('the restarted server to answer /healthz', async () => {
+    if (spawnError) throw new Error(`the restarted server could not start: ${spawnError.message}`);
     if (restarted.exitCode !== null) throw new Error(`the restarted server exited (${restarted.exitCode}):\n${restartedOutput}`);
     try {
       return (await request(first, 'GET', '/healthz', { timeoutMs: 1_000 })).status === 200;
