@@ -527,6 +527,12 @@ int serve(const config& c) {
     admin_settings.limiter_max_keys = c.limiter_max_keys;
     admin::admin_routes admin_routes(admin_settings, *opened->users, clock);
     admin::account_watch account_watch(*opened->users, sessions);
+    // A new role reaches the live logins (login_sessions::update_role) and the chat rooms'
+    // moderation rights; an open WebSocket's hello keeps the old one until it reconnects.
+    admin_routes.on_role_changed(
+        [&rooms](std::int64_t userid, store::role role) { rooms.set_role(userid, role); });
+    account_watch.on_role_changed(
+        [&rooms](std::int64_t userid, store::role role) { rooms.set_role(userid, role); });
 
     raise_descriptor_limit(c);
     serve_io_context io(static_cast<int>(threads_or_cores(c.io_threads)));

@@ -239,6 +239,15 @@ TEST_F(RoomTest, ModeratorCommandsAreRefusedToUsers) {
               chat_error::bad_duration);
 }
 
+TEST_F(RoomTest, ARoleChangedByAnAdministratorCountsAtOnce) {
+    hub_.set_role(4, store::role::user);  // the moderator is demoted while connected
+    EXPECT_EQ(hub_.kick(mod_.get(), "bob", 5).error().error, chat_error::forbidden);
+    EXPECT_EQ(hub_.whois(mod_.get(), "bob").error().error, chat_error::forbidden);
+    hub_.set_role(1, store::role::moderator);  // alice is promoted
+    EXPECT_TRUE(hub_.whois(alice_.get(), "bob"));
+    hub_.set_role(99, store::role::admin);  // not online: nothing to change
+}
+
 TEST_F(RoomTest, KickRemovesBansUntilExpiryAndUnban) {
     ASSERT_TRUE(hub_.join(alice_.get(), "lobby"));
     ASSERT_TRUE(hub_.join(bob_.get(), "lobby"));

@@ -179,6 +179,11 @@ void room_hub::disconnect(const channel::peer* p) {
     users_.erase(uit);
 }
 
+void room_hub::set_role(std::int64_t userid, store::role role) {
+    std::lock_guard lock(mutex_);
+    if (auto u = users_.find(userid); u != users_.end()) u->second->role = role;
+}
+
 room_hub::user* room_hub::user_of_locked(const channel::peer* p) {
     auto it = connection_users_.find(p);
     if (it == connection_users_.end()) return nullptr;

@@ -143,6 +143,9 @@ class room_hub {
     void connect(const std::shared_ptr<channel::peer>& p, const channel::member_info& info);
     // The user's last connection leaving takes them out of every room.
     void disconnect(const channel::peer* p);
+    // An administrator changed the role of an online user: moderation rights follow at once,
+    // without waiting for the user's next connection (member lists show it at the next change).
+    void set_role(std::int64_t userid, store::role role);
 
     // Rooms -------------------------------------------------------------------------------------
     // `room` is a public room's name (created when missing), a room id, or empty: a new private

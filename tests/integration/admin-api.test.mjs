@@ -138,15 +138,25 @@ describe('actions', () => {
   test('a role change shows in /api/v1/me of the live login at once', async () => {
     const root = await cookieFor('root');
     const carol = await cookieFor('carol');
+    const socket = await openWebSocket(server, { cookie: carol });
+    await socket.next('hello');
+    socket.send({ type: 'mod_whois', user: 'alice' });
+    assert.equal((await socket.next('error')).error.code, 'forbidden');
     const res = await adminPost(root, 'carol', 'role', { role: 'moderator' });
     assert.equal(res.status, 200, res.body);
     assert.deepEqual(res.json, { ok: true });
     const me = await request(server, 'GET', '/api/v1/me', { cookie: carol });
     assert.equal(me.status, 200, me.body);
     assert.equal(me.json.user.role, 'moderator');
+    // The open socket has the moderation rights at once, without reconnecting.
+    socket.send({ type: 'mod_whois', user: 'alice' });
+    assert.equal((await socket.next('mod_whois')).user, 'alice');
     // Still not an admin: the panel stays closed to carol.
     assert.equal((await adminGet(carol)).status, 403);
     assert.equal((await adminPost(root, 'carol', 'role', { role: 'user' })).status, 200);
+    socket.send({ type: 'mod_whois', user: 'alice' });
+    assert.equal((await socket.next('error')).error.code, 'forbidden');
+    await socket.close();
   });
 
   test('disable: the open WebSocket closes, the cookie is refused, logging in is refused; enable undoes it', async () => {

@@ -205,12 +205,35 @@ describe('user commands reach a running server', () => {
       10_000,
     );
     assert.equal(me.json.user.username, 'heidi');
+    // The open socket has the moderation rights at once, without reconnecting.
+    await until(
+      async () => {
+        socket.send({ type: 'mod_whois', user: 'frank' });
+        const answer = await socket.next();
+        return answer.type;
+      },
+      (type) => type === 'mod_whois',
+      'mod_whois answered on the open socket',
+      10_000,
+    );
     // An admin role given on the command line opens the admin API to the live login.
     assert.equal((await cli(['user', 'role', 'heidi', 'admin'])).code, 0);
     await until(
       () => request(server, 'GET', '/api/v1/admin/users', { cookie }),
       (res) => res.status === 200,
       'the admin API open to heidi',
+      10_000,
+    );
+    // Back to user: the open socket loses the rights as soon as the server has noticed.
+    assert.equal((await cli(['user', 'role', 'heidi', 'user'])).code, 0);
+    await until(
+      async () => {
+        socket.send({ type: 'mod_whois', user: 'frank' });
+        const answer = await socket.next();
+        return answer.type === 'error' ? answer.error.code : answer.type;
+      },
+      (code) => code === 'forbidden',
+      'mod_whois refused on the open socket',
       10_000,
     );
     socket.send({ type: 'ping' });
