@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { access, rm } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { build } from '../../web/build.mjs';
-import { loopbackRateLimits, register, runServerCommand, serverBinary, startServer } from '../helpers/secms-server.mjs';
+import { login, loopbackRateLimits, register, request, runServerCommand, serverBinary, startServer } from '../helpers/secms-server.mjs';
 import { launchBrowser, newContext, violationsOf } from './helpers/browser.mjs';
 import { logInAndOpenApp, openLanding, registeredUser, strongPassword, uniqueName, unexpectedProblems } from './helpers/app-flows.mjs';
 import { focusedElement, waitForFocus } from './helpers/focus.mjs';
@@ -179,6 +179,32 @@ test('role change and a deletion after a confirmation naming the account', { tim
   assert.equal(focusedRow, expected);
   // The deleted user's window is told its session ended, and the name can no longer log in.
   await second.app.getByTestId('session-ended').waitFor({ timeout: 10_000 });
+  assert.deepEqual(await violationsOf(admin.app), []);
+});
+
+test('an action on an account deleted meanwhile: the server\'s refusal is said under its row and describes the button that keeps focus', { timeout: 120_000 }, async (t) => {
+  const user = await registeredUser(t, browser, server.origin, 'meanwhile');
+  const admin = await adminWindow(t);
+  const panel = await openPanel(admin.app);
+  const row = rowOf(panel, user.username);
+  await row.waitFor();
+  // Another administrator (here: the same admin from another client) deletes the account.
+  const { cookie } = await login(server, adminName, strongPassword);
+  const removed = await request(server, 'DELETE', `/api/v1/admin/users/${user.username}`, { cookie });
+  assert.equal(removed.status, 200, removed.body);
+
+  await row.getByTestId('admin-disable').click();
+  const result = row.getByTestId('admin-row-result');
+  await until(() => result.getAttribute('data-kind'), (kind) => kind === 'error', 'the refusal under the row');
+  assert.equal(await result.getAttribute('data-code'), 'unknown_user');
+  assert.equal(await result.textContent(), `${user.username} no longer exists. Refresh the list.`);
+  await waitForFocus(admin.app, { testid: 'admin-disable' });
+  assert.equal(await row.getByTestId('admin-disable').getAttribute('aria-describedby'), await result.getAttribute('id'));
+  await until(() => announced(admin.app), (text) => text.includes(`${user.username} no longer exists.`), 'the refusal read by the live region');
+  const violations = await axeViolations(admin.app, { scope: 'secms-admin-panel', frames: false });
+  assert.deepEqual(describeViolations(violations), [], 'axe: a row with a refusal');
+  await panel.getByTestId('admin-refresh').click();
+  await until(() => row.count(), (count) => count === 0, 'the row gone after a refresh');
   assert.deepEqual(await violationsOf(admin.app), []);
 });
 
