@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
+
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -222,6 +224,28 @@ TEST(LoginSessions, EndAllForUserKeepsOne) {
     EXPECT_TRUE(sessions.touch(a.cookie_token));
     EXPECT_FALSE(sessions.touch(b.cookie_token));
     EXPECT_TRUE(sessions.touch(c.cookie_token));
+}
+
+TEST(LoginSessions, CountsAndListsTheUsersLoggedIn) {
+    core::manual_clock clock;
+    login_sessions sessions({30min, 12h, 100, 8}, clock);
+    sessions.create(1, "a", store::role::user);
+    sessions.create(1, "a", store::role::user);
+    sessions.create(2, "c", store::role::moderator);
+    EXPECT_EQ(sessions.count_for_user(1), 2u);
+    EXPECT_EQ(sessions.count_for_user(3), 0u);
+    auto live = sessions.users_logged_in();
+    std::sort(live.begin(), live.end());
+    ASSERT_EQ(live.size(), 2u);
+    EXPECT_EQ(live[0], std::make_pair(std::int64_t{1}, store::role::user));
+    EXPECT_EQ(live[1], std::make_pair(std::int64_t{2}, store::role::moderator));
+    sessions.update_role(1, store::role::admin);
+    EXPECT_EQ(sessions.users_logged_in().size(), 2u);
+    EXPECT_EQ(sessions.end_all_for_user(1), 2u);
+    EXPECT_EQ(sessions.count_for_user(1), 0u);
+    EXPECT_EQ(sessions.end_all_for_user(1), 0u);
+    clock.advance(31min);  // expired, not yet swept: not counted
+    EXPECT_EQ(sessions.count_for_user(2), 0u);
 }
 
 TEST(LoginSessions, PerUserLimitDropsOldest) {
