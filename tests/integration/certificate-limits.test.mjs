@@ -27,7 +27,7 @@ before(async () => {
   assert.ok(attack.length > 50_000 && attack.length < 64 * 1024, `attack certificate is ${attack.length} bytes`);
   // Two work threads, as on the two-core machine of the report: two slow checks would fill them.
   server = await startServer({ extraArgs: [...loopbackRateLimits, '--work-threads', '2'] });
-  for (const name of ['climattacker', 'clivictim', 'cliconn', 'cliaccount', 'clirsa']) {
+  for (const name of ['climattacker', 'climattacker2', 'clivictim', 'cliconn', 'cliaccount', 'clirsa']) {
     assert.equal((await register(server, name, password)).status, 201, name);
   }
 });
@@ -63,7 +63,8 @@ test('the huge-exponent RSA-8192 certificate is refused at once on two sockets; 
   const baseline = await timedLogin('clivictim');
   assert.equal(baseline.status, 200);
 
-  const sockets = [await connect('climattacker'), await connect('climattacker')];
+  // Two accounts (one app WebSocket per account: a second socket of one would supersede the first).
+  const sockets = [await connect('climattacker'), await connect('climattacker2')];
   const submissions = sockets.map((ws) => submit(ws, attack));
   const during = timedLogin('clivictim');
   const [first, second] = await Promise.all(submissions);
@@ -105,12 +106,17 @@ test('certificate submissions are rate-limited per connection (burst 3)', async 
   await fresh.close();
 });
 
+// The account's connections follow one another (each newer one supersedes the one before) and
+// share the account's bucket.
 test('certificate submissions are rate-limited per account across its connections (burst 5)', async () => {
-  const [a, b, c] = [await connect('cliaccount'), await connect('cliaccount'), await connect('cliaccount')];
-  for (const ws of [a, a, b, b, c]) {
-    const { answer } = await submit(ws, ordinary);
-    assert.equal(answer.type, 'certificate_challenge', JSON.stringify(answer));
-  }
+  const a = await connect('cliaccount');
+  for (let i = 0; i < 2; i += 1) assert.equal((await submit(a, ordinary)).answer.type, 'certificate_challenge');
+  const b = await connect('cliaccount');
+  assert.equal((await a.closedWithin(5_000)).code, 4409);
+  for (let i = 0; i < 2; i += 1) assert.equal((await submit(b, ordinary)).answer.type, 'certificate_challenge');
+  const c = await connect('cliaccount');
+  assert.equal((await b.closedWithin(5_000)).code, 4409);
+  assert.equal((await submit(c, ordinary)).answer.type, 'certificate_challenge');
   // c has used one of its own three, but the account's five are gone.
   const { answer } = await submit(c, ordinary);
   assert.equal(answer.type, 'certificate_rejected', JSON.stringify(answer));

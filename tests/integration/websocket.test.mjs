@@ -165,28 +165,40 @@ describe('closing', { timeout: 30_000 }, () => {
     }
   });
 
+  // (One app WebSocket per account: the other login's socket is opened after the logout, as
+  // opening it before would have superseded the first with 4409.)
   test('logout of that login closes its socket with 4401; other logins stay', async () => {
     const cookie = await cookieFor('wscarol');
     const otherCookie = await cookieFor('wscarol');
     const client = await openWebSocket(server, { cookie });
-    const other = await openWebSocket(server, { cookie: otherCookie });
     await client.next('hello');
-    await other.next('hello');
     const res = await request(server, 'DELETE', '/api/v1/session', { cookie });
     assert.equal(res.status, 204);
     const closed = await client.closedWithin(3_000);
     assert.equal(closed.code, 4401, `socket after logout: ${JSON.stringify(closed)}`);
+    const other = await openWebSocket(server, { cookie: otherCookie });
+    await other.next('hello');
     other.send({ type: 'ping' });
     assert.equal((await other.next('pong')).type, 'pong');
     await other.close();
   });
 
+  test('a newer socket of the account (another login) closes the older one with 4409 superseded', async () => {
+    const older = await openWebSocket(server, { cookie: await cookieFor('wscarol') });
+    await older.next('hello');
+    const newer = await openWebSocket(server, { cookie: await cookieFor('wscarol') });
+    await newer.next('hello');
+    const closed = await older.closedWithin(3_000);
+    assert.deepEqual({ code: closed.code, reason: closed.reason }, { code: 4409, reason: 'superseded' }, JSON.stringify(closed));
+    newer.send({ type: 'ping' });
+    assert.equal((await newer.next('pong')).type, 'pong');
+    await newer.close();
+  });
+
   test('a password change closes the sockets of the other logins with 4401', async () => {
     const keep = await cookieFor('wscarol');
     const stale = await cookieFor('wscarol');
-    const keepSocket = await openWebSocket(server, { cookie: keep });
     const staleSocket = await openWebSocket(server, { cookie: stale });
-    await keepSocket.next('hello');
     await staleSocket.next('hello');
     const res = await request(server, 'PUT', '/api/v1/me/password', {
       cookie: keep,
@@ -196,6 +208,8 @@ describe('closing', { timeout: 30_000 }, () => {
     users.wscarol = 'wscarol password 2';
     const closed = await staleSocket.closedWithin(3_000);
     assert.equal(closed.code, 4401, JSON.stringify(closed));
+    const keepSocket = await openWebSocket(server, { cookie: keep });
+    await keepSocket.next('hello');
     keepSocket.send({ type: 'ping' });
     assert.equal((await keepSocket.next('pong')).type, 'pong');
     await keepSocket.close();
