@@ -36,6 +36,11 @@ toml_docs = {
 }
 for name, text in toml_docs.items():
     write("toml", name, text)
+# One document per option of the loader's table (server/app/cli.cpp), each with a number.
+import re
+options = sorted(set(re.findall(r'\{"([a-z_]+)", "([a-z_]+)"', (ROOT / "server" / "app" / "cli.cpp").read_text())))
+for section, key in options:
+    write("toml", f"option-{key}", f"[{section}]\n{key} = 1\n")
 for example in sorted((ROOT / "docs").glob("*.toml")) + sorted((ROOT / "server").rglob("*.toml")):
     write("toml", example.stem, example.read_bytes())
 
