@@ -360,9 +360,12 @@ bool apply_toml(std::string_view toml_text, config& settings,
             return false;
         }
         for (auto& [key, node] : *section.as_table()) {
-            auto it = std::find_if(table.begin(), table.end(), [&](const option_entry& e) {
-                return section_name.str() == e.section && key.str() == e.key;
-            });
+            // Named captures: clang before 16 cannot capture structured bindings.
+            auto it =
+                std::find_if(table.begin(), table.end(),
+                             [&in_section = section_name, &name = key](const option_entry& e) {
+                                 return in_section.str() == e.section && name.str() == e.key;
+                             });
             if (it == table.end()) {
                 error = "configuration: unknown key " + std::string(section_name.str()) + "." +
                         std::string(key.str());
