@@ -22,6 +22,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   chromium openssl curl
   clang-format
+  # Fuzzing (scripts/fuzz.sh, tests/fuzz): clang 14 with libFuzzer and the sanitizer runtimes.
+  clang libclang-rt-14-dev
   # TLS graded by its own tool (tests/integration/testssl.test.mjs).
   testssl.sh
   # Calls (DESIGN.md §11): the TURN relay, and ip/unshare for the loopback-only test namespace.
