@@ -204,8 +204,8 @@ class channel_hub {
     // False when the connection was not (or no longer) here. `announce`: tell the others what
     // changed (a takeover announces once, for the leaving and the joining connection together).
     bool leave_locked(const peer* p, bool announce = true);
-    // The known set counts the connections holding each fingerprint (several tabs of one user
-    // share one certificate); the last one to let go removes it.
+    // The known set counts the connections holding each fingerprint (several accounts may show
+    // one certificate); the last one to let go removes it.
     void hold_certificate_locked(const pgp::certificate_report& report);
     void release_certificate_locked(const std::string& fingerprint);
     void end_session_locked(session& s, end_reason why, std::string_view detail, const peer* by);
