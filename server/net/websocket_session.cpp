@@ -175,8 +175,8 @@ asio::awaitable<void> websocket_session::wait_while_congested(
 }
 
 bool websocket_session::congested() const {
-    return queued_bytes_shared_.load() > state_.limits.ws_queue_bytes / 2 ||
-           queued_count_shared_.load() > state_.limits.ws_queue_messages / 2;
+    return queued_bytes_shared_.load() + posted_bytes_.load() > state_.limits.ws_queue_bytes / 2 ||
+           queued_count_shared_.load() + posted_count_.load() > state_.limits.ws_queue_messages / 2;
 }
 
 void websocket_session::publish_queue_size() {
@@ -194,15 +194,24 @@ void websocket_session::post_to_strand(F&& f) {
 }
 
 void websocket_session::send_text(channel::message_ptr message) {
-    post_to_strand([self = shared_from_this(), message = std::move(message)]() mutable {
-        self->enqueue({std::move(message), false});
-    });
+    post_counted(std::move(message), false);
 }
 
 void websocket_session::send_binary(channel::message_ptr message) {
-    post_to_strand([self = shared_from_this(), message = std::move(message)]() mutable {
-        self->enqueue({std::move(message), true});
-    });
+    post_counted(std::move(message), true);
+}
+
+void websocket_session::post_counted(channel::message_ptr message, bool binary) {
+    const std::size_t size = message->size();
+    posted_bytes_ += size;
+    ++posted_count_;
+    post_to_strand(
+        [self = shared_from_this(), message = std::move(message), binary, size]() mutable {
+            // Queued (or refused) in the same step as it stops counting as posted.
+            self->enqueue({std::move(message), binary});
+            self->posted_bytes_ -= size;
+            --self->posted_count_;
+        });
 }
 
 void websocket_session::close(channel::close_reason code, std::string_view reason) {

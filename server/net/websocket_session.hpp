@@ -59,6 +59,8 @@ class websocket_session final : public channel::peer,
     // Runs `f` on this connection's strand (from any thread).
     template <class F>
     void post_to_strand(F&& f);
+    // Posts one outgoing message to this strand, counted as posted until it is queued.
+    void post_counted(channel::message_ptr message, bool binary);
     void enqueue(outgoing message);
     void write_queued();
     void publish_queue_size();
@@ -79,6 +81,11 @@ class websocket_session final : public channel::peer,
     // Copies of the queue's size readable from other threads (relay backpressure).
     std::atomic<std::size_t> queued_bytes_shared_{0};
     std::atomic<std::size_t> queued_count_shared_{0};
+    // Messages posted to this strand and not yet queued: counted at once, so a sender relaying a
+    // burst sees them before this strand runs (else the check reads a stale, small queue and the
+    // burst overflows it, dropping a receiver that reads normally).
+    std::atomic<std::size_t> posted_bytes_{0};
+    std::atomic<std::size_t> posted_count_{0};
     std::chrono::steady_clock::time_point last_login_refresh_ = std::chrono::steady_clock::now();
     bool closing_ = false;
 };
