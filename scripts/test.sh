@@ -84,9 +84,11 @@ background_logs+=("$asan_build_log")
 say "building secms-server under AddressSanitizer (asan preset, in the background)"
 ( cmake --preset asan >/dev/null && nice -n 19 cmake --build --preset asan --target secms-server -j"$(nproc)" ) >"$asan_build_log" 2>&1 &
 asan_build_pid=$!
-start_background "JavaScript unit tests" nice -n 19 node --test web/test/
+start_background "JavaScript unit tests" nice -n 19 node --test --test-concurrency=2 web/test/
 run "C++ unit tests (CTest)" ctest --preset dev -j"$(nproc)"
-run "integration tests (real server)" node --test --test-concurrency=1 tests/integration/
+# Two integration files at a time: each starts its own server on free ports and a data directory
+# of its own, and most of their time is spent waiting on sockets, so two share the machine well.
+run "integration tests (real server)" node --test --test-concurrency=2 tests/integration/
 collect_background "JavaScript unit tests"
 asan_built=0
 wait "$asan_build_pid" || asan_built=$?

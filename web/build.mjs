@@ -16,8 +16,11 @@ import { fileURLToPath } from 'node:url';
 
 const webDir = dirname(fileURLToPath(import.meta.url));
 const srcDir = join(webDir, 'src');
-const distDir = join(webDir, 'dist');
-const assetsDir = join(distDir, 'assets');
+const defaultDistDir = join(webDir, 'dist');
+// Where the build in progress writes: web/dist, or the directory build({ outDir }) names (the
+// build's own test writes elsewhere, so servers of other suites running beside it keep serving).
+let distDir = defaultDistDir;
+let assetsDir = join(distDir, 'assets');
 
 const shared = {
   bundle: true,
@@ -25,7 +28,6 @@ const shared = {
   minify: true,
   sourcemap: false,
   target: ['es2022', 'chrome111', 'firefox115', 'safari16.4'],
-  outdir: assetsDir,
   entryNames: '[name]-[hash]',
   assetNames: '[name]-[hash]',
   metafile: true,
@@ -52,7 +54,7 @@ async function bundle(entryPoints, options = {}) {
 }
 
 async function bundleWithMetafile(entryPoints, options = {}) {
-  const result = await esbuild.build({ ...shared, entryPoints, ...options });
+  const result = await esbuild.build({ ...shared, outdir: assetsDir, entryPoints, ...options });
   const outputs = outputsByEntry(result.metafile, entryPoints);
   // An entry must not import a chunk statically: the page's SRI hash covers the entry file
   // only, so every line run at page load has to be inside it. (Chunks loaded by import() run
@@ -158,7 +160,9 @@ async function buildMailFrame() {
   return frame;
 }
 
-export async function build() {
+export async function build({ outDir = defaultDistDir } = {}) {
+  distDir = outDir;
+  assetsDir = join(distDir, 'assets');
   await rm(distDir, { recursive: true, force: true });
   await mkdir(assetsDir, { recursive: true });
 

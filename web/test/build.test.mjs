@@ -1,15 +1,19 @@
 // Runs the real build and checks what the server will serve: hashed names, SRI that matches
 // the bytes, the worker path inside the app bundle, no inline code in the generated pages.
 
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from '../build.mjs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build as buildWeb } from '../build.mjs';
 
-const distDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+// A directory of its own: web/dist may be served meanwhile by the servers of suites that run
+// beside the unit tests, and a build there would take their files away for a moment.
+const distDir = await mkdtemp(join(tmpdir(), 'secms-web-build-'));
+after(() => rm(distDir, { recursive: true, force: true }));
+const build = () => buildWeb({ outDir: distDir });
 
 test('build writes hashed bundles and pages with matching SRI', async () => {
   const outputs = await build();
