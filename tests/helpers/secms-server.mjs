@@ -178,6 +178,31 @@ export function sessionCookieOf(res) {
   return undefined;
 }
 
+/** GET /healthz over HTTPS from a chosen loopback source address: the status, or the error code. */
+export function healthzFrom(server, localAddress, timeoutMs = 10_000) {
+  return new Promise((resolve) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: server.httpsPort,
+        path: '/healthz',
+        localAddress,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        agent: false,
+        timeout: timeoutMs,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve(e.code ?? e.message));
+    req.end();
+  });
+}
+
 /**
  * One HTTPS request to the server. `cookie` is the session token value (sent as __Host-sid) or a
  * full Cookie header if it contains '='. Origin defaults to the server's own; pass

@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import https from 'node:https';
 import net from 'node:net';
 import { describe, test } from 'node:test';
-import { request, startServer } from '../helpers/secms-server.mjs';
+import { healthzFrom, request, startServer } from '../helpers/secms-server.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,30 +30,6 @@ async function idleSockets(port, count, localAddress = '127.0.0.1') {
 
 const openCount = (entries) => entries.filter((e) => !e.closed).length;
 
-// GET /healthz over HTTPS from a chosen loopback source address.
-function healthzFrom(server, localAddress, timeoutMs = 3_000) {
-  return new Promise((resolve) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: server.httpsPort,
-        path: '/healthz',
-        localAddress,
-        servername: 'localhost',
-        rejectUnauthorized: false,
-        agent: false,
-        timeout: timeoutMs,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve(e.code ?? e.message));
-    req.end();
-  });
-}
 
 describe('per-IP connection cap and the pre-TLS deadline', () => {
   test('idle sockets from 127.0.0.1 fill only their own share; 127.0.0.2 is still served; the deadline closes them', async () => {
@@ -68,14 +43,14 @@ describe('per-IP connection cap and the pre-TLS deadline', () => {
       await sleep(300);
       assert.equal(openCount(sockets), cap, 'the server keeps exactly the per-IP cap of idle sockets');
       // The same address is refused while its share is used up; another address is served.
-      assert.notEqual(await healthzFrom(server, '127.0.0.1'), 200);
-      assert.equal(await healthzFrom(server, '127.0.0.2'), 200);
+      assert.notEqual(await healthzFrom(server, '127.0.0.1', 3_000), 200);
+      assert.equal(await healthzFrom(server, '127.0.0.2', 3_000), 200);
 
       // Never started TLS: closed by the server after the 2 s handshake deadline.
       const deadline = Date.now() + 5_000;
       while (openCount(sockets) > 0 && Date.now() < deadline) await sleep(100);
       assert.equal(openCount(sockets), 0, 'idle pre-TLS sockets are closed after handshake_timeout');
-      assert.equal(await healthzFrom(server, '127.0.0.1'), 200);
+      assert.equal(await healthzFrom(server, '127.0.0.1', 3_000), 200);
     } finally {
       for (const e of sockets) e.socket.destroy();
       await server.stop();
@@ -138,7 +113,7 @@ describe('out of file descriptors', () => {
       // The back-off waits at most 1 s; the queued connections are accepted and end at once.
       let status;
       const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline && (status = await healthzFrom(server, '127.0.0.1')) !== 200) await sleep(200);
+      while (Date.now() < deadline && (status = await healthzFrom(server, '127.0.0.1', 3_000)) !== 200) await sleep(200);
       assert.equal(status, 200, 'serves again once descriptors are free');
     } finally {
       for (const e of sockets) e.socket.destroy();

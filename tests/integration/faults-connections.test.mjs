@@ -6,37 +6,12 @@
 // - ten thousand half-open TLS handshakes (a ClientHello, then silence) from many addresses.
 // Every check is a count; waits are conditions with a deadline, never a measured duration.
 import assert from 'node:assert/strict';
-import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import { describe, test } from 'node:test';
-import { login, loopbackRateLimits, openWebSocket, register, request, startServer } from '../helpers/secms-server.mjs';
+import { healthzFrom, login, loopbackRateLimits, openWebSocket, register, request, startServer } from '../helpers/secms-server.mjs';
 import { until } from '../helpers/until.mjs';
 
-// GET /healthz over HTTPS from a chosen loopback source address: the status, or the error code.
-function healthzFrom(server, localAddress, timeoutMs = 10_000) {
-  return new Promise((resolve) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: server.httpsPort,
-        path: '/healthz',
-        localAddress,
-        servername: 'localhost',
-        rejectUnauthorized: false,
-        agent: false,
-        timeout: timeoutMs,
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve(e.code ?? e.message));
-    req.end();
-  });
-}
 
 // A user who logs in, opens the app WebSocket and gets pong for ping: what "served" means below.
 async function servedUser(server, name) {
