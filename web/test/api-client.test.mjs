@@ -45,7 +45,7 @@ for (const [status, code] of [
   [400, 'invalid_username'], [400, 'invalid_password'], [409, 'username_taken'],
   [401, 'invalid_credentials'], [403, 'account_disabled'], [401, 'not_authenticated'],
   [413, 'payload_too_large'], [403, 'forbidden_origin'], [415, 'unsupported_media_type'],
-  [500, 'internal'], [503, 'unavailable'],
+  [500, 'internal'], [503, 'unavailable'], [507, 'storage_full'],
 ]) {
   test(`${status} ${code} becomes an ApiError mapped to error.${code}`, async () => {
     const { fetchImpl } = cannedFetch({ status, body: errorBody(code) });
@@ -102,6 +102,32 @@ test('parseRetryAfter accepts delay-seconds only', () => {
   assert.equal(parseRetryAfter('Wed, 21 Oct 2015 07:28:00 GMT'), null);
   assert.equal(parseRetryAfter('-1'), null);
   assert.equal(parseRetryAfter(null), null);
+});
+
+test('507 storage_full (registration on a full disk) has its own sentence, with or without a body', async () => {
+  const { fetchImpl } = cannedFetch({ status: 507, body: '' });
+  const error = await createApiClient({ fetchImpl }).register({ username: 'x', password: 'y' }).catch((e) => e);
+  assert.equal(error.code, 'storage_full');
+  assert.deepEqual(errorMessageKey(error), { key: 'error.storage_full', params: {} });
+  const { default: en } = await import('../src/i18n/en.js');
+  const { default: fr } = await import('../src/i18n/fr.js');
+  assert.equal(en['error.storage_full'], "The server's storage is full; try again later or tell its administrator.");
+  assert.ok(fr['error.storage_full']);
+});
+
+test('me() passes its AbortSignal to fetch; an aborted question is a failure with no answer', async () => {
+  let seenSignal = null;
+  const fetchImpl = (url, init) => new Promise((resolve, reject) => {
+    seenSignal = init.signal;
+    init.signal?.addEventListener('abort', () => reject(init.signal.reason));
+  });
+  const controller = new AbortController();
+  const pending = createApiClient({ fetchImpl }).me({ signal: controller.signal }).catch((e) => e);
+  controller.abort(new Error('timed out'));
+  const error = await pending;
+  assert.equal(seenSignal, controller.signal);
+  assert.ok(error instanceof ApiError);
+  assert.deepEqual([error.status, error.code], [0, 'network']);
 });
 
 test('createApiClient rejects unknown options', () => {

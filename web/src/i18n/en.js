@@ -425,6 +425,7 @@ export default Object.freeze({
   'error.method_not_allowed': 'This action is not allowed.',
   'error.internal': 'The server had a problem. Try again later.',
   'error.unavailable': 'The server is busy or in maintenance. Try again later.',
+  'error.storage_full': "The server's storage is full; try again later or tell its administrator.",
   'error.network': 'The server cannot be reached. Check your connection.',
   'error.unknown': 'Something went wrong (code {code}).',
 

@@ -424,6 +424,7 @@ export default Object.freeze({
   'error.method_not_allowed': "Cette action n'est pas permise.",
   'error.internal': 'Le serveur a rencontré un problème. Réessayez plus tard.',
   'error.unavailable': 'Le serveur est occupé ou en maintenance. Réessayez plus tard.',
+  'error.storage_full': 'Le stockage du serveur est plein ; réessayez plus tard ou prévenez son administrateur.',
   'error.network': 'Le serveur est injoignable. Vérifiez votre connexion.',
   'error.unknown': "Une erreur s'est produite (code {code}).",
 

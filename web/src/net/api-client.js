@@ -7,7 +7,7 @@ export const knownErrorCodes = Object.freeze([
   'invalid_username', 'invalid_password', 'username_taken', 'invalid_credentials',
   'account_disabled', 'rate_limited', 'not_authenticated', 'bad_request',
   'payload_too_large', 'forbidden_origin', 'unsupported_media_type', 'not_found',
-  'method_not_allowed', 'internal', 'unavailable',
+  'method_not_allowed', 'internal', 'unavailable', 'storage_full',
 ]);
 
 /** Code used when no HTTP response arrived at all (server down, offline, aborted). */
@@ -18,7 +18,7 @@ const codeByStatus = new Map([
   [400, 'bad_request'], [401, 'not_authenticated'], [403, 'forbidden_origin'],
   [404, 'not_found'], [405, 'method_not_allowed'], [413, 'payload_too_large'],
   [415, 'unsupported_media_type'], [429, 'rate_limited'], [500, 'internal'],
-  [502, 'unavailable'], [503, 'unavailable'], [504, 'unavailable'],
+  [502, 'unavailable'], [503, 'unavailable'], [504, 'unavailable'], [507, 'storage_full'],
 ]);
 
 export class ApiError extends Error {
@@ -88,15 +88,18 @@ export function checkTurnCredentials(body) {
 /**
  * The JSON request function of the API clients: same-origin with the session cookie, no cache;
  * resolves to the parsed body (null for 204); a failure is an ApiError with the server's code.
+ * `options.signal` (an AbortSignal) gives the caller a way to give up on a request that never
+ * settles (a hung server): the abort is a failure with no answer (status 0, code 'network').
  */
 export function createJsonRequest({ baseUrl = '', fetchImpl = globalThis.fetch.bind(globalThis) } = {}) {
-  return async function request(method, path, body) {
+  return async function request(method, path, body, { signal } = {}) {
     const init = {
       method,
       credentials: 'same-origin',
       cache: 'no-store',
       headers: { Accept: 'application/json' },
     };
+    if (signal) init.signal = signal;
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -145,7 +148,8 @@ export function createApiClient(options = {}) {
     login: ({ username, password }) =>
       request('POST', '/api/v1/session', { username, password }).then((r) => r.user),
     logout: () => request('DELETE', '/api/v1/session'),
-    me: () => request('GET', '/api/v1/me').then((r) => r.user),
+    /** `{ signal }`: an AbortSignal ending the question (the login checks time it out). */
+    me: ({ signal } = {}) => request('GET', '/api/v1/me', undefined, { signal }).then((r) => r.user),
     changePassword: ({ currentPassword, newPassword }) =>
       request('PUT', '/api/v1/me/password', { current_password: currentPassword, new_password: newPassword }),
     deleteAccount: ({ password }) => request('DELETE', '/api/v1/me', { password }),
