@@ -12,11 +12,53 @@
 export const validLoginCheckEvery = 5;
 
 /**
- * Options: { me() → Promise (rejects with error.status 401 when the login is gone),
- * onLoginGone() (called once) }. Returns onConnectFailure({ consecutiveFailures }) → Promise
- * resolving to what it found: 'skipped' | 'gone' | 'valid' | 'unknown'.
+ * How long one question may take. A request to a hung server (or over a black-holed path) would
+ * otherwise stay pending for minutes, and every failure meanwhile would be skipped: the check
+ * would be off until the browser gave up. A question past this is "no answer".
  */
-export function createLoginCheck({ me, onLoginGone }) {
+export const loginQuestionTimeoutMs = 10_000;
+
+/**
+ * Asks me({ signal }) once, giving up after timeoutMs: resolves to what it found, 'valid' |
+ * 'gone' (401) | 'unknown' (no answer in time, network, another error). Also used while a
+ * superseded window waits (./superseded-watch.js).
+ */
+export async function askLogin({ me, timeoutMs = loginQuestionTimeoutMs, setTimeout: schedule = (fn, ms) => setTimeout(fn, ms), clearTimeout: unschedule = (handle) => clearTimeout(handle) }) {
+  const controller = new AbortController();
+  let timer = null;
+  const timedOut = new Promise((resolve) => {
+    timer = schedule(() => {
+      controller.abort(new Error('login question timed out'));
+      resolve('unknown');
+    }, timeoutMs);
+  });
+  let question;
+  try {
+    question = Promise.resolve(me({ signal: controller.signal }));
+  } catch (error) {
+    question = Promise.reject(error);
+  }
+  const answered = question.then(
+    () => 'valid',
+    (error) => (error?.status === 401 ? 'gone' : 'unknown'),
+  );
+  try {
+    return await Promise.race([answered, timedOut]);
+  } finally {
+    unschedule(timer);
+  }
+}
+
+/**
+ * Options: { me({ signal }) → Promise (rejects with error.status 401 when the login is gone),
+ * onLoginGone() (called once), timeoutMs, setTimeout, clearTimeout (tests) }. Returns
+ * onConnectFailure({ consecutiveFailures }) → Promise resolving to what it found:
+ * 'skipped' | 'gone' | 'valid' | 'unknown'.
+ */
+export function createLoginCheck({
+  me, onLoginGone, timeoutMs = loginQuestionTimeoutMs,
+  setTimeout: schedule = (fn, ms) => setTimeout(fn, ms), clearTimeout: unschedule = (handle) => clearTimeout(handle),
+}) {
   if (typeof me !== 'function' || typeof onLoginGone !== 'function') throw new TypeError('createLoginCheck: me and onLoginGone functions required');
   let serverAnswered = false;   // the last question got an answer saying the login is valid
   let gone = false;
@@ -27,21 +69,19 @@ export function createLoginCheck({ me, onLoginGone }) {
     const due = consecutiveFailures === 1 || !serverAnswered || consecutiveFailures % validLoginCheckEvery === 0;
     if (!due) return 'skipped';
     asking = true;
+    let found;
     try {
-      await me();
-      serverAnswered = true;
-      return 'valid';
-    } catch (error) {
-      if (error?.status === 401) {
-        gone = true;
-        onLoginGone();
-        return 'gone';
-      }
-      // No answer (server down, network) or another error: the next failure asks again.
-      serverAnswered = false;
-      return 'unknown';
+      found = await askLogin({ me, timeoutMs, setTimeout: schedule, clearTimeout: unschedule });
     } finally {
       asking = false;
     }
+    if (found === 'gone') {
+      gone = true;
+      onLoginGone();
+    } else {
+      // 'unknown': no answer (server down, hung, network) or another error: the next failure asks again.
+      serverAnswered = found === 'valid';
+    }
+    return found;
   };
 }
