@@ -293,3 +293,34 @@ test('mail off on the server: status {enabled:false} → connection "disabled", 
   assert.equal(store.get().status.enabled, false);
   assert.equal(foldersAsked, 0);
 });
+
+test('a window taken over pauses the mail polling (the settings sync retries) and "Use here" resumes it and re-reads the list', async () => {
+  const api = { ...fakeApi(), append: async () => ({ uid: 1 }), createFolder: async () => null };
+  const timers = new Map();
+  let nextTimer = 1;
+  const storage = new Map();
+  const controller = createMailController({
+    api, store: createMailStore(), crypto: {}, mime: {}, keys: null, addressBook: null,
+    storage: { getItem: (key) => storage.get(key) ?? null, setItem: (key, value) => storage.set(key, String(value)), removeItem: (key) => storage.delete(key) },
+    account: 'alice',
+    ownFingerprint: async () => null,   // the key is still locked: the sync asks again on a timer
+    setTimeout: (fn, ms) => { const id = nextTimer++; timers.set(id, { fn, ms }); return id; },
+    clearTimeout: (id) => { timers.delete(id); },
+  });
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+  await controller.actions.start();
+  await settle();
+  assert.equal(timers.size, 1, 'the settings sync polls while the key is locked');
+  await controller.actions.pause();
+  assert.equal(timers.size, 0, 'no timer runs in a window taken over');
+  api.calls.length = 0;
+  assert.equal(controller.handleServerMessage({ type: 'mail_new', folder: 'INBOX', exists: 121 }), true);
+  await settle();
+  assert.equal(api.calls.length, 0, 'no push is taken while paused');
+  await controller.actions.resume();
+  await settle();
+  assert.equal(timers.size, 1, 'the sync polls again');
+  assert.ok(api.calls.length >= 1, 'the list is read again');
+  controller.actions.stop();
+  assert.equal(timers.size, 0);
+});

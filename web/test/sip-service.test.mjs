@@ -56,3 +56,66 @@ test('the ringtone follows a ringing SIP call unless an end-to-end call is on', 
   assert.equal(toneFor(alertingSnapshot(e2e, sipRinging)), null, 'the end-to-end call in progress wins');
   assert.equal(alertingSnapshot({ call: null }, null).call, null);
 });
+
+/** A service whose phone records its starts and stops (stop = hang up and unregister). */
+function recordingService() {
+  const store = createSipStore();
+  const log = [];
+  let phones = 0;
+  let releaseLoad = null;
+  const service = createSipService({
+    store, api: { credentials: async () => credentials },
+    loadPhone: async () => {
+      if (releaseLoad === 'hold') await new Promise((resolve) => { releaseLoad = resolve; });
+      return {
+        startSipPhone: async ({ update }) => {
+          const id = ++phones;
+          log.push(`start ${id}`);
+          update({ registration: { state: 'registered', reason: null } });
+          return { actions: {}, stop: async () => { log.push(`stop ${id}`); } };
+        },
+      };
+    },
+    otherCallActive: () => false, selectedDevices: () => ({}), env: {},
+  });
+  return { store, log, service, holdLoad: () => { releaseLoad = 'hold'; }, releaseLoad: () => releaseLoad?.() };
+}
+
+test('a window taken over pauses the phone (unregisters) and "Use here" starts it again', async () => {
+  const { store, log, service } = recordingService();
+  await service.actions.start();
+  assert.equal(store.get().registration.state, 'registered');
+  await service.actions.pause();
+  assert.deepEqual(log, ['start 1', 'stop 1']);
+  assert.equal(store.get().registration.state, 'off');
+  await service.actions.start();
+  assert.deepEqual(log, ['start 1', 'stop 1'], 'the VoIP tab shown while paused starts nothing');
+  await service.actions.resume();
+  assert.deepEqual(log, ['start 1', 'stop 1', 'start 2']);
+  assert.equal(store.get().status, 'ready');
+  // A logout while paused is final: resume() does nothing after stop().
+  await service.actions.pause();
+  await service.actions.stop();
+  await service.actions.resume();
+  assert.deepEqual(log, ['start 1', 'stop 1', 'start 2', 'stop 2']);
+  assert.equal(store.get().status, 'stopped');
+});
+
+test('a phone never started stays unstarted across a takeover; a start in progress when paused gives up', async () => {
+  const idle = recordingService();
+  await idle.service.actions.pause();
+  await idle.service.actions.resume();
+  assert.deepEqual(idle.log, []);
+  assert.equal(idle.store.get().status, 'idle');
+
+  const racing = recordingService();
+  racing.holdLoad();
+  const starting = racing.service.actions.start();
+  await new Promise((resolve) => setImmediate(resolve));
+  await racing.service.actions.pause();
+  await racing.service.actions.resume();   // a new start, while the first is still loading
+  racing.releaseLoad();
+  await starting;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(racing.log.filter((entry) => entry.startsWith('start')).length, 1, 'one phone only');
+});

@@ -216,6 +216,28 @@ export function createMailController(options) {
     store.clear();
   }
 
+  /**
+   * Another window of this account took over (close 4409): the settings sync (which polls the
+   * mail server while the key is locked) stops after saving what is pending, and no push is
+   * taken; what is shown stays, and a draft being written keeps its own saves. resume() ("Use
+   * here") starts the sync again and re-reads the folders and the list (no pushes came meanwhile).
+   */
+  async function pause() {
+    if (!running) return;
+    running = false;
+    await settingsSync?.flush();
+    if (!running) settingsSync?.stop();
+  }
+
+  async function resume() {
+    if (running || starting === null) return;
+    running = true;
+    if (!store.get().status.enabled) return;
+    settingsSync?.start();
+    await refreshFolders();
+    await reloadList();
+  }
+
   // --- the list (sparse window) ---------------------------------------------------------------
   async function openFolder(path, changes = {}) {
     const version = store.resetList({ folder: path, ...changes });
@@ -763,7 +785,7 @@ export function createMailController(options) {
   }
 
   const actions = Object.freeze({
-    start, stop, refreshStatus, refreshFolders, openFolder: (path) => openFolder(path), loadRange: (offset, count) => loadRange(offset, count), reloadList,
+    start, stop, pause, resume, refreshStatus, refreshFolders, openFolder: (path) => openFolder(path), loadRange: (offset, count) => loadRange(offset, count), reloadList,
     setSort, setThreads, search, clearSearch,
     select, selectAll, clearSelection: () => store.clearSelection(), setThreadCollapsed,
     open, setFlags: (uids, change) => setFlags(uids, change), toggleSeen, toggleFlag, move, remove, emptyFolder, markAllRead,

@@ -28,11 +28,17 @@ export function createSipService({ store, api, loadPhone, otherCallActive, selec
   let phone = null;
   let starting = null;
   let stopped = false;
+  let generation = 0;     // a stop() makes a start still in progress of an older generation give up
+  let paused = false;     // stopped by pause(): resume() may start again
+  let resumeStarts = false;
+  let halting = Promise.resolve();
 
   const update = (patch) => store.set(Object.freeze({ ...store.get(), ...patch }));
   const setDevices = (patch) => update({ devices: Object.freeze({ ...store.get().devices, ...patch }) });
 
   async function begin() {
+    const mine = generation;
+    const abandoned = () => stopped || mine !== generation;
     update({ status: 'loading', error: null });
     let credentials;
     try {
@@ -49,14 +55,15 @@ export function createSipService({ store, api, loadPhone, otherCallActive, selec
     }
     try {
       const { startSipPhone } = await loadPhone();
-      if (stopped) return;
-      phone = await startSipPhone({
+      if (abandoned()) return;
+      const started = await startSipPhone({
         credentials, fetchCredentials: () => api.credentials(), update, otherCallActive, selectedDevices, env,
       });
-      if (stopped) {
-        await phone.stop();
+      if (abandoned()) {
+        await started.stop();
         return;
       }
+      phone = started;
       update({ status: 'ready' });
     } catch (error) {
       update({ status: 'failed', error: error?.code ?? 'load_failed' });
@@ -130,14 +137,47 @@ export function createSipService({ store, api, loadPhone, otherCallActive, selec
     },
 
     /** Logout or page unload: hang up, unregister, stop. */
-    async stop() {
-      stopped = true;
-      const running = phone;
-      phone = null;
-      if (running) await running.stop();
-      update({ status: 'stopped', call: null, registration: Object.freeze({ state: 'off', reason: null }) });
+    stop() {
+      paused = false;
+      return halt();
+    },
+    /**
+     * Another window of this account took over (close 4409): hang up and unregister, so the
+     * phone rings only in the window in use; resume() ("Use here") starts it again if it was
+     * started. A stop() meanwhile is final.
+     */
+    pause() {
+      if (stopped) return halting;
+      resumeStarts = Boolean(phone || starting);
+      paused = true;
+      return halt();
+    },
+    /** After the unregistration of pause() is done; a stop() or pause() meanwhile wins. */
+    resume() {
+      if (!paused) return Promise.resolve();
+      paused = false;
+      const mine = generation;
+      return halting.catch(() => {}).then(() => {
+        if (mine !== generation) return undefined;
+        stopped = false;
+        starting = null;
+        update({ status: 'idle', error: null });
+        return resumeStarts ? actions.start() : undefined;
+      });
     },
   });
+
+  function halt() {
+    stopped = true;
+    generation += 1;
+    const running = phone;
+    phone = null;
+    halting = (async () => {
+      if (running) await running.stop();
+      update({ status: 'stopped', call: null, registration: Object.freeze({ state: 'off', reason: null }) });
+    })();
+    return halting;
+  }
 
   return Object.freeze({ actions, store });
 }
