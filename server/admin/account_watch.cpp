@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <unordered_map>
+#include <vector>
+
 namespace secms::admin {
 
 account_watch::account_watch(store::user_store& users, auth::login_sessions& sessions,
@@ -49,13 +53,34 @@ account_watch::pass_result account_watch::poll() {
         }
         return out;
     }
-    out.store_changed = seen_version_.has_value() && *seen_version_ != *version;
+    // data_version moves for a commit by any other connection, to any table (the bans, the SIP
+    // devices): only then is the users' own change counter read, and only when that moved too
+    // are the logged-in users read again.
+    std::optional<std::int64_t> users_changes = seen_users_version_;
+    if (!seen_version_ || *seen_version_ != *version) {
+        auto counted = users_.users_version();
+        if (!counted) {
+            if (!warned_) {
+                spdlog::warn("account watch: cannot read the user database ({}); retrying",
+                             store::message(counted.error()));
+                warned_ = true;
+            }
+            return out;
+        }
+        users_changes = *counted;
+    }
+    out.store_changed = seen_users_version_.has_value() && *seen_users_version_ != *users_changes;
     if (out.store_changed) known_users_.clear();
+
+    // One entry per distinct role a user's sessions carry: a user listed with two roles holds a
+    // session with a stale one, and is read again even if it was known.
+    std::unordered_map<std::int64_t, std::vector<store::role>> live;
+    for (const auto& [userid, role] : sessions_.users_logged_in()) live[userid].push_back(role);
 
     bool complete = true;
     std::unordered_set<std::int64_t> still_known;
-    for (const auto& [userid, live_role] : sessions_.users_logged_in()) {
-        if (known_users_.contains(userid)) {
+    for (const auto& [userid, roles] : live) {
+        if (roles.size() == 1 && known_users_.contains(userid)) {
             still_known.insert(userid);
             continue;
         }
@@ -72,18 +97,20 @@ account_watch::pass_result account_watch::poll() {
                          record ? "disabled" : "deleted", userid, ended);
             continue;
         }
-        if (record->role != live_role) {
-            sessions_.update_role(userid, record->role);
+        const store::role stored = record->role;
+        if (std::any_of(roles.begin(), roles.end(), [&](store::role r) { return r != stored; })) {
+            // Every live session of the user, and any login in flight (refused and retried).
+            sessions_.update_role(userid, stored);
             ++out.roles_updated;
-            spdlog::info("account watch: userid={} is now {}", userid,
-                         store::to_string(record->role));
-            if (on_role_changed_) on_role_changed_(userid, record->role);
+            spdlog::info("account watch: userid={} is now {}", userid, store::to_string(stored));
+            if (on_role_changed_) on_role_changed_(userid, stored);
         }
         still_known.insert(userid);
     }
     known_users_ = std::move(still_known);
     if (complete) {
         seen_version_ = *version;
+        seen_users_version_ = users_changes;
         if (warned_) spdlog::info("account watch: the user database is readable again");
         warned_ = false;
     } else if (!warned_) {

@@ -1,10 +1,13 @@
 // The account watch: makes changes that others commit to the user database (the `user`
 // subcommands run while the server runs) reach the running server. It polls SQLite's
 // PRAGMA data_version on the server's own connection (cheap: no table is read); when another
-// connection has committed since the last poll, it re-reads the users that hold logins, ends the
-// logins of disabled and deleted ones (their WebSockets close through login_sessions::on_ended)
-// and gives live logins a changed role. Users that log in between two polls are read once too,
-// so a login whose password check overlapped the change cannot outlive it.
+// connection has committed since the last poll, it reads the users' change counter (one row,
+// moved by triggers on a role, disabled flag or deletion), and only when that moved it re-reads
+// the users that hold logins, ends the logins of disabled and deleted ones (their WebSockets
+// close through login_sessions::on_ended) and gives every live login of a user a changed role
+// (login_sessions::update_role, which also refuses that user's logins in flight). Users that log
+// in between two polls, and users whose sessions carry different roles, are read once too, so a
+// login whose password check overlapped the change cannot outlive it.
 #pragma once
 
 #include <chrono>
@@ -28,7 +31,7 @@ using role_changed = std::function<void(std::int64_t userid, store::role role)>;
 class account_watch {
   public:
     struct pass_result {
-        bool store_changed = false;     // another connection committed since the last pass
+        bool store_changed = false;     // another connection changed users since the last pass
         std::size_t users_read = 0;     // users re-read from the store
         std::size_t logins_ended = 0;   // of disabled or deleted users
         std::size_t roles_updated = 0;  // users whose live logins got a new role
@@ -55,9 +58,10 @@ class account_watch {
     auth::login_sessions& sessions_;
     std::chrono::milliseconds interval_;
     role_changed on_role_changed_;
-    std::optional<std::int64_t> seen_version_;
-    std::unordered_set<std::int64_t> known_users_;  // read since the store last changed
-    bool warned_ = false;                           // one log line per outage, not one per poll
+    std::optional<std::int64_t> seen_version_;        // PRAGMA data_version
+    std::optional<std::int64_t> seen_users_version_;  // user_store::users_version
+    std::unordered_set<std::int64_t> known_users_;    // read since the store last changed
+    bool warned_ = false;                             // one log line per outage, not one per poll
 
     std::mutex mutex_;
     std::condition_variable wake_;

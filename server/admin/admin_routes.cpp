@@ -249,6 +249,9 @@ boost::asio::awaitable<http::response> admin_routes::act(http::request& req,
         case outcome::last_admin:
             co_return error(status::conflict, "last_admin",
                             "The server must keep at least one enabled administrator.", version);
+        case outcome::forbidden:
+            co_return error(status::forbidden, "forbidden",
+                            "Only administrators may use the administration API.", version);
         case outcome::unavailable:
             co_return unavailable(version);
         case outcome::done:
@@ -264,17 +267,23 @@ boost::asio::awaitable<http::response> admin_routes::act(http::request& req,
 }
 
 std::optional<std::size_t> admin_routes::enabled_admins() {
-    auto all = users_.list();
-    if (!all) return std::nullopt;
-    return static_cast<std::size_t>(std::count_if(all->begin(), all->end(), [](const auto& u) {
-        return u.role == store::role::admin && !u.disabled;
-    }));
+    auto counted = users_.count_enabled_admins();
+    if (!counted) return std::nullopt;
+    return *counted;
 }
 
 admin_routes::result admin_routes::apply(std::int64_t admin_userid, std::string_view username,
                                          action what, store::role new_role,
                                          http::server_context& ctx) {
     std::lock_guard lock(changes_);
+    // The acting account as stored now, in the same serialized step as the change: an admin
+    // demoted, disabled or deleted after its request passed the check in handle() acts no more.
+    auto actor = users_.find_by_id(admin_userid);
+    if (!actor) {
+        return {actor.error() == store::store_error::not_found ? outcome::forbidden
+                                                               : outcome::unavailable};
+    }
+    if (actor->role != store::role::admin || actor->disabled) return {outcome::forbidden};
     auto target = users_.find_by_name(username);
     if (!target) {
         return {target.error() == store::store_error::not_found ? outcome::unknown_user

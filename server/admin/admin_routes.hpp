@@ -55,7 +55,7 @@ class admin_routes final : public http::api_module {
 
   private:
     enum class action { disable, enable, set_role, end_logins, remove };
-    enum class outcome { done, unknown_user, self, last_admin, unavailable };
+    enum class outcome { done, unknown_user, self, last_admin, forbidden, unavailable };
     struct result {
         outcome what = outcome::done;
         std::int64_t userid = 0;
@@ -67,7 +67,8 @@ class admin_routes final : public http::api_module {
     boost::asio::awaitable<http::response> act(http::request& req, std::int64_t admin_userid,
                                                std::string_view username, action what,
                                                http::server_context& ctx);
-    // Runs on the work pool: the check (self, last admin) and the change, as one step.
+    // Runs on the work pool: the checks (the acting admin is still an enabled admin, self, last
+    // admin) and the change, as one step.
     result apply(std::int64_t admin_userid, std::string_view username, action what,
                  store::role new_role, http::server_context& ctx);
     // Enabled accounts with the admin role; nullopt when the store cannot be read.

@@ -268,6 +268,103 @@ TEST_F(AdminRoutesTest, EachAdminIsRateLimited) {
     EXPECT_FALSE(third[beast_http::field::retry_after].empty());
 }
 
+TEST_F(AdminRoutesTest, RoleChangeReachesEveryLiveLoginAndRefusesLoginsInFlight) {
+    const auto mod = id_of("mod");
+    const std::string body = R"({"username":"mod","password":"correct horse battery"})";
+    ASSERT_EQ(run(request(verb::post, "/api/v1/session", body)).result_int(), 200u);
+    // A login of mod that read the account (role moderator) before the change below.
+    const auto ticket = sessions_.begin_login();
+    ASSERT_EQ(post("/api/v1/admin/users/mod/role", root_, R"({"role":"user"})").result_int(), 200u);
+    for (const auto& [id, role] : sessions_.users_logged_in()) {
+        if (id == mod) {
+            EXPECT_EQ(role, store::role::user);
+        }
+    }
+    // It may not make a session with the role it read: it is refused, and the login is retried
+    // against the account as stored now.
+    auto stale = sessions_.create(mod, "mod", store::role::moderator, ticket);
+    ASSERT_FALSE(stale);
+    EXPECT_EQ(stale.error(), auth::login_refusal::ended_meanwhile);
+    auto again = run(request(verb::post, "/api/v1/session", body));
+    ASSERT_EQ(again.result_int(), 200u);
+    EXPECT_EQ(json::parse(again.body()).at("user").at("role").as_string(), "user");
+}
+
+// A user store that, once armed, demotes an account right after the admin API's first read of
+// it: the request passed the role check, and the change must still be refused.
+class demoting_store final : public store::user_store {
+  public:
+    explicit demoting_store(store::user_store& inner) : inner_(inner) {}
+    std::int64_t demote_after_read = 0;
+
+    core::result<store::user_record, store::store_error> create(const store::new_user& u) override {
+        return inner_.create(u);
+    }
+    core::result<store::user_record, store::store_error> find_by_name(
+        std::string_view name) override {
+        return inner_.find_by_name(name);
+    }
+    core::result<store::user_record, store::store_error> find_by_id(std::int64_t id) override {
+        auto found = inner_.find_by_id(id);
+        if (id == demote_after_read) {
+            demote_after_read = 0;
+            EXPECT_TRUE(inner_.set_role(id, store::role::user));
+        }
+        return found;
+    }
+    core::status<store::store_error> set_password(std::int64_t id, std::string_view h,
+                                                  int v) override {
+        return inner_.set_password(id, h, v);
+    }
+    core::status<store::store_error> set_role(std::int64_t id, store::role r) override {
+        return inner_.set_role(id, r);
+    }
+    core::status<store::store_error> set_disabled(std::int64_t id, bool d) override {
+        return inner_.set_disabled(id, d);
+    }
+    core::status<store::store_error> remove(std::int64_t id) override { return inner_.remove(id); }
+    core::result<std::vector<store::user_record>, store::store_error> list() override {
+        return inner_.list();
+    }
+    core::result<store::user_page, store::store_error> list_page(std::int64_t o,
+                                                                 std::int64_t l) override {
+        return inner_.list_page(o, l);
+    }
+    core::result<std::int64_t, store::store_error> data_version() override {
+        return inner_.data_version();
+    }
+    core::result<std::int64_t, store::store_error> users_version() override {
+        return inner_.users_version();
+    }
+    core::result<std::size_t, store::store_error> count_enabled_admins() override {
+        return inner_.count_enabled_admins();
+    }
+
+  private:
+    store::user_store& inner_;
+};
+
+TEST_F(AdminRoutesTest, AnAdminDemotedAfterTheCheckChangesNothing) {
+    ASSERT_TRUE(users_->set_role(id_of("mod"), store::role::admin));
+    demoting_store demoting{*users_};
+    admin_routes routes{{1000, 1000, 100}, demoting, clock_};
+    ctx_.admin = &routes;
+    demoting.demote_after_read = id_of("mod");
+    auto res = post("/api/v1/admin/users/alice/disable", mod_);
+    EXPECT_EQ(res.result_int(), 403u);
+    EXPECT_EQ(error_code(res), "forbidden");
+    EXPECT_FALSE(users_->find_by_name("alice")->disabled);
+    EXPECT_EQ(sessions_.count_for_user(id_of("alice")), 1u);
+}
+
+TEST_F(AdminRoutesTest, TheUserListCarriesNoPasswordHash) {
+    auto page = users_->list_page(0, 10);
+    ASSERT_TRUE(page);
+    ASSERT_FALSE(page->users.empty());
+    for (const auto& u : page->users) EXPECT_TRUE(u.password_hash.empty()) << u.username;
+    EXPECT_EQ(*users_->count_enabled_admins(), 1u);
+}
+
 // The watch against two connections to one SQLite file: the server's, and the command line's.
 class AccountWatchTest : public ::testing::Test {
   protected:
@@ -345,6 +442,46 @@ TEST_F(AccountWatchTest, ALoginAfterTheChangeIsReadToo) {
     EXPECT_FALSE(pass.store_changed);
     EXPECT_EQ(pass.users_read, 1u);
     EXPECT_EQ(pass.logins_ended, 1u);
+}
+
+TEST_F(AccountWatchTest, OtherTablesChangingReadsNoUser) {
+    // The bans (and the SIP devices) are written on connections of their own to the same file:
+    // data_version moves, the users' change counter does not, and no user is read again.
+    auto bans = store::open_sqlite_ban_store(dir_.path() / "users.db");
+    ASSERT_TRUE(bans);
+    ASSERT_TRUE((*bans)->put({bob_, 4'000'000'000, alice_, 1, {}, {}}));
+    auto pass = watch_->poll();
+    EXPECT_FALSE(pass.store_changed);
+    EXPECT_EQ(pass.users_read, 0u);
+    ASSERT_TRUE((*bans)->remove(bob_));
+    EXPECT_EQ(watch_->poll().users_read, 0u);
+    // A change to users still counts.
+    ASSERT_TRUE(cli_->set_role(bob_, store::role::moderator));
+    pass = watch_->poll();
+    EXPECT_TRUE(pass.store_changed);
+    EXPECT_EQ(pass.roles_updated, 1u);
+}
+
+TEST_F(AccountWatchTest, ARoleChangedElsewhereRefusesLoginsInFlight) {
+    // A login of alice read her role before the command line changed it.
+    const auto ticket = sessions_.begin_login();
+    ASSERT_TRUE(cli_->set_role(alice_, store::role::moderator));
+    EXPECT_EQ(watch_->poll().roles_updated, 1u);
+    auto stale = sessions_.create(alice_, "alice", store::role::user, ticket);
+    ASSERT_FALSE(stale);
+    EXPECT_EQ(stale.error(), auth::login_refusal::ended_meanwhile);
+}
+
+TEST_F(AccountWatchTest, EverySessionOfAUserIsLookedAt) {
+    ASSERT_TRUE(cli_->set_role(alice_, store::role::moderator));
+    EXPECT_EQ(watch_->poll().roles_updated, 1u);
+    // A session carrying the old role next to the updated ones, with nothing changed in the
+    // store since: the watch sees the two roles and reads alice again.
+    auto stale = sessions_.create(alice_, "alice", store::role::user).session.id;
+    auto pass = watch_->poll();
+    EXPECT_EQ(pass.users_read, 1u);
+    EXPECT_EQ(pass.roles_updated, 1u);
+    EXPECT_EQ(sessions_.find(stale)->role, store::role::moderator);
 }
 
 TEST_F(AccountWatchTest, TheThreadNoticesWithinAFewPolls) {

@@ -226,6 +226,34 @@ TEST(LoginSessions, EndAllForUserKeepsOne) {
     EXPECT_TRUE(sessions.touch(c.cookie_token));
 }
 
+TEST(LoginSessions, ARoleChangeReachesEverySessionAndRefusesOlderTickets) {
+    core::manual_clock clock;
+    login_sessions sessions({30min, 12h, 100, 8}, clock);
+    const auto before = sessions.begin_login();
+    auto a = sessions.create(1, "a", store::role::moderator);
+    auto b = sessions.create(1, "a", store::role::moderator);
+    // A session with another role beside them (made across a change) is listed on its own.
+    sessions.create(1, "a", store::role::user);
+    auto live = sessions.users_logged_in();
+    std::sort(live.begin(), live.end());
+    ASSERT_EQ(live.size(), 2u);
+    EXPECT_EQ(live[0], std::make_pair(std::int64_t{1}, store::role::user));
+    EXPECT_EQ(live[1], std::make_pair(std::int64_t{1}, store::role::moderator));
+    sessions.update_role(1, store::role::user);
+    EXPECT_EQ(sessions.find(a.session.id)->role, store::role::user);
+    EXPECT_EQ(sessions.find(b.session.id)->role, store::role::user);
+    ASSERT_EQ(sessions.users_logged_in().size(), 1u);
+    // A login that read the role before the change is refused; one after it is not.
+    auto stale = sessions.create(1, "a", store::role::moderator, before);
+    ASSERT_FALSE(stale);
+    EXPECT_EQ(stale.error(), login_refusal::ended_meanwhile);
+    EXPECT_TRUE(sessions.create(1, "a", store::role::user, sessions.begin_login()));
+    // Also for a user with no session yet.
+    const auto other = sessions.begin_login();
+    sessions.update_role(2, store::role::admin);
+    EXPECT_FALSE(sessions.create(2, "b", store::role::user, other));
+}
+
 TEST(LoginSessions, CountsAndListsTheUsersLoggedIn) {
     core::manual_clock clock;
     login_sessions sessions({30min, 12h, 100, 8}, clock);

@@ -184,6 +184,9 @@ std::size_t login_sessions::end_all_for_user(std::int64_t userid, std::string_vi
 
 void login_sessions::update_role(std::int64_t userid, store::role role) {
     std::lock_guard lock(mutex_);
+    // A login in flight read the account (and its role) before this change: it must not create
+    // a session carrying the old role, so it is refused and retried, reading the role anew.
+    ended_at_[userid] = {++epoch_, clock_.now()};
     auto mine = by_user_.find(userid);
     if (mine == by_user_.end()) return;
     for (const auto& id : mine->second) sessions_.at(id).role = role;
@@ -204,7 +207,14 @@ std::vector<std::pair<std::int64_t, store::role>> login_sessions::users_logged_i
     std::vector<std::pair<std::int64_t, store::role>> out;
     out.reserve(by_user_.size());
     for (const auto& [userid, ids] : by_user_) {
-        if (!ids.empty()) out.emplace_back(userid, sessions_.at(ids.front()).role);
+        // Every session is looked at, not only the first: one with a stale role must be seen.
+        const std::size_t first = out.size();
+        for (const auto& id : ids) {
+            const store::role role = sessions_.at(id).role;
+            if (std::none_of(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                             [&](const auto& e) { return e.second == role; }))
+                out.emplace_back(userid, role);
+        }
     }
     return out;
 }

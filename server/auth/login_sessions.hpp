@@ -32,7 +32,8 @@ struct session_timeouts {
 
 // Why create() made no login.
 enum class login_refusal {
-    ended_meanwhile,  // the user's logins were ended after the ticket: check the password again
+    ended_meanwhile,  // the user's logins were ended, or its role changed, after the ticket:
+                      // check the password again (and read the account as stored now)
     table_full,       // max_sessions live logins are held: try again later (503)
 };
 
@@ -46,9 +47,9 @@ struct login_session {
 };
 
 // Taken before a login reads the password hash; a session is created from it only if none of the
-// user's logins were ended (password change, account deletion) after it was taken. Without it a
-// login that verified the old hash could create its session just after the change ended the
-// others, and survive the change.
+// user's logins were ended (password change, account deletion) and its role was not changed after
+// it was taken. Without it a login that verified the old hash (or read the old role) could create
+// its session just after the change ended (or updated) the others, and survive the change.
 struct login_ticket {
     std::uint64_t epoch = 0;
     core::steady_time issued{};
@@ -96,12 +97,14 @@ class login_sessions {
     // Ends every session of a user except `keep_id` (if given), and every login of the user still
     // in flight (see login_ticket); returns how many sessions ended.
     std::size_t end_all_for_user(std::int64_t userid, std::string_view keep_id = {});
-    // Updates the role shown in live sessions after an administrator changes it.
+    // Updates the role of every live session of the user after an administrator changes it, and
+    // refuses (ended_meanwhile) the user's logins in flight, which read the role before the change.
     void update_role(std::int64_t userid, store::role role);
     // How many live sessions a user holds (the admin user list).
     std::size_t count_for_user(std::int64_t userid) const;
-    // Every user holding a session, with the role its sessions carry (the account watch re-reads
-    // them when the store changes behind the server).
+    // Every user holding a session, once per distinct role its sessions carry (normally one; a
+    // user listed twice holds sessions of different roles). The account watch re-reads them when
+    // the store changes behind the server.
     std::vector<std::pair<std::int64_t, store::role>> users_logged_in() const;
     // Drops expired sessions; the app calls it periodically.
     void sweep();
@@ -126,7 +129,8 @@ class login_sessions {
         std::uint64_t epoch = 0;
         core::steady_time when{};
     };
-    std::uint64_t epoch_ = 0;  // bumped by end_all_for_user
+    std::uint64_t epoch_ = 0;  // bumped by end_all_for_user and update_role
+    // userid → when its logins were last ended or its role changed: tickets older are refused.
     std::unordered_map<std::int64_t, ended_mark> ended_at_;
     ended_callback on_ended_;
 };

@@ -269,6 +269,34 @@ TYPED_TEST(UserStore, EmptyPageOfAnEmptyStore) {
     EXPECT_EQ(page->total, 0);
 }
 
+TYPED_TEST(UserStore, UsersVersionMovesForRoleDisabledAndDeletionOnly) {
+    auto u = this->store_->create(make_user("alice"));
+    ASSERT_TRUE(u);
+    auto counter = [&] { return *this->store_->users_version(); };
+    const auto start = counter();
+    ASSERT_TRUE(this->store_->set_password(u->userid, "other-hash", 1));
+    EXPECT_EQ(counter(), start);
+    ASSERT_TRUE(this->store_->set_role(u->userid, role::admin));
+    const auto after_role = counter();
+    EXPECT_NE(after_role, start);
+    EXPECT_EQ(*this->store_->count_enabled_admins(), 1u);
+    ASSERT_TRUE(this->store_->set_disabled(u->userid, true));
+    const auto after_disable = counter();
+    EXPECT_NE(after_disable, after_role);
+    EXPECT_EQ(*this->store_->count_enabled_admins(), 0u);
+    ASSERT_TRUE(this->store_->remove(u->userid));
+    EXPECT_NE(counter(), after_disable);
+}
+
+TYPED_TEST(UserStore, PagesCarryNoPasswordHash) {
+    ASSERT_TRUE(this->store_->create(make_user("alice", "argon2id$secret")));
+    auto page = this->store_->list_page(0, 10);
+    ASSERT_TRUE(page);
+    ASSERT_EQ(page->users.size(), 1u);
+    EXPECT_EQ(page->users[0].password_hash, "");
+    EXPECT_EQ(this->store_->find_by_name("alice")->password_hash, "argon2id$secret");
+}
+
 TYPED_TEST(UserStore, DataVersionCanBeRead) {
     auto first = this->store_->data_version();
     ASSERT_TRUE(first);
@@ -376,6 +404,22 @@ TEST_F(SqliteStore, DataVersionChangesOnlyWithAnotherConnectionsCommit) {
     EXPECT_TRUE(seen->disabled);
 }
 
+TEST_F(SqliteStore, UsersVersionSeesAnotherConnectionsChangesToUsersOnly) {
+    auto server = open();
+    auto cli = open();
+    ASSERT_NE(server, nullptr);
+    ASSERT_NE(cli, nullptr);
+    auto made = server->create(make_user("alice"));
+    ASSERT_TRUE(made);
+    const auto before = *server->users_version();
+    auto bans = open_sqlite_ban_store(db_path());
+    ASSERT_TRUE(bans);
+    ASSERT_TRUE((*bans)->put({made->userid, 4'000'000'000, 0, 1, {}, {}}));
+    EXPECT_EQ(*server->users_version(), before);
+    ASSERT_TRUE(cli->set_role(made->userid, role::moderator));
+    EXPECT_NE(*server->users_version(), before);
+}
+
 TEST_F(SqliteStore, FilesAreOwnerOnlyWhateverTheUmask) {
     const mode_t old = ::umask(022);
     auto store = open();
@@ -420,16 +464,17 @@ TEST_F(SqliteStore, DataSurvivesCloseAndReopen) {
     EXPECT_EQ(next->userid, 2);
 }
 
-// Version 3 (migration 2 added the chat's bans, 3 the SIP devices): nothing else.
-TEST_F(SqliteStore, SchemaVersionIsThreeWithWalAndOnlyTheUsersBansAndSipDevicesTables) {
+// Version 4 (migration 2 added the chat's bans, 3 the SIP devices, 4 the users' change
+// counter): nothing else.
+TEST_F(SqliteStore, SchemaVersionIsFourWithWalAndOnlyTheUsersBansSipDevicesAndCounterTables) {
     { ASSERT_NE(open(), nullptr); }
     raw_db db(db_path());
-    EXPECT_EQ(db.scalar("PRAGMA user_version"), 3);
+    EXPECT_EQ(db.scalar("PRAGMA user_version"), 4);
     // The WAL mode is persistent in the file; a check through a second connection sees it.
     EXPECT_EQ(db.scalar("SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
     // users, plus sqlite_sequence that AUTOINCREMENT needs: no keys, sessions or messages.
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name NOT IN "
-                        "('users', 'bans', 'sip_devices', 'sqlite_sequence')"),
+                        "('users', 'bans', 'sip_devices', 'users_version', 'sqlite_sequence')"),
               0);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'users'"), 1);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sqlite_schema WHERE name = 'bans'"), 1);
@@ -458,7 +503,8 @@ TEST_F(SqliteStore, VersionOneDatabaseIsMigratedKeepingItsUsers) {
     ASSERT_TRUE(old);
     EXPECT_EQ(old->role, role::moderator);
     raw_db db(db_path());
-    EXPECT_EQ(db.scalar("PRAGMA user_version"), 3);
+    EXPECT_EQ(db.scalar("PRAGMA user_version"), 4);
+    EXPECT_EQ(db.scalar("SELECT version FROM users_version"), 0);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM bans"), 0);
     EXPECT_EQ(db.scalar("SELECT count(*) FROM sip_devices"), 0);
 }
@@ -478,7 +524,7 @@ TEST_F(SqliteStore, NewerSchemaIsRefusedAsCorrupt) {
 TEST_F(SqliteStore, CurrentVersionWithWrongTablesIsCorrupt) {
     {
         raw_db db(db_path());
-        ASSERT_EQ(db.exec("CREATE TABLE users(x); PRAGMA user_version = 3;"), SQLITE_OK);
+        ASSERT_EQ(db.exec("CREATE TABLE users(x); PRAGMA user_version = 4;"), SQLITE_OK);
     }
     auto s = open_sqlite_store(db_path());
     ASSERT_FALSE(s);

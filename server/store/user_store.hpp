@@ -65,13 +65,20 @@ class user_store {
     virtual core::status<store_error> remove(std::int64_t userid) = 0;
     virtual core::result<std::vector<user_record>, store_error> list() = 0;
     // At most `limit` users from the `offset`-th, ordered by name (case-insensitively, then by
-    // userid), with the number of users in all.
+    // userid), with the number of users in all. The records carry no password hash.
     virtual core::result<user_page, store_error> list_page(std::int64_t offset,
                                                            std::int64_t limit) = 0;
     // A number that changes whenever a change was committed to the store by someone other than
     // this handle (the `user` commands, another connection: SQLite's PRAGMA data_version); the
     // running server polls it to notice them. The memory store counts its own changes instead.
     virtual core::result<std::int64_t, store_error> data_version() = 0;
+    // A counter that moves whenever a user's role or disabled flag changes or a user is deleted,
+    // whoever commits it (SQLite triggers on the users table). Unlike data_version it does not
+    // move for other tables (bans, SIP devices), so the watch reads it after data_version moved
+    // and re-reads the logged-in users only when it moved too.
+    virtual core::result<std::int64_t, store_error> users_version() = 0;
+    // Accounts with the admin role that are not disabled (no row is copied out).
+    virtual core::result<std::size_t, store_error> count_enabled_admins() = 0;
 };
 
 // In-memory implementation for unit tests of other modules.

@@ -53,11 +53,17 @@ class memory_store final : public user_store {
     }
 
     core::status<store_error> set_role(std::int64_t userid, store::role r) override {
-        return update(userid, [&](user_record& rec) { rec.role = r; });
+        return update(userid, [&](user_record& rec) {
+            rec.role = r;
+            ++users_version_;
+        });
     }
 
     core::status<store_error> set_disabled(std::int64_t userid, bool disabled) override {
-        return update(userid, [&](user_record& r) { r.disabled = disabled; });
+        return update(userid, [&](user_record& r) {
+            r.disabled = disabled;
+            ++users_version_;
+        });
     }
 
     core::status<store_error> remove(std::int64_t userid) override {
@@ -67,6 +73,7 @@ class memory_store final : public user_store {
         ids_by_key_.erase(detail::username_key(it->second.username));
         users_.erase(it);
         ++version_;
+        ++users_version_;
         return core::ok;
     }
 
@@ -90,6 +97,7 @@ class memory_store final : public user_store {
                 break;
             if (index++ < offset) continue;
             page.users.push_back(users_.at(id));
+            page.users.back().password_hash.clear();  // as the SQLite store: lists carry none
         }
         return page;
     }
@@ -97,6 +105,19 @@ class memory_store final : public user_store {
     core::result<std::int64_t, store_error> data_version() override {
         std::lock_guard lock(mutex_);
         return version_;
+    }
+
+    // As the SQLite store's triggers: role, disabled flag and deletion only.
+    core::result<std::int64_t, store_error> users_version() override {
+        std::lock_guard lock(mutex_);
+        return users_version_;
+    }
+
+    core::result<std::size_t, store_error> count_enabled_admins() override {
+        std::lock_guard lock(mutex_);
+        return static_cast<std::size_t>(std::count_if(
+            users_.begin(), users_.end(),
+            [](const auto& e) { return e.second.role == role::admin && !e.second.disabled; }));
     }
 
   private:
@@ -113,6 +134,7 @@ class memory_store final : public user_store {
     std::mutex mutex_;
     std::int64_t next_id_ = 1;
     std::int64_t version_ = 0;
+    std::int64_t users_version_ = 0;
     std::map<std::int64_t, user_record> users_;
     std::map<std::string, std::int64_t, std::less<>> ids_by_key_;
 };

@@ -24,7 +24,7 @@ namespace secms::store {
 namespace {
 
 // The schema version this code writes and understands (PRAGMA user_version).
-constexpr int schema_version = 3;
+constexpr int schema_version = 4;
 
 // migrations[i] takes the schema from version i to version i + 1. Each script is a fixed literal
 // run inside one transaction, and ends by recording its version, so a crash mid-migration
@@ -68,11 +68,34 @@ CREATE TABLE sip_devices(
 CREATE INDEX sip_devices_userid ON sip_devices(userid);
 PRAGMA user_version = 3;
 )sql",
+    // 4: a counter of the changes to users that the running server must act on (a role, the
+    // disabled flag, a deletion), kept by triggers whoever writes. PRAGMA data_version moves for
+    // any commit by another connection (bans, SIP devices); the server's account watch reads
+    // this counter then, and re-reads its logged-in users only when it moved.
+    R"sql(
+CREATE TABLE users_version(
+    id INTEGER PRIMARY KEY CHECK(id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO users_version(id, version) VALUES(1, 0);
+CREATE TRIGGER users_version_update AFTER UPDATE OF role, disabled ON users
+BEGIN
+    UPDATE users_version SET version = version + 1 WHERE id = 1;
+END;
+CREATE TRIGGER users_version_delete AFTER DELETE ON users
+BEGIN
+    UPDATE users_version SET version = version + 1 WHERE id = 1;
+END;
+PRAGMA user_version = 4;
+)sql",
 };
 
 constexpr std::string_view select_user =
     "SELECT userid, username, password_hash, pepper_version, role, created_at, disabled "
     "FROM users ";
+// The same columns without the password hash (read as ''): for lists that never need it.
+constexpr std::string_view select_user_without_hash =
+    "SELECT userid, username, '', pepper_version, role, created_at, disabled FROM users ";
 
 // --- RAII over the C API -------------------------------------------------------------------
 
@@ -322,6 +345,23 @@ class sqlite_store final : public user_store {
         return data_version_.column_int64(0);
     }
 
+    core::result<std::int64_t, store_error> users_version() override {
+        std::lock_guard lock(mutex_);
+        statement_use use(users_version_);
+        const int rc = users_version_.step();
+        if (rc != SQLITE_ROW)
+            return core::fail(fail_with(db_.get(), rc, "reading the users' change counter"));
+        return users_version_.column_int64(0);
+    }
+
+    core::result<std::size_t, store_error> count_enabled_admins() override {
+        std::lock_guard lock(mutex_);
+        statement_use use(count_admins_);
+        const int rc = count_admins_.step();
+        if (rc != SQLITE_ROW) return core::fail(fail_with(db_.get(), rc, "counting admins"));
+        return static_cast<std::size_t>(count_admins_.column_int64(0));
+    }
+
   private:
     explicit sqlite_store(connection db) : db_(std::move(db)) {}
 
@@ -335,6 +375,7 @@ class sqlite_store final : public user_store {
 
     int prepare_all() {
         const std::string columns(select_user);
+        const std::string columns_without_hash(select_user_without_hash);
         std::pair<statement*, std::string> all[] = {
             {&insert_,
              "INSERT INTO users(username, username_key, password_hash, pepper_version, role, "
@@ -342,9 +383,11 @@ class sqlite_store final : public user_store {
             {&by_name_, columns + "WHERE username_key = ?1"},
             {&by_id_, columns + "WHERE userid = ?1"},
             {&list_, columns + "ORDER BY userid"},
-            {&page_, columns + "ORDER BY username_key LIMIT ?2 OFFSET ?1"},
+            {&page_, columns_without_hash + "ORDER BY username_key LIMIT ?2 OFFSET ?1"},
             {&count_, "SELECT COUNT(*) FROM users"},
             {&data_version_, "PRAGMA data_version"},
+            {&users_version_, "SELECT version FROM users_version WHERE id = 1"},
+            {&count_admins_, "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0"},
             {&set_password_,
              "UPDATE users SET password_hash = ?2, pepper_version = ?3 WHERE userid = ?1"},
             {&set_role_, "UPDATE users SET role = ?2 WHERE userid = ?1"},
@@ -377,7 +420,7 @@ class sqlite_store final : public user_store {
     std::mutex mutex_;
     connection db_;  // declared first: destroyed after the statements
     statement insert_, by_name_, by_id_, list_, set_password_, set_role_, set_disabled_, remove_;
-    statement page_, count_, data_version_;
+    statement page_, count_, data_version_, users_version_, count_admins_;
 };
 
 // Runs one PRAGMA and returns its first column as text ("" when it returns no row).
