@@ -5,16 +5,21 @@
 // "Use here" takes the connection back with the key still in the old window's Worker, and the
 // newer window shows the notice in turn.
 //
+// A window taken over by another device's login learns when its login ends there (password
+// changed): it stops its Worker and wipes, as a window with a socket does on 4401.
+//
 //   npm run build && node --test tests/e2e/one-window.test.mjs
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useAppServer } from './helpers/server.mjs';
+import { newContext } from './helpers/browser.mjs';
 import { loopbackRateLimits } from '../helpers/secms-server.mjs';
 import { violationsOf } from './helpers/browser.mjs';
 import {
   registeredUser, createIdentityInApp, ownReportFingerprint, unexpectedProblems, joinRoom, selectRoom,
-  acceptChannelsUntilSecure, waitForRoomKeys, waitForRoomLine, sendChannelMessage,
+  acceptChannelsUntilSecure, waitForRoomKeys, waitForRoomLine, sendChannelMessage, openLanding, logInAndOpenApp,
+  strongPassword,
 } from './helpers/app-flows.mjs';
 import { waitForFocus } from './helpers/focus.mjs';
 import { axeViolations, describeViolations } from '../helpers/axe.mjs';
@@ -129,4 +134,39 @@ test('the newest app window of an account takes over; the older one shows "Opene
     assert.deepEqual(await violationsOf(page), [], `CSP / Trusted Types violations in ${page.url()}`);
   }
   for (const user of [alice, bob, carol]) assert.deepEqual(unexpectedProblems(user.problems), [], 'console errors');
+});
+
+test('a window taken over learns that its login ended on the other device: Worker stopped, storage wiped, "session ended"', { skip, timeout: 180_000 }, async (t) => {
+  const alice = await registeredUser(t, suite.browser, suite.server.origin, 'alice');
+  const first = alice.app;
+  await createIdentityInApp(first, { name: 'Alice', email: 'alice@example.org' });
+  await first.evaluate(() => localStorage.setItem('one-window-marker', 'kept until the login ends'));
+  assert.equal(await first.evaluate(() => document.documentElement.dataset.cryptoWorker), 'ready');
+
+  // Another device: a second browser context, a second login of alice, takes over.
+  const device = await newContext(suite.browser);
+  t.after(() => device.context.close().catch(() => {}));
+  const landing = await device.context.newPage();
+  await openLanding(landing, suite.server.origin);
+  const second = await logInAndOpenApp(landing, { username: alice.username });
+  await notice(first).waitFor({ state: 'visible', timeout: 15_000 });
+  assert.equal(await first.evaluate(() => document.documentElement.dataset.cryptoWorker), 'ready', 'the key stays while only taken over');
+
+  // From there she changes her password, which ends every other login (the first window's).
+  const status = await second.evaluate(async (password) => (await fetch('/api/v1/me/password', {
+    method: 'PUT', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ current_password: password, new_password: `${password} and more` }),
+  })).status, strongPassword);
+  assert.equal(status, 204);
+
+  // The first window asks on a slow timer and when it comes back into view: the user returns to it.
+  await first.evaluate(() => window.dispatchEvent(new Event('focus')));
+  await first.getByTestId('session-ended').waitFor({ timeout: 15_000 });
+  await waitUntil(first, async () => (await first.evaluate(() => document.documentElement.dataset.cryptoWorker)) === 'stopped', 'the Worker (unlocked key) to stop');
+  await waitUntil(first, async () => (await first.evaluate(() => localStorage.length)) === 0, 'the storage to be wiped');
+  assert.equal(await notice(first).isVisible(), false, 'the notice no longer covers the page');
+  // The device that changed the password keeps its window.
+  assert.equal(await notice(second).isVisible(), false);
+  await online(second).waitFor({ state: 'attached', timeout: 15_000 });
+  assert.deepEqual(await violationsOf(first), [], 'CSP / Trusted Types violations');
 });

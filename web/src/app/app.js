@@ -30,6 +30,7 @@ import { composeEncrypted, composePlain, composeSigned } from '../mail/pgp-mime.
 import { t } from '../i18n/index.js';
 import { listenForAnnouncements, logOutAndWipe, wipeAndAnnounce, wipeClientState } from './session-end.js';
 import { createLoginCheck } from './login-check.js';
+import { createSupersededWatch } from './superseded-watch.js';
 import { createSipService, createSipStore } from '../sip/sip-service.js';
 import { createSipApi } from '../sip/sip-api.js';
 import { loadSipPhone } from '../sip/sip-loader.js';
@@ -222,6 +223,8 @@ const SIP_STOP_WAIT_MS = 2000;
 
 // Stops everything this window runs; used by every way out of the session.
 function stopServices() {
+  supersededWatch.stop();
+  supersededNotice.open = false;   // the notice would cover the "session ended" page
   calls.stop();
   sip.actions.stop().catch(() => {});
   mail?.actions.stop();
@@ -324,18 +327,41 @@ function startSocket() {
     // A newer window of this account took the connection (close 4409): no reconnect; the notice
     // offers to take it back. The Worker and its keys stay; channels and rooms ended with the
     // socket (handleSocketStatus above).
-    onSuperseded: () => { supersededNotice.open = true; },
+    onSuperseded,
     // A refused upgrade looks like a network failure from here (after a server restart every
     // login is gone): ask the API whether the login is still valid (./login-check.js).
-    onConnectFailure: createLoginCheck({ me: () => api.me(), onLoginGone: () => onSessionGone('session-ended') }),
+    onConnectFailure: createLoginCheck({ me: (options) => api.me(options), onLoginGone: () => onSessionGone('session-ended') }),
   });
   socket.start();
 }
 
 // One app window per account: shown when another window took the connection over.
 const supersededNotice = document.createElement('secms-superseded-notice');
-supersededNotice.onUseHere = () => socket?.start();
 document.body.append(supersededNotice);
+// Without a socket this window would never hear that its login ended elsewhere (password
+// changed, logins ended, account disabled): while the notice is shown it asks (./superseded-watch.js).
+const supersededWatch = createSupersededWatch({
+  me: (options) => api.me(options),
+  onLoginGone: () => onSessionGone('session-ended'),
+  events: window,
+  visibility: document,
+});
+
+// The phone rings and the mail is watched only in the window in use: the phone unregisters and
+// the mail controller stops polling until "Use here" (which supersedes the other window in turn).
+function onSuperseded() {
+  supersededNotice.open = true;
+  supersededWatch.start();
+  sip.actions.pause().catch(() => {});
+  mail?.actions.pause().catch(() => {});
+}
+supersededNotice.onUseHere = () => {
+  supersededWatch.stop();
+  if (!socket) return;
+  socket.start();
+  sip.actions.resume().catch(() => {});
+  mail?.actions.resume().catch(() => {});
+};
 
 window.addEventListener('offline', () => socket?.stop('browser offline'));
 // A window another one took over stays disconnected until "Use here", even when the network
