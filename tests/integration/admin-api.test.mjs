@@ -159,6 +159,34 @@ describe('actions', () => {
     await socket.close();
   });
 
+  test('a login in flight while its account is demoted gets the new role, and so does every older login', async () => {
+    const root = await cookieFor('root');
+    const older = await cookieFor('mod');
+    const setRole = (role) => adminPost(root, 'mod', 'role', { role });
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    const sessionRole = async (cookie) => {
+      const socket = await openWebSocket(server, { cookie });
+      const hello = await socket.next('hello');
+      await socket.close();
+      return hello.user.role;
+    };
+    // The demotion lands while the login checks its password (a few ms of Argon2id): before the
+    // fix, a login that had read the account before the change kept the moderator role.
+    for (const delay of [0, 2, 4, 8, 12, 16, 24]) {
+      assert.equal((await setRole('moderator')).status, 200);
+      const pending = login(server, 'mod', password);
+      await sleep(delay);
+      assert.equal((await setRole('user')).status, 200);
+      const { res, cookie } = await pending;
+      assert.equal(res.status, 200, res.body);
+      assert.equal(await sessionRole(cookie), 'user', `new login, demoted ${delay} ms after it started`);
+      assert.equal(await sessionRole(older), 'user', `older login, delay ${delay} ms`);
+      const me = await request(server, 'GET', '/api/v1/me', { cookie });
+      assert.equal(me.json.user.role, 'user');
+    }
+    assert.equal((await setRole('moderator')).status, 200);
+  });
+
   test('disable: the open WebSocket closes, the cookie is refused, logging in is refused; enable undoes it', async () => {
     const root = await cookieFor('root');
     const alice = await cookieFor('alice');
