@@ -151,8 +151,9 @@ describe('user commands reach a running server', () => {
   let server;
 
   before(async () => {
-    server = await startServer({ dataDir, extraArgs: [...loopbackRateLimits] });
-    for (const name of ['frank', 'grace', 'heidi']) {
+    // Many logins of one account at once in the role test below: none may end another.
+    server = await startServer({ dataDir, extraArgs: [...loopbackRateLimits, '--session-max-per-user', '400'] });
+    for (const name of ['frank', 'grace', 'heidi', 'ivan']) {
       assert.equal((await register(server, name, pw)).status, 201);
     }
   });
@@ -192,6 +193,44 @@ describe('user commands reach a running server', () => {
     assert.equal(closed.code, 4401, JSON.stringify(closed));
     await until(() => meStatus(cookie), (s) => s === 401, 'the deleted login refused', 10_000);
     assert.equal((await login(server, 'grace', pw)).res.status, 401);
+  });
+
+  test('user role while logins of the account are in flight: every login ends up with the new role', async () => {
+    const sessionRole = async (cookie) => {
+      const socket = await openWebSocket(server, { cookie });
+      const hello = await socket.next('hello');
+      await socket.close();
+      return hello.user.role;
+    };
+    const older = (await login(server, 'ivan', pw)).cookie;
+    for (let round = 0; round < 24; round++) {
+      assert.equal((await cli(['user', 'role', 'ivan', 'moderator'])).code, 0);
+      await until(() => sessionRole(older), (role) => role === 'moderator', 'ivan promoted', 10_000);
+      // The watch has just made a pass: each round commits at another point of the 250 ms
+      // between two passes (a sweep of the phase, not a timing assumption).
+      await new Promise((resolve) => setTimeout(resolve, (round * 11) % 250));
+      // Before the fix a login that read the role before the commit and made its session after
+      // the watch's pass had applied the change kept the old role, and the watch (which looked at
+      // the account's first login only) never corrected it.
+      const cookies = [];
+      let committed = null;
+      const demotion = cli(['user', 'role', 'ivan', 'user']).then((r) => { committed = Date.now(); return r; });
+      // Three chains of logins until a little over one watch pass (250 ms) after the commit, so
+      // that one is nearly always checking its password when the pass sees the change.
+      const chain = async () => {
+        while (committed === null || Date.now() - committed < 300) {
+          const { res, cookie } = await login(server, 'ivan', pw);
+          assert.equal(res.status, 200, res.body);
+          cookies.push(cookie);
+        }
+      };
+      await Promise.all([chain(), chain(), chain()]);
+      assert.equal((await demotion).code, 0);
+      for (const cookie of [older, ...cookies]) {
+        await until(() => sessionRole(cookie), (role) => role === 'user', `round ${round}: every login of ivan demoted`, 5_000);
+      }
+      for (const cookie of cookies) await request(server, 'DELETE', '/api/v1/session', { cookie });
+    }
   });
 
   test('user role: /api/v1/me of the live login shows the new role; its socket stays', async () => {
