@@ -26,8 +26,7 @@ bool replay_file(const fs::path& file) {
     std::vector<char> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
     // An empty input still gets a valid pointer, as libFuzzer gives.
     static const std::uint8_t empty = 0;
-    const auto* data =
-        bytes.empty() ? &empty : reinterpret_cast<const std::uint8_t*>(bytes.data());
+    const auto* data = bytes.empty() ? &empty : reinterpret_cast<const std::uint8_t*>(bytes.data());
     LLVMFuzzerTestOneInput(data, bytes.size());
     return true;
 }
