@@ -44,15 +44,22 @@ void account_watch::stop() {
 
 account_watch::pass_result account_watch::poll() {
     pass_result out;
+    const auto unreadable = [this](store::store_error error) {
+        if (warned_) return;
+        spdlog::warn("account watch: cannot read the user database ({}); retrying",
+                     store::message(error));
+        warned_ = true;
+    };
     auto version = users_.data_version();
     if (!version) {
-        if (!warned_) {
-            spdlog::warn("account watch: cannot read the user database ({}); retrying",
-                         store::message(version.error()));
-            warned_ = true;
-        }
+        unreadable(version.error());
         return out;
     }
+    // Read before the users are: a login made during this pass moves it again for the next one.
+    const std::uint64_t logins = sessions_.logins_changed();
+    // Nothing committed behind the server and no login made or role changed since the last
+    // complete pass: nothing to look at (the common case, four times a second).
+    if (seen_version_ == *version && seen_logins_ == logins) return out;
     // data_version moves for a commit by any other connection, to any table (the bans, the SIP
     // devices): only then is the users' own change counter read, and only when that moved too
     // are the logged-in users read again.
@@ -60,11 +67,7 @@ account_watch::pass_result account_watch::poll() {
     if (!seen_version_ || *seen_version_ != *version) {
         auto counted = users_.users_version();
         if (!counted) {
-            if (!warned_) {
-                spdlog::warn("account watch: cannot read the user database ({}); retrying",
-                             store::message(counted.error()));
-                warned_ = true;
-            }
+            unreadable(counted.error());
             return out;
         }
         users_changes = *counted;
@@ -111,6 +114,7 @@ account_watch::pass_result account_watch::poll() {
     if (complete) {
         seen_version_ = *version;
         seen_users_version_ = users_changes;
+        seen_logins_ = logins;
         if (warned_) spdlog::info("account watch: the user database is readable again");
         warned_ = false;
     } else if (!warned_) {

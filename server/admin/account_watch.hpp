@@ -60,6 +60,7 @@ class account_watch {
     role_changed on_role_changed_;
     std::optional<std::int64_t> seen_version_;        // PRAGMA data_version
     std::optional<std::int64_t> seen_users_version_;  // user_store::users_version
+    std::uint64_t seen_logins_ = 0;                   // login_sessions::logins_changed
     std::unordered_set<std::int64_t> known_users_;    // read since the store last changed
     bool warned_ = false;                             // one log line per outage, not one per poll
 

@@ -106,6 +106,7 @@ core::result<new_login, login_refusal> login_sessions::create(std::int64_t useri
         if (!full) {
             by_user_[userid].push_back(s.id);
             sessions_.emplace(s.id, s);
+            ++logins_changed_;
         }
     }
     notify(evicted);
@@ -187,9 +188,15 @@ void login_sessions::update_role(std::int64_t userid, store::role role) {
     // A login in flight read the account (and its role) before this change: it must not create
     // a session carrying the old role, so it is refused and retried, reading the role anew.
     ended_at_[userid] = {++epoch_, clock_.now()};
+    ++logins_changed_;
     auto mine = by_user_.find(userid);
     if (mine == by_user_.end()) return;
     for (const auto& id : mine->second) sessions_.at(id).role = role;
+}
+
+std::uint64_t login_sessions::logins_changed() const {
+    std::lock_guard lock(mutex_);
+    return logins_changed_;
 }
 
 std::size_t login_sessions::count_for_user(std::int64_t userid) const {

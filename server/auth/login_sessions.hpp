@@ -106,6 +106,9 @@ class login_sessions {
     // user listed twice holds sessions of different roles). The account watch re-reads them when
     // the store changes behind the server.
     std::vector<std::pair<std::int64_t, store::role>> users_logged_in() const;
+    // Moves whenever a session is created or a role changes: the account watch looks at the
+    // logged-in users again only when this or the store moved, not on every pass.
+    std::uint64_t logins_changed() const;
     // Drops expired sessions; the app calls it periodically.
     void sweep();
 
@@ -129,7 +132,8 @@ class login_sessions {
         std::uint64_t epoch = 0;
         core::steady_time when{};
     };
-    std::uint64_t epoch_ = 0;  // bumped by end_all_for_user and update_role
+    std::uint64_t epoch_ = 0;           // bumped by end_all_for_user and update_role
+    std::uint64_t logins_changed_ = 0;  // bumped by every new session and role change
     // userid → when its logins were last ended or its role changed: tickets older are refused.
     std::unordered_map<std::int64_t, ended_mark> ended_at_;
     ended_callback on_ended_;
